@@ -1,0 +1,33 @@
+/** The one error type lkst shows to people: what went wrong and what to do about it, on one line. */
+export class LkstError extends Error {
+  constructor(
+    readonly what: string,
+    readonly fix: string,
+    readonly exitCode = 1,
+  ) {
+    super(fix ? `${what}: ${fix}` : what);
+    this.name = 'LkstError';
+  }
+}
+
+export function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+}
+
+/** Translates the errno of a failed tracefs access into words. */
+export function tracefsAccessError(path: string, err: unknown, action: string): LkstError {
+  const code = errnoCode(err);
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return new LkstError(`permission denied to ${action} ${path}`, 'run lkst as root (sudo)');
+    case 'ENOENT':
+      return new LkstError(`${path} does not exist`, 'this kernel lacks the feature; run `lkst status --features` to see what it has');
+    case 'EBUSY':
+      return new LkstError(`${path} is busy`, 'another reader holds it open; stop it and retry');
+    case 'ENODEV':
+      return new LkstError(`${path}: no such device`, 'the kernel was built without this tracing feature');
+    default:
+      return new LkstError(`cannot ${action} ${path} (${code ?? String(err)})`, 'check the kernel log (dmesg) and tracefs error_log');
+  }
+}
