@@ -1,0 +1,56 @@
+#!/bin/busybox sh
+# /init of the crash-test guest. Kernel command line: lkst.nonce=WORD lkst.mode=basic|uaf
+# Prints "LKST-STATS buffer cpu key value" lines on the console, then crashes the kernel.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev 2>/dev/null
+for m in qemu_fw_cfg pvpanic pvpanic-mmio; do insmod /mods/$m.ko 2>/dev/null || echo "LKST-WARN cannot load $m"; done
+nonce=none; mode=basic
+for w in $(cat /proc/cmdline); do
+  case "$w" in lkst.nonce=*) nonce=${w#lkst.nonce=} ;; lkst.mode=*) mode=${w#lkst.mode=} ;; esac
+done
+mount -t tracefs nodev /sys/kernel/tracing
+T=/sys/kernel/tracing
+echo 0 > $T/tracing_on
+echo 256 > $T/buffer_size_kb
+for e in sched/sched_switch sched/sched_wakeup timer/timer_start timer/timer_cancel timer/timer_expire_entry timer/timer_expire_exit; do
+  echo 1 > $T/events/$e/enable
+done
+# An instance small enough to wrap: markers overwrite its oldest pages.
+mkdir $T/instances/lkst
+I=$T/instances/lkst
+echo 0 > $I/tracing_on
+echo 8 > $I/buffer_size_kb
+echo 1 > $I/events/sched/sched_process_exec/enable
+if [ "$mode" = uaf ]; then
+  echo 1 > $T/events/kmem/kmalloc/enable
+  echo 1 > $T/events/kmem/kfree/enable
+fi
+echo 1 > $T/tracing_on
+echo 1 > $I/tracing_on
+echo "lkst-nonce=$nonce" > $T/trace_marker
+i=0
+while [ $i -lt 300 ]; do echo "lkst-fill $i ............................................................" > $I/trace_marker; i=$((i+1)); done
+echo "lkst-inst-nonce=$nonce" > $I/trace_marker
+sleep 0.3
+if [ "$mode" = uaf ]; then
+  echo "lkst-uaf-start=$nonce" > $T/trace_marker
+  insmod /mods/extra.ko
+  sleep 5
+  echo "LKST-WARN the use-after-free did not crash the guest"
+fi
+echo 0 > $T/tracing_on
+echo 0 > $I/tracing_on
+for b in top lkst; do
+  d=$T; [ $b = top ] || d=$T/instances/$b
+  for c in $d/per_cpu/cpu*; do
+    n=${c##*/cpu}
+    while IFS=: read -r k v; do
+      k=$(echo $k | tr ' ' _); echo "LKST-STATS $b $n $k $(echo $v)"
+    done < $c/stats
+  done
+done
+echo "LKST-CRASH-NOW"
+echo c > /proc/sysrq-trigger
+sleep 10
