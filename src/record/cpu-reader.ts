@@ -1,0 +1,106 @@
+import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
+import { LkstError, errnoCode, tracefsAccessError } from '../tracefs/errors.js';
+import { forEachRecord } from '../ringbuf/page.js';
+
+/** Counters of one CPU's capture. */
+export interface CpuCapture {
+  cpu: number;
+  pages: number;
+  bytes: number;
+  events: number;
+  /** Events the kernel reported lost in page headers (stored counts; a flag alone counts as unknown). */
+  lostInPages: number;
+  /** Pages flagged as following lost events whose count the kernel did not store. */
+  lossFlagsWithoutCount: number;
+}
+
+const BATCH_PAGES = 64;
+
+/**
+ * Drains one CPU's trace_pipe_raw with non-blocking reads into an output file. Non-blocking matters:
+ * a blocking reader is woken by every event and floods the trace with its own context switches.
+ */
+export class CpuReader {
+  readonly stats: CpuCapture;
+  private readonly fd: number;
+  private readonly outFd: number;
+  private readonly batch: Buffer;
+  private closed = false;
+
+  constructor(readonly cpu: number, pipePath: string, readonly pageSize: number, outPath: string) {
+    this.stats = { cpu, pages: 0, bytes: 0, events: 0, lostInPages: 0, lossFlagsWithoutCount: 0 };
+    try {
+      this.fd = openSync(pipePath, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      throw tracefsAccessError(pipePath, err, 'open');
+    }
+    try {
+      this.outFd = openSync(outPath, 'w');
+    } catch (err) {
+      closeSync(this.fd);
+      throw new LkstError(`cannot write ${outPath} (${errnoCode(err) ?? err})`, 'choose an output directory you can write to with free space');
+    }
+    this.batch = Buffer.allocUnsafe(pageSize * BATCH_PAGES);
+  }
+
+  /** Reads every page the kernel has ready now; returns how many pages were read. */
+  drain(maxPages = Infinity): number {
+    if (this.closed) return 0;
+    let total = 0;
+    for (;;) {
+      let filled = 0;
+      let again = false;
+      while (filled < BATCH_PAGES && total + filled < maxPages) {
+        let n: number;
+        try {
+          n = readSync(this.fd, this.batch, filled * this.pageSize, this.pageSize, null);
+        } catch (err) {
+          if (errnoCode(err) === 'EAGAIN') {
+            again = true;
+            break;
+          }
+          throw tracefsAccessError(`per_cpu/cpu${this.cpu}/trace_pipe_raw`, err, 'read');
+        }
+        if (n === 0) {
+          again = true;
+          break;
+        }
+        if (n < this.pageSize) this.batch.fill(0, filled * this.pageSize + n, (filled + 1) * this.pageSize);
+        this.account(filled * this.pageSize);
+        filled++;
+      }
+      if (filled) this.writeOut(filled);
+      total += filled;
+      if (again || total >= maxPages) return total;
+    }
+  }
+
+  private account(pageOff: number): void {
+    let events = 0;
+    const head = forEachRecord(this.batch, pageOff, this.pageSize, () => events++);
+    this.stats.pages++;
+    this.stats.bytes += head.dataLen;
+    this.stats.events += events;
+    if (head.missedEvents) {
+      if (head.missedCount >= 0) this.stats.lostInPages += head.missedCount;
+      else this.stats.lossFlagsWithoutCount++;
+    }
+  }
+
+  private writeOut(pages: number): void {
+    const len = pages * this.pageSize;
+    let off = 0;
+    try {
+      while (off < len) off += writeSync(this.outFd, this.batch, off, len - off);
+    } catch (err) {
+      throw new LkstError(`cannot write the CPU ${this.cpu} data (${errnoCode(err) ?? err})`, 'free disk space or record to another directory; what was written so far is kept');
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+    closeSync(this.outFd);
+  }
+}

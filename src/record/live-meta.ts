@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { TracefsDir, tracefs } from '../tracefs/tracefs.js';
+import type { Instance } from '../tracefs/instance.js';
+import type { TraceMeta } from '../ringbuf/meta.js';
+
+function readOr(path: string, fallback = ''): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return fallback;
+  }
+}
+
+function unameLine(): string {
+  try {
+    return execFileSync('uname', ['-a'], { encoding: 'utf8' }).trim();
+  } catch {
+    return readOr('/proc/version').trim();
+  }
+}
+
+/** The ftrace system's own event formats (print, bprint, ...), needed to read markers. */
+export function ftraceFormats(top: TracefsDir = tracefs()): string[] {
+  const out: string[] = [];
+  for (const ev of top.list('events/ftrace')) {
+    if (top.has(`events/ftrace/${ev}/format`)) out.push(top.read(`events/ftrace/${ev}/format`));
+  }
+  return out;
+}
+
+/** Format texts of the given events, grouped by system. */
+export function eventFormatTexts(events: { system: string; event: string }[], top: TracefsDir = tracefs()): TraceMeta['eventFormats'] {
+  const bySystem = new Map<string, string[]>();
+  const seen = new Set<string>();
+  for (const { system, event } of events) {
+    const key = `${system}:${event}`;
+    if (seen.has(key) || system === 'ftrace') continue;
+    seen.add(key);
+    const list = bySystem.get(system) ?? [];
+    list.push(top.read(`events/${system}/${event}/format`));
+    bySystem.set(system, list);
+  }
+  return [...bySystem].map(([system, formats]) => ({ system, formats }));
+}
+
+/** Everything a trace file needs besides the pages, read from the live kernel at the end of a recording. */
+export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number): TraceMeta {
+  const top = tracefs();
+  const cpus = inst.cpus();
+  const cpuCount = cpus.length ? Math.max(...cpus) + 1 : 1;
+  const cpuStats: (string | undefined)[] = new Array(cpuCount).fill(undefined);
+  for (const c of cpus) if (inst.has(`per_cpu/cpu${c}/stats`)) cpuStats[c] = inst.read(`per_cpu/cpu${c}/stats`);
+  return {
+    headerPage: top.read('events/header_page'),
+    headerEvent: top.read('events/header_event'),
+    ftraceFormats: ftraceFormats(top),
+    eventFormats: eventFormatTexts(events, top),
+    kallsyms: readOr('/proc/kallsyms'),
+    printk: top.has('printk_formats') ? top.read('printk_formats') : '',
+    cmdlines: top.has('saved_cmdlines') ? top.read('saved_cmdlines') : '',
+    clock: inst.clock,
+    pageSize,
+    cpuCount,
+    uname: unameLine(),
+    hostname: hostname(),
+    instance: inst.name,
+    cpuStats,
+  };
+}

@@ -1,0 +1,175 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { Instance, type CpuStats } from '../tracefs/instance.js';
+import { LkstError } from '../tracefs/errors.js';
+import type { TraceMeta } from '../ringbuf/meta.js';
+import { CpuReader, type CpuCapture } from './cpu-reader.js';
+import { collectLiveMeta } from './live-meta.js';
+
+export interface TracepointRef {
+  system: string;
+  event: string;
+}
+
+export interface RecordOptions {
+  /** Tracepoints to enable; ignored when setup is given (it enables what it wants). */
+  events: TracepointRef[];
+  /** Directory for the per-CPU page files (next to the output file, so the final copy stays on one disk). */
+  workDir: string;
+  bufferKbPerCpu?: number;
+  subbufKb?: number;
+  clock?: string;
+  durationSec?: number;
+  command?: string[];
+  /** How often the per-CPU buffers are drained. Longer: fuller pages, fewer wakeups; shorter: less risk of overrun. */
+  pollMs?: number;
+  /** Record into this (already configured) instance instead of a new one, and leave it as it is. */
+  attach?: Instance;
+  /** Configures a new instance instead of enabling `events` (e.g. a maskset); returns the events it enabled. */
+  setup?: (inst: Instance) => TracepointRef[];
+  /** Called about once a second with running totals (for the live line). */
+  onProgress?: (p: RecordProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface RecordProgress {
+  elapsedMs: number;
+  events: number;
+  bytes: number;
+  lost: number;
+}
+
+export interface RecordingResult {
+  meta: TraceMeta;
+  /** One file of whole raw pages per CPU. */
+  cpus: { cpu: number; source: string }[];
+  captures: CpuCapture[];
+  kernelStats: CpuStats[];
+  events: TracepointRef[];
+  elapsedMs: number;
+  /** The recorder's own CPU time (user + system), in microseconds. */
+  cpuTimeUs: number;
+  commandExitCode?: number | null;
+  /** Removes the per-CPU page files once they are written into a trace file. */
+  discard(): void;
+}
+
+const DEFAULT_POLL_MS = 100;
+
+/** Events lost on a CPU: what page headers stored, or the kernel's overrun + dropped count if larger. */
+export function lostEvents(capture: CpuCapture, stats: CpuStats | undefined): number {
+  const kernel = stats ? stats.overrun + stats.droppedEvents : 0;
+  return Math.max(capture.lostInPages, kernel);
+}
+
+/** Records the live kernel into per-CPU page files, until the duration ends, the command exits or the signal aborts. */
+export async function record(opts: RecordOptions): Promise<RecordingResult> {
+  const inst = opts.attach ?? Instance.createOwned('rec');
+  const cpuStart = process.cpuUsage();
+  const started = Date.now();
+  const readers: CpuReader[] = [];
+  let events = opts.events;
+  let child: ChildProcess | undefined;
+  let exitCode: number | null | undefined;
+  const cpuFiles: { cpu: number; source: string }[] = [];
+  try {
+    if (!opts.attach) {
+      inst.tracingOn = false;
+      if (opts.bufferKbPerCpu) inst.bufferSizeKb = opts.bufferKbPerCpu;
+      if (opts.subbufKb) inst.subbufSizeKb = opts.subbufKb;
+      if (opts.clock) inst.clock = opts.clock;
+      // The recorder's own reads and writes are not what anyone wants to trace.
+      if (inst.has('set_event_notrace_pid')) inst.write('set_event_notrace_pid', String(process.pid));
+      if (opts.setup) events = opts.setup(inst);
+      else for (const e of events) inst.setEventEnabled(e.system, e.event, true);
+    }
+    const pageSize = (inst.subbufSizeKb ?? 4) * 1024;
+    for (const cpu of inst.cpus()) {
+      const source = join(opts.workDir, `.lkst-${process.pid}-cpu${cpu}.pages`);
+      cpuFiles.push({ cpu, source });
+      readers.push(new CpuReader(cpu, inst.rawPipePath(cpu), pageSize, source));
+    }
+    if (!opts.attach) inst.tracingOn = true;
+
+    await new Promise<void>((resolve, reject) => {
+      let done = false;
+      const finish = (err?: unknown) => {
+        if (done) return;
+        done = true;
+        clearInterval(poll);
+        if (timer) clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = () => finish();
+      let lastProgress = started;
+      const poll = setInterval(() => {
+        try {
+          for (const r of readers) r.drain();
+        } catch (err) {
+          finish(err);
+          return;
+        }
+        const now = Date.now();
+        if (opts.onProgress && now - lastProgress >= 1000) {
+          lastProgress = now;
+          opts.onProgress(progressOf(readers, now - started));
+        }
+      }, opts.pollMs ?? DEFAULT_POLL_MS);
+      const timer = opts.durationSec !== undefined ? setTimeout(() => finish(), opts.durationSec * 1000) : undefined;
+      if (opts.signal) {
+        if (opts.signal.aborted) return finish();
+        opts.signal.addEventListener('abort', onAbort);
+      }
+      if (opts.command?.length) {
+        const [cmd, ...args] = opts.command;
+        child = spawn(cmd!, args, { stdio: 'inherit' });
+        child.on('error', (err) => finish(new LkstError(`cannot run ${cmd} (${(err as NodeJS.ErrnoException).code ?? err})`, 'check the command name and PATH')));
+        child.on('exit', (code, sig) => {
+          exitCode = code ?? (sig ? 128 : null);
+          finish();
+        });
+      }
+    });
+
+    if (!opts.attach) inst.tracingOn = false;
+    for (const r of readers) r.drain();
+    const kernelStats = inst.cpus().map((c) => inst.cpuStats(c));
+    const meta = collectLiveMeta(inst, events, readers[0]?.pageSize ?? 4096);
+    for (const r of readers) r.close();
+    const cpu = process.cpuUsage(cpuStart);
+    return {
+      meta,
+      cpus: cpuFiles,
+      captures: readers.map((r) => r.stats),
+      kernelStats,
+      events,
+      elapsedMs: Date.now() - started,
+      cpuTimeUs: cpu.user + cpu.system,
+      commandExitCode: exitCode,
+      discard: () => {
+        for (const f of cpuFiles) rmSync(f.source, { force: true });
+      },
+    };
+  } catch (err) {
+    for (const r of readers) r.close();
+    if (child && child.exitCode === null) child.kill('SIGTERM');
+    throw err;
+  } finally {
+    if (!opts.attach) inst.remove();
+  }
+}
+
+function progressOf(readers: CpuReader[], elapsedMs: number): RecordProgress {
+  let events = 0;
+  let bytes = 0;
+  let lost = 0;
+  for (const r of readers) {
+    events += r.stats.events;
+    bytes += r.stats.bytes;
+    lost += r.stats.lostInPages;
+  }
+  return { elapsedMs, events, bytes, lost };
+}

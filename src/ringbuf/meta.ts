@@ -1,0 +1,27 @@
+/**
+ * The one trace shape, apart from the pages themselves: what a reader needs to decode and show
+ * per-CPU ring-buffer pages, wherever they came from (live kernel, trace.dat, crash dump).
+ */
+export interface TraceMeta {
+  headerPage: string;
+  headerEvent: string;
+  /** Format files of the ftrace system (print, bprint, ...), as text. */
+  ftraceFormats: string[];
+  eventFormats: { system: string; formats: string[] }[];
+  /** /proc/kallsyms text. */
+  kallsyms: string;
+  /** printk_formats text. */
+  printk: string;
+  /** saved_cmdlines text ("pid comm" lines). */
+  cmdlines: string;
+  clock: string;
+  /** Bytes per ring-buffer page (sub-buffer). */
+  pageSize: number;
+  cpuCount: number;
+  uname?: string;
+  hostname?: string;
+  /** Name of the buffer (tracefs instance) recorded. */
+  instance?: string;
+  /** Per CPU: per_cpu/cpuN/stats text at the end of recording (entries, overrun, dropped events...). */
+  cpuStats?: (string | undefined)[];
+}
