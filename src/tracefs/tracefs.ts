@@ -58,7 +58,7 @@ export class TracefsDir {
   private writeError(p: string, value: string, err: unknown): LkstError {
     const code = errnoCode(err);
     if (code === 'EINVAL' || code === 'ENOENT' || code === 'E2BIG') {
-      const reason = lastErrorLogEntry(this.dir);
+      const reason = (p.endsWith('/filter') && filterParseError(p)) || lastErrorLogEntry(this.dir);
       const shown = value.trim().length > 80 ? value.trim().slice(0, 77) + '...' : value.trim();
       return new LkstError(
         `the kernel rejected '${shown}' for ${p}${reason ? ` (${reason})` : ` (${code})`}`,
@@ -69,12 +69,26 @@ export class TracefsDir {
   }
 }
 
-/** The newest entry of tracefs error_log as one line: "reason at position N: command". */
-export function lastErrorLogEntry(dir: string): string | undefined {
-  const root = dir.includes('/instances/') ? dir.slice(0, dir.indexOf('/instances/')) : dir;
+/** After a rejected filter, the filter file shows the expression, a caret under the fault and the reason. */
+function filterParseError(filterPath: string): string | undefined {
   let text: string;
   try {
-    text = readFileSync(join(root, 'error_log'), 'utf8');
+    text = readFileSync(filterPath, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  const i = lines.findIndex((l) => l.startsWith('parse_error:'));
+  if (i < 0) return undefined;
+  const pos = i >= 1 ? lines[i - 1]!.indexOf('^') : -1;
+  return `${lines[i]!.slice('parse_error:'.length).trim()}${pos >= 0 ? ` at position ${pos}` : ''}`;
+}
+
+/** The newest entry of the error_log of dir (each instance has its own) as one line. */
+export function lastErrorLogEntry(dir: string): string | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'error_log'), 'utf8');
   } catch {
     return undefined;
   }

@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { action } from '../run.js';
+import { detectFeatures, FEATURE_WORDS } from '../../tracefs/features.js';
+
+export function registerFeatures(program: Command): void {
+  program
+    .command('features')
+    .description("what this kernel's tracing offers (instances, filters, triggers, probes, clocks...)")
+    .option('--json', 'machine-readable output')
+    .action(
+      action((opts: { json?: boolean }) => {
+        const f = detectFeatures();
+        if (opts.json) {
+          console.log(JSON.stringify(f));
+          return;
+        }
+        for (const [key, words] of Object.entries(FEATURE_WORDS)) {
+          console.log(`${f[key as keyof typeof FEATURE_WORDS] ? 'yes' : 'no '}  ${words}`);
+        }
+        console.log(`clocks: ${f.clocks.join(' ')}`);
+      }),
+    );
+}

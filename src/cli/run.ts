@@ -1,0 +1,35 @@
+import { LkstError } from '../tracefs/errors.js';
+
+/** Prints an error as one line, never a stack trace (unless LKST_DEBUG=1), and sets the exit code. */
+export function reportError(err: unknown): number {
+  if (err instanceof LkstError) {
+    process.stderr.write(`lkst: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const e = err as { code?: string; message?: string; stack?: string };
+  if (e?.code === 'EPIPE') return 0; // output closed early (| head): not an error
+  if (process.env.LKST_DEBUG === '1' && e?.stack) process.stderr.write(e.stack + '\n');
+  process.stderr.write(`lkst: internal error: ${e?.message ?? String(err)} (set LKST_DEBUG=1 for details and report it)\n`);
+  return 70;
+}
+
+/** Wraps a command action so every failure ends as a one-line error and a non-zero exit. */
+export function action<A extends unknown[]>(fn: (...args: A) => unknown | Promise<unknown>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await fn(...args);
+      if (typeof code === 'number') process.exitCode = code;
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}
+
+/** Parses a number option with a clear error. */
+export function numberOption(name: string, min = 0): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new LkstError(`bad value '${v}' for ${name}`, `give a number of at least ${min}`);
+    return n;
+  };
+}
