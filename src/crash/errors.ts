@@ -1,0 +1,17 @@
+// Dump-reading errors, one line each: what is wrong with the input, and what to do about it.
+import { LkstError } from '../tracefs/errors.js';
+
+export { LkstError };
+
+export function dumpError(what: string, fix: string): LkstError {
+  return new LkstError(what, fix);
+}
+
+/** A piece of kernel memory the dump does not hold (filtered, truncated, or never mapped). */
+export class MissingMemoryError extends LkstError {
+  constructor(readonly address: bigint, readonly why: string) {
+    super(`memory at 0x${address.toString(16)} is not in the dump (${why})`,
+      'take the dump with all kernel pages (makedumpfile -d 0 or -d 1), or recover from an untruncated copy');
+    this.name = 'MissingMemoryError';
+  }
+}

@@ -1,0 +1,115 @@
+// Decodes the kernel's compressed symbol table (kernel/kallsyms.c layout) straight from the dump.
+import { dumpError } from './errors.js';
+import type { X86Memory } from './x86_64.js';
+import type { VmcoreInfo } from './vmcoreinfo.js';
+
+export interface KSym { addr: bigint; type: string; name: string; module?: string }
+
+export class SymbolTable {
+  private byName = new Map<string, KSym>();
+  private sorted: KSym[];
+  constructor(readonly syms: KSym[]) {
+    for (const s of syms) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
+    this.sorted = syms.filter((s) => s.type !== 'a' && s.type !== 'A').sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
+  }
+  get(name: string): KSym | undefined { return this.byName.get(name); }
+  addr(name: string): bigint {
+    const s = this.byName.get(name);
+    if (!s) throw dumpError(`kernel symbol ${name} not found`, 'give the matching --system-map or --kernel (vmlinux) for this dump');
+    return s.addr;
+  }
+  /** The symbol at or below addr. */
+  lookup(addr: bigint): KSym | undefined {
+    let lo = 0, hi = this.sorted.length - 1, best: KSym | undefined;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.sorted[mid].addr <= addr) { best = this.sorted[mid]; lo = mid + 1; } else hi = mid - 1;
+    }
+    return best;
+  }
+  /** /proc/kallsyms text. */
+  text(): string {
+    return this.syms.map((s) => `${s.addr.toString(16).padStart(16, '0')} ${s.type} ${s.name}${s.module ? `\t[${s.module}]` : ''}\n`).join('');
+  }
+}
+
+/** Reads a run of bytes whose end is unknown, in chunks. */
+class Stream {
+  private buf = Buffer.alloc(0);
+  constructor(private mem: X86Memory, private at: bigint) {}
+  byte(i: number): number {
+    if (i >= this.buf.length) {
+      const more = this.mem.read(this.at + BigInt(this.buf.length), 65536);
+      this.buf = Buffer.concat([this.buf, more]);
+    }
+    return this.buf[i];
+  }
+}
+
+export function decodeKallsyms(mem: X86Memory, info: VmcoreInfo): SymbolTable {
+  const sym = (n: string) => {
+    const v = info.symbols.get(n);
+    if (v === undefined) throw dumpError(`VMCOREINFO has no ${n}`, 'give --system-map or --kernel for this dump (the kernel is older than 6.0 or lacks kallsyms)');
+    return v;
+  };
+  const num = mem.u32(sym('kallsyms_num_syms'));
+  if (num === 0 || num > 2_000_000) throw dumpError(`implausible kallsyms_num_syms ${num}`, 'the dump does not match its VMCOREINFO; give --system-map');
+  const tokenIndex = mem.read(sym('kallsyms_token_index'), 512);
+  let maxIdx = 0;
+  for (let i = 0; i < 256; i++) maxIdx = Math.max(maxIdx, tokenIndex.readUInt16LE(i * 2));
+  const tokenTable = mem.read(sym('kallsyms_token_table'), maxIdx + 256);
+  const tokens: string[] = [];
+  for (let i = 0; i < 256; i++) {
+    const o = tokenIndex.readUInt16LE(i * 2);
+    const z = tokenTable.indexOf(0, o);
+    tokens.push(tokenTable.toString('latin1', o, z < 0 ? tokenTable.length : z));
+  }
+  const addrs = decodeAddresses(mem, info, num);
+  const names = new Stream(mem, sym('kallsyms_names'));
+  const syms: KSym[] = new Array(num);
+  let p = 0;
+  for (let i = 0; i < num; i++) {
+    let len = names.byte(p++);
+    if (len & 0x80) len = (len & 0x7f) | (names.byte(p++) << 7); // "big" symbols, since 6.1
+    let s = '';
+    for (let k = 0; k < len; k++) s += tokens[names.byte(p++)];
+    syms[i] = { addr: addrs[i], type: s.charAt(0), name: s.slice(1) };
+  }
+  const table = new SymbolTable(syms);
+  // Cross-check against VMCOREINFO's own addresses: a wrong decoding must not go unnoticed.
+  for (const name of ['_stext', 'init_uts_ns', 'kallsyms_names', 'init_top_pgt']) {
+    const s = table.get(name);
+    const addr = info.symbols.get(name);
+    if (s && addr !== undefined && s.addr !== addr) {
+      throw dumpError(`kallsyms decoding disagrees with VMCOREINFO for ${name}`, 'give --system-map or --kernel for this dump');
+    }
+  }
+  return table;
+}
+
+function decodeAddresses(mem: X86Memory, info: VmcoreInfo, num: number): bigint[] {
+  const out: bigint[] = new Array(num);
+  const absAddrs = info.symbols.get('kallsyms_addresses');
+  if (absAddrs !== undefined) {
+    const b = mem.read(absAddrs, num * 8);
+    for (let i = 0; i < num; i++) out[i] = b.readBigUInt64LE(i * 8);
+    return out;
+  }
+  const offsAt = info.symbols.get('kallsyms_offsets');
+  const baseAt = info.symbols.get('kallsyms_relative_base');
+  if (offsAt === undefined || baseAt === undefined) throw dumpError('VMCOREINFO has no kallsyms_offsets', 'give --system-map or --kernel for this dump');
+  const base = mem.u64(baseAt);
+  const offs = mem.read(offsAt, num * 4);
+  // With absolute per-CPU symbols (x86_64 SMP up to 6.14) every other symbol is stored negated.
+  let anyNegative = false;
+  for (let i = 0; i < num && !anyNegative; i++) anyNegative = offs.readInt32LE(i * 4) < 0;
+  for (let i = 0; i < num; i++) {
+    if (anyNegative) {
+      const o = offs.readInt32LE(i * 4);
+      out[i] = o >= 0 ? BigInt(o) : base - 1n - BigInt(o);
+    } else {
+      out[i] = base + BigInt(offs.readUInt32LE(i * 4));
+    }
+  }
+  return out;
+}

@@ -1,0 +1,20 @@
+// What every dump format offers: physical memory by address, plus the notes it carried.
+
+export interface PhysMemory {
+  /** 'elf' | 'kdump' | 'kdump-flat' | 'raw' */
+  readonly format: string;
+  /** VMCOREINFO text if the dump carries it outside memory (ELF note, kdump sub-header). */
+  readonly vmcoreinfo?: string;
+  /** Highest physical address + 1 the dump describes. */
+  readonly maxAddress: number;
+  /**
+   * Reads len bytes at a physical address, or undefined when any of them is not in the dump
+   * (why: 'filtered', 'not in dump', 'truncated').
+   */
+  read(paddr: number, len: number): Buffer | undefined;
+  /** Why the last read() returned undefined. */
+  readonly lastMiss: string;
+  /** Physical ranges present, for memory scans. */
+  ranges(): Array<[start: number, end: number]>;
+  close(): void;
+}

@@ -1,0 +1,106 @@
+// Kernel virtual → physical on x86_64: the kernel-image mapping by arithmetic, everything else
+// (direct map, vmalloc, modules, per-CPU areas) by walking the kernel's own page tables (4 or 5 levels).
+import { dumpError, MissingMemoryError } from './errors.js';
+import type { PhysMemory } from './physmem.js';
+import type { VmcoreInfo } from './vmcoreinfo.js';
+
+const START_KERNEL_MAP = 0xffffffff80000000n;
+const PTE_ADDR = 0x000ffffffffff000n;
+const PRESENT = 1n;
+const HUGE = 0x80n;
+const PAGE = 4096;
+
+export class X86Memory {
+  readonly levels: 4 | 5;
+  readonly physBase: bigint;
+  readonly kernelImageSize: bigint;
+  private root: bigint;
+  private addrMask: bigint;
+  private tlb = new Map<bigint, number>();
+
+  constructor(readonly phys: PhysMemory, info: VmcoreInfo) {
+    const pgt = info.symbols.get('init_top_pgt') ?? info.symbols.get('swapper_pg_dir');
+    const physBase = info.numbers.get('phys_base');
+    if (pgt === undefined || physBase === undefined) {
+      throw dumpError('VMCOREINFO lacks init_top_pgt or phys_base', 'this is not an x86_64 Linux dump, or its VMCOREINFO is damaged');
+    }
+    this.physBase = physBase;
+    this.levels = info.numbers.get('pgtable_l5_enabled') === 1n ? 5 : 4;
+    this.kernelImageSize = info.numbers.get('KERNEL_IMAGE_SIZE') ?? 0x40000000n;
+    this.addrMask = PTE_ADDR & ~(info.numbers.get('sme_mask') ?? 0n);
+    this.root = pgt - START_KERNEL_MAP + physBase;
+  }
+
+  /** Physical address of a kernel virtual address, or undefined if unmapped. */
+  translate(va: bigint): number | undefined {
+    if (va >= START_KERNEL_MAP && va < START_KERNEL_MAP + this.kernelImageSize) return Number(va - START_KERNEL_MAP + this.physBase);
+    const vpage = va >> 12n;
+    const hit = this.tlb.get(vpage);
+    if (hit !== undefined) return hit + Number(va & 0xfffn);
+    let table = this.root;
+    for (let level: number = this.levels; level >= 1; level--) {
+      const shift = BigInt(12 + 9 * (level - 1));
+      const idx = Number((va >> shift) & 511n);
+      const b = this.phys.read(Number(table) + idx * 8, 8);
+      if (!b) return undefined;
+      const e = b.readBigUInt64LE(0);
+      if (!(e & PRESENT)) return undefined;
+      if ((level === 2 || level === 3) && e & HUGE) {
+        const size = 1n << shift;
+        const base = e & this.addrMask & ~(size - 1n);
+        const pa = Number(base + (va & (size - 1n)));
+        this.remember(vpage, pa - Number(va & 0xfffn));
+        return pa;
+      }
+      table = e & this.addrMask;
+    }
+    this.remember(vpage, Number(table));
+    return Number(table) + Number(va & 0xfffn);
+  }
+
+  private remember(vpage: bigint, pa: number): void {
+    if (this.tlb.size > 65536) this.tlb.clear();
+    this.tlb.set(vpage, pa);
+  }
+
+  /** Reads kernel virtual memory page by page; undefined when any page is unmapped or missing. */
+  tryRead(va: bigint, len: number): Buffer | undefined {
+    const out = Buffer.allocUnsafe(len);
+    let done = 0;
+    while (done < len) {
+      const a = va + BigInt(done);
+      const pa = this.translate(a);
+      if (pa === undefined) return undefined;
+      const n = Math.min(len - done, PAGE - (pa % PAGE));
+      const b = this.phys.read(pa, n);
+      if (!b) return undefined;
+      b.copy(out, done);
+      done += n;
+    }
+    return out;
+  }
+
+  read(va: bigint, len: number): Buffer {
+    const b = this.tryRead(va, len);
+    if (!b) throw new MissingMemoryError(va, this.translate(va) === undefined ? 'address not mapped' : this.phys.lastMiss);
+    return b;
+  }
+
+  u64(va: bigint): bigint { return this.read(va, 8).readBigUInt64LE(0); }
+  u32(va: bigint): number { return this.read(va, 4).readUInt32LE(0); }
+  i32(va: bigint): number { return this.read(va, 4).readInt32LE(0); }
+
+  /** A NUL-terminated string of at most max bytes. */
+  cstring(va: bigint, max = 256): string {
+    let s = '';
+    for (let got = 0; got < max;) {
+      const n = Math.min(max - got, PAGE - Number((va + BigInt(got)) & 0xfffn));
+      const b = this.read(va + BigInt(got), n);
+      const z = b.indexOf(0);
+      if (z >= 0) return s + b.toString('latin1', 0, z);
+      s += b.toString('latin1');
+      got += n;
+    }
+    return s;
+  }
+}
