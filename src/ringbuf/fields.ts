@@ -56,8 +56,10 @@ export function readField(buf: Buffer, dataOff: number, dataLen: number, f: Fiel
   if (f.offset + f.size > dataLen) return 0;
   const at = dataOff + f.offset;
   if (f.arrayLen >= 0) {
-    if (f.isString) return cString(buf, at, f.size);
-    return readArray(buf, at, f.size, f);
+    // An unsized array (char buf[]) runs to the end of the record.
+    const len = f.arrayLen === 0 ? dataLen - f.offset : f.size;
+    if (f.isString) return cString(buf, at, len);
+    return readArray(buf, at, len, f);
   }
   return readInt(buf, at, f.size, f.signed);
 }

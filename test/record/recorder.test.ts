@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { record } from '../../src/record/recorder.js';
+import { forEachRecord } from '../../src/ringbuf/page.js';
+import { readField, recordType } from '../../src/ringbuf/fields.js';
+import { parseFormat } from '../../src/events/format.js';
+import { Instance } from '../../src/tracefs/instance.js';
+import { withInstance } from '../helpers/instance.js';
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'lkst-test-'));
+}
+
+test('markers written during a recording come back from the page files exactly once, in order', async () => {
+  const dir = tempDir();
+  try {
+    await withInstance('rec-markers', async (inst) => {
+      inst.setEventEnabled('sched', 'sched_switch', true);
+      inst.tracingOn = true;
+      const marker = inst.path('trace_marker');
+      const script = `for i in $(seq 1 200); do echo "lkst-nonce-$i" > ${marker}; done`;
+      const r = await record({ events: [], workDir: dir, attach: inst, command: ['sh', '-c', script], pollMs: 20 });
+      inst.tracingOn = false;
+      const print = parseFormat(readFileSync(inst.path('events/ftrace/print/format'), 'utf8'), 'ftrace');
+      const buf = print.fieldByName.get('buf')!;
+      const seen: { ts: number; text: string }[] = [];
+      let total = 0;
+      for (const { source } of r.cpus) {
+        const data = readFileSync(source);
+        const pageSize = r.meta.pageSize;
+        assert.equal(data.length % pageSize, 0);
+        for (let off = 0; off < data.length; off += pageSize) {
+          forEachRecord(data, off, pageSize, (ts, dOff, dLen) => {
+            total++;
+            if (recordType(data, dOff) === print.id) seen.push({ ts, text: String(readField(data, dOff, dLen, buf)).trim() });
+          });
+        }
+      }
+      const captured = r.captures.reduce((s, c) => s + c.events, 0);
+      assert.equal(total, captured, 'decoder and recorder count the same records');
+      const texts = seen.sort((a, b) => a.ts - b.ts).map((s) => s.text);
+      assert.deepEqual(texts, Array.from({ length: 200 }, (_, i) => `lkst-nonce-${i + 1}`));
+      assert.equal(r.commandExitCode, 0);
+      r.discard();
+      for (const { source } of r.cpus) assert.ok(!existsSync(source));
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a recording counts what the kernel counted, removes its instance, and excludes the recorder itself', async () => {
+  const dir = tempDir();
+  try {
+    const before = Instance.listNames();
+    const r = await record({
+      events: [
+        { system: 'raw_syscalls', event: 'sys_enter' },
+        { system: 'sched', event: 'sched_switch' },
+      ],
+      workDir: dir,
+      command: ['sh', '-c', 'for i in $(seq 1 300); do /bin/true; done'],
+    });
+    assert.deepEqual(Instance.listNames(), before, 'the recorder removed its instance');
+    const captured = r.captures.reduce((s, c) => s + c.events, 0);
+    const kernelRead = r.kernelStats.reduce((s, k) => s + k.readEvents, 0);
+    assert.ok(captured > 1000, `a shell loop makes many events (${captured})`);
+    assert.equal(captured, kernelRead, 'every event the kernel handed out was captured');
+    assert.equal(r.kernelStats.reduce((s, k) => s + k.overrun, 0), 0);
+    // The recorder's own syscalls are not in the trace.
+    const fmt = parseFormat(readFileSync('/sys/kernel/tracing/events/raw_syscalls/sys_enter/format', 'utf8'), 'raw_syscalls');
+    const pidField = fmt.fieldByName.get('common_pid')!;
+    let own = 0;
+    for (const { source } of r.cpus) {
+      const data = readFileSync(source);
+      for (let off = 0; off < data.length; off += r.meta.pageSize) {
+        forEachRecord(data, off, r.meta.pageSize, (_ts, dOff, dLen) => {
+          if (recordType(data, dOff) === fmt.id && readField(data, dOff, dLen, pidField) === process.pid) own++;
+        });
+      }
+    }
+    assert.equal(own, 0);
+    r.discard();
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
