@@ -10,6 +10,8 @@ import { collectLiveMeta } from './live-meta.js';
 export interface TracepointRef {
   system: string;
   event: string;
+  /** Kernel filter expression, when only some occurrences are wanted. */
+  filter?: string;
 }
 
 export interface RecordOptions {
@@ -82,7 +84,11 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       // The recorder's own reads and writes are not what anyone wants to trace.
       if (inst.has('set_event_notrace_pid')) inst.write('set_event_notrace_pid', String(process.pid));
       if (opts.setup) events = opts.setup(inst);
-      else for (const e of events) inst.setEventEnabled(e.system, e.event, true);
+      else
+        for (const e of events) {
+          if (e.filter) inst.setFilter(e.system, e.event, e.filter);
+          inst.setEventEnabled(e.system, e.event, true);
+        }
     }
     const pageSize = (inst.subbufSizeKb ?? 4) * 1024;
     for (const cpu of inst.cpus()) {

@@ -1,0 +1,126 @@
+import type { Command } from 'commander';
+import { dirname, resolve as resolvePath } from 'node:path';
+import { statSync } from 'node:fs';
+import { action, numberOption } from '../run.js';
+import { record, lostEvents, type RecordingResult, type RecordProgress } from '../../record/recorder.js';
+import { resolveEventSet } from '../../events/resolve.js';
+import { availableEvents } from '../../events/live.js';
+import { DEFAULT_EVENT_NAMES } from '../../events/catalog.js';
+import { writeTraceDat } from '../../file/writer.js';
+import { LkstError } from '../../tracefs/errors.js';
+
+export interface RecordCliOptions {
+  event?: string[];
+  output: string;
+  duration?: number;
+  buffer?: number;
+  subbuf?: number;
+  clock?: string;
+  poll?: number;
+  quiet?: boolean;
+}
+
+export function registerRecord(program: Command): void {
+  program
+    .command('record')
+    .description('record the running kernel into a trace.dat file (default events: every LKST event but the lock ones)')
+    .option('-e, --event <name>', 'event to record: LKST name (PROCESS_CONTEXTSWITCH), system:event, system:*, or a category; repeatable', collect, [])
+    .option('-o, --output <file>', 'output file', 'trace.dat')
+    .option('-d, --duration <seconds>', 'stop after this many seconds', numberOption('--duration', 0))
+    .option('-b, --buffer <kb>', 'ring-buffer size per CPU in KiB', numberOption('--buffer', 4))
+    .option('--subbuf <kb>', 'ring-buffer page (sub-buffer) size in KiB, where the kernel allows it', numberOption('--subbuf', 4))
+    .option('--clock <name>', 'trace clock (see `lkst features`)')
+    .option('--poll <ms>', 'how often the buffers are drained', numberOption('--poll', 1))
+    .option('-q, --quiet', 'no live line or summary')
+    .argument('[command...]', 'run this command and stop when it exits (put it after --)')
+    .action(action(async (command: string[], opts: RecordCliOptions) => recordCommand(command, opts)));
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+export async function recordCommand(command: string[], opts: RecordCliOptions): Promise<number> {
+  const names = opts.event?.length ? opts.event : [...DEFAULT_EVENT_NAMES];
+  const selection = resolveEventSet(names, availableEvents());
+  const resolved = selection.tracepoints;
+  if (!opts.quiet && selection.unavailable.length) {
+    const names = selection.unavailable.map((u) => u.name).join(', ');
+    process.stderr.write(`lkst: no tracepoint on this kernel for ${names} (\`lkst events\` says why)\n`);
+  }
+  if (!resolved.length) throw new LkstError('none of the requested events exists on this kernel', 'see `lkst events` for what it has');
+  const output = resolvePath(opts.output);
+  const ctrl = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    if (++interrupts > 1) process.exit(130); // the exit hook still removes our instance
+    ctrl.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  const live = !opts.quiet && process.stderr.isTTY;
+  if (!opts.quiet) {
+    const until = command.length ? `until ${command[0]} exits` : opts.duration !== undefined ? `for ${opts.duration} s` : 'until Ctrl-C';
+    process.stderr.write(`lkst: recording ${resolved.length} tracepoints ${until} into ${opts.output}\n`);
+  }
+  let result: RecordingResult;
+  try {
+    result = await record({
+      events: resolved.map((r) => ({ system: r.system, event: r.event, filter: r.filter })),
+      workDir: dirname(output),
+      bufferKbPerCpu: opts.buffer,
+      subbufKb: opts.subbuf,
+      clock: opts.clock,
+      durationSec: command.length ? undefined : opts.duration,
+      command,
+      pollMs: opts.poll,
+      signal: ctrl.signal,
+      onProgress: live ? (p) => process.stderr.write(`\r${liveLine(p)}\x1b[K`) : undefined,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    if (live) process.stderr.write('\r\x1b[K');
+  }
+  await writeTraceDat(output, result.meta, result.cpus);
+  result.discard();
+  if (!opts.quiet) process.stderr.write(summary(result, output));
+  return result.commandExitCode ?? 0;
+}
+
+export function liveLine(p: RecordProgress): string {
+  const s = p.elapsedMs / 1000;
+  return `  ${s.toFixed(0)} s  ${fmt(p.events)} events (${fmt(p.events / Math.max(s, 0.001))}/s)  ${(p.bytes / 1048576).toFixed(1)} MiB  lost ${fmt(p.lost)}`;
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** The per-CPU summary printed at the end of a recording. */
+export function summary(r: RecordingResult, output: string): string {
+  const rows = [['CPU', 'events', 'pages', 'ev/page', 'MiB', 'lost', 'overrun', 'dropped']];
+  let events = 0;
+  let lost = 0;
+  r.captures.forEach((c, i) => {
+    const k = r.kernelStats[i];
+    const l = lostEvents(c, k);
+    events += c.events;
+    lost += l;
+    rows.push([String(c.cpu), fmt(c.events), fmt(c.pages), c.pages ? (c.events / c.pages).toFixed(1) : '-', (c.bytes / 1048576).toFixed(2), fmt(l), fmt(k?.overrun ?? 0), fmt(k?.droppedEvents ?? 0)]);
+  });
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const table = rows.map((r) => r.map((c, i) => c.padStart(widths[i]!)).join('  ')).join('\n');
+  let size = 0;
+  try {
+    size = statSync(output).size;
+  } catch {
+    /* reported by the writer */
+  }
+  const msPerMillion = events ? r.cpuTimeUs / 1000 / (events / 1e6) : 0;
+  return (
+    `${table}\n` +
+    `total ${fmt(events)} events in ${(r.elapsedMs / 1000).toFixed(1)} s, lost ${fmt(lost)}${lost ? ' (LOST EVENTS: use a larger -b or a smaller event set)' : ''}\n` +
+    `recorder CPU time ${(r.cpuTimeUs / 1000).toFixed(0)} ms (${msPerMillion.toFixed(0)} ms per million events); wrote ${output} (${(size / 1048576).toFixed(1)} MiB)\n`
+  );
+}

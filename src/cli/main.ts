@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { reportError } from './run.js';
+import { registerRecord } from './commands/record.js';
+import { registerReset } from './commands/reset.js';
+import { registerFeatures } from './commands/features.js';
+
+const program = new Command();
+program
+  .name('lkst')
+  .description('Linux Kernel State Tracer: trace the running kernel, switch what is traced at run time, read traces back')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+for (const register of [registerRecord, registerReset, registerFeatures]) register(program);
+
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+});
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exitCode = err.exitCode;
+  else process.exitCode = reportError(err);
+}
