@@ -4,6 +4,7 @@ import { reportError } from './run.js';
 import { registerRecord } from './commands/record.js';
 import { registerReset } from './commands/reset.js';
 import { registerFeatures } from './commands/features.js';
+import { registerEvents } from './commands/events.js';
 
 const program = new Command();
 program
@@ -13,7 +14,7 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [registerRecord, registerReset, registerFeatures]) register(program);
+for (const register of [registerRecord, registerEvents, registerReset, registerFeatures]) register(program);
 
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
