@@ -28,6 +28,34 @@ export function renderCatalog(available: ReadonlySet<string>): string {
   return out.join('\n') + '\n';
 }
 
+/** One catalog entry as plain data, for `lkst events --json`. */
+export interface CatalogRow {
+  name: string;
+  category: string;
+  description: string;
+  fidelity: string;
+  inDefault: boolean;
+  available: boolean;
+  /** The tracepoints used on this kernel. */
+  tracepoints: string[];
+  alternatives: { id: string; filter?: string; present: boolean }[][];
+  note?: string;
+}
+
+export function catalogRows(available: ReadonlySet<string>): CatalogRow[] {
+  return catalogAvailability(available).map((row) => ({
+    name: row.event.name,
+    category: row.event.category,
+    description: row.event.description,
+    fidelity: row.event.fidelity,
+    inDefault: DEFAULT_EVENT_NAMES.includes(row.event.name),
+    available: row.available,
+    tracepoints: row.tracepoints.map((ref) => ref.id),
+    alternatives: row.event.alternatives.map((alt) => alt.map((ref) => ({ ...ref, present: row.present.get(ref.id) ?? false }))),
+    ...(row.event.note ? { note: row.event.note } : {}),
+  }));
+}
+
 function renderEventRow(row: EventAvailability, nameWidth: number): string[] {
   const { event } = row;
   const lines = [`  ${event.name.padEnd(nameWidth)}  ${row.available ? 'yes' : 'no '}  ${event.description}`];

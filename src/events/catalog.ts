@@ -239,8 +239,9 @@ export const LKST_EVENTS: readonly LkstEvent[] = [
     name: 'MEM_FREEPAGE',
     category: 'memory',
     description: 'Pages are returned to the page allocator.',
-    alternatives: [[tp('kmem:mm_page_free'), tp('kmem:mm_page_free_batched')]],
+    alternatives: [[tp('kmem:mm_page_free')]],
     fidelity: 'exact',
+    note: 'kmem:mm_page_free_batched repeats a subset of these frees (pages freed in batches), so it is left out',
   },
   {
     name: 'MEM_VMALLOC',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CATEGORIES, LKST_EVENTS } from '../../src/events/catalog.js';
-import { matchTracepoints, renderCatalog, renderKernelTracepoints } from '../../src/events/catalog-view.js';
+import { catalogRows, matchTracepoints, renderCatalog, renderKernelTracepoints } from '../../src/events/catalog-view.js';
 import { availableEvents } from '../../src/events/live.js';
 import { LkstError } from '../../src/tracefs/errors.js';
 
@@ -32,4 +32,14 @@ test('the kernel listing filters by glob and names the LKST events each tracepoi
   assert.deepEqual(matchTracepoints(live, 'kfree'), ['kmem:kfree']);
   assert.throws(() => matchTracepoints(live, 'sched_swich'), (err: unknown) => err instanceof LkstError && /sched:sched_switch/.test(err.message));
   assert.throws(() => matchTracepoints(live, 'nothing*here'), LkstError);
+});
+
+test('catalog rows carry the same facts as plain JSON-able data', () => {
+  const rows = catalogRows(new Set(['kmem:kmalloc']));
+  assert.equal(rows.length, LKST_EVENTS.length);
+  const malloc = rows.find((r) => r.name === 'MEM_MALLOC');
+  assert.deepEqual(malloc?.tracepoints, ['kmem:kmalloc']);
+  assert.deepEqual(malloc?.alternatives, [[{ id: 'kmem:kmalloc', present: true }, { id: 'kmem:kmalloc_node', present: false }]]);
+  assert.equal(rows.find((r) => r.name === 'LK_SPINLOCK')?.inDefault, false);
+  assert.deepEqual(JSON.parse(JSON.stringify(rows)), rows);
 });
