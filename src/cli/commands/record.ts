@@ -8,6 +8,7 @@ import { availableEvents } from '../../events/live.js';
 import { DEFAULT_EVENT_NAMES } from '../../events/catalog.js';
 import { writeTraceDat } from '../../file/writer.js';
 import { LkstError } from '../../tracefs/errors.js';
+import { checkOutputPath } from '../../record/output-path.js';
 
 export interface RecordCliOptions {
   event?: string[];
@@ -50,6 +51,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   }
   if (!resolved.length) throw new LkstError('none of the requested events exists on this kernel', 'see `lkst events` for what it has');
   const output = resolvePath(opts.output);
+  checkOutputPath(output);
   const ctrl = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
