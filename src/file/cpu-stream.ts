@@ -1,0 +1,117 @@
+/** One CPU's pages in a trace file, handed out in large chunks of whole pages, read on demand. */
+import { LkstError } from '../tracefs/errors.js';
+import type { Decompressor } from './compression.js';
+import { corruptFile } from './cursor.js';
+import type { FileSource } from './source.js';
+
+/** Lost-event counters of one CPU, from the CPUSTAT text the recorder saved (per_cpu/cpuN/stats). */
+export interface CpuLost {
+  /** Events overwritten in the ring buffer before they were read. */
+  overrun: number;
+  commitOverrun: number;
+  /** Events dropped because the buffer was full (non-overwrite mode). */
+  dropped: number;
+  /** Entries still in the buffer when the stats were read (not in the file). */
+  entries: number;
+}
+
+export interface CpuStream {
+  cpu: number;
+  /** Bytes of pages (uncompressed), a multiple of the page size. */
+  size: number;
+  pageSize: number;
+  /** Chunks of whole pages, about 1 MiB each, in file order; each call starts over. */
+  chunks(): Iterable<Buffer>;
+  /** The per_cpu/cpuN/stats text saved in the file, if any. */
+  statsText?: string;
+  lost?: CpuLost;
+}
+
+export const CHUNK_BYTES = 1 << 20;
+/** trace-cmd compresses 10 pages per chunk; anything near this is a corrupt header. */
+const MAX_RAW_CHUNK = 64 << 20;
+
+export function parseCpuLost(text: string): CpuLost {
+  const num = (key: string): number => {
+    const m = new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  return { overrun: num('overrun'), commitOverrun: num('commit overrun'), dropped: num('dropped events'), entries: num('entries') };
+}
+
+/** Pages stored as they are. A stream cut off by the end of the file keeps its whole pages. */
+export function plainCpuStream(src: FileSource, cpu: number, offset: number, size: number, pageSize: number, warnings: string[]): CpuStream {
+  let usable = Math.max(0, Math.min(size, src.size - offset));
+  usable -= usable % pageSize;
+  if (usable < size) {
+    warnings.push(`CPU ${cpu}: the file ends ${size - usable} bytes early; read ${usable / pageSize} whole pages of ${Math.ceil(size / pageSize)}`);
+  }
+  const step = Math.max(pageSize, CHUNK_BYTES - (CHUNK_BYTES % pageSize));
+  return {
+    cpu,
+    size: usable,
+    pageSize,
+    *chunks() {
+      for (let p = 0; p < usable; p += step) yield src.read(offset + p, Math.min(step, usable - p));
+    },
+  };
+}
+
+interface ZChunk {
+  at: number;
+  csize: number;
+  rawSize: number;
+}
+
+/**
+ * Pages compressed in chunks: u32 count, then per chunk u32 compressed size, u32 raw size, data.
+ * The chunk table is read when opening (headers only); data is decompressed while iterating.
+ */
+export function compressedCpuStream(src: FileSource, cpu: number, offset: number, size: number, pageSize: number, unzip: Decompressor, warnings: string[]): CpuStream {
+  // trace-cmd's stored size leaves out the 4-byte chunk count.
+  const end = Math.min(offset + 4 + size, src.size);
+  const table: ZChunk[] = [];
+  let total = 0;
+  if (size > 0) {
+    if (offset + 4 > end) throw corruptFile(src.path, `CPU ${cpu} data has no chunk count`);
+    const n = src.read(offset, 4).readUInt32LE(0);
+    let p = offset + 4;
+    for (let i = 0; i < n; i++) {
+      if (p + 8 > end) break;
+      const h = src.read(p, 8);
+      const c = { at: p + 8, csize: h.readUInt32LE(0), rawSize: h.readUInt32LE(4) };
+      if (c.rawSize > MAX_RAW_CHUNK || c.rawSize % pageSize !== 0) throw corruptFile(src.path, `CPU ${cpu} chunk ${i} claims ${c.rawSize} bytes of pages`);
+      if (c.at + c.csize > end) break;
+      table.push(c);
+      total += c.rawSize;
+      p = c.at + c.csize;
+    }
+    if (table.length < n) warnings.push(`CPU ${cpu}: the file ends early; read ${table.length} of ${n} compressed chunks`);
+  }
+  return {
+    cpu,
+    size: total,
+    pageSize,
+    *chunks() {
+      let group: Buffer[] = [];
+      let groupBytes = 0;
+      for (const c of table) {
+        let raw: Buffer;
+        try {
+          raw = unzip(src.read(c.at, c.csize), c.rawSize);
+        } catch (err) {
+          if (err instanceof LkstError) throw err;
+          throw corruptFile(src.path, `CPU ${cpu} chunk at offset ${c.at} does not decompress (${(err as Error).message})`);
+        }
+        group.push(raw);
+        groupBytes += raw.length;
+        if (groupBytes >= CHUNK_BYTES) {
+          yield group.length === 1 ? group[0]! : Buffer.concat(group, groupBytes);
+          group = [];
+          groupBytes = 0;
+        }
+      }
+      if (groupBytes) yield group.length === 1 ? group[0]! : Buffer.concat(group, groupBytes);
+    },
+  };
+}

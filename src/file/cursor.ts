@@ -1,0 +1,87 @@
+import { LkstError } from '../tracefs/errors.js';
+import type { ByteSource } from './source.js';
+
+/** The error for a file whose structure is broken: where, and what to do. */
+export function corruptFile(path: string, detail: string): LkstError {
+  return new LkstError(`${path} is not a valid trace.dat file (${detail})`, 'it is damaged or cut off; record it again or check it with trace-cmd dump');
+}
+
+const MAX_NAME = 4096;
+
+/**
+ * Reads little-endian values in sequence from a byte source, checking every size against what
+ * is left before reading or allocating, so a corrupt length fails clearly instead of eating memory.
+ */
+export class Cursor {
+  constructor(
+    private readonly src: ByteSource,
+    public pos: number,
+    private readonly end: number,
+    private readonly path: string,
+    private readonly what: string,
+  ) {}
+
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  fail(detail: string): LkstError {
+    return corruptFile(this.path, `${this.what}: ${detail}`);
+  }
+
+  bytes(len: number, name = 'data'): Buffer {
+    if (!Number.isSafeInteger(len) || len < 0 || len > this.remaining) {
+      throw this.fail(`${name} of ${len} bytes at offset ${this.pos} runs past the end (${this.remaining} bytes left)`);
+    }
+    const b = this.src.read(this.pos, len);
+    this.pos += len;
+    return b;
+  }
+
+  skip(len: number, name = 'data'): void {
+    if (!Number.isSafeInteger(len) || len < 0 || len > this.remaining) throw this.fail(`${name} of ${len} bytes runs past the end`);
+    this.pos += len;
+  }
+
+  u8(name?: string): number {
+    return this.bytes(1, name)[0]!;
+  }
+  u16(name?: string): number {
+    return this.bytes(2, name).readUInt16LE(0);
+  }
+  u32(name?: string): number {
+    return this.bytes(4, name).readUInt32LE(0);
+  }
+  /** A u64 that must fit a JS number (offsets and sizes). */
+  u64(name = 'size'): number {
+    const v = this.bytes(8, name).readBigUInt64LE(0);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw this.fail(`${name} ${v} is impossibly large`);
+    return Number(v);
+  }
+
+  /** A NUL-terminated string of at most max bytes. */
+  cstr(name = 'string', max = MAX_NAME): string {
+    const limit = Math.min(max + 1, this.remaining);
+    let got = 0;
+    const parts: Buffer[] = [];
+    while (got < limit) {
+      const chunk = this.src.read(this.pos + got, Math.min(256, limit - got));
+      const z = chunk.indexOf(0);
+      if (z >= 0) {
+        parts.push(chunk.subarray(0, z));
+        const s = Buffer.concat(parts).toString('utf8');
+        this.pos += got + z + 1;
+        return s;
+      }
+      parts.push(chunk);
+      got += chunk.length;
+    }
+    throw this.fail(`${name} at offset ${this.pos} has no terminating NUL`);
+  }
+
+  /** Text of a size that precedes it as a u32 or u64. */
+  sizedText(sizeBytes: 4 | 8, name: string): string {
+    const len = sizeBytes === 4 ? this.u32(`${name} size`) : this.u64(`${name} size`);
+    return this.bytes(len, name).toString('utf8');
+  }
+}

@@ -1,0 +1,366 @@
+/**
+ * Opens trace.dat files of version 6 and 7 (lkst's and trace-cmd's, v7 also compressed with zstd or
+ * zlib). Metadata is read at open; the pages stay on disk and are read in large chunks on demand.
+ */
+import { parseFormat, parseHeaderPage, type HeaderPage } from '../events/format.js';
+import { EventRegistry } from '../events/registry.js';
+import type { TraceMeta } from '../ringbuf/meta.js';
+import { LkstError } from '../tracefs/errors.js';
+import { decompressorFor, type Decompressor } from './compression.js';
+import { compressedCpuStream, parseCpuLost, plainCpuStream, type CpuStream } from './cpu-stream.js';
+import { Cursor, corruptFile } from './cursor.js';
+import { MAGIC, Opt, SEC_FL_COMPRESS, SECTION_HEADER_SIZE, TAG_FLYRECORD, TAG_LATENCY, TAG_OPTIONS } from './layout.js';
+import { interpretOptions, readOptionRecords, type BufferOption, type FileOptions, type OptionRecord } from './options.js';
+import { readCmdlines, readEventFormats, readFtraceFormats, readHeaderInfo, readKallsyms, readPrintk } from './sections.js';
+import { BufferSource, FileSource } from './source.js';
+import { KernelSymbols, parseCmdlines, parsePrintkFormats } from './symbols.js';
+
+export type { CpuStream, CpuLost } from './cpu-stream.js';
+export type { FileOptions, BufferOption } from './options.js';
+
+/** One buffer (tracefs instance) of the file; "" is the top-level buffer. */
+export interface TraceBuffer {
+  name: string;
+  clock: string;
+  pageSize: number;
+  cpus: CpuStream[];
+}
+
+export interface TraceFile {
+  path: string;
+  version: number;
+  /** "none", "zstd" or "zlib". */
+  compression: string;
+  /** Bytes of a long in the traced user space (4 or 8). */
+  longSize: number;
+  /** Page size of the main buffer's pages. */
+  pageSize: number;
+  meta: TraceMeta;
+  registry: EventRegistry;
+  headerPage: HeaderPage;
+  /** The main buffer's CPUs: the top-level buffer, or the first buffer with data when the top one has none. */
+  cpus: CpuStream[];
+  /** The main buffer's name ("" for the top level). */
+  bufferName: string;
+  buffers: TraceBuffer[];
+  options: FileOptions;
+  /** What was wrong but readable (a cut-off end, unparsable formats). */
+  warnings: string[];
+  /** kallsyms, parsed on first use. */
+  readonly kallsyms: KernelSymbols;
+  /** printk_formats by address, parsed on first use. */
+  readonly printkFormats: Map<bigint, string>;
+  /** saved cmdlines, pid → comm, parsed on first use. */
+  readonly cmdlines: Map<number, string>;
+  close(): void;
+}
+
+const MAX_SECTION_BYTES = 512 << 20;
+const MAX_CPUS = 1 << 16;
+const MAX_OPTION_SECTIONS = 1000;
+const MAX_FORMAT_WARNINGS = 5;
+
+interface Parts {
+  version: number;
+  compression: string;
+  longSize: number;
+  headers: { headerPage: string; headerEvent: string };
+  ftraceFormats: string[];
+  eventFormats: { system: string; formats: string[] }[];
+  kallsyms: string;
+  printk: string;
+  cmdlines: string;
+  options: FileOptions;
+  buffers: TraceBuffer[];
+}
+
+/** Opens a trace.dat file. Throws LkstError, with a one-line cause and fix, for anything it cannot read. */
+export function openTraceDat(path: string): TraceFile {
+  const src = FileSource.open(path);
+  const warnings: string[] = [];
+  try {
+    return new TraceDatFile(path, src, parse(src, warnings), warnings);
+  } catch (err) {
+    src.close();
+    if (err instanceof LkstError) throw err;
+    throw corruptFile(path, (err as Error).message ?? String(err));
+  }
+}
+
+class TraceDatFile implements TraceFile {
+  readonly version: number;
+  readonly compression: string;
+  readonly longSize: number;
+  readonly pageSize: number;
+  readonly meta: TraceMeta;
+  readonly registry: EventRegistry;
+  readonly headerPage: HeaderPage;
+  readonly cpus: CpuStream[];
+  readonly bufferName: string;
+  readonly buffers: TraceBuffer[];
+  readonly options: FileOptions;
+  private symbols?: KernelSymbols;
+  private printk?: Map<bigint, string>;
+  private comms?: Map<number, string>;
+
+  constructor(readonly path: string, private readonly src: FileSource, p: Parts, readonly warnings: string[]) {
+    this.version = p.version;
+    this.compression = p.compression;
+    this.longSize = p.longSize;
+    this.options = p.options;
+    this.buffers = p.buffers;
+    this.headerPage = checkHeaderPage(path, p.headers.headerPage);
+    const main = p.buffers.find((b) => b.name === '' && b.cpus.some((c) => c.size > 0)) ?? p.buffers.find((b) => b.cpus.some((c) => c.size > 0)) ?? p.buffers[0];
+    if (!main) throw new LkstError(`${path} holds no trace data`, 'the recording saved no buffer; record again');
+    this.cpus = main.cpus;
+    this.bufferName = main.name;
+    this.pageSize = main.pageSize;
+    this.registry = buildRegistry(p.ftraceFormats, p.eventFormats, warnings);
+    const maxCpu = Math.max(-1, ...main.cpus.map((c) => c.cpu));
+    this.meta = {
+      headerPage: p.headers.headerPage,
+      headerEvent: p.headers.headerEvent,
+      ftraceFormats: p.ftraceFormats,
+      eventFormats: p.eventFormats,
+      kallsyms: p.kallsyms,
+      printk: p.printk,
+      cmdlines: p.cmdlines,
+      clock: main.clock,
+      pageSize: main.pageSize,
+      cpuCount: p.options.cpuCount ?? maxCpu + 1,
+      ...(p.options.uname !== undefined ? { uname: p.options.uname } : {}),
+      ...(main.name ? { instance: main.name } : {}),
+      ...(p.options.cpuStats.has(main.name) ? { cpuStats: p.options.cpuStats.get(main.name) } : {}),
+    };
+  }
+
+  get kallsyms(): KernelSymbols {
+    return (this.symbols ??= new KernelSymbols(this.meta.kallsyms));
+  }
+
+  get printkFormats(): Map<bigint, string> {
+    return (this.printk ??= parsePrintkFormats(this.meta.printk));
+  }
+
+  get cmdlines(): Map<number, string> {
+    return (this.comms ??= parseCmdlines(this.meta.cmdlines));
+  }
+
+  close(): void {
+    this.src.close();
+  }
+}
+
+/** lkst's page decoder knows the 64-bit layout: u64 timestamp, 8-byte commit, data at 16. */
+function checkHeaderPage(path: string, text: string): HeaderPage {
+  let hp: HeaderPage;
+  try {
+    hp = parseHeaderPage(text);
+  } catch (err) {
+    throw corruptFile(path, `header_page: ${(err as Error).message}`);
+  }
+  if (hp.timestampOffset !== 0 || hp.commitOffset !== 8 || hp.commitSize !== 8 || hp.dataOffset !== 16) {
+    throw new LkstError(`${path} was recorded on a kernel with another ring-buffer page layout (commit size ${hp.commitSize}, data at ${hp.dataOffset})`, 'lkst reads traces of 64-bit kernels; use trace-cmd report for this one');
+  }
+  return hp;
+}
+
+function buildRegistry(ftrace: string[], events: { system: string; formats: string[] }[], warnings: string[]): EventRegistry {
+  const reg = new EventRegistry();
+  let bad = 0;
+  const add = (text: string, system: string): void => {
+    try {
+      reg.add(parseFormat(text, system));
+    } catch (err) {
+      if (++bad <= MAX_FORMAT_WARNINGS) warnings.push(`skipped an unreadable ${system} event format (${(err as Error).message.slice(0, 80)})`);
+    }
+  };
+  for (const f of ftrace) add(f, 'ftrace');
+  for (const s of events) for (const f of s.formats) add(f, s.system);
+  if (bad > MAX_FORMAT_WARNINGS) warnings.push(`skipped ${bad - MAX_FORMAT_WARNINGS} more unreadable event formats`);
+  return reg;
+}
+
+function parse(src: FileSource, warnings: string[]): Parts {
+  const path = src.path;
+  if (src.size === 0) throw new LkstError(`${path} is empty`, 'the recording wrote nothing into it; record again');
+  if (src.size < MAGIC.length || !src.read(0, MAGIC.length).equals(MAGIC)) {
+    throw new LkstError(`${path} is not a trace.dat file (wrong magic)`, 'give a file written by lkst record or trace-cmd record');
+  }
+  const c = new Cursor(src, MAGIC.length, src.size, path, 'file header');
+  const verText = c.cstr('version', 16);
+  const version = /^\d{1,4}$/.test(verText) ? Number(verText) : NaN;
+  if (version !== 6 && version !== 7) {
+    throw new LkstError(`${path} is trace.dat version '${verText.replace(/[^\x20-\x7e]/g, '?').slice(0, 16)}', which lkst cannot read`, 'lkst reads versions 6 and 7; convert it with `trace-cmd convert --file-version 7`');
+  }
+  const endian = c.u8('endianness');
+  if (endian === 1) throw new LkstError(`${path} was recorded on a big-endian machine`, 'lkst reads little-endian traces; use trace-cmd report for this one');
+  if (endian !== 0) throw c.fail(`endianness byte ${endian}`);
+  const longSize = c.u8('long size');
+  if (longSize !== 4 && longSize !== 8) throw c.fail(`long size ${longSize}`);
+  const pageSize = checkPageSize(c, c.u32('page size'));
+  return version === 7 ? parseV7(src, c, longSize, pageSize, warnings) : parseV6(src, c, longSize, pageSize, warnings);
+}
+
+function checkPageSize(c: Cursor, n: number): number {
+  if (n < 256 || n > 1 << 24 || (n & (n - 1)) !== 0) throw c.fail(`page size ${n}`);
+  return n;
+}
+
+// ---- version 7: sections found through options ----
+
+function parseV7(src: FileSource, c: Cursor, longSize: number, pageSize: number, warnings: string[]): Parts {
+  const path = src.path;
+  const compression = c.cstr('compression name', 64);
+  c.cstr('compression version', 64);
+  const unzip = decompressorFor(compression, path);
+  let at = c.u64('options offset');
+  const records: OptionRecord[] = [];
+  const seen = new Set<number>();
+  while (at !== 0) {
+    if (seen.has(at) || seen.size >= MAX_OPTION_SECTIONS) throw corruptFile(path, 'the options sections form a loop');
+    seen.add(at);
+    at = readOptionRecords(sectionCursor(src, at, Opt.DONE, 'options', unzip), 7, records);
+  }
+  const options = interpretOptions(records, 7, warnings);
+  const section = <T>(id: number, name: string, read: (c: Cursor) => T, fallback: T | undefined): T => {
+    const off = options.sections.get(id);
+    if (off === undefined) {
+      if (fallback === undefined) throw corruptFile(path, `no ${name} section`);
+      warnings.push(`the file has no ${name}`);
+      return fallback;
+    }
+    return read(sectionCursor(src, off, id, name, unzip));
+  };
+  const headers = section(Opt.HEADER_INFO, 'header_page/header_event', readHeaderInfo, undefined);
+  const ftraceFormats = section(Opt.FTRACE_EVENTS, 'ftrace event formats', readFtraceFormats, []);
+  const eventFormats = section(Opt.EVENT_FORMATS, 'event formats', readEventFormats, []);
+  const kallsyms = section(Opt.KALLSYMS, 'kallsyms', readKallsyms, '');
+  const printk = section(Opt.PRINTK, 'printk formats', readPrintk, '');
+  const cmdlines = section(Opt.CMDLINES, 'saved cmdlines', readCmdlines, '');
+  const flyrecords = options.buffers.filter((b) => !b.latency);
+  if (!flyrecords.length && options.buffers.length) throw latencyFile(path);
+  const buffers = flyrecords.map((b) => v7Buffer(src, b, pageSize, unzip, options, warnings));
+  return { version: 7, compression, longSize, headers, ftraceFormats, eventFormats, kallsyms, printk, cmdlines, options, buffers };
+}
+
+/** A cursor over one v7 section's data, decompressed when the section is compressed. */
+function sectionCursor(src: FileSource, at: number, id: number, name: string, unzip: Decompressor | undefined): Cursor {
+  const c = new Cursor(src, at, src.size, src.path, `${name} section`);
+  const h = readSectionHeader(c, id);
+  if (h.size > c.remaining) throw c.fail(`section of ${h.size} bytes runs past the end of the file (${c.remaining} bytes left)`);
+  if (!(h.flags & SEC_FL_COMPRESS)) return new Cursor(src, c.pos, c.pos + h.size, src.path, `${name} section`);
+  if (!unzip) throw c.fail('compressed section in a file without compression');
+  const csize = c.u32('compressed size');
+  const rawSize = c.u32('uncompressed size');
+  if (csize + 8 > h.size) throw c.fail(`compressed size ${csize} exceeds the section size ${h.size}`);
+  if (rawSize > MAX_SECTION_BYTES) throw c.fail(`uncompressed size ${rawSize} is implausible`);
+  let raw: Buffer;
+  try {
+    raw = unzip(c.bytes(csize), rawSize);
+  } catch (err) {
+    throw c.fail(`does not decompress (${(err as Error).message})`);
+  }
+  return new Cursor(new BufferSource(raw), 0, raw.length, src.path, `${name} section`);
+}
+
+function readSectionHeader(c: Cursor, id: number): { flags: number; size: number } {
+  const got = c.u16('section id');
+  const flags = c.u16('section flags');
+  c.u32('section description');
+  const size = c.u64('section size');
+  if (got !== id) throw c.fail(`found section id ${got} where id ${id} belongs`);
+  return { flags, size };
+}
+
+function v7Buffer(src: FileSource, b: BufferOption, filePageSize: number, unzip: Decompressor | undefined, options: FileOptions, warnings: string[]): TraceBuffer {
+  const c = new Cursor(src, b.offset, src.size, src.path, `buffer '${b.name}'`);
+  const pageSize = b.pageSize ? checkPageSize(c, b.pageSize) : filePageSize;
+  const cpus: CpuStream[] = [];
+  const list = b.cpus ?? [];
+  if (list.length) {
+    const { flags } = readSectionHeader(c, Opt.BUFFER);
+    const compressed = (flags & SEC_FL_COMPRESS) !== 0;
+    if (compressed && !unzip) throw c.fail('compressed trace data in a file without compression');
+    for (const e of list) {
+      if (e.cpu >= MAX_CPUS) throw c.fail(`CPU number ${e.cpu}`);
+      const s = compressed ? compressedCpuStream(src, e.cpu, e.offset, e.size, pageSize, unzip!, warnings) : plainCpuStream(src, e.cpu, e.offset, e.size, pageSize, warnings);
+      cpus.push(s);
+    }
+  }
+  attachStats(cpus, options.cpuStats.get(b.name));
+  return { name: b.name, clock: b.clock ?? options.clock ?? 'local', pageSize, cpus };
+}
+
+function attachStats(cpus: CpuStream[], stats: (string | undefined)[] | undefined): void {
+  if (!stats) return;
+  for (const s of cpus) {
+    const text = stats[s.cpu];
+    if (text === undefined) continue;
+    s.statsText = text;
+    s.lost = parseCpuLost(text);
+  }
+}
+
+function latencyFile(path: string): LkstError {
+  return new LkstError(`${path} holds a latency (text) trace, not per-CPU ring-buffer pages`, 'lkst reads flyrecord traces; record with lkst record or trace-cmd record');
+}
+
+// ---- version 6: everything in sequence ----
+
+function parseV6(src: FileSource, c: Cursor, longSize: number, pageSize: number, warnings: string[]): Parts {
+  const path = src.path;
+  const headers = readHeaderInfo(c);
+  const ftraceFormats = readFtraceFormats(c);
+  const eventFormats = readEventFormats(c);
+  const kallsyms = readKallsyms(c);
+  const printk = readPrintk(c);
+  const cmdlines = readCmdlines(c);
+  const headerCpus = c.u32('CPU count');
+  const records: OptionRecord[] = [];
+  let tag = c.bytes(10, 'data tag').toString('latin1');
+  if (tag === TAG_OPTIONS + '\0') {
+    readOptionRecords(c, 6, records);
+    tag = c.bytes(10, 'data tag').toString('latin1');
+  }
+  const options = interpretOptions(records, 6, warnings);
+  if (tag === TAG_LATENCY + '\0') throw latencyFile(path);
+  if (tag !== TAG_FLYRECORD + '\0') throw c.fail(`unknown data tag '${tag.replace(/[^\x20-\x7e]/g, '?')}'`);
+  const ncpu = options.cpuCount ?? headerCpus;
+  if (ncpu > MAX_CPUS) throw c.fail(`CPU count ${ncpu}`);
+  const top = v6Buffer(src, c, '', ncpu, pageSize, options, warnings);
+  const buffers = [top];
+  for (const b of options.buffers) {
+    if (b.latency) continue;
+    const bc = new Cursor(src, b.offset, src.size, path, `buffer '${b.name}'`);
+    let btag = bc.bytes(10, 'data tag').toString('latin1');
+    if (btag === TAG_OPTIONS + '\0') {
+      readOptionRecords(bc, 6, []);
+      btag = bc.bytes(10, 'data tag').toString('latin1');
+    }
+    if (btag !== TAG_FLYRECORD + '\0') throw bc.fail('no flyrecord tag');
+    buffers.push(v6Buffer(src, bc, b.name, ncpu, pageSize, options, warnings));
+  }
+  return { version: 6, compression: 'none', longSize, headers, ftraceFormats, eventFormats, kallsyms, printk, cmdlines, options, buffers };
+}
+
+/** The per-CPU (offset, size) table after a flyrecord tag, then the trace_clock text when the file has one. */
+function v6Buffer(src: FileSource, c: Cursor, name: string, ncpu: number, pageSize: number, options: FileOptions, warnings: string[]): TraceBuffer {
+  if (ncpu * 16 > c.remaining) throw c.fail(`the table of ${ncpu} CPUs runs past the end`);
+  const cpus: CpuStream[] = [];
+  for (let cpu = 0; cpu < ncpu; cpu++) {
+    const offset = c.u64('CPU data offset');
+    const size = c.u64('CPU data size');
+    cpus.push(plainCpuStream(src, cpu, offset, size, pageSize, warnings));
+  }
+  let clock = options.clock ?? 'local';
+  if (options.clock !== undefined) {
+    try {
+      clock = /\[([^\]\s]+)\]/.exec(c.sizedText(8, 'trace_clock'))?.[1] ?? clock;
+    } catch {
+      warnings.push(`buffer '${name}': the trace_clock text is missing; using ${clock}`);
+    }
+  }
+  attachStats(cpus, options.cpuStats.get(name));
+  return { name, clock, pageSize, cpus };
+}

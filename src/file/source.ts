@@ -1,0 +1,63 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { LkstError, errnoCode } from '../tracefs/errors.js';
+
+/** Positioned reads of bytes: a file on disk or a buffer already in memory. */
+export interface ByteSource {
+  readonly size: number;
+  /** Exactly len bytes at pos; the caller has checked pos + len <= size. */
+  read(pos: number, len: number): Buffer;
+}
+
+export class BufferSource implements ByteSource {
+  constructor(private readonly buf: Buffer) {}
+  get size(): number {
+    return this.buf.length;
+  }
+  read(pos: number, len: number): Buffer {
+    return this.buf.subarray(pos, pos + len);
+  }
+}
+
+/** A trace file opened for positioned reads; nothing is loaded until asked for. */
+export class FileSource implements ByteSource {
+  private constructor(readonly path: string, private fd: number, readonly size: number) {}
+
+  static open(path: string): FileSource {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT') throw new LkstError(`${path} does not exist`, 'give the path of a trace.dat file (lkst record writes trace.dat)');
+      if (code === 'EACCES' || code === 'EPERM') throw new LkstError(`permission denied to read ${path}`, 'run as a user who can read it');
+      if (code === 'EISDIR') throw new LkstError(`${path} is a directory`, 'give the path of a trace.dat file, not a directory');
+      throw new LkstError(`cannot open ${path} (${code ?? String(err)})`, 'give the path of a readable trace.dat file');
+    }
+    const st = fstatSync(fd);
+    if (st.isDirectory()) {
+      closeSync(fd);
+      throw new LkstError(`${path} is a directory`, 'give the path of a trace.dat file, not a directory');
+    }
+    if (!st.isFile()) {
+      closeSync(fd);
+      throw new LkstError(`${path} is not a regular file`, 'give the path of a trace.dat file');
+    }
+    return new FileSource(path, fd, st.size);
+  }
+
+  read(pos: number, len: number): Buffer {
+    const out = Buffer.allocUnsafe(len);
+    let done = 0;
+    while (done < len) {
+      const n = readSync(this.fd, out, done, len - done, pos + done);
+      if (n <= 0) throw new LkstError(`${this.path} changed while being read`, 'do not write to a trace file while reading it');
+      done += n;
+    }
+    return out;
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+}
