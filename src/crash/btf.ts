@@ -1,0 +1,223 @@
+// BTF (Documentation/bpf/btf.rst): the kernel's own type descriptions, so struct layouts are
+// read from the dump's kernel instead of being hard-coded per version.
+import { dumpError } from './errors.js';
+
+export const enum Kind {
+  INT = 1, PTR = 2, ARRAY = 3, STRUCT = 4, UNION = 5, ENUM = 6, FWD = 7, TYPEDEF = 8, VOLATILE = 9,
+  CONST = 10, RESTRICT = 11, FUNC = 12, FUNC_PROTO = 13, VAR = 14, DATASEC = 15, FLOAT = 16,
+  DECL_TAG = 17, TYPE_TAG = 18, ENUM64 = 19,
+}
+
+export interface Member { name: string; type: number; bitOffset: number; bitSize: number }
+
+export interface BtfType {
+  kind: Kind;
+  name: string;
+  /** size for INT/STRUCT/UNION/ENUM/FLOAT/DATASEC, referenced type for PTR/TYPEDEF/CONST/... */
+  sizeOrType: number;
+  members?: Member[];
+  /** ARRAY: element type and count */
+  elem?: number;
+  nelems?: number;
+  /** INT: signed */
+  signed?: boolean;
+  enumVals?: Array<[string, bigint]>;
+}
+
+export interface FieldInfo { offset: number; type: number; size: number; bitSize: number; bitOffset: number }
+
+export class Btf {
+  readonly types: BtfType[] = [{ kind: 0 as Kind, name: 'void', sizeOrType: 0 }];
+  private byName = new Map<string, number[]>();
+  private fieldCache = new Map<string, FieldInfo | null>();
+
+  constructor(raw: Buffer) {
+    if (raw.length < 24 || raw.readUInt16LE(0) !== 0xeb9f) throw dumpError('no BTF in the kernel image (bad magic)', 'the kernel was built without CONFIG_DEBUG_INFO_BTF; give --kernel VMLINUX with BTF');
+    const hdrLen = raw.readUInt32LE(4);
+    const typeOff = hdrLen + raw.readUInt32LE(8);
+    const typeLen = raw.readUInt32LE(12);
+    const strOff = hdrLen + raw.readUInt32LE(16);
+    const strLen = raw.readUInt32LE(20);
+    if (typeOff + typeLen > raw.length || strOff + strLen > raw.length) throw dumpError('truncated BTF in the dump', 'recover from a complete dump');
+    const str = (o: number) => {
+      if (o === 0) return '';
+      const z = raw.indexOf(0, strOff + o);
+      return raw.toString('latin1', strOff + o, z);
+    };
+    let p = typeOff;
+    const end = typeOff + typeLen;
+    while (p < end) {
+      const name = str(raw.readUInt32LE(p));
+      const info = raw.readUInt32LE(p + 4);
+      const sizeOrType = raw.readUInt32LE(p + 8);
+      const vlen = info & 0xffff;
+      const kind = ((info >>> 24) & 0x1f) as Kind;
+      const kindFlag = info >>> 31 === 1;
+      p += 12;
+      const t: BtfType = { kind, name, sizeOrType };
+      switch (kind) {
+        case Kind.INT:
+          t.signed = (raw.readUInt32LE(p) >>> 24 & 1) === 1;
+          p += 4;
+          break;
+        case Kind.ARRAY:
+          t.elem = raw.readUInt32LE(p);
+          t.nelems = raw.readUInt32LE(p + 8);
+          p += 12;
+          break;
+        case Kind.STRUCT:
+        case Kind.UNION:
+          t.members = [];
+          for (let i = 0; i < vlen; i++, p += 12) {
+            const off = raw.readUInt32LE(p + 8);
+            t.members.push({
+              name: str(raw.readUInt32LE(p)), type: raw.readUInt32LE(p + 4),
+              bitOffset: kindFlag ? off & 0xffffff : off, bitSize: kindFlag ? off >>> 24 : 0,
+            });
+          }
+          break;
+        case Kind.ENUM:
+          t.enumVals = [];
+          for (let i = 0; i < vlen; i++, p += 8) t.enumVals.push([str(raw.readUInt32LE(p)), BigInt(raw.readInt32LE(p + 4))]);
+          break;
+        case Kind.ENUM64:
+          t.enumVals = [];
+          for (let i = 0; i < vlen; i++, p += 12) {
+            t.enumVals.push([str(raw.readUInt32LE(p)), (BigInt(raw.readUInt32LE(p + 8)) << 32n) | BigInt(raw.readUInt32LE(p + 4))]);
+          }
+          break;
+        case Kind.FUNC_PROTO: p += 8 * vlen; break;
+        case Kind.VAR: p += 4; break;
+        case Kind.DATASEC: p += 12 * vlen; break;
+        case Kind.DECL_TAG: p += 4; break;
+        default: break;
+      }
+      const id = this.types.length;
+      this.types.push(t);
+      if (name) {
+        const l = this.byName.get(name);
+        if (l) l.push(id); else this.byName.set(name, [id]);
+      }
+    }
+  }
+
+  /** The id of a complete struct (or union) by name. */
+  struct(name: string): number {
+    for (const id of this.byName.get(name) ?? []) {
+      const t = this.types[id];
+      if ((t.kind === Kind.STRUCT || t.kind === Kind.UNION) && t.members) return id;
+    }
+    throw dumpError(`the kernel's BTF has no struct ${name}`, 'this kernel is too old or too new for lkst recover; report it with the kernel version');
+  }
+
+  hasStruct(name: string): boolean {
+    return (this.byName.get(name) ?? []).some((id) => this.types[id].kind === Kind.STRUCT);
+  }
+
+  /** Follows typedef/const/volatile/restrict/type_tag to the real type. */
+  resolve(id: number): number {
+    for (;;) {
+      const t = this.types[id];
+      if (!t) return 0;
+      if (t.kind === Kind.TYPEDEF || t.kind === Kind.CONST || t.kind === Kind.VOLATILE || t.kind === Kind.RESTRICT || t.kind === Kind.TYPE_TAG) id = t.sizeOrType;
+      else return id;
+    }
+  }
+
+  sizeOf(id: number): number {
+    const t = this.types[this.resolve(id)];
+    switch (t.kind) {
+      case Kind.PTR: return 8;
+      case Kind.ARRAY: return this.sizeOf(t.elem!) * t.nelems!;
+      case Kind.INT: case Kind.STRUCT: case Kind.UNION: case Kind.ENUM: case Kind.ENUM64: case Kind.FLOAT: return t.sizeOrType;
+      default: return 0;
+    }
+  }
+
+  /** Size of a named int, typedef, struct or enum; 0 when unknown. */
+  sizeOfNamed(name: string): number {
+    const plain = name.replace(/^(struct|union|enum) /, '');
+    for (const id of this.byName.get(plain) ?? []) {
+      const s = this.sizeOf(id);
+      if (s > 0) return s;
+    }
+    return 0;
+  }
+
+  structSize(name: string): number {
+    return this.types[this.struct(name)].sizeOrType;
+  }
+
+  /** A member by dotted path ("array_buffer.buffer"), looking through anonymous structs and unions. */
+  field(structName: string, path: string): FieldInfo {
+    const key = `${structName}/${path}`;
+    let f = this.fieldCache.get(key);
+    if (f === undefined) {
+      f = this.findPath(this.struct(structName), path.split('.'));
+      this.fieldCache.set(key, f);
+    }
+    if (!f) throw dumpError(`struct ${structName} has no member ${path} in this kernel's BTF`, 'this kernel version is not supported by lkst recover yet; report it with the kernel version');
+    return f;
+  }
+
+  hasField(structName: string, path: string): boolean {
+    try { this.field(structName, path); return true; } catch { return false; }
+  }
+
+  private findPath(id: number, parts: string[]): FieldInfo | null {
+    let offBits = 0;
+    let cur = id;
+    let last: Member | undefined;
+    for (const part of parts) {
+      const found = this.findMember(this.resolve(cur), part);
+      if (!found) return null;
+      offBits += found.bits;
+      last = found.m;
+      cur = found.m.type;
+    }
+    if (!last) return null;
+    return { offset: offBits >> 3, type: last.type, size: this.sizeOf(last.type), bitSize: last.bitSize, bitOffset: offBits & 7 };
+  }
+
+  private findMember(id: number, name: string): { m: Member; bits: number } | null {
+    const t = this.types[id];
+    if (!t.members) return null;
+    for (const m of t.members) if (m.name === name) return { m, bits: m.bitOffset };
+    for (const m of t.members) {
+      if (m.name) continue;
+      const inner = this.findMember(this.resolve(m.type), name);
+      if (inner) return { m: inner.m, bits: m.bitOffset + inner.bits };
+    }
+    return null;
+  }
+
+  /** The value of an enumerator, from any enum (anonymous ones included). */
+  enumValue(name: string): bigint | undefined {
+    for (const t of this.types) {
+      if (!t.enumVals) continue;
+      for (const [n, v] of t.enumVals) if (n === name) return v;
+    }
+    return undefined;
+  }
+
+  isSigned(id: number): boolean {
+    const t = this.types[this.resolve(id)];
+    return t.kind === Kind.INT ? !!t.signed : t.kind === Kind.ENUM;
+  }
+
+  /** A C-ish name of a type, for messages and generated format text. */
+  typeName(id: number): string {
+    const t = this.types[id];
+    if (!t) return 'void';
+    switch (t.kind) {
+      case Kind.PTR: return `${this.typeName(t.sizeOrType)} *`;
+      case Kind.CONST: return `const ${this.typeName(t.sizeOrType)}`;
+      case Kind.VOLATILE: return `volatile ${this.typeName(t.sizeOrType)}`;
+      case Kind.STRUCT: return `struct ${t.name}`;
+      case Kind.UNION: return `union ${t.name}`;
+      case Kind.ENUM: return `enum ${t.name}`;
+      case Kind.ARRAY: return `${this.typeName(t.elem!)}[${t.nelems}]`;
+      default: return t.name || 'void';
+    }
+  }
+}

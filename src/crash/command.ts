@@ -1,0 +1,62 @@
+// `lkst recover DUMP [-o FILE] [--kernel VMLINUX|VMLINUZ] [--system-map FILE]`: the CLI wires this in.
+import { basename } from 'node:path';
+import { writeTraceDat } from '../file/writer.js';
+import { dumpError } from './errors.js';
+import { recoverFromDump, type Recovery, type RecoverySummary } from './recover.js';
+
+export interface RecoverCommandOptions {
+  /** trace.dat to write; default DUMPNAME.trace.dat in the current directory. */
+  output?: string;
+  /** vmlinux or vmlinuz of the crashed kernel (symbols and BTF when the dump lacks them). */
+  kernel?: string;
+  systemMap?: string;
+  /** Print the summary as JSON instead of text. */
+  json?: boolean;
+  /** How many of the last events before the panic to list (default 20). */
+  last?: number;
+}
+
+/** Writes the recovered buffers to one trace.dat: the top-level buffer first, instances as named buffers. */
+export async function writeRecovery(rec: Recovery, path: string): Promise<void> {
+  const [main, ...rest] = rec.buffers;
+  if (!main) throw dumpError('no ftrace buffer found in the dump', 'nothing to write');
+  const pages = (b: typeof main) => b.cpus.map((c) => ({ cpu: c.cpu, source: Buffer.concat(c.pages) }));
+  await writeTraceDat(path, main.meta, pages(main), {
+    version: `lkst recover ${rec.summary.osrelease}`,
+    buffers: rest.map((b) => ({ name: b.name, clock: b.meta.clock, pageSize: b.meta.pageSize, cpus: pages(b), cpuStats: b.meta.cpuStats })),
+  });
+}
+
+export function formatSummary(s: RecoverySummary, output?: string): string {
+  const sec = (ts: number | undefined) => (ts === undefined ? '-' : (ts / 1e9).toFixed(6));
+  const lines = [
+    `dump ${s.dump} (${s.format}), kernel ${s.osrelease}, KASLR offset 0x${s.kaslrOffset.toString(16)}, ${s.pagingLevels}-level paging`,
+  ];
+  for (const b of s.buffers) {
+    const total = b.cpus.reduce((n, c) => n + c.events, 0);
+    lines.push(`buffer ${b.name} (clock ${b.clock}, ${b.pageSize}-byte pages): ${total} events`);
+    for (const c of b.cpus) {
+      lines.push(`  cpu${c.cpu}: ${c.events} events in ${c.pages} pages, ${sec(c.firstTs)} .. ${sec(c.lastTs)}, overrun ${c.overrun}, dropped ${c.dropped}` +
+        (c.missingPages ? `, ${c.missingPages} pages missing from the dump` : ''));
+    }
+  }
+  if (s.lastEvents.length) {
+    lines.push('last events before the crash:');
+    for (const e of s.lastEvents) lines.push(`  ${sec(e.ts)} ${e.buffer} cpu${e.cpu} ${e.event}`);
+  }
+  for (const w of s.warnings) lines.push(`warning: ${w}`);
+  lines.push(`recovered in ${s.elapsedMs} ms${output ? `, written to ${output}` : ''}`);
+  return lines.join('\n');
+}
+
+/** Runs the command; returns the exit code. Errors other than LkstError propagate. */
+export async function recoverCommand(dump: string, opts: RecoverCommandOptions = {}, print: (text: string) => void = (t) => console.log(t)): Promise<number> {
+  if (opts.kernel) {
+    throw dumpError('--kernel is not supported yet', 'use --system-map, or rely on the symbols and BTF inside the dump');
+  }
+  const rec = recoverFromDump(dump, { systemMap: opts.systemMap, lastEvents: opts.last });
+  const output = opts.output ?? `${basename(dump)}.trace.dat`;
+  await writeRecovery(rec, output);
+  print(opts.json ? JSON.stringify(rec.summary, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : formatSummary(rec.summary, output));
+  return 0;
+}

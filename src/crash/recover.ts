@@ -1,0 +1,204 @@
+// recoverFromDump: a crash dump as one more source of the trace shape (formats + per-CPU pages + metadata).
+import type { TraceMeta } from '../ringbuf/meta.js';
+import { forEachRecord } from '../ringbuf/page.js';
+import { Btf } from './btf.js';
+import { dumpError, LkstError } from './errors.js';
+import { HEADER_EVENT_TEXT, headerPageText, recoverFormats, type RecoveredFormat } from './formats.js';
+import { listTraceArrays, savedCmdlines } from './ftrace.js';
+import { decodeKallsyms, type SymbolTable } from './kallsyms.js';
+import { Kernel } from './kernel.js';
+import { openDump } from './open.js';
+import type { PhysMemory } from './physmem.js';
+import { readRingBuffer, type CpuPages } from './ringbuffer.js';
+import { loadSystemMap } from './systemmap.js';
+import { parseVmcoreInfo, scanForVmcoreInfo, type VmcoreInfo } from './vmcoreinfo.js';
+import { X86Memory } from './x86_64.js';
+
+export interface RecoverOptions {
+  /** System.map of the crashed kernel, when the dump's own kallsyms cannot be used. */
+  systemMap?: string;
+  /** How many of the last events before the panic the summary lists. */
+  lastEvents?: number;
+}
+
+export interface CpuSummary {
+  cpu: number;
+  events: number;
+  pages: number;
+  /** entries - overrun - read, from the kernel's own counters: what a live reader would have got. */
+  expected: number;
+  overrun: number;
+  dropped: number;
+  missingPages: number;
+  firstTs?: number;
+  lastTs?: number;
+}
+
+export interface BufferSummary { name: string; clock: string; pageSize: number; cpus: CpuSummary[] }
+
+export interface LastEvent { buffer: string; cpu: number; ts: number; event: string; detail?: string }
+
+export interface RecoverySummary {
+  dump: string;
+  format: string;
+  osrelease: string;
+  kaslrOffset: bigint;
+  pagingLevels: number;
+  buffers: BufferSummary[];
+  lastEvents: LastEvent[];
+  warnings: string[];
+  elapsedMs: number;
+}
+
+export interface RecoveredBuffer {
+  name: string;
+  meta: TraceMeta;
+  cpus: CpuPages[];
+}
+
+export interface Recovery {
+  /** The top-level buffer first, then each instance. */
+  buffers: RecoveredBuffer[];
+  formats: RecoveredFormat[];
+  summary: RecoverySummary;
+}
+
+export function loadVmcoreInfo(mem: PhysMemory): VmcoreInfo {
+  const text = mem.vmcoreinfo ?? scanForVmcoreInfo(mem);
+  if (!text) throw dumpError('no VMCOREINFO in the dump (no note, and none found in memory)', 'this is not a Linux kernel dump, or the memory holding VMCOREINFO is missing');
+  const info = parseVmcoreInfo(text);
+  if (!info.symbols.has('init_top_pgt') && !info.symbols.has('swapper_pg_dir') || !info.numbers.has('phys_base')) {
+    throw dumpError(`the dump's VMCOREINFO is not an x86_64 kernel's (${info.osrelease ?? 'no OSRELEASE'})`, 'lkst recovers x86_64 dumps only');
+  }
+  return info;
+}
+
+export function openKernel(mem: PhysMemory, opts: RecoverOptions = {}): Kernel {
+  const info = loadVmcoreInfo(mem);
+  const x86 = new X86Memory(mem, info);
+  const syms: SymbolTable = opts.systemMap ? loadSystemMap(opts.systemMap, info) : decodeKallsyms(x86, info);
+  const start = syms.addr('__start_BTF');
+  const stop = syms.addr('__stop_BTF');
+  if (stop <= start || stop - start > 256n << 20n) throw dumpError('implausible BTF bounds in the kernel image', 'the symbols do not match this dump; give the matching --system-map');
+  const btf = new Btf(x86.read(start, Number(stop - start)));
+  return new Kernel(x86, syms, btf, info);
+}
+
+function cpuStatsText(c: CpuPages, events: number): string {
+  return `entries: ${events}\noverrun: ${c.overrun}\ncommit overrun: ${c.commitOverrun}\nbytes: 0\n` +
+    `dropped events: ${c.dropped}\nread events: ${c.read}\n`;
+}
+
+export function recoverFromDump(path: string, opts: RecoverOptions = {}): Recovery {
+  const t0 = Date.now();
+  const mem = openDump(path);
+  try {
+    return recoverFromMemory(mem, path, opts, t0);
+  } finally {
+    mem.close();
+  }
+}
+
+export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOptions = {}, t0 = Date.now()): Recovery {
+  const k = openKernel(mem, opts);
+  const warnings: string[] = [];
+  if (!k.syms.get('global_trace') || !k.syms.get('ftrace_events')) {
+    throw dumpError('the crashed kernel has no ftrace (no global_trace symbol)', 'nothing to recover: the kernel was built without CONFIG_TRACING');
+  }
+  const arrays = listTraceArrays(k);
+  const ids = new Set<number>();
+  const raw: Array<{ name: string; clock: string; pageSize: number; cpus: CpuPages[] }> = [];
+  for (const tr of arrays) {
+    try {
+      const rb = readRingBuffer(k, tr.buffer);
+      raw.push({ name: tr.name, clock: tr.clock, pageSize: rb.pageSize, cpus: rb.cpus });
+      for (const c of rb.cpus) {
+        warnings.push(...c.problems.map((p) => `${tr.name}: ${p}`));
+        if (c.missingPages) warnings.push(`${tr.name}: cpu${c.cpu}: ${c.missingPages} page(s) not in the dump (filtered or truncated); their events are lost`);
+        for (const page of c.pages) {
+          try {
+            forEachRecord(page, 0, rb.pageSize, (_ts, off) => ids.add(page.readUInt16LE(off)));
+          } catch { /* reported when counting below */ }
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof LkstError)) throw e;
+      warnings.push(`buffer ${tr.name}: ${e.message}`);
+    }
+  }
+  const fr = recoverFormats(k);
+  const unreadable = fr.skipped.filter((s) => s.startsWith('event at'));
+  if (unreadable.length) warnings.push(`${unreadable.length} event format(s) could not be read: ${unreadable[0]}`);
+  const byId = new Map(fr.formats.map((f) => [f.id, f]));
+  const used = fr.formats.filter((f) => ids.has(f.id) || f.system === 'ftrace');
+  const bySystem = new Map<string, string[]>();
+  for (const f of used) {
+    if (f.system === 'ftrace') continue;
+    const l = bySystem.get(f.system);
+    if (l) l.push(f.text); else bySystem.set(f.system, [f.text]);
+  }
+  const common = {
+    headerEvent: HEADER_EVENT_TEXT,
+    ftraceFormats: used.filter((f) => f.system === 'ftrace').map((f) => f.text),
+    eventFormats: [...bySystem].map(([system, formats]) => ({ system, formats })),
+    kallsyms: k.syms.text(),
+    printk: '',
+    cmdlines: safe(() => savedCmdlines(k), '', warnings, 'saved cmdlines'),
+    uname: `Linux ${k.info.osrelease ?? 'unknown'}`,
+  };
+  const buffers: RecoveredBuffer[] = [];
+  const summaries: BufferSummary[] = [];
+  const tail: LastEvent[] = [];
+  const keep = opts.lastEvents ?? 20;
+  for (const b of raw) {
+    const cpuSums: CpuSummary[] = [];
+    const stats: string[] = [];
+    for (const c of b.cpus) {
+      const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pages.length, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages };
+      for (const page of c.pages) {
+        try {
+          forEachRecord(page, 0, b.pageSize, (ts, off) => {
+            s.events++;
+            if (s.firstTs === undefined) s.firstTs = ts;
+            s.lastTs = ts;
+            const f = byId.get(page.readUInt16LE(off));
+            tail.push({ buffer: b.name, cpu: c.cpu, ts, event: f ? `${f.system}:${f.name}` : `id ${page.readUInt16LE(off)}` });
+            if (tail.length > keep * 4) { tail.sort((x, y) => y.ts - x.ts); tail.length = keep; }
+          });
+        } catch (e) {
+          warnings.push(`${b.name}: cpu${c.cpu}: a damaged page was cut short (${(e as Error).message})`);
+        }
+      }
+      if (s.events !== s.expected && !c.readerPartlyConsumed && !c.missingPages) {
+        warnings.push(`${b.name}: cpu${c.cpu}: decoded ${s.events} events, the kernel counted ${s.expected}`);
+      }
+      cpuSums.push(s);
+      stats[c.cpu] = cpuStatsText(c, s.events);
+    }
+    const nCpus = Math.max(0, ...b.cpus.map((c) => c.cpu + 1));
+    const meta: TraceMeta = {
+      ...common, headerPage: headerPageText(k, b.pageSize), clock: b.clock, pageSize: b.pageSize, cpuCount: nCpus,
+      instance: b.name === 'top' ? undefined : b.name, cpuStats: stats,
+    };
+    buffers.push({ name: b.name, meta, cpus: b.cpus });
+    summaries.push({ name: b.name, clock: b.clock, pageSize: b.pageSize, cpus: cpuSums });
+  }
+  tail.sort((x, y) => y.ts - x.ts);
+  tail.length = Math.min(tail.length, keep);
+  return {
+    buffers, formats: used,
+    summary: {
+      dump: path, format: mem.format, osrelease: k.info.osrelease ?? 'unknown', kaslrOffset: k.info.kernelOffset ?? 0n,
+      pagingLevels: k.mem.levels, buffers: summaries, lastEvents: tail.reverse(), warnings, elapsedMs: Date.now() - t0,
+    },
+  };
+}
+
+function safe<T>(f: () => T, dflt: T, warnings: string[], what: string): T {
+  try {
+    return f();
+  } catch (e) {
+    warnings.push(`${what}: ${(e as Error).message}`);
+    return dflt;
+  }
+}

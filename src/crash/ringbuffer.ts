@@ -1,0 +1,100 @@
+// Reads one ftrace ring buffer (struct trace_buffer) out of the dead kernel: per CPU, the pages in
+// reading order (reader page, then head page around the ring to the commit page).
+import type { Kernel, KObj } from './kernel.js';
+
+export interface CpuPages {
+  cpu: number;
+  /** The data pages, pageSize bytes each, oldest first. */
+  pages: Buffer[];
+  /** Kernel counters: events written in all, overwritten (lost to wrapping), consumed by readers. */
+  entries: number;
+  overrun: number;
+  commitOverrun: number;
+  dropped: number;
+  read: number;
+  nrPages: number;
+  /** Pages the dump could not supply (filtered or truncated). */
+  missingPages: number;
+  /** The reader page held events already consumed that are included here. */
+  readerPartlyConsumed: boolean;
+  problems: string[];
+}
+
+export interface RingBuffer {
+  addr: bigint;
+  pageSize: number;
+  cpus: CpuPages[];
+}
+
+const FLAG_MASK = 3n; // RB_PAGE_HEAD | RB_PAGE_UPDATE live in the low bits of list pointers
+
+export function readRingBuffer(k: Kernel, bufferAddr: bigint): RingBuffer {
+  const tb = k.obj(bufferAddr, 'trace_buffer');
+  const hdr = k.btf.field('buffer_data_page', 'data').offset;
+  // Sub-buffers can be larger than a page since 6.8; before that they are one page.
+  const pageSize = k.btf.hasField('trace_buffer', 'subbuf_size')
+    ? tb.int('subbuf_size') + hdr
+    : k.info.pageSize ?? 4096;
+  const percpu = tb.ptr('buffers');
+  const nCpus = Math.min(tb.int('cpus'), k.perCpuOffsets().length);
+  const cpus: CpuPages[] = [];
+  for (let cpu = 0; cpu < nCpus; cpu++) {
+    const cb = k.mem.u64(percpu + BigInt(cpu * 8));
+    if (cb === 0n) continue;
+    cpus.push(readCpu(k, k.obj(cb, 'ring_buffer_per_cpu'), cpu, pageSize));
+  }
+  return { addr: bufferAddr, pageSize, cpus };
+}
+
+function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
+  const listOff = BigInt(k.btf.field('buffer_page', 'list').offset);
+  const res: CpuPages = {
+    cpu, pages: [], entries: Number(cb.num('entries')), overrun: Number(cb.num('overrun')),
+    commitOverrun: Number(cb.num('commit_overrun')), dropped: Number(cb.num('dropped_events')),
+    read: Number(cb.num('read')), nrPages: Number(cb.num('nr_pages')), missingPages: 0,
+    readerPartlyConsumed: false, problems: [],
+  };
+  const commitPage = cb.ptr('commit_page');
+  const readerPage = cb.ptr('reader_page');
+  const addPage = (bpAddr: bigint, whole: boolean): void => {
+    const bp = k.obj(bpAddr, 'buffer_page');
+    const data = bp.ptr('page');
+    const page = k.mem.tryRead(data, pageSize);
+    if (!page) { res.missingPages++; return; }
+    const commit = page.readUInt32LE(8) & 0xfffff;
+    if (commit === 0) return;
+    if (!whole && bp.int('read') >= commit) return; // reader page already consumed
+    if (!whole && bp.int('read') > 0) res.readerPartlyConsumed = true;
+    res.pages.push(page);
+  };
+  if (readerPage) addPage(readerPage, false);
+
+  // Walk the ring once from the pages pointer; the head is the page that a flagged pointer names.
+  const start = cb.ptr('pages') & ~FLAG_MASK;
+  const ring: bigint[] = [];
+  let head: bigint | undefined;
+  let p = start;
+  const limit = res.nrPages + 2;
+  for (let i = 0; i < limit; i++) {
+    const next = k.mem.u64(p);
+    const target = next & ~FLAG_MASK;
+    ring.push(p - listOff);
+    if (next & FLAG_MASK && head === undefined) head = target - listOff;
+    p = target;
+    if (p === start) break;
+  }
+  if (p !== start) res.problems.push(`cpu${cpu}: page ring does not close after ${limit} pages`);
+  if (head === undefined) {
+    head = cb.ptr('head_page');
+    res.problems.push(`cpu${cpu}: no flagged head page, used head_page`);
+  }
+  let at = ring.indexOf(head);
+  if (at < 0) { res.problems.push(`cpu${cpu}: head page not on the ring`); return res; }
+  for (let n = 0; n < ring.length; n++) {
+    const bp = ring[(at + n) % ring.length];
+    if (bp === readerPage) continue;
+    addPage(bp, true);
+    if (bp === commitPage) break;
+  }
+  return res;
+}
