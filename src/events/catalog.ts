@@ -132,7 +132,7 @@ export const LKST_EVENTS: readonly LkstEvent[] = [
     description: 'A tasklet starts running.',
     alternatives: [[tp('irq:tasklet_entry')], [tp('irq:softirq_entry', 'vec == 6')]],
     fidelity: 'exact',
-    note: 'irq:tasklet_entry exists on newer kernels (also fires for HI tasklets); older ones fall back to the TASKLET softirq entry',
+    note: 'irq:tasklet_entry also fires for HI tasklets; kernels without it fall back to the TASKLET softirq entry',
   },
   {
     name: 'INT_BH_ENTRY',
@@ -184,7 +184,7 @@ export const LKST_EVENTS: readonly LkstEvent[] = [
     description: 'A page is written out to swap.',
     alternatives: [[tp('vmscan:mm_vmscan_write_folio', 'reclaim_flags & 1')], [tp('vmscan:mm_vmscan_writepage', 'reclaim_flags & 1')]],
     fidelity: 'approximate',
-    note: 'reclaim writeback of anonymous pages (RECLAIM_WB_ANON); mm_vmscan_writepage on older kernels',
+    note: 'reclaim writeback of anonymous pages (RECLAIM_WB_ANON); mm_vmscan_writepage on kernels before 6.1',
   },
   {
     name: 'MEM_SWAPIN',
@@ -200,7 +200,7 @@ export const LKST_EVENTS: readonly LkstEvent[] = [
     description: 'A fault maps in a page that was not present (demand paging).',
     alternatives: [[tp('filemap:mm_filemap_fault')], [tp('exceptions:page_fault_user')]],
     fidelity: 'approximate',
-    note: 'filemap:mm_filemap_fault (newer kernels) covers file-backed faults only; anonymous faults have no tracepoint',
+    note: 'filemap:mm_filemap_fault (after 6.1) covers file-backed faults only; anonymous faults have no tracepoint; 6.1 falls back to user page faults',
   },
   {
     name: 'MEM_DO_WPPAGE',
@@ -249,7 +249,7 @@ export const LKST_EVENTS: readonly LkstEvent[] = [
     description: 'Virtually contiguous kernel memory is allocated (vmalloc).',
     alternatives: [[tp('vmalloc:alloc_vmap_area')]],
     fidelity: 'approximate',
-    note: 'the vmap area reservation behind vmalloc and vmap; older kernels have no vmalloc tracepoints',
+    note: 'the vmap area reservation behind vmalloc and vmap; 6.1 and older have no vmalloc tracepoints',
   },
   {
     name: 'MEM_VFREE',
@@ -257,7 +257,7 @@ export const LKST_EVENTS: readonly LkstEvent[] = [
     description: 'vmalloc memory is freed (vfree).',
     alternatives: [[tp('vmalloc:free_vmap_area_noflush')]],
     fidelity: 'approximate',
-    note: 'vmap areas are freed lazily: traced when queued for the purge; older kernels have no vmalloc tracepoints',
+    note: 'vmap areas are freed lazily: traced when queued for the purge; 6.1 and older have no vmalloc tracepoints',
   },
   {
     name: 'MEM_CACHE_CREATE',
@@ -273,7 +273,7 @@ export const LKST_EVENTS: readonly LkstEvent[] = [
     description: 'An object is allocated from a slab cache.',
     alternatives: [[tp('kmem:kmem_cache_alloc'), tp('kmem:kmem_cache_alloc_node')]],
     fidelity: 'exact',
-    note: 'kmem_cache_alloc_node exists only on older kernels; newer ones fold it into kmem_cache_alloc',
+    note: 'kmem_cache_alloc_node exists only before 6.1, which folded it into kmem_cache_alloc',
   },
   {
     name: 'MEM_MALLOC',
@@ -281,7 +281,7 @@ export const LKST_EVENTS: readonly LkstEvent[] = [
     description: 'Kernel memory is allocated with kmalloc.',
     alternatives: [[tp('kmem:kmalloc'), tp('kmem:kmalloc_node')]],
     fidelity: 'exact',
-    note: 'kmalloc_node exists only on older kernels; newer ones fold it into kmalloc',
+    note: 'kmalloc_node exists only before 6.1, which folded it into kmalloc',
   },
   {
     name: 'MEM_CACHE_FREE',
@@ -363,7 +363,7 @@ export const LKST_EVENTS: readonly LkstEvent[] = [
       ['sendto', 'recvfrom', 'sendmsg', 'recvmsg'].map((call) => tp(`syscalls:sys_enter_${call}`)),
     ],
     fidelity: 'approximate',
-    note: 'sock_sendmsg/sock_recvmsg with their lengths (newer kernels); older kernels fall back to the socket syscalls',
+    note: 'sock_sendmsg/sock_recvmsg with their lengths (after 6.1); 6.1 and older fall back to the socket syscalls',
   },
 
   // SysV IPC

@@ -98,3 +98,29 @@ test('ambiguous bare names are refused with the spelled-out forms', () => {
   assertLkstError(() => expandName('shared', available), 'a:shared, b:shared', 'SYSTEM:EVENT');
   assertLkstError(() => expandName('timer', available), 'category:timer');
 });
+
+// The catalog's tracepoints that Debian's 6.1.0-56 kernel has, checked against the event names and
+// print formats in its vmlinux: no vmalloc, sock or filemap events, no lockdep, kmalloc_node gone.
+const DEBIAN_6_1 = new Set([
+  'sched:sched_switch', 'sched:sched_wakeup', 'sched:sched_wakeup_new', 'signal:signal_generate', 'task:task_newtask',
+  'sched:sched_process_fork', 'irq:irq_handler_entry', 'irq_vectors:local_timer_entry', 'irq:softirq_entry', 'irq:tasklet_entry',
+  'exceptions:page_fault_user', 'exceptions:page_fault_kernel', 'raw_syscalls:sys_enter', 'raw_syscalls:sys_exit',
+  'vmscan:mm_vmscan_write_folio', 'writeback:folio_wait_writeback', 'kmem:mm_page_alloc', 'kmem:mm_page_free',
+  'kmem:kmem_cache_alloc', 'kmem:kmalloc', 'kmem:kmem_cache_free', 'kmem:kfree', 'block:block_rq_issue', 'block:block_rq_complete',
+  'net:net_dev_queue', 'net:net_dev_xmit', 'net:netif_receive_skb', 'net:netif_rx', 'net:napi_gro_receive_entry',
+  ...['sendto', 'recvfrom', 'sendmsg', 'recvmsg', 'msgget', 'msgsnd', 'msgrcv', 'msgctl', 'semget', 'semop', 'semtimedop', 'semctl', 'shmget', 'shmat', 'shmdt', 'shmctl'].map(
+    (call) => `syscalls:sys_enter_${call}`,
+  ),
+  'lock:contention_begin', 'lock:contention_end', 'timer:timer_expire_entry', 'timer:timer_start', 'timer:timer_cancel', 'printk:console',
+]);
+
+test('on a 6.1 kernel the older alternatives take over', () => {
+  assert.deepEqual(ids(['NET_SOCKETIF'], DEBIAN_6_1), ['sendto', 'recvfrom', 'sendmsg', 'recvmsg'].map((c) => `syscalls:sys_enter_${c}`));
+  assert.deepEqual(ids(['MEM_DO_NOPAGE'], DEBIAN_6_1), ['exceptions:page_fault_user']);
+  assert.deepEqual(ids(['INT_TASKLET_ENTRY'], DEBIAN_6_1), ['irq:tasklet_entry']);
+  const selection = resolveEventSet(['default'], DEBIAN_6_1);
+  assert.deepEqual(selection.unavailable.map((u) => u.name), [
+    'EXCEPTION_EXIT', 'MEM_SWAPIN', 'MEM_VMALLOC', 'MEM_VFREE', 'MEM_CACHE_CREATE', 'FS_BUFBUSY', 'O_PORTIN', 'O_PORTOUT', 'O_PANIC',
+  ]);
+  assert.ok(selection.tracepoints.every((t) => DEBIAN_6_1.has(t.id)));
+});
