@@ -31,6 +31,7 @@ export class Cursor {
 
   bytes(len: number, name = 'data'): Buffer {
     if (!Number.isSafeInteger(len) || len < 0 || len > this.remaining) {
+      if (this.remaining < 0) throw this.fail(`${name} at offset ${this.pos} lies beyond the end at ${this.end}`);
       throw this.fail(`${name} of ${len} bytes at offset ${this.pos} runs past the end (${this.remaining} bytes left)`);
     }
     const b = this.src.read(this.pos, len);

@@ -37,11 +37,12 @@ export interface WriteOptions {
 }
 
 const COPY_CHUNK = 1 << 20;
-const OPTIONS_OFFSET_AT = MAGIC.length + 2 + 1 + 1 + 4 + 'none\0\0'.length;
 
 /** Writes FILE from the metadata and each CPU's pages; the main buffer is the file's top buffer. */
 export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPages[], opts: WriteOptions = {}): Promise<void> {
   if (!isPowerOfTwo(meta.pageSize)) throw new LkstError(`page size ${meta.pageSize} is not a power of two`, 'pass the ring buffer sub-buffer size in bytes');
+  const buffers: ExtraBuffer[] = [{ name: '', clock: meta.clock, pageSize: meta.pageSize, cpus, cpuStats: meta.cpuStats }, ...(opts.buffers ?? [])];
+  const layout = await planLayout(meta, opts, buffers);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let fh: FileHandle;
   try {
@@ -50,18 +51,13 @@ export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPage
     throw writeError(path, err);
   }
   try {
-    const w = new SectionWriter(fh);
-    await w.put(fileHeader(meta.pageSize));
-    const offsets = new Map<number, number>();
-    for (const [id, desc, body] of metadataSections(meta)) offsets.set(id, await w.section(id, desc, body));
-    const buffers: ExtraBuffer[] = [{ name: '', clock: meta.clock, pageSize: meta.pageSize, cpus, cpuStats: meta.cpuStats }, ...(opts.buffers ?? [])];
-    const placed: PlacedBuffer[] = [];
-    for (const b of buffers) placed.push(await w.flyrecord(b, b.pageSize ?? meta.pageSize));
-    const optionsAt = await w.section(Opt.DONE, 'options', optionsBody(meta, opts, offsets, placed));
-    await w.section(Opt.STRINGS, 'strings', Buffer.alloc(0), true);
-    const at = Buffer.alloc(8);
-    at.writeBigUInt64LE(BigInt(optionsAt));
-    await fh.write(at, 0, 8, OPTIONS_OFFSET_AT);
+    const out = new Appender(fh);
+    await out.put(layout.head);
+    for (const p of layout.buffers) {
+      await out.put(p.header);
+      await out.put(Buffer.alloc(p.dataStart - out.pos));
+      for (const c of p.cpus) await out.copy(c.source, c.size);
+    }
     await fh.datasync();
     await fh.close();
     await rename(tmp, path);
@@ -89,7 +85,7 @@ function longSize(): number {
   return /64/.test(arch()) ? 8 : 4;
 }
 
-function fileHeader(pageSize: number): Buffer {
+function fileHeader(pageSize: number, optionsAt: number): Buffer {
   return new ByteBuilder()
     .bytes(MAGIC)
     .cstr('7')
@@ -98,7 +94,7 @@ function fileHeader(pageSize: number): Buffer {
     .u32(pageSize)
     .cstr('none')
     .cstr('')
-    .u64(0) // offset of the first options section, patched at the end
+    .u64(optionsAt)
     .build();
 }
 
@@ -128,7 +124,10 @@ interface PlacedBuffer {
   buffer: ExtraBuffer;
   pageSize: number;
   sectionAt: number;
-  cpus: { cpu: number; offset: number; size: number }[];
+  dataStart: number;
+  /** The flyrecord section header, written at sectionAt. */
+  header: Buffer;
+  cpus: { cpu: number; offset: number; size: number; source: string | Buffer }[];
 }
 
 function optionsBody(meta: TraceMeta, opts: WriteOptions, offsets: Map<number, number>, placed: PlacedBuffer[]): Buffer {
@@ -158,10 +157,75 @@ function optionsBody(meta: TraceMeta, opts: WriteOptions, offsets: Map<number, n
   return b.build();
 }
 
-/** Appends sections at the end of the file, keeping the strings table of their descriptions. */
-class SectionWriter {
-  private pos = 0;
-  private strings = new ByteBuilder();
+/** Section descriptions, stored once in the strings section and named by their offset there. */
+class Strings {
+  private b = new ByteBuilder();
+  id(s: string): number {
+    const at = this.b.length;
+    this.b.cstr(s);
+    return at;
+  }
+  build(): Buffer {
+    return this.b.build();
+  }
+}
+
+function sectionHeader(id: number, descId: number, size: number): Buffer {
+  return new ByteBuilder().u16(id).u16(0).u32(descId).u64(size).build();
+}
+
+/**
+ * Places everything before any page is written: header, metadata, options, strings, then the
+ * pages. With the metadata first, a file cut off later still has all of it and its whole pages.
+ */
+async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuffer[]): Promise<{ head: Buffer; buffers: PlacedBuffer[] }> {
+  const strings = new Strings();
+  const headerLen = fileHeader(meta.pageSize, 0).length;
+  const parts: Buffer[] = [];
+  let pos = headerLen;
+  const offsets = new Map<number, number>();
+  for (const [id, desc, body] of metadataSections(meta)) {
+    offsets.set(id, pos);
+    parts.push(sectionHeader(id, strings.id(desc), body.length), body);
+    pos += SECTION_HEADER_SIZE + body.length;
+  }
+  const optionsAt = pos;
+  const optionsDesc = strings.id('options');
+  const flyDescs = buffers.map((b) => strings.id(`buffer flyrecord ${b.name}`));
+  const stringsDesc = strings.id('strings');
+  const stringsBody = strings.build();
+  const placed: PlacedBuffer[] = [];
+  for (const b of buffers) {
+    const pageSize = b.pageSize ?? meta.pageSize;
+    const cpus: PlacedBuffer['cpus'] = [];
+    for (const c of b.cpus) cpus.push({ cpu: c.cpu, offset: 0, size: wholePages(await sourceSize(c.source), pageSize), source: c.source });
+    placed.push({ buffer: b, pageSize, sectionAt: 0, dataStart: 0, header: Buffer.alloc(0), cpus });
+  }
+  // The options' size does not depend on the offsets in them, so one trial build fixes where the pages go.
+  const optionsLen = optionsBody(meta, opts, offsets, placed).length;
+  pos = optionsAt + SECTION_HEADER_SIZE + optionsLen + SECTION_HEADER_SIZE + stringsBody.length;
+  for (const p of placed) {
+    p.sectionAt = pos;
+    p.dataStart = alignUp(pos + SECTION_HEADER_SIZE, p.pageSize);
+    pos = p.dataStart;
+    for (const c of p.cpus) {
+      c.offset = pos;
+      pos += c.size;
+    }
+  }
+  const options = optionsBody(meta, opts, offsets, placed);
+  parts.push(sectionHeader(Opt.DONE, optionsDesc, options.length), options);
+  parts.push(sectionHeader(Opt.STRINGS, stringsDesc, stringsBody.length), stringsBody);
+  for (const [i, p] of placed.entries()) {
+    const size = p.dataStart - p.sectionAt - SECTION_HEADER_SIZE + p.cpus.reduce((a, c) => a + c.size, 0);
+    p.header = sectionHeader(Opt.BUFFER, flyDescs[i]!, size);
+  }
+  return { head: Buffer.concat([fileHeader(meta.pageSize, optionsAt), ...parts]), buffers: placed };
+}
+
+/** Sequential writes at the end of the output, and copies of page files into it. */
+class Appender {
+  pos = 0;
   private copyBuf: Buffer | undefined;
 
   constructor(private readonly fh: FileHandle) {}
@@ -175,46 +239,7 @@ class SectionWriter {
     }
   }
 
-  private header(id: number, description: string, size: number): Buffer {
-    const descId = this.strings.length;
-    this.strings.cstr(description);
-    return new ByteBuilder().u16(id).u16(0).u32(descId).u64(size).build();
-  }
-
-  /** Writes one section and returns where it starts. The strings section holds its own name too. */
-  async section(id: number, description: string, body: Buffer, isStrings = false): Promise<number> {
-    const at = this.pos;
-    if (isStrings) {
-      const descId = this.strings.length;
-      this.strings.cstr(description);
-      body = this.strings.build();
-      await this.put(new ByteBuilder().u16(id).u16(0).u32(descId).u64(body.length).build());
-    } else {
-      await this.put(this.header(id, description, body.length));
-    }
-    await this.put(body);
-    return at;
-  }
-
-  /** A flyrecord section: header, padding to a page boundary, then each CPU's whole pages. */
-  async flyrecord(buffer: ExtraBuffer, pageSize: number): Promise<PlacedBuffer> {
-    const sizes: number[] = [];
-    for (const c of buffer.cpus) sizes.push(wholePages(await sourceSize(c.source), pageSize));
-    const at = this.pos;
-    const dataStart = alignUp(at + SECTION_HEADER_SIZE, pageSize);
-    const total = dataStart - at - SECTION_HEADER_SIZE + sizes.reduce((a, s) => a + s, 0);
-    await this.put(this.header(Opt.BUFFER, `buffer flyrecord ${buffer.name}`, total));
-    await this.put(Buffer.alloc(dataStart - this.pos));
-    const cpus: PlacedBuffer['cpus'] = [];
-    for (let i = 0; i < buffer.cpus.length; i++) {
-      const c = buffer.cpus[i]!;
-      cpus.push({ cpu: c.cpu, offset: this.pos, size: sizes[i]! });
-      await this.copy(c.source, sizes[i]!);
-    }
-    return { buffer, pageSize, sectionAt: at, cpus };
-  }
-
-  private async copy(source: string | Buffer, size: number): Promise<void> {
+  async copy(source: string | Buffer, size: number): Promise<void> {
     if (Buffer.isBuffer(source)) return this.put(source.subarray(0, size));
     const src = await open(source, 'r');
     try {
