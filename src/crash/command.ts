@@ -42,7 +42,7 @@ export function formatSummary(s: RecoverySummary, output?: string): string {
   }
   if (s.lastEvents.length) {
     lines.push('last events before the crash:');
-    for (const e of s.lastEvents) lines.push(`  ${sec(e.ts)} ${e.buffer} cpu${e.cpu} ${e.event}`);
+    for (const e of s.lastEvents) lines.push(`  ${sec(e.ts)} ${e.buffer} cpu${e.cpu} ${e.event}${e.detail ? ` ${e.detail}` : ''}`);
   }
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   lines.push(`recovered in ${s.elapsedMs} ms${output ? `, written to ${output}` : ''}`);

@@ -46,13 +46,16 @@ export function recoverFormats(k: Kernel, wanted?: Set<number>): FormatRecovery 
     try {
       call = k.obj(a, 'trace_event_call');
       const id = call.int('event.type');
-      if (wanted && !wanted.has(id)) continue;
       const flags = call.num('flags');
       const name = flags & tpFlag ? k.obj(call.ptr('tp'), 'tracepoint').str('name') : call.str('name');
       const cls = call.obj('class', 'trace_event_class');
       const system = cls.str('system') ?? 'ftrace';
-      let fields = readFields(k, cls.at('fields'));
-      if (fields.length === 0 && cls.ptr('get_fields') !== 0n) skipped.push(`${system}:${name} (fields kept outside its class)`);
+      if (wanted && !wanted.has(id) && system !== 'ftrace') continue;
+      // Syscall entry events keep their fields in their syscall_metadata, not in the class.
+      const fieldsHead = cls.ptr('get_fields') !== 0n && call.ptr('data') !== 0n && k.btf.hasStruct('syscall_metadata')
+        ? k.obj(call.ptr('data'), 'syscall_metadata').at('enter_fields')
+        : cls.at('fields');
+      const fields = readFields(k, fieldsHead);
       const printFmt = call.str('print_fmt', 8192) ?? '""';
       const text = `name: ${name}\nID: ${id}\nformat:\n${common.map(fieldLine).join('')}\n${fields.map(fieldLine).join('')}\nprint fmt: ${printFmt}\n`;
       out.push({ id, system, name: name ?? `event${id}`, text });

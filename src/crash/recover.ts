@@ -1,6 +1,8 @@
 // recoverFromDump: a crash dump as one more source of the trace shape (formats + per-CPU pages + metadata).
 import type { TraceMeta } from '../ringbuf/meta.js';
+import { readFields } from '../ringbuf/fields.js';
 import { forEachRecord } from '../ringbuf/page.js';
+import { fieldsText, formatMap } from './events.js';
 import { Btf } from './btf.js';
 import { dumpError, LkstError } from './errors.js';
 import { HEADER_EVENT_TEXT, headerPageText, recoverFormats, type RecoveredFormat } from './formats.js';
@@ -126,10 +128,10 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
       warnings.push(`buffer ${tr.name}: ${e.message}`);
     }
   }
-  const fr = recoverFormats(k);
-  const unreadable = fr.skipped.filter((s) => s.startsWith('event at'));
-  if (unreadable.length) warnings.push(`${unreadable.length} event format(s) could not be read: ${unreadable[0]}`);
+  const fr = recoverFormats(k, ids);
   const byId = new Map(fr.formats.map((f) => [f.id, f]));
+  const lacking = [...ids].filter((id) => !byId.has(id));
+  if (lacking.length) warnings.push(`no format for event id(s) ${lacking.join(', ')} (${fr.skipped[0] ?? 'not on the ftrace_events list'}); those events show as raw ids`);
   const used = fr.formats.filter((f) => ids.has(f.id) || f.system === 'ftrace');
   const bySystem = new Map<string, string[]>();
   for (const f of used) {
@@ -148,7 +150,7 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
   };
   const buffers: RecoveredBuffer[] = [];
   const summaries: BufferSummary[] = [];
-  const tail: LastEvent[] = [];
+  const tail: Array<{ buffer: string; cpu: number; ts: number; page: Buffer; off: number; len: number }> = [];
   const keep = opts.lastEvents ?? 20;
   for (const b of raw) {
     const cpuSums: CpuSummary[] = [];
@@ -157,12 +159,11 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
       const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pages.length, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages };
       for (const page of c.pages) {
         try {
-          forEachRecord(page, 0, b.pageSize, (ts, off) => {
+          forEachRecord(page, 0, b.pageSize, (ts, off, len) => {
             s.events++;
             if (s.firstTs === undefined) s.firstTs = ts;
             s.lastTs = ts;
-            const f = byId.get(page.readUInt16LE(off));
-            tail.push({ buffer: b.name, cpu: c.cpu, ts, event: f ? `${f.system}:${f.name}` : `id ${page.readUInt16LE(off)}` });
+            tail.push({ buffer: b.name, cpu: c.cpu, ts, page, off, len });
             if (tail.length > keep * 4) { tail.sort((x, y) => y.ts - x.ts); tail.length = keep; }
           });
         } catch (e) {
@@ -185,11 +186,19 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
   }
   tail.sort((x, y) => y.ts - x.ts);
   tail.length = Math.min(tail.length, keep);
+  const parsed = formatMap(used);
+  const lastEvents: LastEvent[] = tail.reverse().map((t) => {
+    const f = parsed.get(t.page.readUInt16LE(t.off));
+    return {
+      buffer: t.buffer, cpu: t.cpu, ts: t.ts, event: f ? `${f.system}:${f.name}` : `id ${t.page.readUInt16LE(t.off)}`,
+      detail: f ? fieldsText(readFields(t.page, t.off, t.len, f)) : undefined,
+    };
+  });
   return {
     buffers, formats: used,
     summary: {
       dump: path, format: mem.format, osrelease: k.info.osrelease ?? 'unknown', kaslrOffset: k.info.kernelOffset ?? 0n,
-      pagingLevels: k.mem.levels, buffers: summaries, lastEvents: tail.reverse(), warnings, elapsedMs: Date.now() - t0,
+      pagingLevels: k.mem.levels, buffers: summaries, lastEvents, warnings, elapsedMs: Date.now() - t0,
     },
   };
 }
