@@ -2,7 +2,7 @@
  * Turns the event names people type into the kernel's tracepoints. Accepted forms:
  * LKST names (any case), LKST globs (`MEM_*`), `default`/`DEF`, `all`, a category (`memory` or
  * `category:memory`), `system:event`, globs over it (`sched:*`, `*:kfree`), and a bare event name
- * that only one system has (`sched_switch`).
+ * that only one system has (`sched_switch`). A comma separates several names in one string.
  */
 import { LkstError } from '../tracefs/errors.js';
 import { eventAvailability } from './availability.js';
@@ -71,7 +71,7 @@ export function resolveEventSet(names: readonly string[], available: ReadonlySet
     else if (entry.filters !== 'all') entry.filters.add(filter);
   };
 
-  for (const name of names) {
+  for (const name of splitNameLists(names)) {
     const expansion = expandName(name, available);
     if ('tracepoints' in expansion) {
       for (const id of expansion.tracepoints) pick(id, name);
@@ -98,6 +98,11 @@ export function resolveEventSet(names: readonly string[], available: ReadonlySet
     };
   });
   return { tracepoints, unavailable: [...unavailable.values()] };
+}
+
+/** "a,b" is two names (as with trace-cmd -e); no event name contains a comma. */
+function splitNameLists(names: readonly string[]): string[] {
+  return names.flatMap((n) => (n.includes(',') ? n.split(',').map((part) => part.trim()).filter(Boolean) : [n]));
 }
 
 function combineFilters(filters: string[]): string {

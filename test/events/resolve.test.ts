@@ -47,6 +47,10 @@ test('default, all, LKST globs and unique bare event names', () => {
   assert.deepEqual(ids(['sched_switch']), ['sched:sched_switch']);
 });
 
+test('a comma separates names within one string', () => {
+  assert.deepEqual(ids(['sched:sched_switch, TIMER_RUN,']), ['sched:sched_switch', 'timer:timer_expire_entry']);
+});
+
 test('a tracepoint shared by LKST events appears once, naming all of them', () => {
   const tracepoints = resolveEvents(['TIMER_ADD', 'TIMER_MOD', 'timer:timer_start'], live);
   assert.equal(tracepoints.length, 1);
