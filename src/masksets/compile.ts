@@ -1,0 +1,190 @@
+import { LkstError } from '../tracefs/errors.js';
+import { resolveEventSet, splitTracepointId } from '../events/resolve.js';
+import { checkParams, ParamError } from '../handlers/params.js';
+import type { HandlerRegistry } from '../handlers/registry.js';
+import type { HandlerContext, KernelOp } from '../handlers/types.js';
+import type { Maskset, MasksetEntry } from './model.js';
+import { andFilters, orFilters, type KernelPlan, type MissingEvent, type TracepointPlan, type TriggerPlan } from './plan.js';
+
+/** Everything compiling needs besides the maskset: the kernel's events, the handlers, other masksets. */
+export interface CompileEnv {
+  readonly available: ReadonlySet<string>;
+  readonly handlers: HandlerRegistry;
+  loadMaskset(name: string): Maskset;
+}
+
+/** One entry's wish for one tracepoint. */
+interface Contribution {
+  readonly tp: string;
+  readonly from: string;
+  readonly enable: boolean;
+  readonly filters: string[];
+  readonly pids?: { pids: readonly number[]; follow: boolean };
+  readonly triggers: TriggerPlan[];
+}
+
+interface Staged {
+  readonly tp: string;
+  readonly filter: string;
+  readonly from: string;
+}
+
+const pidFilter = (pids: readonly number[]): string => pids.map((p) => `common_pid == ${p}`).join(' || ');
+const samePids = (a: { pids: readonly number[]; follow: boolean }, b: { pids: readonly number[]; follow: boolean }): boolean =>
+  a.follow === b.follow && [...a.pids].sort().join(',') === [...b.pids].sort().join(',');
+
+/** The tracepoints behind an entry's event, or why this kernel has none. */
+function targets(entry: MasksetEntry, available: ReadonlySet<string>): { tps: { id: string; narrow?: string }[] } | { missing: string } {
+  try {
+    const sel = resolveEventSet([entry.event], available);
+    if (!sel.tracepoints.length) return { missing: sel.unavailable.map((u) => `${u.name}: ${u.reason}`).join('; ') || 'no tracepoint on this kernel' };
+    return { tps: sel.tracepoints.map((t) => ({ id: t.id, ...(t.filter ? { narrow: t.filter } : {}) })) };
+  } catch (err) {
+    // A SYSTEM:EVENT the kernel lacks may exist on another kernel: missing, not malformed.
+    if (err instanceof LkstError && /^[\w-]+:[\w-]+$/.test(entry.event)) return { missing: err.message };
+    if (err instanceof LkstError) throw new LkstError(`${entry.where}: ${err.what}`, err.fix);
+    throw err;
+  }
+}
+
+/**
+ * Compiles a maskset into per-tracepoint kernel settings. Errors name the maskset file and line:
+ * unknown event, unknown handler, bad parameter, or operations the kernel cannot combine.
+ */
+export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): KernelPlan {
+  const contributions: Contribution[] = [];
+  const staged: Staged[] = [];
+  const missing: MissingEvent[] = [];
+  const fail = (entry: MasksetEntry, msg: string, fix: string): never => {
+    throw new LkstError(`${entry.where}: ${msg}`, fix);
+  };
+
+  for (const entry of m.entries) {
+    const def = env.handlers.get(entry.handler);
+    if (!def) fail(entry, `unknown handler '${entry.handler}'`, `use one of ${env.handlers.list().map((h) => h.def.name).join(', ')}`);
+    let params;
+    try {
+      params = checkParams(entry.handler, def!.params, entry.params);
+    } catch (err) {
+      if (err instanceof ParamError) fail(entry, err.message, `see \`lkst handler list\` for ${entry.handler}'s parameters`);
+      throw err;
+    }
+    const t = targets(entry, env.available);
+    if ('missing' in t) {
+      missing.push({ event: entry.event, where: entry.where, reason: t.missing });
+      continue;
+    }
+    const ctx: HandlerContext = {
+      event: entry.event,
+      tracepoints: t.tps.map((x) => x.id),
+      params: params!,
+      maskset: m.name,
+      recordedBy: (name) => (nested ? new Map() : recordedBy(name === m.name ? m : env.loadMaskset(name), env)),
+    };
+    let ops: KernelOp[];
+    try {
+      ops = def!.apply(ctx);
+    } catch (err) {
+      if (err instanceof LkstError) throw err;
+      return fail(entry, `${entry.handler}: ${(err as Error).message}`, 'fix the entry');
+    }
+    const from = `${entry.where} ${entry.event} ${entry.handler}`;
+    for (const { id, narrow } of t.tps) {
+      const c: Contribution = { tp: id, from, enable: false, filters: narrow ? [narrow] : [], triggers: [] };
+      let enable = false;
+      let pids: Contribution['pids'];
+      for (const op of ops) {
+        switch (op.kind) {
+          case 'enable':
+            enable = true;
+            break;
+          case 'filter':
+            c.filters.push(op.expr);
+            break;
+          case 'pids':
+            pids = { pids: op.pids, follow: op.follow };
+            break;
+          case 'trigger':
+            c.triggers.push({ command: op.command, ...(op.count ? { count: op.count } : {}), ...(andFilters([narrow ?? '', op.condition ?? '']) ? { condition: andFilters([narrow ?? '', op.condition ?? '']) } : {}) });
+            break;
+          case 'prepare':
+            staged.push({ tp: op.tracepoint, filter: op.filter ?? '', from });
+            break;
+          default:
+            fail(entry, `handler ${entry.handler} asks for an operation this lkst cannot apply (${(op as { kind: string }).kind})`, 'update lkst or the handler');
+        }
+      }
+      contributions.push({ ...c, enable, ...(pids ? { pids } : {}) });
+    }
+  }
+
+  // set_event_pid is one set per instance and no trigger can change it: use it only when every
+  // recorded event wants the same pids and nothing switches in the kernel; otherwise filter on common_pid.
+  const recorded = contributions.filter((c) => c.enable);
+  const first = recorded[0]?.pids;
+  const inKernelSwitch = staged.length > 0 || contributions.some((c) => c.triggers.some((t) => /^(enable|disable)_event:/.test(t.command)));
+  const instancePids = !nested && !inKernelSwitch && first && recorded.every((c) => c.pids && samePids(c.pids, first)) ? first : undefined;
+  if (!instancePids) {
+    const follower = contributions.find((c) => c.pids?.follow);
+    if (follower) {
+      throw new LkstError(
+        `${follower.from}: follow=true needs every recorded event of the maskset on the same pids (the kernel keeps one pid set per buffer)${inKernelSwitch ? ' and no in-kernel switch' : ''}`,
+        'give every entry the same pid handler, or record the process in its own buffer',
+      );
+    }
+  }
+
+  const byTp = new Map<string, Contribution[]>();
+  for (const c of contributions) byTp.set(c.tp, [...(byTp.get(c.tp) ?? []), c]);
+  const tracepoints = new Map<string, TracepointPlan>();
+  for (const [id, cs] of byTp) {
+    const on = cs.filter((c) => c.enable);
+    const filter = orFilters(on.map((c) => andFilters([...c.filters, !instancePids && c.pids ? pidFilter(c.pids.pids) : ''])));
+    tracepoints.set(id, { id, ...splitTracepointId(id), enabled: on.length > 0, filter: on.length ? filter : '', triggers: mergeTriggers(id, cs), from: cs.map((c) => c.from) });
+  }
+  for (const s of staged) {
+    const have = tracepoints.get(s.tp);
+    if (have?.enabled) continue; // the switch handler checked it records with the same filter
+    if (have && have.filter && have.filter !== s.filter) throw new LkstError(`${s.from}: ${s.tp} is prepared for two switches with different filters`, 'give it one filter in every switched-to maskset');
+    tracepoints.set(s.tp, { id: s.tp, ...splitTracepointId(s.tp), enabled: false, filter: s.filter, triggers: have?.triggers ?? [], from: [...(have?.from ?? []), s.from] });
+  }
+  return { maskset: m.name, tracepoints, ...(instancePids ? { pids: { pids: instancePids.pids, follow: instancePids.follow } } : {}), missing };
+}
+
+/** Triggers of one command on one event merge into one (the kernel allows one each): conditions OR. */
+function mergeTriggers(tp: string, cs: readonly Contribution[]): TriggerPlan[] {
+  const byCmd = new Map<string, { t: TriggerPlan; from: string; conditions: string[] }>();
+  for (const c of cs) {
+    for (const t of c.triggers) {
+      const have = byCmd.get(t.command);
+      if (!have) {
+        byCmd.set(t.command, { t, from: c.from, conditions: [t.condition ?? ''] });
+        continue;
+      }
+      if ((have.t.count ?? 0) !== (t.count ?? 0)) throw new LkstError(`${c.from}: ${t.command} on ${tp} is also set by ${have.from} with another count`, 'give both the same count');
+      have.conditions.push(t.condition ?? '');
+    }
+  }
+  return [...byCmd.values()].map(({ t, conditions }) => {
+    const condition = orFilters(conditions);
+    return { command: t.command, ...(t.count ? { count: t.count } : {}), ...(condition ? { condition } : {}) };
+  });
+}
+
+/**
+ * What a maskset records, per tracepoint with its filter, with pids as filters: the part of a
+ * maskset a kernel trigger can switch to. Masksets with triggers of their own cannot be reached
+ * from inside the kernel (their triggers would have to be armed, and fire, before the switch).
+ */
+export function recordedBy(m: Maskset, env: CompileEnv): Map<string, string> {
+  const plan = compileMaskset(m, env, true);
+  const out = new Map<string, string>();
+  for (const tp of plan.tracepoints.values()) {
+    if (tp.triggers.length) {
+      throw new LkstError(`maskset ${m.name} sets triggers on ${tp.id} (${tp.from[0]})`, 'a kernel switch can only turn events on and off; switch to it with `lkst maskset switch`');
+    }
+    if (tp.enabled) out.set(tp.id, tp.filter);
+  }
+  if (plan.missing.length) throw new LkstError(`maskset ${m.name} names events this kernel lacks (${plan.missing.map((x) => x.event).join(', ')})`, 'remove them before switching to it from inside the kernel');
+  return out;
+}

@@ -1,0 +1,190 @@
+import { LkstError } from '../tracefs/errors.js';
+import { Instance } from '../tracefs/instance.js';
+import { compileMaskset } from './compile.js';
+import { loadMasksetEnv, type MasksetEnv } from './env.js';
+import type { Maskset, MasksetEntry } from './model.js';
+import { parseParamWords } from './parse.js';
+import type { KernelPlan } from './plan.js';
+import { applyPlan, clearInstance, type ApplyResult } from './apply.js';
+import { readState, removeState, requireState, writeState, type TraceState } from './state.js';
+
+/** The instance `lkst start` arms when no name is given. */
+export const ARMED_INSTANCE = 'lkst-trace';
+
+export interface AppliedMaskset {
+  readonly plan: KernelPlan;
+  readonly result: ApplyResult;
+}
+
+/**
+ * Makes an instance trace what a maskset says, changing only what differs from what it does now.
+ * For `lkst record -m`: `applyMaskset(inst, 'default')`.
+ */
+export async function applyMaskset(
+  inst: Instance,
+  maskset: string | Maskset,
+  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean } = {},
+): Promise<AppliedMaskset> {
+  const env = opts.env ?? (await loadMasksetEnv());
+  const m = typeof maskset === 'string' ? env.store.load(maskset) : maskset;
+  const plan = compileMaskset(m, env);
+  const result = applyPlan(inst, plan, {
+    ...(opts.marker ? { marker: opts.marker } : {}),
+    ...(opts.previous ? { previous: opts.previous } : {}),
+    skipMissing: opts.skipMissing ?? false,
+  });
+  return { plan, result };
+}
+
+/** The table a state file says was applied, as a maskset. */
+export function stateMaskset(s: TraceState): Maskset {
+  return { name: s.maskset, description: '', includes: [], entries: s.entries, source: 'the armed trace' };
+}
+
+function skippedText(plan: KernelPlan): string {
+  return plan.missing.length ? `\nskipped (this kernel lacks them): ${plan.missing.map((m) => `${m.event} (${m.where})`).join(', ')}` : '';
+}
+
+function armedInstance(s: TraceState): Instance {
+  if (!Instance.exists(s.instance)) throw new LkstError(`the armed trace's instance ${s.instance} is gone`, '`lkst reset` clears the state; then `lkst start` again');
+  return Instance.open(s.instance);
+}
+
+export interface StartOptions {
+  maskset: string;
+  skipMissing?: boolean;
+  /** Per-CPU buffer size in KB. */
+  bufferKb?: number;
+  /** Instance name (lkst-trace by default). */
+  instance?: string;
+}
+
+/** `lkst start -m MASKSET`: arms tracing in a persistent instance and returns. */
+export async function startTrace(opts: StartOptions): Promise<string> {
+  const old = readState();
+  if (old && !old.stopped && Instance.exists(old.instance)) {
+    throw new LkstError(`a trace is already armed (maskset ${old.maskset} in ${old.instance})`, 'switch it with `lkst maskset switch NAME`, or `lkst stop` it first');
+  }
+  const env = await loadMasksetEnv();
+  const m = env.store.load(opts.maskset);
+  const name = opts.instance ?? ARMED_INSTANCE;
+  const inst = Instance.exists(name) ? Instance.open(name) : Instance.create(name, { owned: false });
+  let applied: AppliedMaskset;
+  try {
+    if (opts.bufferKb) inst.bufferSizeKb = opts.bufferKb;
+    applied = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing: opts.skipMissing ?? false });
+    inst.tracingOn = true;
+  } catch (err) {
+    clearInstance(inst);
+    inst.remove();
+    throw err;
+  }
+  writeState({
+    version: 1,
+    instance: inst.name,
+    maskset: m.name,
+    entries: m.entries,
+    edited: [],
+    skipped: applied.plan.missing,
+    startedAt: new Date().toISOString(),
+    stopped: false,
+    switches: [],
+  });
+  return `tracing armed in ${inst.name} with maskset ${m.name}: ${[...applied.plan.tracepoints.values()].filter((t) => t.enabled).length} tracepoints recorded${skippedText(applied.plan)}`;
+}
+
+/** `lkst stop`: stops recording and unhooks every event; the buffer keeps its content unless removed. */
+export function stopTrace(opts: { remove?: boolean } = {}): string {
+  const s = requireState();
+  if (!Instance.exists(s.instance)) {
+    removeState();
+    return `the armed instance ${s.instance} was already gone; state cleared`;
+  }
+  const inst = Instance.open(s.instance);
+  inst.tracingOn = false;
+  clearInstance(inst);
+  if (opts.remove) {
+    inst.remove();
+    removeState();
+    return `stopped; ${s.instance} removed`;
+  }
+  writeState({ ...s, stopped: true });
+  return `stopped; every event is off and ${s.instance} keeps what it recorded (\`lkst stop --remove\` or \`lkst reset\` frees it)`;
+}
+
+/** `lkst maskset switch NAME`: applies only the differences, marks the trace, records the window. */
+export async function masksetSwitch(opts: { name: string; skipMissing?: boolean }): Promise<string> {
+  const s = requireState();
+  if (s.stopped) throw new LkstError('the armed trace is stopped', 'start it again with `lkst start -m ' + opts.name + '`');
+  const inst = armedInstance(s);
+  const env = await loadMasksetEnv();
+  const to = env.store.load(opts.name);
+  const previous = compileMaskset(stateMaskset(s), env);
+  const marker = `lkst: maskset ${s.maskset} -> ${to.name}`;
+  const { plan, result } = await applyMaskset(inst, to, { env, marker, previous, skipMissing: opts.skipMissing ?? false });
+  const windowUs = Math.round(result.windowNs / 100) / 10;
+  const flips = result.steps.filter((x) => x.phase === 'flip').length;
+  writeState({
+    ...s,
+    maskset: to.name,
+    entries: to.entries,
+    edited: [],
+    skipped: plan.missing,
+    switches: [...s.switches, { from: s.maskset, to: to.name, at: new Date().toISOString(), windowUs, writes: flips, skipped: plan.missing.map((m) => m.event) }].slice(-20),
+  });
+  return `switched ${s.maskset} -> ${to.name}: ${flips} changes in ${windowUs} us, ${result.steps.length - flips} set-up writes${skippedText(plan)}`;
+}
+
+const NULL_HANDLERS = new Set(['null', 'none', 'off']);
+
+/**
+ * `lkst handler set EVENT HANDLER [PARAM=VALUE...]`: one entry of the live table (or, with
+ * maskset, of a maskset file). HANDLER null removes the entry: the event is not traced.
+ */
+export async function handlerSet(opts: { event: string; handler: string; params?: string[]; maskset?: string }): Promise<string> {
+  const env = await loadMasksetEnv();
+  let params: Record<string, string>;
+  try {
+    params = parseParamWords(opts.params ?? []);
+  } catch (err) {
+    throw new LkstError((err as Error).message, 'write parameters as NAME=VALUE');
+  }
+  const entry: MasksetEntry = { event: opts.event, handler: opts.handler, params, where: 'lkst handler set' };
+  const replace = (entries: readonly MasksetEntry[]): MasksetEntry[] => {
+    const rest = entries.filter((e) => e.event !== opts.event);
+    return NULL_HANDLERS.has(opts.handler) ? rest : [...rest, entry];
+  };
+  if (opts.maskset) {
+    const { editMasksetEntries } = await import('./commands.js');
+    return editMasksetEntries(env, opts.maskset, replace);
+  }
+  const s = requireState();
+  const inst = armedInstance(s);
+  const before = stateMaskset(s);
+  const after: Maskset = { ...before, entries: replace(before.entries) };
+  const previous = compileMaskset(before, env);
+  const { plan, result } = await applyMaskset(inst, after, { env, previous, skipMissing: false });
+  writeState({ ...s, entries: after.entries, edited: [...new Set([...s.edited, opts.event])], skipped: plan.missing });
+  const flips = result.steps.filter((x) => x.phase === 'flip').length;
+  const what = NULL_HANDLERS.has(opts.handler) ? `${opts.event} is no longer traced` : `${opts.event} now uses ${opts.handler}${Object.keys(params).length ? ' ' + (opts.params ?? []).join(' ') : ''}`;
+  return `${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)`;
+}
+
+/** For `lkst reset`: turns off and removes the armed trace's instance and forgets the state. */
+export function resetArmed(): string {
+  const s = readState();
+  const lines: string[] = [];
+  const name = s?.instance ?? ARMED_INSTANCE;
+  if (Instance.exists(name)) {
+    const inst = Instance.open(name);
+    inst.tracingOn = false;
+    clearInstance(inst);
+    inst.remove();
+    lines.push(`removed the armed trace ${name}`);
+  }
+  if (s) {
+    removeState();
+    lines.push('cleared the armed-trace state');
+  }
+  return lines.join('\n') || 'no armed trace';
+}

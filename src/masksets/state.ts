@@ -1,0 +1,81 @@
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LkstError, errnoCode } from '../tracefs/errors.js';
+import { stateDir } from './config.js';
+import type { MasksetEntry } from './model.js';
+import type { MissingEvent } from './plan.js';
+
+export interface SwitchRecord {
+  readonly from: string;
+  readonly to: string;
+  readonly at: string;
+  /** First to last kernel write that changed what is recorded, in microseconds. */
+  readonly windowUs: number;
+  readonly writes: number;
+  readonly skipped: readonly string[];
+}
+
+/**
+ * What `lkst start` armed, kept so later commands know the instance and the table lkst last applied.
+ * The kernel is the truth about what is traced; this file only says what lkst meant.
+ */
+export interface TraceState {
+  readonly version: 1;
+  readonly instance: string;
+  readonly maskset: string;
+  /** The applied table (the maskset as it was, plus `lkst handler set` changes). */
+  readonly entries: readonly MasksetEntry[];
+  /** Events changed by `lkst handler set` since the maskset was applied. */
+  readonly edited: readonly string[];
+  readonly skipped: readonly MissingEvent[];
+  readonly startedAt: string;
+  readonly stopped: boolean;
+  readonly switches: readonly SwitchRecord[];
+}
+
+export function statePath(): string {
+  return join(stateDir(), 'state.json');
+}
+
+export function readState(): TraceState | undefined {
+  let text: string;
+  try {
+    text = readFileSync(statePath(), 'utf8');
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw new LkstError(`cannot read ${statePath()} (${errnoCode(err) ?? String(err)})`, 'run as root');
+  }
+  try {
+    const s = JSON.parse(text) as TraceState;
+    if (s.version !== 1 || typeof s.instance !== 'string') throw new Error('unknown version');
+    return s;
+  } catch {
+    throw new LkstError(`${statePath()} is damaged`, '`lkst reset` clears the armed trace and the file');
+  }
+}
+
+/** The armed trace, or an error saying how to arm one. */
+export function requireState(): TraceState {
+  const s = readState();
+  if (!s) throw new LkstError('no trace is armed', 'start one with `lkst start -m MASKSET`');
+  return s;
+}
+
+export function writeState(s: TraceState): void {
+  const p = statePath();
+  try {
+    mkdirSync(stateDir(), { recursive: true });
+    writeFileSync(p + '.tmp', JSON.stringify(s, null, 1) + '\n');
+    renameSync(p + '.tmp', p);
+  } catch (err) {
+    throw new LkstError(`cannot write ${p} (${errnoCode(err) ?? String(err)})`, 'run as root or set LKST_STATE_DIR to a writable directory');
+  }
+}
+
+export function removeState(): void {
+  try {
+    unlinkSync(statePath());
+  } catch (err) {
+    if (errnoCode(err) !== 'ENOENT') throw new LkstError(`cannot remove ${statePath()} (${errnoCode(err)})`, 'run as root');
+  }
+}

@@ -1,0 +1,148 @@
+import { TracefsDir, tracefs } from '../tracefs/tracefs.js';
+import { Instance } from '../tracefs/instance.js';
+import { availableEvents } from '../events/live.js';
+import { LKST_EVENTS } from '../events/catalog.js';
+import { eventAvailability } from '../events/availability.js';
+import { compileMaskset } from './compile.js';
+import { loadMasksetEnv } from './env.js';
+import { readLiveState, type LiveState } from './live-state.js';
+import type { KernelPlan } from './plan.js';
+import { readState, type TraceState } from './state.js';
+import { stateMaskset } from './session.js';
+
+function table(rows: string[][]): string[] {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+}
+
+/** How the kernel's state differs from a plan (empty when it matches). */
+export function planDrift(live: LiveState, plan: KernelPlan): string[] {
+  const out: string[] = [];
+  for (const tp of plan.tracepoints.values()) {
+    const l = live.tracepoints.get(tp.id);
+    if (tp.enabled && !l?.recording) out.push(`${tp.id} should record but is off`);
+    if (tp.enabled && l?.recording && l.filter.replace(/\s+/g, ' ') !== tp.filter.replace(/\s+/g, ' ')) out.push(`${tp.id} filter is '${l.filter}', the table says '${tp.filter}'`);
+  }
+  for (const l of live.tracepoints.values()) if (l.recording && !plan.tracepoints.get(l.id)?.enabled) out.push(`${l.id} records but is not in the table`);
+  return out;
+}
+
+function fmtParams(p: Readonly<Record<string, string>>): string {
+  return Object.entries(p)
+    .map(([k, v]) => `${k}=${/\s/.test(v) ? JSON.stringify(v) : v}`)
+    .join(' ');
+}
+
+async function armedStatus(s: TraceState): Promise<string[]> {
+  const out: string[] = [];
+  if (!Instance.exists(s.instance)) return [`the armed trace's instance ${s.instance} is gone (\`lkst reset\` clears the state)`];
+  const inst = Instance.open(s.instance);
+  const env = await loadMasksetEnv();
+  let plan: KernelPlan | undefined;
+  let planError = '';
+  try {
+    plan = compileMaskset(stateMaskset(s), env);
+  } catch (err) {
+    planError = (err as Error).message;
+  }
+  const live = readLiveState(inst, plan?.tracepoints.keys() ?? []);
+  out.push(
+    `armed trace in ${s.instance}: maskset ${s.maskset}${s.edited.length ? ` (changed by handler set: ${s.edited.join(', ')})` : ''}, ${s.stopped ? 'stopped' : live.tracingOn ? 'recording' : 'tracing off (frozen by a stop handler or by hand)'}, since ${s.startedAt}`,
+  );
+  const last = s.switches[s.switches.length - 1];
+  if (last) out.push(`last switch: ${last.from} -> ${last.to} at ${last.at}, ${last.writes} changes in ${last.windowUs} us`);
+  if (s.skipped.length) out.push(`skipped (this kernel lacks them): ${s.skipped.map((m) => m.event).join(', ')}`);
+  out.push('');
+  const rows: string[][] = [['EVENT', 'HANDLER', 'PARAMETERS', 'IN THE KERNEL NOW']];
+  for (const e of s.entries) {
+    const tps = [...(plan?.tracepoints.values() ?? [])].filter((t) => t.from.some((f) => f.startsWith(`${e.where} ${e.event} `)));
+    const kernel = tps.length
+      ? tps
+          .map((t) => {
+            const l = live.tracepoints.get(t.id);
+            const state = l?.recording ? 'on' : l?.softMode ? 'hooked' : 'off';
+            const fired = (l?.triggers ?? []).filter((x) => x.count === 0).map((x) => x.command);
+            return `${t.id} ${state}${l?.filter ? ` [${l.filter}]` : ''}${fired.length ? ` (fired: ${fired.join(', ')})` : ''}`;
+          })
+          .join('; ')
+      : s.skipped.some((m) => m.event === e.event)
+        ? 'skipped: this kernel lacks it'
+        : '-';
+    rows.push([e.event, e.handler, fmtParams(e.params), kernel]);
+  }
+  out.push(...table(rows));
+  if (live.pids.length) out.push(`pids: ${live.pids.join(',')}${live.follow ? ' and their children' : ''}`);
+  if (plan) {
+    const drift = planDrift(live, plan);
+    if (drift.length) out.push('', 'the kernel differs from the table (an in-kernel switch fired, or lkst stopped mid-change; `lkst maskset switch` or `lkst reset` settles it):', ...drift.map((d) => `  ${d}`));
+  } else {
+    out.push('', `the table no longer compiles here (${planError})`);
+  }
+  out.push('', 'buffers:');
+  const brows: string[][] = [['BUFFER', 'CPU', 'SIZE KB', 'ENTRIES', 'OVERRUN', 'BYTES']];
+  const kb = inst.bufferSizeKb;
+  for (const cpu of inst.cpus()) {
+    const st = inst.cpuStats(cpu);
+    brows.push([inst.name, String(cpu), String(kb), String(st.entries), String(st.overrun), String(st.bytes)]);
+  }
+  out.push(...table(brows).map((l) => `  ${l}`));
+  return out;
+}
+
+/** Events hooked in one tracefs directory (top level or an instance): recorded, or only by a trigger. */
+function hookedIn(dir: TracefsDir): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const id of dir.read('set_event').split('\n').filter(Boolean)) {
+    const [system, event] = id.split(':') as [string, string];
+    let mode = 'on';
+    try {
+      const e = dir.read(`events/${system}/${event}/enable`).trim();
+      mode = e.startsWith('1') ? 'on' : 'trigger only';
+    } catch {
+      /* raced with removal */
+    }
+    out.set(id, mode);
+  }
+  return out;
+}
+
+/** `lkst status --hooks`: which tracepoints are live in the kernel (any instance) and which are off. */
+function hooksStatus(): string[] {
+  const top = tracefs();
+  const dirs: [string, TracefsDir][] = [['top', top], ...top.list('instances').sort().map((n): [string, TracefsDir] => [n, new TracefsDir(top.path(`instances/${n}`))])];
+  const live = new Map<string, string[]>();
+  for (const [name, dir] of dirs) {
+    let hooked: Map<string, string>;
+    try {
+      hooked = hookedIn(dir);
+    } catch {
+      continue; // an instance removed while we read
+    }
+    for (const [id, mode] of hooked) live.set(id, [...(live.get(id) ?? []), `${name}${mode === 'on' ? '' : ` (${mode})`}`]);
+  }
+  const available = availableEvents();
+  const out = [`live tracepoints: ${live.size} of ${available.size} are hooked in the kernel; the other ${available.size - live.size} are off and cost nothing`];
+  const rows: string[][] = [['TRACEPOINT', 'HOOKED BY']];
+  for (const id of [...live.keys()].sort()) rows.push([id, live.get(id)!.join(', ')]);
+  if (live.size) out.push(...table(rows).map((l) => `  ${l}`));
+  out.push('', 'LKST events:');
+  const erows: string[][] = [['EVENT', 'STATE', 'TRACEPOINTS']];
+  for (const e of LKST_EVENTS) {
+    const a = eventAvailability(e, available);
+    const on = a.tracepoints.filter((t) => live.has(t.id)).map((t) => t.id);
+    const state = !a.available ? 'not on this kernel' : on.length ? (on.length === a.tracepoints.length ? 'live' : 'partly live') : 'off';
+    erows.push([e.name, state, (on.length ? on : a.tracepoints.map((t) => t.id)).join(', ')]);
+  }
+  out.push(...table(erows).map((l) => `  ${l}`));
+  return out;
+}
+
+/** `lkst status [--hooks]`: the armed trace's live table, read back from the kernel, and its buffers. */
+export async function statusReport(opts: { hooks?: boolean } = {}): Promise<string> {
+  if (opts.hooks) return hooksStatus().join('\n');
+  const s = readState();
+  const out = s ? await armedStatus(s) : ['no trace is armed (`lkst start -m MASKSET` arms one)'];
+  const others = Instance.listNames().filter((n) => n !== s?.instance);
+  if (others.length) out.push('', `other lkst instances: ${others.join(', ')}`);
+  return out.join('\n');
+}
