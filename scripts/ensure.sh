@@ -20,6 +20,7 @@ fi
 # Rebuild when any source is newer than the last build.
 stamp=dist/.built
 if [ ! -f "$stamp" ] || [ -n "$(find src test bench scripts tsconfig.json package.json -newer "$stamp" -type f 2>/dev/null | head -1)" ]; then
+  rm -rf dist # no stale outputs of deleted sources
   npx tsc -p tsconfig.json >&2
   touch "$stamp"
 fi

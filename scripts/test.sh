@@ -4,4 +4,4 @@ set -eu
 cd "$(dirname "$0")/.."
 sh scripts/ensure.sh --test
 if [ "$(id -u)" != 0 ]; then echo "lkst tests trace the real kernel: run them as root (sudo npm test)" >&2; exit 1; fi
-exec node --test --test-concurrency=2 ${LKST_TEST_FILES:-dist/test/}
+exec node --test --test-concurrency=2 ${LKST_TEST_FILES:-$(find dist/test -name '*.test.js' | sort)}
