@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { record } from '../../src/record/recorder.js';
+import { record, lostEvents } from '../../src/record/recorder.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
 import { readField, recordType } from '../../src/ringbuf/fields.js';
 import { parseFormat } from '../../src/events/format.js';
@@ -68,7 +68,8 @@ test('a recording counts what the kernel counted, removes its instance, and excl
     const kernelRead = r.kernelStats.reduce((s, k) => s + k.readEvents, 0);
     assert.ok(captured > 1000, `a shell loop makes many events (${captured})`);
     assert.equal(captured, kernelRead, 'every event the kernel handed out was captured');
-    assert.equal(r.kernelStats.reduce((s, k) => s + k.overrun, 0), 0);
+    // Other load on the machine may overrun the buffer; whatever was lost must be counted.
+    r.captures.forEach((c, i) => assert.ok(lostEvents(c, r.kernelStats[i]) >= r.kernelStats[i]!.overrun));
     // The recorder's own syscalls are not in the trace.
     const fmt = parseFormat(readFileSync('/sys/kernel/tracing/events/raw_syscalls/sys_enter/format', 'utf8'), 'raw_syscalls');
     const pidField = fmt.fieldByName.get('common_pid')!;
