@@ -107,7 +107,7 @@ export async function crashGuest(o: GuestOptions): Promise<GuestResult> {
   const mem = o.memMiB ?? 256;
   const qmpPath = join(o.outDir, 'qmp.sock');
   const serialPath = join(o.outDir, 'serial.log');
-  const rawPath = o.raw ? `/dev/shm/lkst-raw-${process.pid}-${Date.now()}` : undefined;
+  const rawPath = o.raw ? `/dev/shm/lkstcrash-raw-${process.pid}-${Date.now()}` : undefined;
   const append = [
     'console=ttyS0', 'panic=0', 'oops=panic', 'panic_on_warn=1', 'no_hash_pointers', 'loglevel=4',
     o.kaslr === false ? 'nokaslr' : 'kaslr', `lkst.nonce=${o.nonce}`, `lkst.mode=${o.mode ?? 'basic'}`,

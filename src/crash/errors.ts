@@ -11,7 +11,9 @@ export function dumpError(what: string, fix: string): LkstError {
 export class MissingMemoryError extends LkstError {
   constructor(readonly address: bigint, readonly why: string) {
     super(`memory at 0x${address.toString(16)} is not in the dump (${why})`,
-      'take the dump with all kernel pages (makedumpfile -d 0 or -d 1), or recover from an untruncated copy');
+      why === 'truncated' ? 'the dump file is cut short: recover from a complete copy'
+        : why === 'filtered' ? 'take the dump keeping kernel pages (makedumpfile -d 1 or -d 31 keep them; do not exclude them)'
+          : 'the dump does not cover this memory; take a full dump');
     this.name = 'MissingMemoryError';
   }
 }

@@ -28,7 +28,7 @@ export function fetchKernel(series: '6.1' | '6.12'): { dir: string } | { skip: s
 }
 
 export async function crashedGuest(kernelDir: string, opts: Partial<GuestOptions> = {}, extraModule?: string): Promise<CrashedGuest> {
-  const dir = mkdtempSync(join(tmpdir(), 'lkst-crash-'));
+  const dir = mkdtempSync(join(tmpdir(), 'lkstcrash-'));
   const nonce = randomBytes(8).toString('hex');
   let raw: string | undefined;
   const cleanup = () => {

@@ -51,6 +51,22 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     assert.deepEqual(elf.summary.warnings, []);
   });
 
+  test('kdump-compressed (flattened by QEMU, and plain after makedumpfile -R) and the raw image give the same', () => {
+    const flat = recoverFromDump(g.dumps['kdump-zlib']!);
+    assert.equal(flat.summary.format, 'kdump-flat');
+    assertCountsMatchGuest(flat, g);
+    assert.ok(markers(flat, 'top').includes(`lkst-nonce=${g.nonce}`));
+    const raw = recoverFromDump(g.dumps.raw!);
+    assert.equal(raw.summary.format, 'raw');
+    assertCountsMatchGuest(raw, g);
+    assert.ok(markers(raw, 'lkst').includes(`lkst-inst-nonce=${g.nonce}`));
+    const plain = join(g.dir, 'plain.kdump');
+    execFileSync('sh', ['-c', `makedumpfile -R "${plain}" < "${g.dumps['kdump-zlib']}"`], { stdio: 'ignore' });
+    const p = recoverFromDump(plain);
+    assert.equal(p.summary.format, 'kdump');
+    assertCountsMatchGuest(p, g);
+  });
+
   test('the small instance wrapped: only its newest markers survive', () => {
     const lkst = g.stats.get('lkst')!;
     assert.ok([...lkst.values()].some((s) => s.overrun > 0), 'the guest saw overruns');

@@ -1,0 +1,154 @@
+// makedumpfile's kdump-compressed format ("KDUMP   "): header, sub-header (VMCOREINFO), two
+// bitmaps (memory present, page dumped), a descriptor per dumped page, compressed page data.
+import { inflateSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+import { dumpError } from './errors.js';
+import type { RandomAccess } from './file-io.js';
+import type { PhysMemory } from './physmem.js';
+
+const SIGNATURES = ['KDUMP   ', 'DISKDUMP'];
+const DESC_SIZE = 24;
+const ZLIB = 0x1, LZO = 0x2, SNAPPY = 0x4, ZSTD = 0x20;
+const PREFIX_BYTES = 64;
+
+export function isKdump(head: Buffer): boolean {
+  return head.length >= 8 && SIGNATURES.includes(head.toString('latin1', 0, 8));
+}
+
+export class KdumpDump implements PhysMemory {
+  readonly format: string;
+  readonly vmcoreinfo?: string;
+  readonly maxAddress: number;
+  readonly machine: string;
+  lastMiss = '';
+  private blockSize: number;
+  private maxMapnr: number;
+  private present: Buffer;
+  private dumped: Buffer;
+  private prefix: Uint32Array;
+  private descStart: number;
+  private cache = new Map<number, Buffer>();
+
+  constructor(private file: RandomAccess, format = 'kdump') {
+    this.format = format;
+    const h = file.read(0, 512);
+    if (!isKdump(h) || h.length < 464) throw dumpError('truncated kdump-compressed dump (no header)', 'recover from a complete copy');
+    const version = h.readInt32LE(8);
+    const uts = (i: number) => { const s = h.toString('latin1', 12 + 65 * i, 12 + 65 * (i + 1)); return s.slice(0, s.indexOf('\0') < 0 ? 65 : s.indexOf('\0')); };
+    this.machine = uts(4);
+    if (this.machine && this.machine !== 'x86_64') throw dumpError(`dump of another architecture (${this.machine})`, 'lkst recovers x86_64 dumps only');
+    this.blockSize = h.readInt32LE(428);
+    const subHdrSize = h.readInt32LE(432);
+    const bitmapBlocks = h.readUInt32LE(436);
+    this.maxMapnr = h.readUInt32LE(440);
+    if (this.blockSize < 4096 || this.blockSize > 1 << 20 || (this.blockSize & (this.blockSize - 1))) {
+      throw dumpError(`corrupt kdump header (block size ${this.blockSize})`, 'recover from an intact copy');
+    }
+    const sub = file.read(this.blockSize, 104);
+    if (version >= 6 && sub.length >= 104) this.maxMapnr = Number(sub.readBigUInt64LE(96));
+    if (sub.length >= 48) {
+      const viOff = Number(sub.readBigInt64LE(32));
+      const viLen = Number(sub.readBigUInt64LE(40));
+      if (viOff > 0 && viLen > 0 && viLen < 1 << 20) {
+        const vi = file.read(viOff, viLen);
+        if (vi.length === viLen) this.vmcoreinfo = vi.toString('latin1').replace(/\0+$/, '');
+      }
+    }
+    const bmOff = this.blockSize * (1 + subHdrSize);
+    const bmLen = bitmapBlocks * this.blockSize;
+    const bm = file.read(bmOff, bmLen);
+    if (bm.length < bmLen) throw dumpError('truncated kdump-compressed dump (bitmaps cut off)', 'recover from a complete copy');
+    this.present = bm.subarray(0, bmLen / 2);
+    this.dumped = bm.subarray(bmLen / 2);
+    this.maxMapnr = Math.min(this.maxMapnr, this.dumped.length * 8);
+    this.maxAddress = this.maxMapnr * this.blockSize;
+    this.descStart = bmOff + bmLen;
+    // Dumped-page counts before every PREFIX_BYTES of the bitmap: pfn → descriptor index.
+    this.prefix = new Uint32Array(Math.ceil(this.dumped.length / PREFIX_BYTES) + 1);
+    let n = 0;
+    for (let i = 0; i < this.dumped.length; i++) {
+      if (i % PREFIX_BYTES === 0) this.prefix[i / PREFIX_BYTES] = n;
+      n += POPCOUNT[this.dumped[i]];
+    }
+  }
+
+  private bit(map: Buffer, pfn: number): boolean {
+    return ((map[pfn >> 3] >> (pfn & 7)) & 1) === 1;
+  }
+
+  private descIndex(pfn: number): number {
+    const byte = pfn >> 3;
+    let n = this.prefix[Math.floor(byte / PREFIX_BYTES)];
+    for (let i = byte - (byte % PREFIX_BYTES); i < byte; i++) n += POPCOUNT[this.dumped[i]];
+    return n + POPCOUNT[this.dumped[byte] & ((1 << (pfn & 7)) - 1)];
+  }
+
+  private page(pfn: number): Buffer | undefined {
+    const hit = this.cache.get(pfn);
+    if (hit) return hit;
+    if (pfn >= this.maxMapnr || !this.bit(this.dumped, pfn)) {
+      this.lastMiss = pfn < this.maxMapnr && this.bit(this.present, pfn) ? 'filtered' : 'not in dump';
+      return undefined;
+    }
+    const d = this.file.read(this.descStart + this.descIndex(pfn) * DESC_SIZE, DESC_SIZE);
+    if (d.length < DESC_SIZE) { this.lastMiss = 'truncated'; return undefined; }
+    const off = Number(d.readBigInt64LE(0));
+    const size = d.readUInt32LE(8);
+    const flags = d.readUInt32LE(12);
+    const data = this.file.read(off, size);
+    if (data.length < size) { this.lastMiss = 'truncated'; return undefined; }
+    let page: Buffer;
+    try {
+      if (flags & ZLIB) page = inflateSync(data);
+      else if (flags & ZSTD) page = Buffer.from(zstdDecompress(data));
+      else if (flags & (LZO | SNAPPY)) {
+        throw dumpError(`kdump page compressed with ${flags & LZO ? 'LZO' : 'snappy'}, which lkst cannot read`, 'convert the dump with makedumpfile -c (zlib) or --zstd, or to ELF with makedumpfile -E');
+      } else page = data;
+    } catch (e) {
+      if ((e as { name?: string }).name === 'LkstError') throw e;
+      this.lastMiss = 'corrupt page data';
+      return undefined;
+    }
+    if (page.length !== this.blockSize) { this.lastMiss = 'corrupt page data'; return undefined; }
+    if (this.cache.size >= 512) this.cache.delete(this.cache.keys().next().value as number);
+    this.cache.set(pfn, page);
+    return page;
+  }
+
+  read(paddr: number, len: number): Buffer | undefined {
+    const out = Buffer.allocUnsafe(len);
+    let done = 0;
+    while (done < len) {
+      const a = paddr + done;
+      const pfn = Math.floor(a / this.blockSize);
+      const p = this.page(pfn);
+      if (!p) return undefined;
+      const inPage = a - pfn * this.blockSize;
+      const n = Math.min(len - done, this.blockSize - inPage);
+      p.copy(out, done, inPage, inPage + n);
+      done += n;
+    }
+    return out;
+  }
+
+  ranges(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    let start = -1;
+    for (let pfn = 0; pfn <= this.maxMapnr; pfn++) {
+      const on = pfn < this.maxMapnr && this.bit(this.dumped, pfn);
+      if (on && start < 0) start = pfn;
+      else if (!on && start >= 0) { out.push([start * this.blockSize, pfn * this.blockSize]); start = -1; }
+    }
+    return out;
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
+
+const POPCOUNT = Uint8Array.from({ length: 256 }, (_, i) => {
+  let n = 0;
+  for (let v = i; v; v >>= 1) n += v & 1;
+  return n;
+});
