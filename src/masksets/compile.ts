@@ -79,7 +79,7 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
       tracepoints: t.tps.map((x) => x.id),
       params: params!,
       maskset: m.name,
-      recordedBy: (name) => (nested ? new Map() : recordedBy(name === m.name ? m : env.loadMaskset(name), env)),
+      recordedBy: (name) => (nested ? new Map() : name === m.name ? recordedBy(m, env, false) : recordedBy(env.loadMaskset(name), env)),
     };
     let ops: KernelOp[];
     try {
@@ -176,15 +176,15 @@ function mergeTriggers(tp: string, cs: readonly Contribution[]): TriggerPlan[] {
  * maskset a kernel trigger can switch to. Masksets with triggers of their own cannot be reached
  * from inside the kernel (their triggers would have to be armed, and fire, before the switch).
  */
-export function recordedBy(m: Maskset, env: CompileEnv): Map<string, string> {
+export function recordedBy(m: Maskset, env: CompileEnv, asTarget = true): Map<string, string> {
   const plan = compileMaskset(m, env, true);
   const out = new Map<string, string>();
   for (const tp of plan.tracepoints.values()) {
-    if (tp.triggers.length) {
+    if (asTarget && tp.triggers.length) {
       throw new LkstError(`maskset ${m.name} sets triggers on ${tp.id} (${tp.from[0]})`, 'a kernel switch can only turn events on and off; switch to it with `lkst maskset switch`');
     }
     if (tp.enabled) out.set(tp.id, tp.filter);
   }
-  if (plan.missing.length) throw new LkstError(`maskset ${m.name} names events this kernel lacks (${plan.missing.map((x) => x.event).join(', ')})`, 'remove them before switching to it from inside the kernel');
+  if (asTarget && plan.missing.length) throw new LkstError(`maskset ${m.name} names events this kernel lacks (${plan.missing.map((x) => x.event).join(', ')})`, 'remove them before switching to it from inside the kernel');
   return out;
 }
