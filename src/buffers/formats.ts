@@ -1,0 +1,65 @@
+import { closeSync, openSync, readSync } from 'node:fs';
+import { forEachRecord } from '../ringbuf/page.js';
+import { recordType } from '../ringbuf/fields.js';
+import { tracefs } from '../tracefs/tracefs.js';
+import type { Instance } from '../tracefs/instance.js';
+
+export interface TracepointName {
+  system: string;
+  event: string;
+}
+
+const CHUNK_PAGES = 256;
+
+/** Every event id that occurs in a file of whole raw pages. */
+export function eventIdsInPageFile(path: string, pageSize: number, into = new Set<number>()): Set<number> {
+  const fd = openSync(path, 'r');
+  const buf = Buffer.allocUnsafe(pageSize * CHUNK_PAGES);
+  try {
+    for (let pos = 0; ; ) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      const whole = n - (n % pageSize);
+      for (let off = 0; off < whole; off += pageSize) {
+        forEachRecord(buf, off, pageSize, (_ts, dataOff) => {
+          into.add(recordType(buf, dataOff));
+        });
+      }
+      if (whole < buf.length) break;
+      pos += whole;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return into;
+}
+
+/** system:event of each id, from the live kernel's event directories (read only for ids not yet known). */
+export function tracepointsById(ids: Iterable<number>, known: readonly TracepointName[] = []): TracepointName[] {
+  const top = tracefs();
+  const want = new Set(ids);
+  const out: TracepointName[] = [];
+  for (const tp of known) {
+    const path = `events/${tp.system}/${tp.event}/id`;
+    if (top.has(path)) want.delete(Number(top.read(path)));
+    out.push(tp);
+  }
+  for (const system of want.size ? top.list('events') : []) {
+    if (system === 'ftrace') continue; // its formats always go into the file
+    for (const event of top.list(`events/${system}`)) {
+      if (!want.size) break;
+      const path = `events/${system}/${event}/id`;
+      if (!top.has(path)) continue;
+      const id = Number(top.read(path));
+      if (want.delete(id)) out.push({ system, event });
+    }
+  }
+  return out;
+}
+
+/** The tracepoints an instance has on (recorded or hooked by a trigger). */
+export function enabledTracepoints(inst: Instance): TracepointName[] {
+  return inst.enabledEvents().map((id) => {
+    const [system, event] = id.split(':') as [string, string];
+    return { system, event };
+  });
+}

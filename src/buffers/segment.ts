@@ -1,0 +1,127 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Instance } from '../tracefs/instance.js';
+import { CpuReader, type CpuCapture } from '../record/cpu-reader.js';
+import { collectLiveMeta } from '../record/live-meta.js';
+import { writeTraceDat, type ExtraBuffer } from '../file/writer.js';
+import { bufferNameOf } from './name.js';
+import { enabledTracepoints, eventIdsInPageFile, tracepointsById, type TracepointName } from './formats.js';
+
+export const DISCARD = '/dev/null';
+
+interface SegmentBuffer {
+  inst: Instance;
+  pageSize: number;
+  readers: CpuReader[];
+  files: { cpu: number; source: string }[];
+}
+
+export interface SegmentWriteOptions {
+  /** Put /proc/kallsyms in the file (several MB; without it addresses show unresolved). */
+  kallsyms?: boolean;
+}
+
+let seq = 0;
+
+export function pageSizeOf(inst: Instance): number {
+  return (inst.subbufSizeKb ?? 4) * 1024;
+}
+
+/**
+ * One stretch of capture from some buffers: a non-blocking reader per buffer and CPU, each filling a
+ * page file in workDir (or discarding into /dev/null, still counting), later written as one trace.dat.
+ */
+export class Segment {
+  private readonly buffers: SegmentBuffer[] = [];
+  private closed = false;
+
+  constructor(instances: readonly Instance[], readonly workDir: string, readonly discard = false) {
+    const tag = `${process.pid}-${++seq}`;
+    try {
+      for (const inst of instances) {
+        const pageSize = pageSizeOf(inst);
+        const b: SegmentBuffer = { inst, pageSize, readers: [], files: [] };
+        this.buffers.push(b);
+        for (const cpu of inst.cpus()) {
+          const source = discard ? DISCARD : join(workDir, `.lkst-${tag}-${inst.name}-cpu${cpu}.pages`);
+          b.readers.push(new CpuReader(cpu, inst.rawPipePath(cpu), pageSize, source));
+          b.files.push({ cpu, source });
+        }
+      }
+    } catch (err) {
+      this.close();
+      this.removeFiles();
+      throw err;
+    }
+  }
+
+  /** Reads what each CPU of each buffer has now; maxPagesPerCpu bounds a read of a buffer that keeps filling. */
+  drain(maxPagesPerCpu?: number): number {
+    let pages = 0;
+    for (const b of this.buffers) for (const r of b.readers) pages += r.drain(maxPagesPerCpu);
+    return pages;
+  }
+
+  /** Counters per buffer and CPU. */
+  captures(): { instance: string; cpus: CpuCapture[] }[] {
+    return this.buffers.map((b) => ({ instance: b.inst.name, cpus: b.readers.map((r) => r.stats) }));
+  }
+
+  get events(): number {
+    return this.buffers.reduce((s, b) => s + b.readers.reduce((t, r) => t + r.stats.events, 0), 0);
+  }
+
+  get bytes(): number {
+    return this.buffers.reduce((s, b) => s + b.readers.reduce((t, r) => t + r.stats.pages * r.pageSize, 0), 0);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const b of this.buffers) for (const r of b.readers) r.close();
+  }
+
+  removeFiles(): void {
+    if (this.discard) return;
+    for (const b of this.buffers) for (const f of b.files) rmSync(f.source, { force: true });
+  }
+
+  /**
+   * Writes the captured pages as one trace.dat (the first buffer on top, the others as named
+   * buffers) and removes the page files. Formats: every event on in a buffer now plus every event
+   * id found in its pages, so an event turned off since it was recorded still has its format.
+   */
+  async write(path: string, opts: SegmentWriteOptions = {}): Promise<void> {
+    this.close();
+    if (this.discard) throw new Error('a discarding segment has nothing to write');
+    const events: TracepointName[] = [];
+    for (const b of this.buffers) {
+      const ids = new Set<number>();
+      for (const f of b.files) eventIdsInPageFile(f.source, b.pageSize, ids);
+      events.push(...tracepointsById(ids, enabledTracepoints(b.inst)));
+    }
+    const [main, ...rest] = this.buffers;
+    if (!main) throw new Error('a segment without buffers');
+    const meta = collectLiveMeta(main.inst, events, main.pageSize);
+    meta.instance = bufferNameOf(main.inst.name) ?? main.inst.name;
+    if (opts.kallsyms === false) meta.kallsyms = '';
+    const extras: ExtraBuffer[] = rest.map((b) => ({
+      name: bufferNameOf(b.inst.name) ?? b.inst.name,
+      clock: b.inst.clock,
+      pageSize: b.pageSize,
+      cpus: b.files,
+      cpuStats: cpuStatsTexts(b.inst),
+    }));
+    try {
+      await writeTraceDat(path, meta, main.files, { buffers: extras });
+    } finally {
+      this.removeFiles();
+    }
+  }
+}
+
+function cpuStatsTexts(inst: Instance): (string | undefined)[] {
+  const out: (string | undefined)[] = [];
+  for (const c of inst.cpus()) out[c] = inst.read(`per_cpu/cpu${c}/stats`);
+  return out;
+}

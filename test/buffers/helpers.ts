@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Instance } from '../../src/tracefs/instance.js';
+import { bufferInstanceName } from '../../src/buffers/name.js';
+import { forEachRecord } from '../../src/ringbuf/page.js';
+import { readField, recordType } from '../../src/ringbuf/fields.js';
+import { parseFormat, type EventFormat } from '../../src/events/format.js';
+import { tracefs } from '../../src/tracefs/tracefs.js';
+
+let seq = 0;
+
+/** A buffer name no other test (or test run) uses. */
+export function testBufferName(tag: string): string {
+  return `t${process.pid}-${tag}-${++seq}`;
+}
+
+function removeBuffer(name: string): void {
+  const inst = bufferInstanceName(name);
+  if (Instance.exists(inst)) Instance.open(inst).remove();
+}
+
+/** Runs fn with fresh buffer names; the buffers are removed afterwards, even when fn fails or the process exits. */
+export async function withBufferNames<T>(tags: string[], fn: (...names: string[]) => T | Promise<T>): Promise<T> {
+  const names = tags.map(testBufferName);
+  const onExit = (): void => names.forEach(removeBuffer);
+  process.on('exit', onExit);
+  try {
+    return await fn(...names);
+  } finally {
+    onExit();
+    process.off('exit', onExit);
+  }
+}
+
+export function liveFormat(system: string, event: string): EventFormat {
+  return parseFormat(tracefs().read(`events/${system}/${event}/format`), system);
+}
+
+export interface SeqEvent {
+  ts: number;
+  seq: number;
+  pid: number;
+}
+
+/** pread64 is syscall 17 on x86_64; its 4th argument (the file offset) carries the workload's sequence number. */
+export const PREAD64 = 17;
+
+/** The sys_enter(pread64) records of some raw page files: (time, sequence number, pid). */
+export function seqEvents(sources: (string | Buffer)[], pageSize: number): SeqEvent[] {
+  const fmt = liveFormat('raw_syscalls', 'sys_enter');
+  const id = fmt.fieldByName.get('id')!;
+  const args = fmt.fieldByName.get('args')!;
+  const pidF = fmt.fieldByName.get('common_pid')!;
+  const out: SeqEvent[] = [];
+  for (const src of sources) {
+    const data = Buffer.isBuffer(src) ? src : readFileSync(src);
+    for (let off = 0; off + pageSize <= data.length; off += pageSize) {
+      forEachRecord(data, off, pageSize, (ts, dOff, dLen) => {
+        if (recordType(data, dOff) !== fmt.id || readField(data, dOff, dLen, id) !== PREAD64) return;
+        const a = data.readBigUInt64LE(dOff + args.offset + 3 * 8);
+        out.push({ ts, seq: Number(a), pid: readField(data, dOff, dLen, pidF) as number });
+      });
+    }
+  }
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+/**
+ * A child that numbers its pread64 calls (offset 1, 2, 3, ...) until killed: every one of its
+ * syscalls is identifiable in any buffer. Resolves once it runs.
+ */
+export async function startSeqWorkload(): Promise<ChildProcess> {
+  const script =
+    "const fs=require('fs');const fd=fs.openSync('/dev/zero','r');const b=Buffer.alloc(1);" +
+    "process.stdout.write('ready\\n');for(let i=1;;i++)fs.readSync(fd,b,0,1,i);";
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('error', reject);
+    child.stdout!.once('data', () => resolve());
+  });
+  return child;
+}
+
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const done = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGKILL');
+  await done;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
