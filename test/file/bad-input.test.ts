@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openTraceDat, type TraceFile } from '../../src/file/reader.js';
+import { LkstError } from '../../src/tracefs/errors.js';
+import { writeSmallFiles, type SmallFiles } from './small-files.js';
+
+let dir: string;
+let files: SmallFiles;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'lkst-bad-'));
+  files = await writeSmallFiles(dir);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function variant(name: string, bytes: Buffer): string {
+  const p = join(dir, name);
+  writeFileSync(p, bytes);
+  return p;
+}
+
+function refuses(path: string, re: RegExp): void {
+  assert.throws(
+    () => openTraceDat(path).close(),
+    (e: unknown) => e instanceof LkstError && re.test(e.message) && !e.message.includes('\n'),
+    `${path} must be refused with ${re}`,
+  );
+}
+
+function pages(tf: TraceFile): Buffer[] {
+  return tf.cpus.map((s) => Buffer.concat([...s.chunks()]));
+}
+
+test('no file, an empty file, a directory, garbage: one-line errors', () => {
+  refuses(join(dir, 'absent.dat'), /does not exist/);
+  refuses(variant('empty.dat', Buffer.alloc(0)), /is empty/);
+  const d = join(dir, 'a-directory');
+  mkdirSync(d);
+  refuses(d, /is a directory/);
+  refuses(variant('garbage.dat', randomBytes(10000)), /not a trace\.dat file \(wrong magic\)/);
+  refuses(variant('elf.dat', readFileSync(process.execPath).subarray(0, 65536)), /wrong magic/);
+  refuses(variant('magic-only.dat', readFileSync(files.ours).subarray(0, 10)), /not a valid trace\.dat file/);
+});
+
+test('unknown version, big-endian, unknown compression, corrupt section sizes: refused with the cause', () => {
+  const ours = readFileSync(files.ours);
+  const v = Buffer.from(ours);
+  v[10] = '9'.charCodeAt(0);
+  refuses(variant('v9.dat', v), /version '9'/);
+  const be = Buffer.from(ours);
+  be[12] = 1;
+  refuses(variant('be.dat', be), /big-endian/);
+  const lz = Buffer.from(ours);
+  const at = lz.indexOf('none\0');
+  lz.write('lzma', at, 'latin1');
+  refuses(variant('lzma.dat', lz), /compressed with 'lzma'/);
+  // The first section (header_page/header_event) claims more bytes than the file has.
+  const big = Buffer.from(ours);
+  const first = ours.indexOf('none\0\0') + 6 + 8;
+  big.writeBigUInt64LE(1n << 40n, first + 8);
+  refuses(variant('bigsection.dat', big), /runs past the end/);
+  // The options offset points into the pages.
+  const off = Buffer.from(ours);
+  off.writeBigUInt64LE(BigInt(ours.length - 4096), first - 8);
+  refuses(variant('badoptions.dat', off), /not a valid trace\.dat file/);
+  // v6: a kallsyms size of 4 GB must not be allocated.
+  const v6 = readFileSync(files.v6);
+  const ks = v6.toString('latin1').search(/[0-9a-f]{16} [A-Za-z] \S+\n/);
+  assert.ok(ks > 4, 'the v6 file holds kallsyms');
+  const k = Buffer.from(v6);
+  k.writeUInt32LE(0xffffffff, ks - 4);
+  refuses(variant('v6-kallsyms.dat', k), /kallsyms of 4294967295 bytes .* runs past the end/);
+});
+
+test('a file cut off in its pages is read up to its last whole page, with a warning', () => {
+  for (const src of [files.ours, files.v6]) {
+    const whole = openTraceDat(src);
+    const full = pages(whole);
+    whole.close();
+    const bytes = readFileSync(src);
+    const cut = variant('cut.dat', bytes.subarray(0, bytes.length - 1000));
+    const tf = openTraceDat(cut);
+    try {
+      assert.ok(tf.warnings.some((w) => /ends \d+ bytes early/.test(w)), `${src}: a warning names the cut`);
+      const got = pages(tf);
+      const last = got.length - 1;
+      assert.equal(got[last]!.length % tf.pageSize, 0);
+      assert.equal(got[last]!.length, full[last]!.length - tf.pageSize, 'only the cut page is missing');
+      assert.ok(full[last]!.subarray(0, got[last]!.length).equals(got[last]!));
+    } finally {
+      tf.close();
+    }
+  }
+});
+
+test('a compressed trace-cmd file cut off anywhere opens with whole chunks or is refused in one line', () => {
+  const bytes = readFileSync(files.zstd);
+  for (let cut = bytes.length - 1; cut > bytes.length - 20000 && cut > 0; cut -= 997) {
+    let tf: TraceFile | undefined;
+    try {
+      tf = openTraceDat(variant('zcut.dat', bytes.subarray(0, cut)));
+      for (const s of tf.cpus) for (const c of s.chunks()) assert.equal(c.length % s.pageSize, 0);
+    } catch (e) {
+      assert.ok(e instanceof LkstError && /cut off/.test(e.message) && !e.message.includes('\n'), `cut at ${cut}: ${String(e)}`);
+    } finally {
+      tf?.close();
+    }
+  }
+});
