@@ -19,7 +19,7 @@ export interface RecoverCommandOptions {
 /** Writes the recovered buffers to one trace.dat: the top-level buffer first, instances as named buffers. */
 export async function writeRecovery(rec: Recovery, path: string): Promise<void> {
   const [main, ...rest] = rec.buffers;
-  if (!main) throw dumpError('no ftrace buffer found in the dump', 'nothing to write');
+  if (!main) throw dumpError(`no ftrace buffer could be read from the dump${rec.summary.warnings[0] ? ` (${rec.summary.warnings[0]})` : ''}`, 'nothing to write');
   const pages = (b: typeof main) => b.cpus.map((c) => ({ cpu: c.cpu, source: Buffer.concat(c.pages) }));
   await writeTraceDat(path, main.meta, pages(main), {
     version: `lkst recover ${rec.summary.osrelease}`,

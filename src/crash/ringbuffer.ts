@@ -31,12 +31,15 @@ const FLAG_MASK = 3n; // RB_PAGE_HEAD | RB_PAGE_UPDATE live in the low bits of l
 export function readRingBuffer(k: Kernel, bufferAddr: bigint): RingBuffer {
   const tb = k.obj(bufferAddr, 'trace_buffer');
   const hdr = k.btf.field('buffer_data_page', 'data').offset;
-  // Sub-buffers can be larger than a page since 6.8; before that they are one page.
-  const pageSize = k.btf.hasField('trace_buffer', 'subbuf_size')
-    ? tb.int('subbuf_size') + hdr
-    : k.info.pageSize ?? 4096;
+  // Sub-buffers can be larger than a page since 6.8 (subbuf_order); before that they are one page.
+  const sysPage = k.info.pageSize ?? 4096;
+  const pageSize = k.btf.hasField('trace_buffer', 'subbuf_order') ? sysPage << tb.int('subbuf_order')
+    : k.btf.hasField('trace_buffer', 'subbuf_size') ? tb.int('subbuf_size') + hdr
+      : sysPage;
   const percpu = tb.ptr('buffers');
-  const nCpus = Math.min(tb.int('cpus'), k.perCpuOffsets().length);
+  // The per-CPU pointer array has nr_cpu_ids slots; older kernels also keep the count in ->cpus.
+  const possible = k.perCpuOffsets().length;
+  const nCpus = k.btf.hasField('trace_buffer', 'cpus') ? Math.min(tb.int('cpus'), possible) : possible;
   const cpus: CpuPages[] = [];
   for (let cpu = 0; cpu < nCpus; cpu++) {
     const cb = k.mem.u64(percpu + BigInt(cpu * 8));

@@ -5,33 +5,13 @@ import { closeSync, copyFileSync, existsSync, openSync, truncateSync, writeFileS
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recoverCommand } from '../../src/crash/command.js';
-import { decodeEvents, formatMap } from '../../src/crash/events.js';
-import { recoverFromDump, type CpuSummary, type Recovery } from '../../src/crash/recover.js';
+import { recoverFromDump, type Recovery } from '../../src/crash/recover.js';
 import { LkstError } from '../../src/tracefs/errors.js';
+import { assertCountsMatchGuest, markers } from './checks.js';
 import { crashedGuest, fetchKernel, type CrashedGuest } from './guest.js';
 
 const kernel = fetchKernel('6.1');
 const skip = 'skip' in kernel ? kernel.skip : false;
-
-function markers(rec: Recovery, buffer: string): string[] {
-  const b = rec.buffers.find((x) => x.name === buffer);
-  assert.ok(b, `buffer ${buffer} recovered`);
-  const fm = formatMap(rec.formats);
-  return [...decodeEvents(b.cpus, b.meta.pageSize, fm)].filter((e) => e.event === 'ftrace:print').map((e) => String(e.fields.buf).trim());
-}
-
-/** Decoded events per CPU must be exactly what the guest's per_cpu stats said just before the crash. */
-function assertCountsMatchGuest(rec: Recovery, g: CrashedGuest): void {
-  for (const [name, cpus] of g.stats) {
-    const b = rec.summary.buffers.find((x) => x.name === name);
-    assert.ok(b, `buffer ${name} in the summary`);
-    for (const [cpu, st] of cpus) {
-      const c: CpuSummary | undefined = b.cpus.find((x) => x.cpu === cpu);
-      assert.equal(c?.events ?? 0, st.entries, `${name} cpu${cpu} events`);
-      assert.equal(c?.overrun ?? 0, st.overrun, `${name} cpu${cpu} overrun`);
-    }
-  }
-}
 
 describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () => {
   let g: CrashedGuest;

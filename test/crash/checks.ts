@@ -1,0 +1,32 @@
+// Assertions shared by the crash end-to-end tests.
+import assert from 'node:assert/strict';
+import { decodeEvents, formatMap } from '../../src/crash/events.js';
+import type { CpuSummary, Recovery } from '../../src/crash/recover.js';
+import type { CrashedGuest } from './guest.js';
+
+/** The trace_marker strings of one recovered buffer. */
+export function markers(rec: Recovery, buffer: string): string[] {
+  const b = rec.buffers.find((x) => x.name === buffer);
+  assert.ok(b, `buffer ${buffer} recovered`);
+  const fm = formatMap(rec.formats);
+  return [...decodeEvents(b.cpus, b.meta.pageSize, fm)].filter((e) => e.event === 'ftrace:print').map((e) => String(e.fields.buf).trim());
+}
+
+/** Decoded events per CPU must be exactly what the guest's per_cpu stats said just before the crash. */
+export function assertCountsMatchGuest(rec: Recovery, g: CrashedGuest): void {
+  assert.ok(g.stats.size > 0, 'the guest printed its stats');
+  for (const [name, cpus] of g.stats) {
+    const b = rec.summary.buffers.find((x) => x.name === name);
+    assert.ok(b, `buffer ${name} in the summary`);
+    for (const [cpu, st] of cpus) {
+      const c: CpuSummary | undefined = b.cpus.find((x) => x.cpu === cpu);
+      assert.equal(c?.events ?? 0, st.entries, `${name} cpu${cpu} events`);
+      assert.equal(c?.overrun ?? 0, st.overrun, `${name} cpu${cpu} overrun`);
+    }
+  }
+}
+
+export function assertNonces(rec: Recovery, g: CrashedGuest): void {
+  assert.ok(markers(rec, 'top').includes(`lkst-nonce=${g.nonce}`), 'top-level nonce');
+  assert.ok(markers(rec, 'lkst').includes(`lkst-inst-nonce=${g.nonce}`), 'instance nonce');
+}
