@@ -1,0 +1,109 @@
+/**
+ * `lkst analyze latency`: how long woken tasks waited for a CPU, how long system calls took, how
+ * long interrupt and softirq handlers ran. Streaming; constant memory per task and per name.
+ */
+import { Durations, TopN, type DurationSummary } from './durations.js';
+import type { TraceInput } from './input.js';
+import { Pass, type Analysis } from './pass.js';
+
+export interface WakeupCase {
+  latencyNs: number;
+  pid: number;
+  comm: string;
+  cpu: number;
+  /** When it was woken, and by which task (pid -1 when from an interrupt with no task). */
+  wokenAt: number;
+  wakerPid: number;
+  wakerComm: string;
+  targetCpu: number;
+  /** The task it replaced on the CPU when it finally ran, and in which state that one left. */
+  ranAt: number;
+  replacedPid: number;
+  replacedComm: string;
+  replacedState: string;
+}
+
+export interface LatencyReport {
+  wakeup: { all: DurationSummary; byTask: { pid: number; comm: string; latency: DurationSummary }[]; worst: WakeupCase[] };
+  syscalls: { name: string; time: DurationSummary }[];
+  irqs: { name: string; kind: 'irq' | 'softirq'; time: DurationSummary }[];
+  /** What the trace lacked for a part of the report (missing events). */
+  missing: string[];
+}
+
+export class LatencyAnalysis implements Analysis {
+  private readonly woken = new Map<number, { ts: number; waker: number; target: number }>();
+  private readonly all = new Durations();
+  private readonly byTask = new Map<number, Durations>();
+  private readonly worst = new TopN<WakeupCase>(10);
+  private readonly syscalls = new Map<string, Durations>();
+  private readonly irqs = new Map<string, { kind: 'irq' | 'softirq'; d: Durations }>();
+
+  constructor(private readonly pass: Pass) {
+    const model = pass.model;
+    model.subscribe({
+      wake: (ts, task, targetCpu, waker) => {
+        if (!this.woken.has(task.pid)) this.woken.set(task.pid, { ts, waker, target: targetCpu });
+      },
+      switch: (ts, cpu, prev, next, prevState) => {
+        const w = this.woken.get(next.pid);
+        if (!w || next.pid === 0) return;
+        this.woken.delete(next.pid);
+        const lat = ts - w.ts;
+        this.all.add(lat);
+        let d = this.byTask.get(next.pid);
+        if (!d) this.byTask.set(next.pid, (d = new Durations()));
+        d.add(lat);
+        if (this.worst.wants(lat)) {
+          const waker = model.tasks.get(w.waker);
+          this.worst.add(lat, {
+            latencyNs: lat,
+            pid: next.pid,
+            comm: next.comm,
+            cpu,
+            wokenAt: w.ts,
+            wakerPid: w.waker,
+            wakerComm: waker?.comm ?? '',
+            targetCpu: w.target,
+            ranAt: ts,
+            replacedPid: prev.pid,
+            replacedComm: prev.comm,
+            replacedState: prevState,
+          });
+        }
+      },
+      syscall: (_ts, _task, _nr, name, dur) => {
+        let d = this.syscalls.get(name);
+        if (!d) this.syscalls.set(name, (d = new Durations()));
+        d.add(dur);
+      },
+      irq: (_ts, _cpu, kind, name, dur) => {
+        let s = this.irqs.get(name);
+        if (!s) this.irqs.set(name, (s = { kind, d: new Durations() }));
+        s.d.add(dur);
+      },
+    });
+  }
+
+  result(): LatencyReport {
+    const reg = this.pass.input.registry;
+    const has = (s: string, n: string) => !!reg.find(s, n);
+    const missing: string[] = [];
+    if (!has('sched', 'sched_switch') || !(has('sched', 'sched_waking') || has('sched', 'sched_wakeup'))) missing.push('wakeup latency needs sched:sched_switch and sched:sched_waking (or sched_wakeup)');
+    if (!has('raw_syscalls', 'sys_exit') && !reg.all().some((f) => f.system === 'syscalls')) missing.push('syscall times need raw_syscalls:sys_enter and sys_exit');
+    if (!has('irq', 'irq_handler_exit') && !has('irq', 'softirq_exit')) missing.push('IRQ times need irq:irq_handler_entry/exit and irq:softirq_entry/exit');
+    const tasks = this.pass.model.tasks;
+    const byTask = [...this.byTask].map(([pid, d]) => ({ pid, comm: tasks.get(pid)?.comm ?? `<${pid}>`, latency: d.summary() }));
+    byTask.sort((a, b) => b.latency.maxNs - a.latency.maxNs);
+    const syscalls = [...this.syscalls].map(([name, d]) => ({ name, time: d.summary() })).sort((a, b) => b.time.totalNs - a.time.totalNs);
+    const irqs = [...this.irqs].map(([name, s]) => ({ name, kind: s.kind, time: s.d.summary() })).sort((a, b) => b.time.totalNs - a.time.totalNs);
+    return { wakeup: { all: this.all.summary(), byTask, worst: this.worst.values() }, syscalls, irqs, missing };
+  }
+}
+
+export function analyzeLatency(input: TraceInput): LatencyReport {
+  const pass = new Pass(input);
+  const a = pass.add(new LatencyAnalysis(pass));
+  pass.run();
+  return a.result();
+}

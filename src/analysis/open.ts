@@ -1,0 +1,37 @@
+/** Opens a trace file as analysis input (kallsyms for symbol names, saved cmdlines for task names). */
+import { openTraceDat, type TraceFile } from '../file/reader.js';
+import type { TraceInput } from './input.js';
+
+export interface OpenedTrace extends TraceInput {
+  file: TraceFile;
+  close(): void;
+}
+
+export function openTrace(path: string): OpenedTrace {
+  const file = openTraceDat(path);
+  return {
+    file,
+    registry: file.registry,
+    cpus: file.cpus,
+    get cmdlines() {
+      return file.cmdlines;
+    },
+    symbolize: (addr) => {
+      const hit = file.kallsyms.lookup(addr);
+      if (!hit || hit.offset > 0x100000n) return undefined;
+      return hit.offset ? `${hit.name}+0x${hit.offset.toString(16)}` : hit.name;
+    },
+    warnings: file.warnings,
+    close: () => file.close(),
+  };
+}
+
+/** Runs fn on the opened trace and closes it afterwards. */
+export async function withTrace<T>(path: string, fn: (t: OpenedTrace) => T | Promise<T>): Promise<T> {
+  const t = openTrace(path);
+  try {
+    return await fn(t);
+  } finally {
+    t.close();
+  }
+}

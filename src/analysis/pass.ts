@@ -1,0 +1,50 @@
+/** One pass over a trace feeding the scheduler model and any number of analyses together. */
+import type { TraceEvent } from './event.js';
+import type { TraceInput } from './input.js';
+import { SchedModel } from './sched-model.js';
+import { forEachEvent, type StreamVisitor } from './stream.js';
+
+export interface Analysis {
+  event?(ev: TraceEvent): void;
+  lost?(cpu: number, ts: number, count: number): void;
+  /** What the analysis found, once the pass is over. */
+  result?(): unknown;
+}
+
+export class Pass {
+  readonly model: SchedModel;
+  private readonly analyses: Analysis[] = [];
+  /** Time of the first and last record seen (NaN before any). */
+  first = NaN;
+  last = NaN;
+  events = 0;
+
+  constructor(readonly input: TraceInput) {
+    this.model = new SchedModel(input.registry, input.cmdlines);
+  }
+
+  add<A extends Analysis>(a: A): A {
+    this.analyses.push(a);
+    return a;
+  }
+
+  /** Streams the trace (up to `until` ns, inclusive) through the model and the analyses. */
+  run(opts: { until?: number } = {}): this {
+    const list = this.analyses;
+    const withEvent = list.filter((a) => a.event);
+    const withLost = list.filter((a) => a.lost);
+    const visitor: StreamVisitor = {
+      event: (ev) => {
+        if (this.events++ === 0) this.first = ev.ts;
+        this.last = ev.ts;
+        this.model.event(ev);
+        for (const a of withEvent) a.event!(ev);
+      },
+      lost: (cpu, ts, count) => {
+        for (const a of withLost) a.lost!(cpu, ts, count);
+      },
+    };
+    forEachEvent(this.input, visitor, { until: opts.until });
+    return this;
+  }
+}

@@ -1,0 +1,2 @@
+export { runReport, reportTrace, renderContextOf, type ReportOptions, type ReportSummary } from './report.js';
+export type { ReportOutput } from './sink.js';

@@ -1,0 +1,250 @@
+/**
+ * The scheduler's view replayed from events: what runs on each CPU, each task's run state, the
+ * system call it is in, the interrupt each CPU is handling, the locks tasks wait on or hold.
+ * Other analyses subscribe to its transitions instead of decoding the same events again.
+ */
+import type { EventRegistry } from '../events/registry.js';
+import type { TraceEvent } from './event.js';
+import { Dispatch, SOFTIRQ_NAMES, hex } from './schema.js';
+import { X86_64_SYSCALLS } from './syscall-names.js';
+
+export type RunState = 'running' | 'runnable' | 'sleeping' | 'blocked' | 'stopped' | 'dead' | 'unknown';
+
+export interface Task {
+  pid: number;
+  comm: string;
+  state: RunState;
+  /** When the task entered its state; -1 when that was before the trace began. */
+  since: number;
+  /** CPU it runs on or last ran on (-1 unknown). */
+  cpu: number;
+  syscall?: { nr: number; name: string; since: number };
+  /** A lock it waits for (lock:contention_begin). */
+  lockWait?: { addr: string; since: number };
+  /** Locks held (lock:lock_acquire/lock_release, lockdep kernels only). */
+  held: Map<string, { name: string; since: number }>;
+  /** Time of the wakeup not yet followed by running (for wakeup latency). */
+  wokenAt: number;
+  wokenBy: number;
+}
+
+export interface CpuNow {
+  cpu: number;
+  pid: number;
+  since: number;
+  /** Interrupt handlers active now, innermost last. */
+  irqs: { kind: 'irq' | 'softirq'; id: number; name: string; since: number }[];
+}
+
+export interface SchedHooks {
+  /** Before the switch is applied: prev leaves cpu in prevState, next comes in. */
+  switch?(ts: number, cpu: number, prev: Task, next: Task, prevState: RunState): void;
+  wake?(ts: number, task: Task, targetCpu: number, waker: number): void;
+  syscall?(ts: number, task: Task, nr: number, name: string, durNs: number): void;
+  /** An interrupt handler starts (counted even when its exit is not traced). */
+  irqEntry?(ts: number, cpu: number, kind: 'irq' | 'softirq', name: string): void;
+  irq?(ts: number, cpu: number, kind: 'irq' | 'softirq', name: string, durNs: number, startTs: number): void;
+}
+
+/** prev_state bits of sched_switch (task_state_index: S D T t X Z P I). */
+export function runStateOf(prevState: number): RunState {
+  const s = prevState & 0xff;
+  if (s === 0) return 'runnable';
+  if (s & 0x01 || s & 0x80 || s & 0x40) return 'sleeping';
+  if (s & 0x02) return 'blocked';
+  if (s & 0x0c) return 'stopped';
+  if (s & 0x30) return 'dead';
+  return 'unknown';
+}
+
+export function syscallName(nr: number): string {
+  return X86_64_SYSCALLS[nr] ?? `syscall_${nr}`;
+}
+
+export class SchedModel {
+  readonly tasks = new Map<number, Task>();
+  readonly cpus = new Map<number, CpuNow>();
+  private readonly dispatch = new Dispatch();
+  private readonly hooks: SchedHooks[] = [];
+
+  constructor(reg: EventRegistry, private readonly cmdlines?: Map<number, string>) {
+    const d = this.dispatch;
+    d.bind(reg, 'sched', 'sched_switch', ['prev_pid', 'prev_comm', 'prev_state', 'next_pid', 'next_comm'], (ev, f) => {
+      this.onSwitch(ev.ts, ev.cpu, ev.num(f.prev_pid), ev.str(f.prev_comm), ev.num(f.prev_state), ev.num(f.next_pid), ev.str(f.next_comm));
+    });
+    // sched_waking is the earliest sign of a wakeup; sched_wakeup counts when waking is not traced.
+    const hasWaking = !!reg.find('sched', 'sched_waking');
+    for (const name of hasWaking ? ['sched_waking', 'sched_wakeup_new'] : ['sched_wakeup', 'sched_wakeup_new']) {
+      d.bind(reg, 'sched', name, ['pid', 'comm', 'target_cpu'], (ev, f) => this.onWake(ev.ts, ev.num(f.pid), ev.str(f.comm), ev.num(f.target_cpu), ev.pid));
+    }
+    d.bind(reg, 'sched', 'sched_process_fork', ['child_pid', 'child_comm'], (ev, f) => {
+      const t = this.task(ev.num(f.child_pid), ev.str(f.child_comm));
+      this.setState(t, 'runnable', ev.ts);
+    });
+    d.bind(reg, 'sched', 'sched_process_exec', ['pid'], (ev, f) => {
+      const t = this.tasks.get(ev.num(f.pid));
+      const comm = ev.fmt?.fieldByName.get('filename');
+      if (t && comm) t.comm = ev.str(comm).split('/').pop() || t.comm;
+    });
+    d.bind(reg, 'raw_syscalls', 'sys_enter', ['id'], (ev, f) => this.onSysEnter(ev.ts, ev.pid, ev.num(f.id), ev.cpu));
+    d.bind(reg, 'raw_syscalls', 'sys_exit', ['id'], (ev, f) => this.onSysExit(ev.ts, ev.pid, ev.num(f.id)));
+    for (const fmt of reg.all()) {
+      if (fmt.system !== 'syscalls') continue;
+      if (fmt.name.startsWith('sys_enter_')) {
+        const nm = fmt.name.slice('sys_enter_'.length);
+        d.on(fmt, (ev) => this.onSysEnter(ev.ts, ev.pid, -1, ev.cpu, nm));
+      } else if (fmt.name.startsWith('sys_exit_')) {
+        d.on(fmt, (ev) => this.onSysExit(ev.ts, ev.pid, -1));
+      }
+    }
+    d.bind(reg, 'irq', 'irq_handler_entry', ['irq', 'name'], (ev, f) => this.irqEnter(ev.ts, ev.cpu, 'irq', ev.num(f.irq), `irq ${ev.num(f.irq)} ${ev.str(f.name)}`));
+    d.bind(reg, 'irq', 'irq_handler_exit', ['irq'], (ev, f) => this.irqExit(ev.ts, ev.cpu, 'irq', ev.num(f.irq)));
+    d.bind(reg, 'irq', 'softirq_entry', ['vec'], (ev, f) => {
+      const vec = ev.num(f.vec);
+      this.irqEnter(ev.ts, ev.cpu, 'softirq', vec, `softirq ${SOFTIRQ_NAMES[vec] ?? vec}`);
+    });
+    d.bind(reg, 'irq', 'softirq_exit', ['vec'], (ev, f) => this.irqExit(ev.ts, ev.cpu, 'softirq', ev.num(f.vec)));
+    for (const fmt of reg.all()) {
+      // irq_vectors:<vector>_entry/_exit: the x86 interrupt vectors (local timer, IPIs...).
+      if (fmt.system !== 'irq_vectors') continue;
+      const m = /^(.*)_(entry|exit)$/.exec(fmt.name);
+      if (!m) continue;
+      const id = -1000 - (fmt.id & 0xffff);
+      const name = `vector ${m[1]}`;
+      if (m[2] === 'entry') d.on(fmt, (ev) => this.irqEnter(ev.ts, ev.cpu, 'irq', id, name));
+      else {
+        const entry = reg.find('irq_vectors', `${m[1]}_entry`);
+        const eid = entry ? -1000 - (entry.id & 0xffff) : id;
+        d.on(fmt, (ev) => this.irqExit(ev.ts, ev.cpu, 'irq', eid));
+      }
+    }
+    d.bind(reg, 'task', 'task_newtask', ['pid', 'comm'], (ev, f) => {
+      const t = this.task(ev.num(f.pid), ev.str(f.comm));
+      this.setState(t, 'runnable', ev.ts);
+    });
+    d.bind(reg, 'lock', 'contention_begin', ['lock_addr'], (ev, f) => {
+      this.task(ev.pid).lockWait = { addr: hex(ev.big(f.lock_addr)), since: ev.ts };
+    });
+    d.bind(reg, 'lock', 'contention_end', ['lock_addr'], (ev) => {
+      this.task(ev.pid).lockWait = undefined;
+    });
+    d.bind(reg, 'lock', 'lock_acquire', ['lockdep_addr', 'name'], (ev, f) => {
+      this.task(ev.pid).held.set(hex(ev.big(f.lockdep_addr)), { name: ev.str(f.name), since: ev.ts });
+    });
+    d.bind(reg, 'lock', 'lock_release', ['lockdep_addr'], (ev, f) => {
+      this.task(ev.pid).held.delete(hex(ev.big(f.lockdep_addr)));
+    });
+  }
+
+  subscribe(h: SchedHooks): void {
+    this.hooks.push(h);
+  }
+
+  event(ev: TraceEvent): void {
+    this.dispatch.run(ev);
+    // Any event from a task on a CPU says it is running there.
+    const pid = ev.pid;
+    if (pid > 0) {
+      const c = this.cpu(ev.cpu);
+      if (c.pid === -1) {
+        c.pid = pid;
+        const t = this.task(pid);
+        if (t.state === 'unknown') {
+          t.state = 'running';
+          t.cpu = ev.cpu;
+        }
+      }
+    }
+  }
+
+  task(pid: number, comm?: string): Task {
+    let t = this.tasks.get(pid);
+    if (!t) {
+      t = { pid, comm: comm || this.cmdlines?.get(pid) || (pid === 0 ? 'swapper' : `<${pid}>`), state: 'unknown', since: -1, cpu: -1, held: new Map(), wokenAt: -1, wokenBy: -1 };
+      this.tasks.set(pid, t);
+    } else if (comm && pid !== 0) t.comm = comm;
+    return t;
+  }
+
+  cpu(cpu: number): CpuNow {
+    let c = this.cpus.get(cpu);
+    if (!c) {
+      c = { cpu, pid: -1, since: -1, irqs: [] };
+      this.cpus.set(cpu, c);
+    }
+    return c;
+  }
+
+  private setState(t: Task, s: RunState, ts: number): void {
+    if (t.state !== s) {
+      t.state = s;
+      t.since = ts;
+    }
+  }
+
+  private onSwitch(ts: number, cpu: number, prevPid: number, prevComm: string, prevStateBits: number, nextPid: number, nextComm: string): void {
+    const prev = this.task(prevPid, prevComm);
+    const next = this.task(nextPid, nextComm);
+    const prevState = prevPid === 0 ? 'runnable' : runStateOf(prevStateBits);
+    for (const h of this.hooks) h.switch?.(ts, cpu, prev, next, prevState);
+    if (prevPid !== 0) this.setState(prev, prevState, ts);
+    if (prevState === 'runnable') {
+      prev.wokenAt = ts; // preempted: waiting to run again from now
+      prev.wokenBy = -1;
+    }
+    if (nextPid !== 0) this.setState(next, 'running', ts);
+    next.cpu = cpu;
+    next.wokenAt = -1;
+    const c = this.cpu(cpu);
+    c.pid = nextPid;
+    c.since = ts;
+  }
+
+  private onWake(ts: number, pid: number, comm: string, targetCpu: number, waker: number): void {
+    const t = this.task(pid, comm);
+    if (t.state === 'running') return;
+    for (const h of this.hooks) h.wake?.(ts, t, targetCpu, waker);
+    this.setState(t, 'runnable', ts);
+    if (t.wokenAt < 0) {
+      t.wokenAt = ts;
+      t.wokenBy = waker;
+    }
+  }
+
+  private onSysEnter(ts: number, pid: number, nr: number, cpu: number, name?: string): void {
+    const t = this.task(pid);
+    t.syscall = { nr, name: name ?? syscallName(nr), since: ts };
+    if (t.state === 'unknown') {
+      t.state = 'running';
+      t.cpu = cpu;
+    }
+  }
+
+  private onSysExit(ts: number, pid: number, nr: number): void {
+    const t = this.tasks.get(pid);
+    if (!t) return;
+    const sc = t.syscall;
+    if (sc && (nr < 0 || sc.nr < 0 || sc.nr === nr)) for (const h of this.hooks) h.syscall?.(ts, t, sc.nr, sc.name, ts - sc.since);
+    t.syscall = undefined;
+  }
+
+  private irqEnter(ts: number, cpu: number, kind: 'irq' | 'softirq', id: number, name: string): void {
+    const stack = this.cpu(cpu).irqs;
+    // Without exit events the stack would only grow: keep the latest few.
+    if (stack.length >= 8) stack.shift();
+    stack.push({ kind, id, name, since: ts });
+    for (const h of this.hooks) h.irqEntry?.(ts, cpu, kind, name);
+  }
+
+  private irqExit(ts: number, cpu: number, kind: 'irq' | 'softirq', id: number): void {
+    const stack = this.cpu(cpu).irqs;
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const e = stack[i]!;
+      if (e.kind === kind && e.id === id) {
+        for (const h of this.hooks) h.irq?.(ts, cpu, kind, e.name, ts - e.since, e.since);
+        stack.splice(i);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * `lkst state --at TIME`: the kernel's state at one moment, replayed from the start of the trace:
+ * what ran on each CPU, every known task's state and system call, pending timers, locks.
+ */
+import type { TraceInput } from './input.js';
+import { Pass } from './pass.js';
+import type { RunState } from './sched-model.js';
+import { TimerAnalysis, type TimerLife } from './timers.js';
+
+export interface CpuAt {
+  cpu: number;
+  pid: number;
+  comm: string;
+  since: number;
+  /** Interrupt handlers running at that moment (only known when exits are traced). */
+  irqs: { name: string; since: number }[];
+}
+
+export interface TaskAt {
+  pid: number;
+  comm: string;
+  state: RunState;
+  /** -1: since before the trace began. */
+  since: number;
+  cpu: number;
+  syscall?: { name: string; since: number };
+  waitingForLock?: { addr: string; since: number };
+  holdsLocks: { addr: string; name: string; since: number }[];
+}
+
+export interface StateAt {
+  at: number;
+  traceStart: number;
+  cpus: CpuAt[];
+  tasks: TaskAt[];
+  pendingTimers: TimerLife[];
+  /** Events lost before the moment: the state may be incomplete. */
+  lostBefore: number;
+  /** Whether irq exits are traced (otherwise "in interrupt" cannot be told). */
+  irqExitsTraced: boolean;
+}
+
+export function stateAt(input: TraceInput, at: number): StateAt {
+  const pass = new Pass(input);
+  const timers = pass.add(new TimerAnalysis(input));
+  let lostBefore = 0;
+  pass.add({ lost: (_c, _t, n) => (lostBefore += Math.max(0, n)) });
+  pass.run({ until: at });
+  const { model } = pass;
+  const reg = input.registry;
+  const irqExitsTraced = !!(reg.find('irq', 'irq_handler_exit') || reg.find('irq', 'softirq_exit'));
+  const cpus: CpuAt[] = [...model.cpus.values()]
+    .sort((a, b) => a.cpu - b.cpu)
+    .map((c) => ({
+      cpu: c.cpu,
+      pid: c.pid,
+      comm: c.pid >= 0 ? model.tasks.get(c.pid)?.comm ?? '' : '',
+      since: c.since,
+      irqs: irqExitsTraced ? c.irqs.map((i) => ({ name: i.name, since: i.since })) : [],
+    }));
+  const tasks: TaskAt[] = [...model.tasks.values()]
+    .filter((t) => t.pid > 0)
+    .map((t) => ({
+      pid: t.pid,
+      comm: t.comm,
+      state: t.state,
+      since: t.since,
+      cpu: t.cpu,
+      syscall: t.syscall ? { name: t.syscall.name, since: t.syscall.since } : undefined,
+      waitingForLock: t.lockWait,
+      holdsLocks: [...t.held].map(([addr, h]) => ({ addr, ...h })),
+    }))
+    .sort((a, b) => a.pid - b.pid);
+  const pendingTimers = timers.result().timers.filter((t) => t.pending);
+  return { at, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, irqExitsTraced };
+}

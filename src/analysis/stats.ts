@@ -1,0 +1,123 @@
+/** `lkst stats`: events per type, CPU and task; lost events; time span; busiest tasks and IRQs. */
+import { Durations } from './durations.js';
+import type { TraceEvent } from './event.js';
+import type { TraceInput } from './input.js';
+import { Pass, type Analysis } from './pass.js';
+
+export interface TaskStat {
+  pid: number;
+  comm: string;
+  events: number;
+  /** Time on a CPU, from sched_switch (ns). */
+  runNs: number;
+  switches: number;
+}
+
+export interface IrqStat {
+  name: string;
+  kind: 'irq' | 'softirq';
+  count: number;
+  /** How many had an exit event, so a duration (totalNs and maxNs cover only those). */
+  timed: number;
+  totalNs: number;
+  maxNs: number;
+}
+
+export interface TraceStats {
+  events: number;
+  firstTs: number;
+  lastTs: number;
+  spanNs: number;
+  byEvent: { event: string; count: number }[];
+  byCpu: { cpu: number; events: number; lost: number; lostUncounted: boolean }[];
+  tasks: TaskStat[];
+  irqs: IrqStat[];
+  lostTotal: number;
+}
+
+export class StatsAnalysis implements Analysis {
+  private readonly byId = new Map<number, number>();
+  private readonly byCpu = new Map<number, { events: number; lost: number; lostUncounted: boolean }>();
+  private readonly byPid = new Map<number, TaskStat>();
+  private readonly irqs = new Map<string, { kind: 'irq' | 'softirq'; count: number; d: Durations }>();
+  /** When the task now on each CPU got it. */
+  private readonly onCpuSince = new Map<number, { pid: number; ts: number }>();
+
+  constructor(private readonly pass: Pass) {
+    pass.model.subscribe({
+      switch: (ts, cpu, prev, next) => {
+        const cur = this.onCpuSince.get(cpu);
+        // A mismatch means switches were not traced (the recorder leaves itself out): no slice to count.
+        const from = !cur ? pass.first : cur.pid === prev.pid ? cur.ts : ts;
+        const p = this.taskStat(prev.pid);
+        p.runNs += ts - from;
+        p.switches++;
+        this.onCpuSince.set(cpu, { pid: next.pid, ts });
+      },
+      irqEntry: (_ts, _cpu, kind, name) => {
+        let s = this.irqs.get(name);
+        if (!s) this.irqs.set(name, (s = { kind, count: 0, d: new Durations() }));
+        s.count++;
+      },
+      irq: (_ts, _cpu, _kind, name, dur) => this.irqs.get(name)?.d.add(dur),
+    });
+  }
+
+  private taskStat(pid: number): TaskStat {
+    let s = this.byPid.get(pid);
+    if (!s) this.byPid.set(pid, (s = { pid, comm: '', events: 0, runNs: 0, switches: 0 }));
+    return s;
+  }
+
+  private cpuStat(cpu: number) {
+    let s = this.byCpu.get(cpu);
+    if (!s) this.byCpu.set(cpu, (s = { events: 0, lost: 0, lostUncounted: false }));
+    return s;
+  }
+
+  event(ev: TraceEvent): void {
+    this.byId.set(ev.id, (this.byId.get(ev.id) ?? 0) + 1);
+    this.cpuStat(ev.cpu).events++;
+    this.taskStat(ev.pid).events++;
+  }
+
+  lost(cpu: number, _ts: number, count: number): void {
+    const s = this.cpuStat(cpu);
+    if (count < 0) s.lostUncounted = true;
+    else s.lost += count;
+  }
+
+  result(): TraceStats {
+    const { pass } = this;
+    const reg = pass.input.registry;
+    // Close the slices still running at the end.
+    for (const [, cur] of this.onCpuSince) this.taskStat(cur.pid).runNs += pass.last - cur.ts;
+    for (const c of pass.input.cpus) {
+      const s = this.cpuStat(c.cpu);
+      // The kernel's counters cover losses no page header recorded (e.g. overwritten pages).
+      if (c.lost) s.lost = Math.max(s.lost, c.lost.overrun + c.lost.dropped);
+    }
+    const tasks = [...this.byPid.values()].filter((t) => t.pid >= 0);
+    for (const t of tasks) t.comm = pass.model.tasks.get(t.pid)?.comm ?? pass.input.cmdlines?.get(t.pid) ?? (t.pid === 0 ? 'swapper' : `<${t.pid}>`);
+    tasks.sort((a, b) => b.runNs - a.runNs || b.events - a.events);
+    const byEvent = [...this.byId].map(([id, count]) => {
+      const f = reg.get(id);
+      return { event: f ? `${f.system}:${f.name}` : `unknown-${id}`, count };
+    });
+    byEvent.sort((a, b) => b.count - a.count);
+    const byCpu = [...this.byCpu].map(([cpu, s]) => ({ cpu, ...s })).sort((a, b) => a.cpu - b.cpu);
+    const irqs: IrqStat[] = [...this.irqs].map(([name, s]) => ({ name, kind: s.kind, count: s.count, timed: s.d.count, totalNs: s.d.total, maxNs: s.d.max }));
+    irqs.sort((a, b) => b.totalNs - a.totalNs || b.count - a.count);
+    const first = pass.events ? pass.first : 0;
+    const last = pass.events ? pass.last : 0;
+    return { events: pass.events, firstTs: first, lastTs: last, spanNs: last - first, byEvent, byCpu, tasks, irqs, lostTotal: byCpu.reduce((n, c) => n + c.lost, 0) };
+  }
+}
+
+/** Statistics of a whole trace in one streaming pass. */
+export function traceStats(input: TraceInput): TraceStats {
+  const pass = new Pass(input);
+  const s = pass.add(new StatsAnalysis(pass));
+  pass.run();
+  return s.result();
+}
