@@ -139,6 +139,7 @@ export async function masksetEdit(opts: { name: string; set?: string[]; remove?:
 /** `lkst maskset delete NAME`. */
 export async function masksetDelete(opts: { name: string }): Promise<string> {
   const env = await loadMasksetEnv();
+  if (env.store.isBuiltin(opts.name)) env.store.delete(opts.name); // throws: built-ins stay
   const users = env.store
     .list()
     .filter((x) => !x.builtin && x.name !== opts.name)

@@ -85,7 +85,7 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
     try {
       ops = def!.apply(ctx);
     } catch (err) {
-      if (err instanceof LkstError) throw err;
+      if (err instanceof LkstError) return fail(entry, err.what, err.fix);
       return fail(entry, `${entry.handler}: ${(err as Error).message}`, 'fix the entry');
     }
     const from = `${entry.where} ${entry.event} ${entry.handler}`;

@@ -42,6 +42,8 @@ export interface Rec {
   readonly pid: number;
   /** The marker text for ftrace:print records. */
   readonly text?: string;
+  /** Decoded fields, for the events readRecords was asked to decode. */
+  readonly fields?: Record<string, unknown>;
 }
 
 const idNames = new Map<number, string>();
@@ -60,9 +62,14 @@ function nameOf(id: number): string {
 }
 
 /** Every record the instance holds now, consumed from its per-CPU raw pipes, in time order. */
-export function readRecords(inst: Instance): Rec[] {
+export function readRecords(inst: Instance, decode: string[] = []): Rec[] {
   const pageSize = (inst.subbufSizeKb ?? 4) * 1024;
   const print = readLiveFormat('ftrace', 'print');
+  const formats = new Map(decode.map((n) => {
+    const [system, event] = n.split(':') as [string, string];
+    const f = readLiveFormat(system, event);
+    return [f.id, f] as const;
+  }));
   const out: Rec[] = [];
   for (const cpu of inst.cpus()) {
     const buf = drainRawPipe(inst.rawPipePath(cpu), pageSize);
@@ -73,6 +80,8 @@ export function readRecords(inst: Instance): Rec[] {
         if (id === print.id) {
           const text = String(readFields(buf, dataOff, dataLen, print)['buf']).replace(/\n$/, '');
           out.push({ ts, name: 'ftrace:print', pid, text });
+        } else if (formats.has(id)) {
+          out.push({ ts, name: nameOf(id), pid, fields: readFields(buf, dataOff, dataLen, formats.get(id)!) });
         } else {
           out.push({ ts, name: nameOf(id), pid });
         }
@@ -102,13 +111,15 @@ const mark = (t) => { try { fs.writeFileSync(marker, t); } catch {} };
 rl.on('line', (line) => {
   const [cmd, tag, n] = line.split(' ');
   mark('begin ' + tag);
-  let s = 0;
+  let s = 0, fd = -1;
+  const one = Buffer.alloc(1);
   for (let i = 0; i < Number(n || 0); i++) {
     if (cmd === 'getppid') s += process.ppid;
     else if (cmd === 'getuid') s += process.getuid();
     else if (cmd === 'kill') process.kill(process.pid, 0);
     else if (cmd === 'exec') cp.spawnSync('/bin/true');
     else if (cmd === 'mixed') { s += process.ppid; s += process.getuid(); }
+    else if (cmd === 'pread') { if (i === 0) fd = fs.openSync('/dev/zero', 'r'); fs.readSync(fd, one, 0, 1, i); }
   }
   mark('end ' + tag);
   process.stdout.write('done ' + s + '\\n');
@@ -137,7 +148,7 @@ export class Worker {
   }
 
   /** Runs `cmd` n times between "begin tag" and "end tag" markers; resolves when it is done. */
-  run(cmd: 'getppid' | 'getuid' | 'kill' | 'exec' | 'mixed', tag: string, n = 1): Promise<void> {
+  run(cmd: 'getppid' | 'getuid' | 'kill' | 'exec' | 'mixed' | 'pread', tag: string, n = 1): Promise<void> {
     return new Promise((resolve) => {
       this.pending.push(resolve);
       this.child.stdin.write(`${cmd} ${tag} ${n}\n`);
