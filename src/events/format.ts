@@ -113,6 +113,9 @@ export function parseFormat(text: string, system = ''): EventFormat {
       else fields.push(f);
     }
   }
+  // The print format may run over several lines (a newline inside its string): keep all of it.
+  const pf = text.indexOf('\nprint fmt:');
+  if (pf >= 0) printFmt = text.slice(pf + '\nprint fmt:'.length).trim();
   if (!name || id < 0) throw new Error(`not an event format (no name or ID): ${text.slice(0, 60).replace(/\n/g, ' ')}`);
   const fieldByName = new Map<string, Field>();
   for (const f of [...commonFields, ...fields]) fieldByName.set(f.name, f);

@@ -1,0 +1,48 @@
+/** What rendering needs besides the record: task names and kernel symbols of the trace. */
+import { KernelSymbols } from './symbols.js';
+
+/** pid → comm, from saved_cmdlines, grown by the sched plugins as trace-cmd's are (first name wins). */
+export class CommTable {
+  private readonly map = new Map<number, string>();
+
+  /** Parses saved_cmdlines text ("PID COMM" per line). */
+  static fromSavedCmdlines(text: string): CommTable {
+    const t = new CommTable();
+    for (const line of text.split('\n')) {
+      const m = /^\s*(-?\d+) (.*)$/.exec(line);
+      if (m) t.register(Number(m[1]), m[2]!);
+    }
+    return t;
+  }
+
+  static fromMap(map: ReadonlyMap<number, string>): CommTable {
+    const t = new CommTable();
+    for (const [pid, comm] of map) t.register(pid, comm);
+    return t;
+  }
+
+  /** The name trace-cmd shows for pid: <idle> for 0, <...> when unknown. */
+  get(pid: number): string {
+    if (pid === 0) return '<idle>';
+    return this.map.get(pid) ?? '<...>';
+  }
+
+  has(pid: number): boolean {
+    return pid === 0 || this.map.has(pid);
+  }
+
+  register(pid: number, comm: string): void {
+    if (pid !== 0 && !this.map.has(pid)) this.map.set(pid, comm);
+  }
+}
+
+export interface RenderContext {
+  comms: CommTable;
+  symbols: KernelSymbols;
+  /** printk format strings by address (trace_printk / %s of a pointer). */
+  printk?: ReadonlyMap<bigint, string>;
+}
+
+export function emptyContext(): RenderContext {
+  return { comms: new CommTable(), symbols: KernelSymbols.empty() };
+}

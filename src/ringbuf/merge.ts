@@ -1,0 +1,164 @@
+/**
+ * K-way merge of per-CPU ring-buffer page streams into one stream of records ordered by time.
+ * Stable: equal times come out in input order (as trace-cmd takes the first CPU with the
+ * smallest time). Records are handed out as (buffer, offset, length) views, never copied.
+ */
+import { CorruptPageError, forEachRecord, readPageHeader } from './page.js';
+
+export interface MergeInput {
+  /** The stream's pages in order, in chunks of whole pages. */
+  chunks: Iterable<Buffer>;
+  pageSize: number;
+  /** Added to every time of this stream (a file's time offset). */
+  tsOffset?: number;
+}
+
+/**
+ * Called per record in time order. missed: events lost just before this record (the first of a
+ * page that flags a loss): the count, -1 when the kernel flagged a loss without counting it, else 0.
+ * Return false to stop.
+ */
+export type MergeVisitor = (input: number, ts: number, buf: Buffer, off: number, len: number, missed: number) => boolean | void;
+
+export interface MergeOptions {
+  /** A page that cannot be decoded is skipped and reported here. */
+  onCorruptPage?: (input: number, pageIndex: number, message: string) => void;
+}
+
+/** One input's records, decoded a page at a time into reused arrays. */
+class Cursor {
+  ts: Float64Array;
+  off: Int32Array;
+  len: Int32Array;
+  n = 0;
+  i = 0;
+  buf: Buffer = Buffer.alloc(0);
+  /** Loss to report with the current page's first record. */
+  pageMissed = 0;
+  private pendingMissed = 0;
+  private chunk: Buffer | undefined;
+  private pageOff = 0;
+  private pageIndex = 0;
+  private readonly it: Iterator<Buffer>;
+  private readonly tsOffset: number;
+  private readonly add: (ts: number, off: number, len: number) => void;
+
+  constructor(
+    readonly index: number,
+    input: MergeInput,
+    private readonly pageSize: number,
+    private readonly opts: MergeOptions,
+  ) {
+    const cap = Math.max(16, pageSize >> 2);
+    this.ts = new Float64Array(cap);
+    this.off = new Int32Array(cap);
+    this.len = new Int32Array(cap);
+    this.it = input.chunks[Symbol.iterator]();
+    this.tsOffset = input.tsOffset ?? 0;
+    this.add = (ts, off, len) => {
+      if (this.n === this.ts.length) this.grow();
+      this.ts[this.n] = ts + this.tsOffset;
+      this.off[this.n] = off;
+      this.len[this.n] = len;
+      this.n++;
+    };
+  }
+
+  private grow(): void {
+    const ts = new Float64Array(this.ts.length * 2);
+    ts.set(this.ts);
+    const off = new Int32Array(ts.length);
+    off.set(this.off);
+    const len = new Int32Array(ts.length);
+    len.set(this.len);
+    this.ts = ts;
+    this.off = off;
+    this.len = len;
+  }
+
+  /** Loads the next page that has records; false at the end of the stream. */
+  nextPage(): boolean {
+    for (;;) {
+      if (!this.chunk || this.pageOff + this.pageSize > this.chunk.length) {
+        const r = this.it.next();
+        if (r.done) return false;
+        this.chunk = r.value;
+        this.pageOff = 0;
+        continue;
+      }
+      const at = this.pageOff;
+      this.pageOff += this.pageSize;
+      const pageIndex = this.pageIndex++;
+      this.n = 0;
+      this.i = 0;
+      let missed = 0;
+      try {
+        const head = readPageHeader(this.chunk, at);
+        if (head.missedEvents) missed = head.missedCount >= 0 ? head.missedCount : -1;
+        forEachRecord(this.chunk, at, this.pageSize, this.add);
+      } catch (err) {
+        if (!(err instanceof CorruptPageError) && !(err instanceof RangeError)) throw err;
+        this.n = 0;
+        this.opts.onCorruptPage?.(this.index, pageIndex, err.message);
+      }
+      if (missed) this.pendingMissed = this.pendingMissed > 0 && missed > 0 ? this.pendingMissed + missed : missed;
+      if (this.n > 0) {
+        this.buf = this.chunk;
+        this.pageMissed = this.pendingMissed;
+        this.pendingMissed = 0;
+        return true;
+      }
+    }
+  }
+}
+
+/** Visits every record of all inputs in time order; returns the number of records visited. */
+export function mergeRecords(inputs: readonly MergeInput[], visit: MergeVisitor, opts: MergeOptions = {}): number {
+  const live: Cursor[] = [];
+  inputs.forEach((inp, i) => {
+    const c = new Cursor(i, inp, inp.pageSize, opts);
+    if (c.nextPage()) live.push(c);
+  });
+  let count = 0;
+  while (live.length) {
+    // The input with the smallest head time (first in input order on ties), and the runner-up's time.
+    let best = 0;
+    for (let k = 1; k < live.length; k++) {
+      const a = live[k]!;
+      const b = live[best]!;
+      const ta = a.ts[a.i]!;
+      const tb = b.ts[b.i]!;
+      if (ta < tb || (ta === tb && a.index < b.index)) best = k;
+    }
+    const cur = live[best]!;
+    let limit = Infinity;
+    let limitIndex = Infinity;
+    for (let k = 0; k < live.length; k++) {
+      if (k === best) continue;
+      const o = live[k]!;
+      const t = o.ts[o.i]!;
+      if (t < limit || (t === limit && o.index < limitIndex)) {
+        limit = t;
+        limitIndex = o.index;
+      }
+    }
+    // Emit this input's records while they stay ahead of every other input's head.
+    const beatsOnTie = cur.index < limitIndex;
+    for (;;) {
+      const i = cur.i;
+      const t = cur.ts[i]!;
+      if (t > limit || (t === limit && !beatsOnTie)) break;
+      const missed = i === 0 ? cur.pageMissed : 0;
+      count++;
+      cur.i = i + 1;
+      if (visit(cur.index, t, cur.buf, cur.off[i]!, cur.len[i]!, missed) === false) return count;
+      if (cur.i >= cur.n) {
+        if (!cur.nextPage()) {
+          live.splice(best, 1);
+          break;
+        }
+      }
+    }
+  }
+  return count;
+}
