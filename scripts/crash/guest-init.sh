@@ -26,6 +26,7 @@ echo 1 > $I/events/sched/sched_process_exec/enable
 if [ "$mode" = uaf ]; then
   echo 1 > $T/events/kmem/kmalloc/enable
   echo 1 > $T/events/kmem/kfree/enable
+  [ -d $T/events/kmem/kmalloc_node ] && echo 1 > $T/events/kmem/kmalloc_node/enable
 fi
 echo 1 > $T/tracing_on
 echo 1 > $I/tracing_on

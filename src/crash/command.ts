@@ -40,9 +40,11 @@ export function formatSummary(s: RecoverySummary, output?: string): string {
         (c.missingPages ? `, ${c.missingPages} pages missing from the dump` : ''));
     }
   }
-  if (s.lastEvents.length) {
-    lines.push('last events before the crash:');
-    for (const e of s.lastEvents) lines.push(`  ${sec(e.ts)} ${e.buffer} cpu${e.cpu} ${e.event}${e.detail ? ` ${e.detail}` : ''}`);
+  for (const b of s.buffers) {
+    const last = s.lastEvents.filter((e) => e.buffer === b.name);
+    if (!last.length) continue;
+    lines.push(`last events of buffer ${b.name} before the crash:`);
+    for (const e of last) lines.push(`  ${sec(e.ts)} cpu${e.cpu} ${e.event}${e.detail ? ` ${e.detail}` : ''}`);
   }
   for (const w of s.warnings) lines.push(`warning: ${w}`);
   lines.push(`recovered in ${s.elapsedMs} ms${output ? `, written to ${output}` : ''}`);

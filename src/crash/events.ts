@@ -43,9 +43,12 @@ export function* decodeEvents(cpus: CpuPages[], pageSize: number, formats: Map<n
 }
 
 /** A short one-line rendering of an event's fields. */
-export function fieldsText(fields: Record<string, FieldValue>): string {
+export function fieldsText(fields: Record<string, FieldValue>, symbolize?: (addr: bigint) => string | undefined): string {
   return Object.entries(fields).map(([k, v]) => {
-    if (typeof v === 'bigint') return `${k}=0x${v.toString(16)}`;
+    if (typeof v === 'bigint') {
+      const sym = symbolize?.(v);
+      return `${k}=0x${v.toString(16)}${sym ? `(${sym})` : ''}`;
+    }
     if (Buffer.isBuffer(v)) return `${k}=<${v.length} bytes>`;
     if (Array.isArray(v)) return `${k}=[${v.length}]`;
     return `${k}=${typeof v === 'string' ? v.trimEnd() : v}`;

@@ -7,7 +7,8 @@ import { Btf } from './btf.js';
 import { dumpError, LkstError } from './errors.js';
 import { HEADER_EVENT_TEXT, headerPageText, recoverFormats, type RecoveredFormat } from './formats.js';
 import { listTraceArrays, savedCmdlines } from './ftrace.js';
-import { decodeKallsyms, type SymbolTable } from './kallsyms.js';
+import { decodeKallsyms, SymbolTable } from './kallsyms.js';
+import { moduleSymbols } from './modules.js';
 import { Kernel } from './kernel.js';
 import { openDump } from './open.js';
 import type { PhysMemory } from './physmem.js';
@@ -107,6 +108,8 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
   if (!k.syms.get('global_trace') || !k.syms.get('ftrace_events')) {
     throw dumpError('the crashed kernel has no ftrace (no global_trace symbol)', 'nothing to recover: the kernel was built without CONFIG_TRACING');
   }
+  const modSyms = safe(() => moduleSymbols(k, warnings), [], warnings, 'module symbols');
+  const allSyms = modSyms.length ? new SymbolTable([...k.syms.syms, ...modSyms]) : k.syms;
   const arrays = listTraceArrays(k);
   const ids = new Set<number>();
   const raw: Array<{ name: string; clock: string; pageSize: number; cpus: CpuPages[] }> = [];
@@ -143,16 +146,25 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
     headerEvent: HEADER_EVENT_TEXT,
     ftraceFormats: used.filter((f) => f.system === 'ftrace').map((f) => f.text),
     eventFormats: [...bySystem].map(([system, formats]) => ({ system, formats })),
-    kallsyms: k.syms.text(),
+    kallsyms: allSyms.text(),
     printk: '',
     cmdlines: safe(() => savedCmdlines(k), '', warnings, 'saved cmdlines'),
     uname: `Linux ${k.info.osrelease ?? 'unknown'}`,
   };
   const buffers: RecoveredBuffer[] = [];
   const summaries: BufferSummary[] = [];
-  const tail: Array<{ buffer: string; cpu: number; ts: number; page: Buffer; off: number; len: number }> = [];
+  type Tail = { buffer: string; cpu: number; ts: number; page: Buffer; off: number; len: number };
   const keep = opts.lastEvents ?? 20;
+  const lastEvents: LastEvent[] = [];
+  const parsed = formatMap(used);
+  const symbolize = (a: bigint) => {
+    if (a < 0xffff800000000000n) return undefined;
+    const s = allSyms.lookup(a);
+    return s && a - s.addr < 0x100000n ? `${s.name}+0x${(a - s.addr).toString(16)}${s.module ? ` [${s.module}]` : ''}` : undefined;
+  };
   for (const b of raw) {
+    // Buffers may use different clocks: the last events are listed per buffer.
+    const tail: Tail[] = [];
     const cpuSums: CpuSummary[] = [];
     const stats: string[] = [];
     for (const c of b.cpus) {
@@ -182,18 +194,17 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
       instance: b.name === 'top' ? undefined : b.name, cpuStats: stats,
     };
     buffers.push({ name: b.name, meta, cpus: b.cpus });
+    tail.sort((x, y) => y.ts - x.ts);
+    tail.length = Math.min(tail.length, keep);
+    for (const t of tail.reverse()) {
+      const f = parsed.get(t.page.readUInt16LE(t.off));
+      lastEvents.push({
+        buffer: t.buffer, cpu: t.cpu, ts: t.ts, event: f ? `${f.system}:${f.name}` : `id ${t.page.readUInt16LE(t.off)}`,
+        detail: f ? fieldsText(readFields(t.page, t.off, t.len, f), symbolize) : undefined,
+      });
+    }
     summaries.push({ name: b.name, clock: b.clock, pageSize: b.pageSize, cpus: cpuSums });
   }
-  tail.sort((x, y) => y.ts - x.ts);
-  tail.length = Math.min(tail.length, keep);
-  const parsed = formatMap(used);
-  const lastEvents: LastEvent[] = tail.reverse().map((t) => {
-    const f = parsed.get(t.page.readUInt16LE(t.off));
-    return {
-      buffer: t.buffer, cpu: t.cpu, ts: t.ts, event: f ? `${f.system}:${f.name}` : `id ${t.page.readUInt16LE(t.off)}`,
-      detail: f ? fieldsText(readFields(t.page, t.off, t.len, f)) : undefined,
-    };
-  });
   return {
     buffers, formats: used,
     summary: {
