@@ -98,3 +98,16 @@ export function jsonRecord(r: EventRecord): Record<string, unknown> {
   for (const [k, v] of Object.entries(r.fields)) fields[k] = jsonValue(v);
   return { ts: r.ts, cpu: r.cpu, pid: r.pid, event: r.event, fields };
 }
+
+/** JSON text of a result that may hold bigints (as hex) and Buffers (as hex). */
+export function toJsonText(value: unknown, indent = 2): string {
+  return JSON.stringify(
+    value,
+    function (this: unknown, _k, v) {
+      if (typeof v === 'bigint') return '0x' + v.toString(16);
+      if (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' && Array.isArray((v as { data?: unknown }).data)) return Buffer.from((v as { data: number[] }).data).toString('hex');
+      return v;
+    },
+    indent,
+  );
+}

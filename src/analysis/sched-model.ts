@@ -192,10 +192,15 @@ export class SchedModel {
       prev.wokenAt = ts; // preempted: waiting to run again from now
       prev.wokenBy = -1;
     }
+    const c = this.cpu(cpu);
+    // The task we thought was here left untraced (e.g. the recorder excludes itself): no longer known.
+    if (c.pid > 0 && c.pid !== prevPid) {
+      const gone = this.tasks.get(c.pid);
+      if (gone && gone.state === 'running' && gone.cpu === cpu) this.setState(gone, 'unknown', ts);
+    }
     if (nextPid !== 0) this.setState(next, 'running', ts);
     next.cpu = cpu;
     next.wokenAt = -1;
-    const c = this.cpu(cpu);
     c.pid = nextPid;
     c.since = ts;
   }

@@ -5,6 +5,9 @@ import { registerRecord } from './commands/record.js';
 import { registerReset } from './commands/reset.js';
 import { registerFeatures } from './commands/features.js';
 import { registerEvents } from './commands/events.js';
+import { registerStats } from './commands/stats.js';
+import { registerState } from './commands/state.js';
+import { registerAnalyze } from './commands/analyze.js';
 
 const program = new Command();
 program
@@ -15,6 +18,9 @@ program
   .exitOverride();
 
 for (const register of [registerRecord, registerEvents, registerReset, registerFeatures]) register(program);
+registerStats(program);
+registerState(program);
+registerAnalyze(program);
 
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);

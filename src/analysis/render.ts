@@ -1,0 +1,104 @@
+/** Plain-text renderings of the analysis results, for the terminal. */
+import { jsonRecord, type EventRecord } from './event.js';
+import type { LatencyReport } from './latency.js';
+import type { StateAt } from './state.js';
+import type { TraceStats } from './stats.js';
+import { fmtDur, fmtTs } from './time.js';
+import type { TimerReport } from './timers.js';
+import type { DurationSummary } from './durations.js';
+
+/** Columns padded to their widest cell; numbers (and headers over them) right-aligned. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  // Ids stay as they are; counts get thousands separators.
+  const ids = header.map((h) => /^(pid|cpu)$/.test(h));
+  const cells = [header, ...rows.map((r) => r.map((c, i) => (typeof c === 'number' && !ids[i] ? c.toLocaleString('en-US') : String(c))))];
+  const right = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (right[i] ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
+}
+
+export function renderStats(s: TraceStats, top = 15): string {
+  const out: string[] = [];
+  out.push(`${s.events.toLocaleString('en-US')} events from ${fmtTs(s.firstTs)} to ${fmtTs(s.lastTs)} (${fmtDur(s.spanNs)}), ${s.lostTotal.toLocaleString('en-US')} lost`);
+  out.push('', 'Events per type', table(['event', 'count'], s.byEvent.map((e) => [e.event, e.count])));
+  out.push('', 'Per CPU', table(['cpu', 'events', 'lost'], s.byCpu.map((c) => [c.cpu, c.events, c.lostUncounted ? `${c.lost}+` : c.lost])));
+  out.push('', `Busiest tasks (top ${top} by time on CPU)`, table(['pid', 'comm', 'on cpu', 'switches', 'events'], s.tasks.slice(0, top).map((t) => [t.pid, t.comm, fmtDur(t.runNs), t.switches, t.events])));
+  if (s.irqs.length) {
+    out.push('', 'Interrupts', table(['handler', 'count', 'total', 'max'], s.irqs.slice(0, top).map((i) => [i.name, i.count, i.timed ? fmtDur(i.totalNs) : '-', i.timed ? fmtDur(i.maxNs) : '-'])));
+  }
+  return out.join('\n') + '\n';
+}
+
+export function renderState(st: StateAt): string {
+  const out: string[] = [];
+  const since = (ts: number) => (ts < 0 ? 'before the trace' : `${fmtTs(ts)} (${fmtDur(st.at - ts)} ago)`);
+  out.push(`State at ${fmtTs(st.at)} (${fmtDur(Math.max(0, st.at - st.traceStart))} into the trace)`);
+  if (st.lostBefore) out.push(`warning: ${st.lostBefore} events were lost before this moment; some states may be stale`);
+  out.push('', 'CPUs', table(['cpu', 'running', 'since', 'in interrupt'], st.cpus.map((c) => [c.cpu, c.pid < 0 ? '?' : `${c.comm}:${c.pid}`, since(c.since), c.irqs.map((i) => i.name).join(' > ') || (st.irqExitsTraced ? '' : '?')])));
+  const known = st.tasks.filter((t) => t.state !== 'unknown' || t.syscall);
+  out.push(
+    '',
+    `Tasks (${known.length} with a known state, of ${st.tasks.length} seen)`,
+    table(
+      ['pid', 'comm', 'state', 'since', 'cpu', 'syscall', 'locks'],
+      known.map((t) => [t.pid, t.comm, t.state, since(t.since), t.cpu < 0 ? '' : String(t.cpu), t.syscall ? `${t.syscall.name} since ${fmtTs(t.syscall.since)}` : '', [t.waitingForLock ? `waits ${t.waitingForLock.addr}` : '', ...t.holdsLocks.map((l) => `holds ${l.name}`)].filter(Boolean).join(', ')]),
+    ),
+  );
+  out.push('', `Pending timers (${st.pendingTimers.length})`, table(['timer', 'kind', 'function', 'armed', 'expires'], st.pendingTimers.map((t) => [t.addr, t.kind, t.function ?? '', fmtTs(t.pending!.since), String(t.pending!.expires)])));
+  return out.join('\n') + '\n';
+}
+
+function durRow(name: string, d: DurationSummary): (string | number)[] {
+  return [name, d.count, fmtDur(d.totalNs), fmtDur(d.meanNs), fmtDur(d.p99Ns), fmtDur(d.maxNs)];
+}
+
+/** A log2 histogram as bars, one line per non-empty bucket. */
+export function histogram(d: DurationSummary, width = 40): string {
+  const max = Math.max(1, ...d.log2Histogram);
+  const lines: string[] = [];
+  d.log2Histogram.forEach((n, i) => {
+    if (!n) return;
+    const lo = fmtDur(2 ** i);
+    lines.push(`${('>= ' + lo).padStart(12)} | ${'#'.repeat(Math.max(1, Math.round((n / max) * width))).padEnd(width)} ${n}`);
+  });
+  return lines.join('\n');
+}
+
+export function renderLatency(r: LatencyReport, top = 15): string {
+  const out: string[] = [];
+  for (const m of r.missing) out.push(`note: ${m}`);
+  const w = r.wakeup.all;
+  out.push(`Wakeup to run: ${w.count} wakeups, mean ${fmtDur(w.meanNs)}, p50 <= ${fmtDur(w.p50Ns)}, p99 <= ${fmtDur(w.p99Ns)}, max ${fmtDur(w.maxNs)}`);
+  if (w.count) out.push(histogram(w));
+  out.push('', 'Worst wakeups', table(['latency', 'task', 'cpu', 'woken at', 'by', 'ran at', 'after'], r.wakeup.worst.map((c) => [fmtDur(c.latencyNs), `${c.comm}:${c.pid}`, c.cpu, fmtTs(c.wokenAt), c.wakerPid > 0 ? `${c.wakerComm}:${c.wakerPid}` : 'irq/idle', fmtTs(c.ranAt), `${c.replacedComm}:${c.replacedPid} (${c.replacedState})`])));
+  out.push('', 'Wakeup latency per task', table(['task', 'wakeups', 'total', 'mean', 'p99', 'max'], r.wakeup.byTask.slice(0, top).map((t) => durRow(`${t.comm}:${t.pid}`, t.latency))));
+  out.push('', 'System calls', table(['syscall', 'calls', 'total', 'mean', 'p99', 'max'], r.syscalls.slice(0, top).map((s) => durRow(s.name, s.time))));
+  out.push('', 'IRQ and softirq handlers', table(['handler', 'count', 'total', 'mean', 'p99', 'max'], r.irqs.slice(0, top).map((s) => durRow(s.name, s.time))));
+  return out.join('\n') + '\n';
+}
+
+function evidenceLine(e: EventRecord): string {
+  const j = jsonRecord(e);
+  const f = Object.entries(j.fields as Record<string, unknown>)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
+  return `    ${fmtTs(e.ts)} [${String(e.cpu).padStart(3, '0')}] pid ${e.pid} ${e.event}: ${f}`;
+}
+
+export function renderTimers(r: TimerReport, top = 30): string {
+  const out: string[] = [];
+  if (!r.coverage.timerEvents) out.push('note: the trace has no timer events (record timer:*)');
+  if (!r.coverage.freeEvents) out.push('note: the trace has no kmem free events: use-after-free cannot be checked (record kmem:kfree, kmem:kmem_cache_free)');
+  else if (!r.coverage.allocSizes) out.push('note: no kmalloc/kmem_cache_alloc events: only timers at the very start of a freed object are checked');
+  out.push(`Findings: ${r.findings.length}`);
+  for (const f of r.findings) {
+    out.push(`  [${f.kind}] ${fmtTs(f.ts)}: ${f.message}${f.repeats ? ` (and ${f.repeats} more times)` : ''}`);
+    out.push(`    object ${f.object.ptr}${f.object.size ? `, ${f.object.size} bytes` : ''}${f.object.cache ? ` (${f.object.cache})` : ''}; timer at offset ${f.object.offset}`);
+    out.push('    evidence:');
+    for (const e of f.evidence) out.push(evidenceLine(e));
+  }
+  const busiest = [...r.timers].sort((a, b) => b.counts.start + b.counts.expire - (a.counts.start + a.counts.expire)).slice(0, top);
+  out.push('', `Timers (${r.timers.length}; busiest ${busiest.length})`);
+  out.push(table(['timer', 'kind', 'function', 'init', 'start', 'expire', 'cancel', 'first', 'last', 'pending'], busiest.map((t) => [t.addr, t.kind, t.function ?? '', t.counts.init, t.counts.start, t.counts.expire, t.counts.cancel, fmtTs(t.first), fmtTs(t.last), t.pending ? 'yes' : ''])));
+  return out.join('\n') + '\n';
+}

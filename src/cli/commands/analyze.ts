@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { action } from '../run.js';
+import { withTrace } from '../../analysis/open.js';
+import { analyzeLatency } from '../../analysis/latency.js';
+import { analyzeTimers } from '../../analysis/timers.js';
+import { renderLatency, renderTimers } from '../../analysis/render.js';
+import { toJsonText } from '../../analysis/event.js';
+
+export function registerAnalyze(program: Command): void {
+  const analyze = program.command('analyze').description('analyses of a trace: latency, timers');
+  analyze
+    .command('latency')
+    .description('wakeup-to-run latency per task (histogram, worst cases), time per system call, IRQ and softirq time')
+    .argument('<file>', 'trace.dat file')
+    .option('--json', 'print JSON')
+    .option('--top <n>', 'rows per list', (v) => Number(v), 15)
+    .action(
+      action(async (file: string, opts: { json?: boolean; top: number }) =>
+        withTrace(file, (t) => {
+          const r = analyzeLatency(t);
+          process.stdout.write(opts.json ? toJsonText(r) + '\n' : renderLatency(r, opts.top));
+        }),
+      ),
+    );
+  analyze
+    .command('timers')
+    .description('each timer’s life (init, start, expire, cancel) and findings when a timer is used on freed memory')
+    .argument('<file>', 'trace.dat file (a recovered crash trace works too)')
+    .option('--json', 'print JSON')
+    .option('--top <n>', 'timers listed', (v) => Number(v), 30)
+    .action(
+      action(async (file: string, opts: { json?: boolean; top: number }) =>
+        withTrace(file, (t) => {
+          const r = analyzeTimers(t);
+          process.stdout.write(opts.json ? toJsonText(r) + '\n' : renderTimers(r, opts.top));
+          // Exit status 3 when a finding was made, so scripts can act on it.
+          return r.findings.length ? 3 : 0;
+        }),
+      ),
+    );
+}

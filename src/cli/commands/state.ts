@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { action } from '../run.js';
+import { withTrace } from '../../analysis/open.js';
+import { stateAt } from '../../analysis/state.js';
+import { renderState } from '../../analysis/render.js';
+import { toJsonText } from '../../analysis/event.js';
+import { parseTraceTime } from '../../analysis/time.js';
+import { forEachEvent } from '../../analysis/stream.js';
+
+export function registerState(program: Command): void {
+  program
+    .command('state')
+    .description('the state of the kernel at one moment: what ran on each CPU, every task’s state and syscall, pending timers, locks')
+    .argument('<file>', 'trace.dat file')
+    .requiredOption('--at <time>', 'seconds as in the report (809.394135), with a unit (809394135us), or +OFFSET from the start (+1.5s)')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (file: string, opts: { at: string; json?: boolean }) =>
+        withTrace(file, (t) => {
+          let first = 0;
+          if (opts.at.trim().startsWith('+')) forEachEvent(t, { event: (ev) => ((first = ev.ts), false) });
+          const st = stateAt(t, parseTraceTime(opts.at, first));
+          process.stdout.write(opts.json ? toJsonText(st) + '\n' : renderState(st));
+        }),
+      ),
+    );
+}

@@ -1,0 +1,24 @@
+import type { Command } from 'commander';
+import { action } from '../run.js';
+import { withTrace } from '../../analysis/open.js';
+import { traceStats } from '../../analysis/stats.js';
+import { renderStats } from '../../analysis/render.js';
+import { toJsonText } from '../../analysis/event.js';
+
+export function registerStats(program: Command): void {
+  program
+    .command('stats')
+    .description('events per type, CPU and task; lost events; time span; busiest tasks and interrupts')
+    .argument('<file>', 'trace.dat file (recorded, dumped or recovered)')
+    .option('--json', 'print JSON')
+    .option('--top <n>', 'rows in the busiest lists', (v) => Number(v), 15)
+    .action(
+      action(async (file: string, opts: { json?: boolean; top: number }) =>
+        withTrace(file, (t) => {
+          const s = traceStats(t);
+          process.stdout.write(opts.json ? toJsonText(s) + '\n' : renderStats(s, opts.top));
+          for (const w of t.warnings ?? []) process.stderr.write(`lkst: warning: ${w}\n`);
+        }),
+      ),
+    );
+}
