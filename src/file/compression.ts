@@ -1,22 +1,25 @@
+import { spawnSync } from 'node:child_process';
 import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { LkstError } from '../tracefs/errors.js';
 
-/** Decompresses one block of a known uncompressed size. */
-export type Decompressor = (data: Buffer, rawSize: number) => Buffer;
+/** One compressed block and the size it must decompress to. */
+export interface Block {
+  data: Buffer;
+  rawSize: number;
+}
 
-/** The algorithms trace-cmd writes: zstd (its default) and zlib. */
+/** Decompresses blocks of known uncompressed sizes; many() returns them concatenated. */
+export interface Decompressor {
+  one(data: Buffer, rawSize: number): Buffer;
+  many(blocks: Block[], rawTotal: number): Buffer;
+}
+
+/** The algorithms trace-cmd writes: zstd (its default) and zlib. undefined for "none". */
 export function decompressorFor(name: string, path: string): Decompressor | undefined {
   if (name === 'none') return undefined;
-  if (name === 'zstd') {
-    return (data, rawSize) => {
-      const u = zstdDecompress(data, new Uint8Array(rawSize));
-      return exact(Buffer.from(u.buffer, u.byteOffset, u.byteLength), rawSize, name);
-    };
-  }
-  if (name === 'zlib') {
-    return (data, rawSize) => exact(inflateSync(data, { maxOutputLength: Math.max(rawSize, 1) }), rawSize, name);
-  }
+  if (name === 'zstd') return zstd;
+  if (name === 'zlib') return zlib;
   throw new LkstError(`${path} is compressed with '${name.slice(0, 40)}', which lkst cannot read`, 'convert it with `trace-cmd convert --compression none` (or zstd/zlib)');
 }
 
@@ -24,3 +27,47 @@ function exact(out: Buffer, rawSize: number, name: string): Buffer {
   if (out.length < rawSize) throw new Error(`${name} block gave ${out.length} bytes, expected ${rawSize}`);
   return out.length === rawSize ? out : out.subarray(0, rawSize);
 }
+
+function concatOnes(d: Decompressor, blocks: Block[], rawTotal: number): Buffer {
+  const parts = blocks.map((b) => d.one(b.data, b.rawSize));
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, rawTotal);
+}
+
+const zlib: Decompressor = {
+  one: (data, rawSize) => exact(inflateSync(data, { maxOutputLength: Math.max(rawSize, 1) }), rawSize, 'zlib'),
+  many: (blocks, rawTotal) => concatOnes(zlib, blocks, rawTotal),
+};
+
+/**
+ * Node 20 has no zstd. fzstd (pure JS) decodes trace pages at ~40 MB/s; the zstd program, when
+ * installed, ~1 GB/s, so large runs go through it: trace-cmd's chunks are independent frames, and
+ * zstd decodes a run of frames as one stream. LKST_ZSTD=js forces fzstd, LKST_ZSTD=cli the program.
+ */
+const CLI_MIN_BYTES = 256 << 10;
+let cli: boolean | undefined;
+
+function useCli(rawBytes: number): boolean {
+  const mode = process.env.LKST_ZSTD;
+  if (mode === 'js' || (rawBytes < CLI_MIN_BYTES && mode !== 'cli')) return false;
+  cli ??= spawnSync('zstd', ['-V'], { stdio: 'ignore' }).status === 0;
+  return cli;
+}
+
+function zstdCli(input: Buffer, rawTotal: number): Buffer {
+  const r = spawnSync('zstd', ['-d', '-c', '-q'], { input, maxBuffer: rawTotal + 1, encoding: 'buffer' });
+  if (r.status !== 0 || r.error) throw new Error(`zstd: ${r.error?.message ?? r.stderr.toString().trim().split('\n')[0]}`);
+  if (r.stdout.length !== rawTotal) throw new Error(`zstd gave ${r.stdout.length} bytes, expected ${rawTotal}`);
+  return r.stdout;
+}
+
+const zstd: Decompressor = {
+  one(data, rawSize) {
+    if (useCli(rawSize)) return zstdCli(data, rawSize);
+    const u = zstdDecompress(data, new Uint8Array(rawSize));
+    return exact(Buffer.from(u.buffer, u.byteOffset, u.byteLength), rawSize, 'zstd');
+  },
+  many(blocks, rawTotal) {
+    if (!useCli(rawTotal)) return concatOnes(zstd, blocks, rawTotal);
+    return zstdCli(Buffer.concat(blocks.map((b) => b.data)), rawTotal);
+  },
+};

@@ -30,6 +30,7 @@ export interface CpuStream {
 export const CHUNK_BYTES = 1 << 20;
 /** trace-cmd compresses 10 pages per chunk; anything near this is a corrupt header. */
 const MAX_RAW_CHUNK = 64 << 20;
+const ZRUN_BYTES = 8 * CHUNK_BYTES;
 
 export function parseCpuLost(text: string): CpuLost {
   const num = (key: string): number => {
@@ -93,25 +94,26 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     size: total,
     pageSize,
     *chunks() {
-      let group: Buffer[] = [];
-      let groupBytes = 0;
-      for (const c of table) {
-        let raw: Buffer;
+      // Runs of chunks are decompressed together, a few MiB of pages at a time.
+      for (let i = 0; i < table.length; ) {
+        const run: ZChunk[] = [];
+        let raw = 0;
+        while (i < table.length && (raw < ZRUN_BYTES || !run.length)) {
+          run.push(table[i]!);
+          raw += table[i++]!.rawSize;
+        }
+        // Compressed runs are small and contiguous in the file: one read.
+        const first = run[0]!;
+        const last = run[run.length - 1]!;
+        const span = src.read(first.at, last.at + last.csize - first.at);
+        const blocks = run.map((c) => ({ data: span.subarray(c.at - first.at, c.at - first.at + c.csize), rawSize: c.rawSize }));
         try {
-          raw = unzip(src.read(c.at, c.csize), c.rawSize);
+          yield unzip.many(blocks, raw);
         } catch (err) {
           if (err instanceof LkstError) throw err;
-          throw corruptFile(src.path, `CPU ${cpu} chunk at offset ${c.at} does not decompress (${(err as Error).message})`);
-        }
-        group.push(raw);
-        groupBytes += raw.length;
-        if (groupBytes >= CHUNK_BYTES) {
-          yield group.length === 1 ? group[0]! : Buffer.concat(group, groupBytes);
-          group = [];
-          groupBytes = 0;
+          throw corruptFile(src.path, `CPU ${cpu} data at offset ${first.at} does not decompress (${(err as Error).message})`);
         }
       }
-      if (groupBytes) yield group.length === 1 ? group[0]! : Buffer.concat(group, groupBytes);
     },
   };
 }

@@ -257,7 +257,7 @@ function sectionCursor(src: FileSource, at: number, id: number, name: string, un
   if (rawSize > MAX_SECTION_BYTES) throw c.fail(`uncompressed size ${rawSize} is implausible`);
   let raw: Buffer;
   try {
-    raw = unzip(c.bytes(csize), rawSize);
+    raw = unzip.one(c.bytes(csize), rawSize);
   } catch (err) {
     throw c.fail(`does not decompress (${(err as Error).message})`);
   }

@@ -68,6 +68,21 @@ test('trace-cmd files: compressed v7, plain v7 and v6 read like trace-cmd report
         tf.close();
       }
     }
+    // Both zstd decoders (pure JS, and the zstd program when installed) give the same pages.
+    const hasCli = spawnSync('zstd', ['-V'], { stdio: 'ignore' }).status === 0;
+    for (const mode of hasCli ? ['js', 'cli'] : ['js']) {
+      process.env.LKST_ZSTD = mode;
+      try {
+        const tf = openTraceDat(zstd);
+        try {
+          assert.ok(pagesOf(tf).every((p, i) => p.equals(reference![i]!)), `zstd via ${mode}: the same pages`);
+        } finally {
+          tf.close();
+        }
+      } finally {
+        delete process.env.LKST_ZSTD;
+      }
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
