@@ -73,7 +73,11 @@ export function diffPlan(live: LiveState, plan: KernelPlan): Step[] {
   }
   if (wantFollow !== live.follow) pidSteps.push({ phase: 'flip', rel: 'options/event-fork', value: wantFollow ? '1' : '0', what: `follow children ${wantFollow ? 'on' : 'off'}` });
   // Narrowing pids go first, so coming events never record other processes; widening goes last.
-  const flips = plan.pids ? [...pidSteps, ...removeTriggers, ...flipFilters, ...enables, ...addTriggers] : [...removeTriggers, ...flipFilters, ...enables, ...addTriggers, ...pidSteps];
+  // Coming events go on before leaving ones go off: inside the window both are recorded, never neither.
+  const ons = enables.filter((s) => s.value === '1');
+  const offs = enables.filter((s) => s.value === '0');
+  const core = [...removeTriggers, ...flipFilters, ...ons, ...offs, ...addTriggers];
+  const flips = plan.pids ? [...pidSteps, ...core] : [...core, ...pidSteps];
   return [...prepare, ...flips, ...tidy];
 }
 

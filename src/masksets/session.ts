@@ -159,6 +159,7 @@ export async function handlerSet(opts: { event: string; handler: string; params?
     return editMasksetEntries(env, opts.maskset, replace);
   }
   const s = requireState();
+  if (s.stopped) throw new LkstError('the armed trace is stopped', 'start it again with `lkst start -m MASKSET`');
   const inst = armedInstance(s);
   const before = stateMaskset(s);
   const after: Maskset = { ...before, entries: replace(before.entries) };

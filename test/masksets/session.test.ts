@@ -169,3 +169,20 @@ test('stop turns every event off and keeps the buffer', async () => {
     assert.match(await statusReport(), /maskset a, stopped/);
   });
 });
+
+test('after an in-kernel switch fired, status shows the kernel table and the fired triggers', async () => {
+  await masksetCreate({ name: 'b2', description: 'b2', entries: [`${GETUID} record`] });
+  await masksetCreate({ name: 'evsw', description: 'evsw', entries: [`${GETPPID} record`, `${KILL} switch to=b2 if="sig == 0"`] });
+  await armed('evsw', async (inst) => {
+    await withWorkers(inst, 1, async (w) => {
+      await w.run('kill', 'k', 1);
+    });
+    const status = await statusReport();
+    assert.match(status, new RegExp(`${GETPPID} should record but is off`));
+    assert.match(status, new RegExp(`${GETUID} records but is not in the table`));
+    assert.match(status, /\(fired: .*enable_event:syscalls:sys_enter_getuid/);
+    await masksetSwitch({ name: 'b2' });
+    assert.deepEqual(inst.enabledEvents(), [GETUID], 'the switch settles it: triggers gone, b2 recorded');
+    assert.doesNotMatch(await statusReport(), /differs/);
+  });
+});
