@@ -32,6 +32,7 @@ export function formatSummary(s: RecoverySummary, output?: string): string {
   const lines = [
     `dump ${s.dump} (${s.format}), kernel ${s.osrelease}, KASLR offset 0x${s.kaslrOffset.toString(16)}, ${s.pagingLevels}-level paging`,
   ];
+  if (s.panic) lines.push(`panic at ${sec(s.panic.ts)}: ${s.panic.message}`);
   for (const b of s.buffers) {
     const total = b.cpus.reduce((n, c) => n + c.events, 0);
     lines.push(`buffer ${b.name} (clock ${b.clock}, ${b.pageSize}-byte pages): ${total} events`);

@@ -9,6 +9,7 @@ import { HEADER_EVENT_TEXT, headerPageText, recoverFormats, type RecoveredFormat
 import { listTraceArrays, savedCmdlines } from './ftrace.js';
 import { decodeKallsyms, SymbolTable } from './kallsyms.js';
 import { moduleSymbols } from './modules.js';
+import { findPanic, type PanicInfo } from './printk.js';
 import { Kernel } from './kernel.js';
 import { openDump } from './open.js';
 import type { PhysMemory } from './physmem.js';
@@ -47,6 +48,8 @@ export interface RecoverySummary {
   osrelease: string;
   kaslrOffset: bigint;
   pagingLevels: number;
+  /** The panic's time (kernel log clock, ns since boot) and message, when the log has them. */
+  panic?: PanicInfo;
   buffers: BufferSummary[];
   lastEvents: LastEvent[];
   warnings: string[];
@@ -87,8 +90,13 @@ export function openKernel(mem: PhysMemory, opts: RecoverOptions = {}): Kernel {
   return new Kernel(x86, syms, btf, info);
 }
 
-function cpuStatsText(c: CpuPages, events: number): string {
-  return `entries: ${events}\noverrun: ${c.overrun}\ncommit overrun: ${c.commitOverrun}\nbytes: 0\n` +
+const secs = (ns: number) => `${Math.floor(ns / 1e9)}.${String(Math.floor((ns % 1e9) / 1e3)).padStart(6, '0')}`;
+
+/** per_cpu/cpuN/stats as the kernel prints it; "now ts" is the panic's time (log clock). */
+function cpuStatsText(c: CpuPages, s: CpuSummary, panicTs?: number): string {
+  return `entries: ${s.events}\noverrun: ${c.overrun}\ncommit overrun: ${c.commitOverrun}\nbytes: 0\n` +
+    (s.firstTs !== undefined ? `oldest event ts: ${secs(s.firstTs)}\n` : '') +
+    (panicTs !== undefined ? `now ts: ${secs(panicTs)}\n` : '') +
     `dropped events: ${c.dropped}\nread events: ${c.read}\n`;
 }
 
@@ -108,6 +116,7 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
   if (!k.syms.get('global_trace') || !k.syms.get('ftrace_events')) {
     throw dumpError('the crashed kernel has no ftrace (no global_trace symbol)', 'nothing to recover: the kernel was built without CONFIG_TRACING');
   }
+  const panic = safe(() => findPanic(k), undefined, warnings, 'kernel log');
   const modSyms = safe(() => moduleSymbols(k, warnings), [], warnings, 'module symbols');
   const allSyms = modSyms.length ? new SymbolTable([...k.syms.syms, ...modSyms]) : k.syms;
   const arrays = listTraceArrays(k);
@@ -186,7 +195,7 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
         warnings.push(`${b.name}: cpu${c.cpu}: decoded ${s.events} events, the kernel counted ${s.expected}`);
       }
       cpuSums.push(s);
-      stats[c.cpu] = cpuStatsText(c, s.events);
+      stats[c.cpu] = cpuStatsText(c, s, panic?.ts);
     }
     const nCpus = Math.max(0, ...b.cpus.map((c) => c.cpu + 1));
     const meta: TraceMeta = {
@@ -209,7 +218,7 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
     buffers, formats: used,
     summary: {
       dump: path, format: mem.format, osrelease: k.info.osrelease ?? 'unknown', kaslrOffset: k.info.kernelOffset ?? 0n,
-      pagingLevels: k.mem.levels, buffers: summaries, lastEvents, warnings, elapsedMs: Date.now() - t0,
+      pagingLevels: k.mem.levels, panic, buffers: summaries, lastEvents, warnings, elapsedMs: Date.now() - t0,
     },
   };
 }
