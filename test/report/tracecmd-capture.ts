@@ -1,0 +1,66 @@
+/** A trace file written by trace-cmd itself from a private instance, and trace-cmd's report of it. */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Instance } from '../../src/tracefs/instance.js';
+import { enableEvents } from '../helpers/capture.js';
+
+/** Systems whose every event is enabled: the issue's list (sched, irq, timer, syscalls, kmem) and more. */
+export const REPORT_EVENTS = [
+  'sched:*', 'irq:*', 'timer:*', 'raw_syscalls:*', 'syscalls:*', 'kmem:*', 'signal:*', 'workqueue:*', 'task:*',
+  'ipi:*', 'irq_vectors:*', 'exceptions:*', 'block:*', 'filemap:*', 'net:*', 'skb:*', 'sock:*', 'tcp:*', 'rcu:*',
+  'power:*', 'writeback:*', 'mmap_lock:*', 'tlb:*', 'page_pool:*', 'percpu:*', 'oom:*', 'compaction:*', 'vmscan:*',
+];
+
+export interface TraceCmdCapture {
+  dir: string;
+  path: string;
+  /** trace-cmd report's output, as bytes (latin1 text). */
+  report: string;
+  cleanup(): void;
+}
+
+function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'latin1', maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A workload touching processes, files, block I/O, sockets, signals and timers. */
+function workload(dir: string): void {
+  const script = [
+    'ls -R /usr/lib >/dev/null 2>&1',
+    `dd if=/dev/zero of=${dir}/blk bs=64k count=16 conv=fsync 2>/dev/null`,
+    'cat /proc/net/tcp /proc/self/maps >/dev/null',
+    '(exec 3<>/dev/tcp/127.0.0.1/1) 2>/dev/null',
+    'sleep 0.02 & wait',
+    'kill -0 $$',
+    'for i in 1 2 3; do sh -c "true"; done',
+  ].join('; ');
+  spawnSync('bash', ['-c', script]);
+}
+
+/** Records REPORT_EVENTS into a private instance with small per-CPU buffers (so pages lose events). */
+export function captureWithTraceCmd(tag: string, bufferKb = 512): TraceCmdCapture {
+  const dir = mkdtempSync(join(tmpdir(), `lkst-report-${tag}-`));
+  const inst = Instance.create(`lkst-test-report-${tag}-${process.pid}`);
+  const path = join(dir, 'tc.dat');
+  try {
+    inst.bufferSizeKb = bufferKb;
+    enableEvents(inst, REPORT_EVENTS.filter((n) => inst.has(`events/${n.split(':')[0]}`)));
+    inst.tracingOn = true;
+    workload(dir);
+    inst.tracingOn = false;
+    run('trace-cmd', ['extract', '-B', inst.name, '-o', path]);
+  } finally {
+    inst.remove(); // extract removes it already; this covers a failure before that
+  }
+  const report = run('trace-cmd', ['report', path]);
+  writeFileSync(join(dir, 'tc.txt'), report, 'latin1');
+  return { dir, path, report, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function readLatin1(path: string): string {
+  return readFileSync(path, 'latin1');
+}
