@@ -49,3 +49,11 @@ export function orFilters(parts: readonly string[]): string {
   if (parts.some((s) => !s.trim())) return '';
   return parts.length <= 1 ? (parts[0] ?? '') : parts.map((s) => `(${s})`).join(' || ');
 }
+
+/**
+ * Every tracepoint a plan may record: the enabled ones and those a switch trigger can enable
+ * later (a recorder needs all their formats). ftrace's own events (print, kernel_stack) are not included.
+ */
+export function planEvents(plan: KernelPlan): { system: string; event: string }[] {
+  return [...plan.tracepoints.values()].map((t) => ({ system: t.system, event: t.event }));
+}

@@ -72,6 +72,7 @@ export async function startTrace(opts: StartOptions): Promise<string> {
   let applied: AppliedMaskset;
   try {
     if (opts.bufferKb) inst.bufferSizeKb = opts.bufferKb;
+    inst.clear();
     applied = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing: opts.skipMissing ?? false });
     inst.tracingOn = true;
   } catch (err) {

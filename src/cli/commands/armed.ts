@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { printText as print } from './print-text.js';
 import { action, numberOption } from '../run.js';
 import { startTrace, stopTrace } from '../../masksets/session.js';
 import { statusReport } from '../../masksets/status.js';
 
-const print = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 
 /** start, stop, status: the daemon-free armed trace. */
 export function registerArmed(program: Command): void {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
+import { printText as print } from './print-text.js';
 import { action } from '../run.js';
 import { handlerAdd, handlerList, handlerRemove } from '../../handlers/commands.js';
 import { handlerSet } from '../../masksets/session.js';
 
-const print = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 
 export function registerHandler(program: Command): void {
   const h = program.command('handler').description('event handlers: what happens when an event fires');

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
+import { printText as print } from './print-text.js';
 import { action } from '../run.js';
 import { masksetCreate, masksetDelete, masksetEdit, masksetList, masksetShow } from '../../masksets/commands.js';
 import { masksetSwitch } from '../../masksets/session.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
-const print = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 
 export function registerMaskset(program: Command): void {
   const m = program.command('maskset').description('masksets: tables of event -> handler, switched as a whole (files in $LKST_CONFIG_DIR/masksets, default /etc/lkst)');
