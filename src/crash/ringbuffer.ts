@@ -6,6 +6,8 @@ export interface CpuPages {
   cpu: number;
   /** The data pages, pageSize bytes each, oldest first. */
   pages: Buffer[];
+  /** Kernel virtual addresses of those pages. */
+  pageAddrs: bigint[];
   /** Kernel counters: events written in all, overwritten (lost to wrapping), consumed by readers. */
   entries: number;
   overrun: number;
@@ -52,7 +54,7 @@ export function readRingBuffer(k: Kernel, bufferAddr: bigint): RingBuffer {
 function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
   const listOff = BigInt(k.btf.field('buffer_page', 'list').offset);
   const res: CpuPages = {
-    cpu, pages: [], entries: Number(cb.num('entries')), overrun: Number(cb.num('overrun')),
+    cpu, pages: [], pageAddrs: [], entries: Number(cb.num('entries')), overrun: Number(cb.num('overrun')),
     commitOverrun: Number(cb.num('commit_overrun')), dropped: Number(cb.num('dropped_events')),
     read: Number(cb.num('read')), nrPages: Number(cb.num('nr_pages')), missingPages: 0,
     readerPartlyConsumed: false, problems: [],
@@ -69,6 +71,7 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
     if (!whole && bp.int('read') >= commit) return; // reader page already consumed
     if (!whole && bp.int('read') > 0) res.readerPartlyConsumed = true;
     res.pages.push(page);
+    res.pageAddrs.push(data);
   };
   if (readerPage) addPage(readerPage, false);
 

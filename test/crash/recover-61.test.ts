@@ -5,7 +5,9 @@ import { closeSync, copyFileSync, existsSync, openSync, truncateSync, writeFileS
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recoverCommand } from '../../src/crash/command.js';
-import { recoverFromDump, type Recovery } from '../../src/crash/recover.js';
+import { openDump } from '../../src/crash/open.js';
+import type { PhysMemory } from '../../src/crash/physmem.js';
+import { openKernel, recoverFromDump, recoverFromMemory, type Recovery } from '../../src/crash/recover.js';
 import { LkstError } from '../../src/tracefs/errors.js';
 import { assertCountsMatchGuest, markers } from './checks.js';
 import { crashedGuest, fetchKernel, type CrashedGuest } from './guest.js';
@@ -60,7 +62,8 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     let text = '';
     await recoverCommand(g.dumps.elf!, { output: out }, (t) => (text = t));
     assert.match(text, /buffer top .*events/);
-    assert.match(text, /last events before the crash/);
+    assert.match(text, /last events of buffer top before the crash/);
+    assert.match(text, /panic at [0-9.]+: Kernel panic/);
     if (!existsSync('/usr/bin/trace-cmd')) return;
     const rep = execFileSync('trace-cmd', ['report', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.match(rep, new RegExp(`lkst-nonce=${g.nonce}`));
@@ -83,6 +86,43 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
         assert.ok(!e.message.includes('\n'));
       }
     }
+  });
+
+  test('pages filtered out of the dump are named as lost, the rest is still recovered', () => {
+    const top = elf.buffers.find((b) => b.name === 'top')!;
+    const mem = openDump(g.dumps.elf!);
+    try {
+      const k = openKernel(mem);
+      const hidden = new Set(top.cpus[0].pageAddrs.map((a) => Math.floor(k.mem.translate(a)! / 4096)));
+      const filtered: PhysMemory = {
+        format: mem.format, vmcoreinfo: mem.vmcoreinfo, maxAddress: mem.maxAddress, lastMiss: 'filtered',
+        read: (pa, len) => (hidden.has(Math.floor(pa / 4096)) ? undefined : mem.read(pa, len)),
+        ranges: () => mem.ranges(), close: () => undefined,
+      };
+      const r = recoverFromMemory(filtered, 'filtered');
+      const cpu0 = r.summary.buffers[0].cpus.find((c) => c.cpu === 0)!;
+      assert.equal(cpu0.events, 0);
+      assert.equal(cpu0.missingPages, top.cpus[0].pages.length);
+      assert.ok(r.summary.warnings.some((w) => /top: cpu0: \d+ page\(s\) not in the dump/.test(w)));
+      assert.ok(markers(r, 'lkst').includes(`lkst-inst-nonce=${g.nonce}`), 'other buffers still recovered');
+    } finally {
+      mem.close();
+    }
+  });
+
+  test('--system-map gives the symbols; a kernel without ftrace symbols is refused clearly', () => {
+    const map = join(g.dir, 'System.map');
+    writeFileSync(map, elf.buffers[0].meta.kallsyms.split('\n').filter((l) => !l.includes('\t[')).join('\n'));
+    const viaMap = recoverFromDump(g.dumps.elf!, { systemMap: map });
+    assertCountsMatchGuest(viaMap, g);
+    writeFileSync(map, elf.buffers[0].meta.kallsyms.split('\n').filter((l) => !/ (global_trace|ftrace_events)$/.test(l)).join('\n'));
+    assert.throws(() => recoverFromDump(g.dumps.elf!, { systemMap: map }), (e: unknown) => e instanceof LkstError && /no ftrace/.test(e.message));
+  });
+
+  test('the panic is found in the kernel log', () => {
+    assert.match(elf.summary.panic?.message ?? '', /Kernel panic - not syncing: sysrq triggered crash/);
+    const last = Math.max(...elf.summary.buffers[0].cpus.map((c) => c.lastTs ?? 0));
+    assert.ok(elf.summary.panic!.ts >= last, 'the panic comes after the last top-level event');
   });
 
   test('a dump of another architecture and a non-dump are refused clearly', () => {
