@@ -81,7 +81,9 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
       if (p + 8 > end) break;
       const h = src.read(p, 8);
       const c = { at: p + 8, csize: h.readUInt32LE(0), rawSize: h.readUInt32LE(4) };
-      if (c.rawSize > MAX_RAW_CHUNK || c.rawSize % pageSize !== 0) throw corruptFile(src.path, `CPU ${cpu} chunk ${i} claims ${c.rawSize} bytes of pages`);
+      if (c.rawSize > MAX_RAW_CHUNK || c.rawSize % pageSize !== 0 || c.rawSize === 0 || c.csize === 0) {
+        throw corruptFile(src.path, `CPU ${cpu} chunk ${i} claims ${c.csize} compressed bytes for ${c.rawSize} bytes of pages`);
+      }
       if (c.at + c.csize > end) break;
       table.push(c);
       total += c.rawSize;
