@@ -8,6 +8,7 @@ import { registerEvents } from './commands/events.js';
 import { registerStats } from './commands/stats.js';
 import { registerState } from './commands/state.js';
 import { registerAnalyze } from './commands/analyze.js';
+import { registerQuery } from './commands/query.js';
 
 const program = new Command();
 program
@@ -21,6 +22,7 @@ for (const register of [registerRecord, registerEvents, registerReset, registerF
 registerStats(program);
 registerState(program);
 registerAnalyze(program);
+registerQuery(program);
 
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);

@@ -1,0 +1,176 @@
+/**
+ * Loads a trace into an embedded DuckDB: only the tables a query names, streamed through
+ * appenders into an on-disk temporary database (DuckDB spills, so memory stays bounded).
+ */
+import { DuckDBConnection, DuckDBInstance, type DuckDBAppender } from '@duckdb/node-api';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LkstError } from '../../tracefs/errors.js';
+import type { TraceInput } from '../input.js';
+import { Pass } from '../pass.js';
+import { StatsAnalysis } from '../stats.js';
+import { eventColumns, quoteIdent, tableNames, type Column } from './columns.js';
+
+export interface TraceDb {
+  conn: DuckDBConnection;
+  /** Tables loaded, with their row counts. */
+  loaded: Map<string, number>;
+  close(): void;
+}
+
+const EVENTS_COLUMNS = 'ts BIGINT, cpu INTEGER, pid INTEGER, comm VARCHAR, event VARCHAR';
+
+const TASKS_COLUMNS = 'pid INTEGER, comm VARCHAR, events BIGINT, run_ns BIGINT, switches BIGINT, last_state VARCHAR';
+const CPUS_COLUMNS = 'cpu INTEGER, events BIGINT, lost BIGINT';
+
+/** Every table name a query on this trace may use. */
+export function availableTables(input: TraceInput): string[] {
+  return ['events', 'tasks', 'cpus', ...tableNames(input.registry).keys()];
+}
+
+/** The tables and their columns, one per line (without loading anything). */
+export function describeTables(input: TraceInput): string {
+  const lines = [`events(${EVENTS_COLUMNS})`, `tasks(${TASKS_COLUMNS})`, `cpus(${CPUS_COLUMNS})`];
+  const names = [...tableNames(input.registry)].sort((a, b) => a[0].localeCompare(b[0]));
+  for (const [name, fmt] of names) lines.push(`${name}(${eventColumns(fmt).map((c) => `${c.name} ${c.type}`).join(', ')})`);
+  return lines.join('\n') + '\n';
+}
+
+interface Loader {
+  cols: Column[];
+  app: DuckDBAppender;
+  rows: number;
+}
+
+function append(app: DuckDBAppender, c: Column, v: number | bigint | string): void {
+  switch (c.type) {
+    case 'VARCHAR':
+      app.appendVarchar(String(v));
+      break;
+    case 'INTEGER':
+      app.appendInteger(Number(v));
+      break;
+    case 'UBIGINT':
+      app.appendUBigInt(BigInt(v));
+      break;
+    default:
+      app.appendBigInt(BigInt(v));
+  }
+}
+
+/**
+ * Opens a database holding the tables the given SQL statements refer to (all of them when
+ * `all`), loaded in one pass over the trace.
+ */
+export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?: boolean; memoryLimit?: string } = {}): Promise<TraceDb> {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-db-'));
+  const instance = await DuckDBInstance.create(join(dir, 'trace.duckdb'), { memory_limit: opts.memoryLimit ?? '1GB', temp_directory: dir });
+  const conn = await instance.connect();
+  const close = () => {
+    conn.closeSync();
+    instance.closeSync();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const byName = tableNames(input.registry);
+    const wanted = new Set<string>();
+    if (opts.all) for (const t of availableTables(input)) wanted.add(t);
+    for (const s of sql) {
+      let names: readonly string[];
+      try {
+        names = conn.getTableNames(s, false);
+      } catch (err) {
+        throw new LkstError(`the query does not parse: ${(err as Error).message.split('\n')[0]}`, 'check the SQL; `lkst query FILE --tables` lists the tables');
+      }
+      for (const n of names) wanted.add(n);
+    }
+    const loaded = new Map<string, number>();
+    const loaders = new Map<number, Loader>();
+    for (const [name, fmt] of byName) {
+      if (!wanted.has(name)) continue;
+      const cols = eventColumns(fmt);
+      await conn.run(`CREATE TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
+      loaders.set(fmt.id, { cols, app: await conn.createAppender(name), rows: 0 });
+    }
+    const withEvents = wanted.has('events');
+    let eventsApp: DuckDBAppender | undefined;
+    if (withEvents) {
+      await conn.run(`CREATE TABLE events (${EVENTS_COLUMNS})`);
+      eventsApp = await conn.createAppender('events');
+    }
+    const pass = new Pass(input);
+    const stats = wanted.has('tasks') || wanted.has('cpus') ? pass.add(new StatsAnalysis(pass)) : undefined;
+    let events = 0;
+    if (loaders.size || eventsApp || stats) {
+      const tasks = pass.model.tasks;
+      const commOf = (pid: number) => tasks.get(pid)?.comm ?? input.cmdlines?.get(pid) ?? (pid === 0 ? 'swapper' : `<${pid}>`);
+      pass.add({
+        event: (ev) => {
+          const l = loaders.get(ev.id);
+          if (!l && !eventsApp) return;
+          const comm = commOf(ev.pid);
+          if (l) {
+            for (const c of l.cols) append(l.app, c, c.get(ev, comm));
+            l.app.endRow();
+            l.rows++;
+          }
+          if (eventsApp) {
+            eventsApp.appendBigInt(BigInt(ev.ts));
+            eventsApp.appendInteger(ev.cpu);
+            eventsApp.appendInteger(ev.pid);
+            eventsApp.appendVarchar(comm);
+            eventsApp.appendVarchar(ev.fmt ? `${ev.fmt.system}:${ev.fmt.name}` : `unknown-${ev.id}`);
+            eventsApp.endRow();
+            events++;
+          }
+        },
+      });
+      pass.run();
+    }
+    for (const [name, fmt] of byName) {
+      const l = loaders.get(fmt.id);
+      if (!l) continue;
+      l.app.closeSync();
+      loaded.set(name, l.rows);
+    }
+    if (eventsApp) {
+      eventsApp.closeSync();
+      loaded.set('events', events);
+    }
+    if (stats) {
+      const s = stats.result();
+      if (wanted.has('tasks')) {
+        await conn.run(`CREATE TABLE tasks (${TASKS_COLUMNS})`);
+        const app = await conn.createAppender('tasks');
+        for (const t of s.tasks) {
+          app.appendInteger(t.pid);
+          app.appendVarchar(t.comm);
+          app.appendBigInt(BigInt(t.events));
+          app.appendBigInt(BigInt(Math.round(t.runNs)));
+          app.appendBigInt(BigInt(t.switches));
+          app.appendVarchar(pass.model.tasks.get(t.pid)?.state ?? 'unknown');
+          app.endRow();
+        }
+        app.closeSync();
+        loaded.set('tasks', s.tasks.length);
+      }
+      if (wanted.has('cpus')) {
+        await conn.run(`CREATE TABLE cpus (${CPUS_COLUMNS})`);
+        const app = await conn.createAppender('cpus');
+        for (const c of s.byCpu) {
+          app.appendInteger(c.cpu);
+          app.appendBigInt(BigInt(c.events));
+          app.appendBigInt(BigInt(c.lost));
+          app.endRow();
+        }
+        app.closeSync();
+        loaded.set('cpus', s.byCpu.length);
+      }
+    }
+    return { conn, loaded, close };
+  } catch (err) {
+    close();
+    throw err;
+  }
+}

@@ -1,0 +1,41 @@
+import type { Command } from 'commander';
+import { action } from '../run.js';
+import { withTrace } from '../../analysis/open.js';
+import { describeTables, openTraceDb } from '../../analysis/query/database.js';
+import { runQuery, type QueryFormat } from '../../analysis/query/run.js';
+import { LkstError } from '../../tracefs/errors.js';
+
+interface QueryOpts {
+  csv?: boolean;
+  json?: boolean;
+  tables?: boolean;
+}
+
+export function registerQuery(program: Command): void {
+  program
+    .command('query')
+    .description('SQL over the trace (DuckDB): one table per event type (ts, cpu, common_pid, comm, then its fields), plus events, tasks and cpus')
+    .argument('<file>', 'trace.dat file')
+    .argument('[sql]', 'the query, e.g. "SELECT next_comm, count(*) FROM sched_switch GROUP BY 1 ORDER BY 2 DESC"')
+    .option('--csv', 'print CSV')
+    .option('--json', 'print JSON')
+    .option('--tables', 'list the tables and their columns')
+    .action(
+      action(async (file: string, sql: string | undefined, opts: QueryOpts) =>
+        withTrace(file, async (t) => {
+          if (opts.tables) {
+            process.stdout.write(describeTables(t));
+            return;
+          }
+          if (!sql) throw new LkstError('no SQL given', 'pass a query after the file, or --tables to see what can be queried');
+          const format: QueryFormat = opts.csv ? 'csv' : opts.json ? 'json' : 'table';
+          const db = await openTraceDb(t, [sql]);
+          try {
+            await runQuery(db.conn, sql, format, (s) => process.stdout.write(s));
+          } finally {
+            db.close();
+          }
+        }),
+      ),
+    );
+}
