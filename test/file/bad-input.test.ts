@@ -76,6 +76,14 @@ test('unknown version, big-endian, unknown compression, corrupt section sizes: r
   refuses(variant('v6-kallsyms.dat', k), /kallsyms of 4294967295 bytes .* runs past the end/);
 });
 
+test('a latency (text) trace is refused with what lkst reads instead', () => {
+  const v6 = Buffer.from(readFileSync(files.v6));
+  const at = v6.indexOf('flyrecord\0', 0, 'latin1');
+  assert.ok(at > 0);
+  v6.write('latency  \0', at, 'latin1');
+  refuses(variant('latency.dat', v6), /latency \(text\) trace/);
+});
+
 test('a file cut off in its pages is read up to its last whole page, with a warning', () => {
   for (const src of [files.ours, files.v6]) {
     const whole = openTraceDat(src);
