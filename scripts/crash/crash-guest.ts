@@ -172,6 +172,7 @@ if (process.argv[1]?.endsWith('crash-guest.js') && process.argv.length >= 5) {
     kernelDir, initramfs, outDir, nonce: flags.find((f) => f.startsWith('nonce='))?.slice(6) ?? 'manual',
     kaslr: !flags.includes('nokaslr'), la57: flags.includes('la57'),
     mode: flags.includes('mode=uaf') ? 'uaf' : 'basic', formats: ['elf', 'kdump-zlib'], raw: flags.includes('raw'),
+    memMiB: Number(flags.find((f) => f.startsWith('mem='))?.slice(4) ?? 256),
     extraAppend: flags.filter((f) => f.startsWith('append=')).map((f) => f.slice(7)).join(' '),
   }).then((r) => {
     console.log(JSON.stringify({ panicked: r.panicked, dumps: r.dumps, stats: [...r.stats].map(([b, m]) => [b, [...m]]) }));
