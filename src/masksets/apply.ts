@@ -1,5 +1,6 @@
 import { LkstError } from '../tracefs/errors.js';
 import { Instance } from '../tracefs/instance.js';
+import { lastErrorLogEntry } from '../tracefs/tracefs.js';
 import { splitTracepointId } from '../events/resolve.js';
 import { triggerText, type KernelPlan, type TracepointPlan } from './plan.js';
 import { readLiveState, type LiveState, type LiveTracepoint } from './live-state.js';
@@ -128,10 +129,19 @@ export function checkMissing(plan: KernelPlan, skipMissing: boolean): void {
  */
 export function checkPlanOnKernel(plan: KernelPlan): void {
   const scratch = Instance.createOwned('check');
+  const attempt = (tp: TracepointPlan, what: string, write: () => void): void => {
+    try {
+      write();
+    } catch (err) {
+      if (!(err instanceof LkstError) || !err.what.includes('rejected')) throw err;
+      const reason = lastErrorLogEntry(scratch.dir);
+      throw new LkstError(`${tp.from.join('; ')}: the kernel rejected ${what} on ${tp.id}${reason ? ` (${reason})` : ''}`, "fix the expression (the kernel's filter syntax: Documentation/trace/events.rst)");
+    }
+  };
   try {
     for (const tp of plan.tracepoints.values()) {
-      if (tp.filter) scratch.setFilter(tp.system, tp.event, tp.filter);
-      for (const t of tp.triggers) scratch.addTrigger(tp.system, tp.event, triggerText(t));
+      if (tp.filter) attempt(tp, `the filter '${tp.filter}'`, () => scratch.setFilter(tp.system, tp.event, tp.filter));
+      for (const t of tp.triggers) attempt(tp, `the trigger '${triggerText(t)}'`, () => scratch.addTrigger(tp.system, tp.event, triggerText(t)));
     }
   } finally {
     clearInstance(scratch);

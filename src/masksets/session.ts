@@ -33,7 +33,18 @@ export async function applyMaskset(
     ...(opts.previous ? { previous: opts.previous } : {}),
     skipMissing: opts.skipMissing ?? false,
   });
+  for (const note of armedSwitchNotes(m, plan)) inst.mark(note);
   return { plan, result };
+}
+
+/**
+ * Markers describing the in-kernel switches a maskset arms ("lkst: maskset a: switch to b armed on
+ * EVENT if COND"), so a report can name the stack trace that marks the moment one fires.
+ */
+export function armedSwitchNotes(m: Maskset, plan: KernelPlan): string[] {
+  return m.entries
+    .filter((e) => e.handler === 'switch' && !plan.missing.some((x) => x.where === e.where))
+    .map((e) => `lkst: maskset ${m.name}: switch to ${e.params['to']} armed on ${e.event}${e.params['if'] ? ` if ${e.params['if']}` : ''}${e.params['count'] ? ` count ${e.params['count']}` : ''}`);
 }
 
 /** The table a state file says was applied, as a maskset. */

@@ -176,6 +176,10 @@ test('after an in-kernel switch fired, status shows the kernel table and the fir
   await armed('evsw', async (inst) => {
     await withWorkers(inst, 1, async (w) => {
       await w.run('kill', 'k', 1);
+      const recs = readRecords(inst);
+      const note = recs.findIndex((r) => r.text === 'lkst: maskset evsw: switch to b2 armed on syscalls:sys_enter_kill if sig == 0');
+      assert.ok(note >= 0, 'the armed switch is described in the trace');
+      assert.equal(count(between(recs, 'k'), 'ftrace:kernel_stack', w.pid), 1, 'and its firing is marked by a stack');
     });
     const status = await statusReport();
     assert.match(status, new RegExp(`${GETPPID} should record but is off`));
