@@ -157,3 +157,23 @@ test('lost events survive the file: page flags and counts as the kernel set them
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a time offset is stored as trace-cmd expects it and given back', async () => {
+  const cap = await sample();
+  const dir = tmp();
+  try {
+    const path = join(dir, 'offset.dat');
+    const offset = 5_000_000_123;
+    await writeTraceDat(path, cap.meta, cap.cpus, { tsOffset: offset });
+    const shifted = new Map([...decodeCapture(cap)].map(([cpu, c]) => [cpu, { ...c, events: c.events.map((e) => ({ ...e, ts: e.ts + offset })) }]));
+    assertAgrees(shifted, tracecmdReport(path));
+    const tf = openTraceDat(path);
+    try {
+      assert.equal(tf.options.tsOffset, BigInt(offset));
+    } finally {
+      tf.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
