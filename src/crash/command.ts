@@ -1,5 +1,7 @@
 // `lkst recover DUMP [-o FILE] [--kernel VMLINUX|VMLINUZ] [--system-map FILE]`: the CLI wires this in.
-import { basename } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { writeTraceDat } from '../file/writer.js';
 import { dumpError } from './errors.js';
 import { recoverFromDump, type Recovery, type RecoverySummary } from './recover.js';
@@ -25,6 +27,23 @@ export async function writeRecovery(rec: Recovery, path: string): Promise<void> 
     version: `lkst recover ${rec.summary.osrelease}`,
     buffers: rest.map((b) => ({ name: b.name, clock: b.meta.clock, pageSize: b.meta.pageSize, cpus: pages(b), cpuStats: b.meta.cpuStats })),
   });
+}
+
+/**
+ * For `lkst report DUMP`: recovers the dump into a temporary trace.dat that the caller reads like
+ * any other, then removes with cleanup().
+ */
+export async function dumpToTraceDat(dump: string, opts: { systemMap?: string } = {}): Promise<{ path: string; recovery: Recovery; cleanup(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'lkstcrash-report-'));
+  const path = join(dir, 'recovered.dat');
+  try {
+    const recovery = recoverFromDump(dump, opts);
+    await writeRecovery(recovery, path);
+    return { path, recovery, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 export function formatSummary(s: RecoverySummary, output?: string): string {

@@ -7,6 +7,23 @@ import { isKdump, KdumpDump } from './kdump.js';
 import type { PhysMemory } from './physmem.js';
 import { RawImage } from './raw.js';
 
+/**
+ * Whether a file looks like a dump (ELF core, kdump, flattened kdump) rather than a trace.dat,
+ * from its first bytes. Raw memory images have no magic: callers pass those to recover explicitly.
+ */
+export function isDumpFile(path: string): boolean {
+  let f: FileAccess | undefined;
+  try {
+    f = new FileAccess(path);
+    const head = f.read(0, 64);
+    return (isElf(head) && head.length >= 18 && head.readUInt16LE(16) === 4) || isKdump(head) || isFlattened(head);
+  } catch {
+    return false;
+  } finally {
+    f?.close();
+  }
+}
+
 export function openDump(path: string): PhysMemory {
   let file: FileAccess;
   try {
