@@ -254,7 +254,8 @@ function sectionCursor(src: FileSource, at: number, id: number, name: string, un
   const csize = c.u32('compressed size');
   const rawSize = c.u32('uncompressed size');
   if (csize + 8 > h.size) throw c.fail(`compressed size ${csize} exceeds the section size ${h.size}`);
-  if (rawSize > MAX_SECTION_BYTES) throw c.fail(`uncompressed size ${rawSize} is implausible`);
+  // Metadata compresses a few times over; a claim far beyond that is a corrupt size, not worth allocating.
+  if (rawSize > MAX_SECTION_BYTES || rawSize > Math.max(1 << 20, csize * 256)) throw c.fail(`uncompressed size ${rawSize} for ${csize} compressed bytes is implausible`);
   let raw: Buffer;
   try {
     raw = unzip.one(c.bytes(csize), rawSize);
