@@ -1,4 +1,5 @@
 // `lkst recover DUMP [-o FILE] [--kernel VMLINUX|VMLINUZ] [--system-map FILE]`: the CLI wires this in.
+import type { Command } from 'commander';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -81,4 +82,20 @@ export async function recoverCommand(dump: string, opts: RecoverCommandOptions =
   await writeRecovery(rec, output);
   print(opts.json ? JSON.stringify(rec.summary, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : formatSummary(rec.summary, output));
   return 0;
+}
+
+/** Registers `lkst recover` on a commander program (errors reach the CLI's own reporter). */
+export function registerRecover(program: Command): void {
+  program
+    .command('recover')
+    .description('read the ftrace buffers (top level and instances) out of a crash dump into a trace.dat')
+    .argument('<dump>', 'ELF vmcore, kdump-compressed dump (plain or flattened) or raw memory image')
+    .option('-o, --output <file>', 'trace.dat to write (default: DUMPNAME.trace.dat)')
+    .option('--kernel <vmlinux>', 'vmlinux of the crashed kernel, for symbols and BTF the dump lacks')
+    .option('--system-map <file>', 'System.map of the crashed kernel, for symbols the dump lacks')
+    .option('--last <n>', 'how many of the last events per buffer to list', (v) => Number(v), 20)
+    .option('--json', 'print the summary as JSON')
+    .action(async (dump: string, opts: { output?: string; kernel?: string; systemMap?: string; last: number; json?: boolean }) => {
+      process.exitCode = await recoverCommand(dump, { output: opts.output, kernel: opts.kernel, systemMap: opts.systemMap, last: opts.last, json: opts.json });
+    });
 }
