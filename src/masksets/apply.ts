@@ -88,24 +88,38 @@ export interface ApplyResult {
   readonly windowNs: number;
 }
 
-/** Writes steps in order; a marker, when given, goes into the trace just before the first flip. */
+// Files whose open (O_TRUNC) changes nothing, so they can be opened before the switch window.
+const PREOPENABLE = /\/(enable|filter)$/;
+
+/**
+ * Writes steps in order; a marker, when given, goes into the trace just before the first flip.
+ * The flips' enable and filter files are opened beforehand, so the window holds only the writes.
+ */
 export function runSteps(inst: Instance, steps: readonly Step[], marker?: string): ApplyResult {
   let first = 0n;
   let last = 0n;
   let marked = false;
-  for (const phase of PHASES) {
-    for (const s of steps.filter((x) => x.phase === phase)) {
-      if (s.phase === 'flip' && marker && !marked) {
-        inst.mark(marker);
-        marked = true;
-      }
-      const t0 = process.hrtime.bigint();
-      inst.write(s.rel, s.value, s.append ? { append: true } : {});
-      if (s.phase === 'flip') {
-        if (!first) first = t0;
-        last = process.hrtime.bigint();
+  const writers = new Map<Step, { write(value: string): void; close(): void }>();
+  try {
+    for (const s of steps) if (s.phase === 'flip' && PREOPENABLE.test(s.rel)) writers.set(s, inst.openWriter(s.rel));
+    for (const phase of PHASES) {
+      for (const s of steps.filter((x) => x.phase === phase)) {
+        if (s.phase === 'flip' && marker && !marked) {
+          inst.mark(marker);
+          marked = true;
+        }
+        const t0 = process.hrtime.bigint();
+        const w = writers.get(s);
+        if (w) w.write(s.value);
+        else inst.write(s.rel, s.value, s.append ? { append: true } : {});
+        if (s.phase === 'flip') {
+          if (!first) first = t0;
+          last = process.hrtime.bigint();
+        }
       }
     }
+  } finally {
+    for (const w of writers.values()) w.close();
   }
   if (marker && !marked) inst.mark(marker);
   return { steps, windowNs: Number(last - first) };

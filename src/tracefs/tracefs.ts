@@ -29,6 +29,20 @@ export class TracefsDir {
 
   /** Writes with one write(2) call, as the kernel parses each write separately. */
   write(rel: string, value: string, opts: { append?: boolean } = {}): void {
+    const w = this.openWriter(rel, opts);
+    try {
+      w.write(value);
+    } finally {
+      w.close();
+    }
+  }
+
+  /**
+   * Opens a control file for writes made later, each one write(2); a time-critical sequence of
+   * writes (a maskset switch) then pays no open/close inside it. Opening set_event_pid or a
+   * trigger file without append clears them, as the kernel does on O_TRUNC.
+   */
+  openWriter(rel: string, opts: { append?: boolean } = {}): { write(value: string): void; close(): void } {
     const p = this.path(rel);
     let fd: number;
     try {
@@ -36,13 +50,16 @@ export class TracefsDir {
     } catch (err) {
       throw tracefsAccessError(p, err, 'open');
     }
-    try {
-      writeSync(fd, value);
-    } catch (err) {
-      throw this.writeError(p, value, err);
-    } finally {
-      closeSync(fd);
-    }
+    return {
+      write: (value: string) => {
+        try {
+          writeSync(fd, value);
+        } catch (err) {
+          throw this.writeError(p, value, err);
+        }
+      },
+      close: () => closeSync(fd),
+    };
   }
 
   list(rel: string): string[] {
