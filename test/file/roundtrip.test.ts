@@ -177,3 +177,24 @@ test('a time offset is stored as trace-cmd expects it and given back', async () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('64 KiB sub-buffers: trace-cmd and our reader read the large pages', async () => {
+  const cap = await capture({ subbufKb: 64 });
+  assert.equal(cap.meta.pageSize, 65536);
+  const dir = tmp();
+  try {
+    const path = join(dir, 'big-pages.dat');
+    await writeTraceDat(path, cap.meta, cap.cpus);
+    const { events } = assertAgrees(decodeCapture(cap), tracecmdReport(path));
+    assert.ok(events > 100);
+    const tf = openTraceDat(path);
+    try {
+      assert.equal(tf.pageSize, 65536);
+      assert.deepEqual(countByName(decodeBuffer(tf.registry, tf.buffers[0]!)), countByName(decodeCapture(cap)));
+    } finally {
+      tf.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -59,8 +59,9 @@ export function sampleWorkload(inst: Instance): void {
 }
 
 /** Traces the real kernel in a private instance while workload runs, and returns the metadata and pages. */
-export async function capture(opts: { events?: string[]; workload?: (inst: Instance) => void; bufferKb?: number } = {}): Promise<Capture> {
+export async function capture(opts: { events?: string[]; workload?: (inst: Instance) => void; bufferKb?: number; subbufKb?: number } = {}): Promise<Capture> {
   return withInstance('capture', (inst) => {
+    if (opts.subbufKb) inst.subbufSizeKb = opts.subbufKb;
     if (opts.bufferKb) inst.bufferSizeKb = opts.bufferKb;
     const tps = enableEvents(inst, opts.events ?? SAMPLE_EVENTS);
     inst.tracingOn = true;
