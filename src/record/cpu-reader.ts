@@ -1,6 +1,6 @@
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
 import { LkstError, errnoCode, tracefsAccessError } from '../tracefs/errors.js';
-import { forEachRecord } from '../ringbuf/page.js';
+import { PAGE_HEADER_SIZE, forEachRecord } from '../ringbuf/page.js';
 
 /** Counters of one CPU's capture. */
 export interface CpuCapture {
@@ -43,9 +43,16 @@ export class CpuReader {
     this.batch = Buffer.allocUnsafe(pageSize * BATCH_PAGES);
   }
 
-  /** Reads every page the kernel has ready now; returns how many pages were read. */
-  drain(maxPages = Infinity): number {
+  /**
+   * Reads every page the kernel has ready now; returns how many pages were read. With
+   * stopAtPartialPage (periodic drains while the kernel records), it stops after a page that is far
+   * from full: that was the page the kernel is writing, and reading on would chase the writer,
+   * taking a few events per read and a whole page of output each. The first page of a drain is
+   * exempt: it is often the rest of the page the previous drain stopped in.
+   */
+  drain(maxPages = Infinity, opts: { stopAtPartialPage?: boolean } = {}): number {
     if (this.closed) return 0;
+    const partial = opts.stopAtPartialPage ? ((this.pageSize - PAGE_HEADER_SIZE) * 3) / 4 : -1;
     let total = 0;
     for (;;) {
       let filled = 0;
@@ -66,8 +73,12 @@ export class CpuReader {
           break;
         }
         if (n < this.pageSize) this.batch.fill(0, filled * this.pageSize + n, (filled + 1) * this.pageSize);
-        this.account(filled * this.pageSize);
+        const dataLen = this.account(filled * this.pageSize);
         filled++;
+        if (dataLen < partial && total + filled > 1) {
+          again = true;
+          break;
+        }
       }
       if (filled) this.writeOut(filled);
       total += filled;
@@ -75,7 +86,8 @@ export class CpuReader {
     }
   }
 
-  private account(pageOff: number): void {
+  /** Counts the page's events and losses; returns its data length. */
+  private account(pageOff: number): number {
     let events = 0;
     const head = forEachRecord(this.batch, pageOff, this.pageSize, () => events++);
     this.stats.pages++;
@@ -85,6 +97,7 @@ export class CpuReader {
       if (head.missedCount >= 0) this.stats.lostInPages += head.missedCount;
       else this.stats.lossFlagsWithoutCount++;
     }
+    return head.dataLen;
   }
 
   private writeOut(pages: number): void {

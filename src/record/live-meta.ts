@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { TracefsDir, tracefs } from '../tracefs/tracefs.js';
@@ -10,6 +10,34 @@ function readOr(path: string, fallback = ''): string {
     return readFileSync(path, 'utf8');
   } catch {
     return fallback;
+  }
+}
+
+/**
+ * Reads a large /proc file in 1 MiB reads. readFileSync sees size 0 and reads in small chunks, and
+ * each read of /proc/kallsyms costs a walk of the symbol table: 2x the time of the whole recording
+ * overhead on a storm.
+ */
+function readProcFile(path: string): string {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return '';
+  }
+  try {
+    const chunks: Buffer[] = [];
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n <= 0) break;
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  } catch {
+    return '';
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -57,7 +85,7 @@ export function collectLiveMeta(inst: Instance, events: { system: string; event:
     headerEvent: top.read('events/header_event'),
     ftraceFormats: ftraceFormats(top),
     eventFormats: eventFormatTexts(events, top),
-    kallsyms: readOr('/proc/kallsyms'),
+    kallsyms: readProcFile('/proc/kallsyms'),
     printk: top.has('printk_formats') ? top.read('printk_formats') : '',
     cmdlines: top.has('saved_cmdlines') ? top.read('saved_cmdlines') : '',
     clock: inst.clock,

@@ -6,6 +6,7 @@ import { LkstError } from '../tracefs/errors.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { CpuReader, type CpuCapture } from './cpu-reader.js';
 import { collectLiveMeta } from './live-meta.js';
+import { PollPacer } from './poll-pacer.js';
 
 export interface TracepointRef {
   system: string;
@@ -24,7 +25,10 @@ export interface RecordOptions {
   clock?: string;
   durationSec?: number;
   command?: string[];
-  /** How often the per-CPU buffers are drained. Longer: fuller pages, fewer wakeups; shorter: less risk of overrun. */
+  /**
+   * Longest interval between drains of the per-CPU buffers (idle buffers). Longer: fuller pages,
+   * fewer wakeups; shorter: less risk of overrun when a burst starts. Busy buffers are drained sooner.
+   */
   pollMs?: number;
   /** Record into this (already configured) instance instead of a new one, and leave it as it is. */
   attach?: Instance;
@@ -57,7 +61,7 @@ export interface RecordingResult {
   discard(): void;
 }
 
-const DEFAULT_POLL_MS = 100;
+const DEFAULT_POLL_MS = 20;
 
 /** Events lost on a CPU: what page headers stored, or the kernel's overrun + dropped count if larger. */
 export function lostEvents(capture: CpuCapture, stats: CpuStats | undefined): number {
@@ -91,6 +95,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         }
     }
     const pageSize = (inst.subbufSizeKb ?? 4) * 1024;
+    const bufferBytes = inst.bufferSizeKb * 1024;
     for (const cpu of inst.cpus()) {
       const source = join(opts.workDir, `.lkst-${process.pid}-cpu${cpu}.pages`);
       cpuFiles.push({ cpu, source });
@@ -103,7 +108,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       const finish = (err?: unknown) => {
         if (done) return;
         done = true;
-        clearInterval(poll);
+        clearTimeout(poll);
         if (timer) clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
         if (err) reject(err);
@@ -111,19 +116,29 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       };
       const onAbort = () => finish();
       let lastProgress = started;
-      const poll = setInterval(() => {
+      const maxPoll = opts.pollMs ?? DEFAULT_POLL_MS;
+      const pacer = new PollPacer(bufferBytes, maxPoll);
+      let lastDrain = performance.now();
+      const tick = () => {
+        const before = readers.map((r) => r.stats.bytes);
         try {
-          for (const r of readers) r.drain();
+          for (const r of readers) r.drain(Infinity, { stopAtPartialPage: true });
         } catch (err) {
           finish(err);
           return;
         }
+        const t = performance.now();
+        const most = Math.max(0, ...readers.map((r, i) => r.stats.bytes - before[i]!));
+        const delay = pacer.next(most, t - lastDrain);
+        lastDrain = t;
         const now = Date.now();
         if (opts.onProgress && now - lastProgress >= 1000) {
           lastProgress = now;
           opts.onProgress(progressOf(readers, now - started));
         }
-      }, opts.pollMs ?? DEFAULT_POLL_MS);
+        if (!done) poll = setTimeout(tick, delay);
+      };
+      let poll = setTimeout(tick, maxPoll);
       const timer = opts.durationSec !== undefined ? setTimeout(() => finish(), opts.durationSec * 1000) : undefined;
       if (opts.signal) {
         if (opts.signal.aborted) return finish();

@@ -1,0 +1,151 @@
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LkstError } from '../tracefs/errors.js';
+import { machineInfo, describeMachine, type MachineInfo } from './machine.js';
+import { startLkstRecord, startTraceCmdRecord, resetTopLevelEvents, type ExternalRecording } from './recorders.js';
+import { summarize, type Summary } from './stats.js';
+import { fileCpuStats, traceCmdRecorder } from './trace-cmd.js';
+import { sleep } from './wait.js';
+
+export interface RecordBenchOptions {
+  runs: number;
+  /** 1-byte dd writes: each is a read and a write syscall, so ~4 raw_syscalls events. */
+  stormWrites: number;
+  bufferKbPerCpu: number;
+  workDir: string;
+  events?: string[];
+  /** Extra `lkst record` arguments (e.g. --poll, --subbuf) to try settings. */
+  lkstArgs?: string[];
+  onProgress?: (line: string) => void;
+}
+
+export interface RecordRun {
+  recorder: string;
+  run: number;
+  captured: number;
+  lost: number;
+  cpuUs: number;
+  wallMs: number;
+  /** Recorder CPU milliseconds per million captured events. */
+  cpuMsPerMillion: number;
+}
+
+export interface RecorderSummary {
+  recorder: string;
+  captured: Summary;
+  lost: Summary;
+  cpuMs: Summary;
+  cpuMsPerMillion: Summary;
+}
+
+export interface RecordBenchResult {
+  machine: MachineInfo;
+  settings: { runs: number; stormWrites: number; bufferKbPerCpu: number; events: string[]; lkstArgs: string[]; storm: string };
+  runs: RecordRun[];
+  summaries: RecorderSummary[];
+  /** lkst median / trace-cmd median. */
+  ratios: { captured: number; lost: number | null; cpuMsPerMillion: number };
+  /** The issue's bar: lkst loses no more than trace-cmd and uses at most 1.5x its CPU per event. */
+  pass: { lost: boolean; cpu: boolean };
+}
+
+const DEFAULT_EVENTS = ['raw_syscalls', 'sched'];
+
+function storm(writes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const c = spawn('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', `count=${writes}`], { stdio: 'ignore' });
+    c.on('error', (e) => reject(new LkstError(`cannot run dd (${e.message})`, 'install coreutils')));
+    c.on('exit', () => resolve());
+  });
+}
+
+/** One recording of the storm by one recorder. */
+async function oneRun(name: string, run: number, opts: RecordBenchOptions, events: string[]): Promise<RecordRun> {
+  const output = join(opts.workDir, `${name}-${run}.dat`);
+  const start = name === 'lkst' ? startLkstRecord : startTraceCmdRecord;
+  let rec: ExternalRecording | undefined;
+  try {
+    rec = await start({ events, bufferKbPerCpu: opts.bufferKbPerCpu, output, extraArgs: name === 'lkst' ? opts.lkstArgs : undefined });
+    await sleep(200);
+    await storm(opts.stormWrites);
+    await sleep(200);
+    const exit = await rec.finish();
+    const stats = fileCpuStats(output);
+    if (!stats.length) throw new LkstError(`no CPU statistics in ${name}'s file`, 'check that trace-cmd report --stat reads it');
+    const captured = stats.reduce((s, c) => s + c.readEvents, 0);
+    const lost = stats.reduce((s, c) => s + c.overrun + c.droppedEvents, 0);
+    return { recorder: name, run, captured, lost, cpuUs: exit.cpuUs, wallMs: exit.wallMs, cpuMsPerMillion: captured ? exit.cpuUs / 1000 / (captured / 1e6) : NaN };
+  } finally {
+    if (rec && rec.process.child.exitCode === null) rec.process.stop('SIGKILL');
+    if (name === 'trace-cmd') resetTopLevelEvents();
+    rmSync(output, { force: true });
+  }
+}
+
+export async function recordBenchmark(opts: RecordBenchOptions): Promise<RecordBenchResult> {
+  if (!traceCmdRecorder()) throw new LkstError('trace-cmd is not installed', 'apt-get install trace-cmd');
+  const events = opts.events ?? DEFAULT_EVENTS;
+  const names = ['trace-cmd', 'lkst'];
+  const runs: RecordRun[] = [];
+  const total = opts.runs * names.length;
+  for (let i = 0; i < opts.runs; i++) {
+    // Alternate who goes first so drift (page cache, CPU frequency) does not favour one recorder.
+    const order = i % 2 ? [...names].reverse() : names;
+    for (const name of order) {
+      const r = await oneRun(name, i + 1, opts, events);
+      runs.push(r);
+      opts.onProgress?.(
+        `  [${runs.length}/${total}] ${name.padEnd(9)} captured ${r.captured.toLocaleString('en-US')} lost ${r.lost.toLocaleString('en-US')} CPU ${(r.cpuUs / 1000).toFixed(0)} ms (${r.cpuMsPerMillion.toFixed(1)} ms per million events)`,
+      );
+    }
+  }
+  const summaries = names.map((recorder): RecorderSummary => {
+    const mine = runs.filter((r) => r.recorder === recorder);
+    return {
+      recorder,
+      captured: summarize(mine.map((r) => r.captured)),
+      lost: summarize(mine.map((r) => r.lost)),
+      cpuMs: summarize(mine.map((r) => r.cpuUs / 1000)),
+      cpuMsPerMillion: summarize(mine.map((r) => r.cpuMsPerMillion)),
+    };
+  });
+  const [tc, lk] = summaries as [RecorderSummary, RecorderSummary];
+  const ratios = {
+    captured: lk.captured.median / tc.captured.median,
+    lost: tc.lost.median ? lk.lost.median / tc.lost.median : null,
+    cpuMsPerMillion: lk.cpuMsPerMillion.median / tc.cpuMsPerMillion.median,
+  };
+  return {
+    machine: machineInfo(),
+    settings: {
+      runs: opts.runs,
+      stormWrites: opts.stormWrites,
+      bufferKbPerCpu: opts.bufferKbPerCpu,
+      events,
+      lkstArgs: opts.lkstArgs ?? [],
+      storm: `dd if=/dev/zero of=/dev/null bs=1 count=${opts.stormWrites}`,
+    },
+    runs,
+    summaries,
+    ratios,
+    pass: { lost: lk.lost.median <= tc.lost.median, cpu: ratios.cpuMsPerMillion <= 1.5 },
+  };
+}
+
+export function renderRecordBench(r: RecordBenchResult): string {
+  const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
+  const rows = [['recorder', 'captured (median)', 'lost (median)', 'lost (max)', 'CPU ms (median)', 'CPU ms / M events (median)', 'min-max']];
+  for (const s of r.summaries)
+    rows.push([s.recorder, f(s.captured.median), f(s.lost.median), f(s.lost.max), f(s.cpuMs.median), f(s.cpuMsPerMillion.median, 1), `${f(s.cpuMsPerMillion.min, 1)}-${f(s.cpuMsPerMillion.max, 1)}`]);
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  const table = rows.map((row) => row.map((c, i) => (i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ')).join('\n');
+  const ratio = (x: number | null) => (x === null ? 'n/a (trace-cmd lost none)' : `${x.toFixed(2)}x`);
+  return (
+    `lkst record vs trace-cmd record: ${r.settings.storm}, events ${r.settings.events.join(' ')}, -b ${r.settings.bufferKbPerCpu} KB/CPU, ${r.settings.runs} runs each` +
+    `${r.settings.lkstArgs.length ? `, lkst ${r.settings.lkstArgs.join(' ')}` : ''}\n` +
+    `machine: ${describeMachine(r.machine)}\n${table}\n` +
+    `lkst / trace-cmd: captured ${ratio(r.ratios.captured)}, lost ${ratio(r.ratios.lost)}, CPU per event ${ratio(r.ratios.cpuMsPerMillion)}` +
+    ` -> loses no more: ${r.pass.lost ? 'yes' : 'NO'}, CPU per event <= 1.5x: ${r.pass.cpu ? 'yes' : 'NO'}\n`
+  );
+}

@@ -1,0 +1,110 @@
+import { readdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { tracefs } from '../tracefs/tracefs.js';
+import { INSTANCE_PREFIX } from '../tracefs/instance.js';
+import { LkstError } from '../tracefs/errors.js';
+import { spawnMeasured, type MeasuredExit, type MeasuredProcess } from './measured-process.js';
+import { traceCmdRecorder } from './trace-cmd.js';
+import { waitFor } from './wait.js';
+
+/** A recorder started as its own process (so its CPU time is its own), recording until stopped. */
+export interface ExternalRecording {
+  readonly name: string;
+  readonly output: string;
+  readonly process: MeasuredProcess;
+  /** Stops recording and waits until the file is written. */
+  finish(): Promise<MeasuredExit>;
+}
+
+export interface ExternalRecordOptions {
+  /** system:event or system (every event of it), as trace-cmd takes them. */
+  events: string[];
+  bufferKbPerCpu: number;
+  output: string;
+  /** Extra recorder arguments. */
+  extraArgs?: string[];
+}
+
+function lkstMain(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return resolve(here, '../cli/main.js');
+}
+
+function enabledInTop(system: string, event: string | undefined): boolean {
+  const top = tracefs();
+  const rel = event ? `events/${system}/${event}/enable` : `events/${system}/enable`;
+  return top.read(rel).trim() !== '0' && top.read('tracing_on').trim() === '1';
+}
+
+function lkstInstances(): string[] {
+  try {
+    return readdirSync(tracefs().path('instances')).filter((n) => n.startsWith(INSTANCE_PREFIX));
+  } catch {
+    return [];
+  }
+}
+
+/** Starts `lkst record` (this build) in its own process; resolves once its instance is recording. */
+export async function startLkstRecord(opts: ExternalRecordOptions): Promise<ExternalRecording> {
+  const before = new Set(lkstInstances());
+  const events = opts.events.map((e) => (e.includes(':') ? e : `${e}:*`));
+  const args = [lkstMain(), 'record', '-q', '-b', String(opts.bufferKbPerCpu), '-o', opts.output, ...events.flatMap((e) => ['-e', e]), ...(opts.extraArgs ?? [])];
+  const proc = spawnMeasured(process.execPath, args);
+  const top = tracefs();
+  await ready(proc, 'lkst record to start', () =>
+    lkstInstances().some((n) => !before.has(n) && top.read(`instances/${n}/tracing_on`).trim() === '1'),
+  );
+  return { name: 'lkst', output: opts.output, process: proc, finish: () => finish(proc, 'lkst record') };
+}
+
+/** Starts `trace-cmd record` in the top-level buffer; resolves once its events are on. */
+export async function startTraceCmdRecord(opts: ExternalRecordOptions): Promise<ExternalRecording> {
+  const tc = traceCmdRecorder();
+  if (!tc) throw new LkstError('trace-cmd is not installed', 'apt-get install trace-cmd, or leave out the trace-cmd comparison');
+  const first = opts.events[0];
+  if (!first) throw new LkstError('no events to record', 'name at least one event');
+  const [system, event] = first.split(':');
+  const args = ['record', '-b', String(opts.bufferKbPerCpu), '-o', opts.output, ...opts.events.flatMap((e) => ['-e', e]), ...(opts.extraArgs ?? [])];
+  const proc = spawnMeasured(tc, args);
+  await ready(proc, 'trace-cmd record to start', () => enabledInTop(system!, event));
+  return { name: 'trace-cmd', output: opts.output, process: proc, finish: () => finish(proc, 'trace-cmd record') };
+}
+
+async function ready(proc: MeasuredProcess, what: string, pred: () => boolean): Promise<void> {
+  let exited: MeasuredExit | undefined;
+  void proc.exited.then((e) => (exited = e));
+  try {
+    await waitFor(what, () => {
+      if (exited) throw new LkstError(`${what.replace(/ to start$/, '')} exited early (${exited.exitCode}): ${lastLine(exited.stderr)}`, 'run it by hand to see why');
+      return pred();
+    });
+  } catch (err) {
+    proc.stop('SIGKILL');
+    if (exited) throw new LkstError(`${what.replace(/ to start$/, '')} exited early (code ${exited.exitCode}): ${lastLine(exited.stderr)}`, 'run it by hand to see why');
+    throw err;
+  }
+}
+
+async function finish(proc: MeasuredProcess, what: string): Promise<MeasuredExit> {
+  proc.stop('SIGINT');
+  const killer = setTimeout(() => proc.stop('SIGKILL'), 120_000);
+  const e = await proc.exited;
+  clearTimeout(killer);
+  if (e.exitCode !== 0 && e.exitCode !== 130) throw new LkstError(`${what} failed (exit ${e.exitCode}): ${lastLine(e.stderr)}`, 'run it by hand to see why');
+  return e;
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter(Boolean).pop() ?? '(no message)';
+}
+
+/** Turns off in the top-level buffer what trace-cmd turned on, if it was killed before it could. */
+export function resetTopLevelEvents(): void {
+  const top = tracefs();
+  try {
+    if (top.read('set_event').trim()) top.write('set_event', '');
+  } catch {
+    /* nothing we can do more */
+  }
+}
