@@ -20,7 +20,11 @@ fi
 # Rebuild when any source is newer than the last build.
 stamp=dist/.built
 if [ ! -f "$stamp" ] || [ -n "$(find src test bench scripts tsconfig.json package.json -newer "$stamp" -type f 2>/dev/null | head -1)" ]; then
-  rm -rf dist # no stale outputs of deleted sources
   npx tsc -p tsconfig.json >&2
+  # Drop outputs whose source was deleted, so no stale test runs.
+  find dist -name '*.js' | while read -r js; do
+    ts=${js#dist/}; ts=${ts%.js}.ts
+    [ -f "$ts" ] || rm -f "$js" "$js.map"
+  done
   touch "$stamp"
 fi

@@ -5,10 +5,12 @@ import { registerRecord } from './commands/record.js';
 import { registerReset } from './commands/reset.js';
 import { registerFeatures } from './commands/features.js';
 import { registerEvents } from './commands/events.js';
+import { registerReport } from './commands/report.js';
 import { registerStats } from './commands/stats.js';
 import { registerState } from './commands/state.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerQuery } from './commands/query.js';
+import { registerExport } from './commands/export.js';
 
 const program = new Command();
 program
@@ -18,11 +20,12 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [registerRecord, registerEvents, registerReset, registerFeatures]) register(program);
+for (const register of [registerRecord, registerReport, registerEvents, registerReset, registerFeatures]) register(program);
 registerStats(program);
 registerState(program);
 registerAnalyze(program);
 registerQuery(program);
+registerExport(program);
 
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);

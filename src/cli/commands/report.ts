@@ -1,0 +1,59 @@
+import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { action, numberOption } from '../run.js';
+import { runReport, type ReportSummary } from '../../analysis/report/index.js';
+import { isDumpFile } from '../../crash/open.js';
+import { dumpToTraceDat } from '../../crash/command.js';
+import { LkstError } from '../../tracefs/errors.js';
+
+export interface ReportCliOptions {
+  json?: boolean;
+  event?: string[];
+  cpu?: number;
+  pid?: number;
+  systemMap?: string;
+}
+
+export function registerReport(program: Command): void {
+  program
+    .command('report')
+    .description("print a trace (trace.dat v6/v7 of lkst or trace-cmd, or a crash dump) in time order, as trace-cmd report does")
+    .argument('[file]', 'trace.dat or crash dump', 'trace.dat')
+    .option('--json', 'one JSON object per event')
+    .option('-e, --event <name>', 'only this event (LKST name, system:event, glob); repeatable', (v: string, p: string[]) => [...p, v], [])
+    .option('--cpu <n>', 'only this CPU', numberOption('--cpu', 0))
+    .option('--pid <n>', 'only this process', numberOption('--pid', 0))
+    .option('--system-map <file>', 'symbols for a crash dump whose kernel lacks kallsyms')
+    .action(action(async (file: string, opts: ReportCliOptions) => reportCommand(file, opts)));
+}
+
+export async function reportCommand(file: string, opts: ReportCliOptions): Promise<number> {
+  try {
+    if (statSync(file).isDirectory()) throw new LkstError(`${file} is a directory`, 'give a trace.dat file');
+  } catch (err) {
+    if (err instanceof LkstError) throw err;
+    throw new LkstError(`cannot open ${file} (${(err as NodeJS.ErrnoException).code ?? err})`, 'record one with `lkst record` or give the path of a trace file');
+  }
+  let path = file;
+  let cleanup = () => {};
+  if (isDumpFile(file)) {
+    const rec = await dumpToTraceDat(file, { systemMap: opts.systemMap });
+    path = rec.path;
+    cleanup = rec.cleanup;
+  }
+  try {
+    const s = await runReport(path, { json: opts.json, events: opts.event?.length ? opts.event : undefined, cpu: opts.cpu, pid: opts.pid });
+    printWarnings(s);
+  } finally {
+    cleanup();
+  }
+  return 0;
+}
+
+function printWarnings(s: ReportSummary): void {
+  for (const w of s.warnings) process.stderr.write(`lkst: warning: ${w}\n`);
+  if (s.lost || s.lostUncounted) {
+    process.stderr.write(`lkst: the kernel lost ${s.lost} events${s.lostUncounted ? ` (and an uncounted number on ${s.lostUncounted} pages)` : ''} in this trace; the report marks where\n`);
+  }
+  if (s.corruptPages) process.stderr.write(`lkst: warning: ${s.corruptPages} corrupt pages were skipped\n`);
+}
