@@ -34,7 +34,7 @@ export async function writeRecovery(rec: Recovery, path: string): Promise<void> 
  * For `lkst report DUMP`: recovers the dump into a temporary trace.dat that the caller reads like
  * any other, then removes with cleanup().
  */
-export async function dumpToTraceDat(dump: string, opts: { systemMap?: string } = {}): Promise<{ path: string; recovery: Recovery; cleanup(): void }> {
+export async function dumpToTraceDat(dump: string, opts: { systemMap?: string; kernel?: string } = {}): Promise<{ path: string; recovery: Recovery; cleanup(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'lkstcrash-report-'));
   const path = join(dir, 'recovered.dat');
   try {
@@ -74,10 +74,7 @@ export function formatSummary(s: RecoverySummary, output?: string): string {
 
 /** Runs the command; returns the exit code. Errors other than LkstError propagate. */
 export async function recoverCommand(dump: string, opts: RecoverCommandOptions = {}, print: (text: string) => void = (t) => console.log(t)): Promise<number> {
-  if (opts.kernel) {
-    throw dumpError('--kernel is not supported yet', 'use --system-map, or rely on the symbols and BTF inside the dump');
-  }
-  const rec = recoverFromDump(dump, { systemMap: opts.systemMap, lastEvents: opts.last });
+  const rec = recoverFromDump(dump, { systemMap: opts.systemMap, kernel: opts.kernel, lastEvents: opts.last });
   const output = opts.output ?? `${basename(dump)}.trace.dat`;
   await writeRecovery(rec, output);
   print(opts.json ? JSON.stringify(rec.summary, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : formatSummary(rec.summary, output));

@@ -14,13 +14,16 @@ import { Kernel } from './kernel.js';
 import { openDump } from './open.js';
 import type { PhysMemory } from './physmem.js';
 import { readRingBuffer, type CpuPages } from './ringbuffer.js';
-import { loadSystemMap } from './systemmap.js';
+import { loadKernelImage } from './kernel-image.js';
+import { loadSystemMap, relocatedTable } from './systemmap.js';
 import { parseVmcoreInfo, scanForVmcoreInfo, type VmcoreInfo } from './vmcoreinfo.js';
 import { X86Memory } from './x86_64.js';
 
 export interface RecoverOptions {
   /** System.map of the crashed kernel, when the dump's own kallsyms cannot be used. */
   systemMap?: string;
+  /** vmlinux or vmlinuz of the crashed kernel: BTF (if the dump's is unreadable) and symbols (vmlinux). */
+  kernel?: string;
   /** How many of the last events before the panic the summary lists. */
   lastEvents?: number;
 }
@@ -82,11 +85,20 @@ export function loadVmcoreInfo(mem: PhysMemory): VmcoreInfo {
 export function openKernel(mem: PhysMemory, opts: RecoverOptions = {}): Kernel {
   const info = loadVmcoreInfo(mem);
   const x86 = new X86Memory(mem, info);
-  const syms: SymbolTable = opts.systemMap ? loadSystemMap(opts.systemMap, info) : decodeKallsyms(x86, info);
-  const start = syms.addr('__start_BTF');
-  const stop = syms.addr('__stop_BTF');
-  if (stop <= start || stop - start > 256n << 20n) throw dumpError('implausible BTF bounds in the kernel image', 'the symbols do not match this dump; give the matching --system-map');
-  const btf = new Btf(x86.read(start, Number(stop - start)));
+  const image = opts.kernel ? loadKernelImage(opts.kernel) : undefined;
+  const syms: SymbolTable = opts.systemMap ? loadSystemMap(opts.systemMap, info)
+    : image?.symbols.length ? relocatedTable(image.symbols, info, opts.kernel!)
+      : decodeKallsyms(x86, info);
+  let btf: Btf;
+  try {
+    const start = syms.addr('__start_BTF');
+    const stop = syms.addr('__stop_BTF');
+    if (stop <= start || stop - start > 256n << 20n) throw dumpError('implausible BTF bounds in the kernel image', 'the symbols do not match this dump; give the matching --system-map');
+    btf = new Btf(x86.read(start, Number(stop - start)));
+  } catch (e) {
+    if (!image?.btf) throw e;
+    btf = new Btf(image.btf);
+  }
   return new Kernel(x86, syms, btf, info);
 }
 

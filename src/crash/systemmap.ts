@@ -17,13 +17,24 @@ export function loadSystemMap(path: string, info: VmcoreInfo): SymbolTable {
     if (m) syms.push({ addr: BigInt('0x' + m[1]), type: m[2], name: m[3] });
   }
   if (syms.length === 0) throw dumpError(`${path} holds no symbols`, 'give the System.map file of the crashed kernel');
+  return relocatedTable(syms, info, path);
+}
+
+/** Shifts link-time kernel symbols by the dump's KASLR offset, checked against VMCOREINFO's _stext. */
+export function relocatedTable(syms: KSym[], info: VmcoreInfo, path: string): SymbolTable {
   // A System.map has link-time addresses; relocate them unless they already match the dump.
   const stext = syms.find((s) => s.name === '_stext');
   const want = info.symbols.get('_stext');
   const shift = stext && want !== undefined ? want - stext.addr : info.kernelOffset ?? 0n;
   if (shift !== 0n) for (const s of syms) if (s.type !== 'A' && s.type !== 'a' && s.addr >= 0xffffffff80000000n) s.addr += shift;
-  if (stext && want !== undefined && stext.addr !== want) {
-    throw dumpError(`${path} does not match the dump's kernel`, 'give the System.map of the kernel that crashed');
+  // An independent check: another symbol that VMCOREINFO names must land on the same address.
+  const table = new SymbolTable(syms);
+  for (const name of ['init_uts_ns', 'swapper_pg_dir', 'init_top_pgt']) {
+    const got = table.get(name)?.addr;
+    const exp = info.symbols.get(name);
+    if (got !== undefined && exp !== undefined && got !== exp) {
+      throw dumpError(`${path} does not match the dump's kernel (${name} differs)`, 'give the symbols of the kernel that crashed');
+    }
   }
-  return new SymbolTable(syms);
+  return table;
 }

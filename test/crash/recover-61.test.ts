@@ -1,7 +1,7 @@
 // End to end: a real 6.1 kernel crashes under QEMU; lkst recovers its trace buffers from the dump.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, openSync, readdirSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recoverCommand } from '../../src/crash/command.js';
@@ -117,6 +117,26 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     assertCountsMatchGuest(viaMap, g);
     writeFileSync(map, elf.buffers[0].meta.kallsyms.split('\n').filter((l) => !/ (global_trace|ftrace_events)$/.test(l)).join('\n'));
     assert.throws(() => recoverFromDump(g.dumps.elf!, { systemMap: map }), (e: unknown) => e instanceof LkstError && /no ftrace/.test(e.message));
+  });
+
+  test('BTF missing from the dump: a clear error, and --kernel VMLINUZ (LZ4) supplies it', () => {
+    const mem = openDump(g.dumps.elf!);
+    try {
+      const k = openKernel(mem);
+      const start = k.syms.addr('__start_BTF');
+      const first = Math.floor(k.mem.translate(start)! / 4096);
+      const hide: PhysMemory = {
+        format: mem.format, vmcoreinfo: mem.vmcoreinfo, maxAddress: mem.maxAddress, lastMiss: 'filtered',
+        read: (pa, len) => (Math.floor(pa / 4096) <= first + 4 && Math.floor((pa + len - 1) / 4096) >= first ? undefined : mem.read(pa, len)),
+        ranges: () => mem.ranges(), close: () => undefined,
+      };
+      assert.throws(() => recoverFromMemory(hide, 'nobtf'), (e: unknown) => e instanceof LkstError && /not in the dump/.test(e.message));
+      const vmlinuz = join(g.kernelDir, 'boot', readdirSync(join(g.kernelDir, 'boot')).find((f) => f.startsWith('vmlinuz-'))!);
+      const r = recoverFromMemory(hide, 'nobtf', { kernel: vmlinuz });
+      assertCountsMatchGuest(r, g);
+    } finally {
+      mem.close();
+    }
   });
 
   test('the panic is found in the kernel log', () => {
