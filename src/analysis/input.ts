@@ -22,4 +22,6 @@ export interface TraceInput {
   /** Resolves a kernel address to "symbol+0xoff", when the trace carries kallsyms. */
   symbolize?: (addr: bigint) => string | undefined;
   warnings?: string[];
+  /** The trace clock (local, global, mono...), when known. */
+  clock?: string;
 }

@@ -22,6 +22,7 @@ export function openTrace(path: string): OpenedTrace {
       return hit.offset ? `${hit.name}+0x${hit.offset.toString(16)}` : hit.name;
     },
     warnings: file.warnings,
+    clock: file.meta.clock,
     close: () => file.close(),
   };
 }

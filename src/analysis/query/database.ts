@@ -11,6 +11,7 @@ import type { TraceInput } from '../input.js';
 import { Pass } from '../pass.js';
 import { StatsAnalysis } from '../stats.js';
 import { eventColumns, quoteIdent, tableNames, type Column } from './columns.js';
+import { fieldsJsonOf } from '../fields-json.js';
 
 export interface TraceDb {
   conn: DuckDBConnection;
@@ -63,7 +64,7 @@ function append(app: DuckDBAppender, c: Column, v: number | bigint | string): vo
  * Opens a database holding the tables the given SQL statements refer to (all of them when
  * `all`), loaded in one pass over the trace.
  */
-export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?: boolean; memoryLimit?: string } = {}): Promise<TraceDb> {
+export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?: boolean; memoryLimit?: string; eventFields?: boolean } = {}): Promise<TraceDb> {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-db-'));
   const instance = await DuckDBInstance.create(join(dir, 'trace.duckdb'), { memory_limit: opts.memoryLimit ?? '1GB', temp_directory: dir });
   const conn = await instance.connect();
@@ -96,9 +97,10 @@ export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?
     const withEvents = wanted.has('events');
     let eventsApp: DuckDBAppender | undefined;
     if (withEvents) {
-      await conn.run(`CREATE TABLE events (${EVENTS_COLUMNS})`);
+      await conn.run(`CREATE TABLE events (${EVENTS_COLUMNS}${opts.eventFields ? ', fields VARCHAR' : ''})`);
       eventsApp = await conn.createAppender('events');
     }
+    const fieldsJson = opts.eventFields ? fieldsJsonOf(input.registry) : undefined;
     const pass = new Pass(input);
     const stats = wanted.has('tasks') || wanted.has('cpus') ? pass.add(new StatsAnalysis(pass)) : undefined;
     let events = 0;
@@ -121,6 +123,7 @@ export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?
             eventsApp.appendInteger(ev.pid);
             eventsApp.appendVarchar(comm);
             eventsApp.appendVarchar(ev.fmt ? `${ev.fmt.system}:${ev.fmt.name}` : `unknown-${ev.id}`);
+            if (fieldsJson) eventsApp.appendVarchar(fieldsJson(ev));
             eventsApp.endRow();
             events++;
           }

@@ -1,2 +1,3 @@
 export { runReport, reportTrace, renderContextOf, type ReportOptions, type ReportSummary } from './report.js';
 export type { ReportOutput } from './sink.js';
+export { decodeFile, decodeTrace, type TypedRecord } from './decode.js';

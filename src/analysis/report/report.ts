@@ -136,6 +136,12 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
     return t;
   };
 
+  // Neighbouring records often share the task and the microsecond.
+  let lastTs = -1;
+  let lastTime = '';
+  let lastInNs = true;
+  let lastPid = -1;
+  let lastTask = '';
   summary.records = mergeRecords(
     inputs,
     (input, ts, b, off, len, missed) => {
@@ -169,7 +175,17 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
         sink.add(prefix + UNKNOWN_LINE + '\n');
         return;
       }
-      const head = prefix + taskCol(pid) + info.cpuCol + (info.inNs ? timeColumn(ts) : rawTimeColumn(ts));
+      if (ts !== lastTs || info.inNs !== lastInNs) {
+        lastTs = ts;
+        lastInNs = info.inNs;
+        lastTime = info.inNs ? timeColumn(ts) : rawTimeColumn(ts);
+      }
+      if (pid !== lastPid) {
+        lastTask = taskCol(pid);
+        // A task without a name yet may get one from a later sched_switch: look it up again then.
+        lastPid = ctx.comms.has(pid) ? pid : -1;
+      }
+      const head = prefix + lastTask + info.cpuCol + lastTime;
       let text = view.compiled.render(b, off, len, ctx);
       if (text.length && text.charCodeAt(text.length - 1) === 10) text = text.slice(0, -1);
       sink.add(head + view.nameCol + text + '\n');

@@ -16,7 +16,8 @@ function sleepMs(ms: number): void {
 }
 
 export class ChunkSink {
-  private text = '';
+  private buf = Buffer.allocUnsafe(FLUSH_AT);
+  private pos = 0;
   private readonly fd: number | undefined;
   private pending: Promise<void> = Promise.resolve();
   bytes = 0;
@@ -25,15 +26,33 @@ export class ChunkSink {
     this.fd = fdOf(out);
   }
 
+  /** Adds text (latin1: one byte per character, as the trace's bytes were read). */
   add(s: string): void {
-    this.text += s;
-    if (this.text.length >= FLUSH_AT) this.flush();
+    if (this.pos + s.length > this.buf.length) {
+      this.flush();
+      if (s.length > this.buf.length) {
+        this.emit(Buffer.from(s, 'latin1'));
+        return;
+      }
+    }
+    this.pos += this.buf.write(s, this.pos, 'latin1');
   }
 
   flush(): void {
-    if (!this.text) return;
-    const buf = Buffer.from(this.text, 'latin1');
-    this.text = '';
+    if (!this.pos) return;
+    const full = this.buf.subarray(0, this.pos);
+    if (this.fd !== undefined) {
+      this.emit(full);
+      this.pos = 0;
+    } else {
+      // A stream keeps the buffer: hand it over and start a new one.
+      this.emit(full);
+      this.buf = Buffer.allocUnsafe(FLUSH_AT);
+      this.pos = 0;
+    }
+  }
+
+  private emit(buf: Buffer): void {
     this.bytes += buf.length;
     if (this.fd !== undefined) {
       let off = 0;

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { action } from '../run.js';
+import { withTrace } from '../../analysis/open.js';
+import { withSink } from '../../export/file-sink.js';
+import { exportPerfetto } from '../../export/perfetto.js';
+import { exportChromeJson } from '../../export/chrome-json.js';
+import { exportCsv } from '../../export/csv.js';
+import { exportParquet } from '../../export/parquet.js';
+import { LkstError } from '../../tracefs/errors.js';
+
+const FORMATS = ['perfetto', 'chrome-json', 'csv', 'parquet'] as const;
+type Format = (typeof FORMATS)[number];
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('convert a trace for other tools: Perfetto protobuf (ui.perfetto.dev), Chrome JSON, CSV, Parquet')
+    .argument('<file>', 'trace.dat file')
+    .requiredOption('--to <format>', `one of ${FORMATS.join(', ')}`)
+    .requiredOption('-o, --output <file>', 'output file')
+    .option('--event <name>', 'parquet: only this event type, with its fields as typed columns')
+    .action(
+      action(async (file: string, opts: { to: string; output: string; event?: string }) => {
+        if (!FORMATS.includes(opts.to as Format)) throw new LkstError(`unknown export format '${opts.to}'`, `use one of ${FORMATS.join(', ')}`);
+        const to = opts.to as Format;
+        await withTrace(file, async (t) => {
+          let what: string;
+          if (to === 'parquet') what = `${(await exportParquet(t, opts.output, { event: opts.event })).rows} rows`;
+          else if (to === 'perfetto') what = `${withSink(opts.output, (s) => exportPerfetto(t, s)).events} events`;
+          else if (to === 'chrome-json') what = `${withSink(opts.output, (s) => exportChromeJson(t, s)).events} events`;
+          else what = `${withSink(opts.output, (s) => exportCsv(t, s)).events} events`;
+          process.stderr.write(`lkst: wrote ${what} to ${opts.output} (${to})\n`);
+        });
+      }),
+    );
+}

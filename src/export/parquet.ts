@@ -1,0 +1,30 @@
+/** Parquet through DuckDB: the events table (with fields as JSON), or one event type's typed table. */
+import { rmSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import type { TraceInput } from '../analysis/input.js';
+import { openTraceDb } from '../analysis/query/database.js';
+import { quoteIdent, tableNames } from '../analysis/query/columns.js';
+import { LkstError } from '../tracefs/errors.js';
+
+export async function exportParquet(input: TraceInput, path: string, opts: { event?: string } = {}): Promise<{ rows: number }> {
+  let table = 'events';
+  if (opts.event) {
+    const names = tableNames(input.registry);
+    const want = opts.event.includes(':') ? opts.event.split(':')[1]! : opts.event;
+    table = [...names.keys()].find((n) => n === opts.event || n === want || n.endsWith(`_${want}`)) ?? '';
+    if (!table) throw new LkstError(`the trace has no event ${opts.event}`, '`lkst query FILE --tables` lists the event tables');
+  }
+  const db = await openTraceDb(input, [`SELECT * FROM ${quoteIdent(table)}`], { eventFields: table === 'events' });
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    await db.conn.run(`COPY (SELECT * FROM ${quoteIdent(table)} ORDER BY ts) TO '${tmp.replace(/'/g, "''")}' (FORMAT parquet, COMPRESSION zstd)`);
+    renameSync(tmp, path);
+    return { rows: db.loaded.get(table) ?? 0 };
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    if (err instanceof LkstError) throw err;
+    throw new LkstError(`cannot write ${path} (${(err as Error).message.split('\n')[0]})`, 'choose a writable output path with -o');
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,169 @@
+// Exports of a trace recorded from this kernel: Perfetto protobuf decoded back with Perfetto's field
+// numbers, Chrome JSON, CSV and Parquet read back, each checked against the trace's own events.
+import assert from 'node:assert/strict';
+import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { openTrace, type OpenedTrace } from '../../src/analysis/open.js';
+import { traceStats, type TraceStats } from '../../src/analysis/stats.js';
+import { forEachEvent } from '../../src/analysis/stream.js';
+import { bindFields } from '../../src/analysis/schema.js';
+import { withSink } from '../../src/export/file-sink.js';
+import { exportPerfetto } from '../../src/export/perfetto.js';
+import { exportChromeJson } from '../../src/export/chrome-json.js';
+import { exportCsv, CSV_HEADER } from '../../src/export/csv.js';
+import { exportParquet } from '../../src/export/parquet.js';
+import { recordTrace, type RecordedTrace } from '../analysis/record-trace.js';
+import { all, fields, one, sint, str } from './proto-reader.js';
+
+// Perfetto's field numbers, from its protos (trace.proto, trace_packet.proto,
+// ftrace/ftrace_event_bundle.proto, ftrace/ftrace_event.proto, ftrace/sched.proto, ps/process_tree.proto).
+const P = {
+  tracePacket: 1,
+  packetFtraceEvents: 1,
+  packetProcessTree: 2,
+  bundleCpu: 1,
+  bundleEvent: 2,
+  eventTimestamp: 1,
+  eventPid: 2,
+  eventSchedSwitch: 4,
+  eventGeneric: 327,
+  switchPrevComm: 1,
+  switchPrevPid: 2,
+  switchPrevState: 4,
+  switchNextComm: 5,
+  switchNextPid: 6,
+  genericEventName: 1,
+  treeThreads: 2,
+  threadTid: 1,
+  threadName: 2,
+};
+
+describe('exports', () => {
+  let rec: RecordedTrace;
+  let trace: OpenedTrace;
+  let stats: TraceStats;
+  let out: string;
+  let pidFile: string;
+  let pid: number;
+  /** "ts prev_pid prev_state next_pid next_comm" of every sched_switch, from the trace. */
+  const switches: string[] = [];
+
+  before(async () => {
+    out = mkdtempSync(join(tmpdir(), 'lkst-export-'));
+    pidFile = join(out, 'pid');
+    rec = await recordTrace(['sh', '-c', `echo $$ > ${pidFile}; exec sleep 0.1`]);
+    pid = Number(readFileSync(pidFile, 'utf8'));
+    trace = openTrace(rec.path);
+    stats = traceStats(trace);
+    const f = bindFields(trace.registry, 'sched', 'sched_switch', ['prev_pid', 'prev_state', 'next_pid', 'next_comm'])!;
+    forEachEvent(trace, {
+      event: (ev) => {
+        if (ev.id === f.fmt.id) switches.push(`${ev.ts} ${ev.num(f.prev_pid)} ${ev.num(f.prev_state)} ${ev.num(f.next_pid)} ${ev.str(f.next_comm)}`);
+      },
+    });
+    assert.ok(switches.length > 0);
+  });
+  after(() => {
+    trace?.close();
+    rec?.cleanup();
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  test('Perfetto: every event in per-CPU bundles, sched_switch typed field by field, tasks named', () => {
+    const path = join(out, 't.perfetto');
+    const sum = withSink(path, (s) => exportPerfetto(trace, s));
+    assert.equal(sum.events, stats.events);
+    const packets = fields(readFileSync(path));
+    assert.ok(packets.every((p) => p.num === P.tracePacket && p.wire === 2), 'a Trace is only packets');
+    let events = 0;
+    const decodedSwitches: string[] = [];
+    const perCpu = new Map<number, number>();
+    const names = new Map<number, string>();
+    for (const p of packets) {
+      const pf = fields(p.bytes!);
+      const bundle = one(pf, P.packetFtraceEvents);
+      if (bundle) {
+        const bf = fields(bundle.bytes!);
+        const cpu = Number(one(bf, P.bundleCpu)!.int);
+        let last = -1;
+        for (const e of all(bf, P.bundleEvent)) {
+          const ef = fields(e.bytes!);
+          const ts = sint(one(ef, P.eventTimestamp))!;
+          assert.ok(ts >= last, 'events of a bundle are in time order');
+          last = ts;
+          events++;
+          perCpu.set(cpu, (perCpu.get(cpu) ?? 0) + 1);
+          const sw = one(ef, P.eventSchedSwitch);
+          if (sw) {
+            const s = fields(sw.bytes!);
+            decodedSwitches.push(`${ts} ${sint(one(s, P.switchPrevPid))} ${sint(one(s, P.switchPrevState))} ${sint(one(s, P.switchNextPid))} ${str(one(s, P.switchNextComm))}`);
+          }
+          const g = one(ef, P.eventGeneric);
+          if (g) assert.ok(str(one(fields(g.bytes!), P.genericEventName)), 'generic events carry their name');
+        }
+      }
+      const tree = one(pf, P.packetProcessTree);
+      if (tree) for (const t of all(fields(tree.bytes!), P.treeThreads)) {
+        const tf = fields(t.bytes!);
+        names.set(sint(one(tf, P.threadTid))!, str(one(tf, P.threadName))!);
+      }
+    }
+    assert.equal(events, stats.events);
+    assert.deepEqual(new Map([...perCpu].sort()), new Map(stats.byCpu.map((c) => [c.cpu, c.events])));
+    assert.deepEqual(decodedSwitches.sort(), [...switches].sort());
+    assert.equal(names.get(pid), 'sleep');
+  });
+
+  test('Chrome JSON: one instant per event, running slices per CPU and task, the sleep as a syscall slice', () => {
+    const path = join(out, 't.json');
+    withSink(path, (s) => exportChromeJson(trace, s));
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as { traceEvents: { ph: string; name: string; pid: number; tid?: number; ts: number; dur?: number; cat?: string; args?: Record<string, unknown> }[] };
+    const ev = doc.traceEvents;
+    const instants = ev.filter((e) => e.ph === 'i' && e.cat !== 'lost');
+    assert.equal(instants.length, stats.events);
+    const perEvent = new Map<string, number>();
+    for (const e of instants) perEvent.set(e.name, (perEvent.get(e.name) ?? 0) + 1);
+    assert.deepEqual(new Map([...perEvent].sort()), new Map(stats.byEvent.map((e): [string, number] => [e.event, e.count]).sort()));
+    assert.ok(ev.some((e) => e.ph === 'X' && e.pid === 0 && e.name === `sleep:${pid}`), 'the sleeper runs on a CPU row');
+    assert.ok(ev.some((e) => e.ph === 'X' && e.pid === pid && e.name.startsWith('running')));
+    const b = ev.find((e) => e.ph === 'b' && e.pid === pid && e.name === 'clock_nanosleep');
+    const end = ev.find((e) => e.ph === 'e' && e.pid === pid && e.name === 'clock_nanosleep');
+    assert.ok(b && end && end.ts - b.ts >= 100_000, 'the 0.1 s sleep spans at least 100000 us');
+    assert.ok(ev.some((e) => e.ph === 'M' && e.name === 'thread_name' && e.tid === pid && (e.args as { name: string }).name === 'sleep'));
+  });
+
+  test('CSV: a header and one row per event, fields as JSON', () => {
+    const path = join(out, 't.csv');
+    withSink(path, (s) => exportCsv(trace, s));
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+    assert.equal(lines[0], CSV_HEADER);
+    assert.equal(lines.length - 1, stats.events);
+    const sw = lines.filter((l) => l.split(',')[4] === 'sched:sched_switch');
+    assert.equal(sw.length, switches.length);
+    const m = /^(\d+),\d+,-?\d+,[^,]*,sched:sched_switch,"(.*)"$/.exec(sw[0]!);
+    assert.ok(m);
+    const f = JSON.parse(m[2]!.replace(/""/g, '"')) as { prev_pid: number; next_pid: number };
+    assert.equal(`${m[1]} ${f.prev_pid}`, switches[0]!.split(' ').slice(0, 2).join(' '));
+  });
+
+  test('Parquet: all events with fields, and one event type with typed columns, read back by DuckDB', async () => {
+    const allPath = join(out, 't.parquet');
+    const swPath = join(out, 'sw.parquet');
+    assert.equal((await exportParquet(trace, allPath)).rows, stats.events);
+    assert.equal((await exportParquet(trace, swPath, { event: 'sched:sched_switch' })).rows, switches.length);
+    const db = await DuckDBInstance.create(':memory:');
+    const c = await db.connect();
+    try {
+      const per = (await c.runAndReadAll(`SELECT event, count(*)::INTEGER FROM read_parquet('${allPath}') GROUP BY 1 ORDER BY 1`)).getRows();
+      assert.deepEqual(per, stats.byEvent.map((e) => [e.event, e.count]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
+      const rows = (await c.runAndReadAll(`SELECT ts, prev_pid, prev_state, next_pid, next_comm FROM read_parquet('${swPath}')`)).getRows();
+      assert.deepEqual(rows.map((r) => r.map(String).join(' ')).sort(), [...switches].sort());
+    } finally {
+      c.closeSync();
+      db.closeSync();
+    }
+  });
+});
