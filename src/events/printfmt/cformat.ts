@@ -89,9 +89,12 @@ export function formatInt(spec: Spec, v: number | bigint, starArg = 0): string {
   const neg = v < 0;
   let mag: number | bigint = neg ? -v : v;
   const radix = conv === 'x' || conv === 'X' ? 16 : conv === 'o' ? 8 : 10;
-  let digits = mag.toString(radix);
+  let digits = radix === 16 ? toHex(mag) : mag.toString(radix);
   if (conv === 'X') digits = digits.toUpperCase();
   if (spec.plain) return neg ? '-' + digits : digits;
+  if (!neg && spec.zero && spec.width >= 0 && spec.prec === -1 && !spec.minus && !spec.hash && !spec.plus && !spec.space) {
+    return digits.length >= spec.width ? digits : digits.padStart(spec.width, '0');
+  }
   const [width, prec, minus] = widthOf(spec, starArg);
   const isZero = mag === 0 || mag === 0n;
   if (prec >= 0) {
@@ -124,3 +127,26 @@ export function formatStr(spec: Spec, s: string, starArg = 0): string {
 
 /** %02x of a byte. */
 export const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Hex digits of a byte without leading zero. */
+const HEX1: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
+
+function hex32(n: number): string {
+  if (n < 0x100) return HEX1[n]!;
+  if (n < 0x10000) return HEX1[n >>> 8]! + HEX2[n & 0xff]!;
+  if (n < 0x1000000) return HEX1[n >>> 16]! + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
+  return HEX1[n >>> 24]! + HEX2[(n >>> 16) & 0xff]! + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
+}
+
+function hex32Padded(n: number): string {
+  return HEX2[n >>> 24]! + HEX2[(n >>> 16) & 0xff]! + HEX2[(n >>> 8) & 0xff]! + HEX2[n & 0xff]!;
+}
+
+/** Lower-case hex of a non-negative integer (Number's toString(16) is slow in V8). */
+export function toHex(v: number | bigint): string {
+  if (typeof v === 'bigint') return v.toString(16);
+  if (v < 0x100000000) return hex32(v);
+  if (v > Number.MAX_SAFE_INTEGER) return v.toString(16);
+  const hi = Math.floor(v / 0x100000000);
+  return hex32(hi) + hex32Padded(v - hi * 0x100000000);
+}

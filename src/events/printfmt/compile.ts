@@ -5,7 +5,7 @@
 import type { EventFormat, Field } from '../format.js';
 import type { Expr } from './ast.js';
 import type { RenderContext } from './context.js';
-import { HEX2, formatInt, formatStr, parseSpec } from './cformat.js';
+import { HEX2, formatInt, formatStr, parseSpec, toHex } from './cformat.js';
 import { binOp, castMask, convert, isTrue, maskTo, norm, readNum, toU64, unaryOp, type Num } from './num.js';
 import { splitFormat, type Segment } from './segments.js';
 import { symbolText } from './symbols.js';
@@ -86,9 +86,16 @@ export function compileNum(e: Expr): NumFn {
     }
     case 'atom': {
       const name = e.text;
+      // Resolved once per trace (its kallsyms), then a constant.
+      let seen: RenderContext | undefined;
+      let value: Num = 0;
       return (_b, _o, _l, ctx) => {
-        const a = ctx.symbols.addressOf(name);
-        return a === undefined ? 0 : norm(a);
+        if (seen !== ctx) {
+          const a = ctx.symbols.addressOf(name);
+          value = a === undefined ? 0 : norm(a);
+          seen = ctx;
+        }
+        return value;
       };
     }
     case 'field':
@@ -144,7 +151,8 @@ function compileIndex(base: Expr, idxE: Expr): NumFn {
     const f = base.field;
     const es = f.elemSize;
     return (b, o, l, c) => {
-      const i = Number(toU64(idx(b, o, l, c)) & 0xffffffffn);
+      const iv = idx(b, o, l, c);
+      const i = typeof iv === 'number' && iv >= 0 && iv <= 0xffffffff ? iv : Number(toU64(iv) & 0xffffffffn);
       const at = f.offset + i * es;
       if (at + es > l) return 0;
       const v = readNum(b, o + at, es);
@@ -155,7 +163,8 @@ function compileIndex(base: Expr, idxE: Expr): NumFn {
     const f = base.field;
     const es = f.elemSize || 8;
     return (b, o, l, c) => {
-      const at = dynSpan(b, o, l, f)[0] + Number(toU64(idx(b, o, l, c)) & 0xffffffffn);
+      const iv = idx(b, o, l, c);
+      const at = dynSpan(b, o, l, f)[0] + (typeof iv === 'number' && iv >= 0 && iv <= 0xffffffff ? iv : Number(toU64(iv) & 0xffffffffn));
       if (at + es > l) return 0;
       const v = readNum(b, o + at, es);
       return bits ? maskTo(v, bits) : v;
@@ -165,7 +174,7 @@ function compileIndex(base: Expr, idxE: Expr): NumFn {
 }
 
 function hexU64(v: Num): string {
-  return (typeof v === 'number' && v >= 0 ? v : toU64(v)).toString(16);
+  return toHex(typeof v === 'number' && v >= 0 ? v : toU64(v));
 }
 
 /** Where the bytes of a __print_hex/__print_array base are: a dynamic array or a field. */
@@ -586,8 +595,8 @@ function compileInt(specText: string, argE: Expr, lenArg?: Expr): Piece {
     return (b, o, l, c) => formatInt(spec, convert(val(b, o, l, c), bits, signed), Number(convert(plen(b, o, l, c), 32, true)));
   }
   if (spec.plain && spec.conv !== 'X' && spec.conv !== 'o') {
-    const radix = spec.conv === 'x' ? 16 : 10;
-    return (b, o, l, c) => convert(val(b, o, l, c), bits, signed).toString(radix);
+    if (spec.conv === 'x') return (b, o, l, c) => toHex(convert(val(b, o, l, c), bits, false));
+    return (b, o, l, c) => convert(val(b, o, l, c), bits, signed).toString();
   }
   return (b, o, l, c) => formatInt(spec, convert(val(b, o, l, c), bits, signed));
 }
@@ -622,17 +631,31 @@ export function joinPieces(pieces: Piece[]): Piece {
       const [a, b2, c3] = pieces as [Piece, Piece, Piece];
       return (b, o, l, c) => a(b, o, l, c) + b2(b, o, l, c) + c3(b, o, l, c);
     }
-    default:
-      return (b, o, l, c) => {
-        let s = '';
-        for (let i = 0; i < pieces.length; i++) s += pieces[i]!(b, o, l, c);
-        return s;
-      };
+    default: {
+      // One generated function per format: no loop, and V8 can inline the pieces.
+      const names = pieces.map((_, i) => `p${i}`);
+      const body = `return (b, o, l, c) => ${names.map((n) => `${n}(b, o, l, c)`).join(' + ')};`;
+      return new Function(...names, body)(...pieces) as Piece;
+    }
   }
 }
 
+/** Literal text and conversions in one generated function, the literals inlined as constants. */
 export function compileSegments(segs: Segment[]): Piece {
-  return joinPieces(segs.map(compileSegment));
+  const pieces: Piece[] = [];
+  const terms: string[] = [];
+  for (const seg of segs) {
+    if (seg.t === 'lit') terms.push(JSON.stringify(seg.s));
+    else {
+      terms.push(`p${pieces.length}(b, o, l, c)`);
+      pieces.push(compileSegment(seg));
+    }
+  }
+  if (!terms.length) return EMPTY;
+  if (terms.length === 1 && pieces.length === 1) return pieces[0]!;
+  const names = pieces.map((_, i) => `p${i}`);
+  const body = `return (b, o, l, c) => ${terms[0]!.startsWith('"') ? '' : '"" + '}${terms.join(' + ')};`;
+  return new Function(...names, body)(...pieces) as Piece;
 }
 
 export { splitFormat };

@@ -74,8 +74,11 @@ function fresh(): PArg {
   return { t: 'null' };
 }
 
+const NODE_KEYS: (keyof PArg)[] = ['text', 'quoted', 'op', 'left', 'right', 'prio', 'item', 'leaf'];
+
+/** Rewrites a node in place (libtraceevent turns an operand into the operator that takes it). */
 function assign(dst: PArg, src: PArg): void {
-  for (const k of Object.keys(dst) as (keyof PArg)[]) delete dst[k];
+  for (const k of NODE_KEYS) (dst as unknown as Record<string, unknown>)[k] = undefined;
   Object.assign(dst, src);
 }
 

@@ -12,7 +12,6 @@ export interface SymbolHit {
 export class KernelSymbols {
   private readonly addrs: BigUint64Array;
   private readonly names: string[];
-  private byName?: Map<string, bigint>;
   private readonly cache = new Map<Num, number>();
 
   private constructor(addrs: BigUint64Array, names: string[]) {
@@ -91,11 +90,9 @@ export class KernelSymbols {
 
   /** The address of a symbol by name (first in address order), as libtraceevent's test_for_symbol. */
   addressOf(name: string): bigint | undefined {
-    if (!this.byName) {
-      this.byName = new Map();
-      for (let i = 0; i < this.names.length; i++) if (!this.byName.has(this.names[i]!)) this.byName.set(this.names[i]!, this.addrs[i]!);
-    }
-    return this.byName.get(name);
+    // A linear search: print formats name few symbols, and each result is kept by the caller.
+    const i = this.names.indexOf(name);
+    return i < 0 ? undefined : this.addrs[i];
   }
 }
 
