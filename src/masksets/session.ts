@@ -6,7 +6,8 @@ import type { Maskset, MasksetEntry } from './model.js';
 import { parseParamWords } from './parse.js';
 import type { KernelPlan } from './plan.js';
 import { applyPlan, clearInstance, type ApplyResult } from './apply.js';
-import { readState, removeState, requireState, writeState, type TraceState } from './state.js';
+import { existsSync } from 'node:fs';
+import { readState, removeState, requireState, statePath, writeState, type TraceState } from './state.js';
 
 /** The instance `lkst start` arms when no name is given. */
 export const ARMED_INSTANCE = 'lkst-trace';
@@ -57,7 +58,7 @@ function skippedText(plan: KernelPlan): string {
 }
 
 function armedInstance(s: TraceState): Instance {
-  if (!Instance.exists(s.instance)) throw new LkstError(`the armed trace's instance ${s.instance} is gone`, '`lkst reset` clears the state; then `lkst start` again');
+  if (!Instance.exists(s.instance)) throw new LkstError(`the armed trace's instance ${s.instance} is gone`, 'arm a new one with `lkst start -m MASKSET`');
   return Instance.open(s.instance);
 }
 
@@ -72,7 +73,12 @@ export interface StartOptions {
 
 /** `lkst start -m MASKSET`: arms tracing in a persistent instance and returns. */
 export async function startTrace(opts: StartOptions): Promise<string> {
-  const old = readState();
+  let old: TraceState | undefined;
+  try {
+    old = readState();
+  } catch {
+    old = undefined; // a damaged state file is replaced
+  }
   if (old && !old.stopped && Instance.exists(old.instance)) {
     throw new LkstError(`a trace is already armed (maskset ${old.maskset} in ${old.instance})`, 'switch it with `lkst maskset switch NAME`, or `lkst stop` it first');
   }
@@ -183,11 +189,19 @@ export async function handlerSet(opts: { event: string; handler: string; params?
   return `${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)`;
 }
 
-/** For `lkst reset`: turns off and removes the armed trace's instance and forgets the state. */
-export function resetArmed(): string {
-  const s = readState();
+/**
+ * For `lkst reset`: turns off and removes the armed trace's instance (from the state file, else the
+ * given or default name: a start that died before writing its state) and forgets the state.
+ */
+export function resetArmed(instance?: string): string {
+  let s: TraceState | undefined;
+  try {
+    s = readState();
+  } catch {
+    s = undefined; // damaged: removed below
+  }
   const lines: string[] = [];
-  const name = s?.instance ?? ARMED_INSTANCE;
+  const name = s?.instance ?? instance ?? ARMED_INSTANCE;
   if (Instance.exists(name)) {
     const inst = Instance.open(name);
     inst.tracingOn = false;
@@ -195,7 +209,7 @@ export function resetArmed(): string {
     inst.remove();
     lines.push(`removed the armed trace ${name}`);
   }
-  if (s) {
+  if (s || existsSync(statePath())) {
     removeState();
     lines.push('cleared the armed-trace state');
   }

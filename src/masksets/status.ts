@@ -35,7 +35,7 @@ function fmtParams(p: Readonly<Record<string, string>>): string {
 
 async function armedStatus(s: TraceState): Promise<string[]> {
   const out: string[] = [];
-  if (!Instance.exists(s.instance)) return [`the armed trace's instance ${s.instance} is gone (\`lkst reset\` clears the state)`];
+  if (!Instance.exists(s.instance)) return [`the armed trace's instance ${s.instance} is gone (\`lkst start -m MASKSET\` arms a new one)`];
   const inst = Instance.open(s.instance);
   const env = await loadMasksetEnv();
   let plan: KernelPlan | undefined;

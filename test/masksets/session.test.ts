@@ -25,7 +25,7 @@ async function armed<T>(maskset: string, fn: (inst: Instance) => Promise<T>, opt
     await startTrace({ maskset, instance: ARMED, ...opts });
     return await fn(Instance.open(ARMED));
   } finally {
-    resetArmed();
+    resetArmed(ARMED);
   }
 }
 

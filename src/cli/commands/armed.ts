@@ -13,9 +13,10 @@ export function registerArmed(program: Command): void {
     .option('-m, --maskset <name>', 'maskset to apply', 'default')
     .option('-b, --buffer <kb>', 'ring-buffer size per CPU in KiB', numberOption('--buffer', 4))
     .option('--skip-missing', 'apply even if some events are missing on this kernel, listing them')
+    .option('--instance <name>', 'tracefs instance to arm (lkst-*)', 'lkst-trace')
     .action(
-      action(async (o: { maskset: string; buffer?: number; skipMissing?: boolean }) =>
-        print(await startTrace({ maskset: o.maskset, skipMissing: o.skipMissing ?? false, ...(o.buffer ? { bufferKb: o.buffer } : {}) })),
+      action(async (o: { maskset: string; buffer?: number; skipMissing?: boolean; instance: string }) =>
+        print(await startTrace({ maskset: o.maskset, instance: o.instance, skipMissing: o.skipMissing ?? false, ...(o.buffer ? { bufferKb: o.buffer } : {}) })),
       ),
     );
   program

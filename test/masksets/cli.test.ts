@@ -1,0 +1,63 @@
+/** The commander wiring of maskset, handler, start/stop/status, driven like the lkst binary would. */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Command } from 'commander';
+import { registerMaskset } from '../../src/cli/commands/maskset.js';
+import { registerHandler } from '../../src/cli/commands/handler.js';
+import { registerArmed } from '../../src/cli/commands/armed.js';
+import { resetArmed } from '../../src/masksets/session.js';
+import { tempConfig } from './kernel.js';
+
+const cfg = tempConfig();
+const INST = `lkst-${process.pid}-cli`;
+after(() => {
+  resetArmed(INST);
+  cfg.done();
+});
+
+/** Runs one command line; returns what it printed and the exit code it set. */
+async function run(...args: string[]): Promise<{ out: string; err: string; code: number }> {
+  const program = new Command().name('lkst').exitOverride();
+  registerMaskset(program);
+  registerHandler(program);
+  registerArmed(program);
+  let out = '';
+  let err = '';
+  const w1 = process.stdout.write.bind(process.stdout);
+  const w2 = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((s: string) => ((out += s), true)) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+  process.exitCode = 0;
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } finally {
+    process.stdout.write = w1;
+    process.stderr.write = w2;
+  }
+  const code = Number(process.exitCode ?? 0);
+  process.exitCode = 0;
+  return { out, err, code };
+}
+
+test('lkst maskset/handler/start/status/stop from the command line', async () => {
+  let r = await run('maskset', 'create', 'mine', '-d', 'getppid and sched', '-e', 'syscalls:sys_enter_getppid record', '-e', 'PROCESS_CONTEXTSWITCH record');
+  assert.equal(r.code, 0, r.err);
+  assert.match((await run('maskset', 'list')).out, /^\s+mine\s+file\s+2\s+getppid and sched$/m);
+  r = await run('start', '-m', 'mine', '--instance', INST);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, new RegExp(`^tracing armed in ${INST} with maskset mine: 2 tracepoints recorded$`, 'm'));
+  r = await run('handler', 'set', 'PROCESS_CONTEXTSWITCH', 'pid', `pids=${process.pid}`);
+  assert.match(r.out, /PROCESS_CONTEXTSWITCH now uses pid pids=\d+/);
+  r = await run('status');
+  assert.match(r.out, /maskset mine \(changed by handler set: PROCESS_CONTEXTSWITCH\), recording/);
+  assert.match(r.out, new RegExp(`PROCESS_CONTEXTSWITCH\\s+pid\\s+pids=${process.pid}\\s+sched:sched_switch on \\[common_pid == ${process.pid}\\]`));
+  r = await run('maskset', 'switch', 'nosuch');
+  assert.equal(r.code, 1);
+  assert.match(r.err, /^lkst: no maskset named nosuch: see `lkst maskset list`/);
+  assert.equal(r.err.trim().split('\n').length, 1, 'one line, no stack');
+  r = await run('maskset', 'switch', 'off');
+  assert.match(r.out, /^switched mine -> off: 2 changes/);
+  r = await run('stop', '--remove');
+  assert.match(r.out, new RegExp(`stopped; ${INST} removed`));
+  assert.match((await run('status')).out, /no trace is armed/);
+});
