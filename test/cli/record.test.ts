@@ -40,6 +40,19 @@ test('lkst record -d stops after the duration; the default set records LKST even
     assert.ok(traceCmdEventCount(out, 'sched_switch') > 0);
   }));
 
+test('the quick start: record -d with --show prints statistics and the last events', () =>
+  withDir((dir) => {
+    const out = join(dir, 'show.dat');
+    const r = lkst(['record', '-d', '1', '--show', '-o', out]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Events per type/);
+    assert.match(r.stdout, /sched:sched_switch\s+[\d,]+/);
+    const tail = r.stdout.split('Last events')[1]!.trim().split('\n').slice(1);
+    assert.equal(tail.length, 20);
+    const report = execFileSync(process.execPath, [join(process.cwd(), 'dist/src/cli/main.js'), 'report', out], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    assert.deepEqual(report.trimEnd().split('\n').slice(-20), tail, 'the last events are the report\'s last lines');
+  }));
+
 test('Ctrl-C stops a recording and still writes the file', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-test-'));
   try {

@@ -9,6 +9,11 @@ import { DEFAULT_EVENT_NAMES } from '../../events/catalog.js';
 import { writeTraceDat } from '../../file/writer.js';
 import { LkstError } from '../../tracefs/errors.js';
 import { checkOutputPath } from '../../record/output-path.js';
+import { withTrace } from '../../analysis/open.js';
+import { traceStats } from '../../analysis/stats.js';
+import { renderStats } from '../../analysis/render.js';
+import { runReport } from '../../analysis/report/index.js';
+import { TailLines } from '../tail-lines.js';
 
 export interface RecordCliOptions {
   event?: string[];
@@ -19,6 +24,7 @@ export interface RecordCliOptions {
   clock?: string;
   poll?: number;
   quiet?: boolean;
+  show?: boolean;
 }
 
 export function registerRecord(program: Command): void {
@@ -33,6 +39,7 @@ export function registerRecord(program: Command): void {
     .option('--clock <name>', 'trace clock (see `lkst features`)')
     .option('--poll <ms>', 'how often the buffers are drained', numberOption('--poll', 1))
     .option('-q, --quiet', 'no live line or summary')
+    .option('--show', 'afterwards, print what was seen: statistics and the last events')
     .argument('[command...]', 'run this command and stop when it exits (put it after --)')
     .action(action(async (command: string[], opts: RecordCliOptions) => recordCommand(command, opts)));
 }
@@ -87,7 +94,17 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   await writeTraceDat(output, result.meta, result.cpus);
   result.discard();
   if (!opts.quiet) process.stderr.write(summary(result, output));
+  if (opts.show) await showTrace(output);
   return result.commandExitCode ?? 0;
+}
+
+/** What a recording saw: its statistics and its last events, as `lkst stats` and `lkst report` print them. */
+async function showTrace(path: string): Promise<void> {
+  await withTrace(path, (t) => process.stdout.write(renderStats(traceStats(t), 10)));
+  const tail = new TailLines(20);
+  await runReport(path, { out: tail });
+  await new Promise<void>((r) => tail.end(r));
+  process.stdout.write(`\nLast events (all of them: lkst report ${path})\n${tail.text()}`);
 }
 
 export function liveLine(p: RecordProgress): string {
