@@ -62,6 +62,36 @@ function armedInstance(s: TraceState): Instance {
   return Instance.open(s.instance);
 }
 
+/**
+ * Makes a trace that lkst applied a maskset to the one `lkst maskset switch`, `lkst handler set`
+ * and `lkst status` work on: `lkst start` calls it, and `lkst record -m` can, so a running recorder
+ * can be switched from another shell. Pair with forgetTrace when the recording ends.
+ */
+export function announceTrace(inst: Instance, m: Maskset, plan: KernelPlan): void {
+  writeState({
+    version: 1,
+    instance: inst.name,
+    maskset: m.name,
+    entries: m.entries,
+    edited: [],
+    skipped: plan.missing,
+    startedAt: new Date().toISOString(),
+    stopped: false,
+    switches: [],
+  });
+}
+
+/** Drops the state if it names this instance (a recorder that announced itself is done). */
+export function forgetTrace(inst: Instance): void {
+  let s: TraceState | undefined;
+  try {
+    s = readState();
+  } catch {
+    return;
+  }
+  if (s?.instance === inst.name) removeState();
+}
+
 export interface StartOptions {
   maskset: string;
   skipMissing?: boolean;
@@ -97,17 +127,7 @@ export async function startTrace(opts: StartOptions): Promise<string> {
     inst.remove();
     throw err;
   }
-  writeState({
-    version: 1,
-    instance: inst.name,
-    maskset: m.name,
-    entries: m.entries,
-    edited: [],
-    skipped: applied.plan.missing,
-    startedAt: new Date().toISOString(),
-    stopped: false,
-    switches: [],
-  });
+  announceTrace(inst, m, applied.plan);
   return `tracing armed in ${inst.name} with maskset ${m.name}: ${[...applied.plan.tracepoints.values()].filter((t) => t.enabled).length} tracepoints recorded${skippedText(applied.plan)}`;
 }
 

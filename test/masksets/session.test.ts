@@ -3,7 +3,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Instance } from '../../src/tracefs/instance.js';
 import { masksetCreate } from '../../src/masksets/commands.js';
-import { masksetSwitch, resetArmed, startTrace, stopTrace, stateMaskset, applyMaskset } from '../../src/masksets/session.js';
+import { masksetSwitch, resetArmed, startTrace, stopTrace, stateMaskset, applyMaskset, announceTrace, forgetTrace } from '../../src/masksets/session.js';
 import { statusReport } from '../../src/masksets/status.js';
 import { readState } from '../../src/masksets/state.js';
 import { loadMasksetEnv } from '../../src/masksets/env.js';
@@ -188,5 +188,18 @@ test('after an in-kernel switch fired, status shows the kernel table and the fir
     await masksetSwitch({ name: 'b2' });
     assert.deepEqual(inst.enabledEvents(), [GETUID], 'the switch settles it: triggers gone, b2 recorded');
     assert.doesNotMatch(await statusReport(), /differs/);
+  });
+});
+
+test('a recorder that announces its instance can be switched from elsewhere, and forgets it at the end', async () => {
+  const env = await loadMasksetEnv();
+  await withCleanInstance('announced', async (inst) => {
+    const a = env.store.load('a');
+    const { plan } = await applyMaskset(inst, a, { env });
+    announceTrace(inst, a, plan);
+    assert.match(await masksetSwitch({ name: 'b' }), /^switched a -> b/);
+    assert.deepEqual(inst.enabledEvents().sort(), [GETPPID, KILL].sort());
+    forgetTrace(inst);
+    assert.equal(readState(), undefined);
   });
 });
