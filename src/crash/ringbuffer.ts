@@ -1,6 +1,7 @@
 // Reads one ftrace ring buffer (struct trace_buffer) out of the dead kernel: per CPU, the pages in
 // reading order (reader page, then head page around the ring to the commit page).
 import type { Kernel, KObj } from './kernel.js';
+import { markLost, unreadPart } from './page-fix.js';
 
 export interface CpuPages {
   cpu: number;
@@ -68,9 +69,15 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
     if (!page) { res.missingPages++; return; }
     const commit = page.readUInt32LE(8) & 0xfffff;
     if (commit === 0) return;
-    if (!whole && bp.int('read') >= commit) return; // reader page already consumed
-    if (!whole && bp.int('read') > 0) res.readerPartlyConsumed = true;
-    res.pages.push(page);
+    let keep: Buffer | undefined = page;
+    if (!whole) {
+      // The reader page may be half consumed: keep only what a reader had not taken yet.
+      const read = bp.int('read');
+      keep = unreadPart(page, pageSize, read);
+      if (!keep) return;
+      if (read > 0) res.readerPartlyConsumed = true;
+    }
+    res.pages.push(keep);
     res.pageAddrs.push(data);
   };
   if (readerPage) addPage(readerPage, false);
@@ -102,5 +109,7 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
     addPage(bp, true);
     if (bp === commitPage) break;
   }
+  // Events overwritten by the wrap were lost just before the oldest page left.
+  if (res.overrun > 0 && res.pages.length) res.pages[0] = markLost(res.pages[0], pageSize, res.overrun);
   return res;
 }
