@@ -104,9 +104,12 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
           case 'pids':
             pids = { pids: op.pids, follow: op.follow };
             break;
-          case 'trigger':
-            c.triggers.push({ command: op.command, ...(op.count ? { count: op.count } : {}), ...(andFilters([narrow ?? '', op.condition ?? '']) ? { condition: andFilters([narrow ?? '', op.condition ?? '']) } : {}) });
+          case 'trigger': {
+            // A trigger on a tracepoint shared by several LKST events fires only for this one's.
+            const condition = andFilters([narrow ?? '', op.condition ?? '']);
+            c.triggers.push({ command: op.command, ...(op.count ? { count: op.count } : {}), ...(condition ? { condition } : {}) });
             break;
+          }
           case 'prepare':
             staged.push({ tp: op.tracepoint, filter: op.filter ?? '', from });
             break;

@@ -112,3 +112,15 @@ test('include cycles are refused', async () => {
   env.store.save('c2', 'include c1\n');
   rejects(() => env.store.load('c1'), /c1 includes itself \(c1 -> c2 -> c1\)/);
 });
+
+test('handler set with a maskset edits that file, and null removes the entry', async () => {
+  const { handlerSet } = await import('../../src/masksets/session.js');
+  await masksetCreate({ name: 'hs', entries: ['sched:sched_switch record'] });
+  assert.match(await handlerSet({ event: 'sched:sched_wakeup', handler: 'stack', params: ['if=pid == 1'], maskset: 'hs' }), /saved hs/);
+  let shown = await masksetShow({ name: 'hs' });
+  assert.match(shown, /^sched:sched_wakeup\s+stack\s+if="pid == 1"$/m);
+  await handlerSet({ event: 'sched:sched_switch', handler: 'null', maskset: 'hs' });
+  shown = await masksetShow({ name: 'hs' });
+  assert.doesNotMatch(shown, /sched_switch/);
+  await assert.rejects(handlerSet({ event: 'sched:sched_switch', handler: 'record', maskset: 'default' }), /built in/);
+});
