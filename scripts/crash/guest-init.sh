@@ -34,6 +34,13 @@ echo "lkst-nonce=$nonce" > $T/trace_marker
 i=0
 while [ $i -lt 300 ]; do echo "lkst-fill $i ............................................................" > $I/trace_marker; i=$((i+1)); done
 echo "lkst-inst-nonce=$nonce" > $I/trace_marker
+# A second instance half consumed by a reader: its reader page is partly read at the crash.
+mkdir $T/instances/lkst2
+R=$T/instances/lkst2
+i=0
+while [ $i -lt 40 ]; do echo "lkst-read $i" > $R/trace_marker; i=$((i+1)); done
+head -n 3 $R/trace_pipe > /dev/null
+echo "lkst-read-nonce=$nonce" > $R/trace_marker
 sleep 0.3
 if [ "$mode" = uaf ]; then
   echo "lkst-uaf-start=$nonce" > $T/trace_marker
@@ -43,7 +50,8 @@ if [ "$mode" = uaf ]; then
 fi
 echo 0 > $T/tracing_on
 echo 0 > $I/tracing_on
-for b in top lkst; do
+echo 0 > $R/tracing_on
+for b in top lkst lkst2; do
   d=$T; [ $b = top ] || d=$T/instances/$b
   for c in $d/per_cpu/cpu*; do
     n=${c##*/cpu}

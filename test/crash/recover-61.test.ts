@@ -26,7 +26,7 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
 
   test('the ELF dump gives back the nonce, both buffers and the exact per-CPU counts', () => {
     assert.notEqual(elf.summary.kaslrOffset, 0n);
-    assert.deepEqual(elf.buffers.map((b) => b.name), ['top', 'lkst']);
+    assert.deepEqual(elf.buffers.map((b) => b.name), ['top', 'lkst', 'lkst2']);
     assert.ok(markers(elf, 'top').includes(`lkst-nonce=${g.nonce}`));
     assert.ok(markers(elf, 'lkst').includes(`lkst-inst-nonce=${g.nonce}`));
     assertCountsMatchGuest(elf, g);
@@ -47,6 +47,12 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     const p = recoverFromDump(plain);
     assert.equal(p.summary.format, 'kdump');
     assertCountsMatchGuest(p, g);
+  });
+
+  test('a buffer a reader had half consumed gives back only what was not read', () => {
+    const read = [...g.stats.get('lkst2')!.values()].reduce((n, s) => n + s.read, 0);
+    assert.ok(read > 0, 'the guest consumed events');
+    assert.deepEqual(markers(elf, 'lkst2'), [`lkst-read-nonce=${g.nonce}`]);
   });
 
   test('the small instance wrapped: only its newest markers survive', () => {
