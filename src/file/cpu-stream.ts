@@ -31,6 +31,7 @@ export const CHUNK_BYTES = 1 << 20;
 /** trace-cmd compresses 10 pages per chunk; anything near this is a corrupt header. */
 const MAX_RAW_CHUNK = 64 << 20;
 const ZRUN_BYTES = 8 * CHUNK_BYTES;
+const TABLE_WINDOW = 64 << 10;
 
 export function parseCpuLost(text: string): CpuLost {
   const num = (key: string): number => {
@@ -77,10 +78,16 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     if (offset + 4 > end) throw corruptFile(src.path, `CPU ${cpu} data has no chunk count`);
     const n = src.read(offset, 4).readUInt32LE(0);
     let p = offset + 4;
+    // Chunk headers are read through a window, not one small read each.
+    let win: Buffer = Buffer.alloc(0);
+    let winAt = 0;
     for (let i = 0; i < n; i++) {
       if (p + 8 > end) break;
-      const h = src.read(p, 8);
-      const c = { at: p + 8, csize: h.readUInt32LE(0), rawSize: h.readUInt32LE(4) };
+      if (p < winAt || p + 8 > winAt + win.length) {
+        winAt = p;
+        win = src.read(p, Math.min(TABLE_WINDOW, end - p));
+      }
+      const c = { at: p + 8, csize: win.readUInt32LE(p - winAt), rawSize: win.readUInt32LE(p - winAt + 4) };
       if (c.rawSize > MAX_RAW_CHUNK || c.rawSize % pageSize !== 0 || c.rawSize === 0 || c.csize === 0) {
         throw corruptFile(src.path, `CPU ${cpu} chunk ${i} claims ${c.csize} compressed bytes for ${c.rawSize} bytes of pages`);
       }
@@ -109,12 +116,14 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
         const last = run[run.length - 1]!;
         const span = src.read(first.at, last.at + last.csize - first.at);
         const blocks = run.map((c) => ({ data: span.subarray(c.at - first.at, c.at - first.at + c.csize), rawSize: c.rawSize }));
+        let pages: Buffer;
         try {
-          yield unzip.many(blocks, raw);
+          pages = unzip.many(blocks, raw);
         } catch (err) {
           if (err instanceof LkstError) throw err;
           throw corruptFile(src.path, `CPU ${cpu} data at offset ${first.at} does not decompress (${(err as Error).message})`);
         }
+        yield pages;
       }
     },
   };
