@@ -104,9 +104,12 @@ export function openKernel(mem: PhysMemory, opts: RecoverOptions = {}): Kernel {
 
 const secs = (ns: number) => `${Math.floor(ns / 1e9)}.${String(Math.floor((ns % 1e9) / 1e3)).padStart(6, '0')}`;
 
-/** per_cpu/cpuN/stats as the kernel prints it; "now ts" is the panic's time (log clock). */
+/**
+ * per_cpu/cpuN/stats as the kernel prints it. "entries" counts what stayed behind in the kernel
+ * (none: everything left was recovered); "now ts" is the panic's time (log clock).
+ */
 function cpuStatsText(c: CpuPages, s: CpuSummary, panicTs?: number): string {
-  return `entries: ${s.events}\noverrun: ${c.overrun}\ncommit overrun: ${c.commitOverrun}\nbytes: 0\n` +
+  return `entries: 0\noverrun: ${c.overrun}\ncommit overrun: ${c.commitOverrun}\nbytes: 0\n` +
     (s.firstTs !== undefined ? `oldest event ts: ${secs(s.firstTs)}\n` : '') +
     (panicTs !== undefined ? `now ts: ${secs(panicTs)}\n` : '') +
     `dropped events: ${c.dropped}\nread events: ${c.read}\n`;

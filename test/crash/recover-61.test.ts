@@ -5,6 +5,9 @@ import { closeSync, copyFileSync, existsSync, openSync, readdirSync, truncateSyn
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { recoverCommand } from '../../src/crash/command.js';
+import { openTraceDat } from '../../src/file/reader.js';
+import { readFields } from '../../src/ringbuf/fields.js';
+import { forEachRecord } from '../../src/ringbuf/page.js';
 import { openDump } from '../../src/crash/open.js';
 import type { PhysMemory } from '../../src/crash/physmem.js';
 import { openKernel, recoverFromDump, recoverFromMemory, type Recovery } from '../../src/crash/recover.js';
@@ -70,6 +73,33 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     assert.match(text, /buffer top .*events/);
     assert.match(text, /last events of buffer top before the crash/);
     assert.match(text, /panic at [0-9.]+: Kernel panic/);
+    // lkst's own reader: every buffer, the nonces, and the lost counts of the wrapped instance.
+    const file = openTraceDat(out);
+    try {
+      assert.deepEqual(file.buffers.map((b) => b.name).sort(), ['', 'lkst', 'lkst2']);
+      const prints = (name: string) => {
+        const b = file.buffers.find((x) => x.name === name)!;
+        const got: string[] = [];
+        for (const c of b.cpus) {
+          for (const chunk of c.chunks()) {
+            for (let at = 0; at < chunk.length; at += b.pageSize) {
+              forEachRecord(chunk, at, b.pageSize, (_ts, off, len) => {
+                const f = file.registry.get(chunk.readUInt16LE(off));
+                if (f?.name === 'print') got.push(String(readFields(chunk, off, len, f).buf).trim());
+              });
+            }
+          }
+        }
+        return got;
+      };
+      assert.ok(prints('').includes(`lkst-nonce=${g.nonce}`));
+      assert.ok(prints('lkst').includes(`lkst-inst-nonce=${g.nonce}`));
+      const lost = file.buffers.find((x) => x.name === 'lkst')!.cpus.reduce((n, c) => n + (c.lost?.overrun ?? 0), 0);
+      assert.equal(lost, [...g.stats.get('lkst')!.values()].reduce((n, s) => n + s.overrun, 0));
+      assert.match(file.meta.kallsyms, / T _stext\n/);
+    } finally {
+      file.close();
+    }
     if (!existsSync('/usr/bin/trace-cmd')) return;
     const rep = execFileSync('trace-cmd', ['report', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.match(rep, new RegExp(`lkst-nonce=${g.nonce}`));
