@@ -10,7 +10,8 @@ import { loadMasksetEnv } from '../../src/masksets/env.js';
 import { compileMaskset } from '../../src/masksets/compile.js';
 import { diffPlan, runSteps, liveFor } from '../../src/masksets/apply.js';
 import { parseMaskset } from '../../src/masksets/parse.js';
-import { between, count, readRecords, tempConfig, withCleanInstance, withWorkers } from './kernel.js';
+import { between, count, readRecords, tempConfig, withCleanInstance, withWorkers, Worker } from './kernel.js';
+import { tracefs } from '../../src/tracefs/tracefs.js';
 
 const cfg = tempConfig();
 after(() => cfg.done());
@@ -125,7 +126,7 @@ test('a maskset naming events this kernel lacks is refused as a whole, or applie
 });
 
 test('status --hooks lists the tracepoints live in any instance, and those only hooked by a trigger', async () => {
-  await masksetCreate({ name: 'sw', description: 'sw', entries: [`${GETPPID} record`, `${KILL} switch to=b`] });
+  await masksetCreate({ name: 'sw', description: 'sw', entries: [`${GETPPID} record`, `${KILL} switch to=b if="common_pid == 0"`] });
   await armed('sw', async () => {
     const hooks = await statusReport({ hooks: true });
     assert.match(hooks, /^live tracepoints: \d+ of \d+ are hooked in the kernel; the other \d+ are off and cost nothing$/m);
@@ -171,24 +172,28 @@ test('stop turns every event off and keeps the buffer', async () => {
 });
 
 test('after an in-kernel switch fired, status shows the kernel table and the fired triggers', async () => {
-  await masksetCreate({ name: 'b2', description: 'b2', entries: [`${GETUID} record`] });
-  await masksetCreate({ name: 'evsw', description: 'evsw', entries: [`${GETPPID} record`, `${KILL} switch to=b2 if="sig == 0"`] });
-  await armed('evsw', async (inst) => {
-    await withWorkers(inst, 1, async (w) => {
+  // The worker exists first, so the switch can be limited to its pid (other tests call kill too).
+  const w = new Worker(tracefs().path(`instances/${ARMED}/trace_marker`));
+  try {
+    await masksetCreate({ name: 'b2', description: 'b2', entries: [`${GETUID} record`] });
+    await masksetCreate({ name: 'evsw', description: 'evsw', entries: [`${GETPPID} record`, `${KILL} switch to=b2 if="common_pid == ${w.pid} && sig == 0"`] });
+    await armed('evsw', async (inst) => {
       await w.run('kill', 'k', 1);
       const recs = readRecords(inst);
-      const note = recs.findIndex((r) => r.text === 'lkst: maskset evsw: switch to b2 armed on syscalls:sys_enter_kill if sig == 0');
+      const note = recs.findIndex((r) => r.text === `lkst: maskset evsw: switch to b2 armed on syscalls:sys_enter_kill if common_pid == ${w.pid} && sig == 0`);
       assert.ok(note >= 0, 'the armed switch is described in the trace');
       assert.equal(count(between(recs, 'k'), 'ftrace:kernel_stack', w.pid), 1, 'and its firing is marked by a stack');
+      const status = await statusReport();
+      assert.match(status, new RegExp(`${GETPPID} should record but is off`));
+      assert.match(status, new RegExp(`${GETUID} records but is not in the table`));
+      assert.match(status, /\(fired: .*enable_event:syscalls:sys_enter_getuid/);
+      await masksetSwitch({ name: 'b2' });
+      assert.deepEqual(inst.enabledEvents(), [GETUID], 'the switch settles it: triggers gone, b2 recorded');
+      assert.doesNotMatch(await statusReport(), /differs/);
     });
-    const status = await statusReport();
-    assert.match(status, new RegExp(`${GETPPID} should record but is off`));
-    assert.match(status, new RegExp(`${GETUID} records but is not in the table`));
-    assert.match(status, /\(fired: .*enable_event:syscalls:sys_enter_getuid/);
-    await masksetSwitch({ name: 'b2' });
-    assert.deepEqual(inst.enabledEvents(), [GETUID], 'the switch settles it: triggers gone, b2 recorded');
-    assert.doesNotMatch(await statusReport(), /differs/);
-  });
+  } finally {
+    w.stop();
+  }
 });
 
 test('a recorder that announces its instance can be switched from elsewhere, and forgets it at the end', async () => {
