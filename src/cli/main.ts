@@ -11,6 +11,8 @@ import { registerState } from './commands/state.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerQuery } from './commands/query.js';
 import { registerExport } from './commands/export.js';
+import { registerBench } from './commands/bench.js';
+import { registerView } from './commands/view.js';
 
 const program = new Command();
 program
@@ -26,6 +28,8 @@ registerState(program);
 registerAnalyze(program);
 registerQuery(program);
 registerExport(program);
+registerBench(program);
+registerView(program);
 
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);

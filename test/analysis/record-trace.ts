@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { record } from '../../src/record/recorder.js';
+import type { Instance } from '../../src/tracefs/instance.js';
 import { writeTraceDat } from '../../src/file/writer.js';
 
 export interface RecordedTrace {
@@ -42,14 +43,19 @@ export const ANALYSIS_EVENTS = [
 ];
 
 /** Traces `events` (system:event) while `command` runs; the file lands in a fresh temp dir. */
-export async function recordTrace(command: string[], events: string[] = ANALYSIS_EVENTS, opts: { bufferKb?: number } = {}): Promise<RecordedTrace> {
+export async function recordTrace(command: string[], events: string[] = ANALYSIS_EVENTS, opts: { bufferKb?: number; onInstance?: (inst: Instance) => void } = {}): Promise<RecordedTrace> {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-analysis-'));
   const path = join(dir, 'trace.dat');
   const refs = events.map((e) => {
     const [system, event] = e.split(':') as [string, string];
     return { system, event };
   });
-  const res = await record({ events: refs, workDir: dir, command, bufferKbPerCpu: opts.bufferKb ?? 8192, pollMs: 50 });
+  const setup = (inst: Instance) => {
+    for (const r of refs) inst.setEventEnabled(r.system, r.event, true);
+    opts.onInstance?.(inst);
+    return refs;
+  };
+  const res = await record({ events: refs, workDir: dir, command, bufferKbPerCpu: opts.bufferKb ?? 8192, pollMs: 50, setup });
   try {
     await writeTraceDat(path, res.meta, res.cpus);
   } finally {

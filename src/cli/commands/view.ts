@@ -1,0 +1,34 @@
+import type { Command } from 'commander';
+import { basename } from 'node:path';
+import { action } from '../run.js';
+import { openTrace } from '../../analysis/open.js';
+import { buildTimeline } from '../../web/timeline.js';
+import { startViewer } from '../../web/server.js';
+
+export function registerView(program: Command): void {
+  program
+    .command('view')
+    .description('a timeline of the trace in the browser (served on 127.0.0.1 with a private token; Ctrl-C stops)')
+    .argument('<file>', 'trace.dat file')
+    .action(
+      action(async (file: string) => {
+        const t = openTrace(file);
+        const started = Date.now();
+        let timeline;
+        try {
+          timeline = buildTimeline(t);
+        } finally {
+          t.close();
+        }
+        const v = await startViewer(timeline, { title: basename(file) });
+        process.stderr.write(`lkst: ${timeline.ev.ts.length.toLocaleString('en-US')} events prepared in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
+        process.stdout.write(`${v.url}\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => resolve();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
+        await v.close();
+      }),
+    );
+}

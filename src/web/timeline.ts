@@ -1,0 +1,261 @@
+/**
+ * The viewer's data, built in one pass: columns of every event (time, CPU, task, type), running
+ * and interrupt slices, wakeups, markers and lost-event marks, plus each record's raw bytes so a
+ * clicked event's fields can be decoded on demand. Sent to the page as one binary blob.
+ */
+import type { TraceInput } from '../analysis/input.js';
+import { Pass } from '../analysis/pass.js';
+import { StatsAnalysis, type TraceStats } from '../analysis/stats.js';
+import { TimerAnalysis, type TimerReport } from '../analysis/timers.js';
+import { LatencyAnalysis, type LatencyReport } from '../analysis/latency.js';
+import { bindFields } from '../analysis/schema.js';
+import type { EventFormat } from '../events/format.js';
+
+class F64 {
+  a = new Float64Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  get view(): Float64Array {
+    return this.a.subarray(0, this.n);
+  }
+}
+
+class I32 {
+  a = new Int32Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  get view(): Int32Array {
+    return this.a.subarray(0, this.n);
+  }
+}
+
+/** Growing byte arena holding each event's raw record. */
+class Arena {
+  buf = Buffer.allocUnsafe(1 << 20);
+  len = 0;
+  put(src: Buffer, off: number, n: number): number {
+    if (this.len + n > this.buf.length) {
+      const b = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+      this.buf.copy(b, 0, 0, this.len);
+      this.buf = b;
+    }
+    src.copy(this.buf, this.len, off, off + n);
+    const at = this.len;
+    this.len += n;
+    return at;
+  }
+}
+
+export interface TimelineMeta {
+  start: number;
+  end: number;
+  cpus: number[];
+  /** Event type index → system:name. */
+  types: string[];
+  tasks: { pid: number; comm: string; runNs: number }[];
+  markers: { ts: number; cpu: number; text: string }[];
+  masksetSwitches: { ts: number; from: string; to: string }[];
+  counts: Record<string, number>;
+}
+
+export interface Timeline {
+  meta: TimelineMeta;
+  /** Per event: ns since start, CPU, pid, type index, and (for wakeups) the woken pid. */
+  ev: { ts: Float64Array; cpu: Int32Array; pid: Int32Array; type: Int32Array; target: Int32Array; recOff: Int32Array; recLen: Int32Array };
+  /** Running slices (one CPU, one task). */
+  run: { start: Float64Array; end: Float64Array; cpu: Int32Array; pid: Int32Array };
+  /** Interrupt slices on a CPU; name index into irqNames. */
+  irq: { start: Float64Array; end: Float64Array; cpu: Int32Array; name: Int32Array; names: string[] };
+  lost: { ts: Float64Array; cpu: Int32Array; count: Int32Array };
+  arena: Buffer;
+  formats: (EventFormat | undefined)[];
+  stats: TraceStats;
+  timers: TimerReport;
+  latency: LatencyReport;
+}
+
+const MASKSET_RE = /lkst: maskset (\S+) -> (\S+)/;
+
+export function buildTimeline(input: TraceInput): Timeline {
+  const reg = input.registry;
+  const typeOf = new Map<number, number>();
+  const types: string[] = [];
+  const formats: (EventFormat | undefined)[] = [];
+  const ts = new F64();
+  const cpu = new I32();
+  const pid = new I32();
+  const type = new I32();
+  const target = new I32();
+  const recOff = new I32();
+  const recLen = new I32();
+  const arena = new Arena();
+  const run = { start: new F64(), end: new F64(), cpu: new I32(), pid: new I32() };
+  const irq = { start: new F64(), end: new F64(), cpu: new I32(), name: new I32() };
+  const irqNames: string[] = [];
+  const irqIdx = new Map<string, number>();
+  const lost = { ts: new F64(), cpu: new I32(), count: new I32() };
+  const markers: TimelineMeta['markers'] = [];
+  const masksetSwitches: TimelineMeta['masksetSwitches'] = [];
+  const pass = new Pass(input);
+  const stats = pass.add(new StatsAnalysis(pass));
+  const timers = pass.add(new TimerAnalysis(input));
+  const latency = pass.add(new LatencyAnalysis(pass));
+  let t0 = NaN;
+  const rel = (t: number) => t - t0;
+  const onCpu = new Map<number, { pid: number; since: number }>();
+  pass.model.subscribe({
+    switch: (t, c, prev) => {
+      const cur = onCpu.get(c);
+      if (cur && cur.pid === prev.pid) {
+        run.start.push(rel(cur.since));
+        run.end.push(rel(t));
+        run.cpu.push(c);
+        run.pid.push(prev.pid);
+      }
+    },
+    irq: (t, c, _kind, name, _dur, start) => {
+      let i = irqIdx.get(name);
+      if (i === undefined) {
+        i = irqNames.push(name) - 1;
+        irqIdx.set(name, i);
+      }
+      irq.start.push(rel(start));
+      irq.end.push(rel(t));
+      irq.cpu.push(c);
+      irq.name.push(i);
+    },
+  });
+  const wakeTargets = new Map<number, import('../events/format.js').Field>();
+  for (const name of ['sched_waking', 'sched_wakeup', 'sched_wakeup_new']) {
+    const b = bindFields(reg, 'sched', name, ['pid']);
+    if (b) wakeTargets.set(b.fmt.id, b.pid);
+  }
+  const print = bindFields(reg, 'ftrace', 'print', ['buf']);
+  pass.add({
+    event: (ev) => {
+      if (Number.isNaN(t0)) t0 = ev.ts;
+      let ti = typeOf.get(ev.id);
+      if (ti === undefined) {
+        ti = types.push(ev.fmt ? `${ev.fmt.system}:${ev.fmt.name}` : `unknown-${ev.id}`) - 1;
+        formats.push(ev.fmt);
+        typeOf.set(ev.id, ti);
+      }
+      const c = pass.model.cpus.get(ev.cpu);
+      if (c && c.since === ev.ts) onCpu.set(ev.cpu, { pid: c.pid, since: c.since });
+      ts.push(rel(ev.ts));
+      cpu.push(ev.cpu);
+      pid.push(ev.pid);
+      type.push(ti);
+      const wf = wakeTargets.get(ev.id);
+      target.push(wf ? ev.num(wf) : -1);
+      recOff.push(arena.put(ev.buf, ev.off, ev.len));
+      recLen.push(ev.len);
+      if (print && ev.id === print.fmt.id) {
+        const text = ev.str(print.buf).trim();
+        markers.push({ ts: rel(ev.ts), cpu: ev.cpu, text });
+        const m = MASKSET_RE.exec(text);
+        if (m) masksetSwitches.push({ ts: rel(ev.ts), from: m[1]!, to: m[2]! });
+      }
+    },
+    lost: (c, t, n) => {
+      lost.ts.push(Number.isNaN(t0) ? 0 : rel(t));
+      lost.cpu.push(c);
+      lost.count.push(n);
+    },
+  });
+  pass.run();
+  if (Number.isNaN(t0)) t0 = 0;
+  const end = pass.events ? pass.last - t0 : 0;
+  for (const [c, cur] of onCpu) {
+    if (cur.pid <= 0) continue;
+    run.start.push(rel(cur.since));
+    run.end.push(end);
+    run.cpu.push(c);
+    run.pid.push(cur.pid);
+  }
+  const st = stats.result();
+  const cpus = [...new Set([...input.cpus.map((c) => c.cpu), ...st.byCpu.map((c) => c.cpu)])].sort((a, b) => a - b);
+  const counts: Record<string, number> = {};
+  for (const e of st.byEvent) counts[e.event] = e.count;
+  return {
+    meta: {
+      start: t0,
+      end,
+      cpus,
+      types,
+      tasks: st.tasks.filter((t) => t.pid > 0).map((t) => ({ pid: t.pid, comm: t.comm, runNs: t.runNs })),
+      markers,
+      masksetSwitches,
+      counts,
+    },
+    ev: { ts: ts.view, cpu: cpu.view, pid: pid.view, type: type.view, target: target.view, recOff: recOff.view, recLen: recLen.view },
+    run: { start: run.start.view, end: run.end.view, cpu: run.cpu.view, pid: run.pid.view },
+    irq: { start: irq.start.view, end: irq.end.view, cpu: irq.cpu.view, name: irq.name.view, names: irqNames },
+    lost: { ts: lost.ts.view, cpu: lost.cpu.view, count: lost.count.view },
+    arena: arena.buf.subarray(0, arena.len),
+    formats,
+    stats: st,
+    timers: timers.result(),
+    latency: latency.result(),
+  };
+}
+
+/**
+ * The binary blob the page reads: u32 JSON length, the JSON (metadata and column lengths), padding
+ * to 8 bytes, then each column's bytes in the order the JSON lists them, each 8-byte aligned.
+ */
+export function encodeTimeline(t: Timeline): Buffer {
+  const cols: [string, Float64Array | Int32Array][] = [
+    ['ev.ts', t.ev.ts],
+    ['ev.cpu', t.ev.cpu],
+    ['ev.pid', t.ev.pid],
+    ['ev.type', t.ev.type],
+    ['ev.target', t.ev.target],
+    ['run.start', t.run.start],
+    ['run.end', t.run.end],
+    ['run.cpu', t.run.cpu],
+    ['run.pid', t.run.pid],
+    ['irq.start', t.irq.start],
+    ['irq.end', t.irq.end],
+    ['irq.cpu', t.irq.cpu],
+    ['irq.name', t.irq.name],
+    ['lost.ts', t.lost.ts],
+    ['lost.cpu', t.lost.cpu],
+    ['lost.count', t.lost.count],
+  ];
+  const header = Buffer.from(
+    JSON.stringify({
+      meta: { ...t.meta, irqNames: t.irq.names },
+      columns: cols.map(([name, a]) => ({ name, kind: a instanceof Float64Array ? 'f64' : 'i32', length: a.length })),
+    }),
+    'utf8',
+  );
+  const pad8 = (n: number) => (8 - (n % 8)) % 8;
+  let size = 4 + header.length;
+  size += pad8(size);
+  for (const [, a] of cols) size += a.byteLength + pad8(a.byteLength);
+  const out = Buffer.alloc(size);
+  out.writeUInt32LE(header.length, 0);
+  header.copy(out, 4);
+  let p = 4 + header.length;
+  p += pad8(p);
+  for (const [, a] of cols) {
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).copy(out, p);
+    p += a.byteLength + pad8(a.byteLength);
+  }
+  return out;
+}
