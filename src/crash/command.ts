@@ -1,11 +1,11 @@
 // `lkst recover DUMP [-o FILE] [--kernel VMLINUX|VMLINUZ] [--system-map FILE]`: the CLI wires this in.
 import type { Command } from 'commander';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { writeTraceDat } from '../file/writer.js';
 import { dumpError } from './errors.js';
-import { recoverFromDump, type Recovery, type RecoverySummary } from './recover.js';
+import { recoverFromDump, type RecoveredBuffer, type Recovery, type RecoverySummary } from './recover.js';
 
 export interface RecoverCommandOptions {
   /** trace.dat to write; default DUMPNAME.trace.dat in the current directory. */
@@ -19,15 +19,37 @@ export interface RecoverCommandOptions {
   last?: number;
 }
 
-/** Writes the recovered buffers to one trace.dat: the top-level buffer first, instances as named buffers. */
+/**
+ * Writes the recovered buffers to one trace.dat: the top-level buffer first, instances as named
+ * buffers. Pages go through per-CPU spill files next to the output, one page in memory at a time.
+ */
 export async function writeRecovery(rec: Recovery, path: string): Promise<void> {
   const [main, ...rest] = rec.buffers;
   if (!main) throw dumpError(`no ftrace buffer could be read from the dump${rec.summary.warnings[0] ? ` (${rec.summary.warnings[0]})` : ''}`, 'nothing to write');
-  const pages = (b: typeof main) => b.cpus.map((c) => ({ cpu: c.cpu, source: Buffer.concat(c.pages) }));
-  await writeTraceDat(path, main.meta, pages(main), {
-    version: `lkst recover ${rec.summary.osrelease}`,
-    buffers: rest.map((b) => ({ name: b.name, clock: b.meta.clock, pageSize: b.meta.pageSize, cpus: pages(b), cpuStats: b.meta.cpuStats })),
-  });
+  let spill: string;
+  try {
+    spill = mkdtempSync(join(dirname(resolve(path)), `.${basename(path)}.pages-`));
+  } catch (e) {
+    throw dumpError(`cannot write next to ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'choose a writable directory with -o');
+  }
+  try {
+    const pages = (b: RecoveredBuffer, n: number) => b.cpus.map((c) => {
+      const file = join(spill, `${n}-${c.cpu}`);
+      const fd = openSync(file, 'w');
+      try {
+        for (let i = 0; i < c.pageCount; i++) writeSync(fd, c.page(i));
+      } finally {
+        closeSync(fd);
+      }
+      return { cpu: c.cpu, source: file };
+    });
+    await writeTraceDat(path, main.meta, pages(main, 0), {
+      version: `lkst recover ${rec.summary.osrelease}`,
+      buffers: rest.map((b, n) => ({ name: b.name, clock: b.meta.clock, pageSize: b.meta.pageSize, cpus: pages(b, n + 1), cpuStats: b.meta.cpuStats })),
+    });
+  } finally {
+    rmSync(spill, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -39,7 +61,11 @@ export async function dumpToTraceDat(dump: string, opts: { systemMap?: string; k
   const path = join(dir, 'recovered.dat');
   try {
     const recovery = recoverFromDump(dump, opts);
-    await writeRecovery(recovery, path);
+    try {
+      await writeRecovery(recovery, path);
+    } finally {
+      recovery.close();
+    }
     return { path, recovery, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
@@ -76,7 +102,11 @@ export function formatSummary(s: RecoverySummary, output?: string): string {
 export async function recoverCommand(dump: string, opts: RecoverCommandOptions = {}, print: (text: string) => void = (t) => console.log(t)): Promise<number> {
   const rec = recoverFromDump(dump, { systemMap: opts.systemMap, kernel: opts.kernel, lastEvents: opts.last });
   const output = opts.output ?? `${basename(dump)}.trace.dat`;
-  await writeRecovery(rec, output);
+  try {
+    await writeRecovery(rec, output);
+  } finally {
+    rec.close();
+  }
   print(opts.json ? JSON.stringify(rec.summary, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : formatSummary(rec.summary, output));
   return 0;
 }

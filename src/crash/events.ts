@@ -23,7 +23,8 @@ export function formatMap(formats: RecoveredFormat[]): Map<number, EventFormat> 
 /** Every event of the given CPUs' pages, CPU by CPU in page order (not merged by time). */
 export function* decodeEvents(cpus: CpuPages[], pageSize: number, formats: Map<number, EventFormat>): Generator<DecodedEvent> {
   for (const c of cpus) {
-    for (const page of c.pages) {
+    for (let i = 0; i < c.pageCount; i++) {
+      const page = c.page(i);
       const batch: DecodedEvent[] = [];
       try {
         forEachRecord(page, 0, pageSize, (ts, off, len) => {

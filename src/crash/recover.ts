@@ -66,8 +66,10 @@ export interface RecoveredBuffer {
 }
 
 export interface Recovery {
-  /** The top-level buffer first, then each instance. */
+  /** The top-level buffer first, then each instance. Their pages are read from the still open dump. */
   buffers: RecoveredBuffer[];
+  /** Closes the dump; pages cannot be read after. */
+  close(): void;
   formats: RecoveredFormat[];
   summary: RecoverySummary;
 }
@@ -119,9 +121,12 @@ export function recoverFromDump(path: string, opts: RecoverOptions = {}): Recove
   const t0 = Date.now();
   const mem = openDump(path);
   try {
-    return recoverFromMemory(mem, path, opts, t0);
-  } finally {
+    const rec = recoverFromMemory(mem, path, opts, t0);
+    rec.close = () => mem.close();
+    return rec;
+  } catch (e) {
     mem.close();
+    throw e;
   }
 }
 
@@ -144,7 +149,8 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
       for (const c of rb.cpus) {
         warnings.push(...c.problems.map((p) => `${tr.name}: ${p}`));
         if (c.missingPages) warnings.push(`${tr.name}: cpu${c.cpu}: ${c.missingPages} page(s) not in the dump (filtered or truncated); their events are lost`);
-        for (const page of c.pages) {
+        for (let i = 0; i < c.pageCount; i++) {
+          const page = c.page(i);
           try {
             forEachRecord(page, 0, rb.pageSize, (_ts, off) => ids.add(page.readUInt16LE(off)));
           } catch { /* reported when counting below */ }
@@ -192,8 +198,9 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
     const cpuSums: CpuSummary[] = [];
     const stats: string[] = [];
     for (const c of b.cpus) {
-      const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pages.length, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages };
-      for (const page of c.pages) {
+      const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pageCount, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages };
+      for (let i = 0; i < c.pageCount; i++) {
+        const page = c.page(i);
         try {
           forEachRecord(page, 0, b.pageSize, (ts, off, len) => {
             s.events++;
@@ -230,7 +237,7 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
     summaries.push({ name: b.name, clock: b.clock, pageSize: b.pageSize, cpus: cpuSums });
   }
   return {
-    buffers, formats: used,
+    buffers, formats: used, close: () => undefined,
     summary: {
       dump: path, format: mem.format, osrelease: k.info.osrelease ?? 'unknown', kaslrOffset: k.info.kernelOffset ?? 0n,
       pagingLevels: k.mem.levels, panic, buffers: summaries, lastEvents, warnings, elapsedMs: Date.now() - t0,

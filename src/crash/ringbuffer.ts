@@ -5,9 +5,11 @@ import { markLost, unreadPart } from './page-fix.js';
 
 export interface CpuPages {
   cpu: number;
-  /** The data pages, pageSize bytes each, oldest first. */
-  pages: Buffer[];
-  /** Kernel virtual addresses of those pages. */
+  /** How many data pages hold events, oldest first. */
+  pageCount: number;
+  /** Page i (pageSize bytes), read from the dump when asked: big buffers are never held in memory. */
+  page(i: number): Buffer;
+  /** Kernel virtual addresses of the pages. */
   pageAddrs: bigint[];
   /** Kernel counters: events written in all, overwritten (lost to wrapping), consumed by readers. */
   entries: number;
@@ -54,8 +56,11 @@ export function readRingBuffer(k: Kernel, bufferAddr: bigint): RingBuffer {
 
 function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
   const listOff = BigInt(k.btf.field('buffer_page', 'list').offset);
+  const changed = new Map<number, Buffer>();
   const res: CpuPages = {
-    cpu, pages: [], pageAddrs: [], entries: Number(cb.num('entries')), overrun: Number(cb.num('overrun')),
+    cpu, pageCount: 0, pageAddrs: [],
+    page: (i) => changed.get(i) ?? k.mem.read(res.pageAddrs[i], pageSize),
+    entries: Number(cb.num('entries')), overrun: Number(cb.num('overrun')),
     commitOverrun: Number(cb.num('commit_overrun')), dropped: Number(cb.num('dropped_events')),
     read: Number(cb.num('read')), nrPages: Number(cb.num('nr_pages')), missingPages: 0,
     readerPartlyConsumed: false, problems: [],
@@ -69,16 +74,15 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
     if (!page) { res.missingPages++; return; }
     const commit = page.readUInt32LE(8) & 0xfffff;
     if (commit === 0) return;
-    let keep: Buffer | undefined = page;
     if (!whole) {
       // The reader page may be half consumed: keep only what a reader had not taken yet.
       const read = bp.int('read');
-      keep = unreadPart(page, pageSize, read);
+      const keep = unreadPart(page, pageSize, read);
       if (!keep) return;
-      if (read > 0) res.readerPartlyConsumed = true;
+      if (read > 0) { res.readerPartlyConsumed = true; changed.set(res.pageCount, keep); }
     }
-    res.pages.push(keep);
     res.pageAddrs.push(data);
+    res.pageCount++;
   };
   if (readerPage) addPage(readerPage, false);
 
@@ -110,6 +114,6 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
     if (bp === commitPage) break;
   }
   // Events overwritten by the wrap were lost just before the oldest page left.
-  if (res.overrun > 0 && res.pages.length) res.pages[0] = markLost(res.pages[0], pageSize, res.overrun);
+  if (res.overrun > 0 && res.pageCount) changed.set(0, markLost(res.page(0), pageSize, res.overrun));
   return res;
 }
