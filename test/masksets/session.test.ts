@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { Instance } from '../../src/tracefs/instance.js';
 import { masksetCreate } from '../../src/masksets/commands.js';
 import { masksetSwitch, resetArmed, startTrace, stopTrace, stateMaskset, applyMaskset, announceTrace, forgetTrace } from '../../src/masksets/session.js';
-import { statusReport } from '../../src/masksets/status.js';
+import { statusReport, planDrift } from '../../src/masksets/status.js';
+import { readLiveState } from '../../src/masksets/live-state.js';
+import { spawn } from 'node:child_process';
 import { readState } from '../../src/masksets/state.js';
 import { loadMasksetEnv } from '../../src/masksets/env.js';
 import { compileMaskset } from '../../src/masksets/compile.js';
@@ -207,4 +209,48 @@ test('a recorder that announces its instance can be switched from elsewhere, and
     forgetTrace(inst);
     assert.equal(readState(), undefined);
   });
+});
+
+test('lkst killed while switching: status reads the kernel as it is, reset leaves nothing', async (t) => {
+  await startTrace({ maskset: 'off', instance: ARMED });
+  try {
+    // A child that switches off <-> default over and over (each ~40 writes), killed at some point.
+    const session = new URL('../../src/masksets/session.js', import.meta.url).href;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `
+      const { masksetSwitch } = await import(${JSON.stringify(session)});
+      for (let i = 0; ; i++) { await masksetSwitch({ name: i % 2 ? 'off' : 'default' }); process.stdout.write('.'); }
+    `], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let dots = 0;
+    child.stdout.on('data', (d: Buffer) => (dots += d.length));
+    // Kill it when the kernel shows a switch half done: some of default's events on, not all.
+    const inst0 = Instance.open(ARMED);
+    const full = compileMaskset((await loadMasksetEnv()).store.load('default'), await loadMasksetEnv()).tracepoints.size;
+    let seen = 0;
+    for (let i = 0; i < 200_000 && child.exitCode === null; i++) {
+      seen = inst0.enabledEvents().length;
+      if (seen > 0 && seen < full) {
+        child.kill('SIGKILL');
+        break;
+      }
+      if (i % 100 === 99) await new Promise((r) => setImmediate(r)); // let the child's output in
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.on('close', r));
+    const inst = Instance.open(ARMED);
+    const live = readLiveState(inst);
+    const recording = [...live.tracepoints.values()].filter((t) => t.recording).map((t) => t.id);
+    const s = readState()!;
+    const env = await loadMasksetEnv();
+    const table = compileMaskset(stateMaskset(s), env);
+    const status = await statusReport();
+    // Whatever moment it died at, status tells exactly how the kernel differs from the table.
+    for (const id of recording) if (!table.tracepoints.get(id)?.enabled) assert.match(status, new RegExp(`${id} records but is not in the table`));
+    for (const tp of table.tracepoints.values()) if (tp.enabled && !recording.includes(tp.id)) assert.match(status, new RegExp(`${tp.id} should record but is off`));
+    assert.equal(/differs/.test(status), planDrift(live, table).length > 0);
+    t.diagnostic(`killed after ${dots} switches with ${seen} of ${full} events on; the kernel differed from the table in ${planDrift(live, table).length} tracepoints`);
+  } finally {
+    assert.match(resetArmed(ARMED), /removed the armed trace/);
+  }
+  assert.equal(Instance.exists(ARMED), false);
+  assert.equal(readState(), undefined);
 });
