@@ -7,13 +7,15 @@ import type { EventFormat } from '../../events/format.js';
 import { CommTable, type RenderContext } from '../../events/printfmt/context.js';
 import { EventRenderers, type CompiledEvent } from '../../events/printfmt/event.js';
 import { KernelSymbols } from '../../events/printfmt/symbols.js';
+import { latin1Bytes } from '../../events/printfmt/writer.js';
+import { i32le, u16le } from '../../events/printfmt/num.js';
 import { openTraceDat, type TraceFile } from '../../file/reader.js';
 import { mergeRecords, type MergeInput } from '../../ringbuf/merge.js';
 import { LkstError } from '../../tracefs/errors.js';
 import { eventIdsFor } from './event-filter.js';
 import { compileFieldsJson } from './json-fields.js';
-import { clockInNs, cpuColumn, nameColumn, padLeft, rawTimeColumn, taskColumn, timeColumn } from './line-head.js';
-import { ChunkSink, type ReportOutput } from './sink.js';
+import { clockInNs, cpuColumn, nameColumn, padLeft, rawTimeColumn, taskColumn } from './line-head.js';
+import { OutputSink, type ReportOutput } from './sink.js';
 
 export interface ReportOptions {
   /** One JSON object per line instead of trace-cmd's text. */
@@ -46,7 +48,7 @@ export interface ReportSummary {
 /** Per event id: what the hot loop needs, built on first use. */
 interface EventView {
   compiled: CompiledEvent;
-  nameCol: string;
+  nameCol: Uint8Array;
   pidOff: number;
   json?: (b: Buffer, off: number, len: number) => string;
   jsonHead: string;
@@ -55,7 +57,7 @@ interface EventView {
 interface InputInfo {
   cpu: number;
   prefix: string;
-  cpuCol: string;
+  cpuCol: Uint8Array;
   bufferName: string;
   inNs: boolean;
 }
@@ -85,7 +87,7 @@ function eventView(compiled: CompiledEvent, json: boolean): EventView {
   const pid = fmt.fieldByName.get('common_pid');
   return {
     compiled,
-    nameCol: nameColumn(fmt.name),
+    nameCol: latin1Bytes(nameColumn(fmt.name)),
     pidOff: pid ? pid.offset : 4,
     json: json ? compileFieldsJson(fmt) : undefined,
     jsonHead: `,"event":${JSON.stringify(fmt.name)},"system":${JSON.stringify(fmt.system)},"fields":`,
@@ -94,7 +96,8 @@ function eventView(compiled: CompiledEvent, json: boolean): EventView {
 
 export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Promise<ReportSummary> {
   const json = !!opts.json;
-  const sink = new ChunkSink(opts.out ?? process.stdout);
+  const sink = new OutputSink(opts.out ?? process.stdout);
+  const w = sink.w;
   const ctx = renderContextOf(file);
   const renderers = new EventRenderers((id) => file.registry.get(id), { plugins: opts.plugins });
   const wanted = opts.events && opts.events.length ? eventIdsFor(opts.events, file.registry) : undefined;
@@ -116,7 +119,7 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
       infos.push({
         cpu: cs.cpu,
         prefix: named ? padLeft(label(buf.name), width) + ': ' : '',
-        cpuCol: cpuColumn(cs.cpu),
+        cpuCol: latin1Bytes(cpuColumn(cs.cpu)),
         bufferName: buf.name,
         inNs: clockInNs(buf.clock),
       });
@@ -124,42 +127,52 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
   }
 
   const summary: ReportSummary = { records: 0, printed: 0, lost: 0, lostUncounted: 0, corruptPages: 0, bytes: 0, warnings: [...file.warnings] };
-  if (!json) sink.add(`cpus=${file.meta.cpuCount}\n`);
+  if (!json) w.str(`cpus=${file.meta.cpuCount}\n`);
 
   const views: (EventView | null | undefined)[] = [];
-  const tasks = new Map<number, string>();
-  const taskCol = (pid: number): string => {
+  const tasks = new Map<number, Uint8Array>();
+  const taskCol = (pid: number): Uint8Array => {
     let t = tasks.get(pid);
     if (t !== undefined) return t;
-    t = taskColumn(ctx.comms.get(pid), pid);
+    t = latin1Bytes(taskColumn(ctx.comms.get(pid), pid));
     if (ctx.comms.has(pid)) tasks.set(pid, t);
     return t;
   };
 
-  // Neighbouring records often share the task and the microsecond.
-  let lastTs = -1;
-  let lastTime = '';
-  let lastInNs = true;
+  // "<label>: <comm>-<pid> [cpu]" per input and task, while the task's name is known.
+  const heads = new Map<number, Uint8Array>();
+  const headOf = (input: number, pid: number, info: InputInfo): Uint8Array => {
+    const key = pid * 1024 + input;
+    let h = heads.get(key);
+    if (h) return h;
+    h = latin1Bytes(info.prefix + taskColumn(ctx.comms.get(pid), pid) + cpuColumn(info.cpu));
+    if (ctx.comms.has(pid) && input < 1024) heads.set(key, h);
+    return h;
+  };
+  // Neighbouring records often share the task and the second.
+  let lastSecs = -1;
+  let secsCol: Uint8Array = new Uint8Array(0);
   let lastPid = -1;
-  let lastTask = '';
+  let lastInput = -1;
+  let lastHead: Uint8Array = new Uint8Array(0);
   summary.records = mergeRecords(
     inputs,
     (input, ts, b, off, len, missed) => {
-      const id = b.readUInt16LE(off);
+      const id = u16le(b, off);
       if (wanted && !wanted.has(id)) return;
       let view = views[id];
       if (view === undefined) {
         const c = renderers.get(id);
         view = views[id] = c ? eventView(c, json) : null;
       }
-      const pid = view ? b.readInt32LE(off + view.pidOff) : b.readInt32LE(off + 4);
+      const pid = i32le(b, off + (view ? view.pidOff : 4));
       if (pidFilter !== undefined && pid !== pidFilter) return;
       const info = infos[input]!;
       if (missed) {
         if (missed > 0) summary.lost += missed;
         else summary.lostUncounted++;
-        if (json) sink.add(`{"ts":${ts},"cpu":${info.cpu},"lost":${missed > 0 ? missed : 'null'}}\n`);
-        else sink.add(info.prefix + (missed > 0 ? `CPU:${info.cpu} [${missed} EVENTS DROPPED]\n` : `CPU:${info.cpu} [EVENTS DROPPED]\n`));
+        if (json) w.str(`{"ts":${ts},"cpu":${info.cpu},"lost":${missed > 0 ? missed : 'null'}}\n`);
+        else w.str(info.prefix + (missed > 0 ? `CPU:${info.cpu} [${missed} EVENTS DROPPED]\n` : `CPU:${info.cpu} [EVENTS DROPPED]\n`));
       }
       summary.printed++;
       if (json) {
@@ -167,28 +180,46 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
         if (info.bufferName) s += `,"buffer":${JSON.stringify(info.bufferName)}`;
         if (!view) s += `,"event":null,"id":${id}}`;
         else s += view.jsonHead + view.json!(b, off, len) + '}';
-        sink.add(s + '\n');
+        w.str(s + '\n');
         return;
       }
-      const prefix = missed ? '' : info.prefix;
       if (!view) {
-        sink.add(prefix + UNKNOWN_LINE + '\n');
+        const prefix = missed ? '' : info.prefix;
+        w.str(prefix + UNKNOWN_LINE + '\n');
         return;
       }
-      if (ts !== lastTs || info.inNs !== lastInNs) {
-        lastTs = ts;
-        lastInNs = info.inNs;
-        lastTime = info.inNs ? timeColumn(ts) : rawTimeColumn(ts);
-      }
-      if (pid !== lastPid) {
-        lastTask = taskCol(pid);
+      if (pid !== lastPid || input !== lastInput) {
+        lastHead = headOf(input, pid, info);
         // A task without a name yet may get one from a later sched_switch: look it up again then.
         lastPid = ctx.comms.has(pid) ? pid : -1;
+        lastInput = input;
       }
-      const head = prefix + lastTask + info.cpuCol + lastTime;
-      let text = view.compiled.render(b, off, len, ctx);
-      if (text.length && text.charCodeAt(text.length - 1) === 10) text = text.slice(0, -1);
-      sink.add(head + view.nameCol + text + '\n');
+      if (missed) {
+        // After a dropped-events line the buffer label is not repeated.
+        w.bytes(taskCol(pid));
+        w.bytes(info.cpuCol);
+      } else w.bytes(lastHead);
+      if (info.inNs) {
+        // " %5lu.%06lu:" of the time rounded to microseconds.
+        const us = Math.floor((ts + 500) / 1000);
+        const secs = Math.floor(us / 1e6);
+        if (secs !== lastSecs) {
+          lastSecs = secs;
+          secsCol = latin1Bytes(' ' + padLeft(String(secs), 5) + '.');
+        }
+        w.bytes(secsCol);
+        w.uint(us - secs * 1e6, 10, 6, 48);
+        w.ch(58);
+      } else w.str(rawTimeColumn(ts));
+      w.bytes(view.nameCol);
+      const before = w.total;
+      view.compiled.render(b, off, len, ctx, w);
+      // trace-cmd drops one newline that ends the event's text.
+      if (w.total > before && w.buf[w.pos - 1] === 10) {
+        w.pos--;
+        w.total--;
+      }
+      w.ch(10);
     },
     {
       onCorruptPage: (input, page, message) => {

@@ -1,9 +1,8 @@
-/** Output in large chunks: text is gathered in a string and written as latin1 bytes about 1 MiB at a time. */
+/** Where report text goes: a TextWriter whose full 1 MiB buffers are written to a descriptor or stream. */
 import { writeSync } from 'node:fs';
+import { TextWriter } from '../../events/printfmt/writer.js';
 
 export type ReportOutput = number | NodeJS.WritableStream;
-
-const FLUSH_AT = 1 << 20;
 
 function fdOf(out: ReportOutput): number | undefined {
   if (typeof out === 'number') return out;
@@ -15,65 +14,36 @@ function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-export class ChunkSink {
-  private buf = Buffer.allocUnsafe(FLUSH_AT);
-  private pos = 0;
-  private readonly fd: number | undefined;
-  private pending: Promise<void> = Promise.resolve();
+export class OutputSink {
+  readonly w: TextWriter;
   bytes = 0;
+  private pending: Promise<void> = Promise.resolve();
 
-  constructor(private readonly out: ReportOutput) {
-    this.fd = fdOf(out);
-  }
-
-  /** Adds text (latin1: one byte per character, as the trace's bytes were read). */
-  add(s: string): void {
-    if (this.pos + s.length > this.buf.length) {
-      this.flush();
-      if (s.length > this.buf.length) {
-        this.emit(Buffer.from(s, 'latin1'));
-        return;
-      }
-    }
-    this.pos += this.buf.write(s, this.pos, 'latin1');
-  }
-
-  flush(): void {
-    if (!this.pos) return;
-    const full = this.buf.subarray(0, this.pos);
-    if (this.fd !== undefined) {
-      this.emit(full);
-      this.pos = 0;
-    } else {
-      // A stream keeps the buffer: hand it over and start a new one.
-      this.emit(full);
-      this.buf = Buffer.allocUnsafe(FLUSH_AT);
-      this.pos = 0;
-    }
-  }
-
-  private emit(buf: Buffer): void {
-    this.bytes += buf.length;
-    if (this.fd !== undefined) {
-      let off = 0;
-      while (off < buf.length) {
-        try {
-          off += writeSync(this.fd, buf, off, buf.length - off);
-        } catch (err) {
-          // A non-blocking pipe (stdout to a slow reader): wait and retry.
-          if ((err as { code?: string }).code === 'EAGAIN') sleepMs(2);
-          else throw err;
+  constructor(out: ReportOutput) {
+    const fd = fdOf(out);
+    this.w = new TextWriter(1 << 20, (chunk) => {
+      this.bytes += chunk.length;
+      if (fd !== undefined) {
+        let off = 0;
+        while (off < chunk.length) {
+          try {
+            off += writeSync(fd, chunk, off, chunk.length - off);
+          } catch (err) {
+            // A non-blocking pipe (stdout to a slow reader): wait and retry.
+            if ((err as { code?: string }).code === 'EAGAIN') sleepMs(2);
+            else throw err;
+          }
         }
+      } else {
+        const stream = out as NodeJS.WritableStream;
+        if (!stream.write(chunk)) this.pending = new Promise((resolve) => stream.once('drain', () => resolve()));
       }
-    } else {
-      const stream = this.out as NodeJS.WritableStream;
-      if (!stream.write(buf)) this.pending = new Promise((resolve) => stream.once('drain', () => resolve()));
-    }
+    });
   }
 
   /** Writes what is left and waits until a stream has taken it. */
   async end(): Promise<void> {
-    this.flush();
+    this.w.flush();
     await this.pending;
   }
 }

@@ -6,16 +6,23 @@ import type { EventFormat, Field } from '../format.js';
 import type { Expr } from './ast.js';
 import type { RenderContext } from './context.js';
 import { HEX2, formatInt, formatStr, parseSpec, toHex } from './cformat.js';
-import { binOp, castMask, convert, isTrue, maskTo, norm, readNum, toU64, unaryOp, type Num } from './num.js';
+import { binOp, castMask, convert, i32le, isTrue, maskTo, norm, readNum, toU64, u16le, u32le, unaryOp, type Num } from './num.js';
 import { splitFormat, type Segment } from './segments.js';
 import { symbolText } from './symbols.js';
+import { TextWriter, latin1Bytes } from './writer.js';
 
-/** Renders a piece of a record: data at b[off, off+len) (len includes the record's padding). */
-export type Piece = (b: Buffer, off: number, len: number, ctx: RenderContext) => string;
+/** Renders a piece of a record as a string: data at b[off, off+len) (len includes the record's padding). */
+export type StrPiece = (b: Buffer, off: number, len: number, ctx: RenderContext) => string;
+/** Renders a piece of a record into a writer. */
+export type Piece = (b: Buffer, off: number, len: number, ctx: RenderContext, w: TextWriter) => void;
+
+export function wrap(p: StrPiece): Piece {
+  return (b, o, l, c, w) => w.str(p(b, o, l, c));
+}
 type NumFn = (b: Buffer, off: number, len: number, ctx: RenderContext) => Num;
 
 const ZERO: NumFn = () => 0;
-const EMPTY: Piece = () => '';
+const EMPTY: StrPiece = () => '';
 
 /** libtraceevent's numbering of argument kinds, shown in its "ARG TYPE NOT FIELD BUT n" message. */
 function argTypeNo(e: Expr): number {
@@ -39,7 +46,7 @@ function argTypeNo(e: Expr): number {
 /** Start and length of a __data_loc/__rel_loc field's bytes, relative to the record (dynamic_offset_field). */
 export function dynSpan(b: Buffer, off: number, len: number, f: Field): [number, number] {
   if (f.offset + f.size > len) return [0, 0];
-  const v = f.size === 2 ? b.readUInt16LE(off + f.offset) : b.readUInt32LE(off + f.offset);
+  const v = f.size === 2 ? u16le(b, off + f.offset) : u32le(b, off + f.offset);
   const o = v & 0xffff;
   const l = f.size === 2 ? len - o : v >>> 16;
   let start = o > len ? 0 : o;
@@ -62,14 +69,14 @@ function fieldReader(f: Field): NumFn {
     case 1:
       return (b, off, len) => (end > len ? 0 : b[off + fo]!);
     case 2:
-      return (b, off, len) => (end > len ? 0 : b.readUInt16LE(off + fo));
+      return (b, off, len) => (end > len ? 0 : u16le(b, off + fo));
     case 4:
-      return (b, off, len) => (end > len ? 0 : b.readUInt32LE(off + fo));
+      return (b, off, len) => (end > len ? 0 : u32le(b, off + fo));
     case 8:
       return (b, off, len) => {
         if (end > len) return 0;
-        const lo = b.readUInt32LE(off + fo);
-        const hi = b.readInt32LE(off + fo + 4);
+        const lo = u32le(b, off + fo);
+        const hi = i32le(b, off + fo + 4);
         if (hi >= -0x200000 && hi < 0x200000) return hi * 0x100000000 + lo;
         return (BigInt(hi) << 32n) | BigInt(lo);
       };
@@ -138,7 +145,23 @@ export function compileNum(e: Expr): NumFn {
   }
 }
 
+/** Where a plain field, or an array field at a constant index, sits in the record: [offset, size]. */
+function directSlot(e: Expr): [number, number] | undefined {
+  if (e.k === 'field' && e.field.arrayLen < 0 && e.field.dynamic === 'none') return [e.field.offset, e.field.size];
+  if (e.k === 'index' && e.base.k === 'field' && e.idx.k === 'num' && e.base.field.dynamic === 'none' && e.idx.v < 0x10000n) {
+    const f = e.base.field;
+    return [f.offset + Number(e.idx.v) * f.elemSize, f.elemSize];
+  }
+  return undefined;
+}
+
+function slotReader(offset: number, size: number): NumFn {
+  return fieldReader({ name: '', type: '', offset, size, signed: false, arrayLen: -1, elemSize: size, dynamic: 'none', isString: false, isPointer: false });
+}
+
 function compileIndex(base: Expr, idxE: Expr): NumFn {
+  const slot = directSlot({ k: 'index', base, idx: idxE });
+  if (slot) return slotReader(slot[0], slot[1]);
   const idx = compileNum(idxE);
   let typeArg: string | undefined;
   while (base.k === 'cast') {
@@ -191,7 +214,7 @@ function baseSpan(e: Expr): ((b: Buffer, o: number, l: number) => number) | unde
 }
 
 /** print_str_arg: an argument printed through a %s conversion. */
-export function compileStr(e: Expr, specText: string, lenArg?: Expr): Piece {
+export function compileStr(e: Expr, specText: string, lenArg?: Expr): StrPiece {
   const spec = parseSpec(specText);
   const plen = lenArg ? compileNum(lenArg) : undefined;
   const fmt = (s: string, b: Buffer, o: number, l: number, c: RenderContext): string =>
@@ -318,7 +341,7 @@ function compileFlags(
   delim: string,
   table: { value: bigint; str: string }[],
   fmt: (s: string, b: Buffer, o: number, l: number, c: RenderContext) => string,
-): Piece {
+): StrPiece {
   const val = compileNum(valE);
   const small = table.every((t) => t.value <= 0n || t.value <= 0xffffffffn);
   const nums = table.map((t) => Number(t.value));
@@ -464,7 +487,7 @@ function uncast(e: Expr): Expr {
 }
 
 /** print_arg_pointer: %p and its extensions. */
-export function compilePointer(ext: string, argE: Expr, lenArg?: Expr): Piece {
+export function compilePointer(ext: string, argE: Expr, lenArg?: Expr): StrPiece {
   const c0 = ext[0];
   if (c0 === 'F' || c0 === 'f' || c0 === 'S' || c0 === 's') {
     const val = compileNum(argE);
@@ -527,7 +550,7 @@ export function compilePointer(ext: string, argE: Expr, lenArg?: Expr): Piece {
   };
 }
 
-function compileIp(ext: string, argE: Expr, arg: Expr): Piece {
+function compileIp(ext: string, argE: Expr, arg: Expr): StrPiece {
   const i = ext[0]!;
   const ver = ext[1];
   if (ver !== '4' && ver !== '6' && ver !== 'S') return EMPTY;
@@ -592,76 +615,137 @@ function compileInt(specText: string, argE: Expr, lenArg?: Expr): Piece {
   const signed = spec.conv === 'd' || spec.conv === 'i';
   if (lenArg) {
     const plen = compileNum(lenArg);
-    return (b, o, l, c) => formatInt(spec, convert(val(b, o, l, c), bits, signed), Number(convert(plen(b, o, l, c), 32, true)));
+    return (b, o, l, c, w) => w.str(formatInt(spec, convert(val(b, o, l, c), bits, signed), Number(convert(plen(b, o, l, c), 32, true))));
   }
-  if (spec.plain && spec.conv !== 'X' && spec.conv !== 'o') {
-    if (spec.conv === 'x') return (b, o, l, c) => toHex(convert(val(b, o, l, c), bits, false));
-    return (b, o, l, c) => convert(val(b, o, l, c), bits, signed).toString();
+  const hex = spec.conv === 'x';
+  const hexOk = hex && (spec.plain || (spec.zero && spec.width > 0 && spec.prec === -1 && !spec.minus && !spec.hash && !spec.plus && !spec.space));
+  const slot = directSlot(argE);
+  if (hexOk && bits === 64 && slot && slot[1] === 8) {
+    // A 64-bit field in hex: straight from its two halves, never through a bigint.
+    const fo = slot[0];
+    const width = spec.plain ? 0 : spec.width;
+    return (b, o, l, _c, w) => {
+      if (fo + 8 > l) w.uint(0, 16, width);
+      else w.hex64(u32le(b, o + fo + 4), u32le(b, o + fo), width);
+    };
   }
-  return (b, o, l, c) => formatInt(spec, convert(val(b, o, l, c), bits, signed));
+  if (hexOk && bits >= 32) {
+    // Hex from the 32-bit halves of the value (a negative number is its two's complement).
+    const width = spec.plain ? 0 : spec.width;
+    return (b, o, l, c, w) => {
+      const v = val(b, o, l, c);
+      if (typeof v === 'number') {
+        if (bits === 32 || (v >= 0 && v <= 0xffffffff)) w.uint(v >>> 0, 16, width);
+        else w.hex64(Math.floor(v / 0x100000000) >>> 0, v >>> 0, width);
+      } else w.hex64(Number((v >> 32n) & 0xffffffffn), Number(v & 0xffffffffn), width);
+    };
+  }
+  if ((spec.plain && (hex || signed || spec.conv === 'u')) || (hex && spec.zero && spec.width > 0 && spec.prec === -1 && !spec.minus && !spec.hash && !spec.plus && !spec.space)) {
+    const radix = hex ? 16 : 10;
+    const width = spec.plain ? 0 : spec.width;
+    return (b, o, l, c, w) => {
+      const v = convert(val(b, o, l, c), bits, signed);
+      if (typeof v === 'number' && v <= Number.MAX_SAFE_INTEGER) {
+        if (v >= 0) w.uint(v, radix, width);
+        else w.int(v);
+      } else w.str(formatInt(spec, v));
+    };
+  }
+  return (b, o, l, c, w) => w.str(formatInt(spec, convert(val(b, o, l, c), bits, signed)));
+}
+
+/** %s of a string the record holds, written without making a string when there is no width or precision. */
+function compileStrSegment(e: Expr, specText: string, lenArg?: Expr): Piece {
+  const plain = !lenArg && specText === '%s';
+  if (plain && e.k === 'getstr') {
+    const f = e.field;
+    return (b, o, l, _c, w) => {
+      const [start, n] = dynSpan(b, o, l, f);
+      if (n) w.cstr(b, o + start, o + l);
+    };
+  }
+  if (plain && e.k === 'field' && !(e.field.arrayLen < 0 && e.field.size === 8)) {
+    const f = e.field;
+    return (b, o, l, _c, w) => {
+      const n = f.size || l - f.offset;
+      w.cstr(b, o + f.offset, Math.min(o + f.offset + n, b.length));
+    };
+  }
+  return wrap(compileStr(e, specText, lenArg));
 }
 
 function compileSegment(seg: Segment): Piece {
   switch (seg.t) {
     case 'lit': {
       const s = seg.s;
-      return () => s;
+      return (_b, _o, _l, _c, w) => w.str(s);
     }
     case 'int':
       return compileInt(seg.spec, seg.arg, seg.lenArg);
     case 'str':
-      return compileStr(seg.arg, seg.spec, seg.lenArg);
+      return compileStrSegment(seg.arg, seg.spec, seg.lenArg);
     case 'ptr':
-      return compilePointer(seg.ext, seg.arg, seg.lenArg);
+      if (!seg.ext && seg.arg.k === 'field' && seg.arg.field.size === 8 && seg.arg.field.arrayLen < 0) {
+        const fo = seg.arg.field.offset;
+        return (b, o, l, _c, w) => {
+          const lo = fo + 8 > l ? 0 : u32le(b, o + fo);
+          const hi = fo + 8 > l ? 0 : u32le(b, o + fo + 4);
+          if (!lo && !hi) w.str('(nil)');
+          else {
+            w.ch(48);
+            w.ch(120);
+            w.hex64(hi, lo);
+          }
+        };
+      }
+      if (!seg.ext) {
+        const val = compileNum(seg.arg);
+        return (b, o, l, c, w) => {
+          const v = val(b, o, l, c);
+          if (v === 0 || v === 0n) w.str('(nil)');
+          else {
+            w.str('0x');
+            if (typeof v === 'number' && v > 0) w.uint(v, 16);
+            else w.str(hexU64(v));
+          }
+        };
+      }
+      return wrap(compilePointer(seg.ext, seg.arg, seg.lenArg));
   }
 }
 
-/** Joins pieces into one renderer (unrolled for the common small counts). */
+/** Joins pieces into one renderer: one generated function, so V8 can inline the pieces. */
 export function joinPieces(pieces: Piece[]): Piece {
-  switch (pieces.length) {
-    case 0:
-      return EMPTY;
-    case 1:
-      return pieces[0]!;
-    case 2: {
-      const [a, b2] = pieces as [Piece, Piece];
-      return (b, o, l, c) => a(b, o, l, c) + b2(b, o, l, c);
-    }
-    case 3: {
-      const [a, b2, c3] = pieces as [Piece, Piece, Piece];
-      return (b, o, l, c) => a(b, o, l, c) + b2(b, o, l, c) + c3(b, o, l, c);
-    }
-    default: {
-      // One generated function per format: no loop, and V8 can inline the pieces.
-      const names = pieces.map((_, i) => `p${i}`);
-      const body = `return (b, o, l, c) => ${names.map((n) => `${n}(b, o, l, c)`).join(' + ')};`;
-      return new Function(...names, body)(...pieces) as Piece;
-    }
-  }
+  if (pieces.length === 0) return () => {};
+  if (pieces.length === 1) return pieces[0]!;
+  const names = pieces.map((_, i) => `p${i}`);
+  const body = `return (b, o, l, c, w) => { ${names.map((n) => `${n}(b, o, l, c, w);`).join(' ')} };`;
+  return new Function(...names, body)(...pieces) as Piece;
 }
 
 /** Literal text and conversions in one generated function, the literals inlined as constants. */
 export function compileSegments(segs: Segment[]): Piece {
   const pieces: Piece[] = [];
-  const terms: string[] = [];
+  const lits: Uint8Array[] = [];
+  const stmts: string[] = [];
   for (const seg of segs) {
-    if (seg.t === 'lit') terms.push(JSON.stringify(seg.s));
-    else {
-      terms.push(`p${pieces.length}(b, o, l, c)`);
+    if (seg.t === 'lit') {
+      stmts.push(`w.bytes(L${lits.length});`);
+      lits.push(latin1Bytes(seg.s));
+    } else {
+      stmts.push(`p${pieces.length}(b, o, l, c, w);`);
       pieces.push(compileSegment(seg));
     }
   }
-  if (!terms.length) return EMPTY;
-  if (terms.length === 1 && pieces.length === 1) return pieces[0]!;
-  const names = pieces.map((_, i) => `p${i}`);
-  const body = `return (b, o, l, c) => ${terms[0]!.startsWith('"') ? '' : '"" + '}${terms.join(' + ')};`;
-  return new Function(...names, body)(...pieces) as Piece;
+  if (stmts.length === 1 && pieces.length === 1) return pieces[0]!;
+  const names = [...pieces.map((_, i) => `p${i}`), ...lits.map((_, i) => `L${i}`)];
+  return new Function(...names, `return (b, o, l, c, w) => { ${stmts.join(' ')} };`)(...pieces, ...lits) as Piece;
 }
 
 export { splitFormat };
 
 /** The raw value of one field as libtraceevent prints it for an event it could not parse (print_field_raw). */
-export function rawFieldPiece(fmt: EventFormat, f: Field): Piece {
+export function rawFieldPiece(fmt: EventFormat, f: Field): StrPiece {
   const isString = f.arrayLen >= 0 && /char|u8|s8/.test(f.type);
   const isLong = /long/.test(f.type);
   if (f.arrayLen >= 0) {

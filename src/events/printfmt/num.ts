@@ -167,3 +167,16 @@ export function convert(v: Num, bits: number, signed: boolean): number | bigint 
   const b = typeof v === 'bigint' ? v : BigInt(v);
   return Number(signed ? BigInt.asIntN(bits, b) : BigInt.asUintN(bits, b));
 }
+
+/** Little-endian reads straight from the bytes (cheaper than Buffer's checked readers on hot paths). */
+export function u16le(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8);
+}
+
+export function u32le(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+}
+
+export function i32le(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+}

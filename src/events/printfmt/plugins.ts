@@ -3,13 +3,15 @@
  * the events they take over: same text, written here from what they print, not from their code.
  */
 import type { EventFormat, Field } from '../format.js';
-import type { Piece } from './compile.js';
+import type { Piece, StrPiece } from './compile.js';
+import type { TextWriter } from './writer.js';
 import { cstr } from './compile.js';
 import { readNum, toU64, type Num } from './num.js';
 
-/** A plugin's text and whether libtraceevent prints the event's own format after it. */
+/** A plugin's text (as a string piece or written directly) and whether libtraceevent prints the event's own format after it. */
 export interface PluginRender {
-  piece: Piece;
+  piece?: StrPiece;
+  write?: Piece;
   thenPretty: boolean;
 }
 
@@ -38,6 +40,18 @@ function commOf(b: Buffer, o: number, f: Field): string {
   return cstr(b, o + f.offset, o + f.offset + f.size);
 }
 
+/** Writes "comm:" for a task name field and registers the name for later lines. */
+function writeComm(b: Buffer, o: number, f: Field, pid: number, w: TextWriter, ctx: { comms: { has(p: number): boolean; register(p: number, c: string): void } }): void {
+  if (!ctx.comms.has(pid)) ctx.comms.register(pid, commOf(b, o, f));
+  w.cstr(b, o + f.offset, o + f.offset + f.size);
+  w.ch(58);
+}
+
+function writeNum(w: TextWriter, v: Num): void {
+  if (typeof v === 'number' && v >= 0) w.uint(v, 10);
+  else w.str(dec(v));
+}
+
 function schedSwitch(fmt: EventFormat): Piece | undefined {
   const F = fmt.fieldByName;
   const prevPid = u64Field(F.get('prev_pid'));
@@ -48,31 +62,30 @@ function schedSwitch(fmt: EventFormat): Piece | undefined {
   const prevPrio = u64Field(F.get('prev_prio'));
   const nextPrio = u64Field(F.get('next_prio'));
   const prevState = u64Field(F.get('prev_state'));
-  return (b, o, _l, ctx) => {
-    let s = '';
+  return (b, o, _l, ctx, w) => {
     const pp = prevPid(b, o);
-    if (prevComm) {
-      const c = commOf(b, o, prevComm);
-      ctx.comms.register(Number(pp), c);
-      s += c + ':';
+    if (prevComm) writeComm(b, o, prevComm, Number(pp), w, ctx);
+    writeNum(w, pp);
+    w.ch(32);
+    if (prevPrio) {
+      w.ch(91);
+      w.int(int32(prevPrio(b, o)));
+      w.str('] ');
     }
-    s += dec(pp) + ' ';
-    if (prevPrio) s += `[${int32(prevPrio(b, o))}] `;
-    if (prevState) s += taskState(Number(BigInt.asUintN(32, BigInt(prevState(b, o)))));
-    s += ' ==> ';
+    if (prevState) w.str(taskState(Number(BigInt.asUintN(32, BigInt(prevState(b, o))))));
+    w.str(' ==> ');
     const np = nextPid(b, o);
-    if (nextComm) {
-      const c = commOf(b, o, nextComm);
-      ctx.comms.register(Number(np), c);
-      s += c + ':';
+    if (nextComm) writeComm(b, o, nextComm, Number(np), w, ctx);
+    writeNum(w, np);
+    if (nextPrio) {
+      w.str(' [');
+      w.int(int32(nextPrio(b, o)));
+      w.ch(93);
     }
-    s += dec(np);
-    if (nextPrio) s += ` [${int32(nextPrio(b, o))}]`;
-    return s;
   };
 }
 
-function schedWakeup(fmt: EventFormat): Piece | undefined {
+function schedWakeup(fmt: EventFormat): StrPiece | undefined {
   const F = fmt.fieldByName;
   const pid = u64Field(F.get('pid'));
   if (!pid) return undefined;
@@ -97,20 +110,21 @@ function schedWakeup(fmt: EventFormat): Piece | undefined {
 }
 
 /** kmem: "(func+0xoff) " before the event's own text, when the call site is a known symbol. */
-function kmemCallSite(fmt: EventFormat): Piece | undefined {
+function kmemCallSite(fmt: EventFormat): StrPiece | undefined {
   const cs = u64Field(fmt.fieldByName.get('call_site'));
   if (!cs) return undefined;
   return (b, o, _l, ctx) => {
     const v = cs(b, o);
     const i = ctx.symbols.indexOf(v);
     if (i < 0) return '';
-    const off = Number(BigInt.asIntN(32, BigInt(v) - ctx.symbols.addrAt(i)));
-    return `(${ctx.symbols.nameAt(i)}+0x${(off >>> 0).toString(16)}) `;
+    // "%x" of (int)(val - addr): the low 32 bits of the offset.
+    const off = ctx.symbols.offsetHex(i, v);
+    return `(${ctx.symbols.nameAt(i)}+0x${off.length > 8 ? off.slice(-8).replace(/^0+(?=.)/, '') : off}) `;
   };
 }
 
 /** hrtimer plugin's function field: "name/0x<start - addr>" or "0x%08llx". */
-function funcField(f: Field | undefined): Piece {
+function funcField(f: Field | undefined): StrPiece {
   const rd = u64Field(f);
   if (!rd) return () => '';
   return (b, o, _l, ctx) => {
@@ -121,7 +135,7 @@ function funcField(f: Field | undefined): Piece {
   };
 }
 
-function numField(fmt: EventFormat, names: string[], hex: boolean): Piece {
+function numField(fmt: EventFormat, names: string[], hex: boolean): StrPiece {
   for (const n of names) {
     const rd = u64Field(fmt.fieldByName.get(n));
     if (rd) return (b, o) => (hex ? '0x' + toU64(rd(b, o)).toString(16) : dec(rd(b, o)));
@@ -130,14 +144,14 @@ function numField(fmt: EventFormat, names: string[], hex: boolean): Piece {
   return () => `CAN'T FIND FIELD "${last}"`;
 }
 
-function hrtimerExpire(fmt: EventFormat): Piece {
+function hrtimerExpire(fmt: EventFormat): StrPiece {
   const timer = numField(fmt, ['timer', 'hrtimer'], true);
   const now = numField(fmt, ['now'], false);
   const fn = funcField(fmt.fieldByName.get('function'));
   return (b, o, l, c) => `hrtimer=${timer(b, o, l, c)} now=${now(b, o, l, c)}${fn(b, o, l, c)}`;
 }
 
-function hrtimerStart(fmt: EventFormat): Piece {
+function hrtimerStart(fmt: EventFormat): StrPiece {
   const timer = numField(fmt, ['timer', 'hrtimer'], true);
   const fn = funcField(fmt.fieldByName.get('function'));
   const exp = numField(fmt, ['expires'], false);
@@ -193,7 +207,7 @@ function futex(fmt: EventFormat): ((b: Buffer, o: number) => string | undefined)
 
 const TLB_REASONS = ['flush on task switch', 'remote shootdown', 'local shootdown', 'local mm shootdown'];
 
-function tlbFlush(fmt: EventFormat): Piece {
+function tlbFlush(fmt: EventFormat): StrPiece {
   const pages = u64Field(fmt.fieldByName.get('pages'));
   const reason = u64Field(fmt.fieldByName.get('reason'));
   return (b, o) => {
@@ -213,7 +227,7 @@ export function pluginFor(fmt: EventFormat, pretty: () => Piece): PluginRender |
   switch (key) {
     case 'sched:sched_switch': {
       const p = schedSwitch(fmt);
-      return p ? { piece: p, thenPretty: false } : { piece: () => '!', thenPretty: false };
+      return p ? { write: p, thenPretty: false } : { piece: () => '!', thenPretty: false };
     }
     case 'sched:sched_wakeup':
     case 'sched:sched_wakeup_new': {
@@ -231,8 +245,15 @@ export function pluginFor(fmt: EventFormat, pretty: () => Piece): PluginRender |
     case 'syscalls:sys_enter_futex': {
       const f = futex(fmt);
       const pr = pretty();
-      if (!f) return { piece: pr, thenPretty: false };
-      return { piece: (b, o, l, c) => f(b, o) ?? pr(b, o, l, c), thenPretty: false };
+      if (!f) return { write: pr, thenPretty: false };
+      return {
+        write: (b, o, l, c, w) => {
+          const s = f(b, o);
+          if (s === undefined) pr(b, o, l, c, w);
+          else w.str(s);
+        },
+        thenPretty: false,
+      };
     }
   }
   if (fmt.system === 'kmem' && KMEM_EVENTS.has(fmt.name)) {

@@ -1,0 +1,199 @@
+/**
+ * A byte writer for rendered text (one byte per character, latin1 as the trace's bytes): numbers
+ * and record strings go straight into one reused buffer, without making strings on the way.
+ */
+
+const DIGIT_CODES = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+
+/** A string's latin1 bytes, for text written again and again. */
+export function latin1Bytes(s: string): Uint8Array {
+  return Uint8Array.from(Buffer.from(s, 'latin1'));
+}
+
+export class TextWriter {
+  buf: Buffer;
+  pos = 0;
+  /** Bytes written in all (flushed or not). */
+  total = 0;
+
+  /** With flush, full buffers are handed to it (keeping the last byte back); without, the buffer grows. */
+  constructor(size = 1 << 20, private readonly flushTo?: (chunk: Buffer) => void) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  /** Makes room for n more bytes. */
+  need(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    if (this.flushTo && this.pos > 1) {
+      // The last byte stays: a line's trailing newline may still be taken back.
+      this.flushTo(this.buf.subarray(0, this.pos - 1));
+      const last = this.buf[this.pos - 1]!;
+      this.buf = Buffer.allocUnsafe(this.buf.length);
+      this.buf[0] = last;
+      this.pos = 1;
+    }
+    if (this.pos + n > this.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+      this.buf.copy(bigger, 0, 0, this.pos);
+      this.buf = bigger;
+    }
+  }
+
+  /** Hands everything written so far to the flush target. */
+  flush(): void {
+    if (this.flushTo && this.pos) {
+      this.flushTo(this.buf.subarray(0, this.pos));
+      this.buf = Buffer.allocUnsafe(this.buf.length);
+      this.pos = 0;
+    }
+  }
+
+  /** The text written so far (string mode), and a fresh start. */
+  take(): string {
+    const s = this.buf.toString('latin1', 0, this.pos);
+    this.pos = 0;
+    return s;
+  }
+
+  str(s: string): void {
+    const n = s.length;
+    this.need(n);
+    const b = this.buf;
+    let p = this.pos;
+    if (n < 48) for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
+    else p += b.write(s, p, "latin1");
+    this.pos = p;
+    this.total += n;
+  }
+
+  /** Bytes prepared beforehand (see latin1Bytes). */
+  bytes(u: Uint8Array): void {
+    const n = u.length;
+    this.need(n);
+    const b = this.buf;
+    let p = this.pos;
+    if (n < 16) for (let i = 0; i < n; i++) b[p++] = u[i]!;
+    else {
+      b.set(u, p);
+      p += n;
+    }
+    this.pos = p;
+    this.total += n;
+  }
+
+  ch(c: number): void {
+    this.need(1);
+    this.buf[this.pos++] = c;
+    this.total++;
+  }
+
+  /** Bytes of b[start, end) up to a NUL, as a C string. Returns how many were copied. */
+  cstr(b: Buffer, start: number, end: number): number {
+    let e = start;
+    while (e < end && b[e] !== 0) e++;
+    const n = e - start;
+    this.need(n);
+    if (n < 32) {
+      const o = this.buf;
+      let p = this.pos;
+      for (let i = start; i < e; i++) o[p++] = b[i]!;
+    } else b.copy(this.buf, this.pos, start, e);
+    this.pos += n;
+    this.total += n;
+    return n;
+  }
+
+  /** The digits of a non-negative safe integer in base 10 or 16, left-padded to width with pad. */
+  uint(n: number, radix: number, width = 0, pad = 48): void {
+    const b = this.buf;
+    if (n <= 0xffffffff) {
+      let len = 1;
+      if (radix === 16) {
+        for (let x = n >>> 4; x; x >>>= 4) len++;
+      } else if (n >= 10) {
+        len = n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
+      }
+      const w = len > width ? len : width;
+      this.need(w);
+      const start = this.pos;
+      let p = start + w;
+      this.pos = p;
+      this.total += w;
+      const buf = this.buf;
+      if (radix === 16) {
+        let x = n >>> 0;
+        do {
+          buf[--p] = DIGIT_CODES[x & 15]!;
+          x >>>= 4;
+        } while (x);
+      } else {
+        let x = n;
+        do {
+          const q = Math.floor(x / 10);
+          buf[--p] = 48 + x - q * 10;
+          x = q;
+        } while (x);
+      }
+      while (p > start) buf[--p] = pad;
+      void b;
+      return;
+    }
+    if (radix === 16) {
+      const hi = Math.floor(n / 0x100000000);
+      this.hex64(hi, n - hi * 0x100000000, width, pad);
+      return;
+    }
+    let len = 1;
+    for (let x = n; x >= radix; x = Math.floor(x / radix)) len++;
+    const w = len > width ? len : width;
+    this.need(w);
+    const start = this.pos;
+    let p = start + w;
+    this.pos = p;
+    this.total += w;
+    const buf = this.buf;
+    let x = n;
+    do {
+      const q = Math.floor(x / radix);
+      buf[--p] = DIGIT_CODES[x - q * radix]!;
+      x = q;
+    } while (x);
+    while (p > start) buf[--p] = pad;
+  }
+
+  /** Hex of the 64-bit value hi:lo (two unsigned 32-bit halves), left-padded to width. */
+  hex64(hi: number, lo: number, width = 0, pad = 48): void {
+    if (!hi) {
+      this.uint(lo, 16, width, pad);
+      return;
+    }
+    let len = 9;
+    for (let x = hi >>> 4; x; x >>>= 4) len++;
+    const w = len > width ? len : width;
+    this.need(w);
+    const start = this.pos;
+    let p = start + w;
+    this.pos = p;
+    this.total += w;
+    const buf = this.buf;
+    let x = lo >>> 0;
+    for (let i = 0; i < 8; i++) {
+      buf[--p] = DIGIT_CODES[x & 15]!;
+      x >>>= 4;
+    }
+    x = hi >>> 0;
+    do {
+      buf[--p] = DIGIT_CODES[x & 15]!;
+      x >>>= 4;
+    } while (x);
+    while (p > start) buf[--p] = pad;
+  }
+
+  /** A signed safe integer in decimal. */
+  int(n: number): void {
+    if (n < 0) {
+      this.ch(45);
+      this.uint(-n, 10);
+    } else this.uint(n, 10);
+  }
+}
