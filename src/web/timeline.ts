@@ -11,37 +11,27 @@ import { LatencyAnalysis, type LatencyReport } from '../analysis/latency.js';
 import { bindFields } from '../analysis/schema.js';
 import type { EventFormat } from '../events/format.js';
 
-class F64 {
-  a = new Float64Array(1024);
+/** A typed array that grows as values are pushed. */
+class Column<T extends Float64Array | Int32Array> {
   n = 0;
+  constructor(
+    private a: T,
+    private readonly make: (n: number) => T,
+  ) {}
   push(v: number): void {
     if (this.n === this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
+      const b = this.make(this.a.length * 2);
       b.set(this.a);
       this.a = b;
     }
     this.a[this.n++] = v;
   }
-  get view(): Float64Array {
-    return this.a.subarray(0, this.n);
+  get view(): T {
+    return this.a.subarray(0, this.n) as T;
   }
 }
-
-class I32 {
-  a = new Int32Array(1024);
-  n = 0;
-  push(v: number): void {
-    if (this.n === this.a.length) {
-      const b = new Int32Array(this.a.length * 2);
-      b.set(this.a);
-      this.a = b;
-    }
-    this.a[this.n++] = v;
-  }
-  get view(): Int32Array {
-    return this.a.subarray(0, this.n);
-  }
-}
+const f64 = () => new Column(new Float64Array(1024), (n) => new Float64Array(n));
+const i32 = () => new Column(new Int32Array(1024), (n) => new Int32Array(n));
 
 /** Growing byte arena holding each event's raw record. */
 class Arena {
@@ -95,19 +85,19 @@ export function buildTimeline(input: TraceInput): Timeline {
   const typeOf = new Map<number, number>();
   const types: string[] = [];
   const formats: (EventFormat | undefined)[] = [];
-  const ts = new F64();
-  const cpu = new I32();
-  const pid = new I32();
-  const type = new I32();
-  const target = new I32();
-  const recOff = new I32();
-  const recLen = new I32();
+  const ts = f64();
+  const cpu = i32();
+  const pid = i32();
+  const type = i32();
+  const target = i32();
+  const recOff = i32();
+  const recLen = i32();
   const arena = new Arena();
-  const run = { start: new F64(), end: new F64(), cpu: new I32(), pid: new I32() };
-  const irq = { start: new F64(), end: new F64(), cpu: new I32(), name: new I32() };
+  const run = { start: f64(), end: f64(), cpu: i32(), pid: i32() };
+  const irq = { start: f64(), end: f64(), cpu: i32(), name: i32() };
   const irqNames: string[] = [];
   const irqIdx = new Map<string, number>();
-  const lost = { ts: new F64(), cpu: new I32(), count: new I32() };
+  const lost = { ts: f64(), cpu: i32(), count: i32() };
   const markers: TimelineMeta['markers'] = [];
   const masksetSwitches: TimelineMeta['masksetSwitches'] = [];
   const pass = new Pass(input);
