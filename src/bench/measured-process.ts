@@ -20,7 +20,7 @@ export interface MeasuredExit {
 export interface MeasuredProcess {
   readonly pid: number;
   readonly child: ChildProcess;
-  /** Asks the command to stop (SIGINT by default, forwarded to it by the wrapper). */
+  /** Asks the command to stop (SIGINT by default, forwarded to it by the wrapper); SIGKILL kills its whole process group. */
   stop(signal?: NodeJS.Signals): void;
   readonly exited: Promise<MeasuredExit>;
 }
@@ -35,6 +35,8 @@ export function spawnMeasured(cmd: string, args: string[], opts: { env?: NodeJS.
     stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'],
     env: opts.env ?? process.env,
     cwd: opts.cwd,
+    // Its own process group: a terminal's Ctrl-C reaches us only, and SIGKILL can take the whole tree.
+    detached: true,
   });
   let stdout = '';
   let stderr = '';
@@ -68,7 +70,16 @@ export function spawnMeasured(cmd: string, args: string[], opts: { env?: NodeJS.
     pid: child.pid ?? -1,
     child,
     stop: (signal: NodeJS.Signals = 'SIGINT') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (signal === 'SIGKILL' && child.pid) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+          return;
+        } catch {
+          /* fall back to the wrapper alone */
+        }
+      }
+      child.kill(signal);
     },
     exited,
   };

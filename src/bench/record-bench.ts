@@ -33,6 +33,10 @@ export interface RecordRun {
 
 export interface RecorderSummary {
   recorder: string;
+  /** CPU ms of a recording of an idle second: start-up, setup, file writing, teardown. */
+  idleCpuMs: Summary;
+  /** (storm CPU − idle CPU) per million events: the cost that grows with the events. */
+  marginalCpuMsPerMillion: number;
   captured: Summary;
   lost: Summary;
   cpuMs: Summary;
@@ -45,7 +49,7 @@ export interface RecordBenchResult {
   runs: RecordRun[];
   summaries: RecorderSummary[];
   /** lkst median / trace-cmd median. */
-  ratios: { captured: number; lost: number | null; cpuMsPerMillion: number };
+  ratios: { captured: number; lost: number | null; cpuMsPerMillion: number; idleCpuMs: number; marginalCpuMsPerMillion: number };
   /** The issue's bar: lkst loses no more than trace-cmd and uses at most 1.5x its CPU per event. */
   pass: { lost: boolean; cpu: boolean };
 }
@@ -53,6 +57,7 @@ export interface RecordBenchResult {
 const DEFAULT_EVENTS = ['raw_syscalls', 'sched'];
 
 function storm(writes: number): Promise<void> {
+  if (writes <= 0) return new Promise((r) => setTimeout(r, 1000));
   return new Promise((resolve, reject) => {
     const c = spawn('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', `count=${writes}`], { stdio: 'ignore' });
     c.on('error', (e) => reject(new LkstError(`cannot run dd (${e.message})`, 'install coreutils')));
@@ -60,20 +65,21 @@ function storm(writes: number): Promise<void> {
   });
 }
 
-/** One recording of the storm by one recorder. */
-async function oneRun(name: string, run: number, opts: RecordBenchOptions, events: string[]): Promise<RecordRun> {
+/** One recording of the storm by one recorder (writes 0: an idle second, for the recorder's fixed cost). */
+async function oneRun(name: string, run: number, opts: RecordBenchOptions, events: string[], writes = opts.stormWrites): Promise<RecordRun> {
   const output = join(opts.workDir, `${name}-${run}.dat`);
   const start = name === 'lkst' ? startLkstRecord : startTraceCmdRecord;
   let rec: ExternalRecording | undefined;
   try {
     rec = await start({ events, bufferKbPerCpu: opts.bufferKbPerCpu, output, extraArgs: name === 'lkst' ? opts.lkstArgs : undefined });
     await sleep(200);
-    await storm(opts.stormWrites);
+    await storm(writes);
     await sleep(200);
     const exit = await rec.finish();
     const stats = fileCpuStats(output);
     if (!stats.length) throw new LkstError(`no CPU statistics in ${name}'s file`, 'check that trace-cmd report --stat reads it');
-    const captured = stats.reduce((s, c) => s + c.readEvents, 0);
+    // trace-cmd takes its stats before the final flush; what was left then was written too.
+    const captured = stats.reduce((s, c) => s + c.readEvents + c.entries, 0);
     const lost = stats.reduce((s, c) => s + c.overrun + c.droppedEvents, 0);
     return { recorder: name, run, captured, lost, cpuUs: exit.cpuUs, wallMs: exit.wallMs, cpuMsPerMillion: captured ? exit.cpuUs / 1000 / (captured / 1e6) : NaN };
   } finally {
@@ -88,6 +94,7 @@ export async function recordBenchmark(opts: RecordBenchOptions): Promise<RecordB
   const events = opts.events ?? DEFAULT_EVENTS;
   const names = ['trace-cmd', 'lkst'];
   const runs: RecordRun[] = [];
+  const idle: RecordRun[] = [];
   const total = opts.runs * names.length;
   for (let i = 0; i < opts.runs; i++) {
     // Alternate who goes first so drift (page cache, CPU frequency) does not favour one recorder.
@@ -95,6 +102,7 @@ export async function recordBenchmark(opts: RecordBenchOptions): Promise<RecordB
     for (const name of order) {
       const r = await oneRun(name, i + 1, opts, events);
       runs.push(r);
+      idle.push(await oneRun(name, i + 1, opts, events, 0));
       opts.onProgress?.(
         `  [${runs.length}/${total}] ${name.padEnd(9)} captured ${r.captured.toLocaleString('en-US')} lost ${r.lost.toLocaleString('en-US')} CPU ${(r.cpuUs / 1000).toFixed(0)} ms (${r.cpuMsPerMillion.toFixed(1)} ms per million events)`,
       );
@@ -102,8 +110,13 @@ export async function recordBenchmark(opts: RecordBenchOptions): Promise<RecordB
   }
   const summaries = names.map((recorder): RecorderSummary => {
     const mine = runs.filter((r) => r.recorder === recorder);
+    const idleCpuMs = summarize(idle.filter((r) => r.recorder === recorder).map((r) => r.cpuUs / 1000));
+    const stormMs = summarize(mine.map((r) => r.cpuUs / 1000)).median;
+    const captured = summarize(mine.map((r) => r.captured)).median;
     return {
       recorder,
+      idleCpuMs,
+      marginalCpuMsPerMillion: (stormMs - idleCpuMs.median) / (captured / 1e6),
       captured: summarize(mine.map((r) => r.captured)),
       lost: summarize(mine.map((r) => r.lost)),
       cpuMs: summarize(mine.map((r) => r.cpuUs / 1000)),
@@ -115,6 +128,8 @@ export async function recordBenchmark(opts: RecordBenchOptions): Promise<RecordB
     captured: lk.captured.median / tc.captured.median,
     lost: tc.lost.median ? lk.lost.median / tc.lost.median : null,
     cpuMsPerMillion: lk.cpuMsPerMillion.median / tc.cpuMsPerMillion.median,
+    idleCpuMs: lk.idleCpuMs.median / tc.idleCpuMs.median,
+    marginalCpuMsPerMillion: lk.marginalCpuMsPerMillion / tc.marginalCpuMsPerMillion,
   };
   return {
     machine: machineInfo(),
@@ -135,9 +150,19 @@ export async function recordBenchmark(opts: RecordBenchOptions): Promise<RecordB
 
 export function renderRecordBench(r: RecordBenchResult): string {
   const f = (n: number, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '-');
-  const rows = [['recorder', 'captured (median)', 'lost (median)', 'lost (max)', 'CPU ms (median)', 'CPU ms / M events (median)', 'min-max']];
+  const rows = [['recorder', 'captured (median)', 'lost (median)', 'lost (max)', 'CPU ms (median)', 'CPU ms / M events (median)', 'min-max', 'idle-second CPU ms', 'marginal CPU ms / M events']];
   for (const s of r.summaries)
-    rows.push([s.recorder, f(s.captured.median), f(s.lost.median), f(s.lost.max), f(s.cpuMs.median), f(s.cpuMsPerMillion.median, 1), `${f(s.cpuMsPerMillion.min, 1)}-${f(s.cpuMsPerMillion.max, 1)}`]);
+    rows.push([
+      s.recorder,
+      f(s.captured.median),
+      f(s.lost.median),
+      f(s.lost.max),
+      f(s.cpuMs.median),
+      f(s.cpuMsPerMillion.median, 1),
+      `${f(s.cpuMsPerMillion.min, 1)}-${f(s.cpuMsPerMillion.max, 1)}`,
+      f(s.idleCpuMs.median),
+      f(s.marginalCpuMsPerMillion, 1),
+    ]);
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   const table = rows.map((row) => row.map((c, i) => (i ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ')).join('\n');
   const ratio = (x: number | null) => (x === null ? 'n/a (trace-cmd lost none)' : `${x.toFixed(2)}x`);
@@ -146,6 +171,7 @@ export function renderRecordBench(r: RecordBenchResult): string {
     `${r.settings.lkstArgs.length ? `, lkst ${r.settings.lkstArgs.join(' ')}` : ''}\n` +
     `machine: ${describeMachine(r.machine)}\n${table}\n` +
     `lkst / trace-cmd: captured ${ratio(r.ratios.captured)}, lost ${ratio(r.ratios.lost)}, CPU per event ${ratio(r.ratios.cpuMsPerMillion)}` +
+    ` (fixed cost of an idle recording ${ratio(r.ratios.idleCpuMs)}, marginal CPU per event ${ratio(r.ratios.marginalCpuMsPerMillion)})` +
     ` -> loses no more: ${r.pass.lost ? 'yes' : 'NO'}, CPU per event <= 1.5x: ${r.pass.cpu ? 'yes' : 'NO'}\n`
   );
 }

@@ -6,7 +6,7 @@ import { INSTANCE_PREFIX } from '../tracefs/instance.js';
 import { LkstError } from '../tracefs/errors.js';
 import { spawnMeasured, type MeasuredExit, type MeasuredProcess } from './measured-process.js';
 import { traceCmdRecorder } from './trace-cmd.js';
-import { waitFor } from './wait.js';
+import { sleep, waitFor } from './wait.js';
 
 /** A recorder started as its own process (so its CPU time is its own), recording until stopped. */
 export interface ExternalRecording {
@@ -24,6 +24,8 @@ export interface ExternalRecordOptions {
   output: string;
   /** Extra recorder arguments. */
   extraArgs?: string[];
+  /** Event arguments as given (`-e S:E -f FILTER ...`), instead of one -e per `events` entry; `events[0]` is still what marks it started. */
+  rawEventArgs?: string[];
 }
 
 function lkstMain(): string {
@@ -65,9 +67,12 @@ export async function startTraceCmdRecord(opts: ExternalRecordOptions): Promise<
   const first = opts.events[0];
   if (!first) throw new LkstError('no events to record', 'name at least one event');
   const [system, event] = first.split(':');
-  const args = ['record', '-b', String(opts.bufferKbPerCpu), '-o', opts.output, ...opts.events.flatMap((e) => ['-e', e]), ...(opts.extraArgs ?? [])];
+  const evArgs = opts.rawEventArgs ?? opts.events.flatMap((e) => ['-e', e]);
+  const args = ['record', '-b', String(opts.bufferKbPerCpu), '-o', opts.output, ...evArgs, ...(opts.extraArgs ?? [])];
   const proc = spawnMeasured(tc, args);
   await ready(proc, 'trace-cmd record to start', () => enabledInTop(system!, event));
+  // trace-cmd turns events on before it resets the buffer and starts its readers: let it finish.
+  await sleep(500);
   return { name: 'trace-cmd', output: opts.output, process: proc, finish: () => finish(proc, 'trace-cmd record') };
 }
 

@@ -25,6 +25,9 @@ export class CpuReader {
   private readonly fd: number;
   private readonly outFd: number;
   private readonly batch: Buffer;
+  private readonly statsPath: string;
+  private statsFd: number | undefined | null;
+  private readonly statsBuf = Buffer.allocUnsafe(512);
   private closed = false;
 
   constructor(readonly cpu: number, pipePath: string, readonly pageSize: number, outPath: string) {
@@ -41,6 +44,30 @@ export class CpuReader {
       throw new LkstError(`cannot write ${outPath} (${errnoCode(err) ?? err})`, 'choose an output directory you can write to with free space');
     }
     this.batch = Buffer.allocUnsafe(pageSize * BATCH_PAGES);
+    this.statsPath = pipePath.replace(/trace_pipe_raw$/, 'stats');
+  }
+
+  /**
+   * Bytes the kernel holds unread for this CPU (per_cpu/cpuN/stats), or -1 when unknown. Cheaper
+   * than a read that finds nothing, so a recorder can look often and read only whole pages.
+   */
+  unreadBytes(): number {
+    if (this.closed) return 0;
+    if (this.statsFd === undefined) {
+      try {
+        this.statsFd = openSync(this.statsPath, 'r');
+      } catch {
+        this.statsFd = null;
+      }
+    }
+    if (this.statsFd === null) return -1;
+    try {
+      const n = readSync(this.statsFd, this.statsBuf, 0, this.statsBuf.length, 0);
+      const m = /\nbytes: (\d+)/.exec(this.statsBuf.toString('latin1', 0, n));
+      return m ? Number(m[1]) : -1;
+    } catch {
+      return -1;
+    }
   }
 
   /**
@@ -113,6 +140,7 @@ export class CpuReader {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (typeof this.statsFd === 'number') closeSync(this.statsFd);
     closeSync(this.fd);
     closeSync(this.outFd);
   }

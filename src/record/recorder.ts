@@ -33,7 +33,7 @@ export interface RecordOptions {
   /** Record into this (already configured) instance instead of a new one, and leave it as it is. */
   attach?: Instance;
   /** Configures a new instance instead of enabling `events` (e.g. a maskset); returns the events it enabled. */
-  setup?: (inst: Instance) => TracepointRef[];
+  setup?: (inst: Instance) => TracepointRef[] | Promise<TracepointRef[]>;
   /** Called about once a second with running totals (for the live line). */
   onProgress?: (p: RecordProgress) => void;
   signal?: AbortSignal;
@@ -61,7 +61,9 @@ export interface RecordingResult {
   discard(): void;
 }
 
-const DEFAULT_POLL_MS = 20;
+const DEFAULT_POLL_MS = 100;
+/** How often the buffers' fill is looked at (a stats read per CPU); reads happen only when there is a page. */
+const LOOK_MS = 5;
 
 /** Events lost on a CPU: what page headers stored, or the kernel's overrun + dropped count if larger. */
 export function lostEvents(capture: CpuCapture, stats: CpuStats | undefined): number {
@@ -87,7 +89,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       if (opts.clock) inst.clock = opts.clock;
       // The recorder's own reads and writes are not what anyone wants to trace.
       if (inst.has('set_event_notrace_pid')) inst.write('set_event_notrace_pid', String(process.pid));
-      if (opts.setup) events = opts.setup(inst);
+      if (opts.setup) events = await opts.setup(inst);
       else
         for (const e of events) {
           if (e.filter) inst.setFilter(e.system, e.event, e.filter);
@@ -117,20 +119,30 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       const onAbort = () => finish();
       let lastProgress = started;
       const maxPoll = opts.pollMs ?? DEFAULT_POLL_MS;
-      const pacer = new PollPacer(bufferBytes, maxPoll);
-      let lastDrain = performance.now();
+      // Look at the buffers' fill often (cheap), read a CPU only when it holds a whole page or
+      // has waited maxPoll: full pages at low rates, no overrun when a storm starts.
+      const lookMs = Math.min(maxPoll, LOOK_MS);
+      const pacer = new PollPacer(bufferBytes, lookMs);
+      const lastRead = readers.map(() => performance.now());
+      let lastTick = performance.now();
       const tick = () => {
-        const before = readers.map((r) => r.stats.bytes);
+        const t0 = performance.now();
+        let most = 0;
         try {
-          for (const r of readers) r.drain(Infinity, { stopAtPartialPage: true });
+          readers.forEach((r, i) => {
+            const unread = r.unreadBytes();
+            if (unread >= 0 && unread < r.pageSize && t0 - lastRead[i]! < maxPoll) return;
+            const before = r.stats.bytes;
+            r.drain(Infinity, { stopAtPartialPage: true });
+            lastRead[i] = t0;
+            most = Math.max(most, r.stats.bytes - before);
+          });
         } catch (err) {
           finish(err);
           return;
         }
-        const t = performance.now();
-        const most = Math.max(0, ...readers.map((r, i) => r.stats.bytes - before[i]!));
-        const delay = pacer.next(most, t - lastDrain);
-        lastDrain = t;
+        const delay = pacer.next(most, t0 - lastTick);
+        lastTick = t0;
         const now = Date.now();
         if (opts.onProgress && now - lastProgress >= 1000) {
           lastProgress = now;
@@ -138,7 +150,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         }
         if (!done) poll = setTimeout(tick, delay);
       };
-      let poll = setTimeout(tick, maxPoll);
+      let poll = setTimeout(tick, lookMs);
       const timer = opts.durationSec !== undefined ? setTimeout(() => finish(), opts.durationSec * 1000) : undefined;
       if (opts.signal) {
         if (opts.signal.aborted) return finish();

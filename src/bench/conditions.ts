@@ -1,0 +1,169 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { record, lostEvents, type RecordingResult } from '../record/recorder.js';
+import { loadMasksetEnv } from '../masksets/env.js';
+import { compileMaskset } from '../masksets/compile.js';
+import { applyPlan } from '../masksets/apply.js';
+import { planEvents, type KernelPlan } from '../masksets/plan.js';
+import { LkstError } from '../tracefs/errors.js';
+import { startTraceCmdRecord, resetTopLevelEvents, type ExternalRecording } from './recorders.js';
+import { fileCpuStats } from './trace-cmd.js';
+
+/** What a condition saw while a workload ran. */
+export interface ConditionStats {
+  events: number;
+  lost: number;
+  /** CPU time of a recorder in its own process (trace-cmd); lkst's runs in this process. */
+  recorderCpuMs?: number;
+}
+
+export interface ActiveCondition {
+  stop(): Promise<ConditionStats>;
+  /** Ends it at once, without results (Ctrl-C, errors): the kernel is left as it was. */
+  abort(): Promise<void>;
+}
+
+/** A way to run a workload: no tracing, lkst with a maskset, trace-cmd with the same events. */
+export interface Condition {
+  readonly name: string;
+  readonly kind: 'none' | 'lkst' | 'trace-cmd';
+  readonly maskset?: string;
+  /** Number of tracepoints it enables. */
+  readonly tracepoints: number;
+  start(): Promise<ActiveCondition>;
+}
+
+export interface ConditionSettings {
+  bufferKbPerCpu: number;
+  workDir: string;
+}
+
+export function noTracing(): Condition {
+  return {
+    name: 'none',
+    kind: 'none',
+    tracepoints: 0,
+    async start() {
+      return { stop: async () => ({ events: 0, lost: 0 }), abort: async () => {} };
+    },
+  };
+}
+
+/** Compiles a maskset (built-in or the user's) for this kernel. */
+export async function masksetPlan(name: string): Promise<KernelPlan> {
+  const env = await loadMasksetEnv();
+  return compileMaskset(env.store.load(name), env);
+}
+
+/** lkst recording a maskset into its own instance, drained by this process's recorder. */
+export function lkstCondition(maskset: string, plan: KernelPlan, s: ConditionSettings): Condition {
+  const enabled = [...plan.tracepoints.values()].filter((t) => t.enabled).length;
+  return {
+    name: maskset,
+    kind: 'lkst',
+    maskset,
+    tracepoints: enabled,
+    async start() {
+      const dir = mkdtempSync(join(s.workDir, 'lkst-'));
+      const ctrl = new AbortController();
+      const pending = record({
+        events: [],
+        workDir: dir,
+        bufferKbPerCpu: s.bufferKbPerCpu,
+        signal: ctrl.signal,
+        setup: (inst) => {
+          applyPlan(inst, plan, { skipMissing: true });
+          return planEvents(plan);
+        },
+      });
+      // record() creates and arms the instance before its first await: a setup failure shows now.
+      pending.catch(() => {});
+      const early = await Promise.race([pending.then(() => undefined, (e: unknown) => e ?? new Error('recorder failed')), new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
+      if (early) {
+        rmSync(dir, { recursive: true, force: true });
+        throw early;
+      }
+      const settle = async (): Promise<RecordingResult> => {
+        ctrl.abort();
+        try {
+          return await pending;
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      };
+      return {
+        async stop() {
+          const r = await settle();
+          r.discard();
+          const events = r.captures.reduce((a, c) => a + c.events, 0);
+          const lost = r.captures.reduce((a, c, i) => a + lostEvents(c, r.kernelStats[i]), 0);
+          return { events, lost };
+        },
+        async abort() {
+          await settle().then((r) => r.discard(), () => {});
+        },
+      };
+    },
+  };
+}
+
+/** trace-cmd's arguments for the tracepoints a plan records: -e S:E [-f FILTER]. */
+export function traceCmdEventArgs(plan: KernelPlan): string[] {
+  const args: string[] = [];
+  for (const t of plan.tracepoints.values()) {
+    if (!t.enabled) continue;
+    args.push('-e', `${t.system}:${t.event}`);
+    if (t.filter) args.push('-f', t.filter);
+  }
+  return args;
+}
+
+/** trace-cmd record of the same tracepoints and filters, in the top-level buffer, as its own process. */
+export function traceCmdCondition(maskset: string, plan: KernelPlan, s: ConditionSettings): Condition {
+  const evArgs = traceCmdEventArgs(plan);
+  const first = [...plan.tracepoints.values()].find((t) => t.enabled);
+  return {
+    name: `trace-cmd:${maskset}`,
+    kind: 'trace-cmd',
+    maskset,
+    tracepoints: evArgs.filter((a) => a === '-e').length,
+    async start() {
+      if (!first) throw new LkstError(`maskset ${maskset} records nothing for trace-cmd to compare with`, 'compare a maskset that records events');
+      const dir = mkdtempSync(join(s.workDir, 'tc-'));
+      let rec: ExternalRecording | undefined;
+      const done = () => {
+        resetTopLevelEvents();
+        rmSync(dir, { recursive: true, force: true });
+      };
+      try {
+        rec = await startTraceCmdRecord({ events: [`${first.system}:${first.event}`], rawEventArgs: evArgs, bufferKbPerCpu: s.bufferKbPerCpu, output: join(dir, 'trace.dat') });
+      } catch (err) {
+        done();
+        throw err;
+      }
+      const r = rec;
+      return {
+        async stop() {
+          try {
+            const exit = await r.finish();
+            const stats = fileCpuStats(r.output);
+            return {
+              // Its stats are taken before the final flush: what was still in the buffer was written too.
+              events: stats.reduce((a, c) => a + c.readEvents + c.entries, 0),
+              lost: stats.reduce((a, c) => a + c.overrun + c.droppedEvents, 0),
+              recorderCpuMs: exit.cpuUs / 1000,
+            };
+          } finally {
+            done();
+          }
+        },
+        async abort() {
+          r.process.stop('SIGKILL');
+          await r.process.exited.catch(() => {});
+          done();
+        },
+      };
+    },
+  };
+}
+

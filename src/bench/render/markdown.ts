@@ -1,0 +1,25 @@
+import { describeMachine } from '../machine.js';
+import type { BenchReport } from '../report.js';
+import { workloadRows } from './cells.js';
+
+function escape(cell: string): string {
+  return cell.replace(/\|/g, '\\|');
+}
+
+export function renderMarkdown(r: BenchReport): string {
+  const out = [
+    '# lkst bench',
+    '',
+    `Machine: ${describeMachine(r.machine)}. ${r.settings.runs} runs per condition, interleaved${r.settings.warmup ? ' after a warm-up round' : ''}; ` +
+      `ring buffers ${r.settings.bufferKbPerCpu} KB per CPU; medians, min–max over the runs; overhead relative to no tracing ` +
+      `("noise": within the spread of the untraced runs). Took ${r.elapsedSec.toFixed(0)} s on ${r.startedAt.slice(0, 10)}.`,
+  ];
+  for (const w of r.results) {
+    const rows = workloadRows(w);
+    out.push('', `## ${w.workload}`, '', w.description, '');
+    out.push(`| ${rows[0]!.map(escape).join(' | ')} |`);
+    out.push(`|${rows[0]!.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
+    for (const row of rows.slice(1)) out.push(`| ${row.map(escape).join(' | ')} |`);
+  }
+  return out.join('\n') + '\n';
+}
