@@ -12,7 +12,6 @@ import { registerAnalyze } from './commands/analyze.js';
 import { registerQuery } from './commands/query.js';
 import { registerExport } from './commands/export.js';
 import { registerBench } from './commands/bench.js';
-import { registerBench } from './commands/bench.js';
 import { registerView } from './commands/view.js';
 
 const program = new Command();
@@ -29,7 +28,6 @@ registerState(program);
 registerAnalyze(program);
 registerQuery(program);
 registerExport(program);
-registerBench(program);
 registerBench(program);
 registerView(program);
 
