@@ -11,8 +11,9 @@ export interface TracepointName {
 
 const CHUNK_PAGES = 256;
 
-/** Every event id that occurs in a file of whole raw pages. */
-export function eventIdsInPageFile(path: string, pageSize: number, into = new Set<number>()): Set<number> {
+/** Every event id that occurs in a file of whole raw pages (added to into); returns how many records it holds. */
+export function scanPageFile(path: string, pageSize: number, into = new Set<number>()): number {
+  let records = 0;
   const fd = openSync(path, 'r');
   const buf = Buffer.allocUnsafe(pageSize * CHUNK_PAGES);
   try {
@@ -22,6 +23,7 @@ export function eventIdsInPageFile(path: string, pageSize: number, into = new Se
       for (let off = 0; off < whole; off += pageSize) {
         forEachRecord(buf, off, pageSize, (_ts, dataOff) => {
           into.add(recordType(buf, dataOff));
+          records++;
         });
       }
       if (whole < buf.length) break;
@@ -30,7 +32,7 @@ export function eventIdsInPageFile(path: string, pageSize: number, into = new Se
   } finally {
     closeSync(fd);
   }
-  return into;
+  return records;
 }
 
 /** system:event of each id, from the live kernel's event directories (read only for ids not yet known). */

@@ -2,10 +2,12 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Instance } from '../tracefs/instance.js';
 import { CpuReader, type CpuCapture } from '../record/cpu-reader.js';
-import { collectLiveMeta } from '../record/live-meta.js';
+import { collectLiveMeta, eventFormatTexts } from '../record/live-meta.js';
+import type { TraceMeta } from '../ringbuf/meta.js';
+import { tracefs } from '../tracefs/tracefs.js';
 import { writeTraceDat, type ExtraBuffer } from '../file/writer.js';
 import { bufferNameOf } from './name.js';
-import { enabledTracepoints, eventIdsInPageFile, tracepointsById, type TracepointName } from './formats.js';
+import { enabledTracepoints, scanPageFile, tracepointsById, type TracepointName } from './formats.js';
 
 export const DISCARD = '/dev/null';
 
@@ -19,6 +21,11 @@ interface SegmentBuffer {
 export interface SegmentWriteOptions {
   /** Put /proc/kallsyms in the file (several MB; without it addresses show unresolved). */
   kallsyms?: boolean;
+  /**
+   * Metadata read once (collectLiveMeta) for a series of files: its kallsyms, header and uname are
+   * reused; formats, command lines and CPU stats are read fresh for each file.
+   */
+  base?: TraceMeta;
 }
 
 let seq = 0;
@@ -90,19 +97,23 @@ export class Segment {
    * Writes the captured pages as one trace.dat (the first buffer on top, the others as named
    * buffers) and removes the page files. Formats: every event on in a buffer now plus every event
    * id found in its pages, so an event turned off since it was recorded still has its format.
+   * Returns the number of events in the file (less than `events` when a page file was cut short).
    */
-  async write(path: string, opts: SegmentWriteOptions = {}): Promise<void> {
+  async write(path: string, opts: SegmentWriteOptions = {}): Promise<number> {
     this.close();
     if (this.discard) throw new Error('a discarding segment has nothing to write');
     const events: TracepointName[] = [];
+    let records = 0;
     for (const b of this.buffers) {
       const ids = new Set<number>();
-      for (const f of b.files) eventIdsInPageFile(f.source, b.pageSize, ids);
+      for (const f of b.files) records += scanPageFile(f.source, b.pageSize, ids);
       events.push(...tracepointsById(ids, enabledTracepoints(b.inst)));
     }
     const [main, ...rest] = this.buffers;
     if (!main) throw new Error('a segment without buffers');
-    const meta = collectLiveMeta(main.inst, events, main.pageSize);
+    const meta: TraceMeta = opts.base
+      ? { ...opts.base, eventFormats: eventFormatTexts(events), cmdlines: savedCmdlines(), cpuStats: cpuStatsTexts(main.inst), pageSize: main.pageSize, clock: main.inst.clock }
+      : collectLiveMeta(main.inst, events, main.pageSize);
     meta.instance = bufferNameOf(main.inst.name) ?? main.inst.name;
     if (opts.kallsyms === false) meta.kallsyms = '';
     const extras: ExtraBuffer[] = rest.map((b) => ({
@@ -114,10 +125,15 @@ export class Segment {
     }));
     try {
       await writeTraceDat(path, meta, main.files, { buffers: extras });
+      return records;
     } finally {
       this.removeFiles();
     }
   }
+}
+
+function savedCmdlines(): string {
+  return tracefs().has('saved_cmdlines') ? tracefs().read('saved_cmdlines') : '';
 }
 
 function cpuStatsTexts(inst: Instance): (string | undefined)[] {

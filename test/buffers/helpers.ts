@@ -24,11 +24,18 @@ export async function withBufferNames<T>(tags: string[], fn: (...names: string[]
   const names = tags.map(testBufferName);
   const onExit = (): void => names.forEach(removeBuffer);
   process.on('exit', onExit);
+  let ok = false;
   try {
-    return await fn(...names);
+    const r = await fn(...names);
+    ok = true;
+    return r;
   } finally {
-    onExit();
-    process.off('exit', onExit);
+    try {
+      onExit();
+      process.off('exit', onExit);
+    } catch (err) {
+      if (ok) throw err; // otherwise the test's own failure is the one to show; the exit hook retries
+    }
   }
 }
 
@@ -69,10 +76,11 @@ export function seqEvents(sources: (string | Buffer)[], pageSize: number): SeqEv
  * A child that numbers its pread64 calls (offset 1, 2, 3, ...) until killed: every one of its
  * syscalls is identifiable in any buffer. Resolves once it runs.
  */
-export async function startSeqWorkload(opts: { cpu?: number } = {}): Promise<ChildProcess> {
+export async function startSeqWorkload(opts: { cpu?: number; spin?: number } = {}): Promise<ChildProcess> {
+  // spin: an empty loop between calls, to slow the event rate down.
   const script =
     "const fs=require('fs');const fd=fs.openSync('/dev/zero','r');const b=Buffer.alloc(1);" +
-    "process.stdout.write('ready\\n');for(let i=1;;i++)fs.readSync(fd,b,0,1,i);";
+    `process.stdout.write('ready\\n');for(let i=1;;i++){fs.readSync(fd,b,0,1,i);for(let j=0;j<${opts.spin ?? 0};j++);}`;
   const cmd = opts.cpu === undefined ? [process.execPath, '-e', script] : ['taskset', '-c', String(opts.cpu), process.execPath, '-e', script];
   const env = { ...process.env };
   delete env['NODE_TEST_CONTEXT']; // under node --test the child would report to the runner instead

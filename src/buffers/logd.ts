@@ -1,0 +1,313 @@
+import { readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Instance } from '../tracefs/instance.js';
+import { LkstError, errnoCode } from '../tracefs/errors.js';
+import { Segment, pageSizeOf } from './segment.js';
+import { collectLiveMeta } from '../record/live-meta.js';
+import type { TraceMeta } from '../ringbuf/meta.js';
+
+export interface LogdOptions {
+  /** Buffers streamed into every file (the first on top, the others as named buffers). */
+  buffers: readonly Instance[];
+  dir: string;
+  /** Start a new file when the current one holds this many bytes of pages. */
+  maxBytes?: number;
+  /** Start a new file after this many seconds. */
+  maxAgeSec?: number;
+  /** Keep at most this many files; the oldest go first. */
+  maxFiles?: number;
+  pollMs?: number;
+  /** Put /proc/kallsyms in every file (several MB each). */
+  kallsyms?: boolean;
+  /** While the disk is full, how often to look for room again. */
+  resumeCheckMs?: number;
+  /** File names are PREFIX-YYYYMMDD-HHMMSS-N.dat. */
+  prefix?: string;
+  onMessage?: (line: string) => void;
+}
+
+export interface LogdStats {
+  /** Files kept now, oldest first. */
+  files: string[];
+  filesWritten: number;
+  eventsSaved: number;
+  /** Events read from the kernel that could not be saved (disk full). */
+  eventsUnsaved: number;
+  /** Events the kernel reported lost in the pages it handed out (buffer overrun). */
+  eventsLostByKernel: number;
+  diskFull: boolean;
+}
+
+const DEFAULT_POLL_MS = 100;
+const RESUME_CHECK_MS = 2000;
+/** Room kept for the metadata of a file besides kallsyms (formats, cmdlines, printk, options). */
+const META_ROOM = 512 * 1024;
+
+/**
+ * lkst's lkstlogd: drains buffers into a rotating set of complete trace.dat files. Pages go to
+ * per-CPU page files first (a trace.dat holds each CPU's pages in one run), so writing a file needs
+ * as much room again: the daemon rotates early while there is room, and when there is none it stops
+ * writing, keeps reading (so it can count) and resumes when space comes back.
+ */
+export class LogDaemon {
+  readonly dir: string;
+  private seg: Segment | undefined;
+  private segStarted = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  private lastResumeCheck = 0;
+  private lossAtStart = 0;
+  /** Room the files being written will take. */
+  private pendingBytes = 0;
+  private readonly base: TraceMeta;
+  /** Files being written while reading goes on into the next segment. */
+  private readonly writing = new Set<Promise<unknown>>();
+  private fileSeq = 0;
+  private readonly reserve: number;
+  private readonly metaRoom: number;
+  private readonly st: LogdStats = { files: [], filesWritten: 0, eventsSaved: 0, eventsUnsaved: 0, eventsLostByKernel: 0, diskFull: false };
+
+  constructor(private readonly opts: LogdOptions) {
+    if (!opts.buffers.length) throw new LkstError('no buffer to log', 'name one or more buffers with -b NAME');
+    this.dir = resolve(opts.dir);
+    try {
+      if (!statSync(this.dir).isDirectory()) throw new Error('ENOTDIR');
+    } catch {
+      throw new LkstError(`${this.dir} is not a directory`, 'create it first or choose another with -d');
+    }
+    // One poll can bring up to a buffer-full (and a page per CPU); keep room for that on top of the copy.
+    this.reserve = opts.buffers.reduce((s, b) => s + b.cpus().length * (b.bufferSizeKb + (b.subbufSizeKb ?? 4)) * 1024, 0);
+    this.base = baseMeta(opts.buffers[0]!, opts.kallsyms !== false);
+    this.metaRoom = META_ROOM + this.base.kallsyms.length;
+    this.st.files = this.existingFiles();
+  }
+
+  get stats(): LogdStats {
+    const pendingUnsaved = this.seg?.discard ? this.seg.events : 0;
+    return { ...this.st, files: [...this.st.files], eventsUnsaved: this.st.eventsUnsaved + pendingUnsaved, eventsLostByKernel: Math.max(this.st.eventsLostByKernel, this.kernelLoss()) };
+  }
+
+  /** Overrun + dropped events the kernel counted in the buffers since start. */
+  private kernelLoss(): number {
+    return this.lossNow() - this.lossAtStart;
+  }
+
+  private lossNow(): number {
+    let n = 0;
+    for (const b of this.opts.buffers) {
+      for (const c of b.cpus()) {
+        try {
+          const k = b.cpuStats(c);
+          n += k.overrun + k.droppedEvents;
+        } catch {
+          /* buffer removed under us: nothing more to count */
+        }
+      }
+    }
+    return n;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.lossAtStart = this.lossNow();
+    this.seg = this.openSegment(false);
+    this.timer = setInterval(() => this.tick(), this.opts.pollMs ?? DEFAULT_POLL_MS);
+  }
+
+  /** Closes the current file and starts the next; resolves with the file written, if any. */
+  async rotate(): Promise<string | undefined> {
+    const written = await this.serial(async () => this.rotateNow(true));
+    return written;
+  }
+
+  /** Drains what is left, writes the last file and stops. */
+  async stop(): Promise<LogdStats> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.serial(() => this.rotateNow(false));
+    while (this.writing.size) await Promise.all([...this.writing]);
+    this.st.eventsLostByKernel = Math.max(this.st.eventsLostByKernel, this.kernelLoss());
+    return this.stats;
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(fn);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  private say(line: string): void {
+    this.opts.onMessage?.(line);
+  }
+
+  private openSegment(discard: boolean): Segment {
+    this.segStarted = Date.now();
+    return new Segment(this.opts.buffers, this.dir, discard);
+  }
+
+  private freeBytes(): number {
+    try {
+      const s = statfsSync(this.dir);
+      return Number(s.bavail) * Number(s.bsize);
+    } catch {
+      return Infinity;
+    }
+  }
+
+  private tick(): void {
+    void this.serial(async () => {
+      if (!this.seg) return;
+      if (this.st.diskFull) {
+        this.drainSafely();
+        const now = Date.now();
+        if (now - this.lastResumeCheck >= (this.opts.resumeCheckMs ?? RESUME_CHECK_MS)) {
+          this.lastResumeCheck = now;
+          if (this.freeBytes() >= this.needForNew()) await this.resume();
+        }
+        return;
+      }
+      // Rotate while the copy still fits; stop writing when not even a new file would.
+      const room = this.freeBytes() - this.pendingBytes;
+      if (room < this.seg.bytes + this.metaRoom + this.reserve) {
+        const need = this.seg.bytes + this.metaRoom;
+        void this.rotateNow(true);
+        if (room - need < this.needForNew()) this.enterDiskFull(`${this.dir} is nearly full (${mib(Math.max(0, room))} free)`);
+        return;
+      }
+      this.drainSafely();
+      const age = (Date.now() - this.segStarted) / 1000;
+      if ((this.opts.maxBytes && this.seg.bytes >= this.opts.maxBytes) || (this.opts.maxAgeSec && age >= this.opts.maxAgeSec)) void this.rotateNow(true);
+    });
+  }
+
+  private needForNew(): number {
+    return this.metaRoom + 2 * this.reserve;
+  }
+
+  /** Drains the current segment; a write error (disk full) ends writing for now. */
+  private drainSafely(): void {
+    if (!this.seg) return;
+    try {
+      this.seg.drain();
+    } catch (err) {
+      if (!(err instanceof LkstError)) throw err;
+      this.enterDiskFull(err.message);
+    }
+  }
+
+  private enterDiskFull(why: string): void {
+    if (this.st.diskFull) return;
+    this.st.diskFull = true;
+    this.say(`lkst logd: stopped writing: ${why}; still reading the buffers and counting what cannot be saved; writing resumes when ${this.dir} has ${mib(this.needForNew())} free`);
+    const old = this.seg;
+    this.seg = this.openSegment(true);
+    if (old) {
+      const p = this.finish(old);
+      this.writing.add(p);
+      void p.finally(() => this.writing.delete(p)).catch(() => undefined);
+    }
+  }
+
+  private async resume(): Promise<void> {
+    const discarded = this.seg;
+    this.seg = this.openSegment(false);
+    if (discarded) this.countDiscarded(discarded);
+    this.st.diskFull = false;
+    this.say(`lkst logd: ${this.dir} has room again: writing resumed (${this.st.eventsUnsaved} events could not be saved so far)`);
+  }
+
+  private countDiscarded(seg: Segment): void {
+    seg.close();
+    this.st.eventsUnsaved += seg.events;
+    this.countKernelLoss(seg);
+  }
+
+  private countKernelLoss(seg: Segment): void {
+    for (const b of seg.captures()) for (const c of b.cpus) this.st.eventsLostByKernel += c.lostInPages;
+  }
+
+  /**
+   * Swaps in a new segment and writes the old one as a file. Reading goes on during the write (the
+   * write is not part of the serial chain), so a long copy does not let the kernel buffers fill.
+   */
+  private rotateNow(reopen: boolean): Promise<string | undefined> {
+    this.drainSafely();
+    const old = this.seg;
+    this.seg = reopen ? this.openSegment(this.st.diskFull) : undefined;
+    if (!old) return Promise.resolve(undefined);
+    if (old.discard) {
+      this.countDiscarded(old);
+      return Promise.resolve(undefined);
+    }
+    const p = this.finish(old);
+    this.writing.add(p);
+    void p.finally(() => this.writing.delete(p)).catch(() => undefined);
+    return p;
+  }
+
+  /** Writes a segment as the next file; what cannot be written is counted as unsaved. */
+  private async finish(seg: Segment): Promise<string | undefined> {
+    seg.close();
+    this.countKernelLoss(seg);
+    const events = seg.events;
+    if (events === 0) {
+      seg.removeFiles();
+      return undefined;
+    }
+    const path = join(this.dir, this.nextName());
+    const need = seg.bytes + this.metaRoom;
+    this.pendingBytes += need;
+    try {
+      const saved = await seg.write(path, { base: this.base });
+      this.st.eventsSaved += saved;
+      this.st.eventsUnsaved += events - saved;
+      this.st.filesWritten++;
+      this.st.files.push(path);
+      this.prune();
+      return path;
+    } catch (err) {
+      if (!(err instanceof LkstError) && errnoCode(err) !== 'ENOSPC') throw err;
+      this.st.eventsUnsaved += events;
+      this.enterDiskFull((err as Error).message);
+      return undefined;
+    } finally {
+      this.pendingBytes -= need;
+    }
+  }
+
+  private nextName(): string {
+    const d = new Date();
+    const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+    const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+    return `${this.prefix}-${stamp}-${p(++this.fileSeq, 4)}.dat`;
+  }
+
+  private get prefix(): string {
+    return this.opts.prefix ?? 'lkst';
+  }
+
+  private existingFiles(): string[] {
+    const re = new RegExp(`^${this.prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d{8}-\\d{6}-\\d{4}\\.dat$`);
+    return readdirSync(this.dir)
+      .filter((f) => re.test(f))
+      .sort()
+      .map((f) => join(this.dir, f));
+  }
+
+  private prune(): void {
+    const max = this.opts.maxFiles;
+    if (!max) return;
+    while (this.st.files.length > max) rmSync(this.st.files.shift()!, { force: true });
+  }
+}
+
+/** What stays the same from file to file, read once (kallsyms alone is several MB). */
+function baseMeta(inst: Instance, kallsyms: boolean): TraceMeta {
+  const meta = collectLiveMeta(inst, [], pageSizeOf(inst));
+  if (!kallsyms) meta.kallsyms = '';
+  return meta;
+}
+
+function mib(n: number): string {
+  return `${(n / 1048576).toFixed(1)} MiB`;
+}

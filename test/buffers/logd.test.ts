@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { createBuffer } from '../../src/buffers/buffer.js';
+import { LogDaemon } from '../../src/buffers/logd.js';
+import type { Instance } from '../../src/tracefs/instance.js';
+import { PREAD64, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
+
+/** The workload's sequence numbers in a trace.dat, as trace-cmd reports them. */
+function reportedSeqs(file: string): number[] {
+  const text = execFileSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const out: number[] = [];
+  for (const m of text.matchAll(/sys_enter:\s+NR 17 \([0-9a-f]+, [0-9a-f]+, [0-9a-f]+, ([0-9a-f]+)/g)) out.push(parseInt(m[1]!, 16));
+  return out;
+}
+
+function seqBuffer(name: string, pid: number, sizeKb: number): Instance {
+  const inst = createBuffer(name, { sizeKb, overwrite: false });
+  inst.setFilter('raw_syscalls', 'sys_enter', `common_pid == ${pid} && id == ${PREAD64}`);
+  inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
+  return inst;
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'lkst-logd-'));
+}
+
+test('logd rotates by size and on demand without losing or repeating an event; every file opens in trace-cmd', async () => {
+  await withBufferNames(['logd'], async (name) => {
+    const dir = tempDir();
+    let d: LogDaemon | undefined;
+    const child = await startSeqWorkload({ spin: 2000 });
+    try {
+      const inst = seqBuffer(name, child.pid!, 4096);
+      d = new LogDaemon({ buffers: [inst], dir, maxBytes: 512 * 1024, kallsyms: false, pollMs: 50 });
+      inst.tracingOn = true;
+      d.start();
+      await sleep(600);
+      const forced = await d.rotate();
+      assert.ok(forced, 'rotate() wrote a file');
+      await sleep(600);
+      inst.tracingOn = false;
+      const st = await d.stop();
+      assert.ok(st.filesWritten >= 3, `${st.filesWritten} files`);
+      assert.deepEqual(readdirSync(dir).sort(), st.files.map((f) => basename(f)).sort(), 'only finished files are left');
+      assert.equal(st.eventsUnsaved, 0);
+      assert.equal(st.eventsLostByKernel, 0);
+      const seqs = st.files.flatMap(reportedSeqs);
+      assert.equal(seqs.length, st.eventsSaved, 'trace-cmd reads every saved event back');
+      const sorted = [...seqs].sort((a, b) => a - b);
+      for (let i = 1; i < sorted.length; i++) assert.equal(sorted[i], sorted[i - 1]! + 1, `no event lost or repeated around ${sorted[i - 1]}`);
+    } finally {
+      await d?.stop().catch(() => undefined);
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('logd rotates by time and keeps at most --max-files files', async () => {
+  await withBufferNames(['logd-age'], async (name) => {
+    const dir = tempDir();
+    let d: LogDaemon | undefined;
+    const child = await startSeqWorkload({ spin: 3000 });
+    try {
+      const inst = seqBuffer(name, child.pid!, 1024);
+      d = new LogDaemon({ buffers: [inst], dir, maxAgeSec: 0.2, maxFiles: 2, kallsyms: false, pollMs: 50 });
+      inst.tracingOn = true;
+      d.start();
+      await sleep(1200);
+      const st = await d.stop();
+      assert.ok(st.filesWritten >= 4, `${st.filesWritten} files written`);
+      assert.equal(st.files.length, 2);
+      assert.deepEqual(readdirSync(dir).sort(), st.files.map((f) => basename(f)).sort());
+      for (const f of st.files) assert.ok(reportedSeqs(f).length > 0);
+    } finally {
+      await d?.stop().catch(() => undefined);
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('logd on a disk that fills up: stops writing with a message, counts what it could not save, resumes when room comes back', async () => {
+  await withBufferNames(['logd-full'], async (name) => {
+    const dir = tempDir();
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]);
+    let d: LogDaemon | undefined;
+    const child = await startSeqWorkload();
+    try {
+      const inst = seqBuffer(name, child.pid!, 64);
+      const messages: string[] = [];
+      d = new LogDaemon({ buffers: [inst], dir, maxBytes: 256 * 1024, kallsyms: false, pollMs: 20, resumeCheckMs: 100, onMessage: (m) => messages.push(m) });
+      inst.tracingOn = true;
+      d.start();
+      for (let i = 0; i < 50 && !d.stats.diskFull; i++) await sleep(100);
+      await sleep(300);
+      const full = d.stats;
+      assert.ok(full.diskFull, 'the daemon saw the disk fill up');
+      assert.ok(full.eventsUnsaved > 0, 'and counted events it could not save');
+      assert.match(messages.join('\n'), /stopped writing: .*still reading the buffers and counting/);
+      for (const f of full.files) assert.ok(reportedSeqs(f).length > 0, `${f} is a complete trace.dat`);
+      // Free the space: writing resumes.
+      for (const f of full.files) rmSync(f);
+      for (let i = 0; i < 50 && d.stats.diskFull; i++) await sleep(100);
+      assert.equal(d.stats.diskFull, false);
+      assert.match(messages.join('\n'), /writing resumed/);
+      inst.tracingOn = false;
+      const st = await d.stop();
+      assert.ok(st.eventsUnsaved >= full.eventsUnsaved);
+      assert.ok(!readdirSync(dir).some((f) => f.startsWith('.')), 'no page or temporary files left');
+    } finally {
+      await d?.stop().catch(() => undefined);
+      await stopChild(child);
+      execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
