@@ -13,7 +13,7 @@ export interface GuestOptions {
   nonce: string;
   kaslr?: boolean;
   la57?: boolean;
-  mode?: 'basic' | 'uaf';
+  mode?: 'basic' | 'uaf' | 'big';
   memMiB?: number;
   extraAppend?: string;
   /** Dump formats to take after the panic. */
@@ -171,7 +171,7 @@ if (process.argv[1]?.endsWith('crash-guest.js') && process.argv.length >= 5) {
   crashGuest({
     kernelDir, initramfs, outDir, nonce: flags.find((f) => f.startsWith('nonce='))?.slice(6) ?? 'manual',
     kaslr: !flags.includes('nokaslr'), la57: flags.includes('la57'),
-    mode: flags.includes('mode=uaf') ? 'uaf' : 'basic', formats: ['elf', 'kdump-zlib'], raw: flags.includes('raw'),
+    mode: (flags.find((f) => f.startsWith('mode='))?.slice(5) ?? 'basic') as GuestOptions['mode'], formats: ['elf', 'kdump-zlib'], raw: flags.includes('raw'),
     memMiB: Number(flags.find((f) => f.startsWith('mem='))?.slice(4) ?? 256),
     extraAppend: flags.filter((f) => f.startsWith('append=')).map((f) => f.slice(7)).join(' '),
   }).then((r) => {

@@ -27,6 +27,23 @@ describe('lkst recover on other machine and kernel shapes', () => {
     }
   });
 
+  test('a 1 GiB guest with every event on and 64 MiB per CPU, wrapped: exact counts, a format for every event', { skip: 'skip' in k61 ? k61.skip : false }, async () => {
+    const g = await crashedGuest((k61 as { dir: string }).dir, { kaslr: true, mode: 'big', memMiB: 1024, timeoutMs: 150_000 });
+    try {
+      const rec = recoverFromDump(g.dumps.elf!);
+      try {
+        assertCountsMatchGuest(rec, g);
+        assert.ok([...g.stats.get('top')!.values()].some((s) => s.overrun > 0), 'the big buffer wrapped');
+        assert.ok(rec.formats.length > 100, `formats of many events (${rec.formats.length})`);
+        assert.deepEqual(rec.summary.warnings, []);
+      } finally {
+        rec.close();
+      }
+    } finally {
+      g.cleanup();
+    }
+  });
+
   test('6.12 (other struct layouts, sub-buffer order) with KASLR on', { skip: 'skip' in k612 ? k612.skip : false }, async () => {
     const g = await crashedGuest((k612 as { dir: string }).dir, { kaslr: true, formats: ['elf', 'kdump-zlib'] });
     try {
