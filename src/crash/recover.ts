@@ -1,8 +1,7 @@
 // recoverFromDump: a crash dump as one more source of the trace shape (formats + per-CPU pages + metadata).
 import type { TraceMeta } from '../ringbuf/meta.js';
-import { readFields } from '../ringbuf/fields.js';
 import { forEachRecord } from '../ringbuf/page.js';
-import { fieldsText, formatMap } from './events.js';
+import { formatMap } from './events.js';
 import { Btf } from './btf.js';
 import { dumpError, LkstError } from './errors.js';
 import { HEADER_EVENT_TEXT, headerPageText, recoverFormats, type RecoveredFormat } from './formats.js';
@@ -17,7 +16,10 @@ import { readRingBuffer, type CpuPages } from './ringbuffer.js';
 import { loadKernelImage } from './kernel-image.js';
 import { loadSystemMap, relocatedTable } from './systemmap.js';
 import { parseVmcoreInfo, scanForVmcoreInfo, type VmcoreInfo } from './vmcoreinfo.js';
+import { summarizeBuffer, type BufferSummary, type LastEvent } from './summary.js';
 import { X86Memory } from './x86_64.js';
+
+export type { BufferSummary, CpuSummary, LastEvent } from './summary.js';
 
 export interface RecoverOptions {
   /** System.map of the crashed kernel, when the dump's own kallsyms cannot be used. */
@@ -27,23 +29,6 @@ export interface RecoverOptions {
   /** How many of the last events before the panic the summary lists. */
   lastEvents?: number;
 }
-
-export interface CpuSummary {
-  cpu: number;
-  events: number;
-  pages: number;
-  /** entries - overrun - read, from the kernel's own counters: what a live reader would have got. */
-  expected: number;
-  overrun: number;
-  dropped: number;
-  missingPages: number;
-  firstTs?: number;
-  lastTs?: number;
-}
-
-export interface BufferSummary { name: string; clock: string; pageSize: number; cpus: CpuSummary[] }
-
-export interface LastEvent { buffer: string; cpu: number; ts: number; event: string; detail?: string }
 
 export interface RecoverySummary {
   dump: string;
@@ -102,19 +87,6 @@ export function openKernel(mem: PhysMemory, opts: RecoverOptions = {}): Kernel {
     btf = new Btf(image.btf);
   }
   return new Kernel(x86, syms, btf, info);
-}
-
-const secs = (ns: number) => `${Math.floor(ns / 1e9)}.${String(Math.floor((ns % 1e9) / 1e3)).padStart(6, '0')}`;
-
-/**
- * per_cpu/cpuN/stats as the kernel prints it. "entries" counts what stayed behind in the kernel
- * (none: everything left was recovered); "now ts" is the panic's time (log clock).
- */
-function cpuStatsText(c: CpuPages, s: CpuSummary, panicTs?: number): string {
-  return `entries: 0\noverrun: ${c.overrun}\ncommit overrun: ${c.commitOverrun}\nbytes: 0\n` +
-    (s.firstTs !== undefined ? `oldest event ts: ${secs(s.firstTs)}\n` : '') +
-    (panicTs !== undefined ? `now ts: ${secs(panicTs)}\n` : '') +
-    `dropped events: ${c.dropped}\nread events: ${c.read}\n`;
 }
 
 export function recoverFromDump(path: string, opts: RecoverOptions = {}): Recovery {
@@ -183,8 +155,6 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
   };
   const buffers: RecoveredBuffer[] = [];
   const summaries: BufferSummary[] = [];
-  type Tail = { buffer: string; cpu: number; ts: number; page: Buffer; off: number; len: number };
-  const keep = opts.lastEvents ?? 20;
   const lastEvents: LastEvent[] = [];
   const parsed = formatMap(used);
   const symbolize = (a: bigint) => {
@@ -193,48 +163,14 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
     return s && a - s.addr < 0x100000n ? `${s.name}+0x${(a - s.addr).toString(16)}${s.module ? ` [${s.module}]` : ''}` : undefined;
   };
   for (const b of raw) {
-    // Buffers may use different clocks: the last events are listed per buffer.
-    const tail: Tail[] = [];
-    const cpuSums: CpuSummary[] = [];
-    const stats: string[] = [];
-    for (const c of b.cpus) {
-      const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pageCount, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages };
-      for (let i = 0; i < c.pageCount; i++) {
-        const page = c.page(i);
-        try {
-          forEachRecord(page, 0, b.pageSize, (ts, off, len) => {
-            s.events++;
-            if (s.firstTs === undefined) s.firstTs = ts;
-            s.lastTs = ts;
-            tail.push({ buffer: b.name, cpu: c.cpu, ts, page, off, len });
-            if (tail.length > keep * 4) { tail.sort((x, y) => y.ts - x.ts); tail.length = keep; }
-          });
-        } catch (e) {
-          warnings.push(`${b.name}: cpu${c.cpu}: a damaged page was cut short (${(e as Error).message})`);
-        }
-      }
-      if (s.events !== s.expected && !c.readerPartlyConsumed && !c.missingPages) {
-        warnings.push(`${b.name}: cpu${c.cpu}: decoded ${s.events} events, the kernel counted ${s.expected}`);
-      }
-      cpuSums.push(s);
-      stats[c.cpu] = cpuStatsText(c, s, panic?.ts);
-    }
-    const nCpus = Math.max(0, ...b.cpus.map((c) => c.cpu + 1));
+    const sum = summarizeBuffer(b, parsed, { keep: opts.lastEvents ?? 20, panicTs: panic?.ts, symbolize }, warnings);
     const meta: TraceMeta = {
-      ...common, headerPage: headerPageText(k, b.pageSize), clock: b.clock, pageSize: b.pageSize, cpuCount: nCpus,
-      instance: b.name === 'top' ? undefined : b.name, cpuStats: stats,
+      ...common, headerPage: headerPageText(k, b.pageSize), clock: b.clock, pageSize: b.pageSize,
+      cpuCount: Math.max(0, ...b.cpus.map((c) => c.cpu + 1)), instance: b.name === 'top' ? undefined : b.name, cpuStats: sum.stats,
     };
     buffers.push({ name: b.name, meta, cpus: b.cpus });
-    tail.sort((x, y) => y.ts - x.ts);
-    tail.length = Math.min(tail.length, keep);
-    for (const t of tail.reverse()) {
-      const f = parsed.get(t.page.readUInt16LE(t.off));
-      lastEvents.push({
-        buffer: t.buffer, cpu: t.cpu, ts: t.ts, event: f ? `${f.system}:${f.name}` : `id ${t.page.readUInt16LE(t.off)}`,
-        detail: f ? fieldsText(readFields(t.page, t.off, t.len, f), symbolize) : undefined,
-      });
-    }
-    summaries.push({ name: b.name, clock: b.clock, pageSize: b.pageSize, cpus: cpuSums });
+    summaries.push(sum.summary);
+    lastEvents.push(...sum.last);
   }
   return {
     buffers, formats: used, close: () => undefined,

@@ -20,8 +20,6 @@ export interface CpuPages {
   nrPages: number;
   /** Pages the dump could not supply (filtered or truncated). */
   missingPages: number;
-  /** The reader page held events already consumed that are included here. */
-  readerPartlyConsumed: boolean;
   problems: string[];
 }
 
@@ -63,7 +61,7 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
     entries: Number(cb.num('entries')), overrun: Number(cb.num('overrun')),
     commitOverrun: Number(cb.num('commit_overrun')), dropped: Number(cb.num('dropped_events')),
     read: Number(cb.num('read')), nrPages: Number(cb.num('nr_pages')), missingPages: 0,
-    readerPartlyConsumed: false, problems: [],
+    problems: [],
   };
   const commitPage = cb.ptr('commit_page');
   const readerPage = cb.ptr('reader_page');
@@ -79,7 +77,7 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
       const read = bp.int('read');
       const keep = unreadPart(page, pageSize, read);
       if (!keep) return;
-      if (read > 0) { res.readerPartlyConsumed = true; changed.set(res.pageCount, keep); }
+      if (read > 0) changed.set(res.pageCount, keep);
     }
     res.pageAddrs.push(data);
     res.pageCount++;

@@ -1,0 +1,91 @@
+// Per-buffer summary of recovered pages: events per CPU against the kernel's own counts, time
+// span, the last events, and the per-CPU stats text stored in the trace file.
+import type { EventFormat } from '../events/format.js';
+import { readFields } from '../ringbuf/fields.js';
+import { forEachRecord } from '../ringbuf/page.js';
+import { fieldsText } from './events.js';
+import type { CpuPages } from './ringbuffer.js';
+
+export interface CpuSummary {
+  cpu: number;
+  events: number;
+  pages: number;
+  /** entries - overrun - read, from the kernel's own counters: what a live reader would have got. */
+  expected: number;
+  overrun: number;
+  dropped: number;
+  missingPages: number;
+  firstTs?: number;
+  lastTs?: number;
+}
+
+export interface BufferSummary { name: string; clock: string; pageSize: number; cpus: CpuSummary[] }
+
+export interface LastEvent { buffer: string; cpu: number; ts: number; event: string; detail?: string }
+
+export interface SummaryOptions {
+  /** How many of the last events to keep. */
+  keep: number;
+  /** The panic's time, written as each CPU's "now ts". */
+  panicTs?: number;
+  symbolize?: (addr: bigint) => string | undefined;
+}
+
+interface Tail { cpu: number; ts: number; page: Buffer; off: number; len: number }
+
+export function summarizeBuffer(
+  b: { name: string; clock: string; pageSize: number; cpus: CpuPages[] },
+  formats: Map<number, EventFormat>, o: SummaryOptions, warnings: string[],
+): { summary: BufferSummary; stats: string[]; last: LastEvent[] } {
+  const tail: Tail[] = [];
+  const cpus: CpuSummary[] = [];
+  const stats: string[] = [];
+  for (const c of b.cpus) {
+    const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pageCount, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages };
+    for (let i = 0; i < c.pageCount; i++) {
+      const page = c.page(i);
+      try {
+        forEachRecord(page, 0, b.pageSize, (ts, off, len) => {
+          s.events++;
+          s.firstTs ??= ts;
+          s.lastTs = ts;
+          tail.push({ cpu: c.cpu, ts, page, off, len });
+          if (tail.length > o.keep * 4) { tail.sort((x, y) => y.ts - x.ts); tail.length = o.keep; }
+        });
+      } catch (e) {
+        warnings.push(`${b.name}: cpu${c.cpu}: a damaged page was cut short (${(e as Error).message})`);
+      }
+    }
+    if (s.events !== s.expected && !c.missingPages) {
+      warnings.push(`${b.name}: cpu${c.cpu}: decoded ${s.events} events, the kernel counted ${s.expected}`);
+    }
+    cpus.push(s);
+    stats[c.cpu] = cpuStatsText(c, s, o.panicTs);
+  }
+  // Buffers may use different clocks: the last events are kept per buffer.
+  tail.sort((x, y) => y.ts - x.ts);
+  tail.length = Math.min(tail.length, o.keep);
+  const last = tail.reverse().map((t): LastEvent => {
+    const id = t.page.readUInt16LE(t.off);
+    const f = formats.get(id);
+    return {
+      buffer: b.name, cpu: t.cpu, ts: t.ts, event: f ? `${f.system}:${f.name}` : `id ${id}`,
+      detail: f ? fieldsText(readFields(t.page, t.off, t.len, f), o.symbolize) : undefined,
+    };
+  });
+  return { summary: { name: b.name, clock: b.clock, pageSize: b.pageSize, cpus }, stats, last };
+}
+
+const secs = (ns: number) => `${Math.floor(ns / 1e9)}.${String(Math.floor((ns % 1e9) / 1e3)).padStart(6, '0')}`;
+
+/**
+ * per_cpu/cpuN/stats as the kernel prints it. "entries" counts what stayed behind in the kernel
+ * (none: everything left was recovered); "now ts" is the panic's time (log clock).
+ */
+function cpuStatsText(c: CpuPages, s: CpuSummary, panicTs?: number): string {
+  return `entries: 0\noverrun: ${c.overrun}\ncommit overrun: ${c.commitOverrun}\nbytes: 0\n` +
+    (s.firstTs !== undefined ? `oldest event ts: ${secs(s.firstTs)}\n` : '') +
+    (panicTs !== undefined ? `now ts: ${secs(panicTs)}\n` : '') +
+    `dropped events: ${c.dropped}\nread events: ${c.read}\n`;
+}
+
