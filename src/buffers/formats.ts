@@ -46,7 +46,8 @@ export function tracepointsById(ids: Iterable<number>, known: readonly Tracepoin
     out.push(tp);
   }
   for (const system of want.size ? top.list('events') : []) {
-    if (system === 'ftrace') continue; // its formats always go into the file
+    // ftrace's formats always go into the file; plain files (enable, header_page...) are no systems.
+    if (system === 'ftrace' || !top.has(`events/${system}/filter`)) continue;
     for (const event of top.list(`events/${system}`)) {
       if (!want.size) break;
       const path = `events/${system}/${event}/id`;
