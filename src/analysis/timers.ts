@@ -201,8 +201,20 @@ export class TimerAnalysis implements Analysis {
     if (obj.free) evidence.push(heapRecord(obj.free, obj.ptr, obj.cache ? { name: obj.cache } : {}));
     if (use) evidence.push(use);
     evidence.sort((a, b) => a.ts - b.ts);
+    for (const e of evidence) this.symbolizeRecord(e);
     const object = { ptr: hex(obj.ptr), size: obj.size, offset: Number(t.key - obj.ptr), cache: obj.cache };
     this.findings.set(id, { kind, ts, timer: t.addr, function: t.function, object, message, repeats: 0, evidence });
+  }
+
+  /** Code addresses in evidence (call sites, timer functions) as symbol names. */
+  private symbolizeRecord(e: EventRecord): void {
+    for (const k of ['call_site', 'function']) {
+      const v = e.fields[k];
+      const addr = typeof v === 'bigint' ? v : typeof v === 'string' && /^0x[0-9a-f]+$/.test(v) ? BigInt(v) : typeof v === 'number' ? BigInt(v) : undefined;
+      if (addr === undefined) continue;
+      const sym = this.input.symbolize?.(addr);
+      if (sym) e.fields[k] = sym;
+    }
   }
 
   result(): TimerReport {
