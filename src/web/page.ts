@@ -204,6 +204,8 @@ function draw() {
   const step = niceStep(view.t1 - view.t0, W - LABEL_W);
   for (let t = Math.ceil(view.t0 / step) * step; t <= view.t1; t += step) { const x = X(t); ctx.fillRect(x, AXIS_H - 6, 1, 6); ctx.fillText(fmtT(t), x + 2, 12); }
   for (const mk of D.meta.markers) { const x = X(mk.ts); if (x >= LABEL_W && x <= W) { ctx.fillStyle = /lkst: maskset/.test(mk.text) ? '#e1bee7' : '#bbdefb'; ctx.fillText(mk.text.slice(0, 30), x + 2, AXIS_H - 2); } }
+  ctx.fillStyle = '#ff5252';
+  for (const f of L.findings || []) for (const e of f.evidence) { const x = X(e.ts - D.meta.start); if (x >= LABEL_W && x <= W) { ctx.beginPath(); ctx.moveTo(x, AXIS_H); ctx.lineTo(x - 5, AXIS_H - 8); ctx.lineTo(x + 5, AXIS_H - 8); ctx.fill(); } }
   ctx.fillStyle = '#fff'; ctx.fillText('+' + fmtT(view.t1 - view.t0) + ' shown', 4, 12);
   L.frames++;
   if (!L.painted) { L.painted = true; L.firstPaintMs = performance.now() - started; $('status').textContent = D.n.toLocaleString() + ' events, first paint ' + L.firstPaintMs.toFixed(0) + ' ms'; }
@@ -229,6 +231,9 @@ L.eventXY = (i) => {
   const r = rows.find((r) => r.kind === 'cpu' && r.key === D.c['ev.cpu'][i]);
   return r ? { x: X(D.c['ev.ts'][i]), y: r.y - scrollY + r.h - 2 } : null;
 };
+/** Index of the first event at or after absolute time ts (ns). */
+L.indexAt = (ts) => { const t = D.c['ev.ts']; let lo = 0, hi = t.length; const r = ts - D.meta.start; while (lo < hi) { const m = (lo + hi) >> 1; if (t[m] < r) lo = m + 1; else hi = m; } return lo; };
+L.select = (i) => select(i);
 L.showAll = () => { view = { t0: 0, t1: D.meta.end || 1 }; clampView(); redraw(); };
 
 cv.addEventListener('wheel', (e) => {
@@ -311,8 +316,9 @@ function typeList() {
 function showSummary(s) {
   const st = s.stats;
   let h = '<h3>Findings (' + s.findings.length + ')</h3>';
-  for (const f of s.findings) {
-    h += '<div class=finding><b>' + esc(f.kind) + '</b> ' + esc(f.message) + '<pre>' + f.evidence.map((e) => (e.ts / 1e9).toFixed(6) + ' [' + e.cpu + '] ' + e.pid + ' ' + e.event + ' ' + Object.entries(e.fields).map(([k, v]) => k + '=' + v).join(' ')).map(esc).join('\n') + '</pre></div>';
+  L.findings = s.findings;
+  for (const [k, f] of s.findings.entries()) {
+    h += '<div class=finding data-f=' + k + ' title="click: show on the timeline"><b>' + esc(f.kind) + '</b> ' + esc(f.message) + '<pre>' + f.evidence.map((e) => (e.ts / 1e9).toFixed(6) + ' [' + e.cpu + '] ' + e.pid + ' ' + e.event + ' ' + Object.entries(e.fields).map(([k, v]) => k + '=' + v).join(' ')).map(esc).join('\n') + '</pre></div>';
   }
   if (!s.timers.coverage.freeEvents) h += '<p><small>no kmem free events in this trace: timers on freed memory cannot be checked</small></p>';
   h += '<h3>Trace</h3><table>' + row('events', st.events.toLocaleString(), 1) + row('span', fmtT(st.spanNs), 1) + row('lost', st.lostTotal, 1) + '</table>';
@@ -323,7 +329,14 @@ function showSummary(s) {
   const w = s.latency.wakeup.all;
   h += '<h3>Wakeup latency</h3><table>' + row('wakeups', w.count, 1) + row('p50 <=', fmtT(w.p50Ns), 1) + row('p99 <=', fmtT(w.p99Ns), 1) + row('max', fmtT(w.maxNs), 1) + '</table>';
   $('summary').innerHTML = h;
+  $('summary').addEventListener('click', (e) => { const el = e.target.closest('.finding'); if (el) L.showFinding(+el.dataset.f); });
 }
+/** Zooms to a finding's evidence, from the allocation to the use. */
+L.showFinding = (k) => {
+  const ev = L.findings[k].evidence, a = ev[0].ts - D.meta.start, b = ev[ev.length - 1].ts - D.meta.start;
+  const pad = Math.max(2e4, (b - a) * 0.05);
+  view = { t0: a - pad, t1: b + pad }; clampView(); redraw();
+};
 
 (async () => {
   const [blob, summary] = await Promise.all([fetch(api('/api/timeline')).then((r) => r.arrayBuffer()), fetch(api('/api/summary')).then((r) => r.json())]);
