@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, openSync, readdirSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { recoverCommand } from '../../src/crash/command.js';
+import { Command } from 'commander';
+import { recoverCommand, registerRecover } from '../../src/crash/command.js';
 import { openTraceDat } from '../../src/file/reader.js';
 import { readFields } from '../../src/ringbuf/fields.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
@@ -107,6 +108,24 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     const rep = execFileSync('trace-cmd', ['report', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
     assert.match(rep, new RegExp(`lkst-nonce=${g.nonce}`));
     assert.match(rep, new RegExp(`lkst: .*lkst-inst-nonce=${g.nonce}`));
+  });
+
+  test('the recover command registers on a commander program and writes its file', async () => {
+    const program = new Command().exitOverride();
+    registerRecover(program);
+    const out = join(g.dir, 'cli.dat');
+    const log: string[] = [];
+    const orig = console.log;
+    console.log = (t: string) => log.push(t);
+    try {
+      await program.parseAsync(['node', 'lkst', 'recover', g.dumps['kdump-zlib']!, '-o', out, '--last', '3', '--json']);
+    } finally {
+      console.log = orig;
+    }
+    const sum = JSON.parse(log.join('\n')) as { format: string; lastEvents: Array<{ buffer: string }> };
+    assert.equal(sum.format, 'kdump-flat');
+    assert.equal(sum.lastEvents.filter((e) => e.buffer === 'top').length, 3);
+    assert.ok(statSync(out).size > 0);
   });
 
   test('a truncated dump fails with one clear line, or says what it lost, never crashes', () => {
