@@ -5,7 +5,12 @@ import { registerRecord } from './commands/record.js';
 import { registerReset } from './commands/reset.js';
 import { registerFeatures } from './commands/features.js';
 import { registerEvents } from './commands/events.js';
+import { registerBuffer } from './commands/buffer.js';
+import { registerLogd } from './commands/logd.js';
 import { registerReport } from './commands/report.js';
+import { registerMaskset } from './commands/maskset.js';
+import { registerHandler } from './commands/handler.js';
+import { registerArmed } from './commands/armed.js';
 import { registerStats } from './commands/stats.js';
 import { registerState } from './commands/state.js';
 import { registerAnalyze } from './commands/analyze.js';
@@ -22,7 +27,9 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [registerRecord, registerReport, registerEvents, registerReset, registerFeatures]) register(program);
+for (const register of [registerRecord, registerReport, registerEvents, registerArmed, registerMaskset, registerHandler, registerReset, registerFeatures]) register(program);
+registerBuffer(program);
+registerLogd(program);
 registerStats(program);
 registerState(program);
 registerAnalyze(program);

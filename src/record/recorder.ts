@@ -89,12 +89,6 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       if (opts.clock) inst.clock = opts.clock;
       // The recorder's own reads and writes are not what anyone wants to trace.
       if (inst.has('set_event_notrace_pid')) inst.write('set_event_notrace_pid', String(process.pid));
-      if (opts.setup) events = await opts.setup(inst);
-      else
-        for (const e of events) {
-          if (e.filter) inst.setFilter(e.system, e.event, e.filter);
-          inst.setEventEnabled(e.system, e.event, true);
-        }
     }
     const pageSize = (inst.subbufSizeKb ?? 4) * 1024;
     const bufferBytes = inst.bufferSizeKb * 1024;
@@ -103,7 +97,16 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       cpuFiles.push({ cpu, source });
       readers.push(new CpuReader(cpu, inst.rawPipePath(cpu), pageSize, source));
     }
-    if (!opts.attach) inst.tracingOn = true;
+    if (!opts.attach) {
+      // Tracing goes on before the events: the kernel refuses markers (a maskset's) while it is off.
+      inst.tracingOn = true;
+      if (opts.setup) events = await opts.setup(inst);
+      else
+        for (const e of events) {
+          if (e.filter) inst.setFilter(e.system, e.event, e.filter);
+          inst.setEventEnabled(e.system, e.event, true);
+        }
+    }
 
     await new Promise<void>((resolve, reject) => {
       let done = false;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { lkst, lkstStart, isOneLineError } from '../helpers/cli.js';
+import { lkst, lkstStart, isOneLineError, CLI } from '../helpers/cli.js';
 import { Instance } from '../../src/tracefs/instance.js';
 
 function withDir<T>(fn: (dir: string) => T): T {
@@ -49,7 +49,7 @@ test('the quick start: record -d with --show prints statistics and the last even
     assert.match(r.stdout, /sched:sched_switch\s+[\d,]+/);
     const tail = r.stdout.split('Last events')[1]!.trim().split('\n').slice(1);
     assert.equal(tail.length, 20);
-    const report = execFileSync(process.execPath, [join(process.cwd(), 'dist/src/cli/main.js'), 'report', out], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    const report = execFileSync(process.execPath, [CLI, 'report', out], { encoding: 'utf8', maxBuffer: 1 << 30 });
     assert.deepEqual(report.trimEnd().split('\n').slice(-20), tail, 'the last events are the report\'s last lines');
   }));
 

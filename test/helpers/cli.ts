@@ -1,7 +1,8 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const CLI = join(process.cwd(), 'dist/src/cli/main.js');
+/** The compiled CLI next to the compiled tests, wherever the build went. */
+export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /** Runs the lkst CLI to completion. */
 export function lkst(args: string[], opts: { uid?: number; timeoutMs?: number; cwd?: string } = {}): SpawnSyncReturns<string> {

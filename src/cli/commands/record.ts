@@ -3,9 +3,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { statSync } from 'node:fs';
 import { action, numberOption } from '../run.js';
 import { record, lostEvents, type RecordingResult, type RecordProgress } from '../../record/recorder.js';
-import { resolveEventSet } from '../../events/resolve.js';
-import { availableEvents } from '../../events/live.js';
-import { DEFAULT_EVENT_NAMES } from '../../events/catalog.js';
+import { planRecording } from '../record-plan.js';
 import { writeTraceDat } from '../../file/writer.js';
 import { LkstError } from '../../tracefs/errors.js';
 import { checkOutputPath } from '../../record/output-path.js';
@@ -25,13 +23,19 @@ export interface RecordCliOptions {
   poll?: number;
   quiet?: boolean;
   show?: boolean;
+  maskset?: string;
+  skipMissing?: boolean;
+  attach?: boolean;
 }
 
 export function registerRecord(program: Command): void {
   program
     .command('record')
-    .description('record the running kernel into a trace.dat file (default events: every LKST event but the lock ones)')
+    .description('record the running kernel into a trace.dat file (default: the maskset "default", every LKST event but the lock ones)')
     .option('-e, --event <name>', 'event to record: LKST name (PROCESS_CONTEXTSWITCH), system:event, system:*, or a category; repeatable', collect, [])
+    .option('-m, --maskset <name>', 'record what this maskset says (default: the maskset "default")')
+    .option('--skip-missing', "with -m: leave out events this kernel lacks instead of refusing")
+    .option('--attach', 'stream the trace armed by `lkst start` (it stays armed afterwards)')
     .option('-o, --output <file>', 'output file', 'trace.dat')
     .option('-d, --duration <seconds>', 'stop after this many seconds', numberOption('--duration', 0))
     .option('-b, --buffer <kb>', 'ring-buffer size per CPU in KiB', numberOption('--buffer', 4))
@@ -49,16 +53,12 @@ function collect(v: string, prev: string[]): string[] {
 }
 
 export async function recordCommand(command: string[], opts: RecordCliOptions): Promise<number> {
-  const names = opts.event?.length ? opts.event : [...DEFAULT_EVENT_NAMES];
-  const selection = resolveEventSet(names, availableEvents());
-  const resolved = selection.tracepoints;
-  if (!opts.quiet && selection.unavailable.length) {
-    const names = selection.unavailable.map((u) => u.name).join(', ');
-    process.stderr.write(`lkst: no tracepoint on this kernel for ${names} (\`lkst events\` says why)\n`);
-  }
-  if (!resolved.length) throw new LkstError('none of the requested events exists on this kernel', 'see `lkst events` for what it has');
+  const warn = (m: string) => {
+    if (!opts.quiet) process.stderr.write(`lkst: ${m}\n`);
+  };
   const output = resolvePath(opts.output);
   checkOutputPath(output);
+  const plan = await planRecording(opts, warn);
   const ctrl = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
@@ -70,12 +70,12 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   const live = !opts.quiet && process.stderr.isTTY;
   if (!opts.quiet) {
     const until = command.length ? `until ${command[0]} exits` : opts.duration !== undefined ? `for ${opts.duration} s` : 'until Ctrl-C';
-    process.stderr.write(`lkst: recording ${resolved.length} tracepoints ${until} into ${opts.output}\n`);
+    process.stderr.write(`lkst: recording ${plan.describe} ${until} into ${opts.output}\n`);
   }
   let result: RecordingResult;
   try {
     result = await record({
-      events: resolved.map((r) => ({ system: r.system, event: r.event, filter: r.filter })),
+      ...plan.options,
       workDir: dirname(output),
       bufferKbPerCpu: opts.buffer,
       subbufKb: opts.subbuf,
@@ -87,6 +87,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
       onProgress: live ? (p) => process.stderr.write(`\r${liveLine(p)}\x1b[K`) : undefined,
     });
   } finally {
+    plan.finish();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     if (live) process.stderr.write('\r\x1b[K');
@@ -140,6 +141,6 @@ export function summary(r: RecordingResult, output: string): string {
   return (
     `${table}\n` +
     `total ${fmt(events)} events in ${(r.elapsedMs / 1000).toFixed(1)} s, lost ${fmt(lost)}${lost ? ' (LOST EVENTS: use a larger -b or a smaller event set)' : ''}\n` +
-    `recorder CPU time ${(r.cpuTimeUs / 1000).toFixed(0)} ms (${msPerMillion.toFixed(0)} ms per million events); wrote ${output} (${(size / 1048576).toFixed(1)} MiB)\n`
+    `recorder CPU time ${(r.cpuTimeUs / 1000).toFixed(0)} ms${events >= 100_000 ? ` (${msPerMillion.toFixed(0)} ms per million events)` : ''}; wrote ${output} (${(size / 1048576).toFixed(1)} MiB)\n`
   );
 }

@@ -1,18 +1,21 @@
 import type { Command } from 'commander';
 import { action } from '../run.js';
 import { resetInstances } from '../../tracefs/reset.js';
+import { resetArmed } from '../../masksets/session.js';
 
 export function registerReset(program: Command): void {
   program
     .command('reset')
-    .description('remove tracefs instances left by lkst processes that were killed (with --all: every lkst instance)')
+    .description('restore a clean kernel state: remove the armed trace and instances left by lkst processes that were killed (with --all: every lkst instance)')
     .option('--all', 'also remove instances of running lkst processes and armed traces')
     .action(
       action((opts: { all?: boolean }) => {
+        const armed = resetArmed();
+        if (armed) console.log(armed);
         const { removed, kept } = resetInstances({ all: opts.all });
         for (const n of removed) console.log(`removed ${n}`);
         for (const n of kept) console.log(`kept ${n} (in use; --all removes it)`);
-        if (!removed.length) console.log('nothing to remove: the kernel has no stale lkst instances');
+        if (!removed.length && !armed) console.log('nothing to remove: the kernel has no stale lkst instances');
       }),
     );
 }
