@@ -40,6 +40,7 @@ export interface StateAt {
   irqExitsTraced: boolean;
 }
 
+/** The state at time `at` (ns); Infinity: at the last event (the moment of a crash, for a recovered trace). */
 export function stateAt(input: TraceInput, at: number): StateAt {
   const pass = new Pass(input);
   const timers = pass.add(new TimerAnalysis(input));
@@ -54,7 +55,7 @@ export function stateAt(input: TraceInput, at: number): StateAt {
     .map((c) => ({
       cpu: c.cpu,
       pid: c.pid,
-      comm: c.pid >= 0 ? model.tasks.get(c.pid)?.comm ?? '' : '',
+      comm: c.pid === 0 ? `swapper/${c.cpu}` : c.pid > 0 ? model.tasks.get(c.pid)?.comm ?? '' : '',
       since: c.since,
       irqs: irqExitsTraced ? c.irqs.map((i) => ({ name: i.name, since: i.since })) : [],
     }));
@@ -72,5 +73,5 @@ export function stateAt(input: TraceInput, at: number): StateAt {
     }))
     .sort((a, b) => a.pid - b.pid);
   const pendingTimers = timers.result().timers.filter((t) => t.pending);
-  return { at, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, irqExitsTraced };
+  return { at: Number.isFinite(at) ? at : pass.last, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, irqExitsTraced };
 }

@@ -12,14 +12,15 @@ export function registerState(program: Command): void {
     .command('state')
     .description('the state of the kernel at one moment: what ran on each CPU, every task’s state and syscall, pending timers, locks')
     .argument('<file>', 'trace.dat file')
-    .requiredOption('--at <time>', 'seconds as in the report (809.394135), with a unit (809394135us), or +OFFSET from the start (+1.5s)')
+    .requiredOption('--at <time>', 'seconds as in the report (809.394135), with a unit (809394135us), +OFFSET from the start (+1.5s), or end (the last event: the crash, in a recovered trace)')
     .option('--json', 'print JSON')
     .action(
       action(async (file: string, opts: { at: string; json?: boolean }) =>
         withTrace(file, (t) => {
           let first = 0;
           if (opts.at.trim().startsWith('+')) forEachEvent(t, { event: (ev) => ((first = ev.ts), false) });
-          const st = stateAt(t, parseTraceTime(opts.at, first));
+          const at = opts.at.trim() === 'end' ? Infinity : parseTraceTime(opts.at, first);
+          const st = stateAt(t, at);
           process.stdout.write(opts.json ? toJsonText(st) + '\n' : renderState(st));
         }),
       ),

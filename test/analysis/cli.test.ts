@@ -1,0 +1,120 @@
+// The analysis commands as a user runs them, on a trace recorded from this kernel: output agrees
+// with the library, bad input gives one line and a non-zero exit, `view` serves and stops cleanly.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import { openTrace } from '../../src/analysis/open.js';
+import { traceStats, type TraceStats } from '../../src/analysis/stats.js';
+import { recordTrace, sleeperScript, type RecordedTrace } from './record-trace.js';
+
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const lkst = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
+
+describe('analysis commands', () => {
+  let rec: RecordedTrace;
+  let stats: TraceStats;
+  let out: string;
+
+  before(async () => {
+    rec = await recordTrace(sleeperScript('/dev/null', 3, 0.02));
+    const t = openTrace(rec.path);
+    try {
+      stats = traceStats(t);
+    } finally {
+      t.close();
+    }
+    out = mkdtempSync(join(tmpdir(), 'lkst-cli-'));
+  });
+  after(() => {
+    rec?.cleanup();
+    if (out) rmSync(out, { recursive: true, force: true });
+  });
+
+  test('stats --json equals the library; the text form lists every event type', () => {
+    const r = lkst('stats', rec.path, '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as TraceStats;
+    assert.equal(j.events, stats.events);
+    assert.deepEqual(j.byEvent, stats.byEvent);
+    const text = lkst('stats', rec.path).stdout;
+    for (const e of stats.byEvent) assert.ok(text.includes(e.event), e.event);
+  });
+
+  test('state at +OFFSET and at end; analyze latency and timers run', () => {
+    const mid = lkst('state', rec.path, '--at', `+${(stats.spanNs / 2e9).toFixed(6)}s`, '--json');
+    assert.equal(mid.status, 0, mid.stderr);
+    const st = JSON.parse(mid.stdout) as { at: number; cpus: unknown[]; tasks: unknown[] };
+    assert.ok(Math.abs(st.at - (stats.firstTs + stats.spanNs / 2)) < 1000);
+    assert.equal(st.cpus.length, stats.byCpu.length);
+    const end = JSON.parse(lkst('state', rec.path, '--at', 'end', '--json').stdout) as { at: number };
+    assert.equal(end.at, stats.lastTs);
+    const lat = lkst('analyze', 'latency', rec.path);
+    assert.equal(lat.status, 0, lat.stderr);
+    assert.match(lat.stdout, /^Wakeup to run: \d+ wakeups/m);
+    assert.match(lat.stdout, /^clock_nanosleep\s+\d/m);
+    const tim = lkst('analyze', 'timers', rec.path, '--json');
+    assert.equal(tim.status, 0, tim.stderr);
+    assert.ok((JSON.parse(tim.stdout) as { timers: unknown[] }).timers.length > 0);
+  });
+
+  test('query prints a table, CSV and JSON', () => {
+    const sql = 'SELECT cpu, count(*) AS n FROM events GROUP BY cpu ORDER BY cpu';
+    const csv = lkst('query', rec.path, sql, '--csv');
+    assert.equal(csv.status, 0, csv.stderr);
+    assert.equal(csv.stdout, 'cpu,n\n' + stats.byCpu.map((c) => `${c.cpu},${c.events}\n`).join(''));
+    assert.deepEqual(JSON.parse(lkst('query', rec.path, sql, '--json').stdout), stats.byCpu.map((c) => ({ cpu: c.cpu, n: c.events })));
+    assert.match(lkst('query', rec.path, sql).stdout, /^cpu\s+n\n/);
+  });
+
+  test('export writes each format', () => {
+    for (const to of ['perfetto', 'chrome-json', 'csv', 'parquet']) {
+      const path = join(out, `t.${to}`);
+      const r = lkst('export', rec.path, '--to', to, '-o', path);
+      assert.equal(r.status, 0, `${to}: ${r.stderr}`);
+      assert.ok(readFileSync(path).length > 0, to);
+    }
+  });
+
+  test('bad input: one line, non-zero exit, no stack trace', () => {
+    const cases = [
+      lkst('stats', join(out, 'missing.dat')),
+      lkst('state', rec.path, '--at', 'yesterday'),
+      lkst('export', rec.path, '--to', 'svg', '-o', join(out, 'x')),
+      lkst('query', rec.path, 'SELECT * FROM no_such_table'),
+      lkst('stats', '/etc/hostname'),
+    ];
+    for (const r of cases) {
+      assert.notEqual(r.status, 0);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^lkst: /);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+  });
+
+  test('view prints a 127.0.0.1 URL that serves the page, and stops on SIGINT', async () => {
+    const child = spawn(process.execPath, [cli, 'view', rec.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let buf = '';
+        child.stdout.on('data', (d: Buffer) => {
+          buf += d.toString();
+          if (buf.includes('\n')) resolve(buf.trim());
+        });
+        child.on('exit', (code) => reject(new Error(`view exited ${code}`)));
+      });
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=/);
+      const page = await fetch(url);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<canvas id="cv">/);
+      assert.equal((await fetch(url.replace(/\?token=.*/, ''))).status, 403);
+    } finally {
+      const done = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill('SIGINT');
+      assert.equal(await done, 0);
+    }
+  });
+});
