@@ -4,12 +4,12 @@
  * medians over interleaved runs and the ratio; also lkst's decode rate without printing (records
  * into typed values).
  *
- * Environment: LKST_BENCH_RUNS (default 5), LKST_BENCH_STORM (dd 1-byte copies, default 300000),
+ * Environment: LKST_BENCH_RUNS (default 5), LKST_BENCH_STORM (dd 1-byte copies, default 150000),
  * LKST_BENCH_BUFFER_KB (per CPU, default 131072), LKST_BENCH_FILE (use this trace.dat instead),
  * LKST_BENCH_JSON (write the figures there).
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,24 +51,36 @@ function makeTrace(dir: string, storm: number, bufferKb: number): string {
   return path;
 }
 
-function timeTraceCmd(path: string): number {
+/** CPU seconds (user + system) of this process's waited-for children so far, from /proc/self/stat. */
+function childCpu(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 16 and 17 (cutime, cstime) are the 14th and 15th after the command name, in clock ticks.
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+
+/** Runs a command with stdout to /dev/null: wall-clock and CPU seconds. */
+function timed(cmd: string, args: string[]): Timing {
   const devnull = openSync('/dev/null', 'w');
   try {
+    const c0 = childCpu();
     const t = process.hrtime.bigint();
-    const r = spawnSync('trace-cmd', ['report', path], { stdio: ['ignore', devnull, 'ignore'] });
-    if (r.status !== 0) throw new Error('trace-cmd report failed');
-    return seconds(t);
+    const r = spawnSync(cmd, args, { stdio: ['ignore', devnull, 'inherit'] });
+    const wall = seconds(t);
+    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed`);
+    return { wall, cpu: childCpu() - c0 };
   } finally {
     closeSync(devnull);
   }
 }
 
-function timeLkst(path: string): number {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', path], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error('lkst report (child) failed');
-  return seconds(t);
-}
+const timeTraceCmd = (path: string): Timing => timed('trace-cmd', ['report', path]);
+const timeLkst = (path: string): Timing => timed(process.execPath, [fileURLToPath(import.meta.url), '--child', path]);
 
 async function child(path: string): Promise<void> {
   const fd = openSync('/dev/null', 'w');
@@ -79,48 +91,75 @@ async function child(path: string): Promise<void> {
   }
 }
 
+interface FileResult {
+  file: string;
+  events: number;
+  traceCmd: { wallSec: number; cpuSec: number; eventsPerSec: number; eventsPerCpuSec: number };
+  lkst: { wallSec: number; cpuSec: number; eventsPerSec: number; eventsPerCpuSec: number };
+  lkstDecode: { cpuSec: number; eventsPerCpuSec: number };
+  ratioWall: number;
+  ratioCpu: number;
+}
+
+function benchFile(label: string, path: string, runs: number): FileResult {
+  const events = decodeFile(path);
+  process.stderr.write(`report bench (${label}): ${events} events in ${path}\n`);
+  const tc: Timing[] = [];
+  const lk: Timing[] = [];
+  const dec: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    tc.push(timeTraceCmd(path));
+    lk.push(timeLkst(path));
+    const c = process.cpuUsage();
+    decodeFile(path);
+    const d = process.cpuUsage(c);
+    dec.push((d.user + d.system) / 1e6);
+    process.stderr.write(`  run ${i + 1}/${runs}: trace-cmd ${tc[i]!.wall.toFixed(2)} s (cpu ${tc[i]!.cpu.toFixed(2)}), lkst ${lk[i]!.wall.toFixed(2)} s (cpu ${lk[i]!.cpu.toFixed(2)}), decode cpu ${dec[i]!.toFixed(2)} s\n`);
+  }
+  const side = (ts: Timing[]) => {
+    const wallSec = median(ts.map((t) => t.wall));
+    const cpuSec = median(ts.map((t) => t.cpu));
+    return { wallSec, cpuSec, eventsPerSec: events / wallSec, eventsPerCpuSec: events / cpuSec };
+  };
+  const traceCmd = side(tc);
+  const lkst = side(lk);
+  const decCpu = median(dec);
+  return {
+    file: label,
+    events,
+    traceCmd,
+    lkst,
+    lkstDecode: { cpuSec: decCpu, eventsPerCpuSec: events / decCpu },
+    ratioWall: lkst.eventsPerSec / traceCmd.eventsPerSec,
+    ratioCpu: lkst.eventsPerCpuSec / traceCmd.eventsPerCpuSec,
+  };
+}
+
+function render(r: FileResult, runs: number): string {
+  const M = (x: number): string => (x / 1e6).toFixed(2).padStart(6) + ' M/s';
+  return [
+    `report, ${r.file}: ${r.events} events, median of ${runs} interleaved runs, output to /dev/null`,
+    `                     wall       events/s      cpu        events/cpu-s`,
+    `  trace-cmd report   ${r.traceCmd.wallSec.toFixed(2).padStart(6)} s  ${M(r.traceCmd.eventsPerSec)}  ${r.traceCmd.cpuSec.toFixed(2).padStart(6)} s  ${M(r.traceCmd.eventsPerCpuSec)}`,
+    `  lkst report        ${r.lkst.wallSec.toFixed(2).padStart(6)} s  ${M(r.lkst.eventsPerSec)}  ${r.lkst.cpuSec.toFixed(2).padStart(6)} s  ${M(r.lkst.eventsPerCpuSec)}   (node start-up included)`,
+    `  lkst decode only                             ${r.lkstDecode.cpuSec.toFixed(2).padStart(6)} s  ${M(r.lkstDecode.eventsPerCpuSec)}   (typed records, no text)`,
+    `  ratio lkst / trace-cmd: ${r.ratioWall.toFixed(2)}x by wall clock, ${r.ratioCpu.toFixed(2)}x by CPU time   (goal >= 2x)`,
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const runs = Number(process.env.LKST_BENCH_RUNS ?? 5);
   const dir = mkdtempSync(join(process.env.LKST_BENCH_TMP || tmpdir(), 'lkst-bench-report-'));
   try {
-    const path = process.env.LKST_BENCH_FILE || makeTrace(dir, Number(process.env.LKST_BENCH_STORM ?? 300_000), Number(process.env.LKST_BENCH_BUFFER_KB ?? 131072));
-    const events = decodeFile(path);
-    process.stderr.write(`report bench: ${events} events in ${path}\n`);
-    const tc: number[] = [];
-    const lk: number[] = [];
-    const dec: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      tc.push(timeTraceCmd(path));
-      lk.push(timeLkst(path));
-      const t = process.hrtime.bigint();
-      decodeFile(path);
-      dec.push(seconds(t));
-      process.stderr.write(`  run ${i + 1}/${runs}: trace-cmd ${tc[i]!.toFixed(3)} s, lkst ${lk[i]!.toFixed(3)} s, decode ${dec[i]!.toFixed(3)} s\n`);
-    }
-    const rate = (s: number): number => events / s;
-    const result = {
-      events,
-      runs,
-      traceCmdReportSec: median(tc),
-      lkstReportSec: median(lk),
-      lkstDecodeSec: median(dec),
-      traceCmdEventsPerSec: rate(median(tc)),
-      lkstEventsPerSec: rate(median(lk)),
-      lkstDecodeEventsPerSec: rate(median(dec)),
-      speedup: median(tc) / median(lk),
-    };
-    const M = (x: number): string => (x / 1e6).toFixed(2) + ' M/s';
-    process.stdout.write(
-      [
-        `report: ${events} events, median of ${runs} runs, output to /dev/null`,
-        `  trace-cmd report   ${result.traceCmdReportSec.toFixed(3)} s   ${M(result.traceCmdEventsPerSec)}`,
-        `  lkst report        ${result.lkstReportSec.toFixed(3)} s   ${M(result.lkstEventsPerSec)}   (process start included)`,
-        `  lkst decode only   ${result.lkstDecodeSec.toFixed(3)} s   ${M(result.lkstDecodeEventsPerSec)}   (typed records, no text)`,
-        `  ratio lkst/trace-cmd (events/s): ${result.speedup.toFixed(2)}x   (goal >= 2x)`,
-        '',
-      ].join('\n'),
-    );
-    if (process.env.LKST_BENCH_JSON) writeFileSync(process.env.LKST_BENCH_JSON, JSON.stringify(result, null, 2) + '\n');
+    const path = process.env.LKST_BENCH_FILE || makeTrace(dir, Number(process.env.LKST_BENCH_STORM ?? 150_000), Number(process.env.LKST_BENCH_BUFFER_KB ?? 131072));
+    // The file as trace-cmd wrote it (v7, compressed by default) and without compression.
+    const plain = join(dir, 'plain.dat');
+    const conv = spawnSync('trace-cmd', ['convert', '-i', path, '--compression', 'none', '-o', plain], { stdio: 'ignore' });
+    const results = [benchFile('as trace-cmd wrote it', path, runs)];
+    if (conv.status === 0) results.push(benchFile('uncompressed', plain, runs));
+    for (const r of results) process.stdout.write(render(r, runs));
+    if (process.env.LKST_BENCH_JSON) writeFileSync(process.env.LKST_BENCH_JSON, JSON.stringify(results, null, 2) + '\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -62,6 +62,9 @@ interface InputInfo {
   inNs: boolean;
 }
 
+/** The three ASCII digits of 0..999, packed in one number each. */
+const DIGITS3 = Int32Array.from({ length: 1000 }, (_, i) => ((48 + Math.floor(i / 100)) << 16) | ((48 + (Math.floor(i / 10) % 10)) << 8) | (48 + (i % 10)));
+
 const UNKNOWN_LINE = '[UNKNOWN EVENT][UNKNOWN EVENT]' + nameColumn('(NULL)') + '[UNKNOWN EVENT]';
 
 export async function runReport(path: string, opts: ReportOptions = {}): Promise<ReportSummary> {
@@ -75,10 +78,17 @@ export async function runReport(path: string, opts: ReportOptions = {}): Promise
 
 /** The render context of a trace file: its saved cmdlines, kallsyms and printk formats. */
 export function renderContextOf(file: TraceFile): RenderContext {
+  // kallsyms and printk formats are read when an event first needs them.
+  let symbols: KernelSymbols | undefined;
+  let printk: ReadonlyMap<bigint, string> | undefined;
   return {
     comms: CommTable.fromSavedCmdlines(file.meta.cmdlines),
-    symbols: KernelSymbols.fromKallsyms(file.meta.kallsyms),
-    printk: file.printkFormats,
+    get symbols(): KernelSymbols {
+      return (symbols ??= KernelSymbols.fromKallsyms(file.meta.kallsyms));
+    },
+    get printk(): ReadonlyMap<bigint, string> {
+      return (printk ??= file.printkFormats);
+    },
   };
 }
 
@@ -208,8 +218,22 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
           secsCol = latin1Bytes(' ' + padLeft(String(secs), 5) + '.');
         }
         w.bytes(secsCol);
-        w.uint(us - secs * 1e6, 10, 6, 48);
-        w.ch(58);
+        const frac = us - secs * 1e6;
+        const hi = (frac / 1000) | 0;
+        w.need(7);
+        const ob = w.buf;
+        let p = w.pos;
+        const a = DIGITS3[hi]!;
+        const c = DIGITS3[frac - hi * 1000]!;
+        ob[p++] = a >>> 16;
+        ob[p++] = (a >>> 8) & 0xff;
+        ob[p++] = a & 0xff;
+        ob[p++] = c >>> 16;
+        ob[p++] = (c >>> 8) & 0xff;
+        ob[p++] = c & 0xff;
+        ob[p++] = 58;
+        w.pos = p;
+        w.total += 7;
       } else w.str(rawTimeColumn(ts));
       w.bytes(view.nameCol);
       const before = w.total;

@@ -55,6 +55,18 @@ export function dynSpan(b: Buffer, off: number, len: number, f: Field): [number,
   return [start, n];
 }
 
+/** dynSpan packed in one number (start * 2^17 + length), for hot paths that should not allocate. */
+export function dynLoc(b: Buffer, off: number, len: number, f: Field): number {
+  if (f.offset + f.size > len) return 0;
+  const v = f.size === 2 ? u16le(b, off + f.offset) : u32le(b, off + f.offset);
+  const o = v & 0xffff;
+  const l = f.size === 2 ? len - o : v >>> 16;
+  let start = o > len ? 0 : o;
+  const n = o + l > len ? 0 : l;
+  if (f.dynamic === 'rel_loc') start += f.offset + f.size;
+  return start * 0x20000 + n;
+}
+
 /** A NUL-terminated string starting at b[at], not beyond end. */
 export function cstr(b: Buffer, at: number, end: number): string {
   let e = at;
@@ -660,8 +672,8 @@ function compileStrSegment(e: Expr, specText: string, lenArg?: Expr): Piece {
   if (plain && e.k === 'getstr') {
     const f = e.field;
     return (b, o, l, _c, w) => {
-      const [start, n] = dynSpan(b, o, l, f);
-      if (n) w.cstr(b, o + start, o + l);
+      const loc = dynLoc(b, o, l, f);
+      if (loc & 0x1ffff) w.cstr(b, o + Math.floor(loc / 0x20000), o + l);
     };
   }
   if (plain && e.k === 'field' && !(e.field.arrayLen < 0 && e.field.size === 8)) {
@@ -723,7 +735,72 @@ export function joinPieces(pieces: Piece[]): Piece {
   return new Function(...names, body)(...pieces) as Piece;
 }
 
-/** Literal text and conversions in one generated function, the literals inlined as constants. */
+/** Decimal text of the 64-bit value hi:lo (beyond what a number holds exactly). */
+function dec64(hi: number, lo: number, signed: boolean): string {
+  const v = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  return (signed ? BigInt.asIntN(64, v) : v).toString();
+}
+
+/** JS source that reads the slot's value unsigned (tep_read_number), for sizes 1, 2 and 4. */
+function readSrc(off: number, size: number): string {
+  return size === 1 ? `b[o + ${off}]` : size === 2 ? `u16le(b, o + ${off})` : `u32le(b, o + ${off})`;
+}
+
+/**
+ * JS source for an integer conversion of a plain field (or an array element at a constant index),
+ * for the common conversions; undefined when the general piece must do it.
+ */
+function inlineInt(seg: Segment): string | undefined {
+  if (seg.t !== 'int' || seg.lenArg) return undefined;
+  const slot = directSlot(seg.arg);
+  if (!slot) return undefined;
+  const [off, size] = slot;
+  if (size !== 1 && size !== 2 && size !== 4 && size !== 8) return undefined;
+  const spec = parseSpec(seg.spec);
+  const conv = spec.conv;
+  const hex = conv === 'x';
+  const zeroPadHex = hex && spec.zero && spec.width > 0 && spec.prec === -1 && !spec.minus && !spec.hash && !spec.plus && !spec.space;
+  if (!spec.plain && !zeroPadHex) return undefined;
+  if (!hex && conv !== 'd' && conv !== 'i' && conv !== 'u') return undefined;
+  const bits = spec.ls <= -2 ? 8 : spec.ls === -1 ? 16 : spec.ls === 0 ? 32 : 64;
+  if (bits < 32) return undefined;
+  const W = zeroPadHex ? spec.width : 0;
+  const signed = conv === 'd' || conv === 'i';
+  let body: string;
+  if (size === 8 && bits === 64) {
+    if (hex) body = `w.hex64(u32le(b, o + ${off + 4}), u32le(b, o + ${off}), ${W});`;
+    else if (signed) body = `{ const h = i32le(b, o + ${off + 4}), L = u32le(b, o + ${off}); if (h >= -0x200000 && h < 0x200000) w.int(h * 4294967296 + L); else w.str(dec64(h, L, true)); }`;
+    else body = `{ const h = u32le(b, o + ${off + 4}), L = u32le(b, o + ${off}); if (h < 0x200000) w.uint(h * 4294967296 + L, 10, 0); else w.str(dec64(h, L, false)); }`;
+  } else if (hex) {
+    body = `w.uint(${readSrc(off, Math.min(size, 4))}, 16, ${W});`;
+  } else if (signed && bits === 32 && size >= 4) {
+    body = `w.int(i32le(b, o + ${off}));`;
+  } else {
+    body = `w.uint(${readSrc(off, Math.min(size, 4))}, 10, 0);`;
+  }
+  return `if (${off + size} > l) w.uint(0, ${hex ? 16 : 10}, ${W}); else ${body}`;
+}
+
+/** JS source for %s of a __get_str field or a char array field, copied straight from the record. */
+function inlineStr(seg: Segment): string | undefined {
+  if (seg.t !== 'str' || seg.lenArg || seg.spec !== '%s') return undefined;
+  const e = seg.arg;
+  if (e.k === 'getstr') {
+    const f = e.field;
+    if (f.dynamic !== 'data_loc' || f.size !== 4) return undefined;
+    return `if (${f.offset + 4} <= l) { const v = u32le(b, o + ${f.offset}), s = v & 0xffff, n = v >>> 16; if (n && s + n <= l && s <= l) w.cstr(b, o + s, o + l); }`;
+  }
+  if (e.k === 'field' && e.field.arrayLen > 0 && e.field.dynamic === 'none' && e.field.size > 0) {
+    const f = e.field;
+    return `w.cstr(b, o + ${f.offset}, Math.min(o + ${f.offset + f.size}, b.length));`;
+  }
+  return undefined;
+}
+
+/**
+ * Literal text and conversions in one generated function per format: literals as constants, the
+ * common conversions inlined (each format's code is then optimized on its own), the rest as calls.
+ */
 export function compileSegments(segs: Segment[]): Piece {
   const pieces: Piece[] = [];
   const lits: Uint8Array[] = [];
@@ -732,14 +809,19 @@ export function compileSegments(segs: Segment[]): Piece {
     if (seg.t === 'lit') {
       stmts.push(`w.bytes(L${lits.length});`);
       lits.push(latin1Bytes(seg.s));
-    } else {
-      stmts.push(`p${pieces.length}(b, o, l, c, w);`);
-      pieces.push(compileSegment(seg));
+      continue;
     }
+    const inline = inlineInt(seg) ?? inlineStr(seg);
+    if (inline) {
+      stmts.push(inline);
+      continue;
+    }
+    stmts.push(`p${pieces.length}(b, o, l, c, w);`);
+    pieces.push(compileSegment(seg));
   }
   if (stmts.length === 1 && pieces.length === 1) return pieces[0]!;
-  const names = [...pieces.map((_, i) => `p${i}`), ...lits.map((_, i) => `L${i}`)];
-  return new Function(...names, `return (b, o, l, c, w) => { ${stmts.join(' ')} };`)(...pieces, ...lits) as Piece;
+  const names = ['u16le', 'u32le', 'i32le', 'dec64', ...pieces.map((_, i) => `p${i}`), ...lits.map((_, i) => `L${i}`)];
+  return new Function(...names, `return (b, o, l, c, w) => { ${stmts.join(' ')} };`)(u16le, u32le, i32le, dec64, ...pieces, ...lits) as Piece;
 }
 
 export { splitFormat };

@@ -10,36 +10,27 @@ export interface SymbolHit {
 }
 
 export class KernelSymbols {
-  private readonly addrs: BigUint64Array;
+  /** Symbol start addresses as 32-bit halves, sorted (plus a zero sentinel, as libtraceevent's table). */
+  private readonly his: Uint32Array;
+  private readonly los: Uint32Array;
   /** The addresses as lkst's 64-bit numbers (signed, exact below 2^53 in magnitude), NaN beyond. */
   private readonly addrNums: Float64Array;
   private readonly names: string[];
   private readonly cache = new Map<Num, number>();
 
-  private constructor(addrs: BigUint64Array, names: string[]) {
-    this.addrs = addrs;
+  private constructor(his: Uint32Array, los: Uint32Array, names: string[]) {
+    this.his = his;
+    this.los = los;
     this.names = names;
     this.addrNums = new Float64Array(names.length);
-    const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
     for (let i = 0; i < names.length; i++) {
-      const v = BigInt.asIntN(64, addrs[i]!);
-      this.addrNums[i] = v >= -SAFE && v <= SAFE ? Number(v) : NaN;
+      const h = his[i]! | 0;
+      this.addrNums[i] = h >= -0x200000 && h < 0x200000 ? h * 0x100000000 + los[i]! : NaN;
     }
-  }
-
-  /** Hex of addr minus the start of symbol i (unsigned 64-bit), without bigints when both are numbers. */
-  offsetHex(i: number, addr: Num): string {
-    const a = this.addrNums[i]!;
-    if (typeof addr === 'number' && a === a) {
-      const d = addr - a;
-      if (d >= 0 && d <= Number.MAX_SAFE_INTEGER) return d.toString(16);
-    }
-    return BigInt.asUintN(64, BigInt(addr) - this.addrs[i]!).toString(16);
   }
 
   /** Parses /proc/kallsyms text: "ADDR TYPE NAME[\t[MODULE]]"; absolute symbols and '$' names are skipped. */
   static fromKallsyms(text: string): KernelSymbols {
-    // Addresses as 32-bit halves while reading (no bigint per line); sorted by index.
     const his: number[] = [];
     const los: number[] = [];
     const names: string[] = [];
@@ -49,21 +40,30 @@ export class KernelSymbols {
       let e = text.indexOf('\n', p);
       if (e < 0) e = n;
       if (e > p) {
+        // "ADDR TYPE NAME[\t[MODULE]]": the address read as two 32-bit halves, digit by digit.
         let a = p;
         while (a < e && text.charCodeAt(a) === 32) a++;
-        const sp1 = text.indexOf(' ', a);
-        if (sp1 < 0 || sp1 > e || sp1 - a > 16 || sp1 === a || !/^[0-9a-fA-F]+$/.test(text.slice(a, sp1))) break; // libtraceevent stops at the first line it cannot read
-        const type = text[sp1 + 1];
-        let ns = sp1 + 2;
+        let hi = 0;
+        let lo = 0;
+        let q = a;
+        for (; q < e; q++) {
+          const c = text.charCodeAt(q);
+          const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
+          if (d < 0) break;
+          hi = ((hi << 4) | (lo >>> 28)) >>> 0;
+          lo = ((lo << 4) | d) >>> 0;
+        }
+        if (q === a || q - a > 16 || text.charCodeAt(q) !== 32) break; // libtraceevent stops at the first line it cannot read
+        const type = text.charCodeAt(q + 1);
+        let ns = q + 2;
         while (ns < e && (text.charCodeAt(ns) === 32 || text.charCodeAt(ns) === 9)) ns++;
         let ne = ns;
         while (ne < e && text.charCodeAt(ne) > 32) ne++;
         if (ne === ns) break;
-        if (text.charCodeAt(ns) !== 36 && type !== 'A' && type !== 'a') {
-          const hex = text.slice(a, sp1);
-          const cut = Math.max(0, hex.length - 8);
-          his.push(cut ? parseInt(hex.slice(0, cut), 16) : 0);
-          los.push(parseInt(hex.slice(cut), 16));
+        // Absolute symbols (x86-64 per-CPU offsets) and ARM's '$' names are left out, as libtraceevent does.
+        if (text.charCodeAt(ns) !== 36 && type !== 65 && type !== 97) {
+          his.push(hi);
+          los.push(lo);
           names.push(text.slice(ns, ne));
         }
       }
@@ -72,18 +72,20 @@ export class KernelSymbols {
     // libtraceevent prepends each symbol to a list, then sorts stably: equal addresses end up newest first.
     const order = Array.from({ length: names.length }, (_, i) => names.length - 1 - i);
     order.sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
-    const addrs = new BigUint64Array(names.length + 1);
+    const H = new Uint32Array(names.length + 1);
+    const L = new Uint32Array(names.length + 1);
     const sorted = new Array<string>(names.length);
     for (let i = 0; i < order.length; i++) {
       const k = order[i]!;
-      addrs[i] = (BigInt(his[k]!) << 32n) | BigInt(los[k]!);
+      H[i] = his[k]!;
+      L[i] = los[k]!;
       sorted[i] = names[k]!;
     }
-    return new KernelSymbols(addrs, sorted);
+    return new KernelSymbols(H, L, sorted);
   }
 
   static empty(): KernelSymbols {
-    return new KernelSymbols(new BigUint64Array(1), []);
+    return new KernelSymbols(new Uint32Array(1), new Uint32Array(1), []);
   }
 
   get size(): number {
@@ -94,19 +96,30 @@ export class KernelSymbols {
   indexOf(addr: Num): number {
     const hit = this.cache.get(addr);
     if (hit !== undefined) return hit;
-    const key = BigInt.asUintN(64, typeof addr === 'bigint' ? addr : BigInt(addr));
-    const a = this.addrs;
+    let kh: number;
+    let kl: number;
+    if (typeof addr === 'number') {
+      kh = Math.floor(addr / 0x100000000) >>> 0;
+      kl = addr >>> 0;
+    } else {
+      kh = Number((addr >> 32n) & 0xffffffffn);
+      kl = Number(addr & 0xffffffffn);
+    }
+    const H = this.his;
+    const L = this.los;
+    // key vs entry i: <0, 0, >0 (hi first, then lo; all unsigned)
+    const cmp = (i: number): number => (kh !== H[i]! ? kh - H[i]! : kl - L[i]!);
     let l = 0;
     let u = this.names.length;
     let found = -1;
     while (l < u) {
       const idx = (l + u) >>> 1;
-      const cur = a[idx]!;
-      if (key === cur || (key > cur && key < a[idx + 1]!)) {
+      const c = cmp(idx);
+      if (c === 0 || (c > 0 && cmp(idx + 1) < 0)) {
         found = idx;
         break;
       }
-      if (key < cur) u = idx;
+      if (c < 0) u = idx;
       else l = idx + 1;
     }
     if (this.cache.size > 100_000) this.cache.clear();
@@ -116,7 +129,7 @@ export class KernelSymbols {
 
   find(addr: Num): SymbolHit | undefined {
     const i = this.indexOf(addr);
-    return i < 0 ? undefined : { name: this.names[i]!, addr: this.addrs[i]! };
+    return i < 0 ? undefined : { name: this.names[i]!, addr: this.addrAt(i) };
   }
 
   nameAt(i: number): string {
@@ -124,14 +137,24 @@ export class KernelSymbols {
   }
 
   addrAt(i: number): bigint {
-    return this.addrs[i]!;
+    return (BigInt(this.his[i]!) << 32n) | BigInt(this.los[i]!);
+  }
+
+  /** Hex of addr minus the start of symbol i (unsigned 64-bit), without bigints when both are numbers. */
+  offsetHex(i: number, addr: Num): string {
+    const a = this.addrNums[i]!;
+    if (typeof addr === 'number' && a === a) {
+      const d = addr - a;
+      if (d >= 0 && d <= Number.MAX_SAFE_INTEGER) return d.toString(16);
+    }
+    return BigInt.asUintN(64, BigInt(addr) - this.addrAt(i)).toString(16);
   }
 
   /** The address of a symbol by name (first in address order), as libtraceevent's test_for_symbol. */
   addressOf(name: string): bigint | undefined {
     // A linear search: print formats name few symbols, and each result is kept by the caller.
     const i = this.names.indexOf(name);
-    return i < 0 ? undefined : this.addrs[i];
+    return i < 0 ? undefined : this.addrAt(i);
   }
 }
 

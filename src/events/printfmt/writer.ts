@@ -126,6 +126,13 @@ export class TextWriter {
           buf[--p] = DIGIT_CODES[x & 15]!;
           x >>>= 4;
         } while (x);
+      } else if (n < 0x80000000) {
+        let x = n | 0;
+        do {
+          const q = (x / 10) | 0;
+          buf[--p] = 48 + x - q * 10;
+          x = q;
+        } while (x);
       } else {
         let x = n;
         do {
