@@ -11,6 +11,7 @@ import { registerReport } from './commands/report.js';
 import { registerMaskset } from './commands/maskset.js';
 import { registerHandler } from './commands/handler.js';
 import { registerArmed } from './commands/armed.js';
+import { registerRecover } from '../crash/command.js';
 import { registerStats } from './commands/stats.js';
 import { registerState } from './commands/state.js';
 import { registerAnalyze } from './commands/analyze.js';
@@ -27,7 +28,7 @@ program
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 
-for (const register of [registerRecord, registerReport, registerEvents, registerArmed, registerMaskset, registerHandler, registerReset, registerFeatures]) register(program);
+for (const register of [registerRecord, registerReport, registerEvents, registerArmed, registerMaskset, registerHandler, registerRecover, registerReset, registerFeatures]) register(program);
 registerBuffer(program);
 registerLogd(program);
 registerStats(program);
