@@ -24,6 +24,8 @@ export interface LogdOptions {
   /** File names are PREFIX-YYYYMMDD-HHMMSS-N.dat. */
   prefix?: string;
   onMessage?: (line: string) => void;
+  /** Called after each file is written. */
+  onFile?: (path: string, events: number) => void;
 }
 
 export interface LogdStats {
@@ -264,6 +266,7 @@ export class LogDaemon {
       this.st.filesWritten++;
       this.st.files.push(path);
       this.prune();
+      this.opts.onFile?.(path, saved);
       return path;
     } catch (err) {
       if (!(err instanceof LkstError) && errnoCode(err) !== 'ENOSPC') throw err;

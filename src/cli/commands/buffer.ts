@@ -1,0 +1,141 @@
+import type { Command } from 'commander';
+import { printText as print } from './print-text.js';
+import { action, numberOption } from '../run.js';
+import { createBuffer, deleteBuffer, listBufferNames, openBuffer, resizeBuffer } from '../../buffers/buffer.js';
+import { bufferStatus } from '../../buffers/status.js';
+import { formatBufferTable } from '../../buffers/table.js';
+import { switchBuffer, type SwitchMethod } from '../../buffers/switch.js';
+import { dumpBuffer } from '../../buffers/dump.js';
+import { bufferNameOf, openBufferOrInstance } from '../../buffers/name.js';
+import { readState, writeState } from '../../masksets/state.js';
+import { Instance } from '../../tracefs/instance.js';
+import { LkstError } from '../../tracefs/errors.js';
+
+function pidList(v: string, prev: number[] = []): number[] {
+  const out = v.split(',').map((s) => Number(s.trim()));
+  if (out.some((n) => !Number.isInteger(n) || n <= 0)) throw new LkstError(`bad process id list '${v}'`, 'give process ids separated by commas');
+  return [...prev, ...out];
+}
+
+interface CreateOpts {
+  size?: number;
+  overwrite?: boolean;
+  stopWhenFull?: boolean;
+  pid?: number[];
+  notPid?: number[];
+  follow?: boolean;
+  clock?: string;
+}
+
+const METHODS: readonly SwitchMethod[] = ['stop-first', 'trigger', 'start-first'];
+
+/**
+ * What records now, to switch away from: the armed trace's instance when there is one, else the one
+ * buffer that is recording.
+ */
+function currentRecorder(exclude: string): Instance {
+  const s = readState();
+  if (s && !s.stopped && Instance.exists(s.instance) && s.instance !== exclude) return Instance.open(s.instance);
+  const recording = listBufferNames()
+    .map((n) => openBuffer(n))
+    .filter((i) => i.name !== exclude && i.tracingOn && i.enabledEvents().length);
+  if (recording.length === 1) return recording[0]!;
+  if (!recording.length) throw new LkstError('nothing is recording to switch from', 'arm a trace with `lkst start -m MASKSET`, or name the buffer with --from');
+  throw new LkstError(`several buffers are recording (${recording.map((i) => bufferNameOf(i.name)).join(', ')})`, 'say which one to switch from with --from NAME');
+}
+
+export function registerBuffer(program: Command): void {
+  const buffer = program.command('buffer').description('recording buffers: several per-CPU buffers, switched at run time (LKST 1.3 feature 4)');
+  buffer
+    .command('create')
+    .description('create a buffer (stopped and empty; a switch or a maskset puts events in it)')
+    .argument('<name>')
+    .option('-s, --size <kb>', 'size per CPU in KiB', numberOption('--size', 4))
+    .option('--overwrite', 'when full, drop the oldest events (flight recorder; the kernel default)')
+    .option('--stop-when-full', 'when full, drop new events (keeps the start)')
+    .option('--pid <pids>', 'record only these processes (comma-separated; repeatable)', pidList)
+    .option('--not-pid <pids>', 'record every process but these (the rest of the system)', pidList)
+    .option('--follow', 'children forked later join --pid / --not-pid')
+    .option('--clock <name>', 'trace clock')
+    .action(
+      action((name: string, o: CreateOpts) => {
+        if (o.overwrite && o.stopWhenFull) throw new LkstError('--overwrite and --stop-when-full exclude each other', 'give one of them');
+        const inst = createBuffer(name, {
+          ...(o.size !== undefined ? { sizeKb: o.size } : {}),
+          ...(o.overwrite ? { overwrite: true } : o.stopWhenFull ? { overwrite: false } : {}),
+          ...(o.pid ? { pids: o.pid } : {}),
+          ...(o.notPid ? { notPids: o.notPid } : {}),
+          ...(o.follow ? { follow: true } : {}),
+          ...(o.clock ? { clock: o.clock } : {}),
+        });
+        const s = bufferStatus(inst);
+        print(`created buffer ${s.name} (${inst.name}): ${s.sizeKb} KiB per CPU on ${s.cpus.length} CPUs, ${s.overwrite ? 'overwrite' : 'stop when full'}`);
+      }),
+    );
+  buffer
+    .command('list')
+    .description('each buffer and, per CPU, its size, bytes used, entries, overrun, dropped events and oldest event time')
+    .option('--json', 'as JSON')
+    .action(
+      action((o: { json?: boolean }) => {
+        const list = listBufferNames().map((n) => bufferStatus(openBuffer(n)));
+        print(o.json ? JSON.stringify(list, null, 1) : formatBufferTable(list));
+      }),
+    );
+  buffer
+    .command('resize')
+    .description('change the size per CPU')
+    .argument('<name>')
+    .argument('<kb>', 'KiB per CPU', numberOption('KB', 4))
+    .action(action((name: string, kb: number) => print(`${name}: ${resizeBuffer(name, kb).bufferSizeKb} KiB per CPU`)));
+  buffer
+    .command('delete')
+    .description('remove buffers and what they hold')
+    .argument('<names...>')
+    .action(
+      action((names: string[]) => {
+        const armed = readState();
+        for (const n of names) {
+          const inst = openBuffer(n);
+          if (armed && !armed.stopped && armed.instance === inst.name) throw new LkstError(`buffer ${n} holds the armed trace`, 'switch to another buffer or `lkst stop` first');
+          deleteBuffer(n);
+        }
+        print(`deleted ${names.join(', ')}`);
+      }),
+    );
+  buffer
+    .command('switch')
+    .description('from now on record into NAME what is recorded now; the old buffer stops and keeps its content')
+    .argument('<name>')
+    .option('--from <name>', 'the buffer (or lkst-* instance) to switch from (default: the armed trace, or the one recording buffer)')
+    .option('--method <m>', `how: ${METHODS.join(', ')} (see docs/buffers.md)`, 'stop-first')
+    .action(
+      action((name: string, o: { from?: string; method: string }) => {
+        if (!METHODS.includes(o.method as SwitchMethod)) throw new LkstError(`unknown switch method '${o.method}'`, `use one of ${METHODS.join(', ')}`);
+        const to = openBuffer(name);
+        const from = o.from ? openBufferOrInstance(o.from) : currentRecorder(to.name);
+        const r = switchBuffer(from, to, { method: o.method as SwitchMethod });
+        // The armed trace lives where the recording went: `lkst maskset switch` acts there from now on.
+        const s = readState();
+        if (s && s.instance === from.name) writeState({ ...s, instance: to.name });
+        print(
+          `switched ${bufferNameOf(r.from) ?? r.from} -> ${bufferNameOf(r.to) ?? r.to}: ${r.events} events recorded in ${bufferNameOf(r.to)}, ` +
+            `${bufferNameOf(r.from) ?? r.from} stopped with its content (${r.method}${r.fallback ? `; trigger not used: ${r.fallback}` : ''}, ${(r.windowNs / 1000).toFixed(0)} us)`,
+        );
+      }),
+    );
+  buffer
+    .command('dump')
+    .description("write a buffer's content to a trace.dat while tracing goes on (the read consumes: a second dump holds what came after)")
+    .argument('<name>')
+    .requiredOption('-o, --output <file>', 'trace.dat to write')
+    .option('--freeze', 'stop the buffer first and leave it stopped')
+    .option('--no-kallsyms', 'leave /proc/kallsyms out of the file')
+    .action(
+      action(async (name: string, o: { output: string; freeze?: boolean; kallsyms: boolean }) => {
+        const r = await dumpBuffer(openBufferOrInstance(name), o.output, { freeze: o.freeze ?? false, kallsyms: o.kallsyms });
+        const lost = r.before.reduce((s, k) => s + k.overrun + k.droppedEvents, 0);
+        print(`wrote ${r.path}: ${r.events} events${lost ? ` (the buffer had lost ${lost} to overrun/drops)` : ''}; ${name} is ${r.live ? 'still recording' : 'stopped'}`);
+      }),
+    );
+}

@@ -1,0 +1,125 @@
+import type { Command } from 'commander';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { action, numberOption } from '../run.js';
+import { LogDaemon, type LogdStats } from '../../buffers/logd.js';
+import { openBufferOrInstance } from '../../buffers/name.js';
+import { stateDir } from '../../masksets/config.js';
+import { LkstError, errnoCode } from '../../tracefs/errors.js';
+
+interface LogdCliOptions {
+  buffer: string[];
+  dir: string;
+  maxSize?: number;
+  maxAge?: number;
+  maxFiles?: number;
+  kallsyms: boolean;
+  pidFile?: string;
+  poll?: number;
+  rotate?: boolean;
+}
+
+function defaultPidFile(): string {
+  return join(stateDir(), 'logd.pid');
+}
+
+function runningPid(pidFile: string): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return undefined;
+    throw new LkstError(`cannot read ${pidFile} (${errnoCode(err)})`, 'run as root');
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `lkst logd --rotate`: asks the running daemon to start a new file now. */
+function signalRotate(pidFile: string): string {
+  const pid = runningPid(pidFile);
+  if (!pid) throw new LkstError(`no lkst logd is running (${pidFile})`, 'start one with `lkst logd -b NAME -d DIR`, or give its --pid-file');
+  process.kill(pid, 'SIGHUP');
+  return `asked lkst logd (pid ${pid}) to rotate`;
+}
+
+function summary(st: LogdStats): string {
+  return (
+    `lkst logd: ${st.filesWritten} files written (${st.files.length} kept), ${st.eventsSaved} events saved` +
+    `${st.eventsUnsaved ? `, ${st.eventsUnsaved} NOT SAVED (disk full)` : ''}${st.eventsLostByKernel ? `, ${st.eventsLostByKernel} lost in the kernel buffers (use larger buffers)` : ''}\n`
+  );
+}
+
+async function runDaemon(o: LogdCliOptions): Promise<number> {
+  const pidFile = resolve(o.pidFile ?? defaultPidFile());
+  const other = runningPid(pidFile);
+  if (other && other !== process.pid) throw new LkstError(`lkst logd already runs (pid ${other}, ${pidFile})`, 'stop it first, or give this one another --pid-file');
+  if (!o.buffer.length) throw new LkstError('no buffer to log', 'name buffers with -b NAME (see `lkst buffer list`)');
+  const buffers = o.buffer.map(openBufferOrInstance);
+  const d = new LogDaemon({
+    buffers,
+    dir: o.dir,
+    ...(o.maxSize ? { maxBytes: o.maxSize * 1048576 } : {}),
+    ...(o.maxAge ? { maxAgeSec: o.maxAge } : {}),
+    ...(o.maxFiles ? { maxFiles: o.maxFiles } : {}),
+    ...(o.poll ? { pollMs: o.poll } : {}),
+    kallsyms: o.kallsyms,
+    onMessage: (m) => process.stderr.write(m + '\n'),
+    onFile: (p, n) => process.stderr.write(`lkst logd: wrote ${p} (${n} events)\n`),
+  });
+  try {
+    mkdirSync(dirname(pidFile), { recursive: true });
+    writeFileSync(pidFile, `${process.pid}\n`);
+  } catch (err) {
+    throw new LkstError(`cannot write ${pidFile} (${errnoCode(err) ?? err})`, 'run as root or give --pid-file');
+  }
+  const onHup = (): void => void d.rotate().catch((err) => process.stderr.write(`lkst logd: rotate failed: ${(err as Error).message}\n`));
+  let stopping: (() => void) | undefined;
+  const stopped = new Promise<void>((r) => (stopping = r));
+  const onStop = (): void => stopping?.();
+  process.on('SIGHUP', onHup);
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+  try {
+    d.start();
+    process.stderr.write(`lkst logd: logging ${buffers.map((b) => b.name).join(', ')} into ${d.dir} (pid ${process.pid}; SIGHUP or \`lkst logd --rotate\` starts a new file)\n`);
+    await stopped;
+    const st = await d.stop();
+    process.stderr.write(summary(st));
+    return st.eventsUnsaved ? 2 : 0;
+  } finally {
+    process.off('SIGHUP', onHup);
+    process.off('SIGINT', onStop);
+    process.off('SIGTERM', onStop);
+    if (runningPid(pidFile) === process.pid) rmSync(pidFile, { force: true });
+  }
+}
+
+export function registerLogd(program: Command): void {
+  program
+    .command('logd')
+    .description("stream buffers to disk as rotating trace.dat files (LKST's lkstlogd); runs until SIGINT/SIGTERM")
+    .option('-b, --buffer <name>', 'buffer to log (repeatable; the first is the top buffer of each file)', (v: string, p: string[]) => [...p, v], [])
+    .option('-d, --dir <dir>', 'directory for the files', '.')
+    .option('--max-size <mb>', 'start a new file at this many MiB', numberOption('--max-size', 0.01))
+    .option('--max-age <seconds>', 'start a new file after this many seconds', numberOption('--max-age', 0.1))
+    .option('--max-files <n>', 'keep at most this many files (the oldest are deleted)', numberOption('--max-files', 1))
+    .option('--no-kallsyms', 'leave /proc/kallsyms (several MB) out of every file')
+    .option('--pid-file <file>', 'where the daemon writes its pid (default: $LKST_STATE_DIR or /run/lkst, logd.pid)')
+    .option('--poll <ms>', 'how often the buffers are drained', numberOption('--poll', 1))
+    .option('--rotate', 'tell the running daemon to start a new file now, and return')
+    .action(
+      action(async (o: LogdCliOptions) => {
+        if (o.rotate) {
+          process.stdout.write(signalRotate(resolve(o.pidFile ?? defaultPidFile())) + '\n');
+          return 0;
+        }
+        return runDaemon(o);
+      }),
+    );
+}
