@@ -9,6 +9,7 @@ import { listTraceArrays, savedCmdlines } from './ftrace.js';
 import { decodeKallsyms, SymbolTable } from './kallsyms.js';
 import { moduleSymbols } from './modules.js';
 import { findPanic, type PanicInfo } from './printk.js';
+import { printkFormats } from './printk-formats.js';
 import { Kernel } from './kernel.js';
 import { openDump } from './open.js';
 import type { PhysMemory } from './physmem.js';
@@ -149,7 +150,7 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
     ftraceFormats: used.filter((f) => f.system === 'ftrace').map((f) => f.text),
     eventFormats: [...bySystem].map(([system, formats]) => ({ system, formats })),
     kallsyms: allSyms.text(),
-    printk: '',
+    printk: safe(() => printkFormats(k), '', warnings, 'printk formats'),
     cmdlines: safe(() => savedCmdlines(k), '', warnings, 'saved cmdlines'),
     uname: `Linux ${k.info.osrelease ?? 'unknown'}`,
   };

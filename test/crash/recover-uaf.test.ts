@@ -64,6 +64,9 @@ describe('timer armed in a freed object (the seed case study)', { skip: 'skip' i
         await writeRecovery(rec, out);
         const rep = execFileSync('trace-cmd', ['report', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
         assert.match(rep, /timer_start: +timer=0x[0-9a-f]+ function=lkst_victim_fire/);
+        // The module's trace_printk, printed from the format recovered out of the dump.
+        // (libtraceevent prints %px as %p followed by a literal x.)
+        assert.match(rep, new RegExp(`bprint: .*lkst_uaf: freeing 0x0*${(alloc.fields.ptr as bigint).toString(16)}x? with timer 0x0*${timer.toString(16)}x? armed`));
       }
     } finally {
       g.cleanup();

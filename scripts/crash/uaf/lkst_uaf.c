@@ -32,6 +32,8 @@ static int __init lkst_uaf_init(void)
 	timer_setup(&v->timer, lkst_victim_fire, 0);
 	mod_timer(&v->timer, jiffies + msecs_to_jiffies(100));
 	pr_info("lkst_uaf: freeing %px while its timer %px is armed\n", v, &v->timer);
+	/* A binary trace_printk: its format lives in the module, recovered from the dump. */
+	trace_printk("lkst_uaf: freeing %px with timer %px armed\n", v, &v->timer);
 	kfree(v); /* the bug under test */
 	return 0;
 }
