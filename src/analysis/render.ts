@@ -98,7 +98,7 @@ export function renderTimers(r: TimerReport, top = 30): string {
     for (const e of f.evidence) out.push(evidenceLine(e));
   }
   const busiest = [...r.timers].sort((a, b) => b.counts.start + b.counts.expire - (a.counts.start + a.counts.expire)).slice(0, top);
-  out.push('', `Timers (${r.timers.length}; busiest ${busiest.length})`);
+  out.push('', `Timers (${r.timers.length}${r.timersNotListed ? ` listed, ${r.timersNotListed} older idle ones not kept` : ''}; busiest ${busiest.length})`);
   out.push(table(['timer', 'kind', 'function', 'init', 'start', 'expire', 'cancel', 'first', 'last', 'pending'], busiest.map((t) => [t.addr, t.kind, t.function ?? '', t.counts.init, t.counts.start, t.counts.expire, t.counts.cancel, fmtTs(t.first), fmtTs(t.last), t.pending ? 'yes' : ''])));
   return out.join('\n') + '\n';
 }

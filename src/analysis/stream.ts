@@ -53,3 +53,10 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
   );
   return n;
 }
+
+/** Time of the trace's first record (0 for an empty trace): the origin of "+OFFSET" times. */
+export function firstEventTs(input: TraceInput): number {
+  let first = 0;
+  forEachEvent(input, { event: (ev) => ((first = ev.ts), false) });
+  return first;
+}

@@ -47,6 +47,8 @@ export interface TimerReport {
   /** Whether the trace had what the free check needs. */
   coverage: { timerEvents: boolean; freeEvents: boolean; allocSizes: boolean };
   freedTracked: number;
+  /** Old, idle timers dropped from `timers` to bound memory on long traces (findings are kept). */
+  timersNotListed: number;
 }
 
 interface TimerState extends TimerLife {
@@ -82,8 +84,12 @@ export class TimerAnalysis implements Analysis {
   private readonly pendingByPage = new Map<bigint, Set<TimerState>>();
   private readonly findings = new Map<string, TimerFinding>();
   readonly coverage = { timerEvents: false, freeEvents: false, allocSizes: false };
+  private forgotten = 0;
 
-  constructor(private readonly input: TraceInput) {
+  constructor(
+    private readonly input: TraceInput,
+    private readonly maxTimers = 200_000,
+  ) {
     const reg = input.registry;
     const d = this.dispatch;
     for (const o of OPS) {
@@ -133,8 +139,19 @@ export class TimerAnalysis implements Analysis {
       const obj = this.heap.liveAt(key);
       if (obj) t.object = { ptr: hex(obj.ptr), size: obj.size, offset: 0, cache: obj.cache };
       this.timers.set(key, t);
+      if (this.timers.size > this.maxTimers) this.forgetOldest();
     }
     return t;
+  }
+
+  /** Keeps memory bounded on long traces: the oldest timers not armed now are dropped from the list. */
+  private forgetOldest(): void {
+    for (const [k, old] of this.timers) {
+      if (this.timers.size <= this.maxTimers * 0.9) break;
+      if (old.pending) continue;
+      this.timers.delete(k);
+      this.forgotten++;
+    }
   }
 
   private setPending(t: TimerState, pending: TimerLife['pending']): void {
@@ -221,7 +238,7 @@ export class TimerAnalysis implements Analysis {
     const timers: TimerLife[] = [...this.timers.values()].map(({ key: _k, lastStart: _l, ...life }) => life);
     timers.sort((a, b) => a.first - b.first);
     const findings = [...this.findings.values()].sort((a, b) => a.ts - b.ts);
-    return { timers, findings, coverage: this.coverage, freedTracked: this.heap.freedCount };
+    return { timers, findings, coverage: this.coverage, freedTracked: this.heap.freedCount, timersNotListed: this.forgotten };
   }
 }
 

@@ -16,7 +16,8 @@ export function exportCsv(input: TraceInput, sink: FileSink): { events: number }
   pass.add({
     event: (ev) => {
       const comm = tasks.get(ev.pid)?.comm ?? input.cmdlines?.get(ev.pid) ?? '';
-      out += `${ev.ts},${ev.cpu},${ev.pid},${csvField(comm)},${eventName(ev)},${csvField(fieldsJson(ev))}\n`;
+      // Field JSON always holds quotes: quote it without testing.
+      out += `${ev.ts},${ev.cpu},${ev.pid},${csvField(comm)},${eventName(ev)},"${fieldsJson(ev).replaceAll('"', '""')}"\n`;
       events++;
       if (out.length > 1 << 20) {
         sink.text(out);

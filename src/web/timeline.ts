@@ -80,7 +80,16 @@ export interface Timeline {
 
 const MASKSET_RE = /lkst: maskset (\S+) -> (\S+)/;
 
-export function buildTimeline(input: TraceInput): Timeline {
+export interface TimelineWindow {
+  /** Absolute ns; events before are replayed for state but not shown. */
+  from?: number;
+  /** Absolute ns; the pass stops after it. */
+  to?: number;
+}
+
+/** Builds the viewer's data; a window keeps a long trace's viewer within memory. */
+export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Timeline {
+  const from = win.from ?? -Infinity;
   const reg = input.registry;
   const typeOf = new Map<number, number>();
   const types: string[] = [];
@@ -106,24 +115,31 @@ export function buildTimeline(input: TraceInput): Timeline {
   const latency = pass.add(new LatencyAnalysis(pass));
   let t0 = NaN;
   const rel = (t: number) => t - t0;
+  /** The first time shown is the origin of every column's times. */
+  const origin = (t: number) => {
+    if (Number.isNaN(t0) && t >= from) t0 = t;
+  };
   const onCpu = new Map<number, { pid: number; since: number }>();
   pass.model.subscribe({
     switch: (t, c, prev) => {
       const cur = onCpu.get(c);
-      if (cur && cur.pid === prev.pid) {
-        run.start.push(rel(cur.since));
+      origin(t);
+      if (cur && cur.pid === prev.pid && t >= from) {
+        run.start.push(rel(Math.max(cur.since, t0)));
         run.end.push(rel(t));
         run.cpu.push(c);
         run.pid.push(prev.pid);
       }
     },
     irq: (t, c, _kind, name, _dur, start) => {
+      if (t < from) return;
+      origin(t);
       let i = irqIdx.get(name);
       if (i === undefined) {
         i = irqNames.push(name) - 1;
         irqIdx.set(name, i);
       }
-      irq.start.push(rel(start));
+      irq.start.push(rel(Math.max(start, t0)));
       irq.end.push(rel(t));
       irq.cpu.push(c);
       irq.name.push(i);
@@ -137,15 +153,16 @@ export function buildTimeline(input: TraceInput): Timeline {
   const print = bindFields(reg, 'ftrace', 'print', ['buf']);
   pass.add({
     event: (ev) => {
-      if (Number.isNaN(t0)) t0 = ev.ts;
+      const c = pass.model.cpus.get(ev.cpu);
+      if (c && c.since === ev.ts) onCpu.set(ev.cpu, { pid: c.pid, since: c.since });
+      if (ev.ts < from) return;
+      origin(ev.ts);
       let ti = typeOf.get(ev.id);
       if (ti === undefined) {
         ti = types.push(ev.fmt ? `${ev.fmt.system}:${ev.fmt.name}` : `unknown-${ev.id}`) - 1;
         formats.push(ev.fmt);
         typeOf.set(ev.id, ti);
       }
-      const c = pass.model.cpus.get(ev.cpu);
-      if (c && c.since === ev.ts) onCpu.set(ev.cpu, { pid: c.pid, since: c.since });
       ts.push(rel(ev.ts));
       cpu.push(ev.cpu);
       pid.push(ev.pid);
@@ -162,17 +179,18 @@ export function buildTimeline(input: TraceInput): Timeline {
       }
     },
     lost: (c, t, n) => {
+      if (t < from) return;
       lost.ts.push(Number.isNaN(t0) ? 0 : rel(t));
       lost.cpu.push(c);
       lost.count.push(n);
     },
   });
-  pass.run();
+  pass.run({ until: win.to });
   if (Number.isNaN(t0)) t0 = 0;
   const end = pass.events ? pass.last - t0 : 0;
   for (const [c, cur] of onCpu) {
     if (cur.pid <= 0) continue;
-    run.start.push(rel(cur.since));
+    run.start.push(Math.max(0, rel(cur.since)));
     run.end.push(end);
     run.cpu.push(c);
     run.pid.push(cur.pid);

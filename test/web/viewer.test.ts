@@ -60,6 +60,22 @@ describe('lkst view', () => {
     for (let i = 1; i < tl.ev.ts.length; i++) assert.ok(tl.ev.ts[i]! >= tl.ev.ts[i - 1]!, 'events in time order');
   });
 
+  test('a window shows only its events, times counted from its start', () => {
+    const t = openTrace(rec.path);
+    try {
+      const mid = tl.meta.start + tl.meta.end / 2;
+      const half = buildTimeline(t, { from: mid });
+      let expect = 0;
+      for (let i = 0; i < tl.ev.ts.length; i++) if (tl.meta.start + tl.ev.ts[i]! >= mid) expect++;
+      assert.equal(half.ev.ts.length, expect);
+      assert.ok(half.meta.start >= mid);
+      assert.equal(half.ev.ts[0], 0);
+      for (let i = 0; i < half.run.start.length; i++) assert.ok(half.run.start[i]! >= 0 && half.run.end[i]! >= half.run.start[i]!);
+    } finally {
+      t.close();
+    }
+  });
+
   test('the server answers only on 127.0.0.1, with the token and the right Host', async () => {
     assert.match(viewer.url, /^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{20,}$/);
     assert.equal((await get(viewer.port, '/')).status, 403);

@@ -210,19 +210,21 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
         w.bytes(info.cpuCol);
       } else w.bytes(lastHead);
       if (info.inNs) {
-        // " %5lu.%06lu:" of the time rounded to microseconds.
+        // " %5lu.%06lu: " of the time rounded to microseconds, then the event name column.
         const us = Math.floor((ts + 500) / 1000);
         const secs = Math.floor(us / 1e6);
         if (secs !== lastSecs) {
           lastSecs = secs;
           secsCol = latin1Bytes(' ' + padLeft(String(secs), 5) + '.');
         }
-        w.bytes(secsCol);
-        const frac = us - secs * 1e6;
-        const hi = (frac / 1000) | 0;
-        w.need(7);
+        const name = view.nameCol;
+        const sc = secsCol;
+        w.need(sc.length + 7 + name.length);
         const ob = w.buf;
         let p = w.pos;
+        for (let i = 0; i < sc.length; i++) ob[p++] = sc[i]!;
+        const frac = us - secs * 1e6;
+        const hi = (frac / 1000) | 0;
         const a = DIGITS3[hi]!;
         const c = DIGITS3[frac - hi * 1000]!;
         ob[p++] = a >>> 16;
@@ -232,10 +234,13 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
         ob[p++] = (c >>> 8) & 0xff;
         ob[p++] = c & 0xff;
         ob[p++] = 58;
+        for (let i = 0; i < name.length; i++) ob[p++] = name[i]!;
+        w.total += p - w.pos;
         w.pos = p;
-        w.total += 7;
-      } else w.str(rawTimeColumn(ts));
-      w.bytes(view.nameCol);
+      } else {
+        w.str(rawTimeColumn(ts));
+        w.bytes(view.nameCol);
+      }
       const before = w.total;
       view.compiled.render(b, off, len, ctx, w);
       // trace-cmd drops one newline that ends the event's text.

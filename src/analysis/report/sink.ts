@@ -38,7 +38,7 @@ export class OutputSink {
         const stream = out as NodeJS.WritableStream;
         if (!stream.write(chunk)) this.pending = new Promise((resolve) => stream.once('drain', () => resolve()));
       }
-    });
+    }, fd !== undefined);
   }
 
   /** Writes what is left and waits until a stream has taken it. */

@@ -5,7 +5,7 @@ import { stateAt } from '../../analysis/state.js';
 import { renderState } from '../../analysis/render.js';
 import { toJsonText } from '../../analysis/event.js';
 import { parseTraceTime } from '../../analysis/time.js';
-import { forEachEvent } from '../../analysis/stream.js';
+import { firstEventTs } from '../../analysis/stream.js';
 
 export function registerState(program: Command): void {
   program
@@ -17,8 +17,7 @@ export function registerState(program: Command): void {
     .action(
       action(async (file: string, opts: { at: string; json?: boolean }) =>
         withTrace(file, (t) => {
-          let first = 0;
-          if (opts.at.trim().startsWith('+')) forEachEvent(t, { event: (ev) => ((first = ev.ts), false) });
+          const first = opts.at.trim().startsWith('+') ? firstEventTs(t) : 0;
           const at = opts.at.trim() === 'end' ? Infinity : parseTraceTime(opts.at, first);
           const st = stateAt(t, at);
           process.stdout.write(opts.json ? toJsonText(st) + '\n' : renderState(st));
