@@ -178,3 +178,25 @@ export function switchBuffer(from: Instance, to: Instance, opts: SwitchOptions =
   const windowNs = Number(process.hrtime.bigint() - t0);
   return { from: from.name, to: to.name, method, ...(fallback ? { fallback } : {}), events, windowNs };
 }
+
+/**
+ * Arms a one-shot switch inside the kernel: when the tracepoint fires (and the condition holds),
+ * `from` stops and `to` starts, with no lkst process running. `to` is prepared (stopped, with
+ * from's events) now.
+ */
+export function armBufferSwitch(from: Instance, to: Instance, tp: { system: string; event: string }, opts: { condition?: string } = {}): number {
+  if (!to.hasEvent(tp.system, tp.event)) throw new LkstError(`this kernel has no event ${tp.system}:${tp.event}`, 'see `lkst events --kernel`');
+  const events = prepareSwitchTarget(from, to);
+  installTriggerOps(bufferSwitchOps(from.name, to.name, { ...opts, count: 1 }), tp.system, tp.event);
+  return events;
+}
+
+/** Removes an armed (or spent) switch between from and to on the tracepoint. */
+export function disarmBufferSwitch(from: Instance, to: Instance, tp: { system: string; event: string }): void {
+  for (const [inst, cmd] of [
+    [from, 'traceoff'],
+    [to, 'traceon'],
+  ] as const) {
+    if (inst.triggers(tp.system, tp.event).some((t) => t.startsWith(cmd))) inst.removeTrigger(tp.system, tp.event, cmd);
+  }
+}

@@ -75,3 +75,29 @@ test('lkst buffer create/list/switch/dump and lkst logd with SIGHUP, --rotate an
     }
   });
 });
+
+test('lkst buffer switch --on EVENT --if EXPR arms a one-shot switch inside the kernel; --disarm removes it', async () => {
+  await withBufferNames(['arm-a', 'arm-b'], async (a, b) => {
+    const env = { LKST_STATE_DIR: mkdtempSync(join(tmpdir(), 'lkst-bufcli-')) };
+    try {
+      assert.equal(lkst(['buffer', 'create', a], env).code, 0);
+      assert.equal(lkst(['buffer', 'create', b], env).code, 0);
+      const ia = openBuffer(a);
+      const ib = openBuffer(b);
+      ia.setEventEnabled('sched', 'sched_process_fork', true);
+      ia.tracingOn = true;
+      const arm = lkst(['buffer', 'switch', b, '--from', a, '--on', 'task:task_rename', '--if', 'newcomm == "lkst-cli-inc"'], env);
+      assert.equal(arm.code, 0, arm.err);
+      assert.match(arm.out, /^armed: when task:task_rename fires/);
+      assert.ok(ia.tracingOn && !ib.tracingOn, 'nothing switched yet');
+      spawnSync('sh', ['-c', 'printf lkst-cli-inc > /proc/$$/comm']);
+      await sleep(50);
+      assert.ok(!ia.tracingOn && ib.tracingOn, 'the event switched the buffers');
+      assert.equal(lkst(['buffer', 'switch', b, '--from', a, '--on', 'task:task_rename', '--disarm'], env).code, 0);
+      assert.deepEqual([...ia.triggers('task', 'task_rename'), ...ib.triggers('task', 'task_rename')], []);
+      assert.match(lkst(['buffer', 'switch', b, '--from', a, '--if', 'x == 1'], env).err, /--if and --disarm go with --on/);
+    } finally {
+      rmSync(env.LKST_STATE_DIR, { recursive: true, force: true });
+    }
+  });
+});

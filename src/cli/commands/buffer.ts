@@ -4,7 +4,7 @@ import { action, numberOption } from '../run.js';
 import { createBuffer, deleteBuffer, listBufferNames, openBuffer, resizeBuffer } from '../../buffers/buffer.js';
 import { bufferStatus } from '../../buffers/status.js';
 import { formatBufferTable } from '../../buffers/table.js';
-import { switchBuffer, type SwitchMethod } from '../../buffers/switch.js';
+import { armBufferSwitch, disarmBufferSwitch, switchBuffer, type SwitchMethod } from '../../buffers/switch.js';
 import { dumpBuffer } from '../../buffers/dump.js';
 import { bufferNameOf, openBufferOrInstance } from '../../buffers/name.js';
 import { readState, writeState } from '../../masksets/state.js';
@@ -109,11 +109,28 @@ export function registerBuffer(program: Command): void {
     .argument('<name>')
     .option('--from <name>', 'the buffer (or lkst-* instance) to switch from (default: the armed trace, or the one recording buffer)')
     .option('--method <m>', `how: ${METHODS.join(', ')} (see docs/buffers.md)`, 'stop-first')
+    .option('--on <system:event>', 'do not switch now: arm the switch inside the kernel for when this event fires (once)')
+    .option('--if <expr>', 'with --on: only when this filter expression on the event holds')
+    .option('--disarm', 'with --on: remove an armed (or spent) switch')
     .action(
-      action((name: string, o: { from?: string; method: string }) => {
+      action((name: string, o: { from?: string; method: string; on?: string; if?: string; disarm?: boolean }) => {
         if (!METHODS.includes(o.method as SwitchMethod)) throw new LkstError(`unknown switch method '${o.method}'`, `use one of ${METHODS.join(', ')}`);
+        if ((o.if || o.disarm) && !o.on) throw new LkstError('--if and --disarm go with --on', 'name the event with --on SYSTEM:EVENT');
         const to = openBuffer(name);
         const from = o.from ? openBufferOrInstance(o.from) : currentRecorder(to.name);
+        if (o.on) {
+          const m = /^([\w-]+):([\w-]+)$/.exec(o.on);
+          if (!m) throw new LkstError(`bad event '${o.on}'`, 'give it as SYSTEM:EVENT, e.g. sched:sched_process_exit');
+          const tp = { system: m[1]!, event: m[2]! };
+          if (o.disarm) {
+            disarmBufferSwitch(from, to, tp);
+            print(`disarmed the switch ${bufferNameOf(from.name) ?? from.name} -> ${name} on ${o.on}`);
+            return;
+          }
+          const n = armBufferSwitch(from, to, tp, o.if ? { condition: o.if } : {});
+          print(`armed: when ${o.on} fires${o.if ? ` and ${o.if}` : ''}, ${bufferNameOf(from.name) ?? from.name} stops and ${name} starts recording its ${n} events (inside the kernel, once)`);
+          return;
+        }
         const r = switchBuffer(from, to, { method: o.method as SwitchMethod });
         // The armed trace lives where the recording went: `lkst maskset switch` acts there from now on.
         const s = readState();
