@@ -807,8 +807,15 @@ export function compileSegments(segs: Segment[]): Piece {
   const stmts: string[] = [];
   for (const seg of segs) {
     if (seg.t === 'lit') {
-      stmts.push(`w.bytes(L${lits.length});`);
-      lits.push(latin1Bytes(seg.s));
+      const bytes = latin1Bytes(seg.s);
+      if (bytes.length <= 8) {
+        // Short literals as direct byte stores.
+        const stores = Array.from(bytes, (x) => `B[p++] = ${x};`).join(' ');
+        stmts.push(`{ w.need(${bytes.length}); const B = w.buf; let p = w.pos; ${stores} w.pos = p; w.total += ${bytes.length}; }`);
+      } else {
+        stmts.push(`w.bytes(L${lits.length});`);
+        lits.push(bytes);
+      }
       continue;
     }
     const inline = inlineInt(seg) ?? inlineStr(seg);

@@ -16,9 +16,21 @@ export class TextWriter {
   /** Bytes written in all (flushed or not). */
   total = 0;
 
-  /** With flush, full buffers are handed to it (keeping the last byte back); without, the buffer grows. */
-  constructor(size = 1 << 20, private readonly flushTo?: (chunk: Buffer) => void) {
+  /**
+   * With flushTo, full buffers are handed to it (keeping the last byte back); without, the buffer
+   * grows. reuse: flushTo is done with a chunk when it returns (a synchronous write), so the same
+   * buffer is filled again.
+   */
+  constructor(
+    size = 1 << 20,
+    private readonly flushTo?: (chunk: Buffer) => void,
+    private readonly reuse = false,
+  ) {
     this.buf = Buffer.allocUnsafe(size);
+  }
+
+  private fresh(): Buffer {
+    return this.reuse ? this.buf : Buffer.allocUnsafe(this.buf.length);
   }
 
   /** Makes room for n more bytes. */
@@ -26,9 +38,9 @@ export class TextWriter {
     if (this.pos + n <= this.buf.length) return;
     if (this.flushTo && this.pos > 1) {
       // The last byte stays: a line's trailing newline may still be taken back.
-      this.flushTo(this.buf.subarray(0, this.pos - 1));
       const last = this.buf[this.pos - 1]!;
-      this.buf = Buffer.allocUnsafe(this.buf.length);
+      this.flushTo(this.buf.subarray(0, this.pos - 1));
+      this.buf = this.fresh();
       this.buf[0] = last;
       this.pos = 1;
     }
@@ -43,7 +55,7 @@ export class TextWriter {
   flush(): void {
     if (this.flushTo && this.pos) {
       this.flushTo(this.buf.subarray(0, this.pos));
-      this.buf = Buffer.allocUnsafe(this.buf.length);
+      this.buf = this.fresh();
       this.pos = 0;
     }
   }
@@ -72,7 +84,7 @@ export class TextWriter {
     this.need(n);
     const b = this.buf;
     let p = this.pos;
-    if (n < 16) for (let i = 0; i < n; i++) b[p++] = u[i]!;
+    if (n < 24) for (let i = 0; i < n; i++) b[p++] = u[i]!;
     else {
       b.set(u, p);
       p += n;
