@@ -35,6 +35,7 @@ export class ElfDump implements PhysMemory {
     if (machine !== EM_X86_64) {
       throw dumpError(`dump of another architecture (${MACHINES[machine] ?? `ELF machine ${machine}`})`, 'lkst recovers x86_64 dumps only');
     }
+    if (h.readUInt16LE(16) !== 4) throw dumpError('this ELF file is not a core dump (a vmlinux?)', 'give a vmcore as DUMP; a vmlinux goes to --kernel');
     const phoff = Number(h.readBigUInt64LE(32));
     const phentsize = h.readUInt16LE(54);
     let phnum = h.readUInt16LE(56);

@@ -1,4 +1,5 @@
 // Opens a dump of any supported format: ELF vmcore, kdump-compressed (plain or flattened), raw image.
+import { statSync } from 'node:fs';
 import { ElfDump, isElf } from './elf.js';
 import { dumpError } from './errors.js';
 import { FileAccess, type RandomAccess } from './file-io.js';
@@ -6,6 +7,8 @@ import { FlatAccess, isFlattened } from './flat.js';
 import { isKdump, KdumpDump } from './kdump.js';
 import type { PhysMemory } from './physmem.js';
 import { RawImage } from './raw.js';
+
+const TRACE_DAT_MAGIC = Buffer.from([0x17, 0x08, 0x44, ...Buffer.from('tracing', 'latin1')]);
 
 /**
  * Whether a file looks like a dump (ELF core, kdump, flattened kdump) rather than a trace.dat,
@@ -27,6 +30,7 @@ export function isDumpFile(path: string): boolean {
 export function openDump(path: string): PhysMemory {
   let file: FileAccess;
   try {
+    if (statSync(path).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
     file = new FileAccess(path);
   } catch (e) {
     throw dumpError(`cannot open dump ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'check the path and that you may read it');
@@ -42,6 +46,7 @@ export function openDump(path: string): PhysMemory {
     }
     if (isElf(head)) return new ElfDump(access);
     if (isKdump(head)) return new KdumpDump(access, flat ? 'kdump-flat' : 'kdump');
+    if (head.subarray(0, 10).equals(TRACE_DAT_MAGIC)) throw dumpError(`${path} is a trace.dat, not a dump`, 'open it with lkst report');
     if (!flat && file.size >= 1 << 20 && file.size % 4096 === 0) return new RawImage(file);
     throw dumpError(`${path} is not a dump lkst knows`, 'give an ELF vmcore, a kdump-compressed dump (makedumpfile, flattened or not) or a raw memory image');
   } catch (e) {
