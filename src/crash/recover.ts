@@ -1,6 +1,5 @@
 // recoverFromDump: a crash dump as one more source of the trace shape (formats + per-CPU pages + metadata).
 import type { TraceMeta } from '../ringbuf/meta.js';
-import { forEachRecord } from '../ringbuf/page.js';
 import { formatMap } from './events.js';
 import { Btf } from './btf.js';
 import { dumpError, LkstError } from './errors.js';
@@ -17,7 +16,7 @@ import { readRingBuffer, type CpuPages } from './ringbuffer.js';
 import { loadKernelImage } from './kernel-image.js';
 import { loadSystemMap, relocatedTable } from './systemmap.js';
 import { parseVmcoreInfo, scanForVmcoreInfo, type VmcoreInfo } from './vmcoreinfo.js';
-import { summarizeBuffer, type BufferSummary, type LastEvent } from './summary.js';
+import { describeTail, summarizeBuffer, type BufferSummary, type LastEvent } from './summary.js';
 import { X86Memory } from './x86_64.js';
 
 export type { BufferSummary, CpuSummary, LastEvent } from './summary.js';
@@ -122,18 +121,14 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
       for (const c of rb.cpus) {
         warnings.push(...c.problems.map((p) => `${tr.name}: ${p}`));
         if (c.missingPages) warnings.push(`${tr.name}: cpu${c.cpu}: ${c.missingPages} page(s) not in the dump (filtered or truncated); their events are lost`);
-        for (let i = 0; i < c.pageCount; i++) {
-          const page = c.page(i);
-          try {
-            forEachRecord(page, 0, rb.pageSize, (_ts, off) => ids.add(page.readUInt16LE(off)));
-          } catch { /* reported when counting below */ }
-        }
       }
     } catch (e) {
       if (!(e instanceof LkstError)) throw e;
       warnings.push(`buffer ${tr.name}: ${e.message}`);
     }
   }
+  // One pass over the pages: counts, ids in use, last records; formats are then read for those ids.
+  const sums = raw.map((b) => summarizeBuffer(b, ids, { keep: opts.lastEvents ?? 20, panicTs: panic?.ts }, warnings));
   const fr = recoverFormats(k, ids);
   const byId = new Map(fr.formats.map((f) => [f.id, f]));
   const lacking = [...ids].filter((id) => !byId.has(id));
@@ -154,25 +149,21 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
     cmdlines: safe(() => savedCmdlines(k), '', warnings, 'saved cmdlines'),
     uname: `Linux ${k.info.osrelease ?? 'unknown'}`,
   };
-  const buffers: RecoveredBuffer[] = [];
-  const summaries: BufferSummary[] = [];
-  const lastEvents: LastEvent[] = [];
-  const parsed = formatMap(used);
   const symbolize = (a: bigint) => {
     if (a < 0xffff800000000000n) return undefined;
     const s = allSyms.lookup(a);
     return s && a - s.addr < 0x100000n ? `${s.name}+0x${(a - s.addr).toString(16)}${s.module ? ` [${s.module}]` : ''}` : undefined;
   };
-  for (const b of raw) {
-    const sum = summarizeBuffer(b, parsed, { keep: opts.lastEvents ?? 20, panicTs: panic?.ts, symbolize }, warnings);
-    const meta: TraceMeta = {
+  const parsed = formatMap(used);
+  const buffers: RecoveredBuffer[] = raw.map((b, i) => ({
+    name: b.name, cpus: b.cpus,
+    meta: {
       ...common, headerPage: headerPageText(k, b.pageSize), clock: b.clock, pageSize: b.pageSize,
-      cpuCount: Math.max(0, ...b.cpus.map((c) => c.cpu + 1)), instance: b.name === 'top' ? undefined : b.name, cpuStats: sum.stats,
-    };
-    buffers.push({ name: b.name, meta, cpus: b.cpus });
-    summaries.push(sum.summary);
-    lastEvents.push(...sum.last);
-  }
+      cpuCount: Math.max(0, ...b.cpus.map((c) => c.cpu + 1)), instance: b.name === 'top' ? undefined : b.name, cpuStats: sums[i].stats,
+    },
+  }));
+  const summaries = sums.map((s) => s.summary);
+  const lastEvents = sums.flatMap((s) => describeTail(s.tail, parsed, symbolize));
   return {
     buffers, formats: used, close: () => undefined,
     summary: {

@@ -28,16 +28,20 @@ export interface SummaryOptions {
   keep: number;
   /** The panic's time, written as each CPU's "now ts". */
   panicTs?: number;
-  symbolize?: (addr: bigint) => string | undefined;
 }
 
-interface Tail { cpu: number; ts: number; page: Buffer; off: number; len: number }
+/** One of the last records of a buffer, kept raw until the formats are known. */
+export interface TailRecord { buffer: string; cpu: number; ts: number; page: Buffer; off: number; len: number }
 
+/**
+ * One pass over a buffer's pages: counts per CPU (checked against the kernel's), the event ids
+ * seen (added to `ids`), and the last records.
+ */
 export function summarizeBuffer(
   b: { name: string; clock: string; pageSize: number; cpus: CpuPages[] },
-  formats: Map<number, EventFormat>, o: SummaryOptions, warnings: string[],
-): { summary: BufferSummary; stats: string[]; last: LastEvent[] } {
-  const tail: Tail[] = [];
+  ids: Set<number>, o: SummaryOptions, warnings: string[],
+): { summary: BufferSummary; stats: string[]; tail: TailRecord[] } {
+  const tail: TailRecord[] = [];
   const cpus: CpuSummary[] = [];
   const stats: string[] = [];
   for (const c of b.cpus) {
@@ -49,7 +53,8 @@ export function summarizeBuffer(
           s.events++;
           s.firstTs ??= ts;
           s.lastTs = ts;
-          tail.push({ cpu: c.cpu, ts, page, off, len });
+          ids.add(page.readUInt16LE(off));
+          tail.push({ buffer: b.name, cpu: c.cpu, ts, page, off, len });
           if (tail.length > o.keep * 4) { tail.sort((x, y) => y.ts - x.ts); tail.length = o.keep; }
         });
       } catch (e) {
@@ -65,15 +70,19 @@ export function summarizeBuffer(
   // Buffers may use different clocks: the last events are kept per buffer.
   tail.sort((x, y) => y.ts - x.ts);
   tail.length = Math.min(tail.length, o.keep);
-  const last = tail.reverse().map((t): LastEvent => {
+  return { summary: { name: b.name, clock: b.clock, pageSize: b.pageSize, cpus }, stats, tail: tail.reverse() };
+}
+
+/** The kept records as events, once their formats are known. */
+export function describeTail(tail: TailRecord[], formats: Map<number, EventFormat>, symbolize?: (addr: bigint) => string | undefined): LastEvent[] {
+  return tail.map((t): LastEvent => {
     const id = t.page.readUInt16LE(t.off);
     const f = formats.get(id);
     return {
-      buffer: b.name, cpu: t.cpu, ts: t.ts, event: f ? `${f.system}:${f.name}` : `id ${id}`,
-      detail: f ? fieldsText(readFields(t.page, t.off, t.len, f), o.symbolize) : undefined,
+      buffer: t.buffer, cpu: t.cpu, ts: t.ts, event: f ? `${f.system}:${f.name}` : `id ${id}`,
+      detail: f ? fieldsText(readFields(t.page, t.off, t.len, f), symbolize) : undefined,
     };
   });
-  return { summary: { name: b.name, clock: b.clock, pageSize: b.pageSize, cpus }, stats, last };
 }
 
 const secs = (ns: number) => `${Math.floor(ns / 1e9)}.${String(Math.floor((ns % 1e9) / 1e3)).padStart(6, '0')}`;
