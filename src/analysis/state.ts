@@ -6,6 +6,7 @@ import type { TraceInput } from './input.js';
 import { Pass } from './pass.js';
 import type { RunState } from './sched-model.js';
 import { TimerAnalysis, type TimerLife } from './timers.js';
+import { MarkerAnalysis } from './markers.js';
 
 export interface CpuAt {
   cpu: number;
@@ -36,6 +37,8 @@ export interface StateAt {
   pendingTimers: TimerLife[];
   /** Events lost before the moment: the state may be incomplete. */
   lostBefore: number;
+  /** The maskset in force (from the last `lkst: maskset A -> B` marker before the moment). */
+  maskset?: string;
   /** Whether irq exits are traced (otherwise "in interrupt" cannot be told). */
   irqExitsTraced: boolean;
 }
@@ -44,6 +47,7 @@ export interface StateAt {
 export function stateAt(input: TraceInput, at: number): StateAt {
   const pass = new Pass(input);
   const timers = pass.add(new TimerAnalysis(input));
+  const marks = pass.add(new MarkerAnalysis(input, 0));
   let lostBefore = 0;
   pass.add({ lost: (_c, _t, n) => (lostBefore += Math.max(0, n)) });
   pass.run({ until: at });
@@ -73,5 +77,5 @@ export function stateAt(input: TraceInput, at: number): StateAt {
     }))
     .sort((a, b) => a.pid - b.pid);
   const pendingTimers = timers.result().timers.filter((t) => t.pending);
-  return { at: Number.isFinite(at) ? at : pass.last, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, irqExitsTraced };
+  return { at: Number.isFinite(at) ? at : pass.last, maskset: marks.current, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, irqExitsTraced };
 }

@@ -9,6 +9,7 @@ import { StatsAnalysis, type TraceStats } from '../analysis/stats.js';
 import { TimerAnalysis, type TimerReport } from '../analysis/timers.js';
 import { LatencyAnalysis, type LatencyReport } from '../analysis/latency.js';
 import { bindFields } from '../analysis/schema.js';
+import { MarkerAnalysis } from '../analysis/markers.js';
 import type { EventFormat } from '../events/format.js';
 
 /** A typed array that grows as values are pushed. */
@@ -78,8 +79,6 @@ export interface Timeline {
   latency: LatencyReport;
 }
 
-const MASKSET_RE = /lkst: maskset (\S+) -> (\S+)/;
-
 export interface TimelineWindow {
   /** Absolute ns; events before are replayed for state but not shown. */
   from?: number;
@@ -107,12 +106,11 @@ export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Time
   const irqNames: string[] = [];
   const irqIdx = new Map<string, number>();
   const lost = { ts: f64(), cpu: i32(), count: i32() };
-  const markers: TimelineMeta['markers'] = [];
-  const masksetSwitches: TimelineMeta['masksetSwitches'] = [];
   const pass = new Pass(input);
   const stats = pass.add(new StatsAnalysis(pass));
   const timers = pass.add(new TimerAnalysis(input));
   const latency = pass.add(new LatencyAnalysis(pass));
+  const marks = pass.add(new MarkerAnalysis(input));
   let t0 = NaN;
   const rel = (t: number) => t - t0;
   /** The first time shown is the origin of every column's times. */
@@ -150,7 +148,6 @@ export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Time
     const b = bindFields(reg, 'sched', name, ['pid']);
     if (b) wakeTargets.set(b.fmt.id, b.pid);
   }
-  const print = bindFields(reg, 'ftrace', 'print', ['buf']);
   pass.add({
     event: (ev) => {
       const c = pass.model.cpus.get(ev.cpu);
@@ -171,12 +168,6 @@ export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Time
       target.push(wf ? ev.num(wf) : -1);
       recOff.push(arena.put(ev.buf, ev.off, ev.len));
       recLen.push(ev.len);
-      if (print && ev.id === print.fmt.id) {
-        const text = ev.str(print.buf).trim();
-        markers.push({ ts: rel(ev.ts), cpu: ev.cpu, text });
-        const m = MASKSET_RE.exec(text);
-        if (m) masksetSwitches.push({ ts: rel(ev.ts), from: m[1]!, to: m[2]! });
-      }
     },
     lost: (c, t, n) => {
       if (t < from) return;
@@ -206,8 +197,8 @@ export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Time
       cpus,
       types,
       tasks: st.tasks.filter((t) => t.pid > 0).map((t) => ({ pid: t.pid, comm: t.comm, runNs: t.runNs })),
-      markers,
-      masksetSwitches,
+      markers: marks.markers.filter((m) => m.ts >= from).map((m) => ({ ...m, ts: rel(m.ts) })),
+      masksetSwitches: marks.switches.filter((m) => m.ts >= from).map((m) => ({ ...m, ts: rel(m.ts) })),
       counts,
     },
     ev: { ts: ts.view, cpu: cpu.view, pid: pid.view, type: type.view, target: target.view, recOff: recOff.view, recLen: recLen.view },

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openTrace } from '../../src/analysis/open.js';
 import { buildTimeline, type Timeline } from '../../src/web/timeline.js';
+import { stateAt } from '../../src/analysis/state.js';
 import { eventDetails, startViewer, type Viewer } from '../../src/web/server.js';
 import { recordTrace, ANALYSIS_EVENTS, type RecordedTrace } from '../analysis/record-trace.js';
 import { chromiumMissing, launchChromium } from './browser.js';
@@ -58,6 +59,15 @@ describe('lkst view', () => {
     assert.deepEqual(tl.meta.markers.map((m) => m.text), ['lkst: maskset default -> net', 'workload done']);
     assert.deepEqual(tl.meta.masksetSwitches.map((m) => [m.from, m.to]), [['default', 'net']]);
     for (let i = 1; i < tl.ev.ts.length; i++) assert.ok(tl.ev.ts[i]! >= tl.ev.ts[i - 1]!, 'events in time order');
+    // The state after the switch names the maskset in force; before it, none.
+    const t = openTrace(rec.path);
+    try {
+      const sw = tl.meta.start + tl.meta.masksetSwitches[0]!.ts;
+      assert.equal(stateAt(t, Infinity).maskset, 'net');
+      assert.equal(stateAt(t, sw - 1).maskset, undefined);
+    } finally {
+      t.close();
+    }
   });
 
   test('a window shows only its events, times counted from its start', () => {
@@ -94,7 +104,16 @@ describe('lkst view', () => {
       const errors: string[] = [];
       page.on('pageerror', (e) => errors.push(e.message));
       await page.goto(viewer.url);
-      await page.waitForFunction(() => (window as any).lkst?.ready && (window as any).lkst.painted, null, { timeout: 60_000 });
+      // On a timeout, say which step and what the page had done.
+      const step = async (what: string, wait: () => Promise<unknown>) => {
+        try {
+          await wait();
+        } catch (err) {
+          const state = await page.evaluate(() => JSON.stringify({ ...(window as any).lkst, findings: undefined, detail: undefined })).catch((e) => String(e));
+          throw new Error(`${what}: ${(err as Error).message.split('\n')[0]}; page state ${state}; page errors ${JSON.stringify(errors)}`);
+        }
+      };
+      await step('first paint', () => page.waitForFunction(() => (window as any).lkst?.ready && (window as any).lkst.painted, null, { timeout: 60_000 }));
       const info = await page.evaluate(() => ({ rows: (window as any).lkst.rowsCount, frames: (window as any).lkst.frames }));
       assert.equal(info.rows, tl.meta.cpus.length + tl.meta.tasks.length);
       // Zoom into the first sched_switch and click it.
@@ -107,11 +126,11 @@ describe('lkst view', () => {
       const at = await page.evaluate((i) => (window as any).lkst.eventXY(i), target);
       await page.mouse.move(box.x + at.x, box.y + at.y);
       for (let k = 0; k < 6; k++) await page.mouse.wheel(0, -400);
-      await page.waitForFunction((s) => (window as any).lkst.view.t1 - (window as any).lkst.view.t0 < s / 10, span0);
+      await step('zoom', () => page.waitForFunction((s) => (window as any).lkst.view.t1 - (window as any).lkst.view.t0 < s / 10, span0, { timeout: 20_000 }));
       const xy = await page.evaluate((i) => (window as any).lkst.eventXY(i), target);
       // Events drawn within 5 px of the click are candidates; the nearest is the one picked.
       await page.mouse.click(box.x + xy.x, box.y + xy.y);
-      await page.waitForFunction(() => (window as any).lkst.detail);
+      await step('click', () => page.waitForFunction(() => (window as any).lkst.detail, null, { timeout: 20_000 }));
       const detail = await page.evaluate(() => (window as any).lkst.detail);
       const expected = eventDetails(tl, detail.index)!;
       assert.equal(Math.abs(tl.ev.ts[detail.index]! - tl.ev.ts[target]!) < (await page.evaluate(() => ((window as any).lkst.view.t1 - (window as any).lkst.view.t0) / 100)), true, 'the clicked event is at the click');

@@ -1,0 +1,44 @@
+/** Markers (ftrace:print, from trace_marker) and the maskset switches lkst writes as markers. */
+import type { TraceEvent } from './event.js';
+import type { TraceInput } from './input.js';
+import type { Analysis } from './pass.js';
+import { bindFields } from './schema.js';
+
+export interface Marker {
+  ts: number;
+  cpu: number;
+  text: string;
+}
+
+export interface MasksetSwitch {
+  ts: number;
+  from: string;
+  to: string;
+}
+
+/** The text `lkst maskset switch` writes into the trace. */
+const MASKSET_RE = /lkst: maskset (\S+) -> (\S+)/;
+
+export class MarkerAnalysis implements Analysis {
+  readonly markers: Marker[] = [];
+  readonly switches: MasksetSwitch[] = [];
+  private readonly print;
+
+  /** keep: how many markers to remember (switches are always kept). */
+  constructor(input: TraceInput, private readonly keep = 100_000) {
+    this.print = bindFields(input.registry, 'ftrace', 'print', ['buf']);
+  }
+
+  event(ev: TraceEvent): void {
+    if (!this.print || ev.id !== this.print.fmt.id) return;
+    const text = ev.str(this.print.buf).trim();
+    if (this.markers.length < this.keep) this.markers.push({ ts: ev.ts, cpu: ev.cpu, text });
+    const m = MASKSET_RE.exec(text);
+    if (m) this.switches.push({ ts: ev.ts, from: m[1]!, to: m[2]! });
+  }
+
+  /** The maskset in force after the last switch seen (undefined before any). */
+  get current(): string | undefined {
+    return this.switches[this.switches.length - 1]?.to;
+  }
+}
