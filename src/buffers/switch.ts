@@ -129,6 +129,13 @@ function triggerObstacle(from: Instance, to: Instance): string | undefined {
   return undefined;
 }
 
+const SETTLE_MS = 20;
+
+/** Hooking a tracepoint patches kernel code and stalls the other CPUs for up to ms: switch after that. */
+function settle(): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
+}
+
 /** Renames the calling thread to its own name: the kernel fires task:task_rename for it. */
 function fireRename(): void {
   const comm = readFileSync('/proc/self/comm', 'utf8').trim();
@@ -141,6 +148,7 @@ function flipByTrigger(from: Instance, to: Instance): boolean {
   // start the new one while the old one still records (a duplicate).
   const remove = installTriggerOps(bufferSwitchOps(from.name, to.name), system, event);
   try {
+    settle();
     fireRename();
   } finally {
     remove();
@@ -156,6 +164,7 @@ export function switchBuffer(from: Instance, to: Instance, opts: SwitchOptions =
     if (from.name === to.name) throw new LkstError(`${to.name} is already the recording buffer`, 'switch to another buffer');
     to.tracingOn = false;
   }
+  settle();
   let fallback: string | undefined;
   if (method === 'trigger') {
     fallback = triggerObstacle(from, to);

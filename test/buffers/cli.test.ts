@@ -96,6 +96,13 @@ test('lkst buffer switch --on EVENT --if EXPR arms a one-shot switch inside the 
       assert.equal(lkst(['buffer', 'switch', b, '--from', a, '--on', 'task:task_rename', '--disarm'], env).code, 0);
       assert.deepEqual([...ia.triggers('task', 'task_rename'), ...ib.triggers('task', 'task_rename')], []);
       assert.match(lkst(['buffer', 'switch', b, '--from', a, '--if', 'x == 1'], env).err, /--if and --disarm go with --on/);
+      // start/stop: a buffer recording alongside another, with the other's events.
+      assert.equal(lkst(['buffer', 'stop', b], env).code, 0);
+      assert.equal(ib.tracingOn, false);
+      const start = lkst(['buffer', 'start', a, '--copy-from', b], env);
+      assert.equal(start.code, 0, start.err);
+      assert.match(start.out, /records 1 events/);
+      assert.ok(ia.tracingOn && ia.isEventEnabled('sched', 'sched_process_fork'));
     } finally {
       rmSync(env.LKST_STATE_DIR, { recursive: true, force: true });
     }

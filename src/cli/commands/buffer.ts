@@ -4,7 +4,7 @@ import { action, numberOption } from '../run.js';
 import { createBuffer, deleteBuffer, listBufferNames, openBuffer, resizeBuffer } from '../../buffers/buffer.js';
 import { bufferStatus } from '../../buffers/status.js';
 import { formatBufferTable } from '../../buffers/table.js';
-import { armBufferSwitch, disarmBufferSwitch, switchBuffer, type SwitchMethod } from '../../buffers/switch.js';
+import { armBufferSwitch, disarmBufferSwitch, prepareSwitchTarget, switchBuffer, type SwitchMethod } from '../../buffers/switch.js';
 import { dumpBuffer } from '../../buffers/dump.js';
 import { bufferNameOf, openBufferOrInstance } from '../../buffers/name.js';
 import { readState, writeState } from '../../masksets/state.js';
@@ -101,6 +101,29 @@ export function registerBuffer(program: Command): void {
           deleteBuffer(n);
         }
         print(`deleted ${names.join(', ')}`);
+      }),
+    );
+  buffer
+    .command('start')
+    .description('start recording into a buffer (alongside the others)')
+    .argument('<name>')
+    .option('--copy-from <buffer>', "first give it this buffer's (or lkst-* instance's) events, filters and triggers; its own pid lists stay")
+    .action(
+      action((name: string, o: { copyFrom?: string }) => {
+        const inst = openBuffer(name);
+        const n = o.copyFrom ? prepareSwitchTarget(openBufferOrInstance(o.copyFrom), inst) : bufferStatus(inst).events.length;
+        inst.tracingOn = true;
+        print(`${name} records ${n} events`);
+      }),
+    );
+  buffer
+    .command('stop')
+    .description('stop recording into a buffer; it keeps its content and its events')
+    .argument('<names...>')
+    .action(
+      action((names: string[]) => {
+        for (const n of names) openBuffer(n).tracingOn = false;
+        print(`stopped ${names.join(', ')}`);
       }),
     );
   buffer
