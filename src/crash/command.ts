@@ -13,6 +13,8 @@ export interface RecoverCommandOptions {
   /** vmlinux or vmlinuz of the crashed kernel (symbols and BTF when the dump lacks them). */
   kernel?: string;
   systemMap?: string;
+  /** trace.dat from the same kernel build, for event formats the dump cannot give. */
+  formatsFrom?: string;
   /** Print the summary as JSON instead of text. */
   json?: boolean;
   /** How many of the last events before the panic to list (default 20). */
@@ -100,7 +102,7 @@ export function formatSummary(s: RecoverySummary, output?: string): string {
 
 /** Runs the command; returns the exit code. Errors other than LkstError propagate. */
 export async function recoverCommand(dump: string, opts: RecoverCommandOptions = {}, print: (text: string) => void = (t) => console.log(t)): Promise<number> {
-  const rec = recoverFromDump(dump, { systemMap: opts.systemMap, kernel: opts.kernel, lastEvents: opts.last });
+  const rec = recoverFromDump(dump, { systemMap: opts.systemMap, kernel: opts.kernel, formatsFrom: opts.formatsFrom, lastEvents: opts.last });
   const output = opts.output ?? `${basename(dump)}.trace.dat`;
   try {
     await writeRecovery(rec, output);
@@ -120,9 +122,10 @@ export function registerRecover(program: Command): void {
     .option('-o, --output <file>', 'trace.dat to write (default: DUMPNAME.trace.dat)')
     .option('--kernel <vmlinux>', 'vmlinux of the crashed kernel, for symbols and BTF the dump lacks')
     .option('--system-map <file>', 'System.map of the crashed kernel, for symbols the dump lacks')
+    .option('--formats-from <trace.dat>', 'a trace recorded on the same kernel build, for event formats the dump lacks')
     .option('--last <n>', 'how many of the last events per buffer to list', (v) => Number(v), 20)
     .option('--json', 'print the summary as JSON')
-    .action(async (dump: string, opts: { output?: string; kernel?: string; systemMap?: string; last: number; json?: boolean }) => {
-      process.exitCode = await recoverCommand(dump, { output: opts.output, kernel: opts.kernel, systemMap: opts.systemMap, last: opts.last, json: opts.json });
+    .action(async (dump: string, opts: { output?: string; kernel?: string; systemMap?: string; formatsFrom?: string; last: number; json?: boolean }) => {
+      process.exitCode = await recoverCommand(dump, { ...opts });
     });
 }

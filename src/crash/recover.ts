@@ -1,4 +1,5 @@
 // recoverFromDump: a crash dump as one more source of the trace shape (formats + per-CPU pages + metadata).
+import { openTraceDat } from '../file/reader.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { formatMap } from './events.js';
 import { Btf } from './btf.js';
@@ -28,6 +29,11 @@ export interface RecoverOptions {
   kernel?: string;
   /** How many of the last events before the panic the summary lists. */
   lastEvents?: number;
+  /**
+   * A trace.dat recorded on the same kernel build: formats for events the dump's ftrace_events
+   * list cannot give (damaged or filtered memory). Ids must be from the same build.
+   */
+  formatsFrom?: string;
 }
 
 export interface RecoverySummary {
@@ -129,8 +135,13 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
   }
   // One pass over the pages: counts, ids in use, last records; formats are then read for those ids.
   const sums = raw.map((b) => summarizeBuffer(b, ids, { keep: opts.lastEvents ?? 20, panicTs: panic?.ts }, warnings));
-  const fr = recoverFormats(k, ids);
+  const fr = safe(() => recoverFormats(k, ids), { formats: [], skipped: [] }, warnings, 'event formats');
   const byId = new Map(fr.formats.map((f) => [f.id, f]));
+  if (opts.formatsFrom) {
+    for (const f of formatsFromFile(opts.formatsFrom)) {
+      if (ids.has(f.id) && !byId.has(f.id)) { byId.set(f.id, f); fr.formats.push(f); }
+    }
+  }
   const lacking = [...ids].filter((id) => !byId.has(id));
   if (lacking.length) warnings.push(`no format for event id(s) ${lacking.join(', ')} (${fr.skipped[0] ?? 'not on the ftrace_events list'}); those events show as raw ids`);
   const used = fr.formats.filter((f) => ids.has(f.id) || f.system === 'ftrace');
@@ -171,6 +182,15 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
       pagingLevels: k.mem.levels, panic, buffers: summaries, lastEvents, warnings, elapsedMs: Date.now() - t0,
     },
   };
+}
+
+function formatsFromFile(path: string): RecoveredFormat[] {
+  const file = openTraceDat(path);
+  try {
+    return file.registry.all().map((f) => ({ id: f.id, system: f.system, name: f.name, text: f.text }));
+  } finally {
+    file.close();
+  }
 }
 
 function safe<T>(f: () => T, dflt: T, warnings: string[], what: string): T {

@@ -5,7 +5,7 @@ import { closeSync, copyFileSync, existsSync, openSync, readdirSync, truncateSyn
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Command } from 'commander';
-import { recoverCommand, registerRecover } from '../../src/crash/command.js';
+import { recoverCommand, registerRecover, writeRecovery } from '../../src/crash/command.js';
 import { openTraceDat } from '../../src/file/reader.js';
 import { readFields } from '../../src/ringbuf/fields.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
@@ -192,6 +192,30 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
       const vmlinuz = join(g.kernelDir, 'boot', readdirSync(join(g.kernelDir, 'boot')).find((f) => f.startsWith('vmlinuz-'))!);
       const r = recoverFromMemory(hide, 'nobtf', { kernel: vmlinuz });
       assertCountsMatchGuest(r, g);
+    } finally {
+      mem.close();
+    }
+  });
+
+  test('event formats unreadable in the dump: raw ids and a warning; --formats-from a trace of the same build fills them', async () => {
+    const donor = join(g.dir, 'donor.dat');
+    await writeRecovery(elf, donor);
+    const mem = openDump(g.dumps.elf!);
+    try {
+      const k = openKernel(mem);
+      const page = Math.floor(k.mem.translate(k.syms.addr('ftrace_events'))! / 4096);
+      const hide: PhysMemory = {
+        format: mem.format, vmcoreinfo: mem.vmcoreinfo, maxAddress: mem.maxAddress, lastMiss: 'filtered',
+        read: (pa, len) => (Math.floor(pa / 4096) === page ? undefined : mem.read(pa, len)),
+        ranges: () => mem.ranges(), close: () => undefined,
+      };
+      const bare = recoverFromMemory(hide, 'noformats');
+      assert.ok(bare.summary.warnings.some((w) => /^event formats: memory at/.test(w)), bare.summary.warnings.join('; '));
+      assert.ok(bare.summary.warnings.some((w) => /no format for event id/.test(w)));
+      assertCountsMatchGuest(bare, g);
+      const filled = recoverFromMemory(hide, 'noformats', { formatsFrom: donor });
+      assert.ok(markers(filled, 'top').includes(`lkst-nonce=${g.nonce}`));
+      assert.ok(!filled.summary.warnings.some((w) => /no format for event id/.test(w)));
     } finally {
       mem.close();
     }
