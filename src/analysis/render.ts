@@ -65,8 +65,13 @@ export function histogram(d: DurationSummary, width = 40): string {
   return lines.join('\n');
 }
 
-export function renderLatency(r: LatencyReport, top = 15): string {
+export function renderLatency(r: LatencyReport, top = 15, task?: string): string {
   const out: string[] = [];
+  if (task) {
+    const mine = r.wakeup.byTask.filter((t) => String(t.pid) === task || t.comm === task);
+    if (!mine.length) out.push(`note: no wakeups of a task '${task}' in the trace`);
+    for (const t of mine) out.push(`Wakeup to run of ${t.comm}:${t.pid}: ${t.latency.count} wakeups, mean ${fmtDur(t.latency.meanNs)}, max ${fmtDur(t.latency.maxNs)}`, histogram(t.latency), '');
+  }
   for (const m of r.missing) out.push(`note: ${m}`);
   const w = r.wakeup.all;
   out.push(`Wakeup to run: ${w.count} wakeups, mean ${fmtDur(w.meanNs)}, p50 <= ${fmtDur(w.p50Ns)}, p99 <= ${fmtDur(w.p99Ns)}, max ${fmtDur(w.maxNs)}`);

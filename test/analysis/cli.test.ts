@@ -56,6 +56,7 @@ describe('analysis commands', () => {
     assert.equal(lat.status, 0, lat.stderr);
     assert.match(lat.stdout, /^Wakeup to run: \d+ wakeups/m);
     assert.match(lat.stdout, /^clock_nanosleep\s+\d/m);
+    assert.match(lkst('analyze', 'latency', rec.path, '--task', 'sleep').stdout, /^Wakeup to run of sleep:\d+: [1-9]\d* wakeups/m);
     const tim = lkst('analyze', 'timers', rec.path, '--json');
     assert.equal(tim.status, 0, tim.stderr);
     assert.ok((JSON.parse(tim.stdout) as { timers: unknown[] }).timers.length > 0);

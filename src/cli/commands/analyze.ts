@@ -14,11 +14,12 @@ export function registerAnalyze(program: Command): void {
     .argument('<file>', 'trace.dat file')
     .option('--json', 'print JSON')
     .option('--top <n>', 'rows per list', (v) => Number(v), 15)
+    .option('--task <pid|comm>', 'also the wakeup latency histogram of this task')
     .action(
-      action(async (file: string, opts: { json?: boolean; top: number }) =>
+      action(async (file: string, opts: { json?: boolean; top: number; task?: string }) =>
         withTrace(file, (t) => {
           const r = analyzeLatency(t);
-          process.stdout.write(opts.json ? toJsonText(r) + '\n' : renderLatency(r, opts.top));
+          process.stdout.write(opts.json ? toJsonText(r) + '\n' : renderLatency(r, opts.top, opts.task));
         }),
       ),
     );
