@@ -1,6 +1,7 @@
 // Assertions shared by the crash end-to-end tests.
 import assert from 'node:assert/strict';
 import { decodeEvents, formatMap } from '../../src/crash/events.js';
+import type { PhysMemory } from '../../src/crash/physmem.js';
 import type { CpuSummary, Recovery } from '../../src/crash/recover.js';
 import type { CrashedGuest } from './guest.js';
 
@@ -29,4 +30,16 @@ export function assertCountsMatchGuest(rec: Recovery, g: CrashedGuest): void {
 export function assertNonces(rec: Recovery, g: CrashedGuest): void {
   assert.ok(markers(rec, 'top').includes(`lkst-nonce=${g.nonce}`), 'top-level nonce');
   assert.ok(markers(rec, 'lkst').includes(`lkst-inst-nonce=${g.nonce}`), 'instance nonce');
+}
+
+/** The dump with some 4 KiB pages missing, as makedumpfile filtering would leave it. */
+export function hidePages(mem: PhysMemory, hidden: (pfn: number) => boolean): PhysMemory {
+  return {
+    format: mem.format, vmcoreinfo: mem.vmcoreinfo, maxAddress: mem.maxAddress, lastMiss: 'filtered',
+    read: (pa, len) => {
+      for (let pfn = Math.floor(pa / 4096); pfn <= Math.floor((pa + len - 1) / 4096); pfn++) if (hidden(pfn)) return undefined;
+      return mem.read(pa, len);
+    },
+    ranges: () => mem.ranges(), close: () => undefined,
+  };
 }

@@ -10,10 +10,9 @@ import { openTraceDat } from '../../src/file/reader.js';
 import { readFields } from '../../src/ringbuf/fields.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
 import { openDump } from '../../src/crash/open.js';
-import type { PhysMemory } from '../../src/crash/physmem.js';
 import { openKernel, recoverFromDump, recoverFromMemory, type Recovery } from '../../src/crash/recover.js';
 import { LkstError } from '../../src/tracefs/errors.js';
-import { assertCountsMatchGuest, markers } from './checks.js';
+import { assertCountsMatchGuest, hidePages, markers } from './checks.js';
 import { crashedGuest, fetchKernel, type CrashedGuest } from './guest.js';
 
 const kernel = fetchKernel('6.1');
@@ -152,11 +151,7 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     try {
       const k = openKernel(mem);
       const hidden = new Set(top.cpus[0].pageAddrs.map((a) => Math.floor(k.mem.translate(a)! / 4096)));
-      const filtered: PhysMemory = {
-        format: mem.format, vmcoreinfo: mem.vmcoreinfo, maxAddress: mem.maxAddress, lastMiss: 'filtered',
-        read: (pa, len) => (hidden.has(Math.floor(pa / 4096)) ? undefined : mem.read(pa, len)),
-        ranges: () => mem.ranges(), close: () => undefined,
-      };
+      const filtered = hidePages(mem, (pfn) => hidden.has(pfn));
       const r = recoverFromMemory(filtered, 'filtered');
       const cpu0 = r.summary.buffers[0].cpus.find((c) => c.cpu === 0)!;
       assert.equal(cpu0.events, 0);
@@ -183,11 +178,7 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
       const k = openKernel(mem);
       const start = k.syms.addr('__start_BTF');
       const first = Math.floor(k.mem.translate(start)! / 4096);
-      const hide: PhysMemory = {
-        format: mem.format, vmcoreinfo: mem.vmcoreinfo, maxAddress: mem.maxAddress, lastMiss: 'filtered',
-        read: (pa, len) => (Math.floor(pa / 4096) <= first + 4 && Math.floor((pa + len - 1) / 4096) >= first ? undefined : mem.read(pa, len)),
-        ranges: () => mem.ranges(), close: () => undefined,
-      };
+      const hide = hidePages(mem, (pfn) => pfn >= first && pfn <= first + 4);
       assert.throws(() => recoverFromMemory(hide, 'nobtf'), (e: unknown) => e instanceof LkstError && /not in the dump/.test(e.message));
       const vmlinuz = join(g.kernelDir, 'boot', readdirSync(join(g.kernelDir, 'boot')).find((f) => f.startsWith('vmlinuz-'))!);
       const r = recoverFromMemory(hide, 'nobtf', { kernel: vmlinuz });
@@ -204,11 +195,7 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     try {
       const k = openKernel(mem);
       const page = Math.floor(k.mem.translate(k.syms.addr('ftrace_events'))! / 4096);
-      const hide: PhysMemory = {
-        format: mem.format, vmcoreinfo: mem.vmcoreinfo, maxAddress: mem.maxAddress, lastMiss: 'filtered',
-        read: (pa, len) => (Math.floor(pa / 4096) === page ? undefined : mem.read(pa, len)),
-        ranges: () => mem.ranges(), close: () => undefined,
-      };
+      const hide = hidePages(mem, (pfn) => pfn === page);
       const bare = recoverFromMemory(hide, 'noformats');
       assert.ok(bare.summary.warnings.some((w) => /^event formats: memory at/.test(w)), bare.summary.warnings.join('; '));
       assert.ok(bare.summary.warnings.some((w) => /no format for event id/.test(w)));
