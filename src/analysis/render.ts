@@ -42,7 +42,7 @@ export function renderState(st: StateAt): string {
     `Tasks (${known.length} with a known state, of ${st.tasks.length} seen)`,
     table(
       ['pid', 'comm', 'state', 'since', 'cpu', 'syscall', 'locks'],
-      known.map((t) => [t.pid, t.comm, t.state, since(t.since), t.cpu < 0 ? '' : String(t.cpu), t.syscall ? `${t.syscall.name} since ${fmtTs(t.syscall.since)}` : '', [t.waitingForLock ? `waits ${t.waitingForLock.addr}` : '', ...t.holdsLocks.map((l) => `holds ${l.name}`)].filter(Boolean).join(', ')]),
+      known.map((t) => [t.pid, t.comm, t.state, since(t.since), t.cpu < 0 ? '' : String(t.cpu), t.syscall ? `${t.syscall.name} since ${fmtTs(t.syscall.since)}` : '', [t.waitingForLock ? `waits for ${t.waitingForLock.kind} ${t.waitingForLock.addr} since ${fmtTs(t.waitingForLock.since)}` : '', ...t.holdsLocks.map((l) => `holds ${l.name}`)].filter(Boolean).join(', ')]),
     ),
   );
   out.push('', `Pending timers (${st.pendingTimers.length})`, table(['timer', 'kind', 'function', 'armed', 'expires'], st.pendingTimers.map((t) => [t.addr, t.kind, t.function ?? '', fmtTs(t.pending!.since), String(t.pending!.expires)])));

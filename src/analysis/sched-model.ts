@@ -19,8 +19,8 @@ export interface Task {
   /** CPU it runs on or last ran on (-1 unknown). */
   cpu: number;
   syscall?: { nr: number; name: string; since: number };
-  /** A lock it waits for (lock:contention_begin). */
-  lockWait?: { addr: string; since: number };
+  /** A lock it waits for (lock:contention_begin): address, since when, kind (SPIN, MUTEX, READ|WRITE...). */
+  lockWait?: { addr: string; since: number; kind: string };
   /** Locks held (lock:lock_acquire/lock_release, lockdep kernels only). */
   held: Map<string, { name: string; since: number }>;
   /** Time of the wakeup not yet followed by running (for wakeup latency). */
@@ -55,6 +55,13 @@ export function runStateOf(prevState: number): RunState {
   if (s & 0x0c) return 'stopped';
   if (s & 0x30) return 'dead';
   return 'unknown';
+}
+
+/** contention_begin flags (LCB_F_* in the kernel's trace/events/lock.h). */
+const LOCK_FLAGS = ['SPIN', 'READ', 'WRITE', 'RT', 'PERCPU', 'MUTEX'];
+
+export function lockKind(flags: number): string {
+  return LOCK_FLAGS.filter((_, i) => flags & (1 << i)).join('|') || 'lock';
 }
 
 export function syscallName(nr: number): string {
@@ -122,8 +129,8 @@ export class SchedModel {
       const t = this.task(ev.num(f.pid), ev.str(f.comm));
       this.setState(t, 'runnable', ev.ts);
     });
-    d.bind(reg, 'lock', 'contention_begin', ['lock_addr'], (ev, f) => {
-      this.task(ev.pid).lockWait = { addr: hex(ev.big(f.lock_addr)), since: ev.ts };
+    d.bind(reg, 'lock', 'contention_begin', ['lock_addr', 'flags'], (ev, f) => {
+      this.task(ev.pid).lockWait = { addr: hex(ev.big(f.lock_addr)), since: ev.ts, kind: lockKind(ev.num(f.flags)) };
     });
     d.bind(reg, 'lock', 'contention_end', ['lock_addr'], (ev) => {
       this.task(ev.pid).lockWait = undefined;

@@ -25,7 +25,7 @@ export interface TaskAt {
   since: number;
   cpu: number;
   syscall?: { name: string; since: number };
-  waitingForLock?: { addr: string; since: number };
+  waitingForLock?: { addr: string; since: number; kind: string };
   holdsLocks: { addr: string; name: string; since: number }[];
 }
 
