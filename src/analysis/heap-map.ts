@@ -88,7 +88,7 @@ export class HeapMap {
   /** Object size per slab cache, learned from kmem_cache_alloc (kmem_cache_free names the cache). */
   private readonly cacheSize = new Map<string, number>();
 
-  constructor(private readonly maxFreed = 1_000_000, private readonly maxLive = 2_000_000) {}
+  constructor(private readonly maxFreed = 250_000, private readonly maxLive = 500_000) {}
 
   get freedCount(): number {
     return this.freed.count;
