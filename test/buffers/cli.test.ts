@@ -93,11 +93,13 @@ test('lkst buffer switch --on EVENT --if EXPR arms a one-shot switch inside the 
       spawnSync('sh', ['-c', 'printf lkst-cli-inc > /proc/$$/comm']);
       await sleep(50);
       assert.ok(!ia.tracingOn && ib.tracingOn, 'the event switched the buffers');
-      assert.equal(lkst(['buffer', 'switch', b, '--from', a, '--on', 'task:task_rename', '--disarm'], env).code, 0);
+      const disarm = lkst(['buffer', 'switch', b, '--from', a, '--on', 'task:task_rename', '--disarm'], env);
+      assert.equal(disarm.code, 0, disarm.err);
       assert.deepEqual([...ia.triggers('task', 'task_rename'), ...ib.triggers('task', 'task_rename')], []);
       assert.match(lkst(['buffer', 'switch', b, '--from', a, '--if', 'x == 1'], env).err, /--if and --disarm go with --on/);
       // start/stop: a buffer recording alongside another, with the other's events.
-      assert.equal(lkst(['buffer', 'stop', b], env).code, 0);
+      const stop = lkst(['buffer', 'stop', b], env);
+      assert.equal(stop.code, 0, stop.err);
       assert.equal(ib.tracingOn, false);
       const start = lkst(['buffer', 'start', a, '--copy-from', b], env);
       assert.equal(start.code, 0, start.err);

@@ -47,11 +47,16 @@ test('logd rotates by size and on demand without losing or repeating an event; e
       assert.ok(st.filesWritten >= 3, `${st.filesWritten} files`);
       assert.deepEqual(readdirSync(dir).sort(), st.files.map((f) => basename(f)).sort(), 'only finished files are left');
       assert.equal(st.eventsUnsaved, 0);
-      assert.equal(st.eventsLostByKernel, 0);
       const seqs = st.files.flatMap(reportedSeqs);
       assert.equal(seqs.length, st.eventsSaved, 'trace-cmd reads every saved event back');
       const sorted = [...seqs].sort((a, b) => a - b);
-      for (let i = 1; i < sorted.length; i++) assert.equal(sorted[i], sorted[i - 1]! + 1, `no event lost or repeated around ${sorted[i - 1]}`);
+      let missing = 0;
+      for (let i = 1; i < sorted.length; i++) {
+        assert.ok(sorted[i]! > sorted[i - 1]!, `${sorted[i]} saved twice`);
+        missing += sorted[i]! - sorted[i - 1]! - 1;
+      }
+      // Rotation itself loses nothing: a hole is only where the kernel counted a loss (a starved machine).
+      assert.ok(missing <= st.eventsLostByKernel, `${missing} events missing, the kernel lost ${st.eventsLostByKernel}`);
     } finally {
       await d?.stop().catch(() => undefined);
       await stopChild(child);

@@ -95,11 +95,12 @@ export function registerBuffer(program: Command): void {
     .action(
       action((names: string[]) => {
         const armed = readState();
+        // All or none: every name is checked before anything is removed.
         for (const n of names) {
           const inst = openBuffer(n);
           if (armed && !armed.stopped && armed.instance === inst.name) throw new LkstError(`buffer ${n} holds the armed trace`, 'switch to another buffer or `lkst stop` first');
-          deleteBuffer(n);
         }
+        for (const n of names) deleteBuffer(n);
         print(`deleted ${names.join(', ')}`);
       }),
     );
