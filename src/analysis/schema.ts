@@ -42,9 +42,6 @@ export class Dispatch {
     if (list) for (const h of list) h(ev);
   }
 
-  has(id: number): boolean {
-    return this.table.has(id);
-  }
 }
 
 export const SOFTIRQ_NAMES = ['HI', 'TIMER', 'NET_TX', 'NET_RX', 'BLOCK', 'IRQ_POLL', 'TASKLET', 'SCHED', 'HRTIMER', 'RCU'];

@@ -2,7 +2,7 @@
 // struct whose timer is still armed and dies in the timer code; lkst recovers the trace from the
 // dump, and `analyze timers` must point at the free and the timer used on the freed memory.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
