@@ -2,7 +2,6 @@
 import { rmSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { TraceInput } from '../analysis/input.js';
-import { openTraceDb } from '../analysis/query/database.js';
 import { quoteIdent, tableNames } from '../analysis/query/columns.js';
 import { LkstError } from '../tracefs/errors.js';
 
@@ -14,6 +13,8 @@ export async function exportParquet(input: TraceInput, path: string, opts: { eve
     table = [...names.keys()].find((n) => n === opts.event || n === want || n.endsWith(`_${want}`)) ?? '';
     if (!table) throw new LkstError(`the trace has no event ${opts.event}`, '`lkst query FILE --tables` lists the event tables');
   }
+  // DuckDB loads in ~0.2 s of CPU: only when Parquet is asked for, not on every lkst command.
+  const { openTraceDb } = await import('../analysis/query/database.js');
   const db = await openTraceDb(input, [`SELECT * FROM ${quoteIdent(table)}`], { eventFields: table === 'events' });
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   try {
