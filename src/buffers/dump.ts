@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { LkstError } from '../tracefs/errors.js';
 import type { Instance, CpuStats } from '../tracefs/instance.js';
 import type { CpuCapture } from '../record/cpu-reader.js';
 import { Segment, pageSizeOf, type SegmentWriteOptions } from './segment.js';
@@ -26,6 +28,7 @@ export interface DumpResult {
  */
 export async function dumpBuffer(inst: Instance, output: string, opts: DumpOptions = {}): Promise<DumpResult> {
   const path = resolve(output);
+  if (!existsSync(dirname(path))) throw new LkstError(`cannot write ${path}: its directory does not exist`, 'create it or choose another path with -o');
   if (opts.freeze) inst.tracingOn = false;
   const live = inst.tracingOn;
   const before = inst.cpus().map((c) => inst.cpuStats(c));
