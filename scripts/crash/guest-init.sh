@@ -41,6 +41,17 @@ i=0
 while [ $i -lt 40 ]; do echo "lkst-read $i" > $R/trace_marker; i=$((i+1)); done
 head -n 3 $R/trace_pipe > /dev/null
 echo "lkst-read-nonce=$nonce" > $R/trace_marker
+# Kernels with sub-buffers larger than a page (6.8+): an instance with 16 KiB sub-buffers.
+mkdir $T/instances/lkst3
+S=$T/instances/lkst3
+bufs="top lkst lkst2"
+if [ -e $S/buffer_subbuf_size_kb ]; then
+  echo 16 > $S/buffer_subbuf_size_kb
+  i=0
+  while [ $i -lt 200 ]; do echo "lkst-sub $i ..................................................." > $S/trace_marker; i=$((i+1)); done
+  echo "lkst-sub-nonce=$nonce" > $S/trace_marker
+  bufs="$bufs lkst3"
+fi
 sleep 0.3
 if [ "$mode" = big ]; then
   # Fill big per-CPU buffers with every event there is, to measure recovery of large traces.
@@ -60,7 +71,8 @@ fi
 echo 0 > $T/tracing_on
 echo 0 > $I/tracing_on
 echo 0 > $R/tracing_on
-for b in top lkst lkst2; do
+echo 0 > $S/tracing_on
+for b in $bufs; do
   d=$T; [ $b = top ] || d=$T/instances/$b
   for c in $d/per_cpu/cpu*; do
     n=${c##*/cpu}

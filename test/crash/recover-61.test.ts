@@ -32,7 +32,7 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
 
   test('the ELF dump gives back the nonce, both buffers and the exact per-CPU counts', () => {
     assert.notEqual(elf.summary.kaslrOffset, 0n);
-    assert.deepEqual(elf.buffers.map((b) => b.name), ['top', 'lkst', 'lkst2']);
+    assert.deepEqual(elf.buffers.map((b) => b.name), ['top', 'lkst', 'lkst2', 'lkst3']);
     assert.ok(markers(elf, 'top').includes(`lkst-nonce=${g.nonce}`));
     assert.ok(markers(elf, 'lkst').includes(`lkst-inst-nonce=${g.nonce}`));
     assertCountsMatchGuest(elf, g);
@@ -79,7 +79,7 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     // lkst's own reader: every buffer, the nonces, and the lost counts of the wrapped instance.
     const file = openTraceDat(out);
     try {
-      assert.deepEqual(file.buffers.map((b) => b.name).sort(), ['', 'lkst', 'lkst2']);
+      assert.deepEqual(file.buffers.map((b) => b.name).sort(), ['', 'lkst', 'lkst2', 'lkst3']);
       const prints = (name: string) => {
         const b = file.buffers.find((x) => x.name === name)!;
         const got: string[] = [];

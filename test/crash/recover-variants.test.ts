@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { writeRecovery } from '../../src/crash/command.js';
 import { recoverFromDump } from '../../src/crash/recover.js';
-import { assertCountsMatchGuest, assertNonces } from './checks.js';
+import { assertCountsMatchGuest, assertNonces, markers } from './checks.js';
 import { crashedGuest, fetchKernel } from './guest.js';
 
 const k61 = fetchKernel('6.1');
@@ -44,11 +44,14 @@ describe('lkst recover on other machine and kernel shapes', () => {
     }
   });
 
-  test('6.12 (other struct layouts, sub-buffer order) with KASLR on', { skip: 'skip' in k612 ? k612.skip : false }, async () => {
+  test('6.12 (other struct layouts, 16 KiB sub-buffers) with KASLR on', { skip: 'skip' in k612 ? k612.skip : false }, async () => {
     const g = await crashedGuest((k612 as { dir: string }).dir, { kaslr: true, formats: ['elf', 'kdump-zlib'] });
     try {
       const rec = recoverFromDump(g.dumps.elf!);
       assert.match(rec.summary.osrelease, /^6\.12\./);
+      const sub = rec.buffers.find((b) => b.name === 'lkst3');
+      assert.equal(sub?.meta.pageSize, 16384, '16 KiB sub-buffers');
+      assert.ok(markers(rec, 'lkst3').includes(`lkst-sub-nonce=${g.nonce}`));
       assert.notEqual(rec.summary.kaslrOffset, 0n);
       assertNonces(rec, g);
       assertCountsMatchGuest(rec, g);
@@ -58,7 +61,9 @@ describe('lkst recover on other machine and kernel shapes', () => {
       if (existsSync('/usr/bin/trace-cmd')) {
         const out = join(g.dir, 'rec612.dat');
         await writeRecovery(rec, out);
-        assert.match(execFileSync('trace-cmd', ['report', out], { encoding: 'utf8', maxBuffer: 64 << 20 }), new RegExp(`lkst-nonce=${g.nonce}`));
+        const rep = execFileSync('trace-cmd', ['report', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+        assert.match(rep, new RegExp(`lkst-nonce=${g.nonce}`));
+        assert.match(rep, new RegExp(`lkst3: .*lkst-sub-nonce=${g.nonce}`));
       }
     } finally {
       g.cleanup();
