@@ -24,6 +24,8 @@ export interface LogdOptions {
   /** File names are PREFIX-YYYYMMDD-HHMMSS-N.dat. */
   prefix?: string;
   onMessage?: (line: string) => void;
+  /** Called when reading fails for a reason other than the disk (e.g. a buffer was deleted); the daemon has stopped reading. */
+  onFatal?: (err: Error) => void;
   /** Called after each file is written. */
   onFile?: (path: string, events: number) => void;
 }
@@ -59,6 +61,7 @@ export class LogDaemon {
   private chain: Promise<unknown> = Promise.resolve();
   private lastResumeCheck = 0;
   private lossAtStart = 0;
+  private failed: Error | undefined;
   /** Room the files being written will take. */
   private pendingBytes = 0;
   private readonly base: TraceMeta;
@@ -126,7 +129,15 @@ export class LogDaemon {
   async stop(): Promise<LogdStats> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    await this.serial(() => this.rotateNow(false));
+    try {
+      await this.serial(() => this.rotateNow(false));
+    } catch (err) {
+      // The last drain failed: what was read before is still written.
+      this.fail(err);
+      const last = this.seg;
+      this.seg = undefined;
+      if (last && !last.discard) await this.finish(last).catch(() => undefined);
+    }
     while (this.writing.size) await Promise.all([...this.writing]);
     this.st.eventsLostByKernel = Math.max(this.st.eventsLostByKernel, this.kernelLoss());
     return this.stats;
@@ -157,29 +168,41 @@ export class LogDaemon {
   }
 
   private tick(): void {
-    void this.serial(async () => {
-      if (!this.seg) return;
-      if (this.st.diskFull) {
-        this.drainSafely();
-        const now = Date.now();
-        if (now - this.lastResumeCheck >= (this.opts.resumeCheckMs ?? RESUME_CHECK_MS)) {
-          this.lastResumeCheck = now;
-          if (this.freeBytes() >= this.needForNew()) await this.resume();
-        }
-        return;
-      }
-      // Rotate while the copy still fits; stop writing when not even a new file would.
-      const room = this.freeBytes() - this.pendingBytes;
-      if (room < this.seg.bytes + this.metaRoom + this.reserve) {
-        const need = this.seg.bytes + this.metaRoom;
-        void this.rotateNow(true);
-        if (room - need < this.needForNew()) this.enterDiskFull(`${this.dir} is nearly full (${mib(Math.max(0, room))} free)`);
-        return;
-      }
+    this.serial(() => this.tickNow()).catch((err: unknown) => this.fail(err));
+  }
+
+  /** A fault that is not the disk: stop reading, keep what was read, and tell the owner. */
+  private fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = err instanceof Error ? err : new Error(String(err));
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    this.say(`lkst logd: ${this.failed.message}; stopping`);
+    this.opts.onFatal?.(this.failed);
+  }
+
+  private async tickNow(): Promise<void> {
+    if (!this.seg) return;
+    if (this.st.diskFull) {
       this.drainSafely();
-      const age = (Date.now() - this.segStarted) / 1000;
-      if ((this.opts.maxBytes && this.seg.bytes >= this.opts.maxBytes) || (this.opts.maxAgeSec && age >= this.opts.maxAgeSec)) void this.rotateNow(true);
-    });
+      const now = Date.now();
+      if (now - this.lastResumeCheck >= (this.opts.resumeCheckMs ?? RESUME_CHECK_MS)) {
+        this.lastResumeCheck = now;
+        if (this.freeBytes() >= this.needForNew()) await this.resume();
+      }
+      return;
+    }
+    // Rotate while the copy still fits; stop writing when not even a new file would.
+    const room = this.freeBytes() - this.pendingBytes;
+    if (room < this.seg.bytes + this.metaRoom + this.reserve) {
+      const need = this.seg.bytes + this.metaRoom;
+      void this.rotateNow(true);
+      if (room - need < this.needForNew()) this.enterDiskFull(`${this.dir} is nearly full (${mib(Math.max(0, room))} free)`);
+      return;
+    }
+    this.drainSafely();
+    const age = (Date.now() - this.segStarted) / 1000;
+    if ((this.opts.maxBytes && this.seg.bytes >= this.opts.maxBytes) || (this.opts.maxAgeSec && age >= this.opts.maxAgeSec)) void this.rotateNow(true);
   }
 
   private needForNew(): number {
@@ -192,7 +215,9 @@ export class LogDaemon {
     try {
       this.seg.drain();
     } catch (err) {
-      if (!(err instanceof LkstError)) throw err;
+      // Only a failed write of the page files (disk full, I/O error) stops writing; a buffer that
+      // cannot be read any more (deleted under us) ends the daemon.
+      if (!(err instanceof LkstError) || !/^cannot write/.test(err.message)) throw err;
       this.enterDiskFull(err.message);
     }
   }

@@ -61,6 +61,8 @@ async function runDaemon(o: LogdCliOptions): Promise<number> {
   if (other && other !== process.pid) throw new LkstError(`lkst logd already runs (pid ${other}, ${pidFile})`, 'stop it first, or give this one another --pid-file');
   if (!o.buffer.length) throw new LkstError('no buffer to log', 'name buffers with -b NAME (see `lkst buffer list`)');
   const buffers = o.buffer.map(openBufferOrInstance);
+  let stopping: (() => void) | undefined;
+  let fatal = false;
   const d = new LogDaemon({
     buffers,
     dir: o.dir,
@@ -71,6 +73,10 @@ async function runDaemon(o: LogdCliOptions): Promise<number> {
     kallsyms: o.kallsyms,
     onMessage: (m) => process.stderr.write(m + '\n'),
     onFile: (p, n) => process.stderr.write(`lkst logd: wrote ${p} (${n} events)\n`),
+    onFatal: () => {
+      fatal = true;
+      stopping?.();
+    },
   });
   try {
     mkdirSync(dirname(pidFile), { recursive: true });
@@ -79,7 +85,6 @@ async function runDaemon(o: LogdCliOptions): Promise<number> {
     throw new LkstError(`cannot write ${pidFile} (${errnoCode(err) ?? err})`, 'run as root or give --pid-file');
   }
   const onHup = (): void => void d.rotate().catch((err) => process.stderr.write(`lkst logd: rotate failed: ${(err as Error).message}\n`));
-  let stopping: (() => void) | undefined;
   const stopped = new Promise<void>((r) => (stopping = r));
   const onStop = (): void => stopping?.();
   process.on('SIGHUP', onHup);
@@ -91,7 +96,7 @@ async function runDaemon(o: LogdCliOptions): Promise<number> {
     await stopped;
     const st = await d.stop();
     process.stderr.write(summary(st));
-    return st.eventsUnsaved ? 2 : 0;
+    return fatal ? 1 : st.eventsUnsaved ? 2 : 0;
   } finally {
     process.off('SIGHUP', onHup);
     process.off('SIGINT', onStop);
