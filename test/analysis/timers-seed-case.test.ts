@@ -58,6 +58,10 @@ describe('analyze timers on the recovered trace of the seed case', { skip: 'skip
       assert.equal(cmd.status, 3);
       assert.match(cmd.stdout, /\[freed-while-pending\].*lkst_victim_fire/);
       assert.match(cmd.stdout, /\[fired-after-free\]/);
+      // Straight from the dump, without a recovery step.
+      const direct = spawnSync(process.execPath, [cli, 'analyze', 'timers', g.dumps.elf!, '--json'], { encoding: 'utf8' });
+      assert.equal(direct.status, 3, direct.stderr);
+      assert.deepEqual((JSON.parse(direct.stdout) as { findings: { kind: string }[] }).findings.map((f) => f.kind), r.findings.map((f) => f.kind));
     } finally {
       g?.cleanup();
       rmSync(work, { recursive: true, force: true });

@@ -11,7 +11,7 @@ export function registerAnalyze(program: Command): void {
   analyze
     .command('latency')
     .description('wakeup-to-run latency per task (histogram, worst cases), time per system call, IRQ and softirq time')
-    .argument('<file>', 'trace.dat file')
+    .argument('<file>', 'trace.dat file or crash dump')
     .option('--json', 'print JSON')
     .option('--top <n>', 'rows per list', (v) => Number(v), 15)
     .option('--task <pid|comm>', 'also the wakeup latency histogram of this task')
@@ -26,7 +26,7 @@ export function registerAnalyze(program: Command): void {
   analyze
     .command('timers')
     .description('each timer’s life (init, start, expire, cancel) and findings when a timer is used on freed memory')
-    .argument('<file>', 'trace.dat file (a recovered crash trace works too)')
+    .argument('<file>', 'trace.dat file or crash dump (vmcore, kdump)')
     .option('--json', 'print JSON')
     .option('--top <n>', 'timers listed', (v) => Number(v), 30)
     .action(

@@ -15,7 +15,7 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('convert a trace for other tools: Perfetto protobuf (ui.perfetto.dev), Chrome JSON, CSV, Parquet')
-    .argument('<file>', 'trace.dat file')
+    .argument('<file>', 'trace.dat file or crash dump')
     .requiredOption('--to <format>', `one of ${FORMATS.join(', ')}`)
     .requiredOption('-o, --output <file>', 'output file')
     .option('--event <name>', 'parquet: only this event type, with its fields as typed columns')

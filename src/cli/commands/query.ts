@@ -14,7 +14,7 @@ export function registerQuery(program: Command): void {
   program
     .command('query')
     .description('SQL over the trace (DuckDB): one table per event type (ts, cpu, common_pid, comm, then its fields), plus events, tasks and cpus')
-    .argument('<file>', 'trace.dat file')
+    .argument('<file>', 'trace.dat file or crash dump')
     .argument('[sql]', 'the query, e.g. "SELECT next_comm, count(*) FROM sched_switch GROUP BY 1 ORDER BY 2 DESC"')
     .option('--csv', 'print CSV')
     .option('--json', 'print JSON')

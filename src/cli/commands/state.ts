@@ -11,7 +11,7 @@ export function registerState(program: Command): void {
   program
     .command('state')
     .description('the state of the kernel at one moment: what ran on each CPU, every task’s state and syscall, pending timers, locks')
-    .argument('<file>', 'trace.dat file')
+    .argument('<file>', 'trace.dat file or crash dump')
     .requiredOption('--at <time>', 'seconds as in the report (809.394135), with a unit (809394135us), +OFFSET from the start (+1.5s), or end (the last event: the crash, in a recovered trace)')
     .option('--json', 'print JSON')
     .action(

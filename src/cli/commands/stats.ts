@@ -9,7 +9,7 @@ export function registerStats(program: Command): void {
   program
     .command('stats')
     .description('events per type, CPU and task; lost events; time span; busiest tasks and interrupts')
-    .argument('<file>', 'trace.dat file (recorded, dumped or recovered)')
+    .argument('<file>', 'trace.dat file or crash dump')
     .option('--json', 'print JSON')
     .option('--top <n>', 'rows in the busiest lists', (v) => Number(v), 15)
     .action(

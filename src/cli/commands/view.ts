@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { action } from '../run.js';
-import { openTrace } from '../../analysis/open.js';
+import { withTrace } from '../../analysis/open.js';
 import { buildTimeline } from '../../web/timeline.js';
 import { startViewer } from '../../web/server.js';
 import { firstEventTs } from '../../analysis/stream.js';
@@ -11,21 +11,17 @@ export function registerView(program: Command): void {
   program
     .command('view')
     .description('a timeline of the trace in the browser (served on 127.0.0.1 with a private token; Ctrl-C stops)')
-    .argument('<file>', 'trace.dat file')
+    .argument('<file>', 'trace.dat file or crash dump')
     .option('--from <time>', 'show from this time (as for state --at: 809.39, +1.5s); earlier events still build the state')
     .option('--to <time>', 'show up to this time')
     .action(
       action(async (file: string, opts: { from?: string; to?: string }) => {
-        const t = openTrace(file);
         const started = Date.now();
-        let timeline;
-        try {
+        const timeline = await withTrace(file, (t) => {
           const first = [opts.from, opts.to].some((x) => x?.trim().startsWith('+')) ? firstEventTs(t) : 0;
           const win = { from: opts.from ? parseTraceTime(opts.from, first) : undefined, to: opts.to ? parseTraceTime(opts.to, first) : undefined };
-          timeline = buildTimeline(t, win);
-        } finally {
-          t.close();
-        }
+          return buildTimeline(t, win);
+        });
         const v = await startViewer(timeline, { title: basename(file) });
         process.stderr.write(`lkst: ${timeline.ev.ts.length.toLocaleString('en-US')} events prepared in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
         process.stdout.write(`${v.url}\n`);
