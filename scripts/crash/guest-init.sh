@@ -56,10 +56,10 @@ sleep 0.3
 if [ "$mode" = big ]; then
   # Fill big per-CPU buffers with every event there is, to measure recovery of large traces.
   echo 0 > $T/tracing_on
-  echo 65536 > $T/buffer_size_kb
+  echo 32768 > $T/buffer_size_kb
   echo 1 > $T/events/enable
   echo 1 > $T/tracing_on
-  i=0; while [ $i -lt 30 ]; do ls -R /sys/kernel/tracing/events > /dev/null; i=$((i+1)); done
+  i=0; while [ $i -lt 12 ]; do ls -R /sys/kernel/tracing/events > /dev/null; i=$((i+1)); done
   echo "lkst-big-end=$nonce" > $T/trace_marker
 fi
 if [ "$mode" = uaf ]; then

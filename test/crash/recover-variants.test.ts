@@ -27,7 +27,7 @@ describe('lkst recover on other machine and kernel shapes', () => {
     }
   });
 
-  test('a 1 GiB guest with every event on and 64 MiB per CPU, wrapped: exact counts, a format for every event', { skip: 'skip' in k61 ? k61.skip : false }, async () => {
+  test('a 1 GiB guest with every event on and 32 MiB per CPU, wrapped: exact counts, a format for every event', { skip: 'skip' in k61 ? k61.skip : false }, async () => {
     const g = await crashedGuest((k61 as { dir: string }).dir, { kaslr: true, mode: 'big', memMiB: 1024, timeoutMs: 150_000 });
     try {
       const rec = recoverFromDump(g.dumps.elf!);
