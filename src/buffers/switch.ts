@@ -159,10 +159,13 @@ function flipByTrigger(from: Instance, to: Instance): boolean {
 /** From now on what `from` recorded is recorded into `to`; `from` stops and keeps its content. */
 export function switchBuffer(from: Instance, to: Instance, opts: SwitchOptions = {}): SwitchResult {
   let method = opts.method ?? 'stop-first';
-  const events = opts.copyEvents === false ? readEventSet(to).filter((s) => s.recording).length : prepareSwitchTarget(from, to);
+  let events: number;
   if (opts.copyEvents === false) {
     if (from.name === to.name) throw new LkstError(`${to.name} is already the recording buffer`, 'switch to another buffer');
     to.tracingOn = false;
+    events = readEventSet(to).filter((s) => s.recording).length;
+  } else {
+    events = prepareSwitchTarget(from, to);
   }
   settle();
   let fallback: string | undefined;
