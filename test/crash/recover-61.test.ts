@@ -5,11 +5,11 @@ import { closeSync, copyFileSync, existsSync, openSync, readdirSync, truncateSyn
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Command } from 'commander';
-import { recoverCommand, registerRecover, writeRecovery } from '../../src/crash/command.js';
+import { dumpToTraceDat, recoverCommand, registerRecover, writeRecovery } from '../../src/crash/command.js';
 import { openTraceDat } from '../../src/file/reader.js';
 import { readFields } from '../../src/ringbuf/fields.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
-import { openDump } from '../../src/crash/open.js';
+import { isDumpFile, openDump } from '../../src/crash/open.js';
 import { openKernel, recoverFromDump, recoverFromMemory, type Recovery } from '../../src/crash/recover.js';
 import { LkstError } from '../../src/tracefs/errors.js';
 import { assertCountsMatchGuest, hidePages, markers } from './checks.js';
@@ -125,6 +125,21 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     assert.equal(sum.format, 'kdump-flat');
     assert.equal(sum.lastEvents.filter((e) => e.buffer === 'top').length, 3);
     assert.ok(statSync(out).size > 0);
+  });
+
+  test('lkst report DUMP support: dumps are told from trace files, and recovered into a temporary trace.dat', async () => {
+    assert.equal(isDumpFile(g.dumps.elf!), true);
+    assert.equal(isDumpFile(g.dumps['kdump-zlib']!), true);
+    const t = await dumpToTraceDat(g.dumps.elf!);
+    try {
+      assert.equal(isDumpFile(t.path), false);
+      const f = openTraceDat(t.path);
+      assert.equal(f.buffers.length, 4);
+      f.close();
+    } finally {
+      t.cleanup();
+    }
+    assert.equal(existsSync(t.path), false, 'cleanup removes it');
   });
 
   test('a truncated dump fails with one clear line, or says what it lost, never crashes', () => {
