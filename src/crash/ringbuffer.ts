@@ -103,7 +103,7 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
     head = cb.ptr('head_page');
     res.problems.push(`cpu${cpu}: no flagged head page, used head_page`);
   }
-  let at = ring.indexOf(head);
+  const at = ring.indexOf(head);
   if (at < 0) { res.problems.push(`cpu${cpu}: head page not on the ring`); return res; }
   for (let n = 0; n < ring.length; n++) {
     const bp = ring[(at + n) % ring.length];
