@@ -2,7 +2,6 @@
  * `lkst report`: reads a trace.dat (lkst's or trace-cmd's, v6/v7), merges the CPUs of every
  * buffer by time and prints each event as `trace-cmd report` does, or as JSON lines.
  */
-import { basename } from 'node:path';
 import type { EventFormat } from '../../events/format.js';
 import { CommTable, type RenderContext } from '../../events/printfmt/context.js';
 import { EventRenderers, type CompiledEvent } from '../../events/printfmt/event.js';
@@ -115,10 +114,11 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
   const pidFilter = opts.pid;
   const cpuFilter = opts.cpu;
 
-  // trace-cmd labels every line with its buffer when the file has named buffers.
+  // trace-cmd labels every line with its buffer when the file has named buffers; the top-level
+  // buffer's label is blank (`trace-cmd report FILE` gives it no name).
   const named = file.buffers.some((b) => b.name !== '');
-  const label = (name: string): string => name || basename(file.path);
-  const width = named ? Math.max(...file.buffers.map((b) => label(b.name).length), basename(file.path).length) : 0;
+  const width = named ? Math.max(...file.buffers.map((b) => b.name.length)) : 0;
+  const label = (name: string): string => (name ? padLeft(name, width) + ': ' : ' '.repeat(width) + '  ');
   const inputs: MergeInput[] = [];
   const infos: InputInfo[] = [];
   const tsOffset = Number(file.options.tsOffset ?? 0n);
@@ -128,7 +128,7 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
       inputs.push({ chunks: { [Symbol.iterator]: () => cs.chunks()[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset });
       infos.push({
         cpu: cs.cpu,
-        prefix: named ? padLeft(label(buf.name), width) + ': ' : '',
+        prefix: named ? label(buf.name) : '',
         cpuCol: latin1Bytes(cpuColumn(cs.cpu)),
         bufferName: buf.name,
         inNs: clockInNs(buf.clock),
