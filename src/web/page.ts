@@ -39,7 +39,12 @@ function fmtT(ns) {
   return (ns / 1e9).toFixed(4) + ' s';
 }
 function hue(pid) { return ((pid * 2654435761) >>> 0) % 360; }
-function color(pid) { return pid === 0 ? '#cfd8dc' : 'hsl(' + hue(pid) + ',55%,55%)'; }
+const colors = new Map();
+function color(pid) {
+  let c = colors.get(pid);
+  if (!c) colors.set(pid, (c = pid === 0 ? '#cfd8dc' : 'hsl(' + hue(pid) + ',55%,55%)'));
+  return c;
+}
 
 /** Parses the blob: u32 header length, JSON, then 8-aligned typed arrays. */
 function parse(buf) {
@@ -111,39 +116,45 @@ function index() {
   D.lostByCpu = groupBy(c['lost.cpu'], c['lost.ts'].length);
 }
 
-const X = (t) => LABEL_W + ((t - view.t0) / (view.t1 - view.t0)) * (cv.clientWidth - LABEL_W);
-const T = (x) => view.t0 + ((x - LABEL_W) / (cv.clientWidth - LABEL_W)) * (view.t1 - view.t0);
+// The canvas width, read once per frame (a DOM read per coordinate would dominate the frame).
+let CW = 1;
+const X = (t) => LABEL_W + ((t - view.t0) / (view.t1 - view.t0)) * (CW - LABEL_W);
+const T = (x) => view.t0 + ((x - LABEL_W) / (CW - LABEL_W)) * (view.t1 - view.t0);
 
 /** Slices of one row, coalesced to at most one draw per pixel. */
 function drawSlices(idx, start, end, y, h, colorOf) {
   if (!idx) return;
   let pos = Math.max(0, lowerBound(idx, end, view.t0));
-  const W = cv.clientWidth;
+  const W = CW;
+  let last = '';
   while (pos < idx.length) {
     const i = idx[pos];
     if (start[i] > view.t1) break;
     const x0 = Math.max(LABEL_W, X(start[i])), x1 = Math.min(W, X(end[i]));
-    ctx.fillStyle = colorOf(i);
+    const col = colorOf(i);
+    if (col !== last) { ctx.fillStyle = col; last = col; }
     ctx.fillRect(x0, y, Math.max(1, x1 - x0), h);
     if (x1 - x0 < 1) { pos = Math.max(pos + 1, lowerBound(idx, start, T(Math.floor(x0) + 1))); } else pos++;
   }
 }
 
-/** Instants of one row as ticks; filtered types are skipped, one tick per pixel at most. */
+/** Instants of one row as ticks in one path; filtered types are skipped, one tick per pixel at most. */
 function drawTicks(idx, times, y, h, style, filterType) {
   if (!idx) return;
   const types = D.c['ev.type'];
   let pos = lowerBound(idx, times, view.t0);
-  ctx.fillStyle = style;
+  ctx.beginPath();
   while (pos < idx.length) {
     const i = idx[pos];
     const t = times[i];
     if (t > view.t1) break;
     if (filterType && typeOn && !typeOn[types[i]]) { pos++; continue; }
     const x = Math.floor(X(t));
-    ctx.fillRect(x, y, 1, h);
+    ctx.rect(x, y, 1, h);
     pos = Math.max(pos + 1, lowerBound(idx, times, T(x + 1)));
   }
+  ctx.fillStyle = style;
+  ctx.fill();
 }
 
 function niceStep(span, px) {
@@ -156,6 +167,7 @@ function niceStep(span, px) {
 function draw() {
   const dpr = window.devicePixelRatio || 1;
   const W = cv.clientWidth, H = cv.clientHeight;
+  CW = W;
   if (cv.width !== Math.round(W * dpr) || cv.height !== Math.round(H * dpr)) { cv.width = Math.round(W * dpr); cv.height = Math.round(H * dpr); }
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, W, H);
@@ -260,7 +272,7 @@ window.addEventListener('keydown', (e) => {
   else if (e.key === 'a') { view = { t0: view.t0 - span * 0.1, t1: view.t1 - span * 0.1 }; clampView(); redraw(); }
   else if (e.key === 'd') { view = { t0: view.t0 + span * 0.1, t1: view.t1 + span * 0.1 }; clampView(); redraw(); }
 });
-new ResizeObserver(() => redraw()).observe(cv);
+new ResizeObserver(() => { CW = cv.clientWidth; redraw(); }).observe(cv);
 
 /** The event nearest to x in the row at y (within 5 px), else the slice under x. */
 function pick(x, y) {
@@ -341,6 +353,7 @@ L.showFinding = (k) => {
 (async () => {
   const [blob, summary] = await Promise.all([fetch(api('/api/timeline')).then((r) => r.arrayBuffer()), fetch(api('/api/summary')).then((r) => r.json())]);
   D = parse(blob);
+  CW = cv.clientWidth;
   index();
   typeList();
   buildRows();
