@@ -159,23 +159,21 @@ function typedEncoder(fmt: EventFormat, spec: Spec, extra: { success?: boolean }
 }
 
 function genericEncoder(fmt: EventFormat, scratch: ProtoWriter): Encoder {
-  const name = fmt.name;
+  const name = Buffer.from(fmt.name, 'utf8');
+  // Each field's name, encoded once: GenericFtraceEvent.Field.name (1).
+  const fields = fmt.fields.map((f) => ({ f, head: new ProtoWriter(32).string(1, f.name).view() }));
   return (ev, w) => {
-    w.string(1, name);
-    for (const f of fmt.fields) {
-      w.message(
-        2,
-        (fw) => {
-          fw.string(1, f.name);
-          if (f.isString) fw.string(3, ev.str(f));
-          else if (f.arrayLen >= 0 || f.dynamic !== 'none') {
-            const v = ev.value(f);
-            fw.string(3, Buffer.isBuffer(v) ? v.toString('hex') : Array.isArray(v) ? (v as (number | bigint)[]).join(',') : String(v));
-          } else if (f.signed) fw.int(4, f.size === 8 ? ev.big(f) : ev.num(f));
-          else fw.int(5, f.size === 8 ? ev.big(f) : ev.num(f));
-        },
-        scratch,
-      );
+    w.bytes(1, name);
+    for (const { f, head } of fields) {
+      scratch.reset();
+      scratch.raw(head);
+      if (f.isString) scratch.string(3, ev.str(f));
+      else if (f.arrayLen >= 0 || f.dynamic !== 'none') {
+        const v = ev.value(f);
+        scratch.string(3, Buffer.isBuffer(v) ? v.toString('hex') : Array.isArray(v) ? (v as (number | bigint)[]).join(',') : String(v));
+      } else if (f.signed) scratch.int(4, f.size === 8 ? ev.big(f) : ev.num(f));
+      else scratch.int(5, f.size === 8 ? ev.big(f) : ev.num(f));
+      w.bytes(2, scratch.buf, 0, scratch.len);
     }
   };
 }

@@ -30,6 +30,16 @@ export class ProtoWriter {
       this.buf[this.len++] = x;
       return this;
     }
+    if (typeof v === 'number' && v > 0 && Number.isSafeInteger(v)) {
+      // Timestamps and addresses below 2^53: arithmetic, no bigint.
+      let x = v;
+      while (x >= 0x80) {
+        this.buf[this.len++] = (x % 0x80) | 0x80;
+        x = Math.floor(x / 0x80);
+      }
+      this.buf[this.len++] = x;
+      return this;
+    }
     let b = BigInt.asUintN(64, BigInt(v));
     while (b > 0x7fn) {
       this.buf[this.len++] = Number(b & 0x7fn) | 0x80;
