@@ -683,7 +683,85 @@ function compileStrSegment(e: Expr, specText: string, lenArg?: Expr): Piece {
       w.cstr(b, o + f.offset, Math.min(o + f.offset + n, b.length));
     };
   }
+  if (plain) {
+    const direct = plainStrWriter(e);
+    if (direct) return direct;
+  }
   return wrap(compileStr(e, specText, lenArg));
+}
+
+/** Writer pieces for a plain %s of constants, conditions, flags and symbols (no strings made per record). */
+function plainStrWriter(e: Expr): Piece | undefined {
+  switch (e.k) {
+    case 'str':
+    case 'atom':
+    case 'num': {
+      const bytes = latin1Bytes(e.k === 'str' ? e.s : e.text);
+      return (_b, _o, _l, _c, w) => w.bytes(bytes);
+    }
+    case 'cond': {
+      const cond = compileNum(e.c);
+      const t = compileStrSegment(e.t, '%s');
+      const f = compileStrSegment(e.f, '%s');
+      return (b, o, l, c, w) => (isTrue(cond(b, o, l, c)) ? t(b, o, l, c, w) : f(b, o, l, c, w));
+    }
+    case 'symbolic': {
+      const val = compileNum(e.e);
+      const map = new Map<Num, Uint8Array>();
+      for (const { value, str } of e.table) {
+        const k = norm(value);
+        if (!map.has(k)) map.set(k, latin1Bytes(str));
+      }
+      return (b, o, l, c, w) => {
+        const v = val(b, o, l, c);
+        const s = map.get(v);
+        if (s !== undefined) w.bytes(s);
+        else {
+          w.ch(48);
+          w.ch(120);
+          w.str(hexU64(v));
+        }
+      };
+    }
+    case 'flags': {
+      if (!e.table.every((t) => t.value <= 0xffffffffn)) return undefined;
+      const val = compileNum(e.e);
+      const vals = e.table.map((t) => Number(t.value));
+      const strs = e.table.map((t) => latin1Bytes(t.str));
+      const delim = latin1Bytes(e.delim);
+      const slow = wrap(compileStr(e, '%s'));
+      return (b, o, l, c, w) => {
+        const v0 = val(b, o, l, c);
+        if (typeof v0 !== 'number' || v0 < 0 || v0 > 0xffffffff) {
+          slow(b, o, l, c, w);
+          return;
+        }
+        let v = v0;
+        let printed = false;
+        for (let i = 0; i < vals.length; i++) {
+          const fv = vals[i]!;
+          if (v === 0 && fv < 0) {
+            w.bytes(strs[i]!);
+            break;
+          }
+          if (fv > 0 && (v & fv) >>> 0 === fv) {
+            if (printed) w.bytes(delim);
+            w.bytes(strs[i]!);
+            printed = true;
+            v = (v & ~fv) >>> 0;
+          }
+        }
+        if (v) {
+          if (printed) w.bytes(delim);
+          w.ch(48);
+          w.ch(120);
+          w.uint(v, 16);
+        }
+      };
+    }
+    default:
+      return undefined;
+  }
 }
 
 function compileSegment(seg: Segment): Piece {
@@ -719,6 +797,26 @@ function compileSegment(seg: Segment): Piece {
             w.str('0x');
             if (typeof v === 'number' && v > 0) w.uint(v, 16);
             else w.str(hexU64(v));
+          }
+        };
+      }
+      if (seg.ext === 'S' || seg.ext === 's' || seg.ext === 'F' || seg.ext === 'f') {
+        const val = compileNum(seg.arg);
+        const withOff = seg.ext === 'S' || seg.ext === 'F';
+        return (b, o, l, c, w) => {
+          const v = val(b, o, l, c);
+          const syms = c.symbols;
+          const i = syms.indexOf(v);
+          if (i < 0) {
+            w.ch(48);
+            w.ch(120);
+            w.str(hexU64(v));
+            return;
+          }
+          w.str(syms.nameAt(i));
+          if (withOff) {
+            w.str('+0x');
+            w.str(syms.offsetHex(i, v));
           }
         };
       }

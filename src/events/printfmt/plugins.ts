@@ -110,16 +110,22 @@ function schedWakeup(fmt: EventFormat): StrPiece | undefined {
 }
 
 /** kmem: "(func+0xoff) " before the event's own text, when the call site is a known symbol. */
-function kmemCallSite(fmt: EventFormat): StrPiece | undefined {
+function kmemCallSite(fmt: EventFormat): Piece | undefined {
   const cs = u64Field(fmt.fieldByName.get('call_site'));
   if (!cs) return undefined;
-  return (b, o, _l, ctx) => {
+  return (b, o, _l, ctx, w) => {
     const v = cs(b, o);
-    const i = ctx.symbols.indexOf(v);
-    if (i < 0) return '';
+    const syms = ctx.symbols;
+    const i = syms.indexOf(v);
+    if (i < 0) return;
     // "%x" of (int)(val - addr): the low 32 bits of the offset.
-    const off = ctx.symbols.offsetHex(i, v);
-    return `(${ctx.symbols.nameAt(i)}+0x${off.length > 8 ? off.slice(-8).replace(/^0+(?=.)/, '') : off}) `;
+    const off = syms.offsetHex(i, v);
+    w.ch(40);
+    w.str(syms.nameAt(i));
+    w.str('+0x');
+    w.str(off.length > 8 ? off.slice(-8).replace(/^0+(?=.)/, '') : off);
+    w.ch(41);
+    w.ch(32);
   };
 }
 
@@ -258,7 +264,7 @@ export function pluginFor(fmt: EventFormat, pretty: () => Piece): PluginRender |
   }
   if (fmt.system === 'kmem' && KMEM_EVENTS.has(fmt.name)) {
     const p = kmemCallSite(fmt);
-    if (p) return { piece: p, thenPretty: true };
+    if (p) return { write: p, thenPretty: true };
   }
   return undefined;
 }
