@@ -32,7 +32,7 @@ echo 1 > $T/tracing_on
 echo 1 > $I/tracing_on
 echo "lkst-nonce=$nonce" > $T/trace_marker
 i=0
-while [ $i -lt 300 ]; do echo "lkst-fill $i ............................................................" > $I/trace_marker; i=$((i+1)); done
+while [ $i -lt 400 ]; do echo "lkst-fill $i ............................................................" > $I/trace_marker; i=$((i+1)); done
 echo "lkst-inst-nonce=$nonce" > $I/trace_marker
 # A second instance half consumed by a reader: its reader page is partly read at the crash.
 mkdir $T/instances/lkst2

@@ -58,15 +58,19 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
   test('a buffer a reader had half consumed gives back only what was not read', () => {
     const read = [...g.stats.get('lkst2')!.values()].reduce((n, s) => n + s.read, 0);
     assert.ok(read > 0, 'the guest consumed events');
-    assert.deepEqual(markers(elf, 'lkst2'), [`lkst-read-nonce=${g.nonce}`]);
+    // Exactly the 40 markers less those the reader took, then the nonce written after the read.
+    const m = markers(elf, 'lkst2');
+    assert.equal(m.filter((x) => x.startsWith('lkst-read ')).length, 40 - read);
+    assert.ok(m.includes(`lkst-read-nonce=${g.nonce}`));
   });
 
-  test('the small instance wrapped: only its newest markers survive', () => {
+  test('the small instance wrapped: its newest markers survive, the oldest are gone', () => {
     const lkst = g.stats.get('lkst')!;
     assert.ok([...lkst.values()].some((s) => s.overrun > 0), 'the guest saw overruns');
+    // 400 markers of ~100 bytes cannot fit in 2 CPUs x 3 pages, whichever CPUs the writer ran on.
     const m = markers(elf, 'lkst').filter((x) => x.startsWith('lkst-fill'));
-    assert.ok(!m.includes('lkst-fill 0 ............................................................'));
-    assert.ok(m.includes('lkst-fill 299 ............................................................'));
+    assert.ok(m.length > 0 && m.length < 400, `${m.length} markers survive`);
+    assert.ok(m.includes('lkst-fill 399 ............................................................'));
   });
 
   test('the written trace.dat opens in trace-cmd report with the nonce', async () => {
