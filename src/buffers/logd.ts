@@ -188,7 +188,7 @@ export class LogDaemon {
       const now = Date.now();
       if (now - this.lastResumeCheck >= (this.opts.resumeCheckMs ?? RESUME_CHECK_MS)) {
         this.lastResumeCheck = now;
-        if (this.freeBytes() >= this.needForNew()) await this.resume();
+        if (this.freeBytes() >= this.resumeAt()) await this.resume();
       }
       return;
     }
@@ -209,6 +209,11 @@ export class LogDaemon {
     return this.metaRoom + 2 * this.reserve;
   }
 
+  /** A poll's worth above the minimum, so the daemon does not flip between writing and not at the edge. */
+  private resumeAt(): number {
+    return this.needForNew() + this.reserve;
+  }
+
   /** Drains the current segment; a write error (disk full) ends writing for now. */
   private drainSafely(): void {
     if (!this.seg) return;
@@ -225,7 +230,7 @@ export class LogDaemon {
   private enterDiskFull(why: string): void {
     if (this.st.diskFull) return;
     this.st.diskFull = true;
-    this.say(`lkst logd: stopped writing: ${why}; still reading the buffers and counting what cannot be saved; writing resumes when ${this.dir} has ${mib(this.needForNew())} free`);
+    this.say(`lkst logd: stopped writing: ${why}; still reading the buffers and counting what cannot be saved; writing resumes when ${this.dir} has ${mib(this.resumeAt())} free`);
     const old = this.seg;
     this.seg = this.openSegment(true);
     if (old) {

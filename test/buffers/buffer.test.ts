@@ -10,7 +10,8 @@ import { dumpBuffer } from '../../src/buffers/dump.js';
 import { bufferInstanceName } from '../../src/buffers/name.js';
 import { Instance } from '../../src/tracefs/instance.js';
 import { LkstError } from '../../src/tracefs/errors.js';
-import { PREAD64, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
+import { PREAD64, reportedSeqs, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
+import { availableParallelism } from 'node:os';
 
 test('create, list, resize and delete: the kernel reports the sizes and modes asked for', async () => {
   await withBufferNames(['life'], async (name) => {
@@ -70,6 +71,32 @@ test('a full overwrite buffer: the overrun the kernel counts equals the loss sto
       });
       const report = execFileSync('trace-cmd', ['report', '-i', out], { encoding: 'utf8', maxBuffer: 64 << 20 });
       assert.equal((report.match(/sys_enter:/g) ?? []).length, r.events);
+    } finally {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('a full stop-when-full buffer: keeps the first events, the kernel counts the rest as dropped, not overrun', async () => {
+  await withBufferNames(['drop'], async (name) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lkst-buf-'));
+    const child = await startSeqWorkload({ cpu: availableParallelism() - 1 });
+    try {
+      const inst = createBuffer(name, { sizeKb: 8, overwrite: false });
+      inst.setFilter('raw_syscalls', 'sys_enter', `common_pid == ${child.pid} && id == ${PREAD64}`);
+      inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
+      inst.tracingOn = true;
+      await sleep(200);
+      const r = await dumpBuffer(inst, join(dir, 'drop.dat'), { freeze: true, kallsyms: false });
+      const dropped = r.before.reduce((s, c) => s + c.droppedEvents, 0);
+      assert.ok(dropped > 0, `8 KiB per CPU overflowed (dropped ${dropped})`);
+      assert.equal(r.before.reduce((s, c) => s + c.overrun, 0), 0, 'nothing was overwritten');
+      r.before.forEach((k, i) => assert.equal(r.captures[i]!.events, k.entries));
+      // What is kept is the start: one unbroken run of the (pinned) workload's calls.
+      const seqs = reportedSeqs(r.path);
+      assert.equal(seqs.length, r.events);
+      seqs.forEach((s, i) => i && assert.equal(s, seqs[i - 1]! + 1));
     } finally {
       await stopChild(child);
       rmSync(dir, { recursive: true, force: true });

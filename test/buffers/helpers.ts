@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Instance } from '../../src/tracefs/instance.js';
 import { bufferInstanceName } from '../../src/buffers/name.js';
@@ -101,4 +101,12 @@ export async function stopChild(child: ChildProcess): Promise<void> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/** The workload's sequence numbers in a trace.dat, as trace-cmd reports them. */
+export function reportedSeqs(file: string): number[] {
+  const text = execFileSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const out: number[] = [];
+  for (const m of text.matchAll(/sys_enter:\s+NR 17 \([0-9a-f]+, [0-9a-f]+, [0-9a-f]+, ([0-9a-f]+)/g)) out.push(parseInt(m[1]!, 16));
+  return out;
 }

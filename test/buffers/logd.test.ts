@@ -7,15 +7,7 @@ import { basename, join } from 'node:path';
 import { createBuffer } from '../../src/buffers/buffer.js';
 import { LogDaemon } from '../../src/buffers/logd.js';
 import type { Instance } from '../../src/tracefs/instance.js';
-import { PREAD64, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
-
-/** The workload's sequence numbers in a trace.dat, as trace-cmd reports them. */
-function reportedSeqs(file: string): number[] {
-  const text = execFileSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 256 << 20 });
-  const out: number[] = [];
-  for (const m of text.matchAll(/sys_enter:\s+NR 17 \([0-9a-f]+, [0-9a-f]+, [0-9a-f]+, ([0-9a-f]+)/g)) out.push(parseInt(m[1]!, 16));
-  return out;
-}
+import { PREAD64, reportedSeqs, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
 
 function seqBuffer(name: string, pid: number, sizeKb: number): Instance {
   const inst = createBuffer(name, { sizeKb, overwrite: false });
@@ -101,16 +93,21 @@ test('logd on a disk that fills up: stops writing with a message, counts what it
       d = new LogDaemon({ buffers: [inst], dir, maxBytes: 256 * 1024, kallsyms: false, pollMs: 20, resumeCheckMs: 100, onMessage: (m) => messages.push(m) });
       inst.tracingOn = true;
       d.start();
-      for (let i = 0; i < 50 && !d.stats.diskFull; i++) await sleep(100);
-      await sleep(300);
-      const full = d.stats;
+      // Until the daemon has stopped writing and counted something it could not save.
+      let full = d.stats;
+      for (let i = 0; i < 100 && !(full.diskFull && full.eventsUnsaved > 0); i++) {
+        await sleep(50);
+        full = d.stats;
+      }
       assert.ok(full.diskFull, 'the daemon saw the disk fill up');
       assert.ok(full.eventsUnsaved > 0, 'and counted events it could not save');
       assert.match(messages.join('\n'), /stopped writing: .*still reading the buffers and counting/);
       for (const f of full.files) assert.ok(reportedSeqs(f).length > 0, `${f} is a complete trace.dat`);
       // Free the space: writing resumes.
-      for (const f of full.files) rmSync(f);
-      for (let i = 0; i < 50 && d.stats.diskFull; i++) await sleep(100);
+      for (let i = 0; i < 50 && d.stats.diskFull; i++) {
+        for (const f of d.stats.files) rmSync(f, { force: true }); // a file still being written lands late
+        await sleep(100);
+      }
       assert.equal(d.stats.diskFull, false);
       assert.match(messages.join('\n'), /writing resumed/);
       inst.tracingOn = false;
