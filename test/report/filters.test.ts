@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { captureWithTraceCmd, type TraceCmdCapture } from './tracecmd-capture.js';
 import { eventOfLine, reportText } from './report-output.js';
+import { decodeFile } from '../../src/analysis/report/index.js';
 
 let cap: TraceCmdCapture;
 let full: string[];
@@ -69,4 +70,21 @@ test('--json prints one object per event with its fields', async () => {
   assert.equal(typeof f.next_pid, 'number');
   const line = full[events.indexOf(sw)]!;
   assert.ok(line.includes(`${f.prev_comm}:${f.prev_pid} `) && line.includes(`==> ${f.next_comm}:${f.next_pid} `), line);
+});
+
+test('decodeFile reads every record into typed values', async () => {
+  const names = new Map<string, number>();
+  let lastTs = -Infinity;
+  const n = decodeFile(cap.path, (r) => {
+    assert.ok(r.ts >= lastTs);
+    lastTs = r.ts;
+    const name = r.format?.name ?? '?';
+    names.set(name, (names.get(name) ?? 0) + 1);
+    if (name === 'sched_switch') {
+      const i = r.format!.fields.findIndex((f) => f.name === 'next_pid');
+      assert.equal(typeof r.values[i], 'number');
+    }
+  });
+  assert.equal(n, full.length);
+  assert.equal(names.get('sched_switch'), full.filter((l) => eventOfLine(l) === 'sched_switch').length);
 });

@@ -20,14 +20,6 @@ export function cpuColumn(cpu: number): string {
   return ' [' + (cpu < 0 ? '-' + String(-cpu).padStart(2, '0') : String(cpu).padStart(3, '0')) + ']';
 }
 
-/** " %5lu.%06lu:" of the time in microseconds, rounded as libtraceevent rounds ns to us. */
-export function timeColumn(tsNs: number): string {
-  const us = Math.floor((tsNs + 500) / 1000);
-  const secs = Math.floor(us / 1e6);
-  const frac = us - secs * 1e6;
-  return ' ' + padLeft(String(secs), 5) + '.' + String(frac).padStart(6, '0') + ':';
-}
-
 /** The raw clock value (clocks that do not count nanoseconds): "%12llu:". */
 export function rawTimeColumn(ts: number): string {
   return padLeft(String(ts), 12) + ':';

@@ -67,7 +67,6 @@ interface PArg {
   leaf?: Expr;
 }
 
-const END: Token = { kind: 'op', text: '' };
 type TKind = Token['kind'] | 'none';
 
 function fresh(): PArg {
@@ -556,4 +555,3 @@ export function parsePrintFmt(fmt: EventFormat): ParsedPrintFmt {
   return { format, args };
 }
 
-export { END };
