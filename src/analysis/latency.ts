@@ -92,8 +92,7 @@ export class LatencyAnalysis implements Analysis {
     if (!has('sched', 'sched_switch') || !(has('sched', 'sched_waking') || has('sched', 'sched_wakeup'))) missing.push('wakeup latency needs sched:sched_switch and sched:sched_waking (or sched_wakeup)');
     if (!has('raw_syscalls', 'sys_exit') && !reg.all().some((f) => f.system === 'syscalls')) missing.push('syscall times need raw_syscalls:sys_enter and sys_exit');
     if (!has('irq', 'irq_handler_exit') && !has('irq', 'softirq_exit')) missing.push('IRQ times need irq:irq_handler_entry/exit and irq:softirq_entry/exit');
-    const tasks = this.pass.model.tasks;
-    const byTask = [...this.byTask].map(([pid, d]) => ({ pid, comm: tasks.get(pid)?.comm ?? `<${pid}>`, latency: d.summary() }));
+    const byTask = [...this.byTask].map(([pid, d]) => ({ pid, comm: this.pass.model.commOf(pid), latency: d.summary() }));
     byTask.sort((a, b) => b.latency.maxNs - a.latency.maxNs);
     const syscalls = [...this.syscalls].map(([name, d]) => ({ name, time: d.summary() })).sort((a, b) => b.time.totalNs - a.time.totalNs);
     const irqs = [...this.irqs].map(([name, s]) => ({ name, kind: s.kind, time: s.d.summary() })).sort((a, b) => b.time.totalNs - a.time.totalNs);

@@ -35,6 +35,7 @@ export function renderState(st: StateAt): string {
   out.push(`State at ${fmtTs(st.at)} (${fmtDur(Math.max(0, st.at - st.traceStart))} into the trace)`);
   if (st.maskset) out.push(`Maskset in force: ${st.maskset}`);
   if (st.lostBefore) out.push(`warning: ${st.lostBefore} events were lost before this moment; some states may be stale`);
+  if (!st.switchesTraced) out.push('note: no sched_switch in the trace: "running" is the last task seen on each CPU');
   out.push('', 'CPUs', table(['cpu', 'running', 'since', 'in interrupt'], st.cpus.map((c) => [c.cpu, c.pid < 0 ? '?' : `${c.comm}:${c.pid}`, since(c.since), c.irqs.map((i) => i.name).join(' > ') || (st.irqExitsTraced ? '' : '?')])));
   const known = st.tasks.filter((t) => t.state !== 'unknown' || t.syscall);
   out.push(

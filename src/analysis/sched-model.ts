@@ -73,9 +73,12 @@ export class SchedModel {
   readonly cpus = new Map<number, CpuNow>();
   private readonly dispatch = new Dispatch();
   private readonly hooks: SchedHooks[] = [];
+  /** Without sched_switch, a CPU's task is only "the last one seen there". */
+  readonly tracksSwitches: boolean;
 
   constructor(reg: EventRegistry, private readonly cmdlines?: Map<number, string>) {
     const d = this.dispatch;
+    this.tracksSwitches = !!reg.find('sched', 'sched_switch');
     d.bind(reg, 'sched', 'sched_switch', ['prev_pid', 'prev_comm', 'prev_state', 'next_pid', 'next_comm'], (ev, f) => {
       this.onSwitch(ev.ts, ev.cpu, ev.num(f.prev_pid), ev.str(f.prev_comm), ev.num(f.prev_state), ev.num(f.next_pid), ev.str(f.next_comm));
     });
@@ -153,7 +156,8 @@ export class SchedModel {
     const pid = ev.pid;
     if (pid > 0) {
       const c = this.cpu(ev.cpu);
-      if (c.pid === -1) {
+      if (!this.tracksSwitches) c.pid = pid;
+      else if (c.pid === -1) {
         c.pid = pid;
         const t = this.task(pid);
         if (t.state === 'unknown') {
@@ -167,10 +171,15 @@ export class SchedModel {
   task(pid: number, comm?: string): Task {
     let t = this.tasks.get(pid);
     if (!t) {
-      t = { pid, comm: comm || this.cmdlines?.get(pid) || (pid === 0 ? 'swapper' : `<${pid}>`), state: 'unknown', since: -1, cpu: -1, held: new Map(), wokenAt: -1, wokenBy: -1 };
+      t = { pid, comm: comm || this.commOf(pid), state: 'unknown', since: -1, cpu: -1, held: new Map(), wokenAt: -1, wokenBy: -1 };
       this.tasks.set(pid, t);
     } else if (comm && pid !== 0) t.comm = comm;
     return t;
+  }
+
+  /** A task's name: as last seen in the trace, else from saved_cmdlines, else <pid>. */
+  commOf(pid: number): string {
+    return this.tasks.get(pid)?.comm ?? this.cmdlines?.get(pid) ?? (pid === 0 ? 'swapper' : `<${pid}>`);
   }
 
   cpu(cpu: number): CpuNow {

@@ -39,6 +39,8 @@ export interface StateAt {
   lostBefore: number;
   /** The maskset in force (from the last `lkst: maskset A -> B` marker before the moment). */
   maskset?: string;
+  /** Whether sched_switch is traced; without it, a CPU's task is the last one seen there. */
+  switchesTraced: boolean;
   /** Whether irq exits are traced (otherwise "in interrupt" cannot be told). */
   irqExitsTraced: boolean;
 }
@@ -59,7 +61,7 @@ export function stateAt(input: TraceInput, at: number): StateAt {
     .map((c) => ({
       cpu: c.cpu,
       pid: c.pid,
-      comm: c.pid === 0 ? `swapper/${c.cpu}` : c.pid > 0 ? model.tasks.get(c.pid)?.comm ?? '' : '',
+      comm: c.pid === 0 ? `swapper/${c.cpu}` : c.pid > 0 ? model.commOf(c.pid) : '',
       since: c.since,
       irqs: irqExitsTraced ? c.irqs.map((i) => ({ name: i.name, since: i.since })) : [],
     }));
@@ -77,5 +79,5 @@ export function stateAt(input: TraceInput, at: number): StateAt {
     }))
     .sort((a, b) => a.pid - b.pid);
   const pendingTimers = timers.result().timers.filter((t) => t.pending);
-  return { at: Number.isFinite(at) ? at : pass.last, maskset: marks.current, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, irqExitsTraced };
+  return { at: Number.isFinite(at) ? at : pass.last, maskset: marks.current, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, irqExitsTraced, switchesTraced: model.tracksSwitches };
 }

@@ -98,7 +98,7 @@ export class StatsAnalysis implements Analysis {
       if (c.lost) s.lost = Math.max(s.lost, c.lost.overrun + c.lost.dropped);
     }
     const tasks = [...this.byPid.values()].filter((t) => t.pid >= 0);
-    for (const t of tasks) t.comm = pass.model.tasks.get(t.pid)?.comm ?? pass.input.cmdlines?.get(t.pid) ?? (t.pid === 0 ? 'swapper' : `<${t.pid}>`);
+    for (const t of tasks) t.comm = pass.model.commOf(t.pid);
     tasks.sort((a, b) => b.runNs - a.runNs || b.events - a.events);
     const byEvent = [...this.byId].map(([id, count]) => {
       const f = reg.get(id);

@@ -34,6 +34,7 @@ export function exportChromeJson(input: TraceInput, sink: FileSink): { events: n
     slices++;
   };
   const onCpu = new Map<number, { pid: number; since: number }>();
+  const seen = new Set<number>();
   model.subscribe({
     switch: (ts, cpu, prev) => {
       const cur = onCpu.get(cpu);
@@ -57,6 +58,7 @@ export function exportChromeJson(input: TraceInput, sink: FileSink): { events: n
       const c = model.cpus.get(ev.cpu);
       if (c && c.since === ev.ts) onCpu.set(ev.cpu, { pid: c.pid, since: c.since });
       const pid = Math.max(0, ev.pid);
+      seen.add(pid);
       const where = pid > 0 ? `"pid":${pid},"tid":${pid}` : `"pid":${CPU_PROCESS},"tid":${ev.cpu}`;
       put(`{"ph":"i","s":"t","cat":"${ev.fmt?.system ?? 'unknown'}","name":"${eventName(ev)}",${where},"ts":${us(ev.ts)},"args":${fieldsJson(ev)}}`);
       events++;
@@ -70,10 +72,12 @@ export function exportChromeJson(input: TraceInput, sink: FileSink): { events: n
   }
   put(`{"ph":"M","name":"process_name","pid":${CPU_PROCESS},"args":{"name":"CPUs"}}`);
   for (const cpu of model.cpus.keys()) put(`{"ph":"M","name":"thread_name","pid":${CPU_PROCESS},"tid":${cpu},"args":{"name":"CPU ${cpu}"}}`);
-  for (const t of model.tasks.values()) {
-    if (t.pid <= 0) continue;
-    put(`{"ph":"M","name":"process_name","pid":${t.pid},"args":{"name":${JSON.stringify(`${t.comm} ${t.pid}`)}}}`);
-    put(`{"ph":"M","name":"thread_name","pid":${t.pid},"tid":${t.pid},"args":{"name":${JSON.stringify(t.comm)}}}`);
+  for (const t of model.tasks.values()) seen.add(t.pid);
+  for (const pid of seen) {
+    if (pid <= 0) continue;
+    const comm = model.commOf(pid);
+    put(`{"ph":"M","name":"process_name","pid":${pid},"args":{"name":${JSON.stringify(`${comm} ${pid}`)}}}`);
+    put(`{"ph":"M","name":"thread_name","pid":${pid},"tid":${pid},"args":{"name":${JSON.stringify(comm)}}}`);
   }
   out += '\n]}\n';
   sink.text(out);

@@ -10,12 +10,11 @@ export const CSV_HEADER = 'ts,cpu,pid,comm,event,fields';
 export function exportCsv(input: TraceInput, sink: FileSink): { events: number } {
   const fieldsJson = fieldsJsonOf(input.registry);
   const pass = new Pass(input);
-  const tasks = pass.model.tasks;
   let events = 0;
   let out = CSV_HEADER + '\n';
   pass.add({
     event: (ev) => {
-      const comm = tasks.get(ev.pid)?.comm ?? input.cmdlines?.get(ev.pid) ?? '';
+      const comm = pass.model.commOf(ev.pid);
       // Field JSON always holds quotes: quote it without testing.
       out += `${ev.ts},${ev.cpu},${ev.pid},${csvField(comm)},${eventName(ev)},"${fieldsJson(ev).replaceAll('"', '""')}"\n`;
       events++;

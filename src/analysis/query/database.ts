@@ -105,8 +105,7 @@ export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?
     const stats = wanted.has('tasks') || wanted.has('cpus') ? pass.add(new StatsAnalysis(pass)) : undefined;
     let events = 0;
     if (loaders.size || eventsApp || stats) {
-      const tasks = pass.model.tasks;
-      const commOf = (pid: number) => tasks.get(pid)?.comm ?? input.cmdlines?.get(pid) ?? (pid === 0 ? 'swapper' : `<${pid}>`);
+      const commOf = (pid: number) => pass.model.commOf(pid);
       pass.add({
         event: (ev) => {
           const l = loaders.get(ev.id);
