@@ -10,7 +10,7 @@ import { dumpBuffer } from '../../src/buffers/dump.js';
 import { bufferInstanceName } from '../../src/buffers/name.js';
 import { Instance } from '../../src/tracefs/instance.js';
 import { LkstError } from '../../src/tracefs/errors.js';
-import { PREAD64, reportedSeqs, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
+import { reportedSeqs, seqBuffer, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
 import { availableParallelism } from 'node:os';
 
 test('create, list, resize and delete: the kernel reports the sizes and modes asked for', async () => {
@@ -52,9 +52,7 @@ test('a full overwrite buffer: the overrun the kernel counts equals the loss sto
     const dir = mkdtempSync(join(tmpdir(), 'lkst-buf-'));
     const child = await startSeqWorkload();
     try {
-      const inst = createBuffer(name, { sizeKb: 8, overwrite: true });
-      inst.setFilter('raw_syscalls', 'sys_enter', `common_pid == ${child.pid} && id == ${PREAD64}`);
-      inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
+      const inst = seqBuffer(name, child.pid!, { sizeKb: 8, overwrite: true });
       inst.tracingOn = true;
       await sleep(200);
       const out = join(dir, 'ovr.dat');
@@ -83,9 +81,7 @@ test('a full stop-when-full buffer: keeps the first events, the kernel counts th
     const dir = mkdtempSync(join(tmpdir(), 'lkst-buf-'));
     const child = await startSeqWorkload({ cpu: availableParallelism() - 1 });
     try {
-      const inst = createBuffer(name, { sizeKb: 8, overwrite: false });
-      inst.setFilter('raw_syscalls', 'sys_enter', `common_pid == ${child.pid} && id == ${PREAD64}`);
-      inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
+      const inst = seqBuffer(name, child.pid!, { sizeKb: 8, overwrite: false });
       inst.tracingOn = true;
       await sleep(200);
       const r = await dumpBuffer(inst, join(dir, 'drop.dat'), { freeze: true, kallsyms: false });

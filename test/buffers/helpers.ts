@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Instance } from '../../src/tracefs/instance.js';
 import { bufferInstanceName } from '../../src/buffers/name.js';
+import { createBuffer, type CreateBufferOptions } from '../../src/buffers/buffer.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
 import { readField, recordType } from '../../src/ringbuf/fields.js';
 import { parseFormat, type EventFormat } from '../../src/events/format.js';
@@ -109,4 +110,12 @@ export function reportedSeqs(file: string): number[] {
   const out: number[] = [];
   for (const m of text.matchAll(/sys_enter:\s+NR 17 \([0-9a-f]+, [0-9a-f]+, [0-9a-f]+, ([0-9a-f]+)/g)) out.push(parseInt(m[1]!, 16));
   return out;
+}
+
+/** A buffer that records only the numbered workload's pread64 calls. */
+export function seqBuffer(name: string, pid: number, opts: CreateBufferOptions): Instance {
+  const inst = createBuffer(name, opts);
+  inst.setFilter('raw_syscalls', 'sys_enter', `common_pid == ${pid} && id == ${PREAD64}`);
+  inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
+  return inst;
 }

@@ -4,17 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { createBuffer } from '../../src/buffers/buffer.js';
 import { LogDaemon } from '../../src/buffers/logd.js';
-import type { Instance } from '../../src/tracefs/instance.js';
-import { PREAD64, reportedSeqs, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
+import { reportedSeqs, seqBuffer, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
 
-function seqBuffer(name: string, pid: number, sizeKb: number): Instance {
-  const inst = createBuffer(name, { sizeKb, overwrite: false });
-  inst.setFilter('raw_syscalls', 'sys_enter', `common_pid == ${pid} && id == ${PREAD64}`);
-  inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
-  return inst;
-}
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'lkst-logd-'));
@@ -26,7 +18,7 @@ test('logd rotates by size and on demand without losing or repeating an event; e
     let d: LogDaemon | undefined;
     const child = await startSeqWorkload({ spin: 2000 });
     try {
-      const inst = seqBuffer(name, child.pid!, 4096);
+      const inst = seqBuffer(name, child.pid!, { sizeKb: 4096, overwrite: false });
       d = new LogDaemon({ buffers: [inst], dir, maxBytes: 512 * 1024, kallsyms: false, pollMs: 50 });
       inst.tracingOn = true;
       d.start();
@@ -63,7 +55,7 @@ test('logd rotates by time and keeps at most --max-files files', async () => {
     let d: LogDaemon | undefined;
     const child = await startSeqWorkload({ spin: 3000 });
     try {
-      const inst = seqBuffer(name, child.pid!, 1024);
+      const inst = seqBuffer(name, child.pid!, { sizeKb: 1024, overwrite: false });
       d = new LogDaemon({ buffers: [inst], dir, maxAgeSec: 0.2, maxFiles: 2, kallsyms: false, pollMs: 50 });
       inst.tracingOn = true;
       d.start();
@@ -88,7 +80,7 @@ test('logd on a disk that fills up: stops writing with a message, counts what it
     let d: LogDaemon | undefined;
     const child = await startSeqWorkload();
     try {
-      const inst = seqBuffer(name, child.pid!, 64);
+      const inst = seqBuffer(name, child.pid!, { sizeKb: 64, overwrite: false });
       const messages: string[] = [];
       d = new LogDaemon({ buffers: [inst], dir, maxBytes: 256 * 1024, kallsyms: false, pollMs: 20, resumeCheckMs: 100, onMessage: (m) => messages.push(m) });
       inst.tracingOn = true;
