@@ -18,12 +18,12 @@ function align(rows: string[][], indent = ''): string[] {
 }
 
 /** `lkst buffer list`: one line per buffer, then its CPUs as the kernel counts them. */
-export function formatBufferTable(list: readonly BufferStatus[]): string {
+export function formatBufferTable(list: readonly BufferStatus[], opts: { armedInstance?: string } = {}): string {
   if (!list.length) return 'no buffers (create one with `lkst buffer create NAME`)';
   const out: string[] = [];
   for (const s of list) {
     out.push(
-      `${s.name}: ${s.recording ? 'recording' : 'stopped'}, ${s.overwrite ? 'overwrite (flight recorder)' : 'stop when full'}, ${s.sizeKb} KiB per CPU, ` +
+      `${s.name}${s.instance === opts.armedInstance ? ' (the armed trace)' : ''}: ${s.recording ? 'recording' : 'stopped'}, ${s.overwrite ? 'overwrite (flight recorder)' : 'stop when full'}, ${s.sizeKb} KiB per CPU, ` +
         `${s.events.length} events, processes: ${pids(s)}, clock ${s.clock}`,
     );
     const rows = [['cpu', 'size', 'used', 'entries', 'overrun', 'dropped', 'oldest event']];

@@ -79,7 +79,8 @@ export function registerBuffer(program: Command): void {
     .action(
       action((o: { json?: boolean }) => {
         const list = listBufferNames().map((n) => bufferStatus(openBuffer(n)));
-        print(o.json ? JSON.stringify(list, null, 1) : formatBufferTable(list));
+        const armed = readState();
+        print(o.json ? JSON.stringify(list, null, 1) : formatBufferTable(list, armed && !armed.stopped ? { armedInstance: armed.instance } : {}));
       }),
     );
   buffer
