@@ -77,3 +77,21 @@ test('stop aimed at a buffer: an incident freezes it (flight recorder), other bu
     }
   });
 });
+
+test('a trigger acts only on its own instance: traceon in one buffer does not start another', async () => {
+  await withBufferNames(['own-a', 'own-b'], async (a, b) => {
+    const ia = createBuffer(a);
+    const ib = createBuffer(b);
+    ia.tracingOn = false;
+    ib.tracingOn = false;
+    const remove = installTriggerOps([{ kind: 'trigger', instance: ia.name, command: 'traceon', condition: 'newcomm == "lkst-own"' }], 'task', 'task_rename');
+    try {
+      incident('lkst-own');
+      await sleep(50);
+      assert.equal(ia.tracingOn, true, 'the trigger started its own buffer');
+      assert.equal(ib.tracingOn, false, 'and not the other one');
+    } finally {
+      remove();
+    }
+  });
+});
