@@ -50,7 +50,9 @@ export function captureWithTraceCmd(tag: string, bufferKb = 512): TraceCmdCaptur
     inst.bufferSizeKb = bufferKb;
     enableEvents(inst, REPORT_EVENTS.filter((n) => inst.has(`events/${n.split(':')[0]}`)));
     inst.tracingOn = true;
+    inst.mark('lkst report test: start'); // ftrace:print, as lkst's own markers
     workload(dir);
+    inst.mark('lkst report test: end');
     inst.tracingOn = false;
     run('trace-cmd', ['extract', '-B', inst.name, '-o', path]);
   } finally {
