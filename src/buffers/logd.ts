@@ -121,7 +121,8 @@ export class LogDaemon {
 
   /** Closes the current file and starts the next; resolves with the file written, if any. */
   async rotate(): Promise<string | undefined> {
-    const written = await this.serial(async () => this.rotateNow(true));
+    // The swap is serialised with the polls; the write is not (wrapped, so the chain does not wait for it).
+    const { written } = await this.serial(async () => ({ written: this.rotateNow(true) }));
     return written;
   }
 
