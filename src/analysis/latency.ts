@@ -21,7 +21,12 @@ export interface WakeupCase {
   replacedPid: number;
   replacedComm: string;
   replacedState: string;
+  /** What ran on that CPU while the task waited (the tasks that delayed it), longest first. */
+  ranMeanwhile: { pid: number; comm: string; ns: number }[];
 }
+
+/** Recent running slices of one CPU, to tell who ran while a woken task waited. */
+const HISTORY = 64;
 
 export interface LatencyReport {
   wakeup: { all: DurationSummary; byTask: { pid: number; comm: string; latency: DurationSummary }[]; worst: WakeupCase[] };
@@ -38,6 +43,18 @@ export class LatencyAnalysis implements Analysis {
   private readonly worst = new TopN<WakeupCase>(10);
   private readonly syscalls = new Map<string, Durations>();
   private readonly irqs = new Map<string, { kind: 'irq' | 'softirq'; d: Durations }>();
+  private readonly history = new Map<number, { pid: number; start: number; end: number }[]>();
+  private readonly onCpuSince = new Map<number, number>();
+
+  /** Time each task ran on cpu within [from, to), from the recent slices. */
+  private meanwhile(cpu: number, from: number, to: number): WakeupCase['ranMeanwhile'] {
+    const per = new Map<number, number>();
+    for (const s of this.history.get(cpu) ?? []) {
+      const ns = Math.min(s.end, to) - Math.max(s.start, from);
+      if (ns > 0) per.set(s.pid, (per.get(s.pid) ?? 0) + ns);
+    }
+    return [...per].map(([pid, ns]) => ({ pid, comm: pid === 0 ? 'idle' : this.pass.model.commOf(pid), ns })).sort((a, b) => b.ns - a.ns);
+  }
 
   constructor(private readonly pass: Pass) {
     const model = pass.model;
@@ -45,7 +62,21 @@ export class LatencyAnalysis implements Analysis {
       wake: (ts, task, targetCpu, waker) => {
         if (!this.woken.has(task.pid)) this.woken.set(task.pid, { ts, waker, target: targetCpu });
       },
+      // Running again without a traced switch in: the wait cannot be measured.
+      seenRunning: (_ts, _cpu, task) => {
+        this.woken.delete(task.pid);
+      },
       switch: (ts, cpu, prev, next, prevState) => {
+        const since = this.onCpuSince.get(cpu);
+        if (since !== undefined) {
+          let h = this.history.get(cpu);
+          if (!h) this.history.set(cpu, (h = []));
+          h.push({ pid: prev.pid, start: since, end: ts });
+          if (h.length > HISTORY) h.shift();
+        }
+        this.onCpuSince.set(cpu, ts);
+        // Woken while still on a CPU: it never waited.
+        this.woken.delete(prev.pid);
         const w = this.woken.get(next.pid);
         if (!w || next.pid === 0) return;
         this.woken.delete(next.pid);
@@ -69,6 +100,7 @@ export class LatencyAnalysis implements Analysis {
             replacedPid: prev.pid,
             replacedComm: prev.comm,
             replacedState: prevState,
+            ranMeanwhile: this.meanwhile(cpu, w.ts, ts),
           });
         }
       },

@@ -77,7 +77,7 @@ export function renderLatency(r: LatencyReport, top = 15, task?: string): string
   const w = r.wakeup.all;
   out.push(`Wakeup to run: ${w.count} wakeups, mean ${fmtDur(w.meanNs)}, p50 <= ${fmtDur(w.p50Ns)}, p99 <= ${fmtDur(w.p99Ns)}, max ${fmtDur(w.maxNs)}`);
   if (w.count) out.push(histogram(w));
-  out.push('', 'Worst wakeups', table(['latency', 'task', 'cpu', 'woken at', 'by', 'ran at', 'after'], r.wakeup.worst.map((c) => [fmtDur(c.latencyNs), `${c.comm}:${c.pid}`, c.cpu, fmtTs(c.wokenAt), c.wakerPid > 0 ? `${c.wakerComm}:${c.wakerPid}` : 'irq/idle', fmtTs(c.ranAt), `${c.replacedComm}:${c.replacedPid} (${c.replacedState})`])));
+  out.push('', 'Worst wakeups', table(['latency', 'task', 'cpu', 'woken at', 'by', 'ran at', 'after', 'ran meanwhile on that CPU'], r.wakeup.worst.map((c) => [fmtDur(c.latencyNs), `${c.comm}:${c.pid}`, c.cpu, fmtTs(c.wokenAt), c.wakerPid > 0 ? `${c.wakerComm}:${c.wakerPid}` : 'irq/idle', fmtTs(c.ranAt), `${c.replacedComm}:${c.replacedPid} (${c.replacedState})`, c.ranMeanwhile.slice(0, 3).map((m) => `${m.comm}:${m.pid} ${fmtDur(m.ns)}`).join(', ')])));
   out.push('', 'Wakeup latency per task', table(['task', 'wakeups', 'total', 'mean', 'p99', 'max'], r.wakeup.byTask.slice(0, top).map((t) => durRow(`${t.comm}:${t.pid}`, t.latency))));
   out.push('', 'System calls', table(['syscall', 'calls', 'total', 'mean', 'p99', 'max'], r.syscalls.slice(0, top).map((s) => durRow(s.name, s.time))));
   out.push('', 'IRQ and softirq handlers', table(['handler', 'count', 'total', 'mean', 'p99', 'max'], r.irqs.slice(0, top).map((s) => durRow(s.name, s.time))));

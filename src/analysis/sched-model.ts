@@ -40,6 +40,8 @@ export interface SchedHooks {
   /** Before the switch is applied: prev leaves cpu in prevState, next comes in. */
   switch?(ts: number, cpu: number, prev: Task, next: Task, prevState: RunState): void;
   wake?(ts: number, task: Task, targetCpu: number, waker: number): void;
+  /** A task found running on a CPU without a traced switch to it. */
+  seenRunning?(ts: number, cpu: number, task: Task): void;
   syscall?(ts: number, task: Task, nr: number, name: string, durNs: number): void;
   /** An interrupt handler starts (counted even when its exit is not traced). */
   irqEntry?(ts: number, cpu: number, kind: 'irq' | 'softirq', name: string): void;
@@ -75,10 +77,12 @@ export class SchedModel {
   private readonly hooks: SchedHooks[] = [];
   /** Without sched_switch, a CPU's task is only "the last one seen there". */
   readonly tracksSwitches: boolean;
+  private readonly switchId: number;
 
   constructor(reg: EventRegistry, private readonly cmdlines?: Map<number, string>) {
     const d = this.dispatch;
-    this.tracksSwitches = !!reg.find('sched', 'sched_switch');
+    this.switchId = reg.find('sched', 'sched_switch')?.id ?? -1;
+    this.tracksSwitches = this.switchId >= 0;
     d.bind(reg, 'sched', 'sched_switch', ['prev_pid', 'prev_comm', 'prev_state', 'next_pid', 'next_comm'], (ev, f) => {
       this.onSwitch(ev.ts, ev.cpu, ev.num(f.prev_pid), ev.str(f.prev_comm), ev.num(f.prev_state), ev.num(f.next_pid), ev.str(f.next_comm));
     });
@@ -152,20 +156,30 @@ export class SchedModel {
 
   event(ev: TraceEvent): void {
     this.dispatch.run(ev);
-    // Any event from a task on a CPU says it is running there.
+    // Any other event from a task on a CPU says it runs there now (interrupts report the task
+    // they interrupted), even when its switch in was not traced (lkst leaves its own out).
     const pid = ev.pid;
-    if (pid > 0) {
-      const c = this.cpu(ev.cpu);
-      if (!this.tracksSwitches) c.pid = pid;
-      else if (c.pid === -1) {
-        c.pid = pid;
-        const t = this.task(pid);
-        if (t.state === 'unknown') {
-          t.state = 'running';
-          t.cpu = ev.cpu;
-        }
-      }
+    if (pid < 0 || ev.id === this.switchId) return;
+    const c = this.cpu(ev.cpu);
+    if (c.pid === pid) return;
+    if (!this.tracksSwitches) {
+      c.pid = pid;
+      return;
     }
+    if (pid === 0) return;
+    if (c.pid > 0) {
+      const gone = this.tasks.get(c.pid);
+      if (gone && gone.state === 'running' && gone.cpu === ev.cpu) this.setState(gone, 'unknown', ev.ts);
+    }
+    c.pid = pid;
+    c.since = -1;
+    const t = this.task(pid);
+    if (t.state !== 'running') {
+      this.setState(t, 'running', t.state === 'unknown' && t.since < 0 ? -1 : ev.ts);
+      for (const h of this.hooks) h.seenRunning?.(ev.ts, ev.cpu, t);
+    }
+    t.cpu = ev.cpu;
+    t.wokenAt = -1;
   }
 
   task(pid: number, comm?: string): Task {

@@ -98,6 +98,11 @@ describe('analyses of a trace recorded from this kernel', () => {
     assert.ok(r.wakeup.worst.length > 0 && r.wakeup.worst[0]!.latencyNs === r.wakeup.all.maxNs);
     assert.equal(r.wakeup.all.log2Histogram.reduce((a, b) => a + b, 0), r.wakeup.all.count);
     assert.ok(r.irqs.length > 0, 'interrupt handlers are timed');
+    // Who ran while a woken task waited: never the task itself, and no longer than the wait.
+    for (const c of r.wakeup.worst) {
+      assert.ok(!c.ranMeanwhile.some((m) => m.pid === c.pid), `${c.comm}:${c.pid} did not run while it waited`);
+      assert.ok(c.ranMeanwhile.reduce((n, m) => n + m.ns, 0) <= c.latencyNs);
+    }
   });
 
   test('timers: the sleeper’s hrtimer is armed and fires; a normal kernel gives no use-after-free finding', () => {
