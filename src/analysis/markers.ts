@@ -22,6 +22,8 @@ const MASKSET_RE = /lkst: maskset (\S+) -> (\S+)/;
 export class MarkerAnalysis implements Analysis {
   readonly markers: Marker[] = [];
   readonly switches: MasksetSwitch[] = [];
+  /** All markers seen, kept or not. */
+  count = 0;
   private readonly print;
 
   /** keep: how many markers to remember (switches are always kept). */
@@ -32,6 +34,7 @@ export class MarkerAnalysis implements Analysis {
   event(ev: TraceEvent): void {
     if (!this.print || ev.id !== this.print.fmt.id) return;
     const text = ev.str(this.print.buf).trim();
+    this.count++;
     if (this.markers.length < this.keep) this.markers.push({ ts: ev.ts, cpu: ev.cpu, text });
     const m = MASKSET_RE.exec(text);
     if (m) this.switches.push({ ts: ev.ts, from: m[1]!, to: m[2]! });

@@ -20,6 +20,7 @@ export function table(header: string[], rows: (string | number)[][]): string {
 export function renderStats(s: TraceStats, top = 15): string {
   const out: string[] = [];
   out.push(`${s.events.toLocaleString('en-US')} events from ${fmtTs(s.firstTs)} to ${fmtTs(s.lastTs)} (${fmtDur(s.spanNs)}), ${s.lostTotal.toLocaleString('en-US')} lost`);
+  if (s.markers) out.push(`${s.markers} markers${s.masksetSwitches.length ? `; maskset switches: ${s.masksetSwitches.map((m) => `${fmtTs(m.ts)} ${m.from} -> ${m.to}`).join(', ')}` : ''}`);
   out.push('', 'Events per type', table(['event', 'count'], s.byEvent.map((e) => [e.event, e.count])));
   out.push('', 'Per CPU', table(['cpu', 'events', 'lost'], s.byCpu.map((c) => [c.cpu, c.events, c.lostUncounted ? `${c.lost}+` : c.lost])));
   out.push('', `Busiest tasks (top ${top} by time on CPU)`, table(['pid', 'comm', 'on cpu', 'switches', 'events'], s.tasks.slice(0, top).map((t) => [t.pid, t.comm, fmtDur(t.runNs), t.switches, t.events])));

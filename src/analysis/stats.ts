@@ -1,5 +1,6 @@
 /** `lkst stats`: events per type, CPU and task; lost events; time span; busiest tasks and IRQs. */
 import { Durations } from './durations.js';
+import { MarkerAnalysis, type MasksetSwitch } from './markers.js';
 import type { TraceEvent } from './event.js';
 import type { TraceInput } from './input.js';
 import { Pass, type Analysis } from './pass.js';
@@ -33,6 +34,9 @@ export interface TraceStats {
   tasks: TaskStat[];
   irqs: IrqStat[];
   lostTotal: number;
+  /** Markers (trace_marker writes) and the maskset switches among them. */
+  markers: number;
+  masksetSwitches: MasksetSwitch[];
 }
 
 export class StatsAnalysis implements Analysis {
@@ -43,7 +47,10 @@ export class StatsAnalysis implements Analysis {
   /** When the task now on each CPU got it. */
   private readonly onCpuSince = new Map<number, { pid: number; ts: number }>();
 
+  private readonly marks: MarkerAnalysis;
+
   constructor(private readonly pass: Pass) {
+    this.marks = new MarkerAnalysis(pass.input, 0);
     pass.model.subscribe({
       switch: (ts, cpu, prev, next) => {
         const cur = this.onCpuSince.get(cpu);
@@ -76,6 +83,7 @@ export class StatsAnalysis implements Analysis {
   }
 
   event(ev: TraceEvent): void {
+    this.marks.event(ev);
     this.byId.set(ev.id, (this.byId.get(ev.id) ?? 0) + 1);
     this.cpuStat(ev.cpu).events++;
     this.taskStat(ev.pid).events++;
@@ -110,7 +118,7 @@ export class StatsAnalysis implements Analysis {
     irqs.sort((a, b) => b.totalNs - a.totalNs || b.count - a.count);
     const first = pass.events ? pass.first : 0;
     const last = pass.events ? pass.last : 0;
-    return { events: pass.events, firstTs: first, lastTs: last, spanNs: last - first, byEvent, byCpu, tasks, irqs, lostTotal: byCpu.reduce((n, c) => n + c.lost, 0) };
+    return { events: pass.events, firstTs: first, lastTs: last, spanNs: last - first, byEvent, byCpu, tasks, irqs, lostTotal: byCpu.reduce((n, c) => n + c.lost, 0), markers: this.marks.count, masksetSwitches: this.marks.switches };
   }
 }
 

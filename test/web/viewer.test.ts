@@ -58,6 +58,8 @@ describe('lkst view', () => {
     for (let i = 0; i < tl.run.start.length; i++) assert.ok(tl.run.end[i]! >= tl.run.start[i]!);
     assert.deepEqual(tl.meta.markers.map((m) => m.text), ['lkst: maskset default -> net', 'workload done']);
     assert.deepEqual(tl.meta.masksetSwitches.map((m) => [m.from, m.to]), [['default', 'net']]);
+    assert.equal(tl.stats.markers, 2);
+    assert.deepEqual(tl.stats.masksetSwitches.map((m) => [m.from, m.to]), [['default', 'net']]);
     for (let i = 1; i < tl.ev.ts.length; i++) assert.ok(tl.ev.ts[i]! >= tl.ev.ts[i - 1]!, 'events in time order');
     // The state after the switch names the maskset in force; before it, none.
     const t = openTrace(rec.path);

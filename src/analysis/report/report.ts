@@ -15,6 +15,7 @@ import { eventIdsFor } from './event-filter.js';
 import { compileFieldsJson } from './json-fields.js';
 import { clockInNs, cpuColumn, nameColumn, padLeft, rawTimeColumn, taskColumn } from './line-head.js';
 import { OutputSink, type ReportOutput } from './sink.js';
+import { ChunkPrefetcher } from './prefetch.js';
 
 export interface ReportOptions {
   /** One JSON object per line instead of trace-cmd's text. */
@@ -104,14 +105,9 @@ function eventView(compiled: CompiledEvent, json: boolean): EventView {
 }
 
 export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Promise<ReportSummary> {
-  const json = !!opts.json;
-  const sink = new OutputSink(opts.out ?? process.stdout);
-  const w = sink.w;
   const ctx = renderContextOf(file);
-  const renderers = new EventRenderers((id) => file.registry.get(id), { plugins: opts.plugins });
   const wanted = opts.events && opts.events.length ? eventIdsFor(opts.events, file.registry) : undefined;
   if (wanted && wanted.size === 0) throw new LkstError(`none of the events ${opts.events!.join(', ')} is in ${file.path}`, 'see the events the file holds with `lkst report` without -e');
-  const pidFilter = opts.pid;
   const cpuFilter = opts.cpu;
 
   // trace-cmd labels every line with its buffer when the file has named buffers; the top-level
@@ -121,10 +117,12 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
   const label = (name: string): string => (name ? padLeft(name, width) + ': ' : ' '.repeat(width) + '  ');
   const inputs: MergeInput[] = [];
   const infos: InputInfo[] = [];
+  const where: [number, number][] = [];
   const tsOffset = Number(file.options.tsOffset ?? 0n);
-  for (const buf of file.buffers) {
-    for (const cs of buf.cpus) {
+  for (const [bi, buf] of file.buffers.entries()) {
+    for (const [ci, cs] of buf.cpus.entries()) {
       if (cs.size === 0 || (cpuFilter !== undefined && cs.cpu !== cpuFilter)) continue;
+      where.push([bi, ci]);
       inputs.push({ chunks: { [Symbol.iterator]: () => cs.chunks()[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset });
       infos.push({
         cpu: cs.cpu,
@@ -136,6 +134,32 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
     }
   }
 
+  // Compressed pages are decompressed on a worker thread while this one renders.
+  let prefetch: ChunkPrefetcher | undefined;
+  if (file.compression !== 'none' && inputs.length && process.env.LKST_PREFETCH !== '0') {
+    prefetch = new ChunkPrefetcher(file, where);
+    inputs.forEach((inp, i) => (inp.chunks = prefetch!.chunks(i)));
+  }
+  try {
+    return await reportInputs(file, opts, ctx, inputs, infos, wanted);
+  } finally {
+    prefetch?.close();
+  }
+}
+
+async function reportInputs(
+  file: TraceFile,
+  opts: ReportOptions,
+  ctx: RenderContext,
+  inputs: MergeInput[],
+  infos: InputInfo[],
+  wanted: Set<number> | undefined,
+): Promise<ReportSummary> {
+  const json = !!opts.json;
+  const pidFilter = opts.pid;
+  const sink = new OutputSink(opts.out ?? process.stdout);
+  const w = sink.w;
+  const renderers = new EventRenderers((id) => file.registry.get(id), { plugins: opts.plugins });
   const summary: ReportSummary = { records: 0, printed: 0, lost: 0, lostUncounted: 0, corruptPages: 0, bytes: 0, warnings: [...file.warnings] };
   if (!json) w.str(`cpus=${file.meta.cpuCount}\n`);
 

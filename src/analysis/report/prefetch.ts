@@ -1,0 +1,91 @@
+/**
+ * Chunks of a compressed trace decompressed on a worker thread while the main thread renders:
+ * each CPU stream keeps a couple of chunks requested ahead; the main thread takes them with a
+ * synchronous receive (the merge is synchronous), waiting only when the worker is behind.
+ */
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { TraceFile } from '../../file/reader.js';
+import { LkstError } from '../../tracefs/errors.js';
+
+const AHEAD = 2;
+
+interface Reply {
+  input: number;
+  done?: boolean;
+  data?: ArrayBuffer;
+  error?: { what: string; fix: string };
+}
+
+export class ChunkPrefetcher {
+  private readonly worker: Worker;
+  private readonly port: MessagePort;
+  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  private readonly queues: (Buffer | null)[][];
+  private readonly asked: number[];
+
+  constructor(file: TraceFile, inputs: [number, number][]) {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.queues = inputs.map(() => []);
+    this.asked = inputs.map(() => 0);
+    this.worker = new Worker(new URL('./prefetch-worker.js', import.meta.url), {
+      workerData: { path: file.path, inputs, port: port2, signal: this.signal },
+      transferList: [port2],
+    });
+    this.worker.unref();
+    inputs.forEach((_, i) => {
+      for (let k = 0; k < AHEAD; k++) this.ask(i);
+    });
+  }
+
+  private ask(input: number): void {
+    this.asked[input]!++;
+    this.port.postMessage(input);
+  }
+
+  private take(): void {
+    for (;;) {
+      const seen = Atomics.load(this.signal, 0);
+      const m = receiveMessageOnPort(this.port);
+      if (m) {
+        const r = m.message as Reply;
+        this.asked[r.input]!--;
+        if (r.error) throw new LkstError(r.error.what, r.error.fix);
+        this.queues[r.input]!.push(r.done ? null : Buffer.from(r.data!));
+        return;
+      }
+      // Nothing yet: sleep until the worker posts (or a second passes, to look again).
+      Atomics.wait(this.signal, 0, seen, 1000);
+    }
+  }
+
+  /** The next chunk of an input, or undefined at its end. */
+  next(input: number): Buffer | undefined {
+    const q = this.queues[input]!;
+    while (!q.length) this.take();
+    const c = q.shift()!;
+    if (c === null) {
+      q.unshift(null);
+      return undefined;
+    }
+    this.ask(input);
+    return c;
+  }
+
+  /** The chunks of one input, as an iterable for the merge. */
+  chunks(input: number): Iterable<Buffer> {
+    return {
+      [Symbol.iterator]: () => ({
+        next: (): IteratorResult<Buffer> => {
+          const c = this.next(input);
+          return c ? { value: c, done: false } : { value: undefined, done: true };
+        },
+      }),
+    };
+  }
+
+  close(): void {
+    this.port.close();
+    void this.worker.terminate();
+  }
+}
