@@ -6,7 +6,7 @@ import { compileMaskset } from '../masksets/compile.js';
 import { applyPlan } from '../masksets/apply.js';
 import { planEvents, type KernelPlan } from '../masksets/plan.js';
 import { LkstError } from '../tracefs/errors.js';
-import { startTraceCmdRecord, resetTopLevelEvents, type ExternalRecording } from './recorders.js';
+import { startTraceCmdRecord, disableTopLevelEvents, type ExternalRecording } from './recorders.js';
 import { fileCpuStats } from './trace-cmd.js';
 
 /** What a condition saw while a workload ran. */
@@ -31,6 +31,8 @@ export interface Condition {
   /** Number of tracepoints it enables. */
   readonly tracepoints: number;
   start(): Promise<ActiveCondition>;
+  /** Why a run's figures cannot be trusted (e.g. trace-cmd recorded nothing), or undefined. */
+  check?(stats: ConditionStats): string | undefined;
 }
 
 export interface ConditionSettings {
@@ -127,17 +129,16 @@ export function traceCmdCondition(maskset: string, plan: KernelPlan, s: Conditio
     kind: 'trace-cmd',
     maskset,
     tracepoints: evArgs.filter((a) => a === '-e').length,
+    check: (stats) => (stats.events + stats.lost === 0 ? 'trace-cmd recorded nothing (another tool changed the top-level buffer?)' : undefined),
     async start() {
       if (!first) throw new LkstError(`maskset ${maskset} records nothing for trace-cmd to compare with`, 'compare a maskset that records events');
       const dir = mkdtempSync(join(s.workDir, 'tc-'));
       let rec: ExternalRecording | undefined;
-      const done = () => {
-        resetTopLevelEvents();
-        rmSync(dir, { recursive: true, force: true });
-      };
+      const done = () => rmSync(dir, { recursive: true, force: true });
       try {
         rec = await startTraceCmdRecord({ events: [`${first.system}:${first.event}`], rawEventArgs: evArgs, bufferKbPerCpu: s.bufferKbPerCpu, output: join(dir, 'trace.dat') });
       } catch (err) {
+        disableTopLevelEvents(plan);
         done();
         throw err;
       }
@@ -160,6 +161,8 @@ export function traceCmdCondition(maskset: string, plan: KernelPlan, s: Conditio
         async abort() {
           r.process.stop('SIGKILL');
           await r.process.exited.catch(() => {});
+          // Killed, it could not turn its events off: turn off those it was given (and only those).
+          disableTopLevelEvents(plan);
           done();
         },
       };

@@ -3,10 +3,11 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LkstError } from '../tracefs/errors.js';
 import { machineInfo, describeMachine, type MachineInfo } from './machine.js';
-import { startLkstRecord, startTraceCmdRecord, resetTopLevelEvents, type ExternalRecording } from './recorders.js';
+import { startLkstRecord, startTraceCmdRecord, disableTopLevelEvents, type ExternalRecording } from './recorders.js';
 import { summarize, type Summary } from './stats.js';
 import { fileCpuStats, traceCmdRecorder } from './trace-cmd.js';
 import { sleep } from './wait.js';
+import { tracefs } from '../tracefs/tracefs.js';
 
 export interface RecordBenchOptions {
   runs: number;
@@ -56,6 +57,20 @@ export interface RecordBenchResult {
 
 const DEFAULT_EVENTS = ['raw_syscalls', 'sched'];
 
+/** The tracepoints behind `system` or `system:event` names, from the top-level events directory. */
+function allEventsOf(names: string[]): { system: string; event: string }[] {
+  const top = tracefs();
+  return names.flatMap((n) => {
+    const [system, event] = n.split(':') as [string, string | undefined];
+    if (event) return [{ system, event }];
+    try {
+      return top.list(`events/${system}`).filter((e) => top.has(`events/${system}/${e}/enable`)).map((e) => ({ system, event: e }));
+    } catch {
+      return [];
+    }
+  });
+}
+
 function storm(writes: number): Promise<void> {
   if (writes <= 0) return new Promise((r) => setTimeout(r, 1000));
   return new Promise((resolve, reject) => {
@@ -83,8 +98,10 @@ async function oneRun(name: string, run: number, opts: RecordBenchOptions, event
     const lost = stats.reduce((s, c) => s + c.overrun + c.droppedEvents, 0);
     return { recorder: name, run, captured, lost, cpuUs: exit.cpuUs, wallMs: exit.wallMs, cpuMsPerMillion: captured ? exit.cpuUs / 1000 / (captured / 1e6) : NaN };
   } finally {
-    if (rec && rec.process.child.exitCode === null) rec.process.stop('SIGKILL');
-    if (name === 'trace-cmd') resetTopLevelEvents();
+    if (rec && rec.process.child.exitCode === null) {
+      rec.process.stop('SIGKILL');
+      if (name === 'trace-cmd') disableTopLevelEvents(allEventsOf(events));
+    }
     rmSync(output, { force: true });
   }
 }

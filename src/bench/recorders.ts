@@ -104,12 +104,22 @@ function lastLine(text: string): string {
   return text.trim().split('\n').filter(Boolean).pop() ?? '(no message)';
 }
 
-/** Turns off in the top-level buffer what trace-cmd turned on, if it was killed before it could. */
-export function resetTopLevelEvents(): void {
+/**
+ * Turns off, in the top-level buffer, the events a killed trace-cmd was given (it could not do it
+ * itself). Only those: another tool may be using other top-level events.
+ */
+export function disableTopLevelEvents(events: { system: string; event: string; enabled?: boolean }[] | KernelPlanLike): void {
+  const list = Array.isArray(events) ? events : [...events.tracepoints.values()].filter((t) => t.enabled);
   const top = tracefs();
-  try {
-    if (top.read('set_event').trim()) top.write('set_event', '');
-  } catch {
-    /* nothing we can do more */
+  for (const e of list) {
+    try {
+      top.write(`events/${e.system}/${e.event}/enable`, '0');
+    } catch {
+      /* gone or refused: nothing more to do */
+    }
   }
+}
+
+interface KernelPlanLike {
+  tracepoints: ReadonlyMap<string, { system: string; event: string; enabled: boolean }>;
 }

@@ -54,7 +54,7 @@ export function buildReport(args: {
   samples: BenchSample[];
 }): BenchReport {
   const results = args.workloads.map((w): WorkloadResult => {
-    const of = (c: string) => args.samples.filter((s) => s.workload === w.name && s.condition === c);
+    const of = (c: string) => args.samples.filter((s) => s.workload === w.name && s.condition === c && !s.invalid);
     const base = of('none');
     const baseSum = Object.fromEntries(w.metrics.map((m) => [m.key, summarize(base.map((s) => s.metrics[m.key]!))]));
     const baseMs = median(base.map((s) => s.durationMs));

@@ -5,6 +5,8 @@ import type { Workload, WorkloadSample } from './workload.js';
 export interface BenchSample extends WorkloadSample, ConditionStats {
   workload: string;
   condition: string;
+  /** Why the figures are left out of the statistics (measured twice, untrustworthy both times). */
+  invalid?: string;
   /** 0 for the warm-up round (not in the statistics). */
   run: number;
 }
@@ -65,7 +67,15 @@ export async function runInterleaved(workloads: Workload[], conditions: Conditio
   return samples;
 }
 
+/** One measurement; measured again once if the condition finds it untrustworthy. */
 async function runOnce(w: Workload, c: Condition, run: number, signal: AbortSignal | undefined): Promise<BenchSample> {
+  const first = await measure(w, c, run, signal);
+  if (!first.invalid) return first;
+  const second = await measure(w, c, run, signal);
+  return second;
+}
+
+async function measure(w: Workload, c: Condition, run: number, signal: AbortSignal | undefined): Promise<BenchSample> {
   const active: ActiveCondition = await c.start();
   let result: WorkloadSample;
   try {
@@ -75,5 +85,6 @@ async function runOnce(w: Workload, c: Condition, run: number, signal: AbortSign
     throw err;
   }
   const stats = await active.stop();
-  return { workload: w.name, condition: c.name, run, ...result, ...stats };
+  const invalid = c.check?.(stats);
+  return { workload: w.name, condition: c.name, run, ...result, ...stats, ...(invalid ? { invalid } : {}) };
 }
