@@ -19,7 +19,7 @@ export function renderSvg(r: BenchReport): string {
   const barH = 20;
   const gap = 8;
   const parts: string[] = [];
-  let y = 56;
+  let y = 72;
   for (const w of r.results) {
     const primary = w.metrics[0]!;
     const base = w.conditions.find((c) => c.kind === 'none')?.metrics[primary.key]?.median ?? NaN;
@@ -30,7 +30,7 @@ export function renderSvg(r: BenchReport): string {
       return { c, mid: rel(s.median), lo: rel(primary.higherIsBetter ? s.min : s.max), hi: rel(primary.higherIsBetter ? s.max : s.min) };
     });
     const maxPct = Math.max(110, ...vals.map((v) => (Number.isFinite(v.hi) ? v.hi : 0)));
-    const scale = (W - left - right) / maxPct;
+    const scale = (W - left - right - 60) / maxPct;
     parts.push(`<text x="16" y="${y}" font-size="15" font-weight="bold">${esc(`${w.workload}: ${primary.label}, % of untraced (higher is better)`)}</text>`);
     parts.push(`<text x="16" y="${y + 17}" font-size="11" fill="#555">${esc(w.description)}</text>`);
     y += 28;
@@ -40,9 +40,10 @@ export function renderSvg(r: BenchReport): string {
       parts.push(`<text x="${left - 8}" y="${y + barH - 6}" font-size="12" text-anchor="end">${esc(label(v.c))}</text>`);
       parts.push(`<rect x="${left}" y="${y}" width="${width.toFixed(1)}" height="${barH}" fill="${COLORS[v.c.kind]}"/>`);
       if (Number.isFinite(v.lo) && Number.isFinite(v.hi) && v.c.metrics[primary.key]!.n > 1)
-        parts.push(`<line x1="${(left + v.lo * scale).toFixed(1)}" x2="${(left + v.hi * scale).toFixed(1)}" y1="${y + barH / 2}" y2="${y + barH / 2}" stroke="#222" stroke-width="1.5"/>`);
+        parts.push(`<line x1="${(left + v.lo * scale).toFixed(1)}" x2="${(left + v.hi * scale).toFixed(1)}" y1="${y + barH / 2}" y2="${y + barH / 2}" stroke="#555" stroke-width="1.2"/>`);
       const text = `${num(v.mid, 1)}%  (${num(v.c.metrics[primary.key]!.median)} ${primary.unit})`;
-      parts.push(`<text x="${left + width + 6}" y="${y + barH - 6}" font-size="11">${esc(text)}</text>`);
+      const end = Math.max(width, Number.isFinite(v.hi) && v.c.metrics[primary.key]!.n > 1 ? v.hi * scale : 0);
+      parts.push(`<text x="${(left + end + 6).toFixed(1)}" y="${y + barH - 6}" font-size="11">${esc(text)}</text>`);
       y += barH + gap;
     }
     const x100 = left + 100 * scale;
