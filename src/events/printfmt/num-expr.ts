@@ -15,14 +15,8 @@ export const ZERO: NumFn = () => 0;
 
 /** Start and length of a __data_loc/__rel_loc field's bytes, relative to the record (dynamic_offset_field). */
 export function dynSpan(b: Buffer, off: number, len: number, f: Field): [number, number] {
-  if (f.offset + f.size > len) return [0, 0];
-  const v = f.size === 2 ? u16le(b, off + f.offset) : u32le(b, off + f.offset);
-  const o = v & 0xffff;
-  const l = f.size === 2 ? len - o : v >>> 16;
-  let start = o > len ? 0 : o;
-  const n = o + l > len ? 0 : l;
-  if (f.dynamic === 'rel_loc') start += f.offset + f.size;
-  return [start, n];
+  const loc = dynLoc(b, off, len, f);
+  return [Math.floor(loc / 0x20000), loc % 0x20000];
 }
 
 /** dynSpan packed in one number (start * 2^17 + length), for hot paths that should not allocate. */
@@ -30,6 +24,7 @@ export function dynLoc(b: Buffer, off: number, len: number, f: Field): number {
   if (f.offset + f.size > len) return 0;
   const v = f.size === 2 ? u16le(b, off + f.offset) : u32le(b, off + f.offset);
   const o = v & 0xffff;
+  // A 2-byte location has no length: the data runs to the end of the record.
   const l = f.size === 2 ? len - o : v >>> 16;
   let start = o > len ? 0 : o;
   const n = o + l > len ? 0 : l;
