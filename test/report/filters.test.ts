@@ -88,3 +88,13 @@ test('decodeFile reads every record into typed values', async () => {
   assert.equal(n, full.length);
   assert.equal(names.get('sched_switch'), full.filter((l) => eventOfLine(l) === 'sched_switch').length);
 });
+
+test('-e with an LKST event that is a filtered tracepoint keeps only the matching records', async () => {
+  // MEM_DO_WPPAGE: page faults with error_code & 1 && error_code & 2 (write to a present page).
+  const faults = full.filter((l) => /^page_fault_(user|kernel)$/.test(eventOfLine(l)!));
+  const code = (l: string): number => Number(/error_code=(0x[0-9a-f]+)/.exec(l)![1]);
+  const want = faults.filter((l) => code(l) & 1 && code(l) & 2);
+  const { text } = await reportText(cap.dir, cap.path, { events: ['MEM_DO_WPPAGE'] });
+  assert.deepEqual(body(text), want);
+  assert.ok(faults.length > want.length, 'the filter should leave some page faults out');
+});

@@ -1,13 +1,30 @@
-/** `-e` names (LKST names, system:event, globs) turned into the set of event ids of one trace. */
+/**
+ * `-e` names (LKST names, system:event, globs) turned into the event ids of one trace, with the
+ * filter that narrows a tracepoint to an LKST event where the catalog has one.
+ */
+import { compileFilter, type RecordFilter } from '../../events/printfmt/filter.js';
 import type { EventRegistry } from '../../events/registry.js';
 import { resolveEvents } from '../../events/resolve.js';
+import { LkstError } from '../../tracefs/errors.js';
 
-export function eventIdsFor(names: readonly string[], registry: EventRegistry): Set<number> {
+/** Event id → filter (null: every record of the event). */
+export type EventSelection = Map<number, RecordFilter | null>;
+
+export function eventSelection(names: readonly string[], registry: EventRegistry): EventSelection {
   const available = new Set(registry.all().map((f) => `${f.system}:${f.name}`));
-  const ids = new Set<number>();
+  const out: EventSelection = new Map();
   for (const tp of resolveEvents(names, available)) {
     const f = registry.find(tp.system, tp.event);
-    if (f) ids.add(f.id);
+    if (!f) continue;
+    if (!tp.filter) {
+      out.set(f.id, null);
+      continue;
+    }
+    try {
+      out.set(f.id, compileFilter(f, tp.filter));
+    } catch (err) {
+      throw new LkstError(`cannot apply the filter of ${tp.lkst.join(', ') || tp.id} to this file (${(err as Error).message})`, 'name the tracepoint instead (system:event)');
+    }
   }
-  return ids;
+  return out;
 }

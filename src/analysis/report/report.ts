@@ -11,7 +11,7 @@ import { i32le, u16le } from '../../events/printfmt/num.js';
 import { openTraceDat, type TraceFile } from '../../file/reader.js';
 import { mergeRecords, type MergeInput } from '../../ringbuf/merge.js';
 import { LkstError } from '../../tracefs/errors.js';
-import { eventIdsFor } from './event-filter.js';
+import { eventSelection, type EventSelection } from './event-filter.js';
 import { compileFieldsJson } from './json-fields.js';
 import { clockInNs, cpuColumn, nameColumn, padLeft, rawTimeColumn, taskColumn } from './line-head.js';
 import { OutputSink, type ReportOutput } from './sink.js';
@@ -106,7 +106,7 @@ function eventView(compiled: CompiledEvent, json: boolean): EventView {
 
 export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Promise<ReportSummary> {
   const ctx = renderContextOf(file);
-  const wanted = opts.events && opts.events.length ? eventIdsFor(opts.events, file.registry) : undefined;
+  const wanted = opts.events && opts.events.length ? eventSelection(opts.events, file.registry) : undefined;
   if (wanted && wanted.size === 0) throw new LkstError(`none of the events ${opts.events!.join(', ')} is in ${file.path}`, 'see the events the file holds with `lkst report` without -e');
   const cpuFilter = opts.cpu;
 
@@ -153,7 +153,7 @@ async function reportInputs(
   ctx: RenderContext,
   inputs: MergeInput[],
   infos: InputInfo[],
-  wanted: Set<number> | undefined,
+  wanted: EventSelection | undefined,
 ): Promise<ReportSummary> {
   const json = !!opts.json;
   const pidFilter = opts.pid;
@@ -193,7 +193,10 @@ async function reportInputs(
     inputs,
     (input, ts, b, off, len, missed) => {
       const id = u16le(b, off);
-      if (wanted && !wanted.has(id)) return;
+      if (wanted) {
+        const f = wanted.get(id);
+        if (f === undefined || (f !== null && !f(b, off, len))) return;
+      }
       let view = views[id];
       if (view === undefined) {
         const c = renderers.get(id);
