@@ -59,6 +59,21 @@ test('lkst report prints a trace-cmd file line for line as trace-cmd report does
   assert.equal(summary.corruptPages, 0);
 });
 
+test('the same trace converted to v6 and to uncompressed v7 prints the same as trace-cmd prints it', async () => {
+  for (const [name, args] of [
+    ['v6.dat', ['--file-version', '6']],
+    ['plain.dat', ['--compression', 'none']],
+  ] as const) {
+    const path = join(cap.dir, name);
+    const conv = spawnSync('trace-cmd', ['convert', '-i', cap.path, ...args, '-o', path], { encoding: 'utf8' });
+    assert.equal(conv.status, 0, conv.stderr);
+    const theirs = spawnSync('trace-cmd', ['report', path], { encoding: 'latin1', maxBuffer: 1 << 30 });
+    const { text } = await reportText(cap.dir, path);
+    assert.ok(text === theirs.stdout, `${name}: lkst and trace-cmd differ`);
+    assert.ok(text.split('\n').length > 1000);
+  }
+});
+
 test('lost events print as trace-cmd prints them', async () => {
   const small = captureWithTraceCmd('lost', 16);
   try {
