@@ -246,7 +246,7 @@ L.eventXY = (i) => {
 /** Index of the first event at or after absolute time ts (ns). */
 L.indexAt = (ts) => { const t = D.c['ev.ts']; let lo = 0, hi = t.length; const r = ts - D.meta.start; while (lo < hi) { const m = (lo + hi) >> 1; if (t[m] < r) lo = m + 1; else hi = m; } return lo; };
 L.select = (i) => select(i);
-L.showAll = () => { view = { t0: 0, t1: D.meta.end || 1 }; clampView(); redraw(); };
+L.showAll = () => { const full = D.meta.end || 1; view = { t0: -full * 0.02, t1: full * 1.03 }; L.view = view; redraw(); };
 
 cv.addEventListener('wheel', (e) => {
   e.preventDefault();

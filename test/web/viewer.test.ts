@@ -118,17 +118,18 @@ describe('lkst view', () => {
       await step('first paint', () => page.waitForFunction(() => (window as any).lkst?.ready && (window as any).lkst.painted, null, { timeout: 60_000 }));
       const info = await page.evaluate(() => ({ rows: (window as any).lkst.rowsCount, frames: (window as any).lkst.frames }));
       assert.equal(info.rows, tl.meta.cpus.length + tl.meta.tasks.length);
-      // Zoom into the first sched_switch and click it.
+      // Zoom into the sched_switch nearest the middle of the trace and click it.
       const sw = tl.meta.types.indexOf('sched:sched_switch');
       let target = -1;
-      for (let i = 0; i < tl.ev.ts.length && target < 0; i++) if (tl.ev.type[i] === sw) target = i;
+      for (let i = 0; i < tl.ev.ts.length; i++) if (tl.ev.type[i] === sw && (target < 0 || Math.abs(tl.ev.ts[i]! - tl.meta.end / 2) < Math.abs(tl.ev.ts[target]! - tl.meta.end / 2))) target = i;
       assert.ok(target >= 0);
       const span0 = await page.evaluate(() => (window as any).lkst.view.t1 - (window as any).lkst.view.t0);
       const box = (await page.locator('#cv').boundingBox())!;
       const at = await page.evaluate((i) => (window as any).lkst.eventXY(i), target);
       await page.mouse.move(box.x + at.x, box.y + at.y);
       for (let k = 0; k < 6; k++) await page.mouse.wheel(0, -400);
-      await step('zoom', () => page.waitForFunction((s) => (window as any).lkst.view.t1 - (window as any).lkst.view.t0 < s / 10, span0, { timeout: 20_000 }));
+      // Six wheel steps zoom by exp(-0.8 * 6) = 0.0082: wait for all of them, not just the first few.
+      await step('zoom', () => page.waitForFunction((s) => (window as any).lkst.view.t1 - (window as any).lkst.view.t0 < s * 0.009, span0, { timeout: 20_000 }));
       const xy = await page.evaluate((i) => (window as any).lkst.eventXY(i), target);
       // Events drawn within 5 px of the click are candidates; the nearest is the one picked.
       await page.mouse.click(box.x + xy.x, box.y + xy.y);
