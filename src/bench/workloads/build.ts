@@ -33,7 +33,7 @@ export function spreadPick<T>(items: readonly T[], n: number): T[] {
  * `objects` of its library objects, spread over the tree (all of them: ~45 s on 2 CPUs).
  */
 export function buildWorkload(opts: { objects?: number; jobs?: number } = {}): Workload {
-  const objects = opts.objects ?? 180;
+  const objects = opts.objects ?? 400;
   const jobs = opts.jobs ?? availableParallelism();
   let tree = '';
   let targets: string[] = [];
