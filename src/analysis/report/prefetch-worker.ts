@@ -16,8 +16,6 @@ interface Data {
 }
 
 const { path, inputs, port, signal } = workerData as Data;
-const file = openTraceDat(path);
-const iters = inputs.map(([b, c]) => file.buffers[b]!.cpus[c]!.chunks()[Symbol.iterator]());
 
 function post(msg: unknown, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -25,7 +23,23 @@ function post(msg: unknown, transfer: ArrayBuffer[] = []): void {
   Atomics.notify(signal, 0);
 }
 
+function errorOf(err: unknown): { what: string; fix: string } {
+  return err instanceof LkstError ? { what: err.what, fix: err.fix } : { what: (err as Error)?.message ?? String(err), fix: '' };
+}
+
+// The main thread waits synchronously: every failure must reach it as a message.
+let iters: Iterator<Buffer>[] = [];
+let startError: { what: string; fix: string } | undefined;
+try {
+  const file = openTraceDat(path);
+  iters = inputs.map(([b, c]) => file.buffers[b]!.cpus[c]!.chunks()[Symbol.iterator]());
+} catch (err) {
+  startError = errorOf(err);
+}
+process.on('uncaughtException', (err) => post({ input: -1, error: errorOf(err) }));
+
 port.on('message', (input: number) => {
+  if (startError) return post({ input, error: startError });
   try {
     const r = iters[input]!.next();
     if (r.done) return post({ input, done: true });
@@ -35,8 +49,7 @@ port.on('message', (input: number) => {
     const ab = chunk.buffer as ArrayBuffer;
     post({ input, done: false, data: ab }, [ab]);
   } catch (err) {
-    const e = err instanceof LkstError ? { what: err.what, fix: err.fix } : { what: (err as Error).message, fix: '' };
-    post({ input, error: e });
+    post({ input, error: errorOf(err) });
   }
 });
 void parentPort;

@@ -44,18 +44,21 @@ export class ChunkPrefetcher {
   }
 
   private take(): void {
-    for (;;) {
+    for (let idle = 0; ; ) {
       const seen = Atomics.load(this.signal, 0);
       const m = receiveMessageOnPort(this.port);
       if (m) {
         const r = m.message as Reply;
-        this.asked[r.input]!--;
         if (r.error) throw new LkstError(r.error.what, r.error.fix);
+        this.asked[r.input]!--;
         this.queues[r.input]!.push(r.done ? null : Buffer.from(r.data!));
         return;
       }
-      // Nothing yet: sleep until the worker posts (or a second passes, to look again).
-      Atomics.wait(this.signal, 0, seen, 1000);
+      // Nothing yet: sleep until the worker posts (or a second passes, to look again). A worker
+      // that says nothing for a minute has died in a way it could not report.
+      if (Atomics.wait(this.signal, 0, seen, 1000) === 'timed-out' && ++idle >= 60) {
+        throw new LkstError('the thread decompressing the trace stopped answering', 'run again with LKST_PREFETCH=0');
+      }
     }
   }
 

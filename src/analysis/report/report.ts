@@ -137,8 +137,12 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
   // Compressed pages are decompressed on a worker thread while this one renders.
   let prefetch: ChunkPrefetcher | undefined;
   if (file.compression !== 'none' && inputs.length && process.env.LKST_PREFETCH !== '0') {
-    prefetch = new ChunkPrefetcher(file, where);
-    inputs.forEach((inp, i) => (inp.chunks = prefetch!.chunks(i)));
+    try {
+      prefetch = new ChunkPrefetcher(file, where);
+      inputs.forEach((inp, i) => (inp.chunks = prefetch!.chunks(i)));
+    } catch {
+      prefetch = undefined; // no worker threads here: decompress on this thread
+    }
   }
   try {
     return await reportInputs(file, opts, ctx, inputs, infos, wanted);
