@@ -4,11 +4,11 @@ import { LkstError } from '../tracefs/errors.js';
 /** A recording buffer NAME lives in the tracefs instance lkst-buf-NAME. */
 export const BUFFER_PREFIX = `${INSTANCE_PREFIX}buf-`;
 
-const NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+export const BUFFER_NAME_RE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 export function checkBufferName(name: string): string {
   if (name.startsWith(BUFFER_PREFIX)) name = name.slice(BUFFER_PREFIX.length);
-  if (!NAME_RE.test(name)) throw new LkstError(`bad buffer name '${name}'`, 'use up to 64 letters, digits, -, _ and .');
+  if (!BUFFER_NAME_RE.test(name)) throw new LkstError(`bad buffer name '${name}'`, 'use up to 64 letters, digits, -, _ and .');
   return name;
 }
 

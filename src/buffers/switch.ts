@@ -40,11 +40,11 @@ export interface SwitchResult {
 
 /**
  * A trigger op for the maskset handlers: run `command` in `instance` when the handler's event fires.
- * Shaped like the handlers' trigger KernelOp plus the instance it belongs to.
+ * The handlers' trigger KernelOp; no instance means the one the maskset is applied to.
  */
 export interface InstanceTriggerOp {
   readonly kind: 'trigger';
-  readonly instance: string;
+  readonly instance?: string;
   readonly command: 'traceon' | 'traceoff';
   readonly count?: number;
   readonly condition?: string;
@@ -53,12 +53,13 @@ export interface InstanceTriggerOp {
 /**
  * The in-kernel buffer switch on an event: traceoff in the old buffer, traceon in the new one, on the
  * same tracepoint (and with the same condition, so both triggers see the same record). The new buffer
- * must hold the events already, stopped: `prepareSwitchTarget(from, to)`.
+ * must hold the events already, stopped: `prepareSwitchTarget(from, to)`. `from` undefined: the
+ * instance the ops are applied to (the `switch buffer=` handler's current buffer).
  */
-export function bufferSwitchOps(from: string, to: string, opts: { condition?: string; count?: number } = {}): InstanceTriggerOp[] {
+export function bufferSwitchOps(from: string | undefined, to: string, opts: { condition?: string; count?: number } = {}): InstanceTriggerOp[] {
   const extra = { ...(opts.count ? { count: opts.count } : {}), ...(opts.condition ? { condition: opts.condition } : {}) };
   return [
-    { kind: 'trigger', instance: instanceNameOf(from), command: 'traceoff', ...extra },
+    { kind: 'trigger', ...(from !== undefined ? { instance: instanceNameOf(from) } : {}), command: 'traceoff', ...extra },
     { kind: 'trigger', instance: instanceNameOf(to), command: 'traceon', ...extra },
   ];
 }
@@ -90,6 +91,7 @@ export function installTriggerOps(ops: readonly InstanceTriggerOp[], system: str
   };
   try {
     for (const op of ops) {
+      if (!op.instance) throw new LkstError(`a ${op.command} trigger op names no instance`, 'give each op the buffer it acts on');
       const inst = Instance.open(op.instance);
       inst.addTrigger(system, event, opTriggerText(op));
       done.push({ inst, cmd: op.command });

@@ -17,13 +17,17 @@ function align(rows: string[][], indent = ''): string[] {
   return rows.map((r) => indent + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
 }
 
-/** `lkst buffer list`: one line per buffer, then its CPUs as the kernel counts them. */
-export function formatBufferTable(list: readonly BufferStatus[], opts: { armedInstance?: string } = {}): string {
+/**
+ * `lkst buffer list`: one line per buffer, then its CPUs as the kernel counts them. notes: a word
+ * after a buffer's name, by instance (`lkst status` says which one the armed trace records into).
+ */
+export function formatBufferTable(list: readonly BufferStatus[], opts: { armedInstance?: string; notes?: ReadonlyMap<string, string> } = {}): string {
   if (!list.length) return 'no buffers (create one with `lkst buffer create NAME`)';
   const out: string[] = [];
   for (const s of list) {
+    const note = opts.notes?.get(s.instance) ?? (s.instance === opts.armedInstance ? 'the armed trace' : undefined);
     out.push(
-      `${s.name}${s.instance === opts.armedInstance ? ' (the armed trace)' : ''}: ${s.recording ? 'recording' : 'stopped'}, ${s.overwrite ? 'overwrite (flight recorder)' : 'stop when full'}, ${s.sizeKb} KiB per CPU, ` +
+      `${s.name}${note ? ` (${note})` : ''}: ${s.recording ? 'recording' : 'stopped'}, ${s.overwrite ? 'overwrite (flight recorder)' : 'stop when full'}, ${s.sizeKb} KiB per CPU, ` +
         `${s.events.length} events, processes: ${pids(s)}, clock ${s.clock}`,
     );
     const rows = [['cpu', 'size', 'used', 'entries', 'overrun', 'dropped', 'oldest event']];

@@ -1,3 +1,4 @@
+import { bufferStopOps, bufferSwitchOps } from '../buffers/switch.js';
 import { ParamError } from './params.js';
 import type { HandlerDefinition, KernelOp, ParamSpec } from './types.js';
 
@@ -12,17 +13,24 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && v > 0 ? v : undefined;
 }
 
-function trigger(command: string, params: Readonly<Record<string, unknown>>): KernelOp {
+/** The entry's `if` and `count` as a trigger's condition and count. */
+function when(params: Readonly<Record<string, unknown>>): { condition?: string; count?: number } {
   const count = num(params['count']);
   const condition = str(params['if']);
-  return { kind: 'trigger', command, ...(count ? { count } : {}), ...(condition ? { condition } : {}) };
+  return { ...(count ? { count } : {}), ...(condition ? { condition } : {}) };
 }
+
+function trigger(command: string, params: Readonly<Record<string, unknown>>): KernelOp {
+  return { kind: 'trigger', command, ...when(params) };
+}
+
+const ENABLE: KernelOp = { kind: 'enable' };
 
 export const recordHandler: HandlerDefinition = {
   name: 'record',
   description: 'record the event',
   params: {},
-  apply: () => [{ kind: 'enable' }],
+  apply: () => [ENABLE],
 };
 
 export const pidHandler: HandlerDefinition = {
@@ -52,29 +60,44 @@ export const stackHandler: HandlerDefinition = {
 export const stopHandler: HandlerDefinition = {
   name: 'stop',
   description: 'freeze the buffer when the event fires (flight recorder: keep what led up to it)',
-  params: { if: IF, count: COUNT, record: { type: 'bool', default: 'true', description: 'record the event itself as well' } },
-  apply: (ctx) => [...(ctx.params['record'] === false ? [] : [{ kind: 'enable' } as const]), trigger('traceoff', ctx.params)],
+  params: {
+    if: IF,
+    count: COUNT,
+    record: { type: 'bool', default: 'true', description: 'record the event itself as well' },
+    buffer: { type: 'buffer', description: 'freeze this buffer (lkst buffer create) instead of the one the maskset records into' },
+  },
+  apply(ctx) {
+    const record = ctx.params['record'] === false ? [] : [ENABLE];
+    const buffer = str(ctx.params['buffer']);
+    return [...record, ...(buffer ? bufferStopOps(buffer, when(ctx.params)) : [trigger('traceoff', ctx.params)])];
+  },
 };
 
 /**
- * Switches from the entry's maskset to another inside the kernel: one enable_event or disable_event
+ * Switches inside the kernel when the event fires. to=MASKSET: one enable_event or disable_event
  * trigger per tracepoint whose recording differs, the filters of the coming events set beforehand,
- * and a stack trace as the in-kernel marker of the moment.
+ * and a stack trace as the in-kernel marker of the moment. buffer=NAME: the maskset goes on in
+ * buffer NAME: traceoff here and traceon there, on the same tracepoint (lkst gives NAME the
+ * maskset's events, stopped, when it applies the maskset).
  */
 export const switchHandler: HandlerDefinition = {
   name: 'switch',
-  description: 'when the event fires, switch to another maskset inside the kernel',
+  description: 'when the event fires, switch to another maskset, or to another buffer, inside the kernel',
   params: {
-    to: { type: 'maskset', required: true, description: 'the maskset to switch to' },
+    to: { type: 'maskset', description: 'the maskset to switch to' },
+    buffer: { type: 'buffer', description: 'the buffer (lkst buffer create) to record into from then on' },
     if: IF,
     count: { ...COUNT, default: '1' },
     record: { type: 'bool', default: 'false', description: 'record the event itself as well' },
-    mark: { type: 'bool', default: 'true', description: 'record a kernel stack at the switch as its in-trace marker' },
+    mark: { type: 'bool', default: 'true', description: 'with to=: record a kernel stack at the switch as its in-trace marker' },
   },
   apply(ctx) {
-    const to = ctx.params['to'] as string;
+    const buffer = str(ctx.params['buffer']);
+    const to = str(ctx.params['to']);
+    if (!to === !buffer) throw new ParamError('give to=MASKSET or buffer=NAME (one of them)');
+    if (buffer) return [...(ctx.params['record'] === true ? [ENABLE] : []), ...bufferSwitchOps(undefined, buffer, when(ctx.params))];
     const now = ctx.recordedBy(ctx.maskset);
-    const next = ctx.recordedBy(to);
+    const next = ctx.recordedBy(to!);
     const ops: KernelOp[] = [];
     for (const [tp, filter] of next) {
       const cur = now.get(tp);
@@ -88,7 +111,7 @@ export const switchHandler: HandlerDefinition = {
       }
     }
     for (const tp of now.keys()) if (!next.has(tp)) ops.push(trigger(`disable_event:${tp}`, ctx.params));
-    if (ctx.params['record'] === true) ops.push({ kind: 'enable' });
+    if (ctx.params['record'] === true) ops.push(ENABLE);
     if (ctx.params['mark'] !== false) ops.push(trigger('stacktrace', ctx.params));
     return ops;
   },

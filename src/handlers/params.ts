@@ -1,3 +1,4 @@
+import { BUFFER_NAME_RE } from '../buffers/name.js';
 import type { ParamSpec, ParamValue, ParamValues } from './types.js';
 
 /** Why a parameter was refused, in words for "FILE:LINE: ..." messages. */
@@ -21,6 +22,9 @@ function convert(name: string, spec: ParamSpec, raw: string): ParamValue {
     }
     case 'maskset':
       if (!/^[A-Za-z0-9_.-]+$/.test(raw)) throw new ParamError(`${name}=${raw}: not a maskset name`);
+      return raw;
+    case 'buffer':
+      if (!BUFFER_NAME_RE.test(raw)) throw new ParamError(`${name}=${raw}: not a buffer name (up to 64 letters, digits, -, _ and .)`);
       return raw;
     case 'filter':
     case 'string':

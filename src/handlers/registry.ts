@@ -19,7 +19,7 @@ export function checkDefinition(def: unknown, source: string): HandlerDefinition
   if (typeof d!.description !== 'string') bad('description is missing');
   if (!d!.params || typeof d!.params !== 'object') bad('params is missing (use {} for none)');
   for (const [k, spec] of Object.entries(d!.params!)) {
-    if (!spec || !['int', 'int-list', 'string', 'bool', 'filter', 'maskset'].includes((spec as { type?: string }).type ?? '')) bad(`parameter ${k} has no valid type`);
+    if (!spec || !['int', 'int-list', 'string', 'bool', 'filter', 'maskset', 'buffer'].includes((spec as { type?: string }).type ?? '')) bad(`parameter ${k} has no valid type`);
   }
   if (typeof d!.apply !== 'function') bad('apply(ctx) is missing');
   return d as HandlerDefinition;

@@ -6,7 +6,7 @@
  */
 
 /** What a parameter accepts. */
-export type ParamType = 'int' | 'int-list' | 'string' | 'bool' | 'filter' | 'maskset';
+export type ParamType = 'int' | 'int-list' | 'string' | 'bool' | 'filter' | 'maskset' | 'buffer';
 
 export interface ParamSpec {
   readonly type: ParamType;
@@ -26,8 +26,10 @@ export type TracepointId = string;
  * - enable: record the event.
  * - filter: record only when the expression holds (several filters are ANDed).
  * - pids: record only for these processes (and their children with follow).
- * - trigger: an event trigger command (stacktrace, traceoff, enable_event:S:E, disable_event:S:E)
- *   run when the event fires, optionally only when `condition` holds and only `count` times.
+ * - trigger: an event trigger command (stacktrace, traceoff, traceon, enable_event:S:E, disable_event:S:E)
+ *   run when the event fires, optionally only when `condition` holds and only `count` times;
+ *   `instance` puts it in another tracefs instance (a buffer, lkst-buf-NAME): a trigger acts only on
+ *   its own instance, so acting on another buffer means a trigger there, on the same tracepoint.
  * - prepare: set up another tracepoint's filter without enabling it, so a trigger can enable it later.
  * New kinds (e.g. a BPF program attached to the tracepoint) are added here and in the applier;
  * masksets and commands do not change.
@@ -36,7 +38,7 @@ export type KernelOp =
   | { readonly kind: 'enable' }
   | { readonly kind: 'filter'; readonly expr: string }
   | { readonly kind: 'pids'; readonly pids: readonly number[]; readonly follow: boolean }
-  | { readonly kind: 'trigger'; readonly command: string; readonly count?: number; readonly condition?: string }
+  | { readonly kind: 'trigger'; readonly command: string; readonly count?: number; readonly condition?: string; readonly instance?: string }
   | { readonly kind: 'prepare'; readonly tracepoint: TracepointId; readonly filter?: string };
 
 /** What lkst tells a handler about the entry it maps. */

@@ -2,8 +2,9 @@ import { LkstError } from '../tracefs/errors.js';
 import { Instance } from '../tracefs/instance.js';
 import { lastErrorLogEntry } from '../tracefs/tracefs.js';
 import { splitTracepointId } from '../events/resolve.js';
-import { triggerText, type KernelPlan, type TracepointPlan } from './plan.js';
+import { localPlan, triggerText, type KernelPlan, type TracepointPlan } from './plan.js';
 import { readLiveState, type LiveState, type LiveTracepoint } from './live-state.js';
+import { targetPlans } from './targets.js';
 
 /**
  * One write to an instance. prepare steps change nothing that is recorded (filters of events that
@@ -155,7 +156,15 @@ export function checkPlanOnKernel(plan: KernelPlan): void {
   try {
     for (const tp of plan.tracepoints.values()) {
       if (tp.filter) attempt(tp, `the filter '${tp.filter}'`, () => scratch.setFilter(tp.system, tp.event, tp.filter));
-      for (const t of tp.triggers) attempt(tp, `the trigger '${triggerText(t)}'`, () => scratch.addTrigger(tp.system, tp.event, triggerText(t)));
+      // One trigger per command and event in an instance (traceon and traceoff count as one): the
+      // same command for another buffer is tried once.
+      const tried = new Set<string>();
+      for (const t of tp.triggers) {
+        const kind = t.command.replace(/^trace(on|off)$/, 'traceonoff');
+        if (tried.has(kind)) continue;
+        tried.add(kind);
+        attempt(tp, `the trigger '${triggerText(t)}'`, () => scratch.addTrigger(tp.system, tp.event, triggerText(t)));
+      }
     }
   } finally {
     clearInstance(scratch);
@@ -175,15 +184,29 @@ export function clearInstance(inst: Instance): ApplyResult {
  */
 export function applyPlan(inst: Instance, plan: KernelPlan, opts: { marker?: string; previous?: KernelPlan; skipMissing?: boolean } = {}): ApplyResult {
   checkMissing(plan, opts.skipMissing ?? false);
+  const targets = targetPlans(inst, plan, opts.previous);
   checkPlanOnKernel(plan);
-  const steps = diffPlan(liveFor(inst, plan), plan);
+  const local = localPlan(plan, inst.name);
+  const steps = diffPlan(liveFor(inst, local), local);
+  const other = targets.map((t) => ({ t, steps: diffPlan(t.live, t.plan) }));
+  const removal = (s: Step): boolean => s.rel.endsWith('/trigger') && s.value.startsWith('!');
   try {
-    return runSteps(inst, steps, opts.marker);
+    // A switch pair is traceoff here and traceon there: a leaving traceon goes before this instance
+    // changes, a coming one after it (and its buffer is stopped first), so no event fires the
+    // traceon while this instance still records.
+    for (const { t, steps: ts } of other) {
+      if (t.arm) t.inst.tracingOn = false;
+      runSteps(t.inst, ts.filter(removal));
+    }
+    const result = runSteps(inst, steps, opts.marker);
+    for (const { t, steps: ts } of other) runSteps(t.inst, ts.filter((s) => !removal(s)));
+    return result;
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     if (opts.previous) {
       try {
-        runSteps(inst, diffPlan(liveFor(inst, opts.previous), opts.previous));
+        const prev = localPlan(opts.previous, inst.name);
+        runSteps(inst, diffPlan(liveFor(inst, prev), prev));
       } catch {
         throw new LkstError(`applying ${plan.maskset} failed (${why}) and going back to ${opts.previous.maskset} failed too`, '`lkst status` shows what the kernel does now; `lkst reset` clears it');
       }

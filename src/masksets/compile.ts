@@ -107,7 +107,7 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
           case 'trigger': {
             // A trigger on a tracepoint shared by several LKST events fires only for this one's.
             const condition = andFilters([narrow ?? '', op.condition ?? '']);
-            c.triggers.push({ command: op.command, ...(op.count ? { count: op.count } : {}), ...(condition ? { condition } : {}) });
+            c.triggers.push({ command: op.command, ...(op.count ? { count: op.count } : {}), ...(condition ? { condition } : {}), ...(op.instance ? { instance: op.instance } : {}) });
             break;
           }
           case 'prepare':
@@ -154,23 +154,25 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
   return { maskset: m.name, tracepoints, ...(instancePids ? { pids: { pids: instancePids.pids, follow: instancePids.follow } } : {}), missing };
 }
 
-/** Triggers of one command on one event merge into one (the kernel allows one each): conditions OR. */
+/** Triggers of one command on one event in one instance merge into one (the kernel allows one each): conditions OR. */
 function mergeTriggers(tp: string, cs: readonly Contribution[]): TriggerPlan[] {
   const byCmd = new Map<string, { t: TriggerPlan; from: string; conditions: string[] }>();
   for (const c of cs) {
     for (const t of c.triggers) {
-      const have = byCmd.get(t.command);
+      const key = `${t.instance ?? ''} ${t.command}`;
+      const have = byCmd.get(key);
       if (!have) {
-        byCmd.set(t.command, { t, from: c.from, conditions: [t.condition ?? ''] });
+        byCmd.set(key, { t, from: c.from, conditions: [t.condition ?? ''] });
         continue;
       }
-      if ((have.t.count ?? 0) !== (t.count ?? 0)) throw new LkstError(`${c.from}: ${t.command} on ${tp} is also set by ${have.from} with another count`, 'give both the same count');
+      const where = t.instance ? ` in ${t.instance}` : '';
+      if ((have.t.count ?? 0) !== (t.count ?? 0)) throw new LkstError(`${c.from}: ${t.command}${where} on ${tp} is also set by ${have.from} with another count`, 'give both the same count');
       have.conditions.push(t.condition ?? '');
     }
   }
   return [...byCmd.values()].map(({ t, conditions }) => {
     const condition = orFilters(conditions);
-    return { command: t.command, ...(t.count ? { count: t.count } : {}), ...(condition ? { condition } : {}) };
+    return { command: t.command, ...(t.count ? { count: t.count } : {}), ...(condition ? { condition } : {}), ...(t.instance ? { instance: t.instance } : {}) };
   });
 }
 

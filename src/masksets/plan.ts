@@ -5,6 +5,8 @@ export interface TriggerPlan {
   readonly command: string;
   readonly count?: number;
   readonly condition?: string;
+  /** Another tracefs instance (a buffer) the trigger goes in; absent: the one the plan is applied to. */
+  readonly instance?: string;
 }
 
 export interface TracepointPlan {
@@ -56,4 +58,33 @@ export function orFilters(parts: readonly string[]): string {
  */
 export function planEvents(plan: KernelPlan): { system: string; event: string }[] {
   return [...plan.tracepoints.values()].map((t) => ({ system: t.system, event: t.event }));
+}
+
+/** Whether a trigger goes in the instance the plan is applied to. */
+export function isLocalTrigger(t: TriggerPlan, instance: string): boolean {
+  return !t.instance || t.instance === instance;
+}
+
+/** The plan as it concerns one instance: triggers meant for other instances left out. */
+export function localPlan(plan: KernelPlan, instance: string): KernelPlan {
+  const tracepoints = new Map<string, TracepointPlan>();
+  for (const [id, tp] of plan.tracepoints) {
+    const triggers = tp.triggers.filter((t) => isLocalTrigger(t, instance)).map(({ instance: _, ...t }) => t);
+    if (tp.enabled || tp.filter || triggers.length) tracepoints.set(id, { ...tp, triggers });
+  }
+  return { ...plan, tracepoints };
+}
+
+/** Triggers a plan puts in other instances: instance -> tracepoint -> triggers. */
+export function foreignTriggers(plan: KernelPlan, instance: string): Map<string, Map<string, TriggerPlan[]>> {
+  const out = new Map<string, Map<string, TriggerPlan[]>>();
+  for (const tp of plan.tracepoints.values()) {
+    for (const t of tp.triggers) {
+      if (isLocalTrigger(t, instance)) continue;
+      const byTp = out.get(t.instance!) ?? new Map<string, TriggerPlan[]>();
+      byTp.set(tp.id, [...(byTp.get(tp.id) ?? []), t]);
+      out.set(t.instance!, byTp);
+    }
+  }
+  return out;
 }

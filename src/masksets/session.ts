@@ -6,8 +6,10 @@ import type { Maskset, MasksetEntry } from './model.js';
 import { parseParamWords } from './parse.js';
 import type { KernelPlan } from './plan.js';
 import { applyPlan, clearInstance, type ApplyResult } from './apply.js';
+import { foreignTriggers } from './plan.js';
+import { splitTracepointId } from '../events/resolve.js';
 import { existsSync } from 'node:fs';
-import { readState, removeState, requireState, statePath, writeState, type TraceState } from './state.js';
+import { readState, removeState, requireState, statePath, writeState, type ForeignTrigger, type TraceState } from './state.js';
 
 /** The instance `lkst start` arms when no name is given. */
 export const ARMED_INSTANCE = 'lkst-trace';
@@ -45,7 +47,7 @@ export async function applyMaskset(
 export function armedSwitchNotes(m: Maskset, plan: KernelPlan): string[] {
   return m.entries
     .filter((e) => e.handler === 'switch' && !plan.missing.some((x) => x.where === e.where))
-    .map((e) => `lkst: maskset ${m.name}: switch to ${e.params['to']} armed on ${e.event}${e.params['if'] ? ` if ${e.params['if']}` : ''}${e.params['count'] ? ` count ${e.params['count']}` : ''}`);
+    .map((e) => `lkst: maskset ${m.name}: switch to ${e.params['buffer'] ? `buffer ${e.params['buffer']}` : e.params['to']} armed on ${e.event}${e.params['if'] ? ` if ${e.params['if']}` : ''}${e.params['count'] ? ` count ${e.params['count']}` : ''}`);
 }
 
 /** The table a state file says was applied, as a maskset. */
@@ -75,6 +77,7 @@ export function announceTrace(inst: Instance, m: Maskset, plan: KernelPlan): voi
     entries: m.entries,
     edited: [],
     skipped: plan.missing,
+    targets: foreignOf(plan, inst.name),
     startedAt: new Date().toISOString(),
     stopped: false,
     switches: [],
@@ -131,12 +134,48 @@ export async function startTrace(opts: StartOptions): Promise<string> {
   return `tracing armed in ${inst.name} with maskset ${m.name}: ${[...applied.plan.tracepoints.values()].filter((t) => t.enabled).length} tracepoints recorded${skippedText(applied.plan)}`;
 }
 
+/** The triggers a plan puts in other instances, as the state file keeps them for stop and reset. */
+function foreignOf(plan: KernelPlan, instance: string): ForeignTrigger[] {
+  const out: ForeignTrigger[] = [];
+  for (const [name, byTp] of foreignTriggers(plan, instance)) for (const [tracepoint, ts] of byTp) for (const t of ts) out.push({ instance: name, tracepoint, command: t.command });
+  return out;
+}
+
+/**
+ * Undoes what the armed table did in other buffers: a switch target stops with every event off (it
+ * keeps its content); the triggers the table put elsewhere are removed. A buffer already deleted
+ * leaves nothing to undo.
+ */
+function releaseTargets(s: TraceState): string[] {
+  const out: string[] = [];
+  const byInst = new Map<string, ForeignTrigger[]>();
+  for (const t of s.targets ?? []) byInst.set(t.instance, [...(byInst.get(t.instance) ?? []), t]);
+  for (const [name, ts] of byInst) {
+    if (!Instance.exists(name)) continue;
+    const inst = Instance.open(name);
+    if (ts.some((t) => t.command === 'traceon')) {
+      inst.tracingOn = false;
+      clearInstance(inst);
+      out.push(`${name} stopped, its events off (it keeps what it recorded)`);
+      continue;
+    }
+    for (const t of ts) {
+      const { system, event } = splitTracepointId(t.tracepoint);
+      if (inst.triggers(system, event).some((l) => l.startsWith(t.command))) inst.removeTrigger(system, event, t.command);
+    }
+    out.push(`${name}: the table's triggers removed`);
+  }
+  return out;
+}
+
 /** `lkst stop`: stops recording and unhooks every event; the buffer keeps its content unless removed. */
 export function stopTrace(opts: { remove?: boolean } = {}): string {
   const s = requireState();
+  const released = releaseTargets(s);
+  const also = released.length ? `\n${released.join('\n')}` : '';
   if (!Instance.exists(s.instance)) {
     removeState();
-    return `the armed instance ${s.instance} was already gone; state cleared`;
+    return `the armed instance ${s.instance} was already gone; state cleared${also}`;
   }
   const inst = Instance.open(s.instance);
   inst.tracingOn = false;
@@ -144,10 +183,10 @@ export function stopTrace(opts: { remove?: boolean } = {}): string {
   if (opts.remove) {
     inst.remove();
     removeState();
-    return `stopped; ${s.instance} removed`;
+    return `stopped; ${s.instance} removed${also}`;
   }
   writeState({ ...s, stopped: true });
-  return `stopped; every event is off and ${s.instance} keeps what it recorded (\`lkst stop --remove\` or \`lkst reset\` frees it)`;
+  return `stopped; every event is off and ${s.instance} keeps what it recorded (\`lkst stop --remove\` or \`lkst reset\` frees it)${also}`;
 }
 
 /** `lkst maskset switch NAME`: applies only the differences, marks the trace, records the window. */
@@ -168,6 +207,7 @@ export async function masksetSwitch(opts: { name: string; skipMissing?: boolean 
     entries: to.entries,
     edited: [],
     skipped: plan.missing,
+    targets: foreignOf(plan, inst.name),
     switches: [...s.switches, { from: s.maskset, to: to.name, at: new Date().toISOString(), windowUs, writes: flips, skipped: plan.missing.map((m) => m.event) }].slice(-20),
   });
   return `switched ${s.maskset} -> ${to.name}: ${flips} changes in ${windowUs} us, ${result.steps.length - flips} set-up writes${skippedText(plan)}`;
@@ -203,7 +243,7 @@ export async function handlerSet(opts: { event: string; handler: string; params?
   const after: Maskset = { ...before, entries: replace(before.entries) };
   const previous = compileMaskset(before, env);
   const { plan, result } = await applyMaskset(inst, after, { env, previous, skipMissing: false });
-  writeState({ ...s, entries: after.entries, edited: [...new Set([...s.edited, opts.event])], skipped: plan.missing });
+  writeState({ ...s, entries: after.entries, edited: [...new Set([...s.edited, opts.event])], skipped: plan.missing, targets: foreignOf(plan, inst.name) });
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
   const what = NULL_HANDLERS.has(opts.handler) ? `${opts.event} is no longer traced` : `${opts.event} now uses ${opts.handler}${Object.keys(params).length ? ' ' + (opts.params ?? []).join(' ') : ''}`;
   return `${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)`;
@@ -222,6 +262,7 @@ export function resetArmed(instance?: string): string {
   }
   const lines: string[] = [];
   const name = s?.instance ?? instance ?? ARMED_INSTANCE;
+  if (s) lines.push(...releaseTargets(s));
   if (Instance.exists(name)) {
     const inst = Instance.open(name);
     inst.tracingOn = false;

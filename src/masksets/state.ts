@@ -15,6 +15,13 @@ export interface SwitchRecord {
   readonly skipped: readonly string[];
 }
 
+/** A trigger the applied table put in another instance (a buffer), for stop and reset to take back. */
+export interface ForeignTrigger {
+  readonly instance: string;
+  readonly tracepoint: string;
+  readonly command: string;
+}
+
 /**
  * What `lkst start` armed, kept so later commands know the instance and the table lkst last applied.
  * The kernel is the truth about what is traced; this file only says what lkst meant.
@@ -28,6 +35,8 @@ export interface TraceState {
   /** Events changed by `lkst handler set` since the maskset was applied. */
   readonly edited: readonly string[];
   readonly skipped: readonly MissingEvent[];
+  /** Triggers the table put in other buffers (`switch buffer=`, `stop buffer=`). */
+  readonly targets?: readonly ForeignTrigger[];
   readonly startedAt: string;
   readonly stopped: boolean;
   readonly switches: readonly SwitchRecord[];

@@ -9,6 +9,10 @@ import { readLiveState, type LiveState } from './live-state.js';
 import type { KernelPlan } from './plan.js';
 import { readState, type TraceState } from './state.js';
 import { stateMaskset } from './session.js';
+import { bufferStatus } from '../buffers/status.js';
+import { formatBufferTable } from '../buffers/table.js';
+import { listBufferNames } from '../buffers/buffer.js';
+import { bufferInstanceName, bufferNameOf } from '../buffers/name.js';
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -46,9 +50,15 @@ async function armedStatus(s: TraceState): Promise<string[]> {
     planError = (err as Error).message;
   }
   const live = readLiveState(inst, plan?.tracepoints.keys() ?? []);
-  out.push(
-    `armed trace in ${s.instance}: maskset ${s.maskset}${s.edited.length ? ` (changed by handler set: ${s.edited.join(', ')})` : ''}, ${s.stopped ? 'stopped' : live.tracingOn ? 'recording' : 'tracing off (frozen by a stop handler or by hand)'}, since ${s.startedAt}`,
-  );
+  const into = recordsInto(s);
+  const state = s.stopped
+    ? 'stopped'
+    : live.tracingOn
+      ? 'recording'
+      : into
+        ? `recording into ${into} (a switch handler moved it there)`
+        : 'tracing off (frozen by a stop handler or by hand)';
+  out.push(`armed trace in ${s.instance}: maskset ${s.maskset}${s.edited.length ? ` (changed by handler set: ${s.edited.join(', ')})` : ''}, ${state}, since ${s.startedAt}`);
   const last = s.switches[s.switches.length - 1];
   if (last) out.push(`last switch: ${last.from} -> ${last.to} at ${last.at}, ${last.writes} changes in ${last.windowUs} us`);
   if (s.skipped.length) out.push(`skipped (this kernel lacks them): ${s.skipped.map((m) => m.event).join(', ')}`);
@@ -78,15 +88,35 @@ async function armedStatus(s: TraceState): Promise<string[]> {
   } else {
     out.push('', `the table no longer compiles here (${planError})`);
   }
-  out.push('', 'buffers:');
-  const brows: string[][] = [['BUFFER', 'CPU', 'SIZE KB', 'ENTRIES', 'OVERRUN', 'BYTES']];
-  const kb = inst.bufferSizeKb;
-  for (const cpu of inst.cpus()) {
-    const st = inst.cpuStats(cpu);
-    brows.push([inst.name, String(cpu), String(kb), String(st.entries), String(st.overrun), String(st.bytes)]);
-  }
-  out.push(...table(brows).map((l) => `  ${l}`));
   return out;
+}
+
+/** The instance the armed trace records into now: its own, or a buffer a `switch buffer=` handler moved it to. */
+export function recordsInto(s: TraceState): string | undefined {
+  if (s.stopped) return undefined;
+  if (Instance.exists(s.instance) && Instance.open(s.instance).tracingOn) return s.instance;
+  const targets = new Set((s.targets ?? []).filter((t) => t.command === 'traceon').map((t) => t.instance));
+  return [...targets].find((n) => Instance.exists(n) && Instance.open(n).tracingOn);
+}
+
+/** The armed trace's instance and every buffer, as the kernel counts them, with what the armed table does to each. */
+function buffersSection(s: TraceState | undefined): string[] {
+  const notes = new Map<string, string[]>();
+  const note = (inst: string, text: string): void => void notes.set(inst, [...(notes.get(inst) ?? []), text]);
+  const names = listBufferNames().map(bufferInstanceName);
+  if (s && Instance.exists(s.instance)) {
+    note(s.instance, 'the armed trace');
+    const into = recordsInto(s);
+    if (into) note(into, into === s.instance ? 'records here' : 'the armed trace records here');
+    for (const t of s.targets ?? []) {
+      if (t.command === 'traceon' && t.instance !== into) note(t.instance, `a switch handler moves the armed trace here when ${t.tracepoint} fires`);
+      if (t.command === 'traceoff') note(t.instance, `a stop handler freezes it when ${t.tracepoint} fires`);
+    }
+    if (!names.includes(s.instance)) names.unshift(s.instance);
+  }
+  const list = names.filter((n) => Instance.exists(n)).map((n) => bufferStatus(Instance.open(n)));
+  const text = formatBufferTable(list, { notes: new Map([...notes].map(([k, v]) => [k, [...new Set(v)].join('; ')])) });
+  return ['buffers:', ...text.split('\n').map((l) => `  ${l}`)];
 }
 
 /** Events hooked in one tracefs directory (top level or an instance): recorded, or only by a trigger. */
@@ -142,7 +172,8 @@ export async function statusReport(opts: { hooks?: boolean } = {}): Promise<stri
   if (opts.hooks) return hooksStatus().join('\n');
   const s = readState();
   const out = s ? await armedStatus(s) : ['no trace is armed (`lkst start -m MASKSET` arms one)'];
-  const others = Instance.listNames().filter((n) => n !== s?.instance);
+  out.push('', ...buffersSection(s));
+  const others = Instance.listNames().filter((n) => n !== s?.instance && !bufferNameOf(n));
   if (others.length) out.push('', `other lkst instances: ${others.join(', ')}`);
   return out.join('\n');
 }

@@ -65,7 +65,8 @@ test('switch changes only what differs, marks the trace, and the shared event ru
     assert.match(status, new RegExp(`armed trace in ${ARMED}: maskset b, recording`));
     assert.match(status, /last switch: a -> b/);
     assert.match(status, new RegExp(`${KILL}\\s+record\\s+${KILL} on`));
-    assert.match(status, new RegExp(`${ARMED}\\s+0\\s+\\d+`), 'buffers per CPU');
+    assert.match(status, new RegExp(`^  ${ARMED} \\(the armed trace; records here\\): recording`, 'm'), 'the buffers, and where the armed trace records');
+    assert.match(status, /^\s+0\s+\d+K\s+\d+K\s+\d+\s+0\s+0/m, 'per CPU');
     assert.doesNotMatch(status, /differs/);
   });
   assert.equal(Instance.exists(ARMED), false);

@@ -1,0 +1,147 @@
+/** switch buffer= and stop buffer= on the real kernel: a child exec'ing a known path fires them. */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { createBuffer } from '../../src/buffers/buffer.js';
+import { bufferInstanceName } from '../../src/buffers/name.js';
+import { dumpBuffer } from '../../src/buffers/dump.js';
+import { MasksetStore } from '../../src/masksets/store.js';
+import { resetArmed, startTrace, stopTrace } from '../../src/masksets/session.js';
+import { statusReport } from '../../src/masksets/status.js';
+import { Instance } from '../../src/tracefs/instance.js';
+import { tempConfig, readRecords, count } from '../masksets/kernel.js';
+import { withBufferNames } from '../buffers/helpers.js';
+
+const cfg = tempConfig();
+after(() => cfg.done());
+
+const EXEC = 'sched:sched_process_exec';
+const FORK = 'sched:sched_process_fork';
+
+/** A path to /bin/true whose name only this test execs: its exec is the event the handlers wait for. */
+function fireCommand(tag: string): string {
+  const path = join(cfg.root, `lkst-fire-${process.pid}-${tag}`);
+  symlinkSync('/bin/true', path);
+  return path;
+}
+
+function run(cmd: string): number {
+  const r = spawnSync(cmd);
+  assert.equal(r.status, 0);
+  return r.pid!;
+}
+
+/** Arms `text` as maskset NAME in the buffer `armed`; the armed trace is reset afterwards, even on failure. */
+async function withArmed<T>(name: string, text: string, armed: string, fn: () => Promise<T>): Promise<T> {
+  new MasksetStore().save(name, text);
+  try {
+    await startTrace({ maskset: name, instance: bufferInstanceName(armed), bufferKb: 256 });
+    return await fn();
+  } finally {
+    resetArmed(bufferInstanceName(armed));
+  }
+}
+
+function report(file: string): string {
+  return execFileSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+test('switch buffer=B: the exec of a known command moves the recording into B inside the kernel; the old buffer keeps its content', async () => {
+  await withBufferNames(['sw-a', 'sw-b'], async (a, b) => {
+    const fire = fireCommand('sw');
+    const to = createBuffer(b!, { sizeKb: 256 });
+    to.setEventEnabled('syscalls', 'sys_enter_getppid', true); // B's own table is replaced by the maskset's
+    const text = [`${FORK} record`, 'sched:sched_process_exit record', `${EXEC} switch buffer=${b} record=true if='filename ~ "*${basename(fire)}"'`, ''].join('\n');
+    await withArmed('swbuf', text, a!, async () => {
+      const from = Instance.open(bufferInstanceName(a!));
+      assert.ok(from.tracingOn);
+      assert.equal(to.tracingOn, false, 'the switch target waits, stopped');
+      assert.deepEqual(to.enabledEvents().sort(), [EXEC, FORK, 'sched:sched_process_exit'].sort(), "the target has the maskset's events, not its own");
+      assert.match(to.triggers('sched', 'sched_process_exec').join('\n'), /^traceon:count=1 if filename ~/);
+      assert.match(from.triggers('sched', 'sched_process_exec').join('\n'), /^traceoff:count=1 if filename ~/);
+      let status = await statusReport();
+      assert.match(status, new RegExp(`^  ${a} \\(the armed trace; records here\\): recording`, 'm'));
+      assert.match(status, new RegExp(`^  ${b} \\(a switch handler moves the armed trace here when ${EXEC} fires\\): stopped`, 'm'));
+
+      const before = run('/bin/true');
+      const firing = run(fire);
+      const afterSwitch = run('/bin/true');
+      assert.equal(from.tracingOn, false, 'the old buffer stopped');
+      assert.equal(to.tracingOn, true, 'B records');
+
+      status = await statusReport();
+      assert.match(status, new RegExp(`recording into ${bufferInstanceName(b!)} \\(a switch handler moved it there\\)`));
+      assert.match(status, new RegExp(`^  ${a} \\(the armed trace\\): stopped`, 'm'));
+      assert.match(status, new RegExp(`^  ${b} \\(the armed trace records here\\): recording`, 'm'));
+
+      // The old buffer keeps what led up to the switch, the firing exec included, and nothing after.
+      const old = readRecords(from, [EXEC]);
+      assert.equal(count(old, EXEC, before), 1);
+      assert.equal(count(old, EXEC, firing), 1);
+      assert.equal(count(old, EXEC, afterSwitch), 0);
+      assert.equal(old.filter((r) => r.pid === afterSwitch).length, 0);
+      // B holds what came after, and every event in it has its format in a dump.
+      const dir = mkdtempSync(join(tmpdir(), 'lkst-swbuf-'));
+      try {
+        const d = await dumpBuffer(to, join(dir, 'b.dat'), { kallsyms: false });
+        const rep = report(d.path);
+        assert.doesNotMatch(rep, /UNKNOWN|\[FAILED/);
+        const execs = [...rep.matchAll(/sched_process_exec:\s+filename=\S+ pid=(\d+)/g)].map((m) => Number(m[1]));
+        assert.ok(execs.includes(afterSwitch), 'the exec after the switch is in B');
+        assert.ok(!execs.includes(before) && !execs.includes(firing), 'nothing from before the switch is in B');
+        assert.match(rep, new RegExp(`sched_process_exit:.*pid=${afterSwitch}`));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+
+      assert.match(stopTrace(), new RegExp(`${bufferInstanceName(b!)} stopped, its events off`));
+      assert.equal(to.tracingOn, false);
+      assert.deepEqual(to.triggers('sched', 'sched_process_exec'), []);
+    });
+  });
+});
+
+test('stop buffer=B: the exec of a known command freezes B; the armed trace records on', async () => {
+  await withBufferNames(['st-a', 'st-b'], async (a, b) => {
+    const fire = fireCommand('st');
+    const frozen = createBuffer(b!, { sizeKb: 256, overwrite: true });
+    frozen.setEventEnabled('sched', 'sched_process_exec', true);
+    frozen.tracingOn = true;
+    const text = [`${FORK} record`, `${EXEC} stop buffer=${b} if='filename ~ "*${basename(fire)}"'`, ''].join('\n');
+    await withArmed('stbuf', text, a!, async () => {
+      const armed = Instance.open(bufferInstanceName(a!));
+      assert.deepEqual(frozen.enabledEvents(), [EXEC], "a stop target keeps its own events");
+      assert.match(frozen.triggers('sched', 'sched_process_exec').join('\n'), /^traceoff:unlimited if filename ~/);
+      assert.deepEqual(armed.triggers('sched', 'sched_process_exec'), [], 'nothing stops the armed trace itself');
+      assert.match(await statusReport(), new RegExp(`^  ${b} \\(a stop handler freezes it when ${EXEC} fires\\): recording`, 'm'));
+      const before = run('/bin/true');
+      run(fire);
+      const later = run('/bin/true');
+      assert.equal(frozen.tracingOn, false, 'B frozen');
+      assert.equal(armed.tracingOn, true, 'the armed trace goes on');
+      const inB = readRecords(frozen);
+      assert.equal(count(inB, EXEC, before), 1, 'B keeps what led up to the incident');
+      assert.equal(count(inB, EXEC, later), 0, 'and nothing after it');
+      const inArmed = readRecords(armed);
+      assert.ok(count(inArmed, EXEC, later) === 1 && count(inArmed, FORK) >= 3, 'the armed trace recorded before and after');
+      assert.match(resetArmed(bufferInstanceName(a!)), new RegExp(`${bufferInstanceName(b!)}: the table's triggers removed`));
+      assert.deepEqual(frozen.triggers('sched', 'sched_process_exec'), [], "reset took the table's trigger back");
+      assert.deepEqual(frozen.enabledEvents(), [EXEC], "B's own events stay");
+    });
+  });
+});
+
+test('switch buffer= to a buffer that does not exist is refused before anything changes; switch needs to= or buffer=', async () => {
+  await withBufferNames(['nx-a', 'nx-missing'], async (a, missing) => {
+    new MasksetStore().save('nxbuf', `${EXEC} switch buffer=${missing}\n`);
+    await assert.rejects(startTrace({ maskset: 'nxbuf', instance: bufferInstanceName(a!) }), new RegExp(`nxbuf.maskset:1 ${EXEC} switch: no buffer named ${missing}: create it first`));
+    assert.equal(Instance.exists(bufferInstanceName(a!)), false, 'the armed instance was not left behind');
+    new MasksetStore().save('nxboth', `${EXEC} switch\n`);
+    await assert.rejects(startTrace({ maskset: 'nxboth', instance: bufferInstanceName(a!) }), /nxboth.maskset:1: switch: give to=MASKSET or buffer=NAME/);
+    new MasksetStore().save('nxbad', `${EXEC} stop buffer=a/b\n`);
+    await assert.rejects(startTrace({ maskset: 'nxbad', instance: bufferInstanceName(a!) }), /nxbad.maskset:1: buffer=a\/b: not a buffer name/);
+  });
+});
