@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { captureWithTraceCmd, type TraceCmdCapture } from './tracecmd-capture.js';
 import { eventOfLine, reportText } from './report-output.js';
-import { decodeFile } from '../../src/analysis/report/index.js';
+import { closeSync, copyFileSync, openSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { decodeFile, reportTrace } from '../../src/analysis/report/index.js';
+import { openTraceDat } from '../../src/file/reader.js';
 
 let cap: TraceCmdCapture;
 let full: string[];
@@ -97,4 +100,29 @@ test('-e with an LKST event that is a filtered tracepoint keeps only the matchin
   const { text } = await reportText(cap.dir, cap.path, { events: ['MEM_DO_WPPAGE'] });
   assert.deepEqual(body(text), want);
   assert.ok(faults.length > want.length, 'the filter should leave some page faults out');
+});
+
+test('compressed pages: the worker-thread path and the direct path print the same; a worker failure is a one-line error', async () => {
+  const withWorker = (await reportText(cap.dir, cap.path)).text;
+  process.env.LKST_PREFETCH = '0';
+  try {
+    assert.equal((await reportText(cap.dir, cap.path)).text, withWorker);
+  } finally {
+    delete process.env.LKST_PREFETCH;
+  }
+  const copy = join(cap.dir, 'gone.dat');
+  copyFileSync(cap.path, copy);
+  const tf = openTraceDat(copy);
+  try {
+    assert.notEqual(tf.compression, 'none', 'trace-cmd compresses by default');
+    unlinkSync(copy); // the worker opens the file again and cannot
+    const out = openSync('/dev/null', 'w');
+    try {
+      await assert.rejects(reportTrace(tf, { out }), (err: Error) => err.name === 'LkstError' && !err.message.includes('\n'));
+    } finally {
+      closeSync(out);
+    }
+  } finally {
+    tf.close();
+  }
 });
