@@ -8,8 +8,9 @@ import { basename, join } from 'node:path';
 import { createBuffer } from '../../src/buffers/buffer.js';
 import { bufferInstanceName } from '../../src/buffers/name.js';
 import { dumpBuffer } from '../../src/buffers/dump.js';
+import { bufferStatus } from '../../src/buffers/status.js';
 import { MasksetStore } from '../../src/masksets/store.js';
-import { resetArmed, startTrace, stopTrace } from '../../src/masksets/session.js';
+import { handlerSet, masksetSwitch, resetArmed, startTrace, stopTrace } from '../../src/masksets/session.js';
 import { statusReport } from '../../src/masksets/status.js';
 import { Instance } from '../../src/tracefs/instance.js';
 import { tempConfig, readRecords, count } from '../masksets/kernel.js';
@@ -143,5 +144,29 @@ test('switch buffer= to a buffer that does not exist is refused before anything 
     await assert.rejects(startTrace({ maskset: 'nxboth', instance: bufferInstanceName(a!) }), /nxboth.maskset:1: switch: give to=MASKSET or buffer=NAME/);
     new MasksetStore().save('nxbad', `${EXEC} stop buffer=a/b\n`);
     await assert.rejects(startTrace({ maskset: 'nxbad', instance: bufferInstanceName(a!) }), /nxbad.maskset:1: buffer=a\/b: not a buffer name/);
+  });
+});
+
+test('maskset switch away from a switch buffer= table takes both triggers back; switching back arms them again, the target stopped', async () => {
+  await withBufferNames(['ms-a', 'ms-b'], async (a, b) => {
+    const to = createBuffer(b!, { sizeKb: 64 });
+    new MasksetStore().save('plain', `${FORK} record\n`);
+    await withArmed('withbuf', `${FORK} record\n${EXEC} switch buffer=${b} if='filename ~ "*nothing-execs-this"'\n`, a!, async () => {
+      const from = Instance.open(bufferInstanceName(a!));
+      const armedTriggers = (): string[] => [...from.triggers('sched', 'sched_process_exec'), ...to.triggers('sched', 'sched_process_exec')];
+      assert.equal(armedTriggers().length, 2);
+      await masksetSwitch({ name: 'plain' });
+      assert.deepEqual(armedTriggers(), [], 'the pair is gone from both buffers');
+      to.tracingOn = true; // as if something else used B meanwhile
+      await masksetSwitch({ name: 'withbuf' });
+      assert.equal(armedTriggers().length, 2, 'armed again');
+      assert.equal(to.tracingOn, false, 'the target is stopped while the switch waits');
+      assert.deepEqual(bufferStatus(to).events, [FORK], "the target records the maskset's recorded events only (exec is hooked by the trigger)");
+      // One entry changed on the running trace: the target follows the table.
+      await handlerSet({ event: 'sched:sched_process_exit', handler: 'record' });
+      assert.deepEqual(bufferStatus(to).events.sort(), [FORK, 'sched:sched_process_exit'].sort());
+      assert.equal(armedTriggers().length, 2, 'an unrelated change leaves the pair alone');
+    });
+    assert.deepEqual(to.triggers('sched', 'sched_process_exec'), [], 'reset took the traceon back');
   });
 });
