@@ -164,6 +164,7 @@ async function reportInputs(
   const sink = new OutputSink(opts.out ?? process.stdout);
   const w = sink.w;
   const renderers = new EventRenderers((id) => file.registry.get(id), { plugins: opts.plugins });
+  const warnedBefore = file.warnings.length;
   const summary: ReportSummary = { records: 0, printed: 0, lost: 0, lostUncounted: 0, corruptPages: 0, bytes: 0, warnings: [...file.warnings] };
   if (!json) w.str(`cpus=${file.meta.cpuCount}\n`);
 
@@ -290,5 +291,7 @@ async function reportInputs(
   );
   await sink.end();
   summary.bytes = sink.bytes;
+  // What the file reader noticed while reading the pages (a cut-off end, ...).
+  summary.warnings.push(...file.warnings.slice(warnedBefore));
   return summary;
 }
