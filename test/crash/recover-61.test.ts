@@ -14,6 +14,7 @@ import { openKernel, recoverFromDump, recoverFromMemory, type Recovery } from '.
 import { LkstError } from '../../src/tracefs/errors.js';
 import { assertCountsMatchGuest, hidePages, markers } from './checks.js';
 import { crashedGuest, fetchKernel, type CrashedGuest } from './guest.js';
+import { lkst } from '../helpers/cli.js';
 
 const kernel = fetchKernel('6.1');
 const skip = 'skip' in kernel ? kernel.skip : false;
@@ -129,6 +130,15 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     assert.equal(sum.format, 'kdump-flat');
     assert.equal(sum.lastEvents.filter((e) => e.buffer === 'top').length, 3);
     assert.ok(statSync(out).size > 0);
+  });
+
+  test('the CLI reads a dump directly: lkst report DUMP shows the nonce, lkst stats DUMP counts the events', () => {
+    const rep = lkst(['report', g.dumps.elf!]);
+    assert.equal(rep.status, 0, rep.stderr);
+    assert.match(rep.stdout, new RegExp(`print: .*lkst-nonce=${g.nonce}`));
+    const st = lkst(['stats', g.dumps['kdump-zlib']!]);
+    assert.equal(st.status, 0, st.stderr);
+    assert.match(st.stdout, /Events per type/);
   });
 
   test('lkst report DUMP support: dumps are told from trace files, and recovered into a temporary trace.dat', async () => {
