@@ -8,6 +8,7 @@ import { armBufferSwitch, disarmBufferSwitch, prepareSwitchTarget, switchBuffer,
 import { dumpBuffer } from '../../buffers/dump.js';
 import { bufferNameOf, openBufferOrInstance } from '../../buffers/name.js';
 import { readState, writeState } from '../../masksets/state.js';
+import { recordsInto } from '../../masksets/status.js';
 import { Instance } from '../../tracefs/instance.js';
 import { LkstError } from '../../tracefs/errors.js';
 
@@ -80,7 +81,14 @@ export function registerBuffer(program: Command): void {
       action((o: { json?: boolean }) => {
         const list = listBufferNames().map((n) => bufferStatus(openBuffer(n)));
         const armed = readState();
-        print(o.json ? JSON.stringify(list, null, 1) : formatBufferTable(list, armed && !armed.stopped ? { armedInstance: armed.instance } : {}));
+        const notes = new Map<string, string>();
+        if (armed && !armed.stopped) {
+          notes.set(armed.instance, 'the armed trace');
+          // A switch handler may have moved the armed trace into a buffer.
+          const into = recordsInto(armed);
+          if (into && into !== armed.instance) notes.set(into, 'the armed trace records here');
+        }
+        print(o.json ? JSON.stringify(list, null, 1) : formatBufferTable(list, { notes }));
       }),
     );
   buffer
