@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { LkstError } from '../tracefs/errors.js';
@@ -39,12 +40,26 @@ const zlib: Decompressor = {
 };
 
 /**
- * Node 20 has no zstd. fzstd (pure JS) decodes trace pages at ~40 MB/s; the zstd program, when
- * installed, ~1 GB/s, so large runs go through it: trace-cmd's chunks are independent frames, and
- * zstd decodes a run of frames as one stream. LKST_ZSTD=js forces fzstd, LKST_ZSTD=cli the program.
+ * Node 20 has no zstd. In order of speed on trace pages: the zstd-napi binding (libzstd in process,
+ * ~700 MB/s), the zstd program (~350 MB/s with the pipe copies; trace-cmd's chunks are independent
+ * frames, decoded as one stream), fzstd (pure JS, ~40 MB/s). LKST_ZSTD=napi|cli|js forces one.
  */
 const CLI_MIN_BYTES = 256 << 10;
 let cli: boolean | undefined;
+type NapiDecompress = (data: Uint8Array) => Buffer;
+let napi: NapiDecompress | null | undefined;
+
+function napiDecompress(): NapiDecompress | null {
+  const mode = process.env.LKST_ZSTD;
+  if (mode === 'js' || mode === 'cli') return null;
+  if (napi !== undefined) return napi;
+  try {
+    napi = (createRequire(import.meta.url)('zstd-napi') as { decompress: NapiDecompress }).decompress;
+  } catch {
+    napi = null; // the native build is optional: fall back to the program or pure JS
+  }
+  return napi;
+}
 
 function useCli(rawBytes: number): boolean {
   const mode = process.env.LKST_ZSTD;
@@ -60,13 +75,29 @@ function zstdCli(input: Buffer, rawTotal: number): Buffer {
   return r.stdout;
 }
 
+function zstdNapi(d: NapiDecompress, input: Buffer, rawTotal: number): Buffer {
+  let out: Buffer;
+  try {
+    out = d(input);
+  } catch (err) {
+    throw new Error(`zstd: ${(err as Error).message}`);
+  }
+  if (out.length !== rawTotal) throw new Error(`zstd gave ${out.length} bytes, expected ${rawTotal}`);
+  return out;
+}
+
 const zstd: Decompressor = {
   one(data, rawSize) {
+    const n = napiDecompress();
+    if (n) return zstdNapi(n, data, rawSize);
     if (useCli(rawSize)) return zstdCli(data, rawSize);
     const u = zstdDecompress(data, new Uint8Array(rawSize));
     return exact(Buffer.from(u.buffer, u.byteOffset, u.byteLength), rawSize, 'zstd');
   },
   many(blocks, rawTotal) {
+    const n = napiDecompress();
+    // Frames decode as one stream, so a run of blocks is one call.
+    if (n) return zstdNapi(n, Buffer.concat(blocks.map((b) => b.data)), rawTotal);
     if (!useCli(rawTotal)) return concatOnes(zstd, blocks, rawTotal);
     return zstdCli(Buffer.concat(blocks.map((b) => b.data)), rawTotal);
   },
