@@ -13,7 +13,7 @@ import { fileCpuStats } from './trace-cmd.js';
 export interface ConditionStats {
   events: number;
   lost: number;
-  /** CPU time of a recorder in its own process (trace-cmd); lkst's runs in this process. */
+  /** The recorder's CPU time: trace-cmd's process tree; lkst's recorder in this process (this process does nothing else meanwhile). */
   recorderCpuMs?: number;
 }
 
@@ -99,7 +99,7 @@ export function lkstCondition(maskset: string, plan: KernelPlan, s: ConditionSet
           r.discard();
           const events = r.captures.reduce((a, c) => a + c.events, 0);
           const lost = r.captures.reduce((a, c, i) => a + lostEvents(c, r.kernelStats[i]), 0);
-          return { events, lost };
+          return { events, lost, recorderCpuMs: r.cpuTimeUs / 1000 };
         },
         async abort() {
           await settle().then((r) => r.discard(), () => {});

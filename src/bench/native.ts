@@ -69,12 +69,18 @@ export function nativeHelper(name: NativeHelper): string {
   const cFile = join(dir, `${name}-${hash}.c`);
   writeFileSync(cFile, src);
   const tmp = `${bin}.${process.pid}.tmp`;
-  try {
-    execFileSync('cc', ['-O2', '-o', tmp, cFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (err) {
-    const why = errnoCode(err) === 'ENOENT' ? 'no C compiler (cc)' : String((err as { stderr?: Buffer }).stderr ?? err).split('\n')[0];
-    throw new LkstError(`cannot build the benchmark helper ${name}: ${why}`, 'install a C compiler (apt-get install gcc)');
+  let why = 'no C compiler (cc, gcc)';
+  let built = false;
+  for (const compiler of ['cc', 'gcc', 'gcc-12']) {
+    try {
+      execFileSync(compiler, ['-O2', '-o', tmp, cFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      built = true;
+      break;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') why = String((err as { stderr?: Buffer }).stderr ?? err).split('\n')[0] ?? why;
+    }
   }
+  if (!built) throw new LkstError(`cannot build the benchmark helper ${name}: ${why}`, 'install a C compiler (apt-get install gcc)');
   renameSync(tmp, bin);
   return bin;
 }

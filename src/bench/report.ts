@@ -20,7 +20,7 @@ export interface ConditionResult {
   eventsPerSec: number;
   /** (time under tracing − time without) / events the kernel generated (recorded + lost); not for fixed-time workloads. */
   nsPerEvent?: number;
-  /** trace-cmd's own CPU time (its process tree). */
+  /** The recorder's CPU time (trace-cmd: its process tree; lkst: its recorder). */
   recorderCpuMs?: Summary;
 }
 
