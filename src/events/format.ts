@@ -91,18 +91,31 @@ function elementSizeOf(type: string): number {
   return 1;
 }
 
-/** Parses one events/SYSTEM/EVENT/format file. */
-export function parseFormat(text: string, system = ''): EventFormat {
+/** The name and ID lines of a format file, without parsing its fields. */
+export function formatIdentity(text: string): { id: number; name: string } {
   let name = '';
   let id = -1;
+  for (let p = 0; p < text.length; ) {
+    let e = text.indexOf('\n', p);
+    if (e < 0) e = text.length;
+    if (text.startsWith('name:', p)) name = text.slice(p + 5, e).trim();
+    else if (text.startsWith('ID:', p)) id = Number(text.slice(p + 3, e).trim());
+    p = e + 1;
+  }
+  if (!name || id < 0) throw new Error(`not an event format (no name or ID): ${text.slice(0, 60).replace(/\n/g, ' ')}`);
+  return { id, name };
+}
+
+/** Parses one events/SYSTEM/EVENT/format file. */
+export function parseFormat(text: string, system = ''): EventFormat {
+  const { id, name } = formatIdentity(text);
   let printFmt = '';
   const commonFields: Field[] = [];
   const fields: Field[] = [];
   let section: 'head' | 'common' | 'fields' = 'head';
   for (const line of text.split('\n')) {
-    if (line.startsWith('name:')) name = line.slice(5).trim();
-    else if (line.startsWith('ID:')) id = Number(line.slice(3).trim());
-    else if (line.startsWith('format:')) section = 'common';
+    if (line.startsWith('name:') || line.startsWith('ID:')) continue;
+    if (line.startsWith('format:')) section = 'common';
     else if (line.startsWith('print fmt:')) printFmt = line.slice('print fmt:'.length).trim();
     else if (line.trim() === '') {
       if (section === 'common' && commonFields.length) section = 'fields';
@@ -116,7 +129,6 @@ export function parseFormat(text: string, system = ''): EventFormat {
   // The print format may run over several lines (a newline inside its string): keep all of it.
   const pf = text.indexOf('\nprint fmt:');
   if (pf >= 0) printFmt = text.slice(pf + '\nprint fmt:'.length).trim();
-  if (!name || id < 0) throw new Error(`not an event format (no name or ID): ${text.slice(0, 60).replace(/\n/g, ' ')}`);
   const fieldByName = new Map<string, Field>();
   for (const f of [...commonFields, ...fields]) fieldByName.set(f.name, f);
   return { id, system, name, commonFields, fields, printFmt, text, fieldByName };

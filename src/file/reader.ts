@@ -2,7 +2,7 @@
  * Opens trace.dat files of version 6 and 7 (lkst's and trace-cmd's, v7 also compressed with zstd or
  * zlib). Metadata is read at open; the pages stay on disk and are read in large chunks on demand.
  */
-import { parseFormat, parseHeaderPage, type HeaderPage } from '../events/format.js';
+import { parseHeaderPage, type HeaderPage } from '../events/format.js';
 import { EventRegistry } from '../events/registry.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { LkstError } from '../tracefs/errors.js';
@@ -165,12 +165,13 @@ function checkHeaderPage(path: string, text: string): HeaderPage {
   return hp;
 }
 
+/** Formats are parsed when first used: a report of a few events need not parse the file's thousands. */
 function buildRegistry(ftrace: string[], events: { system: string; formats: string[] }[], warnings: string[]): EventRegistry {
   const reg = new EventRegistry();
   let bad = 0;
   const add = (text: string, system: string): void => {
     try {
-      reg.add(parseFormat(text, system));
+      reg.addText(text, system);
     } catch (err) {
       if (++bad <= MAX_FORMAT_WARNINGS) warnings.push(`skipped an unreadable ${system} event format (${(err as Error).message.slice(0, 80)})`);
     }
