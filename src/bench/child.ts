@@ -16,7 +16,7 @@ const MAX_OUTPUT = 4 << 20;
 export function runChild(cmd: string, args: string[], opts: SpawnOptions & { signal?: AbortSignal; what?: string } = {}): Promise<ChildResult> {
   const { signal, what, ...spawnOpts } = opts;
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new LkstError('interrupted', 'run again to measure'));
+    if (signal?.aborted) return reject(new LkstError('interrupted', 'the kernel was left clean; run again to measure', 130));
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...spawnOpts });
     let stdout = '';
     let stderr = '';
@@ -34,7 +34,7 @@ export function runChild(cmd: string, args: string[], opts: SpawnOptions & { sig
     });
     child.on('close', (code, sig) => {
       signal?.removeEventListener('abort', onAbort);
-      if (signal?.aborted) return reject(new LkstError('interrupted', 'run again to measure'));
+      if (signal?.aborted) return reject(new LkstError('interrupted', 'the kernel was left clean; run again to measure', 130));
       resolve({ code: code ?? (sig ? 128 : 1), stdout, stderr });
     });
   });

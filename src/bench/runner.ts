@@ -41,7 +41,7 @@ export async function runInterleaved(workloads: Workload[], conditions: Conditio
   const steps = workloads.length * rounds * conditions.length;
   let step = 0;
   const check = () => {
-    if (opts.signal?.aborted) throw new LkstError('interrupted', 'the kernel was left clean; run again to measure');
+    if (opts.signal?.aborted) throw new LkstError('interrupted', 'the kernel was left clean; run again to measure', 130);
   };
   for (const w of workloads) {
     check();
