@@ -3,7 +3,6 @@ import { statSync } from 'node:fs';
 import { action, numberOption } from '../run.js';
 import { runReport, type ReportSummary } from '../../analysis/report/index.js';
 import { isDumpFile } from '../../crash/open.js';
-import { dumpToTraceDat } from '../../crash/command.js';
 import { LkstError } from '../../tracefs/errors.js';
 
 export interface ReportCliOptions {
@@ -37,6 +36,8 @@ export async function reportCommand(file: string, opts: ReportCliOptions): Promi
   let path = file;
   let cleanup = () => {};
   if (isDumpFile(file)) {
+    // The crash-dump reader is loaded only for dumps.
+    const { dumpToTraceDat } = await import('../../crash/command.js');
     const rec = await dumpToTraceDat(file, { systemMap: opts.systemMap });
     path = rec.path;
     cleanup = rec.cleanup;
