@@ -46,7 +46,8 @@ const zlib: Decompressor = {
  */
 const CLI_MIN_BYTES = 256 << 10;
 let cli: boolean | undefined;
-type NapiDecompress = (data: Uint8Array) => Buffer;
+/** Decompresses src's frames into dst; returns the bytes written, throws when dst is too small. */
+type NapiDecompress = (dst: Uint8Array, src: Uint8Array) => number;
 let napi: NapiDecompress | null | undefined;
 
 function napiDecompress(): NapiDecompress | null {
@@ -54,7 +55,11 @@ function napiDecompress(): NapiDecompress | null {
   if (mode === 'js' || mode === 'cli') return null;
   if (napi !== undefined) return napi;
   try {
-    napi = (createRequire(import.meta.url)('zstd-napi') as { decompress: NapiDecompress }).decompress;
+    // The binding's context decodes straight into a buffer of the known size: trace-cmd's frames
+    // carry no content size, and zstd-napi's decompress() would stream them into pieces and concat.
+    const { DCtx } = createRequire(import.meta.url)('zstd-napi/binding') as { DCtx: new () => { decompress: NapiDecompress } };
+    const dctx = new DCtx();
+    napi = (dst, src) => dctx.decompress(dst, src);
   } catch {
     napi = null; // the native build is optional: fall back to the program or pure JS
   }
@@ -76,13 +81,15 @@ function zstdCli(input: Buffer, rawTotal: number): Buffer {
 }
 
 function zstdNapi(d: NapiDecompress, input: Buffer, rawTotal: number): Buffer {
-  let out: Buffer;
+  // Its own memory, so a worker thread can hand it over without a copy.
+  const out = Buffer.allocUnsafeSlow(rawTotal);
+  let n: number;
   try {
-    out = d(input);
+    n = d(out, input);
   } catch (err) {
     throw new Error(`zstd: ${(err as Error).message}`);
   }
-  if (out.length !== rawTotal) throw new Error(`zstd gave ${out.length} bytes, expected ${rawTotal}`);
+  if (n !== rawTotal) throw new Error(`zstd gave ${n} bytes, expected ${rawTotal}`);
   return out;
 }
 

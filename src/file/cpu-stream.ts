@@ -2,7 +2,7 @@
 import { LkstError } from '../tracefs/errors.js';
 import type { Decompressor } from './compression.js';
 import { corruptFile } from './cursor.js';
-import type { FileSource } from './source.js';
+import type { ByteSource, FileSource } from './source.js';
 
 /** Lost-event counters of one CPU, from the CPUSTAT text the recorder saved (per_cpu/cpuN/stats). */
 export interface CpuLost {
@@ -22,6 +22,8 @@ export interface CpuStream {
   pageSize: number;
   /** Chunks of whole pages, about 1 MiB each, in file order; each call starts over. */
   chunks(): Iterable<Buffer>;
+  /** Compressed streams: the runs chunks() decompresses, one chunk each (for decompressing elsewhere). */
+  runs?: ZRun[];
   /** The per_cpu/cpuN/stats text saved in the file, if any. */
   statsText?: string;
   lost?: CpuLost;
@@ -65,6 +67,43 @@ interface ZChunk {
   rawSize: number;
 }
 
+/** Compressed chunks that are decompressed together into one chunk of pages (plain data: it goes to worker threads). */
+export interface ZRun {
+  cpu: number;
+  chunks: ZChunk[];
+  /** Bytes of pages they hold. */
+  raw: number;
+}
+
+/** The first run is small so that pages come quickly; later ones are a few MiB. */
+function groupRuns(cpu: number, table: ZChunk[]): ZRun[] {
+  const runs: ZRun[] = [];
+  for (let i = 0; i < table.length; ) {
+    const limit = runs.length ? ZRUN_BYTES : CHUNK_BYTES;
+    const run: ZRun = { cpu, chunks: [], raw: 0 };
+    while (i < table.length && (run.raw < limit || !run.chunks.length)) {
+      run.chunks.push(table[i]!);
+      run.raw += table[i++]!.rawSize;
+    }
+    runs.push(run);
+  }
+  return runs;
+}
+
+/** The pages of one run: its compressed chunks are small and contiguous in the file, read at once. */
+export function decompressRun(src: ByteSource & { path: string }, run: ZRun, unzip: Decompressor): Buffer {
+  const first = run.chunks[0]!;
+  const last = run.chunks[run.chunks.length - 1]!;
+  const span = src.read(first.at, last.at + last.csize - first.at);
+  const blocks = run.chunks.map((c) => ({ data: span.subarray(c.at - first.at, c.at - first.at + c.csize), rawSize: c.rawSize }));
+  try {
+    return unzip.many(blocks, run.raw);
+  } catch (err) {
+    if (err instanceof LkstError) throw err;
+    throw corruptFile(src.path, `CPU ${run.cpu} data at offset ${first.at} does not decompress (${(err as Error).message})`);
+  }
+}
+
 /**
  * Pages compressed in chunks: u32 count, then per chunk u32 compressed size, u32 raw size, data.
  * The chunk table is read when opening (headers only); data is decompressed while iterating.
@@ -98,33 +137,14 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     }
     if (table.length < n) warnings.push(`CPU ${cpu}: the file ends early; read ${table.length} of ${n} compressed chunks`);
   }
+  const runs = groupRuns(cpu, table);
   return {
     cpu,
     size: total,
     pageSize,
+    runs,
     *chunks() {
-      // Runs of chunks are decompressed together, a few MiB of pages at a time.
-      for (let i = 0; i < table.length; ) {
-        const run: ZChunk[] = [];
-        let raw = 0;
-        while (i < table.length && (raw < ZRUN_BYTES || !run.length)) {
-          run.push(table[i]!);
-          raw += table[i++]!.rawSize;
-        }
-        // Compressed runs are small and contiguous in the file: one read.
-        const first = run[0]!;
-        const last = run[run.length - 1]!;
-        const span = src.read(first.at, last.at + last.csize - first.at);
-        const blocks = run.map((c) => ({ data: span.subarray(c.at - first.at, c.at - first.at + c.csize), rawSize: c.rawSize }));
-        let pages: Buffer;
-        try {
-          pages = unzip.many(blocks, raw);
-        } catch (err) {
-          if (err instanceof LkstError) throw err;
-          throw corruptFile(src.path, `CPU ${cpu} data at offset ${first.at} does not decompress (${(err as Error).message})`);
-        }
-        yield pages;
-      }
+      for (const run of runs) yield decompressRun(src, run, unzip);
     },
   };
 }

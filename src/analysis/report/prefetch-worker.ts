@@ -4,18 +4,21 @@
  * main thread renders.
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { openTraceDat } from '../../file/reader.js';
+import { decompressorFor } from '../../file/compression.js';
+import { decompressRun, type ZRun } from '../../file/cpu-stream.js';
+import { FileSource } from '../../file/source.js';
 import { LkstError } from '../../tracefs/errors.js';
 
 interface Data {
   path: string;
-  /** [buffer index, cpu index within the buffer] per input. */
-  inputs: [number, number][];
+  compression: string;
+  /** Per input, the runs of compressed chunks to decompress in order. */
+  runs: ZRun[][];
   port: MessagePort;
   signal: Int32Array;
 }
 
-const { path, inputs, port, signal } = workerData as Data;
+const { path, compression, runs, port, signal } = workerData as Data;
 
 function post(msg: unknown, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -28,11 +31,15 @@ function errorOf(err: unknown): { what: string; fix: string } {
 }
 
 // The main thread waits synchronously: every failure must reach it as a message.
-let iters: Iterator<Buffer>[] = [];
+// Only the file and the decompressor: the main thread has read the chunk tables already.
+let src: FileSource | undefined;
+let unzip: ReturnType<typeof decompressorFor>;
 let startError: { what: string; fix: string } | undefined;
+const taken = runs.map(() => 0);
 try {
-  const file = openTraceDat(path);
-  iters = inputs.map(([b, c]) => file.buffers[b]!.cpus[c]!.chunks()[Symbol.iterator]());
+  src = FileSource.open(path);
+  unzip = decompressorFor(compression, path);
+  if (!unzip) throw new LkstError(`${path} is not compressed`, 'read it without the decompressing thread (LKST_PREFETCH=0)');
 } catch (err) {
   startError = errorOf(err);
 }
@@ -41,10 +48,10 @@ process.on('uncaughtException', (err) => post({ input: -1, error: errorOf(err) }
 port.on('message', (input: number) => {
   if (startError) return post({ input, error: startError });
   try {
-    const r = iters[input]!.next();
-    if (r.done) return post({ input, done: true });
+    const run = runs[input]![taken[input]!++];
+    if (!run) return post({ input, done: true });
     // Hand over the bytes without a copy when the chunk owns its whole memory.
-    let chunk = r.value;
+    let chunk = decompressRun(src!, run, unzip!);
     if (chunk.byteOffset !== 0 || chunk.byteLength !== chunk.buffer.byteLength || !(chunk.buffer instanceof ArrayBuffer)) chunk = Buffer.from(chunk);
     const ab = chunk.buffer as ArrayBuffer;
     post({ input, done: false, data: ab }, [ab]);

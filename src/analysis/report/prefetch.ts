@@ -4,7 +4,7 @@
  * synchronous receive (the merge is synchronous), waiting only when the worker is behind.
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { TraceFile } from '../../file/reader.js';
+import type { ZRun } from '../../file/cpu-stream.js';
 import { LkstError } from '../../tracefs/errors.js';
 
 const AHEAD = 2;
@@ -23,17 +23,18 @@ export class ChunkPrefetcher {
   private readonly queues: (Buffer | null)[][];
   private readonly asked: number[];
 
-  constructor(file: TraceFile, inputs: [number, number][]) {
+  /** runs: per input, the compressed runs of a CPU stream of the file at path. */
+  constructor(path: string, compression: string, runs: ZRun[][]) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
-    this.queues = inputs.map(() => []);
-    this.asked = inputs.map(() => 0);
+    this.queues = runs.map(() => []);
+    this.asked = runs.map(() => 0);
     this.worker = new Worker(new URL('./prefetch-worker.js', import.meta.url), {
-      workerData: { path: file.path, inputs, port: port2, signal: this.signal },
+      workerData: { path, compression, runs, port: port2, signal: this.signal },
       transferList: [port2],
     });
     this.worker.unref();
-    inputs.forEach((_, i) => {
+    runs.forEach((_, i) => {
       for (let k = 0; k < AHEAD; k++) this.ask(i);
     });
   }

@@ -8,7 +8,7 @@ import { EventRenderers, type CompiledEvent } from '../../events/printfmt/event.
 import { KernelSymbols } from '../../events/printfmt/symbols.js';
 import { latin1Bytes } from '../../events/printfmt/writer.js';
 import { i32le, u16le } from '../../events/printfmt/num.js';
-import { openTraceDat, type TraceFile } from '../../file/reader.js';
+import { openTraceDat, type CpuStream, type TraceFile } from '../../file/reader.js';
 import { mergeRecords, type MergeInput } from '../../ringbuf/merge.js';
 import { LkstError } from '../../tracefs/errors.js';
 import { eventSelection, type EventSelection } from './event-filter.js';
@@ -117,12 +117,12 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
   const label = (name: string): string => (name ? padLeft(name, width) + ': ' : ' '.repeat(width) + '  ');
   const inputs: MergeInput[] = [];
   const infos: InputInfo[] = [];
-  const where: [number, number][] = [];
+  const streams: CpuStream[] = [];
   const tsOffset = Number(file.options.tsOffset ?? 0n);
-  for (const [bi, buf] of file.buffers.entries()) {
-    for (const [ci, cs] of buf.cpus.entries()) {
+  for (const buf of file.buffers) {
+    for (const cs of buf.cpus) {
       if (cs.size === 0 || (cpuFilter !== undefined && cs.cpu !== cpuFilter)) continue;
-      where.push([bi, ci]);
+      streams.push(cs);
       inputs.push({ chunks: { [Symbol.iterator]: () => cs.chunks()[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset });
       infos.push({
         cpu: cs.cpu,
@@ -136,9 +136,9 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
 
   // Compressed pages are decompressed on a worker thread while this one renders.
   let prefetch: ChunkPrefetcher | undefined;
-  if (file.compression !== 'none' && inputs.length && process.env.LKST_PREFETCH !== '0') {
+  if (file.compression !== 'none' && inputs.length && streams.every((s) => s.runs) && process.env.LKST_PREFETCH !== '0') {
     try {
-      prefetch = new ChunkPrefetcher(file, where);
+      prefetch = new ChunkPrefetcher(file.path, file.compression, streams.map((s) => s.runs!));
       inputs.forEach((inp, i) => (inp.chunks = prefetch!.chunks(i)));
     } catch {
       prefetch = undefined; // no worker threads here: decompress on this thread
