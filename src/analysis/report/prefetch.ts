@@ -4,7 +4,7 @@
  * synchronous receive (the merge is synchronous), waiting only when the worker is behind.
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import type { ZRun } from '../../file/cpu-stream.js';
+import type { CpuStream } from '../../file/cpu-stream.js';
 import { LkstError } from '../../tracefs/errors.js';
 
 const AHEAD = 2;
@@ -23,8 +23,12 @@ export class ChunkPrefetcher {
   private readonly queues: (Buffer | null)[][];
   private readonly asked: number[];
 
-  /** runs: per input, the compressed runs of a CPU stream of the file at path. */
-  constructor(path: string, compression: string, runs: ZRun[][]) {
+  /**
+   * streams: the inputs, compressed CPU streams (with runs) of the file at path. Each stream's first
+   * run is decompressed here, while the worker starts up; the worker does the rest.
+   */
+  constructor(path: string, compression: string, private readonly streams: CpuStream[]) {
+    const runs = streams.map((s) => s.runs!.slice(1));
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.queues = runs.map(() => []);
@@ -78,9 +82,15 @@ export class ChunkPrefetcher {
 
   /** The chunks of one input, as an iterable for the merge. */
   chunks(input: number): Iterable<Buffer> {
+    let first = this.streams[input]!.runs!.length > 0;
     return {
       [Symbol.iterator]: () => ({
         next: (): IteratorResult<Buffer> => {
+          if (first) {
+            first = false;
+            const r = this.streams[input]!.chunks()[Symbol.iterator]().next();
+            if (!r.done) return r;
+          }
           const c = this.next(input);
           return c ? { value: c, done: false } : { value: undefined, done: true };
         },

@@ -138,7 +138,7 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
   let prefetch: ChunkPrefetcher | undefined;
   if (file.compression !== 'none' && inputs.length && streams.every((s) => s.runs) && process.env.LKST_PREFETCH !== '0') {
     try {
-      prefetch = new ChunkPrefetcher(file.path, file.compression, streams.map((s) => s.runs!));
+      prefetch = new ChunkPrefetcher(file.path, file.compression, streams);
       inputs.forEach((inp, i) => (inp.chunks = prefetch!.chunks(i)));
     } catch {
       prefetch = undefined; // no worker threads here: decompress on this thread
