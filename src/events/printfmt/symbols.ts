@@ -9,6 +9,24 @@ export interface SymbolHit {
   addr: bigint;
 }
 
+/**
+ * /proc/kallsyms lists addresses in order: then the stable sort of the reversed list is each run
+ * of equal addresses reversed, found in one pass. undefined when the addresses are not in order.
+ */
+function sortedOrder(his: number[], los: number[]): number[] | undefined {
+  const n = his.length;
+  for (let i = 1; i < n; i++) if (his[i]! < his[i - 1]! || (his[i] === his[i - 1] && los[i]! < los[i - 1]!)) return undefined;
+  const order = new Array<number>(n);
+  let out = 0;
+  for (let i = 0; i < n; ) {
+    let j = i + 1;
+    while (j < n && his[j] === his[i] && los[j] === los[i]) j++;
+    for (let k = j - 1; k >= i; k--) order[out++] = k;
+    i = j;
+  }
+  return order;
+}
+
 export class KernelSymbols {
   /** Symbol start addresses as 32-bit halves, sorted (plus a zero sentinel, as libtraceevent's table). */
   private readonly his: Uint32Array;
@@ -70,8 +88,7 @@ export class KernelSymbols {
       p = e + 1;
     }
     // libtraceevent prepends each symbol to a list, then sorts stably: equal addresses end up newest first.
-    const order = Array.from({ length: names.length }, (_, i) => names.length - 1 - i);
-    order.sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
+    const order = sortedOrder(his, los) ?? Array.from({ length: names.length }, (_, i) => names.length - 1 - i).sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
     const H = new Uint32Array(names.length + 1);
     const L = new Uint32Array(names.length + 1);
     const sorted = new Array<string>(names.length);
