@@ -20,8 +20,12 @@ export interface CpuStream {
   /** Bytes of pages (uncompressed), a multiple of the page size. */
   size: number;
   pageSize: number;
-  /** Chunks of whole pages, about 1 MiB each, in file order; each call starts over. */
-  chunks(): Iterable<Buffer>;
+  /**
+   * Chunks of whole pages, about 1 MiB each, in file order; each call starts over. reuse: the
+   * caller is done with a chunk when it asks for the next, so uncompressed pages may be read into
+   * the same memory each time (fresh memory costs a page fault per 4 KiB).
+   */
+  chunks(reuse?: boolean): Iterable<Buffer>;
   /** Compressed streams: the runs chunks() decompresses, one chunk each (for decompressing elsewhere). */
   runs?: ZRun[];
   /** The per_cpu/cpuN/stats text saved in the file, if any. */
@@ -55,8 +59,12 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
     cpu,
     size: usable,
     pageSize,
-    *chunks() {
-      for (let p = 0; p < usable; p += step) yield src.read(offset + p, Math.min(step, usable - p));
+    *chunks(reuse = false) {
+      let mem: Buffer | undefined;
+      for (let p = 0; p < usable; p += step) {
+        const len = Math.min(step, usable - p);
+        yield reuse ? src.readInto((mem ??= Buffer.allocUnsafe(step)), offset + p, len) : src.read(offset + p, len);
+      }
     },
   };
 }

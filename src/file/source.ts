@@ -46,14 +46,18 @@ export class FileSource implements ByteSource {
   }
 
   read(pos: number, len: number): Buffer {
-    const out = Buffer.allocUnsafe(len);
+    return this.readInto(Buffer.allocUnsafe(len), pos, len);
+  }
+
+  /** Exactly len bytes at pos into the start of out (which has room); returns that part of out. */
+  readInto(out: Buffer, pos: number, len: number): Buffer {
     let done = 0;
     while (done < len) {
       const n = readSync(this.fd, out, done, len - done, pos + done);
       if (n <= 0) throw new LkstError(`${this.path} changed while being read`, 'do not write to a trace file while reading it');
       done += n;
     }
-    return out;
+    return len === out.length ? out : out.subarray(0, len);
   }
 
   close(): void {

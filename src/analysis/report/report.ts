@@ -123,7 +123,7 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
     for (const cs of buf.cpus) {
       if (cs.size === 0 || (cpuFilter !== undefined && cs.cpu !== cpuFilter)) continue;
       streams.push(cs);
-      inputs.push({ chunks: { [Symbol.iterator]: () => cs.chunks()[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset });
+      inputs.push({ chunks: { [Symbol.iterator]: () => cs.chunks(true)[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset });
       infos.push({
         cpu: cs.cpu,
         prefix: named ? label(buf.name) : '',
