@@ -19,7 +19,13 @@ export class BufferSource implements ByteSource {
 }
 
 /** A trace file opened for positioned reads; nothing is loaded until asked for. */
+const SMALL_READ = 4096;
+const WINDOW = 64 << 10;
+
 export class FileSource implements ByteSource {
+  private win: Buffer = Buffer.alloc(0);
+  private winAt = 0;
+
   private constructor(readonly path: string, private fd: number, readonly size: number) {}
 
   static open(path: string): FileSource {
@@ -46,7 +52,16 @@ export class FileSource implements ByteSource {
   }
 
   read(pos: number, len: number): Buffer {
-    return this.readInto(Buffer.allocUnsafe(len), pos, len);
+    if (len > SMALL_READ) return this.readInto(Buffer.allocUnsafe(len), pos, len);
+    // Metadata is read a few bytes at a time (a size, then a text): serve it from a window.
+    if (pos < this.winAt || pos + len > this.winAt + this.win.length) {
+      const n = Math.min(WINDOW, this.size - pos);
+      if (n < len) return this.readInto(Buffer.allocUnsafe(len), pos, len);
+      // A fresh window each time: buffers handed out before stay valid.
+      this.win = this.readInto(Buffer.allocUnsafe(n), pos, n);
+      this.winAt = pos;
+    }
+    return this.win.subarray(pos - this.winAt, pos - this.winAt + len);
   }
 
   /** Exactly len bytes at pos into the start of out (which has room); returns that part of out. */
