@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { action, numberOption } from '../run.js';
 import { runReport, type ReportSummary } from '../../analysis/report/index.js';
-import { isDumpFile } from '../../crash/open.js';
+import { MAGIC } from '../../file/layout.js';
 import { LkstError } from '../../tracefs/errors.js';
 
 export interface ReportCliOptions {
@@ -35,8 +35,8 @@ export async function reportCommand(file: string, opts: ReportCliOptions): Promi
   }
   let path = file;
   let cleanup = () => {};
-  if (isDumpFile(file)) {
-    // The crash-dump reader is loaded only for dumps.
+  // The crash-dump readers are loaded only for files that are not trace.dat.
+  if (!startsWithTraceDatMagic(file) && (await import('../../crash/open.js')).isDumpFile(file)) {
     const { dumpToTraceDat } = await import('../../crash/command.js');
     const rec = await dumpToTraceDat(file, { systemMap: opts.systemMap });
     path = rec.path;
@@ -49,6 +49,19 @@ export async function reportCommand(file: string, opts: ReportCliOptions): Promi
     cleanup();
   }
   return 0;
+}
+
+function startsWithTraceDatMagic(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(MAGIC.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(MAGIC);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function printWarnings(s: ReportSummary): void {
