@@ -62,7 +62,7 @@ export interface RecordingResult {
 }
 
 const DEFAULT_POLL_MS = 100;
-/** How often the buffers' fill is looked at (a stats read per CPU); reads happen only when there is a page. */
+/** How often busy buffers' fill is looked at (a stats read per CPU); reads happen only when there is a page. Idle ones: see PollPacer. */
 const LOOK_MS = 5;
 
 /** Events lost on a CPU: what page headers stored, or the kernel's overrun + dropped count if larger. */
@@ -125,7 +125,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       // Look at the buffers' fill often (cheap), read a CPU only when it holds a whole page or
       // has waited maxPoll: full pages at low rates, no overrun when a storm starts.
       const lookMs = Math.min(maxPoll, LOOK_MS);
-      const pacer = new PollPacer(bufferBytes, lookMs);
+      const pacer = new PollPacer(bufferBytes, lookMs, maxPoll);
       const lastRead = readers.map(() => performance.now());
       let lastTick = performance.now();
       const tick = () => {
@@ -153,7 +153,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         }
         if (!done) poll = setTimeout(tick, delay);
       };
-      let poll = setTimeout(tick, lookMs);
+      let poll = setTimeout(tick, pacer.idleMs);
       const timer = opts.durationSec !== undefined ? setTimeout(() => finish(), opts.durationSec * 1000) : undefined;
       if (opts.signal) {
         if (opts.signal.aborted) return finish();
