@@ -35,7 +35,8 @@ function conditionRow(w: WorkloadResult, c: ConditionResult, anyNs: boolean, any
   const p = c.metrics[primary!.key]!;
   const over = c.kind === 'none' ? '' : `${percent(c.overheadPercent[primary!.key])}${c.withinNoise ? ' (noise)' : ''}`;
   const row = [label(c), num(p.median), spread(p), over, ...rest.map((m) => num(c.metrics[m.key]?.median)), num(c.events.median, 0), num(c.lost.median, 0), num(c.eventsPerSec, 0)];
-  if (anyNs) row.push(num(c.nsPerEvent, 0));
+  // A cost per event inside the noise (even negative) says nothing: shown only in the JSON.
+  if (anyNs) row.push(c.withinNoise ? '-' : num(c.nsPerEvent, 0));
   if (anyCpu) row.push(num(c.recorderCpuMs?.median, 0));
   return row;
 }

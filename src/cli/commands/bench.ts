@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { action, numberOption } from '../run.js';
 import { LkstError } from '../../tracefs/errors.js';
 import { DEFAULT_BUFFER_KB, DEFAULT_MASKSETS, parseWorkloads, runBench } from '../../bench/bench.js';
@@ -41,6 +43,11 @@ export function registerBench(program: Command): void {
 export async function benchCommand(opts: BenchCliOptions): Promise<number> {
   if (opts.compare !== undefined && opts.compare !== 'trace-cmd') throw new LkstError(`cannot compare with '${opts.compare}'`, 'the one tracer lkst compares with is trace-cmd');
   const masksets = opts.masksets.split(',').map((s) => s.trim()).filter(Boolean);
+  // Found out now, not after minutes of measuring.
+  for (const f of opts.output) {
+    const dir = dirname(resolve(f));
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new LkstError(`cannot write ${f}: no directory ${dir}`, 'create it or choose another path');
+  }
   const ctrl = new AbortController();
   let interrupts = 0;
   const onSignal = () => {
@@ -85,5 +92,5 @@ export function progressLine(p: RunnerProgress): string {
     .map(([k, v]) => `${k} ${Number.isFinite(v) ? +v.toPrecision(4) : '-'}`)
     .join(', ');
   const ev = p.condition === 'none' ? '' : `; ${s.events.toLocaleString('en-US')} events, lost ${s.lost.toLocaleString('en-US')}`;
-  return `  [${p.step}/${p.steps}] ${p.workload} ${round} ${p.condition}: ${figures}${ev}\n`;
+  return `  [${p.step}/${p.steps}] ${p.workload} ${round} ${p.condition}: ${figures}${ev}${s.invalid ? ` (left out: ${s.invalid})` : ''}\n`;
 }
