@@ -6,7 +6,7 @@ import { compileMaskset } from '../masksets/compile.js';
 import { applyPlan } from '../masksets/apply.js';
 import { planEvents, type KernelPlan } from '../masksets/plan.js';
 import { LkstError } from '../tracefs/errors.js';
-import { startTraceCmdRecord, disableTopLevelEvents, type ExternalRecording } from './recorders.js';
+import { startTraceCmdRecord, type ExternalRecording } from './recorders.js';
 import { fileCpuStats } from './trace-cmd.js';
 
 /** What a condition saw while a workload ran. */
@@ -120,7 +120,7 @@ export function traceCmdEventArgs(plan: KernelPlan): string[] {
   return args;
 }
 
-/** trace-cmd record of the same tracepoints and filters, in the top-level buffer, as its own process. */
+/** trace-cmd record of the same tracepoints and filters, into its own instance, as its own process. */
 export function traceCmdCondition(maskset: string, plan: KernelPlan, s: ConditionSettings): Condition {
   const evArgs = traceCmdEventArgs(plan);
   const first = [...plan.tracepoints.values()].find((t) => t.enabled);
@@ -129,7 +129,7 @@ export function traceCmdCondition(maskset: string, plan: KernelPlan, s: Conditio
     kind: 'trace-cmd',
     maskset,
     tracepoints: evArgs.filter((a) => a === '-e').length,
-    check: (stats) => (stats.events + stats.lost === 0 ? 'trace-cmd recorded nothing (another tool changed the top-level buffer?)' : undefined),
+    check: (stats) => (stats.events + stats.lost === 0 ? 'trace-cmd recorded nothing' : undefined),
     async start() {
       if (!first) throw new LkstError(`maskset ${maskset} records nothing for trace-cmd to compare with`, 'compare a maskset that records events');
       const dir = mkdtempSync(join(s.workDir, 'tc-'));
@@ -138,7 +138,6 @@ export function traceCmdCondition(maskset: string, plan: KernelPlan, s: Conditio
       try {
         rec = await startTraceCmdRecord({ events: [`${first.system}:${first.event}`], rawEventArgs: evArgs, bufferKbPerCpu: s.bufferKbPerCpu, output: join(dir, 'trace.dat') });
       } catch (err) {
-        disableTopLevelEvents(plan);
         done();
         throw err;
       }
@@ -161,8 +160,7 @@ export function traceCmdCondition(maskset: string, plan: KernelPlan, s: Conditio
         async abort() {
           r.process.stop('SIGKILL');
           await r.process.exited.catch(() => {});
-          // Killed, it could not turn its events off: turn off those it was given (and only those).
-          disableTopLevelEvents(plan);
+          r.cleanup();
           done();
         },
       };

@@ -3,11 +3,10 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { LkstError } from '../tracefs/errors.js';
 import { machineInfo, describeMachine, type MachineInfo } from './machine.js';
-import { startLkstRecord, startTraceCmdRecord, disableTopLevelEvents, type ExternalRecording } from './recorders.js';
+import { startLkstRecord, startTraceCmdRecord, type ExternalRecording } from './recorders.js';
 import { summarize, type Summary } from './stats.js';
 import { fileCpuStats, traceCmdRecorder } from './trace-cmd.js';
 import { sleep } from './wait.js';
-import { tracefs } from '../tracefs/tracefs.js';
 
 export interface RecordBenchOptions {
   runs: number;
@@ -57,19 +56,6 @@ export interface RecordBenchResult {
 
 const DEFAULT_EVENTS = ['raw_syscalls', 'sched'];
 
-/** The tracepoints behind `system` or `system:event` names, from the top-level events directory. */
-function allEventsOf(names: string[]): { system: string; event: string }[] {
-  const top = tracefs();
-  return names.flatMap((n) => {
-    const [system, event] = n.split(':') as [string, string | undefined];
-    if (event) return [{ system, event }];
-    try {
-      return top.list(`events/${system}`).filter((e) => top.has(`events/${system}/${e}/enable`)).map((e) => ({ system, event: e }));
-    } catch {
-      return [];
-    }
-  });
-}
 
 function storm(writes: number): Promise<void> {
   if (writes <= 0) return new Promise((r) => setTimeout(r, 1000));
@@ -100,7 +86,8 @@ async function oneRun(name: string, run: number, opts: RecordBenchOptions, event
   } finally {
     if (rec && rec.process.child.exitCode === null) {
       rec.process.stop('SIGKILL');
-      if (name === 'trace-cmd') disableTopLevelEvents(allEventsOf(events));
+      await rec.process.exited.catch(() => {});
+      rec.cleanup();
     }
     rmSync(output, { force: true });
   }

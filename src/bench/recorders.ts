@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tracefs } from '../tracefs/tracefs.js';
-import { INSTANCE_PREFIX } from '../tracefs/instance.js';
+import { INSTANCE_PREFIX, Instance } from '../tracefs/instance.js';
 import { LkstError } from '../tracefs/errors.js';
 import { spawnMeasured, type MeasuredExit, type MeasuredProcess } from './measured-process.js';
 import { traceCmdRecorder } from './trace-cmd.js';
@@ -15,6 +15,8 @@ export interface ExternalRecording {
   readonly process: MeasuredProcess;
   /** Stops recording and waits until the file is written. */
   finish(): Promise<MeasuredExit>;
+  /** After a kill: removes what the recorder could not (trace-cmd's instance). */
+  cleanup(): void;
 }
 
 export interface ExternalRecordOptions {
@@ -33,10 +35,22 @@ function lkstMain(): string {
   return resolve(here, '../cli/main.js');
 }
 
-function enabledInTop(system: string, event: string | undefined): boolean {
+function enabledIn(dir: string, system: string, event: string | undefined): boolean {
   const top = tracefs();
-  const rel = event ? `events/${system}/${event}/enable` : `events/${system}/enable`;
-  return top.read(rel).trim() !== '0' && top.read('tracing_on').trim() === '1';
+  const rel = event ? `${dir}/events/${system}/${event}/enable` : `${dir}/events/${system}/enable`;
+  return top.read(rel).trim() !== '0' && top.read(`${dir}/tracing_on`).trim() === '1';
+}
+
+let traceCmdSeq = 0;
+
+/** Removes an instance a killed recorder left (trace-cmd removes its own when it ends normally). */
+function removeInstance(name: string): void {
+  if (!Instance.exists(name)) return;
+  try {
+    Instance.open(name).remove();
+  } catch {
+    /* `lkst reset` removes it later (the name starts with lkst-) */
+  }
 }
 
 function lkstInstances(): string[] {
@@ -57,10 +71,13 @@ export async function startLkstRecord(opts: ExternalRecordOptions): Promise<Exte
   await ready(proc, 'lkst record to start', () =>
     lkstInstances().some((n) => !before.has(n) && top.read(`instances/${n}/tracing_on`).trim() === '1'),
   );
-  return { name: 'lkst', output: opts.output, process: proc, finish: () => finish(proc, 'lkst record') };
+  return { name: 'lkst', output: opts.output, process: proc, finish: () => finish(proc, 'lkst record'), cleanup: () => {} };
 }
 
-/** Starts `trace-cmd record` in the top-level buffer; resolves once its events are on. */
+/**
+ * Starts `trace-cmd record` into its own instance (lkst-PID-tcN: never the top-level buffer, which
+ * other tools may use; `lkst reset` clears it if we are killed); resolves once its events are on.
+ */
 export async function startTraceCmdRecord(opts: ExternalRecordOptions): Promise<ExternalRecording> {
   const tc = traceCmdRecorder();
   if (!tc) throw new LkstError('trace-cmd is not installed', 'apt-get install trace-cmd, or leave out the trace-cmd comparison');
@@ -68,12 +85,18 @@ export async function startTraceCmdRecord(opts: ExternalRecordOptions): Promise<
   if (!first) throw new LkstError('no events to record', 'name at least one event');
   const [system, event] = first.split(':');
   const evArgs = opts.rawEventArgs ?? opts.events.flatMap((e) => ['-e', e]);
-  const args = ['record', '-b', String(opts.bufferKbPerCpu), '-o', opts.output, ...evArgs, ...(opts.extraArgs ?? [])];
+  const instance = `${INSTANCE_PREFIX}${process.pid}-tc${++traceCmdSeq}`;
+  const args = ['record', '-B', instance, '-b', String(opts.bufferKbPerCpu), '-o', opts.output, ...evArgs, ...(opts.extraArgs ?? [])];
   const proc = spawnMeasured(tc, args);
-  await ready(proc, 'trace-cmd record to start', () => enabledInTop(system!, event));
+  try {
+    await ready(proc, 'trace-cmd record to start', () => enabledIn(`instances/${instance}`, system!, event));
+  } catch (err) {
+    removeInstance(instance);
+    throw err;
+  }
   // trace-cmd turns events on before it resets the buffer and starts its readers: let it finish.
   await sleep(500);
-  return { name: 'trace-cmd', output: opts.output, process: proc, finish: () => finish(proc, 'trace-cmd record') };
+  return { name: 'trace-cmd', output: opts.output, process: proc, finish: () => finish(proc, 'trace-cmd record'), cleanup: () => removeInstance(instance) };
 }
 
 async function ready(proc: MeasuredProcess, what: string, pred: () => boolean): Promise<void> {
@@ -102,24 +125,4 @@ async function finish(proc: MeasuredProcess, what: string): Promise<MeasuredExit
 
 function lastLine(text: string): string {
   return text.trim().split('\n').filter(Boolean).pop() ?? '(no message)';
-}
-
-/**
- * Turns off, in the top-level buffer, the events a killed trace-cmd was given (it could not do it
- * itself). Only those: another tool may be using other top-level events.
- */
-export function disableTopLevelEvents(events: { system: string; event: string; enabled?: boolean }[] | KernelPlanLike): void {
-  const list = Array.isArray(events) ? events : [...events.tracepoints.values()].filter((t) => t.enabled);
-  const top = tracefs();
-  for (const e of list) {
-    try {
-      top.write(`events/${e.system}/${e.event}/enable`, '0');
-    } catch {
-      /* gone or refused: nothing more to do */
-    }
-  }
-}
-
-interface KernelPlanLike {
-  tracepoints: ReadonlyMap<string, { system: string; event: string; enabled: boolean }>;
 }

@@ -87,7 +87,7 @@ function checkRenderers(report: BenchReport): void {
 const recorder = traceCmdRecorder();
 const canRecord = !!recorder && (recorder.endsWith('trace-cmd-here') || !!process.env.LKST_TRACE_CMD);
 
-test('trace-cmd comparison records the same events and leaves the top-level buffer off', { skip: !canRecord && 'no trace-cmd that can record here' }, async () => {
+test('trace-cmd comparison records the same events in its own instance, never the top-level buffer', { skip: !canRecord && 'no trace-cmd that can record here' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-test-bench-'));
   try {
     const report = await runBench({ workloads: ['syscall'], masksets: ['syscall'], runs: 1, warmup: false, syscallCalls: 20000, compareTraceCmd: true, workDir: dir });
@@ -97,7 +97,8 @@ test('trace-cmd comparison records the same events and leaves the top-level buff
     assert.equal(tc.tracepoints, lk.tracepoints, 'same tracepoints');
     assert.ok(tc.events.median + tc.lost.median >= 40000, `trace-cmd saw the syscalls (${tc.events.median})`);
     assert.ok(tc.recorderCpuMs!.median > 0);
-    for (const e of ['sys_enter', 'sys_exit']) assert.equal(tracefs().read(`events/raw_syscalls/${e}/enable`).trim(), '0', `trace-cmd left raw_syscalls:${e} on`);
+    for (const e of ['sys_enter', 'sys_exit']) assert.equal(tracefs().read(`events/raw_syscalls/${e}/enable`).trim(), '0', `raw_syscalls:${e} is on in the top-level buffer`);
+    assert.deepEqual([...lkstInstances()], [], 'trace-cmd removed its instance');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
