@@ -11,8 +11,10 @@ program
   .exitOverride();
 
 // `lkst report` reads big traces and is timed against trace-cmd: it loads only its own command's
-// modules (loading every command's takes ~70 ms more).
+// modules (loading every command's takes ~70 ms more). So does `lkst record`, whose own CPU time
+// is the recorder's cost (timed against trace-cmd record).
 if (process.argv[2] === 'report') (await import('./commands/report.js')).registerReport(program);
+else if (process.argv[2] === 'record') (await import('./commands/record.js')).registerRecord(program);
 else await registerAll(program);
 
 async function registerAll(program: Command): Promise<void> {
