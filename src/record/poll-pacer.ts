@@ -10,8 +10,8 @@ export class PollPacer {
   private static readonly TARGET_FILL = 0.2;
   private static readonly MIN_MS = 1;
   private static readonly DECAY = 0.8;
-  /** The fastest storm an idle look interval is sized for (bytes per ms per CPU: ~100 MB/s). */
-  private static readonly STORM_BYTES_PER_MS = 100_000;
+  /** The fastest storm an idle look interval is sized for (bytes per ms per CPU: ~200 MB/s). */
+  private static readonly STORM_BYTES_PER_MS = 200_000;
   private rate = 0;
   readonly idleMs: number;
 
