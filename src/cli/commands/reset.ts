@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { action } from '../run.js';
 import { resetInstances } from '../../tracefs/reset.js';
-import { resetArmed } from '../../masksets/session.js';
+import { ARMED_INSTANCE, resetArmed } from '../../masksets/session.js';
+import { Instance } from '../../tracefs/instance.js';
 
 export function registerReset(program: Command): void {
   program
@@ -10,7 +11,9 @@ export function registerReset(program: Command): void {
     .option('--all', 'also remove instances of running lkst processes and armed traces')
     .action(
       action((opts: { all?: boolean }) => {
-        const armed = resetArmed();
+        let armed = resetArmed();
+        // A buffer switch may have moved the armed trace out of its own instance: that one goes too.
+        if (Instance.exists(ARMED_INSTANCE)) armed = [armed, resetArmed(ARMED_INSTANCE)].filter(Boolean).join('\n');
         if (armed) console.log(armed);
         const { removed, kept } = resetInstances({ all: opts.all });
         for (const n of removed) console.log(`removed ${n}`);
