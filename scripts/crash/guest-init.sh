@@ -59,7 +59,8 @@ if [ "$mode" = big ]; then
   echo 32768 > $T/buffer_size_kb
   echo 1 > $T/events/enable
   echo 1 > $T/tracing_on
-  i=0; while [ $i -lt 12 ]; do ls -R /sys/kernel/tracing/events > /dev/null; i=$((i+1)); done
+  # Until some CPU's buffer has wrapped (how much work that takes depends on where it runs).
+  i=0; while [ $i -lt 60 ] && ! grep -q '^overrun: [1-9]' $T/per_cpu/cpu*/stats; do ls -R /sys/kernel/tracing/events > /dev/null; i=$((i+1)); done
   echo "lkst-big-end=$nonce" > $T/trace_marker
 fi
 if [ "$mode" = uaf ]; then

@@ -1,4 +1,4 @@
-import type { CpuStats, Instance } from '../tracefs/instance.js';
+import { Instance, type CpuStats } from '../tracefs/instance.js';
 import { bufferNameOf } from './name.js';
 import { pidScope, type PidScope } from './pids.js';
 
@@ -42,4 +42,20 @@ export function bufferStatus(inst: Instance): BufferStatus {
     pids: pidScope(inst),
     cpus,
   };
+}
+
+/**
+ * The status of each named instance that still exists. Another lkst (or a test) may delete a buffer
+ * while it is being read: such a buffer is left out rather than failing the whole listing.
+ */
+export function existingStatuses(instanceNames: readonly string[]): BufferStatus[] {
+  const out: BufferStatus[] = [];
+  for (const name of instanceNames) {
+    try {
+      out.push(bufferStatus(Instance.open(name)));
+    } catch (err) {
+      if (Instance.exists(name)) throw err;
+    }
+  }
+  return out;
 }

@@ -9,7 +9,7 @@ import { readLiveState, type LiveState } from './live-state.js';
 import type { KernelPlan } from './plan.js';
 import { readState, type TraceState } from './state.js';
 import { stateMaskset } from './session.js';
-import { bufferStatus } from '../buffers/status.js';
+import { existingStatuses } from '../buffers/status.js';
 import { formatBufferTable } from '../buffers/table.js';
 import { listBufferNames } from '../buffers/buffer.js';
 import { bufferInstanceName, bufferNameOf } from '../buffers/name.js';
@@ -114,7 +114,7 @@ function buffersSection(s: TraceState | undefined): string[] {
     }
     if (!names.includes(s.instance)) names.unshift(s.instance);
   }
-  const list = names.filter((n) => Instance.exists(n)).map((n) => bufferStatus(Instance.open(n)));
+  const list = existingStatuses(names);
   const text = formatBufferTable(list, { notes: new Map([...notes].map(([k, v]) => [k, [...new Set(v)].join('; ')])) });
   return ['buffers:', ...text.split('\n').map((l) => `  ${l}`)];
 }

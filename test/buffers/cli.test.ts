@@ -28,7 +28,8 @@ test('lkst buffer create/list/switch/dump and lkst logd with SIGHUP, --rotate an
       const ia = openBuffer(a);
       ia.setEventEnabled('sched', 'sched_process_fork', true);
       ia.tracingOn = true;
-      const sw = lkst(['buffer', 'switch', b], env);
+      // --from: other tests may have buffers recording at the same time.
+      const sw = lkst(['buffer', 'switch', b, '--from', a], env);
       assert.equal(sw.code, 0, sw.err);
       assert.match(sw.out, new RegExp(`switched ${a} -> ${b}: 1 events recorded`));
       const list = JSON.parse(lkst(['buffer', 'list', '--json'], env).out) as { name: string; recording: boolean; overwrite: boolean; events: string[] }[];

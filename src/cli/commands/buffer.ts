@@ -2,11 +2,11 @@ import type { Command } from 'commander';
 import { printText as print } from './print-text.js';
 import { action, numberOption } from '../run.js';
 import { createBuffer, deleteBuffer, listBufferNames, openBuffer, resizeBuffer } from '../../buffers/buffer.js';
-import { bufferStatus } from '../../buffers/status.js';
+import { bufferStatus, existingStatuses } from '../../buffers/status.js';
 import { formatBufferTable } from '../../buffers/table.js';
 import { armBufferSwitch, disarmBufferSwitch, prepareSwitchTarget, switchBuffer, type SwitchMethod } from '../../buffers/switch.js';
 import { dumpBuffer } from '../../buffers/dump.js';
-import { bufferNameOf, openBufferOrInstance } from '../../buffers/name.js';
+import { bufferInstanceName, bufferNameOf, openBufferOrInstance } from '../../buffers/name.js';
 import { readState, writeState } from '../../masksets/state.js';
 import { recordsInto } from '../../masksets/status.js';
 import { Instance } from '../../tracefs/instance.js';
@@ -79,7 +79,7 @@ export function registerBuffer(program: Command): void {
     .option('--json', 'as JSON')
     .action(
       action((o: { json?: boolean }) => {
-        const list = listBufferNames().map((n) => bufferStatus(openBuffer(n)));
+        const list = existingStatuses(listBufferNames().map(bufferInstanceName));
         const armed = readState();
         const notes = new Map<string, string>();
         if (armed && !armed.stopped) {
