@@ -34,6 +34,15 @@ export class TextWriter {
   }
 
   /** Makes room for n more bytes. */
+  /** Makes room for w bytes at the output position and moves past them; returns where they start. */
+  private reserve(w: number): number {
+    this.need(w);
+    const start = this.pos;
+    this.pos = start + w;
+    this.total += w;
+    return start;
+  }
+
   need(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     if (this.flushTo && this.pos > 1) {
@@ -117,7 +126,6 @@ export class TextWriter {
 
   /** The digits of a non-negative safe integer in base 10 or 16, left-padded to width with pad. */
   uint(n: number, radix: number, width = 0, pad = 48): void {
-    const b = this.buf;
     if (n <= 0xffffffff) {
       let len = 1;
       if (radix === 16) {
@@ -126,11 +134,8 @@ export class TextWriter {
         len = n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
       }
       const w = len > width ? len : width;
-      this.need(w);
-      const start = this.pos;
+      const start = this.reserve(w);
       let p = start + w;
-      this.pos = p;
-      this.total += w;
       const buf = this.buf;
       if (radix === 16) {
         let x = n >>> 0;
@@ -154,7 +159,6 @@ export class TextWriter {
         } while (x);
       }
       while (p > start) buf[--p] = pad;
-      void b;
       return;
     }
     if (radix === 16) {
@@ -165,11 +169,8 @@ export class TextWriter {
     let len = 1;
     for (let x = n; x >= radix; x = Math.floor(x / radix)) len++;
     const w = len > width ? len : width;
-    this.need(w);
-    const start = this.pos;
+    const start = this.reserve(w);
     let p = start + w;
-    this.pos = p;
-    this.total += w;
     const buf = this.buf;
     let x = n;
     do {
@@ -189,11 +190,8 @@ export class TextWriter {
     let len = 9;
     for (let x = hi >>> 4; x; x >>>= 4) len++;
     const w = len > width ? len : width;
-    this.need(w);
-    const start = this.pos;
+    const start = this.reserve(w);
     let p = start + w;
-    this.pos = p;
-    this.total += w;
     const buf = this.buf;
     let x = lo >>> 0;
     for (let i = 0; i < 8; i++) {
