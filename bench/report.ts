@@ -15,16 +15,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeFile, runReport } from '../src/analysis/report/index.js';
 import { Instance } from '../src/tracefs/instance.js';
+import { median } from '../src/bench/stats.js';
 
 const EVENTS: [string, string][] = [
   ['raw_syscalls', '*'], ['syscalls', 'sys_enter_read'], ['syscalls', 'sys_exit_read'], ['syscalls', 'sys_enter_write'],
   ['syscalls', 'sys_exit_write'], ['sched', '*'], ['kmem', '*'], ['timer', '*'], ['irq', '*'],
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
 
 function seconds(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;

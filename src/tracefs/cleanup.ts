@@ -23,21 +23,35 @@ export function forgetOnExit(inst: Removable): void {
   owned.delete(inst);
 }
 
+/**
+ * Stops recording in an instance directory and removes it with its buffers, retrying while a
+ * reader that is closing still holds it busy. A directory already gone counts as removed.
+ */
+export function removeInstanceDir(inst: Removable): void {
+  try {
+    inst.write('tracing_on', '0');
+  } catch {
+    /* removal below is what matters */
+  }
+  for (let attempt = 0; ; attempt++) {
+    try {
+      rmdirSync(inst.dir);
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || attempt >= 50) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+}
+
 export function removeAllOwned(): void {
   for (const inst of owned) {
     try {
-      inst.write('tracing_on', '0');
+      removeInstanceDir(inst);
     } catch {
-      /* still try to remove */
-    }
-    for (let i = 0; i < 50; i++) {
-      try {
-        rmdirSync(inst.dir);
-        break;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'EBUSY') break;
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-      }
+      /* exiting: `lkst reset` removes what could not be */
     }
   }
   owned.clear();

@@ -1,7 +1,7 @@
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { LkstError, errnoCode, tracefsAccessError } from './errors.js';
 import { TracefsDir, tracefs } from './tracefs.js';
-import { forgetOnExit, removeOnExit } from './cleanup.js';
+import { forgetOnExit, removeInstanceDir, removeOnExit } from './cleanup.js';
 
 /** Every instance lkst makes is named lkst-*, so lkst never touches another tracer's buffers. */
 export const INSTANCE_PREFIX = 'lkst-';
@@ -69,23 +69,9 @@ export class Instance extends TracefsDir {
   /** Stops recording and removes the instance with its buffers; retries while a reader still closes. */
   remove(): void {
     try {
-      if (this.has('tracing_on')) this.write('tracing_on', '0');
-    } catch {
-      /* removal below is what matters */
-    }
-    for (let attempt = 0; ; attempt++) {
-      try {
-        rmdirSync(this.dir);
-        break;
-      } catch (err) {
-        const code = errnoCode(err);
-        if (code === 'ENOENT') break;
-        if (code === 'EBUSY' && attempt < 50) {
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
-          continue;
-        }
-        throw tracefsAccessError(this.dir, err, 'remove instance');
-      }
+      removeInstanceDir(this);
+    } catch (err) {
+      throw tracefsAccessError(this.dir, err, 'remove instance');
     }
     forgetOnExit(this);
   }
