@@ -22,8 +22,7 @@ export function triggerInput(shown: string): string | undefined {
 
 /** What an instance records now: every event of set_event (recorded or soft-enabled by a trigger). */
 export function readEventSet(inst: Instance): EventSetting[] {
-  return inst.enabledEvents().map((id) => {
-    const [system, event] = id.split(':') as [string, string];
+  return inst.enabledTracepoints().map(({ system, event }) => {
     return {
       system,
       event,
@@ -36,8 +35,7 @@ export function readEventSet(inst: Instance): EventSetting[] {
 
 /** Removes every trigger and turns every event off. */
 export function clearEventSet(inst: Instance): void {
-  for (const id of inst.enabledEvents()) {
-    const [system, event] = id.split(':') as [string, string];
+  for (const { system, event } of inst.enabledTracepoints()) {
     for (const t of inst.triggers(system, event)) inst.removeTrigger(system, event, t.replace(/ if .*$/, ''));
   }
   inst.write('set_event', '\n');

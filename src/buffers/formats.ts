@@ -2,7 +2,6 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { forEachRecord } from '../ringbuf/page.js';
 import { recordType } from '../ringbuf/fields.js';
 import { tracefs } from '../tracefs/tracefs.js';
-import type { Instance } from '../tracefs/instance.js';
 
 export interface TracepointName {
   system: string;
@@ -59,10 +58,3 @@ export function tracepointsById(ids: Iterable<number>, known: readonly Tracepoin
   return out;
 }
 
-/** The tracepoints an instance has on (recorded or hooked by a trigger). */
-export function enabledTracepoints(inst: Instance): TracepointName[] {
-  return inst.enabledEvents().map((id) => {
-    const [system, event] = id.split(':') as [string, string];
-    return { system, event };
-  });
-}

@@ -7,7 +7,7 @@ import type { TraceMeta } from '../ringbuf/meta.js';
 import { tracefs } from '../tracefs/tracefs.js';
 import { writeTraceDat, type ExtraBuffer } from '../file/writer.js';
 import { bufferNameOf } from './name.js';
-import { enabledTracepoints, scanPageFile, tracepointsById, type TracepointName } from './formats.js';
+import { scanPageFile, tracepointsById, type TracepointName } from './formats.js';
 
 export const DISCARD = '/dev/null';
 
@@ -107,7 +107,7 @@ export class Segment {
     for (const b of this.buffers) {
       const ids = new Set<number>();
       for (const f of b.files) records += scanPageFile(f.source, b.pageSize, ids);
-      events.push(...tracepointsById(ids, enabledTracepoints(b.inst)));
+      events.push(...tracepointsById(ids, b.inst.enabledTracepoints()));
     }
     const [main, ...rest] = this.buffers;
     if (!main) throw new Error('a segment without buffers');

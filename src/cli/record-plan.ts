@@ -73,10 +73,7 @@ async function attachPlan(): Promise<RecordPlan> {
   const inst = Instance.open(s.instance);
   const env = await loadMasksetEnv();
   const planned = planEvents(compileMaskset(stateMaskset(s), env));
-  const enabled = inst.enabledEvents().map((id) => {
-    const [system, event] = id.split(':') as [string, string];
-    return { system, event };
-  });
+  const enabled = inst.enabledTracepoints();
   const seen = new Set<string>();
   const events = [...planned, ...enabled].filter((e) => !seen.has(`${e.system}:${e.event}`) && seen.add(`${e.system}:${e.event}`));
   return { describe: `the armed trace in ${inst.name} (maskset ${s.maskset})`, options: { events, attach: inst }, finish: () => {} };

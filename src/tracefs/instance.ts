@@ -110,6 +110,14 @@ export class Instance extends TracefsDir {
     return this.read('set_event').split('\n').filter(Boolean);
   }
 
+  /** The same, split into system and event. */
+  enabledTracepoints(): { system: string; event: string }[] {
+    return this.enabledEvents().map((id) => {
+      const colon = id.indexOf(':');
+      return { system: id.slice(0, colon), event: id.slice(colon + 1) };
+    });
+  }
+
   setFilter(system: string, event: string, expr: string | undefined): void {
     this.write(`${this.eventDir(system, event)}/filter`, expr && expr.trim() ? expr : '0');
   }
