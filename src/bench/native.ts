@@ -1,8 +1,5 @@
-import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LkstError, errnoCode } from '../tracefs/errors.js';
+import { compiledHelper } from '../native/compile.js';
 import { benchCacheDir } from './paths.js';
 
 /**
@@ -60,27 +57,5 @@ export type NativeHelper = keyof typeof SOURCES;
 
 /** Path of a compiled helper, compiling it with cc on first use (cached by source hash). */
 export function nativeHelper(name: NativeHelper): string {
-  const src = SOURCES[name];
-  const hash = createHash('sha256').update(src).digest('hex').slice(0, 12);
-  const dir = join(benchCacheDir(), 'bin');
-  const bin = join(dir, `${name}-${hash}`);
-  if (existsSync(bin)) return bin;
-  mkdirSync(dir, { recursive: true });
-  const cFile = join(dir, `${name}-${hash}.c`);
-  writeFileSync(cFile, src);
-  const tmp = `${bin}.${process.pid}.tmp`;
-  let why = 'no C compiler (cc, gcc)';
-  let built = false;
-  for (const compiler of ['cc', 'gcc', 'gcc-12']) {
-    try {
-      execFileSync(compiler, ['-O2', '-o', tmp, cFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-      built = true;
-      break;
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') why = String((err as { stderr?: Buffer }).stderr ?? err).split('\n')[0] ?? why;
-    }
-  }
-  if (!built) throw new LkstError(`cannot build the benchmark helper ${name}: ${why}`, 'install a C compiler (apt-get install gcc)');
-  renameSync(tmp, bin);
-  return bin;
+  return compiledHelper(name, SOURCES[name], join(benchCacheDir(), 'bin'));
 }

@@ -12,9 +12,61 @@ export interface CpuCapture {
   lostInPages: number;
   /** Pages flagged as following lost events whose count the kernel did not store. */
   lossFlagsWithoutCount: number;
+  /** Events the kernel handed out that never reached the file (a page mover killed with pages in hand). */
+  lostInTransit?: number;
 }
 
 const BATCH_PAGES = 64;
+
+export function emptyCapture(cpu: number): CpuCapture {
+  return { cpu, pages: 0, bytes: 0, events: 0, lostInPages: 0, lossFlagsWithoutCount: 0 };
+}
+
+/** Counts one page's events and losses into stats; returns its data length. */
+export function accountPage(stats: CpuCapture, buf: Buffer, pageOff: number, pageSize: number): number {
+  let events = 0;
+  const head = forEachRecord(buf, pageOff, pageSize, () => events++);
+  stats.pages++;
+  stats.bytes += head.dataLen;
+  stats.events += events;
+  if (head.missedEvents) {
+    if (head.missedCount >= 0) stats.lostInPages += head.missedCount;
+    else stats.lossFlagsWithoutCount++;
+  }
+  return head.dataLen;
+}
+
+/** Counts the pages another writer (the pump) appends to a per-CPU file, reading only what is new. */
+export class PageFileCounter {
+  readonly stats: CpuCapture;
+  private offset = 0;
+  private readonly buf: Buffer;
+
+  constructor(cpu: number, private readonly path: string, private readonly pageSize: number) {
+    this.stats = emptyCapture(cpu);
+    this.buf = Buffer.allocUnsafe(pageSize * BATCH_PAGES);
+  }
+
+  update(): void {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch {
+      return; // not created yet
+    }
+    try {
+      for (;;) {
+        const n = readSync(fd, this.buf, 0, this.buf.length, this.offset);
+        const pages = Math.floor(n / this.pageSize);
+        for (let i = 0; i < pages; i++) accountPage(this.stats, this.buf, i * this.pageSize, this.pageSize);
+        this.offset += pages * this.pageSize;
+        if (n < this.buf.length) return;
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+}
 
 /**
  * Drains one CPU's trace_pipe_raw with non-blocking reads into an output file. Non-blocking matters:
@@ -30,15 +82,16 @@ export class CpuReader {
   private readonly statsBuf = Buffer.allocUnsafe(512);
   private closed = false;
 
-  constructor(readonly cpu: number, pipePath: string, readonly pageSize: number, outPath: string) {
-    this.stats = { cpu, pages: 0, bytes: 0, events: 0, lostInPages: 0, lossFlagsWithoutCount: 0 };
+  /** append: continue a file another writer started (the pump, when it failed). */
+  constructor(readonly cpu: number, pipePath: string, readonly pageSize: number, outPath: string, append = false) {
+    this.stats = emptyCapture(cpu);
     try {
       this.fd = openSync(pipePath, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       throw tracefsAccessError(pipePath, err, 'open');
     }
     try {
-      this.outFd = openSync(outPath, 'w');
+      this.outFd = openSync(outPath, append ? 'a' : 'w');
     } catch (err) {
       closeSync(this.fd);
       throw new LkstError(`cannot write ${outPath} (${errnoCode(err) ?? err})`, 'choose an output directory you can write to with free space');
@@ -113,18 +166,8 @@ export class CpuReader {
     }
   }
 
-  /** Counts the page's events and losses; returns its data length. */
   private account(pageOff: number): number {
-    let events = 0;
-    const head = forEachRecord(this.batch, pageOff, this.pageSize, () => events++);
-    this.stats.pages++;
-    this.stats.bytes += head.dataLen;
-    this.stats.events += events;
-    if (head.missedEvents) {
-      if (head.missedCount >= 0) this.stats.lostInPages += head.missedCount;
-      else this.stats.lossFlagsWithoutCount++;
-    }
-    return head.dataLen;
+    return accountPage(this.stats, this.batch, pageOff, this.pageSize);
   }
 
   private writeOut(pages: number): void {

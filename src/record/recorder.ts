@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Instance, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../tracefs/errors.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
-import { CpuReader, type CpuCapture } from './cpu-reader.js';
+import { CpuReader, PageFileCounter, type CpuCapture } from './cpu-reader.js';
+import { Pump, pumpBinary } from './pump.js';
 import { collectLiveMeta } from './live-meta.js';
 import { PollPacer } from './poll-pacer.js';
 
@@ -54,7 +55,7 @@ export interface RecordingResult {
   kernelStats: CpuStats[];
   events: TracepointRef[];
   elapsedMs: number;
-  /** The recorder's own CPU time (user + system), in microseconds. */
+  /** The recorder's own CPU time (user + system, its page mover's included), in microseconds. */
   cpuTimeUs: number;
   commandExitCode?: number | null;
   /** Removes the per-CPU page files once they are written into a trace file. */
@@ -62,13 +63,17 @@ export interface RecordingResult {
 }
 
 const DEFAULT_POLL_MS = 100;
+const PROGRESS_MS = 1000;
+/** buffer_percent for the pump: wake when a buffer is half full (the kernel's default; trace-cmd's too). */
+const WAKE_PERCENT = 50;
+const MIN_WAKE_PERCENT = 10;
 /** How often busy buffers' fill is looked at (a stats read per CPU); reads happen only when there is a page. Idle ones: see PollPacer. */
 const LOOK_MS = 5;
 
 /** Events lost on a CPU: what page headers stored, or the kernel's overrun + dropped count if larger. */
 export function lostEvents(capture: CpuCapture, stats: CpuStats | undefined): number {
   const kernel = stats ? stats.overrun + stats.droppedEvents : 0;
-  return Math.max(capture.lostInPages, kernel);
+  return Math.max(capture.lostInPages, kernel) + (capture.lostInTransit ?? 0);
 }
 
 /** Records the live kernel into per-CPU page files, until the duration ends, the command exits or the signal aborts. */
@@ -77,6 +82,9 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
   const cpuStart = process.cpuUsage();
   const started = Date.now();
   const readers: CpuReader[] = [];
+  let pump: Pump | undefined;
+  let pumpFailed = false;
+  let counters: PageFileCounter[] = [];
   let events = opts.events;
   let child: ChildProcess | undefined;
   let exitCode: number | null | undefined;
@@ -87,16 +95,19 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       if (opts.bufferKbPerCpu) inst.bufferSizeKb = opts.bufferKbPerCpu;
       if (opts.subbufKb) inst.subbufSizeKb = opts.subbufKb;
       if (opts.clock) inst.clock = opts.clock;
-      // The recorder's own reads and writes are not what anyone wants to trace.
-      if (inst.has('set_event_notrace_pid')) inst.write('set_event_notrace_pid', String(process.pid));
+      if (inst.has('buffer_percent')) inst.write('buffer_percent', String(WAKE_PERCENT));
     }
     const pageSize = (inst.subbufSizeKb ?? 4) * 1024;
     const bufferBytes = inst.bufferSizeKb * 1024;
-    for (const cpu of inst.cpus()) {
-      const source = join(opts.workDir, `.lkst-${process.pid}-cpu${cpu}.pages`);
-      cpuFiles.push({ cpu, source });
-      readers.push(new CpuReader(cpu, inst.rawPipePath(cpu), pageSize, source));
-    }
+    for (const cpu of inst.cpus()) cpuFiles.push({ cpu, source: join(opts.workDir, `.lkst-${process.pid}-cpu${cpu}.pages`) });
+    const pumpBin = pumpUsable(inst) ? pumpBinary().path : undefined;
+    // Node reading pages makes events of its own; the pump's few per 16 pages are not worth the
+    // kernel's pid check on every event (~25 ns each).
+    if (!pumpBin && !opts.attach) excludeSelf(inst);
+    if (pumpBin) {
+      counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
+      pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })));
+    } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source));
     if (!opts.attach) {
       // Tracing goes on before the events: the kernel refuses markers (a maskset's) while it is off.
       inst.tracingOn = true;
@@ -126,34 +137,51 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       // has waited maxPoll: full pages at low rates, no overrun when a storm starts.
       const lookMs = Math.min(maxPoll, LOOK_MS);
       const pacer = new PollPacer(bufferBytes, lookMs, maxPoll);
-      const lastRead = readers.map(() => performance.now());
+      const lastRead = cpuFiles.map(() => performance.now());
       let lastTick = performance.now();
+      // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
+      pump?.onFailure((err) => {
+        if (done) return;
+        process.emitWarning(`${err.message}; reading in Node from now on`);
+        pump = undefined;
+        pumpFailed = true;
+        try {
+          if (!opts.attach) excludeSelf(inst);
+          for (const c of counters) c.update();
+          for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source, true));
+        } catch (e) {
+          finish(e);
+        }
+      });
       const tick = () => {
         const t0 = performance.now();
         let most = 0;
         try {
-          readers.forEach((r, i) => {
-            const unread = r.unreadBytes();
-            if (unread >= 0 && unread < r.pageSize && t0 - lastRead[i]! < maxPoll) return;
-            const before = r.stats.bytes;
-            r.drain(Infinity, { stopAtPartialPage: true });
-            lastRead[i] = t0;
-            most = Math.max(most, r.stats.bytes - before);
-          });
+          if (!pump)
+            readers.forEach((r, i) => {
+              const unread = r.unreadBytes();
+              if (unread >= 0 && unread < r.pageSize && t0 - lastRead[i]! < maxPoll) return;
+              const before = r.stats.bytes;
+              r.drain(Infinity, { stopAtPartialPage: true });
+              lastRead[i] = t0;
+              most = Math.max(most, r.stats.bytes - before);
+            });
         } catch (err) {
           finish(err);
           return;
         }
-        const delay = pacer.next(most, t0 - lastTick);
+        // The pump needs no looks; this timer only feeds the live line.
+        const delay = pump ? PROGRESS_MS : pacer.next(most, t0 - lastTick);
         lastTick = t0;
         const now = Date.now();
-        if (opts.onProgress && now - lastProgress >= 1000) {
+        if (opts.onProgress && now - lastProgress >= PROGRESS_MS) {
           lastProgress = now;
-          opts.onProgress(progressOf(readers, now - started));
+          if (pump) for (const c of counters) c.update();
+          opts.onProgress(progressOf(captures(counters, readers), now - started, pump ? inst.cpus().map((c) => inst.cpuStats(c)) : undefined));
         }
         if (!done) poll = setTimeout(tick, delay);
       };
-      let poll = setTimeout(tick, pacer.idleMs);
+      let poll = setTimeout(tick, pump ? PROGRESS_MS : pacer.idleMs);
       const timer = opts.durationSec !== undefined ? setTimeout(() => finish(), opts.durationSec * 1000) : undefined;
       if (opts.signal) {
         if (opts.signal.aborted) return finish();
@@ -171,25 +199,32 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     });
 
     if (!opts.attach) inst.tracingOn = false;
+    const pumpCpuUs = pump ? await pump.finish() : 0;
     for (const r of readers) r.drain();
+    // After a pump failure the counters stopped where Node took over (it counts what it appends).
+    if (!pumpFailed) for (const c of counters) c.update();
     const kernelStats = inst.cpus().map((c) => inst.cpuStats(c));
-    const meta = collectLiveMeta(inst, events, readers[0]?.pageSize ?? 4096);
+    const caps = captures(counters, readers);
+    // A pump that died may have held pages between its two splices: the kernel counted them as read.
+    if (pumpFailed) for (const [i, c] of caps.entries()) c.lostInTransit = Math.max(0, (kernelStats[i]?.readEvents ?? 0) - c.events);
+    const meta = collectLiveMeta(inst, events, pageSize);
     for (const r of readers) r.close();
     const cpu = process.cpuUsage(cpuStart);
     return {
       meta,
       cpus: cpuFiles,
-      captures: readers.map((r) => r.stats),
+      captures: caps,
       kernelStats,
       events,
       elapsedMs: Date.now() - started,
-      cpuTimeUs: cpu.user + cpu.system,
+      cpuTimeUs: cpu.user + cpu.system + pumpCpuUs,
       commandExitCode: exitCode,
       discard: () => {
         for (const f of cpuFiles) rmSync(f.source, { force: true });
       },
     };
   } catch (err) {
+    pump?.kill();
     for (const r of readers) r.close();
     if (child && child.exitCode === null) child.kill('SIGTERM');
     throw err;
@@ -198,14 +233,40 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
   }
 }
 
-function progressOf(readers: CpuReader[], elapsedMs: number): RecordProgress {
+/** The recorder's own reads and writes are not what anyone wants to trace. */
+function excludeSelf(inst: Instance): void {
+  if (inst.has('set_event_notrace_pid')) inst.write('set_event_notrace_pid', String(process.pid));
+}
+
+/**
+ * The pump sleeps in poll(), which the kernel wakes when a buffer is buffer_percent full; at 0 it
+ * would wake on every event. Kernels without the file wake pollers on any data too.
+ */
+function pumpUsable(inst: Instance): boolean {
+  if (!inst.has('buffer_percent')) return false;
+  return parseInt(inst.read('buffer_percent'), 10) >= MIN_WAKE_PERCENT;
+}
+
+/** Per-CPU totals: pages the pump wrote plus pages Node read (after a pump failure, both). */
+function captures(counters: PageFileCounter[], readers: CpuReader[]): CpuCapture[] {
+  if (!counters.length) return readers.map((r) => r.stats);
+  return counters.map((c) => {
+    const r = readers.find((x) => x.cpu === c.stats.cpu)?.stats;
+    if (!r) return { ...c.stats };
+    return { cpu: c.stats.cpu, pages: c.stats.pages + r.pages, bytes: c.stats.bytes + r.bytes, events: c.stats.events + r.events, lostInPages: c.stats.lostInPages + r.lostInPages, lossFlagsWithoutCount: c.stats.lossFlagsWithoutCount + r.lossFlagsWithoutCount };
+  });
+}
+
+/** Running totals; with kernel stats, events still in the buffers count too (the pump leaves up to half a buffer there). */
+function progressOf(caps: CpuCapture[], elapsedMs: number, kernel?: CpuStats[]): RecordProgress {
   let events = 0;
   let bytes = 0;
   let lost = 0;
-  for (const r of readers) {
-    events += r.stats.events;
-    bytes += r.stats.bytes;
-    lost += r.stats.lostInPages;
+  for (const [i, c] of caps.entries()) {
+    const k = kernel?.[i];
+    events += c.events + (k ? k.entries : 0);
+    bytes += c.bytes + (k ? Math.max(0, k.bytes) : 0);
+    lost += k ? lostEvents(c, k) : c.lostInPages;
   }
   return { elapsedMs, events, bytes, lost };
 }

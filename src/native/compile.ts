@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LkstError, errnoCode } from '../tracefs/errors.js';
+
+/** Where compiled helpers are kept between runs (LKST_CACHE_DIR overrides). */
+export function nativeCacheDir(): string {
+  return process.env.LKST_CACHE_DIR || join('/var/tmp', 'lkst');
+}
+
+/**
+ * Path of a small C helper, compiled with the system's cc on first use and cached by source hash.
+ * Throws LkstError (naming the compiler problem) when it cannot be built.
+ */
+export function compiledHelper(name: string, source: string, dir = join(nativeCacheDir(), 'bin')): string {
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 12);
+  const bin = join(dir, `${name}-${hash}`);
+  if (existsSync(bin)) return bin;
+  mkdirSync(dir, { recursive: true });
+  const cFile = join(dir, `${name}-${hash}.c`);
+  writeFileSync(cFile, source);
+  const tmp = `${bin}.${process.pid}.tmp`;
+  let why = 'no C compiler (cc, gcc)';
+  for (const compiler of ['cc', 'gcc', 'gcc-12']) {
+    try {
+      execFileSync(compiler, ['-O2', '-o', tmp, cFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      renameSync(tmp, bin);
+      return bin;
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') why = String((err as { stderr?: Buffer }).stderr ?? err).split('\n')[0] ?? why;
+    }
+  }
+  throw new LkstError(`cannot build the helper ${name}: ${why}`, 'install a C compiler (apt-get install gcc)');
+}
