@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LkstError, errnoCode } from '../tracefs/errors.js';
 
@@ -18,18 +18,23 @@ export function compiledHelper(name: string, source: string, dir = join(nativeCa
   const bin = join(dir, `${name}-${hash}`);
   if (existsSync(bin)) return bin;
   mkdirSync(dir, { recursive: true });
-  const cFile = join(dir, `${name}-${hash}.c`);
-  writeFileSync(cFile, source);
+  // Per-process names: two recorders starting at once must not compile each other's half-written files.
+  const cFile = `${bin}.${process.pid}.c`;
   const tmp = `${bin}.${process.pid}.tmp`;
+  writeFileSync(cFile, source);
   let why = 'no C compiler (cc, gcc)';
-  for (const compiler of ['cc', 'gcc', 'gcc-12']) {
-    try {
-      execFileSync(compiler, ['-O2', '-o', tmp, cFile], { stdio: ['ignore', 'ignore', 'pipe'] });
-      renameSync(tmp, bin);
-      return bin;
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') why = String((err as { stderr?: Buffer }).stderr ?? err).split('\n')[0] ?? why;
+  try {
+    for (const compiler of ['cc', 'gcc', 'gcc-12']) {
+      try {
+        execFileSync(compiler, ['-O2', '-o', tmp, cFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+        renameSync(tmp, bin);
+        return bin;
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') why = String((err as { stderr?: Buffer }).stderr ?? err).split('\n')[0] ?? why;
+      }
     }
+  } finally {
+    rmSync(cFile, { force: true });
   }
   throw new LkstError(`cannot build the helper ${name}: ${why}`, 'install a C compiler (apt-get install gcc)');
 }
