@@ -4,6 +4,7 @@ import { LkstError } from '../tracefs/errors.js';
 import { applyEventSet, readEventSet } from './event-set.js';
 import { pidScope, setPidScope } from './pids.js';
 import { bufferInstanceName } from './name.js';
+import { sleepSync } from '../tracefs/sleep-sync.js';
 
 /**
  * How the recording moves from one buffer to the other (measured under a 600k events/s load on 2 CPUs):
@@ -135,7 +136,7 @@ const SETTLE_MS = 20;
 
 /** Hooking a tracepoint patches kernel code and stalls the other CPUs for up to ms: switch after that. */
 function settle(): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SETTLE_MS);
+  sleepSync(SETTLE_MS);
 }
 
 /** Renames the calling thread to its own name: the kernel fires task:task_rename for it. */

@@ -1,4 +1,5 @@
 import { rmdirSync } from 'node:fs';
+import { sleepSync } from './sleep-sync.js';
 
 interface Removable {
   readonly dir: string;
@@ -41,7 +42,7 @@ export function removeInstanceDir(inst: Removable): void {
       const code = (err as { code?: string }).code;
       if (code === 'ENOENT') return;
       if (code !== 'EBUSY' || attempt >= 50) throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+      sleepSync(20);
     }
   }
 }

@@ -1,6 +1,7 @@
 /** Where report text goes: a TextWriter whose full 1 MiB buffers are written to a descriptor or stream. */
 import { writeSync } from 'node:fs';
 import { TextWriter } from '../../events/printfmt/writer.js';
+import { sleepSync } from '../../tracefs/sleep-sync.js';
 
 export type ReportOutput = number | NodeJS.WritableStream;
 
@@ -8,10 +9,6 @@ function fdOf(out: ReportOutput): number | undefined {
   if (typeof out === 'number') return out;
   const fd = (out as { fd?: unknown }).fd;
   return typeof fd === 'number' ? fd : undefined;
-}
-
-function sleepMs(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 export class OutputSink {
@@ -30,7 +27,7 @@ export class OutputSink {
             off += writeSync(fd, chunk, off, chunk.length - off);
           } catch (err) {
             // A non-blocking pipe (stdout to a slow reader): wait and retry.
-            if ((err as { code?: string }).code === 'EAGAIN') sleepMs(2);
+            if ((err as { code?: string }).code === 'EAGAIN') sleepSync(2);
             else throw err;
           }
         }
