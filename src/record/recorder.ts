@@ -101,9 +101,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     const bufferBytes = inst.bufferSizeKb * 1024;
     for (const cpu of inst.cpus()) cpuFiles.push({ cpu, source: join(opts.workDir, `.lkst-${process.pid}-cpu${cpu}.pages`) });
     const pumpBin = pumpUsable(inst) ? pumpBinary().path : undefined;
-    // Node reading pages makes events of its own; the pump's few per 16 pages are not worth the
-    // kernel's pid check on every event (~25 ns each).
-    if (!pumpBin && !opts.attach) excludeSelf(inst);
+    // Setting up (and, without the pump, reading pages) makes events of our own: leave them out.
+    if (!opts.attach) excludeSelf(inst);
     if (pumpBin) {
       counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
       pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })));
@@ -117,7 +116,19 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
           if (e.filter) inst.setFilter(e.system, e.event, e.filter);
           inst.setEventEnabled(e.system, e.event, true);
         }
+      // While the pump moves pages Node sleeps: the kernel's pid check would cost every event ~25 ns.
+      if (pump) includeSelf(inst);
     }
+
+    // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
+    const takeOver = (err: LkstError) => {
+      process.emitWarning(`${err.message}; reading in Node from now on`);
+      pump = undefined;
+      pumpFailed = true;
+      if (!opts.attach) excludeSelf(inst);
+      for (const c of counters) c.update();
+      for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source, true));
+    };
 
     await new Promise<void>((resolve, reject) => {
       let done = false;
@@ -139,16 +150,12 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       const pacer = new PollPacer(bufferBytes, lookMs, maxPoll);
       const lastRead = cpuFiles.map(() => performance.now());
       let lastTick = performance.now();
-      // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
       pump?.onFailure((err) => {
         if (done) return;
-        process.emitWarning(`${err.message}; reading in Node from now on`);
-        pump = undefined;
-        pumpFailed = true;
         try {
-          if (!opts.attach) excludeSelf(inst);
-          for (const c of counters) c.update();
-          for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source, true));
+          takeOver(err);
+          clearTimeout(poll);
+          poll = setTimeout(tick, pacer.idleMs);
         } catch (e) {
           finish(e);
         }
@@ -181,7 +188,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         }
         if (!done) poll = setTimeout(tick, delay);
       };
-      let poll = setTimeout(tick, pump ? PROGRESS_MS : pacer.idleMs);
+      // With the pump and no live line, Node has nothing to do until the end: no timer wakes it.
+      let poll = pump && !opts.onProgress ? undefined : setTimeout(tick, pump ? PROGRESS_MS : pacer.idleMs);
       const timer = opts.durationSec !== undefined ? setTimeout(() => finish(), opts.durationSec * 1000) : undefined;
       if (opts.signal) {
         if (opts.signal.aborted) return finish();
@@ -198,8 +206,19 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       }
     });
 
-    if (!opts.attach) inst.tracingOn = false;
-    const pumpCpuUs = pump ? await pump.finish() : 0;
+    if (!opts.attach) {
+      if (pump) excludeSelf(inst);
+      inst.tracingOn = false;
+    }
+    let pumpCpuUs = 0;
+    if (pump)
+      try {
+        pumpCpuUs = await pump.finish();
+      } catch (err) {
+        // It died just before the end: Node drains what is left below.
+        if (!(err instanceof LkstError)) throw err;
+        takeOver(err);
+      }
     for (const r of readers) r.drain();
     // After a pump failure the counters stopped where Node took over (it counts what it appends).
     if (!pumpFailed) for (const c of counters) c.update();
@@ -233,9 +252,18 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
   }
 }
 
-/** The recorder's own reads and writes are not what anyone wants to trace. */
+const NOTRACE_PIDS = 'set_event_notrace_pid';
+
+/** The recorder's own reads and writes are not what anyone wants to trace (pids a setup put there stay). */
 function excludeSelf(inst: Instance): void {
-  if (inst.has('set_event_notrace_pid')) inst.write('set_event_notrace_pid', String(process.pid));
+  if (inst.has(NOTRACE_PIDS)) inst.write(NOTRACE_PIDS, String(process.pid), { append: true });
+}
+
+/** Takes our pid out again, keeping any others; an empty list turns the kernel's pid checks off. */
+function includeSelf(inst: Instance): void {
+  if (!inst.has(NOTRACE_PIDS)) return;
+  const others = inst.read(NOTRACE_PIDS).split(/\s+/).filter((p) => p && p !== String(process.pid));
+  inst.write(NOTRACE_PIDS, others.join(' '));
 }
 
 /**

