@@ -69,16 +69,18 @@ int main(int argc, char **argv) {
     for (int c = 0; c < n; c++)
       if ((fds[c].revents & POLLIN) && move(c, chunk) < 0) return fail("splice", c);
   }
-  /* Stopped: tracing is off. Whole pages first, then the page the writer left partly filled. */
+  /* Stopped: whole pages first, then the page the writer left partly filled (read(2) takes it, splice
+     does not). A few rounds at most: when tracing goes on (an attached trace) every read would find
+     a few new events, and chasing the writer floods the buffer with our own reads. */
   char *buf = malloc(subbuf);
   if (!buf) return 1;
   for (int c = 0; c < n; c++) {
-    ssize_t m;
-    while ((m = move(c, chunk)) > 0) {}
-    if (m < 0) return fail("splice", c);
-    for (;;) {
-      ssize_t r = read(fds[c].fd, buf, subbuf);
-      if (r < 0 && errno == EINTR) continue;
+    for (int round = 0; round < 3; round++) {
+      ssize_t m;
+      while ((m = move(c, chunk)) > 0) {}
+      if (m < 0) return fail("splice", c);
+      ssize_t r;
+      while ((r = read(fds[c].fd, buf, subbuf)) < 0 && errno == EINTR) {}
       if (r <= 0) break;
       memset(buf + r, 0, subbuf - (size_t)r);
       if (put(c, buf, subbuf)) return fail("write", c);

@@ -117,3 +117,24 @@ test('when the pump dies mid-recording, Node reads on; what the pump held is cou
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('recording an armed trace that keeps running ends promptly and does not chase the writer page by page', async () => {
+  const dir = tempDir();
+  try {
+    await withInstance('rec-attach-live', async (inst) => {
+      inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
+      inst.setEventEnabled('raw_syscalls', 'sys_exit', true);
+      inst.tracingOn = true;
+      const r = await record({ events: [], workDir: dir, attach: inst, command: ['sh', '-c', 'for i in $(seq 1 200); do /bin/true; done'] });
+      // Tracing goes on after the recorder stops: its last reads must not feed on their own syscalls.
+      assert.ok(r.elapsedMs < 10_000, `ended in ${r.elapsedMs} ms`);
+      const events = r.captures.reduce((s, c) => s + c.events, 0);
+      const pages = r.captures.reduce((s, c) => s + c.pages, 0);
+      assert.ok(events > 1000, `the loop was recorded (${events} events)`);
+      assert.ok(events / pages >= 20, `pages are mostly full (${(events / pages).toFixed(1)} events a page)`);
+      r.discard();
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
