@@ -153,7 +153,7 @@ export class CpuReader {
           break;
         }
         if (n < this.pageSize) this.batch.fill(0, filled * this.pageSize + n, (filled + 1) * this.pageSize);
-        const dataLen = this.account(filled * this.pageSize);
+        const dataLen = accountPage(this.stats, this.batch, filled * this.pageSize, this.pageSize);
         filled++;
         if (dataLen < partial && total + filled > 1) {
           again = true;
@@ -164,10 +164,6 @@ export class CpuReader {
       total += filled;
       if (again || total >= maxPages) return total;
     }
-  }
-
-  private account(pageOff: number): number {
-    return accountPage(this.stats, this.batch, pageOff, this.pageSize);
   }
 
   private writeOut(pages: number): void {

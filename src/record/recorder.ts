@@ -100,6 +100,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     const pageSize = (inst.subbufSizeKb ?? 4) * 1024;
     const bufferBytes = inst.bufferSizeKb * 1024;
     for (const cpu of inst.cpus()) cpuFiles.push({ cpu, source: join(opts.workDir, `.lkst-${process.pid}-cpu${cpu}.pages`) });
+    const kernelStatsNow = () => cpuFiles.map((f) => inst.cpuStats(f.cpu));
     const pumpBin = pumpUsable(inst) ? pumpBinary().path : undefined;
     // Setting up (and, without the pump, reading pages) makes events of our own: leave them out.
     if (!opts.attach) excludeSelf(inst);
@@ -184,7 +185,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         if (opts.onProgress && now - lastProgress >= PROGRESS_MS) {
           lastProgress = now;
           if (pump) for (const c of counters) c.update();
-          opts.onProgress(progressOf(captures(counters, readers), now - started, pump ? inst.cpus().map((c) => inst.cpuStats(c)) : undefined));
+          opts.onProgress(progressOf(captures(counters, readers), now - started, pump ? kernelStatsNow() : undefined));
         }
         if (!done) poll = setTimeout(tick, delay);
       };
@@ -222,7 +223,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     for (const r of readers) r.drain();
     // After a pump failure the counters stopped where Node took over (it counts what it appends).
     if (!pumpFailed) for (const c of counters) c.update();
-    const kernelStats = inst.cpus().map((c) => inst.cpuStats(c));
+    const kernelStats = kernelStatsNow();
     const caps = captures(counters, readers);
     // A pump that died may have held pages between its two splices: the kernel counted them as read.
     if (pumpFailed) for (const [i, c] of caps.entries()) c.lostInTransit = Math.max(0, (kernelStats[i]?.readEvents ?? 0) - c.events);
