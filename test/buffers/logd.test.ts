@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -8,109 +8,106 @@ import { LogDaemon } from '../../src/buffers/logd.js';
 import { reportedSeqs, seqBuffer, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
 
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'lkst-logd-'));
+interface LogdFixture {
+  name: string;
+  dir: string;
+  child: ChildProcess;
+  /** Registers the daemon under test: it is stopped afterwards even when an assertion fails. */
+  own(d: LogDaemon): LogDaemon;
+}
+
+/**
+ * One logd test's surroundings: a test buffer name, a directory (a tmpfs of tmpfsSize when given)
+ * and the seq workload; afterwards the daemon is stopped, the workload killed and the directory
+ * unmounted and removed, even when the test fails.
+ */
+async function withLogd(tag: string, opts: { spin?: number; tmpfsSize?: string }, fn: (f: LogdFixture) => Promise<void>): Promise<void> {
+  await withBufferNames([tag], async (name) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lkst-logd-'));
+    if (opts.tmpfsSize) execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${opts.tmpfsSize}`, 'tmpfs', dir]);
+    let daemon: LogDaemon | undefined;
+    const child = await startSeqWorkload(opts.spin === undefined ? {} : { spin: opts.spin });
+    try {
+      await fn({ name, dir, child, own: (d) => (daemon = d) });
+    } finally {
+      await daemon?.stop().catch(() => undefined);
+      await stopChild(child);
+      if (opts.tmpfsSize) execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 }
 
 test('logd rotates by size and on demand without losing or repeating an event; every file opens in trace-cmd', async () => {
-  await withBufferNames(['logd'], async (name) => {
-    const dir = tempDir();
-    let d: LogDaemon | undefined;
-    const child = await startSeqWorkload({ spin: 2000 });
-    try {
-      const inst = seqBuffer(name, child.pid!, { sizeKb: 4096, overwrite: false });
-      d = new LogDaemon({ buffers: [inst], dir, maxBytes: 512 * 1024, kallsyms: false, pollMs: 50 });
-      inst.tracingOn = true;
-      d.start();
-      await sleep(600);
-      const forced = await d.rotate();
-      assert.ok(forced, 'rotate() wrote a file');
-      await sleep(600);
-      inst.tracingOn = false;
-      const st = await d.stop();
-      assert.ok(st.filesWritten >= 3, `${st.filesWritten} files`);
-      assert.deepEqual(readdirSync(dir).sort(), st.files.map((f) => basename(f)).sort(), 'only finished files are left');
-      assert.equal(st.eventsUnsaved, 0);
-      const seqs = st.files.flatMap(reportedSeqs);
-      assert.equal(seqs.length, st.eventsSaved, 'trace-cmd reads every saved event back');
-      const sorted = [...seqs].sort((a, b) => a - b);
-      let missing = 0;
-      for (let i = 1; i < sorted.length; i++) {
-        assert.ok(sorted[i]! > sorted[i - 1]!, `${sorted[i]} saved twice`);
-        missing += sorted[i]! - sorted[i - 1]! - 1;
-      }
-      // Rotation itself loses nothing: a hole is only where the kernel counted a loss (a starved machine).
-      assert.ok(missing <= st.eventsLostByKernel, `${missing} events missing, the kernel lost ${st.eventsLostByKernel}`);
-    } finally {
-      await d?.stop().catch(() => undefined);
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
+  await withLogd('logd', { spin: 2000 }, async ({ name, dir, child, own }) => {
+    const inst = seqBuffer(name, child.pid!, { sizeKb: 4096, overwrite: false });
+    const d = own(new LogDaemon({ buffers: [inst], dir, maxBytes: 512 * 1024, kallsyms: false, pollMs: 50 }));
+    inst.tracingOn = true;
+    d.start();
+    await sleep(600);
+    const forced = await d.rotate();
+    assert.ok(forced, 'rotate() wrote a file');
+    await sleep(600);
+    inst.tracingOn = false;
+    const st = await d.stop();
+    assert.ok(st.filesWritten >= 3, `${st.filesWritten} files`);
+    assert.deepEqual(readdirSync(dir).sort(), st.files.map((f) => basename(f)).sort(), 'only finished files are left');
+    assert.equal(st.eventsUnsaved, 0);
+    const seqs = st.files.flatMap(reportedSeqs);
+    assert.equal(seqs.length, st.eventsSaved, 'trace-cmd reads every saved event back');
+    const sorted = [...seqs].sort((a, b) => a - b);
+    let missing = 0;
+    for (let i = 1; i < sorted.length; i++) {
+      assert.ok(sorted[i]! > sorted[i - 1]!, `${sorted[i]} saved twice`);
+      missing += sorted[i]! - sorted[i - 1]! - 1;
     }
+    // Rotation itself loses nothing: a hole is only where the kernel counted a loss (a starved machine).
+    assert.ok(missing <= st.eventsLostByKernel, `${missing} events missing, the kernel lost ${st.eventsLostByKernel}`);
   });
 });
 
 test('logd rotates by time and keeps at most --max-files files', async () => {
-  await withBufferNames(['logd-age'], async (name) => {
-    const dir = tempDir();
-    let d: LogDaemon | undefined;
-    const child = await startSeqWorkload({ spin: 3000 });
-    try {
-      const inst = seqBuffer(name, child.pid!, { sizeKb: 1024, overwrite: false });
-      d = new LogDaemon({ buffers: [inst], dir, maxAgeSec: 0.2, maxFiles: 2, kallsyms: false, pollMs: 50 });
-      inst.tracingOn = true;
-      d.start();
-      await sleep(1200);
-      const st = await d.stop();
-      assert.ok(st.filesWritten >= 4, `${st.filesWritten} files written`);
-      assert.equal(st.files.length, 2);
-      assert.deepEqual(readdirSync(dir).sort(), st.files.map((f) => basename(f)).sort());
-      for (const f of st.files) assert.ok(reportedSeqs(f).length > 0);
-    } finally {
-      await d?.stop().catch(() => undefined);
-      await stopChild(child);
-      rmSync(dir, { recursive: true, force: true });
-    }
+  await withLogd('logd-age', { spin: 3000 }, async ({ name, dir, child, own }) => {
+    const inst = seqBuffer(name, child.pid!, { sizeKb: 1024, overwrite: false });
+    const d = own(new LogDaemon({ buffers: [inst], dir, maxAgeSec: 0.2, maxFiles: 2, kallsyms: false, pollMs: 50 }));
+    inst.tracingOn = true;
+    d.start();
+    await sleep(1200);
+    const st = await d.stop();
+    assert.ok(st.filesWritten >= 4, `${st.filesWritten} files written`);
+    assert.equal(st.files.length, 2);
+    assert.deepEqual(readdirSync(dir).sort(), st.files.map((f) => basename(f)).sort());
+    for (const f of st.files) assert.ok(reportedSeqs(f).length > 0);
   });
 });
 
 test('logd on a disk that fills up: stops writing with a message, counts what it could not save, resumes when room comes back', async () => {
-  await withBufferNames(['logd-full'], async (name) => {
-    const dir = tempDir();
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir]);
-    let d: LogDaemon | undefined;
-    const child = await startSeqWorkload();
-    try {
-      const inst = seqBuffer(name, child.pid!, { sizeKb: 64, overwrite: false });
-      const messages: string[] = [];
-      d = new LogDaemon({ buffers: [inst], dir, maxBytes: 256 * 1024, kallsyms: false, pollMs: 20, resumeCheckMs: 100, onMessage: (m) => messages.push(m) });
-      inst.tracingOn = true;
-      d.start();
-      // Until the daemon has stopped writing and counted something it could not save.
-      let full = d.stats;
-      for (let i = 0; i < 100 && !(full.diskFull && full.eventsUnsaved > 0); i++) {
-        await sleep(50);
-        full = d.stats;
-      }
-      assert.ok(full.diskFull, 'the daemon saw the disk fill up');
-      assert.ok(full.eventsUnsaved > 0, 'and counted events it could not save');
-      assert.match(messages.join('\n'), /stopped writing: .*still reading the buffers and counting/);
-      for (const f of full.files) assert.ok(reportedSeqs(f).length > 0, `${f} is a complete trace.dat`);
-      // Free the space: writing resumes.
-      for (let i = 0; i < 50 && d.stats.diskFull; i++) {
-        for (const f of d.stats.files) rmSync(f, { force: true }); // a file still being written lands late
-        await sleep(100);
-      }
-      assert.equal(d.stats.diskFull, false);
-      assert.match(messages.join('\n'), /writing resumed/);
-      inst.tracingOn = false;
-      const st = await d.stop();
-      assert.ok(st.eventsUnsaved >= full.eventsUnsaved);
-      assert.ok(!readdirSync(dir).some((f) => f.startsWith('.')), 'no page or temporary files left');
-    } finally {
-      await d?.stop().catch(() => undefined);
-      await stopChild(child);
-      execFileSync('umount', [dir]);
-      rmSync(dir, { recursive: true, force: true });
+  await withLogd('logd-full', { tmpfsSize: '2m' }, async ({ name, dir, child, own }) => {
+    const inst = seqBuffer(name, child.pid!, { sizeKb: 64, overwrite: false });
+    const messages: string[] = [];
+    const d = own(new LogDaemon({ buffers: [inst], dir, maxBytes: 256 * 1024, kallsyms: false, pollMs: 20, resumeCheckMs: 100, onMessage: (m) => messages.push(m) }));
+    inst.tracingOn = true;
+    d.start();
+    // Until the daemon has stopped writing and counted something it could not save.
+    let full = d.stats;
+    for (let i = 0; i < 100 && !(full.diskFull && full.eventsUnsaved > 0); i++) {
+      await sleep(50);
+      full = d.stats;
     }
+    assert.ok(full.diskFull, 'the daemon saw the disk fill up');
+    assert.ok(full.eventsUnsaved > 0, 'and counted events it could not save');
+    assert.match(messages.join('\n'), /stopped writing: .*still reading the buffers and counting/);
+    for (const f of full.files) assert.ok(reportedSeqs(f).length > 0, `${f} is a complete trace.dat`);
+    // Free the space: writing resumes.
+    for (let i = 0; i < 50 && d.stats.diskFull; i++) {
+      for (const f of d.stats.files) rmSync(f, { force: true }); // a file still being written lands late
+      await sleep(100);
+    }
+    assert.equal(d.stats.diskFull, false);
+    assert.match(messages.join('\n'), /writing resumed/);
+    inst.tracingOn = false;
+    const st = await d.stop();
+    assert.ok(st.eventsUnsaved >= full.eventsUnsaved);
+    assert.ok(!readdirSync(dir).some((f) => f.startsWith('.')), 'no page or temporary files left');
   });
 });
