@@ -7,6 +7,7 @@ import { LkstError } from '../tracefs/errors.js';
 import { spawnMeasured, type MeasuredExit, type MeasuredProcess } from './measured-process.js';
 import { traceCmdRecorder } from './trace-cmd.js';
 import { sleep, waitFor } from './wait.js';
+import { lastLines } from './child.js';
 
 /** A recorder started as its own process (so its CPU time is its own), recording until stopped. */
 export interface ExternalRecording {
@@ -103,15 +104,13 @@ async function ready(proc: MeasuredProcess, what: string, pred: () => boolean): 
   let exited: MeasuredExit | undefined;
   void proc.exited.then((e) => (exited = e));
   try {
-    await waitFor(what, () => {
-      if (exited) throw new LkstError(`${what.replace(/ to start$/, '')} exited early (${exited.exitCode}): ${lastLine(exited.stderr)}`, 'run it by hand to see why');
-      return pred();
-    });
+    // An early exit ends the wait too (waitFor swallows a predicate's throw, so one would only time out).
+    await waitFor(what, () => exited !== undefined || pred());
   } catch (err) {
     proc.stop('SIGKILL');
-    if (exited) throw new LkstError(`${what.replace(/ to start$/, '')} exited early (code ${exited.exitCode}): ${lastLine(exited.stderr)}`, 'run it by hand to see why');
     throw err;
   }
+  if (exited) throw new LkstError(`${what.replace(/ to start$/, '')} exited early (code ${exited.exitCode}): ${lastLine(exited.stderr)}`, 'run it by hand to see why');
 }
 
 async function finish(proc: MeasuredProcess, what: string): Promise<MeasuredExit> {
@@ -124,5 +123,5 @@ async function finish(proc: MeasuredProcess, what: string): Promise<MeasuredExit
 }
 
 function lastLine(text: string): string {
-  return text.trim().split('\n').filter(Boolean).pop() ?? '(no message)';
+  return lastLines(text, 1) || '(no message)';
 }
