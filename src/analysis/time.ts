@@ -1,5 +1,5 @@
 /** Times on the command line: absolute seconds as trace-cmd prints them, or relative to the trace start. */
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 
 const UNITS: Record<string, number> = { ns: 1, us: 1e3, ms: 1e6, s: 1e9, '': 1e9 };
 

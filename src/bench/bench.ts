@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { lkstCondition, masksetPlan, noTracing, traceCmdCondition, type Condition } from './conditions.js';
 import { machineInfo } from './machine.js';
 import { buildReport, type BenchReport } from './report.js';

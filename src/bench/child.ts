@@ -1,5 +1,5 @@
 import { spawn, type SpawnOptions } from 'node:child_process';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 
 export interface ChildResult {
   code: number;

@@ -5,7 +5,7 @@ import { loadMasksetEnv } from '../masksets/env.js';
 import { compileMaskset } from '../masksets/compile.js';
 import { applyPlan } from '../masksets/apply.js';
 import { planEvents, type KernelPlan } from '../masksets/plan.js';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { startTraceCmdRecord, type ExternalRecording } from './recorders.js';
 import { fileCpuStats } from './trace-cmd.js';
 

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { LkstError, errnoCode } from '../tracefs/errors.js';
+import { LkstError, errnoCode } from '../base/errors.js';
 import type { BenchReport } from './report.js';
 import { renderMarkdown } from './render/markdown.js';
 import { renderSvg } from './render/svg.js';

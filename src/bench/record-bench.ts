@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { machineInfo, describeMachine, type MachineInfo } from './machine.js';
 import { startLkstRecord, startTraceCmdRecord, type ExternalRecording } from './recorders.js';
 import { summarize, type Summary } from './stats.js';

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tracefs } from '../tracefs/tracefs.js';
 import { INSTANCE_PREFIX, Instance } from '../tracefs/instance.js';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { spawnMeasured, type MeasuredExit, type MeasuredProcess } from './measured-process.js';
 import { traceCmdRecorder } from './trace-cmd.js';
 import { sleep, waitFor } from './wait.js';

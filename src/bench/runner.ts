@@ -1,4 +1,4 @@
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import type { ActiveCondition, Condition, ConditionStats } from './conditions.js';
 import type { Workload, WorkloadSample } from './workload.js';
 

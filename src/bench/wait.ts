@@ -1,4 +1,4 @@
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

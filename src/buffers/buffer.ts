@@ -1,5 +1,5 @@
 import { Instance } from '../tracefs/instance.js';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { BUFFER_PREFIX, bufferInstanceName, bufferNameOf, checkBufferName, openBufferOrInstance } from './name.js';
 import { setPidScope, type PidScope } from './pids.js';
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import type { Instance, CpuStats } from '../tracefs/instance.js';
 import type { CpuCapture } from '../record/cpu-reader.js';
 import { Segment, pageSizeOf, type SegmentWriteOptions } from './segment.js';

@@ -1,7 +1,7 @@
 import { readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Instance } from '../tracefs/instance.js';
-import { LkstError, errnoCode } from '../tracefs/errors.js';
+import { LkstError, errnoCode } from '../base/errors.js';
 import { Segment, pageSizeOf } from './segment.js';
 import { collectLiveMeta } from '../record/live-meta.js';
 import type { TraceMeta } from '../ringbuf/meta.js';

@@ -1,5 +1,5 @@
 import { INSTANCE_PREFIX, Instance } from '../tracefs/instance.js';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 
 /** A recording buffer NAME lives in the tracefs instance lkst-buf-NAME. */
 export const BUFFER_PREFIX = `${INSTANCE_PREFIX}buf-`;

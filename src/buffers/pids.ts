@@ -1,5 +1,5 @@
 import type { Instance } from '../tracefs/instance.js';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 
 /** Which processes a buffer records: only some (pids), all but some (notPids), and their children with follow. */
 export interface PidScope {

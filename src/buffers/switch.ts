@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Instance } from '../tracefs/instance.js';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { applyEventSet, readEventSet } from './event-set.js';
 import { pidScope, setPidScope } from './pids.js';
 import { bufferInstanceName } from './name.js';
-import { sleepSync } from '../tracefs/sleep-sync.js';
+import { sleepSync } from '../base/sleep-sync.js';
 
 /**
  * How the recording moves from one buffer to the other (measured under a 600k events/s load on 2 CPUs):

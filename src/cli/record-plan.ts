@@ -1,5 +1,5 @@
 import { Instance } from '../tracefs/instance.js';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { availableEvents } from '../events/live.js';
 import { resolveEventSet } from '../events/resolve.js';
 import type { RecordOptions, TracepointRef } from '../record/recorder.js';

@@ -1,4 +1,4 @@
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 
 /** Prints an error as one line, never a stack trace (unless LKST_DEBUG=1), and sets the exit code. */
 export function reportError(err: unknown): number {

@@ -1,5 +1,5 @@
 // Dump-reading errors, one line each: what is wrong with the input, and what to do about it.
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 
 export { LkstError };
 

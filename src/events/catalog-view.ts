@@ -1,5 +1,5 @@
 /** Text renderings behind `lkst events` and `lkst events --kernel [GLOB]`; pure, the CLI prints them. */
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { catalogAvailability, type EventAvailability } from './availability.js';
 import { CATEGORIES, CATEGORY_TITLES, DEFAULT_EVENT_NAMES, LKST_EVENTS, type TracepointRef } from './catalog.js';
 import { closestNames } from './closest-names.js';

@@ -4,7 +4,7 @@
  * `category:memory`), `system:event`, globs over it (`sched:*`, `*:kfree`), and a bare event name
  * that only one system has (`sched_switch`). A comma separates several names in one string.
  */
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { eventAvailability } from './availability.js';
 import {
   ALL_EVENT_NAMES,

@@ -1,7 +1,7 @@
 /** Writes an export file in large chunks under a temporary name, renamed into place when complete. */
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { LkstError, errnoCode } from '../tracefs/errors.js';
+import { LkstError, errnoCode } from '../base/errors.js';
 
 const CHUNK = 1 << 20;
 

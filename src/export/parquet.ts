@@ -3,7 +3,7 @@ import { rmSync, renameSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { TraceInput } from '../analysis/input.js';
 import { quoteIdent, tableNames } from '../analysis/query/columns.js';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 
 export async function exportParquet(input: TraceInput, path: string, opts: { event?: string } = {}): Promise<{ rows: number }> {
   let table = 'events';

@@ -1,5 +1,5 @@
 /** One CPU's pages in a trace file, handed out in large chunks of whole pages, read on demand. */
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import type { Decompressor } from './compression.js';
 import { corruptFile } from './cursor.js';
 import type { ByteSource, FileSource } from './source.js';

@@ -1,4 +1,4 @@
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import type { ByteSource } from './source.js';
 
 /** The error for a file whose structure is broken: where, and what to do. */

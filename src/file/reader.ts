@@ -5,7 +5,7 @@
 import { parseHeaderPage, type HeaderPage } from '../events/format.js';
 import { EventRegistry } from '../events/registry.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { decompressorFor, type Decompressor } from './compression.js';
 import { compressedCpuStream, parseCpuLost, plainCpuStream, type CpuStream } from './cpu-stream.js';
 import { Cursor, corruptFile } from './cursor.js';

@@ -8,7 +8,7 @@ import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { TraceMeta } from '../ringbuf/meta.js';
-import { LkstError, errnoCode } from '../tracefs/errors.js';
+import { LkstError, errnoCode } from '../base/errors.js';
 import { ByteBuilder } from './bytes.js';
 import { MAGIC, Opt, SECTION_HEADER_SIZE, bufferStatOption, cpuStatOption } from './layout.js';
 

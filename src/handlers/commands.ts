@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LkstError, errnoCode } from '../tracefs/errors.js';
-import { handlerDir } from '../masksets/config.js';
+import { LkstError, errnoCode } from '../base/errors.js';
+import { handlerDir } from '../base/config.js';
 import { checkDefinition, HandlerRegistry } from './registry.js';
 
 /** TypeScript source to an ES module, with the TypeScript compiler when it is installed. */

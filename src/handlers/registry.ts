@@ -1,8 +1,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LkstError } from '../tracefs/errors.js';
-import { handlerDir } from '../masksets/config.js';
+import { LkstError } from '../base/errors.js';
+import { handlerDir } from '../base/config.js';
 import { BUILTIN_HANDLERS } from './builtin.js';
 import type { HandlerDefinition } from './types.js';
 

@@ -1,4 +1,4 @@
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { Instance } from '../tracefs/instance.js';
 import { lastErrorLogEntry } from '../tracefs/tracefs.js';
 import { splitTracepointId } from '../events/resolve.js';

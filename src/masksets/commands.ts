@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LkstError, errnoCode } from '../tracefs/errors.js';
+import { LkstError, errnoCode } from '../base/errors.js';
 import { compileMaskset } from './compile.js';
 import { loadMasksetEnv, type MasksetEnv } from './env.js';
 import type { Maskset, MasksetEntry } from './model.js';

@@ -1,4 +1,4 @@
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { resolveEventSet, splitTracepointId } from '../events/resolve.js';
 import { checkParams, ParamError } from '../handlers/params.js';
 import type { HandlerRegistry } from '../handlers/registry.js';

@@ -1,7 +1,7 @@
 import { availableEvents } from '../events/live.js';
 import { HandlerRegistry } from '../handlers/registry.js';
 import type { CompileEnv } from './compile.js';
-import { masksetDir } from './config.js';
+import { masksetDir } from '../base/config.js';
 import { MasksetStore } from './store.js';
 
 export interface MasksetEnv extends CompileEnv {

@@ -1,4 +1,4 @@
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import type { Maskset, MasksetEntry } from './model.js';
 
 /** Splits a line into words; "..." (with \ escapes) and '...' keep spaces; # outside quotes ends it. */

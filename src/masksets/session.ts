@@ -1,4 +1,4 @@
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { Instance } from '../tracefs/instance.js';
 import { compileMaskset } from './compile.js';
 import { loadMasksetEnv, type MasksetEnv } from './env.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LkstError, errnoCode } from '../tracefs/errors.js';
-import { stateDir } from './config.js';
+import { LkstError, errnoCode } from '../base/errors.js';
+import { stateDir } from '../base/config.js';
 import type { MasksetEntry } from './model.js';
 import type { MissingEvent } from './plan.js';
 

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LkstError, errnoCode } from '../tracefs/errors.js';
+import { LkstError, errnoCode } from '../base/errors.js';
 import { builtinMaskset, builtinMasksets } from './builtin.js';
-import { masksetDir } from './config.js';
+import { masksetDir } from '../base/config.js';
 import { MASKSET_NAME_RE, type Maskset, type MasksetEntry } from './model.js';
 import { parseMaskset } from './parse.js';
 

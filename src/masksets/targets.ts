@@ -1,4 +1,4 @@
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import { Instance } from '../tracefs/instance.js';
 import { splitTracepointId } from '../events/resolve.js';
 import { bufferNameOf } from '../buffers/name.js';

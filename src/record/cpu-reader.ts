@@ -1,5 +1,6 @@
 import { closeSync, constants, openSync, readSync, writeSync } from 'node:fs';
-import { LkstError, errnoCode, tracefsAccessError } from '../tracefs/errors.js';
+import { LkstError, errnoCode } from '../base/errors.js';
+import { tracefsAccessError } from '../tracefs/errors.js';
 import { PAGE_HEADER_SIZE, forEachRecord } from '../ringbuf/page.js';
 
 /** Counters of one CPU's capture. */

@@ -1,6 +1,6 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { LkstError, errnoCode } from '../tracefs/errors.js';
+import { LkstError, errnoCode } from '../base/errors.js';
 
 /** Checks, before any tracing starts, that a trace file can be written at path. */
 export function checkOutputPath(path: string): void {

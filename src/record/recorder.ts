@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Instance, type CpuStats } from '../tracefs/instance.js';
-import { LkstError } from '../tracefs/errors.js';
+import { LkstError } from '../base/errors.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { CpuReader, PageFileCounter, type CpuCapture } from './cpu-reader.js';
 import { Pump, pumpBinary } from './pump.js';

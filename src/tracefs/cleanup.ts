@@ -1,5 +1,5 @@
 import { rmdirSync } from 'node:fs';
-import { sleepSync } from './sleep-sync.js';
+import { sleepSync } from '../base/sleep-sync.js';
 
 interface Removable {
   readonly dir: string;

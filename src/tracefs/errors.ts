@@ -1,18 +1,4 @@
-/** The one error type lkst shows to people: what went wrong and what to do about it, on one line. */
-export class LkstError extends Error {
-  constructor(
-    readonly what: string,
-    readonly fix: string,
-    readonly exitCode = 1,
-  ) {
-    super(fix ? `${what}: ${fix}` : what);
-    this.name = 'LkstError';
-  }
-}
-
-export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
-}
+import { LkstError, errnoCode } from '../base/errors.js';
 
 /** Translates the errno of a failed tracefs access into words. */
 export function tracefsAccessError(path: string, err: unknown, action: string): LkstError {

@@ -1,5 +1,5 @@
 import { TracefsDir, tracefs } from './tracefs.js';
-import { LkstError } from './errors.js';
+import { LkstError } from '../base/errors.js';
 
 /** What the running kernel's tracing offers, read from which files exist. */
 export interface Features {

@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { LkstError, errnoCode, tracefsAccessError } from './errors.js';
+import { LkstError, errnoCode } from '../base/errors.js';
+import { tracefsAccessError } from './errors.js';
 import { TracefsDir, tracefs } from './tracefs.js';
 import { forgetOnExit, removeInstanceDir, removeOnExit } from './cleanup.js';
 

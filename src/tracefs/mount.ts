@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { LkstError } from './errors.js';
+import { LkstError } from '../base/errors.js';
 
 const DEFAULT_MOUNT = '/sys/kernel/tracing';
 

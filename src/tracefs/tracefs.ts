@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { LkstError, errnoCode, tracefsAccessError } from './errors.js';
+import { LkstError, errnoCode } from '../base/errors.js';
+import { tracefsAccessError } from './errors.js';
 import { ensureTracefs } from './mount.js';
 
 /**

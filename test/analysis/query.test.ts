@@ -7,7 +7,7 @@ import { runQuery } from '../../src/analysis/query/run.js';
 import { traceStats, type TraceStats } from '../../src/analysis/stats.js';
 import { forEachEvent } from '../../src/analysis/stream.js';
 import { bindFields } from '../../src/analysis/schema.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 import { recordTrace, sleeperScript, type RecordedTrace } from './record-trace.js';
 
 async function collect(db: TraceDb, sql: string, format: 'csv' | 'json' | 'table'): Promise<string> {

@@ -9,7 +9,7 @@ import { bufferStatus } from '../../src/buffers/status.js';
 import { dumpBuffer } from '../../src/buffers/dump.js';
 import { bufferInstanceName } from '../../src/buffers/name.js';
 import { Instance } from '../../src/tracefs/instance.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 import { reportedSeqs, seqBuffer, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
 import { availableParallelism } from 'node:os';
 

@@ -11,7 +11,7 @@ import { readFields } from '../../src/ringbuf/fields.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
 import { isDumpFile, openDump } from '../../src/crash/open.js';
 import { openKernel, recoverFromDump, recoverFromMemory, type Recovery } from '../../src/crash/recover.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 import { assertCountsMatchGuest, hidePages, markers } from './checks.js';
 import { crashedGuest, fetchKernel, type CrashedGuest } from './guest.js';
 import { lkst } from '../helpers/cli.js';

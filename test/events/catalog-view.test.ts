@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { CATEGORIES, LKST_EVENTS } from '../../src/events/catalog.js';
 import { catalogRows, matchTracepoints, renderCatalog, renderKernelTracepoints } from '../../src/events/catalog-view.js';
 import { availableEvents } from '../../src/events/live.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 
 const live = availableEvents();
 

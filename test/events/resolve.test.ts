@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { availableEvents } from '../../src/events/live.js';
 import { expandName, resolveEventSet, resolveEvents } from '../../src/events/resolve.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 
 const live = availableEvents();
 const ids = (names: string[], available: ReadonlySet<string> = live) => resolveEvents(names, available).map((t) => t.id);

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTraceDat, type TraceFile } from '../../src/file/reader.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 import { writeSmallFiles, type SmallFiles } from './small-files.js';
 
 let dir: string;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openTraceDat } from '../../src/file/reader.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 import { writeSmallFiles, type SmallFiles } from './small-files.js';
 
 const ROUNDS_PER_FILE = 1200;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { writeTraceDat } from '../../src/file/writer.js';
 import { openTraceDat } from '../../src/file/reader.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 import { capture, type Capture } from '../helpers/capture.js';
 import { assertAgrees, countByName, decodeBuffer, decodePages, registryOf, tracecmdReport, type CpuEvents } from './agree.js';
 

@@ -5,7 +5,7 @@ import { applyMaskset } from '../../src/masksets/session.js';
 import { loadMasksetEnv } from '../../src/masksets/env.js';
 import { parseMaskset } from '../../src/masksets/parse.js';
 import { readLiveState } from '../../src/masksets/live-state.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 import { between, count, readRecords, tempConfig, withCleanInstance, withWorkers } from '../masksets/kernel.js';
 
 const cfg = tempConfig();

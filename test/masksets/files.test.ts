@@ -7,7 +7,7 @@ import { formatMaskset, parseMaskset } from '../../src/masksets/parse.js';
 import { compileMaskset } from '../../src/masksets/compile.js';
 import { loadMasksetEnv } from '../../src/masksets/env.js';
 import { masksetCreate, masksetDelete, masksetEdit, masksetList, masksetShow } from '../../src/masksets/commands.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 import { CATEGORIES, DEFAULT_EVENT_NAMES } from '../../src/events/catalog.js';
 import { tempConfig } from './kernel.js';
 

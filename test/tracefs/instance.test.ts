@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Instance } from '../../src/tracefs/instance.js';
 import { tracefs } from '../../src/tracefs/tracefs.js';
-import { LkstError } from '../../src/tracefs/errors.js';
+import { LkstError } from '../../src/base/errors.js';
 import { resetInstances } from '../../src/tracefs/reset.js';
 import { withInstance } from '../helpers/instance.js';
 

@@ -6,7 +6,7 @@ import { DuckDBConnection, DuckDBInstance, type DuckDBAppender } from '@duckdb/n
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 import type { TraceInput } from '../input.js';
 import { Pass } from '../pass.js';
 import { StatsAnalysis } from '../stats.js';

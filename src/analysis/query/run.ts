@@ -1,6 +1,6 @@
 /** Runs SQL on a loaded trace and writes the rows as a table, CSV or JSON, chunk by chunk. */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 import { table } from '../render.js';
 
 export type QueryFormat = 'table' | 'csv' | 'json';

@@ -5,7 +5,7 @@
 import { compileFilter, type RecordFilter } from '../../events/printfmt/filter.js';
 import type { EventRegistry } from '../../events/registry.js';
 import { resolveEvents } from '../../events/resolve.js';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 
 /** Event id → filter (null: every record of the event). */
 export type EventSelection = Map<number, RecordFilter | null>;

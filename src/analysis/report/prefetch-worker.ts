@@ -7,7 +7,7 @@ import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { decompressorFor } from '../../file/compression.js';
 import { decompressRun, type ZRun } from '../../file/cpu-stream.js';
 import { FileSource } from '../../file/source.js';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 
 interface Data {
   path: string;

@@ -10,7 +10,7 @@ import { latin1Bytes } from '../../events/printfmt/writer.js';
 import { i32le, u16le } from '../../events/printfmt/num.js';
 import { openTraceDat, type CpuStream, type TraceFile } from '../../file/reader.js';
 import { mergeRecords, type MergeInput } from '../../ringbuf/merge.js';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 import { eventSelection, type EventSelection } from './event-filter.js';
 import { compileFieldsJson } from './json-fields.js';
 import { clockInNs, cpuColumn, nameColumn, padLeft, rawTimeColumn, taskColumn } from './line-head.js';

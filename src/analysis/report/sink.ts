@@ -1,7 +1,7 @@
 /** Where report text goes: a TextWriter whose full 1 MiB buffers are written to a descriptor or stream. */
 import { writeSync } from 'node:fs';
 import { TextWriter } from '../../events/printfmt/writer.js';
-import { sleepSync } from '../../tracefs/sleep-sync.js';
+import { sleepSync } from '../../base/sleep-sync.js';
 
 export type ReportOutput = number | NodeJS.WritableStream;
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 import { runChild, lastLines } from '../child.js';
 import { benchCacheDir } from '../paths.js';
 import type { Workload, WorkloadSample } from '../workload.js';

@@ -1,4 +1,4 @@
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 import { runChild, lastLines } from '../child.js';
 import { nativeHelper } from '../native.js';
 import type { Workload, WorkloadSample } from '../workload.js';

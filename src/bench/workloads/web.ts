@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 import { killGroup, lastLines, runChild } from '../child.js';
 import type { Workload, WorkloadSample } from '../workload.js';
 

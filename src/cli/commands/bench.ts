@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { action, numberOption } from '../run.js';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 import { DEFAULT_BUFFER_KB, DEFAULT_MASKSETS, parseWorkloads, runBench } from '../../bench/bench.js';
 import { writeReport } from '../../bench/output.js';
 import { renderTable } from '../../bench/render/table.js';

@@ -10,7 +10,7 @@ import { bufferInstanceName, bufferNameOf, openBufferOrInstance } from '../../bu
 import { readState, writeState } from '../../masksets/state.js';
 import { recordsInto } from '../../masksets/status.js';
 import { Instance } from '../../tracefs/instance.js';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 
 function pidList(v: string, prev: number[] = []): number[] {
   const out = v.split(',').map((s) => Number(s.trim()));

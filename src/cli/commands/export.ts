@@ -6,7 +6,7 @@ import { exportPerfetto } from '../../export/perfetto.js';
 import { exportChromeJson } from '../../export/chrome-json.js';
 import { exportCsv } from '../../export/csv.js';
 import { exportParquet } from '../../export/parquet.js';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 
 const FORMATS = ['perfetto', 'chrome-json', 'csv', 'parquet'] as const;
 type Format = (typeof FORMATS)[number];

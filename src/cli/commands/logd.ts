@@ -4,8 +4,8 @@ import { dirname, join, resolve } from 'node:path';
 import { action, numberOption } from '../run.js';
 import { LogDaemon, type LogdStats } from '../../buffers/logd.js';
 import { openBufferOrInstance } from '../../buffers/name.js';
-import { stateDir } from '../../masksets/config.js';
-import { LkstError, errnoCode } from '../../tracefs/errors.js';
+import { stateDir } from '../../base/config.js';
+import { LkstError, errnoCode } from '../../base/errors.js';
 
 interface LogdCliOptions {
   buffer: string[];

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { action } from '../run.js';
 import { withTrace } from '../../analysis/open.js';
 import { runQuery, type QueryFormat } from '../../analysis/query/run.js';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 
 interface QueryOpts {
   csv?: boolean;

@@ -3,7 +3,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { action, numberOption } from '../run.js';
 import { runReport, type ReportSummary } from '../../analysis/report/index.js';
 import { MAGIC } from '../../file/layout.js';
-import { LkstError } from '../../tracefs/errors.js';
+import { LkstError } from '../../base/errors.js';
 
 export interface ReportCliOptions {
   json?: boolean;
