@@ -11,6 +11,8 @@ const COMMON_PID_OFFSET = 4;
 export class TraceEvent {
   ts = 0;
   cpu = 0;
+  /** The buffer (tracefs instance) it was recorded in; "" for the top-level buffer. */
+  buffer = '';
   id = 0;
   fmt: EventFormat | undefined;
   buf: Buffer = Buffer.alloc(0);

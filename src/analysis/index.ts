@@ -1,6 +1,6 @@
 /** The analysis library: open a trace, stream its events, and the analyses behind the commands. */
 export { openTrace, withTrace, type OpenedTrace } from './open.js';
-export type { TraceInput, InputCpu } from './input.js';
+export { analysisInput, type TraceInput } from './input.js';
 export { TraceEvent, toJsonText, jsonRecord, type EventRecord } from './event.js';
 export { forEachEvent, firstEventTs, type StreamVisitor } from './stream.js';
 export { Pass, type Analysis } from './pass.js';

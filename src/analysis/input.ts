@@ -1,22 +1,15 @@
 /**
- * What the analyses read: a trace's event formats and each CPU's pages as chunks of whole pages.
- * Structurally the trace file reader's TraceFile (and any other source of the one trace shape),
- * so recorded, dumped and recovered traces all feed the same analyses.
+ * What the analyses read: the trace model, narrowed to the buffers asked for (all by default),
+ * with the lookups the analyses use.
  */
 import type { EventRegistry } from '../events/registry.js';
-
-export interface InputCpu {
-  cpu: number;
-  pageSize: number;
-  /** Chunks of whole raw pages in time order; each call starts over. */
-  chunks(): Iterable<Buffer>;
-  /** Lost-event counters the recorder saved for this CPU, when known. */
-  lost?: { overrun: number; dropped: number };
-}
+import { selectBuffers, type Trace, type TraceBuffer } from '../trace/model.js';
 
 export interface TraceInput {
+  path: string;
   registry: EventRegistry;
-  cpus: InputCpu[];
+  /** The buffers to read, each with its CPUs' pages. */
+  buffers: TraceBuffer[];
   /** pid → comm from saved_cmdlines, used for tasks seen only by pid. */
   cmdlines?: Map<number, string>;
   /** Resolves a kernel address to "symbol+0xoff", when the trace carries kallsyms. */
@@ -24,4 +17,37 @@ export interface TraceInput {
   warnings?: string[];
   /** The trace clock (local, global, mono...), when known. */
   clock?: string;
+  /** The kernel's uname, when the trace has it. */
+  uname?: string;
+  /** Added to every timestamp (trace.dat OFFSET option). */
+  tsOffset?: bigint;
+}
+
+/** Symbols further than this from an address are not the address's function. */
+const MAX_SYMBOL_OFFSET = 0x100000n;
+
+/** The analysis input of a trace: the buffers named (all when none), cmdlines and kallsyms lookups. */
+export function analysisInput(trace: Trace, bufferNames?: readonly string[]): TraceInput {
+  return {
+    path: trace.path,
+    registry: trace.registry,
+    buffers: selectBuffers(trace, bufferNames),
+    get cmdlines() {
+      return trace.cmdlines;
+    },
+    symbolize: (addr) => {
+      const hit = trace.kallsyms.lookup(addr);
+      if (!hit || hit.offset > MAX_SYMBOL_OFFSET) return undefined;
+      return hit.offset ? `${hit.name}+0x${hit.offset.toString(16)}` : hit.name;
+    },
+    warnings: trace.warnings,
+    clock: trace.buffers[0]?.clock ?? trace.meta.clock,
+    uname: trace.meta.uname,
+    tsOffset: trace.tsOffset,
+  };
+}
+
+/** Every (buffer, CPU) page stream of the input, in buffer order. */
+export function inputStreams(input: Pick<TraceInput, 'buffers'>): { buffer: string; stream: TraceBuffer['cpus'][number] }[] {
+  return input.buffers.flatMap((b) => b.cpus.map((stream) => ({ buffer: b.name, stream })));
 }

@@ -1,51 +1,38 @@
-/** Opens a trace file as analysis input (kallsyms for symbol names, saved cmdlines for task names). */
-import { openTraceDat, type TraceFile } from '../file/reader.js';
-import type { TraceInput } from './input.js';
-import { isDumpFile } from '../crash/open.js';
-import { dumpToTraceDat } from '../crash/command.js';
+/** Opens any trace path (trace.dat or crash dump) as analysis input. */
+import { openTraceDat } from '../file/reader.js';
+import { openTrace as openAnyTrace, type OpenOptions } from '../sources/open.js';
+import type { Trace } from '../trace/model.js';
+import { analysisInput, type TraceInput } from './input.js';
 
 export interface OpenedTrace extends TraceInput {
-  file: TraceFile;
+  trace: Trace;
   close(): void;
 }
 
-export function openTrace(path: string): OpenedTrace {
-  const file = openTraceDat(path);
-  return {
-    file,
-    registry: file.registry,
-    cpus: file.cpus,
-    get cmdlines() {
-      return file.cmdlines;
-    },
-    symbolize: (addr) => {
-      const hit = file.kallsyms.lookup(addr);
-      if (!hit || hit.offset > 0x100000n) return undefined;
-      return hit.offset ? `${hit.name}+0x${hit.offset.toString(16)}` : hit.name;
-    },
-    warnings: file.warnings,
-    clock: file.meta.clock,
-    close: () => file.close(),
-  };
+export interface OpenTraceOptions extends OpenOptions {
+  /** Only these buffers (--buffer NAME, repeatable); all when none. */
+  buffers?: readonly string[];
 }
 
-/**
- * Runs fn on the opened trace and closes it afterwards. A crash dump (ELF vmcore, kdump) is
- * recovered into a temporary trace.dat first, so every analysis works on dumps directly.
- */
-export async function withTrace<T>(path: string, fn: (t: OpenedTrace) => T | Promise<T>): Promise<T> {
-  if (isDumpFile(path)) {
-    const d = await dumpToTraceDat(path);
-    try {
-      return await withTrace(d.path, fn);
-    } finally {
-      d.cleanup();
-    }
-  }
-  const t = openTrace(path);
+/** Runs fn on the opened trace and closes it afterwards, also when fn fails. */
+export async function withTrace<T>(src: string | ({ path: string } & OpenTraceOptions), fn: (t: OpenedTrace) => T | Promise<T>): Promise<T> {
+  const opts: OpenTraceOptions = typeof src === 'string' ? {} : src;
+  const trace = await openAnyTrace(typeof src === 'string' ? src : src.path, opts);
   try {
-    return await fn(t);
+    const input: OpenedTrace = Object.assign(analysisInput(trace, opts.buffers), { trace, close: () => trace.close() });
+    return await fn(input);
   } finally {
-    t.close();
+    trace.close();
+  }
+}
+
+/** Opens a trace.dat synchronously as analysis input (library callers and tests; the CLI uses withTrace, which also reads dumps). */
+export function openTrace(path: string, opts: { buffers?: readonly string[] } = {}): OpenedTrace {
+  const trace = openTraceDat(path);
+  try {
+    return Object.assign(analysisInput(trace, opts.buffers), { trace, close: () => trace.close() });
+  } catch (e) {
+    trace.close();
+    throw e;
   }
 }

@@ -2,11 +2,13 @@
 import type { TraceEvent } from './event.js';
 import type { TraceInput } from './input.js';
 import { SchedModel } from './sched-model.js';
-import { forEachEvent, type StreamVisitor } from './stream.js';
+import { forEachEvent, type PassLoss, type StreamVisitor } from './stream.js';
 
 export interface Analysis {
   event?(ev: TraceEvent): void;
-  lost?(cpu: number, ts: number, count: number): void;
+  lost?(cpu: number, ts: number, count: number, buffer: string): void;
+  /** The settled loss figures once the pass is over. */
+  done?(loss: PassLoss): void;
   /** What the analysis found, once the pass is over. */
   result?(): unknown;
 }
@@ -18,6 +20,8 @@ export class Pass {
   first = NaN;
   last = NaN;
   events = 0;
+  /** The settled loss figures, after run(). */
+  loss: PassLoss = { cpus: [], unplaced: [] };
 
   constructor(readonly input: TraceInput) {
     this.model = new SchedModel(input.registry, input.cmdlines);
@@ -40,8 +44,12 @@ export class Pass {
         this.model.event(ev);
         for (const a of withEvent) a.event!(ev);
       },
-      lost: (cpu, ts, count) => {
-        for (const a of withLost) a.lost!(cpu, ts, count);
+      lost: (cpu, ts, count, buffer) => {
+        for (const a of withLost) a.lost!(cpu, ts, count, buffer);
+      },
+      done: (loss) => {
+        this.loss = loss;
+        for (const a of list) a.done?.(loss);
       },
     };
     forEachEvent(this.input, visitor, { until: opts.until });

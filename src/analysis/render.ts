@@ -6,6 +6,8 @@ import type { TraceStats } from './stats.js';
 import { fmtDur, fmtTs } from './time.js';
 import type { TimerReport } from './timers.js';
 import type { DurationSummary } from './durations.js';
+import { lossText } from '../trace/loss.js';
+import { bufferLabel } from '../trace/model.js';
 
 /** Columns padded to their widest cell; numbers (and headers over them) right-aligned. */
 export function table(header: string[], rows: (string | number)[][]): string {
@@ -19,10 +21,14 @@ export function table(header: string[], rows: (string | number)[][]): string {
 
 export function renderStats(s: TraceStats, top = 15): string {
   const out: string[] = [];
-  out.push(`${s.events.toLocaleString('en-US')} events from ${fmtTs(s.firstTs)} to ${fmtTs(s.lastTs)} (${fmtDur(s.spanNs)}), ${s.lostTotal.toLocaleString('en-US')} lost`);
+  out.push(`${s.events.toLocaleString('en-US')} events from ${fmtTs(s.firstTs)} to ${fmtTs(s.lastTs)} (${fmtDur(s.spanNs)}), ${lossText({ lost: s.lostTotal, before: s.lostBefore, exact: s.lostExact })}`);
+  for (const u of s.lostUncertain) out.push(`  uncertain: ${u}`);
   if (s.markers) out.push(`${s.markers} markers${s.masksetSwitches.length ? `; maskset switches: ${s.masksetSwitches.map((m) => `${fmtTs(m.ts)} ${m.from} -> ${m.to}`).join(', ')}` : ''}`);
   out.push('', 'Events per type', table(['event', 'count'], s.byEvent.map((e) => [e.event, e.count])));
-  out.push('', 'Per CPU', table(['cpu', 'events', 'lost'], s.byCpu.map((c) => [c.cpu, c.events, c.lostUncounted ? `${c.lost}+` : c.lost])));
+  const named = s.buffers.length > 1 || s.buffers.some((b) => b.buffer !== '');
+  if (named) out.push('', 'Per buffer', table(['buffer', 'events', 'lost', 'before'], s.buffers.map((b) => [bufferLabel({ name: b.buffer }), b.events, b.exact ? b.lost : `${b.lost}+`, b.before])));
+  const head = [...(named ? ['buffer'] : []), 'cpu', 'events', 'lost', ...(s.lostBefore ? ['before'] : [])];
+  out.push('', 'Per CPU', table(head, s.byCpu.map((c) => [...(named ? [bufferLabel({ name: c.buffer })] : []), c.cpu, c.events, c.lostExact ? c.lost : `${c.lost}+`, ...(s.lostBefore ? [c.lostBefore] : [])])));
   out.push('', `Busiest tasks (top ${top} by time on CPU)`, table(['pid', 'comm', 'on cpu', 'switches', 'events'], s.tasks.slice(0, top).map((t) => [t.pid, t.comm, fmtDur(t.runNs), t.switches, t.events])));
   if (s.irqs.length) {
     out.push('', 'Interrupts', table(['handler', 'count', 'total', 'max'], s.irqs.slice(0, top).map((i) => [i.name, i.count, i.timed ? fmtDur(i.totalNs) : '-', i.timed ? fmtDur(i.maxNs) : '-'])));

@@ -3,6 +3,7 @@ import { Durations } from './durations.js';
 import { MarkerAnalysis, type MasksetSwitch } from './markers.js';
 import type { TraceEvent } from './event.js';
 import type { TraceInput } from './input.js';
+import { totalLoss } from '../trace/loss.js';
 import { Pass, type Analysis } from './pass.js';
 
 export interface TaskStat {
@@ -30,18 +31,37 @@ export interface TraceStats {
   lastTs: number;
   spanNs: number;
   byEvent: { event: string; count: number }[];
-  byCpu: { cpu: number; events: number; lost: number; lostUncounted: boolean }[];
+  /** Per buffer and CPU: events, and losses as the one ledger settles them (trace/loss.ts). */
+  byCpu: CpuStatRow[];
+  /** The buffers read, in order ("" is the top-level buffer). */
+  buffers: { buffer: string; events: number; lost: number; before: number; exact: boolean }[];
   tasks: TaskStat[];
   irqs: IrqStat[];
+  /** Events lost during the recording, all buffers and CPUs. */
   lostTotal: number;
+  /** Whether lostTotal is exact; when not, lostUncertain says why, per CPU. */
+  lostExact: boolean;
+  lostUncertain: string[];
+  /** Events overwritten or dropped before the recording began (attach, logd, buffer dump): never counted as lost. */
+  lostBefore: number;
   /** Markers (trace_marker writes) and the maskset switches among them. */
   markers: number;
   masksetSwitches: MasksetSwitch[];
 }
 
+export interface CpuStatRow {
+  buffer: string;
+  cpu: number;
+  events: number;
+  lost: number;
+  lostExact: boolean;
+  lostBefore: number;
+}
+
 export class StatsAnalysis implements Analysis {
   private readonly byId = new Map<number, number>();
-  private readonly byCpu = new Map<number, { events: number; lost: number; lostUncounted: boolean }>();
+  /** By buffer, then CPU. */
+  private readonly byCpu = new Map<string, Map<number, number>>();
   private readonly byPid = new Map<number, TaskStat>();
   private readonly irqs = new Map<string, { kind: 'irq' | 'softirq'; count: number; d: Durations }>();
   /** When the task now on each CPU got it. */
@@ -76,23 +96,13 @@ export class StatsAnalysis implements Analysis {
     return s;
   }
 
-  private cpuStat(cpu: number) {
-    let s = this.byCpu.get(cpu);
-    if (!s) this.byCpu.set(cpu, (s = { events: 0, lost: 0, lostUncounted: false }));
-    return s;
-  }
-
   event(ev: TraceEvent): void {
     this.marks.event(ev);
     this.byId.set(ev.id, (this.byId.get(ev.id) ?? 0) + 1);
-    this.cpuStat(ev.cpu).events++;
+    let b = this.byCpu.get(ev.buffer);
+    if (!b) this.byCpu.set(ev.buffer, (b = new Map()));
+    b.set(ev.cpu, (b.get(ev.cpu) ?? 0) + 1);
     this.taskStat(ev.pid).events++;
-  }
-
-  lost(cpu: number, _ts: number, count: number): void {
-    const s = this.cpuStat(cpu);
-    if (count < 0) s.lostUncounted = true;
-    else s.lost += count;
   }
 
   result(): TraceStats {
@@ -100,11 +110,15 @@ export class StatsAnalysis implements Analysis {
     const reg = pass.input.registry;
     // Close the slices still running at the end.
     for (const [, cur] of this.onCpuSince) this.taskStat(cur.pid).runNs += pass.last - cur.ts;
-    for (const c of pass.input.cpus) {
-      const s = this.cpuStat(c.cpu);
-      // The kernel's counters cover losses no page header recorded (e.g. overwritten pages).
-      if (c.lost) s.lost = Math.max(s.lost, c.lost.overrun + c.lost.dropped);
-    }
+    // One row per buffer and CPU the trace has, with the ledger's loss figures.
+    const byCpu: CpuStatRow[] = pass.loss.cpus.map((l) => ({ buffer: l.buffer, cpu: l.cpu, events: this.byCpu.get(l.buffer)?.get(l.cpu) ?? 0, lost: l.lost, lostExact: l.exact, lostBefore: l.before }));
+    byCpu.sort((a, b) => pass.input.buffers.findIndex((x) => x.name === a.buffer) - pass.input.buffers.findIndex((x) => x.name === b.buffer) || a.cpu - b.cpu);
+    const buffers = pass.input.buffers.map((b) => {
+      const rows = byCpu.filter((r) => r.buffer === b.name);
+      return { buffer: b.name, events: rows.reduce((n, r) => n + r.events, 0), lost: rows.reduce((n, r) => n + r.lost, 0), before: rows.reduce((n, r) => n + r.lostBefore, 0), exact: rows.every((r) => r.lostExact) };
+    });
+    const total = totalLoss(pass.loss.cpus);
+    const lostUncertain = pass.loss.cpus.filter((c) => !c.exact).map((c) => `${c.buffer ? `buffer ${c.buffer} ` : ''}CPU ${c.cpu}: ${c.uncertain}`);
     const tasks = [...this.byPid.values()].filter((t) => t.pid >= 0);
     for (const t of tasks) t.comm = pass.model.commOf(t.pid);
     tasks.sort((a, b) => b.runNs - a.runNs || b.events - a.events);
@@ -113,12 +127,11 @@ export class StatsAnalysis implements Analysis {
       return { event: f ? `${f.system}:${f.name}` : `unknown-${id}`, count };
     });
     byEvent.sort((a, b) => b.count - a.count);
-    const byCpu = [...this.byCpu].map(([cpu, s]) => ({ cpu, ...s })).sort((a, b) => a.cpu - b.cpu);
     const irqs: IrqStat[] = [...this.irqs].map(([name, s]) => ({ name, kind: s.kind, count: s.count, timed: s.d.count, totalNs: s.d.total, maxNs: s.d.max }));
     irqs.sort((a, b) => b.totalNs - a.totalNs || b.count - a.count);
     const first = pass.events ? pass.first : 0;
     const last = pass.events ? pass.last : 0;
-    return { events: pass.events, firstTs: first, lastTs: last, spanNs: last - first, byEvent, byCpu, tasks, irqs, lostTotal: byCpu.reduce((n, c) => n + c.lost, 0), markers: this.marks.count, masksetSwitches: this.marks.switches };
+    return { events: pass.events, firstTs: first, lastTs: last, spanNs: last - first, byEvent, byCpu, buffers, tasks, irqs, lostTotal: total.lost, lostExact: total.exact, lostUncertain, lostBefore: total.before, markers: this.marks.count, masksetSwitches: this.marks.switches };
   }
 }
 

@@ -1,16 +1,29 @@
 /**
- * Walks a trace's records in time order across CPUs (the ring-buffer k-way merge), one page per
- * CPU decoded at a time, so a trace of any size streams through in bounded memory.
+ * Walks a trace's records in time order across every selected buffer and CPU (the ring-buffer
+ * k-way merge), one page per stream decoded at a time, so a trace of any size streams through in
+ * bounded memory. Losses are settled by the one ledger (trace/loss.ts) as they are met.
  */
 import { mergeRecords } from '../ringbuf/merge.js';
+import { LossLedger, type CpuLoss, type LossPlace } from '../trace/loss.js';
 import { TraceEvent } from './event.js';
-import type { TraceInput } from './input.js';
+import { inputStreams, type TraceInput } from './input.js';
+
+/** The loss figures of a whole pass: per buffer and CPU, and losses no page placed (after a CPU's last page). */
+export interface PassLoss {
+  cpus: CpuLoss[];
+  unplaced: LossPlace[];
+}
 
 export interface StreamVisitor {
   /** Return false to stop the walk. */
   event(ev: TraceEvent): void | boolean;
-  /** Events were lost on cpu before ts (count -1: the kernel flagged a loss without counting it). */
-  lost?(cpu: number, ts: number, count: number): void;
+  /**
+   * Events were lost on cpu of buffer before ts (count -1: the kernel flagged a loss without
+   * counting it). Losses from before the recording began are not reported here.
+   */
+  lost?(cpu: number, ts: number, count: number, buffer: string): void;
+  /** The settled loss figures, once the walk is over (also when stopped early: then partial). */
+  done?(loss: PassLoss): void;
 }
 
 export interface StreamOptions {
@@ -20,23 +33,31 @@ export interface StreamOptions {
   warn?: (msg: string) => void;
 }
 
-/** Calls the visitor for every record of every CPU, in time order; returns how many were visited. */
+/** Calls the visitor for every record of every selected buffer and CPU, in time order; returns how many were visited. */
 export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: StreamOptions = {}): number {
   const warn = opts.warn ?? ((m: string) => input.warnings?.push(m));
   const until = opts.until ?? Infinity;
   const ev = new TraceEvent();
   const reg = input.registry;
-  const cpus = input.cpus;
+  const streams = inputStreams(input);
+  const ledger = new LossLedger(streams.map((s) => ({ buffer: s.buffer, cpu: s.stream.cpu, counters: s.stream.counters })));
+  const tsOffset = Number(input.tsOffset ?? 0n);
   let lastId = -1;
   let n = 0;
   mergeRecords(
-    cpus.map((c) => ({ chunks: { [Symbol.iterator]: () => c.chunks()[Symbol.iterator]() }, pageSize: c.pageSize })),
+    streams.map(({ stream: c }) => ({ chunks: { [Symbol.iterator]: () => c.chunks()[Symbol.iterator]() }, pageSize: c.pageSize, tsOffset })),
     (i, ts, buf, off, len, missed) => {
       if (ts > until) return false;
-      const cpu = cpus[i]!.cpu;
-      if (missed && visitor.lost) visitor.lost(cpu, ts, missed);
+      const s = streams[i]!;
+      const cpu = s.stream.cpu;
+      if (missed) {
+        const count = ledger.place(i, ts, missed);
+        if (count !== 0 && visitor.lost) visitor.lost(cpu, ts, count, s.buffer);
+      }
+      ledger.seen(i, ts);
       ev.ts = ts;
       ev.cpu = cpu;
+      ev.buffer = s.buffer;
       ev.buf = buf;
       ev.off = off;
       ev.len = len;
@@ -49,8 +70,9 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
       n++;
       return visitor.event(ev) !== false;
     },
-    { onCorruptPage: (i, page, msg) => warn(`CPU ${cpus[i]!.cpu}: skipped damaged page ${page} (${msg})`) },
+    { onCorruptPage: (i, page, msg) => warn(`${streams[i]!.buffer ? `buffer ${streams[i]!.buffer} ` : ''}CPU ${streams[i]!.stream.cpu}: skipped damaged page ${page} (${msg})`) },
   );
+  visitor.done?.(ledger.finish());
   return n;
 }
 

@@ -98,7 +98,7 @@ export function lkstCondition(maskset: string, plan: KernelPlan, s: ConditionSet
           const r = await settle();
           r.discard();
           const events = r.captures.reduce((a, c) => a + c.events, 0);
-          const lost = r.captures.reduce((a, c, i) => a + lostEvents(c, r.kernelStats[i]), 0);
+          const lost = r.captures.reduce((a, c, i) => a + lostEvents(c, r.kernelStats[i], r.kernelStatsAtStart[i]), 0);
           return { events, lost, recorderCpuMs: r.cpuTimeUs / 1000 };
         },
         async abort() {

@@ -2,7 +2,7 @@ import { readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Instance } from '../tracefs/instance.js';
 import { LkstError, errnoCode } from '../base/errors.js';
-import { Segment, pageSizeOf } from './segment.js';
+import { Segment, pageSizeOf, type SegmentCounters } from './segment.js';
 import { collectLiveMeta } from '../record/live-meta.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 
@@ -154,9 +154,9 @@ export class LogDaemon {
     this.opts.onMessage?.(line);
   }
 
-  private openSegment(discard: boolean): Segment {
+  private openSegment(discard: boolean, startAt?: SegmentCounters): Segment {
     this.segStarted = Date.now();
-    return new Segment(this.opts.buffers, this.dir, discard);
+    return new Segment(this.opts.buffers, this.dir, discard, startAt);
   }
 
   private freeBytes(): number {
@@ -266,7 +266,7 @@ export class LogDaemon {
   private rotateNow(reopen: boolean): Promise<string | undefined> {
     this.drainSafely();
     const old = this.seg;
-    this.seg = reopen ? this.openSegment(this.st.diskFull) : undefined;
+    this.seg = reopen ? this.openSegment(this.st.diskFull, old?.markEnd()) : undefined;
     if (!old) return Promise.resolve(undefined);
     if (old.discard) {
       this.countDiscarded(old);

@@ -1,8 +1,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Instance } from '../tracefs/instance.js';
+import type { CpuStats, Instance } from '../tracefs/instance.js';
 import { CpuReader, type CpuCapture } from '../record/cpu-reader.js';
 import { collectLiveMeta, eventFormatTexts } from '../record/live-meta.js';
+import { stampStartCounters } from '../record/loss-stats.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { tracefs } from '../tracefs/tracefs.js';
 import { writeTraceDat, type ExtraBuffer } from '../file/writer.js';
@@ -16,7 +17,13 @@ interface SegmentBuffer {
   pageSize: number;
   readers: CpuReader[];
   files: { cpu: number; source: string }[];
+  /** The kernel's counters per reader when this segment began and ended reading. */
+  start: (CpuStats | undefined)[];
+  end?: (CpuStats | undefined)[];
 }
+
+/** The kernel's counters of a buffer's CPUs, per instance name: where one segment ends and the next begins. */
+export type SegmentCounters = Map<string, (CpuStats | undefined)[]>;
 
 export interface SegmentWriteOptions {
   /** Put /proc/kallsyms in the file (several MB; without it addresses show unresolved). */
@@ -42,12 +49,13 @@ export class Segment {
   private readonly buffers: SegmentBuffer[] = [];
   private closed = false;
 
-  constructor(instances: readonly Instance[], readonly workDir: string, readonly discard = false) {
+  /** startAt: the previous segment's end counters, so consecutive files share their boundary exactly. */
+  constructor(instances: readonly Instance[], readonly workDir: string, readonly discard = false, startAt?: SegmentCounters) {
     const tag = `${process.pid}-${++seq}`;
     try {
       for (const inst of instances) {
         const pageSize = pageSizeOf(inst);
-        const b: SegmentBuffer = { inst, pageSize, readers: [], files: [] };
+        const b: SegmentBuffer = { inst, pageSize, readers: [], files: [], start: startAt?.get(inst.name) ?? statsOf(inst) };
         this.buffers.push(b);
         for (const cpu of inst.cpus()) {
           const source = discard ? DISCARD : join(workDir, `.lkst-${tag}-${inst.name}-cpu${cpu}.pages`);
@@ -82,9 +90,16 @@ export class Segment {
     return this.buffers.reduce((s, b) => s + b.readers.reduce((t, r) => t + r.stats.pages * r.pageSize, 0), 0);
   }
 
+  /** Stops the window: the counters now are this segment's end (and the next one's start). Idempotent. */
+  markEnd(): SegmentCounters {
+    for (const b of this.buffers) b.end ??= statsOf(b.inst);
+    return new Map(this.buffers.map((b) => [b.inst.name, b.end!]));
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.markEnd();
     for (const b of this.buffers) for (const r of b.readers) r.close();
   }
 
@@ -112,8 +127,9 @@ export class Segment {
     const [main, ...rest] = this.buffers;
     if (!main) throw new Error('a segment without buffers');
     const meta: TraceMeta = opts.base
-      ? { ...opts.base, eventFormats: eventFormatTexts(events), cmdlines: savedCmdlines(), cpuStats: cpuStatsTexts(main.inst), pageSize: main.pageSize, clock: main.inst.clock }
+      ? { ...opts.base, eventFormats: eventFormatTexts(events), cmdlines: savedCmdlines(), pageSize: main.pageSize, clock: main.inst.clock }
       : collectLiveMeta(main.inst, events, main.pageSize);
+    meta.cpuStats = windowStats(main);
     meta.instance = bufferNameOf(main.inst.name) ?? main.inst.name;
     if (opts.kallsyms === false) meta.kallsyms = '';
     const extras: ExtraBuffer[] = rest.map((b) => ({
@@ -121,7 +137,7 @@ export class Segment {
       clock: b.inst.clock,
       pageSize: b.pageSize,
       cpus: b.files,
-      cpuStats: cpuStatsTexts(b.inst),
+      cpuStats: windowStats(b),
     }));
     try {
       await writeTraceDat(path, meta, main.files, { buffers: extras });
@@ -136,8 +152,22 @@ function savedCmdlines(): string {
   return tracefs().has('saved_cmdlines') ? tracefs().read('saved_cmdlines') : '';
 }
 
-function cpuStatsTexts(inst: Instance): (string | undefined)[] {
+function statsOf(inst: Instance): (CpuStats | undefined)[] {
+  return inst.cpus().map((c) => {
+    try {
+      return inst.cpuStats(c);
+    } catch {
+      return undefined; // removed under us
+    }
+  });
+}
+
+/** The kernel's stats text of each CPU now, with the window's start counters (trace/loss.ts) so the file carries what was lost in its own window. */
+function windowStats(b: SegmentBuffer): (string | undefined)[] {
   const out: (string | undefined)[] = [];
-  for (const c of inst.cpus()) out[c] = inst.read(`per_cpu/cpu${c}/stats`);
-  return out;
+  for (const c of b.inst.cpus()) out[c] = b.inst.read(`per_cpu/cpu${c}/stats`);
+  const caps = b.readers.map((r) => r.stats);
+  const start = b.start.map((s) => s as CpuStats);
+  const end = (b.end ?? statsOf(b.inst)).map((s) => s as CpuStats);
+  return stampStartCounters(out, caps, start, end);
 }

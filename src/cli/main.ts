@@ -25,7 +25,7 @@ async function registerAll(program: Command): Promise<void> {
     import('./commands/armed.js'),
     import('./commands/maskset.js'),
     import('./commands/handler.js'),
-    import('../crash/command.js'),
+    import('./commands/recover.js'),
     import('./commands/reset.js'),
     import('./commands/features.js'),
     import('./commands/buffer.js'),

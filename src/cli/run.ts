@@ -33,3 +33,9 @@ export function numberOption(name: string, min = 0): (v: string) => number {
     return n;
   };
 }
+
+/** --buffer NAME, repeatable: the buffers a command reads (all when none; "top" is the top-level buffer). */
+export const BUFFER_OPTION = ['--buffer <name>', 'only this buffer of the trace ("top" for the top-level one); repeatable, default: every buffer'] as const;
+export function collectBuffers(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}

@@ -3,34 +3,12 @@ import { LkstError } from '../base/errors.js';
 import type { Decompressor } from './compression.js';
 import { corruptFile } from './cursor.js';
 import type { ByteSource, FileSource } from './source.js';
+import type { CpuPageStream } from '../trace/model.js';
 
-/** Lost-event counters of one CPU, from the CPUSTAT text the recorder saved (per_cpu/cpuN/stats). */
-export interface CpuLost {
-  /** Events overwritten in the ring buffer before they were read. */
-  overrun: number;
-  commitOverrun: number;
-  /** Events dropped because the buffer was full (non-overwrite mode). */
-  dropped: number;
-  /** Entries still in the buffer when the stats were read (not in the file). */
-  entries: number;
-}
-
-export interface CpuStream {
-  cpu: number;
-  /** Bytes of pages (uncompressed), a multiple of the page size. */
-  size: number;
-  pageSize: number;
-  /**
-   * Chunks of whole pages, about 1 MiB each, in file order; each call starts over. reuse: the
-   * caller is done with a chunk when it asks for the next, so uncompressed pages may be read into
-   * the same memory each time (fresh memory costs a page fault per 4 KiB).
-   */
-  chunks(reuse?: boolean): Iterable<Buffer>;
+/** One CPU's pages in a trace.dat; compressed ones also expose their runs. */
+export interface CpuStream extends CpuPageStream {
   /** Compressed streams: the runs chunks() decompresses, one chunk each (for decompressing elsewhere). */
   runs?: ZRun[];
-  /** The per_cpu/cpuN/stats text saved in the file, if any. */
-  statsText?: string;
-  lost?: CpuLost;
 }
 
 export const CHUNK_BYTES = 1 << 20;
@@ -38,14 +16,6 @@ export const CHUNK_BYTES = 1 << 20;
 const MAX_RAW_CHUNK = 64 << 20;
 const ZRUN_BYTES = 8 * CHUNK_BYTES;
 const TABLE_WINDOW = 64 << 10;
-
-export function parseCpuLost(text: string): CpuLost {
-  const num = (key: string): number => {
-    const m = new RegExp(`^${key}:\\s*(\\d+)`, 'm').exec(text);
-    return m ? Number(m[1]) : 0;
-  };
-  return { overrun: num('overrun'), commitOverrun: num('commit overrun'), dropped: num('dropped events'), entries: num('entries') };
-}
 
 /** Pages stored as they are. A stream cut off by the end of the file keeps its whole pages. */
 export function plainCpuStream(src: FileSource, cpu: number, offset: number, size: number, pageSize: number, warnings: string[]): CpuStream {
@@ -57,6 +27,7 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
   const step = Math.max(pageSize, CHUNK_BYTES - (CHUNK_BYTES % pageSize));
   return {
     cpu,
+    counters: {},
     size: usable,
     pageSize,
     *chunks(reuse = false) {
@@ -148,6 +119,7 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
   const runs = groupRuns(cpu, table);
   return {
     cpu,
+    counters: {},
     size: total,
     pageSize,
     runs,

@@ -7,7 +7,9 @@ import { EventRegistry } from '../events/registry.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { LkstError } from '../base/errors.js';
 import { decompressorFor, type Decompressor } from './compression.js';
-import { compressedCpuStream, parseCpuLost, plainCpuStream, type CpuStream } from './cpu-stream.js';
+import { compressedCpuStream, plainCpuStream, type CpuStream } from './cpu-stream.js';
+import { lossCountersOfStats } from '../trace/loss.js';
+import type { Trace, TraceBuffer } from '../trace/model.js';
 import { Cursor, corruptFile } from './cursor.js';
 import { MAGIC, Opt, SEC_FL_COMPRESS, SECTION_HEADER_SIZE, TAG_FLYRECORD, TAG_LATENCY, TAG_OPTIONS } from './layout.js';
 import { interpretOptions, readOptionRecords, type BufferOption, type FileOptions, type OptionRecord } from './options.js';
@@ -15,19 +17,16 @@ import { readCmdlines, readEventFormats, readFtraceFormats, readHeaderInfo, read
 import { BufferSource, FileSource } from './source.js';
 import { KernelSymbols, parseCmdlines, parsePrintkFormats } from './symbols.js';
 
-export type { CpuStream, CpuLost } from './cpu-stream.js';
+export type { CpuStream } from './cpu-stream.js';
 export type { FileOptions, BufferOption } from './options.js';
 
-/** One buffer (tracefs instance) of the file; "" is the top-level buffer. */
-export interface TraceBuffer {
-  name: string;
-  clock: string;
-  pageSize: number;
+/** A buffer of a trace.dat: its CPU streams may carry compressed runs for decompressing elsewhere. */
+export interface FileBuffer extends TraceBuffer {
   cpus: CpuStream[];
 }
 
-export interface TraceFile {
-  path: string;
+/** A trace.dat as the trace model, with what only a file has. */
+export interface TraceFile extends Trace {
   version: number;
   /** "none", "zstd" or "zlib". */
   compression: string;
@@ -35,24 +34,10 @@ export interface TraceFile {
   longSize: number;
   /** Page size of the main buffer's pages. */
   pageSize: number;
-  meta: TraceMeta;
-  registry: EventRegistry;
   headerPage: HeaderPage;
-  /** The main buffer's CPUs: the top-level buffer, or the first buffer with data when the top one has none. */
-  cpus: CpuStream[];
-  /** The main buffer's name ("" for the top level). */
-  bufferName: string;
-  buffers: TraceBuffer[];
+  buffers: FileBuffer[];
   options: FileOptions;
-  /** What was wrong but readable (a cut-off end, unparsable formats). */
-  warnings: string[];
-  /** kallsyms, parsed on first use. */
   readonly kallsyms: KernelSymbols;
-  /** printk_formats by address, parsed on first use. */
-  readonly printkFormats: Map<bigint, string>;
-  /** saved cmdlines, pid → comm, parsed on first use. */
-  readonly cmdlines: Map<number, string>;
-  close(): void;
 }
 
 const MAX_SECTION_BYTES = 512 << 20;
@@ -71,7 +56,7 @@ interface Parts {
   printk: string;
   cmdlines: string;
   options: FileOptions;
-  buffers: TraceBuffer[];
+  buffers: FileBuffer[];
 }
 
 /** Opens a trace.dat file. Throws LkstError, with a one-line cause and fix, for anything it cannot read. */
@@ -88,6 +73,7 @@ export function openTraceDat(path: string): TraceFile {
 }
 
 class TraceDatFile implements TraceFile {
+  readonly kind = 'trace.dat' as const;
   readonly version: number;
   readonly compression: string;
   readonly longSize: number;
@@ -95,10 +81,9 @@ class TraceDatFile implements TraceFile {
   readonly meta: TraceMeta;
   readonly registry: EventRegistry;
   readonly headerPage: HeaderPage;
-  readonly cpus: CpuStream[];
-  readonly bufferName: string;
-  readonly buffers: TraceBuffer[];
+  readonly buffers: FileBuffer[];
   readonly options: FileOptions;
+  readonly tsOffset: bigint;
   private symbols?: KernelSymbols;
   private printk?: Map<bigint, string>;
   private comms?: Map<number, string>;
@@ -108,12 +93,12 @@ class TraceDatFile implements TraceFile {
     this.compression = p.compression;
     this.longSize = p.longSize;
     this.options = p.options;
-    this.buffers = p.buffers;
+    this.tsOffset = BigInt(p.options.tsOffset ?? 0n);
     this.headerPage = checkHeaderPage(path, p.headers.headerPage);
     const main = p.buffers.find((b) => b.name === '' && b.cpus.some((c) => c.size > 0)) ?? p.buffers.find((b) => b.cpus.some((c) => c.size > 0)) ?? p.buffers[0];
     if (!main) throw new LkstError(`${path} holds no trace data`, 'the recording saved no buffer; record again');
-    this.cpus = main.cpus;
-    this.bufferName = main.name;
+    // The main buffer first: the one the metadata describes and consumers list first.
+    this.buffers = [main, ...p.buffers.filter((b) => b !== main)];
     this.pageSize = main.pageSize;
     this.registry = buildRegistry(p.ftraceFormats, p.eventFormats, warnings);
     const maxCpu = Math.max(-1, ...main.cpus.map((c) => c.cpu));
@@ -166,7 +151,7 @@ function checkHeaderPage(path: string, text: string): HeaderPage {
 }
 
 /** Formats are parsed when first used: a report of a few events need not parse the file's thousands. */
-function buildRegistry(ftrace: string[], events: { system: string; formats: string[] }[], warnings: string[]): EventRegistry {
+export function buildRegistry(ftrace: string[], events: { system: string; formats: string[] }[], warnings: string[]): EventRegistry {
   const reg = new EventRegistry();
   let bad = 0;
   const add = (text: string, system: string): void => {
@@ -275,7 +260,7 @@ function readSectionHeader(c: Cursor, id: number): { flags: number; size: number
   return { flags, size };
 }
 
-function v7Buffer(src: FileSource, b: BufferOption, filePageSize: number, unzip: Decompressor | undefined, options: FileOptions, warnings: string[]): TraceBuffer {
+function v7Buffer(src: FileSource, b: BufferOption, filePageSize: number, unzip: Decompressor | undefined, options: FileOptions, warnings: string[]): FileBuffer {
   const c = new Cursor(src, b.offset, src.size, src.path, `buffer '${b.name}'`);
   const pageSize = b.pageSize ? checkPageSize(c, b.pageSize) : filePageSize;
   const cpus: CpuStream[] = [];
@@ -300,7 +285,7 @@ function attachStats(cpus: CpuStream[], stats: (string | undefined)[] | undefine
     const text = stats[s.cpu];
     if (text === undefined) continue;
     s.statsText = text;
-    s.lost = parseCpuLost(text);
+    s.counters = lossCountersOfStats(text);
   }
 }
 
@@ -347,7 +332,7 @@ function parseV6(src: FileSource, c: Cursor, longSize: number, pageSize: number,
 }
 
 /** The per-CPU (offset, size) table after a flyrecord tag, then the trace_clock text when the file has one. */
-function v6Buffer(src: FileSource, c: Cursor, name: string, ncpu: number, pageSize: number, options: FileOptions, warnings: string[]): TraceBuffer {
+function v6Buffer(src: FileSource, c: Cursor, name: string, ncpu: number, pageSize: number, options: FileOptions, warnings: string[]): FileBuffer {
   if (ncpu * 16 > c.remaining) throw c.fail(`the table of ${ncpu} CPUs runs past the end`);
   const cpus: CpuStream[] = [];
   for (let cpu = 0; cpu < ncpu; cpu++) {

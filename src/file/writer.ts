@@ -12,10 +12,16 @@ import { LkstError, errnoCode } from '../base/errors.js';
 import { ByteBuilder } from './bytes.js';
 import { MAGIC, Opt, SECTION_HEADER_SIZE, bufferStatOption, cpuStatOption } from './layout.js';
 
-/** One CPU's pages: a file of whole raw pages, or the pages in memory. */
+/** Pages of a source read in place (a dump): their size is known and they come in chunks. */
+export interface PageChunks {
+  size: number;
+  chunks(): Iterable<Buffer>;
+}
+
+/** One CPU's pages: a file of whole raw pages, the pages in memory, or chunks from another source. */
 export interface CpuPages {
   cpu: number;
-  source: string | Buffer;
+  source: string | Buffer | PageChunks;
 }
 
 /** A further buffer (tracefs instance) stored next to the main one. */
@@ -127,7 +133,7 @@ interface PlacedBuffer {
   dataStart: number;
   /** The flyrecord section header, written at sectionAt. */
   header: Buffer;
-  cpus: { cpu: number; offset: number; size: number; source: string | Buffer }[];
+  cpus: { cpu: number; offset: number; size: number; source: CpuPages['source'] }[];
 }
 
 function optionsBody(meta: TraceMeta, opts: WriteOptions, offsets: Map<number, number>, placed: PlacedBuffer[]): Buffer {
@@ -239,8 +245,18 @@ class Appender {
     }
   }
 
-  async copy(source: string | Buffer, size: number): Promise<void> {
+  async copy(source: CpuPages['source'], size: number): Promise<void> {
     if (Buffer.isBuffer(source)) return this.put(source.subarray(0, size));
+    if (typeof source !== 'string') {
+      let done = 0;
+      for (const chunk of source.chunks()) {
+        const n = Math.min(chunk.length, size - done);
+        await this.put(n === chunk.length ? chunk : chunk.subarray(0, n));
+        done += n;
+        if (done >= size) break;
+      }
+      return;
+    }
     const src = await open(source, 'r');
     try {
       this.copyBuf ??= Buffer.allocUnsafe(COPY_CHUNK);
@@ -257,8 +273,9 @@ class Appender {
   }
 }
 
-async function sourceSize(source: string | Buffer): Promise<number> {
+async function sourceSize(source: CpuPages['source']): Promise<number> {
   if (Buffer.isBuffer(source)) return source.length;
+  if (typeof source !== 'string') return source.size;
   try {
     return (await stat(source)).size;
   } catch (err) {

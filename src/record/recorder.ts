@@ -7,6 +7,7 @@ import type { TraceMeta } from '../ringbuf/meta.js';
 import { CpuReader, PageFileCounter, type CpuCapture } from './cpu-reader.js';
 import { Pump, pumpBinary } from './pump.js';
 import { collectLiveMeta } from './live-meta.js';
+import { recordingLoss, stampStartCounters } from './loss-stats.js';
 import { PollPacer } from './poll-pacer.js';
 
 export interface TracepointRef {
@@ -53,6 +54,8 @@ export interface RecordingResult {
   cpus: { cpu: number; source: string }[];
   captures: CpuCapture[];
   kernelStats: CpuStats[];
+  /** The kernel's counters when the recording began (a fresh buffer: zero; an attached one: what it had). */
+  kernelStatsAtStart: CpuStats[];
   events: TracepointRef[];
   elapsedMs: number;
   /** The recorder's own CPU time (user + system, its page mover's included), in microseconds. */
@@ -70,10 +73,13 @@ const MIN_WAKE_PERCENT = 10;
 /** How often busy buffers' fill is looked at (a stats read per CPU); reads happen only when there is a page. Idle ones: see PollPacer. */
 const LOOK_MS = 5;
 
-/** Events lost on a CPU: what page headers stored, or the kernel's overrun + dropped count if larger. */
-export function lostEvents(capture: CpuCapture, stats: CpuStats | undefined): number {
-  const kernel = stats ? stats.overrun + stats.droppedEvents : 0;
-  return Math.max(capture.lostInPages, kernel) + (capture.lostInTransit ?? 0);
+/**
+ * Events a recording lost on a CPU: the growth of the kernel's overrun and dropped counters from
+ * its start to now, plus what never reached the file (trace/loss.ts, the one rule every command uses).
+ */
+export function lostEvents(capture: CpuCapture, now: CpuStats | undefined, start: CpuStats | undefined): number {
+  if (!now || !start) return capture.lostInPages + (capture.lostInTransit ?? 0);
+  return recordingLoss('', capture, start, now).lost;
 }
 
 /** Records the live kernel into per-CPU page files, until the duration ends, the command exits or the signal aborts. */
@@ -85,6 +91,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
   let pump: Pump | undefined;
   let pumpFailed = false;
   let counters: PageFileCounter[] = [];
+  let kernelStatsAtStart: CpuStats[] = [];
   let events = opts.events;
   let child: ChildProcess | undefined;
   let exitCode: number | null | undefined;
@@ -102,6 +109,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     for (const cpu of inst.cpus()) cpuFiles.push({ cpu, source: join(opts.workDir, `.lkst-${process.pid}-cpu${cpu}.pages`) });
     const kernelStatsNow = () => cpuFiles.map((f) => inst.cpuStats(f.cpu));
     const pumpBin = pumpUsable(inst) ? pumpBinary().path : undefined;
+    // What the buffer had lost before we read a page: never this recording's losses.
+    kernelStatsAtStart = kernelStatsNow();
     // Setting up (and, without the pump, reading pages) makes events of our own: leave them out.
     if (!opts.attach) excludeSelf(inst);
     if (pumpBin) {
@@ -185,7 +194,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         if (opts.onProgress && now - lastProgress >= PROGRESS_MS) {
           lastProgress = now;
           if (pump) for (const c of counters) c.update();
-          opts.onProgress(progressOf(captures(counters, readers), now - started, pump ? kernelStatsNow() : undefined));
+          opts.onProgress(progressOf(captures(counters, readers), now - started, kernelStatsAtStart, pump ? kernelStatsNow() : undefined));
         }
         if (!done) poll = setTimeout(tick, delay);
       };
@@ -228,6 +237,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     // A pump that died may have held pages between its two splices: the kernel counted them as read.
     if (pumpFailed) for (const [i, c] of caps.entries()) c.lostInTransit = Math.max(0, (kernelStats[i]?.readEvents ?? 0) - c.events);
     const meta = collectLiveMeta(inst, events, pageSize);
+    meta.cpuStats = stampStartCounters(meta.cpuStats ?? [], caps, kernelStatsAtStart, kernelStats);
     for (const r of readers) r.close();
     const cpu = process.cpuUsage(cpuStart);
     return {
@@ -235,6 +245,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       cpus: cpuFiles,
       captures: caps,
       kernelStats,
+      kernelStatsAtStart,
       events,
       elapsedMs: Date.now() - started,
       cpuTimeUs: cpu.user + cpu.system + pumpCpuUs,
@@ -287,7 +298,7 @@ function captures(counters: PageFileCounter[], readers: CpuReader[]): CpuCapture
 }
 
 /** Running totals; with kernel stats, events still in the buffers count too (the pump leaves up to half a buffer there). */
-function progressOf(caps: CpuCapture[], elapsedMs: number, kernel?: CpuStats[]): RecordProgress {
+function progressOf(caps: CpuCapture[], elapsedMs: number, start: CpuStats[], kernel?: CpuStats[]): RecordProgress {
   let events = 0;
   let bytes = 0;
   let lost = 0;
@@ -295,7 +306,7 @@ function progressOf(caps: CpuCapture[], elapsedMs: number, kernel?: CpuStats[]):
     const k = kernel?.[i];
     events += c.events + (k ? k.entries : 0);
     bytes += c.bytes + (k ? Math.max(0, k.bytes) : 0);
-    lost += k ? lostEvents(c, k) : c.lostInPages;
+    lost += lostEvents(c, k, k && start[i]);
   }
   return { elapsedMs, events, bytes, lost };
 }

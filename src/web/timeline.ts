@@ -187,7 +187,7 @@ export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Time
     run.pid.push(cur.pid);
   }
   const st = stats.result();
-  const cpus = [...new Set([...input.cpus.map((c) => c.cpu), ...st.byCpu.map((c) => c.cpu)])].sort((a, b) => a - b);
+  const cpus = [...new Set([...input.buffers.flatMap((b) => b.cpus.map((c) => c.cpu)), ...st.byCpu.map((c) => c.cpu)])].sort((a, b) => a - b);
   const counts: Record<string, number> = {};
   for (const e of st.byEvent) counts[e.event] = e.count;
   return {

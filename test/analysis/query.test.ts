@@ -79,7 +79,7 @@ describe('lkst query', () => {
     assert.match(out, /^cpu\s+events\n/);
     assert.match(out, /\(\d+ rows?\)\n$/);
     const tables = describeTables(trace);
-    assert.match(tables, /^sched_switch\(ts BIGINT, cpu INTEGER, common_pid INTEGER, comm VARCHAR, prev_comm VARCHAR, prev_pid INTEGER/m);
+    assert.match(tables, /^sched_switch\(ts BIGINT, cpu INTEGER, buffer VARCHAR, common_pid INTEGER, comm VARCHAR, prev_comm VARCHAR, prev_pid INTEGER/m);
     // sched_waking's own pid field keeps its name; the task that woke it is common_pid.
     assert.match(tables, /^sched_waking\(.*common_pid INTEGER.* pid INTEGER/m);
   });

@@ -1,11 +1,13 @@
 // End to end: a real 6.1 kernel crashes under QEMU; lkst recovers its trace buffers from the dump.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, openSync, readdirSync, truncateSync, writeFileSync, statSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readdirSync, truncateSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Command } from 'commander';
-import { dumpToTraceDat, recoverCommand, registerRecover, writeRecovery } from '../../src/crash/command.js';
+import { writeRecovery } from '../../src/crash/command.js';
+import { recoverCommand, registerRecover } from '../../src/cli/commands/recover.js';
+import { openTrace as openAnyTrace } from '../../src/sources/open.js';
 import { openTraceDat } from '../../src/file/reader.js';
 import { readFields } from '../../src/ringbuf/fields.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
@@ -103,7 +105,7 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
       };
       assert.ok(prints('').includes(`lkst-nonce=${g.nonce}`));
       assert.ok(prints('lkst').includes(`lkst-inst-nonce=${g.nonce}`));
-      const lost = file.buffers.find((x) => x.name === 'lkst')!.cpus.reduce((n, c) => n + (c.lost?.overrun ?? 0), 0);
+      const lost = file.buffers.find((x) => x.name === 'lkst')!.cpus.reduce((n, c) => n + (c.counters.end?.overrun ?? 0), 0);
       assert.equal(lost, [...g.stats.get('lkst')!.values()].reduce((n, s) => n + s.overrun, 0));
       assert.match(file.meta.kallsyms, / T _stext\n/);
     } finally {
@@ -142,19 +144,23 @@ describe('lkst recover on a crashed Debian 6.1 kernel (KASLR on)', { skip }, () 
     assert.match(st.stdout, /Events per type/);
   });
 
-  test('lkst report DUMP support: dumps are told from trace files, and recovered into a temporary trace.dat', async () => {
+  test('dumps are told from trace files and read in place: report and stats of a dump write no temporary file', async () => {
     assert.equal(isDumpFile(g.dumps.elf!), true);
     assert.equal(isDumpFile(g.dumps['kdump-zlib']!), true);
-    const t = await dumpToTraceDat(g.dumps.elf!);
+    const t = await openAnyTrace(g.dumps.elf!);
     try {
-      assert.equal(isDumpFile(t.path), false);
-      const f = openTraceDat(t.path);
-      assert.equal(f.buffers.length, 4);
-      f.close();
+      assert.equal(t.kind, 'dump');
+      assert.equal(t.buffers.length, 4);
     } finally {
-      t.cleanup();
+      t.close();
     }
-    assert.equal(existsSync(t.path), false, 'cleanup removes it');
+    // Every temporary place a report could write to is an empty directory of the test's own.
+    const scratch = mkdtempSync(join(g.dir, 'tmp-'));
+    for (const args of [['report', g.dumps.elf!], ['stats', g.dumps['kdump-zlib']!]]) {
+      const r = lkst(args, { cwd: scratch, env: { ...process.env, TMPDIR: scratch } });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(readdirSync(scratch), [], `lkst ${args[0]} of a dump wrote files`);
+    }
   });
 
   test('a truncated dump fails with one clear line, or says what it lost, never crashes', () => {

@@ -141,9 +141,9 @@ describe('exports', () => {
     const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
     assert.equal(lines[0], CSV_HEADER);
     assert.equal(lines.length - 1, stats.events);
-    const sw = lines.filter((l) => l.split(',')[4] === 'sched:sched_switch');
+    const sw = lines.filter((l) => l.split(',')[5] === 'sched:sched_switch');
     assert.equal(sw.length, switches.length);
-    const m = /^(\d+),\d+,-?\d+,[^,]*,sched:sched_switch,"(.*)"$/.exec(sw[0]!);
+    const m = /^(\d+),\d+,[^,]*,-?\d+,[^,]*,sched:sched_switch,"(.*)"$/.exec(sw[0]!);
     assert.ok(m);
     const f = JSON.parse(m[2]!.replace(/""/g, '"')) as { prev_pid: number; next_pid: number };
     assert.equal(`${m[1]} ${f.prev_pid}`, switches[0]!.split(' ').slice(0, 2).join(' '));

@@ -6,7 +6,7 @@ import { EventRegistry } from '../../src/events/registry.js';
 import { readFields, recordType, type FieldValue } from '../../src/ringbuf/fields.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
 import type { TraceMeta } from '../../src/ringbuf/meta.js';
-import type { TraceBuffer } from '../../src/file/reader.js';
+import type { TraceBuffer } from '../../src/trace/model.js';
 
 export interface Ev {
   ts: number;

@@ -32,7 +32,7 @@ function refuses(path: string, re: RegExp): void {
 }
 
 function pages(tf: TraceFile): Buffer[] {
-  return tf.cpus.map((s) => Buffer.concat([...s.chunks()]));
+  return tf.buffers[0]!.cpus.map((s) => Buffer.concat([...s.chunks()]));
 }
 
 test('no file, an empty file, a directory, garbage: one-line errors', () => {
@@ -111,7 +111,7 @@ test('a compressed trace-cmd file cut off anywhere opens with whole chunks or is
     let tf: TraceFile | undefined;
     try {
       tf = openTraceDat(variant('zcut.dat', bytes.subarray(0, cut)));
-      for (const s of tf.cpus) for (const c of s.chunks()) assert.equal(c.length % s.pageSize, 0);
+      for (const s of tf.buffers[0]!.cpus) for (const c of s.chunks()) assert.equal(c.length % s.pageSize, 0);
     } catch (e) {
       assert.ok(e instanceof LkstError && /cut off/.test(e.message) && !e.message.includes('\n'), `cut at ${cut}: ${String(e)}`);
     } finally {

@@ -56,12 +56,12 @@ test('our reader gives back the metadata and the very pages we wrote', async () 
       assert.deepEqual(tf.meta, written);
       assert.equal(tf.pageSize, m.pageSize);
       for (const c of cap.cpus) {
-        const s = tf.cpus.find((x) => x.cpu === c.cpu);
+        const s = tf.buffers[0]!.cpus.find((x) => x.cpu === c.cpu);
         assert.ok(s, `CPU ${c.cpu} is in the file`);
         assert.equal(s.size, c.source.length);
         assert.ok(Buffer.concat([...s.chunks()]).equals(c.source), `CPU ${c.cpu} pages are identical`);
         assert.equal(s.statsText, m.cpuStats?.[c.cpu]);
-        assert.equal(s.lost?.overrun, Number(/^overrun: (\d+)$/m.exec(m.cpuStats?.[c.cpu] ?? '')?.[1]));
+        assert.equal(s.counters.end?.overrun, Number(/^overrun: (\d+)$/m.exec(m.cpuStats?.[c.cpu] ?? '')?.[1]));
       }
       // The lookups: a symbol of this kernel, this process's comm, a printk format.
       const sched = /^([0-9a-f]+) [Tt] schedule$/m.exec(m.kallsyms);
@@ -146,7 +146,7 @@ test('lost events survive the file: page flags and counts as the kernel set them
     assertAgrees(ours, tracecmdReport(path));
     const tf = openTraceDat(path);
     try {
-      const lost = tf.cpus.reduce((a, s) => a + (s.lost?.overrun ?? 0), 0);
+      const lost = tf.buffers[0]!.cpus.reduce((a, s) => a + (s.counters.end?.overrun ?? 0), 0);
       assert.equal(lost, overrun);
       const back = decodeBuffer(tf.registry, tf.buffers[0]!);
       assert.deepEqual([...back.values()].map((c) => c.dropped), [...ours.values()].map((c) => c.dropped));

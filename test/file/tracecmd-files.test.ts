@@ -31,7 +31,7 @@ function tracecmdFile(dir: string): string {
 }
 
 function pagesOf(tf: TraceFile): Buffer[] {
-  return tf.cpus.map((s) => Buffer.concat([...s.chunks()]));
+  return tf.buffers[0]!.cpus.map((s) => Buffer.concat([...s.chunks()]));
 }
 
 test('trace-cmd files: compressed v7, plain v7 and v6 read like trace-cmd reports them', () => {
@@ -54,10 +54,10 @@ test('trace-cmd files: compressed v7, plain v7 and v6 read like trace-cmd report
         assert.equal(tf.version, version, path);
         assert.equal(tf.compression, compression, path);
         assert.deepEqual(tf.warnings, [], path);
-        assert.match(tf.bufferName, /^lkst-test-tcfile-/);
+        assert.match(tf.buffers[0]!.name, /^lkst-test-tcfile-/);
         assert.ok(tf.registry.find('sched', 'sched_switch'));
         assert.ok(tf.cmdlines.size > 0 && tf.kallsyms.size > 0);
-        const main = tf.buffers.find((b) => b.name === tf.bufferName)!;
+        const main = tf.buffers.find((b) => b.name === tf.buffers[0]!.name)!;
         const { events, fieldChecks } = assertAgrees(decodeBuffer(tf.registry, main), tracecmdReport(path));
         assert.ok(events > 50 && fieldChecks > 50, `${path}: compared ${events} events, ${fieldChecks} fields`);
         const pages = pagesOf(tf);

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /** Runs the lkst CLI to completion. */
-export function lkst(args: string[], opts: { uid?: number; timeoutMs?: number; cwd?: string } = {}): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', uid: opts.uid, gid: opts.uid, timeout: opts.timeoutMs ?? 60_000, cwd: opts.cwd });
+export function lkst(args: string[], opts: { uid?: number; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv; maxBuffer?: number } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', uid: opts.uid, gid: opts.uid, timeout: opts.timeoutMs ?? 60_000, cwd: opts.cwd, env: opts.env, maxBuffer: opts.maxBuffer });
 }
 
 /** Starts the lkst CLI and returns the child, for tests that signal it. */

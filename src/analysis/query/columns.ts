@@ -19,6 +19,8 @@ export interface Column {
 export const COMMON_COLUMNS: Column[] = [
   { name: 'ts', type: 'BIGINT', get: (ev) => ev.ts },
   { name: 'cpu', type: 'INTEGER', get: (ev) => ev.cpu },
+  // The buffer (tracefs instance) the record was in; '' for the top-level buffer.
+  { name: 'buffer', type: 'VARCHAR', get: (ev) => ev.buffer },
   { name: 'common_pid', type: 'INTEGER', get: (ev) => ev.pid },
   { name: 'comm', type: 'VARCHAR', get: (_ev, comm) => comm },
 ];

@@ -20,19 +20,22 @@ export interface TraceDb {
   close(): void;
 }
 
-const EVENTS_COLUMNS = 'ts BIGINT, cpu INTEGER, pid INTEGER, comm VARCHAR, event VARCHAR';
+const EVENTS_COLUMNS = 'ts BIGINT, cpu INTEGER, buffer VARCHAR, pid INTEGER, comm VARCHAR, event VARCHAR';
 
 const TASKS_COLUMNS = 'pid INTEGER, comm VARCHAR, events BIGINT, run_ns BIGINT, switches BIGINT, last_state VARCHAR';
-const CPUS_COLUMNS = 'cpu INTEGER, events BIGINT, lost BIGINT';
+/** Per buffer and CPU, the loss ledger's figures (trace/loss.ts): lost during the recording, exact or a lower bound, and before it. */
+const CPUS_COLUMNS = 'buffer VARCHAR, cpu INTEGER, events BIGINT, lost BIGINT, lost_exact BOOLEAN, lost_before BIGINT';
+/** Each place a loss was flagged (count NULL: flagged without a count), and losses after a CPU's last page. */
+const LOST_COLUMNS = 'ts BIGINT, buffer VARCHAR, cpu INTEGER, count BIGINT';
 
 /** Every table name a query on this trace may use. */
 export function availableTables(input: TraceInput): string[] {
-  return ['events', 'tasks', 'cpus', ...tableNames(input.registry).keys()];
+  return ['events', 'tasks', 'cpus', 'lost', ...tableNames(input.registry).keys()];
 }
 
 /** The tables and their columns, one per line (without loading anything). */
 export function describeTables(input: TraceInput): string {
-  const lines = [`events(${EVENTS_COLUMNS})`, `tasks(${TASKS_COLUMNS})`, `cpus(${CPUS_COLUMNS})`];
+  const lines = [`events(${EVENTS_COLUMNS})`, `tasks(${TASKS_COLUMNS})`, `cpus(${CPUS_COLUMNS})`, `lost(${LOST_COLUMNS})`];
   const names = [...tableNames(input.registry)].sort((a, b) => a[0].localeCompare(b[0]));
   for (const [name, fmt] of names) lines.push(`${name}(${eventColumns(fmt).map((c) => `${c.name} ${c.type}`).join(', ')})`);
   return lines.join('\n') + '\n';
@@ -103,8 +106,10 @@ export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?
     const fieldsJson = opts.eventFields ? fieldsJsonOf(input.registry) : undefined;
     const pass = new Pass(input);
     const stats = wanted.has('tasks') || wanted.has('cpus') ? pass.add(new StatsAnalysis(pass)) : undefined;
+    const lostRows: { ts: number; buffer: string; cpu: number; count: number }[] = [];
+    if (wanted.has('lost')) pass.add({ lost: (cpu, ts, count, buffer) => lostRows.push({ ts, buffer, cpu, count }) });
     let events = 0;
-    if (loaders.size || eventsApp || stats) {
+    if (loaders.size || eventsApp || stats || wanted.has('lost')) {
       const commOf = (pid: number) => pass.model.commOf(pid);
       pass.add({
         event: (ev) => {
@@ -119,6 +124,7 @@ export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?
           if (eventsApp) {
             eventsApp.appendBigInt(BigInt(ev.ts));
             eventsApp.appendInteger(ev.cpu);
+            eventsApp.appendVarchar(ev.buffer);
             eventsApp.appendInteger(ev.pid);
             eventsApp.appendVarchar(comm);
             eventsApp.appendVarchar(ev.fmt ? `${ev.fmt.system}:${ev.fmt.name}` : `unknown-${ev.id}`);
@@ -161,14 +167,31 @@ export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?
         await conn.run(`CREATE TABLE cpus (${CPUS_COLUMNS})`);
         const app = await conn.createAppender('cpus');
         for (const c of s.byCpu) {
+          app.appendVarchar(c.buffer);
           app.appendInteger(c.cpu);
           app.appendBigInt(BigInt(c.events));
           app.appendBigInt(BigInt(c.lost));
+          app.appendBoolean(c.lostExact);
+          app.appendBigInt(BigInt(c.lostBefore));
           app.endRow();
         }
         app.closeSync();
         loaded.set('cpus', s.byCpu.length);
       }
+    }
+    if (wanted.has('lost')) {
+      await conn.run(`CREATE TABLE lost (${LOST_COLUMNS})`);
+      const app = await conn.createAppender('lost');
+      for (const r of [...lostRows, ...pass.loss.unplaced]) {
+        app.appendBigInt(BigInt(r.ts));
+        app.appendVarchar(r.buffer);
+        app.appendInteger(r.cpu);
+        if (r.count < 0) app.appendNull();
+        else app.appendBigInt(BigInt(r.count));
+        app.endRow();
+      }
+      app.closeSync();
+      loaded.set('lost', lostRows.length + pass.loss.unplaced.length);
     }
     return { conn, loaded, close };
   } catch (err) {

@@ -8,7 +8,10 @@ import { EventRenderers, type CompiledEvent } from '../../events/printfmt/event.
 import { KernelSymbols } from '../../events/printfmt/symbols.js';
 import { latin1Bytes } from '../../events/printfmt/writer.js';
 import { i32le, u16le } from '../../events/printfmt/num.js';
-import { openTraceDat, type CpuStream, type TraceFile } from '../../file/reader.js';
+import type { CpuStream } from '../../file/reader.js';
+import { openTrace, type OpenOptions } from '../../sources/open.js';
+import { LossLedger, type CpuLoss, type LossPlace } from '../../trace/loss.js';
+import { selectBuffers, type Trace } from '../../trace/model.js';
 import { mergeRecords, type MergeInput } from '../../ringbuf/merge.js';
 import { LkstError } from '../../base/errors.js';
 import { eventSelection, type EventSelection } from './event-filter.js';
@@ -28,6 +31,8 @@ export interface ReportOptions {
   out?: ReportOutput;
   /** Render with trace-cmd's plugin formats (default true). */
   plugins?: boolean;
+  /** Only these buffers (all when none). */
+  buffers?: readonly string[];
 }
 
 export interface ReportSummary {
@@ -35,10 +40,8 @@ export interface ReportSummary {
   records: number;
   /** Events printed. */
   printed: number;
-  /** Events the kernel lost, as counted in the pages (printed as "[N EVENTS DROPPED]"). */
-  lost: number;
-  /** Pages that flagged a loss without a count. */
-  lostUncounted: number;
+  /** Events the kernel lost, per buffer and CPU, settled by the loss ledger (the same figures as stats). */
+  loss: { cpus: CpuLoss[]; unplaced: LossPlace[] };
   /** Pages that could not be decoded and were skipped. */
   corruptPages: number;
   bytes: number;
@@ -60,6 +63,7 @@ interface InputInfo {
   cpuCol: Uint8Array;
   bufferName: string;
   inNs: boolean;
+  counters: CpuStream['counters'];
 }
 
 /** The three ASCII digits of 0..999, packed in one number each. */
@@ -67,8 +71,8 @@ const DIGITS3 = Int32Array.from({ length: 1000 }, (_, i) => ((48 + Math.floor(i 
 
 const UNKNOWN_LINE = '[UNKNOWN EVENT][UNKNOWN EVENT]' + nameColumn('(NULL)') + '[UNKNOWN EVENT]';
 
-export async function runReport(path: string, opts: ReportOptions = {}): Promise<ReportSummary> {
-  const file = openTraceDat(path);
+export async function runReport(path: string, opts: ReportOptions & OpenOptions = {}): Promise<ReportSummary> {
+  const file = await openTrace(path, opts);
   try {
     return await reportTrace(file, opts);
   } finally {
@@ -77,7 +81,7 @@ export async function runReport(path: string, opts: ReportOptions = {}): Promise
 }
 
 /** The render context of a trace file: its saved cmdlines, kallsyms and printk formats. */
-export function renderContextOf(file: TraceFile): RenderContext {
+export function renderContextOf(file: Trace): RenderContext {
   // kallsyms and printk formats are read when an event first needs them.
   let symbols: KernelSymbols | undefined;
   let printk: ReadonlyMap<bigint, string> | undefined;
@@ -104,7 +108,7 @@ function eventView(compiled: CompiledEvent, json: boolean): EventView {
   };
 }
 
-export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Promise<ReportSummary> {
+export async function reportTrace(file: Trace, opts: ReportOptions = {}): Promise<ReportSummary> {
   const ctx = renderContextOf(file);
   const wanted = opts.events && opts.events.length ? eventSelection(opts.events, file.registry) : undefined;
   if (wanted && wanted.size === 0) throw new LkstError(`none of the events ${opts.events!.join(', ')} is in ${file.path}`, 'see the events the file holds with `lkst report` without -e');
@@ -112,14 +116,15 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
 
   // trace-cmd labels every line with its buffer when the file has named buffers; the top-level
   // buffer's label is blank (`trace-cmd report FILE` gives it no name).
+  const buffers = selectBuffers(file, opts.buffers);
   const named = file.buffers.some((b) => b.name !== '');
   const width = named ? Math.max(...file.buffers.map((b) => b.name.length)) : 0;
   const label = (name: string): string => (name ? padLeft(name, width) + ': ' : ' '.repeat(width) + '  ');
   const inputs: MergeInput[] = [];
   const infos: InputInfo[] = [];
   const streams: CpuStream[] = [];
-  const tsOffset = Number(file.options.tsOffset ?? 0n);
-  for (const buf of file.buffers) {
+  const tsOffset = Number(file.tsOffset);
+  for (const buf of buffers) {
     for (const cs of buf.cpus) {
       if (cs.size === 0 || (cpuFilter !== undefined && cs.cpu !== cpuFilter)) continue;
       streams.push(cs);
@@ -130,15 +135,17 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
         cpuCol: latin1Bytes(cpuColumn(cs.cpu)),
         bufferName: buf.name,
         inNs: clockInNs(buf.clock),
+        counters: cs.counters,
       });
     }
   }
 
   // Compressed pages are decompressed on a worker thread while this one renders.
   let prefetch: ChunkPrefetcher | undefined;
-  if (file.compression !== 'none' && inputs.length && streams.every((s) => s.runs) && process.env.LKST_PREFETCH !== '0') {
+  const compression = 'compression' in file ? String(file.compression) : 'none';
+  if (compression !== 'none' && inputs.length && streams.every((s) => s.runs) && process.env.LKST_PREFETCH !== '0') {
     try {
-      prefetch = new ChunkPrefetcher(file.path, file.compression, streams);
+      prefetch = new ChunkPrefetcher(file.path, compression, streams);
       inputs.forEach((inp, i) => (inp.chunks = prefetch!.chunks(i)));
     } catch {
       prefetch = undefined; // no worker threads here: decompress on this thread
@@ -152,7 +159,7 @@ export async function reportTrace(file: TraceFile, opts: ReportOptions = {}): Pr
 }
 
 async function reportInputs(
-  file: TraceFile,
+  file: Trace,
   opts: ReportOptions,
   ctx: RenderContext,
   inputs: MergeInput[],
@@ -165,7 +172,8 @@ async function reportInputs(
   const w = sink.w;
   const renderers = new EventRenderers((id) => file.registry.get(id), { plugins: opts.plugins });
   const warnedBefore = file.warnings.length;
-  const summary: ReportSummary = { records: 0, printed: 0, lost: 0, lostUncounted: 0, corruptPages: 0, bytes: 0, warnings: [...file.warnings] };
+  const summary: ReportSummary = { records: 0, printed: 0, loss: { cpus: [], unplaced: [] }, corruptPages: 0, bytes: 0, warnings: [...file.warnings] };
+  const ledger = new LossLedger(infos.map((i) => ({ buffer: i.bufferName, cpu: i.cpu, counters: i.counters })));
   if (!json) w.str(`cpus=${file.meta.cpuCount}\n`);
 
   const views: (EventView | null | undefined)[] = [];
@@ -197,6 +205,9 @@ async function reportInputs(
   summary.records = mergeRecords(
     inputs,
     (input, ts, b, off, len, missed) => {
+      // Losses from before the recording began are not this trace's: the ledger takes them out.
+      if (missed) missed = ledger.place(input, ts, missed);
+      ledger.seen(input, ts);
       const id = u16le(b, off);
       if (wanted) {
         const f = wanted.get(id);
@@ -211,8 +222,6 @@ async function reportInputs(
       if (pidFilter !== undefined && pid !== pidFilter) return;
       const info = infos[input]!;
       if (missed) {
-        if (missed > 0) summary.lost += missed;
-        else summary.lostUncounted++;
         if (json) w.str(`{"ts":${ts},"cpu":${info.cpu},"lost":${missed > 0 ? missed : 'null'}}\n`);
         else w.str(info.prefix + (missed > 0 ? `CPU:${info.cpu} [${missed} EVENTS DROPPED]\n` : `CPU:${info.cpu} [EVENTS DROPPED]\n`));
       }
@@ -291,6 +300,7 @@ async function reportInputs(
   );
   await sink.end();
   summary.bytes = sink.bytes;
+  summary.loss = ledger.finish();
   // What the file reader noticed while reading the pages (a cut-off end, ...).
   summary.warnings.push(...file.warnings.slice(warnedBefore));
   return summary;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action } from '../run.js';
+import { action, BUFFER_OPTION, collectBuffers } from '../run.js';
 import { withTrace } from '../../analysis/open.js';
 import { withSink } from '../../export/file-sink.js';
 import { exportPerfetto } from '../../export/perfetto.js';
@@ -16,14 +16,15 @@ export function registerExport(program: Command): void {
     .command('export')
     .description('convert a trace for other tools: Perfetto protobuf (ui.perfetto.dev), Chrome JSON, CSV, Parquet')
     .argument('<file>', 'trace.dat file or crash dump')
+    .option(BUFFER_OPTION[0], BUFFER_OPTION[1], collectBuffers, [])
     .requiredOption('--to <format>', `one of ${FORMATS.join(', ')}`)
     .requiredOption('-o, --output <file>', 'output file')
     .option('--event <name>', 'parquet: only this event type, with its fields as typed columns')
     .action(
-      action(async (file: string, opts: { to: string; output: string; event?: string }) => {
+      action(async (file: string, opts: { buffer: string[]; to: string; output: string; event?: string }) => {
         if (!FORMATS.includes(opts.to as Format)) throw new LkstError(`unknown export format '${opts.to}'`, `use one of ${FORMATS.join(', ')}`);
         const to = opts.to as Format;
-        await withTrace(file, async (t) => {
+        await withTrace({ path: file, buffers: opts.buffer }, async (t) => {
           let what: string;
           if (to === 'parquet') what = `${(await exportParquet(t, opts.output, { event: opts.event })).rows} rows`;
           else if (to === 'perfetto') what = `${withSink(opts.output, (s) => exportPerfetto(t, s)).events} events`;

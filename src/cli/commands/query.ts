@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action } from '../run.js';
+import { action, BUFFER_OPTION, collectBuffers } from '../run.js';
 import { withTrace } from '../../analysis/open.js';
 import { runQuery, type QueryFormat } from '../../analysis/query/run.js';
 import { LkstError } from '../../base/errors.js';
@@ -8,6 +8,7 @@ interface QueryOpts {
   csv?: boolean;
   json?: boolean;
   tables?: boolean;
+  buffer: string[];
 }
 
 export function registerQuery(program: Command): void {
@@ -15,13 +16,14 @@ export function registerQuery(program: Command): void {
     .command('query')
     .description('SQL over the trace (DuckDB): one table per event type (ts, cpu, common_pid, comm, then its fields), plus events, tasks and cpus')
     .argument('<file>', 'trace.dat file or crash dump')
+    .option(BUFFER_OPTION[0], BUFFER_OPTION[1], collectBuffers, [])
     .argument('[sql]', 'the query, e.g. "SELECT next_comm, count(*) FROM sched_switch GROUP BY 1 ORDER BY 2 DESC"')
     .option('--csv', 'print CSV')
     .option('--json', 'print JSON')
     .option('--tables', 'list the tables and their columns')
     .action(
       action(async (file: string, sql: string | undefined, opts: QueryOpts) =>
-        withTrace(file, async (t) => {
+        withTrace({ path: file, buffers: opts.buffer }, async (t) => {
           // DuckDB loads in ~0.2 s of CPU: only when a query runs, not on every lkst command.
           const { describeTables, openTraceDb } = await import('../../analysis/query/database.js');
           if (opts.tables) {

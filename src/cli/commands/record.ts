@@ -3,6 +3,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import { statSync } from 'node:fs';
 import { action, numberOption } from '../run.js';
 import { record, lostEvents, type RecordingResult, type RecordProgress } from '../../record/recorder.js';
+import { lossText } from '../../trace/loss.js';
 import { planRecording } from '../record-plan.js';
 import { writeTraceDat } from '../../file/writer.js';
 import { LkstError } from '../../base/errors.js';
@@ -122,9 +123,11 @@ export function summary(r: RecordingResult, output: string): string {
   const rows = [['CPU', 'events', 'pages', 'ev/page', 'MiB', 'lost', 'overrun', 'dropped']];
   let events = 0;
   let lost = 0;
+  let before = 0;
   r.captures.forEach((c, i) => {
     const k = r.kernelStats[i];
-    const l = lostEvents(c, k);
+    const l = lostEvents(c, k, r.kernelStatsAtStart[i]);
+    before += r.kernelStatsAtStart[i] ? r.kernelStatsAtStart[i]!.overrun + r.kernelStatsAtStart[i]!.droppedEvents : 0;
     events += c.events;
     lost += l;
     rows.push([String(c.cpu), fmt(c.events), fmt(c.pages), c.pages ? (c.events / c.pages).toFixed(1) : '-', (c.bytes / 1048576).toFixed(2), fmt(l), fmt(k?.overrun ?? 0), fmt(k?.droppedEvents ?? 0)]);
@@ -140,7 +143,7 @@ export function summary(r: RecordingResult, output: string): string {
   const msPerMillion = events ? r.cpuTimeUs / 1000 / (events / 1e6) : 0;
   return (
     `${table}\n` +
-    `total ${fmt(events)} events in ${(r.elapsedMs / 1000).toFixed(1)} s, lost ${fmt(lost)}${lost ? ' (LOST EVENTS: use a larger -b or a smaller event set)' : ''}\n` +
+    `total ${fmt(events)} events in ${(r.elapsedMs / 1000).toFixed(1)} s, ${lossText({ lost, before, exact: true })}${lost ? ' (LOST EVENTS: use a larger -b or a smaller event set)' : ''}\n` +
     `recorder CPU time ${(r.cpuTimeUs / 1000).toFixed(0)} ms${events >= 100_000 ? ` (${msPerMillion.toFixed(0)} ms per million events)` : ''}; wrote ${output} (${(size / 1048576).toFixed(1)} MiB)\n`
   );
 }

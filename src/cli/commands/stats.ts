@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action } from '../run.js';
+import { action, BUFFER_OPTION, collectBuffers } from '../run.js';
 import { withTrace } from '../../analysis/open.js';
 import { traceStats } from '../../analysis/stats.js';
 import { renderStats } from '../../analysis/render.js';
@@ -10,11 +10,12 @@ export function registerStats(program: Command): void {
     .command('stats')
     .description('events per type, CPU and task; lost events; time span; busiest tasks and interrupts')
     .argument('<file>', 'trace.dat file or crash dump')
+    .option(BUFFER_OPTION[0], BUFFER_OPTION[1], collectBuffers, [])
     .option('--json', 'print JSON')
     .option('--top <n>', 'rows in the busiest lists', (v) => Number(v), 15)
     .action(
-      action(async (file: string, opts: { json?: boolean; top: number }) =>
-        withTrace(file, (t) => {
+      action(async (file: string, opts: { buffer: string[]; json?: boolean; top: number }) =>
+        withTrace({ path: file, buffers: opts.buffer }, (t) => {
           const s = traceStats(t);
           process.stdout.write(opts.json ? toJsonText(s) + '\n' : renderStats(s, opts.top));
           for (const w of t.warnings ?? []) process.stderr.write(`lkst: warning: ${w}\n`);

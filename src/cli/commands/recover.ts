@@ -1,0 +1,49 @@
+// `lkst recover DUMP [-o FILE] [--kernel VMLINUX|VMLINUZ] [--system-map FILE]`.
+import type { Command } from 'commander';
+import { basename } from 'node:path';
+import { formatSummary, writeRecovery } from '../../crash/command.js';
+import { recoverFromDump } from '../../crash/recover.js';
+
+export interface RecoverCommandOptions {
+  /** trace.dat to write; default DUMPNAME.trace.dat in the current directory. */
+  output?: string;
+  /** vmlinux or vmlinuz of the crashed kernel (symbols and BTF when the dump lacks them). */
+  kernel?: string;
+  systemMap?: string;
+  /** trace.dat from the same kernel build, for event formats the dump cannot give. */
+  formatsFrom?: string;
+  /** Print the summary as JSON instead of text. */
+  json?: boolean;
+  /** How many of the last events before the panic to list (default 20). */
+  last?: number;
+}
+
+/** Runs the command; returns the exit code. Errors other than LkstError propagate. */
+export async function recoverCommand(dump: string, opts: RecoverCommandOptions = {}, print: (text: string) => void = (t) => console.log(t)): Promise<number> {
+  const rec = recoverFromDump(dump, { systemMap: opts.systemMap, kernel: opts.kernel, formatsFrom: opts.formatsFrom, lastEvents: opts.last });
+  const output = opts.output ?? `${basename(dump)}.trace.dat`;
+  try {
+    await writeRecovery(rec, output);
+  } finally {
+    rec.close();
+  }
+  print(opts.json ? JSON.stringify(rec.summary, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : formatSummary(rec.summary, output));
+  return 0;
+}
+
+/** Registers `lkst recover` on a commander program (errors reach the CLI's own reporter). */
+export function registerRecover(program: Command): void {
+  program
+    .command('recover')
+    .description('read the ftrace buffers (top level and instances) out of a crash dump into a trace.dat')
+    .argument('<dump>', 'ELF vmcore, kdump-compressed dump (plain or flattened) or raw memory image')
+    .option('-o, --output <file>', 'trace.dat to write (default: DUMPNAME.trace.dat)')
+    .option('--kernel <vmlinux>', 'vmlinux of the crashed kernel, for symbols and BTF the dump lacks')
+    .option('--system-map <file>', 'System.map of the crashed kernel, for symbols the dump lacks')
+    .option('--formats-from <trace.dat>', 'a trace recorded on the same kernel build, for event formats the dump lacks')
+    .option('--last <n>', 'how many of the last events per buffer to list', (v) => Number(v), 20)
+    .option('--json', 'print the summary as JSON')
+    .action(async (dump: string, opts: { output?: string; kernel?: string; systemMap?: string; formatsFrom?: string; last: number; json?: boolean }) => {
+      process.exitCode = await recoverCommand(dump, { ...opts });
+    });
+}

@@ -1,0 +1,82 @@
+/**
+ * A crash dump as a source of the trace model, read in place: each CPU's pages come out of the
+ * still open dump when a consumer asks, with no spill files and no temporary trace.dat.
+ */
+import { buildRegistry } from '../file/reader.js';
+import { KernelSymbols, parseCmdlines, parsePrintkFormats } from '../file/symbols.js';
+import { lossCountersOfDump } from './loss.js';
+import { recoverFromDump, type RecoverOptions, type Recovery } from './recover.js';
+import type { CpuPages } from './ringbuffer.js';
+import type { CpuPageStream, Trace, TraceBuffer } from '../trace/model.js';
+import { dumpError } from './errors.js';
+
+const CHUNK_BYTES = 1 << 20;
+
+export interface DumpTrace extends Trace {
+  recovery: Recovery;
+}
+
+/** Opens a dump as a trace; close() closes the dump. */
+export function openDumpTrace(path: string, opts: RecoverOptions = {}): DumpTrace {
+  const rec = recoverFromDump(path, opts);
+  try {
+    return traceOfRecovery(rec, path);
+  } catch (e) {
+    rec.close();
+    throw e;
+  }
+}
+
+export function traceOfRecovery(rec: Recovery, path: string): DumpTrace {
+  const main = rec.buffers[0];
+  if (!main) throw dumpError(`no ftrace buffer could be read from the dump${rec.summary.warnings[0] ? ` (${rec.summary.warnings[0]})` : ''}`, 'nothing to read');
+  const warnings = [...rec.summary.warnings];
+  const meta = main.meta;
+  const buffers: TraceBuffer[] = rec.buffers.map((b) => ({
+    name: b.name === 'top' ? '' : b.name,
+    clock: b.meta.clock,
+    pageSize: b.meta.pageSize,
+    cpus: b.cpus.map((c) => dumpCpuStream(c, b.meta.pageSize, b.meta.cpuStats?.[c.cpu])),
+  }));
+  let syms: KernelSymbols | undefined;
+  let printk: Map<bigint, string> | undefined;
+  let comms: Map<number, string> | undefined;
+  return {
+    path,
+    kind: 'dump',
+    meta,
+    registry: buildRegistry(meta.ftraceFormats, meta.eventFormats, warnings),
+    buffers,
+    tsOffset: 0n,
+    warnings,
+    recovery: rec,
+    get kallsyms() {
+      return (syms ??= new KernelSymbols(meta.kallsyms));
+    },
+    get printkFormats() {
+      return (printk ??= parsePrintkFormats(meta.printk));
+    },
+    get cmdlines() {
+      return (comms ??= parseCmdlines(meta.cmdlines));
+    },
+    close: () => rec.close(),
+  };
+}
+
+function dumpCpuStream(c: CpuPages, pageSize: number, statsText: string | undefined): CpuPageStream {
+  const perChunk = Math.max(1, Math.floor(CHUNK_BYTES / pageSize));
+  return {
+    cpu: c.cpu,
+    pageSize,
+    size: c.pageCount * pageSize,
+    statsText,
+    counters: lossCountersOfDump(c),
+    *chunks() {
+      for (let i = 0; i < c.pageCount; i += perChunk) {
+        const n = Math.min(perChunk, c.pageCount - i);
+        if (n === 1) yield c.page(i);
+        else yield Buffer.concat(Array.from({ length: n }, (_, k) => c.page(i + k)), n * pageSize);
+      }
+    },
+  };
+}

@@ -1,0 +1,31 @@
+// The recorder's side of exact loss accounting: the kernel's counters at start and end, into the file.
+import type { CpuStats } from '../tracefs/instance.js';
+import { beforeInPages, cpuStatsText, recordingLost, type CpuLoss } from '../trace/loss.js';
+import type { CpuCounters } from '../trace/model.js';
+import type { CpuCapture } from './cpu-reader.js';
+
+export function countersOf(s: CpuStats): CpuCounters {
+  return { overrun: s.overrun, dropped: s.droppedEvents, commitOverrun: s.commitOverrun, entries: s.entries };
+}
+
+/**
+ * The loss figures of one CPU of a recording from its counters at start and end and what its
+ * pages flagged: the same numbers every reader of the file gets (trace/loss.ts).
+ */
+export function recordingLoss(buffer: string, cap: CpuCapture, start: CpuStats, end: CpuStats): CpuLoss {
+  const counters = { start: countersOf(start), end: countersOf(end), inTransit: cap.lostInTransit ?? 0 };
+  return { buffer, cpu: cap.cpu, lost: recordingLost(counters), exact: true, before: counters.start.overrun + counters.start.dropped, places: 0 };
+}
+
+/** The per-CPU CPUSTAT texts with the start counters (and what the pages flagged from before the start) added. */
+export function stampStartCounters(stats: (string | undefined)[], caps: CpuCapture[], start: CpuStats[], end: CpuStats[]): (string | undefined)[] {
+  const out = [...stats];
+  caps.forEach((cap, i) => {
+    const s = start[i];
+    const e = end[i];
+    if (!s || !e) return;
+    const st = countersOf(s);
+    out[cap.cpu] = cpuStatsText(out[cap.cpu] ?? '', st, beforeInPages(cap.lostInPages, st, countersOf(e)), cap.lostInTransit ?? 0);
+  });
+  return out;
+}

@@ -1,0 +1,61 @@
+/**
+ * One `open` for any input path: a trace.dat (v6/v7, lkst's or trace-cmd's) or a crash dump (ELF
+ * vmcore, kdump), each as the one trace model. The dump readers are loaded only for dumps.
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { LkstError } from '../base/errors.js';
+import { MAGIC } from '../file/layout.js';
+import { openTraceDat } from '../file/reader.js';
+import type { Trace } from '../trace/model.js';
+
+export interface OpenOptions {
+  /** For dumps: System.map of the crashed kernel when its kallsyms cannot be used. */
+  systemMap?: string;
+  /** For dumps: vmlinux or vmlinuz of the crashed kernel. */
+  kernel?: string;
+}
+
+export async function openTrace(path: string, opts: OpenOptions = {}): Promise<Trace> {
+  checkReadable(path);
+  if (!startsWithMagic(path)) {
+    const { isDumpFile } = await import('../crash/open.js');
+    if (isDumpFile(path)) {
+      const { openDumpTrace } = await import('../crash/source.js');
+      return openDumpTrace(path, opts);
+    }
+  }
+  return openTraceDat(path);
+}
+
+/** Runs fn on the opened trace and closes it afterwards, also when fn fails. */
+export async function withOpenTrace<T>(path: string, fn: (t: Trace) => T | Promise<T>, opts: OpenOptions = {}): Promise<T> {
+  const t = await openTrace(path, opts);
+  try {
+    return await fn(t);
+  } finally {
+    t.close();
+  }
+}
+
+function checkReadable(path: string): void {
+  let dir: boolean;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch (err) {
+    throw new LkstError(`cannot open ${path} (${(err as NodeJS.ErrnoException).code ?? err})`, 'record one with `lkst record` or give the path of a trace file');
+  }
+  if (dir) throw new LkstError(`${path} is a directory`, 'give a trace.dat file or a crash dump');
+}
+
+function startsWithMagic(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const head = Buffer.alloc(MAGIC.length);
+    return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(MAGIC);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
