@@ -1,5 +1,5 @@
 /** What rendering needs besides the record: task names and kernel symbols of the trace. */
-import { KernelSymbols } from './symbols.js';
+import { KernelSymbols } from '../kallsyms.js';
 
 /** pid → comm, from saved_cmdlines, grown by the sched plugins as trace-cmd's are (first name wins). */
 export class CommTable {
@@ -44,5 +44,5 @@ export interface RenderContext {
 }
 
 export function emptyContext(): RenderContext {
-  return { comms: new CommTable(), symbols: KernelSymbols.empty() };
+  return { comms: new CommTable(), symbols: new KernelSymbols() };
 }
