@@ -1,6 +1,8 @@
 /** The text tables of a trace file as lookups: kallsyms, printk formats, saved cmdlines. */
-// The kallsyms table is the events layer's, so reports, analyses and crash summaries name addresses alike.
+// kallsyms and saved_cmdlines are read by the events layer's parsers, so reports, analyses and crash
+// summaries name addresses and tasks alike.
 export { KernelSymbols } from '../events/kallsyms.js';
+export { parseCmdlines } from '../events/cmdlines.js';
 
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'", a: '\x07', b: '\b', f: '\f', v: '\v' };
 
@@ -14,16 +16,6 @@ export function parsePrintkFormats(text: string): Map<bigint, string> {
   for (const line of text.split('\n')) {
     const m = /^\s*(0x[0-9a-fA-F]+)\s*:\s*"(.*)"\s*$/.exec(line);
     if (m) out.set(BigInt(m[1]!), unescapeC(m[2]!));
-  }
-  return out;
-}
-
-/** saved_cmdlines: "pid comm" lines. */
-export function parseCmdlines(text: string): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const line of text.split('\n')) {
-    const m = /^\s*(\d+) (.*)$/.exec(line);
-    if (m) out.set(Number(m[1]), m[2]!);
   }
   return out;
 }

@@ -78,9 +78,9 @@ export async function runReport(path: string, opts: ReportOptions = {}): Promise
 
 /** The render context of a trace file: its saved cmdlines, kallsyms and printk formats. */
 export function renderContextOf(file: TraceFile): RenderContext {
-  // kallsyms and printk formats are parsed (once per file) when an event first needs them.
+  // The file's own tables (each parsed once); kallsyms and printk formats when an event first needs them.
   return {
-    comms: CommTable.fromSavedCmdlines(file.meta.cmdlines),
+    comms: CommTable.fromMap(file.cmdlines),
     get symbols(): KernelSymbols {
       return file.kallsyms;
     },
