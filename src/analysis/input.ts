@@ -3,6 +3,7 @@
  * with the lookups the analyses use.
  */
 import type { EventRegistry } from '../events/registry.js';
+import { symbolLabel } from '../events/kallsyms.js';
 import { selectBuffers, type Trace, type TraceBuffer } from '../trace/model.js';
 
 export interface TraceInput {
@@ -35,11 +36,7 @@ export function analysisInput(trace: Trace, bufferNames?: readonly string[]): Tr
     get cmdlines() {
       return trace.cmdlines;
     },
-    symbolize: (addr) => {
-      const hit = trace.kallsyms.lookup(addr);
-      if (!hit || hit.offset > MAX_SYMBOL_OFFSET) return undefined;
-      return hit.offset ? `${hit.name}+0x${hit.offset.toString(16)}` : hit.name;
-    },
+    symbolize: (addr) => symbolLabel(trace.kallsyms, addr, MAX_SYMBOL_OFFSET),
     warnings: trace.warnings,
     clock: trace.buffers[0]?.clock ?? trace.meta.clock,
     uname: trace.meta.uname,

@@ -1,16 +1,18 @@
 // Decodes the kernel's compressed symbol table (kernel/kallsyms.c layout) straight from the dump.
+import { KernelSymbols, type SymbolHit } from '../events/kallsyms.js';
 import { dumpError } from './errors.js';
 import type { X86Memory } from './x86_64.js';
 import type { VmcoreInfo } from './vmcoreinfo.js';
 
 export interface KSym { addr: bigint; type: string; name: string; module?: string }
 
+/** The dump's symbols by name (absolute ones too: per-CPU offsets), and by address through their kallsyms text. */
 export class SymbolTable {
   private byName = new Map<string, KSym>();
-  private sorted: KSym[];
+  private kallsyms?: string;
+  private byAddr?: KernelSymbols;
   constructor(readonly syms: KSym[]) {
     for (const s of syms) if (!this.byName.has(s.name)) this.byName.set(s.name, s);
-    this.sorted = syms.filter((s) => s.type !== 'a' && s.type !== 'A').sort((a, b) => (a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0));
   }
   get(name: string): KSym | undefined { return this.byName.get(name); }
   addr(name: string): bigint {
@@ -18,18 +20,16 @@ export class SymbolTable {
     if (!s) throw dumpError(`kernel symbol ${name} not found`, 'give the matching --system-map or --kernel (vmlinux) for this dump');
     return s.addr;
   }
-  /** The symbol at or below addr. */
-  lookup(addr: bigint): KSym | undefined {
-    let lo = 0, hi = this.sorted.length - 1, best: KSym | undefined;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.sorted[mid].addr <= addr) { best = this.sorted[mid]; lo = mid + 1; } else hi = mid - 1;
-    }
-    return best;
+  /**
+   * The symbol containing addr, from the kallsyms text the recovered trace.dat carries: the summary
+   * names addresses as a report of that file (lkst's or trace-cmd's) does.
+   */
+  lookup(addr: bigint): SymbolHit | undefined {
+    return (this.byAddr ??= new KernelSymbols(this.text())).lookup(addr);
   }
   /** /proc/kallsyms text. */
   text(): string {
-    return this.syms.map((s) => `${s.addr.toString(16).padStart(16, '0')} ${s.type} ${s.name}${s.module ? `\t[${s.module}]` : ''}\n`).join('');
+    return (this.kallsyms ??= this.syms.map((s) => `${s.addr.toString(16).padStart(16, '0')} ${s.type} ${s.name}${s.module ? `\t[${s.module}]` : ''}\n`).join(''));
   }
 }
 

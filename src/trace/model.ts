@@ -6,6 +6,7 @@
  */
 import type { EventRegistry } from '../events/registry.js';
 import { LkstError } from '../base/errors.js';
+import type { KernelSymbols } from '../events/kallsyms.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 
 /** A ring buffer's counters for one CPU at one moment (per_cpu/cpuN/stats, or read from a dump). */
@@ -73,17 +74,12 @@ export interface Trace {
   /** What was wrong but readable (a cut-off end, unparsable formats, pages missing from a dump). */
   warnings: string[];
   /** kallsyms, parsed on first use. */
-  readonly kallsyms: SymbolLookup;
+  readonly kallsyms: KernelSymbols;
   /** printk_formats by address, parsed on first use. */
   readonly printkFormats: Map<bigint, string>;
   /** saved cmdlines, pid → comm, parsed on first use. */
   readonly cmdlines: Map<number, string>;
   close(): void;
-}
-
-/** Address to the symbol holding it (the trace's kallsyms). */
-export interface SymbolLookup {
-  lookup(addr: bigint): { name: string; offset: bigint } | undefined;
 }
 
 /** The buffers a consumer was asked for (--buffer NAME, repeatable); all when none named. */

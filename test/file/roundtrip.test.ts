@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeTraceDat } from '../../src/file/writer.js';
 import { openTraceDat } from '../../src/file/reader.js';
 import { LkstError } from '../../src/base/errors.js';
+import { renderContextOf } from '../../src/analysis/report/report.js';
 import { capture, type Capture } from '../helpers/capture.js';
 import { assertAgrees, countByName, decodeBuffer, decodePages, registryOf, tracecmdReport, type CpuEvents } from './agree.js';
 
@@ -66,6 +67,8 @@ test('our reader gives back the metadata and the very pages we wrote', async () 
       // The lookups: a symbol of this kernel, this process's comm, a printk format.
       const sched = /^([0-9a-f]+) [Tt] schedule$/m.exec(m.kallsyms);
       if (sched && BigInt('0x' + sched[1]) !== 0n) assert.equal(tf.kallsyms.lookup(BigInt('0x' + sched[1]) + 4n)?.name, 'schedule');
+      // Report rendering (%pS) names addresses with the very table the reader gives analyses.
+      assert.equal(renderContextOf(tf).symbols, tf.kallsyms);
       const firstComm = /^(\d+) (.+)$/m.exec(m.cmdlines);
       if (firstComm) assert.equal(tf.cmdlines.get(Number(firstComm[1])), firstComm[2]);
       const pk = /^(0x[0-9a-f]+) : "(.*)"$/m.exec(m.printk);

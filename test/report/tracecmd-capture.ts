@@ -41,17 +41,24 @@ function workload(dir: string): void {
   spawnSync('bash', ['-c', script]);
 }
 
+export interface CaptureOptions {
+  /** Events to enable (default REPORT_EVENTS). */
+  events?: string[];
+  /** What runs while tracing (default: files, block I/O, sockets, signals, timers). */
+  workload?: (dir: string, inst: Instance) => void;
+}
+
 /** Records REPORT_EVENTS into a private instance with small per-CPU buffers (so pages lose events). */
-export function captureWithTraceCmd(tag: string, bufferKb = 512): TraceCmdCapture {
+export function captureWithTraceCmd(tag: string, bufferKb = 512, opts: CaptureOptions = {}): TraceCmdCapture {
   const dir = mkdtempSync(join(tmpdir(), `lkst-report-${tag}-`));
   const inst = Instance.create(`lkst-test-report-${tag}-${process.pid}`);
   const path = join(dir, 'tc.dat');
   try {
     inst.bufferSizeKb = bufferKb;
-    enableEvents(inst, REPORT_EVENTS.filter((n) => inst.has(`events/${n.split(':')[0]}`)));
+    enableEvents(inst, (opts.events ?? REPORT_EVENTS).filter((n) => inst.has(`events/${n.split(':')[0]}`)));
     inst.tracingOn = true;
     inst.mark('lkst report test: start'); // ftrace:print, as lkst's own markers
-    workload(dir);
+    (opts.workload ?? workload)(dir, inst);
     inst.mark('lkst report test: end');
     inst.tracingOn = false;
     run('trace-cmd', ['extract', '-B', inst.name, '-o', path]);

@@ -5,7 +5,7 @@
 import type { EventFormat } from '../../events/format.js';
 import { CommTable, type RenderContext } from '../../events/printfmt/context.js';
 import { EventRenderers, type CompiledEvent } from '../../events/printfmt/event.js';
-import { KernelSymbols } from '../../events/printfmt/symbols.js';
+import type { KernelSymbols } from '../../events/kallsyms.js';
 import { latin1Bytes } from '../../events/printfmt/writer.js';
 import { i32le, u16le } from '../../events/printfmt/num.js';
 import type { CpuStream } from '../../file/reader.js';
@@ -82,16 +82,14 @@ export async function runReport(path: string, opts: ReportOptions & OpenOptions 
 
 /** The render context of a trace file: its saved cmdlines, kallsyms and printk formats. */
 export function renderContextOf(file: Trace): RenderContext {
-  // kallsyms and printk formats are read when an event first needs them.
-  let symbols: KernelSymbols | undefined;
-  let printk: ReadonlyMap<bigint, string> | undefined;
+  // The trace's own tables (each parsed once); kallsyms and printk formats when an event first needs them.
   return {
-    comms: CommTable.fromSavedCmdlines(file.meta.cmdlines),
+    comms: CommTable.fromMap(file.cmdlines),
     get symbols(): KernelSymbols {
-      return (symbols ??= KernelSymbols.fromKallsyms(file.meta.kallsyms));
+      return file.kallsyms;
     },
     get printk(): ReadonlyMap<bigint, string> {
-      return (printk ??= file.printkFormats);
+      return file.printkFormats;
     },
   };
 }

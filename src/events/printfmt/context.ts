@@ -1,19 +1,9 @@
 /** What rendering needs besides the record: task names and kernel symbols of the trace. */
-import { KernelSymbols } from './symbols.js';
+import { KernelSymbols } from '../kallsyms.js';
 
-/** pid → comm, from saved_cmdlines, grown by the sched plugins as trace-cmd's are (first name wins). */
+/** pid → comm, from saved_cmdlines (events/cmdlines.ts), grown by the sched plugins as trace-cmd's are (first name wins). */
 export class CommTable {
   private readonly map = new Map<number, string>();
-
-  /** Parses saved_cmdlines text ("PID COMM" per line). */
-  static fromSavedCmdlines(text: string): CommTable {
-    const t = new CommTable();
-    for (const line of text.split('\n')) {
-      const m = /^\s*(-?\d+) (.*)$/.exec(line);
-      if (m) t.register(Number(m[1]), m[2]!);
-    }
-    return t;
-  }
 
   static fromMap(map: ReadonlyMap<number, string>): CommTable {
     const t = new CommTable();
@@ -44,5 +34,5 @@ export interface RenderContext {
 }
 
 export function emptyContext(): RenderContext {
-  return { comms: new CommTable(), symbols: KernelSymbols.empty() };
+  return { comms: new CommTable(), symbols: new KernelSymbols() };
 }

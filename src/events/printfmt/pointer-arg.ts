@@ -4,7 +4,7 @@ import { HEX2 } from './cformat.js';
 import { compileNum, dynSpan, hexU64 } from './num-expr.js';
 import { convert } from './num.js';
 import { EMPTY, type StrPiece } from './str-arg.js';
-import { symbolText } from './symbols.js';
+import { symbolText } from '../kallsyms.js';
 
 /** libtraceevent's numbering of argument kinds, shown in its "ARG TYPE NOT FIELD BUT n" message. */
 function argTypeNo(e: Expr): number {

@@ -1,12 +1,17 @@
 /**
- * Kernel symbols from a kallsyms text, looked up the way libtraceevent does (the function that
- * contains an address; nothing past the last symbol), so %pS and call sites match trace-cmd.
+ * Kernel symbols from a kallsyms text, and the one rule lkst names addresses by: libtraceevent's
+ * (the symbol whose start is the nearest at or below the address; nothing past the last symbol),
+ * so %pS in reports, analyses' tables and crash summaries all agree with trace-cmd.
  */
-import type { Num } from './num.js';
+import type { Num } from './printfmt/num.js';
 
 export interface SymbolHit {
   name: string;
+  /** Where the symbol starts. */
   addr: bigint;
+  /** Bytes past the start. */
+  offset: bigint;
+  module?: string;
 }
 
 /**
@@ -34,31 +39,28 @@ export class KernelSymbols {
   /** The addresses as lkst's 64-bit numbers (signed, exact below 2^53 in magnitude), NaN beyond. */
   private readonly addrNums: Float64Array;
   private readonly names: string[];
+  /** Module of each symbol; undefined when the text named none. */
+  private readonly modules?: (string | undefined)[];
   private readonly cache = new Map<Num, number>();
 
-  private constructor(his: Uint32Array, los: Uint32Array, names: string[]) {
-    this.his = his;
-    this.los = los;
-    this.names = names;
-    this.addrNums = new Float64Array(names.length);
-    for (let i = 0; i < names.length; i++) {
-      const h = his[i]! | 0;
-      this.addrNums[i] = h >= -0x200000 && h < 0x200000 ? h * 0x100000000 + los[i]! : NaN;
-    }
-  }
-
-  /** Parses /proc/kallsyms text: "ADDR TYPE NAME[\t[MODULE]]"; absolute symbols and '$' names are skipped. */
-  static fromKallsyms(text: string): KernelSymbols {
+  /**
+   * Parses /proc/kallsyms text: "ADDR TYPE NAME[\t[MODULE]]", as tep_parse_kallsyms does: absolute
+   * symbols and '$' names are left out, and reading stops at the first line it cannot read.
+   */
+  constructor(text = '') {
     const his: number[] = [];
     const los: number[] = [];
     const names: string[] = [];
+    // Module symbols are few: their indices and modules, kept aside.
+    const modIdx: number[] = [];
+    const modNames: string[] = [];
     let p = 0;
     const n = text.length;
     while (p < n) {
       let e = text.indexOf('\n', p);
       if (e < 0) e = n;
       if (e > p) {
-        // "ADDR TYPE NAME[\t[MODULE]]": the address read as two 32-bit halves, digit by digit.
+        // The address read as two 32-bit halves, digit by digit.
         let a = p;
         while (a < e && text.charCodeAt(a) === 32) a++;
         let hi = 0;
@@ -71,17 +73,26 @@ export class KernelSymbols {
           hi = ((hi << 4) | (lo >>> 28)) >>> 0;
           lo = ((lo << 4) | d) >>> 0;
         }
-        if (q === a || q - a > 16 || text.charCodeAt(q) !== 32) break; // libtraceevent stops at the first line it cannot read
+        if (q === a || q - a > 16 || text.charCodeAt(q) !== 32) break;
         const type = text.charCodeAt(q + 1);
         let ns = q + 2;
         while (ns < e && (text.charCodeAt(ns) === 32 || text.charCodeAt(ns) === 9)) ns++;
         let ne = ns;
         while (ne < e && text.charCodeAt(ne) > 32) ne++;
         if (ne === ns) break;
-        // Absolute symbols (x86-64 per-CPU offsets) and ARM's '$' names are left out, as libtraceevent does.
+        // Absolute symbols (x86-64 per-CPU offsets) and ARM's '$' names are not code.
         if (text.charCodeAt(ns) !== 36 && type !== 65 && type !== 97) {
           his.push(hi);
           los.push(lo);
+          // "\t[module]": one tab, a bracket, then the name up to the last character (the ']').
+          if (text.charCodeAt(ne) === 9 && text.charCodeAt(ne + 1) === 91) {
+            let me = ne + 2;
+            while (me < e && text.charCodeAt(me) > 32) me++;
+            if (me > ne + 2) {
+              modIdx.push(names.length);
+              modNames.push(text.slice(ne + 2, me - 1));
+            }
+          }
           names.push(text.slice(ns, ne));
         }
       }
@@ -89,20 +100,29 @@ export class KernelSymbols {
     }
     // libtraceevent prepends each symbol to a list, then sorts stably: equal addresses end up newest first.
     const order = sortedOrder(his, los) ?? Array.from({ length: names.length }, (_, i) => names.length - 1 - i).sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
-    const H = new Uint32Array(names.length + 1);
-    const L = new Uint32Array(names.length + 1);
-    const sorted = new Array<string>(names.length);
-    for (let i = 0; i < order.length; i++) {
+    const count = names.length;
+    const H = new Uint32Array(count + 1);
+    const L = new Uint32Array(count + 1);
+    const sorted = new Array<string>(count);
+    const nums = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
       const k = order[i]!;
-      H[i] = his[k]!;
+      const h = his[k]!;
+      H[i] = h;
       L[i] = los[k]!;
       sorted[i] = names[k]!;
+      nums[i] = (h | 0) >= -0x200000 && (h | 0) < 0x200000 ? (h | 0) * 0x100000000 + L[i]! : NaN;
     }
-    return new KernelSymbols(H, L, sorted);
-  }
-
-  static empty(): KernelSymbols {
-    return new KernelSymbols(new Uint32Array(1), new Uint32Array(1), []);
+    if (modIdx.length) {
+      const rank = new Int32Array(count);
+      for (let i = 0; i < count; i++) rank[order[i]!] = i;
+      this.modules = new Array<string | undefined>(count);
+      for (let j = 0; j < modIdx.length; j++) this.modules[rank[modIdx[j]!]!] = modNames[j];
+    }
+    this.his = H;
+    this.los = L;
+    this.names = sorted;
+    this.addrNums = nums;
   }
 
   get size(): number {
@@ -144,9 +164,15 @@ export class KernelSymbols {
     return found;
   }
 
-  find(addr: Num): SymbolHit | undefined {
+  /** The symbol containing addr (an unsigned address, or a Num as records hold it). */
+  lookup(addr: Num): SymbolHit | undefined {
     const i = this.indexOf(addr);
-    return i < 0 ? undefined : { name: this.names[i]!, addr: this.addrAt(i) };
+    if (i < 0) return undefined;
+    const start = this.addrAt(i);
+    const hit: SymbolHit = { name: this.names[i]!, addr: start, offset: BigInt.asUintN(64, BigInt(addr) - start) };
+    const mod = this.modules?.[i];
+    if (mod !== undefined) hit.module = mod;
+    return hit;
   }
 
   nameAt(i: number): string {
@@ -182,4 +208,16 @@ export function symbolText(syms: KernelSymbols, addr: Num, withOffset: boolean):
   const name = syms.nameAt(i);
   if (!withOffset) return name;
   return name + '+0x' + syms.offsetHex(i, addr);
+}
+
+/**
+ * A name for tables and summaries: "name+0xoff" ("name" at the start; " [module]" after it when
+ * asked), or undefined outside every symbol or more than maxOffset bytes past its start (an address
+ * that far into a symbol is more likely in unlisted code than in it).
+ */
+export function symbolLabel(syms: KernelSymbols, addr: Num, maxOffset: bigint, withModule = false): string | undefined {
+  const hit = syms.lookup(addr);
+  if (!hit || hit.offset > maxOffset) return undefined;
+  const at = hit.offset ? `${hit.name}+0x${hit.offset.toString(16)}` : hit.name;
+  return withModule && hit.module !== undefined ? `${at} [${hit.module}]` : at;
 }
