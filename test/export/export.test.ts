@@ -1,7 +1,7 @@
 // Exports of a trace recorded from this kernel: Perfetto protobuf decoded back with Perfetto's field
 // numbers, Chrome JSON, CSV and Parquet read back, each checked against the trace's own events.
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -15,7 +15,8 @@ import { exportPerfetto } from '../../src/export/perfetto.js';
 import { exportChromeJson } from '../../src/export/chrome-json.js';
 import { exportCsv, CSV_HEADER } from '../../src/export/csv.js';
 import { exportParquet } from '../../src/export/parquet.js';
-import { recordTrace, type RecordedTrace } from '../analysis/record-trace.js';
+import { ANALYSIS_EVENTS, recordTrace, type RecordedTrace } from '../analysis/record-trace.js';
+import { reportText } from '../report/report-output.js';
 import { all, fields, one, sint, str } from './proto-reader.js';
 
 // Perfetto's field numbers, from its protos (trace.proto, trace_packet.proto,
@@ -41,6 +42,9 @@ const P = {
   threadName: 2,
 };
 
+/** Written to the instance's trace_marker by the workload: an ftrace:print whose buf is an unsized char[]. */
+const MARKER = 'lkst export marker';
+
 describe('exports', () => {
   let rec: RecordedTrace;
   let trace: OpenedTrace;
@@ -54,7 +58,10 @@ describe('exports', () => {
   before(async () => {
     out = mkdtempSync(join(tmpdir(), 'lkst-export-'));
     pidFile = join(out, 'pid');
-    rec = await recordTrace(['sh', '-c', `echo $$ > ${pidFile}; exec sleep 0.1`]);
+    const markerFile = join(out, 'marker');
+    rec = await recordTrace(['sh', '-c', `echo $$ > ${pidFile}; echo '${MARKER}' > $(cat ${markerFile}); exec sleep 0.1`], ANALYSIS_EVENTS, {
+      onInstance: (inst) => writeFileSync(markerFile, inst.path('trace_marker')),
+    });
     pid = Number(readFileSync(pidFile, 'utf8'));
     trace = openTrace(rec.path);
     stats = traceStats(trace);
@@ -147,6 +154,14 @@ describe('exports', () => {
     assert.ok(m);
     const f = JSON.parse(m[2]!.replace(/""/g, '"')) as { prev_pid: number; next_pid: number };
     assert.equal(`${m[1]} ${f.prev_pid}`, switches[0]!.split(' ').slice(0, 2).join(' '));
+    const prints = lines.filter((l) => l.split(',')[4] === 'ftrace:print').map((l) => JSON.parse(/,"(.*)"$/.exec(l)![1]!.replace(/""/g, '"')) as { buf: string });
+    assert.deepEqual(prints.map((p) => p.buf), [`${MARKER}\n`]);
+  });
+
+  test('report --json: the marker text in the print event\'s buf', async () => {
+    const { text } = await reportText(out, rec.path, { json: true });
+    const prints = text.split('\n').filter((l) => l.includes('"event":"print"')).map((l) => JSON.parse(l) as { fields: { buf: string } });
+    assert.deepEqual(prints.map((p) => p.fields.buf), [`${MARKER}\n`]);
   });
 
   test('Parquet: all events with fields, and one event type with typed columns, read back by DuckDB', async () => {
@@ -157,6 +172,8 @@ describe('exports', () => {
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();
     try {
+      const marks = (await c.runAndReadAll(`SELECT json_extract_string(fields, '$.buf') FROM read_parquet('${allPath}') WHERE event = 'ftrace:print'`)).getRows();
+      assert.deepEqual(marks, [[`${MARKER}\n`]]);
       const per = (await c.runAndReadAll(`SELECT event, count(*)::INTEGER FROM read_parquet('${allPath}') GROUP BY 1 ORDER BY 1`)).getRows();
       assert.deepEqual(per, stats.byEvent.map((e) => [e.event, e.count]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
       const rows = (await c.runAndReadAll(`SELECT ts, prev_pid, prev_state, next_pid, next_comm FROM read_parquet('${swPath}')`)).getRows();
