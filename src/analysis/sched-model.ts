@@ -141,6 +141,7 @@ export class SchedModel {
       const t = this.task(ev.num(f.pid), ev.str(f.comm));
       this.setState(t, 'runnable', ev.ts);
     });
+    d.bind(reg, 'task', 'task_rename', ['pid', 'newcomm'], (ev, f) => void this.task(ev.num(f.pid), ev.str(f.newcomm)));
     d.bind(reg, 'lock', 'contention_begin', ['lock_addr', 'flags'], (ev, f) => {
       this.task(ev.pid).lockWait = { addr: hex(ev.big(f.lock_addr)), since: ev.ts, kind: lockKind(ev.num(f.flags)) };
     });
