@@ -32,6 +32,11 @@ export interface CpuNow {
   cpu: number;
   pid: number;
   since: number;
+  /**
+   * Time of the CPU's first record. Its data can start later than other CPUs' (a wrapped buffer
+   * keeps only its newest pages): what ran there before is unknown, not running.
+   */
+  first: number;
   /** Interrupt handlers active now, innermost last. */
   irqs: { kind: 'irq' | 'softirq'; id: number; name: string; since: number }[];
 }
@@ -136,6 +141,7 @@ export class SchedModel {
       const t = this.task(ev.num(f.pid), ev.str(f.comm));
       this.setState(t, 'runnable', ev.ts);
     });
+    d.bind(reg, 'task', 'task_rename', ['pid', 'newcomm'], (ev, f) => void this.task(ev.num(f.pid), ev.str(f.newcomm)));
     d.bind(reg, 'lock', 'contention_begin', ['lock_addr', 'flags'], (ev, f) => {
       this.task(ev.pid).lockWait = { addr: hex(ev.big(f.lock_addr)), since: ev.ts, kind: lockKind(ev.num(f.flags)) };
     });
@@ -155,12 +161,14 @@ export class SchedModel {
   }
 
   event(ev: TraceEvent): void {
+    const here = this.cpu(ev.cpu);
+    if (here.first < 0) here.first = ev.ts;
     this.dispatch.run(ev);
     // Any other event from a task on a CPU says it runs there now (interrupts report the task
     // they interrupted), even when its switch in was not traced (lkst leaves its own out).
     const pid = ev.pid;
     if (pid < 0 || ev.id === this.switchId) return;
-    const c = this.cpu(ev.cpu);
+    const c = here;
     if (c.pid === pid) return;
     if (!this.tracksSwitches) {
       c.pid = pid;
@@ -199,7 +207,7 @@ export class SchedModel {
   cpu(cpu: number): CpuNow {
     let c = this.cpus.get(cpu);
     if (!c) {
-      c = { cpu, pid: -1, since: -1, irqs: [] };
+      c = { cpu, pid: -1, since: -1, first: -1, irqs: [] };
       this.cpus.set(cpu, c);
     }
     return c;

@@ -75,7 +75,8 @@ export class StatsAnalysis implements Analysis {
       switch: (ts, cpu, prev, next) => {
         const cur = this.onCpuSince.get(cpu);
         // A mismatch means switches were not traced (the recorder leaves itself out): no slice to count.
-        const from = !cur ? pass.first : cur.pid === prev.pid ? cur.ts : ts;
+        // Before its first switch prev ran since the CPU's first record at least; earlier is unknown.
+        const from = !cur ? pass.model.cpu(cpu).first : cur.pid === prev.pid ? cur.ts : ts;
         const p = this.taskStat(prev.pid);
         p.runNs += ts - from;
         p.switches++;

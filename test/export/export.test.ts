@@ -1,7 +1,7 @@
-// Exports of a trace recorded from this kernel: Perfetto protobuf decoded back with Perfetto's field
-// numbers, Chrome JSON, CSV and Parquet read back, each checked against the trace's own events.
+// Exports of a trace recorded from this kernel (Chrome JSON, CSV, Parquet, report --json) read back and
+// checked against the trace's own events; the Perfetto export has its own test (perfetto.test.ts).
 import assert from 'node:assert/strict';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,35 +11,14 @@ import { traceStats, type TraceStats } from '../../src/analysis/stats.js';
 import { forEachEvent } from '../../src/analysis/stream.js';
 import { bindFields } from '../../src/analysis/schema.js';
 import { withSink } from '../../src/export/file-sink.js';
-import { exportPerfetto } from '../../src/export/perfetto.js';
 import { exportChromeJson } from '../../src/export/chrome-json.js';
 import { exportCsv, CSV_HEADER } from '../../src/export/csv.js';
 import { exportParquet } from '../../src/export/parquet.js';
-import { recordTrace, type RecordedTrace } from '../analysis/record-trace.js';
-import { all, fields, one, sint, str } from './proto-reader.js';
+import { ANALYSIS_EVENTS, recordTrace, type RecordedTrace } from '../analysis/record-trace.js';
+import { reportText } from '../report/report-output.js';
 
-// Perfetto's field numbers, from its protos (trace.proto, trace_packet.proto,
-// ftrace/ftrace_event_bundle.proto, ftrace/ftrace_event.proto, ftrace/sched.proto, ps/process_tree.proto).
-const P = {
-  tracePacket: 1,
-  packetFtraceEvents: 1,
-  packetProcessTree: 2,
-  bundleCpu: 1,
-  bundleEvent: 2,
-  eventTimestamp: 1,
-  eventPid: 2,
-  eventSchedSwitch: 4,
-  eventGeneric: 327,
-  switchPrevComm: 1,
-  switchPrevPid: 2,
-  switchPrevState: 4,
-  switchNextComm: 5,
-  switchNextPid: 6,
-  genericEventName: 1,
-  treeThreads: 2,
-  threadTid: 1,
-  threadName: 2,
-};
+/** Written to the instance's trace_marker by the workload: an ftrace:print whose buf is an unsized char[]. */
+const MARKER = 'lkst export marker';
 
 describe('exports', () => {
   let rec: RecordedTrace;
@@ -54,7 +33,10 @@ describe('exports', () => {
   before(async () => {
     out = mkdtempSync(join(tmpdir(), 'lkst-export-'));
     pidFile = join(out, 'pid');
-    rec = await recordTrace(['sh', '-c', `echo $$ > ${pidFile}; exec sleep 0.1`]);
+    const markerFile = join(out, 'marker');
+    rec = await recordTrace(['sh', '-c', `echo $$ > ${pidFile}; echo '${MARKER}' > $(cat ${markerFile}); exec sleep 0.1`], ANALYSIS_EVENTS, {
+      onInstance: (inst) => writeFileSync(markerFile, inst.path('trace_marker')),
+    });
     pid = Number(readFileSync(pidFile, 'utf8'));
     trace = openTrace(rec.path);
     stats = traceStats(trace);
@@ -70,51 +52,6 @@ describe('exports', () => {
     trace?.close();
     rec?.cleanup();
     if (out) rmSync(out, { recursive: true, force: true });
-  });
-
-  test('Perfetto: every event in per-CPU bundles, sched_switch typed field by field, tasks named', () => {
-    const path = join(out, 't.perfetto');
-    const sum = withSink(path, (s) => exportPerfetto(trace, s));
-    assert.equal(sum.events, stats.events);
-    const packets = fields(readFileSync(path));
-    assert.ok(packets.every((p) => p.num === P.tracePacket && p.wire === 2), 'a Trace is only packets');
-    let events = 0;
-    const decodedSwitches: string[] = [];
-    const perCpu = new Map<number, number>();
-    const names = new Map<number, string>();
-    for (const p of packets) {
-      const pf = fields(p.bytes!);
-      const bundle = one(pf, P.packetFtraceEvents);
-      if (bundle) {
-        const bf = fields(bundle.bytes!);
-        const cpu = Number(one(bf, P.bundleCpu)!.int);
-        let last = -1;
-        for (const e of all(bf, P.bundleEvent)) {
-          const ef = fields(e.bytes!);
-          const ts = sint(one(ef, P.eventTimestamp))!;
-          assert.ok(ts >= last, 'events of a bundle are in time order');
-          last = ts;
-          events++;
-          perCpu.set(cpu, (perCpu.get(cpu) ?? 0) + 1);
-          const sw = one(ef, P.eventSchedSwitch);
-          if (sw) {
-            const s = fields(sw.bytes!);
-            decodedSwitches.push(`${ts} ${sint(one(s, P.switchPrevPid))} ${sint(one(s, P.switchPrevState))} ${sint(one(s, P.switchNextPid))} ${str(one(s, P.switchNextComm))}`);
-          }
-          const g = one(ef, P.eventGeneric);
-          if (g) assert.ok(str(one(fields(g.bytes!), P.genericEventName)), 'generic events carry their name');
-        }
-      }
-      const tree = one(pf, P.packetProcessTree);
-      if (tree) for (const t of all(fields(tree.bytes!), P.treeThreads)) {
-        const tf = fields(t.bytes!);
-        names.set(sint(one(tf, P.threadTid))!, str(one(tf, P.threadName))!);
-      }
-    }
-    assert.equal(events, stats.events);
-    assert.deepEqual(new Map([...perCpu].sort()), new Map(stats.byCpu.map((c) => [c.cpu, c.events])));
-    assert.deepEqual(decodedSwitches.sort(), [...switches].sort());
-    assert.equal(names.get(pid), 'sleep');
   });
 
   test('Chrome JSON: one instant per event, running slices per CPU and task, the sleep as a syscall slice', () => {
@@ -147,6 +84,14 @@ describe('exports', () => {
     assert.ok(m);
     const f = JSON.parse(m[2]!.replace(/""/g, '"')) as { prev_pid: number; next_pid: number };
     assert.equal(`${m[1]} ${f.prev_pid}`, switches[0]!.split(' ').slice(0, 2).join(' '));
+    const prints = lines.filter((l) => l.split(',')[4] === 'ftrace:print').map((l) => JSON.parse(/,"(.*)"$/.exec(l)![1]!.replace(/""/g, '"')) as { buf: string });
+    assert.deepEqual(prints.map((p) => p.buf), [`${MARKER}\n`]);
+  });
+
+  test('report --json: the marker text in the print event\'s buf', async () => {
+    const { text } = await reportText(out, rec.path, { json: true });
+    const prints = text.split('\n').filter((l) => l.includes('"event":"print"')).map((l) => JSON.parse(l) as { fields: { buf: string } });
+    assert.deepEqual(prints.map((p) => p.fields.buf), [`${MARKER}\n`]);
   });
 
   test('Parquet: all events with fields, and one event type with typed columns, read back by DuckDB', async () => {
@@ -157,6 +102,8 @@ describe('exports', () => {
     const db = await DuckDBInstance.create(':memory:');
     const c = await db.connect();
     try {
+      const marks = (await c.runAndReadAll(`SELECT json_extract_string(fields, '$.buf') FROM read_parquet('${allPath}') WHERE event = 'ftrace:print'`)).getRows();
+      assert.deepEqual(marks, [[`${MARKER}\n`]]);
       const per = (await c.runAndReadAll(`SELECT event, count(*)::INTEGER FROM read_parquet('${allPath}') GROUP BY 1 ORDER BY 1`)).getRows();
       assert.deepEqual(per, stats.byEvent.map((e) => [e.event, e.count]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)));
       const rows = (await c.runAndReadAll(`SELECT ts, prev_pid, prev_state, next_pid, next_comm FROM read_parquet('${swPath}')`)).getRows();

@@ -1,6 +1,6 @@
 /** An event's fields as a JSON object text, built per format once and filled per record. */
 import type { EventFormat, Field } from '../../events/format.js';
-import { cstr, dynSpan } from '../../events/printfmt/compile.js';
+import { arraySpan, cstr } from '../../events/printfmt/compile.js';
 import { readNum, toU64 } from '../../events/printfmt/num.js';
 
 type FieldJson = (b: Buffer, off: number, len: number) => string;
@@ -17,23 +17,15 @@ function fieldJson(f: Field): FieldJson {
   const isText = f.arrayLen >= 0 && /char/.test(f.type);
   if (isText) {
     return (b, o, l) => {
-      let start = f.offset;
-      let end = f.offset + f.size;
-      if (f.dynamic !== 'none') {
-        const [s, n] = dynSpan(b, o, l, f);
-        start = s;
-        end = s + n;
-      }
-      return JSON.stringify(cstr(b, o + start, o + Math.min(end, l)));
+      const [start, n] = arraySpan(b, o, l, f);
+      return JSON.stringify(cstr(b, o + start, o + Math.min(start + n, l)));
     };
   }
   if (f.arrayLen >= 0) {
     const es = [1, 2, 4, 8].includes(f.elemSize) ? f.elemSize : 1;
     const ef: Field = { ...f, elemSize: es };
     return (b, o, l) => {
-      let start = f.offset;
-      let n = f.size;
-      if (f.dynamic !== 'none') [start, n] = dynSpan(b, o, l, f);
+      const [start, n] = arraySpan(b, o, l, f);
       const parts: string[] = [];
       for (let p = start; p + es <= start + n && p + es <= l; p += es) parts.push(intJson(ef, o + p, b));
       return '[' + parts.join(',') + ']';

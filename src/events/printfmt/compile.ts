@@ -13,7 +13,7 @@ import { compileStr, type StrPiece } from './str-arg.js';
 import { splitFormat, type Segment } from './segments.js';
 import { TextWriter, latin1Bytes } from './writer.js';
 
-export { cstr, dynSpan, dynLoc } from './num-expr.js';
+export { cstr, dynSpan, dynLoc, arraySpan } from './num-expr.js';
 export type { StrPiece } from './str-arg.js';
 
 /** Renders a piece of a record into a writer. */

@@ -19,6 +19,16 @@ export function dynSpan(b: Buffer, off: number, len: number, f: Field): [number,
   return [Math.floor(loc / 0x20000), loc % 0x20000];
 }
 
+/**
+ * Start and length of an array field's bytes, relative to the record: dynamic ones where their
+ * location word says, an unsized one (`char buf[]`, size 0) up to the record's end, others as declared.
+ */
+export function arraySpan(b: Buffer, off: number, len: number, f: Field): [number, number] {
+  if (f.dynamic !== 'none') return dynSpan(b, off, len, f);
+  if (f.arrayLen === 0) return [f.offset, Math.max(0, len - f.offset)];
+  return [f.offset, f.size];
+}
+
 /** dynSpan packed in one number (start * 2^17 + length), for hot paths that should not allocate. */
 export function dynLoc(b: Buffer, off: number, len: number, f: Field): number {
   if (f.offset + f.size > len) return 0;
