@@ -9,7 +9,7 @@ import { LkstError } from '../base/errors.js';
 import { decompressorFor, type Decompressor } from './compression.js';
 import { compressedCpuStream, parseCpuLost, plainCpuStream, type CpuStream } from './cpu-stream.js';
 import { Cursor, corruptFile } from './cursor.js';
-import { MAGIC, Opt, SEC_FL_COMPRESS, SECTION_HEADER_SIZE, TAG_FLYRECORD, TAG_LATENCY, TAG_OPTIONS } from './layout.js';
+import { MAGIC, Opt, SEC_FL_COMPRESS, TAG_FLYRECORD, TAG_LATENCY, TAG_OPTIONS } from './layout.js';
 import { interpretOptions, readOptionRecords, type BufferOption, type FileOptions, type OptionRecord } from './options.js';
 import { readCmdlines, readEventFormats, readFtraceFormats, readHeaderInfo, readKallsyms, readPrintk } from './sections.js';
 import { BufferSource, FileSource } from './source.js';

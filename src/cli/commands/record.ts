@@ -5,7 +5,6 @@ import { action, numberOption } from '../run.js';
 import { record, lostEvents, type RecordingResult, type RecordProgress } from '../../record/recorder.js';
 import { planRecording } from '../record-plan.js';
 import { writeTraceDat } from '../../file/writer.js';
-import { LkstError } from '../../base/errors.js';
 import { checkOutputPath } from '../../record/output-path.js';
 import { withTrace } from '../../analysis/open.js';
 import { traceStats } from '../../analysis/stats.js';
