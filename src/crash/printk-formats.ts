@@ -2,7 +2,7 @@
 // from the kernel's __trace_printk_fmt and tracepoint_str sections and the modules' format list.
 import type { Kernel } from './kernel.js';
 
-function escape(s: string): string {
+function escapeC(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\t/g, '\\t').replace(/"/g, '\\"');
 }
 
@@ -28,5 +28,5 @@ export function printkFormats(k: Kernel): string {
       if (p !== 0n && !out.has(p)) out.set(p, k.mem.cstring(p, 1024));
     }
   }
-  return [...out].map(([a, s]) => `0x${a.toString(16)} : "${escape(s)}"\n`).join('');
+  return [...out].map(([a, s]) => `0x${a.toString(16)} : "${escapeC(s)}"\n`).join('');
 }

@@ -186,7 +186,7 @@ export class KernelSymbols {
   /** Hex of addr minus the start of symbol i (unsigned 64-bit), without bigints when both are numbers. */
   offsetHex(i: number, addr: Num): string {
     const a = this.addrNums[i]!;
-    if (typeof addr === 'number' && a === a) {
+    if (typeof addr === 'number' && !Number.isNaN(a)) {
       const d = addr - a;
       if (d >= 0 && d <= Number.MAX_SAFE_INTEGER) return d.toString(16);
     }

@@ -1,4 +1,4 @@
-import { TracefsDir, tracefs } from '../tracefs/tracefs.js';
+import { type TracefsDir, tracefs } from '../tracefs/tracefs.js';
 import { parseFormat, type EventFormat } from './format.js';
 
 /** "system:event" for every event this kernel offers, from available_events. */

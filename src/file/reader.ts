@@ -11,7 +11,7 @@ import { compressedCpuStream, plainCpuStream, type CpuStream } from './cpu-strea
 import { lossCountersOfStats } from '../trace/loss.js';
 import type { Trace, TraceBuffer } from '../trace/model.js';
 import { Cursor, corruptFile } from './cursor.js';
-import { MAGIC, Opt, SEC_FL_COMPRESS, SECTION_HEADER_SIZE, TAG_FLYRECORD, TAG_LATENCY, TAG_OPTIONS } from './layout.js';
+import { MAGIC, Opt, SEC_FL_COMPRESS, TAG_FLYRECORD, TAG_LATENCY, TAG_OPTIONS } from './layout.js';
 import { interpretOptions, readOptionRecords, type BufferOption, type FileOptions, type OptionRecord } from './options.js';
 import { readCmdlines, readEventFormats, readFtraceFormats, readHeaderInfo, readKallsyms, readPrintk } from './sections.js';
 import { BufferSource, FileSource } from './source.js';

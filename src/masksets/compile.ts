@@ -148,7 +148,7 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
   for (const s of staged) {
     const have = tracepoints.get(s.tp);
     if (have?.enabled) continue; // the switch handler checked it records with the same filter
-    if (have && have.filter && have.filter !== s.filter) throw new LkstError(`${s.from}: ${s.tp} is prepared for two switches with different filters`, 'give it one filter in every switched-to maskset');
+    if (have?.filter && have.filter !== s.filter) throw new LkstError(`${s.from}: ${s.tp} is prepared for two switches with different filters`, 'give it one filter in every switched-to maskset');
     tracepoints.set(s.tp, { id: s.tp, ...splitTracepointId(s.tp), enabled: false, filter: s.filter, triggers: have?.triggers ?? [], from: [...(have?.from ?? []), s.from] });
   }
   return { maskset: m.name, tracepoints, ...(instancePids ? { pids: { pids: instancePids.pids, follow: instancePids.follow } } : {}), missing };

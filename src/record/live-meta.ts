@@ -1,7 +1,7 @@
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { execFileSync } from 'node:child_process';
-import { TracefsDir, tracefs } from '../tracefs/tracefs.js';
+import { type TracefsDir, tracefs } from '../tracefs/tracefs.js';
 import type { Instance } from '../tracefs/instance.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 

@@ -5,7 +5,6 @@
 
 export const PAGE_HEADER_SIZE = 16; // u64 timestamp + local_t commit (64-bit kernels)
 
-const TYPE_PADDING = 29;
 const TYPE_TIME_EXTEND = 30;
 const TYPE_TIME_STAMP = 31;
 const TS_SHIFT = 27;
@@ -93,7 +92,7 @@ export function forEachRecord(buf: Buffer, pageOff: number, pageSize: number, vi
       ts = Number(tsBig);
       p += 8;
     } else {
-      // Padding: delta 0 means the rest of the page is unused; otherwise a discarded record.
+      // Padding (type 29): delta 0 means the rest of the page is unused; otherwise a discarded record.
       if (delta === 0) break;
       if (p + 8 > end) break;
       const skip = buf.readUInt32LE(p + 4);

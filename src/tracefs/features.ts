@@ -1,4 +1,4 @@
-import { TracefsDir, tracefs } from './tracefs.js';
+import { type TracefsDir, tracefs } from './tracefs.js';
 import { LkstError } from '../base/errors.js';
 
 /** What the running kernel's tracing offers, read from which files exist. */

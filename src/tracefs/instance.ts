@@ -120,7 +120,7 @@ export class Instance extends TracefsDir {
   }
 
   setFilter(system: string, event: string, expr: string | undefined): void {
-    this.write(`${this.eventDir(system, event)}/filter`, expr && expr.trim() ? expr : '0');
+    this.write(`${this.eventDir(system, event)}/filter`, expr?.trim() ? expr : '0');
   }
 
   filter(system: string, event: string): string {

@@ -35,6 +35,7 @@ export async function withBufferNames<T>(tags: string[], fn: (...names: string[]
       onExit();
       process.off('exit', onExit);
     } catch (err) {
+      // biome-ignore lint/correctness/noUnsafeFinally: a cleanup failure is thrown only when fn succeeded
       if (ok) throw err; // otherwise the test's own failure is the one to show; the exit hook retries
     }
   }

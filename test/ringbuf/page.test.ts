@@ -7,12 +7,7 @@ import { forEachRecord, readPageHeader } from '../../src/ringbuf/page.js';
 import { recordType } from '../../src/ringbuf/fields.js';
 import { parseFormat, parseHeaderPage } from '../../src/events/format.js';
 import { tracefs } from '../../src/tracefs/tracefs.js';
-
-/** "secs.usecs" as the kernel's text output prints a ns timestamp. */
-function usecStamp(ns: number): string {
-  const us = Math.floor((ns + 500) / 1000); // the kernel rounds to the nearest microsecond
-  return `${Math.floor(us / 1e6)}.${String(us % 1e6).padStart(6, '0')}`;
-}
+import { usecStamp } from '../unit/fixtures.js';
 
 test("decoded pages agree with the kernel's own text rendering, record for record, across time extends", async () => {
   await withInstance('pages', (inst) => {

@@ -2,7 +2,7 @@
  * Loads a trace into an embedded DuckDB: only the tables a query names, streamed through
  * appenders into an on-disk temporary database (DuckDB spills, so memory stays bounded).
  */
-import { DuckDBConnection, DuckDBInstance, type DuckDBAppender } from '@duckdb/node-api';
+import { type DuckDBConnection, DuckDBInstance, type DuckDBAppender } from '@duckdb/node-api';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

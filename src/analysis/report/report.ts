@@ -108,7 +108,7 @@ function eventView(compiled: CompiledEvent, json: boolean): EventView {
 
 export async function reportTrace(file: Trace, opts: ReportOptions = {}): Promise<ReportSummary> {
   const ctx = renderContextOf(file);
-  const wanted = opts.events && opts.events.length ? eventSelection(opts.events, file.registry) : undefined;
+  const wanted = opts.events?.length ? eventSelection(opts.events, file.registry) : undefined;
   if (wanted && wanted.size === 0) throw new LkstError(`none of the events ${opts.events!.join(', ')} is in ${file.path}`, 'see the events the file holds with `lkst report` without -e');
   const cpuFilter = opts.cpu;
 

@@ -2,7 +2,7 @@ import { describeMachine } from '../machine.js';
 import type { BenchReport } from '../report.js';
 import { workloadRows } from './cells.js';
 
-function escape(cell: string): string {
+function escapeCell(cell: string): string {
   return cell.replace(/\|/g, '\\|');
 }
 
@@ -17,9 +17,9 @@ export function renderMarkdown(r: BenchReport): string {
   for (const w of r.results) {
     const rows = workloadRows(w);
     out.push('', `## ${w.workload}`, '', w.description, '');
-    out.push(`| ${rows[0]!.map(escape).join(' | ')} |`);
+    out.push(`| ${rows[0]!.map(escapeCell).join(' | ')} |`);
     out.push(`|${rows[0]!.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
-    for (const row of rows.slice(1)) out.push(`| ${row.map(escape).join(' | ')} |`);
+    for (const row of rows.slice(1)) out.push(`| ${row.map(escapeCell).join(' | ')} |`);
   }
   return out.join('\n') + '\n';
 }

@@ -6,7 +6,6 @@ import { record, lostEvents, type RecordingResult, type RecordProgress } from '.
 import { lossText } from '../../trace/loss.js';
 import { planRecording } from '../record-plan.js';
 import { writeTraceDat } from '../../file/writer.js';
-import { LkstError } from '../../base/errors.js';
 import { checkOutputPath } from '../../record/output-path.js';
 import { withTrace } from '../../analysis/open.js';
 import { traceStats } from '../../analysis/stats.js';

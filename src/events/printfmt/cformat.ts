@@ -87,7 +87,7 @@ function widthOf(spec: Spec, arg: number): [number, number, boolean] {
 export function formatInt(spec: Spec, v: number | bigint, starArg = 0): string {
   const conv = spec.conv;
   const neg = v < 0;
-  let mag: number | bigint = neg ? -v : v;
+  const mag: number | bigint = neg ? -v : v;
   const radix = conv === 'x' || conv === 'X' ? 16 : conv === 'o' ? 8 : 10;
   let digits = radix === 16 ? toHex(mag) : mag.toString(radix);
   if (conv === 'X') digits = digits.toUpperCase();

@@ -11,7 +11,7 @@ import { convert, i32le, isTrue, norm, toU64, u16le, u32le, type Num } from './n
 import { compilePointer } from './pointer-arg.js';
 import { compileStr, type StrPiece } from './str-arg.js';
 import { splitFormat, type Segment } from './segments.js';
-import { TextWriter, latin1Bytes } from './writer.js';
+import { type TextWriter, latin1Bytes } from './writer.js';
 
 export { cstr, dynSpan, dynLoc, arraySpan } from './num-expr.js';
 export type { StrPiece } from './str-arg.js';
