@@ -51,7 +51,7 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
       const s = streams[i]!;
       const cpu = s.stream.cpu;
       if (missed) {
-        const count = ledger.place(i, ts, missed);
+        const count = ledger.place(i, missed);
         if (count !== 0 && visitor.lost) visitor.lost(cpu, ts, count, s.buffer);
       }
       ledger.seen(i, ts);

@@ -1,5 +1,4 @@
 // Writing a dump's trace out as trace.dat, and the recovery summary as text (for `lkst recover`).
-import { basename } from 'node:path';
 import { writeTraceDat } from '../file/writer.js';
 import { cpuStatsText } from '../trace/loss.js';
 import type { TraceBuffer } from '../trace/model.js';

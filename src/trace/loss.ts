@@ -112,8 +112,8 @@ export class LossLedger {
     this.cpus = streams.map((s) => ({ buffer: s.buffer, cpu: s.cpu, counters: s.counters, budget: s.counters.beforeInPages ?? 0, counted: 0, uncounted: 0, places: 0, lastTs: NaN }));
   }
 
-  /** A flagged page of stream i before ts; count -1 when the kernel stored none. Returns what to show (0: all of it was before the recording). */
-  place(i: number, ts: number, count: number): number {
+  /** A flagged page of stream i; count -1 when the kernel stored none. Returns what to show (0: all of it was before the recording). */
+  place(i: number, count: number): number {
     const c = this.cpus[i]!;
     c.places++;
     if (count < 0) {

@@ -15,7 +15,7 @@ import { FTRACE_PROTOS } from '../../src/export/perfetto/ftrace-protos.js';
 import { parseUname } from '../../src/export/perfetto/system-info.js';
 import { ANALYSIS_EVENTS, recordTrace, type RecordedTrace } from '../analysis/record-trace.js';
 import { recordWrappedTrace } from '../analysis/wrapped-trace.js';
-import { all, fields, one, sint, str, type ProtoField } from './proto-reader.js';
+import { all, one, sint, str, type ProtoField } from './proto-reader.js';
 import { genericFields, readPerfetto, type PfEvent, type PfTrace } from './perfetto-reader.js';
 
 /** Numbers from Perfetto's protos: FtraceEvent payload fields and the messages' fields used here. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CommTable, EventRenderers, KernelSymbols, renderToString, type RenderContext } from '../../src/events/printfmt/index.js';
+import { CommTable, EventRenderers, renderToString, type RenderContext } from '../../src/events/printfmt/index.js';
+import { KernelSymbols } from '../../src/events/kallsyms.js';
+import { parseCmdlines } from '../../src/events/cmdlines.js';
 import { recordType } from '../../src/ringbuf/fields.js';
 import { mergeRecords } from '../../src/ringbuf/merge.js';
 import { fixtureRegistry, fixtureText, pageCapture, parseReportLine, rawPages, usecStamp } from './fixtures.js';
@@ -9,7 +11,7 @@ test("each record's print format renders as trace-cmd's text of it", () => {
   const cap = pageCapture();
   const reg = fixtureRegistry();
   const renderers = new EventRenderers((id) => reg.get(id));
-  const ctx: RenderContext = { comms: CommTable.fromSavedCmdlines(fixtureText('pages', 'saved_cmdlines')), symbols: KernelSymbols.fromKallsyms(fixtureText('pages', 'kallsyms')) };
+  const ctx: RenderContext = { comms: CommTable.fromMap(parseCmdlines(fixtureText('pages', 'saved_cmdlines'))), symbols: new KernelSymbols(fixtureText('pages', 'kallsyms')) };
   // lkst.dat holds these very pages, so trace-cmd's report of it is their expected text, in time order.
   const expected = fixtureText('lkst.report.txt')
     .split('\n')

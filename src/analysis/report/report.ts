@@ -204,7 +204,7 @@ async function reportInputs(
     inputs,
     (input, ts, b, off, len, missed) => {
       // Losses from before the recording began are not this trace's: the ledger takes them out.
-      if (missed) missed = ledger.place(input, ts, missed);
+      if (missed) missed = ledger.place(input, missed);
       ledger.seen(input, ts);
       const id = u16le(b, off);
       if (wanted) {
