@@ -5,6 +5,9 @@
  * the line, and reading stops at the first line it cannot read (a pid without a comm). The first
  * line of a pid wins.
  */
+/** 2^63: past C's LONG_MAX (the float of LONG_MAX is this very number). */
+const LONG_LIMIT = 2 ** 63;
+
 export function parseCmdlines(text: string): Map<number, string> {
   const out = new Map<number, string>();
   // The C string ends at a NUL.
@@ -22,7 +25,7 @@ export function parseCmdlines(text: string): Map<number, string> {
       let v = 0;
       for (let c = text.charCodeAt(q); q < e && c >= 48 && c <= 57; c = text.charCodeAt(++q)) v = v * 10 + (c - 48);
       // No digits, a pid beyond C's long (errno set), or no comm: libtraceevent stops here.
-      if (q === d || v > 9223372036854775807) break;
+      if (q === d || v >= LONG_LIMIT) break;
       const c0 = skipSpace(text, q, e);
       if (c0 === e) break;
       const pid = (neg ? -v : v) | 0; // stored in a C int

@@ -84,7 +84,7 @@ export interface Trace {
 
 /** The buffers a consumer was asked for (--buffer NAME, repeatable); all when none named. */
 export function selectBuffers(trace: Pick<Trace, 'buffers' | 'path'>, names?: readonly string[]): TraceBuffer[] {
-  if (!names || !names.length) return trace.buffers;
+  if (!names?.length) return trace.buffers;
   const label = (b: TraceBuffer) => b.name || 'top';
   const out: TraceBuffer[] = [];
   for (const n of names) {
