@@ -4,7 +4,6 @@
  * and ProcessTree packets for the thread groups the trace shows. The parts live in ./perfetto/.
  */
 import type { TraceInput } from '../analysis/input.js';
-import type { TraceMeta } from '../ringbuf/meta.js';
 import { Pass } from '../analysis/pass.js';
 import type { FileSink } from './file-sink.js';
 import { ProtoWriter } from './protobuf.js';
@@ -23,10 +22,10 @@ export interface PerfettoSummary {
   bytes: number;
 }
 
-/** Streams the trace into sink as a Perfetto trace. A trace file's input brings its uname. */
-export function exportPerfetto(input: TraceInput & { file?: { meta: TraceMeta } }, sink: FileSink): PerfettoSummary {
+/** Streams the trace into sink as a Perfetto trace. The input's uname (trace.dat option, dump) becomes SystemInfo. */
+export function exportPerfetto(input: TraceInput, sink: FileSink): PerfettoSummary {
   const out = new PacketSink(sink);
-  const uts = input.file?.meta.uname ? parseUname(input.file.meta.uname) : undefined;
+  const uts = input.uname ? parseUname(input.uname) : undefined;
   // First in the file: the importer reads SystemInfo as it comes, before it parses any event.
   if (uts) out.packet((p) => p.message(PACKET.systemInfo, (s) => writeSystemInfo(s, uts)));
 

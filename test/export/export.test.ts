@@ -84,7 +84,7 @@ describe('exports', () => {
     assert.ok(m);
     const f = JSON.parse(m[2]!.replace(/""/g, '"')) as { prev_pid: number; next_pid: number };
     assert.equal(`${m[1]} ${f.prev_pid}`, switches[0]!.split(' ').slice(0, 2).join(' '));
-    const prints = lines.filter((l) => l.split(',')[4] === 'ftrace:print').map((l) => JSON.parse(/,"(.*)"$/.exec(l)![1]!.replace(/""/g, '"')) as { buf: string });
+    const prints = lines.filter((l) => l.split(',')[5] === 'ftrace:print').map((l) => JSON.parse(/,"(.*)"$/.exec(l)![1]!.replace(/""/g, '"')) as { buf: string });
     assert.deepEqual(prints.map((p) => p.buf), [`${MARKER}\n`]);
   });
 
