@@ -4,7 +4,7 @@ import type { LatencyReport } from './latency.js';
 import type { StateAt } from './state.js';
 import type { TraceStats } from './stats.js';
 import { fmtDur, fmtTs } from './time.js';
-import type { TimerReport } from './timers.js';
+import type { TimerFinding, TimerReport } from './timers.js';
 import type { DurationSummary } from './durations.js';
 
 /** Columns padded to their widest cell; numbers (and headers over them) right-aligned. */
@@ -98,15 +98,22 @@ export function renderTimers(r: TimerReport, top = 30): string {
   if (!r.coverage.timerEvents) out.push('note: the trace has no timer events (record timer:*)');
   if (!r.coverage.freeEvents) out.push('note: the trace has no kmem free events: use-after-free cannot be checked (record kmem:kfree, kmem:kmem_cache_free)');
   else if (!r.coverage.allocSizes) out.push('note: no kmalloc/kmem_cache_alloc events: only timers at the very start of a freed object are checked');
-  out.push(`Findings: ${r.findings.length}`);
-  for (const f of r.findings) {
+  const finding = (f: TimerFinding) => {
     out.push(`  [${f.kind}] ${fmtTs(f.ts)}: ${f.message}${f.repeats ? ` (and ${f.repeats} more times)` : ''}`);
+    if (f.uncertain) out.push(`    uncertain: ${f.uncertain}`);
     out.push(`    object ${f.object.ptr}${f.object.size ? `, ${f.object.size} bytes` : ''}${f.object.cache ? ` (${f.object.cache})` : ''}; timer at offset ${f.object.offset}`);
     out.push('    evidence:');
     for (const e of f.evidence) out.push(evidenceLine(e));
+  };
+  out.push(`Findings: ${r.findings.length}`);
+  r.findings.forEach(finding);
+  if (r.uncertainFindings.length) {
+    out.push('', `Uncertain findings (the trace cannot settle them; not counted above): ${r.uncertainFindings.length}${r.uncertainFindings.length > top ? ` (first ${top}; --json lists all)` : ''}`);
+    r.uncertainFindings.slice(0, top).forEach(finding);
   }
   const busiest = [...r.timers].sort((a, b) => b.counts.start + b.counts.expire - (a.counts.start + a.counts.expire)).slice(0, top);
   out.push('', `Timers (${r.timers.length}${r.timersNotListed ? ` listed, ${r.timersNotListed} older idle ones not kept` : ''}; busiest ${busiest.length})`);
-  out.push(table(['timer', 'kind', 'function', 'init', 'start', 'expire', 'cancel', 'first', 'last', 'pending'], busiest.map((t) => [t.addr, t.kind, t.function ?? '', t.counts.init, t.counts.start, t.counts.expire, t.counts.cancel, fmtTs(t.first), fmtTs(t.last), t.pending ? 'yes' : ''])));
+  out.push(table(['timer', 'kind', 'function', 'init', 'start', 'expire', 'cancel', 'first', 'last', 'pending'], busiest.map((t) => [t.addr, t.kind, t.function ?? '', t.counts.init, t.counts.start, t.counts.expire, t.counts.cancel, fmtTs(t.first), fmtTs(t.last), t.pending ? (t.pending.uncertain ? 'yes?' : 'yes') : ''])));
+  if (busiest.some((t) => t.pending?.uncertain)) out.push('yes?: armed when last seen, but events were lost since (its cancel or expiry may be among them)');
   return out.join('\n') + '\n';
 }

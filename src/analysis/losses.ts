@@ -1,0 +1,144 @@
+/**
+ * Where a trace lost events: per CPU, the gap between the last record before a loss and the first
+ * after it. Analyses that follow an object or a task across events ask whether a time span holds
+ * a loss on any CPU (a free on one CPU may concern an object used on another) and say so in words.
+ */
+import { forEachEvent } from './stream.js';
+import type { TraceInput } from './input.js';
+import { fmtTs } from './time.js';
+
+export interface Loss {
+  cpu: number;
+  /** Time of the CPU's last record before the loss; -1 when none (lost before its first record). */
+  from: number;
+  /** Time of the first record after the loss; Infinity when the trace does not say where it was. */
+  to: number;
+  /** Events lost; -1 when the kernel flagged the loss without counting it. */
+  count: number;
+}
+
+export class LossLog {
+  private readonly list: Loss[] = [];
+  /** Per CPU, the time of its last record so far. */
+  private readonly last: number[] = [];
+  /** The same losses sorted by `from`, with the running maximum of `to`, for overlap tests. */
+  private byFrom: Loss[] = [];
+  private maxTo: number[] = [];
+  private sealed = true;
+
+  get all(): readonly Loss[] {
+    return this.list;
+  }
+
+  get any(): boolean {
+    return this.list.length > 0;
+  }
+
+  /** Call for every record, in stream order, so a loss knows where its gap began. */
+  seen(cpu: number, ts: number): void {
+    this.last[cpu] = ts;
+  }
+
+  /** The stream's lost(cpu, ts, count) callback. */
+  lost(cpu: number, ts: number, count: number): void {
+    this.add({ cpu, from: this.last[cpu] ?? -1, to: ts, count });
+  }
+
+  private add(l: Loss): void {
+    this.list.push(l);
+    this.sealed = false;
+  }
+
+  /**
+   * Losses the recorder counted (overrun, dropped) beyond those the pages mark with a count, on
+   * CPUs with no uncounted mark to hold them: they happened somewhere in the trace.
+   */
+  addUnlocated(input: TraceInput): void {
+    for (const c of input.cpus) {
+      if (!c.lost) continue;
+      const mine = this.list.filter((l) => l.cpu === c.cpu);
+      if (mine.some((l) => l.count < 0 || l.to === Infinity)) continue;
+      const extra = c.lost.overrun + c.lost.dropped - mine.reduce((n, l) => n + l.count, 0);
+      if (extra > 0) this.add({ cpu: c.cpu, from: -1, to: Infinity, count: extra });
+    }
+  }
+
+  private seal(): void {
+    if (this.sealed) return;
+    this.byFrom = [...this.list].sort((a, b) => a.from - b.from);
+    let m = -Infinity;
+    this.maxTo = this.byFrom.map((l) => (m = Math.max(m, l.to)));
+    this.sealed = true;
+  }
+
+  /** Whether events may be missing between t1 and t2 (inclusive) on any CPU. */
+  overlaps(t1: number, t2: number): boolean {
+    if (!this.list.length) return false;
+    this.seal();
+    // The last loss whose gap began before t2; any of those reaching past t1 overlaps.
+    let lo = 0;
+    let hi = this.byFrom.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.byFrom[mid]!.from < t2) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && this.maxTo[lo - 1]! > t1;
+  }
+
+  /** The losses between t1 and t2 on any CPU (or on `cpu` only). */
+  within(t1: number, t2: number, cpu?: number): Loss[] {
+    if (!this.overlaps(t1, t2)) return [];
+    return this.list.filter((l) => l.from < t2 && l.to > t1 && (cpu === undefined || l.cpu === cpu));
+  }
+
+  /** Why a state or finding over [t1, t2] may be wrong; undefined when nothing was lost there. */
+  uncertainty(t1: number, t2: number, cpu?: number): string | undefined {
+    const ls = this.within(t1, t2, cpu);
+    return ls.length ? describeLosses(ls) : undefined;
+  }
+}
+
+/** "14,030 events lost on CPU 1 between 720.101234 and 720.120000; ..." (one clause per CPU). */
+export function describeLosses(losses: readonly Loss[]): string {
+  const perCpu = new Map<number, Loss[]>();
+  for (const l of losses) {
+    const s = perCpu.get(l.cpu);
+    if (s) s.push(l);
+    else perCpu.set(l.cpu, [l]);
+  }
+  const parts: string[] = [];
+  for (const [cpu, ls] of [...perCpu].sort((a, b) => a[0] - b[0])) {
+    const counted = ls.reduce((n, l) => n + Math.max(0, l.count), 0);
+    const uncounted = ls.some((l) => l.count < 0);
+    const n = counted === 0 ? 'an unknown number of events' : `${uncounted ? 'at least ' : ''}${counted.toLocaleString('en-US')} event${counted === 1 && !uncounted ? '' : 's'}`;
+    const from = Math.min(...ls.map((l) => l.from));
+    const to = Math.max(...ls.map((l) => l.to));
+    const gaps = ls.length > 1 ? ` in ${ls.length} gaps` : '';
+    const where = to === Infinity ? 'at times the trace does not mark' : from < 0 ? `before ${fmtTs(to)}` : `between ${fmtTs(from)} and ${fmtTs(to)}`;
+    parts.push(`${n} lost on CPU ${cpu}${gaps} ${where}`);
+  }
+  return parts.join('; ');
+}
+
+/**
+ * Every loss of a trace (up to the first record after `until` on each CPU), in one quick pass that
+ * decodes no fields: for analyses that must know of a loss before the stream reaches it.
+ */
+export function scanLosses(input: TraceInput, until = Infinity): LossLog {
+  const log = new LossLog();
+  const past = new Set<number>();
+  const cpus = input.cpus.length;
+  forEachEvent(input, {
+    event: (ev) => {
+      log.seen(ev.cpu, ev.ts);
+      if (ev.ts > until) {
+        past.add(ev.cpu);
+        if (past.size >= cpus) return false;
+      }
+    },
+    lost: (cpu, ts, count) => log.lost(cpu, ts, count),
+  });
+  log.addUnlocated(input);
+  return log;
+}
