@@ -50,16 +50,19 @@ export class LossLog {
   }
 
   /**
-   * Losses the recorder counted (overrun, dropped) beyond those the pages mark with a count, on
-   * CPUs with no uncounted mark to hold them: they happened somewhere in the trace.
+   * Squares the pages' marks with the loss counters the recorder (or the dump) saved per CPU: the
+   * excess is the count of a CPU's one uncounted mark; with no uncounted mark, it was lost
+   * somewhere the pages do not show. Call once, after the stream.
    */
-  addUnlocated(input: TraceInput): void {
+  applyCounters(input: TraceInput): void {
     for (const c of input.cpus) {
       if (!c.lost) continue;
       const mine = this.list.filter((l) => l.cpu === c.cpu);
-      if (mine.some((l) => l.count < 0 || l.to === Infinity)) continue;
-      const extra = c.lost.overrun + c.lost.dropped - mine.reduce((n, l) => n + l.count, 0);
-      if (extra > 0) this.add({ cpu: c.cpu, from: -1, to: Infinity, count: extra });
+      const uncounted = mine.filter((l) => l.count < 0);
+      const extra = c.lost.overrun + c.lost.dropped - mine.reduce((n, l) => n + Math.max(0, l.count), 0);
+      if (extra <= 0) continue;
+      if (uncounted.length === 1) uncounted[0]!.count = extra;
+      else if (!uncounted.length) this.add({ cpu: c.cpu, from: -1, to: Infinity, count: extra });
     }
   }
 
@@ -122,23 +125,15 @@ export function describeLosses(losses: readonly Loss[]): string {
 }
 
 /**
- * Every loss of a trace (up to the first record after `until` on each CPU), in one quick pass that
- * decodes no fields: for analyses that must know of a loss before the stream reaches it.
+ * Every loss of a trace, in one quick pass that decodes no fields: for analyses that must know of
+ * a loss before the stream reaches it (the whole trace, so the saved counters can be squared).
  */
-export function scanLosses(input: TraceInput, until = Infinity): LossLog {
+export function scanLosses(input: TraceInput): LossLog {
   const log = new LossLog();
-  const past = new Set<number>();
-  const cpus = input.cpus.length;
   forEachEvent(input, {
-    event: (ev) => {
-      log.seen(ev.cpu, ev.ts);
-      if (ev.ts > until) {
-        past.add(ev.cpu);
-        if (past.size >= cpus) return false;
-      }
-    },
+    event: (ev) => log.seen(ev.cpu, ev.ts),
     lost: (cpu, ts, count) => log.lost(cpu, ts, count),
   });
-  log.addUnlocated(input);
+  log.applyCounters(input);
   return log;
 }

@@ -108,6 +108,7 @@ export class TimerAnalysis implements Analysis {
   readonly coverage = { timerEvents: false, freeEvents: false, allocSizes: false };
   private forgotten = 0;
   private last = 0;
+  private finished = false;
   /** Losses fed by the stream, unless the caller scanned them beforehand. */
   private readonly ownLosses: boolean;
   readonly losses: LossLog;
@@ -306,11 +307,13 @@ export class TimerAnalysis implements Analysis {
     return why.length ? why.join('; ') : undefined;
   }
 
-  result(): TimerReport {
-    if (this.ownLosses) this.losses.addUnlocated(this.input);
+  /** end: the moment the report describes (default: the last event seen). */
+  result(end = this.last): TimerReport {
+    if (this.ownLosses && !this.finished) this.losses.applyCounters(this.input);
+    this.finished = true;
     const timers: TimerLife[] = [...this.timers.values()].map(({ key: _k, lastStart: _l, ...life }) => {
       const p = life.pending;
-      const uncertain = p && this.losses.uncertainty(p.since, this.last);
+      const uncertain = p && this.losses.uncertainty(p.since, end);
       return uncertain ? { ...life, pending: { ...p, uncertain } } : life;
     });
     timers.sort((a, b) => a.first - b.first);
