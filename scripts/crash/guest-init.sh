@@ -1,19 +1,21 @@
 #!/bin/busybox sh
-# /init of the crash-test guest. Kernel command line: lkst.nonce=WORD lkst.mode=basic|uaf
+# /init of the crash-test guest. Kernel command line: lkst.nonce=WORD lkst.mode=basic|uaf [lkst.storm=1]
 # Prints "LKST-STATS buffer cpu key value" lines on the console, then crashes the kernel.
 /bin/busybox --install -s /bin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
 for m in qemu_fw_cfg pvpanic pvpanic-mmio; do insmod /mods/$m.ko 2>/dev/null || echo "LKST-WARN cannot load $m"; done
-nonce=none; mode=basic
+nonce=none; mode=basic; storm=0
 for w in $(cat /proc/cmdline); do
-  case "$w" in lkst.nonce=*) nonce=${w#lkst.nonce=} ;; lkst.mode=*) mode=${w#lkst.mode=} ;; esac
+  case "$w" in lkst.nonce=*) nonce=${w#lkst.nonce=} ;; lkst.mode=*) mode=${w#lkst.mode=} ;; lkst.storm=*) storm=${w#lkst.storm=} ;; esac
 done
 mount -t tracefs nodev /sys/kernel/tracing
 T=/sys/kernel/tracing
 echo 0 > $T/tracing_on
 echo 256 > $T/buffer_size_kb
+# lkst.storm=1: CPU 1's top buffer is tiny and markers keep it wrapping, so CPU 1 loses events all along.
+[ "$storm" = 1 ] && echo 8 > $T/per_cpu/cpu1/buffer_size_kb
 for e in sched/sched_switch sched/sched_wakeup timer/timer_start timer/timer_cancel timer/timer_expire_entry timer/timer_expire_exit; do
   echo 1 > $T/events/$e/enable
 done
@@ -64,8 +66,13 @@ if [ "$mode" = big ]; then
   echo "lkst-big-end=$nonce" > $T/trace_marker
 fi
 if [ "$mode" = uaf ]; then
+  # Only now: hrtimers fire every tick and would soon wrap the buffer.
+  for e in hrtimer_start hrtimer_cancel hrtimer_expire_entry hrtimer_expire_exit; do echo 1 > $T/events/timer/$e/enable; done
+  # Long markers: a few of them fill CPU 1's buffer, even as slowly as an emulated CPU writes them.
+  [ "$storm" = 1 ] && taskset 2 sh -c "m=lkst-storm-\$(printf '%1000s' | tr ' ' x); while :; do echo \$m > $T/trace_marker; done" &
   echo "lkst-uaf-start=$nonce" > $T/trace_marker
-  insmod /mods/extra.ko
+  # With the storm, on CPU 0: the case's own events must not be the ones CPU 1 loses.
+  if [ "$storm" = 1 ]; then taskset 1 insmod /mods/extra.ko; else insmod /mods/extra.ko; fi
   sleep 5
   echo "LKST-WARN the use-after-free did not crash the guest"
 fi

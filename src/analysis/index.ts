@@ -10,6 +10,7 @@ export { stateAt, type StateAt } from './state.js';
 export { analyzeLatency, LatencyAnalysis, type LatencyReport } from './latency.js';
 export { analyzeTimers, TimerAnalysis, type TimerReport, type TimerFinding, type TimerLife } from './timers.js';
 export { MarkerAnalysis, type Marker, type MasksetSwitch } from './markers.js';
+export { LossLog, scanLosses, describeLosses, type Loss } from './losses.js';
 export { openTraceDb, describeTables, type TraceDb } from './query/database.js';
 export { runQuery, type QueryFormat } from './query/run.js';
 export { parseTraceTime, fmtTs, fmtDur } from './time.js';

@@ -1,9 +1,12 @@
 /**
  * `lkst analyze latency`: how long woken tasks waited for a CPU, how long system calls took, how
  * long interrupt and softirq handlers ran. Streaming; constant memory per task and per name.
+ * A span with events lost inside it is left out and counted (its end or a second start may be
+ * among the lost events), so every figure is measured from complete data.
  */
 import { Durations, TopN, type DurationSummary } from './durations.js';
 import type { TraceInput } from './input.js';
+import { describeLosses, scanLosses, type LossLog } from './losses.js';
 import { Pass, type Analysis } from './pass.js';
 
 export interface WakeupCase {
@@ -34,6 +37,9 @@ export interface LatencyReport {
   irqs: { name: string; kind: 'irq' | 'softirq'; time: DurationSummary }[];
   /** What the trace lacked for a part of the report (missing events). */
   missing: string[];
+  /** Spans left out because events were lost inside them, and where the trace lost events. */
+  lossExcluded: { wakeups: number; syscalls: number; irqs: number };
+  losses?: string;
 }
 
 export class LatencyAnalysis implements Analysis {
@@ -45,6 +51,8 @@ export class LatencyAnalysis implements Analysis {
   private readonly irqs = new Map<string, { kind: 'irq' | 'softirq'; d: Durations }>();
   private readonly history = new Map<number, { pid: number; start: number; end: number }[]>();
   private readonly onCpuSince = new Map<number, number>();
+  private readonly losses: LossLog;
+  private readonly excluded = { wakeups: 0, syscalls: 0, irqs: 0 };
 
   /** Time each task ran on cpu within [from, to), from the recent slices. */
   private meanwhile(cpu: number, from: number, to: number): WakeupCase['ranMeanwhile'] {
@@ -57,6 +65,8 @@ export class LatencyAnalysis implements Analysis {
   }
 
   constructor(private readonly pass: Pass) {
+    // Known in advance: a loss on another CPU is reported only when that CPU's stream reaches it.
+    this.losses = scanLosses(pass.input);
     const model = pass.model;
     model.subscribe({
       wake: (ts, task, targetCpu, waker) => {
@@ -80,6 +90,10 @@ export class LatencyAnalysis implements Analysis {
         const w = this.woken.get(next.pid);
         if (!w || next.pid === 0) return;
         this.woken.delete(next.pid);
+        if (this.losses.overlaps(w.ts, ts)) {
+          this.excluded.wakeups++;
+          return;
+        }
         const lat = ts - w.ts;
         this.all.add(lat);
         let d = this.byTask.get(next.pid);
@@ -104,12 +118,21 @@ export class LatencyAnalysis implements Analysis {
           });
         }
       },
-      syscall: (_ts, _task, _nr, name, dur) => {
+      syscall: (ts, _task, _nr, name, dur) => {
+        if (this.losses.overlaps(ts - dur, ts)) {
+          this.excluded.syscalls++;
+          return;
+        }
         let d = this.syscalls.get(name);
         if (!d) this.syscalls.set(name, (d = new Durations()));
         d.add(dur);
       },
-      irq: (_ts, _cpu, kind, name, dur) => {
+      irq: (ts, cpu, kind, name, dur, start) => {
+        // Entry and exit are on one CPU: only its losses matter.
+        if (this.losses.overlaps(start, ts) && this.losses.within(start, ts, cpu).length) {
+          this.excluded.irqs++;
+          return;
+        }
         let s = this.irqs.get(name);
         if (!s) this.irqs.set(name, (s = { kind, d: new Durations() }));
         s.d.add(dur);
@@ -128,7 +151,8 @@ export class LatencyAnalysis implements Analysis {
     byTask.sort((a, b) => b.latency.maxNs - a.latency.maxNs);
     const syscalls = [...this.syscalls].map(([name, d]) => ({ name, time: d.summary() })).sort((a, b) => b.time.totalNs - a.time.totalNs);
     const irqs = [...this.irqs].map(([name, s]) => ({ name, kind: s.kind, time: s.d.summary() })).sort((a, b) => b.time.totalNs - a.time.totalNs);
-    return { wakeup: { all: this.all.summary(), byTask, worst: this.worst.values() }, syscalls, irqs, missing };
+    const losses = this.losses.any ? describeLosses(this.losses.all) : undefined;
+    return { wakeup: { all: this.all.summary(), byTask, worst: this.worst.values() }, syscalls, irqs, missing, lossExcluded: { ...this.excluded }, losses };
   }
 }
 

@@ -7,6 +7,8 @@ import { forEachEvent, type PassLoss, type StreamVisitor } from './stream.js';
 export interface Analysis {
   event?(ev: TraceEvent): void;
   lost?(cpu: number, ts: number, count: number, buffer: string): void;
+  /** Overwritten before the recording began, flagged on cpu before ts (see StreamVisitor.lostBefore). */
+  lostBefore?(cpu: number, ts: number, count: number, buffer: string): void;
   /** The settled loss figures once the pass is over. */
   done?(loss: PassLoss): void;
   /** What the analysis found, once the pass is over. */
@@ -46,6 +48,9 @@ export class Pass {
       },
       lost: (cpu, ts, count, buffer) => {
         for (const a of withLost) a.lost!(cpu, ts, count, buffer);
+      },
+      lostBefore: (cpu, ts, count, buffer) => {
+        for (const a of list) a.lostBefore?.(cpu, ts, count, buffer);
       },
       done: (loss) => {
         this.loss = loss;

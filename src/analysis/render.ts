@@ -4,7 +4,7 @@ import type { LatencyReport } from './latency.js';
 import type { StateAt } from './state.js';
 import type { TraceStats } from './stats.js';
 import { fmtDur, fmtTs } from './time.js';
-import type { TimerReport } from './timers.js';
+import type { TimerFinding, TimerReport } from './timers.js';
 import type { DurationSummary } from './durations.js';
 import { lossText } from '../trace/loss.js';
 import { bufferLabel } from '../trace/model.js';
@@ -41,19 +41,20 @@ export function renderState(st: StateAt): string {
   const since = (ts: number) => (ts < 0 ? 'before the trace' : `${fmtTs(ts)} (${fmtDur(st.at - ts)} ago)`);
   out.push(`State at ${fmtTs(st.at)} (${fmtDur(Math.max(0, st.at - st.traceStart))} into the trace)`);
   if (st.maskset) out.push(`Maskset in force: ${st.maskset}`);
-  if (st.lostBefore) out.push(`warning: ${st.lostBefore} events were lost before this moment; some states may be stale`);
+  if (st.losses) out.push(`warning: events were lost before this moment (${st.losses}); rows marked ? were carried across a loss and may be stale`);
   if (!st.switchesTraced) out.push('note: no sched_switch in the trace: "running" is the last task seen on each CPU');
-  out.push('', 'CPUs', table(['cpu', 'running', 'since', 'in interrupt'], st.cpus.map((c) => [c.cpu, c.pid < 0 ? '?' : `${c.comm}:${c.pid}`, since(c.since), c.irqs.map((i) => i.name).join(' > ') || (st.irqExitsTraced ? '' : '?')])));
+  const mark = (u?: string) => (u ? ' ?' : '');
+  out.push('', 'CPUs', table(['cpu', 'running', 'since', 'in interrupt'], st.cpus.map((c) => [c.cpu, (c.pid < 0 ? '?' : `${c.comm}:${c.pid}`) + mark(c.uncertain), since(c.since), c.irqs.map((i) => i.name).join(' > ') || (st.irqExitsTraced ? '' : '?')])));
   const known = st.tasks.filter((t) => t.state !== 'unknown' || t.syscall);
   out.push(
     '',
     `Tasks (${known.length} with a known state, of ${st.tasks.length} seen)`,
     table(
       ['pid', 'comm', 'state', 'since', 'cpu', 'syscall', 'locks'],
-      known.map((t) => [t.pid, t.comm, t.state, since(t.since), t.cpu < 0 ? '' : String(t.cpu), t.syscall ? `${t.syscall.name} since ${fmtTs(t.syscall.since)}` : '', [t.waitingForLock ? `waits for ${t.waitingForLock.kind} ${t.waitingForLock.addr} since ${fmtTs(t.waitingForLock.since)}` : '', ...t.holdsLocks.map((l) => `holds ${l.name}`)].filter(Boolean).join(', ')]),
+      known.map((t) => [t.pid, t.comm, t.state + mark(t.uncertain), since(t.since), t.cpu < 0 ? '' : String(t.cpu), t.syscall ? `${t.syscall.name} since ${fmtTs(t.syscall.since)}` : '', [t.waitingForLock ? `waits for ${t.waitingForLock.kind} ${t.waitingForLock.addr} since ${fmtTs(t.waitingForLock.since)}` : '', ...t.holdsLocks.map((l) => `holds ${l.name}`)].filter(Boolean).join(', ')]),
     ),
   );
-  out.push('', `Pending timers (${st.pendingTimers.length})`, table(['timer', 'kind', 'function', 'armed', 'expires'], st.pendingTimers.map((t) => [t.addr, t.kind, t.function ?? '', fmtTs(t.pending!.since), String(t.pending!.expires)])));
+  out.push('', `Pending timers (${st.pendingTimers.length})`, table(['timer', 'kind', 'function', 'armed', 'expires'], st.pendingTimers.map((t) => [t.addr + mark(t.pending!.uncertain), t.kind, t.function ?? '', fmtTs(t.pending!.since), String(t.pending!.expires)])));
   return out.join('\n') + '\n';
 }
 
@@ -81,6 +82,8 @@ export function renderLatency(r: LatencyReport, top = 15, task?: string): string
     for (const t of mine) out.push(`Wakeup to run of ${t.comm}:${t.pid}: ${t.latency.count} wakeups, mean ${fmtDur(t.latency.meanNs)}, max ${fmtDur(t.latency.maxNs)}`, histogram(t.latency), '');
   }
   for (const m of r.missing) out.push(`note: ${m}`);
+  const ex = r.lossExcluded;
+  if (r.losses) out.push(`note: events were lost (${r.losses}); left out as they span a loss: ${ex.wakeups} wakeups, ${ex.syscalls} system calls, ${ex.irqs} interrupt handlers`);
   const w = r.wakeup.all;
   out.push(`Wakeup to run: ${w.count} wakeups, mean ${fmtDur(w.meanNs)}, p50 <= ${fmtDur(w.p50Ns)}, p99 <= ${fmtDur(w.p99Ns)}, max ${fmtDur(w.maxNs)}`);
   if (w.count) out.push(histogram(w));
@@ -104,15 +107,22 @@ export function renderTimers(r: TimerReport, top = 30): string {
   if (!r.coverage.timerEvents) out.push('note: the trace has no timer events (record timer:*)');
   if (!r.coverage.freeEvents) out.push('note: the trace has no kmem free events: use-after-free cannot be checked (record kmem:kfree, kmem:kmem_cache_free)');
   else if (!r.coverage.allocSizes) out.push('note: no kmalloc/kmem_cache_alloc events: only timers at the very start of a freed object are checked');
-  out.push(`Findings: ${r.findings.length}`);
-  for (const f of r.findings) {
+  const finding = (f: TimerFinding) => {
     out.push(`  [${f.kind}] ${fmtTs(f.ts)}: ${f.message}${f.repeats ? ` (and ${f.repeats} more times)` : ''}`);
+    if (f.uncertain) out.push(`    uncertain: ${f.uncertain}`);
     out.push(`    object ${f.object.ptr}${f.object.size ? `, ${f.object.size} bytes` : ''}${f.object.cache ? ` (${f.object.cache})` : ''}; timer at offset ${f.object.offset}`);
     out.push('    evidence:');
     for (const e of f.evidence) out.push(evidenceLine(e));
+  };
+  out.push(`Findings: ${r.findings.length}`);
+  r.findings.forEach(finding);
+  if (r.uncertainFindings.length) {
+    out.push('', `Uncertain findings (the trace cannot settle them; not counted above): ${r.uncertainFindings.length}${r.uncertainFindings.length > top ? ` (first ${top}; --json lists all)` : ''}`);
+    r.uncertainFindings.slice(0, top).forEach(finding);
   }
   const busiest = [...r.timers].sort((a, b) => b.counts.start + b.counts.expire - (a.counts.start + a.counts.expire)).slice(0, top);
   out.push('', `Timers (${r.timers.length}${r.timersNotListed ? ` listed, ${r.timersNotListed} older idle ones not kept` : ''}; busiest ${busiest.length})`);
-  out.push(table(['timer', 'kind', 'function', 'init', 'start', 'expire', 'cancel', 'first', 'last', 'pending'], busiest.map((t) => [t.addr, t.kind, t.function ?? '', t.counts.init, t.counts.start, t.counts.expire, t.counts.cancel, fmtTs(t.first), fmtTs(t.last), t.pending ? 'yes' : ''])));
+  out.push(table(['timer', 'kind', 'function', 'init', 'start', 'expire', 'cancel', 'first', 'last', 'pending'], busiest.map((t) => [t.addr, t.kind, t.function ?? '', t.counts.init, t.counts.start, t.counts.expire, t.counts.cancel, fmtTs(t.first), fmtTs(t.last), t.pending ? (t.pending.uncertain ? 'yes?' : 'yes') : ''])));
+  if (busiest.some((t) => t.pending?.uncertain)) out.push('yes?: armed when last seen, but events were lost since (its cancel or expiry may be among them)');
   return out.join('\n') + '\n';
 }

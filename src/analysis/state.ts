@@ -1,8 +1,10 @@
 /**
  * `lkst state --at TIME`: the kernel's state at one moment, replayed from the start of the trace:
- * what ran on each CPU, every known task's state and system call, pending timers, locks.
+ * what ran on each CPU, every known task's state and system call, pending timers, locks. A state
+ * carried across lost events is marked uncertain, naming the loss.
  */
 import type { TraceInput } from './input.js';
+import { describeLosses, scanLosses } from './losses.js';
 import { Pass } from './pass.js';
 import type { RunState } from './sched-model.js';
 import { TimerAnalysis, type TimerLife } from './timers.js';
@@ -15,6 +17,8 @@ export interface CpuAt {
   since: number;
   /** Interrupt handlers running at that moment (only known when exits are traced). */
   irqs: { name: string; since: number }[];
+  /** Events lost on this CPU since its task came in: a switch may be among them. */
+  uncertain?: string;
 }
 
 export interface TaskAt {
@@ -27,6 +31,8 @@ export interface TaskAt {
   syscall?: { name: string; since: number };
   waitingForLock?: { addr: string; since: number; kind: string };
   holdsLocks: { addr: string; name: string; since: number }[];
+  /** Events lost (on any CPU) since the oldest of these facts was seen: any may be stale. */
+  uncertain?: string;
 }
 
 export interface StateAt {
@@ -37,6 +43,8 @@ export interface StateAt {
   pendingTimers: TimerLife[];
   /** Events lost before the moment: the state may be incomplete. */
   lostBefore: number;
+  /** Where they were lost, per CPU (absent when nothing was). */
+  losses?: string;
   /** The maskset in force (from the last `lkst: maskset A -> B` marker before the moment). */
   maskset?: string;
   /** Whether sched_switch is traced; without it, a CPU's task is the last one seen there. */
@@ -47,14 +55,19 @@ export interface StateAt {
 
 /** The state at time `at` (ns); Infinity: at the last event (the moment of a crash, for a recovered trace). */
 export function stateAt(input: TraceInput, at: number): StateAt {
+  // Known in advance: a loss that straddles the moment is reported only after it.
+  const losses = scanLosses(input);
   const pass = new Pass(input);
-  const timers = pass.add(new TimerAnalysis(input));
+  const timers = pass.add(new TimerAnalysis(input, { losses }));
   const marks = pass.add(new MarkerAnalysis(input, 0));
   let lostBefore = 0;
   pass.add({ lost: (_c, _t, n) => (lostBefore += Math.max(0, n)) });
   pass.run({ until: at });
   const { model } = pass;
+  const end = Number.isFinite(at) ? at : pass.last;
   const reg = input.registry;
+  /** Losses after a fact seen at `since` (-1: before the trace) and before the moment. */
+  const since = (ts: number, cpu?: number) => losses.uncertainty(ts < 0 ? -Infinity : ts, end, cpu);
   const irqExitsTraced = !!(reg.find('irq', 'irq_handler_exit') || reg.find('irq', 'softirq_exit'));
   const cpus: CpuAt[] = [...model.cpus.values()]
     .sort((a, b) => a.cpu - b.cpu)
@@ -64,6 +77,7 @@ export function stateAt(input: TraceInput, at: number): StateAt {
       comm: c.pid === 0 ? `swapper/${c.cpu}` : c.pid > 0 ? model.commOf(c.pid) : '',
       since: c.since,
       irqs: irqExitsTraced ? c.irqs.map((i) => ({ name: i.name, since: i.since })) : [],
+      uncertain: since(Math.min(c.since, ...c.irqs.map((i) => i.since)), c.cpu),
     }));
   const tasks: TaskAt[] = [...model.tasks.values()]
     .filter((t) => t.pid > 0)
@@ -76,8 +90,10 @@ export function stateAt(input: TraceInput, at: number): StateAt {
       syscall: t.syscall ? { name: t.syscall.name, since: t.syscall.since } : undefined,
       waitingForLock: t.lockWait,
       holdsLocks: [...t.held].map(([addr, h]) => ({ addr, ...h })),
+      uncertain: since(Math.min(t.since, t.syscall?.since ?? Infinity, t.lockWait?.since ?? Infinity, ...[...t.held.values()].map((h) => h.since))),
     }))
     .sort((a, b) => a.pid - b.pid);
-  const pendingTimers = timers.result().timers.filter((t) => t.pending);
-  return { at: Number.isFinite(at) ? at : pass.last, maskset: marks.current, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, irqExitsTraced, switchesTraced: model.tracksSwitches };
+  const pendingTimers = timers.result(end).timers.filter((t) => t.pending);
+  const before = losses.within(-Infinity, end);
+  return { at: end, maskset: marks.current, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, losses: before.length ? describeLosses(before) : undefined, irqExitsTraced, switchesTraced: model.tracksSwitches };
 }

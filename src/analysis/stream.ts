@@ -22,6 +22,12 @@ export interface StreamVisitor {
    * counting it). Losses from before the recording began are not reported here.
    */
   lost?(cpu: number, ts: number, count: number, buffer: string): void;
+  /**
+   * Events the kernel overwrote before the recording began, flagged on cpu before ts: not the
+   * recording's losses, but the CPU's history before ts is gone (an analysis window that reaches
+   * back there, or another CPU's earlier records, may miss events of this CPU).
+   */
+  lostBefore?(cpu: number, ts: number, count: number, buffer: string): void;
   /** The settled loss figures, once the walk is over (also when stopped early: then partial). */
   done?(loss: PassLoss): void;
 }
@@ -51,8 +57,9 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
       const s = streams[i]!;
       const cpu = s.stream.cpu;
       if (missed) {
-        const count = ledger.place(i, missed);
+        const [count, before] = ledger.split(i, missed);
         if (count !== 0 && visitor.lost) visitor.lost(cpu, ts, count, s.buffer);
+        if (before > 0 && visitor.lostBefore) visitor.lostBefore(cpu, ts, before, s.buffer);
       }
       ledger.seen(i, ts);
       ev.ts = ts;

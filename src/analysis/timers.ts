@@ -2,14 +2,19 @@
  * `lkst analyze timers`: each timer's life (init, start, expire, cancel) and findings when a timer
  * is used on heap memory that was freed before: the seed's "timer fired after its structure was
  * freed" case. Heap ranges come from kmalloc/kmem_cache_alloc sizes and kfree/kmem_cache_free.
+ * A finding is certain only when nothing in the trace could explain it otherwise: events lost in
+ * its window, or memory that was handed out again without a traced allocation, make it uncertain.
  */
 import type { Field } from '../events/format.js';
 import type { EventRecord, TraceEvent } from './event.js';
 import { HeapMap, type HeapEvent, type HeapObject } from './heap-map.js';
 import type { TraceInput } from './input.js';
+import { LossLog } from './losses.js';
 import { Pass, type Analysis } from './pass.js';
+import type { PassLoss } from './stream.js';
+import { RangeIndex } from './range-index.js';
 import { Dispatch, hex } from './schema.js';
-import { fmtDur } from './time.js';
+import { fmtDur, fmtTs } from './time.js';
 
 export type TimerOp = 'init' | 'start' | 'expire' | 'expire_exit' | 'cancel';
 
@@ -20,8 +25,11 @@ export interface TimerLife {
   first: number;
   last: number;
   counts: Record<TimerOp, number>;
-  /** Armed and not yet fired or cancelled: since when, and its expiry (jiffies for timers, ns for hrtimers). */
-  pending?: { since: number; expires: number };
+  /**
+   * Armed and not yet fired or cancelled: since when, and its expiry (jiffies for timers, ns for
+   * hrtimers); uncertain says which lost events may hide its cancel or expiry.
+   */
+  pending?: { since: number; expires: number; uncertain?: string };
   /** The heap object the timer lives in, when its allocation was traced. */
   object?: { ptr: string; size: number; offset: number; cache?: string };
 }
@@ -39,11 +47,16 @@ export interface TimerFinding {
   repeats: number;
   /** The events that prove it, in time order: allocation, arming, free, the use. */
   evidence: EventRecord[];
+  /** Why it may be wrong (events lost in its window, memory handed out unseen); absent when certain. */
+  uncertain?: string;
 }
 
 export interface TimerReport {
   timers: TimerLife[];
+  /** Certain findings: no lost events in their window, nothing else to explain them. */
   findings: TimerFinding[];
+  /** Findings the trace cannot settle, each with its reason. */
+  uncertainFindings: TimerFinding[];
   /** Whether the trace had what the free check needs. */
   coverage: { timerEvents: boolean; freeEvents: boolean; allocSizes: boolean };
   freedTracked: number;
@@ -53,7 +66,15 @@ export interface TimerReport {
 
 interface TimerState extends TimerLife {
   key: bigint;
+  /** Its last arming in the current life of the memory it lives in. */
   lastStart?: EventRecord;
+}
+
+interface Pending {
+  finding: TimerFinding;
+  obj: HeapObject;
+  /** Reasons known when it was made; losses and later frees are looked at in result(). */
+  reasons: string[];
 }
 
 const OPS: { name: string; op: TimerOp; kind: 'timer' | 'hrtimer'; field: string }[] = [
@@ -70,26 +91,35 @@ const OPS: { name: string; op: TimerOp; kind: 'timer' | 'hrtimer'; field: string
   { name: 'hrtimer_cancel', op: 'cancel', kind: 'hrtimer', field: 'hrtimer' },
 ];
 
-const PAGE_SHIFT = 12n;
 const SOFTIRQ_FLAG = 0x10;
+const UNSEEN_REUSE = 'the memory may have been handed out again by an allocation the trace does not show';
 
 function heapRecord(h: HeapEvent, ptr: bigint, extra: Record<string, string | number>): EventRecord {
   return { ts: h.ts, cpu: h.cpu, pid: h.pid, event: h.event, fields: { call_site: hex(h.callSite), ptr: hex(ptr), ...extra } };
 }
 
 export class TimerAnalysis implements Analysis {
+  private readonly maxTimers: number;
   private readonly dispatch = new Dispatch();
   private readonly heap = new HeapMap();
   private readonly timers = new Map<bigint, TimerState>();
-  private readonly pendingByPage = new Map<bigint, Set<TimerState>>();
-  private readonly findings = new Map<string, TimerFinding>();
+  /** Every listed timer by address, to end the lives of those inside a new allocation. */
+  private readonly byAddr = new RangeIndex<TimerState>();
+  private readonly findings = new Map<string, Pending>();
   readonly coverage = { timerEvents: false, freeEvents: false, allocSizes: false };
   private forgotten = 0;
+  private last = 0;
+  /** Losses fed by the stream, unless the caller scanned them beforehand. */
+  private readonly ownLosses: boolean;
+  readonly losses: LossLog;
 
   constructor(
     private readonly input: TraceInput,
-    private readonly maxTimers = 200_000,
+    opts: { maxTimers?: number; losses?: LossLog } = {},
   ) {
+    this.maxTimers = opts.maxTimers ?? 200_000;
+    this.ownLosses = !opts.losses;
+    this.losses = opts.losses ?? new LossLog();
     const reg = input.registry;
     const d = this.dispatch;
     for (const o of OPS) {
@@ -104,10 +134,13 @@ export class TimerAnalysis implements Analysis {
     const allocSize = (name: string) =>
       d.bind(reg, 'kmem', name, ['ptr', 'bytes_alloc', 'call_site'], (ev, f) => {
         const cacheF = ev.fmt?.fieldByName.get('name');
-        this.heap.alloc(ev.big(f.ptr), ev.num(f.bytes_alloc), this.heapEvent(ev, f.call_site), cacheF ? ev.str(cacheF) : undefined);
+        const ptr = ev.big(f.ptr);
+        if (ptr === 0n) return;
+        const obj = this.heap.alloc(ptr, ev.num(f.bytes_alloc), this.heapEvent(ev, f.call_site), cacheF ? ev.str(cacheF) : undefined);
+        this.newLife(obj);
       });
-    this.coverage.allocSizes = allocSize('kmalloc') || this.coverage.allocSizes;
-    this.coverage.allocSizes = allocSize('kmem_cache_alloc') || this.coverage.allocSizes;
+    // Kernels before 6.2 trace node allocations as separate events.
+    for (const name of ['kmalloc', 'kmem_cache_alloc', 'kmalloc_node', 'kmem_cache_alloc_node']) this.coverage.allocSizes = allocSize(name) || this.coverage.allocSizes;
     for (const name of ['kfree', 'kmem_cache_free']) {
       const ok = d.bind(reg, 'kmem', name, ['ptr', 'call_site'], (ev, f) => {
         const ptr = ev.big(f.ptr);
@@ -124,12 +157,45 @@ export class TimerAnalysis implements Analysis {
     return { ts: ev.ts, cpu: ev.cpu, pid: ev.pid, event: `${ev.system}:${ev.name}`, callSite: ev.big(callSite) };
   }
 
+  private readonly syms = new Map<bigint, string>();
+
   private sym(addr: bigint): string {
-    return this.input.symbolize?.(addr) ?? hex(addr);
+    let s = this.syms.get(addr);
+    if (s === undefined) {
+      s = this.input.symbolize?.(addr) ?? hex(addr);
+      if (this.syms.size < 100_000) this.syms.set(addr, s);
+    }
+    return s;
   }
 
   event(ev: TraceEvent): void {
+    if (this.ownLosses) this.losses.seen(ev.cpu, ev.ts, ev.buffer);
+    this.last = ev.ts;
     this.dispatch.run(ev);
+  }
+
+  lost(cpu: number, ts: number, count: number, buffer: string): void {
+    if (this.ownLosses) this.losses.lost(cpu, ts, count, buffer);
+  }
+
+  lostBefore(cpu: number, ts: number, count: number, buffer: string): void {
+    if (this.ownLosses) this.losses.lost(cpu, ts, count, buffer);
+  }
+
+  done(loss: PassLoss): void {
+    if (this.ownLosses) this.losses.settle(loss);
+  }
+
+  /**
+   * A traced allocation over timers ends their old lives: what they did in memory that was freed
+   * and handed out again belongs to another object.
+   */
+  private newLife(obj: HeapObject): void {
+    for (const t of this.byAddr.overlapping(obj.ptr, obj.size)) {
+      t.pending = undefined;
+      t.lastStart = undefined;
+      t.object = { ptr: hex(obj.ptr), size: obj.size, offset: Number(t.key - obj.ptr), cache: obj.cache };
+    }
   }
 
   private timer(key: bigint, kind: 'timer' | 'hrtimer', ts: number): TimerState {
@@ -139,6 +205,7 @@ export class TimerAnalysis implements Analysis {
       const obj = this.heap.liveAt(key);
       if (obj) t.object = { ptr: hex(obj.ptr), size: obj.size, offset: 0, cache: obj.cache };
       this.timers.set(key, t);
+      this.byAddr.add(key, 1, t);
       if (this.timers.size > this.maxTimers) this.forgetOldest();
     }
     return t;
@@ -150,77 +217,80 @@ export class TimerAnalysis implements Analysis {
       if (this.timers.size <= this.maxTimers * 0.9) break;
       if (old.pending) continue;
       this.timers.delete(k);
+      this.byAddr.remove(k, 1, old);
       this.forgotten++;
     }
-  }
-
-  private setPending(t: TimerState, pending: TimerLife['pending']): void {
-    const page = t.key >> PAGE_SHIFT;
-    let s = this.pendingByPage.get(page);
-    if (pending) {
-      if (!s) this.pendingByPage.set(page, (s = new Set()));
-      s.add(t);
-    } else if (s) {
-      s.delete(t);
-      if (!s.size) this.pendingByPage.delete(page);
-    }
-    t.pending = pending;
   }
 
   private onTimer(ev: TraceEvent, op: TimerOp, kind: 'timer' | 'hrtimer', key: bigint, fnF?: Field, expF?: Field): void {
     const t = this.timer(key, kind, ev.ts);
     t.last = ev.ts;
     t.counts[op]++;
-    if (fnF) t.function = this.sym(ev.big(fnF));
+    const fn = fnF ? this.sym(ev.big(fnF)) : undefined;
+    if (fn) t.function = fn;
+    const armed = t.lastStart;
     const freed = this.heap.freedAt(key);
     if (op === 'init') {
       // Initialising a timer there means the memory was allocated again (perhaps untraced).
-      if (freed) this.heap.reused(freed);
-      this.setPending(t, undefined);
+      if (freed) {
+        this.heap.reused(freed);
+        t.lastStart = undefined;
+      }
+      t.pending = undefined;
       return;
     }
     if (op === 'start') {
       t.lastStart = ev.snapshot();
-      this.setPending(t, { since: ev.ts, expires: expF ? ev.num(expF) : 0 });
-    } else if (op === 'expire' || op === 'cancel') this.setPending(t, undefined);
-    if (freed) {
-      // The timer softirq detaches an expiring timer (timer_cancel) just before its callback runs.
-      const firing = op === 'expire' || (op === 'cancel' && kind === 'timer' && (ev.flags & SOFTIRQ_FLAG) !== 0);
-      const kindOf: FindingKind = firing ? 'fired-after-free' : op === 'start' ? 'armed-after-free' : 'used-after-free';
-      const what = op === 'expire' ? 'fired' : firing ? 'was taken off the timer wheel to fire (timer softirq)' : op === 'start' ? 'was armed' : op === 'cancel' ? 'was cancelled' : 'finished running';
-      this.addFinding(kindOf, t, freed, ev.ts, `${kind} ${t.addr}${t.function ? ` (${t.function})` : ''} ${what} on memory freed ${fmtDur(ev.ts - freed.free!.ts)} before`, ev.snapshot());
+      t.pending = { since: ev.ts, expires: expF ? ev.num(expF) : 0 };
+    } else if (op === 'expire' || op === 'cancel') t.pending = undefined;
+    // expire_exit only reports the pointer after the callback returned, and a callback may free
+    // its own timer (the kernel allows it: TCP's TIME_WAIT timer frees its socket).
+    if (!freed || op === 'expire_exit') return;
+    // The timer softirq detaches an expiring timer (timer_cancel) just before its callback runs.
+    const firing = op === 'expire' || (op === 'cancel' && kind === 'timer' && (ev.flags & SOFTIRQ_FLAG) !== 0);
+    const kindOf: FindingKind = firing ? 'fired-after-free' : op === 'start' ? 'armed-after-free' : 'used-after-free';
+    const what = op === 'expire' ? 'fired' : firing ? 'was taken off the timer wheel to fire (timer softirq)' : op === 'start' ? 'was armed' : 'was cancelled';
+    const reasons: string[] = [];
+    // Armed only after the free (itself a finding) or never: nothing ties it to the freed object.
+    if (!armed || armed.ts > freed.free!.ts) reasons.push(`it was not armed while that memory was allocated in the trace: ${UNSEEN_REUSE}`);
+    else {
+      const before = this.fnOf(armed);
+      if (fn && before && fn !== before) reasons.push(`its function changed from ${before} to ${fn}: ${UNSEEN_REUSE}`);
     }
+    this.addFinding(kindOf, t, armed, freed, ev.ts, `${kind} ${t.addr}${t.function ? ` (${t.function})` : ''} ${what} on memory freed ${fmtDur(ev.ts - freed.free!.ts)} before`, reasons, ev.snapshot());
+  }
+
+  private fnOf(r: EventRecord): string | undefined {
+    const v = r.fields.function;
+    return typeof v === 'bigint' ? this.sym(v) : typeof v === 'string' ? v : undefined;
   }
 
   /** A free that covers a timer still armed: the moment the bug happens. */
   private checkPendingInFreed(obj: HeapObject): void {
-    const end = obj.ptr + BigInt(Math.max(1, obj.size));
-    for (let page = obj.ptr >> PAGE_SHIFT; page <= (end - 1n) >> PAGE_SHIFT; page++) {
-      const s = this.pendingByPage.get(page);
-      if (!s) continue;
-      for (const t of s) {
-        if (t.key < obj.ptr || t.key >= end) continue;
-        this.addFinding('freed-while-pending', t, obj, obj.free!.ts, `memory ${hex(obj.ptr)} freed while its ${t.kind} ${t.addr}${t.function ? ` (${t.function})` : ''} was still armed`);
-      }
+    for (const t of this.byAddr.overlapping(obj.ptr, obj.size)) {
+      if (!t.pending) continue;
+      this.addFinding('freed-while-pending', t, t.lastStart, obj, obj.free!.ts, `memory ${hex(obj.ptr)} freed while its ${t.kind} ${t.addr}${t.function ? ` (${t.function})` : ''} was still armed`, []);
     }
   }
 
-  private addFinding(kind: FindingKind, t: TimerState, obj: HeapObject, ts: number, message: string, use?: EventRecord): void {
+  private addFinding(kind: FindingKind, t: TimerState, armed: EventRecord | undefined, obj: HeapObject, ts: number, message: string, reasons: string[], use?: EventRecord): void {
+    // Armed before the memory was allocated: the timer belonged to an earlier object there.
+    if (armed && obj.alloc && armed.ts < obj.alloc.ts) return;
     const id = `${kind}|${t.addr}|${hex(obj.ptr)}|${obj.free?.ts}`;
     const old = this.findings.get(id);
     if (old) {
-      old.repeats++;
+      old.finding.repeats++;
       return;
     }
     const evidence: EventRecord[] = [];
     if (obj.alloc) evidence.push(heapRecord(obj.alloc, obj.ptr, { bytes_alloc: obj.size, ...(obj.cache ? { name: obj.cache } : {}) }));
-    if (t.lastStart) evidence.push(t.lastStart);
+    if (armed) evidence.push(armed);
     if (obj.free) evidence.push(heapRecord(obj.free, obj.ptr, obj.cache ? { name: obj.cache } : {}));
     if (use) evidence.push(use);
     evidence.sort((a, b) => a.ts - b.ts);
     for (const e of evidence) this.symbolizeRecord(e);
     const object = { ptr: hex(obj.ptr), size: obj.size, offset: Number(t.key - obj.ptr), cache: obj.cache };
-    this.findings.set(id, { kind, ts, timer: t.addr, function: t.function, object, message, repeats: 0, evidence });
+    this.findings.set(id, { finding: { kind, ts, timer: t.addr, function: t.function, object, message, repeats: 0, evidence }, obj, reasons });
   }
 
   /** Code addresses in evidence (call sites, timer functions) as symbol names. */
@@ -234,11 +304,34 @@ export class TimerAnalysis implements Analysis {
     }
   }
 
-  result(): TimerReport {
-    const timers: TimerLife[] = [...this.timers.values()].map(({ key: _k, lastStart: _l, ...life }) => life);
+  /** Why a finding may be wrong, from what is known at the end: losses, memory freed again. */
+  private uncertainty(p: Pending): string | undefined {
+    const f = p.finding;
+    const why = [...p.reasons];
+    const lost = this.losses.uncertainty(f.evidence[0]?.ts ?? f.ts, f.ts);
+    if (lost) why.unshift(lost);
+    const again = p.obj.freedAgain;
+    if (again) why.push(`its memory was freed again at ${fmtTs(again.ts)} with no traced allocation in between: ${UNSEEN_REUSE}`);
+    return why.length ? why.join('; ') : undefined;
+  }
+
+  /** end: the moment the report describes (default: the last event seen). */
+  result(end = this.last): TimerReport {
+    const timers: TimerLife[] = [...this.timers.values()].map(({ key: _k, lastStart: _l, ...life }) => {
+      const p = life.pending;
+      const uncertain = p && this.losses.uncertainty(p.since, end);
+      return uncertain ? { ...life, pending: { ...p, uncertain } } : life;
+    });
     timers.sort((a, b) => a.first - b.first);
-    const findings = [...this.findings.values()].sort((a, b) => a.ts - b.ts);
-    return { timers, findings, coverage: this.coverage, freedTracked: this.heap.freedCount, timersNotListed: this.forgotten };
+    const all = [...this.findings.values()].sort((a, b) => a.finding.ts - b.finding.ts);
+    const findings: TimerFinding[] = [];
+    const uncertainFindings: TimerFinding[] = [];
+    for (const p of all) {
+      const uncertain = this.uncertainty(p);
+      if (uncertain) uncertainFindings.push({ ...p.finding, uncertain });
+      else findings.push(p.finding);
+    }
+    return { timers, findings, uncertainFindings, coverage: this.coverage, freedTracked: this.heap.freedCount, timersNotListed: this.forgotten };
   }
 }
 

@@ -114,16 +114,30 @@ export class LossLedger {
 
   /** A flagged page of stream i; count -1 when the kernel stored none. Returns what to show (0: all of it was before the recording). */
   place(i: number, count: number): number {
+    return this.split(i, count)[0];
+  }
+
+  /**
+   * The same, split: [during the recording (-1: unknown), before it]. A flag without a count while
+   * part of the pre-start losses is still unplaced is taken for that part (a dump's oldest page, an
+   * attached reader's first page: the kernel had no room to store the count).
+   */
+  split(i: number, count: number): [number, number] {
     const c = this.cpus[i]!;
     c.places++;
     if (count < 0) {
+      if (c.budget > 0) {
+        const before = c.budget;
+        c.budget = 0;
+        return [0, before];
+      }
       c.uncounted++;
-      return -1;
+      return [-1, 0];
     }
     const before = Math.min(count, c.budget);
     c.budget -= before;
     c.counted += count - before;
-    return count - before;
+    return [count - before, before];
   }
 
   /** The last record seen of stream i (where unplaced losses are put). */

@@ -9,6 +9,8 @@ import { writeTraceDat } from '../../src/file/writer.js';
 export interface RecordedTrace {
   path: string;
   dir: string;
+  /** The command's exit code (null: killed by a signal). */
+  exitCode?: number | null;
   cleanup(): void;
 }
 
@@ -61,7 +63,7 @@ export async function recordTrace(command: string[], events: string[] = ANALYSIS
   } finally {
     res.discard();
   }
-  return { path, dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { path, dir, exitCode: res.commandExitCode, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A shell workload whose pid is known: it writes $$ to pidFile, then sleeps and does syscalls. */

@@ -1,70 +1,155 @@
 // The seed's case study found by the tool: a real 6.1 kernel under QEMU runs a module that frees a
 // struct whose timer is still armed and dies in the timer code; lkst recovers the trace from the
-// dump, and `analyze timers` must point at the free and the timer used on the freed memory.
+// dump, and `analyze timers` must point at the free and the timer used on the freed memory. The
+// module first runs a timer and an hrtimer whose callbacks free their own struct, as healthy code
+// may: no finding for those. Run again with CPU 1's buffer wrapping all along (lkst.storm=1), the
+// same findings hold events lost inside their window: uncertain, naming the loss, exit 0.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { writeRecovery } from '../../src/crash/command.js';
 import { recoverFromDump } from '../../src/crash/recover.js';
 import { openTrace } from '../../src/analysis/open.js';
-import { analyzeTimers } from '../../src/analysis/timers.js';
+import { forEachEvent } from '../../src/analysis/stream.js';
+import { fmtTs } from '../../src/analysis/time.js';
+import { analyzeTimers, type TimerFinding, type TimerReport } from '../../src/analysis/timers.js';
 import { crashedGuest, fetchKernel } from '../crash/guest.js';
 
 const k61 = fetchKernel('6.1');
 const scripts = fileURLToPath(new URL('../../../scripts/crash/', import.meta.url));
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
-describe('analyze timers on the recovered trace of the seed case', { skip: 'skip' in k61 ? k61.skip : false }, () => {
-  test('finds the free of an object with an armed timer, and the timer then handled on the freed memory', async (t) => {
-    const kdir = (k61 as { dir: string }).dir;
-    const work = mkdtempSync(join(tmpdir(), 'lkst-seedcase-'));
-    let g;
+/** The seed case's two findings for the module's timer, with the evidence the case study shows. */
+function assertSeedFindings(list: TimerFinding[]): void {
+  const mine = list.filter((f) => f.function?.startsWith('lkst_victim_fire'));
+  assert.ok(mine.length > 0, `a finding for the module's timer (got ${list.map((f) => f.message).join('; ') || 'none'})`);
+  const freed = mine.find((f) => f.kind === 'freed-while-pending');
+  assert.ok(freed, 'the free of the object while its timer was armed');
+  assert.deepEqual(freed.evidence.map((e) => e.event), ['kmem:kmalloc', 'timer:timer_start', 'kmem:kfree']);
+  const fired = mine.find((f) => f.kind === 'fired-after-free');
+  assert.ok(fired, 'the timer handled by the timer softirq after the free');
+  assert.equal(fired.timer, freed.timer);
+  assert.deepEqual(fired.evidence.slice(0, 3).map((e) => e.event), ['kmem:kmalloc', 'timer:timer_start', 'kmem:kfree']);
+  assert.ok(/^timer:timer_(cancel|expire_entry)$/.test(fired.evidence[3]!.event));
+  assert.ok(fired.object.offset >= 0 && fired.object.offset < fired.object.size, 'the timer lies inside the freed object');
+}
+
+/** The healthy timers ran (fired and returned) and gave no finding, certain or not. */
+function assertHealthyQuiet(r: TimerReport): void {
+  for (const fn of ['lkst_healthy_fire', 'lkst_healthy_hrfire']) {
+    const t = r.timers.find((x) => x.function?.startsWith(fn));
+    assert.ok(t && t.counts.expire >= 1 && t.counts.expire_exit >= 1, `${fn} fired and returned`);
+  }
+  const healthy = [...r.findings, ...r.uncertainFindings].filter((f) => f.function?.startsWith('lkst_healthy'));
+  assert.deepEqual(healthy.map((f) => f.message), []);
+}
+
+interface Run {
+  skip?: string;
+  out: string;
+  dump: string;
+  report: TimerReport;
+  cleanup(): void;
+}
+
+/** Boots the 6.1 guest with the module until it dies, recovers the trace, analyses it. */
+async function seedRun(append: string): Promise<Run> {
+  const kdir = (k61 as { dir: string }).dir;
+  const work = mkdtempSync(join(tmpdir(), 'lkst-seedcase-'));
+  let g: Awaited<ReturnType<typeof crashedGuest>> | undefined;
+  const cleanup = () => {
+    g?.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  };
+  try {
+    const ko = join(work, 'lkst_uaf.ko');
+    const built = spawnSync('sh', [join(scripts, 'build-uaf-module.sh'), kdir, ko], { encoding: 'utf8' });
+    if (built.status === 3) return { skip: `kernel headers cannot be downloaded: ${built.stderr.trim()}`, out: '', dump: '', report: undefined as never, cleanup };
+    assert.equal(built.status, 0, built.stderr);
+    g = await crashedGuest(kdir, { mode: 'uaf', kaslr: true, extraAppend: append }, ko);
+    const out = join(work, 'uaf.dat');
+    await writeRecovery(recoverFromDump(g.dumps.elf!), out);
+    const trace = openTrace(out);
     try {
-      const ko = join(work, 'lkst_uaf.ko');
-      const built = spawnSync('sh', [join(scripts, 'build-uaf-module.sh'), kdir, ko], { encoding: 'utf8' });
-      if (built.status === 3) {
-        t.skip(`kernel headers cannot be downloaded: ${built.stderr.trim()}`);
-        return;
-      }
-      assert.equal(built.status, 0, built.stderr);
-      g = await crashedGuest(kdir, { mode: 'uaf', kaslr: true, extraAppend: 'slub_debug=FZP' }, ko);
-      const out = join(work, 'uaf.dat');
-      await writeRecovery(recoverFromDump(g.dumps.elf!), out);
-      const trace = openTrace(out);
-      let r;
+      return { out, dump: g.dumps.elf!, report: analyzeTimers(trace), cleanup };
+    } finally {
+      trace.close();
+    }
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}
+
+describe('analyze timers on the recovered trace of the seed case', { skip: 'skip' in k61 ? k61.skip : false }, () => {
+  let run: Run;
+  before(async () => {
+    run = await seedRun('slub_debug=FZP');
+  });
+  after(() => run?.cleanup());
+
+  test('finds the free of an object with an armed timer, and the timer then handled on the freed memory', (t) => {
+    if (run.skip) return t.skip(run.skip);
+    const r = run.report;
+    assert.deepEqual(r.coverage, { timerEvents: true, freeEvents: true, allocSizes: true });
+    assertSeedFindings(r.findings);
+    // The command says so too, and exits 3 on a finding.
+    const cmd = spawnSync(process.execPath, [cli, 'analyze', 'timers', run.out], { encoding: 'utf8' });
+    assert.equal(cmd.status, 3);
+    assert.match(cmd.stdout, /\[freed-while-pending\].*lkst_victim_fire/);
+    assert.match(cmd.stdout, /\[fired-after-free\]/);
+    // Straight from the dump, without a recovery step.
+    const direct = spawnSync(process.execPath, [cli, 'analyze', 'timers', run.dump, '--json'], { encoding: 'utf8' });
+    assert.equal(direct.status, 3, direct.stderr);
+    assert.deepEqual((JSON.parse(direct.stdout) as { findings: { kind: string }[] }).findings.map((f) => f.kind), r.findings.map((f) => f.kind));
+  });
+
+  test('timers whose callbacks free their own object give no finding', (t) => {
+    if (run.skip) return t.skip(run.skip);
+    assertHealthyQuiet(run.report);
+  });
+});
+
+describe('the seed case with events lost on another CPU inside its window', { skip: 'skip' in k61 ? k61.skip : false }, () => {
+  test('the same findings, uncertain, naming CPU 1’s loss; the command exits 0', async (t) => {
+    const run = await seedRun('slub_debug=FZP lkst.storm=1');
+    try {
+      if (run.skip) return t.skip(run.skip);
+      const r = run.report;
+      assert.deepEqual(r.findings.filter((f) => f.function?.startsWith('lkst_victim_fire')), []);
+      assertSeedFindings(r.uncertainFindings);
+      assertHealthyQuiet(r);
+      // Where CPU 1 lost events, read from the trace apart from the analysis.
+      const trace = openTrace(run.out);
+      let lossTs = -1;
+      let marked = 0;
+      let counters;
       try {
-        r = analyzeTimers(trace);
+        // A dump's wrapped ring lost its oldest events before the window the dump holds: lostBefore.
+        const mark = (cpu: number, ts: number, n: number) => cpu === 1 && ((lossTs = ts), (marked = n));
+        forEachEvent(trace, { event: () => {}, lost: mark, lostBefore: mark });
+        const end = trace.buffers.flatMap((b) => b.cpus).find((c) => c.cpu === 1 && c.size > 0)!.counters.end!;
+        counters = { overrun: end.overrun, dropped: end.dropped };
       } finally {
         trace.close();
       }
-      assert.deepEqual(r.coverage, { timerEvents: true, freeEvents: true, allocSizes: true });
-      const mine = r.findings.filter((f) => f.function?.startsWith('lkst_victim_fire'));
-      assert.ok(mine.length > 0, `a finding for the module's timer (got ${r.findings.map((f) => f.message).join('; ') || 'none'})`);
-      const freed = mine.find((f) => f.kind === 'freed-while-pending');
-      assert.ok(freed, 'the free of the object while its timer was armed');
-      assert.deepEqual(freed.evidence.map((e) => e.event), ['kmem:kmalloc', 'timer:timer_start', 'kmem:kfree']);
-      const fired = mine.find((f) => f.kind === 'fired-after-free');
-      assert.ok(fired, 'the timer handled by the timer softirq after the free');
-      assert.equal(fired.timer, freed.timer);
-      assert.deepEqual(fired.evidence.slice(0, 3).map((e) => e.event), ['kmem:kmalloc', 'timer:timer_start', 'kmem:kfree']);
-      assert.ok(/^timer:timer_(cancel|expire_entry)$/.test(fired.evidence[3]!.event));
-      assert.ok(fired.object.offset >= 0 && fired.object.offset < fired.object.size, 'the timer lies inside the freed object');
-      // The command says so too, and exits 3 on a finding.
-      const cmd = spawnSync(process.execPath, [cli, 'analyze', 'timers', out], { encoding: 'utf8' });
-      assert.equal(cmd.status, 3);
-      assert.match(cmd.stdout, /\[freed-while-pending\].*lkst_victim_fire/);
-      assert.match(cmd.stdout, /\[fired-after-free\]/);
-      // Straight from the dump, without a recovery step.
-      const direct = spawnSync(process.execPath, [cli, 'analyze', 'timers', g.dumps.elf!, '--json'], { encoding: 'utf8' });
-      assert.equal(direct.status, 3, direct.stderr);
-      assert.deepEqual((JSON.parse(direct.stdout) as { findings: { kind: string }[] }).findings.map((f) => f.kind), r.findings.map((f) => f.kind));
+      assert.ok(lossTs > 0, 'CPU 1 wrapped and its oldest page says so');
+      const count = marked > 0 ? marked : counters.overrun + counters.dropped;
+      for (const f of r.uncertainFindings.filter((x) => x.function?.startsWith('lkst_victim_fire'))) {
+        assert.ok(lossTs > f.evidence[0]!.ts, 'CPU 1’s oldest event is younger than the allocation: its loss lies in the window');
+        assert.equal(f.uncertain, `${count.toLocaleString('en-US')} events lost on CPU 1 before ${fmtTs(lossTs)}`);
+      }
+      const cmd = spawnSync(process.execPath, [cli, 'analyze', 'timers', run.out], { encoding: 'utf8' });
+      assert.equal(cmd.status, 0, cmd.stderr);
+      assert.match(cmd.stdout, /^Findings: 0$/m);
+      assert.match(cmd.stdout, /^Uncertain findings .*: [1-9]/m);
+      assert.match(cmd.stdout, new RegExp(`^    uncertain: ${count.toLocaleString('en-US')} events lost on CPU 1 before ${fmtTs(lossTs).replace('.', '\\.')}$`, 'm'));
     } finally {
-      g?.cleanup();
-      rmSync(work, { recursive: true, force: true });
+      run.cleanup();
     }
   });
 });

@@ -26,7 +26,7 @@ export function registerAnalyze(program: Command): void {
     );
   analyze
     .command('timers')
-    .description('each timer’s life (init, start, expire, cancel) and findings when a timer is used on freed memory')
+    .description('each timer’s life (init, start, expire, cancel) and findings when a timer is used on freed memory (exit 3 on a certain finding; findings the trace cannot settle, e.g. with events lost in their window, are listed apart)')
     .argument('<file>', 'trace.dat file or crash dump (vmcore, kdump)')
     .option(BUFFER_OPTION[0], BUFFER_OPTION[1], collectBuffers, [])
     .option('--json', 'print JSON')
@@ -36,7 +36,7 @@ export function registerAnalyze(program: Command): void {
         withTrace({ path: file, buffers: opts.buffer }, (t) => {
           const r = analyzeTimers(t);
           process.stdout.write(opts.json ? toJsonText(r) + '\n' : renderTimers(r, opts.top));
-          // Exit status 3 when a finding was made, so scripts can act on it.
+          // Exit status 3 when a certain finding was made, so scripts can act on it (uncertain ones are only listed).
           return r.findings.length ? 3 : 0;
         }),
       ),

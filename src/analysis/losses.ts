@@ -1,0 +1,139 @@
+/**
+ * Where a trace lost events: per CPU, the gap between the last record before a loss and the first
+ * after it. Analyses that follow an object or a task across events ask whether a time span holds
+ * a loss on any CPU (a free on one CPU may concern an object used on another) and say so in words.
+ */
+import { forEachEvent, type PassLoss } from './stream.js';
+import type { TraceInput } from './input.js';
+import { fmtTs } from './time.js';
+
+export interface Loss {
+  cpu: number;
+  /** The buffer whose CPU lost them ("" for the top-level buffer). */
+  buffer: string;
+  /** Time of the CPU's last record before the loss; -1 when none (lost before its first record). */
+  from: number;
+  /** Time of the first record after the loss; Infinity when the trace does not say where it was. */
+  to: number;
+  /** Events lost; -1 when the kernel flagged the loss without counting it. */
+  count: number;
+}
+
+export class LossLog {
+  private readonly list: Loss[] = [];
+  /** Per buffer and CPU, the time of its last record so far (another buffer's records on the CPU do not close a gap). */
+  private readonly last = new Map<string, number>();
+  /** The same losses sorted by `from`, with the running maximum of `to`, for overlap tests. */
+  private byFrom: Loss[] = [];
+  private maxTo: number[] = [];
+  private sealed = true;
+
+  get all(): readonly Loss[] {
+    return this.list;
+  }
+
+  get any(): boolean {
+    return this.list.length > 0;
+  }
+
+  /** Call for every record, in stream order, so a loss knows where its gap began. */
+  seen(cpu: number, ts: number, buffer = ''): void {
+    this.last.set(`${buffer}\0${cpu}`, ts);
+  }
+
+  /** The stream's lost(cpu, ts, count, buffer) callback (and lostBefore's). */
+  lost(cpu: number, ts: number, count: number, buffer = ''): void {
+    this.add({ cpu, buffer, from: this.last.get(`${buffer}\0${cpu}`) ?? -1, to: ts, count });
+  }
+
+  private add(l: Loss): void {
+    this.list.push(l);
+    this.sealed = false;
+  }
+
+  /**
+   * Takes the losses the ledger placed after no page (trace/loss.ts: flags without a count,
+   * overwrites after a CPU's last page): a CPU's one uncounted mark gets the count; otherwise the
+   * loss lies after the CPU's last record, at a time the trace does not mark. Call once, after the stream.
+   */
+  settle(loss: PassLoss): void {
+    for (const u of loss.unplaced) {
+      const uncounted = this.list.filter((l) => l.cpu === u.cpu && l.buffer === u.buffer && l.count < 0);
+      if (uncounted.length === 1) uncounted[0]!.count = u.count;
+      else if (!uncounted.length) this.add({ cpu: u.cpu, buffer: u.buffer, from: u.ts, to: Infinity, count: u.count });
+    }
+  }
+
+  private seal(): void {
+    if (this.sealed) return;
+    this.byFrom = [...this.list].sort((a, b) => a.from - b.from);
+    let m = -Infinity;
+    this.maxTo = this.byFrom.map((l) => (m = Math.max(m, l.to)));
+    this.sealed = true;
+  }
+
+  /** Whether events may be missing between t1 and t2 (inclusive) on any CPU. */
+  overlaps(t1: number, t2: number): boolean {
+    if (!this.list.length) return false;
+    this.seal();
+    // The last loss whose gap began before t2; any of those reaching past t1 overlaps.
+    let lo = 0;
+    let hi = this.byFrom.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.byFrom[mid]!.from < t2) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 && this.maxTo[lo - 1]! > t1;
+  }
+
+  /** The losses between t1 and t2 on any CPU (or on `cpu` only). */
+  within(t1: number, t2: number, cpu?: number): Loss[] {
+    if (!this.overlaps(t1, t2)) return [];
+    return this.list.filter((l) => l.from < t2 && l.to > t1 && (cpu === undefined || l.cpu === cpu));
+  }
+
+  /** Why a state or finding over [t1, t2] may be wrong; undefined when nothing was lost there. */
+  uncertainty(t1: number, t2: number, cpu?: number): string | undefined {
+    const ls = this.within(t1, t2, cpu);
+    return ls.length ? describeLosses(ls) : undefined;
+  }
+}
+
+/** "14,030 events lost on CPU 1 between 720.101234 and 720.120000; ..." (one clause per CPU). */
+export function describeLosses(losses: readonly Loss[]): string {
+  const perCpu = new Map<number, Loss[]>();
+  for (const l of losses) {
+    const s = perCpu.get(l.cpu);
+    if (s) s.push(l);
+    else perCpu.set(l.cpu, [l]);
+  }
+  const parts: string[] = [];
+  for (const [cpu, ls] of [...perCpu].sort((a, b) => a[0] - b[0])) {
+    const counted = ls.reduce((n, l) => n + Math.max(0, l.count), 0);
+    const uncounted = ls.some((l) => l.count < 0);
+    const n = counted === 0 ? 'an unknown number of events' : `${uncounted ? 'at least ' : ''}${counted.toLocaleString('en-US')} event${counted === 1 && !uncounted ? '' : 's'}`;
+    const from = Math.min(...ls.map((l) => l.from));
+    const to = Math.max(...ls.map((l) => l.to));
+    const gaps = ls.length > 1 ? ` in ${ls.length} gaps` : '';
+    const where = to === Infinity ? 'at times the trace does not mark' : from < 0 ? `before ${fmtTs(to)}` : `between ${fmtTs(from)} and ${fmtTs(to)}`;
+    parts.push(`${n} lost on CPU ${cpu}${gaps} ${where}`);
+  }
+  return parts.join('; ');
+}
+
+/**
+ * Every loss of a trace, in one quick pass that decodes no fields: for analyses that must know of
+ * a loss before the stream reaches it (the whole trace, so the saved counters can be squared).
+ */
+export function scanLosses(input: TraceInput): LossLog {
+  const log = new LossLog();
+  forEachEvent(input, {
+    event: (ev) => log.seen(ev.cpu, ev.ts, ev.buffer),
+    lost: (cpu, ts, count, buffer) => log.lost(cpu, ts, count, buffer),
+    // Overwritten before the recording: the CPU's history before ts is gone all the same.
+    lostBefore: (cpu, ts, count, buffer) => log.lost(cpu, ts, count, buffer),
+    done: (loss) => log.settle(loss),
+  });
+  return log;
+}

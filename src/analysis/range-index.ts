@@ -1,0 +1,90 @@
+/**
+ * Address ranges filed under every 4 KiB page they touch, so "what contains this address" and
+ * "what overlaps this range" are a lookup of one or two pages. Positions inside a page are plain
+ * numbers relative to it (kernel addresses do not fit a double; page numbers and offsets do).
+ */
+
+const PAGE = 4096;
+/** Ranges larger than this are filed under their first pages only (vmalloc-sized objects are rare here). */
+const MAX_PAGES = 64;
+
+interface Entry<T> {
+  /** Start and end (exclusive) relative to the page the entry is filed under. */
+  lo: number;
+  hi: number;
+  item: T;
+}
+
+export function pageOf(addr: bigint): number {
+  return Number(addr >> 12n);
+}
+
+export function offsetOf(addr: bigint): number {
+  return Number(addr & 4095n);
+}
+
+export class RangeIndex<T> {
+  private readonly pages = new Map<number, Entry<T>[]>();
+  size = 0;
+
+  /** Files item under [addr, addr + len) (len 0 counts as 1: only the start is known). */
+  add(addr: bigint, len: number, item: T): void {
+    const first = pageOf(addr);
+    const start = offsetOf(addr);
+    const end = start + Math.max(1, len);
+    const last = first + Math.min(MAX_PAGES, Math.ceil(end / PAGE)) - 1;
+    for (let p = first; p <= last; p++) {
+      const base = (p - first) * PAGE;
+      const e = { lo: start - base, hi: end - base, item };
+      const list = this.pages.get(p);
+      if (list) list.push(e);
+      else this.pages.set(p, [e]);
+    }
+    this.size++;
+  }
+
+  remove(addr: bigint, len: number, item: T): void {
+    const first = pageOf(addr);
+    const end = offsetOf(addr) + Math.max(1, len);
+    const last = first + Math.min(MAX_PAGES, Math.ceil(end / PAGE)) - 1;
+    let found = false;
+    for (let p = first; p <= last; p++) {
+      const list = this.pages.get(p);
+      if (!list) continue;
+      const i = list.findIndex((e) => e.item === item);
+      if (i < 0) continue;
+      found = true;
+      if (list.length === 1) this.pages.delete(p);
+      else list.splice(i, 1);
+    }
+    if (found) this.size--;
+  }
+
+  /** Items whose range contains addr. */
+  containing(addr: bigint): T[] {
+    const list = this.pages.get(pageOf(addr));
+    if (!list) return [];
+    const off = offsetOf(addr);
+    const out: T[] = [];
+    for (const e of list) if (e.lo <= off && off < e.hi) out.push(e.item);
+    return out;
+  }
+
+  /** Items whose range overlaps [addr, addr + len), each once. */
+  overlapping(addr: bigint, len: number): T[] {
+    const first = pageOf(addr);
+    const start = offsetOf(addr);
+    const end = start + Math.max(1, len);
+    const last = first + Math.min(MAX_PAGES, Math.ceil(end / PAGE)) - 1;
+    let out: T[] | undefined;
+    for (let p = first; p <= last; p++) {
+      const list = this.pages.get(p);
+      if (!list) continue;
+      const base = (p - first) * PAGE;
+      for (const e of list) {
+        if (e.lo < end - base && e.hi > start - base && !out?.includes(e.item)) (out ??= []).push(e.item);
+      }
+    }
+    return out ?? [];
+  }
+}
