@@ -87,6 +87,15 @@ function buildRows() {
   const cpuSet = cpuQ ? new Set(cpuQ.split(/[ ,]+/).filter(Boolean).map(Number)) : null;
   rows = [];
   for (const cpu of m.cpus) if (!cpuSet || cpuSet.has(cpu)) rows.push({ kind: 'cpu', key: cpu, label: 'CPU ' + cpu, h: CPU_H });
+  // A trace of several buffers: each buffer's CPUs as rows of their own (its events and losses), under the CPUs.
+  if (m.buffers.length > 1) {
+    for (let b = 0; b < m.buffers.length; b++) {
+      for (const cpu of m.cpus) {
+        const key = b * BUF_KEY + cpu;
+        if ((!cpuSet || cpuSet.has(cpu)) && (D.evByBuf.has(key) || D.lostByBuf.has(key))) rows.push({ kind: 'buf', key, label: (m.buffers[b] || 'top') + ' CPU ' + cpu, h: TASK_H });
+      }
+    }
+  }
   for (const t of m.tasks) {
     const label = t.comm + ':' + t.pid;
     if (taskQ && !label.toLowerCase().includes(taskQ)) continue;
@@ -114,12 +123,25 @@ function index() {
   // Slices are stored in end order; within a row they do not overlap, so that is start order too.
   D.irqByCpu = groupBy(c['irq.cpu'], c['irq.start'].length);
   D.lostByCpu = groupBy(c['lost.cpu'], c['lost.ts'].length);
+  D.evByBuf = groupBy(Int32Array.from(c['ev.buf'], (b, i) => b * BUF_KEY + c['ev.cpu'][i]), n);
+  D.lostByBuf = groupBy(Int32Array.from(c['lost.buf'], (b, i) => b * BUF_KEY + c['lost.cpu'][i]), c['lost.ts'].length);
 }
+
+/** Row key of a buffer's CPU: buffer index * BUF_KEY + cpu. */
+const BUF_KEY = 65536;
 
 // The canvas width, read once per frame (a DOM read per coordinate would dominate the frame).
 let CW = 1;
 const X = (t) => LABEL_W + ((t - view.t0) / (view.t1 - view.t0)) * (CW - LABEL_W);
 const T = (x) => view.t0 + ((x - LABEL_W) / (CW - LABEL_W)) * (view.t1 - view.t0);
+
+/** Red marks where events were lost. */
+function drawLost(lost, y, W) {
+  if (!lost) return;
+  const ts = D.c['lost.ts'];
+  ctx.fillStyle = '#d50000';
+  for (const i of lost) { const x = X(ts[i]); if (x >= LABEL_W && x <= W) { ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x - 5, y + 8); ctx.lineTo(x + 5, y + 8); ctx.fill(); } }
+}
 
 /** Slices of one row, coalesced to at most one draw per pixel. */
 function drawSlices(idx, start, end, y, h, colorOf) {
@@ -184,8 +206,10 @@ function draw() {
       drawSlices(D.runByCpu.get(r.key), c['run.start'], c['run.end'], y + 2, r.h - 10, (i) => color(c['run.pid'][i]));
       drawSlices(D.irqByCpu.get(r.key), c['irq.start'], c['irq.end'], y + r.h - 8, 3, () => '#e65100');
       drawTicks(D.evByCpu.get(r.key), c['ev.ts'], y + r.h - 4, 4, '#455a64', true);
-      const lost = D.lostByCpu.get(r.key);
-      if (lost) { ctx.fillStyle = '#d50000'; for (const i of lost) { const x = X(c['lost.ts'][i]); if (x >= LABEL_W && x <= W) { ctx.beginPath(); ctx.moveTo(x, y); ctx.lineTo(x - 5, y + 8); ctx.lineTo(x + 5, y + 8); ctx.fill(); } } }
+      drawLost(D.lostByCpu.get(r.key), y, W);
+    } else if (r.kind === 'buf') {
+      drawTicks(D.evByBuf.get(r.key), c['ev.ts'], y + r.h - 4, 4, '#455a64', true);
+      drawLost(D.lostByBuf.get(r.key), y, W);
     } else {
       drawSlices(D.runByPid.get(r.key), c['run.start'], c['run.end'], y + 2, r.h - 6, () => color(r.key));
       drawTicks(D.evByPid.get(r.key), c['ev.ts'], y + r.h - 3, 3, '#37474f', true);
@@ -279,7 +303,7 @@ function pick(x, y) {
   const r = rows.find((r) => y + scrollY >= r.y && y + scrollY < r.y + r.h);
   if (!r || x < LABEL_W) return;
   const c = D.c, ts = c['ev.ts'], types = c['ev.type'];
-  const idx = r.kind === 'cpu' ? D.evByCpu.get(r.key) : D.evByPid.get(r.key);
+  const idx = (r.kind === 'cpu' ? D.evByCpu : r.kind === 'buf' ? D.evByBuf : D.evByPid).get(r.key);
   let best = -1, bestD = 6;
   if (idx) {
     const pos = lowerBound(idx, ts, T(x));
@@ -289,7 +313,7 @@ function pick(x, y) {
     }
   }
   if (best >= 0) return select(best);
-  const runs = r.kind === 'cpu' ? D.runByCpu.get(r.key) : D.runByPid.get(r.key);
+  const runs = r.kind === 'cpu' ? D.runByCpu.get(r.key) : r.kind === 'buf' ? undefined : D.runByPid.get(r.key);
   if (runs) {
     const t = T(x), s = c['run.start'], en = c['run.end'];
     const pos = lowerBound(runs, en, t);

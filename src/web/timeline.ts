@@ -55,6 +55,8 @@ export interface TimelineMeta {
   start: number;
   end: number;
   cpus: number[];
+  /** The buffers read, by index ("" for the top-level buffer): ev.buf and lost.buf point here. */
+  buffers: string[];
   /** Event type index → system:name. */
   types: string[];
   tasks: { pid: number; comm: string; runNs: number }[];
@@ -66,12 +68,12 @@ export interface TimelineMeta {
 export interface Timeline {
   meta: TimelineMeta;
   /** Per event: ns since start, CPU, pid, type index, and (for wakeups) the woken pid. */
-  ev: { ts: Float64Array; cpu: Int32Array; pid: Int32Array; type: Int32Array; target: Int32Array; recOff: Int32Array; recLen: Int32Array };
+  ev: { ts: Float64Array; cpu: Int32Array; buf: Int32Array; pid: Int32Array; type: Int32Array; target: Int32Array; recOff: Int32Array; recLen: Int32Array };
   /** Running slices (one CPU, one task). */
   run: { start: Float64Array; end: Float64Array; cpu: Int32Array; pid: Int32Array };
   /** Interrupt slices on a CPU; name index into irqNames. */
   irq: { start: Float64Array; end: Float64Array; cpu: Int32Array; name: Int32Array; names: string[] };
-  lost: { ts: Float64Array; cpu: Int32Array; count: Int32Array };
+  lost: { ts: Float64Array; cpu: Int32Array; buf: Int32Array; count: Int32Array };
   arena: Buffer;
   formats: (EventFormat | undefined)[];
   stats: TraceStats;
@@ -95,6 +97,9 @@ export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Time
   const formats: (EventFormat | undefined)[] = [];
   const ts = f64();
   const cpu = i32();
+  const buf = i32();
+  const bufferNames = input.buffers.map((b) => b.name);
+  const bufIndex = (name: string) => Math.max(0, bufferNames.indexOf(name));
   const pid = i32();
   const type = i32();
   const target = i32();
@@ -105,7 +110,7 @@ export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Time
   const irq = { start: f64(), end: f64(), cpu: i32(), name: i32() };
   const irqNames: string[] = [];
   const irqIdx = new Map<string, number>();
-  const lost = { ts: f64(), cpu: i32(), count: i32() };
+  const lost = { ts: f64(), cpu: i32(), buf: i32(), count: i32() };
   const pass = new Pass(input);
   const stats = pass.add(new StatsAnalysis(pass));
   const timers = pass.add(new TimerAnalysis(input));
@@ -162,6 +167,7 @@ export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Time
       }
       ts.push(rel(ev.ts));
       cpu.push(ev.cpu);
+      buf.push(bufIndex(ev.buffer));
       pid.push(ev.pid);
       type.push(ti);
       const wf = wakeTargets.get(ev.id);
@@ -169,10 +175,11 @@ export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Time
       recOff.push(arena.put(ev.buf, ev.off, ev.len));
       recLen.push(ev.len);
     },
-    lost: (c, t, n) => {
+    lost: (c, t, n, b) => {
       if (t < from) return;
       lost.ts.push(Number.isNaN(t0) ? 0 : rel(t));
       lost.cpu.push(c);
+      lost.buf.push(bufIndex(b));
       lost.count.push(n);
     },
   });
@@ -195,16 +202,17 @@ export function buildTimeline(input: TraceInput, win: TimelineWindow = {}): Time
       start: t0,
       end,
       cpus,
+      buffers: bufferNames,
       types,
       tasks: st.tasks.filter((t) => t.pid > 0).map((t) => ({ pid: t.pid, comm: t.comm, runNs: t.runNs })),
       markers: marks.markers.filter((m) => m.ts >= from).map((m) => ({ ...m, ts: rel(m.ts) })),
       masksetSwitches: marks.switches.filter((m) => m.ts >= from).map((m) => ({ ...m, ts: rel(m.ts) })),
       counts,
     },
-    ev: { ts: ts.view, cpu: cpu.view, pid: pid.view, type: type.view, target: target.view, recOff: recOff.view, recLen: recLen.view },
+    ev: { ts: ts.view, cpu: cpu.view, buf: buf.view, pid: pid.view, type: type.view, target: target.view, recOff: recOff.view, recLen: recLen.view },
     run: { start: run.start.view, end: run.end.view, cpu: run.cpu.view, pid: run.pid.view },
     irq: { start: irq.start.view, end: irq.end.view, cpu: irq.cpu.view, name: irq.name.view, names: irqNames },
-    lost: { ts: lost.ts.view, cpu: lost.cpu.view, count: lost.count.view },
+    lost: { ts: lost.ts.view, cpu: lost.cpu.view, buf: lost.buf.view, count: lost.count.view },
     arena: arena.buf.subarray(0, arena.len),
     formats,
     stats: st,
@@ -221,6 +229,7 @@ export function encodeTimeline(t: Timeline): Buffer {
   const cols: [string, Float64Array | Int32Array][] = [
     ['ev.ts', t.ev.ts],
     ['ev.cpu', t.ev.cpu],
+    ['ev.buf', t.ev.buf],
     ['ev.pid', t.ev.pid],
     ['ev.type', t.ev.type],
     ['ev.target', t.ev.target],
@@ -234,6 +243,7 @@ export function encodeTimeline(t: Timeline): Buffer {
     ['irq.name', t.irq.name],
     ['lost.ts', t.lost.ts],
     ['lost.cpu', t.lost.cpu],
+    ['lost.buf', t.lost.buf],
     ['lost.count', t.lost.count],
   ];
   const header = Buffer.from(

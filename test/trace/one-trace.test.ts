@@ -9,10 +9,15 @@ import { test } from 'node:test';
 import { openTrace } from '../../src/analysis/open.js';
 import { traceStats } from '../../src/analysis/stats.js';
 import { Segment } from '../../src/buffers/segment.js';
+import { dumpBuffer } from '../../src/buffers/dump.js';
+import { LogDaemon } from '../../src/buffers/logd.js';
 import { writeTraceDat } from '../../src/file/writer.js';
 import { record } from '../../src/record/recorder.js';
 import type { Instance } from '../../src/tracefs/instance.js';
 import { lkst } from '../helpers/cli.js';
+import { buildTimeline } from '../../src/web/timeline.js';
+import { startViewer } from '../../src/web/server.js';
+import { chromiumMissing, launchChromium } from '../web/browser.js';
 import { withInstance } from '../helpers/instance.js';
 
 const STORM = ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1', 'count=200000', 'status=none'];
@@ -43,6 +48,12 @@ function lostByCommand(path: string): Record<string, number> {
       .split('\n')
       .filter((l) => /,lost,/.test(l))
       .reduce((n, l) => n + Math.max(0, Number(/count"":(\d+)/.exec(l)?.[1] ?? 0)), 0);
+    const pq = join(dir, 'lost.parquet');
+    const p = lkst(['export', path, '--to', 'parquet', '--event', 'lost', '-o', pq]);
+    assert.equal(p.status, 0, p.stderr);
+    const back = lkst(['query', '--csv', path, `SELECT coalesce(sum(count), 0) AS n FROM read_parquet('${pq}')`]);
+    assert.equal(back.status, 0, back.stderr);
+    out.parquet = Number(back.stdout.trim().split('\n')[1]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -80,6 +91,89 @@ test('record --attach after an overrun: lost is what the kernel lost during the 
   }
 });
 
+/** An 8 KiB buffer recording only dd's syscalls (nothing else on the machine moves its counters), overrun by one storm. */
+function overrunBuffer(inst: Instance): number {
+  inst.bufferSizeKb = 8;
+  inst.setFilter('raw_syscalls', 'sys_enter', 'comm == "dd"');
+  inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
+  inst.tracingOn = true;
+  spawnSync(STORM[0]!, STORM.slice(1));
+  const n = kernelLoss(inst);
+  assert.ok(n > 0, 'the storm overran an 8 KiB buffer');
+  return n;
+}
+
+test('a fresh recording: record\'s summary, stats, report, SQL and CSV show one lost figure, the kernel\'s own counter', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-fresh-'));
+  try {
+    const path = join(dir, 'fresh.dat');
+    const r = lkst(['record', '-e', 'raw_syscalls:sys_enter', '-b', '8', '-o', path, '--', ...STORM]);
+    assert.equal(r.status, 0, r.stderr);
+    const summary = Number(/total [\d,]+ events in [\d.]+ s, ([\d,]+) lost/.exec(r.stderr)?.[1]?.replaceAll(',', ''));
+    assert.ok(summary > 0, `an 8 KiB buffer lost events under a syscall storm: ${r.stderr}`);
+    for (const [cmd, n] of Object.entries(lostByCommand(path))) assert.equal(n, summary, `${cmd} agrees with record's summary`);
+    // A fresh buffer starts at zero: the figure is the kernel's counters at the end, as the file keeps them.
+    const t = openTrace(path);
+    try {
+      const kernel = t.buffers[0]!.cpus.reduce((n, c) => n + (c.counters.end?.overrun ?? 0) + (c.counters.end?.dropped ?? 0), 0);
+      assert.equal(summary, kernel);
+    } finally {
+      t.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('buffer dump of a wrapped buffer: what was overwritten before the dump is shown apart, never as lost', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-dump-'));
+  try {
+    await withInstance('dump-loss', async (inst) => {
+      const atStart = overrunBuffer(inst);
+      const path = join(dir, 'dump.dat');
+      await dumpBuffer(inst, path, { kallsyms: false });
+      const during = kernelLoss(inst) - atStart;
+      inst.tracingOn = false;
+      for (const [cmd, n] of Object.entries(lostByCommand(path))) assert.equal(n, during, `${cmd}: lost during the dump only`);
+      const s = traceStats(openTrace(path));
+      assert.equal(s.lostBefore, atStart);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('logd: each file carries what was lost in its own window; the windows add up to the kernel\'s counter growth', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-logd-loss-'));
+  try {
+    await withInstance('logd-loss', async (inst) => {
+      const atStart = overrunBuffer(inst);
+      const d = new LogDaemon({ buffers: [inst], dir, kallsyms: false, pollMs: 50 });
+      d.start();
+      for (let i = 0; i < 3; i++) {
+        spawnSync(STORM[0]!, STORM.slice(1));
+        await d.rotate();
+      }
+      spawnSync(STORM[0]!, STORM.slice(1));
+      const st = await d.stop();
+      const atEnd = kernelLoss(inst);
+      inst.tracingOn = false;
+      assert.ok(st.files.length >= 3, `${st.files.length} files`);
+      const figures = st.files.map((f) => traceStats(openTrace(f)));
+      assert.equal(figures[0]!.lostBefore, atStart, 'the first file: what was overwritten before logd began');
+      assert.equal(figures.reduce((n, f) => n + f.lostTotal, 0), atEnd - atStart, 'the windows add up to the growth');
+      assert.ok(figures.every((f) => f.lostExact));
+      for (const f of st.files) {
+        const byCmd = lostByCommand(f);
+        const own = traceStats(openTrace(f)).lostTotal;
+        for (const [cmd, n] of Object.entries(byCmd)) assert.equal(n, own, `${cmd} of ${f}`);
+      }
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a file with two buffers (as logd writes them) is read completely: stats, query and CSV count what trace-cmd reports', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-two-'));
   try {
@@ -109,6 +203,29 @@ test('a file with two buffers (as logd writes them) is read completely: stats, q
           assert.ok(s.buffers.every((x) => x.events > 0), 'each buffer has events');
           const one = traceStats(openTrace(path, { buffers: [t.buffers[1]!.name] }));
           assert.equal(one.events, s.buffers[1]!.events, '--buffer selects one');
+          // The viewer: every event, with its buffer; a row per buffer and CPU that has events.
+          const tl = buildTimeline(t);
+          assert.equal(tl.ev.ts.length, total);
+          assert.deepEqual(tl.meta.buffers, t.buffers.map((b) => b.name));
+          const keys = new Set(Array.from(tl.ev.buf, (b, i) => `${b}/${tl.ev.cpu[i]}`));
+          assert.deepEqual([...new Set(tl.ev.buf)].sort(), [0, 1]);
+          if (!chromiumMissing()) {
+            const viewer = await startViewer(tl, { title: 'two buffers' });
+            const browser = await launchChromium();
+            try {
+              const page = await browser.ctx.newPage();
+              const errors: string[] = [];
+              page.on('pageerror', (e) => errors.push(e.message));
+              await page.goto(viewer.url);
+              await page.waitForFunction(() => (window as any).lkst?.ready && (window as any).lkst.painted, null, { timeout: 60_000 });
+              assert.deepEqual(errors, []);
+              const rows = await page.evaluate(() => (window as any).lkst.rowsCount);
+              assert.equal(rows, tl.meta.cpus.length + keys.size + tl.meta.tasks.length, 'CPU rows, a row per buffer and CPU, task rows');
+            } finally {
+              await browser.close();
+              await viewer.close();
+            }
+          }
         } finally {
           t.close();
         }

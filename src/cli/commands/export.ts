@@ -19,7 +19,7 @@ export function registerExport(program: Command): void {
     .option(BUFFER_OPTION[0], BUFFER_OPTION[1], collectBuffers, [])
     .requiredOption('--to <format>', `one of ${FORMATS.join(', ')}`)
     .requiredOption('-o, --output <file>', 'output file')
-    .option('--event <name>', 'parquet: only this event type, with its fields as typed columns')
+    .option('--event <name>', 'parquet: only this event type, with its fields as typed columns; or the table lost, cpus or tasks')
     .action(
       action(async (file: string, opts: { buffer: string[]; to: string; output: string; event?: string }) => {
         if (!FORMATS.includes(opts.to as Format)) throw new LkstError(`unknown export format '${opts.to}'`, `use one of ${FORMATS.join(', ')}`);
