@@ -217,9 +217,11 @@ test('a file with two buffers (as logd writes them) is read completely: stats, q
               const errors: string[] = [];
               page.on('pageerror', (e) => errors.push(e.message));
               await page.goto(viewer.url);
-              await page.waitForFunction(() => (window as any).lkst?.ready && (window as any).lkst.painted, null, { timeout: 60_000 });
+              // The page's own state, as test/web reads it.
+              type PageState = { lkst?: { ready: boolean; painted: boolean; rowsCount: number } };
+              await page.waitForFunction(() => (window as unknown as PageState).lkst?.ready && (window as unknown as PageState).lkst?.painted, null, { timeout: 60_000 });
               assert.deepEqual(errors, []);
-              const rows = await page.evaluate(() => (window as any).lkst.rowsCount);
+              const rows = await page.evaluate(() => (window as unknown as PageState).lkst?.rowsCount);
               assert.equal(rows, tl.meta.cpus.length + keys.size + tl.meta.tasks.length, 'CPU rows, a row per buffer and CPU, task rows');
             } finally {
               await browser.close();
