@@ -26,7 +26,7 @@ export interface DumpResult {
  * the buffer. A recording buffer keeps recording; the dump takes at most one buffer-full per CPU,
  * so a busy buffer cannot make it run forever.
  */
-export async function dumpBuffer(inst: Instance, output: string, opts: DumpOptions = {}): Promise<DumpResult> {
+export async function dumpBuffer(inst: Instance, output: string, opts: DumpOptions): Promise<DumpResult> {
   const path = resolve(output);
   if (!existsSync(dirname(path))) throw new LkstError(`cannot write ${path}: its directory does not exist`, 'create it or choose another path with -o');
   if (opts.freeze) inst.tracingOn = false;

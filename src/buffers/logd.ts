@@ -1,6 +1,7 @@
 import { readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Instance } from '../tracefs/instance.js';
+import type { TraceWriter } from '../trace/writer-port.js';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { Segment, pageSizeOf, type SegmentCounters } from './segment.js';
 import { collectLiveMeta } from '../record/live-meta.js';
@@ -9,6 +10,8 @@ import type { TraceMeta } from '../ringbuf/meta.js';
 export interface LogdOptions {
   /** Buffers streamed into every file (the first on top, the others as named buffers). */
   buffers: readonly Instance[];
+  /** Writes each file (file/writer.ts's writeTraceDat). */
+  writer: TraceWriter;
   dir: string;
   /** Start a new file when the current one holds this many bytes of pages. */
   maxBytes?: number;
@@ -291,7 +294,7 @@ export class LogDaemon {
     const need = seg.bytes + this.metaRoom;
     this.pendingBytes += need;
     try {
-      const saved = await seg.write(path, { base: this.base });
+      const saved = await seg.write(path, { base: this.base, writer: this.opts.writer });
       this.st.eventsSaved += saved;
       this.st.eventsUnsaved += events - saved;
       this.st.filesWritten++;

@@ -6,7 +6,7 @@ import { collectLiveMeta, eventFormatTexts } from '../record/live-meta.js';
 import { stampStartCounters } from '../record/loss-stats.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { tracefs } from '../tracefs/tracefs.js';
-import { writeTraceDat, type ExtraBuffer } from '../file/writer.js';
+import type { ExtraBuffer, TraceWriter } from '../trace/writer-port.js';
 import { bufferNameOf } from './name.js';
 import { scanPageFile, tracepointsById, type TracepointName } from './formats.js';
 
@@ -26,6 +26,8 @@ interface SegmentBuffer {
 export type SegmentCounters = Map<string, (CpuStats | undefined)[]>;
 
 export interface SegmentWriteOptions {
+  /** Writes the file (file/writer.ts's writeTraceDat, handed down by the command: capture never imports the file layer). */
+  writer: TraceWriter;
   /** Put /proc/kallsyms in the file (several MB; without it addresses show unresolved). */
   kallsyms?: boolean;
   /**
@@ -114,7 +116,7 @@ export class Segment {
    * id found in its pages, so an event turned off since it was recorded still has its format.
    * Returns the number of events in the file (less than `events` when a page file was cut short).
    */
-  async write(path: string, opts: SegmentWriteOptions = {}): Promise<number> {
+  async write(path: string, opts: SegmentWriteOptions): Promise<number> {
     this.close();
     if (this.discard) throw new Error('a discarding segment has nothing to write');
     const events: TracepointName[] = [];
@@ -140,7 +142,7 @@ export class Segment {
       cpuStats: windowStats(b),
     }));
     try {
-      await writeTraceDat(path, meta, main.files, { buffers: extras });
+      await opts.writer(path, meta, main.files, { buffers: extras });
       return records;
     } finally {
       this.removeFiles();

@@ -8,39 +8,12 @@ import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { TraceMeta } from '../ringbuf/meta.js';
+import type { CpuPages, ExtraBuffer, WriteOptions } from '../trace/writer-port.js';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { ByteBuilder } from './bytes.js';
 import { MAGIC, Opt, SECTION_HEADER_SIZE, bufferStatOption, cpuStatOption } from './layout.js';
 
-/** Pages of a source read in place (a dump): their size is known and they come in chunks. */
-export interface PageChunks {
-  size: number;
-  chunks(): Iterable<Buffer>;
-}
-
-/** One CPU's pages: a file of whole raw pages, the pages in memory, or chunks from another source. */
-export interface CpuPages {
-  cpu: number;
-  source: string | Buffer | PageChunks;
-}
-
-/** A further buffer (tracefs instance) stored next to the main one. */
-export interface ExtraBuffer {
-  name: string;
-  clock?: string;
-  pageSize?: number;
-  cpus: CpuPages[];
-  cpuStats?: (string | undefined)[];
-}
-
-export interface WriteOptions {
-  /** Other instances recorded in the same session; each becomes a named BUFFER. */
-  buffers?: ExtraBuffer[];
-  /** Added to every timestamp on reading (OFFSET option), in clock units. */
-  tsOffset?: number | bigint;
-  /** Recorded in the VERSION option. */
-  version?: string;
-}
+export type { CpuPages, ExtraBuffer, PageChunks, WriteOptions } from '../trace/writer-port.js';
 
 const COPY_CHUNK = 1 << 20;
 

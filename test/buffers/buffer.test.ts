@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { writeTraceDat } from '../../src/file/writer.js';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -56,7 +57,7 @@ test('a full overwrite buffer: the overrun the kernel counts equals the loss sto
       inst.tracingOn = true;
       await sleep(200);
       const out = join(dir, 'ovr.dat');
-      const r = await dumpBuffer(inst, out, { freeze: true, kallsyms: false });
+      const r = await dumpBuffer(inst, out, { writer: writeTraceDat, freeze: true, kallsyms: false });
       assert.equal(inst.tracingOn, false, 'a frozen dump leaves the buffer stopped');
       const overrun = r.before.reduce((s, c) => s + c.overrun, 0);
       assert.ok(overrun > 0, `8 KiB per CPU overflowed (overrun ${overrun})`);
@@ -84,7 +85,7 @@ test('a full stop-when-full buffer: keeps the first events, the kernel counts th
       const inst = seqBuffer(name, child.pid!, { sizeKb: 8, overwrite: false });
       inst.tracingOn = true;
       await sleep(200);
-      const r = await dumpBuffer(inst, join(dir, 'drop.dat'), { freeze: true, kallsyms: false });
+      const r = await dumpBuffer(inst, join(dir, 'drop.dat'), { writer: writeTraceDat, freeze: true, kallsyms: false });
       const dropped = r.before.reduce((s, c) => s + c.droppedEvents, 0);
       assert.ok(dropped > 0, `8 KiB per CPU overflowed (dropped ${dropped})`);
       assert.equal(r.before.reduce((s, c) => s + c.overrun, 0), 0, 'nothing was overwritten');

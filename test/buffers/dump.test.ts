@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { writeTraceDat } from '../../src/file/writer.js';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,7 +29,7 @@ test('dump of a switched-to buffer while it records: every event in it has its f
       spawnSync('/bin/true');
       b.setEventEnabled('sched', 'sched_process_exec', false);
       spawnSync('/bin/true');
-      const r = await dumpBuffer(b, join(dir, 'new.dat'), { kallsyms: false });
+      const r = await dumpBuffer(b, join(dir, 'new.dat'), { writer: writeTraceDat, kallsyms: false });
       assert.equal(r.live, true);
       assert.equal(b.tracingOn, true, 'the dump did not stop the buffer');
       const text = report(r.path);
@@ -37,12 +38,12 @@ test('dump of a switched-to buffer while it records: every event in it has its f
       assert.ok((text.match(/sched_process_exec:/g) ?? []).length >= 1, 'the exec event, off by now, is decoded');
       assert.ok((text.match(/sched_process_fork:/g) ?? []).length >= 2, 'the forks after the switch are in the new buffer');
       // The old buffer, stopped by the switch, still holds the fork from before it.
-      const old = report((await dumpBuffer(a, join(dir, 'old.dat'), { kallsyms: false })).path);
+      const old = report((await dumpBuffer(a, join(dir, 'old.dat'), { writer: writeTraceDat, kallsyms: false })).path);
       assert.ok((old.match(/sched_process_fork:/g) ?? []).length >= 1);
       assert.doesNotMatch(old, /sched_process_exec:/);
       // A second dump holds only what came after the first (the read consumes).
       spawnSync('/bin/true');
-      const again = await dumpBuffer(b, join(dir, 'again.dat'), { kallsyms: false });
+      const again = await dumpBuffer(b, join(dir, 'again.dat'), { writer: writeTraceDat, kallsyms: false });
       assert.ok(again.events >= 1);
       const againText = report(again.path);
       assert.doesNotMatch(againText, /sched_process_exec:/);

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { writeTraceDat } from '../../src/file/writer.js';
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -41,7 +42,7 @@ async function withLogd(tag: string, opts: { spin?: number; tmpfsSize?: string }
 test('logd rotates by size and on demand without losing or repeating an event; every file opens in trace-cmd', async () => {
   await withLogd('logd', { spin: 2000 }, async ({ name, dir, child, own }) => {
     const inst = seqBuffer(name, child.pid!, { sizeKb: 4096, overwrite: false });
-    const d = own(new LogDaemon({ buffers: [inst], dir, maxBytes: 512 * 1024, kallsyms: false, pollMs: 50 }));
+    const d = own(new LogDaemon({ buffers: [inst], writer: writeTraceDat, dir, maxBytes: 512 * 1024, kallsyms: false, pollMs: 50 }));
     inst.tracingOn = true;
     d.start();
     await sleep(600);
@@ -69,7 +70,7 @@ test('logd rotates by size and on demand without losing or repeating an event; e
 test('logd rotates by time and keeps at most --max-files files', async () => {
   await withLogd('logd-age', { spin: 3000 }, async ({ name, dir, child, own }) => {
     const inst = seqBuffer(name, child.pid!, { sizeKb: 1024, overwrite: false });
-    const d = own(new LogDaemon({ buffers: [inst], dir, maxAgeSec: 0.2, maxFiles: 2, kallsyms: false, pollMs: 50 }));
+    const d = own(new LogDaemon({ buffers: [inst], writer: writeTraceDat, dir, maxAgeSec: 0.2, maxFiles: 2, kallsyms: false, pollMs: 50 }));
     inst.tracingOn = true;
     d.start();
     await sleep(1200);
@@ -85,7 +86,7 @@ test('logd on a disk that fills up: stops writing with a message, counts what it
   await withLogd('logd-full', { tmpfsSize: '2m' }, async ({ name, dir, child, own }) => {
     const inst = seqBuffer(name, child.pid!, { sizeKb: 64, overwrite: false });
     const messages: string[] = [];
-    const d = own(new LogDaemon({ buffers: [inst], dir, maxBytes: 256 * 1024, kallsyms: false, pollMs: 20, resumeCheckMs: 100, onMessage: (m) => messages.push(m) }));
+    const d = own(new LogDaemon({ buffers: [inst], writer: writeTraceDat, dir, maxBytes: 256 * 1024, kallsyms: false, pollMs: 20, resumeCheckMs: 100, onMessage: (m) => messages.push(m) }));
     inst.tracingOn = true;
     d.start();
     // Until the daemon has stopped writing and counted something it could not save.

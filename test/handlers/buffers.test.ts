@@ -1,4 +1,5 @@
 /** switch buffer= and stop buffer= on the real kernel: a child exec'ing a known path fires them. */
+import { writeTraceDat } from '../../src/file/writer.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -87,7 +88,7 @@ test('switch buffer=B: the exec of a known command moves the recording into B in
       // B holds what came after, and every event in it has its format in a dump.
       const dir = mkdtempSync(join(tmpdir(), 'lkst-swbuf-'));
       try {
-        const d = await dumpBuffer(to, join(dir, 'b.dat'), { kallsyms: false });
+        const d = await dumpBuffer(to, join(dir, 'b.dat'), { writer: writeTraceDat, kallsyms: false });
         const rep = report(d.path);
         assert.doesNotMatch(rep, /UNKNOWN|\[FAILED/);
         const execs = [...rep.matchAll(/sched_process_exec:\s+filename=\S+ pid=(\d+)/g)].map((m) => Number(m[1]));

@@ -131,7 +131,7 @@ test('buffer dump of a wrapped buffer: what was overwritten before the dump is s
     await withInstance('dump-loss', async (inst) => {
       const atStart = overrunBuffer(inst);
       const path = join(dir, 'dump.dat');
-      await dumpBuffer(inst, path, { kallsyms: false });
+      await dumpBuffer(inst, path, { writer: writeTraceDat, kallsyms: false });
       const during = kernelLoss(inst) - atStart;
       inst.tracingOn = false;
       for (const [cmd, n] of Object.entries(lostByCommand(path))) assert.equal(n, during, `${cmd}: lost during the dump only`);
@@ -148,7 +148,7 @@ test('logd: each file carries what was lost in its own window; the windows add u
   try {
     await withInstance('logd-loss', async (inst) => {
       const atStart = overrunBuffer(inst);
-      const d = new LogDaemon({ buffers: [inst], dir, kallsyms: false, pollMs: 50 });
+      const d = new LogDaemon({ buffers: [inst], writer: writeTraceDat, dir, kallsyms: false, pollMs: 50 });
       d.start();
       for (let i = 0; i < 3; i++) {
         spawnSync(STORM[0]!, STORM.slice(1));
@@ -190,7 +190,7 @@ test('a file with two buffers (as logd writes them) is read completely: stats, q
         b.tracingOn = false;
         seg.drain();
         const path = join(dir, 'two.dat');
-        const events = await seg.write(path, { kallsyms: false });
+        const events = await seg.write(path, { kallsyms: false, writer: writeTraceDat });
         const tc = spawnSync('trace-cmd', ['report', path], { encoding: 'utf8', maxBuffer: 1 << 28 });
         assert.equal(tc.status, 0, tc.stderr);
         const total = tc.stdout.split('\n').filter((l) => /\[\d{3}\] /.test(l)).length;

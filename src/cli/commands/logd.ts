@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { writeTraceDat } from '../../file/writer.js';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { action, numberOption } from '../run.js';
@@ -65,6 +66,7 @@ async function runDaemon(o: LogdCliOptions): Promise<number> {
   let fatal = false;
   const d = new LogDaemon({
     buffers,
+    writer: writeTraceDat,
     dir: o.dir,
     ...(o.maxSize ? { maxBytes: o.maxSize * 1048576 } : {}),
     ...(o.maxAge ? { maxAgeSec: o.maxAge } : {}),
