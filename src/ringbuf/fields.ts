@@ -1,4 +1,5 @@
 import type { EventFormat, Field } from '../events/format.js';
+import { arraySpan, cstr } from '../events/field-span.js';
 
 /** A decoded field value: integers as number (bigint beyond 2^53), strings, or arrays of numbers. */
 export type FieldValue = number | bigint | string | number[] | bigint[] | Buffer;
@@ -28,40 +29,16 @@ export function readInt(buf: Buffer, at: number, size: number, signed: boolean):
   }
 }
 
-/** Where a dynamic (__data_loc/__rel_loc) field's bytes are: [start, length], or undefined if out of the record. */
-export function dynamicSpan(buf: Buffer, dataOff: number, dataLen: number, f: Field): [number, number] | undefined {
-  const word = buf.readUInt32LE(dataOff + f.offset);
-  let start = word & 0xffff;
-  const len = word >>> 16;
-  if (f.dynamic === 'rel_loc') start += f.offset + f.size;
-  if (start + len > dataLen) return undefined;
-  return [dataOff + start, len];
-}
-
-function cString(buf: Buffer, start: number, maxLen: number): string {
-  let end = start;
-  const stop = start + maxLen;
-  while (end < stop && buf[end] !== 0) end++;
-  return buf.toString('latin1', start, end);
-}
-
-/** Decodes one field of the record at dataOff. */
+/** Decodes one field of the record at dataOff (arrays and strings where events/field-span.ts puts them). */
 export function readField(buf: Buffer, dataOff: number, dataLen: number, f: Field): FieldValue {
-  if (f.dynamic !== 'none') {
-    const span = dynamicSpan(buf, dataOff, dataLen, f);
-    if (!span) return '';
-    if (f.isString) return cString(buf, span[0], span[1]);
-    return readArray(buf, span[0], span[1], f);
-  }
-  if (f.offset + f.size > dataLen) return 0;
-  const at = dataOff + f.offset;
   if (f.arrayLen >= 0) {
-    // An unsized array (char buf[]) runs to the end of the record.
-    const len = f.arrayLen === 0 ? dataLen - f.offset : f.size;
-    if (f.isString) return cString(buf, at, len);
+    const [start, len] = arraySpan(buf, dataOff, dataLen, f);
+    const at = dataOff + start;
+    if (f.isString) return cstr(buf, at, at + len);
     return readArray(buf, at, len, f);
   }
-  return readInt(buf, at, f.size, f.signed);
+  if (f.offset + f.size > dataLen) return 0;
+  return readInt(buf, dataOff + f.offset, f.size, f.signed);
 }
 
 function readArray(buf: Buffer, at: number, len: number, f: Field): FieldValue {

@@ -4,7 +4,7 @@
  */
 import type { EventFormat } from '../../events/format.js';
 import { readNum, type Num } from '../../events/printfmt/num.js';
-import { cstr, dynSpan } from '../../events/printfmt/compile.js';
+import { arraySpan, cstr } from '../../events/field-span.js';
 import { openTraceDat, type TraceFile } from '../../file/reader.js';
 import { mergeRecords, type MergeInput } from '../../ringbuf/merge.js';
 
@@ -24,10 +24,8 @@ function fieldReaders(fmt: EventFormat): Reader[] {
   return fmt.fields.map((f): Reader => {
     if (f.arrayLen >= 0 && /char/.test(f.type)) {
       return (b, o, l, out, i) => {
-        if (f.dynamic !== 'none') {
-          const [s, n] = dynSpan(b, o, l, f);
-          out[i] = cstr(b, o + s, o + s + n);
-        } else out[i] = cstr(b, o + f.offset, o + Math.min(f.offset + f.size, l));
+        const [s, n] = arraySpan(b, o, l, f);
+        out[i] = cstr(b, o + s, o + s + n);
       };
     }
     if (f.arrayLen >= 0 || ![1, 2, 4, 8].includes(f.size)) return (_b, _o, _l, out, i) => void (out[i] = 0);

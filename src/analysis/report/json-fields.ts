@@ -1,6 +1,6 @@
 /** An event's fields as a JSON object text, built per format once and filled per record. */
 import type { EventFormat, Field } from '../../events/format.js';
-import { arraySpan, cstr } from '../../events/printfmt/compile.js';
+import { arraySpan, cstr } from '../../events/field-span.js';
 import { readNum, toU64 } from '../../events/printfmt/num.js';
 
 type FieldJson = (b: Buffer, off: number, len: number) => string;
@@ -18,7 +18,7 @@ function fieldJson(f: Field): FieldJson {
   if (isText) {
     return (b, o, l) => {
       const [start, n] = arraySpan(b, o, l, f);
-      return JSON.stringify(cstr(b, o + start, o + Math.min(start + n, l)));
+      return JSON.stringify(cstr(b, o + start, o + start + n));
     };
   }
   if (f.arrayLen >= 0) {
@@ -27,7 +27,7 @@ function fieldJson(f: Field): FieldJson {
     return (b, o, l) => {
       const [start, n] = arraySpan(b, o, l, f);
       const parts: string[] = [];
-      for (let p = start; p + es <= start + n && p + es <= l; p += es) parts.push(intJson(ef, o + p, b));
+      for (let p = start; p + es <= start + n; p += es) parts.push(intJson(ef, o + p, b));
       return '[' + parts.join(',') + ']';
     };
   }

@@ -6,14 +6,14 @@ import type { EventFormat, Field } from '../format.js';
 import type { Expr } from './ast.js';
 import type { RenderContext } from './context.js';
 import { HEX2, formatInt, parseSpec } from './cformat.js';
-import { compileNum, cstr, directSlot, dynLoc, dynSpan, fieldReader, hexU64 } from './num-expr.js';
+import { compileNum, directSlot, fieldReader, hexU64 } from './num-expr.js';
+import { cstr, dynLoc, dynSpan, locLen, locStart } from '../field-span.js';
 import { convert, i32le, isTrue, norm, toU64, u16le, u32le, type Num } from './num.js';
 import { compilePointer } from './pointer-arg.js';
 import { compileStr, type StrPiece } from './str-arg.js';
 import { splitFormat, type Segment } from './segments.js';
 import { type TextWriter, latin1Bytes } from './writer.js';
 
-export { cstr, dynSpan, dynLoc, arraySpan } from './num-expr.js';
 export type { StrPiece } from './str-arg.js';
 
 /** Renders a piece of a record into a writer. */
@@ -76,7 +76,7 @@ function compileStrSegment(e: Expr, specText: string, lenArg?: Expr): Piece {
     const f = e.field;
     return (b, o, l, _c, w) => {
       const loc = dynLoc(b, o, l, f);
-      if (loc & 0x1ffff) w.cstr(b, o + Math.floor(loc / 0x20000), o + l);
+      if (locLen(loc)) w.cstr(b, o + locStart(loc), o + l);
     };
   }
   if (plain && e.k === 'field' && !(e.field.arrayLen < 0 && e.field.size === 8)) {
@@ -282,14 +282,13 @@ function inlineInt(seg: Segment): string | undefined {
   return `if (${off + size} > l) w.uint(0, ${hex ? 16 : 10}, ${W}); else ${body}`;
 }
 
-/** JS source for %s of a __get_str field or a char array field, copied straight from the record. */
-function inlineStr(seg: Segment): string | undefined {
+/** JS source for %s of a __get_str field (fields[i] named Fi) or a char array field, copied straight from the record. */
+function inlineStr(seg: Segment, fields: Field[]): string | undefined {
   if (seg.t !== 'str' || seg.lenArg || seg.spec !== '%s') return undefined;
   const e = seg.arg;
   if (e.k === 'getstr') {
-    const f = e.field;
-    if (f.dynamic !== 'data_loc' || f.size !== 4) return undefined;
-    return `if (${f.offset + 4} <= l) { const v = u32le(b, o + ${f.offset}), s = v & 0xffff, n = v >>> 16; if (n && s + n <= l && s <= l) w.cstr(b, o + s, o + l); }`;
+    fields.push(e.field);
+    return `{ const loc = dynLoc(b, o, l, F${fields.length - 1}); if (locLen(loc)) w.cstr(b, o + locStart(loc), o + l); }`;
   }
   if (e.k === 'field' && e.field.arrayLen > 0 && e.field.dynamic === 'none' && e.field.size > 0) {
     const f = e.field;
@@ -305,6 +304,7 @@ function inlineStr(seg: Segment): string | undefined {
 export function compileSegments(segs: Segment[]): Piece {
   const pieces: Piece[] = [];
   const lits: Uint8Array[] = [];
+  const fields: Field[] = [];
   const stmts: string[] = [];
   for (const seg of segs) {
     if (seg.t === 'lit') {
@@ -319,7 +319,7 @@ export function compileSegments(segs: Segment[]): Piece {
       }
       continue;
     }
-    const inline = inlineInt(seg) ?? inlineStr(seg);
+    const inline = inlineInt(seg) ?? inlineStr(seg, fields);
     if (inline) {
       stmts.push(inline);
       continue;
@@ -328,8 +328,8 @@ export function compileSegments(segs: Segment[]): Piece {
     pieces.push(compileSegment(seg));
   }
   if (stmts.length === 1 && pieces.length === 1) return pieces[0]!;
-  const names = ['u16le', 'u32le', 'i32le', 'dec64', ...pieces.map((_, i) => `p${i}`), ...lits.map((_, i) => `L${i}`)];
-  return new Function(...names, `return (b, o, l, c, w) => { ${stmts.join(' ')} };`)(u16le, u32le, i32le, dec64, ...pieces, ...lits) as Piece;
+  const names = ['u16le', 'u32le', 'i32le', 'dec64', 'dynLoc', 'locStart', 'locLen', ...pieces.map((_, i) => `p${i}`), ...lits.map((_, i) => `L${i}`), ...fields.map((_, i) => `F${i}`)];
+  return new Function(...names, `return (b, o, l, c, w) => { ${stmts.join(' ')} };`)(u16le, u32le, i32le, dec64, dynLoc, locStart, locLen, ...pieces, ...lits, ...fields) as Piece;
 }
 
 export { splitFormat };

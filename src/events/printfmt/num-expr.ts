@@ -6,48 +6,13 @@ import type { Field } from '../format.js';
 import type { Expr } from './ast.js';
 import type { RenderContext } from './context.js';
 import { toHex } from './cformat.js';
+import { dynSpan } from '../field-span.js';
 import { binOp, castMask, i32le, isTrue, maskTo, norm, readNum, toU64, u16le, u32le, unaryOp, type Num } from './num.js';
 
 /** Evaluates an argument of a record: data at b[off, off+len) (len includes the record's padding). */
 export type NumFn = (b: Buffer, off: number, len: number, ctx: RenderContext) => Num;
 
 export const ZERO: NumFn = () => 0;
-
-/** Start and length of a __data_loc/__rel_loc field's bytes, relative to the record (dynamic_offset_field). */
-export function dynSpan(b: Buffer, off: number, len: number, f: Field): [number, number] {
-  const loc = dynLoc(b, off, len, f);
-  return [Math.floor(loc / 0x20000), loc % 0x20000];
-}
-
-/**
- * Start and length of an array field's bytes, relative to the record: dynamic ones where their
- * location word says, an unsized one (`char buf[]`, size 0) up to the record's end, others as declared.
- */
-export function arraySpan(b: Buffer, off: number, len: number, f: Field): [number, number] {
-  if (f.dynamic !== 'none') return dynSpan(b, off, len, f);
-  if (f.arrayLen === 0) return [f.offset, Math.max(0, len - f.offset)];
-  return [f.offset, f.size];
-}
-
-/** dynSpan packed in one number (start * 2^17 + length), for hot paths that should not allocate. */
-export function dynLoc(b: Buffer, off: number, len: number, f: Field): number {
-  if (f.offset + f.size > len) return 0;
-  const v = f.size === 2 ? u16le(b, off + f.offset) : u32le(b, off + f.offset);
-  const o = v & 0xffff;
-  // A 2-byte location has no length: the data runs to the end of the record.
-  const l = f.size === 2 ? len - o : v >>> 16;
-  let start = o > len ? 0 : o;
-  const n = o + l > len ? 0 : l;
-  if (f.dynamic === 'rel_loc') start += f.offset + f.size;
-  return start * 0x20000 + n;
-}
-
-/** A NUL-terminated string starting at b[at], not beyond end. */
-export function cstr(b: Buffer, at: number, end: number): string {
-  let e = at;
-  while (e < end && b[e] !== 0) e++;
-  return b.toString('latin1', at, e);
-}
 
 export function fieldReader(f: Field): NumFn {
   const fo = f.offset;

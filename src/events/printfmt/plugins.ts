@@ -5,7 +5,7 @@
 import type { EventFormat, Field } from '../format.js';
 import type { Piece, StrPiece } from './compile.js';
 import type { TextWriter } from './writer.js';
-import { cstr } from './compile.js';
+import { cstr } from '../field-span.js';
 import { readNum, toU64, type Num } from './num.js';
 
 /** A plugin's text (as a string piece or written directly) and whether libtraceevent prints the event's own format after it. */

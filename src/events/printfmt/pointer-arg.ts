@@ -1,7 +1,8 @@
 /** %p and its extensions (%pS, %pM, %pI4, %pI6c, %pISpc, %pU, %ph), as libtraceevent prints them. */
 import type { Expr } from './ast.js';
 import { HEX2 } from './cformat.js';
-import { compileNum, dynSpan, hexU64 } from './num-expr.js';
+import { compileNum, hexU64 } from './num-expr.js';
+import { dynSpan } from '../field-span.js';
 import { convert } from './num.js';
 import { EMPTY, type StrPiece } from './str-arg.js';
 import { symbolText } from '../kallsyms.js';

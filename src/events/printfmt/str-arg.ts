@@ -2,7 +2,8 @@
 import type { Expr } from './ast.js';
 import type { RenderContext } from './context.js';
 import { HEX2, formatStr, parseSpec } from './cformat.js';
-import { compileNum, cstr, dynSpan, fieldReader, hexU64 } from './num-expr.js';
+import { compileNum, fieldReader, hexU64 } from './num-expr.js';
+import { cstr, dynSpan } from '../field-span.js';
 import { convert, isTrue, norm, readNum, toU64, type Num } from './num.js';
 
 /** Renders a piece of a record as a string: data at b[off, off+len) (len includes the record's padding). */

@@ -7,7 +7,7 @@
  */
 import type { EventFormat, Field } from '../../events/format.js';
 import type { TraceEvent } from '../../analysis/event.js';
-import { arraySpan } from '../../events/printfmt/compile.js';
+import { arraySpan } from '../../events/field-span.js';
 import { readInt } from '../../ringbuf/fields.js';
 import { ProtoWriter } from '../protobuf.js';
 import { FTRACE_EVENT, GENERIC_EVENT, GENERIC_FIELD } from './ids.js';
