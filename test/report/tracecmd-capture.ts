@@ -27,6 +27,12 @@ function run(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
+/**
+ * trace-cmd sizes saved_cmdlines, then copies it: when a task changes the file in between (other
+ * tests run concurrently), it warns and writes a file whose cmdlines section runs past its data.
+ */
+const CMDLINES_RACE = /error in size of file '[^']*saved_cmdlines'/;
+
 /** A workload touching processes, files, block I/O, sockets, signals and timers. */
 function workload(dir: string): void {
   const script = [
@@ -48,11 +54,28 @@ export interface CaptureOptions {
   workload?: (dir: string, inst: Instance) => void;
 }
 
-/** Records REPORT_EVENTS into a private instance with small per-CPU buffers (so pages lose events). */
+/**
+ * Records REPORT_EVENTS into a private instance with small per-CPU buffers (so pages lose events).
+ * A recording trace-cmd wrote damaged (its saved_cmdlines race) is made again, up to three times.
+ */
 export function captureWithTraceCmd(tag: string, bufferKb = 512, opts: CaptureOptions = {}): TraceCmdCapture {
   const dir = mkdtempSync(join(tmpdir(), `lkst-report-${tag}-`));
-  const inst = Instance.create(`lkst-test-report-${tag}-${process.pid}`);
   const path = join(dir, 'tc.dat');
+  for (let attempt = 1; ; attempt++) {
+    const r = extractOnce(`${tag}-${attempt}`, dir, path, bufferKb, opts);
+    const raced = CMDLINES_RACE.test(r.stderr);
+    if (!raced && r.status !== 0) throw new Error(`trace-cmd extract failed: ${r.stderr}`);
+    if (!raced) break;
+    if (attempt === 3) throw new Error(`trace-cmd extract wrote a damaged saved_cmdlines section three times: ${r.stderr}`);
+  }
+  const report = run('trace-cmd', ['report', path]);
+  writeFileSync(join(dir, 'tc.txt'), report, 'latin1');
+  return { dir, path, report, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** One recording written to path by trace-cmd extract; returns how extract ended. */
+function extractOnce(tag: string, dir: string, path: string, bufferKb: number, opts: CaptureOptions): { status: number | null; stderr: string } {
+  const inst = Instance.create(`lkst-test-report-${tag}-${process.pid}`);
   try {
     inst.bufferSizeKb = bufferKb;
     enableEvents(inst, (opts.events ?? REPORT_EVENTS).filter((n) => inst.has(`events/${n.split(':')[0]}`)));
@@ -61,13 +84,10 @@ export function captureWithTraceCmd(tag: string, bufferKb = 512, opts: CaptureOp
     (opts.workload ?? workload)(dir, inst);
     inst.mark('lkst report test: end');
     inst.tracingOn = false;
-    run('trace-cmd', ['extract', '-B', inst.name, '-o', path]);
+    return spawnSync('trace-cmd', ['extract', '-B', inst.name, '-o', path], { encoding: 'latin1' });
   } finally {
     inst.remove(); // extract removes it already; this covers a failure before that
   }
-  const report = run('trace-cmd', ['report', path]);
-  writeFileSync(join(dir, 'tc.txt'), report, 'latin1');
-  return { dir, path, report, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 export function readLatin1(path: string): string {
