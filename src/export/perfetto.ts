@@ -32,6 +32,11 @@ export function exportPerfetto(input: TraceInput, sink: FileSink): PerfettoSumma
   const payloads = new Map<number, EventPayload>();
   const payloadW = new ProtoWriter(4096);
   const eventW = new ProtoWriter(4096);
+  // Every buffer's events go into the one set of per-CPU bundles: a FtraceEventBundle has no
+  // instance field (protos/perfetto/trace/ftrace/ftrace_event_bundle.proto), FtraceConfig's
+  // instance_name only picks the instance Perfetto itself records from, and the importer keys ftrace
+  // tracks by CPU (src/trace_processor/importers/ftrace/ftrace_tokenizer.cc). Buffers cannot be
+  // track groups in Perfetto; `lkst view` and SQL show them apart.
   const bundles = new Bundles(out, input.clock);
   const tree = new TaskTree(input.registry);
   let events = 0;

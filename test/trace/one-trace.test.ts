@@ -1,14 +1,13 @@
 // One trace, all of it, exactly: every consumer reads every buffer, and every command shows the
 // same loss figures, equal to the kernel's own counter deltas read here.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openTrace } from '../../src/analysis/open.js';
 import { traceStats } from '../../src/analysis/stats.js';
-import { Segment } from '../../src/buffers/segment.js';
 import { dumpBuffer } from '../../src/buffers/dump.js';
 import { LogDaemon } from '../../src/buffers/logd.js';
 import { writeTraceDat } from '../../src/file/writer.js';
@@ -19,6 +18,8 @@ import { buildTimeline } from '../../src/web/timeline.js';
 import { startViewer } from '../../src/web/server.js';
 import { chromiumMissing, launchChromium } from '../web/browser.js';
 import { withInstance } from '../helpers/instance.js';
+import { withBufferNames } from '../buffers/helpers.js';
+import { createBuffer } from '../../src/buffers/buffer.js';
 
 const STORM = ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1', 'count=200000', 'status=none'];
 
@@ -174,27 +175,33 @@ test('logd: each file carries what was lost in its own window; the windows add u
   }
 });
 
-test('a file with two buffers (as logd writes them) is read completely: stats, query and CSV count what trace-cmd reports', async () => {
+test('an lkst buffer per-process pair logged by logd is read completely: stats, state, query, CSV and the viewer count what trace-cmd reports', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-two-'));
   try {
-    await withInstance('two-a', (a) =>
-      withInstance('two-b', async (b) => {
+    await withBufferNames(['pair-proc', 'pair-rest'], async (procName, restName) => {
+        // The seed's pair: one process (and its children) in a buffer, the rest of the system in another.
+        const child = spawn('sh', ['-c', 'read go; for i in 1 2 3 4 5 6 7 8; do /bin/true; sleep 0.01; done'], { stdio: ['pipe', 'ignore', 'inherit'] });
+        const exited = new Promise<void>((r) => child.once('exit', () => r()));
+        const a = createBuffer(procName, { sizeKb: 1024, pids: [child.pid!], follow: true });
+        const b = createBuffer(restName, { sizeKb: 1024, notPids: [child.pid!], follow: true });
         for (const inst of [a, b]) {
           inst.setEventEnabled('sched', 'sched_switch', true);
           inst.setEventEnabled('sched', 'sched_process_exec', true);
           inst.tracingOn = true;
         }
-        const seg = new Segment([a, b], dir);
-        spawnSync('sh', ['-c', 'for i in 1 2 3 4 5 6 7 8; do /bin/true; sleep 0.01; done']);
+        const d = new LogDaemon({ buffers: [a, b], writer: writeTraceDat, dir, kallsyms: false, pollMs: 50 });
+        d.start();
+        child.stdin!.end('go\n');
+        await exited;
         a.tracingOn = false;
         b.tracingOn = false;
-        seg.drain();
-        const path = join(dir, 'two.dat');
-        const events = await seg.write(path, { kallsyms: false, writer: writeTraceDat });
+        const st = await d.stop();
+        assert.equal(st.files.length, 1);
+        const path = st.files[0]!;
         const tc = spawnSync('trace-cmd', ['report', path], { encoding: 'utf8', maxBuffer: 1 << 28 });
         assert.equal(tc.status, 0, tc.stderr);
         const total = tc.stdout.split('\n').filter((l) => /\[\d{3}\] /.test(l)).length;
-        assert.equal(total, events);
+        assert.equal(total, st.eventsSaved);
         const t = openTrace(path);
         try {
           assert.equal(t.buffers.length, 2);
@@ -237,8 +244,13 @@ test('a file with two buffers (as logd writes them) is read completely: stats, q
         const csv = join(dir, 'two.csv');
         assert.equal(lkst(['export', path, '--to', 'csv', '-o', csv]).status, 0);
         assert.equal(readFileSync(csv, 'utf8').trim().split('\n').length - 1, total);
-      }),
-    );
+        // state: the process of one buffer and the tasks of the other, at the trace's end.
+        const state = lkst(['state', '--json', '--at', 'end', path]);
+        assert.equal(state.status, 0, state.stderr);
+        const pids = new Set((JSON.parse(state.stdout) as { tasks: { pid: number }[] }).tasks.map((x) => x.pid));
+        assert.ok(pids.has(child.pid!), 'the process from its own buffer');
+        assert.ok([...pids].some((p) => p !== child.pid && p > 0), 'tasks from the rest-of-system buffer');
+    });
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
