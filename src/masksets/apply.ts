@@ -131,10 +131,11 @@ export function liveFor(inst: Instance, plan: KernelPlan): LiveState {
   return readLiveState(inst, plan.tracepoints.keys());
 }
 
-/** Refuses a plan that names events this kernel lacks, unless skipping them is allowed. */
+/** Refuses a plan that names events this kernel lacks, unless skipping them is allowed (or the entries asked only for what the kernel has). */
 export function checkMissing(plan: KernelPlan, skipMissing: boolean): void {
-  if (!plan.missing.length || skipMissing) return;
-  const list = plan.missing.map((m) => `${m.event} (${m.where})`).join(', ');
+  const refused = plan.missing.filter((m) => !m.optional);
+  if (!refused.length || skipMissing) return;
+  const list = refused.map((m) => `${m.event} (${m.where})`).join(', ');
   throw new LkstError(`maskset ${plan.maskset} names events this kernel lacks: ${list}`, 'nothing was changed; remove them, or apply the rest with --skip-missing');
 }
 

@@ -6,7 +6,8 @@ const traceable = (name: string): boolean => (lkstEvent(name)?.alternatives.leng
 
 function recordAll(name: string, description: string, events: readonly string[]): Maskset {
   const where = `built-in maskset ${name}`;
-  return { name, description, includes: [], source: 'built-in', entries: events.filter(traceable).map((event) => ({ event, handler: 'record', params: {}, where })) };
+  // Built-ins mean "all of these this kernel has": an event it lacks is left out and listed, never refused.
+  return { name, description, includes: [], source: 'built-in', entries: events.filter(traceable).map((event) => ({ event, handler: 'record', params: {}, where, ifPresent: true })) };
 }
 
 /** off, default (the seed's DEF: every LKST event but locks), all, and one per LKST category. */

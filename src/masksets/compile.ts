@@ -71,7 +71,7 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
     }
     const t = targets(entry, env.available);
     if ('missing' in t) {
-      missing.push({ event: entry.event, where: entry.where, reason: t.missing });
+      missing.push({ event: entry.event, where: entry.where, reason: t.missing, ...(entry.ifPresent ? { optional: true } : {}) });
       continue;
     }
     const ctx: HandlerContext = {
@@ -190,6 +190,7 @@ export function recordedBy(m: Maskset, env: CompileEnv, asTarget = true): Map<st
     }
     if (tp.enabled) out.set(tp.id, tp.filter);
   }
-  if (asTarget && plan.missing.length) throw new LkstError(`maskset ${m.name} names events this kernel lacks (${plan.missing.map((x) => x.event).join(', ')})`, 'remove them before switching to it from inside the kernel');
+  const refused = plan.missing.filter((x) => !x.optional);
+  if (asTarget && refused.length) throw new LkstError(`maskset ${m.name} names events this kernel lacks (${refused.map((x) => x.event).join(', ')})`, 'remove them before switching to it from inside the kernel');
   return out;
 }

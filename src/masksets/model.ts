@@ -6,6 +6,8 @@ export interface MasksetEntry {
   readonly params: Readonly<Record<string, string>>;
   /** Where it was written, for error messages ("FILE:LINE"). */
   readonly where: string;
+  /** Recorded where this kernel has it, left out (and listed) where it does not: the built-ins mean "all this kernel has". */
+  readonly ifPresent?: boolean;
 }
 
 /** A named table event -> handler. An event not in the table is not traced (LKST's null handler). */

@@ -26,6 +26,8 @@ export interface MissingEvent {
   readonly event: string;
   readonly where: string;
   readonly reason: string;
+  /** From an entry recorded only where the kernel has it: listed, never refused. */
+  readonly optional?: boolean;
 }
 
 export interface KernelPlan {
