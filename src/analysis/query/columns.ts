@@ -5,6 +5,7 @@
 import type { EventFormat, Field } from '../../events/format.js';
 import type { EventRegistry } from '../../events/registry.js';
 import type { TraceEvent } from '../event.js';
+import { syscallName } from '../sched-model.js';
 
 export type ColumnType = 'BIGINT' | 'UBIGINT' | 'INTEGER' | 'VARCHAR';
 
@@ -48,6 +49,9 @@ export function eventColumns(fmt: EventFormat): Column[] {
     taken.add(name);
     cols.push(fieldColumn(f, name));
   }
+  // raw_syscalls carry only the number: a name column for it (x86_64 table, as state and latency use).
+  const nr = fmt.system === 'raw_syscalls' ? fmt.fieldByName.get('id') : undefined;
+  if (nr) cols.push({ name: taken.has('name') ? 'syscall_name' : 'name', type: 'VARCHAR', get: (ev) => syscallName(ev.num(nr)) });
   return cols;
 }
 

@@ -4,7 +4,8 @@
  */
 import type { EventFormat } from '../../events/format.js';
 import { CommTable, type RenderContext } from '../../events/printfmt/context.js';
-import { EventRenderers, type CompiledEvent } from '../../events/printfmt/event.js';
+import { EventRenderers, renderToString, type CompiledEvent } from '../../events/printfmt/event.js';
+import { syscallName } from '../sched-model.js';
 import type { KernelSymbols } from '../../events/kallsyms.js';
 import { latin1Bytes } from '../../events/printfmt/writer.js';
 import { i32le, u16le } from '../../events/printfmt/num.js';
@@ -33,6 +34,8 @@ export interface ReportOptions {
   plugins?: boolean;
   /** Only these buffers (all when none). */
   buffers?: readonly string[];
+  /** raw_syscalls sys_enter/sys_exit show the syscall's name ("NR 0" becomes "NR 0 read"); off by default, so the text stays trace-cmd's. */
+  syscallNames?: boolean;
 }
 
 export interface ReportSummary {
@@ -55,6 +58,8 @@ interface EventView {
   pidOff: number;
   json?: (b: Buffer, off: number, len: number) => string;
   jsonHead: string;
+  /** Offset of the syscall number, for raw_syscalls events when --syscall-names is on. */
+  syscallNr?: number;
 }
 
 interface InputInfo {
@@ -94,10 +99,12 @@ export function renderContextOf(file: Trace): RenderContext {
   };
 }
 
-function eventView(compiled: CompiledEvent, json: boolean): EventView {
+function eventView(compiled: CompiledEvent, json: boolean, syscallNames: boolean): EventView {
   const fmt: EventFormat = compiled.fmt;
   const pid = fmt.fieldByName.get('common_pid');
+  const nr = syscallNames && fmt.system === 'raw_syscalls' ? fmt.fieldByName.get('id') : undefined;
   return {
+    ...(nr ? { syscallNr: nr.offset } : {}),
     compiled,
     nameCol: latin1Bytes(nameColumn(fmt.name)),
     pidOff: pid ? pid.offset : 4,
@@ -214,7 +221,7 @@ async function reportInputs(
       let view = views[id];
       if (view === undefined) {
         const c = renderers.get(id);
-        view = views[id] = c ? eventView(c, json) : null;
+        view = views[id] = c ? eventView(c, json, !!opts.syscallNames) : null;
       }
       const pid = i32le(b, off + (view ? view.pidOff : 4));
       if (pidFilter !== undefined && pid !== pidFilter) return;
@@ -281,7 +288,12 @@ async function reportInputs(
         w.bytes(view.nameCol);
       }
       const before = w.total;
-      view.compiled.render(b, off, len, ctx, w);
+      if (view.syscallNr !== undefined) {
+        // "NR 257 (...)" -> "NR 257 openat (...)": rendered apart, so the name goes in whole.
+        const text = renderToString(view.compiled, b, off, len, ctx);
+        const nr = view.syscallNr + 8 <= len ? Number(b.readBigInt64LE(off + view.syscallNr)) : NaN;
+        w.str(Number.isNaN(nr) ? text : text.replace(/^NR (-?\d+)/, `NR $1 ${syscallName(nr)}`));
+      } else view.compiled.render(b, off, len, ctx, w);
       // trace-cmd drops one newline that ends the event's text.
       if (w.total > before && w.buf[w.pos - 1] === 10) {
         w.pos--;

@@ -10,6 +10,7 @@ export interface ReportCliOptions {
   pid?: number;
   systemMap?: string;
   buffer?: string[];
+  syscallNames?: boolean;
 }
 
 export function registerReport(program: Command): void {
@@ -21,13 +22,14 @@ export function registerReport(program: Command): void {
     .option('-e, --event <name>', 'only this event (LKST name, system:event, glob); repeatable', (v: string, p: string[]) => [...p, v], [])
     .option('--cpu <n>', 'only this CPU', numberOption('--cpu', 0))
     .option('--pid <n>', 'only this process', numberOption('--pid', 0))
+    .option('--syscall-names', 'name the syscall of raw_syscalls sys_enter/sys_exit ("NR 0 read"); off by default, as trace-cmd prints')
     .option('--buffer <name>', 'only this buffer ("top" for the top-level one); repeatable', (v: string, p: string[]) => [...p, v], [])
     .option('--system-map <file>', 'symbols for a crash dump whose kernel lacks kallsyms')
     .action(action(async (file: string, opts: ReportCliOptions) => reportCommand(file, opts)));
 }
 
 export async function reportCommand(file: string, opts: ReportCliOptions): Promise<number> {
-  const s = await runReport(file, { json: opts.json, events: opts.event?.length ? opts.event : undefined, cpu: opts.cpu, pid: opts.pid, buffers: opts.buffer, systemMap: opts.systemMap });
+  const s = await runReport(file, { json: opts.json, events: opts.event?.length ? opts.event : undefined, cpu: opts.cpu, pid: opts.pid, buffers: opts.buffer, systemMap: opts.systemMap, syscallNames: opts.syscallNames });
   printWarnings(s);
   return 0;
 }
