@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Instance, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
@@ -92,6 +92,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
   let pumpFailed = false;
   let counters: PageFileCounter[] = [];
   let kernelStatsAtStart: CpuStats[] = [];
+  const ownPids: number[] = [];
   let events = opts.events;
   let child: ChildProcess | undefined;
   let exitCode: number | null | undefined;
@@ -111,11 +112,19 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     const pumpBin = pumpUsable(inst) ? pumpBinary().path : undefined;
     // What the buffer had lost before we read a page: never this recording's losses.
     kernelStatsAtStart = kernelStatsNow();
-    // Setting up (and, without the pump, reading pages) makes events of our own: leave them out.
-    if (!opts.attach) excludeSelf(inst);
+    // lkst leaves itself out, as trace-cmd does: the recorder and its page mover make events of
+    // their own (the pump's splices and polls were ~7% of a default trace). The kernel then checks
+    // every event's pid (measured in docs/bench.md); an attached trace gets its list back at the end.
+    // Every thread of this process (Node's helper threads are tasks of their own to the kernel).
+    ownPids.push(...ownThreads());
+    excludePids(inst, ownPids);
     if (pumpBin) {
       counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
       pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })));
+      if (pump.pid) {
+        ownPids.push(pump.pid);
+        excludePids(inst, [pump.pid]);
+      }
     } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source));
     if (!opts.attach) {
       // Tracing goes on before the events: the kernel refuses markers (a maskset's) while it is off.
@@ -126,8 +135,6 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
           if (e.filter) inst.setFilter(e.system, e.event, e.filter);
           inst.setEventEnabled(e.system, e.event, true);
         }
-      // While the pump moves pages Node sleeps: the kernel's pid check would cost every event ~25 ns.
-      if (pump) includeSelf(inst);
     }
 
     // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
@@ -135,7 +142,6 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       process.emitWarning(`${err.message}; reading in Node from now on`);
       pump = undefined;
       pumpFailed = true;
-      if (!opts.attach) excludeSelf(inst);
       for (const c of counters) c.update();
       for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source, true));
     };
@@ -216,10 +222,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       }
     });
 
-    if (!opts.attach) {
-      if (pump) excludeSelf(inst);
-      inst.tracingOn = false;
-    }
+    if (!opts.attach) inst.tracingOn = false;
     let pumpCpuUs = 0;
     if (pump)
       try {
@@ -261,20 +264,30 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     throw err;
   } finally {
     if (!opts.attach) inst.remove();
+    else includePids(inst, ownPids);
   }
 }
 
 const NOTRACE_PIDS = 'set_event_notrace_pid';
 
-/** The recorder's own reads and writes are not what anyone wants to trace (pids a setup put there stay). */
-function excludeSelf(inst: Instance): void {
-  if (inst.has(NOTRACE_PIDS)) inst.write(NOTRACE_PIDS, String(process.pid), { append: true });
+function ownThreads(): number[] {
+  try {
+    return readdirSync('/proc/self/task').map(Number).filter((n) => n > 0);
+  } catch {
+    return [process.pid];
+  }
 }
 
-/** Takes our pid out again, keeping any others; an empty list turns the kernel's pid checks off. */
-function includeSelf(inst: Instance): void {
+/** The recorder's own reads and writes are not what anyone wants to trace (pids a setup put there stay). */
+function excludePids(inst: Instance, pids: readonly number[]): void {
+  if (inst.has(NOTRACE_PIDS)) for (const p of pids) inst.write(NOTRACE_PIDS, String(p), { append: true });
+}
+
+/** Takes these pids out again, keeping any others; an empty list turns the kernel's pid checks off. */
+function includePids(inst: Instance, pids: readonly number[]): void {
   if (!inst.has(NOTRACE_PIDS)) return;
-  const others = inst.read(NOTRACE_PIDS).split(/\s+/).filter((p) => p && p !== String(process.pid));
+  const ours = new Set(pids.map(String));
+  const others = inst.read(NOTRACE_PIDS).split(/\s+/).filter((p) => p && !ours.has(p));
   inst.write(NOTRACE_PIDS, others.join(' '));
 }
 
