@@ -2,10 +2,10 @@
 // same loss figures, equal to the kernel's own counter deltas read here.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { test } from 'node:test';
+import { dirname, join } from 'node:path';
+import { after, test } from 'node:test';
 import { openTrace } from '../../src/analysis/open.js';
 import { traceStats } from '../../src/analysis/stats.js';
 import { dumpBuffer } from '../../src/buffers/dump.js';
@@ -21,7 +21,14 @@ import { withInstance } from '../helpers/instance.js';
 import { withBufferNames } from '../buffers/helpers.js';
 import { createBuffer } from '../../src/buffers/buffer.js';
 
-const STORM = ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1', 'count=200000', 'status=none'];
+// dd under a name of this test's own: other tests (run alongside) storm with dd too, and the
+// buffers below record only this storm's syscalls, so nothing else moves their counters.
+const STORM_COMM = `ddstorm${process.pid}`.slice(0, 15);
+const STORM_BIN = join(mkdtempSync(join(tmpdir(), 'lkst-storm-')), STORM_COMM);
+copyFileSync('/bin/dd', STORM_BIN);
+after(() => rmSync(dirname(STORM_BIN), { recursive: true, force: true }));
+const STORM = [STORM_BIN, 'if=/dev/zero', 'of=/dev/null', 'bs=1', 'count=200000', 'status=none'];
+const STORM_FILTER = `comm == "${STORM_COMM}"`;
 
 function kernelLoss(inst: Instance): number {
   return inst.cpus().reduce((n, c) => n + inst.cpuStats(c).overrun + inst.cpuStats(c).droppedEvents, 0);
@@ -67,7 +74,7 @@ test('record --attach after an overrun: lost is what the kernel lost during the 
     await withInstance('attach-loss', async (inst) => {
       inst.bufferSizeKb = 8;
       // Only the storm's own events: nothing else on the machine moves the counters between our reads and the recorder's.
-      inst.setFilter('raw_syscalls', 'sys_enter', 'comm == "dd"');
+      inst.setFilter('raw_syscalls', 'sys_enter', STORM_FILTER);
       inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
       inst.tracingOn = true;
       // The buffer wraps before anyone reads it: these overruns are before the recording.
@@ -95,7 +102,7 @@ test('record --attach after an overrun: lost is what the kernel lost during the 
 /** An 8 KiB buffer recording only dd's syscalls (nothing else on the machine moves its counters), overrun by one storm. */
 function overrunBuffer(inst: Instance): number {
   inst.bufferSizeKb = 8;
-  inst.setFilter('raw_syscalls', 'sys_enter', 'comm == "dd"');
+  inst.setFilter('raw_syscalls', 'sys_enter', STORM_FILTER);
   inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
   inst.tracingOn = true;
   spawnSync(STORM[0]!, STORM.slice(1));
