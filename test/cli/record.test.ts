@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -94,3 +94,49 @@ test('not root: a clear one-line error', () => {
   assert.ok(isOneLineError(r), r.stderr);
   assert.match(r.stderr, /root/);
 });
+
+/** The events of a trace as trace-cmd reports them: [event name, the rest of the line]. */
+function traceCmdEvents(file: string): [string, string][] {
+  const out = execFileSync('trace-cmd', ['report', file], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+  return [...out.matchAll(/ (\w+):\s+(.*)$/gm)].map((m) => [m[1]!, m[2]!]);
+}
+
+test('-f filters the -e before it, in the kernel; a rejected expression gives the kernel reason and position', () =>
+  withDir((dir) => {
+    const out = join(dir, 'f.dat');
+    const r = lkst(['record', '-q', '-e', 'sched:sched_process_exec', '-e', 'sched:sched_switch', '-f', 'prev_pid == 0', '-o', out, '--', 'sh', '-c', '/bin/true; /bin/true']);
+    assert.equal(r.status, 0, r.stderr);
+    const events = traceCmdEvents(out);
+    const switches = events.filter(([e]) => e === 'sched_switch');
+    assert.ok(switches.length > 0, 'the idle task switched out at least once');
+    assert.deepEqual(switches.filter(([, rest]) => !/^\S+:0 \[/.test(rest)), [], 'every sched_switch has prev_pid 0');
+    assert.ok(events.filter(([e]) => e === 'sched_process_exec').length >= 2, 'the -e without -f is not filtered');
+
+    const bad = lkst(['record', '-q', '-e', 'sched:sched_switch', '-f', 'prev_pidd == 1', '-d', '1', '-o', out]);
+    assert.ok(isOneLineError(bad), bad.stderr);
+    assert.match(bad.stderr, /Field not found at position 10 in 'prev_pidd == 1'/);
+    const orphan = lkst(['record', '-f', 'prev_pid == 1', '-e', 'sched:sched_switch', '-d', '1', '-o', out]);
+    assert.notEqual(orphan.status, 0);
+    assert.match(orphan.stderr, /-f filters the -e before it/);
+  }));
+
+test('-e adds to -m, repeated -m merge, and two masksets giving one event different handlers are refused', () =>
+  withDir((dir) => {
+    const etc = join(dir, 'etc');
+    mkdirSync(join(etc, 'masksets'), { recursive: true });
+    writeFileSync(join(etc, 'masksets', 'execs.maskset'), 'sched:sched_process_exec record\nsched:sched_process_exit record\n');
+    writeFileSync(join(etc, 'masksets', 'exits.maskset'), 'sched:sched_process_exit record\n');
+    writeFileSync(join(etc, 'masksets', 'filtered.maskset'), 'sched:sched_process_exit filter expr="pid == 1"\n');
+    const env = { ...process.env, LKST_CONFIG_DIR: etc, LKST_STATE_DIR: join(dir, 'run') };
+    const out = join(dir, 'm.dat');
+    const r = lkst(['record', '-q', '-m', 'execs', '-m', 'exits', '-e', 'sched:sched_process_fork', '-o', out, '--', 'sh', '-c', '/bin/true; /bin/true'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    const counts = new Map<string, number>();
+    for (const [e] of traceCmdEvents(out)) counts.set(e, (counts.get(e) ?? 0) + 1);
+    for (const e of ['sched_process_exec', 'sched_process_exit', 'sched_process_fork']) assert.ok((counts.get(e) ?? 0) >= 2, `${e}: ${counts.get(e)}`);
+    assert.equal(counts.get('sched_switch'), undefined, 'only what the masksets and -e name');
+
+    const clash = lkst(['record', '-m', 'exits', '-m', 'filtered', '-d', '1', '-o', out], { env });
+    assert.ok(isOneLineError(clash), clash.stderr);
+    assert.match(clash.stderr, /masksets exits and filtered give sched:sched_process_exit different handlers \(record; filter expr=pid == 1\)/);
+  }));
