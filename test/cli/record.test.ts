@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, existsSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { lkst, lkstStart, isOneLineError, CLI } from '../helpers/cli.js';
 import { Instance } from '../../src/tracefs/instance.js';
@@ -140,3 +140,38 @@ test('-e adds to -m, repeated -m merge, and two masksets giving one event differ
     assert.ok(isOneLineError(clash), clash.stderr);
     assert.match(clash.stderr, /masksets exits and filtered give sched:sched_process_exit different handlers \(record; filter expr=pid == 1\)/);
   }));
+
+test('a command killed by a signal: lkst record exits 128 + the signal, as a shell does', () =>
+  withDir((dir) => {
+    const r = lkst(['record', '-q', '-e', 'sched:sched_process_exit', '-o', join(dir, 'k.dat'), '--', 'sh', '-c', 'kill -TERM $$']);
+    assert.equal(r.status, 143, r.stderr);
+    assert.deepEqual(readdirSync(dir), ['k.dat']);
+  }));
+
+test('no page files are left by a refused recording, and `lkst reset` removes those of a killed one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-test-'));
+  const env = { ...process.env, LKST_STATE_DIR: join(dir, 'run') };
+  const work = join(dir, 'work');
+  mkdirSync(work);
+  try {
+    const refused = lkst(['record', '-q', '-e', 'sched:sched_switch', '-f', 'prev_pid ==', '-d', '1', '-o', join(work, 'r.dat')], { env, cwd: work });
+    assert.notEqual(refused.status, 0);
+    assert.match(refused.stderr, /the kernel rejected the filter/);
+    assert.deepEqual(readdirSync(work), [], 'a refused -f leaves nothing');
+
+    const child = spawn(process.execPath, [CLI, 'record', '-q', '-e', 'sched:sched_switch', '-o', join(work, 'killed.dat')], { env, cwd: work, stdio: 'ignore' });
+    // Wait (without a clock) until the recorder has made its page files, then kill it outright.
+    while (!readdirSync(work).some((n) => n.startsWith(`.lkst-${child.pid}-cpu`))) await new Promise((r) => setImmediate(r));
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    const pages = readdirSync(work).filter((n) => n.endsWith('.pages'));
+    assert.ok(pages.length > 0, 'SIGKILL left the page files');
+    const reset = lkst(['reset'], { env });
+    assert.equal(reset.status, 0, reset.stderr);
+    for (const p of pages) assert.match(reset.stdout, new RegExp(`^removed ${join(work, p).replace(/[.]/g, '\\.')}$`, 'm'));
+    assert.deepEqual(readdirSync(work).filter((n) => n.endsWith('.pages')), [], 'reset removed the dead recorder\'s page files');
+    assert.deepEqual(Instance.listNames().filter((n) => n.startsWith(`lkst-${child.pid}-`)), [], 'and its instance');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -105,8 +105,11 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
     process.off('SIGTERM', onSigint);
     if (live) process.stderr.write('\r\x1b[K');
   }
-  await writeTraceDat(output, result.meta, result.cpus);
-  result.discard();
+  try {
+    await writeTraceDat(output, result.meta, result.cpus);
+  } finally {
+    result.discard();
+  }
   if (!opts.quiet) process.stderr.write(summary(result, output));
   if (opts.show) await showTrace(output);
   return result.commandExitCode ?? 0;
