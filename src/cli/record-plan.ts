@@ -3,7 +3,8 @@ import { LkstError } from '../base/errors.js';
 import { availableEvents } from '../events/live.js';
 import { resolveEventSet } from '../events/resolve.js';
 import type { RecordOptions, TracepointRef } from '../record/recorder.js';
-import { loadMasksetEnv } from '../masksets/env.js';
+import { loadMasksetEnv, type MasksetEnv } from '../masksets/env.js';
+import type { Maskset, MasksetEntry } from '../masksets/model.js';
 import { applyMaskset, announceTrace, forgetTrace, stateMaskset } from '../masksets/session.js';
 import { compileMaskset } from '../masksets/compile.js';
 import { planEvents } from '../masksets/plan.js';
@@ -17,13 +18,59 @@ export interface RecordPlan {
   finish(): void;
 }
 
-export async function planRecording(opts: { event?: string[]; maskset?: string; skipMissing?: boolean; attach?: boolean }, warn: (s: string) => void): Promise<RecordPlan> {
-  if ([opts.event?.length, opts.maskset, opts.attach].filter(Boolean).length > 1) {
-    throw new LkstError('-e, -m and --attach exclude each other', 'name events, or a maskset, or attach to the armed trace');
+/** One -e of the command line, with the -f that followed it. */
+export interface EventPick {
+  name: string;
+  filter?: string;
+}
+
+export async function planRecording(opts: { event?: EventPick[]; maskset?: string[]; skipMissing?: boolean; attach?: boolean }, warn: (s: string) => void): Promise<RecordPlan> {
+  const picks = opts.event ?? [];
+  const masksets = opts.maskset ?? [];
+  if (opts.attach && (picks.length || masksets.length)) {
+    throw new LkstError('--attach excludes -e and -m', 'attach to the armed trace as it is, or record events or masksets of your own');
   }
   if (opts.attach) return attachPlan();
-  if (opts.event?.length) return eventsPlan(opts.event, warn);
-  return masksetPlan(opts.maskset ?? 'default', opts.skipMissing ?? false, warn);
+  if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return eventsPlan(picks.map((p) => p.name), warn);
+  const env = await loadMasksetEnv();
+  const loaded = (picks.length && !masksets.length ? [] : masksets.length ? masksets : ['default']).map((n) => env.store.load(n));
+  return masksetPlan(env, combineMasksets(loaded, picks), opts.skipMissing ?? false, warn);
+}
+
+/**
+ * One table from several -m and the -e added to them. Two masksets giving one event different
+ * handlers is refused (which one wins would be a guess); an -e replaces what a maskset says for its event.
+ */
+export function combineMasksets(masksets: readonly Maskset[], picks: readonly EventPick[]): Maskset {
+  const byEvent = new Map<string, { entry: MasksetEntry; from: string }>();
+  for (const m of masksets)
+    for (const entry of m.entries) {
+      const had = byEvent.get(entry.event);
+      if (had && !sameHandling(had.entry, entry)) {
+        throw new LkstError(
+          `masksets ${had.from} and ${m.name} give ${entry.event} different handlers (${handling(had.entry)}; ${handling(entry)})`,
+          `record one of them, or make a maskset that includes both and says which handler ${entry.event} gets`,
+        );
+      }
+      if (!had) byEvent.set(entry.event, { entry, from: m.name });
+    }
+  for (const p of picks) {
+    const entry: MasksetEntry =
+      p.filter === undefined ? { event: p.name, handler: 'record', params: {}, where: `-e ${p.name}` } : { event: p.name, handler: 'filter', params: { expr: p.filter }, where: '-f' };
+    byEvent.delete(p.name);
+    byEvent.set(p.name, { entry, from: '-e' });
+  }
+  const name = [...masksets.map((m) => m.name), ...(picks.length ? ['-e'] : [])].join('+');
+  return { name, description: '', includes: [], entries: [...byEvent.values()].map((v) => v.entry), source: 'the command line' };
+}
+
+function handling(e: MasksetEntry): string {
+  const params = Object.entries(e.params).map(([k, v]) => `${k}=${v}`);
+  return [e.handler, ...params].join(' ');
+}
+
+function sameHandling(a: MasksetEntry, b: MasksetEntry): boolean {
+  return handling(a) === handling(b);
 }
 
 function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
@@ -34,9 +81,7 @@ function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
   return { describe: `${events.length} tracepoints`, options: { events }, finish: () => {} };
 }
 
-async function masksetPlan(name: string, skipMissing: boolean, warn: (s: string) => void): Promise<RecordPlan> {
-  const env = await loadMasksetEnv();
-  const m = env.store.load(name);
+function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s: string) => void): RecordPlan {
   let announced: Instance | undefined;
   let count = 0;
   const setup = async (inst: Instance): Promise<TracepointRef[]> => {

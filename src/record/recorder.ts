@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { constants } from 'node:os';
 import { Instance, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
+import { notePageFiles, pageFilePath, removePageFiles } from '../base/page-files.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { CpuReader, PageFileCounter, type CpuCapture } from './cpu-reader.js';
 import { Pump, pumpBinary } from './pump.js';
@@ -107,7 +108,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     }
     const pageSize = (inst.subbufSizeKb ?? 4) * 1024;
     const bufferBytes = inst.bufferSizeKb * 1024;
-    for (const cpu of inst.cpus()) cpuFiles.push({ cpu, source: join(opts.workDir, `.lkst-${process.pid}-cpu${cpu}.pages`) });
+    notePageFiles(opts.workDir);
+    for (const cpu of inst.cpus()) cpuFiles.push({ cpu, source: pageFilePath(opts.workDir, cpu) });
     const kernelStatsNow = () => cpuFiles.map((f) => inst.cpuStats(f.cpu));
     const pumpBin = pumpUsable(inst) ? pumpBinary().path : undefined;
     // What the buffer had lost before we read a page: never this recording's losses.
@@ -216,7 +218,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         child = spawn(cmd!, args, { stdio: 'inherit' });
         child.on('error', (err) => finish(new LkstError(`cannot run ${cmd} (${(err as NodeJS.ErrnoException).code ?? err})`, 'check the command name and PATH')));
         child.on('exit', (code, sig) => {
-          exitCode = code ?? (sig ? 128 : null);
+          // As a shell reports it: 128 + the signal's number.
+          exitCode = code ?? (sig ? 128 + constants.signals[sig] : null);
           finish();
         });
       }
@@ -253,14 +256,13 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       elapsedMs: Date.now() - started,
       cpuTimeUs: cpu.user + cpu.system + pumpCpuUs,
       commandExitCode: exitCode,
-      discard: () => {
-        for (const f of cpuFiles) rmSync(f.source, { force: true });
-      },
+      discard: () => removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu)),
     };
   } catch (err) {
     pump?.kill();
     for (const r of readers) r.close();
     if (child && child.exitCode === null) child.kill('SIGTERM');
+    removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu));
     throw err;
   } finally {
     if (!opts.attach) inst.remove();

@@ -1,5 +1,6 @@
 import { Instance, INSTANCE_PREFIX } from './instance.js';
 import { tracefs } from './tracefs.js';
+import { removeStalePageFiles } from '../base/page-files.js';
 
 function pidAlive(pid: number): boolean {
   try {
@@ -19,6 +20,7 @@ export function ownerPid(name: string): number | undefined {
 /**
  * Removes lkst instances whose owner process is gone; with all, every lkst instance.
  * Persistent instances (armed traces, named buffers) are kept unless all is given.
+ * The page files of killed recorders go too (never a running one's, even with all).
  */
 export function resetInstances(opts: { all?: boolean } = {}): { removed: string[]; kept: string[] } {
   const removed: string[] = [];
@@ -34,5 +36,6 @@ export function resetInstances(opts: { all?: boolean } = {}): { removed: string[
     inst.remove();
     removed.push(name);
   }
+  removed.push(...removeStalePageFiles(pidAlive));
   return { removed, kept };
 }

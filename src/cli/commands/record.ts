@@ -4,7 +4,8 @@ import { statSync } from 'node:fs';
 import { action, numberOption } from '../run.js';
 import { record, lostEvents, type RecordingResult, type RecordProgress } from '../../record/recorder.js';
 import { lossText } from '../../trace/loss.js';
-import { planRecording } from '../record-plan.js';
+import { planRecording, type EventPick } from '../record-plan.js';
+import { InvalidArgumentError } from 'commander';
 import { writeTraceDat } from '../../file/writer.js';
 import { checkOutputPath } from '../../record/output-path.js';
 import { withTrace } from '../../analysis/open.js';
@@ -14,7 +15,7 @@ import { runReport } from '../../analysis/report/index.js';
 import { TailLines } from '../tail-lines.js';
 
 export interface RecordCliOptions {
-  event?: string[];
+  event?: EventPick[];
   output: string;
   duration?: number;
   buffer?: number;
@@ -23,17 +24,29 @@ export interface RecordCliOptions {
   poll?: number;
   quiet?: boolean;
   show?: boolean;
-  maskset?: string;
+  maskset?: string[];
   skipMissing?: boolean;
   attach?: boolean;
 }
 
 export function registerRecord(program: Command): void {
+  // -f filters the -e before it: both fill one list, in command-line order.
+  const picks: EventPick[] = [];
   program
     .command('record')
     .description('record the running kernel into a trace.dat file (default: the maskset "default", every LKST event but the lock ones)')
-    .option('-e, --event <name>', 'event to record: LKST name (PROCESS_CONTEXTSWITCH), system:event, system:*, or a category; repeatable', collect, [])
-    .option('-m, --maskset <name>', 'record what this maskset says (default: the maskset "default")')
+    .option('-e, --event <name>', 'event to record: LKST name (PROCESS_CONTEXTSWITCH), system:event, system:*, or a category; repeatable; adds to -m', (name: string) => {
+      picks.push({ name });
+      return picks;
+    })
+    .option('-f, --filter <expr>', "record the -e before it only when this kernel filter expression on its fields holds (e.g. 'prev_pid == 1')", (expr: string) => {
+      const last = picks[picks.length - 1];
+      if (!last) throw new InvalidArgumentError('-f filters the -e before it: put it after an -e');
+      if (last.filter !== undefined) throw new InvalidArgumentError(`-e ${last.name} already has a -f: join the expressions with && or ||`);
+      last.filter = expr;
+      return expr;
+    })
+    .option('-m, --maskset <name>', 'record what this maskset says (default: the maskset "default"); repeatable, the entries merged', collect, [])
     .option('--skip-missing', "with -m: leave out events this kernel lacks instead of refusing")
     .option('--attach', 'stream the trace armed by `lkst start` (it stays armed afterwards)')
     .option('-o, --output <file>', 'output file', 'trace.dat')
@@ -92,8 +105,11 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
     process.off('SIGTERM', onSigint);
     if (live) process.stderr.write('\r\x1b[K');
   }
-  await writeTraceDat(output, result.meta, result.cpus);
-  result.discard();
+  try {
+    await writeTraceDat(output, result.meta, result.cpus);
+  } finally {
+    result.discard();
+  }
   if (!opts.quiet) process.stderr.write(summary(result, output));
   if (opts.show) await showTrace(output);
   return result.commandExitCode ?? 0;

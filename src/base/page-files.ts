@@ -1,0 +1,59 @@
+/**
+ * A recorder's page files sit next to its output (same disk, often large), where `lkst reset` cannot
+ * guess them: each recorder leaves a note in the state directory naming its directory, so a reset
+ * after the recorder was killed can remove the files of a pid that is gone.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stateDir } from './config.js';
+
+const PAGE_FILE_RE = /^\.lkst-(\d+)-cpu\d+\.pages$/;
+
+function notesDir(): string {
+  return join(stateDir(), 'page-files');
+}
+
+export function pageFilePath(dir: string, cpu: number, pid = process.pid): string {
+  return join(dir, `.lkst-${pid}-cpu${cpu}.pages`);
+}
+
+/** Says where this process writes page files, until forgetPageFiles. */
+export function notePageFiles(dir: string): void {
+  mkdirSync(notesDir(), { recursive: true });
+  writeFileSync(join(notesDir(), String(process.pid)), dir);
+}
+
+/** Removes this process's page files in dir and its note. */
+export function removePageFiles(dir: string, cpus: readonly number[]): void {
+  for (const cpu of cpus) rmSync(pageFilePath(dir, cpu), { force: true });
+  rmSync(join(notesDir(), String(process.pid)), { force: true });
+}
+
+/** Removes the page files (and notes) of recorders that are gone; returns the files removed. */
+export function removeStalePageFiles(alive: (pid: number) => boolean): string[] {
+  let notes: string[];
+  try {
+    notes = readdirSync(notesDir());
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const note of notes) {
+    const pid = Number(note);
+    if (!Number.isInteger(pid) || alive(pid)) continue;
+    const dir = readFileSync(join(notesDir(), note), 'utf8');
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      /* the directory went with its files */
+    }
+    for (const name of names) {
+      if (Number(PAGE_FILE_RE.exec(name)?.[1]) !== pid) continue;
+      rmSync(join(dir, name), { force: true });
+      removed.push(join(dir, name));
+    }
+    rmSync(join(notesDir(), note), { force: true });
+  }
+  return removed;
+}
