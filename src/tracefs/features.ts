@@ -1,5 +1,6 @@
 import { type TracefsDir, tracefs } from './tracefs.js';
 import { LkstError } from '../base/errors.js';
+import { parseClocks } from './clock.js';
 
 /** What the running kernel's tracing offers, read from which files exist. */
 export interface Features {
@@ -57,7 +58,7 @@ export function detectFeatures(top: TracefsDir = tracefs()): Features {
     uprobes: top.has('uprobe_events'),
     eventProbes: /\be\[:\[<group>\/\]\[<event>\]\]/.test(readme) || readme.includes('eprobe'),
     traceMarkerRaw: top.has('trace_marker_raw'),
-    clocks: top.has('trace_clock') ? top.read('trace_clock').replace(/[[\]]/g, '').trim().split(/\s+/) : [],
+    clocks: top.has('trace_clock') ? parseClocks(top.read('trace_clock')) : [],
     functionTracer: /\bfunction\b/.test(tracers),
   };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { tracefsAccessError } from './errors.js';
+import { requireClock } from './clock.js';
 import { TracefsDir, tracefs } from './tracefs.js';
 import { forgetOnExit, removeInstanceDir, removeOnExit } from './cleanup.js';
 
@@ -174,6 +175,7 @@ export class Instance extends TracefsDir {
   }
 
   set clock(name: string) {
+    requireClock(name, this.read('trace_clock'));
     this.write('trace_clock', name);
   }
 
