@@ -41,6 +41,8 @@ export const FEATURE_WORDS: Record<keyof Omit<Features, 'clocks'>, string> = {
 };
 
 export function detectFeatures(top: TracefsDir = tracefs()): Features {
+  // Every answer below is "no" when tracefs cannot be read at all: say why instead.
+  top.list('');
   const readme = top.has('README') ? top.read('README') : '';
   const tracers = top.has('available_tracers') ? top.read('available_tracers') : '';
   return {

@@ -46,3 +46,10 @@ test('lkst record and lkst buffer create --clock nosuch: one line listing the cl
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('lkst features as an unprivileged user: one line saying tracefs cannot be read, not a list of noes', () => {
+  const r = lkst(['features'], { uid: 65534 });
+  assert.ok(isOneLineError(r), r.stderr);
+  assert.match(r.stderr, /^lkst: permission denied to list \S+: run lkst as root \(sudo\)$/m);
+  assert.equal(r.stdout, '');
+});
