@@ -96,3 +96,21 @@ test('the lkst binary refuses a misspelt event, removing an absent entry, and re
   assert.equal(r.status, 0, r.stderr);
   assert.equal(existsSync(join(process.env['LKST_CONFIG_DIR']!, 'handlers', 'comm.mjs')), false);
 });
+
+test('the lkst binary: start after stop arms the same instance again', () => {
+  return import('../helpers/cli.js').then(({ lkst }) => {
+    const inst = `lkst-${process.pid}-restart`;
+    try {
+      let r = lkst(['start', '-m', 'off', '--instance', inst]);
+      assert.equal(r.status, 0, r.stderr);
+      r = lkst(['stop']);
+      assert.match(r.stdout, /^stopped; every event is off/);
+      r = lkst(['start', '-m', 'off', '--instance', inst]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^tracing armed in ${inst} with maskset off`));
+      assert.match(lkst(['status']).stdout, /maskset off, recording/);
+    } finally {
+      resetArmed(inst);
+    }
+  });
+});
