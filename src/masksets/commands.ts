@@ -10,6 +10,7 @@ import { formatMaskset, parseMaskset, splitWords, parseParamWords } from './pars
 import { checkPlanOnKernel } from './apply.js';
 import { readState } from './state.js';
 import { triggerText } from './plan.js';
+import { handlerRemove } from '../handlers/commands.js';
 
 /** Parses, compiles and tries a maskset on the kernel; returns notes (events this kernel lacks). */
 function validate(env: MasksetEnv, m: Maskset): string[] {
@@ -115,7 +116,14 @@ export async function masksetEdit(opts: { name: string; set?: string[]; remove?:
   if (opts.set?.length || opts.remove?.length) {
     const sets = (opts.set ?? []).map((l, i) => entryFromWords(l, `--set ${i + 1}`));
     const drop = new Set([...(opts.remove ?? []), ...sets.map((e) => e.event)]);
-    return editMasksetEntries(env, opts.name, (entries) => [...entries.filter((e) => !drop.has(e.event)), ...sets]);
+    return editMasksetEntries(env, opts.name, (entries) => {
+      const absent = (opts.remove ?? []).filter((ev) => !entries.some((e) => e.event === ev));
+      if (absent.length) {
+        const has = entries.map((e) => e.event).join(', ') || 'none';
+        throw new LkstError(`maskset ${opts.name} has no entry for ${absent.join(', ')}`, `remove one of its own entries (${has}); see \`lkst maskset show ${opts.name}\``);
+      }
+      return [...entries.filter((e) => !drop.has(e.event)), ...sets];
+    });
   }
   const m = env.store.read(opts.name);
   if (m.source === 'built-in') throw new LkstError(`maskset ${opts.name} is built in`, `copy it first: \`lkst maskset create mine --from ${opts.name}\``);
@@ -140,18 +148,38 @@ export async function masksetEdit(opts: { name: string; set?: string[]; remove?:
 export async function masksetDelete(opts: { name: string }): Promise<string> {
   const env = await loadMasksetEnv();
   if (env.store.isBuiltin(opts.name)) env.store.delete(opts.name); // throws: built-ins stay
-  const users = env.store
-    .list()
-    .filter((x) => !x.builtin && x.name !== opts.name)
-    .filter((x) => {
-      try {
-        return env.store.read(x.name).includes.includes(opts.name);
-      } catch {
-        return false;
-      }
-    });
-  if (users.length) throw new LkstError(`maskset ${opts.name} is included by ${users.map((u) => u.name).join(', ')}`, 'remove those include lines first');
+  const users = fileMasksetsWhere(env, (m) => m.name !== opts.name && m.includes.includes(opts.name));
+  if (users.length) throw new LkstError(`maskset ${opts.name} is included by ${users.join(', ')}`, 'remove those include lines first');
   env.store.delete(opts.name);
   const s = readState();
   return `deleted ${opts.name}${s && s.maskset === opts.name ? ' (the armed trace keeps its copy of the table)' : ''}`;
+}
+
+/** The maskset files, and the armed trace, whose own entries use a handler. */
+function handlerUsers(env: MasksetEnv, handler: string): string[] {
+  const files = fileMasksetsWhere(env, (m) => m.entries.some((e) => e.handler === handler)).map((n) => `maskset ${n}`);
+  const s = readState();
+  return s && !s.stopped && s.entries.some((e) => e.handler === handler) ? [...files, `the armed trace (${s.instance})`] : files;
+}
+
+/** `lkst handler remove NAME`: refused while a maskset or the armed trace uses the handler. */
+export async function handlerRemoveUnused(opts: { name: string }): Promise<string> {
+  const users = handlerUsers(await loadMasksetEnv(), opts.name);
+  if (users.length) throw new LkstError(`handler ${opts.name} is used by ${users.join(', ')}`, `change those entries first (\`lkst maskset edit NAME -s "EVENT HANDLER"\` or \`lkst handler set\`)`);
+  return handlerRemove(opts);
+}
+
+/** The names of the maskset files (not the built-ins) whose own text satisfies pred. */
+function fileMasksetsWhere(env: MasksetEnv, pred: (m: Maskset) => boolean): string[] {
+  return env.store
+    .list()
+    .filter((x) => !x.builtin)
+    .filter((x) => {
+      try {
+        return pred(env.store.read(x.name));
+      } catch {
+        return false; // an unreadable file is reported where it is used
+      }
+    })
+    .map((x) => x.name);
 }

@@ -1,5 +1,6 @@
 import { LkstError } from '../base/errors.js';
 import { resolveEventSet, splitTracepointId } from '../events/resolve.js';
+import { lkstEventsOfTracepoint } from '../events/catalog.js';
 import { checkParams, ParamError } from '../handlers/params.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
 import type { HandlerContext, KernelOp } from '../handlers/types.js';
@@ -40,8 +41,11 @@ function targets(entry: MasksetEntry, available: ReadonlySet<string>): { tps: { 
     if (!sel.tracepoints.length) return { missing: sel.unavailable.map((u) => `${u.name}: ${u.reason}`).join('; ') || 'no tracepoint on this kernel' };
     return { tps: sel.tracepoints.map((t) => ({ id: t.id, ...(t.filter ? { narrow: t.filter } : {}) })) };
   } catch (err) {
-    // A SYSTEM:EVENT the kernel lacks may exist on another kernel: missing, not malformed.
-    if (err instanceof LkstError && /^[\w-]+:[\w-]+$/.test(entry.event)) return { missing: err.message };
+    // A SYSTEM:EVENT the kernel lacks may exist on another kernel: missing, not malformed; unless
+    // the catalog does not know it and it is a near miss of one this kernel has (a misspelling).
+    if (err instanceof LkstError && /^[\w-]+:[\w-]+$/.test(entry.event)) {
+      if (lkstEventsOfTracepoint(entry.event).length || !err.fix.startsWith('did you mean')) return { missing: err.message };
+    }
     if (err instanceof LkstError) throw new LkstError(`${entry.where}: ${err.what}`, err.fix);
     throw err;
   }

@@ -118,16 +118,20 @@ export async function startTrace(opts: StartOptions): Promise<string> {
   const env = await loadMasksetEnv();
   const m = env.store.load(opts.maskset);
   const name = opts.instance ?? ARMED_INSTANCE;
-  const inst = Instance.exists(name) ? Instance.open(name) : Instance.create(name, { owned: false });
+  const existed = Instance.exists(name);
+  const inst = existed ? Instance.open(name) : Instance.create(name, { owned: false });
   let applied: AppliedMaskset;
   try {
     if (opts.bufferKb) inst.bufferSizeKb = opts.bufferKb;
     inst.clear();
-    applied = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing: opts.skipMissing ?? false });
+    // A stopped instance has its ring buffer off, and the kernel refuses the start marker (EBADF) then.
     inst.tracingOn = true;
+    applied = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing: opts.skipMissing ?? false });
   } catch (err) {
     clearInstance(inst);
-    inst.remove();
+    // An instance this start did not make (a stopped trace) is left as it was found: off.
+    if (existed) inst.tracingOn = false;
+    else inst.remove();
     throw err;
   }
   announceTrace(inst, m, applied.plan);

@@ -1,5 +1,7 @@
 import { type TracefsDir, tracefs } from './tracefs.js';
 import { LkstError } from '../base/errors.js';
+import { parseClocks } from './clock.js';
+import { Instance } from './instance.js';
 
 /** What the running kernel's tracing offers, read from which files exist. */
 export interface Features {
@@ -19,9 +21,13 @@ export interface Features {
   traceMarkerRaw: boolean;
   clocks: string[];
   functionTracer: boolean;
+  /** buffer_subbuf_size_kb exists but the kernel refuses writes to it, even from root. */
+  subbufRefused: boolean;
 }
 
-export const FEATURE_WORDS: Record<keyof Omit<Features, 'clocks'>, string> = {
+type FeatureKey = keyof Omit<Features, 'clocks' | 'subbufRefused'>;
+
+export const FEATURE_WORDS: Record<FeatureKey, string> = {
   instances: 'tracefs instances (several buffers)',
   filters: 'event filters',
   triggers: 'event triggers',
@@ -40,15 +46,19 @@ export const FEATURE_WORDS: Record<keyof Omit<Features, 'clocks'>, string> = {
 };
 
 export function detectFeatures(top: TracefsDir = tracefs()): Features {
+  // Every answer below is "no" when tracefs cannot be read at all: say why instead.
+  top.list('');
   const readme = top.has('README') ? top.read('README') : '';
   const tracers = top.has('available_tracers') ? top.read('available_tracers') : '';
+  const subbuf = top.has('buffer_subbuf_size_kb') ? subbufWritable() : false;
   return {
     instances: top.has('instances'),
     filters: top.has('events/sched/sched_switch/filter'),
     triggers: top.has('events/sched/sched_switch/trigger'),
     histTriggers: top.has('events/sched/sched_switch/hist'),
     snapshot: top.has('snapshot'),
-    subbufSize: top.has('buffer_subbuf_size_kb'),
+    subbufSize: subbuf === true,
+    subbufRefused: subbuf === 'refused',
     eventPid: top.has('set_event_pid'),
     eventFork: top.has('options/event-fork'),
     errorLog: top.has('error_log'),
@@ -57,12 +67,37 @@ export function detectFeatures(top: TracefsDir = tracefs()): Features {
     uprobes: top.has('uprobe_events'),
     eventProbes: /\be\[:\[<group>\/\]\[<event>\]\]/.test(readme) || readme.includes('eprobe'),
     traceMarkerRaw: top.has('trace_marker_raw'),
-    clocks: top.has('trace_clock') ? top.read('trace_clock').replace(/[[\]]/g, '').trim().split(/\s+/) : [],
+    clocks: top.has('trace_clock') ? parseClocks(top.read('trace_clock')) : [],
     functionTracer: /\bfunction\b/.test(tracers),
   };
 }
 
 /** Throws a one-line error naming a missing feature and what to do instead. */
-export function requireFeature(f: Features, key: keyof Omit<Features, 'clocks'>, instead: string): void {
+export function requireFeature(f: Features, key: FeatureKey, instead: string): void {
   if (!f[key]) throw new LkstError(`this kernel has no ${FEATURE_WORDS[key]}`, instead);
+}
+
+/**
+ * Whether the sub-buffer size can be changed: writes its own value back in a scratch instance of
+ * this process (never the top level, which another tracer may be using). Undecided (no instance
+ * can be made here) counts as adjustable, as the file is there.
+ */
+function subbufWritable(): boolean | 'refused' {
+  let inst: Instance;
+  try {
+    inst = Instance.createOwned('subbuf-probe');
+  } catch {
+    return true;
+  }
+  try {
+    const kb = inst.subbufSizeKb;
+    if (kb === undefined) return false;
+    inst.subbufSizeKb = kb;
+    return true;
+  } catch (err) {
+    if (err instanceof LkstError && /refuses adjusting the sub-buffer size/.test(err.what)) return 'refused';
+    throw err;
+  } finally {
+    inst.remove();
+  }
 }

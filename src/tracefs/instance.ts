@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { tracefsAccessError } from './errors.js';
+import { requireClock } from './clock.js';
 import { TracefsDir, tracefs } from './tracefs.js';
 import { forgetOnExit, removeInstanceDir, removeOnExit } from './cleanup.js';
 
@@ -166,7 +167,11 @@ export class Instance extends TracefsDir {
 
   set subbufSizeKb(kb: number) {
     if (!this.has('buffer_subbuf_size_kb')) throw new LkstError('this kernel cannot change the sub-buffer size', 'leave the page size at its default');
-    this.write('buffer_subbuf_size_kb', String(kb));
+    try {
+      this.write('buffer_subbuf_size_kb', String(kb));
+    } catch (err) {
+      throw subbufRefusal(err, this.path('buffer_subbuf_size_kb'), this.subbufSizeKb);
+    }
   }
 
   get clock(): string {
@@ -174,6 +179,7 @@ export class Instance extends TracefsDir {
   }
 
   set clock(name: string) {
+    requireClock(name, this.read('trace_clock'));
     this.write('trace_clock', name);
   }
 
@@ -222,4 +228,16 @@ export class Instance extends TracefsDir {
   clear(): void {
     this.write('trace', '');
   }
+}
+
+/**
+ * Root refused a sub-buffer size write (EPERM: some kernels allow it for no one, e.g. under
+ * lockdown): no retry as root helps, so say so. Other failures pass through unchanged.
+ */
+export function subbufRefusal(err: unknown, path: string, currentKb: number | undefined): unknown {
+  if (!(err instanceof LkstError) || !/^permission denied/.test(err.what) || process.getuid?.() !== 0) return err;
+  return new LkstError(
+    `the kernel refuses adjusting the sub-buffer size here (permission denied to write ${path}, even as root)`,
+    `leave --subbuf out; sub-buffers stay ${currentKb ?? 4} KiB (\`lkst features\`)`,
+  );
 }

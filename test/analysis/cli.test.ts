@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { openTrace } from '../../src/analysis/open.js';
 import { traceStats, type TraceStats } from '../../src/analysis/stats.js';
+import { fmtTs } from '../../src/analysis/time.js';
 import { recordTrace, sleeperScript, type RecordedTrace } from './record-trace.js';
 
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -94,6 +95,28 @@ describe('analysis commands', () => {
       assert.match(r.stderr, /^lkst: /);
       assert.doesNotMatch(r.stderr, /\n\s+at /);
     }
+  });
+
+  test('export to a directory and state --at outside the trace are refused in one line', () => {
+    const dir = lkst('export', rec.path, '--to', 'csv', '-o', out);
+    assert.equal(dir.stderr, `lkst: ${out} is a directory: give a file name for the output, e.g. -o ${join(out, 'trace.csv')}\n`);
+    assert.notEqual(dir.status, 0);
+    const span = `give a time from ${fmtTs(stats.firstTs)} to ${fmtTs(stats.lastTs)}`;
+    const late = lkst('state', rec.path, '--at', `${((stats.lastTs + 1e9) / 1e9).toFixed(6)}`);
+    assert.notEqual(late.status, 0);
+    assert.match(late.stderr, /^lkst: --at \S+ is after the trace's last event \(\d+\.\d{6}\): /);
+    assert.ok(late.stderr.includes(span), late.stderr);
+    const offset = lkst('state', rec.path, '--at', `+${(stats.spanNs / 1e9 + 1).toFixed(6)}s`);
+    assert.match(offset.stderr, /is after the trace's last event/);
+    const early = lkst('state', rec.path, '--at', '1');
+    assert.match(early.stderr, /^lkst: --at 1 is before the trace's first event \(\d+\.\d{6}\): /);
+    for (const r of [dir, late, offset, early]) {
+      assert.notEqual(r.status, 0);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.doesNotMatch(r.stderr, /\n\s+at /);
+    }
+    const edge = lkst('state', rec.path, '--at', `${(stats.lastTs / 1e9).toFixed(9)}`, '--json');
+    assert.equal(edge.status, 0, `the last event's own time is inside the trace: ${edge.stderr}`);
   });
 
   test('view prints a 127.0.0.1 URL that serves the page, and stops on SIGINT', async () => {

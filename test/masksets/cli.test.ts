@@ -61,3 +61,56 @@ test('lkst maskset/handler/start/status/stop from the command line', async () =>
   assert.match(r.out, new RegExp(`stopped; ${INST} removed`));
   assert.match((await run('status')).out, /no trace is armed/);
 });
+
+test('the lkst binary refuses a misspelt event, removing an absent entry, and removing a handler a maskset uses', async () => {
+  const { isOneLineError, lkst } = await import('../helpers/cli.js');
+  const { handlerAdd, handlerList } = await import('../../src/handlers/commands.js');
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  let r = lkst(['maskset', 'create', 'typo', '-e', 'sched:sched_swich record']);
+  assert.ok(isOneLineError(r), r.stderr);
+  assert.match(r.stderr, /unknown tracepoint "sched:sched_swich": did you mean sched:sched_switch\b/);
+  r = lkst(['maskset', 'create', 'typo2', '-e', 'PROCES_CONTEXTSWITCH record']);
+  assert.ok(isOneLineError(r), r.stderr);
+  assert.match(r.stderr, /did you mean PROCESS_CONTEXTSWITCH/);
+  assert.doesNotMatch(lkst(['maskset', 'list']).stdout, /typo/, 'nothing was saved');
+  // A tracepoint of no kernel lkst knows and near nothing here may be another kernel's: saved, with a note.
+  assert.match(lkst(['maskset', 'create', 'elsewhere', '-e', 'nosuchsys:nosuchevent record']).stdout, /this kernel lacks nosuchsys:nosuchevent/);
+
+  assert.equal(lkst(['maskset', 'create', 'two', '-e', 'syscalls:sys_enter_getppid record', '-e', 'syscalls:sys_enter_getuid record']).status, 0);
+  r = lkst(['maskset', 'edit', 'two', '-r', 'syscalls:sys_enter_kill']);
+  assert.ok(isOneLineError(r), r.stderr);
+  assert.match(r.stderr, /^lkst: maskset two has no entry for syscalls:sys_enter_kill: remove one of its own entries \(syscalls:sys_enter_getppid, syscalls:sys_enter_getuid\)/);
+  assert.match(lkst(['maskset', 'show', 'two']).stdout, /sys_enter_getuid/, 'the maskset is unchanged');
+  assert.equal(lkst(['maskset', 'edit', 'two', '-r', 'syscalls:sys_enter_getuid']).status, 0);
+  assert.doesNotMatch(lkst(['maskset', 'show', 'two']).stdout, /sys_enter_getuid/);
+
+  await handlerAdd({ file: join(process.cwd(), 'examples/handlers/comm.ts') });
+  assert.equal(lkst(['maskset', 'create', 'bycomm', '-e', 'syscalls:sys_enter_getppid comm name=node']).status, 0, 'the handler is usable');
+  r = lkst(['handler', 'remove', 'comm']);
+  assert.ok(isOneLineError(r), r.stderr);
+  assert.match(r.stderr, /^lkst: handler comm is used by maskset bycomm: change those entries first/);
+  assert.match(await handlerList(), /^comm /m, 'still registered');
+  assert.equal(lkst(['maskset', 'delete', 'bycomm']).status, 0);
+  r = lkst(['handler', 'remove', 'comm']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(existsSync(join(process.env['LKST_CONFIG_DIR']!, 'handlers', 'comm.mjs')), false);
+});
+
+test('the lkst binary: start after stop arms the same instance again', () => {
+  return import('../helpers/cli.js').then(({ lkst }) => {
+    const inst = `lkst-${process.pid}-restart`;
+    try {
+      let r = lkst(['start', '-m', 'off', '--instance', inst]);
+      assert.equal(r.status, 0, r.stderr);
+      r = lkst(['stop']);
+      assert.match(r.stdout, /^stopped; every event is off/);
+      r = lkst(['start', '-m', 'off', '--instance', inst]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^tracing armed in ${inst} with maskset off`));
+      assert.match(lkst(['status']).stdout, /maskset off, recording/);
+    } finally {
+      resetArmed(inst);
+    }
+  });
+});

@@ -174,6 +174,22 @@ test('stop turns every event off and keeps the buffer', async () => {
   });
 });
 
+test('start after stop arms the same instance again, and it records', async () => {
+  await armed('a', async (inst) => {
+    assert.match(stopTrace(), /stopped; every event is off/);
+    assert.equal(inst.tracingOn, false);
+    assert.match(await startTrace({ maskset: 'a', instance: ARMED }), new RegExp(`^tracing armed in ${ARMED} with maskset a`));
+    assert.equal(inst.tracingOn, true);
+    assert.equal(readState()!.stopped, false);
+    await withWorkers(inst, 1, async (w) => {
+      await w.run('getppid', 'x', 5);
+    });
+    const recs = readRecords(inst);
+    assert.ok(count(recs, GETPPID) >= 5, 'the re-armed trace records');
+    assert.ok(recs.some((r) => r.text === 'lkst: maskset a'), 'the start marker is in the trace');
+  });
+});
+
 test('after an in-kernel switch fired, status shows the kernel table and the fired triggers', async () => {
   // The worker exists first, so the switch can be limited to its pid (other tests call kill too).
   const w = new Worker(tracefs().path(`instances/${ARMED}/trace_marker`));

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { action, BUFFER_OPTION, collectBuffers } from '../run.js';
 import { withTrace } from '../../analysis/open.js';
 import { withSink } from '../../export/file-sink.js';
@@ -10,6 +12,15 @@ import { LkstError } from '../../base/errors.js';
 
 const FORMATS = ['perfetto', 'chrome-json', 'csv', 'parquet'] as const;
 type Format = (typeof FORMATS)[number];
+const EXTENSIONS: Record<Format, string> = { perfetto: 'perfetto-trace', 'chrome-json': 'json', csv: 'csv', parquet: 'parquet' };
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // absent: the export creates it
+  }
+}
 
 export function registerExport(program: Command): void {
   program
@@ -24,6 +35,7 @@ export function registerExport(program: Command): void {
       action(async (file: string, opts: { buffer: string[]; to: string; output: string; event?: string }) => {
         if (!FORMATS.includes(opts.to as Format)) throw new LkstError(`unknown export format '${opts.to}'`, `use one of ${FORMATS.join(', ')}`);
         const to = opts.to as Format;
+        if (isDirectory(opts.output)) throw new LkstError(`${opts.output} is a directory`, `give a file name for the output, e.g. -o ${join(opts.output, `trace.${EXTENSIONS[to]}`)}`);
         await withTrace({ path: file, buffers: opts.buffer }, async (t) => {
           let what: string;
           if (to === 'parquet') what = `${(await exportParquet(t, opts.output, { event: opts.event })).rows} rows`;

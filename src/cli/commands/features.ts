@@ -15,7 +15,8 @@ export function registerFeatures(program: Command): void {
           return;
         }
         for (const [key, words] of Object.entries(FEATURE_WORDS)) {
-          console.log(`${f[key as keyof typeof FEATURE_WORDS] ? 'yes' : 'no '}  ${words}`);
+          const refused = key === 'subbufSize' && f.subbufRefused ? ': not adjustable here, the kernel refuses writes to buffer_subbuf_size_kb even from root' : '';
+          console.log(`${f[key as keyof typeof FEATURE_WORDS] ? 'yes' : 'no '}  ${words}${refused}`);
         }
         console.log(`clocks: ${f.clocks.join(' ')}`);
       }),

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { printText as print } from './print-text.js';
 import { action } from '../run.js';
-import { handlerAdd, handlerList, handlerRemove } from '../../handlers/commands.js';
+import { handlerAdd, handlerList } from '../../handlers/commands.js';
+import { handlerRemoveUnused } from '../../masksets/commands.js';
 import { handlerSet } from '../../masksets/session.js';
 
 
@@ -26,7 +27,7 @@ export function registerHandler(program: Command): void {
     .argument('<file>')
     .action(action(async (file: string) => print(await handlerAdd({ file }))));
   h.command('remove')
-    .description('unregister a user handler')
+    .description('unregister a user handler (refused while a maskset uses it)')
     .argument('<name>')
-    .action(action(async (name: string) => print(await handlerRemove({ name }))));
+    .action(action(async (name: string) => print(await handlerRemoveUnused({ name }))));
 }

@@ -4,8 +4,10 @@ import { withTrace } from '../../analysis/open.js';
 import { stateAt } from '../../analysis/state.js';
 import { renderState } from '../../analysis/render.js';
 import { toJsonText } from '../../analysis/event.js';
-import { parseTraceTime } from '../../analysis/time.js';
-import { firstEventTs } from '../../analysis/stream.js';
+import { fmtTs, parseTraceTime } from '../../analysis/time.js';
+import { forEachEvent } from '../../analysis/stream.js';
+import type { TraceInput } from '../../analysis/input.js';
+import { LkstError } from '../../base/errors.js';
 
 export function registerState(program: Command): void {
   program
@@ -18,11 +20,28 @@ export function registerState(program: Command): void {
     .action(
       action(async (file: string, opts: { buffer: string[]; at: string; json?: boolean }) =>
         withTrace({ path: file, buffers: opts.buffer }, (t) => {
-          const first = opts.at.trim().startsWith('+') ? firstEventTs(t) : 0;
-          const at = opts.at.trim() === 'end' ? Infinity : parseTraceTime(opts.at, first);
+          const at = opts.at.trim() === 'end' ? Infinity : momentInTrace(t, opts.at);
           const st = stateAt(t, at);
           process.stdout.write(opts.json ? toJsonText(st) + '\n' : renderState(st));
         }),
       ),
     );
+}
+
+/** The moment --at names, refused when it lies outside the trace (the state there would be made up). */
+function momentInTrace(t: TraceInput, text: string): number {
+  let first = Number.NaN;
+  let last = Number.NaN;
+  forEachEvent(t, {
+    event: (ev) => {
+      if (Number.isNaN(first)) first = ev.ts;
+      last = ev.ts;
+    },
+  });
+  if (Number.isNaN(first)) throw new LkstError('the trace holds no events', 'record one with events in it');
+  const at = parseTraceTime(text, first);
+  const span = `give a time from ${fmtTs(first)} to ${fmtTs(last)}, +OFFSET up to +${((last - first) / 1e9).toFixed(6)}s, or end`;
+  if (at < first) throw new LkstError(`--at ${text} is before the trace's first event (${fmtTs(first)})`, span);
+  if (at > last) throw new LkstError(`--at ${text} is after the trace's last event (${fmtTs(last)})`, span);
+  return at;
 }
