@@ -97,3 +97,19 @@ export function stateAt(input: TraceInput, at: number): StateAt {
   const before = losses.within(-Infinity, end);
   return { at: end, maskset: marks.current, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, losses: before.length ? describeLosses(before) : undefined, irqExitsTraced, switchesTraced: model.tracksSwitches };
 }
+
+/** Which tasks a state listing shows (lkst state --pid, --comm, --alive). */
+export interface TaskFilter {
+  pids?: readonly number[];
+  /** A part of the task's name. */
+  comm?: string;
+  /** Leave out tasks that exited. */
+  alive?: boolean;
+}
+
+/** The state with only the tasks the filter keeps (CPUs and timers as they are). */
+export function filterTasks(st: StateAt, f: TaskFilter): StateAt {
+  const pids = f.pids?.length ? new Set(f.pids) : undefined;
+  const tasks = st.tasks.filter((t) => (!pids || pids.has(t.pid)) && (f.comm === undefined || t.comm.includes(f.comm)) && (!f.alive || t.state !== 'dead'));
+  return { ...st, tasks };
+}

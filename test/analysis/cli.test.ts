@@ -45,6 +45,24 @@ describe('analysis commands', () => {
     for (const e of stats.byEvent) assert.ok(text.includes(e.event), e.event);
   });
 
+  test('state --pid, --comm and --alive narrow the tasks listed', () => {
+    type St = { tasks: { pid: number; comm: string; state: string }[] };
+    const all = JSON.parse(lkst('state', rec.path, '--at', 'end', '--json').stdout) as St;
+    const sleeper = all.tasks.find((t) => t.comm === 'sleep');
+    assert.ok(sleeper, 'the workload\'s sleep is a task of the trace');
+    const byPid = JSON.parse(lkst('state', rec.path, '--at', 'end', '--json', '--pid', String(sleeper.pid)).stdout) as St;
+    assert.deepEqual(byPid.tasks.map((t) => t.pid), [sleeper.pid]);
+    const byComm = JSON.parse(lkst('state', rec.path, '--at', 'end', '--json', '--comm', 'slee').stdout) as St;
+    assert.ok(byComm.tasks.length > 0 && byComm.tasks.every((t) => t.comm.includes('slee')));
+    assert.deepEqual(byComm.tasks.map((t) => t.pid).sort(), all.tasks.filter((t) => t.comm.includes('slee')).map((t) => t.pid).sort());
+    const alive = JSON.parse(lkst('state', rec.path, '--at', 'end', '--json', '--alive').stdout) as St;
+    assert.deepEqual(alive.tasks.map((t) => t.pid).sort(), all.tasks.filter((t) => t.state !== 'dead').map((t) => t.pid).sort());
+    assert.ok(all.tasks.some((t) => t.state === 'dead'), 'the workload\'s processes exited before the end');
+    const bad = lkst('state', rec.path, '--at', 'end', '--pid', 'abc');
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /^lkst: --pid abc is not a process id/);
+  });
+
   test('state at +OFFSET and at end; analyze latency and timers run', () => {
     const mid = lkst('state', rec.path, '--at', `+${(stats.spanNs / 2e9).toFixed(6)}s`, '--json');
     assert.equal(mid.status, 0, mid.stderr);

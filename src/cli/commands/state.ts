@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { action, BUFFER_OPTION, collectBuffers } from '../run.js';
 import { withTrace } from '../../analysis/open.js';
-import { stateAt } from '../../analysis/state.js';
+import { filterTasks, stateAt } from '../../analysis/state.js';
 import { renderState } from '../../analysis/render.js';
 import { toJsonText } from '../../analysis/event.js';
 import { fmtTs, parseTraceTime } from '../../analysis/time.js';
@@ -16,12 +16,15 @@ export function registerState(program: Command): void {
     .argument('<file>', 'trace.dat file or crash dump')
     .option(BUFFER_OPTION[0], BUFFER_OPTION[1], collectBuffers, [])
     .requiredOption('--at <time>', 'seconds as in the report (809.394135), with a unit (809394135us), +OFFSET from the start (+1.5s), or end (the last event: the crash, in a recovered trace)')
+    .option('--pid <pid>', 'only this task; repeatable', (v: string, p: number[]) => [...p, pidOption(v)], [] as number[])
+    .option('--comm <text>', 'only tasks whose name contains this')
+    .option('--alive', 'leave out tasks that exited')
     .option('--json', 'print JSON')
     .action(
-      action(async (file: string, opts: { buffer: string[]; at: string; json?: boolean }) =>
+      action(async (file: string, opts: { buffer: string[]; at: string; pid: number[]; comm?: string; alive?: boolean; json?: boolean }) =>
         withTrace({ path: file, buffers: opts.buffer }, (t) => {
           const at = opts.at.trim() === 'end' ? Infinity : momentInTrace(t, opts.at);
-          const st = stateAt(t, at);
+          const st = filterTasks(stateAt(t, at), { pids: opts.pid, comm: opts.comm, alive: opts.alive });
           process.stdout.write(opts.json ? toJsonText(st) + '\n' : renderState(st));
         }),
       ),
@@ -44,4 +47,10 @@ function momentInTrace(t: TraceInput, text: string): number {
   if (at < first) throw new LkstError(`--at ${text} is before the trace's first event (${fmtTs(first)})`, span);
   if (at > last) throw new LkstError(`--at ${text} is after the trace's last event (${fmtTs(last)})`, span);
   return at;
+}
+
+function pidOption(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new LkstError(`--pid ${v} is not a process id`, 'give a number, e.g. --pid 1234');
+  return n;
 }
