@@ -109,11 +109,6 @@ export function pumpBinary(): { path?: string; why?: string } {
 /** A running pump: per-CPU pipe → file pairs. */
 export class Pump {
   private readonly child: ChildProcess;
-
-  /** The page mover's pid (left out of the trace like the recorder's own). */
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
   private stderr = '';
   readonly exited: Promise<number | null>;
   private ending = false;

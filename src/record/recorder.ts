@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
 import { constants } from 'node:os';
 import { Instance, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
@@ -93,7 +92,6 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
   let pumpFailed = false;
   let counters: PageFileCounter[] = [];
   let kernelStatsAtStart: CpuStats[] = [];
-  const ownPids: number[] = [];
   let events = opts.events;
   let child: ChildProcess | undefined;
   let exitCode: number | null | undefined;
@@ -114,19 +112,14 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     const pumpBin = pumpUsable(inst) ? pumpBinary().path : undefined;
     // What the buffer had lost before we read a page: never this recording's losses.
     kernelStatsAtStart = kernelStatsNow();
-    // lkst leaves itself out, as trace-cmd does: the recorder and its page mover make events of
-    // their own (the pump's splices and polls were ~7% of a default trace). The kernel then checks
-    // every event's pid (measured in docs/bench.md); an attached trace gets its list back at the end.
-    // Every thread of this process (Node's helper threads are tasks of their own to the kernel).
-    ownPids.push(...ownThreads());
-    excludePids(inst, ownPids);
+    // Setting up (and, without the pump, reading pages) makes events of our own: leave them out.
+    // Only then: set_event_notrace_pid drops every event on a CPU while a listed task is current,
+    // interrupts and softirqs included (a healthy-kernel test lost 16 timer expiries to it when the
+    // recorder and its page mover were listed all along), so a recording's own steady state stays in.
+    if (!opts.attach) excludePids(inst, [process.pid]);
     if (pumpBin) {
       counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
       pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })));
-      if (pump.pid) {
-        ownPids.push(pump.pid);
-        excludePids(inst, [pump.pid]);
-      }
     } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source));
     if (!opts.attach) {
       // Tracing goes on before the events: the kernel refuses markers (a maskset's) while it is off.
@@ -137,6 +130,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
           if (e.filter) inst.setFilter(e.system, e.event, e.filter);
           inst.setEventEnabled(e.system, e.event, true);
         }
+      // While the pump moves pages Node sleeps: nothing of ours to leave out, and nothing of others lost.
+      if (pump) includePids(inst, [process.pid]);
     }
 
     // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
@@ -144,6 +139,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       process.emitWarning(`${err.message}; reading in Node from now on`);
       pump = undefined;
       pumpFailed = true;
+      if (!opts.attach) excludePids(inst, [process.pid]);
       for (const c of counters) c.update();
       for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source, true));
     };
@@ -225,7 +221,10 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       }
     });
 
-    if (!opts.attach) inst.tracingOn = false;
+    if (!opts.attach) {
+      if (pump) excludePids(inst, [process.pid]);
+      inst.tracingOn = false;
+    }
     let pumpCpuUs = 0;
     if (pump)
       try {
@@ -266,19 +265,10 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     throw err;
   } finally {
     if (!opts.attach) inst.remove();
-    else includePids(inst, ownPids);
   }
 }
 
 const NOTRACE_PIDS = 'set_event_notrace_pid';
-
-function ownThreads(): number[] {
-  try {
-    return readdirSync('/proc/self/task').map(Number).filter((n) => n > 0);
-  } catch {
-    return [process.pid];
-  }
-}
 
 /** The recorder's own reads and writes are not what anyone wants to trace (pids a setup put there stay). */
 function excludePids(inst: Instance, pids: readonly number[]): void {
