@@ -19,8 +19,7 @@ export async function withTrace<T>(src: string | ({ path: string } & OpenTraceOp
   const opts: OpenTraceOptions = typeof src === 'string' ? {} : src;
   const trace = await openAnyTrace(typeof src === 'string' ? src : src.path, opts);
   try {
-    const input: OpenedTrace = Object.assign(analysisInput(trace, opts.buffers), { trace, close: () => trace.close() });
-    return await fn(input);
+    return await fn(openedInput(trace, opts.buffers));
   } finally {
     trace.close();
   }
@@ -30,9 +29,13 @@ export async function withTrace<T>(src: string | ({ path: string } & OpenTraceOp
 export function openTrace(path: string, opts: { buffers?: readonly string[] } = {}): OpenedTrace {
   const trace = openTraceDat(path);
   try {
-    return Object.assign(analysisInput(trace, opts.buffers), { trace, close: () => trace.close() });
+    return openedInput(trace, opts.buffers);
   } catch (e) {
     trace.close();
     throw e;
   }
+}
+
+function openedInput(trace: Trace, buffers: readonly string[] | undefined): OpenedTrace {
+  return Object.assign(analysisInput(trace, buffers), { trace, close: () => trace.close() });
 }

@@ -3,7 +3,9 @@
  * still open dump when a consumer asks, with no spill files and no temporary trace.dat.
  */
 import { buildRegistry } from '../file/reader.js';
-import { KernelSymbols, parseCmdlines, parsePrintkFormats } from '../file/symbols.js';
+import { KernelSymbols } from '../events/kallsyms.js';
+import { parseCmdlines } from '../events/cmdlines.js';
+import { parsePrintkFormats } from '../file/symbols.js';
 import { lossCountersOfDump } from './loss.js';
 import { recoverFromDump, type RecoverOptions, type Recovery } from './recover.js';
 import type { CpuPages } from './ringbuffer.js';

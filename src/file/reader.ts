@@ -15,7 +15,9 @@ import { MAGIC, Opt, SEC_FL_COMPRESS, TAG_FLYRECORD, TAG_LATENCY, TAG_OPTIONS } 
 import { interpretOptions, readOptionRecords, type BufferOption, type FileOptions, type OptionRecord } from './options.js';
 import { readCmdlines, readEventFormats, readFtraceFormats, readHeaderInfo, readKallsyms, readPrintk } from './sections.js';
 import { BufferSource, FileSource } from './source.js';
-import { KernelSymbols, parseCmdlines, parsePrintkFormats } from './symbols.js';
+import { KernelSymbols } from '../events/kallsyms.js';
+import { parseCmdlines } from '../events/cmdlines.js';
+import { parsePrintkFormats } from './symbols.js';
 
 export type { CpuStream } from './cpu-stream.js';
 export type { FileOptions, BufferOption } from './options.js';

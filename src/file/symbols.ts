@@ -1,8 +1,4 @@
-/** The text tables of a trace file as lookups: kallsyms, printk formats, saved cmdlines. */
-// kallsyms and saved_cmdlines are read by the events layer's parsers, so reports, analyses and crash
-// summaries name addresses and tasks alike.
-export { KernelSymbols } from '../events/kallsyms.js';
-export { parseCmdlines } from '../events/cmdlines.js';
+/** printk_formats of a trace file as a lookup (kallsyms and saved_cmdlines: events/kallsyms.ts, events/cmdlines.ts). */
 
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'", a: '\x07', b: '\b', f: '\f', v: '\v' };
 

@@ -1,12 +1,7 @@
 // The recorder's side of exact loss accounting: the kernel's counters at start and end, into the file.
 import type { CpuStats } from '../tracefs/instance.js';
-import { beforeInPages, cpuStatsText, recordingLost, type CpuLoss } from '../trace/loss.js';
-import type { CpuCounters } from '../trace/model.js';
+import { beforeInPages, countersOf, cpuStatsText, recordingLost, type CpuLoss } from '../trace/loss.js';
 import type { CpuCapture } from './cpu-reader.js';
-
-export function countersOf(s: CpuStats): CpuCounters {
-  return { overrun: s.overrun, dropped: s.droppedEvents, commitOverrun: s.commitOverrun, entries: s.entries };
-}
 
 /**
  * The loss figures of one CPU of a recording from its counters at start and end and what its

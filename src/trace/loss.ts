@@ -15,6 +15,7 @@
  * flagged in the pages, uncertain when a page flagged a loss without a count or the end counters
  * say more was lost than the pages do.
  */
+import { parseCpuStats, type CpuStats } from '../tracefs/instance.js';
 import type { CpuCounters, CpuLossCounters } from './model.js';
 
 /** The loss figures of one CPU of one buffer. */
@@ -54,9 +55,14 @@ const LINE = {
   inTransit: 'lkst lost in transit',
 } as const;
 
+/** The loss counters of a CPU's stats. */
+export function countersOf(s: CpuStats): CpuCounters {
+  return { overrun: s.overrun, dropped: s.droppedEvents, commitOverrun: s.commitOverrun, entries: s.entries };
+}
+
 /** per_cpu/cpuN/stats text (or trace-cmd's CPUSTAT) to counters. */
 export function parseCpuCounters(text: string): CpuCounters {
-  return { overrun: statNum(text, 'overrun'), commitOverrun: statNum(text, 'commit overrun'), dropped: statNum(text, 'dropped events'), entries: statNum(text, 'entries') };
+  return countersOf(parseCpuStats(text));
 }
 
 /** The counters a CPUSTAT text carries: the kernel's at the end, and lkst's start lines when present. */

@@ -19,6 +19,24 @@ export interface CpuStats {
   readEvents: number;
 }
 
+/** per_cpu/cpuN/stats text (as read live, or as a trace file's CPUSTAT keeps it) to numbers; absent lines read 0. */
+export function parseCpuStats(text: string): CpuStats {
+  const num = (key: string): number => {
+    const m = new RegExp(`^${key}:\\s*([\\d.]+)`, 'm').exec(text);
+    return m ? Number(m[1]) : 0;
+  };
+  return {
+    entries: num('entries'),
+    overrun: num('overrun'),
+    commitOverrun: num('commit overrun'),
+    bytes: num('bytes'),
+    oldestEventTs: num('oldest event ts'),
+    nowTs: num('now ts'),
+    droppedEvents: num('dropped events'),
+    readEvents: num('read events'),
+  };
+}
+
 /** A tracefs instance: its own per-CPU ring buffers, event switches, filters and triggers. */
 export class Instance extends TracefsDir {
   constructor(readonly name: string, dir: string) {
@@ -202,21 +220,7 @@ export class Instance extends TracefsDir {
   }
 
   cpuStats(cpu: number): CpuStats {
-    const text = this.read(`per_cpu/cpu${cpu}/stats`);
-    const num = (key: string): number => {
-      const m = new RegExp(`^${key}:\\s*([\\d.]+)`, 'm').exec(text);
-      return m ? Number(m[1]) : 0;
-    };
-    return {
-      entries: num('entries'),
-      overrun: num('overrun'),
-      commitOverrun: num('commit overrun'),
-      bytes: num('bytes'),
-      oldestEventTs: num('oldest event ts'),
-      nowTs: num('now ts'),
-      droppedEvents: num('dropped events'),
-      readEvents: num('read events'),
-    };
+    return parseCpuStats(this.read(`per_cpu/cpu${cpu}/stats`));
   }
 
   /** Writes a marker into this instance's buffer (ftrace:print event). */
