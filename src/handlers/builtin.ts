@@ -79,6 +79,8 @@ export const stopHandler: HandlerDefinition = {
  * and a stack trace as the in-kernel marker of the moment. buffer=NAME: the maskset goes on in
  * buffer NAME: traceoff here and traceon there, on the same tracepoint (lkst gives NAME the
  * maskset's events, stopped, when it applies the maskset).
+ * record=true with to=: the kernel drops an event whose own trigger turns it off (the soft-disable is
+ * checked after the triggers ran), so the firing event is left on: it stays recorded after the switch.
  */
 export const switchHandler: HandlerDefinition = {
   name: 'switch',
@@ -88,7 +90,7 @@ export const switchHandler: HandlerDefinition = {
     buffer: { type: 'buffer', description: 'the buffer (lkst buffer create) to record into from then on' },
     if: IF,
     count: { ...COUNT, default: '1' },
-    record: { type: 'bool', default: 'false', description: 'record the event itself as well' },
+    record: { type: 'bool', default: 'false', description: 'record the event itself as well (with to=: it stays recorded after the switch)' },
     mark: { type: 'bool', default: 'true', description: 'with to=: record a kernel stack at the switch as its in-trace marker' },
   },
   apply(ctx) {
@@ -110,8 +112,10 @@ export const switchHandler: HandlerDefinition = {
         );
       }
     }
-    for (const tp of now.keys()) if (!next.has(tp)) ops.push(trigger(`disable_event:${tp}`, ctx.params));
-    if (ctx.params['record'] === true) ops.push(ENABLE);
+    const record = ctx.params['record'] === true;
+    const firing = new Set(ctx.tracepoints);
+    for (const tp of now.keys()) if (!next.has(tp) && !(record && firing.has(tp))) ops.push(trigger(`disable_event:${tp}`, ctx.params));
+    if (record) ops.push(ENABLE);
     if (ctx.params['mark'] !== false) ops.push(trigger('stacktrace', ctx.params));
     return ops;
   },

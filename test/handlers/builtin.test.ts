@@ -175,3 +175,27 @@ test('switch: when the event fires, the kernel itself turns the other maskset on
     });
   });
 });
+
+test('switch record=true: the event that fired the switch is in the trace, though the maskset switched to lacks it', async () => {
+  const env = await loadMasksetEnv();
+  await withCleanInstance('evswitchrec', async (inst) => {
+    await withWorkers(inst, 1, async (w) => {
+      const a = ms('a', `${GETPPID} record\nsyscalls:sys_enter_kill switch to=b record=true if="common_pid == ${w.pid}"\n`);
+      const b = ms('b', `syscalls:sys_enter_getuid record\n`);
+      const envAB = { ...env, loadMaskset: (n: string) => (n === 'a' ? a : n === 'b' ? b : env.store.load(n)) };
+      await applyMaskset(inst, a, { env: envAB });
+      assert.ok(!inst.triggers('syscalls', 'sys_enter_kill').some((t) => t.startsWith('disable_event:syscalls:sys_enter_kill')), 'the firing event does not turn itself off');
+      inst.tracingOn = true;
+      await w.run('mixed', 'in-a', 5);
+      await w.run('kill', 'kill', 1);
+      await w.run('mixed', 'in-b', 5);
+      await w.run('kill', 'kill-again', 1);
+      const recs = readRecords(inst);
+      assert.equal(count(between(recs, 'kill'), 'syscalls:sys_enter_kill', w.pid), 1, 'the firing kill is recorded');
+      assert.equal(count(between(recs, 'kill'), 'ftrace:kernel_stack', w.pid), 1, 'with its switch marker');
+      assert.equal(count(between(recs, 'in-b'), GETPPID, w.pid), 0, 'a is off after the switch');
+      assert.equal(count(between(recs, 'in-b'), 'syscalls:sys_enter_getuid', w.pid), 5, 'b is on after the switch');
+      assert.equal(count(between(recs, 'kill-again'), 'syscalls:sys_enter_kill', w.pid), 1, 'the firing event stays recorded after the switch');
+    });
+  });
+});
