@@ -1,4 +1,5 @@
 import { readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { FileBudget } from './file-budget.js';
 import { join, resolve } from 'node:path';
 import type { Instance } from '../tracefs/instance.js';
 import type { TraceWriter } from '../trace/writer-port.js';
@@ -13,7 +14,7 @@ export interface LogdOptions {
   /** Writes each file (file/writer.ts's writeTraceDat). */
   writer: TraceWriter;
   dir: string;
-  /** Start a new file when the current one holds this many bytes of pages. */
+  /** No file grows beyond this many bytes, metadata (kallsyms) included: a new file starts before. */
   maxBytes?: number;
   /** Start a new file after this many seconds. */
   maxAgeSec?: number;
@@ -73,6 +74,7 @@ export class LogDaemon {
   private fileSeq = 0;
   private readonly reserve: number;
   private readonly metaRoom: number;
+  private readonly budget: FileBudget | undefined;
   private readonly st: LogdStats = { files: [], filesWritten: 0, eventsSaved: 0, eventsUnsaved: 0, eventsLostByKernel: 0, diskFull: false };
 
   constructor(private readonly opts: LogdOptions) {
@@ -87,6 +89,10 @@ export class LogDaemon {
     this.reserve = opts.buffers.reduce((s, b) => s + b.cpus().length * (b.bufferSizeKb + (b.subbufSizeKb ?? 4)) * 1024, 0);
     this.base = baseMeta(opts.buffers[0]!, opts.kallsyms !== false);
     this.metaRoom = META_ROOM + this.base.kallsyms.length;
+    if (opts.maxBytes) {
+      this.budget = new FileBudget(opts.buffers, this.base, opts.maxBytes);
+      this.budget.check('the file size limit');
+    }
     this.st.files = this.existingFiles();
   }
 
@@ -134,7 +140,10 @@ export class LogDaemon {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     try {
-      await this.serial(() => this.rotateNow(false));
+      await this.serial(() => {
+        this.drainIntoFiles();
+        return this.rotateNow(false);
+      });
     } catch (err) {
       // The last drain failed: what was read before is still written.
       this.fail(err);
@@ -159,6 +168,7 @@ export class LogDaemon {
 
   private openSegment(discard: boolean, startAt?: SegmentCounters): Segment {
     this.segStarted = Date.now();
+    if (!discard) this.budget?.newFile();
     return new Segment(this.opts.buffers, this.dir, discard, startAt);
   }
 
@@ -206,7 +216,28 @@ export class LogDaemon {
     }
     this.drainSafely();
     const age = (Date.now() - this.segStarted) / 1000;
-    if ((this.opts.maxBytes && this.seg.bytes >= this.opts.maxBytes) || (this.opts.maxAgeSec && age >= this.opts.maxAgeSec)) void this.rotateNow(true);
+    if (this.full() || (this.opts.maxAgeSec && age >= this.opts.maxAgeSec)) {
+      void this.rotateNow(true);
+      this.drainSafely();
+    }
+  }
+
+  /** The current file cannot take another page per CPU within the size limit. */
+  private full(): boolean {
+    return !!this.budget && !!this.seg && !this.seg.discard && this.budget.pagesPerCpu(this.seg.bytes) < 1;
+  }
+
+  /** Reads what the buffers hold now, starting new files as the size limit asks (the last one stays open). */
+  private drainIntoFiles(): void {
+    if (!this.budget) return;
+    // Each round reads at least a page; a buffer-full is all there is to read unless the kernel keeps recording.
+    const bufferBytes = this.opts.buffers.reduce((s, b) => s + b.cpus().length * b.bufferSizeKb * 1024, 0);
+    for (let round = Math.ceil(bufferBytes / this.budget.pageRow) + 2; round > 0 && this.seg; round--) {
+      if (this.full()) void this.rotateNow(true);
+      const before = this.seg.bytes;
+      this.drainSafely();
+      if (!this.seg || this.seg.bytes === before) return;
+    }
   }
 
   private needForNew(): number {
@@ -222,7 +253,7 @@ export class LogDaemon {
   private drainSafely(): void {
     if (!this.seg) return;
     try {
-      this.seg.drain();
+      this.seg.drain(this.budget && !this.seg.discard ? this.budget.pagesPerCpu(this.seg.bytes) : undefined);
     } catch (err) {
       // Only a failed write of the page files (disk full, I/O error) stops writing; a buffer that
       // cannot be read any more (deleted under us) ends the daemon.
@@ -269,20 +300,21 @@ export class LogDaemon {
   private rotateNow(reopen: boolean): Promise<string | undefined> {
     this.drainSafely();
     const old = this.seg;
+    const allowed = this.budget?.overhead();
     this.seg = reopen ? this.openSegment(this.st.diskFull, old?.markEnd()) : undefined;
     if (!old) return Promise.resolve(undefined);
     if (old.discard) {
       this.countDiscarded(old);
       return Promise.resolve(undefined);
     }
-    const p = this.finish(old);
+    const p = this.finish(old, allowed);
     this.writing.add(p);
     void p.finally(() => this.writing.delete(p)).catch(() => undefined);
     return p;
   }
 
   /** Writes a segment as the next file; what cannot be written is counted as unsaved. */
-  private async finish(seg: Segment): Promise<string | undefined> {
+  private async finish(seg: Segment, overheadAllowed?: number): Promise<string | undefined> {
     seg.close();
     this.countKernelLoss(seg);
     const events = seg.events;
@@ -298,6 +330,7 @@ export class LogDaemon {
       this.st.eventsSaved += saved;
       this.st.eventsUnsaved += events - saved;
       this.st.filesWritten++;
+      if (this.budget && overheadAllowed !== undefined) this.budget.learn(statSync(path).size, seg.bytes, overheadAllowed);
       this.st.files.push(path);
       this.prune();
       this.opts.onFile?.(path, saved);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import { writeTraceDat } from '../../src/file/writer.js';
 import assert from 'node:assert/strict';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { LogDaemon } from '../../src/buffers/logd.js';
@@ -64,6 +64,34 @@ test('logd rotates by size and on demand without losing or repeating an event; e
     }
     // Rotation itself loses nothing: a hole is only where the kernel counted a loss (a starved machine).
     assert.ok(missing <= st.eventsLostByKernel, `${missing} events missing, the kernel lost ${st.eventsLostByKernel}`);
+  });
+});
+
+test('logd --max-size bounds whole files, kallsyms included; a size that cannot hold the metadata is refused', async () => {
+  await withLogd('logd-max', { spin: 2000 }, async ({ name, dir, child, own }) => {
+    const inst = seqBuffer(name, child.pid!, { sizeKb: 2048, overwrite: false });
+    assert.throws(
+      () => new LogDaemon({ buffers: [inst], writer: writeTraceDat, dir, maxBytes: 1024 * 1024, kallsyms: true }),
+      /smaller than a file's metadata and one page per CPU .*kallsyms/,
+    );
+    // kallsyms is several MB: give each file about 1 MiB of room for pages next to it.
+    const kallsymsBytes = Buffer.byteLength(execFileSync('cat', ['/proc/kallsyms'], { maxBuffer: 64 << 20 }).toString());
+    const maxBytes = kallsymsBytes + 1024 * 1024;
+    const d = own(new LogDaemon({ buffers: [inst], writer: writeTraceDat, dir, maxBytes, kallsyms: true, pollMs: 50 }));
+    inst.tracingOn = true;
+    d.start();
+    await sleep(1500);
+    inst.tracingOn = false;
+    const st = await d.stop();
+    assert.ok(st.filesWritten >= 2, `${st.filesWritten} files`);
+    for (const f of st.files) {
+      const size = statSync(f).size;
+      assert.ok(size <= maxBytes, `${basename(f)}: ${size} bytes > --max-size ${maxBytes}`);
+      assert.ok(size > kallsymsBytes, `${basename(f)} holds kallsyms`);
+    }
+    const seqs = st.files.flatMap(reportedSeqs);
+    assert.equal(seqs.length, st.eventsSaved, 'trace-cmd reads every saved event back');
+    assert.equal(new Set(seqs).size, seqs.length, 'no event saved twice');
   });
 });
 

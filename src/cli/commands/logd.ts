@@ -113,7 +113,7 @@ export function registerLogd(program: Command): void {
     .description("stream buffers to disk as rotating trace.dat files (LKST's lkstlogd); runs until SIGINT/SIGTERM")
     .option('-b, --buffer <name>', 'buffer to log (repeatable; the first is the top buffer of each file)', (v: string, p: string[]) => [...p, v], [])
     .option('-d, --dir <dir>', 'directory for the files', '.')
-    .option('--max-size <mb>', 'start a new file at this many MiB', numberOption('--max-size', 0.01))
+    .option('--max-size <mb>', 'no file grows beyond this many MiB (its kallsyms and formats included): a new file starts before', numberOption('--max-size', 0.01))
     .option('--max-age <seconds>', 'start a new file after this many seconds', numberOption('--max-age', 0.1))
     .option('--max-files <n>', 'keep at most this many files (the oldest are deleted)', numberOption('--max-files', 1))
     .option('--no-kallsyms', 'leave /proc/kallsyms (several MB) out of every file')
