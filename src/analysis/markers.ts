@@ -18,10 +18,14 @@ export interface MasksetSwitch {
 
 /** The text `lkst maskset switch` writes into the trace. */
 const MASKSET_RE = /lkst: maskset (\S+) -> (\S+)/;
+/** The text `lkst record -m` and `lkst start` write when they apply the first maskset. */
+const MASKSET_START_RE = /^lkst: maskset (\S+)$/;
 
 export class MarkerAnalysis implements Analysis {
   readonly markers: Marker[] = [];
   readonly switches: MasksetSwitch[] = [];
+  /** The maskset applied when the recording began, from its start marker. */
+  started?: string;
   /** All markers seen, kept or not. */
   count = 0;
   private readonly print;
@@ -38,10 +42,11 @@ export class MarkerAnalysis implements Analysis {
     if (this.markers.length < this.keep) this.markers.push({ ts: ev.ts, cpu: ev.cpu, text });
     const m = MASKSET_RE.exec(text);
     if (m) this.switches.push({ ts: ev.ts, from: m[1]!, to: m[2]! });
+    else if (!this.switches.length) this.started ??= MASKSET_START_RE.exec(text)?.[1];
   }
 
-  /** The maskset in force after the last switch seen (undefined before any). */
+  /** The maskset in force after the last switch seen, or the one the recording began with (undefined when neither was seen). */
   get current(): string | undefined {
-    return this.switches[this.switches.length - 1]?.to;
+    return this.switches[this.switches.length - 1]?.to ?? this.started;
   }
 }

@@ -54,8 +54,15 @@ export function renderState(st: StateAt): string {
       known.map((t) => [t.pid, t.comm, t.state + mark(t.uncertain), since(t.since), t.cpu < 0 ? '' : String(t.cpu), t.syscall ? `${t.syscall.name} since ${fmtTs(t.syscall.since)}` : '', [t.waitingForLock ? `waits for ${t.waitingForLock.kind} ${t.waitingForLock.addr} since ${fmtTs(t.waitingForLock.since)}` : '', ...t.holdsLocks.map((l) => `holds ${l.name}`)].filter(Boolean).join(', ')]),
     ),
   );
-  out.push('', `Pending timers (${st.pendingTimers.length})`, table(['timer', 'kind', 'function', 'armed', 'expires'], st.pendingTimers.map((t) => [t.addr + mark(t.pending!.uncertain), t.kind, t.function ?? '', fmtTs(t.pending!.since), String(t.pending!.expires)])));
+  out.push('', `Pending timers (${st.pendingTimers.length})`, table(['timer', 'kind', 'function', 'armed', 'expires'], st.pendingTimers.map((t) => [t.addr + mark(t.pending!.uncertain), t.kind, t.function ?? '', fmtTs(t.pending!.since), expiry(t, st.at)])));
   return out.join('\n') + '\n';
+}
+
+/** A pending timer's expiry in trace seconds; in its own unit only when the trace cannot place it. */
+function expiry(t: StateAt['pendingTimers'][number], at: number): string {
+  const p = t.pending!;
+  if (p.expiresAt !== undefined) return `${fmtTs(p.expiresAt)} (${p.expiresAt >= at ? `in ${fmtDur(p.expiresAt - at)}` : `${fmtDur(at - p.expiresAt)} overdue`})`;
+  return t.kind === 'timer' ? `jiffy ${p.expires} (HZ unknown: too few timer events)` : `${(p.expires / 1e9).toFixed(6)} on its hrtimer clock (no hrtimer expiry traced)`;
 }
 
 function durRow(name: string, d: DurationSummary): (string | number)[] {

@@ -5,6 +5,7 @@
  * A finding is certain only when nothing in the trace could explain it otherwise: events lost in
  * its window, or memory that was handed out again without a traced allocation, make it uncertain.
  */
+import { TimerClock } from './timer-clock.js';
 import type { Field } from '../events/format.js';
 import type { EventRecord, TraceEvent } from './event.js';
 import { HeapMap, type HeapEvent, type HeapObject } from './heap-map.js';
@@ -29,7 +30,7 @@ export interface TimerLife {
    * Armed and not yet fired or cancelled: since when, and its expiry (jiffies for timers, ns for
    * hrtimers); uncertain says which lost events may hide its cancel or expiry.
    */
-  pending?: { since: number; expires: number; uncertain?: string };
+  pending?: { since: number; expires: number; uncertain?: string; /** The expiry in trace time, when the trace can tell (timer-clock.ts). */ expiresAt?: number; /** timer_list: jiffies when armed. */ jiffies?: number };
   /** The heap object the timer lives in, when its allocation was traced. */
   object?: { ptr: string; size: number; offset: number; cache?: string };
 }
@@ -106,6 +107,7 @@ export class TimerAnalysis implements Analysis {
   /** Every listed timer by address, to end the lives of those inside a new allocation. */
   private readonly byAddr = new RangeIndex<TimerState>();
   private readonly findings = new Map<string, Pending>();
+  private readonly clock = new TimerClock();
   readonly coverage = { timerEvents: false, freeEvents: false, allocSizes: false };
   private forgotten = 0;
   private last = 0;
@@ -129,7 +131,12 @@ export class TimerAnalysis implements Analysis {
       this.coverage.timerEvents = true;
       const fn = fmt.fieldByName.get('function');
       const exp = fmt.fieldByName.get('expires');
-      d.on(fmt, (ev) => this.onTimer(ev, o.op, o.kind, ev.big(f), fn, exp));
+      const now = fmt.fieldByName.get('now');
+      d.on(fmt, (ev) => {
+        if (now && o.name === 'hrtimer_expire_entry') this.clock.hrtimerNow(ev.ts, ev.num(now));
+        else if (now && o.kind === 'timer') this.clock.jiffiesAt(ev.ts, ev.num(now));
+        this.onTimer(ev, o.op, o.kind, ev.big(f), fn, exp, o.op === 'start' && now ? ev.num(now) : undefined);
+      });
     }
     const allocSize = (name: string) =>
       d.bind(reg, 'kmem', name, ['ptr', 'bytes_alloc', 'call_site'], (ev, f) => {
@@ -222,7 +229,7 @@ export class TimerAnalysis implements Analysis {
     }
   }
 
-  private onTimer(ev: TraceEvent, op: TimerOp, kind: 'timer' | 'hrtimer', key: bigint, fnF?: Field, expF?: Field): void {
+  private onTimer(ev: TraceEvent, op: TimerOp, kind: 'timer' | 'hrtimer', key: bigint, fnF?: Field, expF?: Field, jiffies?: number): void {
     const t = this.timer(key, kind, ev.ts);
     t.last = ev.ts;
     t.counts[op]++;
@@ -241,7 +248,7 @@ export class TimerAnalysis implements Analysis {
     }
     if (op === 'start') {
       t.lastStart = ev.snapshot();
-      t.pending = { since: ev.ts, expires: expF ? ev.num(expF) : 0 };
+      t.pending = { since: ev.ts, expires: expF ? ev.num(expF) : 0, ...(jiffies !== undefined ? { jiffies } : {}) };
     } else if (op === 'expire' || op === 'cancel') t.pending = undefined;
     // expire_exit only reports the pointer after the callback returned, and a callback may free
     // its own timer (the kernel allows it: TCP's TIME_WAIT timer frees its socket).
@@ -319,8 +326,10 @@ export class TimerAnalysis implements Analysis {
   result(end = this.last): TimerReport {
     const timers: TimerLife[] = [...this.timers.values()].map(({ key: _k, lastStart: _l, ...life }) => {
       const p = life.pending;
-      const uncertain = p && this.losses.uncertainty(p.since, end);
-      return uncertain ? { ...life, pending: { ...p, uncertain } } : life;
+      if (!p) return life;
+      const uncertain = this.losses.uncertainty(p.since, end);
+      const expiresAt = this.clock.expiryAt(life.kind, p.expires, p.since, p.jiffies);
+      return { ...life, pending: { ...p, ...(uncertain ? { uncertain } : {}), ...(expiresAt !== undefined ? { expiresAt } : {}) } };
     });
     timers.sort((a, b) => a.first - b.first);
     const all = [...this.findings.values()].sort((a, b) => a.finding.ts - b.finding.ts);

@@ -82,7 +82,13 @@ describe('analyses of a trace recorded from this kernel', () => {
     assert.equal(t.syscall?.since, sleepEnter);
     assert.ok(t.since >= sleepEnter && t.since < mid);
     assert.ok(st.cpus.every((c) => c.pid !== pid), 'it runs on no CPU');
-    assert.ok(st.pendingTimers.some((x) => x.kind === 'hrtimer' && x.function === 'hrtimer_wakeup' && x.pending!.since >= sleepEnter), 'its hrtimer is pending');
+    const hr = st.pendingTimers.find((x) => x.kind === 'hrtimer' && x.function === 'hrtimer_wakeup' && x.pending!.since >= sleepEnter);
+    assert.ok(hr, 'its hrtimer is pending');
+    // Its expiry in trace time: the sleep's length after the call, and before the sleeper woke (1 ms for the clocks' skew).
+    const at = hr.pending!.expiresAt;
+    assert.ok(at !== undefined, 'the expiry is placed in trace time');
+    assert.ok(at >= sleepEnter + SLEEP_SEC * 1e9 - 1e6 && at <= sleepExit + 1e6, `expiry ${at} between ${sleepEnter} + ${SLEEP_SEC} s and the wakeup ${sleepExit}`);
+    for (const t of st.pendingTimers.filter((x) => x.kind === 'timer' && x.pending!.expiresAt !== undefined)) assert.ok(t.pending!.expiresAt! >= t.pending!.since, `${t.addr} expires after it was armed`);
     // After the sleep it is running or gone, not in the syscall.
     const later = stateAt(trace, sleepExit).tasks.find((x) => x.pid === pid)!;
     assert.equal(later.syscall, undefined);

@@ -63,6 +63,18 @@ describe('analysis commands', () => {
     assert.match(bad.stderr, /^lkst: --pid abc is not a process id/);
   });
 
+  test('state names the maskset recorded and gives timer expiries in seconds', () => {
+    const file = join(out, 'timer.dat');
+    const r = lkst('record', '-m', 'timer', '-d', '1', '-o', file);
+    assert.equal(r.status, 0, r.stderr);
+    const st = lkst('state', file, '--at', 'end');
+    assert.equal(st.status, 0, st.stderr);
+    assert.match(st.stdout, /^Maskset in force: timer$/m);
+    const rows = st.stdout.split('Pending timers')[1]!.split('\n').slice(2).filter(Boolean);
+    assert.ok(rows.length > 0, 'timers are pending at the end');
+    for (const row of rows) assert.match(row, /\s\d+\.\d{6} \((in|.* overdue)/, `expiry in seconds: ${row}`);
+  });
+
   test('state at +OFFSET and at end; analyze latency and timers run', () => {
     const mid = lkst('state', rec.path, '--at', `+${(stats.spanNs / 2e9).toFixed(6)}s`, '--json');
     assert.equal(mid.status, 0, mid.stderr);
