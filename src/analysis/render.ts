@@ -32,6 +32,7 @@ export function renderStats(s: TraceStats, top = 15): string {
   out.push('', `Busiest tasks (top ${top} by time on CPU)`, table(['pid', 'comm', 'on cpu', 'switches', 'events'], s.tasks.slice(0, top).map((t) => [t.pid, t.comm, fmtDur(t.runNs), t.switches, t.events])));
   if (s.irqs.length) {
     out.push('', 'Interrupts', table(['handler', 'count', 'total', 'max'], s.irqs.slice(0, top).map((i) => [i.name, i.count, i.timed ? fmtDur(i.totalNs) : '-', i.timed ? fmtDur(i.maxNs) : '-'])));
+    for (const m of s.missingExits) out.push(`note: ${m}`);
   }
   return out.join('\n') + '\n';
 }
@@ -43,6 +44,7 @@ export function renderState(st: StateAt): string {
   if (st.maskset) out.push(`Maskset in force: ${st.maskset}`);
   if (st.losses) out.push(`warning: events were lost before this moment (${st.losses}); rows marked ? were carried across a loss and may be stale`);
   if (!st.switchesTraced) out.push('note: no sched_switch in the trace: "running" is the last task seen on each CPU');
+  for (const m of st.missingExits) out.push(`note: "in interrupt": ${m}`);
   const mark = (u?: string) => (u ? ' ?' : '');
   out.push('', 'CPUs', table(['cpu', 'running', 'since', 'in interrupt'], st.cpus.map((c) => [c.cpu, (c.pid < 0 ? '?' : `${c.comm}:${c.pid}`) + mark(c.uncertain), since(c.since), c.irqs.map((i) => i.name).join(' > ') || (st.irqExitsTraced ? '' : '?')])));
   const known = st.tasks.filter((t) => t.state !== 'unknown' || t.syscall);

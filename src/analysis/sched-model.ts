@@ -7,6 +7,7 @@ import type { EventRegistry } from '../events/registry.js';
 import type { TraceEvent } from './event.js';
 import { Dispatch, SOFTIRQ_NAMES, hex } from './schema.js';
 import { X86_64_SYSCALLS } from './syscall-names.js';
+import { exitTraced } from './intervals.js';
 
 export type RunState = 'running' | 'runnable' | 'sleeping' | 'blocked' | 'stopped' | 'dead' | 'unknown';
 
@@ -116,11 +117,14 @@ export class SchedModel {
         d.on(fmt, (ev) => this.onSysExit(ev.ts, ev.pid, -1));
       }
     }
-    d.bind(reg, 'irq', 'irq_handler_entry', ['irq', 'name'], (ev, f) => this.irqEnter(ev.ts, ev.cpu, 'irq', ev.num(f.irq), `irq ${ev.num(f.irq)} ${ev.str(f.name)}`));
+    // An entry whose exit is not traced is counted but never held open: it would look running forever.
+    const irqTimed = exitTraced(reg, 'irq:irq_handler_entry');
+    const softirqTimed = exitTraced(reg, 'irq:softirq_entry');
+    d.bind(reg, 'irq', 'irq_handler_entry', ['irq', 'name'], (ev, f) => this.irqEnter(ev.ts, ev.cpu, 'irq', ev.num(f.irq), `irq ${ev.num(f.irq)} ${ev.str(f.name)}`, irqTimed));
     d.bind(reg, 'irq', 'irq_handler_exit', ['irq'], (ev, f) => this.irqExit(ev.ts, ev.cpu, 'irq', ev.num(f.irq)));
     d.bind(reg, 'irq', 'softirq_entry', ['vec'], (ev, f) => {
       const vec = ev.num(f.vec);
-      this.irqEnter(ev.ts, ev.cpu, 'softirq', vec, `softirq ${SOFTIRQ_NAMES[vec] ?? vec}`);
+      this.irqEnter(ev.ts, ev.cpu, 'softirq', vec, `softirq ${SOFTIRQ_NAMES[vec] ?? vec}`, softirqTimed);
     });
     d.bind(reg, 'irq', 'softirq_exit', ['vec'], (ev, f) => this.irqExit(ev.ts, ev.cpu, 'softirq', ev.num(f.vec)));
     for (const fmt of reg.all()) {
@@ -130,7 +134,8 @@ export class SchedModel {
       if (!m) continue;
       const id = -1000 - (fmt.id & 0xffff);
       const name = `vector ${m[1]}`;
-      if (m[2] === 'entry') d.on(fmt, (ev) => this.irqEnter(ev.ts, ev.cpu, 'irq', id, name));
+      const timed = exitTraced(reg, `irq_vectors:${fmt.name}`);
+      if (m[2] === 'entry') d.on(fmt, (ev) => this.irqEnter(ev.ts, ev.cpu, 'irq', id, name, timed));
       else {
         const entry = reg.find('irq_vectors', `${m[1]}_entry`);
         const eid = entry ? -1000 - (entry.id & 0xffff) : id;
@@ -271,12 +276,13 @@ export class SchedModel {
     t.syscall = undefined;
   }
 
-  private irqEnter(ts: number, cpu: number, kind: 'irq' | 'softirq', id: number, name: string): void {
+  private irqEnter(ts: number, cpu: number, kind: 'irq' | 'softirq', id: number, name: string, timed: boolean): void {
+    for (const h of this.hooks) h.irqEntry?.(ts, cpu, kind, name);
+    if (!timed) return;
     const stack = this.cpu(cpu).irqs;
-    // Without exit events the stack would only grow: keep the latest few.
+    // A lost exit would leave its entry open: keep the latest few.
     if (stack.length >= 8) stack.shift();
     stack.push({ kind, id, name, since: ts });
-    for (const h of this.hooks) h.irqEntry?.(ts, cpu, kind, name);
   }
 
   private irqExit(ts: number, cpu: number, kind: 'irq' | 'softirq', id: number): void {

@@ -9,6 +9,7 @@ import { Pass } from './pass.js';
 import type { RunState } from './sched-model.js';
 import { TimerAnalysis, type TimerLife } from './timers.js';
 import { MarkerAnalysis } from './markers.js';
+import { missingExitLines, timesIrq } from './intervals.js';
 
 export interface CpuAt {
   cpu: number;
@@ -51,6 +52,8 @@ export interface StateAt {
   switchesTraced: boolean;
   /** Whether irq exits are traced (otherwise "in interrupt" cannot be told). */
   irqExitsTraced: boolean;
+  /** Interrupt entries traced without their exit, each as the -e that would add it. */
+  missingExits: string[];
 }
 
 /** The state at time `at` (ns); Infinity: at the last event (the moment of a crash, for a recovered trace). */
@@ -69,6 +72,7 @@ export function stateAt(input: TraceInput, at: number): StateAt {
   /** Losses after a fact seen at `since` (-1: before the trace) and before the moment. */
   const since = (ts: number, cpu?: number) => losses.uncertainty(ts < 0 ? -Infinity : ts, end, cpu);
   const irqExitsTraced = !!(reg.find('irq', 'irq_handler_exit') || reg.find('irq', 'softirq_exit'));
+  const missingExits = missingExitLines(reg, timesIrq);
   const cpus: CpuAt[] = [...model.cpus.values()]
     .sort((a, b) => a.cpu - b.cpu)
     .map((c) => ({
@@ -95,7 +99,7 @@ export function stateAt(input: TraceInput, at: number): StateAt {
     .sort((a, b) => a.pid - b.pid);
   const pendingTimers = timers.result(end).timers.filter((t) => t.pending);
   const before = losses.within(-Infinity, end);
-  return { at: end, maskset: marks.current, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, losses: before.length ? describeLosses(before) : undefined, irqExitsTraced, switchesTraced: model.tracksSwitches };
+  return { at: end, maskset: marks.current, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, losses: before.length ? describeLosses(before) : undefined, irqExitsTraced, missingExits, switchesTraced: model.tracksSwitches };
 }
 
 /** Which tasks a state listing shows (lkst state --pid, --comm, --alive). */

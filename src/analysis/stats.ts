@@ -5,6 +5,7 @@ import type { TraceEvent } from './event.js';
 import type { TraceInput } from './input.js';
 import { totalLoss } from '../trace/loss.js';
 import { Pass, type Analysis } from './pass.js';
+import { missingExitLines, timesIrq } from './intervals.js';
 
 export interface TaskStat {
   pid: number;
@@ -37,6 +38,8 @@ export interface TraceStats {
   buffers: { buffer: string; events: number; lost: number; before: number; exact: boolean }[];
   tasks: TaskStat[];
   irqs: IrqStat[];
+  /** Interrupt entries traced without their exit (their times show as -), each as the -e that would add it. */
+  missingExits: string[];
   /** Events lost during the recording, all buffers and CPUs. */
   lostTotal: number;
   /** Whether lostTotal is exact; when not, lostUncertain says why, per CPU. */
@@ -132,7 +135,7 @@ export class StatsAnalysis implements Analysis {
     irqs.sort((a, b) => b.totalNs - a.totalNs || b.count - a.count);
     const first = pass.events ? pass.first : 0;
     const last = pass.events ? pass.last : 0;
-    return { events: pass.events, firstTs: first, lastTs: last, spanNs: last - first, byEvent, byCpu, buffers, tasks, irqs, lostTotal: total.lost, lostExact: total.exact, lostUncertain, lostBefore: total.before, markers: this.marks.count, masksetSwitches: this.marks.switches };
+    return { events: pass.events, firstTs: first, lastTs: last, spanNs: last - first, byEvent, byCpu, buffers, tasks, irqs, missingExits: missingExitLines(pass.input.registry, timesIrq), lostTotal: total.lost, lostExact: total.exact, lostUncertain, lostBefore: total.before, markers: this.marks.count, masksetSwitches: this.marks.switches };
   }
 }
 

@@ -545,3 +545,31 @@ export function catalogTracepointIds(event: LkstEvent): string[] {
 export function lkstEventsOfTracepoint(id: string): LkstEvent[] {
   return LKST_EVENTS.filter((e) => catalogTracepointIds(e).includes(id));
 }
+
+/**
+ * Tracepoints that open an interval and the one that closes it (on the same CPU). An analysis that
+ * times the interval needs both; a built-in maskset recording the entry records the exit too.
+ */
+export const INTERVAL_EXITS: Readonly<Record<string, string>> = {
+  'irq:irq_handler_entry': 'irq:irq_handler_exit',
+  'irq:softirq_entry': 'irq:softirq_exit',
+  'irq:tasklet_entry': 'irq:tasklet_exit',
+  'irq_vectors:local_timer_entry': 'irq_vectors:local_timer_exit',
+  'timer:timer_expire_entry': 'timer:timer_expire_exit',
+  'timer:hrtimer_expire_entry': 'timer:hrtimer_expire_exit',
+  'raw_syscalls:sys_enter': 'raw_syscalls:sys_exit',
+  'net:napi_gro_receive_entry': 'net:napi_gro_receive_exit',
+};
+
+/**
+ * The exit tracepoints of an event's entries, each with the filter of its entry (an entry narrowed
+ * to one softirq vector closes with that vector's exit).
+ */
+export function exitTracepoints(event: LkstEvent): TracepointRef[] {
+  const out: TracepointRef[] = [];
+  for (const ref of event.alternatives.flat()) {
+    const exit = INTERVAL_EXITS[ref.id];
+    if (exit) out.push(ref.filter === undefined ? { id: exit } : { id: exit, filter: ref.filter });
+  }
+  return out;
+}

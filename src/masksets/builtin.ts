@@ -1,13 +1,32 @@
-import { ALL_EVENT_NAMES, CATEGORIES, CATEGORY_TITLES, DEFAULT_EVENT_NAMES, eventsInCategory, lkstEvent } from '../events/catalog.js';
-import type { Maskset } from './model.js';
+import { ALL_EVENT_NAMES, CATEGORIES, CATEGORY_TITLES, DEFAULT_EVENT_NAMES, eventsInCategory, exitTracepoints, lkstEvent, catalogTracepointIds } from '../events/catalog.js';
+import { orFilters } from './plan.js';
+import type { Maskset, MasksetEntry } from './model.js';
 
 // LKST events no kernel has a tracepoint for stay out, so built-ins apply anywhere without skipping.
 const traceable = (name: string): boolean => (lkstEvent(name)?.alternatives.length ?? 0) > 0;
 
+/**
+ * The exits of the events' interval entries (irq_handler_exit for irq_handler_entry...), so what
+ * the built-ins record can be timed; one entry per exit tracepoint, its filters ORed.
+ */
+function exitEntries(events: readonly string[], where: string): MasksetEntry[] {
+  const filters = new Map<string, string[]>();
+  const recorded = new Set(events.flatMap((name) => catalogTracepointIds(lkstEvent(name)!)));
+  for (const name of events) {
+    for (const x of exitTracepoints(lkstEvent(name)!)) if (!recorded.has(x.id)) filters.set(x.id, [...(filters.get(x.id) ?? []), x.filter ?? '']);
+  }
+  return [...filters].map(([event, fs]): MasksetEntry => {
+    const expr = orFilters(fs);
+    return expr ? { event, handler: 'filter', params: { expr }, where, ifPresent: true } : { event, handler: 'record', params: {}, where, ifPresent: true };
+  });
+}
+
 function recordAll(name: string, description: string, events: readonly string[]): Maskset {
   const where = `built-in maskset ${name}`;
+  const names = events.filter(traceable);
   // Built-ins mean "all of these this kernel has": an event it lacks is left out and listed, never refused.
-  return { name, description, includes: [], source: 'built-in', entries: events.filter(traceable).map((event) => ({ event, handler: 'record', params: {}, where, ifPresent: true })) };
+  const entries: MasksetEntry[] = [...names.map((event) => ({ event, handler: 'record', params: {}, where, ifPresent: true })), ...exitEntries(names, where)];
+  return { name, description, includes: [], source: 'built-in', entries };
 }
 
 /** off, default (the seed's DEF: every LKST event but locks), all, and one per LKST category. */

@@ -8,7 +8,7 @@ import { compileMaskset } from '../../src/masksets/compile.js';
 import { loadMasksetEnv } from '../../src/masksets/env.js';
 import { masksetCreate, masksetDelete, masksetEdit, masksetList, masksetShow } from '../../src/masksets/commands.js';
 import { LkstError } from '../../src/base/errors.js';
-import { CATEGORIES, DEFAULT_EVENT_NAMES } from '../../src/events/catalog.js';
+import { CATEGORIES, DEFAULT_EVENT_NAMES, INTERVAL_EXITS } from '../../src/events/catalog.js';
 import { tempConfig } from './kernel.js';
 
 const cfg = tempConfig();
@@ -68,7 +68,8 @@ test('built-in masksets: off, default (no locks), all, one per category', async 
   for (const n of ['off', 'default', 'all', ...CATEGORIES]) assert.ok(names.includes(n), n);
   assert.equal(env.store.load('off').entries.length, 0);
   const def = env.store.load('default').entries.map((e) => e.event);
-  assert.ok(def.every((e) => DEFAULT_EVENT_NAMES.includes(e)));
+  // LKST events, and the exits of their interval entries (tracepoints).
+  assert.ok(def.every((e) => DEFAULT_EVENT_NAMES.includes(e) || Object.values(INTERVAL_EXITS).includes(e)), def.join(' '));
   assert.ok(!def.some((e) => e.startsWith('LK_')), 'no lock events in default');
   assert.ok(env.store.load('all').entries.some((e) => e.event.startsWith('LK_')));
   const plan = compileMaskset(env.store.load('default'), env);
