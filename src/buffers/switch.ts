@@ -215,3 +215,52 @@ export function disarmBufferSwitch(from: Instance, to: Instance, tp: { system: s
     if (inst.triggers(tp.system, tp.event).some((t) => t.startsWith(cmd))) inst.removeTrigger(tp.system, tp.event, cmd);
   }
 }
+
+/** An in-kernel buffer switch as the kernel holds it: a traceoff in one instance and a traceon in another, on one tracepoint. */
+export interface KernelSwitch {
+  readonly from: string;
+  readonly to: string;
+  /** system:event */
+  readonly tracepoint: string;
+  /** The traceon is spent (count=0): the switch fired. */
+  readonly fired: boolean;
+}
+
+/** traceon/traceoff triggers of an instance, per tracepoint, with their remaining count (undefined: unlimited). */
+function onOffTriggers(inst: Instance): { tp: string; command: 'traceon' | 'traceoff'; count?: number }[] {
+  const out: { tp: string; command: 'traceon' | 'traceoff'; count?: number }[] = [];
+  let hooked: string[];
+  try {
+    hooked = inst.enabledEvents(); // an event with a trigger is hooked, so it is listed here
+  } catch {
+    return out; // removed under us
+  }
+  for (const tp of hooked) {
+    const [system, event] = tp.split(':') as [string, string];
+    for (const line of inst.triggers(system, event)) {
+      const m = /^(traceon|traceoff)(?::count=(\d+))?/.exec(line);
+      if (m) out.push({ tp, command: m[1] as 'traceon' | 'traceoff', ...(m[2] !== undefined ? { count: Number(m[2]) } : {}) });
+    }
+  }
+  return out;
+}
+
+/**
+ * The buffer switches armed in the kernel (`lkst buffer switch --on`, `switch buffer=` handlers)
+ * among these instances, read back from their trigger files: whether one fired is the kernel's
+ * word (its traceon spent), not lkst's memory.
+ */
+export function kernelSwitches(instances: readonly Instance[]): KernelSwitch[] {
+  const triggers = instances.map((inst) => ({ inst, t: onOffTriggers(inst) }));
+  const out: KernelSwitch[] = [];
+  for (const a of triggers) {
+    for (const off of a.t.filter((x) => x.command === 'traceoff')) {
+      for (const b of triggers) {
+        if (b.inst.name === a.inst.name) continue;
+        const on = b.t.find((x) => x.command === 'traceon' && x.tp === off.tp);
+        if (on) out.push({ from: a.inst.name, to: b.inst.name, tracepoint: off.tp, fired: on.count === 0 || (on.count === undefined && b.inst.tracingOn && !a.inst.tracingOn) });
+      }
+    }
+  }
+  return out;
+}

@@ -13,6 +13,7 @@ import { existingStatuses } from '../buffers/status.js';
 import { formatBufferTable } from '../buffers/table.js';
 import { listBufferNames } from '../buffers/buffer.js';
 import { bufferInstanceName, bufferNameOf } from '../buffers/name.js';
+import { kernelSwitches, type KernelSwitch } from '../buffers/switch.js';
 
 function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -51,12 +52,14 @@ async function armedStatus(s: TraceState): Promise<string[]> {
   }
   const live = readLiveState(inst, plan?.tracepoints.keys() ?? []);
   const into = recordsInto(s);
+  const byHandler = (s.targets ?? []).some((t) => t.command === 'traceon' && t.instance === into);
+  const moved = into && !byHandler ? switchesOf(s).find((k) => k.fired && k.to === into) : undefined;
   const state = s.stopped
     ? 'stopped'
     : live.tracingOn
       ? 'recording'
       : into
-        ? `recording into ${into} (a switch handler moved it there)`
+        ? `recording into ${into} (${moved ? `the in-kernel switch on ${moved.tracepoint} moved it there` : 'a switch handler moved it there'})`
         : 'tracing off (frozen by a stop handler or by hand)';
   out.push(`armed trace in ${s.instance}: maskset ${s.maskset}${s.edited.length ? ` (changed by handler set: ${s.edited.join(', ')})` : ''}, ${state}, since ${s.startedAt}`);
   const last = s.switches[s.switches.length - 1];
@@ -91,12 +94,35 @@ async function armedStatus(s: TraceState): Promise<string[]> {
   return out;
 }
 
-/** The instance the armed trace records into now: its own, or a buffer a `switch buffer=` handler moved it to. */
+/**
+ * The in-kernel buffer switches the kernel holds from the armed trace's instance onwards (a fired
+ * one followed to the next buffer): `lkst buffer switch --on` and `switch buffer=` handlers alike.
+ */
+function switchesOf(s: TraceState): KernelSwitch[] {
+  const insts = [s.instance, ...listBufferNames().map(bufferInstanceName)].filter((n, i, a) => a.indexOf(n) === i && Instance.exists(n)).map((n) => Instance.open(n));
+  const all = kernelSwitches(insts);
+  const out: KernelSwitch[] = [];
+  const seen = new Set<string>();
+  for (let from: string | undefined = s.instance; from && !seen.has(from); ) {
+    seen.add(from);
+    const mine = all.filter((k) => k.from === from);
+    out.push(...mine);
+    from = mine.find((k) => k.fired)?.to;
+  }
+  return out;
+}
+
+/** The instance the armed trace records into now: its own, or the buffer an in-kernel switch (a handler's or `buffer switch --on`) moved it to. */
 export function recordsInto(s: TraceState): string | undefined {
   if (s.stopped) return undefined;
   if (Instance.exists(s.instance) && Instance.open(s.instance).tracingOn) return s.instance;
   const targets = new Set((s.targets ?? []).filter((t) => t.command === 'traceon').map((t) => t.instance));
-  return [...targets].find((n) => Instance.exists(n) && Instance.open(n).tracingOn);
+  const byHandler = [...targets].find((n) => Instance.exists(n) && Instance.open(n).tracingOn);
+  if (byHandler) return byHandler;
+  // What the kernel says: the last buffer a fired switch led to, if it records.
+  const fired = switchesOf(s).filter((k) => k.fired);
+  const last = fired[fired.length - 1]?.to;
+  return last && Instance.open(last).tracingOn ? last : undefined;
 }
 
 /** The armed trace's instance and every buffer, as the kernel counts them, with what the armed table does to each. */
@@ -108,9 +134,15 @@ function buffersSection(s: TraceState | undefined): string[] {
     note(s.instance, 'the armed trace');
     const into = recordsInto(s);
     if (into) note(into, into === s.instance ? 'records here' : 'the armed trace records here');
+    const byHandler = new Set<string>();
     for (const t of s.targets ?? []) {
+      if (t.command === 'traceon') byHandler.add(t.instance);
       if (t.command === 'traceon' && t.instance !== into) note(t.instance, `a switch handler moves the armed trace here when ${t.tracepoint} fires`);
       if (t.command === 'traceoff') note(t.instance, `a stop handler freezes it when ${t.tracepoint} fires`);
+    }
+    for (const k of switchesOf(s)) {
+      if (byHandler.has(k.to)) continue;
+      note(k.to, k.fired ? `the in-kernel switch on ${k.tracepoint} moved the armed trace here` : `an in-kernel switch moves the armed trace here when ${k.tracepoint} fires`);
     }
     if (!names.includes(s.instance)) names.unshift(s.instance);
   }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createBuffer } from '../../src/buffers/buffer.js';
 import { bufferInstanceName } from '../../src/buffers/name.js';
+import { armBufferSwitch, disarmBufferSwitch } from '../../src/buffers/switch.js';
 import { dumpBuffer } from '../../src/buffers/dump.js';
 import { bufferStatus } from '../../src/buffers/status.js';
 import { MasksetStore } from '../../src/masksets/store.js';
@@ -169,5 +170,34 @@ test('maskset switch away from a switch buffer= table takes both triggers back; 
       assert.equal(armedTriggers().length, 2, 'an unrelated change leaves the pair alone');
     });
     assert.deepEqual(to.triggers('sched', 'sched_process_exec'), [], 'reset took the traceon back');
+  });
+});
+
+test('buffer switch --on: after it fired in the kernel, status says the armed trace records in the new buffer', async () => {
+  await withBufferNames(['on-a', 'on-b'], async (a, b) => {
+    const fire = fireCommand('on');
+    const to = createBuffer(b!, { sizeKb: 256 });
+    await withArmed('swon', `${FORK} record\n${EXEC} record\n`, a!, async () => {
+      const from = Instance.open(bufferInstanceName(a!));
+      try {
+        armBufferSwitch(from, to, { system: 'sched', event: 'sched_process_exec' }, { condition: `filename ~ "*${basename(fire)}"` });
+        let status = await statusReport();
+        assert.match(status, new RegExp(`^armed trace in ${from.name}: .*, recording,`, 'm'));
+        assert.match(status, new RegExp(`^  ${b} \\(an in-kernel switch moves the armed trace here when ${EXEC} fires\\): stopped`, 'm'));
+        run('/bin/true');
+        assert.equal(to.tracingOn, false, 'another exec does not fire it');
+        run(fire);
+        assert.equal(from.tracingOn, false);
+        assert.equal(to.tracingOn, true);
+        status = await statusReport();
+        assert.match(status, new RegExp(`recording into ${to.name} \\(the in-kernel switch on ${EXEC} moved it there\\)`));
+        assert.match(status, new RegExp(`^  ${b} \\(the armed trace records here; the in-kernel switch on ${EXEC} moved the armed trace here\\): recording`, 'm'));
+        assert.match(status, new RegExp(`^  ${a} \\(the armed trace\\): stopped`, 'm'));
+      } finally {
+        disarmBufferSwitch(from, to, { system: 'sched', event: 'sched_process_exec' });
+        to.tracingOn = false;
+        for (const e of to.enabledEvents()) to.setEventEnabled(...(e.split(':') as [string, string]), false);
+      }
+    });
   });
 });
