@@ -55,7 +55,14 @@ export async function makeConditions(o: BenchOptions, workDir: string): Promise<
   const settings = { bufferKbPerCpu: o.bufferKbPerCpu ?? DEFAULT_BUFFER_KB, workDir };
   const conditions: Condition[] = [noTracing()];
   const tc: Condition[] = [];
-  if (o.compareTraceCmd && !traceCmdRecorder()) throw new LkstError('--compare trace-cmd: trace-cmd is not installed', 'apt-get install trace-cmd');
+  if (o.compareTraceCmd) {
+    try {
+      traceCmdRecorder();
+    } catch (err) {
+      if (err instanceof LkstError) throw new LkstError(`--compare trace-cmd: ${err.what}`, err.fix);
+      throw err;
+    }
+  }
   for (const name of o.masksets) {
     const plan = await masksetPlan(name);
     conditions.push(lkstCondition(name, plan, settings));

@@ -81,7 +81,6 @@ export async function startLkstRecord(opts: ExternalRecordOptions): Promise<Exte
  */
 export async function startTraceCmdRecord(opts: ExternalRecordOptions): Promise<ExternalRecording> {
   const tc = traceCmdRecorder();
-  if (!tc) throw new LkstError('trace-cmd is not installed', 'apt-get install trace-cmd, or leave out the trace-cmd comparison');
   const first = opts.events[0];
   if (!first) throw new LkstError('no events to record', 'name at least one event');
   const [system, event] = first.split(':');

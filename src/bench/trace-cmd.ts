@@ -1,22 +1,62 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
+import { LkstError, errnoCode } from '../base/errors.js';
+import { tracefs } from '../tracefs/tracefs.js';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** Where the trace-cmd used for recording comes from. */
+export interface TraceCmdFound {
+  /** LKST_TRACE_CMD: the operator's choice, used as it is. */
+  env?: string;
+  /** trace-cmd-here beside the project (shared/tools): trace-cmd with a shim for the refused files. */
+  wrapper?: string;
+  /** trace-cmd on the PATH. */
+  plain?: string;
+}
+
 /**
- * The trace-cmd to compare with. `trace-cmd record` dies on kernels that refuse the function-tracer
- * files; a wrapper that works around that (trace-cmd-here, beside the project in shared/tools) is
- * preferred when present. LKST_TRACE_CMD overrides.
+ * Why this kernel refuses what `trace-cmd record` opens even to record events only: its
+ * function-tracer control files (set_ftrace_pid first; EPERM here). undefined: they open, or the
+ * kernel has no function tracer at all (trace-cmd then leaves them alone).
  */
-export function traceCmdRecorder(): string | undefined {
-  if (process.env.LKST_TRACE_CMD) return process.env.LKST_TRACE_CMD;
+export function functionTracerRefusal(): string | undefined {
+  const p = tracefs().path('set_ftrace_pid');
+  if (!existsSync(p)) return undefined;
+  try {
+    closeSync(openSync(p, 'r'));
+    return undefined;
+  } catch (err) {
+    return `the kernel refuses ${p} (${errnoCode(err) ?? String(err)})`;
+  }
+}
+
+/**
+ * The trace-cmd to record with, or an error saying why none can and how to get one: LKST_TRACE_CMD,
+ * then the wrapper, then plain trace-cmd where the kernel lets it open the function-tracer files
+ * (Debian's `trace-cmd record` dies with "Can't enable ftrace" where it cannot).
+ */
+export function chooseTraceCmd(found: TraceCmdFound, refusal: string | undefined): string {
+  if (found.env) return found.env;
+  if (found.wrapper) return found.wrapper;
+  if (!found.plain) throw new LkstError('trace-cmd is not installed', 'apt-get install trace-cmd, or leave out the trace-cmd comparison');
+  if (refusal) {
+    throw new LkstError(
+      `${found.plain} cannot record here: ${refusal}, and trace-cmd record opens the function-tracer files even for events ("Can't enable ftrace")`,
+      'give a trace-cmd that records events without them in LKST_TRACE_CMD (e.g. a wrapper that LD_PRELOADs a shim answering set_ftrace_* as an idle kernel would), or compare on a kernel that allows the function tracer',
+    );
+  }
+  return found.plain;
+}
+
+/** The trace-cmd to compare with (chooseTraceCmd on what this machine has); throws when none can record here. */
+export function traceCmdRecorder(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   // dist/src/bench -> repository -> its parent
-  for (const up of ['../../../..', '../../..']) {
-    const p = resolve(here, up, 'shared/tools/trace-cmd-here');
-    if (existsSync(p)) return p;
-  }
-  return which('trace-cmd');
+  const wrapper = ['../../../..', '../../..'].map((up) => resolve(here, up, 'shared/tools/trace-cmd-here')).find((p) => existsSync(p));
+  const plain = which('trace-cmd');
+  const env = process.env.LKST_TRACE_CMD;
+  return chooseTraceCmd({ ...(env ? { env } : {}), ...(wrapper ? { wrapper } : {}), ...(plain ? { plain } : {}) }, env || wrapper ? undefined : functionTracerRefusal());
 }
 
 /** Plain trace-cmd for reading files (report needs no wrapper). */

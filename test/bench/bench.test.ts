@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { runBench } from '../../src/bench/bench.js';
 import { median, quantile, summarize, overheadPercent, withinNoise } from '../../src/bench/stats.js';
 import { renderFor } from '../../src/bench/output.js';
-import { parseStatReport, traceCmdRecorder } from '../../src/bench/trace-cmd.js';
+import { chooseTraceCmd, functionTracerRefusal, parseStatReport, traceCmdRecorder } from '../../src/bench/trace-cmd.js';
+import type { LkstError } from '../../src/base/errors.js';
 import { spreadPick } from '../../src/bench/workloads/build.js';
 import { Instance } from '../../src/tracefs/instance.js';
 import { tracefs } from '../../src/tracefs/tracefs.js';
@@ -84,8 +85,29 @@ function checkRenderers(report: BenchReport): void {
 
 // Debian's `trace-cmd record` dies on kernels that refuse the function-tracer files; the comparison
 // runs where the wrapper beside the project (or LKST_TRACE_CMD) is there.
-const recorder = traceCmdRecorder();
-const canRecord = !!recorder && (recorder.endsWith('trace-cmd-here') || !!process.env.LKST_TRACE_CMD);
+let canRecord = false;
+try {
+  canRecord = !!traceCmdRecorder();
+} catch {
+  /* no trace-cmd that can record here: the comparison test skips */
+}
+
+test('the trace-cmd to compare with: the check of this kernel decides, and a refusal says why and how to get one that can', () => {
+  const refusal = functionTracerRefusal();
+  const plain = '/usr/bin/trace-cmd';
+  if (refusal) {
+    // This kernel refuses the function-tracer files trace-cmd record opens (EPERM on these VMs).
+    assert.match(refusal, /^the kernel refuses \S+\/set_ftrace_pid \(E[A-Z]+\)$/);
+    assert.throws(
+      () => chooseTraceCmd({ plain }, refusal),
+      (err: LkstError) =>
+        /^\/usr\/bin\/trace-cmd cannot record here: the kernel refuses .*set_ftrace_pid .*Can't enable ftrace/.test(err.what) && /LKST_TRACE_CMD/.test(err.fix),
+    );
+  } else assert.equal(chooseTraceCmd({ plain }, refusal), plain, 'a kernel that allows the files: plain trace-cmd records');
+  assert.equal(chooseTraceCmd({ plain, wrapper: '/x/trace-cmd-here' }, refusal), '/x/trace-cmd-here', 'the wrapper records anyway');
+  assert.equal(chooseTraceCmd({ plain, env: '/opt/tc' }, refusal), '/opt/tc', "the operator's choice wins");
+  assert.throws(() => chooseTraceCmd({}, refusal), /trace-cmd is not installed/);
+});
 
 test('trace-cmd comparison records the same events in its own instance, never the top-level buffer', { skip: !canRecord && 'no trace-cmd that can record here' }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-test-bench-'));
