@@ -20,6 +20,8 @@ export interface TraceInput {
   clock?: string;
   /** The kernel's uname, when the trace has it. */
   uname?: string;
+  /** The maskset in force when the file was written (lkst's files). */
+  maskset?: string;
   /** Added to every timestamp (trace.dat OFFSET option). */
   tsOffset?: bigint;
 }
@@ -40,6 +42,7 @@ export function analysisInput(trace: Trace, bufferNames?: readonly string[]): Tr
     warnings: trace.warnings,
     clock: trace.buffers[0]?.clock ?? trace.meta.clock,
     uname: trace.meta.uname,
+    ...(trace.meta.maskset ? { maskset: trace.meta.maskset } : {}),
     tsOffset: trace.tsOffset,
   };
 }

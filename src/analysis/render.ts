@@ -41,7 +41,7 @@ export function renderState(st: StateAt): string {
   const out: string[] = [];
   const since = (ts: number) => (ts < 0 ? 'before the trace' : `${fmtTs(ts)} (${fmtDur(st.at - ts)} ago)`);
   out.push(`State at ${fmtTs(st.at)} (${fmtDur(Math.max(0, st.at - st.traceStart))} into the trace)`);
-  if (st.maskset) out.push(`Maskset in force: ${st.maskset}`);
+  if (st.maskset) out.push(`Maskset in force: ${st.maskset}${st.masksetFrom === 'metadata' ? ' (no maskset marker before this moment: the one in force when the file was written)' : ''}`);
   if (st.losses) out.push(`warning: events were lost before this moment (${st.losses}); rows marked ? were carried across a loss and may be stale`);
   if (!st.switchesTraced) out.push('note: no sched_switch in the trace: "running" is the last task seen on each CPU');
   for (const m of st.missingExits) out.push(`note: "in interrupt": ${m}`);

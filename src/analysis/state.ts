@@ -46,8 +46,13 @@ export interface StateAt {
   lostBefore: number;
   /** Where they were lost, per CPU (absent when nothing was). */
   losses?: string;
-  /** The maskset in force (from the last `lkst: maskset A -> B` marker before the moment). */
+  /**
+   * The maskset in force: from lkst's markers before the moment (the start one, or the last
+   * `lkst: maskset A -> B`); else the one the file's metadata names (in force when it was written).
+   */
   maskset?: string;
+  /** Where maskset comes from. */
+  masksetFrom?: 'markers' | 'metadata';
   /** Whether sched_switch is traced; without it, a CPU's task is the last one seen there. */
   switchesTraced: boolean;
   /** Whether irq exits are traced (otherwise "in interrupt" cannot be told). */
@@ -99,7 +104,9 @@ export function stateAt(input: TraceInput, at: number): StateAt {
     .sort((a, b) => a.pid - b.pid);
   const pendingTimers = timers.result(end).timers.filter((t) => t.pending);
   const before = losses.within(-Infinity, end);
-  return { at: end, maskset: marks.current, traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, losses: before.length ? describeLosses(before) : undefined, irqExitsTraced, missingExits, switchesTraced: model.tracksSwitches };
+  const maskset = marks.current ?? input.maskset;
+  const masksetFrom = marks.current ? ('markers' as const) : input.maskset ? ('metadata' as const) : undefined;
+  return { at: end, ...(maskset ? { maskset, masksetFrom } : {}), traceStart: pass.events ? pass.first : at, cpus, tasks, pendingTimers, lostBefore, losses: before.length ? describeLosses(before) : undefined, irqExitsTraced, missingExits, switchesTraced: model.tracksSwitches };
 }
 
 /** Which tasks a state listing shows (lkst state --pid, --comm, --alive). */

@@ -8,6 +8,7 @@ import type { TraceMeta } from '../ringbuf/meta.js';
 import { tracefs } from '../tracefs/tracefs.js';
 import type { ExtraBuffer, TraceWriter } from '../trace/writer-port.js';
 import { bufferNameOf } from './name.js';
+import { masksetIn } from '../masksets/state.js';
 import { scanPageFile, tracepointsById, type TracepointName } from './formats.js';
 
 export const DISCARD = '/dev/null';
@@ -133,6 +134,9 @@ export class Segment {
       : collectLiveMeta(main.inst, events, main.pageSize);
     meta.cpuStats = windowStats(main);
     meta.instance = bufferNameOf(main.inst.name) ?? main.inst.name;
+    const maskset = masksetIn(main.inst.name);
+    if (maskset) meta.maskset = maskset;
+    else delete meta.maskset;
     if (opts.kallsyms === false) meta.kallsyms = '';
     const extras: ExtraBuffer[] = rest.map((b) => ({
       name: bufferNameOf(b.inst.name) ?? b.inst.name,

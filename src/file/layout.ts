@@ -31,6 +31,11 @@ export const Opt = {
   BTF_FILE: 23,
   LAST_BOOT_INFO: 24,
   MODULES_FILE: 25,
+  /**
+   * lkst's own: the maskset in force when the file was written (text). Far from trace-cmd's ids,
+   * which it skips silently as it does any id it does not know (checked with trace-cmd 3.1.6).
+   */
+  LKST_MASKSET: 0x4c4b,
 } as const;
 
 /** Section header flag: the section's data is compressed. */

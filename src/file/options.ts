@@ -49,6 +49,8 @@ export interface FileOptions {
   clock?: string;
   uname?: string;
   version?: string;
+  /** lkst's LKST_MASKSET option. */
+  maskset?: string;
   cpuCount?: number;
   /** Added to every timestamp on reading (OFFSET option, in clock units). */
   tsOffset: bigint;
@@ -141,6 +143,9 @@ export function interpretOptions(records: OptionRecord[], version: number, warni
         break;
       case Opt.VERSION:
         o.version = str(data);
+        break;
+      case Opt.LKST_MASKSET:
+        o.maskset = str(data);
         break;
       case Opt.CPUCOUNT:
         if (data.length >= 4) o.cpuCount = data.readUInt32LE(0);

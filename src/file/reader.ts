@@ -117,6 +117,7 @@ class TraceDatFile implements TraceFile {
       cpuCount: p.options.cpuCount ?? maxCpu + 1,
       ...(p.options.uname !== undefined ? { uname: p.options.uname } : {}),
       ...(main.name ? { instance: main.name } : {}),
+      ...(p.options.maskset ? { maskset: p.options.maskset } : {}),
       ...(p.options.cpuStats.has(main.name) ? { cpuStats: p.options.cpuStats.get(main.name) } : {}),
     };
   }

@@ -88,3 +88,18 @@ export function removeState(): void {
     if (errnoCode(err) !== 'ENOENT') throw new LkstError(`cannot remove ${statePath()} (${errnoCode(err)})`, 'run as root');
   }
 }
+
+/**
+ * The maskset lkst says is in force in an instance: the armed (or announced recording) trace's,
+ * when it records there or a switch of its table moves it there; for the files lkst writes.
+ */
+export function masksetIn(instance: string): string | undefined {
+  let s: TraceState | undefined;
+  try {
+    s = readState();
+  } catch {
+    return undefined; // a damaged state file: the file simply names no maskset
+  }
+  if (!s || s.stopped) return undefined;
+  return s.instance === instance || (s.targets ?? []).some((t) => t.command === 'traceon' && t.instance === instance) ? s.maskset : undefined;
+}

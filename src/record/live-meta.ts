@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { type TracefsDir, tracefs } from '../tracefs/tracefs.js';
 import type { Instance } from '../tracefs/instance.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
+import { masksetIn } from '../masksets/state.js';
 
 function readOr(path: string, fallback = ''): string {
   try {
@@ -78,6 +79,7 @@ export function collectLiveMeta(inst: Instance, events: { system: string; event:
   const top = tracefs();
   const cpus = inst.cpus();
   const cpuCount = cpus.length ? Math.max(...cpus) + 1 : 1;
+  const maskset = masksetIn(inst.name);
   const cpuStats: (string | undefined)[] = new Array(cpuCount).fill(undefined);
   for (const c of cpus) if (inst.has(`per_cpu/cpu${c}/stats`)) cpuStats[c] = inst.read(`per_cpu/cpu${c}/stats`);
   return {
@@ -94,6 +96,7 @@ export function collectLiveMeta(inst: Instance, events: { system: string; event:
     uname: unameLine(),
     hostname: hostname(),
     instance: inst.name,
+    ...(maskset ? { maskset } : {}),
     cpuStats,
   };
 }

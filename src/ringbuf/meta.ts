@@ -22,6 +22,8 @@ export interface TraceMeta {
   hostname?: string;
   /** Name of the buffer (tracefs instance) recorded. */
   instance?: string;
+  /** The maskset in force when the trace was written (lkst's files; absent when unknown). */
+  maskset?: string;
   /** Per CPU: per_cpu/cpuN/stats text at the end of recording (entries, overrun, dropped events...). */
   cpuStats?: (string | undefined)[];
 }

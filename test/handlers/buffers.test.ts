@@ -15,6 +15,8 @@ import { MasksetStore } from '../../src/masksets/store.js';
 import { handlerSet, masksetSwitch, resetArmed, startTrace, stopTrace } from '../../src/masksets/session.js';
 import { statusReport } from '../../src/masksets/status.js';
 import { Instance } from '../../src/tracefs/instance.js';
+import { openTrace } from '../../src/analysis/open.js';
+import { stateAt } from '../../src/analysis/state.js';
 import { tempConfig, readRecords, count } from '../masksets/kernel.js';
 import { withBufferNames } from '../buffers/helpers.js';
 
@@ -197,6 +199,40 @@ test('buffer switch --on: after it fired in the kernel, status says the armed tr
         disarmBufferSwitch(from, to, { system: 'sched', event: 'sched_process_exec' });
         to.tracingOn = false;
         for (const e of to.enabledEvents()) to.setEventEnabled(...(e.split(':') as [string, string]), false);
+      }
+    });
+  });
+});
+
+test('a dump of the armed trace names its maskset in the file: state shows it where the start marker is no longer in the buffer', async () => {
+  await withBufferNames(['meta-a'], async (a) => {
+    await withArmed('metams', `${FORK} record\n${EXEC} record\n`, a!, async () => {
+      const inst = Instance.open(bufferInstanceName(a!));
+      const dir = mkdtempSync(join(tmpdir(), 'lkst-meta-'));
+      try {
+        run('/bin/true');
+        // The first dump consumes what the buffer held, the start marker with it.
+        const first = await dumpBuffer(inst, join(dir, 'first.dat'), { writer: writeTraceDat, kallsyms: false });
+        run('/bin/true');
+        const second = await dumpBuffer(inst, join(dir, 'second.dat'), { writer: writeTraceDat, kallsyms: false });
+        const trace = openTrace(second.path);
+        try {
+          assert.equal(trace.trace.meta.maskset, 'metams', 'the file names the maskset');
+          const st = stateAt(trace, Infinity);
+          assert.equal(st.maskset, 'metams');
+          assert.equal(st.masksetFrom, 'metadata', 'no marker in this file: the metadata says it');
+        } finally {
+          trace.close();
+        }
+        const t1 = openTrace(first.path);
+        try {
+          assert.equal(stateAt(t1, Infinity).masksetFrom, 'markers', 'the first file has the start marker');
+        } finally {
+          t1.close();
+        }
+        assert.doesNotMatch(report(second.path), /UNKNOWN|\[FAILED/, 'trace-cmd reads the file with lkst\'s option in it');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });
