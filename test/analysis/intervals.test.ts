@@ -31,14 +31,16 @@ test('the built-in masksets record the exit of every interval entry they record'
 });
 
 test('a trace with interrupt entries but no exits: latency, stats and state name the exit to add and its -e', async () => {
-  const events = ['sched:sched_switch', 'sched:sched_waking', 'irq:irq_handler_entry', 'irq:softirq_entry', 'irq:softirq_exit'];
+  const events = ['sched:sched_switch', 'sched:sched_waking', 'irq:irq_handler_entry', 'irq:softirq_entry', 'irq:softirq_exit', 'raw_syscalls:sys_enter'];
   const rec = await recordTrace(['sh', '-c', 'for i in 1 2 3 4 5; do cat /proc/interrupts > /dev/null; sleep 0.02; done'], events);
   const trace = openTrace(rec.path);
   try {
     const lat = analyzeLatency(trace);
     const want = 'irq:irq_handler_entry is traced without irq:irq_handler_exit: its times are unknown; record it too with -e irq:irq_handler_exit';
-    assert.deepEqual(lat.missing.filter((m) => m.includes('irq')), [want]);
+    assert.deepEqual(lat.missing.filter((m) => m.startsWith('irq')), [want]);
     assert.ok(!lat.irqs.some((i) => i.name.startsWith('irq ')), 'no made-up hard-IRQ times');
+    assert.ok(lat.missing.includes('raw_syscalls:sys_enter is traced without raw_syscalls:sys_exit: its times are unknown; record it too with -e raw_syscalls:sys_exit'), lat.missing.join('; '));
+    assert.deepEqual(lat.syscalls, [], 'no syscall times without their exits');
     assert.ok(lat.irqs.some((i) => i.kind === 'softirq'), 'softirqs, whose exit is traced, are timed');
     assert.deepEqual(traceStats(trace).missingExits, [want]);
     const st = stateAt(trace, Infinity);
