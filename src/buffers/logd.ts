@@ -91,7 +91,7 @@ export class LogDaemon {
     this.metaRoom = META_ROOM + this.base.kallsyms.length;
     if (opts.maxBytes) {
       this.budget = new FileBudget(opts.buffers, this.base, opts.maxBytes);
-      this.budget.check('the file size limit');
+      this.budget.check('--max-size');
     }
     this.st.files = this.existingFiles();
   }
