@@ -1,0 +1,196 @@
+/**
+ * Ownership and half-done changes, on the real kernel, through the CLI as separate processes:
+ * kill -9 at chosen points (LKST_FAULT) of `maskset switch` and `buffer switch`, then the next
+ * command; two state directories on one instance; commands from another shell against a running
+ * `lkst record -m`.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { Instance } from '../../src/tracefs/instance.js';
+import { MasksetStore } from '../../src/masksets/store.js';
+import { loadMasksetEnv } from '../../src/masksets/env.js';
+import { compileMaskset } from '../../src/masksets/compile.js';
+import { diffPlan, liveFor } from '../../src/masksets/apply.js';
+import { localPlan } from '../../src/masksets/plan.js';
+import { targetPlans } from '../../src/masksets/targets.js';
+import { kernelDrift } from '../../src/masksets/status.js';
+import { readState } from '../../src/masksets/state.js';
+import { resetArmed, startTrace } from '../../src/masksets/session.js';
+import { journalPath } from '../../src/base/journal.js';
+import { bufferInstanceName } from '../../src/buffers/name.js';
+import { createBuffer, deleteBuffer } from '../../src/buffers/buffer.js';
+import { CLI, lkst } from '../helpers/cli.js';
+import { testBufferName } from '../buffers/helpers.js';
+import { tempConfig } from './kernel.js';
+
+const cfg = tempConfig();
+process.env['LKST_OWNER_DIR'] = join(cfg.root, 'owners');
+const INST = `lkst-${process.pid}-own`;
+const BUF = testBufferName('own');
+after(() => {
+  try {
+    resetArmed(INST, { force: true });
+  } finally {
+    removeBuffer(BUF);
+    cfg.done();
+  }
+});
+
+const X = 'syscalls:sys_enter_getppid record\nsyscalls:sys_enter_getpid record\n';
+// Stacks, a switch into a buffer (triggers in two instances) and an in-kernel maskset switch (prepared filters).
+// Their conditions never hold here (pid 1 does not exec or call gettid), so the table stays as applied.
+const Y = `syscalls:sys_enter_getppid stack\nsyscalls:sys_enter_getuid record\nsched:sched_process_exec switch buffer=${BUF} if="common_pid == 1"\nsyscalls:sys_enter_gettid switch to=ox if="common_pid == 1"\n`;
+
+async function plans(): Promise<{ x: ReturnType<typeof compileMaskset>; y: ReturnType<typeof compileMaskset> }> {
+  const env = await loadMasksetEnv();
+  return { x: compileMaskset(env.store.load('ox'), env), y: compileMaskset(env.store.load('oy'), env) };
+}
+
+async function armX(): Promise<Instance> {
+  resetArmed(INST, { force: true });
+  await startTrace({ maskset: 'ox', instance: INST });
+  return Instance.open(INST);
+}
+
+function removeBuffer(name: string): void {
+  if (Instance.exists(bufferInstanceName(name))) deleteBuffer(name);
+}
+
+const lkstIn = (args: string[], env: NodeJS.ProcessEnv = {}) => lkst(args, { env: { ...process.env, ...env } });
+
+test('setup: masksets and a buffer', () => {
+  const store = new MasksetStore();
+  store.save('ox', X);
+  store.save('oy', Y);
+  createBuffer(BUF);
+  assert.ok(Instance.exists(bufferInstanceName(BUF)));
+});
+
+test('kill -9 at each point of `maskset switch`: status names what is half done, the next command completes it', async (t) => {
+  const { x, y } = await plans();
+  // Every write the switch makes is a kill point, plus the journal, check, and state points.
+  const inst = await armX();
+  const local = localPlan(y, INST);
+  const writes = diffPlan(liveFor(inst, local), local).map((s) => `apply:${s.phase}:${s.rel}`);
+  const targetWrites = targetPlans(inst, y, x).flatMap((tp) => diffPlan(tp.live, tp.plan).map((s) => `apply:${s.phase}:${s.rel}`));
+  const points = [...new Set(['maskset:journal', 'apply:checked', ...targetWrites, 'apply:targets-cleared', ...writes, 'apply:local-done', 'maskset:state'])];
+  let differed = 0;
+  for (const point of points) {
+    const armed = await armX();
+    const killed = lkstIn(['maskset', 'switch', 'oy'], { LKST_FAULT: point });
+    assert.equal(killed.signal, 'SIGKILL', `${point}: not reached (${killed.stderr})`);
+    // status changes nothing and names every difference from the table the state file holds.
+    const drift = kernelDrift(armed, x);
+    if (drift.length) differed++;
+    const status = lkstIn(['status']);
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stdout, /the maskset change ox -> oy by lkst pid \d+ was cut short \(killed\)/, point);
+    for (const d of drift) assert.ok(status.stdout.includes(d), `${point}: status names "${d}"`);
+    if (point === 'apply:checked') assert.match(status.stdout, new RegExp(`lkst-${killed.pid}-check is a scratch instance left by killed lkst pid ${killed.pid}`));
+    // The next command completes the switch: the kernel then matches oy exactly, in both instances.
+    const next = lkstIn(['maskset', 'switch', 'oy']);
+    assert.equal(next.status, 0, `${point}: ${next.stderr}`);
+    assert.match(next.stdout, /completed the change ox -> oy that lkst pid \d+ left half done/);
+    assert.deepEqual(kernelDrift(armed, y), [], point);
+    assert.equal(readState()?.maskset, 'oy');
+    assert.equal(existsSync(journalPath()), false);
+    assert.equal(Instance.exists(`lkst-${killed.pid}-check`), false, 'no scratch instance left');
+  }
+  t.diagnostic(`${points.length} kill points; the kernel differed from the table at ${differed}; every one completed by the next command`);
+  const reset = lkstIn(['reset']);
+  assert.equal(reset.status, 0, reset.stderr);
+  assert.equal(Instance.exists(INST), false);
+  assert.ok(Instance.exists(bufferInstanceName(BUF)), 'reset never removes a buffer');
+  const b = Instance.open(bufferInstanceName(BUF));
+  assert.equal(b.tracingOn, false);
+  assert.deepEqual(b.enabledEvents(), []);
+});
+
+test('kill -9 at each point of `buffer switch`: the next switch leaves exactly one buffer recording; reset keeps the buffers', async (t) => {
+  const names = [testBufferName('own1'), testBufferName('own2')];
+  try {
+    for (const n of names) createBuffer(n);
+    const [b1, b2] = names.map(bufferInstanceName) as [string, string];
+    const points = ['buffer-switch:journal', 'buffer-switch:flip', 'buffer-switch:state'];
+    for (const point of points) {
+      await armX();
+      for (const n of [b1, b2]) Instance.open(n).tracingOn = false;
+      const killed = lkstIn(['buffer', 'switch', names[0]!], { LKST_FAULT: point });
+      assert.equal(killed.signal, 'SIGKILL', `${point}: not reached (${killed.stderr})`);
+      const next = lkstIn(['buffer', 'switch', names[1]!]);
+      assert.equal(next.status, 0, `${point}: ${next.stderr}`);
+      assert.match(next.stdout, /(completed|undid) the switch/);
+      const recording = [INST, b1, b2].filter((n) => Instance.open(n).tracingOn);
+      assert.deepEqual(recording, [b2], `${point}: only the last switch's buffer records`);
+      assert.equal(readState()?.instance, b2, 'the armed trace moved along');
+      const stop = lkstIn(['stop']);
+      assert.equal(stop.status, 0, stop.stderr);
+      assert.deepEqual([INST, b1, b2].filter((n) => Instance.open(n).tracingOn), [], 'stop leaves nothing recording');
+      const reset = lkstIn(['reset']);
+      assert.equal(reset.status, 0, reset.stderr);
+      assert.ok(Instance.exists(b1) && Instance.exists(b2), 'reset never removes a buffer');
+      for (const n of [b1, b2]) assert.deepEqual(Instance.open(n).enabledEvents(), [], `${n} hooks nothing`);
+      assert.match(reset.stdout, new RegExp(`kept ${b1}: a buffer, stopped`));
+    }
+    t.diagnostic(`${points.length} kill points; after each, one buffer recorded after the next switch and none after stop`);
+  } finally {
+    for (const n of names) removeBuffer(n);
+  }
+});
+
+test('two state directories on one instance: the second start is refused, naming the owner; its reset keeps the trace', async () => {
+  const a = { LKST_STATE_DIR: join(cfg.root, 'run-a') };
+  const b = { LKST_STATE_DIR: join(cfg.root, 'run-b') };
+  resetArmed(INST, { force: true });
+  const first = lkstIn(['start', '-m', 'ox', '--instance', INST], a);
+  assert.equal(first.status, 0, first.stderr);
+  const inst = Instance.open(INST);
+  const before = inst.enabledEvents().sort();
+  const second = lkstIn(['start', '-m', 'oy', '--instance', INST], b);
+  assert.notEqual(second.status, 0);
+  assert.match(second.stderr, new RegExp(`^lkst: ${INST} belongs to the trace armed by \`lkst start\` \\(user \\w+, state directory ${a.LKST_STATE_DIR}\\); not arming it`));
+  assert.deepEqual(inst.enabledEvents().sort(), before, "the first trace's events are untouched");
+  assert.equal(inst.tracingOn, true);
+  const reset = lkstIn(['reset'], b);
+  assert.match(reset.stdout, new RegExp(`kept ${INST}: the trace armed by \`lkst start\` .*state directory ${a.LKST_STATE_DIR}`));
+  assert.ok(Instance.exists(INST));
+  assert.equal(lkstIn(['stop', '--remove'], a).status, 0);
+  assert.equal(Instance.exists(INST), false);
+});
+
+test('a running `lkst record -m`: stop and reset from another shell refuse, naming it; --force stops it and the recorder says so', async () => {
+  const env = { ...process.env, LKST_STATE_DIR: join(cfg.root, 'run-rec') };
+  const out = join(cfg.root, 'rec.dat');
+  const rec = spawn(process.execPath, [CLI, 'record', '-m', 'ox', '-o', out, '-q'], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let err = '';
+  rec.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const name = `lkst-${rec.pid}-rec`;
+  const statePath = join(env.LKST_STATE_DIR, 'state.json');
+  try {
+    // It announces its trace once set up.
+    while (!(existsSync(statePath) && readFileSync(statePath, 'utf8').includes(name)) && rec.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    const inst = Instance.open(name);
+    const events = inst.enabledEvents().sort();
+    assert.ok(events.length >= 2);
+    const stop = lkst(['stop'], { env });
+    assert.notEqual(stop.status, 0);
+    assert.match(stop.stderr, new RegExp(`^lkst: ${name} belongs to live lkst pid ${rec.pid} \\(\`lkst record -m ox .*\`, user \\w+\\); not stopping it`));
+    const reset = lkst(['reset'], { env });
+    assert.equal(reset.status, 0, reset.stderr);
+    assert.match(reset.stdout, new RegExp(`kept ${name}: live lkst pid ${rec.pid} .* uses it; --force stops it`));
+    assert.deepEqual(inst.enabledEvents().sort(), events, 'nothing of the recording was changed');
+    assert.equal(inst.tracingOn, true);
+    const forced = lkst(['stop', '--force'], { env });
+    assert.equal(forced.status, 0, forced.stderr);
+    // The recorder notices (it looks twice a second) and says so.
+    while (!/WARNING/.test(err) && rec.exitCode === null) await new Promise((r) => setTimeout(r, 50));
+    assert.match(err, new RegExp(`lkst record: WARNING: every event of ${name} was turned off by another command`));
+  } finally {
+    rec.kill('SIGINT');
+    await new Promise((r) => rec.on('close', r));
+  }
+  assert.equal(Instance.exists(name), false, 'the recorder removed its instance');
+});
