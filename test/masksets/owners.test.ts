@@ -6,7 +6,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { Instance } from '../../src/tracefs/instance.js';
@@ -20,6 +20,7 @@ import { kernelDrift } from '../../src/masksets/status.js';
 import { readState } from '../../src/masksets/state.js';
 import { resetArmed, startTrace } from '../../src/masksets/session.js';
 import { journalPath } from '../../src/base/journal.js';
+import { processState, selfIdentity } from '../../src/base/owner.js';
 import { bufferInstanceName } from '../../src/buffers/name.js';
 import { createBuffer, deleteBuffer } from '../../src/buffers/buffer.js';
 import { CLI, lkst } from '../helpers/cli.js';
@@ -193,4 +194,34 @@ test('a running `lkst record -m`: stop and reset from another shell refuse, nami
     await new Promise((r) => rec.on('close', r));
   }
   assert.equal(Instance.exists(name), false, 'the recorder removed its instance');
+});
+
+test('after an in-kernel `buffer switch --on` fired, status names the buffer that records; reset stops it and never removes it', async () => {
+  await armX();
+  const b = bufferInstanceName(BUF);
+  Instance.open(b).tracingOn = false;
+  const arm = lkstIn(['buffer', 'switch', BUF, '--on', 'task:task_rename', '--if', 'newcomm == "lkst-own-fire"']);
+  assert.equal(arm.status, 0, arm.stderr);
+  const comm = readFileSync('/proc/self/comm', 'utf8').trim();
+  writeFileSync('/proc/self/comm', 'lkst-own-fire');
+  writeFileSync('/proc/self/comm', comm);
+  assert.equal(Instance.open(b).tracingOn, true, 'the switch fired');
+  const status = lkstIn(['status']);
+  assert.match(status.stdout, new RegExp(`recording into ${b} \\(a switch handler moved it there\\)`));
+  assert.match(status.stdout, new RegExp(`${BUF}.*the armed trace records here`));
+  const reset = lkstIn(['reset']);
+  assert.equal(reset.status, 0, reset.stderr);
+  assert.match(reset.stdout, new RegExp(`${b} stopped, its events off`));
+  assert.equal(Instance.exists(INST), false);
+  assert.ok(Instance.exists(b), 'the buffer the trace moved into is kept');
+  assert.equal(Instance.open(b).tracingOn, false);
+  assert.deepEqual(Instance.open(b).enabledEvents(), [], 'nothing lkst made is hooked');
+});
+
+test('a process is named by pid, start time, boot id and pid namespace: a reused pid or another namespace is not the owner', () => {
+  const me = selfIdentity();
+  assert.equal(processState(me), 'alive');
+  assert.equal(processState({ ...me, start: me.start + 1 }), 'dead', 'same pid, another start time: a reused pid');
+  assert.equal(processState({ ...me, boot: 'another-boot' }), 'dead');
+  assert.equal(processState({ ...me, pidns: 'pid:[1]' }), 'unknown', 'another pid namespace cannot be checked from here');
 });

@@ -8,7 +8,7 @@ import { formatBufferTable } from '../../buffers/table.js';
 import { armBufferSwitch, disarmBufferSwitch, prepareSwitchTarget, switchBuffer, type SwitchMethod } from '../../buffers/switch.js';
 import { dumpBuffer } from '../../buffers/dump.js';
 import { bufferInstanceName, bufferNameOf, openBufferOrInstance } from '../../buffers/name.js';
-import { readState } from '../../masksets/state.js';
+import { readState, writeState } from '../../masksets/state.js';
 import { journaledBufferSwitch, settleJournal } from '../../masksets/journal.js';
 import { refuseForeign } from '../../base/owner.js';
 import { recordsInto } from '../../masksets/status.js';
@@ -162,12 +162,19 @@ export function registerBuffer(program: Command): void {
           const m = /^([\w-]+):([\w-]+)$/.exec(o.on);
           if (!m) throw new LkstError(`bad event '${o.on}'`, 'give it as SYSTEM:EVENT, e.g. sched:sched_process_exit');
           const tp = { system: m[1]!, event: m[2]! };
+          const s = readState();
+          const armed = s && !s.stopped && s.instance === from.name ? s : undefined;
+          const target = { instance: to.name, tracepoint: o.on, command: 'traceon' };
+          const others = (armed?.targets ?? []).filter((t) => !(t.instance === target.instance && t.tracepoint === target.tracepoint && t.command === 'traceon'));
           if (o.disarm) {
             disarmBufferSwitch(from, to, tp);
+            if (armed) writeState({ ...armed, targets: others });
             print(`disarmed the switch ${bufferNameOf(from.name) ?? from.name} -> ${name} on ${o.on}`);
             return;
           }
           const n = armBufferSwitch(from, to, tp, o.if ? { condition: o.if } : {});
+          // The armed trace knows where it goes: status names the buffer once it fired; stop and reset release it.
+          if (armed) writeState({ ...armed, targets: [...others, target] });
           print(`armed: when ${o.on} fires${o.if ? ` and ${o.if}` : ''}, ${bufferNameOf(from.name) ?? from.name} stops and ${name} starts recording its ${n} events (inside the kernel, once)`);
           return;
         }
