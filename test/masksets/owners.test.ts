@@ -225,3 +225,31 @@ test('a process is named by pid, start time, boot id and pid namespace: a reused
   assert.equal(processState({ ...me, boot: 'another-boot' }), 'dead');
   assert.equal(processState({ ...me, pidns: 'pid:[1]' }), 'unknown', 'another pid namespace cannot be checked from here');
 });
+
+test('kill -9 in `start` and in `handler set`: the next command finishes the job, no scratch instance stays', async (t) => {
+  const { x } = await plans();
+  const startPoints = ['apply:checked', ...[...x.tracepoints.keys()].map((id) => `apply:flip:events/${id.replace(':', '/')}/enable`)];
+  for (const point of startPoints) {
+    resetArmed(INST, { force: true });
+    const killed = lkstIn(['start', '-m', 'ox', '--instance', INST], { LKST_FAULT: point });
+    assert.equal(killed.signal, 'SIGKILL', `${point}: not reached (${killed.stderr})`);
+    const again = lkstIn(['start', '-m', 'ox', '--instance', INST]);
+    assert.equal(again.status, 0, `${point}: ${again.stderr}`);
+    assert.deepEqual(kernelDrift(Instance.open(INST), x), [], point);
+    assert.equal(Instance.exists(`lkst-${killed.pid}-check`), false, 'no scratch instance left');
+  }
+  const setPoints = ['maskset:journal', 'apply:checked', 'apply:flip:events/syscalls/sys_enter_getppid/trigger', 'maskset:state'];
+  const env = await loadMasksetEnv();
+  for (const point of setPoints) {
+    await armX();
+    const killed = lkstIn(['handler', 'set', 'syscalls:sys_enter_getppid', 'stack'], { LKST_FAULT: point });
+    assert.equal(killed.signal, 'SIGKILL', `${point}: not reached (${killed.stderr})`);
+    const next = lkstIn(['handler', 'set', 'syscalls:sys_enter_getppid', 'stack']);
+    assert.equal(next.status, 0, `${point}: ${next.stderr}`);
+    assert.match(next.stdout, /completed the change ox -> ox that lkst pid \d+ left half done/);
+    const s = readState()!;
+    assert.deepEqual(kernelDrift(Instance.open(INST), compileMaskset({ name: s.maskset, description: '', includes: [], entries: s.entries, source: 'test' }, env)), [], point);
+    assert.match(Instance.open(INST).triggers('syscalls', 'sys_enter_getppid').join('\n'), /^stacktrace/);
+  }
+  t.diagnostic(`${startPoints.length} kill points in start, ${setPoints.length} in handler set; each finished by the next command`);
+});
