@@ -3,7 +3,7 @@
  * says it is done. A journal left by a process that is gone means a change was cut short; the next
  * command completes or rolls it back.
  */
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir } from './config.js';
 import { errnoCode, LkstError } from './errors.js';
@@ -20,14 +20,25 @@ export function journalPath(): string {
   return join(stateDir(), 'journal.json');
 }
 
+/**
+ * Writes the journal; it doubles as a lock: linked into place only if none is there, so a second
+ * change started at the same moment from another shell is refused, naming the first.
+ */
 export function writeJournal<T>(op: string, data: T): void {
   const p = journalPath();
+  const tmp = `${p}.${process.pid}.tmp`;
   try {
     mkdirSync(stateDir(), { recursive: true });
-    writeFileSync(`${p}.tmp`, JSON.stringify({ by: selfIdentity(), op, at: new Date().toISOString(), data }) + '\n');
-    renameSync(`${p}.tmp`, p);
+    writeFileSync(tmp, JSON.stringify({ by: selfIdentity(), op, at: new Date().toISOString(), data }) + '\n');
+    linkSync(tmp, p);
   } catch (err) {
+    if (errnoCode(err) === 'EEXIST') {
+      const other = readJournal();
+      throw new LkstError(`another change of the armed trace is under way${other ? ` (${other.op} by lkst pid ${other.by.pid})` : ''}`, 'wait for it to end and retry');
+    }
     throw new LkstError(`cannot write ${p} (${errnoCode(err) ?? String(err)})`, 'run as root or set LKST_STATE_DIR to a writable directory');
+  } finally {
+    rmSync(tmp, { force: true });
   }
 }
 

@@ -134,7 +134,10 @@ export function pendingWork(): string[] {
 export async function settleJournal(): Promise<string[]> {
   const notes = removeDeadScratch();
   const j = readJournal<MasksetChange | BufferSwitch>();
-  if (!j) return notes;
+  if (!j) {
+    removeJournal(); // an unreadable one (edited by hand) would block every change
+    return notes;
+  }
   if (journalWriterAlive(j)) throw new LkstError(`${journalText(j)} is in progress`, 'wait for it to end and retry');
   try {
     notes.push(j.op === 'buffer-switch' ? settleBufferSwitch(j as Journal<BufferSwitch>) : await settleMaskset(j as Journal<MasksetChange>));

@@ -106,6 +106,12 @@ export interface StartOptions {
   force?: boolean;
 }
 
+/** A recorder that announced its trace lets other shells switch it: the change says whose trace it was. */
+function whose(instance: string): string {
+  const owner = foreignOwner(instance);
+  return owner ? `\n(${instance} is recorded by ${describeOwner(owner)}, which offers it for switching)` : '';
+}
+
 /** What settling a killed command did, as lines before a command's own output. */
 function withNotes(notes: readonly string[]): string {
   return notes.length ? `${notes.join('\n')}\n` : '';
@@ -235,7 +241,7 @@ export async function masksetSwitch(opts: { name: string; skipMissing?: boolean 
   );
   const windowUs = Math.round(result.windowNs / 100) / 10;
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
-  return `${settled}switched ${s.maskset} -> ${to.name}: ${flips} changes in ${windowUs} us, ${result.steps.length - flips} set-up writes${skippedText(plan)}`;
+  return `${settled}switched ${s.maskset} -> ${to.name}: ${flips} changes in ${windowUs} us, ${result.steps.length - flips} set-up writes${skippedText(plan)}${whose(s.instance)}`;
 }
 
 const NULL_HANDLERS = new Set(['null', 'none', 'off']);
@@ -273,7 +279,7 @@ export async function handlerSet(opts: { event: string; handler: string; params?
   const { result } = await journaledChange(s, afterState, () => applyMaskset(inst, after, { env, previous, skipMissing: false }), () => afterState);
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
   const what = NULL_HANDLERS.has(opts.handler) ? `${opts.event} is no longer traced` : `${opts.event} now uses ${opts.handler}${Object.keys(params).length ? ' ' + (opts.params ?? []).join(' ') : ''}`;
-  return `${settled}${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)`;
+  return `${settled}${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)${whose(s.instance)}`;
 }
 
 /**

@@ -19,7 +19,7 @@ import { targetPlans } from '../../src/masksets/targets.js';
 import { kernelDrift } from '../../src/masksets/status.js';
 import { readState } from '../../src/masksets/state.js';
 import { resetArmed, startTrace } from '../../src/masksets/session.js';
-import { journalPath } from '../../src/base/journal.js';
+import { journalPath, removeJournal, writeJournal } from '../../src/base/journal.js';
 import { processState, selfIdentity } from '../../src/base/owner.js';
 import { bufferInstanceName } from '../../src/buffers/name.js';
 import { createBuffer, deleteBuffer } from '../../src/buffers/buffer.js';
@@ -184,6 +184,10 @@ test('a running `lkst record -m`: stop and reset from another shell refuse, nami
     assert.match(reset.stdout, new RegExp(`kept ${name}: live lkst pid ${rec.pid} .* uses it; --force stops it`));
     assert.deepEqual(inst.enabledEvents().sort(), events, 'nothing of the recording was changed');
     assert.equal(inst.tracingOn, true);
+    // Switching it is what it announced itself for: allowed, and the output says whose trace it is.
+    const sw = lkst(['maskset', 'switch', 'ox'], { env });
+    assert.equal(sw.status, 0, sw.stderr);
+    assert.match(sw.stdout, new RegExp(`${name} is recorded by live lkst pid ${rec.pid} .* which offers it for switching`));
     const forced = lkst(['stop', '--force'], { env });
     assert.equal(forced.status, 0, forced.stderr);
     // The recorder notices (it looks twice a second) and says so.
@@ -252,4 +256,22 @@ test('kill -9 in `start` and in `handler set`: the next command finishes the job
     assert.match(Instance.open(INST).triggers('syscalls', 'sys_enter_getppid').join('\n'), /^stacktrace/);
   }
   t.diagnostic(`${startPoints.length} kill points in start, ${setPoints.length} in handler set; each finished by the next command`);
+});
+
+test('a change in progress in another process is never interleaved with: the second is refused, naming the first', async () => {
+  const { x } = await plans();
+  const inst = await armX();
+  const s = readState()!;
+  // This (live) process holds the journal, as a `maskset switch` midway would.
+  writeJournal('maskset', { before: s, after: s });
+  try {
+    const second = lkstIn(['maskset', 'switch', 'oy']);
+    assert.notEqual(second.status, 0);
+    assert.match(second.stderr, new RegExp(`^lkst: the maskset change ox -> ox by lkst pid ${process.pid} is in progress: wait for it to end and retry`));
+    assert.deepEqual(kernelDrift(inst, x), [], 'nothing was changed');
+    const status = lkstIn(['status']);
+    assert.match(status.stdout, new RegExp(`the maskset change ox -> ox by lkst pid ${process.pid} is in progress`));
+  } finally {
+    removeJournal();
+  }
 });
