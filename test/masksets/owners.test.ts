@@ -195,8 +195,11 @@ test('a running `lkst record -m`: stop and reset from another shell refuse, nami
     assert.match(err, new RegExp(`lkst record: WARNING: every event of ${name} was turned off by another command`));
   } finally {
     rec.kill('SIGINT');
-    await new Promise((r) => rec.on('close', r));
+    if (rec.exitCode === null) await new Promise((r) => rec.on('close', r));
   }
+  assert.equal(rec.exitCode, 1, 'a recording cut short by another command exits non-zero');
+  assert.match(err, /lkst: the recording was cut short: every event of/);
+  assert.ok(existsSync(out), 'what it recorded is written');
   assert.equal(Instance.exists(name), false, 'the recorder removed its instance');
 });
 
