@@ -13,25 +13,23 @@ import { ARMED_INSTANCE, resetArmed, takeDown } from './session.js';
 import { settleJournal } from './journal.js';
 
 export interface ResetResult {
+  /** What was taken down, and what was kept and why. */
   readonly lines: string[];
-  /** Something lkst made still records or is hooked (kept for the reason given). */
-  readonly keptLive: boolean;
 }
 
 const alive = (pid: number): boolean => pid === process.pid || processStart(pid) !== undefined;
 
 /**
- * A buffer is the user's: it stays with its content, its filters and pids. A stopped one records
- * nothing, so its events are turned off (unhooked), unless a switch into it is armed.
+ * A buffer is the user's (and may be another lkst's prepared switch target): it stays as it is, with
+ * what it records or hooks said, so nothing lkst made is left running unnamed.
  */
-function settleBuffer(inst: Instance, buffer: string): string {
+function bufferLine(inst: Instance, buffer: string): string {
   const help = `buffers are yours: \`lkst buffer stop ${buffer}\` / \`lkst buffer delete ${buffer}\``;
-  const live = readLiveState(inst);
-  if (inst.tracingOn) return `kept ${inst.name}: a buffer, recording ${[...live.tracepoints.values()].filter((t) => t.recording).length} events; ${help}`;
-  if ([...live.tracepoints.values()].some((t) => t.triggers.some((x) => x.command === 'traceon'))) return `kept ${inst.name}: a buffer, stopped, with a switch into it armed; ${help}`;
-  const on = [...live.tracepoints.values()].filter((t) => t.recording);
-  for (const t of on) inst.setEventEnabled(...(t.id.split(':') as [string, string]), false);
-  return `kept ${inst.name}: a buffer, stopped${on.length ? `; its ${on.length} events turned off (it keeps its content)` : ''}; ${help}`;
+  const live = [...readLiveState(inst).tracepoints.values()];
+  const on = live.filter((t) => t.recording).length;
+  const armed = live.some((t) => t.triggers.some((x) => x.command === 'traceon'));
+  const state = inst.tracingOn ? `recording ${on} events` : `stopped${on ? `, ${on} events still hooked` : ''}`;
+  return `kept ${inst.name}: a buffer, ${state}${armed ? ', a switch into it armed' : ''}; ${help}`;
 }
 
 /** Why an instance stays, or undefined when it is lkst's and nobody's any more. */
@@ -49,18 +47,15 @@ export async function resetLkst(opts: { force?: boolean } = {}): Promise<ResetRe
   const lines = await settleJournal();
   const armed = resetArmed(undefined, { force });
   if (armed !== 'no armed trace') lines.push(armed);
-  let keptLive = armed.startsWith('kept ');
   for (const name of Instance.listNames()) {
     if (!Instance.exists(name)) continue; // gone while we looked
     const buffer = bufferNameOf(name);
     if (buffer) {
-      lines.push(settleBuffer(Instance.open(name), buffer));
+      lines.push(bufferLine(Instance.open(name), buffer));
       continue;
     }
     const why = keepReason(name, force);
     if (why) {
-      const inst = Instance.open(name);
-      if (inst.tracingOn || inst.enabledEvents().length) keptLive = true;
       lines.push(`kept ${name}: ${why}`);
       continue;
     }
@@ -69,5 +64,5 @@ export async function resetLkst(opts: { force?: boolean } = {}): Promise<ResetRe
   // Records of instances the kernel no longer has.
   for (const name of ownedInstances()) if (!Instance.exists(name)) dropOwner(name);
   for (const f of removeStalePageFiles(alive)) lines.push(`removed ${f}`);
-  return { lines, keptLive };
+  return { lines };
 }
