@@ -1,5 +1,6 @@
 import { Instance } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
+import { dropOwner, recordOwner } from '../base/owner.js';
 import { BUFFER_PREFIX, bufferInstanceName, bufferNameOf, checkBufferName, openBufferOrInstance } from './name.js';
 import { setPidScope, type PidScope } from './pids.js';
 
@@ -34,6 +35,7 @@ export function createBuffer(name: string, opts: CreateBufferOptions = {}): Inst
   if (opts.follow && !opts.pids?.length && !opts.notPids?.length) throw new LkstError('--follow needs --pid', 'give the process to follow with --pid PID');
   if (Instance.exists(instName)) throw new LkstError(`buffer ${checkBufferName(name)} already exists`, 'pick another name, or delete it first with `lkst buffer delete`');
   const inst = Instance.create(instName, { owned: false });
+  recordOwner(instName, 'buffer');
   try {
     inst.tracingOn = false;
     if (opts.sizeKb !== undefined) inst.bufferSizeKb = opts.sizeKb;
@@ -46,6 +48,7 @@ export function createBuffer(name: string, opts: CreateBufferOptions = {}): Inst
     setPidScope(inst, scope);
   } catch (err) {
     inst.remove();
+    dropOwner(instName);
     throw err;
   }
   return inst;
@@ -57,7 +60,9 @@ export function openBuffer(name: string): Instance {
 
 /** Removes the buffer and what it holds. */
 export function deleteBuffer(name: string): void {
-  openBuffer(name).remove();
+  const inst = openBuffer(name);
+  inst.remove();
+  dropOwner(inst.name);
 }
 
 /** Changes the per-CPU size; the kernel keeps the content that fits. */

@@ -5,6 +5,7 @@ import { applyEventSet, readEventSet } from './event-set.js';
 import { pidScope, setPidScope } from './pids.js';
 import { bufferInstanceName } from './name.js';
 import { sleepSync } from '../base/sleep-sync.js';
+import { faultPoint } from '../base/fault.js';
 
 /**
  * How the recording moves from one buffer to the other (measured under a 600k events/s load on 2 CPUs):
@@ -185,6 +186,7 @@ export function switchBuffer(from: Instance, to: Instance, opts: SwitchOptions =
   }
   if (method === 'stop-first') {
     from.tracingOn = false;
+    faultPoint('buffer-switch:flip');
     to.tracingOn = true;
   } else if (method === 'start-first') {
     to.tracingOn = true;

@@ -1,9 +1,9 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { handlerDir } from '../base/config.js';
-import { checkDefinition, HandlerRegistry } from './registry.js';
+import { HandlerRegistry, loadIsolated } from './registry.js';
+import { BUILTIN_HANDLERS } from './builtin.js';
 
 /** TypeScript source to an ES module, with the TypeScript compiler when it is installed. */
 async function toModule(file: string, text: string): Promise<string> {
@@ -47,15 +47,18 @@ export async function handlerAdd(opts: { file: string }): Promise<string> {
   writeFileSync(tmp, code);
   let def;
   try {
-    let mod: { default?: unknown };
+    // In a worker with a time limit: a module that loops or throws is refused and leaves nothing.
+    let loaded;
     try {
-      mod = (await import(pathToFileURL(tmp).href)) as { default?: unknown };
+      loaded = loadIsolated(tmp, opts.file);
     } catch (err) {
-      throw new LkstError(`${opts.file} does not load (${(err as Error).message.split('\n')[0]})`, 'a handler may import only node: modules and types');
+      if (err instanceof LkstError && err.what.startsWith('cannot load')) throw new LkstError(`${opts.file} does not load (${err.what.replace(/^[^(]*\(/, '').replace(/\)$/, '')})`, err.fix);
+      if (err instanceof LkstError) throw new LkstError(err.what.replace(tmp, opts.file), err.fix);
+      throw err;
     }
-    def = checkDefinition(mod.default, opts.file);
-    const reg = await HandlerRegistry.load();
-    if (reg.list().some((h) => h.builtin && h.def.name === def!.name)) throw new LkstError(`handler ${def.name} is built in`, 'give yours another name');
+    loaded.module.close();
+    def = loaded.def;
+    if (BUILTIN_HANDLERS.some((h) => h.name === def!.name)) throw new LkstError(`handler ${def.name} is built in`, 'give yours another name');
   } catch (err) {
     unlinkSync(tmp);
     throw err;

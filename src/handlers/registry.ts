@@ -1,12 +1,36 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { processStart } from '../base/owner.js';
+import { IsolatedModule } from './isolated.js';
 import { LkstError } from '../base/errors.js';
 import { handlerDir } from '../base/config.js';
 import { BUILTIN_HANDLERS } from './builtin.js';
 import type { HandlerDefinition } from './types.js';
 
 const NAME_RE = /^[a-z][a-z0-9_-]*$/;
+const MODULE_RE = /^[a-z][a-z0-9_-]*\.mjs$/;
+/** `lkst handler add` writes the module here first (handlers/commands.ts). */
+export const ADDING_RE = /^\.adding-(\d+)-\d+\.mjs$/;
+
+/** Removes the temporary modules of adds whose process is gone. */
+function removeStaleAdds(dir: string, files: readonly string[]): void {
+  for (const f of files) {
+    const pid = Number(ADDING_RE.exec(f)?.[1]);
+    if (pid && processStart(pid) === undefined) rmSync(join(dir, f), { force: true });
+  }
+}
+
+/** Loads a handler module in a worker and checks what it exports; apply() runs in the worker. */
+export function loadIsolated(path: string, shownAs = path): { def: HandlerDefinition; module: IsolatedModule } {
+  const { module, shape } = IsolatedModule.load(path);
+  try {
+    const checked = checkDefinition(shape ? { ...shape, apply: shape.hasApply ? () => [] : undefined } : undefined, shownAs);
+    return { def: { name: checked.name, description: checked.description, params: checked.params, apply: (ctx) => module.apply(ctx) }, module };
+  } catch (err) {
+    module.close();
+    throw err;
+  }
+}
 
 /** Checks that a module's default export has the shape of a handler. */
 export function checkDefinition(def: unknown, source: string): HandlerDefinition {
@@ -33,20 +57,28 @@ export class HandlerRegistry {
     for (const def of BUILTIN_HANDLERS) this.byName.set(def.name, { def, builtin: true, source: 'built-in' });
   }
 
-  /** Built-ins plus every module registered with `lkst handler add` under the config root. */
+  /**
+   * Built-ins plus every module registered with `lkst handler add` under the config root, each in
+   * its own worker with a time limit. Only NAME.mjs files count: the temporary files of an add that
+   * was killed are never loaded (and are removed once their process is gone).
+   */
   static async load(root?: string): Promise<HandlerRegistry> {
     const reg = new HandlerRegistry();
     const dir = handlerDir(root);
     if (!existsSync(dir)) return reg;
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.mjs')).sort()) {
+    const files = readdirSync(dir);
+    removeStaleAdds(dir, files);
+    for (const file of files.filter((f) => MODULE_RE.test(f)).sort()) {
       const path = join(dir, file);
-      let mod: { default?: unknown };
+      const fix = `fix it or remove it with \`lkst handler remove ${file.replace(/\.mjs$/, '')}\``;
+      let loaded;
       try {
-        mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+        loaded = loadIsolated(path);
       } catch (err) {
-        throw new LkstError(`cannot load handler ${path} (${(err as Error).message.split('\n')[0]})`, `fix it or remove it with \`lkst handler remove ${file.replace(/\.mjs$/, '')}\``);
+        if (err instanceof LkstError) throw new LkstError(err.what, fix);
+        throw err;
       }
-      reg.add(checkDefinition(mod.default, path), path);
+      reg.add(loaded.def, path);
     }
     return reg;
   }

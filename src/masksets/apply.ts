@@ -5,6 +5,8 @@ import { splitTracepointId } from '../events/resolve.js';
 import { localPlan, triggerText, type KernelPlan, type TracepointPlan } from './plan.js';
 import { readLiveState, type LiveState, type LiveTracepoint } from './live-state.js';
 import { targetPlans } from './targets.js';
+import { faultPoint } from '../base/fault.js';
+import { dropOwner, recordOwner } from '../base/owner.js';
 
 /**
  * One write to an instance. prepare steps change nothing that is recorded (filters of events that
@@ -117,6 +119,7 @@ export function runSteps(inst: Instance, steps: readonly Step[], marker?: string
           if (!first) first = t0;
           last = process.hrtime.bigint();
         }
+        faultPoint(`apply:${s.phase}:${s.rel}`);
       }
     }
   } finally {
@@ -145,6 +148,7 @@ export function checkMissing(plan: KernelPlan, skipMissing: boolean): void {
  */
 export function checkPlanOnKernel(plan: KernelPlan): void {
   const scratch = Instance.createOwned('check');
+  recordOwner(scratch.name, 'scratch');
   const attempt = (tp: TracepointPlan, what: string, write: () => void): void => {
     try {
       write();
@@ -167,9 +171,11 @@ export function checkPlanOnKernel(plan: KernelPlan): void {
         attempt(tp, `the trigger '${triggerText(t)}'`, () => scratch.addTrigger(tp.system, tp.event, triggerText(t)));
       }
     }
+    faultPoint('apply:checked');
   } finally {
     clearInstance(scratch);
     scratch.remove();
+    dropOwner(scratch.name);
   }
 }
 
@@ -199,7 +205,9 @@ export function applyPlan(inst: Instance, plan: KernelPlan, opts: { marker?: str
       if (t.arm) t.inst.tracingOn = false;
       runSteps(t.inst, ts.filter(removal));
     }
+    faultPoint('apply:targets-cleared');
     const result = runSteps(inst, steps, opts.marker);
+    faultPoint('apply:local-done');
     for (const { t, steps: ts } of other) runSteps(t.inst, ts.filter((s) => !removal(s)));
     return result;
   } catch (err) {

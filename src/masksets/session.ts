@@ -9,7 +9,10 @@ import { applyPlan, clearInstance, type ApplyResult } from './apply.js';
 import { foreignTriggers } from './plan.js';
 import { splitTracepointId } from '../events/resolve.js';
 import { existsSync } from 'node:fs';
-import { readState, removeState, requireState, statePath, writeState, type ForeignTrigger, type TraceState } from './state.js';
+import { describeOwner, dropOwner, foreignOwner, recordOwner, refuseForeign } from '../base/owner.js';
+import { bufferNameOf } from '../buffers/name.js';
+import { journaledChange, settleJournal } from './journal.js';
+import { readState, removeState, requireState, stateMaskset, statePath, writeState, type ForeignTrigger, type TraceState } from './state.js';
 
 /** The instance `lkst start` arms when no name is given. */
 export const ARMED_INSTANCE = 'lkst-trace';
@@ -50,10 +53,7 @@ export function armedSwitchNotes(m: Maskset, plan: KernelPlan): string[] {
     .map((e) => `lkst: maskset ${m.name}: switch to ${e.params['buffer'] ? `buffer ${e.params['buffer']}` : e.params['to']} armed on ${e.event}${e.params['if'] ? ` if ${e.params['if']}` : ''}${e.params['count'] ? ` count ${e.params['count']}` : ''}`);
 }
 
-/** The table a state file says was applied, as a maskset. */
-export function stateMaskset(s: TraceState): Maskset {
-  return { name: s.maskset, description: '', includes: [], entries: s.entries, source: 'the armed trace' };
-}
+export { stateMaskset };
 
 function skippedText(plan: KernelPlan): string {
   return plan.missing.length ? `\nskipped (this kernel lacks them): ${plan.missing.map((m) => `${m.event} (${m.where})`).join(', ')}` : '';
@@ -102,10 +102,24 @@ export interface StartOptions {
   bufferKb?: number;
   /** Instance name (lkst-trace by default). */
   instance?: string;
+  /** Take the instance over even when another live lkst owns it. */
+  force?: boolean;
+}
+
+/** A recorder that announced its trace lets other shells switch it: the change says whose trace it was. */
+function whose(instance: string): string {
+  const owner = foreignOwner(instance);
+  return owner ? `\n(${instance} is recorded by ${describeOwner(owner)}, which offers it for switching)` : '';
+}
+
+/** What settling a killed command did, as lines before a command's own output. */
+function withNotes(notes: readonly string[]): string {
+  return notes.length ? `${notes.join('\n')}\n` : '';
 }
 
 /** `lkst start -m MASKSET`: arms tracing in a persistent instance and returns. */
 export async function startTrace(opts: StartOptions): Promise<string> {
+  const settled = await settleJournal();
   let old: TraceState | undefined;
   try {
     old = readState();
@@ -119,7 +133,11 @@ export async function startTrace(opts: StartOptions): Promise<string> {
   const m = env.store.load(opts.maskset);
   const name = opts.instance ?? ARMED_INSTANCE;
   const existed = Instance.exists(name);
+  // Another state directory's armed trace, or a running recorder, is never cleared from here.
+  if (existed) refuseForeign(name, 'arming', opts.force);
   const inst = existed ? Instance.open(name) : Instance.create(name, { owned: false });
+  // A buffer stays the user's (reset never removes it); any other instance is the armed trace's.
+  if (!bufferNameOf(name)) recordOwner(inst.name, 'armed');
   let applied: AppliedMaskset;
   try {
     if (opts.bufferKb) inst.bufferSizeKb = opts.bufferKb;
@@ -131,11 +149,14 @@ export async function startTrace(opts: StartOptions): Promise<string> {
     clearInstance(inst);
     // An instance this start did not make (a stopped trace) is left as it was found: off.
     if (existed) inst.tracingOn = false;
-    else inst.remove();
+    else {
+      inst.remove();
+      dropOwner(inst.name);
+    }
     throw err;
   }
   announceTrace(inst, m, applied.plan);
-  return `tracing armed in ${inst.name} with maskset ${m.name}: ${[...applied.plan.tracepoints.values()].filter((t) => t.enabled).length} tracepoints recorded${skippedText(applied.plan)}`;
+  return `${withNotes(settled)}tracing armed in ${inst.name} with maskset ${m.name}: ${[...applied.plan.tracepoints.values()].filter((t) => t.enabled).length} tracepoints recorded${skippedText(applied.plan)}`;
 }
 
 /** The triggers a plan puts in other instances, as the state file keeps them for stop and reset. */
@@ -173,28 +194,33 @@ function releaseTargets(s: TraceState): string[] {
 }
 
 /** `lkst stop`: stops recording and unhooks every event; the buffer keeps its content unless removed. */
-export function stopTrace(opts: { remove?: boolean } = {}): string {
+export async function stopTrace(opts: { remove?: boolean; force?: boolean } = {}): Promise<string> {
+  const settled = withNotes(await settleJournal());
   const s = requireState();
+  // A recorder that announced its trace for switching still records it: stopping it cuts its trace short.
+  refuseForeign(s.instance, 'stopping', opts.force);
   const released = releaseTargets(s);
   const also = released.length ? `\n${released.join('\n')}` : '';
   if (!Instance.exists(s.instance)) {
     removeState();
-    return `the armed instance ${s.instance} was already gone; state cleared${also}`;
+    return `${settled}the armed instance ${s.instance} was already gone; state cleared${also}`;
   }
   const inst = Instance.open(s.instance);
   inst.tracingOn = false;
   clearInstance(inst);
-  if (opts.remove) {
+  if (opts.remove && !bufferNameOf(inst.name)) {
     inst.remove();
+    dropOwner(inst.name);
     removeState();
-    return `stopped; ${s.instance} removed${also}`;
+    return `${settled}stopped; ${s.instance} removed${also}`;
   }
   writeState({ ...s, stopped: true });
-  return `stopped; every event is off and ${s.instance} keeps what it recorded (\`lkst stop --remove\` or \`lkst reset\` frees it)${also}`;
+  return `${settled}stopped; every event is off and ${s.instance} keeps what it recorded (\`lkst stop --remove\` or \`lkst reset\` frees it)${also}`;
 }
 
 /** `lkst maskset switch NAME`: applies only the differences, marks the trace, records the window. */
 export async function masksetSwitch(opts: { name: string; skipMissing?: boolean }): Promise<string> {
+  const settled = withNotes(await settleJournal());
   const s = requireState();
   if (s.stopped) throw new LkstError('the armed trace is stopped', 'start it again with `lkst start -m ' + opts.name + '`');
   const inst = armedInstance(s);
@@ -202,19 +228,20 @@ export async function masksetSwitch(opts: { name: string; skipMissing?: boolean 
   const to = env.store.load(opts.name);
   const previous = compileMaskset(stateMaskset(s), env);
   const marker = `lkst: maskset ${s.maskset} -> ${to.name}`;
-  const { plan, result } = await applyMaskset(inst, to, { env, marker, previous, skipMissing: opts.skipMissing ?? false });
+  const next = compileMaskset(to, env);
+  const after: TraceState = { ...s, maskset: to.name, entries: to.entries, edited: [], skipped: next.missing, targets: foreignOf(next, inst.name) };
+  const { plan, result } = await journaledChange(
+    s,
+    after,
+    () => applyMaskset(inst, to, { env, marker, previous, skipMissing: opts.skipMissing ?? false }),
+    ({ plan, result }) => ({
+      ...after,
+      switches: [...s.switches, { from: s.maskset, to: to.name, at: new Date().toISOString(), windowUs: Math.round(result.windowNs / 100) / 10, writes: result.steps.filter((x) => x.phase === 'flip').length, skipped: plan.missing.map((m) => m.event) }].slice(-20),
+    }),
+  );
   const windowUs = Math.round(result.windowNs / 100) / 10;
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
-  writeState({
-    ...s,
-    maskset: to.name,
-    entries: to.entries,
-    edited: [],
-    skipped: plan.missing,
-    targets: foreignOf(plan, inst.name),
-    switches: [...s.switches, { from: s.maskset, to: to.name, at: new Date().toISOString(), windowUs, writes: flips, skipped: plan.missing.map((m) => m.event) }].slice(-20),
-  });
-  return `switched ${s.maskset} -> ${to.name}: ${flips} changes in ${windowUs} us, ${result.steps.length - flips} set-up writes${skippedText(plan)}`;
+  return `${settled}switched ${s.maskset} -> ${to.name}: ${flips} changes in ${windowUs} us, ${result.steps.length - flips} set-up writes${skippedText(plan)}${whose(s.instance)}`;
 }
 
 const NULL_HANDLERS = new Set(['null', 'none', 'off']);
@@ -240,24 +267,28 @@ export async function handlerSet(opts: { event: string; handler: string; params?
     const { editMasksetEntries } = await import('./commands.js');
     return editMasksetEntries(env, opts.maskset, replace);
   }
+  const settled = withNotes(await settleJournal());
   const s = requireState();
   if (s.stopped) throw new LkstError('the armed trace is stopped', 'start it again with `lkst start -m MASKSET`');
   const inst = armedInstance(s);
   const before = stateMaskset(s);
   const after: Maskset = { ...before, entries: replace(before.entries) };
   const previous = compileMaskset(before, env);
-  const { plan, result } = await applyMaskset(inst, after, { env, previous, skipMissing: false });
-  writeState({ ...s, entries: after.entries, edited: [...new Set([...s.edited, opts.event])], skipped: plan.missing, targets: foreignOf(plan, inst.name) });
+  const next = compileMaskset(after, env);
+  const afterState: TraceState = { ...s, entries: after.entries, edited: [...new Set([...s.edited, opts.event])], skipped: next.missing, targets: foreignOf(next, inst.name) };
+  const { result } = await journaledChange(s, afterState, () => applyMaskset(inst, after, { env, previous, skipMissing: false }), () => afterState);
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
   const what = NULL_HANDLERS.has(opts.handler) ? `${opts.event} is no longer traced` : `${opts.event} now uses ${opts.handler}${Object.keys(params).length ? ' ' + (opts.params ?? []).join(' ') : ''}`;
-  return `${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)`;
+  return `${settled}${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)${whose(s.instance)}`;
 }
 
 /**
  * For `lkst reset`: turns off and removes the armed trace's instance (from the state file, else the
- * given or default name: a start that died before writing its state) and forgets the state.
+ * given or default name: a start that died before writing its state) and forgets the state. A trace
+ * another live lkst owns is kept (unless forced) and a buffer is never removed: it is stopped with
+ * its events off and keeps its content.
  */
-export function resetArmed(instance?: string): string {
+export function resetArmed(instance?: string, opts: { force?: boolean } = {}): string {
   let s: TraceState | undefined;
   try {
     s = readState();
@@ -266,17 +297,31 @@ export function resetArmed(instance?: string): string {
   }
   const lines: string[] = [];
   const name = s?.instance ?? instance ?? ARMED_INSTANCE;
+  const owner = foreignOwner(name);
+  if (owner && !opts.force) return `kept ${name}: ${describeOwner(owner)} uses it; --force stops it`;
   if (s) lines.push(...releaseTargets(s));
-  if (Instance.exists(name)) {
-    const inst = Instance.open(name);
-    inst.tracingOn = false;
-    clearInstance(inst);
-    inst.remove();
-    lines.push(`removed the armed trace ${name}`);
-  }
+  if (Instance.exists(name)) lines.push(takeDown(Instance.open(name), 'the armed trace'));
   if (s || existsSync(statePath())) {
     removeState();
     lines.push('cleared the armed-trace state');
   }
   return lines.join('\n') || 'no armed trace';
+}
+
+/**
+ * Stops an instance lkst made, every event off, and removes it: never a buffer (it stays, stopped,
+ * with its content), nor one a live reader still holds open (it goes when that reader ends).
+ */
+export function takeDown(inst: Instance, what: string): string {
+  inst.tracingOn = false;
+  clearInstance(inst);
+  const buffer = bufferNameOf(inst.name);
+  if (buffer) return `stopped buffer ${buffer} (${what} had moved into it), its events off; kept with its content: \`lkst buffer delete ${buffer}\` removes it`;
+  try {
+    inst.remove();
+  } catch (err) {
+    return `stopped ${inst.name}, its events off; not removed (${err instanceof LkstError ? err.what : String(err)}): its reader still holds it`;
+  }
+  dropOwner(inst.name);
+  return `removed ${what} ${inst.name}`;
 }

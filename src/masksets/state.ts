@@ -2,7 +2,8 @@ import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { stateDir } from '../base/config.js';
-import type { MasksetEntry } from './model.js';
+import { STATE_FILE } from '../base/owner.js';
+import type { Maskset, MasksetEntry } from './model.js';
 import type { MissingEvent } from './plan.js';
 
 export interface SwitchRecord {
@@ -43,7 +44,7 @@ export interface TraceState {
 }
 
 export function statePath(): string {
-  return join(stateDir(), 'state.json');
+  return join(stateDir(), STATE_FILE);
 }
 
 export function readState(): TraceState | undefined {
@@ -102,4 +103,9 @@ export function masksetIn(instance: string): string | undefined {
   }
   if (!s || s.stopped) return undefined;
   return s.instance === instance || (s.targets ?? []).some((t) => t.command === 'traceon' && t.instance === instance) ? s.maskset : undefined;
+}
+
+/** The table a state file says was applied, as a maskset. */
+export function stateMaskset(s: TraceState): Maskset {
+  return { name: s.maskset, description: '', includes: [], entries: s.entries, source: 'the armed trace' };
 }

@@ -1,4 +1,10 @@
 import { TracefsDir, tracefs } from '../tracefs/tracefs.js';
+import { LkstError } from '../base/errors.js';
+import { describeOwner, readOwner } from '../base/owner.js';
+import { diffPlan, liveFor, type Step } from './apply.js';
+import { localPlan } from './plan.js';
+import { targetPlans } from './targets.js';
+import { pendingWork } from './journal.js';
 import { Instance } from '../tracefs/instance.js';
 import { availableEvents } from '../events/live.js';
 import { LKST_EVENTS } from '../events/catalog.js';
@@ -20,15 +26,39 @@ function table(rows: string[][]): string[] {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
 }
 
-/** How the kernel's state differs from a plan (empty when it matches). */
+/** How the kernel's state differs from a plan in one instance's events (empty when it matches). */
 export function planDrift(live: LiveState, plan: KernelPlan): string[] {
-  const out: string[] = [];
-  for (const tp of plan.tracepoints.values()) {
-    const l = live.tracepoints.get(tp.id);
-    if (tp.enabled && !l?.recording) out.push(`${tp.id} should record but is off`);
-    if (tp.enabled && l?.recording && l.filter.replace(/\s+/g, ' ') !== tp.filter.replace(/\s+/g, ' ')) out.push(`${tp.id} filter is '${l.filter}', the table says '${tp.filter}'`);
+  return diffPlan(live, plan).map(differenceText);
+}
+
+/** One write diffPlan would make, as the difference it would remove. */
+function differenceText(s: Step): string {
+  const m = /^events\/([^/]+)\/([^/]+)\/(\w+)$/.exec(s.rel);
+  const id = m ? `${m[1]}:${m[2]}` : '';
+  switch (m?.[3]) {
+    case 'enable':
+      return s.value === '1' ? `${id} should record but is off` : `${id} records but is not in the table`;
+    case 'filter':
+      return `${id} filter differs from the table's ('${s.value === '0' ? '' : s.value}')`;
+    case 'trigger':
+      return s.value.startsWith('!') ? `${id} has a trigger the table does not (${s.what})` : `${id} lacks the trigger '${s.value}' of the table`;
+    default:
+      return `${s.what}: the table says so, the kernel differs`;
   }
-  for (const l of live.tracepoints.values()) if (l.recording && !plan.tracepoints.get(l.id)?.enabled) out.push(`${l.id} records but is not in the table`);
+}
+
+/**
+ * Every difference between the kernel and a plan: in the instance, and in the buffers the plan's
+ * triggers act on (a switch target's events and triggers).
+ */
+export function kernelDrift(inst: Instance, plan: KernelPlan): string[] {
+  const local = localPlan(plan, inst.name);
+  const out = planDrift(liveFor(inst, local), local);
+  try {
+    for (const t of targetPlans(inst, plan)) out.push(...planDrift(t.live, t.plan).map((d) => `in ${t.inst.name}: ${d}`));
+  } catch (err) {
+    out.push(err instanceof LkstError ? err.what : String(err));
+  }
   return out;
 }
 
@@ -86,7 +116,7 @@ async function armedStatus(s: TraceState): Promise<string[]> {
   out.push(...table(rows));
   if (live.pids.length) out.push(`pids: ${live.pids.join(',')}${live.follow ? ' and their children' : ''}`);
   if (plan) {
-    const drift = planDrift(live, plan);
+    const drift = kernelDrift(inst, plan);
     if (drift.length) out.push('', 'the kernel differs from the table (an in-kernel switch fired, or lkst stopped mid-change; `lkst maskset switch` or `lkst reset` settles it):', ...drift.map((d) => `  ${d}`));
   } else {
     out.push('', `the table no longer compiles here (${planError})`);
@@ -203,9 +233,16 @@ function hooksStatus(): string[] {
 export async function statusReport(opts: { hooks?: boolean } = {}): Promise<string> {
   if (opts.hooks) return hooksStatus().join('\n');
   const s = readState();
-  const out = s ? await armedStatus(s) : ['no trace is armed (`lkst start -m MASKSET` arms one)'];
+  const pending = pendingWork();
+  const out = [...pending, ...(pending.length ? [''] : []), ...(s ? await armedStatus(s) : ['no trace is armed (`lkst start -m MASKSET` arms one)'])];
   out.push('', ...buffersSection(s));
   const others = Instance.listNames().filter((n) => n !== s?.instance && !bufferNameOf(n));
-  if (others.length) out.push('', `other lkst instances: ${others.join(', ')}`);
+  if (others.length) {
+    out.push('', 'other lkst instances:');
+    for (const n of others) {
+      const rec = readOwner(n);
+      out.push(`  ${n}: ${rec ? describeOwner(rec) : 'no owner record'}`);
+    }
+  }
   return out.join('\n');
 }

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { Instance, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
+import { dropOwner, recordOwner } from '../base/owner.js';
+import { watchInstance } from '../tracefs/owner.js';
 import { notePageFiles, pageFilePath, removePageFiles } from '../base/page-files.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { CpuReader, PageFileCounter, type CpuCapture } from './cpu-reader.js';
@@ -61,6 +63,8 @@ export interface RecordingResult {
   /** The recorder's own CPU time (user + system, its page mover's included), in microseconds. */
   cpuTimeUs: number;
   commandExitCode?: number | null;
+  /** Another command stopped or removed the instance while it recorded: the trace ends early. */
+  interference?: string;
   /** Removes the per-CPU page files once they are written into a trace file. */
   discard(): void;
 }
@@ -85,6 +89,9 @@ export function lostEvents(capture: CpuCapture, now: CpuStats | undefined, start
 /** Records the live kernel into per-CPU page files, until the duration ends, the command exits or the signal aborts. */
 export async function record(opts: RecordOptions): Promise<RecordingResult> {
   const inst = opts.attach ?? Instance.createOwned('rec');
+  if (!opts.attach) recordOwner(inst.name, 'recorder');
+  let interference: string | undefined;
+  let stopWatch: (() => void) | undefined;
   const cpuStart = process.cpuUsage();
   const started = Date.now();
   const readers: CpuReader[] = [];
@@ -133,6 +140,11 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       // While the pump moves pages Node sleeps: nothing of ours to leave out, and nothing of others lost.
       if (pump) includePids(inst, [process.pid]);
     }
+    const hadEvents = inst.enabledEvents().length > 0;
+    stopWatch = watchInstance(inst, () => hadEvents, (why) => {
+      interference = why;
+      process.stderr.write(`lkst record: WARNING: ${why}; this recording is cut short from here\n`);
+    });
 
     // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
     const takeOver = (err: LkstError) => {
@@ -221,7 +233,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       }
     });
 
-    if (!opts.attach) {
+    stopWatch();
+    if (!opts.attach && !interference) {
       if (pump) excludePids(inst, [process.pid]);
       inst.tracingOn = false;
     }
@@ -255,6 +268,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       elapsedMs: Date.now() - started,
       cpuTimeUs: cpu.user + cpu.system + pumpCpuUs,
       commandExitCode: exitCode,
+      ...(interference ? { interference } : {}),
       discard: () => removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu)),
     };
   } catch (err) {
@@ -264,7 +278,11 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu));
     throw err;
   } finally {
-    if (!opts.attach) inst.remove();
+    stopWatch?.();
+    if (!opts.attach) {
+      inst.remove();
+      dropOwner(inst.name);
+    }
   }
 }
 

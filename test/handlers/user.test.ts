@@ -1,7 +1,8 @@
 /** A user handler module: registered with `lkst handler add`, then used in a maskset like a built-in, on the real kernel. */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { handlerAdd, handlerList, handlerRemove } from '../../src/handlers/commands.js';
 import { loadMasksetEnv } from '../../src/masksets/env.js';
@@ -57,4 +58,41 @@ test('broken handler modules are refused and nothing is registered', async () =>
   await assert.rejects(handlerAdd({ file: syntax }), /syntax\.ts: /);
   assert.match(await handlerList(), /^record /m);
   assert.doesNotMatch(await handlerList(), /\[/, 'no user handler registered');
+});
+
+test('handler modules run isolated with a time limit: a loop at load or in apply() is cut off, a killed add leaves nothing loaded', async () => {
+  process.env['LKST_HANDLER_TIMEOUT_MS'] = '1500';
+  try {
+    const dir = join(cfg.root, 'etc', 'handlers');
+    // A module that loops at load: refused, and no temporary file is left.
+    const loops = join(cfg.root, 'loops.mjs');
+    writeFileSync(loops, 'while (true) {}\nexport default { name: "loops", description: "x", params: {}, apply: () => [] };\n');
+    await assert.rejects(handlerAdd({ file: loops }), /loops\.mjs: load did not finish within 1500 ms/);
+    mkdirSync(dir, { recursive: true });
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.adding-')), []);
+    // What a killed add leaves (a dead pid's temporary module) is never loaded, and is removed.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const leftover = join(dir, `.adding-${dead}-1.mjs`);
+    writeFileSync(leftover, 'while (true) {}\n');
+    assert.doesNotMatch(await handlerList(), /adding/);
+    assert.equal(existsSync(leftover), false, 'the leftover of a killed add is removed');
+    // A module whose apply() loops: the maskset using it fails with the handler named, lkst goes on.
+    const applyLoops = join(cfg.root, 'spin.mjs');
+    writeFileSync(applyLoops, 'export default { name: "spin", description: "x", params: {}, apply() { for (;;) {} } };\n');
+    assert.match(await handlerAdd({ file: applyLoops }), /^registered handler spin/);
+    const env = await loadMasksetEnv();
+    assert.throws(() => compileMaskset(parseMaskset('s', `${GETPPID} spin\n`, 's.maskset'), env), /spin\.mjs: apply\(\) did not finish within 1500 ms/);
+    // recordedBy is answered across the thread boundary.
+    const asks = join(cfg.root, 'asks.mjs');
+    writeFileSync(asks, 'export default { name: "asks", description: "x", params: {}, apply(ctx) { return ctx.recordedBy(ctx.maskset).size >= 0 ? [{ kind: "enable" }, { kind: "filter", expr: "common_pid == " + [...ctx.recordedBy(ctx.maskset).keys()].length }] : []; } };\n');
+    assert.match(await handlerAdd({ file: asks }), /^registered handler asks/);
+    const env2 = await loadMasksetEnv();
+    const plan = compileMaskset(parseMaskset('q', `${GETPPID} asks\n`, 'q.maskset'), env2);
+    // What q records, asked from inside q's own handler: getppid, once.
+    assert.equal(plan.tracepoints.get(GETPPID)?.filter, 'common_pid == 1');
+    assert.match(await handlerRemove({ name: 'spin' }), /removed handler spin/);
+    assert.match(await handlerRemove({ name: 'asks' }), /removed handler asks/);
+  } finally {
+    delete process.env['LKST_HANDLER_TIMEOUT_MS'];
+  }
 });

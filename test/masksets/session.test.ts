@@ -165,7 +165,7 @@ test('stop turns every event off and keeps the buffer', async () => {
     await withWorkers(inst, 1, async (w) => {
       await w.run('getppid', 'x', 5);
     });
-    assert.match(stopTrace(), /stopped; every event is off/);
+    assert.match(await stopTrace(), /stopped; every event is off/);
     assert.deepEqual(inst.enabledEvents(), []);
     assert.equal(inst.tracingOn, false);
     assert.ok(count(readRecords(inst), GETPPID) >= 5, 'what was recorded is still there');
@@ -176,7 +176,7 @@ test('stop turns every event off and keeps the buffer', async () => {
 
 test('start after stop arms the same instance again, and it records', async () => {
   await armed('a', async (inst) => {
-    assert.match(stopTrace(), /stopped; every event is off/);
+    assert.match(await stopTrace(), /stopped; every event is off/);
     assert.equal(inst.tracingOn, false);
     assert.match(await startTrace({ maskset: 'a', instance: ARMED }), new RegExp(`^tracing armed in ${ARMED} with maskset a`));
     assert.equal(inst.tracingOn, true);

@@ -14,16 +14,18 @@ export function registerArmed(program: Command): void {
     .option('-b, --buffer <kb>', 'ring-buffer size per CPU in KiB', numberOption('--buffer', 4))
     .option('--skip-missing', 'apply even if some events are missing on this kernel, listing them')
     .option('--instance <name>', 'tracefs instance to arm (lkst-*)', 'lkst-trace')
+    .option('--force', 'take the instance over even when another live lkst owns it')
     .action(
-      action(async (o: { maskset: string; buffer?: number; skipMissing?: boolean; instance: string }) =>
-        print(await startTrace({ maskset: o.maskset, instance: o.instance, skipMissing: o.skipMissing ?? false, ...(o.buffer ? { bufferKb: o.buffer } : {}) })),
+      action(async (o: { maskset: string; buffer?: number; skipMissing?: boolean; instance: string; force?: boolean }) =>
+        print(await startTrace({ maskset: o.maskset, instance: o.instance, skipMissing: o.skipMissing ?? false, force: o.force ?? false, ...(o.buffer ? { bufferKb: o.buffer } : {}) })),
       ),
     );
   program
     .command('stop')
     .description('stop the armed trace: every event off, the buffer keeps its content')
     .option('--remove', 'also remove the buffer')
-    .action(action((o: { remove?: boolean }) => print(stopTrace({ remove: o.remove ?? false }))));
+    .option('--force', 'stop it even when a running `lkst record` owns it')
+    .action(action(async (o: { remove?: boolean; force?: boolean }) => print(await stopTrace({ remove: o.remove ?? false, force: o.force ?? false }))));
   program
     .command('status')
     .description('the armed trace: each event\'s handler and parameters as the kernel has them now, and the buffers')

@@ -9,6 +9,8 @@ import { armBufferSwitch, disarmBufferSwitch, prepareSwitchTarget, switchBuffer,
 import { dumpBuffer } from '../../buffers/dump.js';
 import { bufferInstanceName, bufferNameOf, openBufferOrInstance } from '../../buffers/name.js';
 import { readState, writeState } from '../../masksets/state.js';
+import { journaledBufferSwitch, settleJournal } from '../../masksets/journal.js';
+import { refuseForeign } from '../../base/owner.js';
 import { recordsInto } from '../../masksets/status.js';
 import { Instance } from '../../tracefs/instance.js';
 import { LkstError } from '../../base/errors.js';
@@ -146,29 +148,40 @@ export function registerBuffer(program: Command): void {
     .option('--on <system:event>', 'do not switch now: arm the switch inside the kernel for when this event fires (once)')
     .option('--if <expr>', 'with --on: only when this filter expression on the event holds')
     .option('--disarm', 'with --on: remove an armed (or spent) switch')
+    .option('--force', 'switch away from an instance another running lkst owns')
     .action(
-      action((name: string, o: { from?: string; method: string; on?: string; if?: string; disarm?: boolean }) => {
+      action(async (name: string, o: { from?: string; method: string; on?: string; if?: string; disarm?: boolean; force?: boolean }) => {
         if (!METHODS.includes(o.method as SwitchMethod)) throw new LkstError(`unknown switch method '${o.method}'`, `use one of ${METHODS.join(', ')}`);
         if ((o.if || o.disarm) && !o.on) throw new LkstError('--if and --disarm go with --on', 'name the event with --on SYSTEM:EVENT');
+        const settled = await settleJournal();
+        if (settled.length) print(settled.join('\n'));
         const to = openBuffer(name);
         const from = o.from ? openBufferOrInstance(o.from) : currentRecorder(to.name);
+        refuseForeign(from.name, 'switching away from', o.force);
         if (o.on) {
           const m = /^([\w-]+):([\w-]+)$/.exec(o.on);
           if (!m) throw new LkstError(`bad event '${o.on}'`, 'give it as SYSTEM:EVENT, e.g. sched:sched_process_exit');
           const tp = { system: m[1]!, event: m[2]! };
+          const s = readState();
+          const armed = s && !s.stopped && s.instance === from.name ? s : undefined;
+          const target = { instance: to.name, tracepoint: o.on, command: 'traceon' };
+          const others = (armed?.targets ?? []).filter((t) => !(t.instance === target.instance && t.tracepoint === target.tracepoint && t.command === 'traceon'));
           if (o.disarm) {
             disarmBufferSwitch(from, to, tp);
+            if (armed) writeState({ ...armed, targets: others });
             print(`disarmed the switch ${bufferNameOf(from.name) ?? from.name} -> ${name} on ${o.on}`);
             return;
           }
           const n = armBufferSwitch(from, to, tp, o.if ? { condition: o.if } : {});
+          // The armed trace knows where it goes: status names the buffer once it fired; stop and reset release it.
+          if (armed) writeState({ ...armed, targets: [...others, target] });
           print(`armed: when ${o.on} fires${o.if ? ` and ${o.if}` : ''}, ${bufferNameOf(from.name) ?? from.name} stops and ${name} starts recording its ${n} events (inside the kernel, once)`);
           return;
         }
-        const r = switchBuffer(from, to, { method: o.method as SwitchMethod });
         // The armed trace lives where the recording went: `lkst maskset switch` acts there from now on.
+        // Under a journal: a kill between the flip and the state write is settled by the next command.
         const s = readState();
-        if (s && s.instance === from.name) writeState({ ...s, instance: to.name });
+        const r = journaledBufferSwitch(from, to, s?.instance === from.name ? s : undefined, () => switchBuffer(from, to, { method: o.method as SwitchMethod }));
         print(
           `switched ${bufferNameOf(r.from) ?? r.from} -> ${bufferNameOf(r.to) ?? r.to}: ${r.events} events recorded in ${bufferNameOf(r.to)}, ` +
             `${bufferNameOf(r.from) ?? r.from} stopped with its content (${r.method}${r.fallback ? `; trigger not used: ${r.fallback}` : ''}, ${(r.windowNs / 1000).toFixed(0)} us)`,

@@ -112,7 +112,9 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   }
   if (!opts.quiet) process.stderr.write(summary(result, output));
   if (opts.show) await showTrace(output);
-  return result.commandExitCode ?? 0;
+  // Stopped or removed under it by another command: the file holds less than asked for; say so in the exit code.
+  if (result.interference) process.stderr.write(`lkst: the recording was cut short: ${result.interference}\n`);
+  return result.commandExitCode ?? (result.interference ? 1 : 0);
 }
 
 /** What a recording saw: its statistics and its last events, as `lkst stats` and `lkst report` print them. */
