@@ -24,6 +24,8 @@ export interface LivePages {
    * buffer, which overwrites the oldest and counts them, so memory stays bounded and no loss is silent.
    */
   ready(): boolean;
+  /** Records wait for the next round (which then comes at the next look, not after --poll). */
+  holding(): boolean;
   /** Whole pages of one CPU, in order; the buffer is the consumer's to keep. */
   pages(cpu: number, chunk: Buffer): void;
   /**
@@ -34,11 +36,12 @@ export interface LivePages {
 }
 
 /**
- * One look of the live recorder: when any CPU holds a page or has waited maxPollMs, every CPU is
- * read up to the present and a round ends. Returns the most bytes one CPU gave (for the pacer).
+ * One look of the live recorder: when any CPU holds a page or has waited maxPollMs, or the consumer
+ * holds records for the next round, every CPU is read up to the present and a round ends. Returns
+ * the most bytes one CPU gave (for the pacer).
  */
 export function liveRound(readers: readonly CpuReader[], lastRead: number[], now: number, maxPollMs: number, live: LivePages): number {
-  if (!readers.some((r, i) => readDue(r, now - lastRead[i]!, maxPollMs)) || !live.ready()) return 0;
+  if (!live.ready() || !(live.holding() || readers.some((r, i) => readDue(r, now - lastRead[i]!, maxPollMs)))) return 0;
   let most = 0;
   readers.forEach((r, i) => {
     const before = r.stats.bytes;

@@ -168,3 +168,16 @@ test('lkst record -o - streams as lkst stream does', () =>
     assert.notEqual(show.status, 0);
     assert.match(show.stderr, /--show reads the recorded file/);
   }));
+
+test('Ctrl-C ends a stream: exit 0, the closing line, nothing left in the kernel', async () => {
+  const child = run(['stream', '-e', 'sched:sched_switch']);
+  // Once events flow, interrupt it.
+  while (!(await once(child.stdout!, 'data')).join('').includes('sched_switch')) {
+    /* wait for the first event */
+  }
+  child.kill('SIGINT');
+  const r = await child.out;
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(totals(r.stderr).streamed > 0);
+  assert.deepEqual(Instance.listNames().filter((n) => n.startsWith(`lkst-${child.pid}-`)), []);
+});

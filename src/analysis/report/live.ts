@@ -4,8 +4,8 @@
  *
  * Ordering: the recorder reads every CPU up to the present in rounds; a record stamped at or before
  * the latest time seen in an earlier round was written before this round began, so it has been
- * read. Each round prints exactly those records; later ones wait for the next round (an event
- * shows about one to two --poll intervals after it happened). Records that still come after their
+ * read. Each round prints exactly those records; later ones wait for the next round, which comes at
+ * the recorder's next look (an event shows at most about one --poll interval after it happened). Records that still come after their
  * turn (a CPU read cut short by a page left far from full by very large events, or clocks that
  * differ across CPUs: `--clock global` is strict) are printed when read and counted as late.
  */
@@ -82,6 +82,8 @@ export class LiveReport implements LivePages {
   private inputOf = new Map<number, number>();
   /** Records up to this time are complete (the latest time seen before the last round). */
   private bound = -Infinity;
+  /** Records up to this time are printed. */
+  private printedTo = -Infinity;
   private readonly summary: LiveSummary = { printed: 0, loss: { cpus: [], unplaced: [] }, late: 0, warnings: [], closed: false };
 
   constructor(private readonly opts: LiveReportOptions) {
@@ -122,6 +124,10 @@ export class LiveReport implements LivePages {
     return this.out.ready();
   }
 
+  holding(): boolean {
+    return !!this.merge && this.merge.latest > this.printedTo;
+  }
+
   pages(cpu: number, chunk: Buffer): void {
     if (this.out.closed) return;
     this.merge!.push(this.inputOf.get(cpu)!, chunk);
@@ -131,6 +137,7 @@ export class LiveReport implements LivePages {
     if (this.out.closed || !this.merge) return;
     this.comms!.round();
     this.merge.emit(this.bound);
+    this.printedTo = this.bound;
     this.bound = this.merge.latest;
     this.out.flush();
   }

@@ -6,6 +6,9 @@ import { addRecordingOptions, runRecording, untilText, type RecordingCliOptions 
 import { LiveReport, type LiveSummary } from '../../analysis/report/live.js';
 import { lossText, totalLoss } from '../../trace/loss.js';
 
+/** Longest wait before a quiet CPU is read: how late an event may show (a recording's default is 100 ms). */
+const STREAM_POLL_MS = 50;
+
 export interface StreamCliOptions extends RecordingCliOptions {
   json?: boolean;
   syscallNames?: boolean;
@@ -23,7 +26,7 @@ export function registerStream(program: Command): void {
     .option('-q, --quiet', 'no first line and no totals on stderr')
     .addHelpText(
       'after',
-      '\nEvents of all CPUs come out in time order, about one to two --poll intervals (default 100 ms) after they\n' +
+      '\nEvents of all CPUs come out in time order, within about one --poll interval (default 50 ms) of when they\n' +
         'happened. Lost events are marked where they were lost, as report marks them ("CPU:N [N EVENTS DROPPED]");\n' +
         'a reader slower than the events leaves them in the kernel, which overwrites and counts them: the totals\n' +
         "on stderr at the end say how many. A command's own output goes to stderr.",
@@ -41,7 +44,7 @@ export async function streamCommand(command: string[], opts: StreamCliOptions): 
   const out = new LiveReport({ fd: 1, json: opts.json, syscallNames: opts.syscallNames, onClosed: () => stop.abort() });
   if (!opts.quiet) process.stderr.write(`lkst: streaming ${plan.describe} ${untilText(command, opts)}\n`);
   // The command's stdout goes to stderr: stdout carries only the events.
-  const result = await runRecording(command, opts, plan, { workDir: process.cwd(), live: out, commandStdio: ['inherit', 2, 'inherit'] }, stop);
+  const result = await runRecording(command, { ...opts, poll: opts.poll ?? STREAM_POLL_MS }, plan, { workDir: process.cwd(), live: out, commandStdio: ['inherit', 2, 'inherit'] }, stop);
   result.discard();
   const s = await out.finish(result.kernelStats);
   if (s.error) throw new LkstError(`cannot write the events to stdout (${errnoCode(s.error) ?? s.error})`, 'check where stdout goes');
