@@ -26,10 +26,11 @@ export function registerStream(program: Command): void {
     .option('-q, --quiet', 'no first line and no totals on stderr')
     .addHelpText(
       'after',
-      '\nEvents of all CPUs come out in time order, within about one --poll interval (default 50 ms) of when they\n' +
-        'happened. Lost events are marked where they were lost, as report marks them ("CPU:N [N EVENTS DROPPED]");\n' +
-        'a reader slower than the events leaves them in the kernel, which overwrites and counts them: the totals\n' +
-        "on stderr at the end say how many. A command's own output goes to stderr.",
+      '\nEvents of all CPUs come out in time order, within about one --poll interval (default 50 ms) of when\n' +
+        'they happened. Lost events are marked where they were lost, as report marks them ("CPU:N [EVENTS\n' +
+        'DROPPED]", with the count when the kernel stored one); a reader slower than the events leaves them in\n' +
+        'the kernel, which overwrites and counts them: the totals on stderr at the end say how many. A\n' +
+        "command's own output goes to stderr.",
     )
     .action(action(async (command: string[], opts: StreamCliOptions) => streamCommand(command, opts)));
 }
