@@ -15,11 +15,13 @@ program
 // is the recorder's cost (timed against trace-cmd record).
 if (process.argv[2] === 'report') (await import('./commands/report.js')).registerReport(program);
 else if (process.argv[2] === 'record') (await import('./commands/record.js')).registerRecord(program);
+else if (process.argv[2] === 'stream') (await import('./commands/stream.js')).registerStream(program);
 else await registerAll(program);
 
 async function registerAll(program: Command): Promise<void> {
-  const [record, report, events, armed, maskset, handler, recover, reset, features, buffer, logd, stats, state, analyze, query, exp, bench, view] = await Promise.all([
+  const [record, stream, report, events, armed, maskset, handler, recover, reset, features, buffer, logd, stats, state, analyze, query, exp, bench, view] = await Promise.all([
     import('./commands/record.js'),
+    import('./commands/stream.js'),
     import('./commands/report.js'),
     import('./commands/events.js'),
     import('./commands/armed.js'),
@@ -38,7 +40,7 @@ async function registerAll(program: Command): Promise<void> {
     import('./commands/bench.js'),
     import('./commands/view.js'),
   ]);
-  for (const register of [record.registerRecord, report.registerReport, events.registerEvents, armed.registerArmed, maskset.registerMaskset, handler.registerHandler, recover.registerRecover, reset.registerReset, features.registerFeatures]) register(program);
+  for (const register of [record.registerRecord, stream.registerStream, report.registerReport, events.registerEvents, armed.registerArmed, maskset.registerMaskset, handler.registerHandler, recover.registerRecover, reset.registerReset, features.registerFeatures]) register(program);
   buffer.registerBuffer(program);
   logd.registerLogd(program);
   stats.registerStats(program);

@@ -19,6 +19,9 @@ export interface CpuCapture {
 
 const BATCH_PAGES = 64;
 
+/** Takes pages a reader read, instead of a file (a live consumer); the buffer is its own. */
+export type PageSink = (pages: Buffer) => void;
+
 export function emptyCapture(cpu: number): CpuCapture {
   return { cpu, pages: 0, bytes: 0, events: 0, lostInPages: 0, lossFlagsWithoutCount: 0 };
 }
@@ -76,27 +79,30 @@ export class PageFileCounter {
 export class CpuReader {
   readonly stats: CpuCapture;
   private readonly fd: number;
-  private readonly outFd: number;
+  private readonly outFd: number | undefined;
+  private readonly sink: PageSink | undefined;
   private readonly batch: Buffer;
   private readonly statsPath: string;
   private statsFd: number | undefined | null;
   private readonly statsBuf = Buffer.allocUnsafe(512);
   private closed = false;
 
-  /** append: continue a file another writer started (the pump, when it failed). */
-  constructor(readonly cpu: number, pipePath: string, readonly pageSize: number, outPath: string, append = false) {
+  /** out: a file of pages, or a sink; append: continue a file another writer started (the pump, when it failed). */
+  constructor(readonly cpu: number, pipePath: string, readonly pageSize: number, out: string | PageSink, append = false) {
     this.stats = emptyCapture(cpu);
     try {
       this.fd = openSync(pipePath, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
       throw tracefsAccessError(pipePath, err, 'open');
     }
-    try {
-      this.outFd = openSync(outPath, append ? 'a' : 'w');
-    } catch (err) {
-      closeSync(this.fd);
-      throw new LkstError(`cannot write ${outPath} (${errnoCode(err) ?? err})`, 'choose an output directory you can write to with free space');
-    }
+    if (typeof out === 'function') this.sink = out;
+    else
+      try {
+        this.outFd = openSync(out, append ? 'a' : 'w');
+      } catch (err) {
+        closeSync(this.fd);
+        throw new LkstError(`cannot write ${out} (${errnoCode(err) ?? err})`, 'choose an output directory you can write to with free space');
+      }
     this.batch = Buffer.allocUnsafe(pageSize * BATCH_PAGES);
     this.statsPath = pipePath.replace(/trace_pipe_raw$/, 'stats');
   }
@@ -169,9 +175,13 @@ export class CpuReader {
 
   private writeOut(pages: number): void {
     const len = pages * this.pageSize;
+    if (this.sink) {
+      this.sink(Buffer.from(this.batch.subarray(0, len)));
+      return;
+    }
     let off = 0;
     try {
-      while (off < len) off += writeSync(this.outFd, this.batch, off, len - off);
+      while (off < len) off += writeSync(this.outFd!, this.batch, off, len - off);
     } catch (err) {
       throw new LkstError(`cannot write the CPU ${this.cpu} data (${errnoCode(err) ?? err})`, 'free disk space or record to another directory; what was written so far is kept');
     }
@@ -182,6 +192,6 @@ export class CpuReader {
     this.closed = true;
     if (typeof this.statsFd === 'number') closeSync(this.statsFd);
     closeSync(this.fd);
-    closeSync(this.outFd);
+    if (this.outFd !== undefined) closeSync(this.outFd);
   }
 }

@@ -74,22 +74,30 @@ export function eventFormatTexts(events: { system: string; event: string }[], to
   return [...bySystem].map(([system, formats]) => ({ system, formats }));
 }
 
-/** Everything a trace file needs besides the pages, read from the live kernel at the end of a recording. */
-export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number): TraceMeta {
+/** The kernel's saved_cmdlines now ("pid comm" lines). */
+export function savedCmdlines(top: TracefsDir = tracefs()): string {
+  return top.has('saved_cmdlines') ? top.read('saved_cmdlines') : '';
+}
+
+/**
+ * Everything a trace file needs besides the pages, read from the live kernel at the end of a
+ * recording. lazyKallsyms: /proc/kallsyms is read when first asked for (a live consumer may never).
+ */
+export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number, opts: { lazyKallsyms?: boolean } = {}): TraceMeta {
   const top = tracefs();
   const cpus = inst.cpus();
   const cpuCount = cpus.length ? Math.max(...cpus) + 1 : 1;
   const maskset = masksetIn(inst.name);
   const cpuStats: (string | undefined)[] = new Array(cpuCount).fill(undefined);
   for (const c of cpus) if (inst.has(`per_cpu/cpu${c}/stats`)) cpuStats[c] = inst.read(`per_cpu/cpu${c}/stats`);
-  return {
+  const meta: TraceMeta = {
     headerPage: top.read('events/header_page'),
     headerEvent: top.read('events/header_event'),
     ftraceFormats: ftraceFormats(top),
     eventFormats: eventFormatTexts(events, top),
-    kallsyms: readProcFile('/proc/kallsyms'),
+    kallsyms: opts.lazyKallsyms ? '' : readProcFile('/proc/kallsyms'),
     printk: top.has('printk_formats') ? top.read('printk_formats') : '',
-    cmdlines: top.has('saved_cmdlines') ? top.read('saved_cmdlines') : '',
+    cmdlines: savedCmdlines(top),
     clock: inst.clock,
     pageSize,
     cpuCount,
@@ -99,4 +107,9 @@ export function collectLiveMeta(inst: Instance, events: { system: string; event:
     ...(maskset ? { maskset } : {}),
     cpuStats,
   };
+  if (opts.lazyKallsyms) {
+    let text: string | undefined;
+    Object.defineProperty(meta, 'kallsyms', { enumerable: true, get: () => (text ??= readProcFile('/proc/kallsyms')) });
+  }
+  return meta;
 }

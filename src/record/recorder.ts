@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
 import { Instance, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
@@ -8,9 +8,10 @@ import { notePageFiles, pageFilePath, removePageFiles } from '../base/page-files
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { CpuReader, PageFileCounter, type CpuCapture } from './cpu-reader.js';
 import { Pump, pumpBinary } from './pump.js';
-import { collectLiveMeta } from './live-meta.js';
+import { collectLiveMeta, savedCmdlines } from './live-meta.js';
 import { recordingLoss, stampStartCounters } from './loss-stats.js';
 import { PollPacer } from './poll-pacer.js';
+import { liveRound, readDue, type LivePages } from './live-pages.js';
 
 export interface TracepointRef {
   system: string;
@@ -41,6 +42,10 @@ export interface RecordOptions {
   /** Called about once a second with running totals (for the live line). */
   onProgress?: (p: RecordProgress) => void;
   signal?: AbortSignal;
+  /** Hand the pages to this consumer as they are read, instead of page files (`lkst stream`). */
+  live?: LivePages;
+  /** The command's stdio (default: inherit ours). */
+  commandStdio?: StdioOptions;
 }
 
 export interface RecordProgress {
@@ -116,7 +121,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     notePageFiles(opts.workDir);
     for (const cpu of inst.cpus()) cpuFiles.push({ cpu, source: pageFilePath(opts.workDir, cpu) });
     const kernelStatsNow = () => cpuFiles.map((f) => inst.cpuStats(f.cpu));
-    const pumpBin = pumpUsable(inst) ? pumpBinary().path : undefined;
+    // Live pages come from Node's reads: the pump moves whole pages to files, when half a buffer is full.
+    const pumpBin = !opts.live && pumpUsable(inst) ? pumpBinary().path : undefined;
     // What the buffer had lost before we read a page: never this recording's losses.
     kernelStatsAtStart = kernelStatsNow();
     // Setting up (and, without the pump, reading pages) makes events of our own: leave them out.
@@ -127,7 +133,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     if (pumpBin) {
       counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
       pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })));
-    } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source));
+    } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, opts.live ? (pages) => opts.live!.pages(f.cpu, pages) : f.source));
     if (!opts.attach) {
       // Tracing goes on before the events: the kernel refuses markers (a maskset's) while it is off.
       inst.tracingOn = true;
@@ -145,6 +151,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       interference = why;
       process.stderr.write(`lkst record: WARNING: ${why}; this recording is cut short from here\n`);
     });
+    opts.live?.start({ meta: collectLiveMeta(inst, events, pageSize, { lazyKallsyms: true }), cpus: cpuFiles.map((f) => f.cpu), start: kernelStatsAtStart, cmdlines: () => savedCmdlines() });
 
     // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
     const takeOver = (err: LkstError) => {
@@ -190,10 +197,10 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         const t0 = performance.now();
         let most = 0;
         try {
-          if (!pump)
+          if (opts.live) most = liveRound(readers, lastRead, t0, maxPoll, opts.live);
+          else if (!pump)
             readers.forEach((r, i) => {
-              const unread = r.unreadBytes();
-              if (unread >= 0 && unread < r.pageSize && t0 - lastRead[i]! < maxPoll) return;
+              if (!readDue(r, t0 - lastRead[i]!, maxPoll)) return;
               const before = r.stats.bytes;
               r.drain(Infinity, { stopAtPartialPage: true });
               lastRead[i] = t0;
@@ -223,7 +230,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       }
       if (opts.command?.length) {
         const [cmd, ...args] = opts.command;
-        child = spawn(cmd!, args, { stdio: 'inherit' });
+        child = spawn(cmd!, args, { stdio: opts.commandStdio ?? 'inherit' });
         child.on('error', (err) => finish(new LkstError(`cannot run ${cmd} (${(err as NodeJS.ErrnoException).code ?? err})`, 'check the command name and PATH')));
         child.on('exit', (code, sig) => {
           // As a shell reports it: 128 + the signal's number.
@@ -248,6 +255,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         takeOver(err);
       }
     for (const r of readers) r.drain();
+    opts.live?.round();
     // After a pump failure the counters stopped where Node took over (it counts what it appends).
     if (!pumpFailed) for (const c of counters) c.update();
     const kernelStats = kernelStatsNow();

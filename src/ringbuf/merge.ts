@@ -114,11 +114,16 @@ class Cursor {
 
 /** Visits every record of all inputs in time order; returns the number of records visited. */
 export function mergeRecords(inputs: readonly MergeInput[], visit: MergeVisitor, opts: MergeOptions = {}): number {
-  const live: Cursor[] = [];
-  inputs.forEach((inp, i) => {
-    const c = new Cursor(i, inp, inp.pageSize, opts);
-    if (c.nextPage()) live.push(c);
-  });
+  return mergeCursors(inputs.map((inp, i) => new Cursor(i, inp, inp.pageSize, opts)), visit, Infinity);
+}
+
+/**
+ * Visits the cursors' records in time order up to `until` (inclusive); a cursor whose stream has
+ * nothing more now drops out of this pass. Returns how many were visited (the visitor returning
+ * false stops it).
+ */
+function mergeCursors(cursors: readonly Cursor[], visit: MergeVisitor, until: number): number {
+  const live = cursors.filter((c) => c.i < c.n || c.nextPage());
   let count = 0;
   while (live.length) {
     // The input with the smallest head time (first in input order on ties), and the runner-up's time.
@@ -131,6 +136,7 @@ export function mergeRecords(inputs: readonly MergeInput[], visit: MergeVisitor,
       if (ta < tb || (ta === tb && a.index < b.index)) best = k;
     }
     const cur = live[best]!;
+    if (cur.ts[cur.i]! > until) return count;
     let limit = Infinity;
     let limitIndex = Infinity;
     for (let k = 0; k < live.length; k++) {
@@ -147,7 +153,7 @@ export function mergeRecords(inputs: readonly MergeInput[], visit: MergeVisitor,
     for (;;) {
       const i = cur.i;
       const t = cur.ts[i]!;
-      if (t > limit || (t === limit && !beatsOnTie)) break;
+      if (t > limit || (t === limit && !beatsOnTie) || t > until) break;
       const missed = i === 0 ? cur.pageMissed : 0;
       count++;
       cur.i = i + 1;
@@ -161,4 +167,62 @@ export function mergeRecords(inputs: readonly MergeInput[], visit: MergeVisitor,
     }
   }
   return count;
+}
+
+/**
+ * The merge of a recording in progress: pages are pushed per input as they are read, and records
+ * come out in time order up to a time the caller knows every input has delivered (see emit).
+ */
+export class LiveMerge {
+  private readonly queues: Buffer[][];
+  private readonly cursors: Cursor[];
+  /** The latest time among the records pushed so far (-Infinity before any). */
+  latest = -Infinity;
+  /** Records visited with a time before one visited earlier (they came after their turn). */
+  late = 0;
+  private last = -Infinity;
+
+  constructor(inputs: number, private readonly pageSize: number, private readonly visit: MergeVisitor, opts: MergeOptions = {}) {
+    this.queues = Array.from({ length: inputs }, () => []);
+    // A queue's iterator says "done" while it is empty and goes on once more pages are pushed.
+    this.cursors = this.queues.map((q, i) => {
+      const it: Iterator<Buffer> = { next: () => (q.length ? { value: q.shift()!, done: false } : { value: undefined, done: true }) };
+      return new Cursor(i, { chunks: { [Symbol.iterator]: () => it }, pageSize }, pageSize, opts);
+    });
+  }
+
+  /** Whole pages of one input, in order (kept until their records are visited). */
+  push(input: number, chunk: Buffer): void {
+    this.queues[input]!.push(chunk);
+    const ts = this.lastTime(chunk);
+    if (ts > this.latest) this.latest = ts;
+  }
+
+  /** Visits, in time order, every pushed record at or before `until`; returns how many. */
+  emit(until: number): number {
+    return mergeCursors(
+      this.cursors,
+      (input, ts, buf, off, len, missed) => {
+        if (ts < this.last) this.late++;
+        else this.last = ts;
+        return this.visit(input, ts, buf, off, len, missed);
+      },
+      until,
+    );
+  }
+
+  /** The time of the chunk's last record (-Infinity when it has none). */
+  private lastTime(chunk: Buffer): number {
+    for (let at = chunk.length - this.pageSize; at >= 0; at -= this.pageSize) {
+      let last = -Infinity;
+      try {
+        forEachRecord(chunk, at, this.pageSize, (ts) => (last = ts));
+      } catch (err) {
+        if (!(err instanceof CorruptPageError) && !(err instanceof RangeError)) throw err;
+        continue; // reported when the merge reaches it
+      }
+      if (last !== -Infinity) return last;
+    }
+    return -Infinity;
+  }
 }

@@ -13,7 +13,9 @@ import type { CpuStream } from '../../file/reader.js';
 import { openTrace, type OpenOptions } from '../../sources/open.js';
 import { LossLedger, type CpuLoss, type LossPlace } from '../../trace/loss.js';
 import { selectBuffers, type Trace } from '../../trace/model.js';
-import { mergeRecords, type MergeInput } from '../../ringbuf/merge.js';
+import { mergeRecords, type MergeInput, type MergeVisitor } from '../../ringbuf/merge.js';
+import type { EventRegistry } from '../../events/registry.js';
+import type { TextWriter } from '../../events/printfmt/writer.js';
 import { LkstError } from '../../base/errors.js';
 import { eventSelection, type EventSelection } from './event-filter.js';
 import { compileFieldsJson } from './json-fields.js';
@@ -62,7 +64,7 @@ interface EventView {
   syscallNr?: number;
 }
 
-interface InputInfo {
+export interface InputInfo {
   cpu: number;
   prefix: string;
   cpuCol: Uint8Array;
@@ -86,7 +88,7 @@ export async function runReport(path: string, opts: ReportOptions & OpenOptions 
 }
 
 /** The render context of a trace file: its saved cmdlines, kallsyms and printk formats. */
-export function renderContextOf(file: Trace): RenderContext {
+export function renderContextOf(file: Pick<Trace, 'cmdlines' | 'kallsyms' | 'printkFormats'>): RenderContext {
   // The trace's own tables (each parsed once); kallsyms and printk formats when an event first needs them.
   return {
     comms: CommTable.fromMap(file.cmdlines),
@@ -172,15 +174,58 @@ async function reportInputs(
   wanted: EventSelection | undefined,
 ): Promise<ReportSummary> {
   const json = !!opts.json;
-  const pidFilter = opts.pid;
   const sink = new OutputSink(opts.out ?? process.stdout);
   const w = sink.w;
-  const renderers = new EventRenderers((id) => file.registry.get(id), { plugins: opts.plugins });
   const warnedBefore = file.warnings.length;
   const summary: ReportSummary = { records: 0, printed: 0, loss: { cpus: [], unplaced: [] }, corruptPages: 0, bytes: 0, warnings: [...file.warnings] };
-  const ledger = new LossLedger(infos.map((i) => ({ buffer: i.bufferName, cpu: i.cpu, counters: i.counters })));
-  if (!json) w.str(`cpus=${file.meta.cpuCount}\n`);
+  const ledger = ledgerOf(infos);
+  if (!json) w.str(reportHeader(file.meta.cpuCount));
+  summary.records = mergeRecords(inputs, recordPrinter(file.registry, ctx, opts, infos, wanted, w, ledger, summary), {
+    onCorruptPage: (input, page, message) => {
+      summary.corruptPages++;
+      if (summary.warnings.length < 100) summary.warnings.push(`CPU ${infos[input]!.cpu}: page ${page} skipped: ${message}`);
+    },
+  });
+  await sink.end();
+  summary.bytes = sink.bytes;
+  summary.loss = ledger.finish();
+  // What the file reader noticed while reading the pages (a cut-off end, ...).
+  summary.warnings.push(...file.warnings.slice(warnedBefore));
+  return summary;
+}
 
+/** The line report's text starts with. */
+export function reportHeader(cpuCount: number): string {
+  return `cpus=${cpuCount}\n`;
+}
+
+/** The loss ledger of a report's inputs. */
+export function ledgerOf(infos: readonly InputInfo[]): LossLedger {
+  return new LossLedger(infos.map((i) => ({ buffer: i.bufferName, cpu: i.cpu, counters: i.counters })));
+}
+
+/** An input of the top-level (unnamed) buffer, labelled as report labels it. */
+export function plainInputInfo(cpu: number, clock: string, counters: CpuStream['counters']): InputInfo {
+  return { cpu, prefix: '', cpuCol: latin1Bytes(cpuColumn(cpu)), bufferName: '', inNs: clockInNs(clock), counters };
+}
+
+/**
+ * The merge visitor that prints each record as report does (trace-cmd's text or JSON lines) into w,
+ * the ledger placing lost events inline, summary.printed counting what was printed.
+ */
+export function recordPrinter(
+  registry: EventRegistry,
+  ctx: RenderContext,
+  opts: ReportOptions,
+  infos: readonly InputInfo[],
+  wanted: EventSelection | undefined,
+  w: TextWriter,
+  ledger: LossLedger,
+  summary: Pick<ReportSummary, 'printed'>,
+): MergeVisitor {
+  const json = !!opts.json;
+  const pidFilter = opts.pid;
+  const renderers = new EventRenderers((id) => registry.get(id), { plugins: opts.plugins });
   const views: (EventView | null | undefined)[] = [];
   const tasks = new Map<number, Uint8Array>();
   const taskCol = (pid: number): Uint8Array => {
@@ -207,111 +252,96 @@ async function reportInputs(
   let lastPid = -1;
   let lastInput = -1;
   let lastHead: Uint8Array = new Uint8Array(0);
-  summary.records = mergeRecords(
-    inputs,
-    (input, ts, b, off, len, missed) => {
-      // Losses from before the recording began are not this trace's: the ledger takes them out.
-      if (missed) missed = ledger.place(input, missed);
-      ledger.seen(input, ts);
-      const id = u16le(b, off);
-      if (wanted) {
-        const f = wanted.get(id);
-        if (f === undefined || (f !== null && !f(b, off, len))) return;
+  return (input, ts, b, off, len, missed) => {
+    // Losses from before the recording began are not this trace's: the ledger takes them out.
+    if (missed) missed = ledger.place(input, missed);
+    ledger.seen(input, ts);
+    const id = u16le(b, off);
+    if (wanted) {
+      const f = wanted.get(id);
+      if (f === undefined || (f !== null && !f(b, off, len))) return;
+    }
+    let view = views[id];
+    if (view === undefined) {
+      const c = renderers.get(id);
+      view = views[id] = c ? eventView(c, json, !!opts.syscallNames) : null;
+    }
+    const pid = i32le(b, off + (view ? view.pidOff : 4));
+    if (pidFilter !== undefined && pid !== pidFilter) return;
+    const info = infos[input]!;
+    if (missed) {
+      if (json) w.str(`{"ts":${ts},"cpu":${info.cpu},"lost":${missed > 0 ? missed : 'null'}}\n`);
+      else w.str(info.prefix + (missed > 0 ? `CPU:${info.cpu} [${missed} EVENTS DROPPED]\n` : `CPU:${info.cpu} [EVENTS DROPPED]\n`));
+    }
+    summary.printed++;
+    if (json) {
+      let s = `{"ts":${ts},"cpu":${info.cpu},"pid":${pid},"comm":${JSON.stringify(ctx.comms.get(pid))}`;
+      if (info.bufferName) s += `,"buffer":${JSON.stringify(info.bufferName)}`;
+      if (!view) s += `,"event":null,"id":${id}}`;
+      else s += view.jsonHead + view.json!(b, off, len) + '}';
+      w.str(s + '\n');
+      return;
+    }
+    if (!view) {
+      const prefix = missed ? '' : info.prefix;
+      w.str(prefix + UNKNOWN_LINE + '\n');
+      return;
+    }
+    if (pid !== lastPid || input !== lastInput) {
+      lastHead = headOf(input, pid, info);
+      // A task without a name yet may get one from a later sched_switch: look it up again then.
+      lastPid = ctx.comms.has(pid) ? pid : -1;
+      lastInput = input;
+    }
+    if (missed) {
+      // After a dropped-events line the buffer label is not repeated.
+      w.bytes(taskCol(pid));
+      w.bytes(info.cpuCol);
+    } else w.bytes(lastHead);
+    if (info.inNs) {
+      // " %5lu.%06lu: " of the time rounded to microseconds, then the event name column.
+      const us = Math.floor((ts + 500) / 1000);
+      const secs = Math.floor(us / 1e6);
+      if (secs !== lastSecs) {
+        lastSecs = secs;
+        secsCol = latin1Bytes(' ' + padLeft(String(secs), 5) + '.');
       }
-      let view = views[id];
-      if (view === undefined) {
-        const c = renderers.get(id);
-        view = views[id] = c ? eventView(c, json, !!opts.syscallNames) : null;
-      }
-      const pid = i32le(b, off + (view ? view.pidOff : 4));
-      if (pidFilter !== undefined && pid !== pidFilter) return;
-      const info = infos[input]!;
-      if (missed) {
-        if (json) w.str(`{"ts":${ts},"cpu":${info.cpu},"lost":${missed > 0 ? missed : 'null'}}\n`);
-        else w.str(info.prefix + (missed > 0 ? `CPU:${info.cpu} [${missed} EVENTS DROPPED]\n` : `CPU:${info.cpu} [EVENTS DROPPED]\n`));
-      }
-      summary.printed++;
-      if (json) {
-        let s = `{"ts":${ts},"cpu":${info.cpu},"pid":${pid},"comm":${JSON.stringify(ctx.comms.get(pid))}`;
-        if (info.bufferName) s += `,"buffer":${JSON.stringify(info.bufferName)}`;
-        if (!view) s += `,"event":null,"id":${id}}`;
-        else s += view.jsonHead + view.json!(b, off, len) + '}';
-        w.str(s + '\n');
-        return;
-      }
-      if (!view) {
-        const prefix = missed ? '' : info.prefix;
-        w.str(prefix + UNKNOWN_LINE + '\n');
-        return;
-      }
-      if (pid !== lastPid || input !== lastInput) {
-        lastHead = headOf(input, pid, info);
-        // A task without a name yet may get one from a later sched_switch: look it up again then.
-        lastPid = ctx.comms.has(pid) ? pid : -1;
-        lastInput = input;
-      }
-      if (missed) {
-        // After a dropped-events line the buffer label is not repeated.
-        w.bytes(taskCol(pid));
-        w.bytes(info.cpuCol);
-      } else w.bytes(lastHead);
-      if (info.inNs) {
-        // " %5lu.%06lu: " of the time rounded to microseconds, then the event name column.
-        const us = Math.floor((ts + 500) / 1000);
-        const secs = Math.floor(us / 1e6);
-        if (secs !== lastSecs) {
-          lastSecs = secs;
-          secsCol = latin1Bytes(' ' + padLeft(String(secs), 5) + '.');
-        }
-        const name = view.nameCol;
-        const sc = secsCol;
-        w.need(sc.length + 7 + name.length);
-        const ob = w.buf;
-        let p = w.pos;
-        for (let i = 0; i < sc.length; i++) ob[p++] = sc[i]!;
-        const frac = us - secs * 1e6;
-        const hi = (frac / 1000) | 0;
-        const a = DIGITS3[hi]!;
-        const c = DIGITS3[frac - hi * 1000]!;
-        ob[p++] = a >>> 16;
-        ob[p++] = (a >>> 8) & 0xff;
-        ob[p++] = a & 0xff;
-        ob[p++] = c >>> 16;
-        ob[p++] = (c >>> 8) & 0xff;
-        ob[p++] = c & 0xff;
-        ob[p++] = 58;
-        for (let i = 0; i < name.length; i++) ob[p++] = name[i]!;
-        w.total += p - w.pos;
-        w.pos = p;
-      } else {
-        w.str(rawTimeColumn(ts));
-        w.bytes(view.nameCol);
-      }
-      const before = w.total;
-      if (view.syscallNr !== undefined) {
-        // "NR 257 (...)" -> "NR 257 openat (...)": rendered apart, so the name goes in whole.
-        const text = renderToString(view.compiled, b, off, len, ctx);
-        const nr = view.syscallNr + 8 <= len ? Number(b.readBigInt64LE(off + view.syscallNr)) : NaN;
-        w.str(Number.isNaN(nr) ? text : text.replace(/^NR (-?\d+)/, `NR $1 ${syscallName(nr)}`));
-      } else view.compiled.render(b, off, len, ctx, w);
-      // trace-cmd drops one newline that ends the event's text.
-      if (w.total > before && w.buf[w.pos - 1] === 10) {
-        w.pos--;
-        w.total--;
-      }
-      w.ch(10);
-    },
-    {
-      onCorruptPage: (input, page, message) => {
-        summary.corruptPages++;
-        if (summary.warnings.length < 100) summary.warnings.push(`CPU ${infos[input]!.cpu}: page ${page} skipped: ${message}`);
-      },
-    },
-  );
-  await sink.end();
-  summary.bytes = sink.bytes;
-  summary.loss = ledger.finish();
-  // What the file reader noticed while reading the pages (a cut-off end, ...).
-  summary.warnings.push(...file.warnings.slice(warnedBefore));
-  return summary;
+      const name = view.nameCol;
+      const sc = secsCol;
+      w.need(sc.length + 7 + name.length);
+      const ob = w.buf;
+      let p = w.pos;
+      for (let i = 0; i < sc.length; i++) ob[p++] = sc[i]!;
+      const frac = us - secs * 1e6;
+      const hi = (frac / 1000) | 0;
+      const a = DIGITS3[hi]!;
+      const c = DIGITS3[frac - hi * 1000]!;
+      ob[p++] = a >>> 16;
+      ob[p++] = (a >>> 8) & 0xff;
+      ob[p++] = a & 0xff;
+      ob[p++] = c >>> 16;
+      ob[p++] = (c >>> 8) & 0xff;
+      ob[p++] = c & 0xff;
+      ob[p++] = 58;
+      for (let i = 0; i < name.length; i++) ob[p++] = name[i]!;
+      w.total += p - w.pos;
+      w.pos = p;
+    } else {
+      w.str(rawTimeColumn(ts));
+      w.bytes(view.nameCol);
+    }
+    const before = w.total;
+    if (view.syscallNr !== undefined) {
+      // "NR 257 (...)" -> "NR 257 openat (...)": rendered apart, so the name goes in whole.
+      const text = renderToString(view.compiled, b, off, len, ctx);
+      const nr = view.syscallNr + 8 <= len ? Number(b.readBigInt64LE(off + view.syscallNr)) : NaN;
+      w.str(Number.isNaN(nr) ? text : text.replace(/^NR (-?\d+)/, `NR $1 ${syscallName(nr)}`));
+    } else view.compiled.render(b, off, len, ctx, w);
+    // trace-cmd drops one newline that ends the event's text.
+    if (w.total > before && w.buf[w.pos - 1] === 10) {
+      w.pos--;
+      w.total--;
+    }
+    w.ch(10);
+  };
 }

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { statSync } from 'node:fs';
-import { action, numberOption } from '../run.js';
-import { record, lostEvents, type RecordingResult, type RecordProgress } from '../../record/recorder.js';
+import { action } from '../run.js';
+import { lostEvents, type RecordingResult, type RecordProgress } from '../../record/recorder.js';
 import { lossText } from '../../trace/loss.js';
-import { planRecording, type EventPick } from '../record-plan.js';
-import { InvalidArgumentError } from 'commander';
+import { planRecording } from '../record-plan.js';
+import { addRecordingOptions, runRecording, untilText, type RecordingCliOptions } from '../record-options.js';
+import { LkstError } from '../../base/errors.js';
 import { writeTraceDat } from '../../file/writer.js';
 import { checkOutputPath } from '../../record/output-path.js';
 import { withTrace } from '../../analysis/open.js';
@@ -14,95 +15,42 @@ import { renderStats } from '../../analysis/render.js';
 import { runReport } from '../../analysis/report/index.js';
 import { TailLines } from '../tail-lines.js';
 
-export interface RecordCliOptions {
-  event?: EventPick[];
+export interface RecordCliOptions extends RecordingCliOptions {
   output: string;
-  duration?: number;
-  buffer?: number;
-  subbuf?: number;
-  clock?: string;
-  poll?: number;
   quiet?: boolean;
   show?: boolean;
-  maskset?: string[];
-  skipMissing?: boolean;
-  attach?: boolean;
 }
 
 export function registerRecord(program: Command): void {
-  // -f filters the -e before it: both fill one list, in command-line order.
-  const picks: EventPick[] = [];
-  program
-    .command('record')
-    .description('record the running kernel into a trace.dat file (default: the maskset "default", every LKST event but the lock ones)')
-    .option('-e, --event <name>', 'event to record: LKST name (PROCESS_CONTEXTSWITCH), system:event, system:*, or a category; repeatable; adds to -m', (name: string) => {
-      picks.push({ name });
-      return picks;
-    })
-    .option('-f, --filter <expr>', "record the -e before it only when this kernel filter expression on its fields holds (e.g. 'prev_pid == 1')", (expr: string) => {
-      const last = picks[picks.length - 1];
-      if (!last) throw new InvalidArgumentError('-f filters the -e before it: put it after an -e');
-      if (last.filter !== undefined) throw new InvalidArgumentError(`-e ${last.name} already has a -f: join the expressions with && or ||`);
-      last.filter = expr;
-      return expr;
-    })
-    .option('-m, --maskset <name>', 'record what this maskset says (default: the maskset "default"); repeatable, the entries merged', collect, [])
-    .option('--skip-missing', "with -m: leave out events this kernel lacks instead of refusing")
-    .option('--attach', 'stream the trace armed by `lkst start` (it stays armed afterwards)')
-    .option('-o, --output <file>', 'output file', 'trace.dat')
-    .option('-d, --duration <seconds>', 'stop after this many seconds', numberOption('--duration', 0))
-    .option('-b, --buffer <kb>', 'ring-buffer size per CPU in KiB', numberOption('--buffer', 4))
-    .option('--subbuf <kb>', 'ring-buffer page (sub-buffer) size in KiB, where the kernel allows it', numberOption('--subbuf', 4))
-    .option('--clock <name>', 'trace clock (see `lkst features`)')
-    .option('--poll <ms>', 'how often the buffers are drained', numberOption('--poll', 1))
+  addRecordingOptions(
+    program.command('record').description('record the running kernel into a trace.dat file (default: the maskset "default", every LKST event but the lock ones)'),
+  )
+    .option('-o, --output <file>', 'output file; - prints the events as they happen instead, as `lkst stream` does', 'trace.dat')
     .option('-q, --quiet', 'no live line or summary')
     .option('--show', 'afterwards, print what was seen: statistics and the last events')
-    .argument('[command...]', 'run this command and stop when it exits (put it after --)')
     .action(action(async (command: string[], opts: RecordCliOptions) => recordCommand(command, opts)));
 }
 
-function collect(v: string, prev: string[]): string[] {
-  return [...prev, v];
-}
-
 export async function recordCommand(command: string[], opts: RecordCliOptions): Promise<number> {
+  if (opts.output === '-') {
+    if (opts.show) throw new LkstError('--show reads the recorded file: there is none with -o -', 'leave out --show, or record to a file');
+    return (await import('./stream.js')).streamCommand(command, opts);
+  }
   const warn = (m: string) => {
     if (!opts.quiet) process.stderr.write(`lkst: ${m}\n`);
   };
   const output = resolvePath(opts.output);
   checkOutputPath(output);
   const plan = await planRecording(opts, warn);
-  const ctrl = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    if (++interrupts > 1) process.exit(130); // the exit hook still removes our instance
-    ctrl.abort();
-  };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigint);
   const live = !opts.quiet && process.stderr.isTTY;
-  if (!opts.quiet) {
-    const until = command.length ? `until ${command[0]} exits` : opts.duration !== undefined ? `for ${opts.duration} s` : 'until Ctrl-C';
-    process.stderr.write(`lkst: recording ${plan.describe} ${until} into ${opts.output}\n`);
-  }
+  if (!opts.quiet) process.stderr.write(`lkst: recording ${plan.describe} ${untilText(command, opts)} into ${opts.output}\n`);
   let result: RecordingResult;
   try {
-    result = await record({
-      ...plan.options,
+    result = await runRecording(command, opts, plan, {
       workDir: dirname(output),
-      bufferKbPerCpu: opts.buffer,
-      subbufKb: opts.subbuf,
-      clock: opts.clock,
-      durationSec: command.length ? undefined : opts.duration,
-      command,
-      pollMs: opts.poll,
-      signal: ctrl.signal,
       onProgress: live ? (p) => process.stderr.write(`\r${liveLine(p)}\x1b[K`) : undefined,
     });
   } finally {
-    plan.finish();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
     if (live) process.stderr.write('\r\x1b[K');
   }
   try {
