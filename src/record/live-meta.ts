@@ -18,7 +18,7 @@ function readOr(path: string, fallback = ''): string {
  * each read of /proc/kallsyms costs a walk of the symbol table: 2x the time of the whole recording
  * overhead on a storm.
  */
-function readProcFile(path: string): string {
+export function readProcFile(path: string): string {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -73,27 +73,34 @@ export function eventFormatTexts(events: { system: string; event: string }[], to
   return [...bySystem].map(([system, formats]) => ({ system, formats }));
 }
 
-/** Everything a trace file needs besides the pages, read from the live kernel at the end of a recording. */
-export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number): TraceMeta {
+/** What a trace file needs that does not change while recording (formats, clock, machine): a recording's journal keeps it from the start. */
+export function collectFixedMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number): Omit<TraceMeta, 'kallsyms' | 'cmdlines' | 'cpuStats'> {
   const top = tracefs();
   const cpus = inst.cpus();
-  const cpuCount = cpus.length ? Math.max(...cpus) + 1 : 1;
-  const cpuStats: (string | undefined)[] = new Array(cpuCount).fill(undefined);
-  for (const c of cpus) if (inst.has(`per_cpu/cpu${c}/stats`)) cpuStats[c] = inst.read(`per_cpu/cpu${c}/stats`);
   return {
     headerPage: top.read('events/header_page'),
     headerEvent: top.read('events/header_event'),
     ftraceFormats: ftraceFormats(top),
     eventFormats: eventFormatTexts(events, top),
-    kallsyms: readProcFile('/proc/kallsyms'),
     printk: top.has('printk_formats') ? top.read('printk_formats') : '',
-    cmdlines: top.has('saved_cmdlines') ? top.read('saved_cmdlines') : '',
     clock: inst.clock,
     pageSize,
-    cpuCount,
+    cpuCount: cpus.length ? Math.max(...cpus) + 1 : 1,
     uname: unameLine(),
     hostname: hostname(),
     instance: inst.name,
+  };
+}
+
+/** Everything a trace file needs besides the pages, read from the live kernel at the end of a recording. */
+export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number, fixed = collectFixedMeta(inst, events, pageSize)): TraceMeta {
+  const top = tracefs();
+  const cpuStats: (string | undefined)[] = new Array(fixed.cpuCount).fill(undefined);
+  for (const c of inst.cpus()) if (inst.has(`per_cpu/cpu${c}/stats`)) cpuStats[c] = inst.read(`per_cpu/cpu${c}/stats`);
+  return {
+    ...fixed,
+    kallsyms: readProcFile('/proc/kallsyms'),
+    cmdlines: top.has('saved_cmdlines') ? top.read('saved_cmdlines') : '',
     cpuStats,
   };
 }

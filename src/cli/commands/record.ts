@@ -6,8 +6,9 @@ import { record, lostEvents, type RecordingResult, type RecordProgress } from '.
 import { lossText } from '../../trace/loss.js';
 import { planRecording, type EventPick } from '../record-plan.js';
 import { InvalidArgumentError } from 'commander';
+import { LkstError } from '../../base/errors.js';
 import { writeTraceDat } from '../../file/writer.js';
-import { checkOutputPath } from '../../record/output-path.js';
+import { checkOutputPath } from '../../base/output-path.js';
 import { withTrace } from '../../analysis/open.js';
 import { traceStats } from '../../analysis/stats.js';
 import { renderStats } from '../../analysis/render.js';
@@ -90,6 +91,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
     result = await record({
       ...plan.options,
       workDir: dirname(output),
+      output,
       bufferKbPerCpu: opts.buffer,
       subbufKb: opts.subbuf,
       clock: opts.clock,
@@ -107,9 +109,11 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   }
   try {
     await writeTraceDat(output, result.meta, result.cpus);
-  } finally {
-    result.discard();
+  } catch (err) {
+    // The pages and the journal stay: nothing recorded is lost to a failed write.
+    throw new LkstError(`cannot write ${output}: ${err instanceof LkstError ? err.what : String(err)}; the recording is kept in ${dirname(output)}`, `make room there, then \`lkst recover --partial ${dirname(output)}\` writes it (add -o FILE to write elsewhere)`);
   }
+  result.discard();
   if (!opts.quiet) process.stderr.write(summary(result, output));
   if (opts.show) await showTrace(output);
   return result.commandExitCode ?? 0;
