@@ -3,7 +3,7 @@
  * guess them: each recorder leaves a note in the state directory naming its directory, so a reset
  * after the recorder was killed can remove the files of a pid that is gone.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir } from './config.js';
 
@@ -91,4 +91,17 @@ export function removeStalePageFiles(alive: (pid: number) => boolean): string[] 
     rmSync(join(notesDir(), note), { force: true });
   }
   return removed;
+}
+
+/** Cuts a page file to whole pages (a write cut by a kill, power loss or a full disk leaves a torn one); returns the bytes cut. */
+export function truncateToWholePages(path: string, pageSize: number): number {
+  const fd = openSync(path, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    const torn = size % pageSize;
+    if (torn) ftruncateSync(fd, size - torn);
+    return torn;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -10,10 +10,10 @@
  *   them marked uncertain with that reason.
  * Kallsyms and saved_cmdlines are read from the running kernel when it is still the same boot.
  */
-import { existsSync, openSync, closeSync, ftruncateSync, fstatSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LkstError } from '../base/errors.js';
-import { forgetNote, notedDirs, pageFilePath } from '../base/page-files.js';
+import { forgetNote, notedDirs, pageFilePath, truncateToWholePages } from '../base/page-files.js';
 import { Instance, parseCpuStats } from '../tracefs/instance.js';
 import { tracefs } from '../tracefs/tracefs.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
@@ -190,7 +190,11 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
   const sameBoot = j.bootId === bootId();
   const cpus = j.cpus.map((cpu) => ({ cpu, source: pageFilePath(j.workDir, cpu, j.pid) }));
   const pageSize = j.meta.pageSize;
-  for (const f of cpus) wholePages(f.source, pageSize, warnings);
+  for (const f of cpus) {
+    if (!existsSync(f.source)) continue;
+    const torn = truncateToWholePages(f.source, pageSize);
+    if (torn) warnings.push(`${f.source}: a torn last page (${torn} bytes) was left out`);
+  }
 
   let endStats: string[] | undefined;
   let inTransit = j.cpus.map(() => 0);
@@ -212,6 +216,11 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
       }
     }
     endStats = j.cpus.map((c) => inst.read(`per_cpu/cpu${c}/stats`));
+    // Read from the kernel but never written (the page mover killed with pages in hand).
+    inTransit = j.cpus.map((c, i) => {
+      const read = parseCpuStats(endStats![i]!).readEvents - parseCpuStats(j.startStats[i] ?? '').readEvents;
+      return Math.max(0, read - pageFileEvents(pageFilePath(j.workDir, c, j.pid), pageSize));
+    });
     how = `the recorder (pid ${j.pid}) was killed; the rest of its buffer was read from ${j.instance}`;
   } else {
     how = `the recorder (pid ${j.pid}) was killed and its buffer is gone${sameBoot ? '' : ' (the machine rebooted since)'}`;
@@ -253,6 +262,12 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
   };
 }
 
+function pageFileEvents(path: string, pageSize: number): number {
+  const c = new PageFileCounter(0, path, pageSize);
+  c.update();
+  return c.stats.events;
+}
+
 function liveInstance(name: string): Instance | undefined {
   try {
     return Instance.exists(name) ? Instance.open(name) : undefined;
@@ -261,18 +276,3 @@ function liveInstance(name: string): Instance | undefined {
   }
 }
 
-/** Cuts a page file to whole pages (a write cut by power loss or a full disk leaves a torn one). */
-function wholePages(path: string, pageSize: number, warnings: string[]): void {
-  if (!existsSync(path)) return;
-  const fd = openSync(path, 'r+');
-  try {
-    const size = fstatSync(fd).size;
-    const whole = size - (size % pageSize);
-    if (whole !== size) {
-      ftruncateSync(fd, whole);
-      warnings.push(`${path}: a torn last page (${size - whole} bytes) was left out`);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
