@@ -3,7 +3,7 @@
  * guess them: each recorder leaves a note in the state directory naming its directory, so a reset
  * after the recorder was killed can remove the files of a pid that is gone.
  */
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir } from './config.js';
 
@@ -29,7 +29,41 @@ export function removePageFiles(dir: string, cpus: readonly number[]): void {
   rmSync(join(notesDir(), String(process.pid)), { force: true });
 }
 
-/** Removes the page files (and notes) of recorders that are gone; returns the files removed. */
+/** Forgets a recorder's note (its page files were dealt with). */
+export function forgetNote(pid: number): void {
+  rmSync(join(notesDir(), String(pid)), { force: true });
+}
+
+/** Directories noted by recorders, by pid. */
+export function notedDirs(): { pid: number; dir: string }[] {
+  let notes: string[];
+  try {
+    notes = readdirSync(notesDir());
+  } catch {
+    return [];
+  }
+  const out: { pid: number; dir: string }[] = [];
+  for (const note of notes) {
+    const pid = Number(note);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      out.push({ pid, dir: readFileSync(join(notesDir(), note), 'utf8') });
+    } catch {
+      /* removed meanwhile */
+    }
+  }
+  return out;
+}
+
+/** A recorder's journal (record/partial.ts): its pages can still become a trace, so they are never removed as stale. */
+function hasJournal(dir: string, pid: number): boolean {
+  return existsSync(join(dir, `.lkst-${pid}.partial.json`));
+}
+
+/**
+ * Removes the page files (and notes) of recorders that are gone, except those a journal makes a
+ * trace of (`lkst recover --partial`); returns the files removed.
+ */
 export function removeStalePageFiles(alive: (pid: number) => boolean): string[] {
   let notes: string[];
   try {
@@ -42,6 +76,7 @@ export function removeStalePageFiles(alive: (pid: number) => boolean): string[] 
     const pid = Number(note);
     if (!Number.isInteger(pid) || alive(pid)) continue;
     const dir = readFileSync(join(notesDir(), note), 'utf8');
+    if (hasJournal(dir, pid)) continue;
     let names: string[] = [];
     try {
       names = readdirSync(dir);
@@ -56,4 +91,17 @@ export function removeStalePageFiles(alive: (pid: number) => boolean): string[] 
     rmSync(join(notesDir(), note), { force: true });
   }
   return removed;
+}
+
+/** Cuts a page file to whole pages (a write cut by a kill, power loss or a full disk leaves a torn one); returns the bytes cut. */
+export function truncateToWholePages(path: string, pageSize: number): number {
+  const fd = openSync(path, 'r+');
+  try {
+    const size = fstatSync(fd).size;
+    const torn = size % pageSize;
+    if (torn) ftruncateSync(fd, size - torn);
+    return torn;
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,10 +1,11 @@
-import { readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statfsSync, statSync } from 'node:fs';
 import { FileBudget } from './file-budget.js';
 import { join, resolve } from 'node:path';
 import type { Instance } from '../tracefs/instance.js';
 import type { TraceWriter } from '../trace/writer-port.js';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { Segment, pageSizeOf, type SegmentCounters } from './segment.js';
+import { recoverSegments, removeRunJournal, writeRunJournal } from './segment-journal.js';
 import { collectLiveMeta } from '../record/live-meta.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 
@@ -75,6 +76,8 @@ export class LogDaemon {
   private readonly reserve: number;
   private readonly metaRoom: number;
   private readonly budget: FileBudget | undefined;
+  /** Counters a recovered window ended at (recoverLeftovers): the first window starts there. */
+  private readonly resumeAt_: SegmentCounters = new Map();
   private readonly st: LogdStats = { files: [], filesWritten: 0, eventsSaved: 0, eventsUnsaved: 0, eventsLostByKernel: 0, diskFull: false };
 
   constructor(private readonly opts: LogdOptions) {
@@ -121,10 +124,23 @@ export class LogDaemon {
     return n;
   }
 
+  /**
+   * Writes the files a killed daemon left unwritten in the directory (segment-journal.ts); returns
+   * what it did, one line each. Call before start(): the first window then begins where theirs ended.
+   */
+  async recoverLeftovers(): Promise<string[]> {
+    const r = await recoverSegments(this.dir, { writer: this.opts.writer, kallsyms: this.opts.kallsyms !== false, nameFor: (d) => this.freeName(d) });
+    for (const [name, stats] of r.startAt) this.resumeAt_.set(name, stats);
+    this.st.files = this.existingFiles();
+    this.prune();
+    return r.lines;
+  }
+
   start(): void {
     if (this.timer) return;
     this.lossAtStart = this.lossNow();
-    this.seg = this.openSegment(false);
+    writeRunJournal(this.dir, this.opts.buffers, pageSizeOf);
+    this.seg = this.openSegment(false, this.resumeAt_.size ? this.resumeAt_ : undefined);
     this.timer = setInterval(() => this.tick(), this.opts.pollMs ?? DEFAULT_POLL_MS);
   }
 
@@ -153,6 +169,7 @@ export class LogDaemon {
     }
     while (this.writing.size) await Promise.all([...this.writing]);
     this.st.eventsLostByKernel = Math.max(this.st.eventsLostByKernel, this.kernelLoss());
+    removeRunJournal(this.dir);
     return this.stats;
   }
 
@@ -169,7 +186,7 @@ export class LogDaemon {
   private openSegment(discard: boolean, startAt?: SegmentCounters): Segment {
     this.segStarted = Date.now();
     if (!discard) this.budget?.newFile();
-    return new Segment(this.opts.buffers, this.dir, discard, startAt);
+    return new Segment(this.opts.buffers, this.dir, discard, startAt, true);
   }
 
   private freeBytes(): number {
@@ -346,10 +363,15 @@ export class LogDaemon {
   }
 
   private nextName(): string {
-    const d = new Date();
-    const p = (n: number, w = 2): string => String(n).padStart(w, '0');
-    const stamp = `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-    return `${this.prefix}-${stamp}-${p(++this.fileSeq, 4)}.dat`;
+    return this.freeName(new Date());
+  }
+
+  /** A file name of that second no file has (another run in the same second, a recovered segment). */
+  private freeName(d: Date): string {
+    for (;;) {
+      const name = `${this.prefix}-${stamp(d)}-${String(++this.fileSeq).padStart(4, '0')}.dat`;
+      if (!existsSync(join(this.dir, name))) return name;
+    }
   }
 
   private get prefix(): string {
@@ -376,6 +398,11 @@ function baseMeta(inst: Instance, kallsyms: boolean): TraceMeta {
   const meta = collectLiveMeta(inst, [], pageSizeOf(inst));
   if (!kallsyms) meta.kallsyms = '';
   return meta;
+}
+
+function stamp(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
 function mib(n: number): string {

@@ -10,6 +10,7 @@ import type { ExtraBuffer, TraceWriter } from '../trace/writer-port.js';
 import { bufferNameOf } from './name.js';
 import { masksetIn } from '../masksets/state.js';
 import { scanPageFile, tracepointsById, type TracepointName } from './formats.js';
+import { removeSegmentJournal, writeSegmentJournal, type SegmentJournal } from './segment-journal.js';
 
 export const DISCARD = '/dev/null';
 
@@ -51,10 +52,16 @@ export function pageSizeOf(inst: Instance): number {
 export class Segment {
   private readonly buffers: SegmentBuffer[] = [];
   private closed = false;
+  private readonly seq = ++seq;
+  private journal: SegmentJournal | undefined;
 
-  /** startAt: the previous segment's end counters, so consecutive files share their boundary exactly. */
-  constructor(instances: readonly Instance[], readonly workDir: string, readonly discard = false, startAt?: SegmentCounters) {
-    const tag = `${process.pid}-${++seq}`;
+  /**
+   * startAt: the previous segment's end counters, so consecutive files share their boundary exactly.
+   * journal: keep a journal beside the page files, so a daemon killed before writing them leaves a
+   * trace the next one writes (segment-journal.ts).
+   */
+  constructor(instances: readonly Instance[], readonly workDir: string, readonly discard = false, startAt?: SegmentCounters, journal = false) {
+    const tag = `${process.pid}-${this.seq}`;
     try {
       for (const inst of instances) {
         const pageSize = pageSizeOf(inst);
@@ -65,6 +72,16 @@ export class Segment {
           b.readers.push(new CpuReader(cpu, inst.rawPipePath(cpu), pageSize, source));
           b.files.push({ cpu, source });
         }
+      }
+      if (journal && !discard) {
+        this.journal = {
+          version: 1,
+          pid: process.pid,
+          seq: this.seq,
+          startedAt: new Date().toISOString(),
+          buffers: this.buffers.map((b) => ({ instance: b.inst.name, pageSize: b.pageSize, files: b.files, start: b.start.map((st) => st ?? null) })),
+        };
+        writeSegmentJournal(workDir, this.journal);
       }
     } catch (err) {
       this.close();
@@ -95,7 +112,15 @@ export class Segment {
 
   /** Stops the window: the counters now are this segment's end (and the next one's start). Idempotent. */
   markEnd(): SegmentCounters {
+    const first = this.buffers.some((b) => !b.end);
     for (const b of this.buffers) b.end ??= statsOf(b.inst);
+    if (first && this.journal) {
+      try {
+        writeSegmentJournal(this.workDir, { ...this.journal, buffers: this.journal.buffers.map((jb, i) => ({ ...jb, end: this.buffers[i]!.end!.map((st) => st ?? null) })) });
+      } catch {
+        /* a full disk: the next daemon then takes the end from the buffers */
+      }
+    }
     return new Map(this.buffers.map((b) => [b.inst.name, b.end!]));
   }
 
@@ -109,6 +134,7 @@ export class Segment {
   removeFiles(): void {
     if (this.discard) return;
     for (const b of this.buffers) for (const f of b.files) rmSync(f.source, { force: true });
+    if (this.journal) removeSegmentJournal(this.workDir, this.journal.pid, this.journal.seq);
   }
 
   /**

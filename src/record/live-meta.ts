@@ -19,7 +19,7 @@ function readOr(path: string, fallback = ''): string {
  * each read of /proc/kallsyms costs a walk of the symbol table: 2x the time of the whole recording
  * overhead on a storm.
  */
-function readProcFile(path: string): string {
+export function readProcFile(path: string): string {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -79,32 +79,40 @@ export function savedCmdlines(top: TracefsDir = tracefs()): string {
   return top.has('saved_cmdlines') ? top.read('saved_cmdlines') : '';
 }
 
-/**
- * Everything a trace file needs besides the pages, read from the live kernel at the end of a
- * recording. lazyKallsyms: /proc/kallsyms is read when first asked for (a live consumer may never).
- */
-export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number, opts: { lazyKallsyms?: boolean } = {}): TraceMeta {
+/** What a trace file needs that does not change while recording (formats, clock, machine): a recording's journal keeps it from the start. */
+export function collectFixedMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number): Omit<TraceMeta, 'kallsyms' | 'cmdlines' | 'cpuStats'> {
   const top = tracefs();
   const cpus = inst.cpus();
-  const cpuCount = cpus.length ? Math.max(...cpus) + 1 : 1;
   const maskset = masksetIn(inst.name);
-  const cpuStats: (string | undefined)[] = new Array(cpuCount).fill(undefined);
-  for (const c of cpus) if (inst.has(`per_cpu/cpu${c}/stats`)) cpuStats[c] = inst.read(`per_cpu/cpu${c}/stats`);
-  const meta: TraceMeta = {
+  return {
     headerPage: top.read('events/header_page'),
     headerEvent: top.read('events/header_event'),
     ftraceFormats: ftraceFormats(top),
     eventFormats: eventFormatTexts(events, top),
-    kallsyms: opts.lazyKallsyms ? '' : readProcFile('/proc/kallsyms'),
     printk: top.has('printk_formats') ? top.read('printk_formats') : '',
-    cmdlines: savedCmdlines(top),
     clock: inst.clock,
     pageSize,
-    cpuCount,
+    cpuCount: cpus.length ? Math.max(...cpus) + 1 : 1,
     uname: unameLine(),
     hostname: hostname(),
     instance: inst.name,
     ...(maskset ? { maskset } : {}),
+  };
+}
+
+/**
+ * Everything a trace file needs besides the pages, read from the live kernel at the end of a
+ * recording. lazyKallsyms: /proc/kallsyms is read when first asked for (a live consumer may never).
+ * fixed: what the recording's journal already read at its start.
+ */
+export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number, opts: { lazyKallsyms?: boolean; fixed?: ReturnType<typeof collectFixedMeta> } = {}): TraceMeta {
+  const fixed = opts.fixed ?? collectFixedMeta(inst, events, pageSize);
+  const cpuStats: (string | undefined)[] = new Array(fixed.cpuCount).fill(undefined);
+  for (const c of inst.cpus()) if (inst.has(`per_cpu/cpu${c}/stats`)) cpuStats[c] = inst.read(`per_cpu/cpu${c}/stats`);
+  const meta: TraceMeta = {
+    ...fixed,
+    kallsyms: opts.lazyKallsyms ? '' : readProcFile('/proc/kallsyms'),
+    cmdlines: savedCmdlines(),
     cpuStats,
   };
   if (opts.lazyKallsyms) {

@@ -9,8 +9,10 @@ import { compiledHelper } from '../native/compile.js';
  * events themselves; one woken by the kernel when a buffer passes buffer_percent, moving 16 pages
  * per wakeup, costs nothing beyond them. Node never touches the data while recording.
  *
- * argv: SUBBUF_BYTES CHUNK_PAGES (PIPE OUT)...; closing its stdin ends it: it then moves what is
- * left (splice takes only full pages, read(2) the last partial one) and exits 0.
+ * argv: SUBBUF_BYTES CHUNK_PAGES TRACING_ON|- (PIPE OUT)...; closing its stdin ends it: it turns
+ * the instance's tracing_on off (unless "-"), moves what is left (splice takes only full pages,
+ * read(2) the last partial one) and exits 0. Its stdin also closes when the recorder is killed
+ * (kill -9): the trace then stops where the recorder died and every page reaches the files.
  */
 const SOURCE = String.raw`
 #define _GNU_SOURCE
@@ -45,13 +47,19 @@ static ssize_t move(int c, size_t max) {
 }
 static int fail(const char *what, int c) { fprintf(stderr, "lkst-pump: %s (cpu slot %d): %s\n", what, c, strerror(errno)); return 1; }
 int main(int argc, char **argv) {
-  if (argc < 5 || (argc - 3) % 2) { fprintf(stderr, "usage: lkst-pump SUBBUF CHUNK_PAGES (PIPE OUT)...\n"); return 2; }
+  if (argc < 6 || (argc - 4) % 2) { fprintf(stderr, "usage: lkst-pump SUBBUF CHUNK_PAGES TRACING_ON|- (PIPE OUT)...\n"); return 2; }
   subbuf = (size_t)atol(argv[1]);
   size_t chunk = (size_t)atol(argv[2]) * subbuf;
-  int n = (argc - 3) / 2;
+  const char *tracing_on = strcmp(argv[3], "-") ? argv[3] : NULL;
+  argv++;
+  int n = (argc - 4) / 2;
   if (n > MAXCPU || subbuf < 4096) return 2;
   signal(SIGPIPE, SIG_IGN);
-  signal(SIGINT, SIG_IGN); /* a terminal's Ctrl-C reaches the recorder, which ends us in order */
+  /* A terminal's Ctrl-C or hangup reaches the recorder, which ends us in order; when it dies our stdin
+     closes, and we stop the trace and move every page (signals would lose them). */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
   for (int c = 0; c < n; c++) {
     fds[c].fd = open(argv[3 + 2 * c], O_RDONLY | O_NONBLOCK);
     if (fds[c].fd < 0) return fail("open trace_pipe_raw", c);
@@ -68,6 +76,10 @@ int main(int argc, char **argv) {
     if (fds[n].revents) break;
     for (int c = 0; c < n; c++)
       if ((fds[c].revents & POLLIN) && move(c, chunk) < 0) return fail("splice", c);
+  }
+  if (tracing_on) {
+    int t = open(tracing_on, O_WRONLY);
+    if (t >= 0) { if (write(t, "0", 1) < 0) {} close(t); }
   }
   /* Stopped: whole pages first, then the page the writer left partly filled (read(2) takes it, splice
      does not). A few rounds at most: when tracing goes on (an attached trace) every read would find
@@ -113,8 +125,9 @@ export class Pump {
   readonly exited: Promise<number | null>;
   private ending = false;
 
-  constructor(bin: string, subbufBytes: number, pairs: { pipe: string; out: string }[]) {
-    this.child = spawn(bin, [String(subbufBytes), String(CHUNK_PAGES), ...pairs.flatMap((p) => [p.pipe, p.out])], { stdio: ['pipe', 'ignore', 'pipe'] });
+  /** tracingOn: the instance's tracing_on file, turned off when the pump stops (none for an attached trace, which stays armed). */
+  constructor(bin: string, subbufBytes: number, pairs: { pipe: string; out: string }[], tracingOn?: string) {
+    this.child = spawn(bin, [String(subbufBytes), String(CHUNK_PAGES), tracingOn ?? '-', ...pairs.flatMap((p) => [p.pipe, p.out])], { stdio: ['pipe', 'ignore', 'pipe'] });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.child.stdin!.on('error', () => {});
     this.exited = new Promise((resolve) => {

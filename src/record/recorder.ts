@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { constants } from 'node:os';
-import { Instance, type CpuStats } from '../tracefs/instance.js';
+import { Instance, parseCpuStats, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
 import { dropOwner, recordOwner } from '../base/owner.js';
 import { watchInstance } from '../tracefs/owner.js';
@@ -8,7 +8,8 @@ import { notePageFiles, pageFilePath, removePageFiles } from '../base/page-files
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { CpuReader, PageFileCounter, type CpuCapture } from './cpu-reader.js';
 import { Pump, pumpBinary } from './pump.js';
-import { collectLiveMeta, savedCmdlines } from './live-meta.js';
+import { collectFixedMeta, collectLiveMeta, savedCmdlines } from './live-meta.js';
+import { bootId, processStart, removeJournal, writeJournal, writeJournalEnd, type PartialJournal } from './partial.js';
 import { recordingLoss, stampStartCounters } from './loss-stats.js';
 import { PollPacer } from './poll-pacer.js';
 import { liveRound, readDue, type LivePages } from './live-pages.js';
@@ -25,6 +26,11 @@ export interface RecordOptions {
   events: TracepointRef[];
   /** Directory for the per-CPU page files (next to the output file, so the final copy stays on one disk). */
   workDir: string;
+  /**
+   * The trace file the caller will write: with it, a journal beside the page files lets
+   * `lkst recover --partial` make that trace if the recorder dies or cannot write it (partial.ts).
+   */
+  output?: string;
   bufferKbPerCpu?: number;
   subbufKb?: number;
   clock?: string;
@@ -107,6 +113,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
   let events = opts.events;
   let child: ChildProcess | undefined;
   let exitCode: number | null | undefined;
+  let journal: PartialJournal | undefined;
   const cpuFiles: { cpu: number; source: string }[] = [];
   try {
     if (!opts.attach) {
@@ -132,7 +139,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     if (!opts.attach) excludePids(inst, [process.pid]);
     if (pumpBin) {
       counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
-      pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })));
+      pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })), opts.attach ? undefined : inst.path('tracing_on'));
     } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, opts.live ? (pages) => opts.live!.pages(f.cpu, pages) : f.source));
     if (!opts.attach) {
       // Tracing goes on before the events: the kernel refuses markers (a maskset's) while it is off.
@@ -152,9 +159,16 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       process.stderr.write(`lkst record: WARNING: ${why}; this recording is cut short from here\n`);
     });
     opts.live?.start({ meta: collectLiveMeta(inst, events, pageSize, { lazyKallsyms: true }), cpus: cpuFiles.map((f) => f.cpu), start: kernelStatsAtStart, cmdlines: () => savedCmdlines() });
+    if (opts.output) {
+      const pidStart = processStart(process.pid) ?? 0;
+      journal = { version: 1, pid: process.pid, pidStart, bootId: bootId(), startedAt: new Date(started).toISOString(), output: opts.output, workDir: opts.workDir, instance: inst.name, ownInstance: !opts.attach, cpus: cpuFiles.map((f) => f.cpu), meta: collectFixedMeta(inst, events, pageSize), startStats: cpuFiles.map((f) => inst.read(`per_cpu/cpu${f.cpu}/stats`)) };
+      writeJournal(journal);
+    }
 
     // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
     const takeOver = (err: LkstError) => {
+      // Node would meet the same full disk: stop, keeping what was written (keepWhatWasRecorded).
+      if (/No space left on device/.test(err.what)) throw err;
       process.emitWarning(`${err.message}; reading in Node from now on`);
       pump = undefined;
       pumpFailed = true;
@@ -262,7 +276,10 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     const caps = captures(counters, readers);
     // A pump that died may have held pages between its two splices: the kernel counted them as read.
     if (pumpFailed) for (const [i, c] of caps.entries()) c.lostInTransit = Math.max(0, (kernelStats[i]?.readEvents ?? 0) - c.events);
-    const meta = collectLiveMeta(inst, events, pageSize);
+    const meta = collectLiveMeta(inst, events, pageSize, { fixed: journal?.meta });
+    // Until the caller has written its trace, the journal holds the end too: a writer that fails
+    // (a full disk) leaves pages that `lkst recover --partial` turns into the trace, loss exact.
+    if (journal) writeJournalEnd(journal, { reason: 'it stopped before its trace file was written', stats: cpuFiles.map((f) => meta.cpuStats?.[f.cpu] ?? ''), inTransit: caps.map((c) => c.lostInTransit ?? 0) });
     meta.cpuStats = stampStartCounters(meta.cpuStats ?? [], caps, kernelStatsAtStart, kernelStats);
     for (const r of readers) r.close();
     const cpu = process.cpuUsage(cpuStart);
@@ -277,13 +294,19 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       cpuTimeUs: cpu.user + cpu.system + pumpCpuUs,
       commandExitCode: exitCode,
       ...(interference ? { interference } : {}),
-      discard: () => removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu)),
+      discard: () => {
+        removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu));
+        removeJournal(opts.workDir);
+      },
     };
   } catch (err) {
+    if (child && child.exitCode === null) child.kill('SIGTERM');
+    const kept = journal ? await keepWhatWasRecorded(inst, journal, pump, !opts.attach) : 0;
     pump?.kill();
     for (const r of readers) r.close();
-    if (child && child.exitCode === null) child.kill('SIGTERM');
+    if (kept > 0) throw keptError(err, kept, journal!);
     removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu));
+    if (journal) removeJournal(opts.workDir);
     throw err;
   } finally {
     stopWatch?.();
@@ -292,6 +315,43 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       dropOwner(inst.name);
     }
   }
+}
+
+/**
+ * A recording that fails after pages were written (a full disk, a tracefs error) keeps them: it
+ * stops the trace, lets the pump move what it can, and writes the journal's end with the events
+ * that will never reach the files (unread in the buffer, or handed out and not written) counted as
+ * lost. Returns the events kept (0: nothing worth keeping).
+ */
+async function keepWhatWasRecorded(inst: Instance, journal: PartialJournal, pump: Pump | undefined, own: boolean): Promise<number> {
+  try {
+    if (own) inst.tracingOn = false;
+    if (pump) await pump.finish().catch(() => 0);
+    // Count what the files hold (a reader that failed to write counted pages it never wrote).
+    const inFiles = journal.cpus.map((cpu) => {
+      const c = new PageFileCounter(cpu, pageFilePath(journal.workDir, cpu), journal.meta.pageSize);
+      c.update();
+      return c.stats.events;
+    });
+    const kept = inFiles.reduce((n, e) => n + e, 0);
+    if (!kept) return 0;
+    const stats = journal.cpus.map((cpu) => inst.read(`per_cpu/cpu${cpu}/stats`));
+    const inTransit = journal.cpus.map((cpu, i) => {
+      const k = inst.cpuStats(cpu);
+      const readBefore = parseCpuStats(journal.startStats[i] ?? '').readEvents;
+      // Handed out but not in the files, plus what the buffer still holds and goes with the instance.
+      return Math.max(0, k.readEvents - readBefore - inFiles[i]!) + (own ? k.entries : 0);
+    });
+    writeJournalEnd(journal, { reason: 'it failed while recording', stats, inTransit });
+    return kept;
+  } catch {
+    return 0;
+  }
+}
+
+function keptError(err: unknown, kept: number, j: PartialJournal): LkstError {
+  const why = err instanceof LkstError ? err.what : String(err);
+  return new LkstError(`${why}; the ${kept.toLocaleString('en-US')} events recorded so far are kept in ${j.workDir}`, `make room there, then \`lkst recover --partial ${j.workDir}\` writes ${j.output} (add -o FILE to write it elsewhere)`);
 }
 
 const NOTRACE_PIDS = 'set_event_notrace_pid';

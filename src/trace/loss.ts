@@ -53,6 +53,7 @@ const LINE = {
   startEntries: 'lkst entries at start',
   beforeInPages: 'lkst lost before start in pages',
   inTransit: 'lkst lost in transit',
+  cutShort: 'lkst recording cut short',
 } as const;
 
 /** The loss counters of a CPU's stats. */
@@ -74,7 +75,18 @@ export function lossCountersOfStats(text: string | undefined): CpuLossCounters {
     out.beforeInPages = statNum(text, LINE.beforeInPages);
     out.inTransit = statNum(text, LINE.inTransit);
   }
+  const cut = new RegExp(`^${LINE.cutShort}: (.*)$`, 'm').exec(text);
+  if (cut) {
+    // The kernel's counters at the end were never read: only the pages speak after the start.
+    delete out.end;
+    out.cutShort = cut[1];
+  }
   return out;
+}
+
+/** The CPUSTAT text of a recording whose end counters are unknown (its recorder was killed and its buffer is gone). */
+export function cutShortText(start: CpuCounters | undefined, reason: string): string {
+  return cpuStatsText('', start, 0) + `${LINE.cutShort}: ${reason.replace(/\s+/g, ' ')}\n`;
 }
 
 /**
@@ -180,6 +192,10 @@ interface LedgerCpu {
 function settle(c: LedgerCpu): CpuLoss {
   const { start, end } = c.counters;
   const base = { buffer: c.buffer, cpu: c.cpu, places: c.places };
+  if (c.counters.cutShort) {
+    const before = c.counters.start ? countersLost(c.counters.start) : 0;
+    return { ...base, lost: c.counted, exact: false, before, uncertain: `at least ${c.counted} lost: ${c.counters.cutShort}` };
+  }
   if (start && end) return { ...base, lost: recordingLost(c.counters), exact: true, before: countersLost(start) };
   // No start counters: only the pages speak for the recording.
   const kernel = end ? countersLost(end) : 0;

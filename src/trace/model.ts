@@ -33,6 +33,8 @@ export interface CpuLossCounters {
   beforeInPages?: number;
   /** Events the kernel handed to the recorder that never reached the file (a page mover killed with pages in hand). */
   inTransit?: number;
+  /** Why the counters at the end are unknown (a recorder killed with its buffer gone): losses after the last page cannot be known. */
+  cutShort?: string;
 }
 
 /** One CPU's pages of one buffer. */

@@ -37,6 +37,14 @@ export function parseCpuStats(text: string): CpuStats {
   };
 }
 
+/** The kernel's per_cpu stats wording of parsed stats (parseCpuStats reads it back). */
+export function cpuStatsToText(s: CpuStats): string {
+  return (
+    `entries: ${s.entries}\noverrun: ${s.overrun}\ncommit overrun: ${s.commitOverrun}\nbytes: ${s.bytes}\n` +
+    `oldest event ts: ${s.oldestEventTs}\nnow ts: ${s.nowTs}\ndropped events: ${s.droppedEvents}\nread events: ${s.readEvents}\n`
+  );
+}
+
 /** A tracefs instance: its own per-CPU ring buffers, event switches, filters and triggers. */
 export class Instance extends TracefsDir {
   constructor(readonly name: string, dir: string) {

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../../base/output-path.js';
+import { resolve } from 'node:path';
 import { writeTraceDat } from '../../file/writer.js';
 import { printText as print } from './print-text.js';
 import { action, numberOption } from '../run.js';
@@ -197,6 +199,7 @@ export function registerBuffer(program: Command): void {
     .option('--no-kallsyms', 'leave /proc/kallsyms out of the file')
     .action(
       action(async (name: string, o: { output: string; freeze?: boolean; kallsyms: boolean }) => {
+        checkOutputPath(resolve(o.output));
         const r = await dumpBuffer(openBufferOrInstance(name), o.output, { freeze: o.freeze ?? false, kallsyms: o.kallsyms, writer: writeTraceDat });
         const lost = r.before.reduce((s, k) => s + k.overrun + k.droppedEvents, 0);
         print(`wrote ${r.path}: ${r.events} events${lost ? ` (the buffer had lost ${lost} to overrun/drops)` : ''}; ${name} is ${r.live ? 'still recording' : 'stopped'}`);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
+import { checkOutputPath } from '../../base/output-path.js';
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { action, BUFFER_OPTION, collectBuffers } from '../run.js';
 import { withTrace } from '../../analysis/open.js';
 import { withSink } from '../../export/file-sink.js';
@@ -36,6 +37,7 @@ export function registerExport(program: Command): void {
         if (!FORMATS.includes(opts.to as Format)) throw new LkstError(`unknown export format '${opts.to}'`, `use one of ${FORMATS.join(', ')}`);
         const to = opts.to as Format;
         if (isDirectory(opts.output)) throw new LkstError(`${opts.output} is a directory`, `give a file name for the output, e.g. -o ${join(opts.output, `trace.${EXTENSIONS[to]}`)}`);
+        checkOutputPath(resolve(opts.output), { inputs: [file] });
         await withTrace({ path: file, buffers: opts.buffer }, async (t) => {
           let what: string;
           if (to === 'parquet') what = `${(await exportParquet(t, opts.output, { event: opts.event })).rows} rows`;

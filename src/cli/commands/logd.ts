@@ -56,54 +56,85 @@ function summary(st: LogdStats): string {
   );
 }
 
-async function runDaemon(o: LogdCliOptions): Promise<number> {
-  const pidFile = resolve(o.pidFile ?? defaultPidFile());
-  const other = runningPid(pidFile);
-  if (other && other !== process.pid) throw new LkstError(`lkst logd already runs (pid ${other}, ${pidFile})`, 'stop it first, or give this one another --pid-file');
-  if (!o.buffer.length) throw new LkstError('no buffer to log', 'name buffers with -b NAME (see `lkst buffer list`)');
-  const buffers = o.buffer.map(openBufferOrInstance);
-  let stopping: (() => void) | undefined;
-  let fatal = false;
-  const d = new LogDaemon({
-    buffers,
-    writer: writeTraceDat,
-    dir: o.dir,
-    ...(o.maxSize ? { maxBytes: o.maxSize * 1048576 } : {}),
-    ...(o.maxAge ? { maxAgeSec: o.maxAge } : {}),
-    ...(o.maxFiles ? { maxFiles: o.maxFiles } : {}),
-    ...(o.poll ? { pollMs: o.poll } : {}),
-    kallsyms: o.kallsyms,
-    onMessage: (m) => process.stderr.write(m + '\n'),
-    onFile: (p, n) => process.stderr.write(`lkst logd: wrote ${p} (${n} events)\n`),
-    onFatal: () => {
-      fatal = true;
-      stopping?.();
-    },
-  });
-  try {
-    mkdirSync(dirname(pidFile), { recursive: true });
-    writeFileSync(pidFile, `${process.pid}\n`);
-  } catch (err) {
-    throw new LkstError(`cannot write ${pidFile} (${errnoCode(err) ?? err})`, 'run as root or give --pid-file');
+/** The daemon's signals, caught from its first moment: a SIGHUP (rotate) or SIGTERM during setup must not kill it. */
+class DaemonSignals {
+  private stop: () => void = () => undefined;
+  readonly stopped = new Promise<void>((r) => (this.stop = r));
+  private rotate: (() => void) | undefined;
+  private rotateAsked = false;
+  private readonly onHup = (): void => {
+    if (this.rotate) this.rotate();
+    else this.rotateAsked = true;
+  };
+  private readonly onStop = (): void => this.stop();
+
+  constructor() {
+    process.on('SIGHUP', this.onHup);
+    process.on('SIGINT', this.onStop);
+    process.on('SIGTERM', this.onStop);
   }
-  const onHup = (): void => void d.rotate().catch((err) => process.stderr.write(`lkst logd: rotate failed: ${(err as Error).message}\n`));
-  const stopped = new Promise<void>((r) => (stopping = r));
-  const onStop = (): void => stopping?.();
-  process.on('SIGHUP', onHup);
-  process.on('SIGINT', onStop);
-  process.on('SIGTERM', onStop);
+
+  /** From now on SIGHUP rotates; one that came during setup rotates now. */
+  rotateWith(fn: () => void): void {
+    this.rotate = fn;
+    if (this.rotateAsked) fn();
+  }
+
+  requestStop(): void {
+    this.stop();
+  }
+
+  close(): void {
+    process.off('SIGHUP', this.onHup);
+    process.off('SIGINT', this.onStop);
+    process.off('SIGTERM', this.onStop);
+  }
+}
+
+async function runDaemon(o: LogdCliOptions): Promise<number> {
+  const sig = new DaemonSignals();
+  const pidFile = resolve(o.pidFile ?? defaultPidFile());
+  let pidWritten = false;
   try {
+    const other = runningPid(pidFile);
+    if (other && other !== process.pid) throw new LkstError(`lkst logd already runs (pid ${other}, ${pidFile})`, 'stop it first, or give this one another --pid-file');
+    if (!o.buffer.length) throw new LkstError('no buffer to log', 'name buffers with -b NAME (see `lkst buffer list`)');
+    const buffers = o.buffer.map(openBufferOrInstance);
+    let fatal = false;
+    const d = new LogDaemon({
+      buffers,
+      writer: writeTraceDat,
+      dir: o.dir,
+      ...(o.maxSize ? { maxBytes: o.maxSize * 1048576 } : {}),
+      ...(o.maxAge ? { maxAgeSec: o.maxAge } : {}),
+      ...(o.maxFiles ? { maxFiles: o.maxFiles } : {}),
+      ...(o.poll ? { pollMs: o.poll } : {}),
+      kallsyms: o.kallsyms,
+      onMessage: (m) => process.stderr.write(m + '\n'),
+      onFile: (p, n) => process.stderr.write(`lkst logd: wrote ${p} (${n} events)\n`),
+      onFatal: () => {
+        fatal = true;
+        sig.requestStop();
+      },
+    });
+    try {
+      mkdirSync(dirname(pidFile), { recursive: true });
+      writeFileSync(pidFile, `${process.pid}\n`);
+      pidWritten = true;
+    } catch (err) {
+      throw new LkstError(`cannot write ${pidFile} (${errnoCode(err) ?? err})`, 'run as root or give --pid-file');
+    }
+    for (const line of await d.recoverLeftovers()) process.stderr.write(`lkst logd: ${line}\n`);
     d.start();
+    sig.rotateWith(() => void d.rotate().catch((err) => process.stderr.write(`lkst logd: rotate failed: ${(err as Error).message}\n`)));
     process.stderr.write(`lkst logd: logging ${buffers.map((b) => b.name).join(', ')} into ${d.dir} (pid ${process.pid}; SIGHUP or \`lkst logd --rotate\` starts a new file)\n`);
-    await stopped;
+    await sig.stopped;
     const st = await d.stop();
     process.stderr.write(summary(st));
     return fatal ? 1 : st.eventsUnsaved ? 2 : 0;
   } finally {
-    process.off('SIGHUP', onHup);
-    process.off('SIGINT', onStop);
-    process.off('SIGTERM', onStop);
-    if (runningPid(pidFile) === process.pid) rmSync(pidFile, { force: true });
+    sig.close();
+    if (pidWritten && runningPid(pidFile) === process.pid) rmSync(pidFile, { force: true });
   }
 }
 

@@ -8,7 +8,7 @@ import { planRecording } from '../record-plan.js';
 import { addRecordingOptions, runRecording, untilText, type RecordingCliOptions } from '../record-options.js';
 import { LkstError } from '../../base/errors.js';
 import { writeTraceDat } from '../../file/writer.js';
-import { checkOutputPath } from '../../record/output-path.js';
+import { checkOutputPath } from '../../base/output-path.js';
 import { withTrace } from '../../analysis/open.js';
 import { traceStats } from '../../analysis/stats.js';
 import { renderStats } from '../../analysis/render.js';
@@ -48,6 +48,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   try {
     result = await runRecording(command, opts, plan, {
       workDir: dirname(output),
+      output,
       onProgress: live ? (p) => process.stderr.write(`\r${liveLine(p)}\x1b[K`) : undefined,
     });
   } finally {
@@ -55,9 +56,11 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   }
   try {
     await writeTraceDat(output, result.meta, result.cpus);
-  } finally {
-    result.discard();
+  } catch (err) {
+    // The pages and the journal stay: nothing recorded is lost to a failed write.
+    throw new LkstError(`cannot write ${output}: ${err instanceof LkstError ? err.what : String(err)}; the recording is kept in ${dirname(output)}`, `make room there, then \`lkst recover --partial ${dirname(output)}\` writes it (add -o FILE to write elsewhere)`);
   }
+  result.discard();
   if (!opts.quiet) process.stderr.write(summary(result, output));
   if (opts.show) await showTrace(output);
   // Stopped or removed under it by another command: the file holds less than asked for; say so in the exit code.

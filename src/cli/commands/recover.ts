@@ -1,8 +1,11 @@
 // `lkst recover DUMP [-o FILE] [--kernel VMLINUX|VMLINUZ] [--system-map FILE]`.
 import type { Command } from 'commander';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { checkOutputPath } from '../../base/output-path.js';
 import { formatSummary, writeRecovery } from '../../crash/command.js';
 import { recoverFromDump } from '../../crash/recover.js';
+import { LkstError } from '../../base/errors.js';
+import { recoverPartialCommand } from './recover-partial.js';
 
 export interface RecoverCommandOptions {
   /** trace.dat to write; default DUMPNAME.trace.dat in the current directory. */
@@ -20,6 +23,7 @@ export interface RecoverCommandOptions {
 
 /** Runs the command; returns the exit code. Errors other than LkstError propagate. */
 export async function recoverCommand(dump: string, opts: RecoverCommandOptions = {}, print: (text: string) => void = (t) => console.log(t)): Promise<number> {
+  checkOutputPath(resolve(opts.output ?? `${basename(dump)}.trace.dat`), { inputs: [dump] });
   const rec = recoverFromDump(dump, { systemMap: opts.systemMap, kernel: opts.kernel, formatsFrom: opts.formatsFrom, lastEvents: opts.last });
   const output = opts.output ?? `${basename(dump)}.trace.dat`;
   try {
@@ -35,15 +39,21 @@ export async function recoverCommand(dump: string, opts: RecoverCommandOptions =
 export function registerRecover(program: Command): void {
   program
     .command('recover')
-    .description('read the ftrace buffers (top level and instances) out of a crash dump into a trace.dat')
-    .argument('<dump>', 'ELF vmcore, kdump-compressed dump (plain or flattened) or raw memory image')
+    .description('read the ftrace buffers (top level and instances) out of a crash dump into a trace.dat; with --partial, finish a recording that was killed or ran out of disk')
+    .argument('[dump]', 'ELF vmcore, kdump-compressed dump (plain or flattened) or raw memory image')
+    .option('--partial [dir]', 'write the trace of an interrupted `lkst record` from the pages it left in DIR (default: .)')
     .option('-o, --output <file>', 'trace.dat to write (default: DUMPNAME.trace.dat)')
     .option('--kernel <vmlinux>', 'vmlinux of the crashed kernel, for symbols and BTF the dump lacks')
     .option('--system-map <file>', 'System.map of the crashed kernel, for symbols the dump lacks')
     .option('--formats-from <trace.dat>', 'a trace recorded on the same kernel build, for event formats the dump lacks')
     .option('--last <n>', 'how many of the last events per buffer to list', (v) => Number(v), 20)
     .option('--json', 'print the summary as JSON')
-    .action(async (dump: string, opts: { output?: string; kernel?: string; systemMap?: string; formatsFrom?: string; last: number; json?: boolean }) => {
+    .action(async (dump: string | undefined, opts: { output?: string; kernel?: string; systemMap?: string; formatsFrom?: string; last: number; json?: boolean; partial?: string | true }) => {
+      if (opts.partial !== undefined) {
+        process.exitCode = await recoverPartialCommand(typeof opts.partial === 'string' ? opts.partial : (dump ?? '.'), opts);
+        return;
+      }
+      if (!dump) throw new LkstError('recover needs a crash dump', 'lkst recover DUMP [-o FILE], or lkst recover --partial DIR for an interrupted recording');
       process.exitCode = await recoverCommand(dump, { ...opts });
     });
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { action } from '../run.js';
 import { resetLkst } from '../../masksets/reset.js';
+import { interruptedRecordings } from '../../record/partial.js';
+import { writePartialTrace } from './recover-partial.js';
 
 export function registerReset(program: Command): void {
   program
@@ -10,6 +12,8 @@ export function registerReset(program: Command): void {
     .option('--all', 'the same as --force')
     .action(
       action(async (opts: { force?: boolean; all?: boolean }) => {
+        // Recordings whose recorder was killed become traces first: their instance may hold the rest.
+        for (const j of interruptedRecordings()) console.log(await writePartialTrace(j));
         const { lines } = await resetLkst({ force: (opts.force ?? false) || (opts.all ?? false) });
         console.log(lines.length ? lines.join('\n') : 'nothing to remove: the kernel has no stale lkst instances');
       }),

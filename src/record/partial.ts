@@ -1,0 +1,278 @@
+/**
+ * A recording that did not end in order (kill -9, power loss, a full disk) must still give a trace:
+ * each recorder writes, beside its per-CPU page files, a small journal with everything a trace file
+ * needs that the pages do not carry (formats, clock, the kernel's counters at the start, the output
+ * it meant to write). `finishPartial` turns the journal and the pages into a trace's parts:
+ * - the recorder died and its instance is still there: tracing is stopped, what the instance still
+ *   holds is read into the page files, its counters give the exact loss, and the instance goes;
+ * - the recorder stopped itself (a full disk): the journal's end counters give the exact loss;
+ * - neither (power loss, the instance removed): the pages up to the last whole one, the loss after
+ *   them marked uncertain with that reason.
+ * Kallsyms and saved_cmdlines are read from the running kernel when it is still the same boot.
+ */
+import { existsSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { LkstError } from '../base/errors.js';
+import { forgetNote, notedDirs, pageFilePath, truncateToWholePages } from '../base/page-files.js';
+import { Instance, parseCpuStats } from '../tracefs/instance.js';
+import { tracefs } from '../tracefs/tracefs.js';
+import type { TraceMeta } from '../ringbuf/meta.js';
+import { countersOf, cpuStatsText, beforeInPages, cutShortText } from '../trace/loss.js';
+import { CpuReader, PageFileCounter, type CpuCapture } from './cpu-reader.js';
+import { readProcFile } from './live-meta.js';
+
+const JOURNAL_RE = /^\.lkst-(\d+)\.partial\.json$/;
+
+/** What a recorder writes when its trace starts, and again (with `end`) if it stops without writing its output. */
+export interface PartialJournal {
+  version: 1;
+  pid: number;
+  /** The recorder's start time in clock ticks since boot (/proc/PID/stat field 22): a pid reused later does not match. */
+  pidStart: number;
+  bootId: string;
+  startedAt: string;
+  /** The trace file the recording meant to write. */
+  output: string;
+  workDir: string;
+  instance: string;
+  /** Whether the instance was the recorder's own (record) or an armed trace it streamed (--attach: left as it is). */
+  ownInstance: boolean;
+  cpus: number[];
+  /** Everything of the trace's meta the pages and the end do not give. */
+  meta: Omit<TraceMeta, 'kallsyms' | 'cmdlines' | 'cpuStats'>;
+  /** per_cpu stats texts at the start, by position in cpus. */
+  startStats: string[];
+  /** Written when the recorder stopped itself without writing its output. */
+  end?: { reason: string; stats: string[]; inTransit: number[] };
+}
+
+export function journalPath(workDir: string, pid = process.pid): string {
+  return join(workDir, `.lkst-${pid}.partial.json`);
+}
+
+export function bootId(): string {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** Start time of a process (clock ticks since boot), or undefined when it is gone. */
+export function processStart(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22; the command name (field 2) may hold spaces and parentheses: count from its end.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[19]);
+  } catch {
+    return undefined;
+  }
+}
+
+function endPath(workDir: string, pid: number): string {
+  return join(workDir, `.lkst-${pid}.partial.end`);
+}
+
+/** Room for the end record: its stats texts are a few hundred bytes per CPU. */
+function endRoom(cpus: number): number {
+  return 4096 + cpus * 1024;
+}
+
+/**
+ * Writes the journal (atomically: a crash mid-write leaves none) and the room for its end. The end
+ * is written later into that room, in place, so a full disk cannot refuse it.
+ */
+export function writeJournal(j: PartialJournal): void {
+  const path = journalPath(j.workDir, j.pid);
+  writeFileSync(endPath(j.workDir, j.pid), Buffer.alloc(endRoom(j.cpus.length), 0x20));
+  writeFileSync(`${path}.tmp`, JSON.stringify({ ...j, end: undefined }));
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Records how a recording ended, into the room writeJournal made (padding keeps the file's size). */
+export function writeJournalEnd(j: PartialJournal, end: NonNullable<PartialJournal['end']>): void {
+  const text = Buffer.from(JSON.stringify(end));
+  const room = endRoom(j.cpus.length);
+  const buf = text.length < room ? Buffer.concat([text, Buffer.alloc(room - text.length, 0x20)]) : text;
+  const fd = openSync(endPath(j.workDir, j.pid), 'r+');
+  try {
+    writeSync(fd, buf, 0, buf.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function removeJournal(workDir: string, pid = process.pid): void {
+  for (const p of [journalPath(workDir, pid), `${journalPath(workDir, pid)}.tmp`, endPath(workDir, pid)]) rmSync(p, { force: true });
+}
+
+/** The journal of a recording, or undefined when there is none. */
+export function readJournal(path: string): PartialJournal {
+  let j: PartialJournal;
+  try {
+    j = JSON.parse(readFileSync(path, 'utf8')) as PartialJournal;
+  } catch (err) {
+    throw new LkstError(`cannot read the recording journal ${path} (${err instanceof SyntaxError ? 'damaged' : (err as NodeJS.ErrnoException).code})`, 'the page files beside it cannot be turned into a trace without it');
+  }
+  if (j.version !== 1 || !Array.isArray(j.cpus) || !Array.isArray(j.startStats)) throw new LkstError(`${path} is not a recording journal this lkst reads`, 'use the lkst that recorded it');
+  try {
+    const end = readFileSync(endPath(dirname(path), j.pid), 'utf8').trim();
+    // A torn end (power lost while writing it) reads as no end: the loss after the pages is then uncertain.
+    if (end) j.end = JSON.parse(end) as PartialJournal['end'];
+  } catch {
+    /* no end written */
+  }
+  return j;
+}
+
+/** Whether the recorder that wrote this journal still runs. */
+export function recorderAlive(j: PartialJournal): boolean {
+  return j.bootId === bootId() && processStart(j.pid) === j.pidStart;
+}
+
+/** Journals of recordings in dir whose recorder is gone (their pages wait to be made a trace). */
+export function partialsIn(dir: string): PartialJournal[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const out: PartialJournal[] = [];
+  for (const name of names) {
+    if (!JOURNAL_RE.test(name)) continue;
+    try {
+      const j = readJournal(join(dir, name));
+      if (!recorderAlive(j)) out.push({ ...j, workDir: dir });
+    } catch {
+      /* a damaged journal is reported by `recover --partial`, not by a scan */
+    }
+  }
+  return out;
+}
+
+/** Interrupted recordings anywhere a recorder of this state directory noted (record notes its page-file directory). */
+export function interruptedRecordings(): PartialJournal[] {
+  const out: PartialJournal[] = [];
+  const seen = new Set<string>();
+  for (const { pid, dir } of notedDirs()) {
+    const path = journalPath(dir, pid);
+    if (seen.has(path) || !existsSync(path)) continue;
+    seen.add(path);
+    try {
+      const j = readJournal(path);
+      if (!recorderAlive(j)) out.push({ ...j, workDir: dir });
+    } catch {
+      /* reported by recover --partial */
+    }
+  }
+  return out;
+}
+
+
+export interface FinishedPartial {
+  journal: PartialJournal;
+  meta: TraceMeta;
+  cpus: { cpu: number; source: string }[];
+  captures: CpuCapture[];
+  /** How the end was known, for the operator. */
+  how: string;
+  warnings: string[];
+  /** Removes the page files and the journal once the trace is written. */
+  discard(): void;
+}
+
+/** Turns a dead recorder's journal and page files into a trace's parts (see the file comment). */
+export function finishPartial(j: PartialJournal): FinishedPartial {
+  if (recorderAlive(j)) throw new LkstError(`the recording by pid ${j.pid} into ${j.output} is still running`, 'stop it (Ctrl-C) and it writes its trace itself');
+  const warnings: string[] = [];
+  const sameBoot = j.bootId === bootId();
+  const cpus = j.cpus.map((cpu) => ({ cpu, source: pageFilePath(j.workDir, cpu, j.pid) }));
+  const pageSize = j.meta.pageSize;
+  for (const f of cpus) {
+    if (!existsSync(f.source)) continue;
+    const torn = truncateToWholePages(f.source, pageSize);
+    if (torn) warnings.push(`${f.source}: a torn last page (${torn} bytes) was left out`);
+  }
+
+  let endStats: string[] | undefined;
+  let inTransit = j.cpus.map(() => 0);
+  let how: string;
+  const inst = sameBoot && j.ownInstance && !j.end ? liveInstance(j.instance) : undefined;
+  if (j.end) {
+    endStats = j.end.stats;
+    inTransit = j.end.inTransit;
+    how = `the recorder stopped: ${j.end.reason}`;
+  } else if (inst) {
+    // The recorder died; its instance still holds what was not moved yet. Stop it, take the rest.
+    inst.tracingOn = false;
+    for (const f of cpus) {
+      const r = new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source, true);
+      try {
+        r.drain();
+      } finally {
+        r.close();
+      }
+    }
+    endStats = j.cpus.map((c) => inst.read(`per_cpu/cpu${c}/stats`));
+    // Read from the kernel but never written (the page mover killed with pages in hand).
+    inTransit = j.cpus.map((c, i) => {
+      const read = parseCpuStats(endStats![i]!).readEvents - parseCpuStats(j.startStats[i] ?? '').readEvents;
+      return Math.max(0, read - pageFileEvents(pageFilePath(j.workDir, c, j.pid), pageSize));
+    });
+    how = `the recorder (pid ${j.pid}) was killed; the rest of its buffer was read from ${j.instance}`;
+  } else {
+    how = `the recorder (pid ${j.pid}) was killed and its buffer is gone${sameBoot ? '' : ' (the machine rebooted since)'}`;
+  }
+
+  const counters = cpus.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
+  for (const c of counters) c.update();
+  const captures = counters.map((c) => c.stats);
+  const startStats = j.startStats.map(parseCpuStats);
+  const cpuStats: (string | undefined)[] = new Array(j.meta.cpuCount).fill(undefined);
+  captures.forEach((cap, i) => {
+    const start = startStats[i] ? countersOf(startStats[i]!) : undefined;
+    const end = endStats?.[i];
+    if (end !== undefined) {
+      cap.lostInTransit = inTransit[i] ?? 0;
+      cpuStats[cap.cpu] = cpuStatsText(end, start, beforeInPages(cap.lostInPages, start, countersOf(parseCpuStats(end))), cap.lostInTransit);
+    } else cpuStats[cap.cpu] = cutShortText(start, `recording cut short: ${how}; events after its last page are unknown`);
+  });
+  if (!sameBoot) warnings.push('recorded on an earlier boot: kernel symbols and task names of that boot are gone, addresses and pids are shown as numbers');
+  const meta: TraceMeta = {
+    ...j.meta,
+    kallsyms: sameBoot ? readProcFile('/proc/kallsyms') : '',
+    cmdlines: sameBoot && tracefs().has('saved_cmdlines') ? tracefs().read('saved_cmdlines') : '',
+    cpuStats,
+  };
+  if (inst) inst.remove();
+  return {
+    journal: j,
+    meta,
+    cpus,
+    captures,
+    how,
+    warnings,
+    discard: () => {
+      for (const f of cpus) rmSync(f.source, { force: true });
+      removeJournal(j.workDir, j.pid);
+      forgetNote(j.pid);
+    },
+  };
+}
+
+function pageFileEvents(path: string, pageSize: number): number {
+  const c = new PageFileCounter(0, path, pageSize);
+  c.update();
+  return c.stats.events;
+}
+
+function liveInstance(name: string): Instance | undefined {
+  try {
+    return Instance.exists(name) ? Instance.open(name) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+

@@ -1,0 +1,188 @@
+// Nothing recorded is lost when a recording does not end in order: kill -9, the recorder's whole
+// process group killed (its buffer still in the kernel), power loss (buffer gone), a full disk.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { CLI, lkst } from '../helpers/cli.js';
+import { Instance } from '../../src/tracefs/instance.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+interface Scene {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+async function withScene(fn: (s: Scene) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-int-'));
+  const env = { ...process.env, LKST_STATE_DIR: join(dir, 'run') };
+  try {
+    await fn({ dir, env });
+  } finally {
+    // Whatever a failed test left: the dead recorder's instance goes, never another's.
+    for (const name of Instance.listNames()) {
+      const pid = Number(/^lkst-(\d+)-rec$/.exec(name)?.[1]);
+      if (pid && !existsSync(`/proc/${pid}`) && readdirSync(dir).some((f) => f.startsWith(`.lkst-${pid}`))) Instance.open(name).remove();
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Starts a recorder in its own process group (so a test can kill it with its page mover). */
+function startRecorder(s: Scene, out: string, extra: string[] = []): ChildProcess {
+  return spawn(process.execPath, [CLI, 'record', '-q', '-e', 'sched:sched_switch', '-e', 'raw_syscalls:sys_enter', ...extra, '-o', out], { env: s.env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Waits until the recorder's journal exists (its trace has started) and some pages were moved. */
+async function started(s: Scene, child: ChildProcess): Promise<void> {
+  const journal = `.lkst-${child.pid}.partial.json`;
+  for (let i = 0; i < 200 && !readdirSync(s.dir).includes(journal); i++) await sleep(50);
+  assert.ok(readdirSync(s.dir).includes(journal), 'the recorder wrote its journal');
+  await sleep(1500);
+}
+
+function pumpsOf(pid: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-P', String(pid), '-f', 'lkst-pump'], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+async function gone(pids: number[]): Promise<void> {
+  for (let i = 0; i < 200 && pids.some((p) => existsSync(`/proc/${p}`)); i++) await sleep(25);
+}
+
+/** Starts a recorder, lets it record, and kills it (with its page mover when group): returns its pid. */
+async function killedRecorder(s: Scene, out: string, group: boolean): Promise<number> {
+  const child = startRecorder(s, out);
+  await started(s, child);
+  const pumps = pumpsOf(child.pid!);
+  process.kill(group ? -child.pid! : child.pid!, 'SIGKILL');
+  await once(child, 'exit');
+  await gone(pumps);
+  return child.pid!;
+}
+
+function traceCmdCount(file: string): number {
+  const out = execFileSync('trace-cmd', ['report', file], { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+  return out.split('\n').filter((l) => / (sched_switch|sys_enter):/.test(l)).length;
+}
+
+function statsOf(s: Scene, file: string): { events: number; line: string } {
+  const r = lkst(['stats', file], { env: s.env });
+  assert.equal(r.status, 0, r.stderr);
+  const line = r.stdout.split('\n')[0]!;
+  return { events: Number(/^([\d,]+) events/.exec(line)![1]!.replace(/,/g, '')), line };
+}
+
+/** The recover line's figures agree with stats and trace-cmd on the written file. */
+function checkAgreement(s: Scene, recoverLine: string, file: string): void {
+  const st = statsOf(s, file);
+  assert.ok(st.events > 0, 'the pages recorded before the kill are in the trace');
+  assert.equal(traceCmdCount(file), st.events, 'trace-cmd reads every event lkst counts');
+  const m = /: ([\d,]+) events, (.+?);/.exec(recoverLine);
+  assert.ok(m, recoverLine);
+  assert.equal(Number(m![1]!.replace(/,/g, '')), st.events);
+  assert.ok(st.line.endsWith(m![2]!), `recover says "${m![2]}", stats says "${st.line}"`);
+}
+
+test('kill -9 of lkst record: the page mover stops the trace and moves every page; recover --partial writes the trace, loss exact', () =>
+  withScene(async (s) => {
+    const out = join(s.dir, 't.dat');
+    const pid = await killedRecorder(s, out, false);
+    assert.ok(!existsSync(out), 'the killed recorder wrote no trace itself');
+    const notice = lkst(['events', '--fields', 'sched:sched_switch'], { env: s.env });
+    assert.match(notice.stderr, new RegExp(`recording by pid ${pid} .* was interrupted; \`lkst recover --partial ${s.dir}\``), 'the next command says so');
+    const r = lkst(['recover', '--partial', s.dir], { env: s.env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /was killed; the rest of its buffer was read from lkst-\d+-rec/);
+    assert.doesNotMatch(r.stdout, /uncertain/, 'the instance counters make the loss exact');
+    checkAgreement(s, r.stdout, out);
+    assert.ok(!Instance.exists(`lkst-${pid}-rec`), 'the dead recorder\'s instance is removed');
+    assert.deepEqual(readdirSync(s.dir).filter((f) => f.startsWith('.lkst')), [], 'pages and journal are gone once written');
+    assert.equal(lkst(['events', '--fields', 'sched:sched_switch'], { env: s.env }).stderr, '', 'no notice once finished');
+  }));
+
+test('the whole recorder killed (page mover too): lkst reset reads the rest of the buffer and writes the trace', () =>
+  withScene(async (s) => {
+    const out = join(s.dir, 't.dat');
+    const pid = await killedRecorder(s, out, true);
+    const inst = Instance.open(`lkst-${pid}-rec`);
+    assert.equal(inst.tracingOn, true, 'nobody stopped the trace');
+    const r = lkst(['reset'], { env: s.env });
+    assert.equal(r.status, 0, r.stderr);
+    const line = r.stdout.split('\n').find((l) => l.startsWith('wrote '));
+    assert.ok(line, r.stdout);
+    assert.doesNotMatch(r.stdout, /uncertain/);
+    checkAgreement(s, line!, out);
+    assert.ok(!Instance.exists(`lkst-${pid}-rec`));
+  }));
+
+test('the recorder and its buffer gone (as after a power loss): the pages become a trace, the loss after them uncertain with the reason', () =>
+  withScene(async (s) => {
+    const out = join(s.dir, 't.dat');
+    const pid = await killedRecorder(s, out, true);
+    rmdirSync(Instance.open(`lkst-${pid}-rec`).path(''));
+    const r = lkst(['recover', '--partial', s.dir], { env: s.env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /at least [\d,]+ lost \(uncertain\)/);
+    assert.match(r.stdout, /recording cut short: .*its buffer is gone; events after its last page are unknown/);
+    checkAgreement(s, r.stdout.split('\n')[0]!, out);
+  }));
+
+test('a full disk while recording: the recording stops, keeps what it wrote, and recover --partial -o elsewhere writes it with the loss exact', () =>
+  withScene(async (s) => {
+    const disk = join(s.dir, 'small');
+    mkdirSync(disk);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]);
+    try {
+      const r = lkst(['record', '-q', '-e', 'sched:sched_switch', '-e', 'raw_syscalls:sys_enter', '-b', '256', '-d', '20', '-o', join(disk, 't.dat')], { env: s.env });
+      assert.notEqual(r.status, 0);
+      const lines = r.stderr.trim().split('\n');
+      assert.match(lines[lines.length - 1]!, /No space left on device|ENOSPC/);
+      assert.match(lines[lines.length - 1]!, new RegExp(`the ([\\d,]+) events recorded so far are kept in ${disk}: make room there, then \`lkst recover --partial ${disk}\``));
+      const kept = Number(/the ([\d,]+) events recorded/.exec(r.stderr)![1]!.replace(/,/g, ''));
+      const out = join(s.dir, 'full.dat');
+      const rec = lkst(['recover', '--partial', disk, '-o', out], { env: s.env });
+      assert.equal(rec.status, 0, rec.stderr);
+      assert.match(rec.stdout, /the recorder stopped: it failed while recording/);
+      assert.doesNotMatch(rec.stdout, /uncertain/);
+      checkAgreement(s, rec.stdout, out);
+      assert.equal(statsOf(s, out).events, kept, 'the events the error said were kept are the trace');
+    } finally {
+      execFileSync('umount', [disk]);
+    }
+  }));
+
+test('outputs never replace a device, a named pipe, a symbolic link or the input', () =>
+  withScene(async (s) => {
+    const fifo = join(s.dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const link = join(s.dir, 'link');
+    execFileSync('ln', ['-s', join(s.dir, 'target.dat'), link]);
+    const cases: [string[], RegExp][] = [
+      [['record', '-d', '1', '-o', '/dev/null'], /\/dev\/null is a device/],
+      [['record', '-d', '1', '-o', fifo], /is a named pipe/],
+      [['record', '-d', '1', '-o', link], /is a symbolic link/],
+    ];
+    for (const [args, msg] of cases) {
+      const r = lkst(args, { env: s.env });
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.match(r.stderr, msg);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+    assert.ok(existsSync('/dev/null') && execFileSync('stat', ['-c', '%F', '/dev/null'], { encoding: 'utf8' }).includes('character special'));
+    const trace = join(s.dir, 'in.dat');
+    assert.equal(lkst(['record', '-q', '-d', '1', '-e', 'sched:sched_switch', '-o', trace], { env: s.env }).status, 0);
+    const exp = lkst(['export', trace, '--to', 'csv', '-o', trace], { env: s.env });
+    assert.match(exp.stderr, /is the input .*: writing it would destroy what is being read/);
+    const exp2 = lkst(['export', trace, '--to', 'csv', '-o', link], { env: s.env });
+    assert.match(exp2.stderr, /is a symbolic link/);
+    const rec = lkst(['recover', trace, '-o', trace], { env: s.env });
+    assert.match(rec.stderr, /is the input/);
+    assert.equal(statsOf(s, trace).events > 0, true, 'the input is intact');
+  }));
