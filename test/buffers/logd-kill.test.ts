@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -28,18 +28,36 @@ function catchesHup(pid: number): boolean {
   return m ? (BigInt(`0x${m[1]}`) & 1n) === 1n : false;
 }
 
-test('lkst logd killed with -9: the next logd writes what it left, and no event is lost or written twice', async () => {
+/**
+ * pread64 calls numbered 1..N (the file offset carries the number, as helpers.ts's seq workload),
+ * started by a GO file and ended by a STOP file, then N printed: every number is accounted for.
+ */
+function countedWorkload(go: string, stop: string): { child: ChildProcess; last: Promise<number> } {
+  const script =
+    "const fs=require('fs');const fd=fs.openSync('/dev/zero','r');const b=Buffer.alloc(1);" +
+    `while(!fs.existsSync(${JSON.stringify(go)}));let i=1;for(;;i++){fs.readSync(fd,b,0,1,i);for(let j=0;j<2000;j++);` +
+    `if((i&1023)===0&&fs.existsSync(${JSON.stringify(stop)}))break;}process.stdout.write('last '+i+'\\n');`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const last = once(child, 'exit').then(() => Number(/last (\d+)/.exec(out)?.[1]));
+  return { child, last };
+}
+
+test('lkst logd killed with -9: the next logd writes what it left; every event is in one file or counted lost', async () => {
   await withBufferNames(['logd-kill'], async (name) => {
     const root = mkdtempSync(join(tmpdir(), 'lkst-logdkill-'));
     const dir = join(root, 'files');
-    const workload = await startSeqWorkload({ spin: 2000 });
+    const work = countedWorkload(join(root, 'go'), join(root, 'stop'));
     const daemons: ChildProcess[] = [];
     try {
       mkdirSync(dir);
-      const inst = seqBuffer(name, workload.pid!, { sizeKb: 4096, overwrite: false });
+      const inst = seqBuffer(name, work.child.pid!, { sizeKb: 4096, overwrite: false });
       inst.tracingOn = true;
       const first = startLogd(name, dir, join(root, 'pid1'));
       daemons.push(first.child);
+      await until('the first logd', () => /lkst logd: logging/.test(first.stderr()));
+      writeFileSync(join(root, 'go'), '');
       await until('a first file', () => /wrote .*\.dat/.test(first.stderr()));
       await sleep(300);
       first.child.kill('SIGKILL');
@@ -50,12 +68,13 @@ test('lkst logd killed with -9: the next logd writes what it left, and no event 
 
       const second = startLogd(name, dir, join(root, 'pid2'));
       daemons.push(second.child);
-      await until("the left segment written", () => /from the segment the killed/.test(second.stderr()) || /logging/.test(second.stderr()));
-      assert.match(second.stderr(), /from the segment the killed lkst logd \(pid \d+\) left; (its window ends where the next file begins|its end was recorded)/);
       await until('logging', () => /lkst logd: logging/.test(second.stderr()));
+      assert.match(second.stderr(), /from the segment the killed lkst logd \(pid \d+\) left; (its window ends where the next file begins|its end was recorded)/);
       await sleep(500);
+      writeFileSync(join(root, 'stop'), '');
+      const n = await work.last;
+      await sleep(300);
       inst.tracingOn = false;
-      await sleep(200);
       second.child.kill('SIGTERM');
       const [code] = await once(second.child, 'exit');
       assert.equal(code, 0, second.stderr());
@@ -64,34 +83,22 @@ test('lkst logd killed with -9: the next logd writes what it left, and no event 
       assert.deepEqual(names.filter((f) => f.startsWith('.')), [], 'no page files, journals or temporary files are left');
       const files = names.filter((f) => f.endsWith('.dat')).map((f) => join(dir, f));
       const seqs = files.flatMap(reportedSeqs);
-      let lostBefore = 0;
+      assert.equal(new Set(seqs).size, seqs.length, 'no event is in two files');
+      assert.ok(seqs.every((q) => q >= 1 && q <= n));
       // What the files say was lost in their windows (the ledger every command shows); the windows meet exactly.
-      // The first window also shows what the buffer dropped before the first daemon began (lostBefore).
-      let lostByKernel = 0;
-      let firstSeq = Infinity;
+      let lost = 0;
       for (const f of files) {
-        const s = JSON.parse(lkst(['stats', '--json', f]).stdout) as { lostTotal: number; lostExact: boolean; lostBefore: number };
-        assert.ok(s.lostExact, `${f}: the loss is exact`);
-        lostByKernel += s.lostTotal;
-        const min = reportedSeqs(f).reduce((a, b) => Math.min(a, b), Infinity);
-        if (min < firstSeq) {
-          firstSeq = min;
-          lostBefore = s.lostBefore;
-        }
+        const st = JSON.parse(lkst(['stats', '--json', f]).stdout) as { lostTotal: number; lostExact: boolean; lostBefore: number };
+        assert.ok(st.lostExact, `${f}: the loss is exact`);
+        lost += st.lostTotal;
       }
-      lostByKernel += lostBefore;
-      const sorted = [...seqs].sort((a, b) => a - b);
-      let missing = 0;
-      for (let i = 1; i < sorted.length; i++) {
-        assert.ok(sorted[i]! > sorted[i - 1]!, `${sorted[i]} written twice`);
-        missing += sorted[i]! - sorted[i - 1]! - 1;
-      }
-      assert.ok(sorted.length > 0);
-      // Across the kill the files hold every event the buffer kept, and the holes are what they count as lost.
-      assert.equal(missing, lostByKernel, `${missing} events missing across the kill; the files count ${lostByKernel} lost`);
+      // Every event is in a file or counted lost. Not equality: in stop-when-full mode under heavy load the
+      // kernel's dropped counter was seen ~1% above the events missing, with or without a kill (logd.test.ts
+      // asserts the same bound for plain rotation).
+      assert.ok(seqs.length + lost >= n, `${n} events made: ${seqs.length} in ${files.length} files, only ${lost} counted lost`);
     } finally {
       for (const d of daemons) if (d.exitCode === null && d.signalCode === null) d.kill('SIGKILL');
-      await stopChild(workload);
+      await stopChild(work.child);
       rmSync(root, { recursive: true, force: true });
     }
   });
