@@ -26,11 +26,11 @@ export interface AppliedMaskset {
 export async function applyMaskset(
   inst: Instance,
   maskset: string | Maskset,
-  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean } = {},
+  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean; pids?: KernelPlan['pids'] } = {},
 ): Promise<AppliedMaskset> {
   const env = opts.env ?? (await loadMasksetEnv());
   const m = typeof maskset === 'string' ? env.store.load(maskset) : maskset;
-  const plan = compileMaskset(m, env);
+  const plan = scopedPlan(compileMaskset(m, env), m.name, opts.pids);
   const result = applyPlan(inst, plan, {
     ...(opts.marker ? { marker: opts.marker } : {}),
     ...(opts.previous ? { previous: opts.previous } : {}),
@@ -38,6 +38,13 @@ export async function applyMaskset(
   });
   for (const note of armedSwitchNotes(m, plan)) inst.mark(note);
   return { plan, result };
+}
+
+/** The plan with a recording's pid set (lkst record -P/-F); one set per buffer, so a maskset's own is refused. */
+function scopedPlan(plan: KernelPlan, name: string, pids: KernelPlan['pids']): KernelPlan {
+  if (!pids) return plan;
+  if (plan.pids) throw new LkstError(`maskset ${name} records only pids ${plan.pids.pids.join(',')} itself (a pid handler)`, 'leave out -P/-F, or record a maskset without a pid handler');
+  return { ...plan, pids };
 }
 
 /**

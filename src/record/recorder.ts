@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:os';
+import { access } from 'node:fs/promises';
 import { Instance, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
 import { notePageFiles, pageFilePath, removePageFiles } from '../base/page-files.js';
@@ -9,6 +8,9 @@ import { Pump, pumpBinary } from './pump.js';
 import { collectLiveMeta } from './live-meta.js';
 import { recordingLoss, stampStartCounters } from './loss-stats.js';
 import { PollPacer } from './poll-pacer.js';
+import { startCommand, type RunningCommand } from './command.js';
+import { leaveOut, ownThreads } from './self-filter.js';
+import { scopePids, type PidSet, type RecordScope } from './scope.js';
 
 export interface TracepointRef {
   system: string;
@@ -34,8 +36,19 @@ export interface RecordOptions {
   pollMs?: number;
   /** Record into this (already configured) instance instead of a new one, and leave it as it is. */
   attach?: Instance;
-  /** Configures a new instance instead of enabling `events` (e.g. a maskset); returns the events it enabled. */
-  setup?: (inst: Instance) => TracepointRef[] | Promise<TracepointRef[]>;
+  /**
+   * Configures a new instance instead of enabling `events` (e.g. a maskset); returns the events it
+   * enabled. With a scope, pids is what set_event_pid already holds: a setup that rewrites the
+   * instance's pid set (a maskset's apply) keeps it.
+   */
+  setup?: (inst: Instance, pids?: PidSet) => TracepointRef[] | Promise<TracepointRef[]>;
+  /**
+   * Record only these processes, or only `command` and its children (set_event_pid, decided per CPU at
+   * each context switch: interrupts are kept or dropped with the task they interrupt).
+   */
+  scope?: RecordScope;
+  /** Leave out the events of the recorder's own tasks (default: yes; not with a scope or attach). */
+  leaveOutSelf?: boolean;
   /** Called about once a second with running totals (for the live line). */
   onProgress?: (p: RecordProgress) => void;
   signal?: AbortSignal;
@@ -61,6 +74,14 @@ export interface RecordingResult {
   /** The recorder's own CPU time (user + system, its page mover's included), in microseconds. */
   cpuTimeUs: number;
   commandExitCode?: number | null;
+  /** The command's pid (with -F: the root of what was recorded). */
+  commandPid?: number;
+  /** The recorder's own tasks: Node's threads and the page mover. */
+  ownTasks: number[];
+  /** Whether each event's filter left their task-context events out. */
+  leftOutSelf: boolean;
+  /** Events the kernel refused that filter on (lkst's own events on them are recorded). */
+  leaveOutRefused: string[];
   /** Removes the per-CPU page files once they are written into a trace file. */
   discard(): void;
 }
@@ -93,8 +114,10 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
   let counters: PageFileCounter[] = [];
   let kernelStatsAtStart: CpuStats[] = [];
   let events = opts.events;
-  let child: ChildProcess | undefined;
+  let cmd: RunningCommand | undefined;
   let exitCode: number | null | undefined;
+  let ownTasks: number[] = [];
+  let leaveOutRefused: string[] = [];
   const cpuFiles: { cpu: number; source: string }[] = [];
   try {
     if (!opts.attach) {
@@ -112,26 +135,41 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     const pumpBin = pumpUsable(inst) ? pumpBinary().path : undefined;
     // What the buffer had lost before we read a page: never this recording's losses.
     kernelStatsAtStart = kernelStatsNow();
-    // Setting up (and, without the pump, reading pages) makes events of our own: leave them out.
-    // Only then: set_event_notrace_pid drops every event on a CPU while a listed task is current,
-    // interrupts and softirqs included (a healthy-kernel test lost 16 timer expiries to it when the
-    // recorder and its page mover were listed all along), so a recording's own steady state stays in.
-    if (!opts.attach) excludePids(inst, [process.pid]);
+    // Setting up makes events of our own: set_event_notrace_pid leaves them out while it lasts. Only
+    // then: it drops every event on a CPU while a listed task is current, interrupts and softirqs
+    // included (a healthy-kernel test lost 16 timer expiries to it when the recorder and its page
+    // mover were listed all along); the per-event filters below take over.
     if (pumpBin) {
       counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
       pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })));
     } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source));
+    // Node starts its file-system threads on first use: start them now, so the list has them all.
+    await access('/');
+    ownTasks = [...new Set([...ownThreads(), ...(pump?.pid ? [pump.pid] : [])])];
+    if (!opts.attach) excludePids(inst, ownTasks);
+    // -F: the command waits, with its pid, until the pid is in set_event_pid.
+    let pidSet: PidSet | undefined;
+    if (opts.scope?.kind === 'command') {
+      cmd = startCommand(opts.command ?? [], { held: true });
+      pidSet = { pids: [cmd.pid], follow: true };
+    } else if (opts.scope?.kind === 'pids') pidSet = scopePids(opts.scope.processes, opts.scope.follow);
+    const selfOut = !opts.attach && !pidSet && opts.leaveOutSelf !== false;
     if (!opts.attach) {
+      if (pidSet) inst.setEventPids([...pidSet.pids], { follow: pidSet.follow });
       // Tracing goes on before the events: the kernel refuses markers (a maskset's) while it is off.
       inst.tracingOn = true;
-      if (opts.setup) events = await opts.setup(inst);
+      if (opts.setup) events = await opts.setup(inst, pidSet);
       else
         for (const e of events) {
           if (e.filter) inst.setFilter(e.system, e.event, e.filter);
           inst.setEventEnabled(e.system, e.event, true);
         }
-      // While the pump moves pages Node sleeps: nothing of ours to leave out, and nothing of others lost.
-      if (pump) includePids(inst, [process.pid]);
+      if (pidSet && !inst.eventPids().length) inst.setEventPids([...pidSet.pids], { follow: pidSet.follow });
+      if (selfOut) leaveOutRefused = leaveOut(inst, events, ownTasks);
+      // From here the filters leave our task-context events out (or, with a scope, set_event_pid
+      // does): set_event_notrace_pid, which would drop others' interrupts on our time too, goes.
+      // Without either, Node stays listed while it reads pages itself.
+      includePids(inst, selfOut || pidSet ? ownTasks : ownTasks.filter((t) => t !== process.pid || pump));
     }
 
     // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
@@ -139,7 +177,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       process.emitWarning(`${err.message}; reading in Node from now on`);
       pump = undefined;
       pumpFailed = true;
-      if (!opts.attach) excludePids(inst, [process.pid]);
+      if (!opts.attach && !selfOut && !pidSet) excludePids(inst, [process.pid]);
       for (const c of counters) c.update();
       for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source, true));
     };
@@ -206,19 +244,18 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       let poll = pump && !opts.onProgress ? undefined : setTimeout(tick, pump ? PROGRESS_MS : pacer.idleMs);
       const timer = opts.durationSec !== undefined ? setTimeout(() => finish(), opts.durationSec * 1000) : undefined;
       if (opts.signal) {
-        if (opts.signal.aborted) return finish();
+        if (opts.signal.aborted) {
+          cmd?.kill();
+          return finish();
+        }
         opts.signal.addEventListener('abort', onAbort);
       }
-      if (opts.command?.length) {
-        const [cmd, ...args] = opts.command;
-        child = spawn(cmd!, args, { stdio: 'inherit' });
-        child.on('error', (err) => finish(new LkstError(`cannot run ${cmd} (${(err as NodeJS.ErrnoException).code ?? err})`, 'check the command name and PATH')));
-        child.on('exit', (code, sig) => {
-          // As a shell reports it: 128 + the signal's number.
-          exitCode = code ?? (sig ? 128 + constants.signals[sig] : null);
-          finish();
-        });
-      }
+      if (!cmd && opts.command?.length) cmd = startCommand(opts.command);
+      cmd?.release();
+      cmd?.exited.then((code) => {
+        exitCode = code;
+        finish();
+      }, finish);
     });
 
     if (!opts.attach) {
@@ -255,12 +292,16 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       elapsedMs: Date.now() - started,
       cpuTimeUs: cpu.user + cpu.system + pumpCpuUs,
       commandExitCode: exitCode,
+      ...(cmd ? { commandPid: cmd.pid } : {}),
+      ownTasks,
+      leftOutSelf: selfOut,
+      leaveOutRefused,
       discard: () => removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu)),
     };
   } catch (err) {
     pump?.kill();
     for (const r of readers) r.close();
-    if (child && child.exitCode === null) child.kill('SIGTERM');
+    cmd?.kill();
     removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu));
     throw err;
   } finally {

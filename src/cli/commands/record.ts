@@ -13,8 +13,9 @@ import { traceStats } from '../../analysis/stats.js';
 import { renderStats } from '../../analysis/render.js';
 import { runReport } from '../../analysis/report/index.js';
 import { TailLines } from '../tail-lines.js';
+import { addScopeOptions, type ScopeCliOptions } from '../record-scope.js';
 
-export interface RecordCliOptions {
+export interface RecordCliOptions extends ScopeCliOptions {
   event?: EventPick[];
   output: string;
   duration?: number;
@@ -32,7 +33,7 @@ export interface RecordCliOptions {
 export function registerRecord(program: Command): void {
   // -f filters the -e before it: both fill one list, in command-line order.
   const picks: EventPick[] = [];
-  program
+  const cmd = program
     .command('record')
     .description('record the running kernel into a trace.dat file (default: the maskset "default", every LKST event but the lock ones)')
     .option('-e, --event <name>', 'event to record: LKST name (PROCESS_CONTEXTSWITCH), system:event, system:*, or a category; repeatable; adds to -m', (name: string) => {
@@ -47,7 +48,8 @@ export function registerRecord(program: Command): void {
       return expr;
     })
     .option('-m, --maskset <name>', 'record what this maskset says (default: the maskset "default"); repeatable, the entries merged', collect, [])
-    .option('--skip-missing', "with -m: leave out events this kernel lacks instead of refusing")
+    .option('--skip-missing', "with -m: leave out events this kernel lacks instead of refusing");
+  addScopeOptions(cmd)
     .option('--attach', 'stream the trace armed by `lkst start` (it stays armed afterwards)')
     .option('-o, --output <file>', 'output file', 'trace.dat')
     .option('-d, --duration <seconds>', 'stop after this many seconds', numberOption('--duration', 0))
@@ -71,7 +73,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   };
   const output = resolvePath(opts.output);
   checkOutputPath(output);
-  const plan = await planRecording(opts, warn);
+  const plan = await planRecording({ ...opts, command }, warn);
   const ctrl = new AbortController();
   let interrupts = 0;
   const onSigint = () => {
