@@ -1,0 +1,50 @@
+/** lkst leaves itself out of a default recording, but not the interrupts that happen on its time. */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { record } from '../../src/record/recorder.js';
+import { pidShare } from '../../src/record/pid-share.js';
+import { planRecording } from '../../src/cli/record-plan.js';
+import { tempConfig } from '../masksets/kernel.js';
+
+const cfg = tempConfig();
+after(() => cfg.done());
+
+test("a default recording of a small workload: lkst's own task-context events under 0.1%, interrupts on its time kept", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-self-'));
+  try {
+    const plan = await planRecording({}, () => {});
+    const command = ['sh', '-c', 'for i in $(seq 1 200); do /bin/true; done; sleep 0.3'];
+    const setup = plan.options.setup!;
+    const r = await record({
+      ...plan.options,
+      workDir: dir,
+      command,
+      setup: async (inst, pids) => {
+        // Once recording (the next turn, after the filters go on): keep the recorder's main thread on a
+        // CPU for a while; the timer ticks and softirqs that interrupt it carry its pid.
+        setTimeout(() => {
+          for (const end = Date.now() + 300; Date.now() < end; );
+        }, 0);
+        return setup(inst, pids);
+      },
+    });
+    plan.finish();
+    try {
+      assert.equal(r.commandExitCode, 0);
+      assert.ok(r.leftOutSelf && r.leaveOutRefused.length === 0, `the filter went on every event (refused on ${r.leaveOutRefused.join(', ')})`);
+      assert.ok(r.ownTasks.includes(process.pid) && r.ownTasks.length > 1, 'Node main thread and the others (and the pump)');
+      const s = pidShare(r.cpus.map((c) => c.source), r.meta.pageSize, r.ownTasks);
+      assert.equal(s.events, r.captures.reduce((a, c) => a + c.events, 0), 'every captured event was counted');
+      assert.ok(s.events > 10_000, `a busy recording (${s.events} events)`);
+      assert.ok(s.inTask / s.events < 0.001, `lkst's own: ${s.inTask} of ${s.events}`);
+      assert.ok(s.inInterrupt > 0, 'interrupts and softirqs that hit lkst are still recorded');
+    } finally {
+      r.discard();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
