@@ -49,6 +49,8 @@ export interface RecordOptions {
   scope?: RecordScope;
   /** Leave out the events of the recorder's own tasks (default: yes; not with a scope or attach). */
   leaveOutSelf?: boolean;
+  /** Called once events are being recorded (before the command starts). */
+  onRecording?: () => void;
   /** Called about once a second with running totals (for the live line). */
   onProgress?: (p: RecordProgress) => void;
   signal?: AbortSignal;
@@ -171,6 +173,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       // Without either, Node stays listed while it reads pages itself.
       includePids(inst, selfOut || pidSet ? ownTasks : ownTasks.filter((t) => t !== process.pid || pump));
     }
+    opts.onRecording?.();
 
     // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
     const takeOver = (err: LkstError) => {

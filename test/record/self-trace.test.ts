@@ -17,18 +17,13 @@ test("a default recording of a small workload: lkst's own task-context events un
   try {
     const plan = await planRecording({}, () => {});
     const command = ['sh', '-c', 'for i in $(seq 1 200); do /bin/true; done; sleep 0.3'];
-    const setup = plan.options.setup!;
     const r = await record({
       ...plan.options,
       workDir: dir,
       command,
-      setup: async (inst, pids) => {
-        // Once recording (the next turn, after the filters go on): keep the recorder's main thread on a
-        // CPU for a while; the timer ticks and softirqs that interrupt it carry its pid.
-        setTimeout(() => {
-          for (const end = Date.now() + 300; Date.now() < end; );
-        }, 0);
-        return setup(inst, pids);
+      // Keep the recorder's main thread on a CPU for a while: the timer ticks and softirqs that interrupt it carry its pid.
+      onRecording: () => {
+        for (const end = Date.now() + 300; Date.now() < end; );
       },
     });
     plan.finish();

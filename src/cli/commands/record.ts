@@ -112,6 +112,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   } finally {
     result.discard();
   }
+  if (result.leaveOutRefused.length) warn(`lkst's own events are in the recording for ${result.leaveOutRefused.join(', ')} (the kernel refused the filter that leaves them out)`);
   if (!opts.quiet) process.stderr.write(summary(result, output));
   if (opts.show) await showTrace(output);
   return result.commandExitCode ?? 0;
