@@ -128,7 +128,9 @@ function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s
     const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, ...(pids ? { pids } : {}) });
     if (plan.missing.length) warn(`skipped (this kernel lacks them): ${plan.missing.map((x) => x.event).join(', ')}`);
     count = [...plan.tracepoints.values()].filter((t) => t.enabled).length;
-    // A running recorder is the trace `lkst maskset switch` and `lkst status` work on, unless one is armed.
+    // A running recorder is the trace `lkst maskset switch` and `lkst status` work on, unless one is
+    // armed; not a scoped one: a switch would apply the maskset's pid set (none) over -P/-F's.
+    if (pids) return planEvents(plan);
     let armed;
     try {
       armed = readState();
