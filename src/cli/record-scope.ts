@@ -18,5 +18,5 @@ export function addScopeOptions(cmd: Command): Command {
   return cmd
     .option('-P, --pid <pids>', 'record only these processes (every thread of each): PID[,PID...]; repeatable. Interrupts and softirqs are kept while they interrupt these tasks, dropped otherwise (as trace-cmd -P)', collectPids)
     .option('--follow', 'with -P: also record the children they fork later')
-    .option('-F, --command-only', 'record only the command given after -- and its children (as trace-cmd -F)');
+    .option('-F, --command-only', 'record only the command given after -- and its children, from its exec on (as trace-cmd -F; interrupts as with -P)');
 }
