@@ -124,8 +124,8 @@ function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
 function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s: string) => void): RecordPlan {
   let announced: Instance | undefined;
   let count = 0;
-  const setup = async (inst: Instance, pids?: PidSet): Promise<TracepointRef[]> => {
-    const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, ...(pids ? { pids } : {}) });
+  const setup = async (inst: Instance, pids?: PidSet, andFilter?: string): Promise<TracepointRef[]> => {
+    const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, ...(pids ? { pids } : {}), ...(andFilter ? { andFilter } : {}) });
     if (plan.missing.length) warn(`skipped (this kernel lacks them): ${plan.missing.map((x) => x.event).join(', ')}`);
     count = [...plan.tracepoints.values()].filter((t) => t.enabled).length;
     // A running recorder is the trace `lkst maskset switch` and `lkst status` work on, unless one is
@@ -138,7 +138,7 @@ function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s
       armed = undefined;
     }
     if (!armed || armed.stopped || !Instance.exists(armed.instance)) {
-      announceTrace(inst, m, plan);
+      announceTrace(inst, m, plan, andFilter);
       announced = inst;
     }
     return planEvents(plan);

@@ -6,7 +6,7 @@ import type { Maskset, MasksetEntry } from './model.js';
 import { parseParamWords } from './parse.js';
 import type { KernelPlan } from './plan.js';
 import { applyPlan, clearInstance, type ApplyResult } from './apply.js';
-import { foreignTriggers } from './plan.js';
+import { andFilters, foreignTriggers } from './plan.js';
 import { splitTracepointId } from '../events/resolve.js';
 import { existsSync } from 'node:fs';
 import { readState, removeState, requireState, statePath, writeState, type ForeignTrigger, type TraceState } from './state.js';
@@ -26,11 +26,11 @@ export interface AppliedMaskset {
 export async function applyMaskset(
   inst: Instance,
   maskset: string | Maskset,
-  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean; pids?: KernelPlan['pids'] } = {},
+  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean; pids?: KernelPlan['pids']; andFilter?: string } = {},
 ): Promise<AppliedMaskset> {
   const env = opts.env ?? (await loadMasksetEnv());
   const m = typeof maskset === 'string' ? env.store.load(maskset) : maskset;
-  const plan = scopedPlan(compileMaskset(m, env), m.name, opts.pids);
+  const plan = withAndFilter(scopedPlan(compileMaskset(m, env), m.name, opts.pids), opts.andFilter);
   const result = applyPlan(inst, plan, {
     ...(opts.marker ? { marker: opts.marker } : {}),
     ...(opts.previous ? { previous: opts.previous } : {}),
@@ -45,6 +45,13 @@ function scopedPlan(plan: KernelPlan, name: string, pids: KernelPlan['pids']): K
   if (!pids) return plan;
   if (plan.pids) throw new LkstError(`maskset ${name} records only pids ${plan.pids.pids.join(',')} itself (a pid handler)`, 'leave out -P/-F, or record a maskset without a pid handler');
   return { ...plan, pids };
+}
+
+/** Every tracepoint of the plan with the expression ANDed into its filter. */
+function withAndFilter(plan: KernelPlan, expr: string | undefined): KernelPlan {
+  if (!expr) return plan;
+  const tracepoints = new Map([...plan.tracepoints].map(([id, t]) => [id, { ...t, filter: andFilters([t.filter, expr]) }]));
+  return { ...plan, tracepoints };
 }
 
 /**
@@ -76,7 +83,7 @@ function armedInstance(s: TraceState): Instance {
  * and `lkst status` work on: `lkst start` calls it, and `lkst record -m` can, so a running recorder
  * can be switched from another shell. Pair with forgetTrace when the recording ends.
  */
-export function announceTrace(inst: Instance, m: Maskset, plan: KernelPlan): void {
+export function announceTrace(inst: Instance, m: Maskset, plan: KernelPlan, andFilter?: string): void {
   writeState({
     version: 1,
     instance: inst.name,
@@ -85,6 +92,7 @@ export function announceTrace(inst: Instance, m: Maskset, plan: KernelPlan): voi
     edited: [],
     skipped: plan.missing,
     targets: foreignOf(plan, inst.name),
+    ...(andFilter ? { andFilter } : {}),
     startedAt: new Date().toISOString(),
     stopped: false,
     switches: [],
@@ -209,7 +217,7 @@ export async function masksetSwitch(opts: { name: string; skipMissing?: boolean 
   const to = env.store.load(opts.name);
   const previous = compileMaskset(stateMaskset(s), env);
   const marker = `lkst: maskset ${s.maskset} -> ${to.name}`;
-  const { plan, result } = await applyMaskset(inst, to, { env, marker, previous, skipMissing: opts.skipMissing ?? false });
+  const { plan, result } = await applyMaskset(inst, to, { env, marker, previous, skipMissing: opts.skipMissing ?? false, andFilter: s.andFilter });
   const windowUs = Math.round(result.windowNs / 100) / 10;
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
   writeState({
@@ -253,7 +261,7 @@ export async function handlerSet(opts: { event: string; handler: string; params?
   const before = stateMaskset(s);
   const after: Maskset = { ...before, entries: replace(before.entries) };
   const previous = compileMaskset(before, env);
-  const { plan, result } = await applyMaskset(inst, after, { env, previous, skipMissing: false });
+  const { plan, result } = await applyMaskset(inst, after, { env, previous, skipMissing: false, andFilter: s.andFilter });
   writeState({ ...s, entries: after.entries, edited: [...new Set([...s.edited, opts.event])], skipped: plan.missing, targets: foreignOf(plan, inst.name) });
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
   const what = NULL_HANDLERS.has(opts.handler) ? `${opts.event} is no longer traced` : `${opts.event} now uses ${opts.handler}${Object.keys(params).length ? ' ' + (opts.params ?? []).join(' ') : ''}`;

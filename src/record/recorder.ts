@@ -9,7 +9,7 @@ import { collectLiveMeta } from './live-meta.js';
 import { recordingLoss, stampStartCounters } from './loss-stats.js';
 import { PollPacer } from './poll-pacer.js';
 import { startCommand, type RunningCommand } from './command.js';
-import { leaveOut, ownThreads } from './self-filter.js';
+import { leaveOut, leaveOutFilter, ownThreads } from './self-filter.js';
 import { scopePids, type PidSet, type RecordScope } from './scope.js';
 
 export interface TracepointRef {
@@ -39,9 +39,10 @@ export interface RecordOptions {
   /**
    * Configures a new instance instead of enabling `events` (e.g. a maskset); returns the events it
    * enabled. With a scope, pids is what set_event_pid already holds: a setup that rewrites the
-   * instance's pid set (a maskset's apply) keeps it.
+   * instance's pid set (a maskset's apply) keeps it. andFilter: what leaves the recorder's own
+   * events out, for a setup that writes filters (and switches them later) to AND into each.
    */
-  setup?: (inst: Instance, pids?: PidSet) => TracepointRef[] | Promise<TracepointRef[]>;
+  setup?: (inst: Instance, pids?: PidSet, andFilter?: string) => TracepointRef[] | Promise<TracepointRef[]>;
   /**
    * Record only these processes, or only `command` and its children (set_event_pid, decided per CPU at
    * each context switch: interrupts are kept or dropped with the task they interrupt).
@@ -160,7 +161,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       if (pidSet) inst.setEventPids([...pidSet.pids], { follow: pidSet.follow });
       // Tracing goes on before the events: the kernel refuses markers (a maskset's) while it is off.
       inst.tracingOn = true;
-      if (opts.setup) events = await opts.setup(inst, pidSet);
+      if (opts.setup) events = await opts.setup(inst, pidSet, selfOut ? leaveOutFilter(ownTasks) : undefined);
       else
         for (const e of events) {
           if (e.filter) inst.setFilter(e.system, e.event, e.filter);

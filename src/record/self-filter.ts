@@ -28,8 +28,8 @@ export function ownThreads(): number[] {
 }
 
 /**
- * ANDs each event's filter (a maskset's, an -f) with leaveOutFilter. Returns the events the kernel
- * refused it on (they record as before).
+ * ANDs each event's filter (a maskset's, an -f) with leaveOutFilter, where a setup has not already.
+ * Returns the events the kernel refused it on (they record as before).
  */
 export function leaveOut(inst: Instance, events: readonly { system: string; event: string }[], pids: readonly number[]): string[] {
   const refused: string[] = [];
@@ -37,7 +37,8 @@ export function leaveOut(inst: Instance, events: readonly { system: string; even
   const ours = leaveOutFilter(pids);
   for (const e of events) {
     try {
-      inst.setFilter(e.system, e.event, andFilters([inst.filter(e.system, e.event), ours]));
+      const now = inst.filter(e.system, e.event);
+      if (!now.includes(ours)) inst.setFilter(e.system, e.event, andFilters([now, ours]));
     } catch {
       refused.push(`${e.system}:${e.event}`);
     }

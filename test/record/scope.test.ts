@@ -18,6 +18,7 @@ const refs = EVENTS.map((e) => {
 });
 
 interface Rec {
+  ts: number;
   name: string;
   pid: number;
   f: Record<string, unknown>;
@@ -29,12 +30,13 @@ function decode(r: RecordingResult): Rec[] {
   for (const { source } of r.cpus) {
     const buf = readFileSync(source);
     for (let off = 0; off + r.meta.pageSize <= buf.length; off += r.meta.pageSize)
-      forEachRecord(buf, off, r.meta.pageSize, (_ts, at, len) => {
+      forEachRecord(buf, off, r.meta.pageSize, (ts, at, len) => {
         const fmt = formats.get(recordType(buf, at));
-        out.push({ name: fmt?.[0] ?? 'other', pid: buf.readInt32LE(at + 4), f: fmt ? readFields(buf, at, len, fmt[1]) : {} });
+        out.push({ ts, name: fmt?.[0] ?? 'other', pid: buf.readInt32LE(at + 4), f: fmt ? readFields(buf, at, len, fmt[1]) : {} });
       });
   }
-  return out;
+  // In time order across CPUs: a parent's fork comes before what its child does.
+  return out.sort((a, b) => a.ts - b.ts);
 }
 
 /** The root and every task forked from it in the recording (forks are recorded in the parent's context). */
