@@ -125,7 +125,9 @@ function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s
   let announced: Instance | undefined;
   let count = 0;
   const setup = async (inst: Instance, pids?: PidSet, andFilter?: string): Promise<TracepointRef[]> => {
-    const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, ...(pids ? { pids } : {}), ...(andFilter ? { andFilter } : {}) });
+    // andFilter goes in after (the recorder ANDs it in), so a rejected -f is reported as written;
+    // the state keeps it for switches from another shell.
+    const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, ...(pids ? { pids } : {}) });
     if (plan.missing.length) warn(`skipped (this kernel lacks them): ${plan.missing.map((x) => x.event).join(', ')}`);
     count = [...plan.tracepoints.values()].filter((t) => t.enabled).length;
     // A running recorder is the trace `lkst maskset switch` and `lkst status` work on, unless one is

@@ -40,7 +40,8 @@ export interface RecordOptions {
    * Configures a new instance instead of enabling `events` (e.g. a maskset); returns the events it
    * enabled. With a scope, pids is what set_event_pid already holds: a setup that rewrites the
    * instance's pid set (a maskset's apply) keeps it. andFilter: what leaves the recorder's own
-   * events out, for a setup that writes filters (and switches them later) to AND into each.
+   * events out; the recorder ANDs it into each event after setup, and a setup whose filters can be
+   * switched later (an announced maskset) keeps it for the switch.
    */
   setup?: (inst: Instance, pids?: PidSet, andFilter?: string) => TracepointRef[] | Promise<TracepointRef[]>;
   /**
