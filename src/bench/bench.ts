@@ -10,6 +10,7 @@ import { WORKLOAD_NAMES, type Workload, type WorkloadName } from './workload.js'
 import { buildWorkload } from './workloads/build.js';
 import { syscallWorkload } from './workloads/syscall.js';
 import { webWorkload } from './workloads/web.js';
+import { measureSelfFilterCost } from './self-filter-cost.js';
 
 export interface BenchOptions {
   workloads: WorkloadName[];
@@ -28,6 +29,7 @@ export interface BenchOptions {
 }
 
 export const DEFAULT_MASKSETS = ['off', 'default', 'all'];
+const SELF_KEPT_MASKSET = 'default';
 /** trace-cmd's own default buffer size, so both tools get the same. */
 export const DEFAULT_BUFFER_KB = 1408;
 
@@ -66,6 +68,8 @@ export async function makeConditions(o: BenchOptions, workDir: string): Promise<
   for (const name of o.masksets) {
     const plan = await masksetPlan(name);
     conditions.push(lkstCondition(name, plan, settings));
+    // What leaving lkst's own events out costs, and what it leaves out: the default maskset once more without it.
+    if (name === SELF_KEPT_MASKSET) conditions.push(lkstCondition(name, plan, settings, true));
     if (o.compareTraceCmd && [...plan.tracepoints.values()].some((t) => t.enabled)) tc.push(traceCmdCondition(name, plan, settings));
   }
   return [...conditions, ...tc];
@@ -81,7 +85,10 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const started = new Date();
   const t0 = performance.now();
   const samples = await runInterleaved(workloads, conditions, { runs: o.runs, warmup: o.warmup ?? true, signal: o.signal, onProgress: o.onProgress, settleMs: 300 });
+  // The filter's cost per event, measured directly: inside the workloads' noise it would not show.
+  const selfFilter = o.masksets.includes(SELF_KEPT_MASKSET) ? await measureSelfFilterCost(o.signal) : undefined;
   return buildReport({
+    selfFilter,
     machine: machineInfo(),
     startedAt: started,
     elapsedSec: (performance.now() - t0) / 1000,

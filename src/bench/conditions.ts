@@ -8,6 +8,7 @@ import { planEvents, type KernelPlan } from '../masksets/plan.js';
 import { LkstError } from '../base/errors.js';
 import { startTraceCmdRecord, type ExternalRecording } from './recorders.js';
 import { fileCpuStats } from './trace-cmd.js';
+import { pidShare } from '../record/pid-share.js';
 
 /** What a condition saw while a workload ran. */
 export interface ConditionStats {
@@ -15,6 +16,8 @@ export interface ConditionStats {
   lost: number;
   /** The recorder's CPU time: trace-cmd's process tree; lkst's recorder in this process (this process does nothing else meanwhile). */
   recorderCpuMs?: number;
+  /** Events the recorder's own tasks made in task context (lkst: counted in its page files). */
+  selfEvents?: number;
 }
 
 export interface ActiveCondition {
@@ -28,6 +31,8 @@ export interface Condition {
   readonly name: string;
   readonly kind: 'none' | 'lkst' | 'trace-cmd';
   readonly maskset?: string;
+  /** lkst recording without leaving its own events out (to measure what leaving them out costs). */
+  readonly selfKept?: boolean;
   /** Number of tracepoints it enables. */
   readonly tracepoints: number;
   start(): Promise<ActiveCondition>;
@@ -57,52 +62,65 @@ export async function masksetPlan(name: string): Promise<KernelPlan> {
   return compileMaskset(env.store.load(name), env);
 }
 
-/** lkst recording a maskset into its own instance, drained by this process's recorder. */
-export function lkstCondition(maskset: string, plan: KernelPlan, s: ConditionSettings): Condition {
+/**
+ * lkst recording a maskset into its own instance, drained by this process's recorder. selfKept:
+ * without the filters that leave the recorder's own events out, to measure them and what they cost.
+ */
+export function lkstCondition(maskset: string, plan: KernelPlan, s: ConditionSettings, selfKept = false): Condition {
   const enabled = [...plan.tracepoints.values()].filter((t) => t.enabled).length;
   return {
-    name: maskset,
+    name: selfKept ? `${maskset}+self` : maskset,
     kind: 'lkst',
     maskset,
+    ...(selfKept ? { selfKept } : {}),
     tracepoints: enabled,
     async start() {
       const dir = mkdtempSync(join(s.workDir, 'lkst-'));
       const ctrl = new AbortController();
+      let recording!: () => void;
+      const started = new Promise<undefined>((r) => (recording = () => r(undefined)));
       const pending = record({
         events: [],
         workDir: dir,
         bufferKbPerCpu: s.bufferKbPerCpu,
         signal: ctrl.signal,
+        leaveOutSelf: !selfKept,
+        onRecording: recording,
         setup: (inst) => {
           applyPlan(inst, plan, { skipMissing: true });
           return planEvents(plan);
         },
       });
-      // record() creates and arms the instance before its first await: a setup failure shows now.
       pending.catch(() => {});
-      const early = await Promise.race([pending.then(() => undefined, (e: unknown) => e ?? new Error('recorder failed')), new Promise<undefined>((r) => setImmediate(() => r(undefined)))]);
+      // The workload starts once the events are on, or not at all when the recorder failed.
+      const early = await Promise.race([pending.then(() => new Error('the recorder ended before it recorded'), (e: unknown) => e ?? new Error('recorder failed')), started]);
       if (early) {
         rmSync(dir, { recursive: true, force: true });
         throw early;
       }
-      const settle = async (): Promise<RecordingResult> => {
+      // What is read from the page files is read before they go.
+      const settle = async <T>(use: (r: RecordingResult) => T): Promise<T> => {
         ctrl.abort();
         try {
-          return await pending;
+          const r = await pending;
+          try {
+            return use(r);
+          } finally {
+            r.discard();
+          }
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
       };
       return {
         async stop() {
-          const r = await settle();
-          r.discard();
+          const { r, selfEvents } = await settle((r) => ({ r, selfEvents: pidShare(r.cpus.map((c) => c.source), r.meta.pageSize, r.ownTasks).inTask }));
           const events = r.captures.reduce((a, c) => a + c.events, 0);
           const lost = r.captures.reduce((a, c, i) => a + lostEvents(c, r.kernelStats[i], r.kernelStatsAtStart[i]), 0);
-          return { events, lost, recorderCpuMs: r.cpuTimeUs / 1000 };
+          return { events, lost, recorderCpuMs: r.cpuTimeUs / 1000, selfEvents };
         },
         async abort() {
-          await settle().then((r) => r.discard(), () => {});
+          await settle(() => undefined).catch(() => {});
         },
       };
     },

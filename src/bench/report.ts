@@ -3,6 +3,7 @@ import type { BenchSample } from './runner.js';
 import { overheadPercent, summarize, withinNoise, median, type Summary } from './stats.js';
 import type { MetricSpec, Workload } from './workload.js';
 import type { Condition } from './conditions.js';
+import type { SelfFilterCost } from './self-filter-cost.js';
 
 export interface ConditionResult {
   condition: string;
@@ -22,6 +23,10 @@ export interface ConditionResult {
   nsPerEvent?: number;
   /** The recorder's CPU time (trace-cmd: its process tree; lkst: its recorder). */
   recorderCpuMs?: Summary;
+  /** lkst: percent of the recorded events its own tasks made in task context (median of the runs). */
+  selfPercent?: number;
+  /** lkst recorded its own events too (the comparison for what leaving them out costs). */
+  selfKept?: boolean;
 }
 
 export interface WorkloadResult {
@@ -39,6 +44,8 @@ export interface BenchReport {
   elapsedSec: number;
   settings: { runs: number; warmup: boolean; bufferKbPerCpu: number; conditions: string[] };
   results: WorkloadResult[];
+  /** What leaving lkst's own events out costs per recorded event (with the default maskset in the bench). */
+  selfFilter?: SelfFilterCost;
   samples: BenchSample[];
 }
 
@@ -52,6 +59,7 @@ export function buildReport(args: {
   workloads: Workload[];
   conditions: Condition[];
   samples: BenchSample[];
+  selfFilter?: SelfFilterCost;
 }): BenchReport {
   const results = args.workloads.map((w): WorkloadResult => {
     const of = (c: string) => args.samples.filter((s) => s.workload === w.name && s.condition === c && !s.invalid);
@@ -86,6 +94,9 @@ export function buildReport(args: {
         if (!w.fixedDuration && c.kind !== 'none' && generated > 0 && Number.isFinite(baseMs)) out.nsPerEvent = ((ms - baseMs) * 1e6) / generated;
         const cpu = mine.map((s) => s.recorderCpuMs).filter((v): v is number => v !== undefined);
         if (cpu.length) out.recorderCpuMs = summarize(cpu);
+        const self = mine.filter((s) => s.selfEvents !== undefined && s.events > 0).map((s) => (100 * s.selfEvents!) / s.events);
+        if (self.length) out.selfPercent = median(self);
+        if (c.selfKept) out.selfKept = true;
         return out;
       }),
     };
@@ -98,6 +109,7 @@ export function buildReport(args: {
     elapsedSec: args.elapsedSec,
     settings: { runs: args.runs, warmup: args.warmup, bufferKbPerCpu: args.bufferKbPerCpu, conditions: args.conditions.map((c) => c.name) },
     results,
+    ...(args.selfFilter ? { selfFilter: args.selfFilter } : {}),
     samples: args.samples,
   };
 }

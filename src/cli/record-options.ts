@@ -6,8 +6,9 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { numberOption } from './run.js';
 import { record, type RecordOptions, type RecordingResult } from '../record/recorder.js';
 import type { EventPick, RecordPlan } from './record-plan.js';
+import { addScopeOptions, type ScopeCliOptions } from './record-scope.js';
 
-export interface RecordingCliOptions {
+export interface RecordingCliOptions extends ScopeCliOptions {
   event?: EventPick[];
   maskset?: string[];
   skipMissing?: boolean;
@@ -23,7 +24,7 @@ export interface RecordingCliOptions {
 export function addRecordingOptions(cmd: Command): Command {
   // -f filters the -e before it: both fill one list, in command-line order.
   const picks: EventPick[] = [];
-  return cmd
+  return addScopeOptions(cmd)
     .option('-e, --event <name>', 'event to record: LKST name (PROCESS_CONTEXTSWITCH), system:event, system:*, or a category; repeatable; adds to -m', (name: string) => {
       picks.push({ name });
       return picks;

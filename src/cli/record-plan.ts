@@ -9,11 +9,12 @@ import { applyMaskset, announceTrace, forgetTrace, stateMaskset } from '../masks
 import { compileMaskset } from '../masksets/compile.js';
 import { planEvents } from '../masksets/plan.js';
 import { readState } from '../masksets/state.js';
+import { checkRunnable, processThreads, type PidSet, type RecordScope } from '../record/scope.js';
 
 /** What `lkst record` records: named events, a maskset, or an armed trace it attaches to. */
 export interface RecordPlan {
   describe: string;
-  options: Pick<RecordOptions, 'events' | 'setup' | 'attach'>;
+  options: Pick<RecordOptions, 'events' | 'setup' | 'attach' | 'scope'>;
   /** Runs when the recording ends (e.g. the trace stops being the switchable one). */
   finish(): void;
 }
@@ -24,17 +25,56 @@ export interface EventPick {
   filter?: string;
 }
 
-export async function planRecording(opts: { event?: EventPick[]; maskset?: string[]; skipMissing?: boolean; attach?: boolean }, warn: (s: string) => void): Promise<RecordPlan> {
+/** What a recording is asked for: events or masksets, an armed trace, and whose events (-P, --follow, -F). */
+export interface PlanRequest {
+  event?: EventPick[];
+  maskset?: string[];
+  skipMissing?: boolean;
+  attach?: boolean;
+  pid?: number[];
+  follow?: boolean;
+  commandOnly?: boolean;
+  /** The command after --, if any. */
+  command?: string[];
+}
+
+export async function planRecording(opts: PlanRequest, warn: (s: string) => void): Promise<RecordPlan> {
   const picks = opts.event ?? [];
   const masksets = opts.maskset ?? [];
   if (opts.attach && (picks.length || masksets.length)) {
     throw new LkstError('--attach excludes -e and -m', 'attach to the armed trace as it is, or record events or masksets of your own');
   }
+  const scope = planScope(opts);
   if (opts.attach) return attachPlan();
-  if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return eventsPlan(picks.map((p) => p.name), warn);
+  const scoped = (p: RecordPlan): RecordPlan => (scope ? { ...p, describe: `${p.describe} of ${scopeText(scope, opts.command)}`, options: { ...p.options, scope } } : p);
+  if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return scoped(eventsPlan(picks.map((p) => p.name), warn));
   const env = await loadMasksetEnv();
   const loaded = (picks.length && !masksets.length ? [] : masksets.length ? masksets : ['default']).map((n) => env.store.load(n));
-  return masksetPlan(env, combineMasksets(loaded, picks), opts.skipMissing ?? false, warn);
+  return scoped(masksetPlan(env, combineMasksets(loaded, picks), opts.skipMissing ?? false, warn));
+}
+
+/** Whose events a recording keeps; refuses combinations trace-cmd users could misread. */
+export function planScope(opts: PlanRequest): RecordScope | undefined {
+  const pids = opts.pid ?? [];
+  if (!pids.length && !opts.commandOnly) {
+    if (opts.follow) throw new LkstError('--follow follows the processes of -P', 'add -P PID, or use -F to follow a command');
+    return undefined;
+  }
+  if (opts.attach) throw new LkstError('--attach records the armed trace as it is: no -P or -F', 'arm a maskset with a pid handler, or record without --attach');
+  if (opts.commandOnly) {
+    if (pids.length) throw new LkstError('-F and -P exclude each other', 'record the command (-F) or running processes (-P)');
+    const cmd = opts.command?.[0];
+    if (!cmd) throw new LkstError('-F records the command after --, and none was given', 'run e.g. `lkst record -F -- make`');
+    checkRunnable(cmd);
+    return { kind: 'command' };
+  }
+  for (const p of pids) processThreads(p);
+  return { kind: 'pids', processes: [...new Set(pids)], follow: opts.follow ?? false };
+}
+
+function scopeText(scope: RecordScope, command: string[] | undefined): string {
+  if (scope.kind === 'command') return `${command?.[0]} and its children`;
+  return `pid ${scope.processes.join(',')}${scope.follow ? ' and children' : ''}`;
 }
 
 /**
@@ -84,11 +124,15 @@ function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
 function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s: string) => void): RecordPlan {
   let announced: Instance | undefined;
   let count = 0;
-  const setup = async (inst: Instance): Promise<TracepointRef[]> => {
-    const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing });
+  const setup = async (inst: Instance, pids?: PidSet, andFilter?: string): Promise<TracepointRef[]> => {
+    // andFilter goes in after (the recorder ANDs it in), so a rejected -f is reported as written;
+    // the state keeps it for switches from another shell.
+    const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, ...(pids ? { pids } : {}) });
     if (plan.missing.length) warn(`skipped (this kernel lacks them): ${plan.missing.map((x) => x.event).join(', ')}`);
     count = [...plan.tracepoints.values()].filter((t) => t.enabled).length;
-    // A running recorder is the trace `lkst maskset switch` and `lkst status` work on, unless one is armed.
+    // A running recorder is the trace `lkst maskset switch` and `lkst status` work on, unless one is
+    // armed; not a scoped one: a switch would apply the maskset's pid set (none) over -P/-F's.
+    if (pids) return planEvents(plan);
     let armed;
     try {
       armed = readState();
@@ -96,7 +140,7 @@ function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s
       armed = undefined;
     }
     if (!armed || armed.stopped || !Instance.exists(armed.instance)) {
-      announceTrace(inst, m, plan);
+      announceTrace(inst, m, plan, andFilter);
       announced = inst;
     }
     return planEvents(plan);

@@ -43,6 +43,24 @@ export const pidHandler: HandlerDefinition = {
   apply: (ctx) => [{ kind: 'enable' }, { kind: 'pids', pids: ctx.params['pids'] as number[], follow: ctx.params['follow'] === true }],
 };
 
+/** Events naming a second task besides the current one (common_pid), which set_event_pid also lets through. */
+const OTHER_TASK: Readonly<Record<string, readonly string[]>> = {
+  'sched:sched_switch': ['prev_pid', 'next_pid'],
+  'sched:sched_wakeup': ['common_pid', 'pid'],
+  'sched:sched_wakeup_new': ['common_pid', 'pid'],
+  'sched:sched_waking': ['common_pid', 'pid'],
+};
+
+/**
+ * The pid handler as a filter on one tracepoint, when set_event_pid cannot serve (different pid
+ * sets in one maskset): a switch into a process is its as much as a switch out (common_pid is only
+ * the task switching out), and a wakeup is the woken's as well as the waker's, as set_event_pid decides.
+ */
+export function pidFilter(tracepoint: string, pids: readonly number[]): string {
+  const fields = OTHER_TASK[tracepoint] ?? ['common_pid'];
+  return pids.flatMap((p) => fields.map((f) => `${f} == ${p}`)).join(' || ');
+}
+
 export const filterHandler: HandlerDefinition = {
   name: 'filter',
   description: "record the event when an expression on its fields holds (the kernel's filter syntax)",

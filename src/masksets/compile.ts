@@ -3,6 +3,7 @@ import { resolveEventSet, splitTracepointId } from '../events/resolve.js';
 import { lkstEventsOfTracepoint } from '../events/catalog.js';
 import { checkParams, ParamError } from '../handlers/params.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
+import { pidFilter } from '../handlers/builtin.js';
 import type { HandlerContext, KernelOp } from '../handlers/types.js';
 import type { Maskset, MasksetEntry } from './model.js';
 import { andFilters, orFilters, type KernelPlan, type MissingEvent, type TracepointPlan, type TriggerPlan } from './plan.js';
@@ -30,7 +31,6 @@ interface Staged {
   readonly from: string;
 }
 
-const pidFilter = (pids: readonly number[]): string => pids.map((p) => `common_pid == ${p}`).join(' || ');
 const samePids = (a: { pids: readonly number[]; follow: boolean }, b: { pids: readonly number[]; follow: boolean }): boolean =>
   a.follow === b.follow && [...a.pids].sort().join(',') === [...b.pids].sort().join(',');
 
@@ -146,7 +146,7 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
   const tracepoints = new Map<string, TracepointPlan>();
   for (const [id, cs] of byTp) {
     const on = cs.filter((c) => c.enable);
-    const filter = orFilters(on.map((c) => andFilters([...c.filters, !instancePids && c.pids ? pidFilter(c.pids.pids) : ''])));
+    const filter = orFilters(on.map((c) => andFilters([...c.filters, !instancePids && c.pids ? pidFilter(id, c.pids.pids) : ''])));
     tracepoints.set(id, { id, ...splitTracepointId(id), enabled: on.length > 0, filter: on.length ? filter : '', triggers: mergeTriggers(id, cs), from: cs.map((c) => c.from) });
   }
   for (const s of staged) {

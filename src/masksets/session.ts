@@ -6,7 +6,7 @@ import type { Maskset, MasksetEntry } from './model.js';
 import { parseParamWords } from './parse.js';
 import type { KernelPlan } from './plan.js';
 import { applyPlan, clearInstance, type ApplyResult } from './apply.js';
-import { foreignTriggers } from './plan.js';
+import { andFilters, foreignTriggers } from './plan.js';
 import { splitTracepointId } from '../events/resolve.js';
 import { existsSync } from 'node:fs';
 import { describeOwner, dropOwner, foreignOwner, recordOwner, refuseForeign } from '../base/owner.js';
@@ -29,11 +29,11 @@ export interface AppliedMaskset {
 export async function applyMaskset(
   inst: Instance,
   maskset: string | Maskset,
-  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean } = {},
+  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean; pids?: KernelPlan['pids']; andFilter?: string } = {},
 ): Promise<AppliedMaskset> {
   const env = opts.env ?? (await loadMasksetEnv());
   const m = typeof maskset === 'string' ? env.store.load(maskset) : maskset;
-  const plan = compileMaskset(m, env);
+  const plan = withAndFilter(scopedPlan(compileMaskset(m, env), m.name, opts.pids), opts.andFilter);
   const result = applyPlan(inst, plan, {
     ...(opts.marker ? { marker: opts.marker } : {}),
     ...(opts.previous ? { previous: opts.previous } : {}),
@@ -41,6 +41,20 @@ export async function applyMaskset(
   });
   for (const note of armedSwitchNotes(m, plan)) inst.mark(note);
   return { plan, result };
+}
+
+/** The plan with a recording's pid set (lkst record -P/-F); one set per buffer, so a maskset's own is refused. */
+function scopedPlan(plan: KernelPlan, name: string, pids: KernelPlan['pids']): KernelPlan {
+  if (!pids) return plan;
+  if (plan.pids) throw new LkstError(`maskset ${name} records only pids ${plan.pids.pids.join(',')} itself (a pid handler)`, 'leave out -P/-F, or record a maskset without a pid handler');
+  return { ...plan, pids };
+}
+
+/** Every tracepoint of the plan with the expression ANDed into its filter. */
+function withAndFilter(plan: KernelPlan, expr: string | undefined): KernelPlan {
+  if (!expr) return plan;
+  const tracepoints = new Map([...plan.tracepoints].map(([id, t]) => [id, { ...t, filter: andFilters([t.filter, expr]) }]));
+  return { ...plan, tracepoints };
 }
 
 /**
@@ -69,7 +83,7 @@ function armedInstance(s: TraceState): Instance {
  * and `lkst status` work on: `lkst start` calls it, and `lkst record -m` can, so a running recorder
  * can be switched from another shell. Pair with forgetTrace when the recording ends.
  */
-export function announceTrace(inst: Instance, m: Maskset, plan: KernelPlan): void {
+export function announceTrace(inst: Instance, m: Maskset, plan: KernelPlan, andFilter?: string): void {
   writeState({
     version: 1,
     instance: inst.name,
@@ -78,6 +92,7 @@ export function announceTrace(inst: Instance, m: Maskset, plan: KernelPlan): voi
     edited: [],
     skipped: plan.missing,
     targets: foreignOf(plan, inst.name),
+    ...(andFilter ? { andFilter } : {}),
     startedAt: new Date().toISOString(),
     stopped: false,
     switches: [],
@@ -233,7 +248,7 @@ export async function masksetSwitch(opts: { name: string; skipMissing?: boolean 
   const { plan, result } = await journaledChange(
     s,
     after,
-    () => applyMaskset(inst, to, { env, marker, previous, skipMissing: opts.skipMissing ?? false }),
+    () => applyMaskset(inst, to, { env, marker, previous, skipMissing: opts.skipMissing ?? false, andFilter: s.andFilter }),
     ({ plan, result }) => ({
       ...after,
       switches: [...s.switches, { from: s.maskset, to: to.name, at: new Date().toISOString(), windowUs: Math.round(result.windowNs / 100) / 10, writes: result.steps.filter((x) => x.phase === 'flip').length, skipped: plan.missing.map((m) => m.event) }].slice(-20),
@@ -276,7 +291,7 @@ export async function handlerSet(opts: { event: string; handler: string; params?
   const previous = compileMaskset(before, env);
   const next = compileMaskset(after, env);
   const afterState: TraceState = { ...s, entries: after.entries, edited: [...new Set([...s.edited, opts.event])], skipped: next.missing, targets: foreignOf(next, inst.name) };
-  const { result } = await journaledChange(s, afterState, () => applyMaskset(inst, after, { env, previous, skipMissing: false }), () => afterState);
+  const { result } = await journaledChange(s, afterState, () => applyMaskset(inst, after, { env, previous, skipMissing: false, andFilter: s.andFilter }), () => afterState);
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
   const what = NULL_HANDLERS.has(opts.handler) ? `${opts.event} is no longer traced` : `${opts.event} now uses ${opts.handler}${Object.keys(params).length ? ' ' + (opts.params ?? []).join(' ') : ''}`;
   return `${settled}${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)${whose(s.instance)}`;

@@ -38,6 +38,8 @@ export interface TraceState {
   readonly skipped: readonly MissingEvent[];
   /** Triggers the table put in other buffers (`switch buffer=`, `stop buffer=`). */
   readonly targets?: readonly ForeignTrigger[];
+  /** ANDed into every event's filter, by a switch too (a recorder leaving its own tasks out). */
+  readonly andFilter?: string;
   readonly startedAt: string;
   readonly stopped: boolean;
   readonly switches: readonly SwitchRecord[];

@@ -122,6 +122,11 @@ export function pumpBinary(): { path?: string; why?: string } {
 export class Pump {
   private readonly child: ChildProcess;
   private stderr = '';
+
+  /** The page mover's task id (lkst leaves its events out). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
   readonly exited: Promise<number | null>;
   private ending = false;
 

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { constants } from 'node:os';
+import type { StdioOptions } from 'node:child_process';
+import { access } from 'node:fs/promises';
 import { Instance, parseCpuStats, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
 import { dropOwner, recordOwner } from '../base/owner.js';
@@ -13,6 +13,9 @@ import { bootId, processStart, removeJournal, writeJournal, writeJournalEnd, typ
 import { recordingLoss, stampStartCounters } from './loss-stats.js';
 import { PollPacer } from './poll-pacer.js';
 import { liveRound, readDue, type LivePages } from './live-pages.js';
+import { startCommand, type RunningCommand } from './command.js';
+import { leaveOut, leaveOutFilter, ownThreads } from './self-filter.js';
+import { scopePids, type PidSet, type RecordScope } from './scope.js';
 
 export interface TracepointRef {
   system: string;
@@ -43,8 +46,23 @@ export interface RecordOptions {
   pollMs?: number;
   /** Record into this (already configured) instance instead of a new one, and leave it as it is. */
   attach?: Instance;
-  /** Configures a new instance instead of enabling `events` (e.g. a maskset); returns the events it enabled. */
-  setup?: (inst: Instance) => TracepointRef[] | Promise<TracepointRef[]>;
+  /**
+   * Configures a new instance instead of enabling `events` (e.g. a maskset); returns the events it
+   * enabled. With a scope, pids is what set_event_pid already holds: a setup that rewrites the
+   * instance's pid set (a maskset's apply) keeps it. andFilter: what leaves the recorder's own
+   * events out; the recorder ANDs it into each event after setup, and a setup whose filters can be
+   * switched later (an announced maskset) keeps it for the switch.
+   */
+  setup?: (inst: Instance, pids?: PidSet, andFilter?: string) => TracepointRef[] | Promise<TracepointRef[]>;
+  /**
+   * Record only these processes, or only `command` and its children (set_event_pid, decided per CPU at
+   * each context switch: interrupts are kept or dropped with the task they interrupt).
+   */
+  scope?: RecordScope;
+  /** Leave out the events of the recorder's own tasks (default: yes; not with a scope or attach). */
+  leaveOutSelf?: boolean;
+  /** Called once events are being recorded (before the command starts). */
+  onRecording?: () => void;
   /** Called about once a second with running totals (for the live line). */
   onProgress?: (p: RecordProgress) => void;
   signal?: AbortSignal;
@@ -76,6 +94,14 @@ export interface RecordingResult {
   commandExitCode?: number | null;
   /** Another command stopped or removed the instance while it recorded: the trace ends early. */
   interference?: string;
+  /** The command's pid (with -F: the root of what was recorded). */
+  commandPid?: number;
+  /** The recorder's own tasks: Node's threads and the page mover. */
+  ownTasks: number[];
+  /** Whether each event's filter left their task-context events out. */
+  leftOutSelf: boolean;
+  /** Events the kernel refused that filter on (lkst's own events on them are recorded). */
+  leaveOutRefused: string[];
   /** Removes the per-CPU page files once they are written into a trace file. */
   discard(): void;
 }
@@ -111,9 +137,11 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
   let counters: PageFileCounter[] = [];
   let kernelStatsAtStart: CpuStats[] = [];
   let events = opts.events;
-  let child: ChildProcess | undefined;
+  let cmd: RunningCommand | undefined;
   let exitCode: number | null | undefined;
   let journal: PartialJournal | undefined;
+  let ownTasks: number[] = [];
+  let leaveOutRefused: string[] = [];
   const cpuFiles: { cpu: number; source: string }[] = [];
   try {
     if (!opts.attach) {
@@ -132,26 +160,41 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     const pumpBin = !opts.live && pumpUsable(inst) ? pumpBinary().path : undefined;
     // What the buffer had lost before we read a page: never this recording's losses.
     kernelStatsAtStart = kernelStatsNow();
-    // Setting up (and, without the pump, reading pages) makes events of our own: leave them out.
-    // Only then: set_event_notrace_pid drops every event on a CPU while a listed task is current,
-    // interrupts and softirqs included (a healthy-kernel test lost 16 timer expiries to it when the
-    // recorder and its page mover were listed all along), so a recording's own steady state stays in.
-    if (!opts.attach) excludePids(inst, [process.pid]);
+    // Setting up makes events of our own: set_event_notrace_pid leaves them out while it lasts. Only
+    // then: it drops every event on a CPU while a listed task is current, interrupts and softirqs
+    // included (a healthy-kernel test lost 16 timer expiries to it when the recorder and its page
+    // mover were listed all along); the per-event filters below take over.
     if (pumpBin) {
       counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
       pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })), opts.attach ? undefined : inst.path('tracing_on'));
     } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, opts.live ? (pages) => opts.live!.pages(f.cpu, pages) : f.source));
+    // Node starts its file-system threads on first use: start them now, so the list has them all.
+    await access('/');
+    ownTasks = [...new Set([...ownThreads(), ...(pump?.pid ? [pump.pid] : [])])];
+    if (!opts.attach) excludePids(inst, ownTasks);
+    // -F: the command waits, with its pid, until the pid is in set_event_pid.
+    let pidSet: PidSet | undefined;
+    if (opts.scope?.kind === 'command') {
+      cmd = startCommand(opts.command ?? [], { held: true });
+      pidSet = { pids: [cmd.pid], follow: true };
+    } else if (opts.scope?.kind === 'pids') pidSet = scopePids(opts.scope.processes, opts.scope.follow);
+    const selfOut = !opts.attach && !pidSet && opts.leaveOutSelf !== false;
     if (!opts.attach) {
+      if (pidSet) inst.setEventPids([...pidSet.pids], { follow: pidSet.follow });
       // Tracing goes on before the events: the kernel refuses markers (a maskset's) while it is off.
       inst.tracingOn = true;
-      if (opts.setup) events = await opts.setup(inst);
+      if (opts.setup) events = await opts.setup(inst, pidSet, selfOut ? leaveOutFilter(ownTasks) : undefined);
       else
         for (const e of events) {
           if (e.filter) inst.setFilter(e.system, e.event, e.filter);
           inst.setEventEnabled(e.system, e.event, true);
         }
-      // While the pump moves pages Node sleeps: nothing of ours to leave out, and nothing of others lost.
-      if (pump) includePids(inst, [process.pid]);
+      if (pidSet && !inst.eventPids().length) inst.setEventPids([...pidSet.pids], { follow: pidSet.follow });
+      if (selfOut) leaveOutRefused = leaveOut(inst, events, ownTasks);
+      // From here the filters leave our task-context events out (or, with a scope, set_event_pid
+      // does): set_event_notrace_pid, which would drop others' interrupts on our time too, goes.
+      // Without either, Node stays listed while it reads pages itself.
+      includePids(inst, selfOut || pidSet ? ownTasks : ownTasks.filter((t) => t !== process.pid || pump));
     }
     const hadEvents = inst.enabledEvents().length > 0;
     stopWatch = watchInstance(inst, () => hadEvents, (why) => {
@@ -164,6 +207,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       journal = { version: 1, pid: process.pid, pidStart, bootId: bootId(), startedAt: new Date(started).toISOString(), output: opts.output, workDir: opts.workDir, instance: inst.name, ownInstance: !opts.attach, cpus: cpuFiles.map((f) => f.cpu), meta: collectFixedMeta(inst, events, pageSize), startStats: cpuFiles.map((f) => inst.read(`per_cpu/cpu${f.cpu}/stats`)) };
       writeJournal(journal);
     }
+    opts.onRecording?.();
 
     // If the pump dies, Node reads on, appending to the files it wrote: nothing recorded is lost.
     const takeOver = (err: LkstError) => {
@@ -172,7 +216,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       process.emitWarning(`${err.message}; reading in Node from now on`);
       pump = undefined;
       pumpFailed = true;
-      if (!opts.attach) excludePids(inst, [process.pid]);
+      if (!opts.attach && !selfOut && !pidSet) excludePids(inst, [process.pid]);
       for (const c of counters) c.update();
       for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, f.source, true));
     };
@@ -239,19 +283,18 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       let poll = pump && !opts.onProgress ? undefined : setTimeout(tick, pump ? PROGRESS_MS : pacer.idleMs);
       const timer = opts.durationSec !== undefined ? setTimeout(() => finish(), opts.durationSec * 1000) : undefined;
       if (opts.signal) {
-        if (opts.signal.aborted) return finish();
+        if (opts.signal.aborted) {
+          cmd?.kill();
+          return finish();
+        }
         opts.signal.addEventListener('abort', onAbort);
       }
-      if (opts.command?.length) {
-        const [cmd, ...args] = opts.command;
-        child = spawn(cmd!, args, { stdio: opts.commandStdio ?? 'inherit' });
-        child.on('error', (err) => finish(new LkstError(`cannot run ${cmd} (${(err as NodeJS.ErrnoException).code ?? err})`, 'check the command name and PATH')));
-        child.on('exit', (code, sig) => {
-          // As a shell reports it: 128 + the signal's number.
-          exitCode = code ?? (sig ? 128 + constants.signals[sig] : null);
-          finish();
-        });
-      }
+      if (!cmd && opts.command?.length) cmd = startCommand(opts.command, { stdio: opts.commandStdio });
+      cmd?.release();
+      cmd?.exited.then((code) => {
+        exitCode = code;
+        finish();
+      }, finish);
     });
 
     stopWatch();
@@ -294,13 +337,17 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       cpuTimeUs: cpu.user + cpu.system + pumpCpuUs,
       commandExitCode: exitCode,
       ...(interference ? { interference } : {}),
+      ...(cmd ? { commandPid: cmd.pid } : {}),
+      ownTasks,
+      leftOutSelf: selfOut,
+      leaveOutRefused,
       discard: () => {
         removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu));
         removeJournal(opts.workDir);
       },
     };
   } catch (err) {
-    if (child && child.exitCode === null) child.kill('SIGTERM');
+    cmd?.kill();
     const kept = journal ? await keepWhatWasRecorded(inst, journal, pump, !opts.attach) : 0;
     pump?.kill();
     for (const r of readers) r.close();

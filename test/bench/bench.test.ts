@@ -50,16 +50,22 @@ test('a short syscall bench on the real kernel: measured figures, every renderer
     const report = await runBench({ workloads: ['syscall'], masksets: ['off', 'default'], runs: 1, warmup: false, syscallCalls: 20000, workDir: dir });
     const w = report.results[0]!;
     assert.equal(w.workload, 'syscall');
-    assert.deepEqual(w.conditions.map((c) => c.condition), ['none', 'off', 'default']);
+    assert.deepEqual(w.conditions.map((c) => c.condition), ['none', 'off', 'default', 'default+self']);
     const none = w.conditions[0]!;
     const off = w.conditions[1]!;
     const def = w.conditions[2]!;
+    const kept = w.conditions[3]!;
+    // The same maskset with lkst's own events kept: its share is measured, and what leaving it out leaves.
+    assert.ok(kept.selfKept && kept.selfPercent! > 0, `lkst's own events are seen when kept (${kept.selfPercent}%)`);
+    assert.ok(def.selfPercent! < 0.1, `and under 0.1% when left out (${def.selfPercent}%)`);
+    const cost = report.selfFilter!;
+    assert.ok(cost.tasks > 1 && Number.isFinite(cost.nsPerEvent) && cost.nsPerCallWith > 0 && cost.nsPerCallWithout > 0, 'the filter cost was measured');
     assert.ok(none.metrics.nsPerCall!.median > 0, 'the loop was timed');
     assert.equal(off.events.median, 0, 'off records nothing');
     // 20000 getppid calls each make a sys_enter and a sys_exit under the default maskset.
     assert.ok(def.events.median + def.lost.median >= 40000, `default saw the syscalls (${def.events.median} + ${def.lost.median} lost)`);
     assert.ok(Number.isFinite(def.nsPerEvent!), 'cost per event is derived');
-    assert.equal(report.samples.length, 3);
+    assert.equal(report.samples.length, 4);
     checkRenderers(report);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -76,7 +82,8 @@ function checkRenderers(report: BenchReport): void {
   assert.match(md, /^# lkst bench/m);
   assert.match(md, /\| lkst default \(\d+ tp\) \|/);
   const table = renderFor('r.txt', report);
-  for (const c of ['none (no tracing)', 'lkst off', 'lkst default']) assert.ok(table.includes(c), `table has ${c}`);
+  for (const c of ['none (no tracing)', 'lkst off', 'lkst default', "lkst's own events kept", "lkst's own", "Leaving lkst's own events out"]) assert.ok(table.includes(c), `table has ${c}`);
+  assert.match(md, /Leaving lkst's own events out \(a filter on every event, \d+ tasks\): -?[\d.]+ ns per recorded event/);
   const svg = renderFor('r.svg', report);
   assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
   assert.equal((svg.match(/<rect /g) ?? []).length, 1 + report.results[0]!.conditions.length, 'background and one bar per condition');

@@ -90,6 +90,31 @@ test('pid on events with different pid sets uses common_pid filters instead of s
   });
 });
 
+test('pid as a filter keeps sched_switch into the process as well as out of it, and wakeups of it', async () => {
+  const env = await loadMasksetEnv();
+  await withCleanInstance('pidsw', async (inst) => {
+    await withWorkers(inst, 2, async (w1, w2) => {
+      // Two pid sets: set_event_pid cannot serve, the handler filters each tracepoint.
+      await applyMaskset(inst, ms('psw', `sched:sched_switch pid pids=${w1!.pid}\nsched:sched_wakeup pid pids=${w1!.pid}\nsyscalls:sys_enter_getuid pid pids=${w2!.pid}\n`), { env });
+      assert.deepEqual(inst.eventPids(), []);
+      assert.equal(inst.filter('sched', 'sched_switch'), `prev_pid == ${w1!.pid} || next_pid == ${w1!.pid}`);
+      inst.tracingOn = true;
+      // Each run wakes the worker from its wait on stdin and puts it back to sleep.
+      for (let i = 0; i < 3; i++) await w1!.run('getppid', `one${i}`, 5);
+      await w2!.run('getuid', 'two', 5);
+      const recs = readRecords(inst, ['sched:sched_switch', 'sched:sched_wakeup']);
+      const sw = recs.filter((r) => r.name === 'sched:sched_switch');
+      assert.ok(sw.every((r) => r.fields!['prev_pid'] === w1!.pid || r.fields!['next_pid'] === w1!.pid), 'only switches of the worker');
+      assert.ok(sw.some((r) => r.fields!['prev_pid'] === w1!.pid), 'switches out of the worker');
+      assert.ok(sw.some((r) => r.fields!['next_pid'] === w1!.pid), 'switches into the worker');
+      const wake = recs.filter((r) => r.name === 'sched:sched_wakeup');
+      assert.ok(wake.every((r) => r.pid === w1!.pid || r.fields!['pid'] === w1!.pid), 'only wakeups by or of the worker');
+      assert.ok(wake.some((r) => r.fields!['pid'] === w1!.pid && r.pid !== w1!.pid), 'the worker woken by another task');
+      assert.equal(count(between(recs, 'two'), 'syscalls:sys_enter_getuid', w2!.pid), 5);
+    });
+  });
+});
+
 test('filter: only matching events are recorded; a rejected expression carries the kernel reason', async () => {
   const env = await loadMasksetEnv();
   await withCleanInstance('filter', async (inst) => {

@@ -50,7 +50,7 @@ test('lkst maskset/handler/start/status/stop from the command line', async () =>
   assert.match(r.out, /PROCESS_CONTEXTSWITCH now uses pid pids=\d+/);
   r = await run('status');
   assert.match(r.out, /maskset mine \(changed by handler set: PROCESS_CONTEXTSWITCH\), recording/);
-  assert.match(r.out, new RegExp(`PROCESS_CONTEXTSWITCH\\s+pid\\s+pids=${process.pid}\\s+sched:sched_switch on \\[common_pid == ${process.pid}\\]`));
+  assert.match(r.out, new RegExp(`PROCESS_CONTEXTSWITCH\\s+pid\\s+pids=${process.pid}\\s+sched:sched_switch on \\[prev_pid == ${process.pid} \\|\\| next_pid == ${process.pid}\\]`));
   r = await run('maskset', 'switch', 'nosuch');
   assert.equal(r.code, 1);
   assert.match(r.err, /^lkst: no maskset named nosuch: see `lkst maskset list`/);

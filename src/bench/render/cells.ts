@@ -1,4 +1,4 @@
-import type { ConditionResult, WorkloadResult } from '../report.js';
+import type { BenchReport, ConditionResult, WorkloadResult } from '../report.js';
 import type { Summary } from '../stats.js';
 
 /** Number formatting shared by the table and Markdown renderers. */
@@ -25,8 +25,10 @@ export function workloadRows(w: WorkloadResult): string[][] {
   const anyCpu = w.conditions.some((c) => c.recorderCpuMs !== undefined);
   if (anyNs) header.push('ns/event');
   if (anyCpu) header.push('recorder CPU ms');
+  const anySelf = w.conditions.some((c) => c.selfPercent !== undefined);
+  if (anySelf) header.push("lkst's own");
   const rows = [header];
-  for (const c of w.conditions) rows.push(conditionRow(w, c, anyNs, anyCpu));
+  for (const c of w.conditions) rows.push([...conditionRow(w, c, anyNs, anyCpu), ...(anySelf ? [c.selfPercent === undefined ? '' : `${c.selfPercent.toFixed(3)}%`] : [])]);
   return rows;
 }
 
@@ -44,5 +46,17 @@ function conditionRow(w: WorkloadResult, c: ConditionResult, anyNs: boolean, any
 export function label(c: ConditionResult): string {
   if (c.kind === 'none') return 'none (no tracing)';
   if (c.kind === 'trace-cmd') return `trace-cmd ${c.maskset} (${c.tracepoints} tp)`;
-  return c.maskset === 'off' ? 'lkst off (tracer present, events off)' : `lkst ${c.maskset} (${c.tracepoints} tp)`;
+  if (c.maskset === 'off') return 'lkst off (tracer present, events off)';
+  return `lkst ${c.maskset} (${c.tracepoints} tp${c.selfKept ? ", lkst's own events kept" : ''})`;
+}
+
+/** One sentence on leaving lkst's own events out: its share and its cost, when the bench measured them. */
+export function selfFilterText(r: BenchReport): string | undefined {
+  const f = r.selfFilter;
+  if (!f) return undefined;
+  return (
+    `Leaving lkst's own events out (a filter on every event, ${f.tasks} tasks): ${num(f.nsPerEvent, 1)} ns per recorded event ` +
+    `(getppid() under sys_enter/sys_exit, fastest of ${f.rounds}: ${num(f.nsPerCallWith, 0)} ns with, ${num(f.nsPerCallWithout, 0)} ns without); ` +
+    "the column \"lkst's own\" is the share of a recording's events that lkst's tasks made outside interrupts."
+  );
 }

@@ -1,6 +1,6 @@
 import { describeMachine } from '../machine.js';
 import type { BenchReport } from '../report.js';
-import { workloadRows } from './cells.js';
+import { selfFilterText, workloadRows } from './cells.js';
 
 function escapeCell(cell: string): string {
   return cell.replace(/\|/g, '\\|');
@@ -21,5 +21,7 @@ export function renderMarkdown(r: BenchReport): string {
     out.push(`|${rows[0]!.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`);
     for (const row of rows.slice(1)) out.push(`| ${row.map(escapeCell).join(' | ')} |`);
   }
+  const self = selfFilterText(r);
+  if (self) out.push('', self);
   return out.join('\n') + '\n';
 }

@@ -1,6 +1,6 @@
 import { describeMachine } from '../machine.js';
 import type { BenchReport } from '../report.js';
-import { workloadRows } from './cells.js';
+import { selfFilterText, workloadRows } from './cells.js';
 
 /** The terminal table: one block per workload, numbers right-aligned. */
 export function renderTable(r: BenchReport): string {
@@ -11,5 +11,7 @@ export function renderTable(r: BenchReport): string {
     out.push('', `${w.workload}: ${w.description}`);
     for (const row of rows) out.push(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd());
   }
+  const self = selfFilterText(r);
+  if (self) out.push('', self);
   return out.join('\n') + '\n';
 }

@@ -41,7 +41,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   };
   const output = resolvePath(opts.output);
   checkOutputPath(output);
-  const plan = await planRecording(opts, warn);
+  const plan = await planRecording({ ...opts, command }, warn);
   const live = !opts.quiet && process.stderr.isTTY;
   if (!opts.quiet) process.stderr.write(`lkst: recording ${plan.describe} ${untilText(command, opts)} into ${opts.output}\n`);
   let result: RecordingResult;
@@ -61,6 +61,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
     throw new LkstError(`cannot write ${output}: ${err instanceof LkstError ? err.what : String(err)}; the recording is kept in ${dirname(output)}`, `make room there, then \`lkst recover --partial ${dirname(output)}\` writes it (add -o FILE to write elsewhere)`);
   }
   result.discard();
+  if (result.leaveOutRefused.length) warn(`lkst's own events are in the recording for ${result.leaveOutRefused.join(', ')} (the kernel refused the filter that leaves them out)`);
   if (!opts.quiet) process.stderr.write(summary(result, output));
   if (opts.show) await showTrace(output);
   // Stopped or removed under it by another command: the file holds less than asked for; say so in the exit code.
