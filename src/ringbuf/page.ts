@@ -67,10 +67,14 @@ export function forEachRecord(buf: Buffer, pageOff: number, pageSize: number, vi
     if (typeLen === 0) {
       // Large record: length (including this length word) in the next u32.
       if (p + 8 > end) throw new CorruptPageError('record header cut off at the end of the page');
-      const len = buf.readUInt32LE(p + 4) - 4;
+      // Unsigned and checked before any arithmetic: a length word of 2^31 or more must not wrap
+      // negative (the cursor would step backwards and loop forever).
+      const lenWord = buf.readUInt32LE(p + 4);
       const dataOff = p + 8;
-      const padded = (len + 3) & ~3;
-      if (len < 0 || dataOff + padded > end) throw new CorruptPageError(`record of ${len} bytes runs past the page end`);
+      if (lenWord < 4 || lenWord - 4 > end - dataOff) throw new CorruptPageError(`record length word ${lenWord} does not fit the page`);
+      const len = lenWord - 4;
+      const padded = len + ((4 - (len % 4)) % 4);
+      if (dataOff + padded > end) throw new CorruptPageError(`record of ${len} bytes runs past the page end`);
       ts += delta;
       visit(ts, dataOff, len);
       p = dataOff + padded;
@@ -97,7 +101,8 @@ export function forEachRecord(buf: Buffer, pageOff: number, pageSize: number, vi
       if (p + 8 > end) break;
       const skip = buf.readUInt32LE(p + 4);
       ts += delta;
-      // array[0] holds the discarded record's length after the header word.
+      // array[0] holds the discarded record's length after the header word (unsigned: p only moves on).
+      if (skip > end - p) break;
       p += 4 + Math.max(4, skip);
     }
   }
