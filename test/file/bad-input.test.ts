@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTraceDat, type TraceFile } from '../../src/file/reader.js';
 import { LkstError } from '../../src/base/errors.js';
+import { spawnSync } from 'node:child_process';
+import { isOneLineError, lkst } from '../helpers/cli.js';
 import { writeSmallFiles, type SmallFiles } from './small-files.js';
 
 let dir: string;
@@ -118,4 +120,17 @@ test('a compressed trace-cmd file cut off anywhere opens with whole chunks or is
       tf?.close();
     }
   }
+});
+
+test('a FIFO (no writer), a device or a socket as the input is refused in one line, never waited on', () => {
+  const fifo = join(dir, 'pipe.dat');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  // A guard against a hang, not a timed assertion: before the fix the open blocked forever.
+  for (const args of [['report', fifo], ['report', '--json', fifo], ['recover', fifo, '-o', join(dir, 'r.dat')], ['stats', fifo], ['report', '/dev/null']]) {
+    const r = lkst(args, { timeoutMs: 60_000 });
+    assert.equal(r.error, undefined, `${args.join(' ')}: finished`);
+    assert.ok(isOneLineError(r), `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /is a (FIFO \(named pipe\)|character device): give .* not from a pipe or device/);
+  }
+  refuses(fifo, /FIFO/);
 });
