@@ -36,14 +36,14 @@ export function readEventFormats(c: Cursor): { system: string; formats: string[]
   return out;
 }
 
-export function readKallsyms(c: Cursor): string {
-  return c.sizedText(4, 'kallsyms');
+export function readKallsyms(c: Cursor, warnings?: string[]): string {
+  return c.linesUpTo(4, 'kallsyms', warnings);
 }
 
-export function readPrintk(c: Cursor): string {
-  return c.sizedText(4, 'printk formats');
+export function readPrintk(c: Cursor, warnings?: string[]): string {
+  return c.linesUpTo(4, 'printk formats', warnings);
 }
 
-export function readCmdlines(c: Cursor): string {
-  return c.sizedText(8, 'saved cmdlines');
+export function readCmdlines(c: Cursor, warnings?: string[]): string {
+  return c.linesUpTo(8, 'saved cmdlines', warnings);
 }

@@ -134,3 +134,47 @@ test('a FIFO (no writer), a device or a socket as the input is refused in one li
   }
   refuses(fifo, /FIFO/);
 });
+
+/** Every page of every CPU of the main buffer, as the number of pages per CPU. */
+function pageCounts(path: string): number[] {
+  const tf = openTraceDat(path);
+  try {
+    return pages(tf).map((p) => p.length / tf.pageSize);
+  } finally {
+    tf.close();
+  }
+}
+
+test('a saved cmdlines size off by one (v6, v7 plain, v7 zstd) loses no pages: the rest is read, with a warning', () => {
+  // v6: the size is the last thing before the CPU count and the data tag.
+  const v6 = readFileSync(files.v6);
+  const tagAt = [v6.indexOf('options  \0', 0, 'latin1'), v6.indexOf('flyrecord\0', 0, 'latin1')].filter((i) => i > 0).sort((a, b) => a - b)[0]!;
+  let sizeAt = -1;
+  for (let p = tagAt - 12; p > 0 && sizeAt < 0; p--) if (Number(v6.readBigUInt64LE(p)) === tagAt - 4 - (p + 8)) sizeAt = p;
+  assert.ok(sizeAt > 0, 'found the v6 cmdlines size');
+  const want6 = pageCounts(files.v6);
+  for (const d of [1, -1, 7]) {
+    const b = Buffer.from(v6);
+    b.writeBigUInt64LE(v6.readBigUInt64LE(sizeAt) + BigInt(d), sizeAt);
+    const p = variant(`v6-cmdlines${d}.dat`, b);
+    assert.deepEqual(pageCounts(p), want6, `v6 cmdlines size ${d > 0 ? '+' : ''}${d}`);
+    const tf = openTraceDat(p);
+    assert.ok(tf.warnings.some((w) => /saved cmdlines size is \d+ byte\(s\) too/.test(w)), tf.warnings.join('; '));
+    assert.ok(tf.cmdlines.size > 0, 'the whole cmdlines lines are kept');
+    tf.close();
+  }
+  // v7: the inner size of the plain section, and the uncompressed size of the zstd one.
+  for (const [src, field] of [[files.ours, 16], [files.zstd, 20]] as const) {
+    const orig = readFileSync(src);
+    const tf0 = openTraceDat(src);
+    const at = tf0.options.sections.get(21)!;
+    tf0.close();
+    const want = pageCounts(src);
+    for (const d of [1, -1]) {
+      const b = Buffer.from(orig);
+      b.writeUInt32LE(orig.readUInt32LE(at + field) + d, at + field);
+      const p = variant(`v7-cmdlines${d}.dat`, b);
+      assert.deepEqual(pageCounts(p), want, `${src} cmdlines size ${d}`);
+    }
+  }
+});
