@@ -77,7 +77,12 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
       n++;
       return visitor.event(ev) !== false;
     },
-    { onCorruptPage: (i, page, msg) => warn(`${streams[i]!.buffer ? `buffer ${streams[i]!.buffer} ` : ''}CPU ${streams[i]!.stream.cpu}: skipped damaged page ${page} (${msg})`) },
+    {
+      onCorruptPage: (i, page, msg) => {
+        ledger.unreadable(i);
+        warn(`${streams[i]!.buffer ? `buffer ${streams[i]!.buffer} ` : ''}CPU ${streams[i]!.stream.cpu}: skipped damaged page ${page} (${msg})`);
+      },
+    },
   );
   visitor.done?.(ledger.finish());
   return n;

@@ -46,11 +46,27 @@ export type RecordVisitor = (ts: number, dataOff: number, dataLen: number) => vo
 export class CorruptPageError extends Error {}
 
 /**
+ * A page a source could not deliver (its compressed chunk does not decompress) is handed on in
+ * place of the lost ones, so every consumer skips and counts it like any corrupt page. The mark
+ * is a header no kernel writes: all-ones time and commit (a commit larger than any page).
+ */
+export const UNREADABLE_PAGE = 'unreadable: the data holding it is damaged';
+
+export function markUnreadable(buf: Buffer, pageOff: number): void {
+  buf.fill(0xff, pageOff, pageOff + PAGE_HEADER_SIZE);
+}
+
+function isUnreadable(buf: Buffer, pageOff: number): boolean {
+  return buf.readBigUInt64LE(pageOff) === 0xffffffffffffffffn && buf.readBigUInt64LE(pageOff + 8) === 0xffffffffffffffffn;
+}
+
+/**
  * Calls visit for each data record of the page at pageOff. Times are absolute, as numbers (exact
  * below 2^53 ns, 104 days of uptime; beyond, they lose a few ns). Throws CorruptPageError on a
  * record that runs past the page's commit.
  */
 export function forEachRecord(buf: Buffer, pageOff: number, pageSize: number, visit: RecordVisitor): PageHeader {
+  if (isUnreadable(buf, pageOff)) throw new CorruptPageError(UNREADABLE_PAGE);
   const head = readPageHeader(buf, pageOff);
   const start = pageOff + PAGE_HEADER_SIZE;
   if (head.dataLen > pageSize - PAGE_HEADER_SIZE || start + head.dataLen > buf.length) {

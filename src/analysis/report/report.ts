@@ -304,6 +304,7 @@ async function reportInputs(
     {
       onCorruptPage: (input, page, message) => {
         summary.corruptPages++;
+        ledger.unreadable(input);
         if (summary.warnings.length < 100) summary.warnings.push(`CPU ${infos[input]!.cpu}: page ${page} skipped: ${message}`);
       },
     },
