@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { LkstError } from '../base/errors.js';
+import { shownText } from '../base/text.js';
 
 /** One compressed block and the size it must decompress to. */
 export interface Block {
@@ -21,7 +22,7 @@ export function decompressorFor(name: string, path: string): Decompressor | unde
   if (name === 'none') return undefined;
   if (name === 'zstd') return zstd;
   if (name === 'zlib') return zlib;
-  throw new LkstError(`${path} is compressed with '${name.slice(0, 40)}', which lkst cannot read`, 'convert it with `trace-cmd convert --compression none` (or zstd/zlib)');
+  throw new LkstError(`${path} is compressed with '${shownText(name, 40)}', which lkst cannot read`, 'convert it with `trace-cmd convert --compression none` (or zstd/zlib)');
 }
 
 function exact(out: Buffer, rawSize: number, name: string): Buffer {

@@ -6,6 +6,7 @@ import { parseHeaderPage, type HeaderPage } from '../events/format.js';
 import { EventRegistry } from '../events/registry.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { LkstError } from '../base/errors.js';
+import { shownText } from '../base/text.js';
 import { decompressorFor, type Decompressor } from './compression.js';
 import { compressedCpuStream, plainCpuStream, type CpuStream } from './cpu-stream.js';
 import { lossCountersOfStats } from '../trace/loss.js';
@@ -160,7 +161,7 @@ export function buildRegistry(ftrace: string[], events: { system: string; format
     try {
       reg.addText(text, system);
     } catch (err) {
-      if (++bad <= MAX_FORMAT_WARNINGS) warnings.push(`skipped an unreadable ${system} event format (${(err as Error).message.slice(0, 80)})`);
+      if (++bad <= MAX_FORMAT_WARNINGS) warnings.push(`skipped an unreadable ${shownText(system, 64)} event format (${shownText((err as Error).message, 80)})`);
     }
   };
   for (const f of ftrace) add(f, 'ftrace');
@@ -179,7 +180,7 @@ function parse(src: FileSource, warnings: string[]): Parts {
   const verText = c.cstr('version', 16);
   const version = /^\d{1,4}$/.test(verText) ? Number(verText) : NaN;
   if (version !== 6 && version !== 7) {
-    throw new LkstError(`${path} is trace.dat version '${verText.replace(/[^\x20-\x7e]/g, '?').slice(0, 16)}', which lkst cannot read`, 'lkst reads versions 6 and 7; convert it with `trace-cmd convert --file-version 7`');
+    throw new LkstError(`${path} is trace.dat version '${shownText(verText, 16)}', which lkst cannot read`, 'lkst reads versions 6 and 7; convert it with `trace-cmd convert --file-version 7`');
   }
   const endian = c.u8('endianness');
   if (endian === 1) throw new LkstError(`${path} was recorded on a big-endian machine`, 'lkst reads little-endian traces; use trace-cmd report for this one');
@@ -334,7 +335,7 @@ function parseV6(src: FileSource, c: Cursor, longSize: number, pageSize: number,
   }
   const options = interpretOptions(records, 6, warnings);
   if (tag === TAG_LATENCY + '\0') throw latencyFile(path);
-  if (tag !== TAG_FLYRECORD + '\0') throw c.fail(`unknown data tag '${tag.replace(/[^\x20-\x7e]/g, '?')}'`);
+  if (tag !== TAG_FLYRECORD + '\0') throw c.fail(`unknown data tag '${shownText(tag)}'`);
   const ncpu = options.cpuCount ?? headerCpus;
   if (ncpu > MAX_CPUS) throw c.fail(`CPU count ${ncpu}`);
   const top = v6Buffer(src, c, '', ncpu, pageSize, options, warnings);

@@ -1,4 +1,5 @@
 /** The metadata parts shared by versions 6 and 7: in v6 they follow each other, in v7 each is a section. */
+import { shownText } from '../base/text.js';
 import type { Cursor } from './cursor.js';
 
 export function readHeaderInfo(c: Cursor): { headerPage: string; headerEvent: string } {
@@ -27,7 +28,8 @@ export function readEventFormats(c: Cursor): { system: string; formats: string[]
   const n = count(c, 'event system count', 5);
   const out: { system: string; formats: string[] }[] = [];
   for (let i = 0; i < n; i++) {
-    const system = c.cstr('system name', 256);
+    // Escaped: it is shown in messages and report lines.
+    const system = shownText(c.cstr('system name', 256), 128);
     const m = count(c, 'event count', 8);
     const formats: string[] = [];
     for (let j = 0; j < m; j++) formats.push(c.sizedText(8, `${system} event format`));

@@ -178,3 +178,24 @@ test('a saved cmdlines size off by one (v6, v7 plain, v7 zstd) loses no pages: t
     }
   }
 });
+
+test('text from inputs reaches the terminal escaped and cut: a compression name, an event name, a long filter', () => {
+  const ours = readFileSync(files.ours);
+  const comp = Buffer.from(ours);
+  comp.write('n\n\x1b]', comp.indexOf('none\0'), 'latin1');
+  const r = lkst(['report', variant('esc-comp.dat', comp)]);
+  assert.ok(isOneLineError(r), r.stderr);
+  assert.ok(r.stderr.includes("compressed with 'n\\n\\x1b]'"), r.stderr);
+  const name = Buffer.from(ours);
+  name.write('\x1b[31m', name.indexOf('name: sched_switch') + 6, 'latin1');
+  const n = lkst(['report', variant('esc-name.dat', name)]);
+  assert.equal(n.status, 0, n.stderr);
+  assert.ok(![...(n.stdout + n.stderr)].some((ch) => /\p{Cc}/u.test(ch) && ch !== '\n' && ch !== '\t'), 'no control byte but newlines and tabs in the output');
+  assert.match(n.stdout, /\\x1b\[31m_switch:/);
+  // A filter the kernel rejects is quoted in the error: cut, with the length left out.
+  const long = `prev_pid == 1 && ${'prev_pid == 1 || '.repeat(6000)}`;
+  const f = lkst(['record', '-q', '-e', 'sched:sched_switch', '-f', long, '-o', join(dir, 'f.dat'), '--', 'true']);
+  assert.ok(isOneLineError(f), f.stderr.slice(0, 500));
+  assert.ok(f.stderr.length < 2500, `${f.stderr.length} characters`);
+  assert.match(f.stderr, /\.\.\. \([\d,]+ more characters\)/);
+});
