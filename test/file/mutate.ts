@@ -20,7 +20,7 @@ function position(r: (n: number) => number, len: number): number {
 
 export function mutate(orig: Buffer, r: (n: number) => number): { bytes: Buffer; how: string } {
   const b = Buffer.from(orig);
-  switch (r(6)) {
+  switch (r(7)) {
     case 0: {
       const n = 1 + r(8);
       for (let i = 0; i < n; i++) b[position(r, b.length)] = r(256);
@@ -44,6 +44,19 @@ export function mutate(orig: Buffer, r: (n: number) => number): { bytes: Buffer;
       const n = 1 + r(512);
       orig.copy(b, to, from, Math.min(from + n, orig.length));
       return { bytes: b, how: `splice ${n} bytes from ${from} to ${to}` };
+    }
+    case 5: {
+      // A large-record header (type_len 0) with an extreme length word, at a 4-byte boundary, as
+      // record headers are: the shape of the length that once wrapped negative and looped.
+      // Repeated over a few words, so that a record boundary in reach reads it.
+      const v = [0x80000000, 0xfffffffc, 0xfffffff9, 0xffffffff, 0x80000004, 2][r(6)]!;
+      const words = 1 + r(16);
+      const at = position(r, b.length - 8 * words) & ~3;
+      for (let i = 0; i < words; i++) {
+        b.writeUInt32LE((r(1 << 27) << 5) >>> 0, at + 8 * i);
+        b.writeUInt32LE(v, at + 8 * i + 4);
+      }
+      return { bytes: b, how: `${words} large-record headers of length word ${v} at ${at}` };
     }
     case 4: {
       // One flipped bit: the damage a bad sector or a bit error leaves.
