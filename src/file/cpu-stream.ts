@@ -2,7 +2,7 @@
 import { LkstError } from '../base/errors.js';
 import type { Decompressor } from './compression.js';
 import { corruptFile } from './cursor.js';
-import { markUnreadable } from '../ringbuf/page.js';
+import { unreadablePages } from '../ringbuf/page.js';
 import type { ByteSource, FileSource } from './source.js';
 import type { CpuPageStream } from '../trace/model.js';
 
@@ -73,17 +73,11 @@ function groupRuns(cpu: number, table: ZChunk[], pageSize: number): ZRun[] {
   return runs;
 }
 
-/** Pages marked unreadable, standing for bytes of pages a source could not deliver. */
-function unreadablePages(bytes: number, pageSize: number): Buffer {
-  const b = Buffer.alloc(bytes);
-  for (let p = 0; p + pageSize <= bytes; p += pageSize) markUnreadable(b, p);
-  return b;
-}
-
 /**
  * The pages of one run: its compressed chunks are small and contiguous in the file, read at once.
- * A chunk that does not decompress becomes as many unreadable pages as it held (the consumers skip
- * and count them), and the rest of the run is read: one flipped bit costs one chunk, not the file.
+ * A chunk that does not decompress gives the pages it decompresses to before the damage, the others
+ * marked unreadable (the consumers skip and count them), and the rest of the run is read: one
+ * flipped bit costs at most one chunk, not the file.
  */
 export function decompressRun(src: ByteSource & { path: string }, run: ZRun, unzip: Decompressor): Buffer {
   if (run.damaged) return unreadablePages(run.pageSize, run.pageSize);
@@ -102,7 +96,7 @@ export function decompressRun(src: ByteSource & { path: string }, run: ZRun, unz
         return unzip.one(b.data, b.rawSize);
       } catch (err) {
         if (err instanceof LkstError) throw err;
-        return unreadablePages(b.rawSize, run.pageSize);
+        return unzip.salvage(b.data, b.rawSize, run.pageSize);
       }
     }),
     run.raw,

@@ -56,7 +56,14 @@ export function markUnreadable(buf: Buffer, pageOff: number): void {
   buf.fill(0xff, pageOff, pageOff + PAGE_HEADER_SIZE);
 }
 
-function isUnreadable(buf: Buffer, pageOff: number): boolean {
+/** bytes of pages, each marked unreadable (until a source writes real pages over them). */
+export function unreadablePages(bytes: number, pageSize: number): Buffer {
+  const b = Buffer.alloc(bytes);
+  for (let p = 0; p + pageSize <= bytes; p += pageSize) markUnreadable(b, p);
+  return b;
+}
+
+export function isUnreadable(buf: Buffer, pageOff: number): boolean {
   return buf.readBigUInt64LE(pageOff) === 0xffffffffffffffffn && buf.readBigUInt64LE(pageOff + 8) === 0xffffffffffffffffn;
 }
 
