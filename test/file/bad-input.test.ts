@@ -198,4 +198,11 @@ test('text from inputs reaches the terminal escaped and cut: a compression name,
   assert.ok(isOneLineError(f), f.stderr.slice(0, 500));
   assert.ok(f.stderr.length < 2500, `${f.stderr.length} characters`);
   assert.match(f.stderr, /\.\.\. \([\d,]+ more characters\)/);
+  // A maskset line with control bytes is quoted escaped.
+  const cfg = join(dir, 'cfg');
+  const ms = join(dir, 'esc.maskset.txt');
+  writeFileSync(ms, 'sched:sched_switch\x1b[2J\x07 record\n');
+  const m = lkst(['maskset', 'create', 'esc', '--file', ms], { env: { ...process.env, LKST_CONFIG_DIR: cfg } });
+  assert.ok(isOneLineError(m), m.stderr);
+  assert.ok(m.stderr.includes('sched:sched_switch\\x1b[2J\\x07'), m.stderr);
 });
