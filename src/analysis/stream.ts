@@ -39,6 +39,8 @@ export interface StreamOptions {
   warn?: (msg: string) => void;
 }
 
+const MAX_PAGE_WARNINGS = 100;
+
 /** Calls the visitor for every record of every selected buffer and CPU, in time order; returns how many were visited. */
 export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: StreamOptions = {}): number {
   const warn = opts.warn ?? ((m: string) => input.warnings?.push(m));
@@ -50,6 +52,7 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
   const tsOffset = Number(input.tsOffset ?? 0n);
   let lastId = -1;
   let n = 0;
+  let damaged = 0;
   mergeRecords(
     streams.map(({ stream: c }) => ({ chunks: { [Symbol.iterator]: () => c.chunks()[Symbol.iterator]() }, pageSize: c.pageSize, tsOffset })),
     (i, ts, buf, off, len, missed) => {
@@ -77,8 +80,15 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
       n++;
       return visitor.event(ev) !== false;
     },
-    { onCorruptPage: (i, page, msg) => warn(`${streams[i]!.buffer ? `buffer ${streams[i]!.buffer} ` : ''}CPU ${streams[i]!.stream.cpu}: skipped damaged page ${page} (${msg})`) },
+    {
+      onCorruptPage: (i, page, msg) => {
+        ledger.unreadable(i);
+        // Each page named up to a limit: a wholly damaged file must not grow the warnings without bound.
+        if (++damaged <= MAX_PAGE_WARNINGS) warn(`${streams[i]!.buffer ? `buffer ${streams[i]!.buffer} ` : ''}CPU ${streams[i]!.stream.cpu}: skipped damaged page ${page} (${msg})`);
+      },
+    },
   );
+  if (damaged > MAX_PAGE_WARNINGS) warn(`skipped ${damaged - MAX_PAGE_WARNINGS} more damaged pages`);
   visitor.done?.(ledger.finish());
   return n;
 }

@@ -45,6 +45,8 @@ export class ElfDump implements PhysMemory {
       if (sh0.length < 48) throw dumpError('truncated ELF dump (no section header 0)', 'recover from a complete copy of the dump');
       phnum = sh0.readUInt32LE(44);
     }
+    // Checked before reading: a corrupt count or entry size must not read past an entry or allocate the dump.
+    if (phentsize < 56 || phnum * phentsize > MAX_HEADERS) throw dumpError(`corrupt ELF dump (${phnum} program headers of ${phentsize} bytes)`, 'recover from an intact copy of the dump');
     const ph = file.read(phoff, phnum * phentsize);
     if (ph.length < phnum * phentsize) throw dumpError('truncated ELF dump (program headers cut off)', 'recover from a complete copy of the dump');
     let max = 0;
@@ -58,6 +60,7 @@ export class ElfDump implements PhysMemory {
         this.segs.push(seg);
         max = Math.max(max, seg.paddr + seg.memSize);
       } else if (type === PT_NOTE) {
+        if (fileSize > MAX_HEADERS) throw dumpError(`corrupt ELF dump (a note segment of ${fileSize} bytes)`, 'recover from an intact copy of the dump');
         this.parseNotes(file.read(fileOff, fileSize));
       }
     }
@@ -74,11 +77,13 @@ export class ElfDump implements PhysMemory {
       const descsz = b.readUInt32LE(o + 4);
       const type = b.readUInt32LE(o + 8);
       const nameOff = o + 12;
-      const descOff = nameOff + ((namesz + 3) & ~3);
-      if (descOff + descsz > b.length) break;
+      // Sizes are unsigned and checked before aligning: a bitwise align of 2^31 or more wraps negative.
+      if (namesz > b.length - nameOff) break;
+      const descOff = nameOff + align4(namesz);
+      if (descsz > b.length - descOff) break;
       const name = b.toString('latin1', nameOff, nameOff + namesz).replace(/\0+$/, '');
       this.notes.push({ name, type, desc: b.subarray(descOff, descOff + descsz) });
-      o = descOff + ((descsz + 3) & ~3);
+      o = descOff + align4(descsz);
     }
   }
 
@@ -120,4 +125,11 @@ export class ElfDump implements PhysMemory {
   close(): void {
     this.file.close();
   }
+}
+
+/** Program headers and notes are a few KiB to a few MiB; more is a corrupt size. */
+const MAX_HEADERS = 64 << 20;
+
+function align4(n: number): number {
+  return n + ((4 - (n % 4)) % 4);
 }

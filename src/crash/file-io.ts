@@ -1,5 +1,6 @@
 // Positioned reads of a (possibly huge) file: dumps are never loaded whole.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openRegularFile } from '../base/input-file.js';
 
 export interface RandomAccess {
   readonly size: number;
@@ -12,8 +13,7 @@ export class FileAccess implements RandomAccess {
   readonly size: number;
   private fd: number;
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'r');
-    this.size = fstatSync(this.fd).size;
+    ({ fd: this.fd, size: this.size } = openRegularFile(path, 'the path of a crash dump file'));
   }
   read(off: number, len: number): Buffer {
     const n = Math.max(0, Math.min(len, this.size - off));

@@ -1,6 +1,7 @@
 // --kernel: a vmlinux (ELF) or vmlinuz (bzImage) of the crashed kernel, for BTF and symbols.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { LkstError } from '../base/errors.js';
+import { readRegularFile } from '../base/input-file.js';
 import { gunzipSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { dumpError } from './errors.js';
@@ -17,8 +18,9 @@ export interface KernelImage {
 export function loadKernelImage(path: string): KernelImage {
   let file: Buffer;
   try {
-    file = readFileSync(path);
+    file = readRegularFile(path, 'the vmlinux or vmlinuz of the crashed kernel');
   } catch (e) {
+    if (e instanceof LkstError) throw e;
     throw dumpError(`cannot read kernel image ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'check the --kernel path');
   }
   const elf = file.readUInt32BE(0) === 0x7f454c46 ? file : vmlinuzPayload(file, path);

@@ -1,5 +1,5 @@
 // Opens a dump of any supported format: ELF vmcore, kdump-compressed (plain or flattened), raw image.
-import { statSync } from 'node:fs';
+import { LkstError } from '../base/errors.js';
 import { ElfDump, isElf } from './elf.js';
 import { dumpError } from './errors.js';
 import { FileAccess, type RandomAccess } from './file-io.js';
@@ -30,9 +30,9 @@ export function isDumpFile(path: string): boolean {
 export function openDump(path: string): PhysMemory {
   let file: FileAccess;
   try {
-    if (statSync(path).isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
     file = new FileAccess(path);
   } catch (e) {
+    if (e instanceof LkstError) throw e;
     throw dumpError(`cannot open dump ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'check the path and that you may read it');
   }
   let access: RandomAccess = file;

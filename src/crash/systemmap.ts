@@ -1,5 +1,6 @@
 // A System.map (or /proc/kallsyms text) as the symbol table, shifted by the dump's KASLR offset.
-import { readFileSync } from 'node:fs';
+import { LkstError } from '../base/errors.js';
+import { readRegularFile } from '../base/input-file.js';
 import { dumpError } from './errors.js';
 import { SymbolTable, type KSym } from './kallsyms.js';
 import type { VmcoreInfo } from './vmcoreinfo.js';
@@ -7,8 +8,9 @@ import type { VmcoreInfo } from './vmcoreinfo.js';
 export function loadSystemMap(path: string, info: VmcoreInfo): SymbolTable {
   let text: string;
   try {
-    text = readFileSync(path, 'latin1');
+    text = readRegularFile(path, 'the System.map of the crashed kernel').toString('latin1');
   } catch (e) {
+    if (e instanceof LkstError) throw e;
     throw dumpError(`cannot read system map ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'check the --system-map path');
   }
   const syms: KSym[] = [];

@@ -1,4 +1,5 @@
 /** Parser of the kernel's event format files (events/SYSTEM/EVENT/format, header_page). */
+import { shownText } from '../base/text.js';
 
 export type DynamicKind = 'none' | 'data_loc' | 'rel_loc';
 
@@ -98,11 +99,12 @@ export function formatIdentity(text: string): { id: number; name: string } {
   for (let p = 0; p < text.length; ) {
     let e = text.indexOf('\n', p);
     if (e < 0) e = text.length;
-    if (text.startsWith('name:', p)) name = text.slice(p + 5, e).trim();
+    // Escaped: a name from a damaged file reaches report lines and messages.
+    if (text.startsWith('name:', p)) name = shownText(text.slice(p + 5, e).trim(), 128);
     else if (text.startsWith('ID:', p)) id = Number(text.slice(p + 3, e).trim());
     p = e + 1;
   }
-  if (!name || id < 0) throw new Error(`not an event format (no name or ID): ${text.slice(0, 60).replace(/\n/g, ' ')}`);
+  if (!name || id < 0) throw new Error(`not an event format (no name or ID): ${shownText(text, 60)}`);
   return { id, name };
 }
 

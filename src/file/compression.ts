@@ -1,8 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { inflateSync } from 'node:zlib';
+import { constants as zlibConstants, inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { LkstError } from '../base/errors.js';
+import { isUnreadable, unreadablePages } from '../ringbuf/page.js';
+import { shownText } from '../base/text.js';
 
 /** One compressed block and the size it must decompress to. */
 export interface Block {
@@ -14,6 +16,22 @@ export interface Block {
 export interface Decompressor {
   one(data: Buffer, rawSize: number): Buffer;
   many(blocks: Block[], rawTotal: number): Buffer;
+  /**
+   * A damaged block's pages, as far as they decompress (trace-cmd reads those too): rawSize bytes,
+   * the pages the decompressor did not reach left marked unreadable. Never throws for bad data.
+   */
+  salvage(data: Buffer, rawSize: number, pageSize: number): Buffer;
+}
+
+/** Runs fill (which writes into dst as far as it gets) and ignores its failure: what it wrote stays. */
+function salvageInto(rawSize: number, pageSize: number, fill: (dst: Buffer) => void): Buffer {
+  const dst = unreadablePages(rawSize, pageSize);
+  try {
+    fill(dst);
+  } catch {
+    // the pages it reached are in dst; the page decoder checks each
+  }
+  return dst;
 }
 
 /** The algorithms trace-cmd writes: zstd (its default) and zlib. undefined for "none". */
@@ -21,7 +39,7 @@ export function decompressorFor(name: string, path: string): Decompressor | unde
   if (name === 'none') return undefined;
   if (name === 'zstd') return zstd;
   if (name === 'zlib') return zlib;
-  throw new LkstError(`${path} is compressed with '${name.slice(0, 40)}', which lkst cannot read`, 'convert it with `trace-cmd convert --compression none` (or zstd/zlib)');
+  throw new LkstError(`${path} is compressed with '${shownText(name, 40)}', which lkst cannot read`, 'convert it with `trace-cmd convert --compression none` (or zstd/zlib)');
 }
 
 function exact(out: Buffer, rawSize: number, name: string): Buffer {
@@ -37,6 +55,7 @@ function concatOnes(d: Decompressor, blocks: Block[], rawTotal: number): Buffer 
 const zlib: Decompressor = {
   one: (data, rawSize) => exact(inflateSync(data, { maxOutputLength: Math.max(rawSize, 1) }), rawSize, 'zlib'),
   many: (blocks, rawTotal) => concatOnes(zlib, blocks, rawTotal),
+  salvage: (data, rawSize, pageSize) => salvageInto(rawSize, pageSize, (dst) => inflateSync(data, { maxOutputLength: Math.max(rawSize, 1), finishFlush: zlibConstants.Z_SYNC_FLUSH }).copy(dst)),
 };
 
 /**
@@ -66,11 +85,15 @@ function napiDecompress(): NapiDecompress | null {
   return napi;
 }
 
-function useCli(rawBytes: number): boolean {
-  const mode = process.env.LKST_ZSTD;
-  if (mode === 'js' || (rawBytes < CLI_MIN_BYTES && mode !== 'cli')) return false;
+function cliAvailable(): boolean {
+  if (process.env.LKST_ZSTD === 'js') return false;
   cli ??= spawnSync('zstd', ['-V'], { stdio: 'ignore' }).status === 0;
   return cli;
+}
+
+function useCli(rawBytes: number): boolean {
+  if (rawBytes < CLI_MIN_BYTES && process.env.LKST_ZSTD !== 'cli') return false;
+  return cliAvailable();
 }
 
 function zstdCli(input: Buffer, rawTotal: number): Buffer {
@@ -100,6 +123,24 @@ const zstd: Decompressor = {
     if (useCli(rawSize)) return zstdCli(data, rawSize);
     const u = zstdDecompress(data, new Uint8Array(rawSize));
     return exact(Buffer.from(u.buffer, u.byteOffset, u.byteLength), rawSize, 'zstd');
+  },
+  salvage(data, rawSize, pageSize) {
+    // Decoders differ in what they make of a damaged frame (the zstd program can read some that
+    // libzstd in process rejects): the one that delivers the most pages wins.
+    const n = napiDecompress();
+    const ways: ((dst: Buffer) => void)[] = [(dst) => void zstdDecompress(data, dst)];
+    if (n) ways.unshift((dst) => void n(dst, data));
+    if (cliAvailable()) ways.push((dst) => void spawnSync('zstd', ['-d', '-c', '-q'], { input: data, maxBuffer: rawSize + 1, encoding: 'buffer' }).stdout?.copy(dst));
+    let best: Buffer | undefined;
+    let bestPages = -1;
+    for (const fill of ways) {
+      const dst = salvageInto(rawSize, pageSize, fill);
+      let pages = 0;
+      for (let p = 0; p + pageSize <= rawSize; p += pageSize) if (!isUnreadable(dst, p)) pages++;
+      if (pages > bestPages) [best, bestPages] = [dst, pages];
+      if (pages * pageSize >= rawSize) break;
+    }
+    return best!;
   },
   many(blocks, rawTotal) {
     const n = napiDecompress();

@@ -2,6 +2,7 @@
 import { LkstError } from '../base/errors.js';
 import type { Decompressor } from './compression.js';
 import { corruptFile } from './cursor.js';
+import { unreadablePages } from '../ringbuf/page.js';
 import type { ByteSource, FileSource } from './source.js';
 import type { CpuPageStream } from '../trace/model.js';
 
@@ -52,14 +53,17 @@ export interface ZRun {
   chunks: ZChunk[];
   /** Bytes of pages they hold. */
   raw: number;
+  pageSize: number;
+  /** The rest of the CPU's data is unreadable (a damaged chunk header): one unreadable page stands for it. */
+  damaged?: boolean;
 }
 
 /** The first run is small so that pages come quickly; later ones are a few MiB. */
-function groupRuns(cpu: number, table: ZChunk[]): ZRun[] {
+function groupRuns(cpu: number, table: ZChunk[], pageSize: number): ZRun[] {
   const runs: ZRun[] = [];
   for (let i = 0; i < table.length; ) {
     const limit = runs.length ? ZRUN_BYTES : CHUNK_BYTES;
-    const run: ZRun = { cpu, chunks: [], raw: 0 };
+    const run: ZRun = { cpu, chunks: [], raw: 0, pageSize };
     while (i < table.length && (run.raw < limit || !run.chunks.length)) {
       run.chunks.push(table[i]!);
       run.raw += table[i++]!.rawSize;
@@ -69,8 +73,14 @@ function groupRuns(cpu: number, table: ZChunk[]): ZRun[] {
   return runs;
 }
 
-/** The pages of one run: its compressed chunks are small and contiguous in the file, read at once. */
+/**
+ * The pages of one run: its compressed chunks are small and contiguous in the file, read at once.
+ * A chunk that does not decompress gives the pages it decompresses to before the damage, the others
+ * marked unreadable (the consumers skip and count them), and the rest of the run is read: one
+ * flipped bit costs at most one chunk, not the file.
+ */
 export function decompressRun(src: ByteSource & { path: string }, run: ZRun, unzip: Decompressor): Buffer {
+  if (run.damaged) return unreadablePages(run.pageSize, run.pageSize);
   const first = run.chunks[0]!;
   const last = run.chunks[run.chunks.length - 1]!;
   const span = src.read(first.at, last.at + last.csize - first.at);
@@ -79,8 +89,18 @@ export function decompressRun(src: ByteSource & { path: string }, run: ZRun, unz
     return unzip.many(blocks, run.raw);
   } catch (err) {
     if (err instanceof LkstError) throw err;
-    throw corruptFile(src.path, `CPU ${run.cpu} data at offset ${first.at} does not decompress (${(err as Error).message})`);
   }
+  return Buffer.concat(
+    blocks.map((b) => {
+      try {
+        return unzip.one(b.data, b.rawSize);
+      } catch (err) {
+        if (err instanceof LkstError) throw err;
+        return unzip.salvage(b.data, b.rawSize, run.pageSize);
+      }
+    }),
+    run.raw,
+  );
 }
 
 /**
@@ -92,6 +112,7 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
   const end = Math.min(offset + 4 + size, src.size);
   const table: ZChunk[] = [];
   let total = 0;
+  let damaged = false;
   if (size > 0) {
     if (offset + 4 > end) throw corruptFile(src.path, `CPU ${cpu} data has no chunk count`);
     const n = src.read(offset, 4).readUInt32LE(0);
@@ -107,16 +128,23 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
       }
       const c = { at: p + 8, csize: win.readUInt32LE(p - winAt), rawSize: win.readUInt32LE(p - winAt + 4) };
       if (c.rawSize > MAX_RAW_CHUNK || c.rawSize % pageSize !== 0 || c.rawSize === 0 || c.csize === 0) {
-        throw corruptFile(src.path, `CPU ${cpu} chunk ${i} claims ${c.csize} compressed bytes for ${c.rawSize} bytes of pages`);
+        // Where the next chunk starts is lost with this header: what follows on this CPU cannot be found.
+        warnings.push(`CPU ${cpu}: compressed chunk ${i} of ${n} has a damaged header (${c.csize} compressed bytes for ${c.rawSize} bytes of pages); its data and the ${n - i - 1} chunks after it are skipped`);
+        damaged = true;
+        break;
       }
       if (c.at + c.csize > end) break;
       table.push(c);
       total += c.rawSize;
       p = c.at + c.csize;
     }
-    if (table.length < n) warnings.push(`CPU ${cpu}: the file ends early; read ${table.length} of ${n} compressed chunks`);
+    if (table.length < n && !damaged) warnings.push(`CPU ${cpu}: the file ends early; read ${table.length} of ${n} compressed chunks`);
   }
-  const runs = groupRuns(cpu, table);
+  const runs = groupRuns(cpu, table, pageSize);
+  if (damaged) {
+    runs.push({ cpu, chunks: [], raw: pageSize, pageSize, damaged: true });
+    total += pageSize;
+  }
   return {
     cpu,
     counters: {},

@@ -1,9 +1,19 @@
 import { LkstError } from '../base/errors.js';
+import { shownText } from '../base/text.js';
 import type { ByteSource } from './source.js';
 
-/** The error for a file whose structure is broken: where, and what to do. */
-export function corruptFile(path: string, detail: string): LkstError {
-  return new LkstError(`${path} is not a valid trace.dat file (${detail})`, 'it is damaged or cut off; record it again or check it with trace-cmd dump');
+/** A file whose structure is broken: where (detail), and what to do. */
+export class CorruptFileError extends LkstError {
+  constructor(
+    path: string,
+    readonly detail: string,
+  ) {
+    super(`${shownText(path)} is not a valid trace.dat file (${shownText(detail)})`, 'it is damaged or cut off; record it again or check it with trace-cmd dump');
+  }
+}
+
+export function corruptFile(path: string, detail: string): CorruptFileError {
+  return new CorruptFileError(path, detail);
 }
 
 const MAX_NAME = 4096;
@@ -25,7 +35,7 @@ export class Cursor {
     return this.end - this.pos;
   }
 
-  fail(detail: string): LkstError {
+  fail(detail: string): CorruptFileError {
     return corruptFile(this.path, `${this.what}: ${detail}`);
   }
 
@@ -78,6 +88,19 @@ export class Cursor {
       got += chunk.length;
     }
     throw this.fail(`${name} at offset ${this.pos} has no terminating NUL`);
+  }
+
+  /**
+   * Line-based text (cmdlines, kallsyms, printk formats) of a size that precedes it. With warnings
+   * (a v7 section, whose end is known), a size past the end reads what is there, whole lines only,
+   * with a warning; the parsers take any whole lines. Without, it is refused.
+   */
+  linesUpTo(sizeBytes: 4 | 8, name: string, warnings: string[] | undefined): string {
+    const len = sizeBytes === 4 ? this.u32(`${name} size`) : this.u64(`${name} size`);
+    if (len <= this.remaining || !warnings) return this.bytes(len, name).toString('utf8');
+    const text = this.bytes(Math.max(0, this.remaining), name).toString('utf8');
+    warnings.push(`the ${name} claim ${len} bytes where ${text.length} are left; read their whole lines`);
+    return text.slice(0, text.lastIndexOf('\n') + 1);
   }
 
   /** Text of a size that precedes it as a u32 or u64. */

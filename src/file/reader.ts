@@ -6,11 +6,12 @@ import { parseHeaderPage, type HeaderPage } from '../events/format.js';
 import { EventRegistry } from '../events/registry.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { LkstError } from '../base/errors.js';
+import { shownText } from '../base/text.js';
 import { decompressorFor, type Decompressor } from './compression.js';
 import { compressedCpuStream, plainCpuStream, type CpuStream } from './cpu-stream.js';
 import { lossCountersOfStats } from '../trace/loss.js';
 import type { Trace, TraceBuffer } from '../trace/model.js';
-import { Cursor, corruptFile } from './cursor.js';
+import { Cursor, CorruptFileError, corruptFile } from './cursor.js';
 import { MAGIC, Opt, SEC_FL_COMPRESS, TAG_FLYRECORD, TAG_LATENCY, TAG_OPTIONS } from './layout.js';
 import { interpretOptions, readOptionRecords, type BufferOption, type FileOptions, type OptionRecord } from './options.js';
 import { readCmdlines, readEventFormats, readFtraceFormats, readHeaderInfo, readKallsyms, readPrintk } from './sections.js';
@@ -161,7 +162,7 @@ export function buildRegistry(ftrace: string[], events: { system: string; format
     try {
       reg.addText(text, system);
     } catch (err) {
-      if (++bad <= MAX_FORMAT_WARNINGS) warnings.push(`skipped an unreadable ${system} event format (${(err as Error).message.slice(0, 80)})`);
+      if (++bad <= MAX_FORMAT_WARNINGS) warnings.push(`skipped an unreadable ${shownText(system, 64)} event format (${shownText((err as Error).message, 80)})`);
     }
   };
   for (const f of ftrace) add(f, 'ftrace');
@@ -180,7 +181,7 @@ function parse(src: FileSource, warnings: string[]): Parts {
   const verText = c.cstr('version', 16);
   const version = /^\d{1,4}$/.test(verText) ? Number(verText) : NaN;
   if (version !== 6 && version !== 7) {
-    throw new LkstError(`${path} is trace.dat version '${verText.replace(/[^\x20-\x7e]/g, '?').slice(0, 16)}', which lkst cannot read`, 'lkst reads versions 6 and 7; convert it with `trace-cmd convert --file-version 7`');
+    throw new LkstError(`${path} is trace.dat version '${shownText(verText, 16)}', which lkst cannot read`, 'lkst reads versions 6 and 7; convert it with `trace-cmd convert --file-version 7`');
   }
   const endian = c.u8('endianness');
   if (endian === 1) throw new LkstError(`${path} was recorded on a big-endian machine`, 'lkst reads little-endian traces; use trace-cmd report for this one');
@@ -219,14 +220,22 @@ function parseV7(src: FileSource, c: Cursor, longSize: number, pageSize: number,
       warnings.push(`the file has no ${name}`);
       return fallback;
     }
-    return read(sectionCursor(src, off, id, name, unzip));
+    if (fallback === undefined) return read(sectionCursor(src, off, id, name, unzip));
+    // A damaged section that the events do not need to be read (names, symbols) is left out, as trace-cmd does.
+    try {
+      return read(sectionCursor(src, off, id, name, unzip));
+    } catch (err) {
+      if (!(err instanceof CorruptFileError)) throw err;
+      warnings.push(`the ${name} section is damaged (${err.detail}); read without it`);
+      return fallback;
+    }
   };
   const headers = section(Opt.HEADER_INFO, 'header_page/header_event', readHeaderInfo, undefined);
   const ftraceFormats = section(Opt.FTRACE_EVENTS, 'ftrace event formats', readFtraceFormats, []);
   const eventFormats = section(Opt.EVENT_FORMATS, 'event formats', readEventFormats, []);
-  const kallsyms = section(Opt.KALLSYMS, 'kallsyms', readKallsyms, '');
-  const printk = section(Opt.PRINTK, 'printk formats', readPrintk, '');
-  const cmdlines = section(Opt.CMDLINES, 'saved cmdlines', readCmdlines, '');
+  const kallsyms = section(Opt.KALLSYMS, 'kallsyms', (c) => readKallsyms(c, warnings), '');
+  const printk = section(Opt.PRINTK, 'printk formats', (c) => readPrintk(c, warnings), '');
+  const cmdlines = section(Opt.CMDLINES, 'saved cmdlines', (c) => readCmdlines(c, warnings), '');
   const flyrecords = options.buffers.filter((b) => !b.latency);
   if (!flyrecords.length && options.buffers.length) throw latencyFile(path);
   const buffers = flyrecords.map((b) => v7Buffer(src, b, pageSize, unzip, options, warnings));
@@ -305,17 +314,29 @@ function parseV6(src: FileSource, c: Cursor, longSize: number, pageSize: number,
   const eventFormats = readEventFormats(c);
   const kallsyms = readKallsyms(c);
   const printk = readPrintk(c);
-  const cmdlines = readCmdlines(c);
-  const headerCpus = c.u32('CPU count');
+  let cmdlines = readCmdlines(c);
+  const cmdlinesEnd = c.pos;
+  let headerCpus = c.u32('CPU count');
   const records: OptionRecord[] = [];
   let tag = c.bytes(10, 'data tag').toString('latin1');
+  const found = TAGS_V6.includes(tag) ? -1 : findTag(src, cmdlinesEnd);
+  if (found >= 0) {
+    // The cmdlines size (the last size before the tag) is off by a few bytes: the tag is near.
+    const d = found - 4 - cmdlinesEnd;
+    warnings.push(`the saved cmdlines size is ${Math.abs(d)} byte(s) too ${d < 0 ? 'large' : 'small'}; found the trace data ${Math.abs(d)} byte(s) ${d < 0 ? 'earlier' : 'later'}`);
+    cmdlines = cmdlines.slice(0, Math.max(0, cmdlines.length + Math.min(0, d)));
+    cmdlines = cmdlines.slice(0, cmdlines.lastIndexOf('\n') + 1);
+    c.pos = found - 4;
+    headerCpus = c.u32('CPU count');
+    tag = c.bytes(10, 'data tag').toString('latin1');
+  }
   if (tag === TAG_OPTIONS + '\0') {
     readOptionRecords(c, 6, records);
     tag = c.bytes(10, 'data tag').toString('latin1');
   }
   const options = interpretOptions(records, 6, warnings);
   if (tag === TAG_LATENCY + '\0') throw latencyFile(path);
-  if (tag !== TAG_FLYRECORD + '\0') throw c.fail(`unknown data tag '${tag.replace(/[^\x20-\x7e]/g, '?')}'`);
+  if (tag !== TAG_FLYRECORD + '\0') throw c.fail(`unknown data tag '${shownText(tag)}'`);
   const ncpu = options.cpuCount ?? headerCpus;
   if (ncpu > MAX_CPUS) throw c.fail(`CPU count ${ncpu}`);
   const top = v6Buffer(src, c, '', ncpu, pageSize, options, warnings);
@@ -332,6 +353,22 @@ function parseV6(src: FileSource, c: Cursor, longSize: number, pageSize: number,
     buffers.push(v6Buffer(src, bc, b.name, ncpu, pageSize, options, warnings));
   }
   return { version: 6, compression: 'none', longSize, headers, ftraceFormats, eventFormats, kallsyms, printk, cmdlines, options, buffers };
+}
+
+const TAGS_V6 = [TAG_OPTIONS, TAG_LATENCY, TAG_FLYRECORD].map((t) => t + '\0');
+const TAG_SEARCH = 256;
+
+/** Where a v6 data tag starts within TAG_SEARCH bytes of where it belongs (after a CPU count); -1 when none. */
+function findTag(src: FileSource, at: number): number {
+  const from = Math.max(0, at - TAG_SEARCH);
+  const win = src.read(from, Math.min(src.size - from, 2 * TAG_SEARCH + 14));
+  let best = -1;
+  for (const t of TAGS_V6) {
+    const i = win.indexOf(t, 0, 'latin1');
+    const pos = from + i;
+    if (i >= 4 && (best < 0 || Math.abs(pos - at) < Math.abs(best - at))) best = pos;
+  }
+  return best;
 }
 
 /** The per-CPU (offset, size) table after a flyrecord tag, then the trace_clock text when the file has one. */

@@ -1,4 +1,5 @@
 /** The metadata parts shared by versions 6 and 7: in v6 they follow each other, in v7 each is a section. */
+import { shownText } from '../base/text.js';
 import type { Cursor } from './cursor.js';
 
 export function readHeaderInfo(c: Cursor): { headerPage: string; headerEvent: string } {
@@ -27,7 +28,8 @@ export function readEventFormats(c: Cursor): { system: string; formats: string[]
   const n = count(c, 'event system count', 5);
   const out: { system: string; formats: string[] }[] = [];
   for (let i = 0; i < n; i++) {
-    const system = c.cstr('system name', 256);
+    // Escaped: it is shown in messages and report lines.
+    const system = shownText(c.cstr('system name', 256), 128);
     const m = count(c, 'event count', 8);
     const formats: string[] = [];
     for (let j = 0; j < m; j++) formats.push(c.sizedText(8, `${system} event format`));
@@ -36,14 +38,14 @@ export function readEventFormats(c: Cursor): { system: string; formats: string[]
   return out;
 }
 
-export function readKallsyms(c: Cursor): string {
-  return c.sizedText(4, 'kallsyms');
+export function readKallsyms(c: Cursor, warnings?: string[]): string {
+  return c.linesUpTo(4, 'kallsyms', warnings);
 }
 
-export function readPrintk(c: Cursor): string {
-  return c.sizedText(4, 'printk formats');
+export function readPrintk(c: Cursor, warnings?: string[]): string {
+  return c.linesUpTo(4, 'printk formats', warnings);
 }
 
-export function readCmdlines(c: Cursor): string {
-  return c.sizedText(8, 'saved cmdlines');
+export function readCmdlines(c: Cursor, warnings?: string[]): string {
+  return c.linesUpTo(8, 'saved cmdlines', warnings);
 }

@@ -1,4 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
+import { openRegularFile } from '../base/input-file.js';
+import { shownText } from '../base/text.js';
 import { LkstError, errnoCode } from '../base/errors.js';
 
 /** Positioned reads of bytes: a file on disk or a buffer already in memory. */
@@ -29,26 +31,17 @@ export class FileSource implements ByteSource {
   private constructor(readonly path: string, private fd: number, readonly size: number) {}
 
   static open(path: string): FileSource {
-    let fd: number;
     try {
-      fd = openSync(path, 'r');
+      const { fd, size } = openRegularFile(path, 'the path of a trace.dat file');
+      return new FileSource(path, fd, size);
     } catch (err) {
+      if (err instanceof LkstError) throw err;
       const code = errnoCode(err);
-      if (code === 'ENOENT') throw new LkstError(`${path} does not exist`, 'give the path of a trace.dat file (lkst record writes trace.dat)');
-      if (code === 'EACCES' || code === 'EPERM') throw new LkstError(`permission denied to read ${path}`, 'run as a user who can read it');
-      if (code === 'EISDIR') throw new LkstError(`${path} is a directory`, 'give the path of a trace.dat file, not a directory');
-      throw new LkstError(`cannot open ${path} (${code ?? String(err)})`, 'give the path of a readable trace.dat file');
+      const shown = shownText(path);
+      if (code === 'ENOENT') throw new LkstError(`${shown} does not exist`, 'give the path of a trace.dat file (lkst record writes trace.dat)');
+      if (code === 'EACCES' || code === 'EPERM') throw new LkstError(`permission denied to read ${shown}`, 'run as a user who can read it');
+      throw new LkstError(`cannot open ${shown} (${code ?? String(err)})`, 'give the path of a readable trace.dat file');
     }
-    const st = fstatSync(fd);
-    if (st.isDirectory()) {
-      closeSync(fd);
-      throw new LkstError(`${path} is a directory`, 'give the path of a trace.dat file, not a directory');
-    }
-    if (!st.isFile()) {
-      closeSync(fd);
-      throw new LkstError(`${path} is not a regular file`, 'give the path of a trace.dat file');
-    }
-    return new FileSource(path, fd, st.size);
   }
 
   read(pos: number, len: number): Buffer {

@@ -21,7 +21,7 @@ export interface MergeInput {
 export type MergeVisitor = (input: number, ts: number, buf: Buffer, off: number, len: number, missed: number) => boolean | void;
 
 export interface MergeOptions {
-  /** A page that cannot be decoded is skipped and reported here. */
+  /** A page that cannot be decoded (wholly, or from a damaged record on) is skipped and reported here. */
   onCorruptPage?: (input: number, pageIndex: number, message: string) => void;
 }
 
@@ -98,7 +98,7 @@ class Cursor {
         forEachRecord(this.chunk, at, this.pageSize, this.add);
       } catch (err) {
         if (!(err instanceof CorruptPageError) && !(err instanceof RangeError)) throw err;
-        this.n = 0;
+        // The records before the damage are kept (as trace-cmd does); the rest of the page is skipped.
         this.opts.onCorruptPage?.(this.index, pageIndex, err.message);
       }
       if (missed) this.pendingMissed = this.pendingMissed > 0 && missed > 0 ? this.pendingMissed + missed : missed;

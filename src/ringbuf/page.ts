@@ -46,11 +46,34 @@ export type RecordVisitor = (ts: number, dataOff: number, dataLen: number) => vo
 export class CorruptPageError extends Error {}
 
 /**
+ * A page a source could not deliver (its compressed chunk does not decompress) is handed on in
+ * place of the lost ones, so every consumer skips and counts it like any corrupt page. The mark
+ * is a header no kernel writes: all-ones time and commit (a commit larger than any page).
+ */
+export const UNREADABLE_PAGE = 'unreadable: the data holding it is damaged';
+
+export function markUnreadable(buf: Buffer, pageOff: number): void {
+  buf.fill(0xff, pageOff, pageOff + PAGE_HEADER_SIZE);
+}
+
+/** bytes of pages, each marked unreadable (until a source writes real pages over them). */
+export function unreadablePages(bytes: number, pageSize: number): Buffer {
+  const b = Buffer.alloc(bytes);
+  for (let p = 0; p + pageSize <= bytes; p += pageSize) markUnreadable(b, p);
+  return b;
+}
+
+export function isUnreadable(buf: Buffer, pageOff: number): boolean {
+  return buf.readBigUInt64LE(pageOff) === 0xffffffffffffffffn && buf.readBigUInt64LE(pageOff + 8) === 0xffffffffffffffffn;
+}
+
+/**
  * Calls visit for each data record of the page at pageOff. Times are absolute, as numbers (exact
  * below 2^53 ns, 104 days of uptime; beyond, they lose a few ns). Throws CorruptPageError on a
  * record that runs past the page's commit.
  */
 export function forEachRecord(buf: Buffer, pageOff: number, pageSize: number, visit: RecordVisitor): PageHeader {
+  if (isUnreadable(buf, pageOff)) throw new CorruptPageError(UNREADABLE_PAGE);
   const head = readPageHeader(buf, pageOff);
   const start = pageOff + PAGE_HEADER_SIZE;
   if (head.dataLen > pageSize - PAGE_HEADER_SIZE || start + head.dataLen > buf.length) {
@@ -67,10 +90,14 @@ export function forEachRecord(buf: Buffer, pageOff: number, pageSize: number, vi
     if (typeLen === 0) {
       // Large record: length (including this length word) in the next u32.
       if (p + 8 > end) throw new CorruptPageError('record header cut off at the end of the page');
-      const len = buf.readUInt32LE(p + 4) - 4;
+      // Unsigned and checked before any arithmetic: a length word of 2^31 or more must not wrap
+      // negative (the cursor would step backwards and loop forever).
+      const lenWord = buf.readUInt32LE(p + 4);
       const dataOff = p + 8;
-      const padded = (len + 3) & ~3;
-      if (len < 0 || dataOff + padded > end) throw new CorruptPageError(`record of ${len} bytes runs past the page end`);
+      if (lenWord < 4 || lenWord - 4 > end - dataOff) throw new CorruptPageError(`record length word ${lenWord} does not fit the page`);
+      const len = lenWord - 4;
+      const padded = len + ((4 - (len % 4)) % 4);
+      if (dataOff + padded > end) throw new CorruptPageError(`record of ${len} bytes runs past the page end`);
       ts += delta;
       visit(ts, dataOff, len);
       p = dataOff + padded;
@@ -97,7 +124,8 @@ export function forEachRecord(buf: Buffer, pageOff: number, pageSize: number, vi
       if (p + 8 > end) break;
       const skip = buf.readUInt32LE(p + 4);
       ts += delta;
-      // array[0] holds the discarded record's length after the header word.
+      // array[0] holds the discarded record's length after the header word (unsigned: p only moves on).
+      if (skip > end - p) break;
       p += 4 + Math.max(4, skip);
     }
   }

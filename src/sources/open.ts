@@ -2,7 +2,9 @@
  * One `open` for any input path: a trace.dat (v6/v7, lkst's or trace-cmd's) or a crash dump (ELF
  * vmcore, kdump), each as the one trace model. The dump readers are loaded only for dumps.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, readSync, statSync } from 'node:fs';
+import { notRegularFile, openRegularFile } from '../base/input-file.js';
+import { shownText } from '../base/text.js';
 import { LkstError } from '../base/errors.js';
 import { MAGIC } from '../file/layout.js';
 import { openTraceDat } from '../file/reader.js';
@@ -38,19 +40,19 @@ export async function withOpenTrace<T>(path: string, fn: (t: Trace) => T | Promi
 }
 
 function checkReadable(path: string): void {
-  let dir: boolean;
+  let st: ReturnType<typeof statSync>;
   try {
-    dir = statSync(path).isDirectory();
+    st = statSync(path);
   } catch (err) {
-    throw new LkstError(`cannot open ${path} (${(err as NodeJS.ErrnoException).code ?? err})`, 'record one with `lkst record` or give the path of a trace file');
+    throw new LkstError(`cannot open ${shownText(path)} (${(err as NodeJS.ErrnoException).code ?? err})`, 'record one with `lkst record` or give the path of a trace file');
   }
-  if (dir) throw new LkstError(`${path} is a directory`, 'give a trace.dat file or a crash dump');
+  if (!st.isFile()) throw notRegularFile(path, st, 'a trace.dat file or a crash dump');
 }
 
 function startsWithMagic(path: string): boolean {
   let fd: number | undefined;
   try {
-    fd = openSync(path, 'r');
+    fd = openRegularFile(path, 'a trace file').fd;
     const head = Buffer.alloc(MAGIC.length);
     return readSync(fd, head, 0, head.length, 0) === head.length && head.equals(MAGIC);
   } catch {

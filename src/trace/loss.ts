@@ -127,7 +127,7 @@ export class LossLedger {
   private readonly cpus: LedgerCpu[];
 
   constructor(streams: readonly { buffer: string; cpu: number; counters: CpuLossCounters }[]) {
-    this.cpus = streams.map((s) => ({ buffer: s.buffer, cpu: s.cpu, counters: s.counters, budget: s.counters.beforeInPages ?? 0, counted: 0, uncounted: 0, places: 0, lastTs: NaN }));
+    this.cpus = streams.map((s) => ({ buffer: s.buffer, cpu: s.cpu, counters: s.counters, budget: s.counters.beforeInPages ?? 0, counted: 0, uncounted: 0, unreadable: 0, places: 0, lastTs: NaN }));
   }
 
   /** A flagged page of stream i; count -1 when the kernel stored none. Returns what to show (0: all of it was before the recording). */
@@ -158,6 +158,11 @@ export class LossLedger {
     return [count - before, before];
   }
 
+  /** A page of stream i that could not be read (damaged): its events are unknown, so the figures become uncertain. */
+  unreadable(i: number): void {
+    this.cpus[i]!.unreadable++;
+  }
+
   /** The last record seen of stream i (where unplaced losses are put). */
   seen(i: number, ts: number): void {
     this.cpus[i]!.lastTs = ts;
@@ -185,11 +190,19 @@ interface LedgerCpu {
   budget: number;
   counted: number;
   uncounted: number;
+  unreadable: number;
   places: number;
   lastTs: number;
 }
 
 function settle(c: LedgerCpu): CpuLoss {
+  const r = settleCounted(c);
+  if (!c.unreadable) return r;
+  const why = `${c.unreadable} damaged page(s) could not be read and were skipped; their events are lost to this reading and not counted`;
+  return { ...r, exact: false, uncertain: r.uncertain ? `${r.uncertain}; ${why}` : why };
+}
+
+function settleCounted(c: LedgerCpu): CpuLoss {
   const { start, end } = c.counters;
   const base = { buffer: c.buffer, cpu: c.cpu, places: c.places };
   if (c.counters.cutShort) {

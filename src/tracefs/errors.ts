@@ -1,4 +1,4 @@
-import { LkstError, errnoCode } from '../base/errors.js';
+import { LkstError, errnoCode, refusedError } from '../base/errors.js';
 
 /** Translates the errno of a failed tracefs access into words. */
 export function tracefsAccessError(path: string, err: unknown, action: string): LkstError {
@@ -6,7 +6,7 @@ export function tracefsAccessError(path: string, err: unknown, action: string): 
   switch (code) {
     case 'EACCES':
     case 'EPERM':
-      return new LkstError(`permission denied to ${action} ${path}`, 'run lkst as root (sudo)');
+      return refusedError(action, path, code);
     case 'ENOENT':
       return new LkstError(`${path} does not exist`, 'this kernel lacks the feature; run `lkst status --features` to see what it has');
     case 'EBUSY':

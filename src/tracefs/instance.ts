@@ -247,9 +247,9 @@ export class Instance extends TracefsDir {
  * lockdown): no retry as root helps, so say so. Other failures pass through unchanged.
  */
 export function subbufRefusal(err: unknown, path: string, currentKb: number | undefined): unknown {
-  if (!(err instanceof LkstError) || !/^permission denied/.test(err.what) || process.getuid?.() !== 0) return err;
+  if (!(err instanceof LkstError) || !/^the kernel refused/.test(err.what)) return err;
   return new LkstError(
-    `the kernel refuses adjusting the sub-buffer size here (permission denied to write ${path}, even as root)`,
+    `the kernel refuses adjusting the sub-buffer size here (it refused writes to ${path}, even as root)`,
     `leave --subbuf out; sub-buffers stay ${currentKb ?? 4} KiB (\`lkst features\`)`,
   );
 }

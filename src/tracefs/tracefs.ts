@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readFileSync, readdirSync, writeSync, constants } from 'node:fs';
+import { closeSync, openSync, statSync, readFileSync, readdirSync, writeSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { tracefsAccessError } from './errors.js';
@@ -15,8 +15,17 @@ export class TracefsDir {
     return join(this.dir, rel);
   }
 
+  /** Whether rel exists; a path lkst may not look at is an error, not a "no" (a non-root user would see no features). */
   has(rel: string): boolean {
-    return existsSync(this.path(rel));
+    const p = this.path(rel);
+    try {
+      statSync(p);
+      return true;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+      throw tracefsAccessError(p, err, 'look up');
+    }
   }
 
   read(rel: string): string {

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTraceDat, type TraceFile } from '../../src/file/reader.js';
 import { LkstError } from '../../src/base/errors.js';
+import { spawnSync } from 'node:child_process';
+import { isOneLineError, lkst } from '../helpers/cli.js';
 import { writeSmallFiles, type SmallFiles } from './small-files.js';
 
 let dir: string;
@@ -118,4 +120,89 @@ test('a compressed trace-cmd file cut off anywhere opens with whole chunks or is
       tf?.close();
     }
   }
+});
+
+test('a FIFO (no writer), a device or a socket as the input is refused in one line, never waited on', () => {
+  const fifo = join(dir, 'pipe.dat');
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  // A guard against a hang, not a timed assertion: before the fix the open blocked forever.
+  for (const args of [['report', fifo], ['report', '--json', fifo], ['recover', fifo, '-o', join(dir, 'r.dat')], ['stats', fifo], ['report', '/dev/null']]) {
+    const r = lkst(args, { timeoutMs: 60_000 });
+    assert.equal(r.error, undefined, `${args.join(' ')}: finished`);
+    assert.ok(isOneLineError(r), `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, /is a (FIFO \(named pipe\)|character device): give .* not from a pipe or device/);
+  }
+  refuses(fifo, /FIFO/);
+});
+
+/** Every page of every CPU of the main buffer, as the number of pages per CPU. */
+function pageCounts(path: string): number[] {
+  const tf = openTraceDat(path);
+  try {
+    return pages(tf).map((p) => p.length / tf.pageSize);
+  } finally {
+    tf.close();
+  }
+}
+
+test('a saved cmdlines size off by one (v6, v7 plain, v7 zstd) loses no pages: the rest is read, with a warning', () => {
+  // v6: the size is the last thing before the CPU count and the data tag.
+  const v6 = readFileSync(files.v6);
+  const tagAt = [v6.indexOf('options  \0', 0, 'latin1'), v6.indexOf('flyrecord\0', 0, 'latin1')].filter((i) => i > 0).sort((a, b) => a - b)[0]!;
+  let sizeAt = -1;
+  for (let p = tagAt - 12; p > 0 && sizeAt < 0; p--) if (Number(v6.readBigUInt64LE(p)) === tagAt - 4 - (p + 8)) sizeAt = p;
+  assert.ok(sizeAt > 0, 'found the v6 cmdlines size');
+  const want6 = pageCounts(files.v6);
+  for (const d of [1, -1, 7]) {
+    const b = Buffer.from(v6);
+    b.writeBigUInt64LE(v6.readBigUInt64LE(sizeAt) + BigInt(d), sizeAt);
+    const p = variant(`v6-cmdlines${d}.dat`, b);
+    assert.deepEqual(pageCounts(p), want6, `v6 cmdlines size ${d > 0 ? '+' : ''}${d}`);
+    const tf = openTraceDat(p);
+    assert.ok(tf.warnings.some((w) => /saved cmdlines size is \d+ byte\(s\) too/.test(w)), tf.warnings.join('; '));
+    assert.ok(tf.cmdlines.size > 0, 'the whole cmdlines lines are kept');
+    tf.close();
+  }
+  // v7: the inner size of the plain section, and the uncompressed size of the zstd one.
+  for (const [src, field] of [[files.ours, 16], [files.zstd, 20]] as const) {
+    const orig = readFileSync(src);
+    const tf0 = openTraceDat(src);
+    const at = tf0.options.sections.get(21)!;
+    tf0.close();
+    const want = pageCounts(src);
+    for (const d of [1, -1]) {
+      const b = Buffer.from(orig);
+      b.writeUInt32LE(orig.readUInt32LE(at + field) + d, at + field);
+      const p = variant(`v7-cmdlines${d}.dat`, b);
+      assert.deepEqual(pageCounts(p), want, `${src} cmdlines size ${d}`);
+    }
+  }
+});
+
+test('text from inputs reaches the terminal escaped and cut: a compression name, an event name, a long filter', () => {
+  const ours = readFileSync(files.ours);
+  const comp = Buffer.from(ours);
+  comp.write('n\n\x1b]', comp.indexOf('none\0'), 'latin1');
+  const r = lkst(['report', variant('esc-comp.dat', comp)]);
+  assert.ok(isOneLineError(r), r.stderr);
+  assert.ok(r.stderr.includes("compressed with 'n\\n\\x1b]'"), r.stderr);
+  const name = Buffer.from(ours);
+  name.write('\x1b[31m', name.indexOf('name: sched_switch') + 6, 'latin1');
+  const n = lkst(['report', variant('esc-name.dat', name)]);
+  assert.equal(n.status, 0, n.stderr);
+  assert.ok(![...(n.stdout + n.stderr)].some((ch) => /\p{Cc}/u.test(ch) && ch !== '\n' && ch !== '\t'), 'no control byte but newlines and tabs in the output');
+  assert.match(n.stdout, /\\x1b\[31m_switch:/);
+  // A filter the kernel rejects is quoted in the error: cut, with the length left out.
+  const long = `prev_pid == 1 && ${'prev_pid == 1 || '.repeat(6000)}`;
+  const f = lkst(['record', '-q', '-e', 'sched:sched_switch', '-f', long, '-o', join(dir, 'f.dat'), '--', 'true']);
+  assert.ok(isOneLineError(f), f.stderr.slice(0, 500));
+  assert.ok(f.stderr.length < 2500, `${f.stderr.length} characters`);
+  assert.match(f.stderr, /\.\.\. \([\d,]+ more characters\)/);
+  // A maskset line with control bytes is quoted escaped.
+  const cfg = join(dir, 'cfg');
+  const ms = join(dir, 'esc.maskset.txt');
+  writeFileSync(ms, 'sched:sched_switch\x1b[2J\x07 record\n');
+  const m = lkst(['maskset', 'create', 'esc', '--file', ms], { env: { ...process.env, LKST_CONFIG_DIR: cfg } });
+  assert.ok(isOneLineError(m), m.stderr);
+  assert.ok(m.stderr.includes('sched:sched_switch\\x1b[2J\\x07'), m.stderr);
 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LkstError } from '../../src/base/errors.js';
+import { LkstError, refusedError } from '../../src/base/errors.js';
 import { parseClocks } from '../../src/tracefs/clock.js';
 import { Instance } from '../../src/tracefs/instance.js';
 import { tracefs } from '../../src/tracefs/tracefs.js';
@@ -54,6 +54,20 @@ test('lkst features as an unprivileged user: one line saying tracefs cannot be r
   assert.equal(r.stdout, '');
 });
 
+test('buffer create and logd as an unprivileged user: the reason is the permission on tracefs, not a missing kernel feature', () => {
+  for (const args of [['buffer', 'create', `np${process.pid}`], ['logd', '-d', tmpdir(), '-b', `np${process.pid}`]]) {
+    const r = lkst(args, { uid: 65534 });
+    assert.ok(isOneLineError(r), r.stderr);
+    assert.match(r.stderr, /^lkst: permission denied to (look up|list|read) \S+: run lkst as root \(sudo\)$/m, args.join(' '));
+  }
+});
+
+test('EPERM from the kernel as root is the kernel refusing, not a missing privilege', () => {
+  const e = refusedError('write', '/sys/kernel/tracing/x', 'EPERM');
+  assert.match(e.message, /^the kernel refused to write \S+ \(EPERM, even as root\)/);
+  assert.doesNotMatch(e.message, /run .*as root/);
+});
+
 /** Asks the kernel directly, in a scratch instance: can the sub-buffer size be written here? */
 async function kernelTakesSubbuf(): Promise<boolean> {
   return withInstance('subbuf-ask', (inst) => {
@@ -86,7 +100,7 @@ test('a sub-buffer size the kernel refuses: record says so in one line, features
     } else {
       assert.match(text, /^no\s+adjustable sub-buffer size: not adjustable here, the kernel refuses writes to buffer_subbuf_size_kb even from root$/m);
       assert.ok(isOneLineError(r), r.stderr);
-      assert.match(r.stderr, /^lkst: the kernel refuses adjusting the sub-buffer size here \(permission denied to write \S+\/instances\/lkst-\d+-rec\/buffer_subbuf_size_kb, even as root\): leave --subbuf out; sub-buffers stay \d+ KiB/);
+      assert.match(r.stderr, /^lkst: the kernel refuses adjusting the sub-buffer size here \(it refused writes to \S+\/instances\/lkst-\d+-rec\/buffer_subbuf_size_kb, even as root\): leave --subbuf out; sub-buffers stay \d+ KiB/);
       assert.equal(existsSync(out), false);
       await withInstance('subbuf-set', (inst) => {
         assert.throws(() => {

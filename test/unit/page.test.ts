@@ -72,3 +72,19 @@ test('a record cut by the commit length is refused as corrupt', () => {
   page.writeUInt32LE(firstEnd - 16 - 2, 8); // the commit ends two bytes inside the first record
   assert.throws(() => forEachRecord(page, 0, cap.pageSize, () => undefined), CorruptPageError);
 });
+
+test('a length word of 2^31 or more is refused, not wrapped negative into a loop', () => {
+  for (const lenWord of [0x80000000, 0xfffffff0, 0xffffffff, 3, 0]) {
+    const page = Buffer.from(rawPages(cap.cpus[0]!).subarray(0, cap.pageSize));
+    // The first record made a large record (type_len 0) whose length word is lenWord.
+    page.writeUInt32LE(page.readUInt32LE(16) & ~31, 16);
+    page.writeUInt32LE(lenWord, 20);
+    let visited = 0;
+    assert.throws(
+      () => forEachRecord(page, 0, cap.pageSize, () => visited++),
+      (e: unknown) => e instanceof CorruptPageError && /length word/.test(e.message),
+      `length word ${lenWord}`,
+    );
+    assert.equal(visited, 0);
+  }
+});

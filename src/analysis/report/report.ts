@@ -183,6 +183,7 @@ async function reportInputs(
   summary.records = mergeRecords(inputs, recordPrinter(file.registry, ctx, opts, infos, wanted, w, ledger, summary), {
     onCorruptPage: (input, page, message) => {
       summary.corruptPages++;
+      ledger.unreadable(input);
       if (summary.warnings.length < 100) summary.warnings.push(`CPU ${infos[input]!.cpu}: page ${page} skipped: ${message}`);
     },
   });

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, numberOption } from '../run.js';
+import { action, numberOption, printWarning } from '../run.js';
 import { runReport, type ReportSummary } from '../../analysis/report/index.js';
 import { lossText, totalLoss } from '../../trace/loss.js';
 
@@ -35,7 +35,7 @@ export async function reportCommand(file: string, opts: ReportCliOptions): Promi
 }
 
 function printWarnings(s: ReportSummary): void {
-  for (const w of s.warnings) process.stderr.write(`lkst: warning: ${w}\n`);
+  for (const w of s.warnings) printWarning(w);
   const t = totalLoss(s.loss.cpus);
   if (t.lost || t.before || !t.exact) process.stderr.write(`lkst: ${lossText(t)} in this trace${t.lost || !t.exact ? '; the report marks where' : ''}\n`);
   for (const c of s.loss.cpus) if (!c.exact) process.stderr.write(`lkst: uncertain: ${c.buffer ? `buffer ${c.buffer} ` : ''}CPU ${c.cpu}: ${c.uncertain}\n`);

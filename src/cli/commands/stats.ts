@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, BUFFER_OPTION, collectBuffers } from '../run.js';
+import { action, BUFFER_OPTION, collectBuffers, printWarning } from '../run.js';
 import { withTrace } from '../../analysis/open.js';
 import { traceStats } from '../../analysis/stats.js';
 import { renderStats } from '../../analysis/render.js';
@@ -18,7 +18,7 @@ export function registerStats(program: Command): void {
         withTrace({ path: file, buffers: opts.buffer }, (t) => {
           const s = traceStats(t);
           process.stdout.write(opts.json ? toJsonText(s) + '\n' : renderStats(s, opts.top));
-          for (const w of t.warnings ?? []) process.stderr.write(`lkst: warning: ${w}\n`);
+          for (const w of t.warnings ?? []) printWarning(w);
         }),
       ),
     );
