@@ -4,13 +4,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { tracecmd } from '../helpers/tracecmd-guard.js';
 import { openTraceDat, type TraceFile } from '../../src/file/reader.js';
 import { Instance } from '../../src/tracefs/instance.js';
 import { SAMPLE_EVENTS, enableEvents, sampleWorkload } from '../helpers/capture.js';
 import { assertAgrees, decodeBuffer, tracecmdReport } from './agree.js';
 
 function run(args: string[]): void {
-  const r = spawnSync('trace-cmd', args, { encoding: 'utf8' });
+  const r = tracecmd(args);
   assert.equal(r.status, 0, `trace-cmd ${args.join(' ')} failed: ${r.stderr}`);
 }
 

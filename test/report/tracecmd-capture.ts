@@ -1,5 +1,6 @@
 /** A trace file written by trace-cmd itself from a private instance, and trace-cmd's report of it. */
 import { spawnSync } from 'node:child_process';
+import { tracecmd } from '../helpers/tracecmd-guard.js';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,7 +85,7 @@ function extractOnce(tag: string, dir: string, path: string, bufferKb: number, o
     (opts.workload ?? workload)(dir, inst);
     inst.mark('lkst report test: end');
     inst.tracingOn = false;
-    return spawnSync('trace-cmd', ['extract', '-B', inst.name, '-o', path], { encoding: 'latin1' });
+    return tracecmd(['extract', '-B', inst.name, '-o', path], 'latin1');
   } finally {
     inst.remove(); // extract removes it already; this covers a failure before that
   }
