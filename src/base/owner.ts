@@ -44,7 +44,8 @@ function readOr(path: string, fallback: string): string {
   }
 }
 
-const bootId = (): string => readOr('/proc/sys/kernel/random/boot_id', '').trim();
+/** This boot's id: a pid and start time name a process only within one boot. */
+export const bootId = (): string => readOr('/proc/sys/kernel/random/boot_id', '').trim();
 
 function pidNamespace(): string {
   try {

@@ -9,8 +9,8 @@ import { stateDir } from './config.js';
 
 const PAGE_FILE_RE = /^\.lkst-(\d+)-cpu\d+\.pages$/;
 
-function notesDir(): string {
-  return join(stateDir(), 'page-files');
+function notesDir(state = stateDir()): string {
+  return join(state, 'page-files');
 }
 
 export function pageFilePath(dir: string, cpu: number, pid = process.pid): string {
@@ -103,5 +103,18 @@ export function truncateToWholePages(path: string, pageSize: number): number {
     return torn;
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * Where a dead recorder of that state directory left an interrupted recording (its page files and
+ * journal, record/partial.ts), or undefined when it left none.
+ */
+export function interruptedRecordingDir(state: string, pid: number): string | undefined {
+  try {
+    const dir = readFileSync(join(notesDir(state), String(pid)), 'utf8');
+    return hasJournal(dir, pid) ? dir : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -21,7 +21,7 @@ import type { ExtraBuffer, TraceWriter } from '../trace/writer-port.js';
 import { beforeInPages, countersOf, cpuStatsText, cutShortText } from '../trace/loss.js';
 import { PageFileCounter } from '../record/cpu-reader.js';
 import { collectFixedMeta, eventFormatTexts, readProcFile } from '../record/live-meta.js';
-import { bootId, processStart } from '../record/partial.js';
+import { bootId, processStart } from '../base/owner.js';
 import { scanPageFile, tracepointsById } from './formats.js';
 import { bufferNameOf } from './name.js';
 

@@ -4,7 +4,8 @@
  * process. Buffers are the user's: never removed here.
  */
 import { describeOwner, dropOwner, ownedInstances, ownerLive, processStart, readOwner } from '../base/owner.js';
-import { removeStalePageFiles } from '../base/page-files.js';
+import { interruptedRecordingDir, removeStalePageFiles } from '../base/page-files.js';
+import { stateDir } from '../base/config.js';
 import { Instance } from '../tracefs/instance.js';
 import { ownerPid } from '../tracefs/reset.js';
 import { bufferNameOf } from '../buffers/name.js';
@@ -35,6 +36,11 @@ function bufferLine(inst: Instance, buffer: string): string {
 /** Why an instance stays, or undefined when it is lkst's and nobody's any more. */
 function keepReason(name: string, force: boolean): string | undefined {
   const rec = readOwner(name);
+  if (rec && !ownerLive(rec) && !force) {
+    // A killed recorder's instance holds the rest of its recording until `recover --partial` reads it.
+    const dir = interruptedRecordingDir(rec.stateDir, rec.pid);
+    if (dir) return `it holds the rest of the recording lkst pid ${rec.pid} was making when it was killed: \`${rec.stateDir === stateDir() ? '' : `LKST_STATE_DIR=${rec.stateDir} `}lkst recover --partial ${dir}\` writes it; --force takes it down`;
+  }
   if (rec) return ownerLive(rec) && !force ? `${describeOwner(rec)} uses it; --force takes it down` : undefined;
   const pid = ownerPid(name);
   if (pid !== undefined) return alive(pid) && !force ? `lkst pid ${pid} is running (no owner record: from an older lkst or a test); --force takes it down` : undefined;
@@ -59,7 +65,12 @@ export async function resetLkst(opts: { force?: boolean } = {}): Promise<ResetRe
       lines.push(`kept ${name}: ${why}`);
       continue;
     }
-    lines.push(takeDown(Instance.open(name), 'the instance'));
+    try {
+      lines.push(takeDown(Instance.open(name), 'the instance'));
+    } catch (err) {
+      // Another lkst (a recover, a reset) removed it while we took it down.
+      if (Instance.exists(name)) throw err;
+    }
   }
   // Records of instances the kernel no longer has.
   for (const name of ownedInstances()) if (!Instance.exists(name)) dropOwner(name);

@@ -13,6 +13,7 @@
 import { existsSync, openSync, closeSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { LkstError } from '../base/errors.js';
+import { bootId, processStart } from '../base/owner.js';
 import { forgetNote, notedDirs, pageFilePath, truncateToWholePages } from '../base/page-files.js';
 import { Instance, parseCpuStats } from '../tracefs/instance.js';
 import { tracefs } from '../tracefs/tracefs.js';
@@ -50,26 +51,6 @@ export function journalPath(workDir: string, pid = process.pid): string {
   return join(workDir, `.lkst-${pid}.partial.json`);
 }
 
-export function bootId(): string {
-  try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-  } catch {
-    return '';
-  }
-}
-
-/** Start time of a process (clock ticks since boot), or undefined when it is gone. */
-export function processStart(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22; the command name (field 2) may hold spaces and parentheses: count from its end.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[19]);
-  } catch {
-    return undefined;
-  }
-}
-
 function endPath(workDir: string, pid: number): string {
   return join(workDir, `.lkst-${pid}.partial.end`);
 }
@@ -103,8 +84,12 @@ export function writeJournalEnd(j: PartialJournal, end: NonNullable<PartialJourn
   }
 }
 
+function claimedPath(workDir: string, pid: number): string {
+  return `${journalPath(workDir, pid)}.${process.pid}.claimed`;
+}
+
 export function removeJournal(workDir: string, pid = process.pid): void {
-  for (const p of [journalPath(workDir, pid), `${journalPath(workDir, pid)}.tmp`, endPath(workDir, pid)]) rmSync(p, { force: true });
+  for (const p of [journalPath(workDir, pid), `${journalPath(workDir, pid)}.tmp`, endPath(workDir, pid), claimedPath(workDir, pid)]) rmSync(p, { force: true });
 }
 
 /** The journal of a recording, or undefined when there is none. */
@@ -181,11 +166,20 @@ export interface FinishedPartial {
   warnings: string[];
   /** Removes the page files and the journal once the trace is written. */
   discard(): void;
+  /** Gives the journal back (the trace could not be written: a later try may). */
+  release(): void;
 }
 
 /** Turns a dead recorder's journal and page files into a trace's parts (see the file comment). */
 export function finishPartial(j: PartialJournal): FinishedPartial {
   if (recorderAlive(j)) throw new LkstError(`the recording by pid ${j.pid} into ${j.output} is still running`, 'stop it (Ctrl-C) and it writes its trace itself');
+  // One finisher at a time (a reset and a recover --partial may meet): whoever renames the journal has it.
+  const claimed = claimedPath(j.workDir, j.pid);
+  try {
+    renameSync(journalPath(j.workDir, j.pid), claimed);
+  } catch {
+    throw new LkstError(`the recording by pid ${j.pid} in ${j.workDir} is being written by another lkst`, 'wait for it: it writes the trace');
+  }
   const warnings: string[] = [];
   const sameBoot = j.bootId === bootId();
   const cpus = j.cpus.map((cpu) => ({ cpu, source: pageFilePath(j.workDir, cpu, j.pid) }));
@@ -259,6 +253,7 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
       removeJournal(j.workDir, j.pid);
       forgetNote(j.pid);
     },
+    release: () => renameSync(claimed, journalPath(j.workDir, j.pid)),
   };
 }
 

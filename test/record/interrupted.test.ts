@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -33,7 +33,7 @@ async function withScene(fn: (s: Scene) => Promise<void>): Promise<void> {
 
 /** Starts a recorder in its own process group (so a test can kill it with its page mover). */
 function startRecorder(s: Scene, out: string, extra: string[] = []): ChildProcess {
-  return spawn(process.execPath, [CLI, 'record', '-q', '-e', 'sched:sched_switch', '-e', 'raw_syscalls:sys_enter', ...extra, '-o', out], { env: s.env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(process.execPath, [CLI, 'record', '-q', '-b', '64', '-e', 'sched:sched_switch', '-e', 'raw_syscalls:sys_enter', ...extra, '-o', out], { env: s.env, detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /** Waits until the recorder's journal exists (its trace has started) and some pages were moved. */
@@ -41,7 +41,11 @@ async function started(s: Scene, child: ChildProcess): Promise<void> {
   const journal = `.lkst-${child.pid}.partial.json`;
   for (let i = 0; i < 200 && !readdirSync(s.dir).includes(journal); i++) await sleep(50);
   assert.ok(readdirSync(s.dir).includes(journal), 'the recorder wrote its journal');
-  await sleep(1500);
+  // Pages reach the files when a buffer is half full: wait for some (a small -b makes that quick).
+  const moved = () => readdirSync(s.dir).some((f) => f.startsWith(`.lkst-${child.pid}-cpu`) && statSync(join(s.dir, f)).size > 0);
+  for (let i = 0; i < 200 && !moved(); i++) await sleep(50);
+  assert.ok(moved(), 'the page mover wrote pages');
+  await sleep(300);
 }
 
 function pumpsOf(pid: number): number[] {
@@ -113,6 +117,11 @@ test('the whole recorder killed (page mover too): lkst reset reads the rest of t
     const pid = await killedRecorder(s, out, true);
     const inst = Instance.open(`lkst-${pid}-rec`);
     assert.equal(inst.tracingOn, true, 'nobody stopped the trace');
+    // Another state directory's reset keeps the instance: it holds the rest of this recording.
+    const other = lkst(['reset'], { env: { ...s.env, LKST_STATE_DIR: join(s.dir, 'other') } });
+    assert.equal(other.status, 0, other.stderr);
+    assert.match(other.stdout, new RegExp(`kept lkst-${pid}-rec: it holds the rest of the recording lkst pid ${pid} was making when it was killed: \`LKST_STATE_DIR=${s.env.LKST_STATE_DIR} lkst recover --partial ${s.dir}\``));
+    assert.ok(Instance.exists(`lkst-${pid}-rec`));
     const r = lkst(['reset'], { env: s.env });
     assert.equal(r.status, 0, r.stderr);
     const line = r.stdout.split('\n').find((l) => l.startsWith('wrote '));

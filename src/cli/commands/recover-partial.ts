@@ -24,7 +24,12 @@ export async function writePartialTrace(j: PartialJournal, output?: string): Pro
   const path = resolve(output ?? freeName(j.output, Date.parse(j.startedAt)));
   checkOutputPath(path);
   const done = finishPartial(j);
-  await writeTraceDat(path, done.meta, done.cpus);
+  try {
+    await writeTraceDat(path, done.meta, done.cpus);
+  } catch (err) {
+    done.release();
+    throw err;
+  }
   done.discard();
   // The figures every other command shows for this file (the one loss ledger).
   const s = await withTrace(path, (t) => traceStats(t));
