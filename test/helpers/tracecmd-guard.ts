@@ -89,6 +89,22 @@ int openat64(int dir, const char *path, int flags, ...) {
   if (copy) return copy_of(path, flags);
   return real(dir, path, flags, m);
 }
+/* Fortified opens (_FORTIFY_SOURCE builds, libtracefs among them) call these. */
+typedef int (*open2_fn)(const char *, int);
+int __open64_2(const char *path, int flags) {
+  REAL("__open64_2", open2_fn);
+  int copy;
+  path = guard(path, &flags, &copy);
+  if (copy) return copy_of(path, flags);
+  return real(path, flags);
+}
+int __open_2(const char *path, int flags) {
+  REAL("__open_2", open2_fn);
+  int copy;
+  path = guard(path, &flags, &copy);
+  if (copy) return copy_of(path, flags);
+  return real(path, flags);
+}
 static int fflags(const char *mode) {
   if (mode[0] == 'r') return strchr(mode, '+') ? O_RDWR : O_RDONLY;
   return (strchr(mode, '+') ? O_RDWR : O_WRONLY) | O_TRUNC;
