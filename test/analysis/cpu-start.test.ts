@@ -23,7 +23,7 @@ describe('run time when CPUs start at different times', () => {
     rec?.cleanup();
   });
 
-  test('run time on each CPU lies between its first switch and its first record, never from the trace start; SQL tasks.run_ns agrees', async () => {
+  test('run time on each CPU lies between its first switch and its first record, never from the trace start; SQL tasks.run_ns agrees', async (t) => {
     const first = new Map<number, number>();
     const firstSwitch = new Map<number, number>();
     let last = 0;
@@ -42,8 +42,10 @@ describe('run time when CPUs start at different times', () => {
     const s = traceStats(trace);
     const run = s.tasks.reduce((n, t) => n + t.runNs, 0);
     const sum = (m: Map<number, number>) => [...m.values()].reduce((n, ts) => n + (last - ts), 0);
-    // From each CPU's first switch on, every nanosecond belongs to the task switched out or in.
-    assert.ok(run >= sum(firstSwitch), `run ${run} covers every CPU from its first switch (${sum(firstSwitch)})`);
+    // From each CPU's first switch on, every nanosecond belongs to the task switched out or in, unless
+    // switches were lost on the way (a loaded machine): then the model cannot know whose it was.
+    if (s.lostTotal === 0) assert.ok(run >= sum(firstSwitch), `run ${run} covers every CPU from its first switch (${sum(firstSwitch)})`);
+    else t.diagnostic(`${s.lostTotal} events lost during the recording: run ${run} vs ${sum(firstSwitch)} from the first switches not checked`);
     assert.ok(run <= sum(first), `run ${run} exceeds what the CPUs' data cover (${sum(first)}); from the trace start it would be ${[...first.keys()].length * (last - start)}`);
     const db = await openTraceDb(trace, ['SELECT * FROM tasks']);
     try {
