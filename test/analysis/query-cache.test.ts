@@ -1,0 +1,95 @@
+// lkst query's cache beside the trace: the same answers as decoding the trace, on a recording from
+// this kernel that lost events (so the lost and cpus tables hold losses); rebuilt when the file changes.
+import assert from 'node:assert/strict';
+import { existsSync, utimesSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { openTrace, type OpenedTrace } from '../../src/analysis/open.js';
+import { openTraceDb, type TraceDb } from '../../src/analysis/query/database.js';
+import { openCachedTraceDb } from '../../src/analysis/query/cached.js';
+import { runQuery } from '../../src/analysis/query/run.js';
+import { cacheDirOf, cacheInfo, clearCache } from '../../src/analysis/cache/location.js';
+import { ANALYSIS_EVENTS, recordTrace, type RecordedTrace } from './record-trace.js';
+
+const QUERIES = [
+  'SELECT buffer, cpu, events, lost, lost_exact, lost_before FROM cpus ORDER BY ALL',
+  'SELECT ts, buffer, cpu, count FROM lost ORDER BY ALL',
+  'SELECT event, buffer, cpu, count(*) AS n, min(ts) AS first, max(ts) AS last FROM events GROUP BY ALL ORDER BY ALL',
+  'SELECT * FROM sched_switch ORDER BY ALL',
+  'SELECT pid, comm, events, run_ns, switches, last_state FROM tasks ORDER BY ALL',
+  'SELECT name, buffer, count(*) FROM sys_enter GROUP BY ALL ORDER BY ALL',
+];
+
+async function answer(db: TraceDb, sql: string): Promise<string> {
+  let out = '';
+  await runQuery(db.conn, sql, 'json', (s) => (out += s));
+  return out;
+}
+
+async function answers(open: () => Promise<TraceDb>): Promise<{ out: string[]; db: TraceDb }> {
+  const db = await open();
+  try {
+    const out: string[] = [];
+    for (const q of QUERIES) out.push(await answer(db, q));
+    return { out, db };
+  } finally {
+    db.close();
+  }
+}
+
+describe('lkst query cache', () => {
+  let rec: RecordedTrace;
+  let trace: OpenedTrace;
+  let uncached: string[];
+
+  before(async () => {
+    rec = await recordTrace(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1', 'count=100000', 'status=none'], ANALYSIS_EVENTS, { bufferKb: 16 });
+    trace = openTrace(rec.path);
+    uncached = (await answers(() => openTraceDb(trace, QUERIES))).out;
+  });
+  after(() => {
+    trace?.close();
+    if (rec) clearCache(rec.path);
+    rec?.cleanup();
+  });
+
+  test('the recording lost events, so lost and cpus hold them', () => {
+    const lost = JSON.parse(uncached[1]!) as unknown[];
+    assert.ok(lost.length > 0, 'a storm into a 16 KiB buffer loses events');
+    const cpus = JSON.parse(uncached[0]!) as { lost: number }[];
+    assert.ok(cpus.some((c) => c.lost > 0));
+  });
+
+  test('built once, then read from the cache: the same answers both times as uncached', async () => {
+    const first = await answers(() => openCachedTraceDb(trace, QUERIES));
+    assert.ok(existsSync(cacheDirOf(rec.path)));
+    assert.deepEqual((first.db as Awaited<ReturnType<typeof openCachedTraceDb>>).built.sort(), ['cpus', 'events', 'lost', 'sched_switch', 'sys_enter', 'tasks']);
+    assert.deepEqual(first.out, uncached);
+    const second = await answers(() => openCachedTraceDb(trace, QUERIES));
+    assert.deepEqual((second.db as Awaited<ReturnType<typeof openCachedTraceDb>>).built, []);
+    assert.deepEqual(second.out, uncached);
+  });
+
+  test('a query that writes does not change the cache', async () => {
+    const db = await openCachedTraceDb(trace, ['SELECT * FROM sched_switch']);
+    try {
+      await assert.rejects(() => answer(db, 'DELETE FROM sched_switch'));
+      await answer(db, 'CREATE TABLE mine AS SELECT 1 AS x');
+    } finally {
+      db.close();
+    }
+    assert.deepEqual((await answers(() => openCachedTraceDb(trace, QUERIES))).out, uncached);
+  });
+
+  test('a changed trace (mtime) empties the cache and rebuilds it; clear removes it', async () => {
+    const later = new Date(Date.now() + 5000);
+    utimesSync(rec.path, later, later);
+    assert.equal(cacheInfo(rec.path)[0]?.current, false);
+    const again = await openCachedTraceDb(trace, [QUERIES[0]!]);
+    again.close();
+    assert.deepEqual(again.built, ['cpus']);
+    assert.equal(cacheInfo(rec.path)[0]?.current, true);
+    const gone = clearCache(rec.path);
+    assert.ok(gone.length === 1 && gone[0]!.bytes > 0);
+    assert.equal(existsSync(cacheDirOf(rec.path)), false);
+  });
+});
