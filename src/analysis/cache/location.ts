@@ -38,6 +38,12 @@ export function traceIdentity(path: string): TraceIdentity {
   return { format: CACHE_FORMAT, size, mtimeNs: st.mtimeNs.toString(), ino: Number(st.ino), dev: Number(st.dev), edges: h.digest('hex') };
 }
 
+/** Names a cache file for one selection of buffers (--buffer): each selection has its own. */
+export function selectionFile(prefix: string, buffers: readonly { name: string }[], ext: string): string {
+  const names = buffers.map((b) => b.name).join('\0');
+  return `${prefix}-${createHash('sha256').update(names).digest('hex').slice(0, 12)}.${ext}`;
+}
+
 /** The shared cache root for traces in directories lkst may not write. */
 export function sharedCacheRoot(): string {
   return process.env.LKST_CACHE_DIR || '/var/tmp/lkst/cache';

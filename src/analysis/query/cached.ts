@@ -5,10 +5,9 @@
  * deletes rows cannot change what the next one sees.
  */
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { TraceInput } from '../input.js';
-import { openCacheDir } from '../cache/location.js';
+import { openCacheDir, selectionFile } from '../cache/location.js';
 import { availableTables, loadTables, openTraceDb, scratchDb, tablesNamed, type TraceDb } from './database.js';
 import { quoteIdent } from './columns.js';
 
@@ -20,12 +19,6 @@ export interface CachedTraceDb extends TraceDb {
 }
 
 const LEDGER = 'lkst_tables';
-
-/** The cache file for this selection of buffers (each selection has its own tables). */
-function cacheFileName(input: TraceInput): string {
-  const names = input.buffers.map((b) => b.name).join('\0');
-  return `query-${createHash('sha256').update(names).digest('hex').slice(0, 12)}.duckdb`;
-}
 
 async function ledger(conn: DuckDBConnection, schema: string): Promise<Map<string, number>> {
   const have = await conn.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE table_catalog = '${schema}' AND table_name = '${LEDGER}'`);
@@ -58,7 +51,7 @@ async function fill(file: string, input: TraceInput, missing: Set<string>, spill
 export async function openCachedTraceDb(input: TraceInput, sql: string[]): Promise<CachedTraceDb> {
   const dir = openCacheDir(input.path);
   if (!dir) return { ...(await openTraceDb(input, sql)), built: [] };
-  const file = join(dir, cacheFileName(input));
+  const file = join(dir, selectionFile('query', input.buffers, 'duckdb'));
   const { conn, dir: spill, close } = await scratchDb(() => ':memory:');
   try {
     const available = new Set(availableTables(input));

@@ -1,5 +1,5 @@
-// lkst query's cache beside the trace: the same answers as decoding the trace, on a recording from
-// this kernel that lost events (so the lost and cpus tables hold losses); rebuilt when the file changes.
+// The caches beside a trace (lkst query's tables, lkst state's span and losses): the same answers as
+// decoding the trace, on a recording from this kernel that lost events; rebuilt when the file changes.
 import assert from 'node:assert/strict';
 import { existsSync, utimesSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -8,6 +8,11 @@ import { openTraceDb, type TraceDb } from '../../src/analysis/query/database.js'
 import { openCachedTraceDb } from '../../src/analysis/query/cached.js';
 import { runQuery } from '../../src/analysis/query/run.js';
 import { cacheDirOf, cacheInfo, clearCache } from '../../src/analysis/cache/location.js';
+import { stateAt } from '../../src/analysis/state.js';
+import { traceSummary } from '../../src/analysis/cache/summary.js';
+import { scanLosses } from '../../src/analysis/losses.js';
+import { forEachEvent } from '../../src/analysis/stream.js';
+import { toJsonText } from '../../src/analysis/event.js';
 import { ANALYSIS_EVENTS, recordTrace, type RecordedTrace } from './record-trace.js';
 
 const QUERIES = [
@@ -78,6 +83,25 @@ describe('lkst query cache', () => {
       db.close();
     }
     assert.deepEqual((await answers(() => openCachedTraceDb(trace, QUERIES))).out, uncached);
+  });
+
+  test('state from the cached summary equals state replayed alone, at the first, last and middle times', () => {
+    clearCache(rec.path);
+    const built = traceSummary(trace);
+    const cached = traceSummary(trace);
+    const alone = scanLosses(trace);
+    assert.ok(alone.any, 'the recording lost events');
+    let span = [Number.NaN, Number.NaN];
+    const events = forEachEvent(trace, { event: (ev) => void (span = [Number.isNaN(span[0]!) ? ev.ts : span[0]!, ev.ts]) });
+    for (const s of [built, cached]) {
+      assert.deepEqual(s.losses.all, alone.all);
+      assert.deepEqual([s.first, s.last, s.events], [...span, events]);
+    }
+    const { first, last } = cached;
+    assert.ok(first < last);
+    for (const at of [first, first + (last - first) / 3, (first + last) / 2, last, Infinity]) {
+      assert.equal(toJsonText(stateAt(trace, at, { losses: cached.losses })), toJsonText(stateAt(trace, at)), `at ${at}`);
+    }
   });
 
   test('a changed trace (mtime) empties the cache and rebuilds it; clear removes it', async () => {
