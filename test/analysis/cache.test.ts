@@ -1,7 +1,11 @@
 // The caches beside a trace (lkst query's tables, lkst state's span and losses): the same answers as
 // decoding the trace, on a recording from this kernel that lost events; rebuilt when the file changes.
 import assert from 'node:assert/strict';
-import { existsSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { openTrace, type OpenedTrace } from '../../src/analysis/open.js';
 import { openTraceDb, type TraceDb } from '../../src/analysis/query/database.js';
@@ -14,6 +18,9 @@ import { scanLosses } from '../../src/analysis/losses.js';
 import { forEachEvent } from '../../src/analysis/stream.js';
 import { toJsonText } from '../../src/analysis/event.js';
 import { ANALYSIS_EVENTS, recordTrace, type RecordedTrace } from './record-trace.js';
+
+const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const lkst = (env: NodeJS.ProcessEnv, ...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 
 const QUERIES = [
   'SELECT buffer, cpu, events, lost, lost_exact, lost_before FROM cpus ORDER BY ALL',
@@ -115,5 +122,43 @@ describe('lkst query cache', () => {
     const gone = clearCache(rec.path);
     assert.ok(gone.length === 1 && gone[0]!.bytes > 0);
     assert.equal(existsSync(cacheDirOf(rec.path)), false);
+  });
+
+  test('the CLI: query builds the cache, --no-cache leaves none, stats shows it, cache clear removes it; a read-only directory uses LKST_CACHE_DIR', () => {
+    clearCache(rec.path);
+    const sql = QUERIES[0]!;
+    const plain = lkst({}, 'query', rec.path, sql, '--no-cache', '--csv');
+    assert.equal(plain.status, 0, plain.stderr);
+    assert.equal(existsSync(cacheDirOf(rec.path)), false);
+    for (let i = 0; i < 2; i++) assert.equal(lkst({}, 'query', rec.path, sql, '--csv').stdout, plain.stdout);
+    assert.match(lkst({}, 'stats', rec.path).stdout, new RegExp(`cache: ${cacheDirOf(rec.path).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d`));
+    assert.match(lkst({}, 'cache', 'clear', rec.path).stdout, /^removed /);
+    assert.equal(existsSync(cacheDirOf(rec.path)), false);
+    assert.match(lkst({}, 'stats', rec.path).stdout, /cache: none/);
+    // A directory lkst may not write (a read-only bind mount: even root cannot): the cache goes under LKST_CACHE_DIR.
+    const base = mkdtempSync(join(tmpdir(), 'lkst-ro-'));
+    const shared = join(base, 'shared');
+    const src = join(base, 'src');
+    const ro = join(base, 'ro');
+    mkdirSync(src);
+    mkdirSync(ro);
+    copyFileSync(rec.path, join(src, 'trace.dat'));
+    let mounted = false;
+    try {
+      assert.equal(spawnSync('mount', ['--bind', src, ro]).status, 0);
+      mounted = true;
+      assert.equal(spawnSync('mount', ['-o', 'remount,ro,bind', ro]).status, 0);
+      const roTrace = join(ro, 'trace.dat');
+      const env = { LKST_CACHE_DIR: shared };
+      assert.equal(lkst(env, 'query', roTrace, sql, '--csv').stdout, plain.stdout);
+      const [dir] = readdirSync(shared);
+      assert.match(lkst(env, 'stats', roTrace).stdout, new RegExp(`cache: ${join(shared, dir!)} `));
+      assert.equal(lkst(env, 'query', roTrace, sql, '--csv').stdout, plain.stdout);
+      assert.match(lkst(env, 'cache', 'clear').stdout, new RegExp(`removed ${shared}`));
+      assert.equal(existsSync(shared), false);
+    } finally {
+      if (mounted) spawnSync('umount', [ro]);
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
