@@ -57,8 +57,10 @@ export async function openCachedTraceDb(input: TraceInput, sql: string[]): Promi
     const available = new Set(availableTables(input));
     const wanted = new Set([...tablesNamed(conn, sql)].filter((t) => available.has(t)));
     let cached = new Map<string, number>();
+    let attached = false;
     const attach = async () => {
       await conn.run(`ATTACH '${file.replace(/'/g, "''")}' AS lkst_cache (READ_ONLY)`);
+      attached = true;
       cached = await ledger(conn, 'lkst_cache');
     };
     const missing = new Set<string>();
@@ -69,7 +71,7 @@ export async function openCachedTraceDb(input: TraceInput, sql: string[]): Promi
     }
     for (const t of wanted) if (!cached.has(t)) missing.add(t);
     if (missing.size) {
-      if (cached.size) await conn.run('DETACH lkst_cache');
+      if (attached) await conn.run('DETACH lkst_cache');
       try {
         await fill(file, input, missing, spill);
       } catch (err) {
