@@ -10,8 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { record } from '../src/record/recorder.js';
-import { writeTraceDat } from '../src/file/writer.js';
+import { makeTrace } from './make-trace.js';
 import { openTrace } from '../src/analysis/open.js';
 import { traceStats } from '../src/analysis/stats.js';
 import { analyzeLatency } from '../src/analysis/latency.js';
@@ -33,21 +32,6 @@ const EVENTS = [
   'timer:timer_start', 'timer:timer_cancel', 'timer:timer_expire_entry', 'timer:timer_expire_exit', 'timer:hrtimer_start', 'timer:hrtimer_cancel',
   'timer:hrtimer_expire_entry', 'timer:hrtimer_expire_exit', 'kmem:kmalloc', 'kmem:kfree', 'kmem:kmem_cache_alloc', 'kmem:kmem_cache_free',
 ];
-
-async function makeTrace(dir: string, storm: number): Promise<string> {
-  const path = join(dir, 'bench.dat');
-  const refs = EVENTS.map((e) => {
-    const [system, event] = e.split(':') as [string, string];
-    return { system, event };
-  });
-  const res = await record({ events: refs, workDir: dir, command: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1', `count=${storm}`, 'status=none'], bufferKbPerCpu: 65536 });
-  try {
-    await writeTraceDat(path, res.meta, res.cpus);
-  } finally {
-    res.discard();
-  }
-  return path;
-}
 
 interface Row {
   what: string;
@@ -102,7 +86,7 @@ async function firstPaint(url: string): Promise<{ pageMs: number; wallMs: number
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-bench-analysis-'));
   try {
-    const path = process.env.LKST_BENCH_FILE ?? (await makeTrace(dir, Number(process.env.LKST_BENCH_STORM ?? 250_000)));
+    const path = process.env.LKST_BENCH_FILE ?? (await makeTrace(dir, Number(process.env.LKST_BENCH_STORM ?? 250_000), EVENTS));
     const trace = openTrace(path);
     const rows: Row[] = [];
     const stats = traceStats(trace);

@@ -4,7 +4,7 @@
  * carried across lost events is marked uncertain, naming the loss.
  */
 import type { TraceInput } from './input.js';
-import { describeLosses, scanLosses } from './losses.js';
+import { describeLosses, scanLosses, type LossLog } from './losses.js';
 import { Pass } from './pass.js';
 import type { RunState } from './sched-model.js';
 import { TimerAnalysis, type TimerLife } from './timers.js';
@@ -61,10 +61,13 @@ export interface StateAt {
   missingExits: string[];
 }
 
-/** The state at time `at` (ns); Infinity: at the last event (the moment of a crash, for a recovered trace). */
-export function stateAt(input: TraceInput, at: number): StateAt {
+/**
+ * The state at time `at` (ns); Infinity: at the last event (the moment of a crash, for a recovered
+ * trace). `losses`: the trace's every loss, when already known (cache/summary.ts).
+ */
+export function stateAt(input: TraceInput, at: number, known?: { losses?: LossLog }): StateAt {
   // Known in advance: a loss that straddles the moment is reported only after it.
-  const losses = scanLosses(input);
+  const losses = known?.losses ?? scanLosses(input);
   const pass = new Pass(input);
   const timers = pass.add(new TimerAnalysis(input, { losses }));
   const marks = pass.add(new MarkerAnalysis(input, 0));

@@ -63,139 +63,164 @@ function append(app: DuckDBAppender, c: Column, v: number | bigint | string): vo
   }
 }
 
+/** The table names the statements refer to (refused with a one-line error when one does not parse). */
+export function tablesNamed(conn: DuckDBConnection, sql: readonly string[]): Set<string> {
+  const wanted = new Set<string>();
+  for (const s of sql) {
+    let names: readonly string[];
+    try {
+      names = conn.getTableNames(s, false);
+    } catch (err) {
+      throw new LkstError(`the query does not parse: ${(err as Error).message.split('\n')[0]}`, 'check the SQL; `lkst query FILE --tables` lists the tables');
+    }
+    for (const n of names) wanted.add(n);
+  }
+  return wanted;
+}
+
+export interface LoadOptions {
+  eventFields?: boolean;
+}
+
 /**
- * Opens a database holding the tables the given SQL statements refer to (all of them when
- * `all`), loaded in one pass over the trace.
+ * A database with its own spill directory (removed on close): at the path `file` names inside
+ * that directory, or ':memory:'.
  */
-export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?: boolean; memoryLimit?: string; eventFields?: boolean } = {}): Promise<TraceDb> {
+export async function scratchDb(file: (dir: string) => string, memoryLimit = '1GB'): Promise<{ conn: DuckDBConnection; dir: string; close(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-db-'));
-  const instance = await DuckDBInstance.create(join(dir, 'trace.duckdb'), { memory_limit: opts.memoryLimit ?? '1GB', temp_directory: dir });
+  const instance = await DuckDBInstance.create(file(dir), { memory_limit: memoryLimit, temp_directory: dir });
   const conn = await instance.connect();
   const close = () => {
     conn.closeSync();
     instance.closeSync();
     rmSync(dir, { recursive: true, force: true });
   };
+  return { conn, dir, close };
+}
+
+/**
+ * Opens a database holding the tables the given SQL statements refer to (all of them when
+ * `all`), loaded in one pass over the trace.
+ */
+export async function openTraceDb(input: TraceInput, sql: string[], opts: { all?: boolean; memoryLimit?: string } & LoadOptions = {}): Promise<TraceDb> {
+  const { conn, close } = await scratchDb((dir) => join(dir, 'trace.duckdb'), opts.memoryLimit);
   try {
-    const byName = tableNames(input.registry);
-    const wanted = new Set<string>();
+    const wanted = tablesNamed(conn, sql);
     if (opts.all) for (const t of availableTables(input)) wanted.add(t);
-    for (const s of sql) {
-      let names: readonly string[];
-      try {
-        names = conn.getTableNames(s, false);
-      } catch (err) {
-        throw new LkstError(`the query does not parse: ${(err as Error).message.split('\n')[0]}`, 'check the SQL; `lkst query FILE --tables` lists the tables');
-      }
-      for (const n of names) wanted.add(n);
-    }
-    const loaded = new Map<string, number>();
-    const loaders = new Map<number, Loader>();
-    for (const [name, fmt] of byName) {
-      if (!wanted.has(name)) continue;
-      const cols = eventColumns(fmt);
-      await conn.run(`CREATE TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
-      loaders.set(fmt.id, { cols, app: await conn.createAppender(name), rows: 0 });
-    }
-    const withEvents = wanted.has('events');
-    let eventsApp: DuckDBAppender | undefined;
-    if (withEvents) {
-      await conn.run(`CREATE TABLE events (${EVENTS_COLUMNS}${opts.eventFields ? ', fields VARCHAR' : ''})`);
-      eventsApp = await conn.createAppender('events');
-    }
-    const fieldsJson = opts.eventFields ? fieldsJsonOf(input.registry) : undefined;
-    const pass = new Pass(input);
-    const stats = wanted.has('tasks') || wanted.has('cpus') ? pass.add(new StatsAnalysis(pass)) : undefined;
-    const lostRows: { ts: number; buffer: string; cpu: number; count: number }[] = [];
-    if (wanted.has('lost')) pass.add({ lost: (cpu, ts, count, buffer) => lostRows.push({ ts, buffer, cpu, count }) });
-    let events = 0;
-    if (loaders.size || eventsApp || stats || wanted.has('lost')) {
-      const commOf = (pid: number) => pass.model.commOf(pid);
-      pass.add({
-        event: (ev) => {
-          const l = loaders.get(ev.id);
-          if (!l && !eventsApp) return;
-          const comm = commOf(ev.pid);
-          if (l) {
-            for (const c of l.cols) append(l.app, c, c.get(ev, comm));
-            l.app.endRow();
-            l.rows++;
-          }
-          if (eventsApp) {
-            eventsApp.appendBigInt(BigInt(ev.ts));
-            eventsApp.appendInteger(ev.cpu);
-            eventsApp.appendVarchar(ev.buffer);
-            eventsApp.appendInteger(ev.pid);
-            eventsApp.appendVarchar(comm);
-            eventsApp.appendVarchar(ev.fmt ? `${ev.fmt.system}:${ev.fmt.name}` : `unknown-${ev.id}`);
-            if (fieldsJson) eventsApp.appendVarchar(fieldsJson(ev));
-            eventsApp.endRow();
-            events++;
-          }
-        },
-      });
-      pass.run();
-    }
-    for (const [name, fmt] of byName) {
-      const l = loaders.get(fmt.id);
-      if (!l) continue;
-      l.app.closeSync();
-      loaded.set(name, l.rows);
-    }
-    if (eventsApp) {
-      eventsApp.closeSync();
-      loaded.set('events', events);
-    }
-    if (stats) {
-      const s = stats.result();
-      if (wanted.has('tasks')) {
-        await conn.run(`CREATE TABLE tasks (${TASKS_COLUMNS})`);
-        const app = await conn.createAppender('tasks');
-        for (const t of s.tasks) {
-          app.appendInteger(t.pid);
-          app.appendVarchar(t.comm);
-          app.appendBigInt(BigInt(t.events));
-          app.appendBigInt(BigInt(Math.round(t.runNs)));
-          app.appendBigInt(BigInt(t.switches));
-          app.appendVarchar(pass.model.tasks.get(t.pid)?.state ?? 'unknown');
-          app.endRow();
-        }
-        app.closeSync();
-        loaded.set('tasks', s.tasks.length);
-      }
-      if (wanted.has('cpus')) {
-        await conn.run(`CREATE TABLE cpus (${CPUS_COLUMNS})`);
-        const app = await conn.createAppender('cpus');
-        for (const c of s.byCpu) {
-          app.appendVarchar(c.buffer);
-          app.appendInteger(c.cpu);
-          app.appendBigInt(BigInt(c.events));
-          app.appendBigInt(BigInt(c.lost));
-          app.appendBoolean(c.lostExact);
-          app.appendBigInt(BigInt(c.lostBefore));
-          app.endRow();
-        }
-        app.closeSync();
-        loaded.set('cpus', s.byCpu.length);
-      }
-    }
-    if (wanted.has('lost')) {
-      await conn.run(`CREATE TABLE lost (${LOST_COLUMNS})`);
-      const app = await conn.createAppender('lost');
-      for (const r of [...lostRows, ...pass.loss.unplaced]) {
-        app.appendBigInt(BigInt(r.ts));
-        app.appendVarchar(r.buffer);
-        app.appendInteger(r.cpu);
-        if (r.count < 0) app.appendNull();
-        else app.appendBigInt(BigInt(r.count));
-        app.endRow();
-      }
-      app.closeSync();
-      loaded.set('lost', lostRows.length + pass.loss.unplaced.length);
-    }
+    const loaded = await loadTables(conn, input, wanted, opts);
     return { conn, loaded, close };
   } catch (err) {
     close();
     throw err;
   }
+}
+
+/** Creates and fills, in one pass over the trace, those of the wanted tables the trace has. Returns their row counts. */
+export async function loadTables(conn: DuckDBConnection, input: TraceInput, wanted: ReadonlySet<string>, opts: LoadOptions = {}): Promise<Map<string, number>> {
+  const byName = tableNames(input.registry);
+  const loaded = new Map<string, number>();
+  const loaders = new Map<number, Loader>();
+  for (const [name, fmt] of byName) {
+    if (!wanted.has(name)) continue;
+    const cols = eventColumns(fmt);
+    await conn.run(`CREATE TABLE ${quoteIdent(name)} (${cols.map((c) => `${quoteIdent(c.name)} ${c.type}`).join(', ')})`);
+    loaders.set(fmt.id, { cols, app: await conn.createAppender(name), rows: 0 });
+  }
+  const withEvents = wanted.has('events');
+  let eventsApp: DuckDBAppender | undefined;
+  if (withEvents) {
+    await conn.run(`CREATE TABLE events (${EVENTS_COLUMNS}${opts.eventFields ? ', fields VARCHAR' : ''})`);
+    eventsApp = await conn.createAppender('events');
+  }
+  const fieldsJson = opts.eventFields ? fieldsJsonOf(input.registry) : undefined;
+  const pass = new Pass(input);
+  const stats = wanted.has('tasks') || wanted.has('cpus') ? pass.add(new StatsAnalysis(pass)) : undefined;
+  const lostRows: { ts: number; buffer: string; cpu: number; count: number }[] = [];
+  if (wanted.has('lost')) pass.add({ lost: (cpu, ts, count, buffer) => lostRows.push({ ts, buffer, cpu, count }) });
+  let events = 0;
+  if (loaders.size || eventsApp || stats || wanted.has('lost')) {
+    const commOf = (pid: number) => pass.model.commOf(pid);
+    pass.add({
+      event: (ev) => {
+        const l = loaders.get(ev.id);
+        if (!l && !eventsApp) return;
+        const comm = commOf(ev.pid);
+        if (l) {
+          for (const c of l.cols) append(l.app, c, c.get(ev, comm));
+          l.app.endRow();
+          l.rows++;
+        }
+        if (eventsApp) {
+          eventsApp.appendBigInt(BigInt(ev.ts));
+          eventsApp.appendInteger(ev.cpu);
+          eventsApp.appendVarchar(ev.buffer);
+          eventsApp.appendInteger(ev.pid);
+          eventsApp.appendVarchar(comm);
+          eventsApp.appendVarchar(ev.fmt ? `${ev.fmt.system}:${ev.fmt.name}` : `unknown-${ev.id}`);
+          if (fieldsJson) eventsApp.appendVarchar(fieldsJson(ev));
+          eventsApp.endRow();
+          events++;
+        }
+      },
+    });
+    pass.run();
+  }
+  for (const [name, fmt] of byName) {
+    const l = loaders.get(fmt.id);
+    if (!l) continue;
+    l.app.closeSync();
+    loaded.set(name, l.rows);
+  }
+  if (eventsApp) {
+    eventsApp.closeSync();
+    loaded.set('events', events);
+  }
+  if (stats) {
+    const s = stats.result();
+    if (wanted.has('tasks')) {
+      await conn.run(`CREATE TABLE tasks (${TASKS_COLUMNS})`);
+      const app = await conn.createAppender('tasks');
+      for (const t of s.tasks) {
+        app.appendInteger(t.pid);
+        app.appendVarchar(t.comm);
+        app.appendBigInt(BigInt(t.events));
+        app.appendBigInt(BigInt(Math.round(t.runNs)));
+        app.appendBigInt(BigInt(t.switches));
+        app.appendVarchar(pass.model.tasks.get(t.pid)?.state ?? 'unknown');
+        app.endRow();
+      }
+      app.closeSync();
+      loaded.set('tasks', s.tasks.length);
+    }
+    if (wanted.has('cpus')) {
+      await conn.run(`CREATE TABLE cpus (${CPUS_COLUMNS})`);
+      const app = await conn.createAppender('cpus');
+      for (const c of s.byCpu) {
+        app.appendVarchar(c.buffer);
+        app.appendInteger(c.cpu);
+        app.appendBigInt(BigInt(c.events));
+        app.appendBigInt(BigInt(c.lost));
+        app.appendBoolean(c.lostExact);
+        app.appendBigInt(BigInt(c.lostBefore));
+        app.endRow();
+      }
+      app.closeSync();
+      loaded.set('cpus', s.byCpu.length);
+    }
+  }
+  if (wanted.has('lost')) {
+    await conn.run(`CREATE TABLE lost (${LOST_COLUMNS})`);
+    const app = await conn.createAppender('lost');
+    for (const r of [...lostRows, ...pass.loss.unplaced]) {
+      app.appendBigInt(BigInt(r.ts));
+      app.appendVarchar(r.buffer);
+      app.appendInteger(r.cpu);
+      if (r.count < 0) app.appendNull();
+      else app.appendBigInt(BigInt(r.count));
+      app.endRow();
+    }
+    app.closeSync();
+    loaded.set('lost', lostRows.length + pass.loss.unplaced.length);
+  }
+  return loaded;
 }

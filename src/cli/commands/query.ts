@@ -8,6 +8,7 @@ interface QueryOpts {
   csv?: boolean;
   json?: boolean;
   tables?: boolean;
+  cache: boolean;
   buffer: string[];
 }
 
@@ -21,6 +22,7 @@ export function registerQuery(program: Command): void {
     .option('--csv', 'print CSV')
     .option('--json', 'print JSON')
     .option('--tables', 'list the tables and their columns')
+    .option('--no-cache', 'neither read nor build the cache of tables beside the trace (`lkst cache clear` removes it)')
     .action(
       action(async (file: string, sql: string | undefined, opts: QueryOpts) =>
         withTrace({ path: file, buffers: opts.buffer }, async (t) => {
@@ -32,7 +34,7 @@ export function registerQuery(program: Command): void {
           }
           if (!sql) throw new LkstError('no SQL given', 'pass a query after the file, or --tables to see what can be queried');
           const format: QueryFormat = opts.csv ? 'csv' : opts.json ? 'json' : 'table';
-          const db = await openTraceDb(t, [sql]);
+          const db = opts.cache ? await (await import('../../analysis/query/cached.js')).openCachedTraceDb(t, [sql]) : await openTraceDb(t, [sql]);
           try {
             await runQuery(db.conn, sql, format, (s) => process.stdout.write(s));
           } finally {

@@ -5,8 +5,7 @@ import { filterTasks, stateAt } from '../../analysis/state.js';
 import { renderState } from '../../analysis/render.js';
 import { toJsonText } from '../../analysis/event.js';
 import { fmtTs, parseTraceTime } from '../../analysis/time.js';
-import { forEachEvent } from '../../analysis/stream.js';
-import type { TraceInput } from '../../analysis/input.js';
+import { traceSummary, type TraceSummary } from '../../analysis/cache/summary.js';
 import { LkstError } from '../../base/errors.js';
 
 export function registerState(program: Command): void {
@@ -20,11 +19,13 @@ export function registerState(program: Command): void {
     .option('--comm <text>', 'only tasks whose name contains this')
     .option('--alive', 'leave out tasks that exited')
     .option('--json', 'print JSON')
+    .option('--no-cache', "neither read nor write the trace's cache (its span and losses; `lkst cache clear` removes it)")
     .action(
-      action(async (file: string, opts: { buffer: string[]; at: string; pid: number[]; comm?: string; alive?: boolean; json?: boolean }) =>
+      action(async (file: string, opts: { buffer: string[]; at: string; pid: number[]; comm?: string; alive?: boolean; json?: boolean; cache: boolean }) =>
         withTrace({ path: file, buffers: opts.buffer }, (t) => {
-          const at = opts.at.trim() === 'end' ? Infinity : momentInTrace(t, opts.at);
-          const st = filterTasks(stateAt(t, at), { pids: opts.pid, comm: opts.comm, alive: opts.alive });
+          const sum = traceSummary(t, { cache: opts.cache });
+          const at = opts.at.trim() === 'end' ? Infinity : momentInTrace(sum, opts.at);
+          const st = filterTasks(stateAt(t, at, { losses: sum.losses }), { pids: opts.pid, comm: opts.comm, alive: opts.alive });
           process.stdout.write(opts.json ? toJsonText(st) + '\n' : renderState(st));
         }),
       ),
@@ -32,15 +33,7 @@ export function registerState(program: Command): void {
 }
 
 /** The moment --at names, refused when it lies outside the trace (the state there would be made up). */
-function momentInTrace(t: TraceInput, text: string): number {
-  let first = Number.NaN;
-  let last = Number.NaN;
-  forEachEvent(t, {
-    event: (ev) => {
-      if (Number.isNaN(first)) first = ev.ts;
-      last = ev.ts;
-    },
-  });
+function momentInTrace({ first, last }: TraceSummary, text: string): number {
   if (Number.isNaN(first)) throw new LkstError('the trace holds no events', 'record one with events in it');
   const at = parseTraceTime(text, first);
   const span = `give a time from ${fmtTs(first)} to ${fmtTs(last)}, +OFFSET up to +${((last - first) / 1e9).toFixed(6)}s, or end`;

@@ -4,6 +4,8 @@ import { withTrace } from '../../analysis/open.js';
 import { traceStats } from '../../analysis/stats.js';
 import { renderStats } from '../../analysis/render.js';
 import { toJsonText } from '../../analysis/event.js';
+import { cacheInfo } from '../../analysis/cache/location.js';
+import { fmtBytes } from './cache.js';
 
 export function registerStats(program: Command): void {
   program
@@ -17,7 +19,12 @@ export function registerStats(program: Command): void {
       action(async (file: string, opts: { buffer: string[]; json?: boolean; top: number }) =>
         withTrace({ path: file, buffers: opts.buffer }, (t) => {
           const s = traceStats(t);
-          process.stdout.write(opts.json ? toJsonText(s) + '\n' : renderStats(s, opts.top));
+          const caches = cacheInfo(file);
+          process.stdout.write(opts.json ? toJsonText({ ...s, caches }) + '\n' : renderStats(s, opts.top));
+          if (!opts.json) {
+            for (const c of caches) process.stdout.write(`cache: ${c.dir} (${fmtBytes(c.bytes)}${c.current ? '' : ', stale: rebuilt on next use'})\n`);
+            if (!caches.length) process.stdout.write('cache: none (built by the first `lkst query` or `lkst state`)\n');
+          }
           for (const w of t.warnings ?? []) printWarning(w);
         }),
       ),
