@@ -1,6 +1,6 @@
 import type { StdioOptions } from 'node:child_process';
 import { access } from 'node:fs/promises';
-import { Instance, parseCpuStats, type CpuStats } from '../tracefs/instance.js';
+import { Instance, cpuStatsToText, parseCpuStats, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
 import { dropOwner, recordOwner } from '../base/owner.js';
 import { watchInstance } from '../tracefs/owner.js';
@@ -205,7 +205,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     opts.live?.start({ meta: collectLiveMeta(inst, events, pageSize, { lazyKallsyms: true }), cpus: cpuFiles.map((f) => f.cpu), start: kernelStatsAtStart, cmdlines: () => savedCmdlines() });
     if (opts.output) {
       const pidStart = processStart(process.pid) ?? 0;
-      journal = { version: 1, pid: process.pid, pidStart, bootId: bootId(), startedAt: new Date(started).toISOString(), output: opts.output, workDir: opts.workDir, instance: inst.name, ownInstance: !opts.attach, cpus: cpuFiles.map((f) => f.cpu), meta: collectFixedMeta(inst, events, pageSize), startStats: cpuFiles.map((f) => inst.read(`per_cpu/cpu${f.cpu}/stats`)) };
+      journal = { version: 1, pid: process.pid, pidStart, bootId: bootId(), startedAt: new Date(started).toISOString(), output: opts.output, workDir: opts.workDir, instance: inst.name, ownInstance: !opts.attach, cpus: cpuFiles.map((f) => f.cpu), meta: collectFixedMeta(inst, events, pageSize), startStats: kernelStatsAtStart.map(cpuStatsToText) };
       writeJournal(journal);
     }
     opts.onRecording?.();
