@@ -18,7 +18,7 @@ import { loadKernelImage } from './kernel-image.js';
 import { loadSystemMap, relocatedTable } from './systemmap.js';
 import { parseVmcoreInfo, scanForVmcoreInfo, type VmcoreInfo } from './vmcoreinfo.js';
 import { describeTail, summarizeBuffer, type BufferSummary, type LastEvent } from './summary.js';
-import { X86Memory } from './x86_64.js';
+import { MAX_KERNEL_READ, X86Memory } from './x86_64.js';
 
 export type { BufferSummary, CpuSummary, LastEvent } from './summary.js';
 
@@ -86,7 +86,7 @@ export function openKernel(mem: PhysMemory, opts: RecoverOptions = {}): Kernel {
   try {
     const start = syms.addr('__start_BTF');
     const stop = syms.addr('__stop_BTF');
-    if (stop <= start || stop - start > 256n << 20n) throw dumpError('implausible BTF bounds in the kernel image', 'the symbols do not match this dump; give the matching --system-map');
+    if (stop <= start || stop - start > BigInt(MAX_KERNEL_READ)) throw dumpError('implausible BTF bounds in the kernel image', 'the symbols do not match this dump; give the matching --system-map');
     btf = new Btf(x86.read(start, Number(stop - start)));
   } catch (e) {
     if (!image?.btf) throw e;

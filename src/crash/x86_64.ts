@@ -9,6 +9,8 @@ const PTE_ADDR = 0x000ffffffffff000n;
 const PRESENT = 1n;
 const HUGE = 0x80n;
 const PAGE = 4096;
+/** The largest kernel object lkst reads at once (BTF is a few MiB, kallsyms tables less). */
+export const MAX_KERNEL_READ = 64 << 20;
 
 export class X86Memory {
   readonly levels: 4 | 5;
@@ -65,6 +67,10 @@ export class X86Memory {
 
   /** Reads kernel virtual memory page by page; undefined when any page is unmapped or missing. */
   tryRead(va: bigint, len: number): Buffer | undefined {
+    // Lengths come from counts and bounds in the dump: a corrupt one must not allocate or walk gigabytes.
+    if (!Number.isSafeInteger(len) || len < 0 || len > MAX_KERNEL_READ) {
+      throw dumpError(`implausible length ${len} for a read at 0x${va.toString(16)} (a corrupt count or bound in the dump)`, 'the kernel state is damaged here; recover from an intact copy of the dump');
+    }
     const out = Buffer.allocUnsafe(len);
     let done = 0;
     while (done < len) {
