@@ -19,6 +19,8 @@ export class X86Memory {
   private root: bigint;
   private addrMask: bigint;
   private tlb = new Map<bigint, number>();
+  /** Why the last tryRead failed: the first page of a range may be present and a later one not. */
+  private miss = '';
 
   constructor(readonly phys: PhysMemory, info: VmcoreInfo) {
     const pgt = info.symbols.get('init_top_pgt') ?? info.symbols.get('swapper_pg_dir');
@@ -76,10 +78,10 @@ export class X86Memory {
     while (done < len) {
       const a = va + BigInt(done);
       const pa = this.translate(a);
-      if (pa === undefined) return undefined;
+      if (pa === undefined) { this.miss = 'address not mapped'; return undefined; }
       const n = Math.min(len - done, PAGE - (pa % PAGE));
       const b = this.phys.read(pa, n);
-      if (!b) return undefined;
+      if (!b) { this.miss = this.phys.lastMiss || 'not in dump'; return undefined; }
       b.copy(out, done);
       done += n;
     }
@@ -88,7 +90,7 @@ export class X86Memory {
 
   read(va: bigint, len: number): Buffer {
     const b = this.tryRead(va, len);
-    if (!b) throw new MissingMemoryError(va, this.translate(va) === undefined ? 'address not mapped' : this.phys.lastMiss);
+    if (!b) throw new MissingMemoryError(va, this.miss);
     return b;
   }
 
