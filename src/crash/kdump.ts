@@ -56,6 +56,8 @@ export class KdumpDump implements PhysMemory {
     }
     const bmOff = this.blockSize * (1 + subHdrSize);
     const bmLen = bitmapBlocks * this.blockSize;
+    // Bitmaps larger than the whole file are a corrupt count, not a cut-off file.
+    if (bmLen > file.size) throw dumpError(`corrupt kdump header (${bitmapBlocks} bitmap blocks of ${this.blockSize} bytes, more than the file holds)`, 'recover from an intact copy');
     const bm = file.read(bmOff, bmLen);
     if (bm.length < bmLen) throw dumpError('truncated kdump-compressed dump (bitmaps cut off)', 'recover from a complete copy');
     this.present = bm.subarray(0, bmLen / 2);
