@@ -20,11 +20,15 @@ export interface DumpTargets {
   container: Array<[number, number]>;
   kernel: Array<[number, number]>;
   ringbuf: Array<[number, number]>;
+  /** Physical address and length of every ring-buffer data page, for reading them without the kernel. */
+  ringPages: Array<[number, number]>;
 }
 
 /** A window larger than this is cut to a random piece of WINDOW bytes (mutate aims at a window's start and end). */
 const WINDOW = 4096;
 const MAX_WHOLE = 65536;
+/** mutate writes 8-byte words: a 4-byte field is mutated with its neighbour. */
+const MIN_WINDOW = 8;
 
 function distinct(log: Array<[number, number]>): Array<[number, number]> {
   const seen = new Map<string, [number, number]>();
@@ -50,11 +54,17 @@ export function findTargets(path: string): DumpTargets {
     const k = openKernel(mem);
     const arrays = listTraceArrays(k);
     const kernel = distinct(log.splice(0));
+    const ringPages: Array<[number, number]> = [];
     for (const tr of arrays) {
       const rb = readRingBuffer(k, tr.buffer);
-      for (const c of rb.cpus) for (let i = 0; i < c.pageCount; i++) c.page(i);
+      for (const c of rb.cpus) {
+        for (let i = 0; i < c.pageCount; i++) {
+          c.page(i);
+          ringPages.push([k.mem.translate(c.pageAddrs[i]!)!, rb.pageSize]);
+        }
+      }
     }
-    return { size: file.size, container, kernel, ringbuf: distinct(log.splice(0)) };
+    return { size: file.size, container, kernel, ringbuf: distinct(log.splice(0)), ringPages };
   } finally {
     mem.close();
   }
@@ -65,7 +75,12 @@ export interface DumpMutation {
   /** The copy's bytes from here to `to` differ from the original (or are cut off). */
   from: number;
   to: number;
+  /** A cut early in the dump is a new file of this many original bytes instead (cheaper than restoring the rest). */
+  prefix?: number;
 }
+
+/** Where cases aim, in tenths: the file's structure, the kernel's structures, the ring buffers, anywhere. */
+export interface Aim { container: number; kernel: number; ringbuf: number }
 
 /**
  * A range of a length chosen first: one kind of structure is not drowned by another read thousands
@@ -78,14 +93,14 @@ function pickRange(list: Array<[number, number]>, r: (n: number) => number): [nu
   return same[r(same.length)]!;
 }
 
-/** Picks a window the readers parse (or, one case in ten, any window) and mutates it in the copy (fd). */
-export function mutateDump(t: DumpTargets, orig: number, work: number, r: (n: number) => number): DumpMutation {
+/** Picks a window the readers parse (tenths by aim, the rest anywhere) and mutates it in the copy (fd). */
+export function mutateDump(t: DumpTargets, aim: Aim, orig: number, work: number, r: (n: number) => number): DumpMutation {
   const pick = r(10);
-  const list = pick < 3 ? t.container : pick < 6 ? t.ringbuf : pick < 9 ? t.kernel : [];
-  const where = pick < 3 ? 'container' : pick < 6 ? 'ring buffer' : pick < 9 ? 'kernel' : 'anywhere';
+  const where = pick < aim.container ? 'container' : pick < aim.container + aim.kernel ? 'kernel' : pick < aim.container + aim.kernel + aim.ringbuf ? 'ringbuf' : 'anywhere';
+  const list = where === 'anywhere' ? [] : t[where];
   let [off, len] = list.length ? pickRange(list, r) : [0, t.size];
   off = Math.min(off, t.size);
-  len = Math.min(len, t.size - off);
+  len = Math.min(Math.max(len, MIN_WINDOW), t.size - off);
   if (len > MAX_WHOLE) {
     off += r(len - WINDOW);
     len = WINDOW;
@@ -95,20 +110,36 @@ export function mutateDump(t: DumpTargets, orig: number, work: number, r: (n: nu
   const m = mutate(window, r);
   const how = `${where} window ${off}+${len}: ${m.how}`;
   if (m.how.startsWith('truncate')) {
-    ftruncateSync(work, off + m.bytes.length);
-    return { how, from: off + m.bytes.length, to: t.size };
+    const cut = off + m.bytes.length;
+    if (cut < t.size / 2) return { how, from: 0, to: 0, prefix: cut };
+    ftruncateSync(work, cut);
+    return { how, from: cut, to: t.size };
   }
   writeSync(work, m.bytes, 0, m.bytes.length, off);
   return { how, from: off, to: off + m.bytes.length };
 }
 
+/** The first n bytes of the original as a file of their own. */
+export function writePrefix(orig: number, path: string, n: number): void {
+  const fd = openSync(path, 'w');
+  try {
+    copyRange(orig, fd, 0, n);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function copyRange(from: number, to: number, start: number, end: number): void {
+  const chunk = Buffer.alloc(1 << 20);
+  for (let o = start; o < end; o += chunk.length) {
+    const n = readSync(from, chunk, 0, Math.min(chunk.length, end - o), o);
+    writeSync(to, chunk, 0, n, o);
+  }
+}
+
 /** Puts the original bytes back where a mutation changed the copy. */
 export function restoreDump(t: DumpTargets, orig: number, work: number, m: DumpMutation): void {
-  const chunk = Buffer.alloc(1 << 20);
-  for (let o = m.from; o < Math.min(m.to, t.size); o += chunk.length) {
-    const n = readSync(orig, chunk, 0, Math.min(chunk.length, t.size - o), o);
-    writeSync(work, chunk, 0, n, o);
-  }
+  copyRange(orig, work, m.from, Math.min(m.to, t.size));
   ftruncateSync(work, t.size);
 }
 
@@ -116,6 +147,8 @@ export function restoreDump(t: DumpTargets, orig: number, work: number, m: DumpM
 export function workingCopy(path: string, copy: string): { orig: number; work: number; close(): void } {
   const orig = openSync(path, 'r');
   const work = openSync(copy, 'w+');
-  restoreDump({ size: fstatSync(orig).size, container: [], kernel: [], ringbuf: [] }, orig, work, { how: '', from: 0, to: Infinity });
+  const size = fstatSync(orig).size;
+  copyRange(orig, work, 0, size);
+  ftruncateSync(work, size);
   return { orig, work, close: () => { closeSync(orig); closeSync(work); } };
 }

@@ -3,8 +3,10 @@
  * line after it. A case still running after the time limit is a hang, a child above the memory
  * bound is killed: either way the seed is kept and a fresh child goes on from the next seed.
  */
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { LkstError } from '../../src/base/errors.js';
 import { createInterface } from 'node:readline';
 
 export interface FuzzLimits {
@@ -89,4 +91,22 @@ export async function fuzzCases<T>(script: string, args: string[], cases: number
     next = stopped + 1;
   }
   return run;
+}
+
+/** What every fuzz run must show: no hang, no child past the memory bound or dead, no stack trace, every case run. */
+export function assertBounded<T extends { seed: number; how: string; message?: string }>(name: string, run: FuzzRun<T>, crashed: T[], cases: number, lim: FuzzLimits): void {
+  assert.equal(run.exit, undefined, `${name}: the reading process died: ${run.exit}`);
+  assert.deepEqual(run.hung, [], `${name}: seeds that hung`);
+  assert.deepEqual(run.overMemory, [], `${name}: seeds whose reader grew past ${lim.rssMb} MiB`);
+  assert.deepEqual(crashed.map((r) => `seed ${r.seed} (${r.how}): ${r.message}`), [], `${name}: errors that are not one-line LkstErrors`);
+  assert.equal(run.results.length, cases, `${name}: every case ran`);
+}
+
+// Control characters (C0, C1, DEL) and line separators: what a message must never carry to a terminal.
+const UNSHOWN = /[\p{Cc}\u2028\u2029]/u;
+
+/** How a case that threw ended: refused (a one-line LkstError, input text escaped) or crashed (anything else). */
+export function caseError(e: unknown): { outcome: 'refused' | 'crashed'; message: string } {
+  if (e instanceof LkstError && !UNSHOWN.test(e.message)) return { outcome: 'refused', message: e.message };
+  return { outcome: 'crashed', message: e instanceof LkstError ? `unescaped or multi-line message: ${JSON.stringify(e.message)}` : e instanceof Error ? String(e.stack) : String(e) };
 }
