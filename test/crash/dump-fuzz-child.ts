@@ -46,7 +46,9 @@ async function recoverCase(path: string, r: DumpCaseResult): Promise<void> {
     rec.close();
   }
   const s = rec.summary;
-  formatSummary(s, out);
+  // The summary goes to the terminal: text from the dump in it must come escaped.
+  const bad = /[^\P{Cc}\n]|[\u2028\u2029]/u.exec(formatSummary(s, out));
+  if (bad) throw new Error(`the summary carries control character ${JSON.stringify(bad[0])}`);
   JSON.stringify(s, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
   r.count = s.buffers.reduce((n, b) => n + b.cpus.reduce((k, c) => k + c.events, 0), 0);
   if (s.warnings.length || s.buffers.some((b) => b.cpus.some((c) => c.missingPages))) r.outcome = 'damaged';

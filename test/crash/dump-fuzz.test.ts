@@ -1,5 +1,5 @@
 // Fuzz of crash-dump reading: mutated copies of real dumps (ELF and flattened kdump, zlib) of a
-// crashed Debian kernel, opened (thousands) and recovered as `lkst recover` does (a hundred: a
+// crashed Debian kernel, opened (thousands) and recovered as `lkst recover` does (80: a
 // recovery decodes the kernel's kallsyms and BTF, about a second), each in bounded time and memory.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import type { DumpCaseResult } from './dump-fuzz-child.js';
 import { findTargets } from './dump-mutate.js';
 import { crashedGuest, fetchKernel, type CrashedGuest } from './guest.js';
 
-const CASES = { open: Number(process.env.LKST_DUMP_FUZZ_OPEN ?? 1500), recover: Number(process.env.LKST_DUMP_FUZZ_RECOVER ?? 100) };
+const CASES = { open: Number(process.env.LKST_DUMP_FUZZ_OPEN ?? 2000), recover: Number(process.env.LKST_DUMP_FUZZ_RECOVER ?? 80) };
 /** A case still running after this long is a hang (a guard, not a timing assertion). */
 const CASE_LIMIT_MS = 30_000;
 /** A clean recovery peaks near 400 MiB (symbols and BTF of the kernel); a wedged one grows without end. */
