@@ -1,4 +1,5 @@
 // recoverFromDump: a crash dump as one more source of the trace shape (formats + per-CPU pages + metadata).
+import { shownText } from '../base/text.js';
 import { openTraceDat } from '../file/reader.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { formatMap } from './events.js';
@@ -70,7 +71,9 @@ export function loadVmcoreInfo(mem: PhysMemory): VmcoreInfo {
   if (!text) throw dumpError('no VMCOREINFO in the dump (no note, and none found in memory)', 'this is not a Linux kernel dump, or the memory holding VMCOREINFO is missing');
   const info = parseVmcoreInfo(text);
   if (!info.symbols.has('init_top_pgt') && !info.symbols.has('swapper_pg_dir') || !info.numbers.has('phys_base')) {
-    throw dumpError(`the dump's VMCOREINFO is not an x86_64 kernel's (${info.osrelease ?? 'no OSRELEASE'})`, 'lkst recovers x86_64 dumps only');
+    // The same text from a damaged note: an x86_64 kernel's VMCOREINFO always has both.
+    throw dumpError(`the dump's VMCOREINFO (${shownText(info.osrelease ?? 'no OSRELEASE')}) lacks init_top_pgt or phys_base: it is damaged, or not an x86_64 kernel's`,
+      'lkst recovers x86_64 dumps only; if this is one, recover from an intact copy of the dump');
   }
   return info;
 }
