@@ -1,4 +1,5 @@
 // Writing a dump's trace out as trace.dat, and the recovery summary as text (for `lkst recover`).
+import { shownText } from '../base/text.js';
 import { writeTraceDat } from '../file/writer.js';
 import { cpuStatsText } from '../trace/loss.js';
 import type { TraceBuffer } from '../trace/model.js';
@@ -24,15 +25,19 @@ export async function writeRecovery(rec: Recovery, path: string): Promise<void> 
   });
 }
 
+/** Event details and warnings are long by nature; only control bytes and runaway text are cut. */
+const DETAIL_MAX = 2000;
+
+/** The summary as text for a terminal: every string that came from the dump is escaped. */
 export function formatSummary(s: RecoverySummary, output?: string): string {
   const sec = (ts: number | undefined) => (ts === undefined ? '-' : (ts / 1e9).toFixed(6));
   const lines = [
-    `dump ${s.dump} (${s.format}), kernel ${s.osrelease}, KASLR offset 0x${s.kaslrOffset.toString(16)}, ${s.pagingLevels}-level paging`,
+    `dump ${shownText(s.dump)} (${s.format}), kernel ${shownText(s.osrelease)}, KASLR offset 0x${s.kaslrOffset.toString(16)}, ${s.pagingLevels}-level paging`,
   ];
-  if (s.panic) lines.push(`panic at ${sec(s.panic.ts)}: ${s.panic.message}`);
+  if (s.panic) lines.push(`panic at ${sec(s.panic.ts)}: ${shownText(s.panic.message)}`);
   for (const b of s.buffers) {
     const total = b.cpus.reduce((n, c) => n + c.events, 0);
-    lines.push(`buffer ${b.name} (clock ${b.clock}, ${b.pageSize}-byte pages): ${total} events`);
+    lines.push(`buffer ${shownText(b.name)} (clock ${shownText(b.clock)}, ${b.pageSize}-byte pages): ${total} events`);
     for (const c of b.cpus) {
       lines.push(`  cpu${c.cpu}: ${c.events} events in ${c.pages} pages, ${sec(c.firstTs)} .. ${sec(c.lastTs)}, overrun ${c.overrun}, dropped ${c.dropped}` +
         (c.missingPages ? `, ${c.missingPages} pages missing from the dump` : ''));
@@ -41,10 +46,10 @@ export function formatSummary(s: RecoverySummary, output?: string): string {
   for (const b of s.buffers) {
     const last = s.lastEvents.filter((e) => e.buffer === b.name);
     if (!last.length) continue;
-    lines.push(`last events of buffer ${b.name} before the crash:`);
-    for (const e of last) lines.push(`  ${sec(e.ts)} cpu${e.cpu} ${e.event}${e.detail ? ` ${e.detail}` : ''}`);
+    lines.push(`last events of buffer ${shownText(b.name)} before the crash:`);
+    for (const e of last) lines.push(`  ${sec(e.ts)} cpu${e.cpu} ${shownText(e.event)}${e.detail ? ` ${shownText(e.detail, DETAIL_MAX)}` : ''}`);
   }
-  for (const w of s.warnings) lines.push(`warning: ${w}`);
+  for (const w of s.warnings) lines.push(`warning: ${shownText(w, DETAIL_MAX)}`);
   lines.push(`recovered in ${s.elapsedMs} ms${output ? `, written to ${output}` : ''}`);
   return lines.join('\n');
 }

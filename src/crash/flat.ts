@@ -62,19 +62,21 @@ export class FlatAccess implements RandomAccess {
   }
 
   read(off: number, len: number): Buffer {
-    const out = Buffer.alloc(len);
+    // Lengths come from the dump: never allocate more than the records could hold.
+    const want = Math.max(0, Math.min(len, this.size - off, this.file.size));
+    const out = Buffer.alloc(want);
     let done = 0;
-    while (done < len) {
+    while (done < want) {
       const i = this.find(off + done);
       if (i < 0) break;
       const inRec = off + done - this.starts[i];
-      const n = Math.min(len - done, this.lens[i] - inRec);
+      const n = Math.min(want - done, this.lens[i] - inRec);
       const b = this.file.read(this.filePos[i] + inRec, n);
       b.copy(out, done);
       done += b.length;
       if (b.length < n) break;
     }
-    return done === len ? out : out.subarray(0, done);
+    return done === want ? out : out.subarray(0, done);
   }
 
   close(): void {

@@ -2,6 +2,7 @@
 // bitmaps (memory present, page dumped), a descriptor per dumped page, compressed page data.
 import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
+import { shownText } from '../base/text.js';
 import { dumpError } from './errors.js';
 import type { RandomAccess } from './file-io.js';
 import type { PhysMemory } from './physmem.js';
@@ -36,7 +37,7 @@ export class KdumpDump implements PhysMemory {
     const version = h.readInt32LE(8);
     const uts = (i: number) => { const s = h.toString('latin1', 12 + 65 * i, 12 + 65 * (i + 1)); return s.slice(0, s.indexOf('\0') < 0 ? 65 : s.indexOf('\0')); };
     this.machine = uts(4);
-    if (this.machine && this.machine !== 'x86_64') throw dumpError(`dump of another architecture (${this.machine})`, 'lkst recovers x86_64 dumps only');
+    if (this.machine && this.machine !== 'x86_64') throw dumpError(`dump of another architecture (${shownText(this.machine)})`, 'lkst recovers x86_64 dumps only');
     this.blockSize = h.readInt32LE(428);
     const subHdrSize = h.readInt32LE(432);
     const bitmapBlocks = h.readUInt32LE(436);
@@ -56,8 +57,11 @@ export class KdumpDump implements PhysMemory {
     }
     const bmOff = this.blockSize * (1 + subHdrSize);
     const bmLen = bitmapBlocks * this.blockSize;
-    const bm = file.read(bmOff, bmLen);
-    if (bm.length < bmLen) throw dumpError('truncated kdump-compressed dump (bitmaps cut off)', 'recover from a complete copy');
+    // Checked before reading: a corrupt count must not allocate; a cut-off file looks the same from here.
+    const bm = bmOff + bmLen <= file.size ? file.read(bmOff, bmLen) : Buffer.alloc(0);
+    if (bm.length < bmLen) {
+      throw dumpError(`kdump bitmaps (${bitmapBlocks} blocks of ${this.blockSize} bytes) run past the end of the file: it is cut short or its header is corrupt`, 'recover from a complete, intact copy');
+    }
     this.present = bm.subarray(0, bmLen / 2);
     this.dumped = bm.subarray(bmLen / 2);
     this.maxMapnr = Math.min(this.maxMapnr, this.dumped.length * 8);

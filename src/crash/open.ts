@@ -35,6 +35,11 @@ export function openDump(path: string): PhysMemory {
     if (e instanceof LkstError) throw e;
     throw dumpError(`cannot open dump ${path} (${(e as NodeJS.ErrnoException).code ?? String(e)})`, 'check the path and that you may read it');
   }
+  return openDumpAccess(file, path);
+}
+
+/** The dump behind an open file (closed on failure); path only names it in messages. */
+export function openDumpAccess(file: RandomAccess, path: string): PhysMemory {
   let access: RandomAccess = file;
   try {
     let head = file.read(0, 64);

@@ -1,4 +1,5 @@
 // recoverFromDump: a crash dump as one more source of the trace shape (formats + per-CPU pages + metadata).
+import { shownText } from '../base/text.js';
 import { openTraceDat } from '../file/reader.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { formatMap } from './events.js';
@@ -18,7 +19,7 @@ import { loadKernelImage } from './kernel-image.js';
 import { loadSystemMap, relocatedTable } from './systemmap.js';
 import { parseVmcoreInfo, scanForVmcoreInfo, type VmcoreInfo } from './vmcoreinfo.js';
 import { describeTail, summarizeBuffer, type BufferSummary, type LastEvent } from './summary.js';
-import { X86Memory } from './x86_64.js';
+import { MAX_KERNEL_READ, X86Memory } from './x86_64.js';
 
 export type { BufferSummary, CpuSummary, LastEvent } from './summary.js';
 
@@ -70,7 +71,9 @@ export function loadVmcoreInfo(mem: PhysMemory): VmcoreInfo {
   if (!text) throw dumpError('no VMCOREINFO in the dump (no note, and none found in memory)', 'this is not a Linux kernel dump, or the memory holding VMCOREINFO is missing');
   const info = parseVmcoreInfo(text);
   if (!info.symbols.has('init_top_pgt') && !info.symbols.has('swapper_pg_dir') || !info.numbers.has('phys_base')) {
-    throw dumpError(`the dump's VMCOREINFO is not an x86_64 kernel's (${info.osrelease ?? 'no OSRELEASE'})`, 'lkst recovers x86_64 dumps only');
+    // The same text from a damaged note: an x86_64 kernel's VMCOREINFO always has both.
+    throw dumpError(`the dump's VMCOREINFO (${shownText(info.osrelease ?? 'no OSRELEASE')}) lacks init_top_pgt or phys_base: it is damaged, or not an x86_64 kernel's`,
+      'lkst recovers x86_64 dumps only; if this is one, recover from an intact copy of the dump');
   }
   return info;
 }
@@ -86,7 +89,7 @@ export function openKernel(mem: PhysMemory, opts: RecoverOptions = {}): Kernel {
   try {
     const start = syms.addr('__start_BTF');
     const stop = syms.addr('__stop_BTF');
-    if (stop <= start || stop - start > 256n << 20n) throw dumpError('implausible BTF bounds in the kernel image', 'the symbols do not match this dump; give the matching --system-map');
+    if (stop <= start || stop - start > BigInt(MAX_KERNEL_READ)) throw dumpError('implausible BTF bounds in the kernel image', 'the symbols do not match this dump; give the matching --system-map');
     btf = new Btf(x86.read(start, Number(stop - start)));
   } catch (e) {
     if (!image?.btf) throw e;

@@ -9,6 +9,8 @@ const PTE_ADDR = 0x000ffffffffff000n;
 const PRESENT = 1n;
 const HUGE = 0x80n;
 const PAGE = 4096;
+/** The largest kernel object lkst reads at once (BTF is a few MiB, kallsyms tables less). */
+export const MAX_KERNEL_READ = 64 << 20;
 
 export class X86Memory {
   readonly levels: 4 | 5;
@@ -17,6 +19,8 @@ export class X86Memory {
   private root: bigint;
   private addrMask: bigint;
   private tlb = new Map<bigint, number>();
+  /** Why the last tryRead failed: the first page of a range may be present and a later one not. */
+  private miss = '';
 
   constructor(readonly phys: PhysMemory, info: VmcoreInfo) {
     const pgt = info.symbols.get('init_top_pgt') ?? info.symbols.get('swapper_pg_dir');
@@ -65,15 +69,19 @@ export class X86Memory {
 
   /** Reads kernel virtual memory page by page; undefined when any page is unmapped or missing. */
   tryRead(va: bigint, len: number): Buffer | undefined {
+    // Lengths come from counts and bounds in the dump: a corrupt one must not allocate or walk gigabytes.
+    if (!Number.isSafeInteger(len) || len < 0 || len > MAX_KERNEL_READ) {
+      throw dumpError(`implausible length ${len} for a read at 0x${va.toString(16)} (a corrupt count or bound in the dump)`, 'the kernel state is damaged here; recover from an intact copy of the dump');
+    }
     const out = Buffer.allocUnsafe(len);
     let done = 0;
     while (done < len) {
       const a = va + BigInt(done);
       const pa = this.translate(a);
-      if (pa === undefined) return undefined;
+      if (pa === undefined) { this.miss = 'address not mapped'; return undefined; }
       const n = Math.min(len - done, PAGE - (pa % PAGE));
       const b = this.phys.read(pa, n);
-      if (!b) return undefined;
+      if (!b) { this.miss = this.phys.lastMiss || 'not in dump'; return undefined; }
       b.copy(out, done);
       done += n;
     }
@@ -82,7 +90,7 @@ export class X86Memory {
 
   read(va: bigint, len: number): Buffer {
     const b = this.tryRead(va, len);
-    if (!b) throw new MissingMemoryError(va, this.translate(va) === undefined ? 'address not mapped' : this.phys.lastMiss);
+    if (!b) throw new MissingMemoryError(va, this.miss);
     return b;
   }
 

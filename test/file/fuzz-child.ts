@@ -6,8 +6,8 @@
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runReport } from '../../src/analysis/report/report.js';
-import { LkstError } from '../../src/base/errors.js';
 import { mutate, rng } from './mutate.js';
+import { caseError } from '../helpers/fuzz-runner.js';
 
 export interface CaseResult {
   seed: number;
@@ -43,8 +43,7 @@ for (let seed = Number(first); seed <= Number(last); seed++) {
     r.warnings = s.warnings.length;
     if (s.corruptPages || s.warnings.length || s.loss.cpus.some((c) => !c.exact)) r.outcome = 'skipped';
   } catch (e) {
-    r.outcome = e instanceof LkstError && !e.message.includes('\n') ? 'refused' : 'crashed';
-    r.message = e instanceof Error ? (r.outcome === 'crashed' ? e.stack : e.message) : String(e);
+    ({ outcome: r.outcome, message: r.message } = caseError(e));
   }
   r.maxRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   say(JSON.stringify(r));

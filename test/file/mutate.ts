@@ -18,6 +18,7 @@ function position(r: (n: number) => number, len: number): number {
   return r(3) === 0 ? Math.max(0, len - 1 - r(4096)) : r(Math.min(len, 65536));
 }
 
+/** A mutated copy of orig (at least 8 bytes long). */
 export function mutate(orig: Buffer, r: (n: number) => number): { bytes: Buffer; how: string } {
   const b = Buffer.from(orig);
   switch (r(7)) {
@@ -28,7 +29,7 @@ export function mutate(orig: Buffer, r: (n: number) => number): { bytes: Buffer;
     }
     case 1: {
       // A size or offset word set to an extreme.
-      const at = position(r, b.length - 8);
+      const at = position(r, Math.max(0, b.length - 8));
       const v = [0xffffffff, 0x7fffffff, 0, 1, 0x80000000][r(5)]!;
       b.writeUInt32LE(v, at);
       return { bytes: b, how: `u32 ${v} at ${at}` };
@@ -50,7 +51,8 @@ export function mutate(orig: Buffer, r: (n: number) => number): { bytes: Buffer;
       // record headers are: the shape of the length that once wrapped negative and looped.
       // Repeated over a few words, so that a record boundary in reach reads it.
       const v = [0x80000000, 0xfffffffc, 0xfffffff9, 0xffffffff, 0x80000004, 2][r(6)]!;
-      const words = 1 + r(16);
+      // At most as many as fit: the crash-dump fuzz mutates windows as small as one pointer.
+      const words = Math.min(1 + r(16), Math.max(1, b.length >> 3));
       const at = position(r, b.length - 8 * words) & ~3;
       for (let i = 0; i < words; i++) {
         b.writeUInt32LE((r(1 << 27) << 5) >>> 0, at + 8 * i);
