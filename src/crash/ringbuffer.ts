@@ -89,16 +89,20 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number): CpuPages {
   const ring: bigint[] = [];
   let head: bigint | undefined;
   let p = start;
-  const limit = res.nrPages + 2;
+  // nr_pages comes from the dump: bound the walk by the pages the dump can hold too, and stop at a
+  // link back into the walk that misses the start (a damaged ring would otherwise go round forever).
+  const limit = Math.min(res.nrPages, Math.floor(k.mem.phys.maxAddress / pageSize)) + 2;
+  const seen = new Set<bigint>();
   for (let i = 0; i < limit; i++) {
+    seen.add(p);
     const next = k.mem.u64(p);
     const target = next & ~FLAG_MASK;
     ring.push(p - listOff);
     if (next & FLAG_MASK && head === undefined) head = target - listOff;
     p = target;
-    if (p === start) break;
+    if (p === start || seen.has(p)) break;
   }
-  if (p !== start) res.problems.push(`cpu${cpu}: page ring does not close after ${limit} pages`);
+  if (p !== start) res.problems.push(`cpu${cpu}: page ring does not close after ${ring.length} pages`);
   if (head === undefined) {
     head = cb.ptr('head_page');
     res.problems.push(`cpu${cpu}: no flagged head page, used head_page`);
