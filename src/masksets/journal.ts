@@ -99,10 +99,15 @@ function removeDeadScratch(): string[] {
     const rec = readOwner(name);
     if (rec?.kind !== 'scratch' || processState(rec) !== 'dead') continue;
     if (Instance.exists(name)) {
-      const inst = Instance.open(name);
-      clearInstance(inst);
-      inst.remove();
-      out.push(`removed ${name}, a scratch instance left by killed lkst pid ${rec.pid}`);
+      try {
+        const inst = Instance.open(name);
+        clearInstance(inst);
+        inst.remove();
+        out.push(`removed ${name}, a scratch instance left by killed lkst pid ${rec.pid}`);
+      } catch (err) {
+        // Another lkst (a reset, the next command elsewhere) removed it first.
+        if (Instance.exists(name)) throw err;
+      }
     }
     dropOwner(name);
   }

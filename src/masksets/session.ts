@@ -315,7 +315,13 @@ export function resetArmed(instance?: string, opts: { force?: boolean } = {}): s
   const owner = foreignOwner(name);
   if (owner && !opts.force) return `kept ${name}: ${describeOwner(owner)} uses it; --force stops it`;
   if (s) lines.push(...releaseTargets(s));
-  if (Instance.exists(name)) lines.push(takeDown(Instance.open(name), 'the armed trace'));
+  if (Instance.exists(name)) {
+    try {
+      lines.push(takeDown(Instance.open(name), 'the armed trace'));
+    } catch (err) {
+      if (Instance.exists(name)) throw err; // else another lkst took it down first
+    }
+  }
   if (s || existsSync(statePath())) {
     removeState();
     lines.push('cleared the armed-trace state');
