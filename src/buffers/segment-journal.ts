@@ -15,12 +15,11 @@ import { existsSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSyn
 import { truncateToWholePages } from '../base/page-files.js';
 import { join } from 'node:path';
 import { Instance, cpuStatsToText, type CpuStats } from '../tracefs/instance.js';
-import { tracefs } from '../tracefs/tracefs.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import type { ExtraBuffer, TraceWriter } from '../trace/writer-port.js';
-import { beforeInPages, countersOf, cpuStatsText, cutShortText } from '../trace/loss.js';
-import { PageFileCounter } from '../record/cpu-reader.js';
-import { collectFixedMeta, eventFormatTexts, readProcFile } from '../record/live-meta.js';
+import { countPageFile } from '../record/cpu-reader.js';
+import { collectFixedMeta, eventFormatTexts, readProcFile, savedCmdlines } from '../record/live-meta.js';
+import { readNotWritten, recoveredStatsText } from '../record/loss-stats.js';
 import { bootId, processStart } from '../base/owner.js';
 import { scanPageFile, tracepointsById } from './formats.js';
 import { bufferNameOf } from './name.js';
@@ -157,11 +156,7 @@ async function writeSegment(dir: string, j: SegmentJournal, run: RunJournal, opt
   for (const b of j.buffers) {
     const files = b.files.filter((f) => existsSync(f.source));
     for (const f of files) truncateToWholePages(f.source, b.pageSize);
-    const counters = files.map((f) => {
-      const c = new PageFileCounter(f.cpu, f.source, b.pageSize);
-      c.update();
-      return c.stats;
-    });
+    const counters = files.map((f) => countPageFile(f.cpu, f.source, b.pageSize));
     events += counters.reduce((s, c) => s + c.events, 0);
     let end = b.end;
     if (!end && sameBoot && Instance.exists(b.instance)) {
@@ -175,14 +170,11 @@ async function writeSegment(dir: string, j: SegmentJournal, run: RunJournal, opt
     const cpuStats: (string | undefined)[] = [];
     counters.forEach((cap) => {
       const at = b.files.findIndex((f) => f.cpu === cap.cpu);
-      const s = b.start[at];
-      const start = s ? countersOf(s) : undefined;
+      const s = b.start[at] ?? undefined;
       const e = end?.[at];
       // Read from the kernel but never written (killed between a read and its write, a torn page).
-      const inTransit = e && s ? Math.max(0, e.readEvents - s.readEvents - cap.events) : 0;
-      cpuStats[cap.cpu] = e
-        ? cpuStatsText(cpuStatsToText(e), start, beforeInPages(cap.lostInPages, start, countersOf(e)), inTransit)
-        : cutShortText(start, `lkst logd (pid ${j.pid}) was killed and ${b.instance} is gone; events after its last page are unknown`);
+      const inTransit = e && s ? readNotWritten(s, e, cap.events) : 0;
+      cpuStats[cap.cpu] = recoveredStatsText(cap, s, e ? { text: cpuStatsToText(e), stats: e } : undefined, inTransit, `lkst logd (pid ${j.pid}) was killed and ${b.instance} is gone; events after its last page are unknown`);
     });
     if (!end) how = 'its buffer is gone: the loss after its pages is uncertain';
     const meta = run.buffers.find((r) => r.instance === b.instance)?.meta;
@@ -203,7 +195,7 @@ async function writeSegment(dir: string, j: SegmentJournal, run: RunJournal, opt
     // Formats by the ids in the pages where the kernel is still the one that wrote them.
     eventFormats: sameBoot ? eventFormatTexts(tracepointsById(ids)) : mergedFormats(run),
     kallsyms: sameBoot && opts.kallsyms ? readProcFile('/proc/kallsyms') : '',
-    cmdlines: sameBoot && tracefs().has('saved_cmdlines') ? tracefs().read('saved_cmdlines') : '',
+    cmdlines: sameBoot ? savedCmdlines() : '',
     pageSize: main.pageSize,
     clock: main.clock,
     instance: main.name,

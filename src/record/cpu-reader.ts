@@ -40,6 +40,13 @@ export function accountPage(stats: CpuCapture, buf: Buffer, pageOff: number, pag
   return head.dataLen;
 }
 
+/** The events, pages and flagged losses in a per-CPU page file, as it is now. */
+export function countPageFile(cpu: number, path: string, pageSize: number): CpuCapture {
+  const c = new PageFileCounter(cpu, path, pageSize);
+  c.update();
+  return c.stats;
+}
+
 /** Counts the pages another writer (the pump) appends to a per-CPU file, reading only what is new. */
 export class PageFileCounter {
   readonly stats: CpuCapture;

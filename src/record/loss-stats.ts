@@ -1,6 +1,6 @@
 // The recorder's side of exact loss accounting: the kernel's counters at start and end, into the file.
 import type { CpuStats } from '../tracefs/instance.js';
-import { beforeInPages, countersOf, cpuStatsText, recordingLost, type CpuLoss } from '../trace/loss.js';
+import { beforeInPages, countersOf, cpuStatsText, cutShortText, recordingLost, type CpuLoss } from '../trace/loss.js';
 import type { CpuCapture } from './cpu-reader.js';
 
 /**
@@ -10,6 +10,25 @@ import type { CpuCapture } from './cpu-reader.js';
 export function recordingLoss(buffer: string, cap: CpuCapture, start: CpuStats, end: CpuStats): CpuLoss {
   const counters = { start: countersOf(start), end: countersOf(end), inTransit: cap.lostInTransit ?? 0 };
   return { buffer, cpu: cap.cpu, lost: recordingLost(counters), exact: true, before: counters.start.overrun + counters.start.dropped, places: 0 };
+}
+
+/**
+ * Events the kernel handed a reader between two readings of its counters that are not in its files:
+ * a reader killed between a read and its write, or a torn last page.
+ */
+export function readNotWritten(start: CpuStats | undefined, end: CpuStats, written: number): number {
+  return Math.max(0, end.readEvents - (start?.readEvents ?? 0) - written);
+}
+
+/**
+ * One CPU's CPUSTAT text for a window whose reader died (a recording's journal, a logd segment):
+ * exact from its end counters, or, when they were never read and the buffer is gone, cut short
+ * with the reason (trace/loss.ts marks that CPU's loss uncertain).
+ */
+export function recoveredStatsText(cap: CpuCapture, start: CpuStats | undefined, end: { text: string; stats: CpuStats } | undefined, inTransit: number, cutShort: string): string {
+  const s = start && countersOf(start);
+  if (!end) return cutShortText(s, cutShort);
+  return cpuStatsText(end.text, s, beforeInPages(cap.lostInPages, s, countersOf(end.stats)), inTransit);
 }
 
 /** The per-CPU CPUSTAT texts with the start counters (and what the pages flagged from before the start) added. */

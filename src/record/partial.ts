@@ -16,11 +16,10 @@ import { LkstError } from '../base/errors.js';
 import { bootId, processStart } from '../base/owner.js';
 import { forgetNote, notedDirs, pageFilePath, truncateToWholePages } from '../base/page-files.js';
 import { Instance, parseCpuStats } from '../tracefs/instance.js';
-import { tracefs } from '../tracefs/tracefs.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
-import { countersOf, cpuStatsText, beforeInPages, cutShortText } from '../trace/loss.js';
-import { CpuReader, PageFileCounter, type CpuCapture } from './cpu-reader.js';
-import { readProcFile } from './live-meta.js';
+import { CpuReader, countPageFile, type CpuCapture } from './cpu-reader.js';
+import { readProcFile, savedCmdlines } from './live-meta.js';
+import { readNotWritten, recoveredStatsText } from './loss-stats.js';
 
 const JOURNAL_RE = /^\.lkst-(\d+)\.partial\.json$/;
 
@@ -92,7 +91,7 @@ export function removeJournal(workDir: string, pid = process.pid): void {
   for (const p of [journalPath(workDir, pid), `${journalPath(workDir, pid)}.tmp`, endPath(workDir, pid), claimedPath(workDir, pid)]) rmSync(p, { force: true });
 }
 
-/** The journal of a recording, or undefined when there is none. */
+/** The journal of a recording (its end too, once written); throws when it cannot be read. */
 export function readJournal(path: string): PartialJournal {
   let j: PartialJournal;
   try {
@@ -116,6 +115,16 @@ export function recorderAlive(j: PartialJournal): boolean {
   return j.bootId === bootId() && processStart(j.pid) === j.pidStart;
 }
 
+/** The journal at path when its recorder is gone (a damaged one is left for `recover --partial` to report). */
+function deadJournal(path: string, dir: string): PartialJournal | undefined {
+  try {
+    const j = readJournal(path);
+    return recorderAlive(j) ? undefined : { ...j, workDir: dir };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Journals of recordings in dir whose recorder is gone (their pages wait to be made a trace). */
 export function partialsIn(dir: string): PartialJournal[] {
   let names: string[];
@@ -124,17 +133,7 @@ export function partialsIn(dir: string): PartialJournal[] {
   } catch {
     return [];
   }
-  const out: PartialJournal[] = [];
-  for (const name of names) {
-    if (!JOURNAL_RE.test(name)) continue;
-    try {
-      const j = readJournal(join(dir, name));
-      if (!recorderAlive(j)) out.push({ ...j, workDir: dir });
-    } catch {
-      /* a damaged journal is reported by `recover --partial`, not by a scan */
-    }
-  }
-  return out;
+  return names.filter((n) => JOURNAL_RE.test(n)).flatMap((n) => deadJournal(join(dir, n), dir) ?? []);
 }
 
 /** Interrupted recordings anywhere a recorder of this state directory noted (record notes its page-file directory). */
@@ -145,16 +144,11 @@ export function interruptedRecordings(): PartialJournal[] {
     const path = journalPath(dir, pid);
     if (seen.has(path) || !existsSync(path)) continue;
     seen.add(path);
-    try {
-      const j = readJournal(path);
-      if (!recorderAlive(j)) out.push({ ...j, workDir: dir });
-    } catch {
-      /* reported by recover --partial */
-    }
+    const j = deadJournal(path, dir);
+    if (j) out.push(j);
   }
   return out;
 }
-
 
 export interface FinishedPartial {
   journal: PartialJournal;
@@ -191,7 +185,7 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
   }
 
   let endStats: string[] | undefined;
-  let inTransit = j.cpus.map(() => 0);
+  let inTransit: number[] | undefined;
   let how: string;
   const inst = sameBoot && j.ownInstance && !j.end ? liveInstance(j.instance) : undefined;
   if (j.end) {
@@ -210,34 +204,26 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
       }
     }
     endStats = j.cpus.map((c) => inst.read(`per_cpu/cpu${c}/stats`));
-    // Read from the kernel but never written (the page mover killed with pages in hand).
-    inTransit = j.cpus.map((c, i) => {
-      const read = parseCpuStats(endStats![i]!).readEvents - parseCpuStats(j.startStats[i] ?? '').readEvents;
-      return Math.max(0, read - pageFileEvents(pageFilePath(j.workDir, c, j.pid), pageSize));
-    });
     how = `the recorder (pid ${j.pid}) was killed; the rest of its buffer was read from ${j.instance}`;
   } else {
     how = `the recorder (pid ${j.pid}) was killed and its buffer is gone${sameBoot ? '' : ' (the machine rebooted since)'}`;
   }
 
-  const counters = cpus.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
-  for (const c of counters) c.update();
-  const captures = counters.map((c) => c.stats);
-  const startStats = j.startStats.map(parseCpuStats);
+  const captures = cpus.map((f) => countPageFile(f.cpu, f.source, pageSize));
   const cpuStats: (string | undefined)[] = new Array(j.meta.cpuCount).fill(undefined);
   captures.forEach((cap, i) => {
-    const start = startStats[i] ? countersOf(startStats[i]!) : undefined;
-    const end = endStats?.[i];
-    if (end !== undefined) {
-      cap.lostInTransit = inTransit[i] ?? 0;
-      cpuStats[cap.cpu] = cpuStatsText(end, start, beforeInPages(cap.lostInPages, start, countersOf(parseCpuStats(end))), cap.lostInTransit);
-    } else cpuStats[cap.cpu] = cutShortText(start, `recording cut short: ${how}; events after its last page are unknown`);
+    const start = j.startStats[i] === undefined ? undefined : parseCpuStats(j.startStats[i]!);
+    const text = endStats?.[i];
+    const end = text === undefined ? undefined : { text, stats: parseCpuStats(text) };
+    // Read from the kernel but never written (the page mover killed with pages in hand), unless the journal's end says.
+    if (end) cap.lostInTransit = inTransit ? (inTransit[i] ?? 0) : readNotWritten(start, end.stats, cap.events);
+    cpuStats[cap.cpu] = recoveredStatsText(cap, start, end, cap.lostInTransit ?? 0, `recording cut short: ${how}; events after its last page are unknown`);
   });
   if (!sameBoot) warnings.push('recorded on an earlier boot: kernel symbols and task names of that boot are gone, addresses and pids are shown as numbers');
   const meta: TraceMeta = {
     ...j.meta,
     kallsyms: sameBoot ? readProcFile('/proc/kallsyms') : '',
-    cmdlines: sameBoot && tracefs().has('saved_cmdlines') ? tracefs().read('saved_cmdlines') : '',
+    cmdlines: sameBoot ? savedCmdlines() : '',
     cpuStats,
   };
   if (inst) inst.remove();
@@ -255,12 +241,6 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
     },
     release: () => renameSync(claimed, journalPath(j.workDir, j.pid)),
   };
-}
-
-function pageFileEvents(path: string, pageSize: number): number {
-  const c = new PageFileCounter(0, path, pageSize);
-  c.update();
-  return c.stats.events;
 }
 
 function liveInstance(name: string): Instance | undefined {

@@ -6,12 +6,12 @@ import { dropOwner, recordOwner } from '../base/owner.js';
 import { watchInstance } from '../tracefs/owner.js';
 import { notePageFiles, pageFilePath, removePageFiles } from '../base/page-files.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
-import { CpuReader, PageFileCounter, type CpuCapture } from './cpu-reader.js';
+import { CpuReader, PageFileCounter, countPageFile, type CpuCapture } from './cpu-reader.js';
 import { Pump, pumpBinary } from './pump.js';
 import { collectFixedMeta, collectLiveMeta, savedCmdlines } from './live-meta.js';
 import { bootId, processStart } from '../base/owner.js';
 import { removeJournal, writeJournal, writeJournalEnd, type PartialJournal } from './partial.js';
-import { recordingLoss, stampStartCounters } from './loss-stats.js';
+import { readNotWritten, recordingLoss, stampStartCounters } from './loss-stats.js';
 import { PollPacer } from './poll-pacer.js';
 import { liveRound, readDue, type LivePages } from './live-pages.js';
 import { startCommand, type RunningCommand } from './command.js';
@@ -376,19 +376,14 @@ async function keepWhatWasRecorded(inst: Instance, journal: PartialJournal, pump
     if (own) inst.tracingOn = false;
     if (pump) await pump.finish().catch(() => 0);
     // Count what the files hold (a reader that failed to write counted pages it never wrote).
-    const inFiles = journal.cpus.map((cpu) => {
-      const c = new PageFileCounter(cpu, pageFilePath(journal.workDir, cpu), journal.meta.pageSize);
-      c.update();
-      return c.stats.events;
-    });
+    const inFiles = journal.cpus.map((cpu) => countPageFile(cpu, pageFilePath(journal.workDir, cpu), journal.meta.pageSize).events);
     const kept = inFiles.reduce((n, e) => n + e, 0);
     if (!kept) return 0;
     const stats = journal.cpus.map((cpu) => inst.read(`per_cpu/cpu${cpu}/stats`));
-    const inTransit = journal.cpus.map((cpu, i) => {
-      const k = inst.cpuStats(cpu);
-      const readBefore = parseCpuStats(journal.startStats[i] ?? '').readEvents;
+    const inTransit = stats.map((text, i) => {
+      const k = parseCpuStats(text);
       // Handed out but not in the files, plus what the buffer still holds and goes with the instance.
-      return Math.max(0, k.readEvents - readBefore - inFiles[i]!) + (own ? k.entries : 0);
+      return readNotWritten(parseCpuStats(journal.startStats[i] ?? ''), k, inFiles[i]!) + (own ? k.entries : 0);
     });
     writeJournalEnd(journal, { reason: 'it failed while recording', stats, inTransit });
     return kept;
