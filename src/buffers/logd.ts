@@ -77,7 +77,7 @@ export class LogDaemon {
   private readonly metaRoom: number;
   private readonly budget: FileBudget | undefined;
   /** Counters a recovered window ended at (recoverLeftovers): the first window starts there. */
-  private readonly resumeAt_: SegmentCounters = new Map();
+  private firstStart: SegmentCounters | undefined;
   private readonly st: LogdStats = { files: [], filesWritten: 0, eventsSaved: 0, eventsUnsaved: 0, eventsLostByKernel: 0, diskFull: false };
 
   constructor(private readonly opts: LogdOptions) {
@@ -130,7 +130,7 @@ export class LogDaemon {
    */
   async recoverLeftovers(): Promise<string[]> {
     const r = await recoverSegments(this.dir, { writer: this.opts.writer, kallsyms: this.opts.kallsyms !== false, nameFor: (d) => this.freeName(d) });
-    for (const [name, stats] of r.startAt) this.resumeAt_.set(name, stats);
+    if (r.startAt.size) this.firstStart = r.startAt;
     this.st.files = this.existingFiles();
     this.prune();
     return r.lines;
@@ -140,7 +140,7 @@ export class LogDaemon {
     if (this.timer) return;
     this.lossAtStart = this.lossNow();
     writeRunJournal(this.dir, this.opts.buffers, pageSizeOf);
-    this.seg = this.openSegment(false, this.resumeAt_.size ? this.resumeAt_ : undefined);
+    this.seg = this.openSegment(false, this.firstStart);
     this.timer = setInterval(() => this.tick(), this.opts.pollMs ?? DEFAULT_POLL_MS);
   }
 

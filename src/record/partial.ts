@@ -17,7 +17,7 @@ import { bootId, processStart } from '../base/owner.js';
 import { forgetNote, notedDirs, pageFilePath, truncateToWholePages } from '../base/page-files.js';
 import { Instance, parseCpuStats } from '../tracefs/instance.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
-import { CpuReader, countPageFile, type CpuCapture } from './cpu-reader.js';
+import { CpuReader, countPageFile } from './cpu-reader.js';
 import { readProcFile, savedCmdlines } from './live-meta.js';
 import { readNotWritten, recoveredStatsText } from './loss-stats.js';
 
@@ -151,10 +151,8 @@ export function interruptedRecordings(): PartialJournal[] {
 }
 
 export interface FinishedPartial {
-  journal: PartialJournal;
   meta: TraceMeta;
   cpus: { cpu: number; source: string }[];
-  captures: CpuCapture[];
   /** How the end was known, for the operator. */
   how: string;
   warnings: string[];
@@ -228,10 +226,8 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
   };
   if (inst) inst.remove();
   return {
-    journal: j,
     meta,
     cpus,
-    captures,
     how,
     warnings,
     discard: () => {

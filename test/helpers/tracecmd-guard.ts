@@ -57,74 +57,50 @@ typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
 typedef FILE *(*fopen_fn)(const char *, const char *);
 #define REAL(name, type) static type real; if (!real) real = (type)dlsym(RTLD_NEXT, name)
-int open(const char *path, int flags, ...) {
-  REAL("open", open_fn);
-  va_list ap; va_start(ap, flags); mode_t m = mode_of(flags, ap); va_end(ap);
-  int copy;
-  path = guard(path, &flags, &copy);
-  if (copy) return copy_of(path, flags);
-  return real(path, flags, m);
-}
-int open64(const char *path, int flags, ...) {
-  REAL("open64", open_fn);
-  va_list ap; va_start(ap, flags); mode_t m = mode_of(flags, ap); va_end(ap);
-  int copy;
-  path = guard(path, &flags, &copy);
-  if (copy) return copy_of(path, flags);
-  return real(path, flags, m);
-}
-int openat(int dir, const char *path, int flags, ...) {
-  REAL("openat", openat_fn);
-  va_list ap; va_start(ap, flags); mode_t m = mode_of(flags, ap); va_end(ap);
-  int copy;
-  path = guard(path, &flags, &copy);
-  if (copy) return copy_of(path, flags);
-  return real(dir, path, flags, m);
-}
-int openat64(int dir, const char *path, int flags, ...) {
-  REAL("openat64", openat_fn);
-  va_list ap; va_start(ap, flags); mode_t m = mode_of(flags, ap); va_end(ap);
-  int copy;
-  path = guard(path, &flags, &copy);
-  if (copy) return copy_of(path, flags);
-  return real(dir, path, flags, m);
-}
-/* Fortified opens (_FORTIFY_SOURCE builds, libtracefs among them) call these. */
+/* Each libc entry point that opens a file: the same guard in front of the real one. */
+#define GUARD_OPEN(name) \
+  int name(const char *path, int flags, ...) { \
+    REAL(#name, open_fn); \
+    va_list ap; va_start(ap, flags); mode_t m = mode_of(flags, ap); va_end(ap); \
+    int copy; path = guard(path, &flags, &copy); \
+    return copy ? copy_of(path, flags) : real(path, flags, m); \
+  }
+#define GUARD_OPENAT(name) \
+  int name(int dir, const char *path, int flags, ...) { \
+    REAL(#name, openat_fn); \
+    va_list ap; va_start(ap, flags); mode_t m = mode_of(flags, ap); va_end(ap); \
+    int copy; path = guard(path, &flags, &copy); \
+    return copy ? copy_of(path, flags) : real(dir, path, flags, m); \
+  }
+/* Fortified opens (_FORTIFY_SOURCE builds, libtracefs among them) call the __open*_2 ones. */
 typedef int (*open2_fn)(const char *, int);
-int __open64_2(const char *path, int flags) {
-  REAL("__open64_2", open2_fn);
-  int copy;
-  path = guard(path, &flags, &copy);
-  if (copy) return copy_of(path, flags);
-  return real(path, flags);
-}
-int __open_2(const char *path, int flags) {
-  REAL("__open_2", open2_fn);
-  int copy;
-  path = guard(path, &flags, &copy);
-  if (copy) return copy_of(path, flags);
-  return real(path, flags);
-}
+#define GUARD_OPEN2(name) \
+  int name(const char *path, int flags) { \
+    REAL(#name, open2_fn); \
+    int copy; path = guard(path, &flags, &copy); \
+    return copy ? copy_of(path, flags) : real(path, flags); \
+  }
+GUARD_OPEN(open)
+GUARD_OPEN(open64)
+GUARD_OPENAT(openat)
+GUARD_OPENAT(openat64)
+GUARD_OPEN2(__open_2)
+GUARD_OPEN2(__open64_2)
 static int fflags(const char *mode) {
   if (mode[0] == 'r') return strchr(mode, '+') ? O_RDWR : O_RDONLY;
   return (strchr(mode, '+') ? O_RDWR : O_WRONLY) | O_TRUNC;
 }
-FILE *fopen(const char *path, const char *mode) {
-  REAL("fopen", fopen_fn);
-  int f = fflags(mode), copy;
-  const char *p = guard(path, &f, &copy);
-  if (copy) return fdopen(copy_of(path, f), mode);
-  if (p == path && f == fflags(mode)) return real(path, mode);
-  return real(p, (f & O_ACCMODE) == O_RDONLY ? "r" : "w");
-}
-FILE *fopen64(const char *path, const char *mode) {
-  REAL("fopen64", fopen_fn);
-  int f = fflags(mode), copy;
-  const char *p = guard(path, &f, &copy);
-  if (copy) return fdopen(copy_of(path, f), mode);
-  if (p == path && f == fflags(mode)) return real(path, mode);
-  return real(p, (f & O_ACCMODE) == O_RDONLY ? "r" : "w");
-}
+#define GUARD_FOPEN(name) \
+  FILE *name(const char *path, const char *mode) { \
+    REAL(#name, fopen_fn); \
+    int f = fflags(mode), copy; \
+    const char *p = guard(path, &f, &copy); \
+    if (copy) return fdopen(copy_of(path, f), mode); \
+    if (p == path && f == fflags(mode)) return real(path, mode); \
+    return real(p, (f & O_ACCMODE) == O_RDONLY ? "r" : "w"); \
+  }
+GUARD_FOPEN(fopen)
+GUARD_FOPEN(fopen64)
 `;
 
 let built: string | undefined;
