@@ -177,50 +177,44 @@ export async function loadTables(conn: DuckDBConnection, input: TraceInput, want
   }
   if (stats) {
     const s = stats.result();
-    if (wanted.has('tasks')) {
-      await conn.run(`CREATE TABLE tasks (${TASKS_COLUMNS})`);
-      const app = await conn.createAppender('tasks');
-      for (const t of s.tasks) {
+    if (wanted.has('tasks'))
+      await fillTable(conn, 'tasks', TASKS_COLUMNS, s.tasks, loaded, (app, t) => {
         app.appendInteger(t.pid);
         app.appendVarchar(t.comm);
         app.appendBigInt(BigInt(t.events));
         app.appendBigInt(BigInt(Math.round(t.runNs)));
         app.appendBigInt(BigInt(t.switches));
         app.appendVarchar(pass.model.tasks.get(t.pid)?.state ?? 'unknown');
-        app.endRow();
-      }
-      app.closeSync();
-      loaded.set('tasks', s.tasks.length);
-    }
-    if (wanted.has('cpus')) {
-      await conn.run(`CREATE TABLE cpus (${CPUS_COLUMNS})`);
-      const app = await conn.createAppender('cpus');
-      for (const c of s.byCpu) {
+      });
+    if (wanted.has('cpus'))
+      await fillTable(conn, 'cpus', CPUS_COLUMNS, s.byCpu, loaded, (app, c) => {
         app.appendVarchar(c.buffer);
         app.appendInteger(c.cpu);
         app.appendBigInt(BigInt(c.events));
         app.appendBigInt(BigInt(c.lost));
         app.appendBoolean(c.lostExact);
         app.appendBigInt(BigInt(c.lostBefore));
-        app.endRow();
-      }
-      app.closeSync();
-      loaded.set('cpus', s.byCpu.length);
-    }
+      });
   }
-  if (wanted.has('lost')) {
-    await conn.run(`CREATE TABLE lost (${LOST_COLUMNS})`);
-    const app = await conn.createAppender('lost');
-    for (const r of [...lostRows, ...pass.loss.unplaced]) {
+  if (wanted.has('lost'))
+    await fillTable(conn, 'lost', LOST_COLUMNS, [...lostRows, ...pass.loss.unplaced], loaded, (app, r) => {
       app.appendBigInt(BigInt(r.ts));
       app.appendVarchar(r.buffer);
       app.appendInteger(r.cpu);
       if (r.count < 0) app.appendNull();
       else app.appendBigInt(BigInt(r.count));
-      app.endRow();
-    }
-    app.closeSync();
-    loaded.set('lost', lostRows.length + pass.loss.unplaced.length);
-  }
+    });
   return loaded;
+}
+
+/** Creates a table and appends a row per item; notes its row count in loaded. */
+async function fillTable<T>(conn: DuckDBConnection, name: string, columns: string, rows: readonly T[], loaded: Map<string, number>, row: (app: DuckDBAppender, r: T) => void): Promise<void> {
+  await conn.run(`CREATE TABLE ${name} (${columns})`);
+  const app = await conn.createAppender(name);
+  for (const r of rows) {
+    row(app, r);
+    app.endRow();
+  }
+  app.closeSync();
+  loaded.set(name, rows.length);
 }
