@@ -13,6 +13,11 @@ function notesDir(state = stateDir()): string {
   return join(state, 'page-files');
 }
 
+/** Where a recorder's journal (record/partial.ts) lies beside its page files. */
+export function recordingJournalPath(dir: string, pid = process.pid): string {
+  return join(dir, `.lkst-${pid}.partial.json`);
+}
+
 export function pageFilePath(dir: string, cpu: number, pid = process.pid): string {
   return join(dir, `.lkst-${pid}-cpu${cpu}.pages`);
 }
@@ -57,7 +62,7 @@ export function notedDirs(): { pid: number; dir: string }[] {
 
 /** A recorder's journal (record/partial.ts): its pages can still become a trace, so they are never removed as stale. */
 function hasJournal(dir: string, pid: number): boolean {
-  return existsSync(join(dir, `.lkst-${pid}.partial.json`));
+  return existsSync(recordingJournalPath(dir, pid));
 }
 
 /**

@@ -14,7 +14,7 @@ import { existsSync, openSync, closeSync, readFileSync, readdirSync, renameSync,
 import { dirname, join } from 'node:path';
 import { LkstError } from '../base/errors.js';
 import { bootId, processStart } from '../base/owner.js';
-import { forgetNote, notedDirs, pageFilePath, truncateToWholePages } from '../base/page-files.js';
+import { forgetNote, recordingJournalPath, notedDirs, pageFilePath, truncateToWholePages } from '../base/page-files.js';
 import { Instance, parseCpuStats } from '../tracefs/instance.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { CpuReader, countPageFile } from './cpu-reader.js';
@@ -46,10 +46,6 @@ export interface PartialJournal {
   end?: { reason: string; stats: string[]; inTransit: number[] };
 }
 
-export function journalPath(workDir: string, pid = process.pid): string {
-  return join(workDir, `.lkst-${pid}.partial.json`);
-}
-
 function endPath(workDir: string, pid: number): string {
   return join(workDir, `.lkst-${pid}.partial.end`);
 }
@@ -64,7 +60,7 @@ function endRoom(cpus: number): number {
  * is written later into that room, in place, so a full disk cannot refuse it.
  */
 export function writeJournal(j: PartialJournal): void {
-  const path = journalPath(j.workDir, j.pid);
+  const path = recordingJournalPath(j.workDir, j.pid);
   writeFileSync(endPath(j.workDir, j.pid), Buffer.alloc(endRoom(j.cpus.length), 0x20));
   writeFileSync(`${path}.tmp`, JSON.stringify({ ...j, end: undefined }));
   renameSync(`${path}.tmp`, path);
@@ -84,11 +80,11 @@ export function writeJournalEnd(j: PartialJournal, end: NonNullable<PartialJourn
 }
 
 function claimedPath(workDir: string, pid: number): string {
-  return `${journalPath(workDir, pid)}.${process.pid}.claimed`;
+  return `${recordingJournalPath(workDir, pid)}.${process.pid}.claimed`;
 }
 
 export function removeJournal(workDir: string, pid = process.pid): void {
-  for (const p of [journalPath(workDir, pid), `${journalPath(workDir, pid)}.tmp`, endPath(workDir, pid), claimedPath(workDir, pid)]) rmSync(p, { force: true });
+  for (const p of [recordingJournalPath(workDir, pid), `${recordingJournalPath(workDir, pid)}.tmp`, endPath(workDir, pid), claimedPath(workDir, pid)]) rmSync(p, { force: true });
 }
 
 /** The journal of a recording (its end too, once written); throws when it cannot be read. */
@@ -141,7 +137,7 @@ export function interruptedRecordings(): PartialJournal[] {
   const out: PartialJournal[] = [];
   const seen = new Set<string>();
   for (const { pid, dir } of notedDirs()) {
-    const path = journalPath(dir, pid);
+    const path = recordingJournalPath(dir, pid);
     if (seen.has(path) || !existsSync(path)) continue;
     seen.add(path);
     const j = deadJournal(path, dir);
@@ -168,7 +164,7 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
   // One finisher at a time (a reset and a recover --partial may meet): whoever renames the journal has it.
   const claimed = claimedPath(j.workDir, j.pid);
   try {
-    renameSync(journalPath(j.workDir, j.pid), claimed);
+    renameSync(recordingJournalPath(j.workDir, j.pid), claimed);
   } catch {
     throw new LkstError(`the recording by pid ${j.pid} in ${j.workDir} is being written by another lkst`, 'wait for it: it writes the trace');
   }
@@ -235,7 +231,7 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
       removeJournal(j.workDir, j.pid);
       forgetNote(j.pid);
     },
-    release: () => renameSync(claimed, journalPath(j.workDir, j.pid)),
+    release: () => renameSync(claimed, recordingJournalPath(j.workDir, j.pid)),
   };
 }
 
