@@ -57,7 +57,7 @@ async function registerAll(program: Command): Promise<void> {
 }
 
 // Commands that finish interrupted recordings themselves do not announce them.
-if (!['recover', 'reset', undefined].includes(process.argv[2]) && !process.argv.includes('-q')) process.stderr.write((await import('./interrupted-notice.js')).interruptedNotice());
+if (!['recover', 'reset', undefined].includes(process.argv[2]) && !process.argv.includes('-q')) process.stderr.write(await (await import('./interrupted-notice.js')).interruptedNotice());
 
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   if (err.code === 'EPIPE') process.exit(0);
