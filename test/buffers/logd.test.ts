@@ -6,6 +6,8 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { LogDaemon } from '../../src/buffers/logd.js';
+import { Segment } from '../../src/buffers/segment.js';
+import { CLI } from '../helpers/cli.js';
 import { reportedSeqs, seqBuffer, sleep, startSeqWorkload, stopChild, withBufferNames } from './helpers.js';
 
 
@@ -138,5 +140,32 @@ test('logd on a disk that fills up: stops writing with a message, counts what it
     const st = await d.stop();
     assert.ok(st.eventsUnsaved >= full.eventsUnsaved);
     assert.ok(!readdirSync(dir).some((f) => f.startsWith('.')), 'no page or temporary files left');
+  });
+});
+
+test("a segment's file ends at the counters read when its window closed, not when it is written: the files' losses add up to the kernel's", async () => {
+  await withLogd('logd-window', { spin: 0 }, async ({ name, dir, child }) => {
+    const inst = seqBuffer(name, child.pid!, { sizeKb: 64, overwrite: false });
+    const dropped = () => inst.cpus().reduce((n, c) => n + inst.cpuStats(c).droppedEvents, 0);
+    const seg = new Segment([inst], dir);
+    inst.tracingOn = true;
+    try {
+      await sleep(200);
+      seg.drain();
+      const atEnd = seg.markEnd().get(inst.name)!;
+      const endDropped = atEnd.reduce((n, s) => n + (s?.droppedEvents ?? 0), 0);
+      // Nothing reads the buffer now: it fills and the kernel drops, as while a rotated file is still being written.
+      for (let i = 0; i < 100 && dropped() === endDropped; i++) await sleep(50);
+      assert.ok(dropped() > endDropped, 'the kernel dropped events after the window closed');
+      const path = join(dir, 'window.dat');
+      await seg.write(path, { writer: writeTraceDat, kallsyms: false });
+      const st = JSON.parse(execFileSync(process.execPath, [CLI, 'stats', '--json', path], { encoding: 'utf8' })) as { lostTotal: number; lostExact: boolean };
+      assert.ok(st.lostExact);
+      assert.equal(st.lostTotal, endDropped, 'the file counts the drops of its own window only');
+    } finally {
+      inst.tracingOn = false;
+      seg.close();
+      seg.removeFiles();
+    }
   });
 });
