@@ -318,8 +318,9 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     if (!pumpFailed) for (const c of counters) c.update();
     const kernelStats = kernelStatsNow();
     const caps = captures(counters, readers);
-    // A pump that died may have held pages between its two splices: the kernel counted them as read.
-    if (pumpFailed) for (const [i, c] of caps.entries()) c.lostInTransit = Math.max(0, (kernelStats[i]?.readEvents ?? 0) - c.events);
+    // A pump that died may have held pages between its two splices: the kernel counted them as read
+  // (since the recording began: an attached buffer may have been read before).
+    if (pumpFailed) for (const [i, c] of caps.entries()) c.lostInTransit = kernelStats[i] ? readNotWritten(kernelStatsAtStart[i], kernelStats[i], c.events) : 0;
     const meta = collectLiveMeta(inst, events, pageSize, { fixed: journal?.meta });
     // Until the caller has written its trace, the journal holds the end too: a writer that fails
     // (a full disk) leaves pages that `lkst recover --partial` turns into the trace, loss exact.

@@ -118,6 +118,35 @@ test('when the pump dies mid-recording, Node reads on; what the pump held is cou
   }
 });
 
+test('attached to a buffer read before, a pump that dies counts only what it held: the kernel\'s read count since the recording began', async () => {
+  const dir = tempDir();
+  try {
+    await withInstance('rec-attach-pump', async (inst) => {
+      inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
+      inst.tracingOn = true;
+      // A first recording reads events out of the buffer: the kernel's read count no longer starts at 0.
+      const first = await record({ events: [], workDir: dir, attach: inst, command: ['sh', '-c', 'for i in $(seq 1 50); do /bin/true; done'] });
+      first.discard();
+      const r = await record({
+        events: [],
+        workDir: dir,
+        attach: inst,
+        command: ['sh', '-c', `for i in $(seq 1 100); do /bin/true; done; pkill -KILL -P ${process.pid} -f lkst-pump; for i in $(seq 1 100); do /bin/true; done`],
+      });
+      inst.tracingOn = false;
+      const readBefore = r.kernelStatsAtStart.reduce((s, k) => s + k.readEvents, 0);
+      assert.ok(readBefore > 0, 'the buffer had been read before this recording');
+      const captured = r.captures.reduce((s, c) => s + c.events, 0);
+      const readDuring = r.kernelStats.reduce((s, k) => s + k.readEvents, 0) - readBefore;
+      const inTransit = r.captures.reduce((s, c) => s + (c.lostInTransit ?? 0), 0);
+      assert.equal(captured + inTransit, readDuring, 'what the kernel handed out during this recording was captured or counted as lost');
+      r.discard();
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('recording an armed trace that keeps running ends promptly and does not chase the writer page by page', async () => {
   const dir = tempDir();
   try {
