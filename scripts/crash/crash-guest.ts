@@ -17,18 +17,23 @@ export interface GuestOptions {
   memMiB?: number;
   extraAppend?: string;
   /** Dump formats to take after the panic. */
-  formats?: Array<'elf' | 'kdump-zlib'>;
+  formats?: Array<DumpFormat>;
   /** Also keep guest RAM as a raw image (file-backed memory in /dev/shm). */
   raw?: boolean;
   timeoutMs?: number;
 }
+
+/** QEMU's dump-guest-memory formats lkst is tested on (LZO and snappy: lkst refuses them, tested for the message). */
+export type DumpFormat = 'elf' | 'kdump-zlib' | 'kdump-lzo' | 'kdump-snappy';
 
 export interface BufferStats { entries: number; overrun: number; read: number }
 
 export interface GuestResult {
   serial: string;
   panicked: boolean;
-  dumps: { elf?: string; 'kdump-zlib'?: string; raw?: string };
+  dumps: Partial<Record<DumpFormat | 'raw', string>>;
+  /** Formats this QEMU could not write (built without LZO or snappy), with its reason. */
+  dumpErrors: Partial<Record<DumpFormat, string>>;
   /** buffer name ("top" or instance) → cpu → stats printed by the guest just before the crash. */
   stats: Map<string, Map<number, BufferStats>>;
 }
@@ -129,6 +134,7 @@ export async function crashGuest(o: GuestOptions): Promise<GuestResult> {
   const deadline = Date.now() + (o.timeoutMs ?? 120_000);
   const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 120_000);
   const dumps: GuestResult['dumps'] = {};
+  const dumpErrors: GuestResult['dumpErrors'] = {};
   let panicked = false;
   let sock: Socket | undefined;
   try {
@@ -142,9 +148,15 @@ export async function crashGuest(o: GuestOptions): Promise<GuestResult> {
     if (panicked) {
       await qmp.cmd('stop');
       for (const f of o.formats ?? ['elf']) {
-        const path = join(o.outDir, f === 'elf' ? 'vmcore.elf' : 'vmcore.kdump');
-        await qmp.cmd('dump-guest-memory', { paging: false, protocol: `file:${path}`, format: f });
-        dumps[f] = path;
+        const path = join(o.outDir, f === 'elf' ? 'vmcore.elf' : f === 'kdump-zlib' ? 'vmcore.kdump' : `vmcore.${f}`);
+        try {
+          await qmp.cmd('dump-guest-memory', { paging: false, protocol: `file:${path}`, format: f });
+          dumps[f] = path;
+        } catch (e) {
+          // Optional compressions depend on how QEMU was built; the formats lkst reads must work.
+          if (f === 'elf' || f === 'kdump-zlib') throw e;
+          dumpErrors[f] = (e as Error).message;
+        }
       }
       if (rawPath) dumps.raw = rawPath;
       await qmp.cmd('quit').catch(() => undefined);
@@ -163,7 +175,7 @@ export async function crashGuest(o: GuestOptions): Promise<GuestResult> {
     if (rawPath && !dumps.raw) rmSync(rawPath, { force: true });
   }
   const serial = existsSync(serialPath) ? readFileSync(serialPath, 'latin1') : '';
-  return { serial, panicked, dumps, stats: parseGuestStats(serial) };
+  return { serial, panicked, dumps, dumpErrors, stats: parseGuestStats(serial) };
 }
 
 if (process.argv[1]?.endsWith('crash-guest.js') && process.argv.length >= 5) {
