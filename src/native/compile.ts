@@ -13,7 +13,8 @@ export function nativeCacheDir(): string {
  * Path of a small C helper, compiled with the system's cc on first use and cached by source hash.
  * Throws LkstError (naming the compiler problem) when it cannot be built.
  */
-export function compiledHelper(name: string, source: string, dir = join(nativeCacheDir(), 'bin')): string {
+export function compiledHelper(name: string, source: string, dir = join(nativeCacheDir(), 'bin'), link: { libs?: string[]; fix?: string } = {}): string {
+  const libs = link.libs ?? [];
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 12);
   const bin = join(dir, `${name}-${hash}`);
   if (existsSync(bin)) return bin;
@@ -26,7 +27,7 @@ export function compiledHelper(name: string, source: string, dir = join(nativeCa
   try {
     for (const compiler of ['cc', 'gcc', 'gcc-12']) {
       try {
-        execFileSync(compiler, ['-O2', '-o', tmp, cFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+        execFileSync(compiler, ['-O2', '-o', tmp, cFile, ...libs], { stdio: ['ignore', 'ignore', 'pipe'] });
         renameSync(tmp, bin);
         return bin;
       } catch (err) {
@@ -36,5 +37,5 @@ export function compiledHelper(name: string, source: string, dir = join(nativeCa
   } finally {
     rmSync(cFile, { force: true });
   }
-  throw new LkstError(`cannot build the helper ${name}: ${why}`, 'install a C compiler (apt-get install gcc)');
+  throw new LkstError(`cannot build the helper ${name}: ${why}`, link.fix ?? 'install a C compiler (apt-get install gcc)');
 }

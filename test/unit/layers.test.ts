@@ -11,7 +11,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['events'],
   ['ringbuf'],
   ['trace'],
-  ['record', 'buffers', 'masksets', 'handlers', 'native'],
+  ['record', 'buffers', 'masksets', 'handlers', 'native', 'bpf'],
   ['file'],
   ['crash'],
   ['sources'],
