@@ -12,6 +12,7 @@ import { compiledHelper } from '../native/compile.js';
 const SOURCE = String.raw`
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <bpf/libbpf.h>
 
 /* libbpf's messages (the verifier log among them) go to stderr for the caller to read. */
@@ -20,16 +21,25 @@ static int say(enum libbpf_print_level level, const char *fmt, va_list ap) {
   return vfprintf(stderr, fmt, ap);
 }
 
+/* lkst-bpf-check OBJECT [PROGRAM...]: loads the named programs (all when none is named). */
 int main(int argc, char **argv) {
-  if (argc != 2) { fprintf(stderr, "usage: lkst-bpf-check OBJECT\n"); return 2; }
+  if (argc < 2) { fprintf(stderr, "usage: lkst-bpf-check OBJECT [PROGRAM...]\n"); return 2; }
   libbpf_set_print(say);
   struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
   if (!obj) { fprintf(stderr, "lkst-bpf-check: cannot open %s\n", argv[1]); return 2; }
+  if (argc > 2) {
+    struct bpf_program *p;
+    bpf_object__for_each_program(p, obj) {
+      int wanted = 0;
+      for (int i = 2; i < argc; i++) if (strcmp(bpf_program__name(p), argv[i]) == 0) wanted = 1;
+      bpf_program__set_autoload(p, wanted);
+    }
+  }
   int err = bpf_object__load(obj);
   if (!err) {
     struct bpf_program *p;
     bpf_object__for_each_program(p, obj)
-      printf("program %s %s %zu\n", bpf_program__name(p), bpf_program__section_name(p), bpf_program__insn_cnt(p));
+      if (bpf_program__autoload(p)) printf("program %s %s %zu\n", bpf_program__name(p), bpf_program__section_name(p), bpf_program__insn_cnt(p));
   }
   bpf_object__close(obj);
   return err ? 1 : 0;
@@ -82,14 +92,14 @@ export function verifierMessage(log: string): { program?: string; at?: string; c
 }
 
 /**
- * Loads every program of a BPF object into the kernel and unloads it. Returns the programs; throws
+ * Loads the named programs of a BPF object (all when none is named) into the kernel and unloads them. Returns the programs; throws
  * a one-line LkstError naming the source line when the verifier (or libbpf) refuses it.
  */
-export function checkBpfObject(object: string): CheckedProgram[] {
+export function checkBpfObject(object: string, programs: readonly string[] = []): CheckedProgram[] {
   const bin = checker();
   let out: string;
   try {
-    out = execFileSync(bin, [object], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
+    out = execFileSync(bin, [object, ...programs], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
   } catch (err) {
     const e = err as { status?: number; stderr?: string };
     if (e.status !== 1) throw new LkstError(`cannot check ${object}: ${String(e.stderr ?? err).trim().split('\n')[0]}`, 'is it a BPF object compiled by clang -target bpf?');

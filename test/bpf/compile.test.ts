@@ -10,6 +10,7 @@ import { LkstError } from '../../src/base/errors.js';
 import { checkBpfObject } from '../../src/bpf/check.js';
 import { compileBpf } from '../../src/bpf/compile.js';
 import { findToolchain, problemsText } from '../../src/bpf/toolchain.js';
+import { lkst } from '../helpers/cli.js';
 
 const tools = findToolchain();
 const skip = 'problems' in tools ? `no BPF toolchain: ${problemsText(tools.problems).why}` : false;
@@ -95,5 +96,33 @@ int unchecked(void *ctx) {
         return true;
       },
     );
+  });
+
+  test('lkst features says which kinds of program this kernel loads, as loading one of each says', () => {
+    const obj = build(
+      'kinds',
+      `#include <bpf/bpf_tracing.h>
+SEC("tracepoint/raw_syscalls/sys_enter") int k_tracepoint(void *ctx) { u32 k = 1; u64 one = 1; bpf_map_update_elem(&counts, &k, &one, BPF_ANY); return 0; }
+SEC("raw_tracepoint/sys_enter") int k_raw_tracepoint(struct bpf_raw_tracepoint_args *ctx) { u32 k = 2; u64 one = 1; bpf_map_update_elem(&counts, &k, &one, BPF_ANY); return 0; }
+SEC("tp_btf/sys_enter") int BPF_PROG(k_tp_btf, struct pt_regs *regs, long id) { u32 k = 3; u64 v = id; bpf_map_update_elem(&counts, &k, &v, BPF_ANY); return 0; }
+`,
+    );
+    const loads = (kind: string) => {
+      try {
+        checkBpfObject(obj, [`k_${kind}`]);
+        return true;
+      } catch (e) {
+        if (e instanceof LkstError) return false;
+        throw e;
+      }
+    };
+    const r = lkst(['features', '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const bpf = (JSON.parse(r.stdout) as { bpf: { kinds: Record<string, true | string>; unavailable?: unknown } }).bpf;
+    for (const kind of ['tracepoint', 'raw_tracepoint', 'tp_btf']) assert.equal(bpf.kinds[kind] === true, loads(kind), kind);
+    const text = lkst(['features']).stdout;
+    const yes = ['tracepoint', 'raw_tracepoint', 'tp_btf'].filter((k) => bpf.kinds[k] === true);
+    if (yes.length) assert.match(text, new RegExp(`^yes\\s+BPF handlers \\(${yes.join(', ')} programs load`, 'm'));
+    else assert.match(text, /^no\s+BPF handlers: /m);
   });
 });

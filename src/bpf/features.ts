@@ -1,0 +1,78 @@
+/**
+ * Which kinds of BPF program this kernel lets lkst attach to tracepoints, found by building and
+ * loading one small program of each kind (tracepoint, raw_tracepoint, tp_btf) and its ring buffer:
+ * bpftool's `feature probe` is not trusted (here it calls tp_btf's program type unavailable, yet
+ * tp_btf programs load). The answer is cached per kernel BTF beside vmlinux.h.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LkstError } from '../base/errors.js';
+import { checkBpfObject } from './check.js';
+import { compileBpf, requireToolchain, vmlinuxHeaderDir } from './compile.js';
+
+export const PROGRAM_KINDS = ['tracepoint', 'raw_tracepoint', 'tp_btf'] as const;
+export type ProgramKind = (typeof PROGRAM_KINDS)[number];
+
+export interface BpfFeatures {
+  /** Why no BPF handler can run here (toolchain, BTF, permissions); absent when some can. */
+  unavailable?: { why: string; fix: string };
+  /** Per kind of program: true, or the kernel's reason for refusing it. */
+  kinds: Partial<Record<ProgramKind, true | string>>;
+}
+
+const PROBE = `#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+char LICENSE[] SEC("license") = "GPL";
+struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 4096); } out SEC(".maps");
+static void note(u64 v) { u64 *r = bpf_ringbuf_reserve(&out, 8, 0); if (r) { *r = v; bpf_ringbuf_submit(r, 0); } }
+SEC("tracepoint/sched/sched_switch") int probe_tracepoint(void *ctx) { note(bpf_ktime_get_ns()); return 0; }
+SEC("raw_tracepoint/sched_switch") int probe_raw_tracepoint(struct bpf_raw_tracepoint_args *ctx) { note(ctx->args[0]); return 0; }
+SEC("tp_btf/sched_switch") int BPF_PROG(probe_tp_btf, bool preempt, struct task_struct *prev) { note(prev->pid); return 0; }
+`;
+
+function probe(): BpfFeatures {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-bpf-probe-'));
+  try {
+    const src = join(dir, 'probe.bpf.c');
+    writeFileSync(src, PROBE);
+    compileBpf(src, join(dir, 'probe.o'));
+    const kinds: BpfFeatures['kinds'] = {};
+    for (const kind of PROGRAM_KINDS) {
+      try {
+        checkBpfObject(join(dir, 'probe.o'), [`probe_${kind}`]);
+        kinds[kind] = true;
+      } catch (err) {
+        if (!(err instanceof LkstError)) throw err;
+        kinds[kind] = err.what;
+      }
+    }
+    return Object.values(kinds).some((v) => v === true) ? { kinds } : { kinds, unavailable: { why: `the kernel loads none of lkst's BPF programs (${kinds.raw_tracepoint})`, fix: 'run as root on a kernel with BPF and BTF, not locked down for confidentiality' } };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** What BPF handlers can do on this kernel (probed once per kernel BTF, then read from the cache). */
+export function detectBpf(): BpfFeatures {
+  let tools;
+  try {
+    tools = requireToolchain();
+  } catch (err) {
+    if (!(err instanceof LkstError)) throw err;
+    return { kinds: {}, unavailable: { why: err.what.replace(/^BPF handlers cannot be built here: /, ''), fix: err.fix } };
+  }
+  if (process.getuid?.() !== 0) return { kinds: {}, unavailable: { why: 'loading BPF programs needs root', fix: 'run lkst as root' } };
+  const cache = join(vmlinuxHeaderDir(tools), 'features.json');
+  if (existsSync(cache)) {
+    try {
+      return JSON.parse(readFileSync(cache, 'utf8')) as BpfFeatures;
+    } catch {
+      /* probed again below */
+    }
+  }
+  const f = probe();
+  writeFileSync(cache, JSON.stringify(f));
+  return f;
+}
