@@ -1,0 +1,46 @@
+/**
+ * A CPU's records from lkst-bpf-run (cpuN.rec: u64 ts, u32 len, u32 0, data padded to 8 bytes)
+ * turned into kernel ring-buffer pages (ringbuf/page-writer.ts), so BPF handlers' output is one more
+ * page stream of the trace, read, merged and counted like a tracefs buffer's.
+ */
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { PageWriter } from '../ringbuf/page-writer.js';
+
+export interface BpfRecord {
+  ts: bigint;
+  data: Buffer;
+}
+
+/** The records of one cpuN.rec file, in file order. Throws on a file cut inside a record. */
+export function readRecordFile(path: string): BpfRecord[] {
+  const b = readFileSync(path);
+  const out: BpfRecord[] = [];
+  for (let p = 0; p < b.length; ) {
+    if (p + 16 > b.length) throw new Error(`${path}: a record header is cut off at byte ${p}`);
+    const ts = b.readBigUInt64LE(p);
+    const len = b.readUInt32LE(p + 8);
+    const end = p + 16 + len;
+    if (end > b.length) throw new Error(`${path}: a record of ${len} bytes is cut off at byte ${p}`);
+    out.push({ ts, data: b.subarray(p + 16, end) });
+    p = end + ((8 - (len % 8)) % 8);
+  }
+  return out;
+}
+
+/**
+ * Writes a CPU's records as pages into pagesPath; returns the records and pages written. Records
+ * are put in time order first: a program's stamp is taken before it reserves its slot, so two
+ * programs on one CPU (an interrupt between stamp and reserve) can land out of order.
+ */
+export function writeRecordPages(records: BpfRecord[], pageSize: number, pagesPath: string): { records: number; pages: number } {
+  const sorted = records.map((r, i) => ({ r, i })).sort((a, b) => (a.r.ts < b.r.ts ? -1 : a.r.ts > b.r.ts ? 1 : a.i - b.i));
+  const fd = openSync(pagesPath, 'w');
+  try {
+    const w = new PageWriter(pageSize, (page) => writeSync(fd, page));
+    for (const { r } of sorted) w.add(r.ts, r.data);
+    w.flush();
+    return { records: sorted.length, pages: w.pages };
+  } finally {
+    closeSync(fd);
+  }
+}

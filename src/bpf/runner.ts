@@ -1,0 +1,168 @@
+/**
+ * Runs a BPF object's programs attached to their tracepoints and keeps what they record:
+ * `lkst-bpf-run`, C on libbpf, compiled on first use. It loads the object, attaches every program,
+ * and consumes the ring buffer map `lkst_out`: each record is `struct lkst_rec { u64 ts; u32 len;
+ * u32 cpu; u8 data[len]; }` (ts from bpf_ktime_get_ns, the `mono` trace clock; data laid out as a
+ * tracepoint's record, common_type first). Records go to one file per CPU as they come
+ * (`cpuN.rec`: u64 ts, u32 len, u32 0, data padded to 8 bytes), so Node turns them into ring-buffer
+ * pages afterwards (record-stream.ts). It stops when its stdin closes (the recorder ended or died):
+ * it detaches, drains the ring buffer, and says per CPU how many records it wrote and how many the
+ * programs could not reserve (the per-CPU array `lkst_lost`, when the object has one).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { LkstError } from '../base/errors.js';
+import { compiledHelper } from '../native/compile.js';
+
+const SOURCE = String.raw`
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#define MAXCPU 1024
+struct rec { unsigned long long ts; unsigned int len; unsigned int cpu; unsigned char data[]; };
+static FILE *outs[MAXCPU];
+static unsigned long long written[MAXCPU];
+static const char *dir;
+static int bad;
+static int say(enum libbpf_print_level level, const char *fmt, va_list ap) {
+  if (level == LIBBPF_DEBUG) return 0;
+  return vfprintf(stderr, fmt, ap);
+}
+static int on_rec(void *ctx, void *data, size_t size) {
+  struct rec *r = data;
+  if (size < sizeof(*r) || r->len > size - sizeof(*r) || r->cpu >= MAXCPU) { bad++; return 0; }
+  if (!outs[r->cpu]) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cpu%u.rec", dir, r->cpu);
+    outs[r->cpu] = fopen(path, "w");
+    if (!outs[r->cpu]) { fprintf(stderr, "lkst-bpf-run: cannot write %s: %s\n", path, strerror(errno)); return -1; }
+  }
+  static const unsigned char zero[8];
+  unsigned int head[2] = { r->len, 0 };
+  FILE *f = outs[r->cpu];
+  if (fwrite(&r->ts, 8, 1, f) != 1 || fwrite(head, 8, 1, f) != 1 || fwrite(r->data, 1, r->len, f) != r->len ||
+      fwrite(zero, 1, (8 - r->len % 8) % 8, f) != (8 - r->len % 8) % 8) { fprintf(stderr, "lkst-bpf-run: write: %s\n", strerror(errno)); return -1; }
+  written[r->cpu]++;
+  return 0;
+}
+int main(int argc, char **argv) {
+  if (argc != 3) { fprintf(stderr, "usage: lkst-bpf-run OBJECT DIR\n"); return 2; }
+  dir = argv[2];
+  libbpf_set_print(say);
+  signal(SIGINT, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
+  if (!obj) { fprintf(stderr, "lkst-bpf-run: cannot open %s\n", argv[1]); return 2; }
+  if (bpf_object__load(obj)) return 1;
+  int out = bpf_object__find_map_fd_by_name(obj, "lkst_out");
+  if (out < 0) { fprintf(stderr, "lkst-bpf-run: the object has no lkst_out ring buffer\n"); return 2; }
+  struct ring_buffer *rb = ring_buffer__new(out, on_rec, NULL, NULL);
+  if (!rb) { fprintf(stderr, "lkst-bpf-run: ring buffer: %s\n", strerror(errno)); return 1; }
+  struct bpf_link *links[256];
+  int nlinks = 0;
+  struct bpf_program *p;
+  bpf_object__for_each_program(p, obj) {
+    if (nlinks == 256) { fprintf(stderr, "lkst-bpf-run: more than 256 programs\n"); return 2; }
+    links[nlinks] = bpf_program__attach(p);
+    if (!links[nlinks]) { fprintf(stderr, "lkst-bpf-run: cannot attach %s: %s\n", bpf_program__name(p), strerror(errno)); return 1; }
+    nlinks++;
+  }
+  printf("attached %d\n", nlinks);
+  fflush(stdout);
+  struct pollfd in = { .fd = 0, .events = POLLIN };
+  for (;;) {
+    if (ring_buffer__poll(rb, 50) < 0 && errno != EINTR) { fprintf(stderr, "lkst-bpf-run: poll: %s\n", strerror(errno)); return 1; }
+    if (poll(&in, 1, 0) > 0) {
+      char b[64];
+      if (read(0, b, sizeof b) <= 0) break;
+    }
+  }
+  for (int i = 0; i < nlinks; i++) bpf_link__destroy(links[i]);
+  while (ring_buffer__consume(rb) > 0) ;
+  int ncpu = libbpf_num_possible_cpus();
+  int lostfd = bpf_object__find_map_fd_by_name(obj, "lkst_lost");
+  unsigned long long *lost = calloc((size_t)ncpu, 8);
+  if (lostfd >= 0) { unsigned int k = 0; if (bpf_map_lookup_elem(lostfd, &k, lost)) memset(lost, 0, (size_t)ncpu * 8); }
+  for (int c = 0; c < ncpu && c < MAXCPU; c++) {
+    if (outs[c] && fclose(outs[c])) { fprintf(stderr, "lkst-bpf-run: close: %s\n", strerror(errno)); return 1; }
+    printf("cpu %d written %llu lost %llu\n", c, written[c], lost[c]);
+  }
+  printf("malformed %d\n", bad);
+  return 0;
+}
+`;
+
+export interface BpfRunCpu {
+  cpu: number;
+  written: number;
+  /** Records the programs could not reserve in the ring buffer (it was full). */
+  lost: number;
+}
+
+export interface BpfRunResult {
+  cpus: BpfRunCpu[];
+  /** Ring-buffer records too short for their header (a program's bug): counted, not written. */
+  malformed: number;
+}
+
+function runnerPath(): string {
+  return compiledHelper('lkst-bpf-run', SOURCE, undefined, { libs: ['-lbpf'], fix: 'install libbpf-dev and a C compiler (apt-get install libbpf-dev gcc)' });
+}
+
+/** A running lkst-bpf-run: its programs are attached once started() resolves. */
+export class BpfRun {
+  private readonly child: ChildProcess;
+  private out = '';
+  private err = '';
+  private readonly exited: Promise<number | null>;
+
+  constructor(
+    object: string,
+    readonly dir: string,
+  ) {
+    this.child = spawn(runnerPath(), [object, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.err += d));
+    this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
+  }
+
+  /** Resolves once every program is attached; rejects with the loader's reason when one is not. */
+  async started(): Promise<number> {
+    for (;;) {
+      const m = /^attached (\d+)$/m.exec(this.out);
+      if (m) return Number(m[1]);
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw this.failure();
+      await Promise.race([once(this.child.stdout!, 'data'), this.exited]);
+    }
+  }
+
+  /** Detaches, drains and reports per CPU what was written and lost. */
+  async finish(): Promise<BpfRunResult> {
+    this.child.stdin!.end();
+    const code = await this.exited;
+    if (code !== 0) throw this.failure();
+    const cpus = [...this.out.matchAll(/^cpu (\d+) written (\d+) lost (\d+)$/gm)].map((m) => ({ cpu: Number(m[1]), written: Number(m[2]), lost: Number(m[3]) }));
+    return { cpus, malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0) };
+  }
+
+  /** The record file of a CPU. */
+  recordFile(cpu: number): string {
+    return join(this.dir, `cpu${cpu}.rec`);
+  }
+
+  private failure(): LkstError {
+    const lines = this.err.split('\n').map((l) => l.replace(/^libbpf: /, '').trim()).filter(Boolean);
+    const why = lines.find((l) => /lkst-bpf-run|failed|error|invalid/i.test(l)) ?? lines.at(-1) ?? `exit ${this.child.exitCode}`;
+    return new LkstError(`the BPF handlers could not run: ${why}`, 'check the handler with lkst features and the verifier message');
+  }
+}

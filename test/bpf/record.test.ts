@@ -1,0 +1,107 @@
+// lkst's BPF record handler on a real tracepoint: every event ftrace records, the BPF program
+// records too, with the same fields, at the same time on the `mono` clock; its records become
+// ring-buffer pages the page decoder reads back.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { compileBpf } from '../../src/bpf/compile.js';
+import { recordProgramSource } from '../../src/bpf/codegen.js';
+import { detectBpf } from '../../src/bpf/features.js';
+import { readRecordFile, writeRecordPages, type BpfRecord } from '../../src/bpf/record-stream.js';
+import { BpfRun } from '../../src/bpf/runner.js';
+import { readLiveFormat } from '../../src/events/live.js';
+import { readFields, recordType } from '../../src/ringbuf/fields.js';
+import { forEachRecord } from '../../src/ringbuf/page.js';
+import { withInstance } from '../helpers/instance.js';
+
+const bpf = detectBpf();
+const skip = bpf.unavailable ? `BPF handlers unavailable: ${bpf.unavailable.why}` : bpf.kinds.tracepoint !== true ? `tracepoint programs do not load: ${bpf.kinds.tracepoint}` : false;
+const COPIES = 20_000;
+
+test('the BPF record handler records what ftrace records on the same tracepoint: same events, fields and times (mono clock)', { skip }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-bpfrec-'));
+  try {
+    await withInstance('bpf-rec', async (inst) => {
+      const fmt = readLiveFormat('raw_syscalls', 'sys_enter');
+      const src = join(dir, 'record.bpf.c');
+      writeFileSync(src, recordProgramSource([fmt]));
+      compileBpf(src, join(dir, 'record.o'));
+      inst.bufferSizeKb = 16384;
+      inst.clock = 'mono';
+      inst.setFilter('raw_syscalls', 'sys_enter', 'id == 0 || id == 1');
+      inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
+      const run = new BpfRun(join(dir, 'record.o'), dir);
+      let dd: number;
+      try {
+        assert.equal(await run.started(), 1);
+        inst.tracingOn = true;
+        const r = spawnSync('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=1', `count=${COPIES}`], { stdio: 'ignore' });
+        dd = r.pid;
+        inst.tracingOn = false;
+      } finally {
+        inst.setEventEnabled('raw_syscalls', 'sys_enter', false);
+      }
+      const res = await run.finish();
+      assert.equal(res.malformed, 0);
+      assert.equal(res.cpus.reduce((n, c) => n + c.lost, 0), 0, 'the ring buffer kept up');
+
+      // BPF's records of dd's reads and writes.
+      const all: BpfRecord[] = [];
+      const ours: { ts: number; id: number }[] = [];
+      const pidAt = fmt.fieldByName.get('common_pid')!.offset;
+      for (const c of res.cpus) {
+        if (!existsSync(run.recordFile(c.cpu))) continue;
+        const recs = readRecordFile(run.recordFile(c.cpu));
+        assert.equal(recs.length, c.written, `CPU ${c.cpu}: the file holds what the runner wrote`);
+        all.push(...recs);
+        for (const r of recs) {
+          if (recordType(r.data, 0) !== fmt.id) assert.fail(`a record of type ${recordType(r.data, 0)}`);
+          const id = Number(readFields(r.data, 0, r.data.length, fmt)['id']);
+          if (r.data.readInt32LE(pidAt) === dd! && (id === 0 || id === 1)) ours.push({ ts: Number(r.ts), id });
+        }
+      }
+      // ftrace's, from the instance's text (µs times).
+      const theirs = inst
+        .read('trace')
+        .split('\n')
+        .map((l) => new RegExp(`-${dd!}\\s+\\[\\d+\\].*?(\\d+)\\.(\\d{6}): sys_enter: NR (\\d+) `).exec(l))
+        .filter((m): m is RegExpExecArray => m !== null)
+        .map((m) => ({ us: Number(m[1]) * 1e6 + Number(m[2]), id: Number(m[3]) }));
+      assert.ok(theirs.length >= 2 * COPIES, `ftrace saw ${theirs.length} of dd's reads and writes`);
+      ours.sort((a, b) => a.ts - b.ts);
+      assert.equal(ours.length, theirs.length, 'the same events');
+      assert.deepEqual(
+        ours.map((o) => o.id),
+        theirs.map((t) => t.id),
+        'in the same order, with the same syscall numbers',
+      );
+      const worst = Math.max(...ours.map((o, i) => Math.abs(o.ts / 1000 - theirs[i]!.us)));
+      t.diagnostic(`${ours.length} of dd's syscalls in both; times at most ${worst.toFixed(1)} µs apart; ${all.length} BPF records in all`);
+      assert.ok(worst < 1000, `times agree on the mono clock (worst ${worst.toFixed(1)} µs apart)`);
+
+      // The records as pages: the decoder reads back every one, in time order.
+      const byCpu = new Map<number, BpfRecord[]>();
+      for (const c of res.cpus) if (existsSync(run.recordFile(c.cpu))) byCpu.set(c.cpu, readRecordFile(run.recordFile(c.cpu)));
+      let paged = 0;
+      for (const [cpu, recs] of byCpu) {
+        const pages = join(dir, `cpu${cpu}.pages`);
+        const w = writeRecordPages(recs, 4096, pages);
+        const buf = readFileSync(pages);
+        let last = 0;
+        for (let off = 0; off < buf.length; off += 4096)
+          forEachRecord(buf, off, 4096, (ts) => {
+            assert.ok(ts >= last);
+            last = ts;
+            paged++;
+          });
+        assert.equal(w.records, recs.length);
+      }
+      assert.equal(paged, all.length);
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
