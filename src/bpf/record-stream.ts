@@ -3,8 +3,12 @@
  * turned into kernel ring-buffer pages (ringbuf/page-writer.ts), so BPF handlers' output is one more
  * page stream of the trace, read, merged and counted like a tracefs buffer's.
  */
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { PageWriter } from '../ringbuf/page-writer.js';
+import { cpuStatsToText } from '../tracefs/instance.js';
+import { cpuStatsText } from '../trace/loss.js';
+import type { CpuPages, ExtraBuffer } from '../trace/writer-port.js';
 
 export interface BpfRecord {
   ts: bigint;
@@ -43,4 +47,24 @@ export function writeRecordPages(records: BpfRecord[], pageSize: number, pagesPa
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The BPF handlers' records of a run as one more buffer of the trace (named `bpf`, clock `mono`):
+ * each CPU's records as pages in dir, and a CPUSTAT per CPU whose counters say what was lost (the
+ * records the programs could not reserve), so every command counts them like a tracefs buffer's.
+ */
+export function bpfTraceBuffer(cpus: readonly { cpu: number; written: number; lost: number }[], recordFile: (cpu: number) => string, dir: string, pageSize: number, name = 'bpf'): { buffer: ExtraBuffer; records: number } {
+  const pages: CpuPages[] = [];
+  const stats: (string | undefined)[] = [];
+  let records = 0;
+  for (const c of cpus) {
+    const recs = existsSync(recordFile(c.cpu)) ? readRecordFile(recordFile(c.cpu)) : [];
+    const path = join(dir, `${name}-cpu${c.cpu}.pages`);
+    records += writeRecordPages(recs, pageSize, path).records;
+    pages.push({ cpu: c.cpu, source: path });
+    const end = cpuStatsToText({ entries: 0, overrun: 0, commitOverrun: 0, bytes: 0, oldestEventTs: 0, nowTs: 0, droppedEvents: c.lost, readEvents: recs.length });
+    stats[c.cpu] = cpuStatsText(end, { overrun: 0, dropped: 0, commitOverrun: 0, entries: 0 }, 0);
+  }
+  return { buffer: { name, clock: 'mono', pageSize, cpus: pages, cpuStats: stats }, records };
 }

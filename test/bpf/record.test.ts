@@ -10,7 +10,11 @@ import { test } from 'node:test';
 import { compileBpf } from '../../src/bpf/compile.js';
 import { recordProgramSource } from '../../src/bpf/codegen.js';
 import { detectBpf } from '../../src/bpf/features.js';
-import { readRecordFile, writeRecordPages, type BpfRecord } from '../../src/bpf/record-stream.js';
+import { bpfTraceBuffer, readRecordFile, writeRecordPages, type BpfRecord } from '../../src/bpf/record-stream.js';
+import { CpuReader } from '../../src/record/cpu-reader.js';
+import { collectLiveMeta } from '../../src/record/live-meta.js';
+import { writeTraceDat } from '../../src/file/writer.js';
+import { lkst } from '../helpers/cli.js';
 import { BpfRun } from '../../src/bpf/runner.js';
 import { readLiveFormat } from '../../src/events/live.js';
 import { readFields, recordType } from '../../src/ringbuf/fields.js';
@@ -81,6 +85,30 @@ test('the BPF record handler records what ftrace records on the same tracepoint:
       const worst = Math.max(...ours.map((o, i) => Math.abs(o.ts / 1000 - theirs[i]!.us)));
       t.diagnostic(`${ours.length} of dd's syscalls in both; times at most ${worst.toFixed(1)} µs apart; ${all.length} BPF records in all`);
       assert.ok(worst < 1000, `times agree on the mono clock (worst ${worst.toFixed(1)} µs apart)`);
+
+      // A trace.dat with the instance's pages on top and the BPF records as the buffer 'bpf': trace-cmd
+      // and lkst read dd's events from both, and count nothing lost.
+      const mainCpus = inst.cpus().map((cpu) => {
+        const path = join(dir, `top-cpu${cpu}.pages`);
+        const r = new CpuReader(cpu, inst.rawPipePath(cpu), 4096, path);
+        r.drain();
+        r.close();
+        return { cpu, source: path };
+      });
+      const meta = collectLiveMeta(inst, [{ system: 'raw_syscalls', event: 'sys_enter' }], 4096);
+      const extra = bpfTraceBuffer(res.cpus, (c) => run.recordFile(c), dir, 4096);
+      const file = join(dir, 'both.dat');
+      await writeTraceDat(file, meta, mainCpus, { buffers: [extra.buffer] });
+      const ddLines = (text: string) => text.split('\n').filter((l) => new RegExp(`-${dd!}\\s+\\[\\d+\\].*sys_enter:\\s+NR [01] `).test(l)).length;
+      const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
+      assert.equal(tc.status, 0, tc.stderr);
+      assert.equal(ddLines(tc.stdout), 2 * ours.length, "trace-cmd prints dd's events from both buffers");
+      const ours2 = lkst(['report', file], { maxBuffer: 1 << 30 });
+      assert.equal(ours2.status, 0, ours2.stderr);
+      assert.equal(ddLines(ours2.stdout), 2 * ours.length, "lkst report prints dd's events from both buffers");
+      const st = JSON.parse(lkst(['stats', '--json', file]).stdout) as { events: number; lostTotal: number; lostExact: boolean };
+      assert.deepEqual([st.lostTotal, st.lostExact], [0, true]);
+      assert.ok(st.events >= all.length + theirs.length, `${st.events} events in the file`);
 
       // The records as pages: the decoder reads back every one, in time order.
       const byCpu = new Map<number, BpfRecord[]>();
