@@ -3,6 +3,7 @@
  * Owner records (base/owner.ts) say who made each instance; without one, a lkst-PID-* name names its
  * process. Buffers are the user's: never removed here.
  */
+import { removeDeadProbeGroups } from '../probes/uprobe.js';
 import { describeOwner, dropOwner, ownedInstances, ownerLive, processStart, readOwner } from '../base/owner.js';
 import { interruptedRecordingDir, removeStalePageFiles } from '../base/page-files.js';
 import { stateDir } from '../base/config.js';
@@ -75,5 +76,7 @@ export async function resetLkst(opts: { force?: boolean } = {}): Promise<ResetRe
   // Records of instances the kernel no longer has.
   for (const name of ownedInstances()) if (!Instance.exists(name)) dropOwner(name);
   for (const f of removeStalePageFiles(alive)) lines.push(`removed ${f}`);
+  // Probes after instances: one still enabled in an instance cannot be removed.
+  lines.push(...removeDeadProbeGroups(alive));
   return { lines };
 }

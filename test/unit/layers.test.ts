@@ -8,7 +8,7 @@ import { REPO } from './fixtures.js';
 const LAYERS: readonly (readonly string[])[] = [
   ['base'],
   ['tracefs'],
-  ['events'],
+  ['events', 'probes'],
   ['ringbuf'],
   ['trace'],
   ['record', 'buffers', 'masksets', 'handlers', 'native', 'bpf'],

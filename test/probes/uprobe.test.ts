@@ -1,0 +1,100 @@
+// uprobes and uretprobes made by lkst on this kernel: a C program's function called N times with
+// known arguments gives N entry events with those arguments and N return events with its results;
+// libc found by name; a symbol that does not exist and a file that is not ELF are one line each.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { LkstError } from '../../src/base/errors.js';
+import { elfFunctions } from '../../src/probes/elf-symbols.js';
+import { createUprobe, findFile, parseUprobe, probeGroup, removeProbeGroup } from '../../src/probes/uprobe.js';
+import { tracefs } from '../../src/tracefs/tracefs.js';
+import { withInstance } from '../helpers/instance.js';
+import { lkst } from '../helpers/cli.js';
+
+const CALLS = 1000;
+const skip = tracefs().has('uprobe_events') ? false : 'this kernel has no uprobe_events';
+
+describe('uprobes', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-uprobe-'));
+  const group = probeGroup();
+  after(() => {
+    removeProbeGroup(group);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('entry and return probes on a function called N times record its N arguments and N results', async () => {
+    const src = join(dir, 'target.c');
+    writeFileSync(
+      src,
+      `__attribute__((noinline)) long lkst_target(long a, long b, long c) { __asm__ volatile(""); return a * b + c; }
+int main(void) { long s = 0; for (long i = 1; i <= ${CALLS}; i++) s += lkst_target(i, 2, -i); return (int)(s & 1); }
+`,
+    );
+    const bin = join(dir, 'target');
+    execFileSync('cc', ['-O1', '-o', bin, src]);
+    const entry = createUprobe(parseUprobe(`uprobe:${bin}:lkst_target`, ['a=%di:s64', 'b=%si:s64', 'c=%dx:s64']), group);
+    const ret = createUprobe(parseUprobe(`uretprobe:${bin}:lkst_target`), group);
+    await withInstance('uprobe', async (inst) => {
+      inst.setEventEnabled(entry.system, entry.event, true);
+      inst.setEventEnabled(ret.system, ret.event, true);
+      inst.tracingOn = true;
+      try {
+        execFileSync(bin);
+      } catch {
+        /* its exit code is the checksum's parity */
+      }
+      inst.tracingOn = false;
+      inst.setEventEnabled(entry.system, entry.event, false);
+      inst.setEventEnabled(ret.system, ret.event, false);
+      const text = inst.read('trace');
+      const args = [...text.matchAll(/lkst_target: \(0x[0-9a-f]+\) a=(-?\d+) b=(-?\d+) c=(-?\d+)/g)].map((m) => [Number(m[1]), Number(m[2]), Number(m[3])]);
+      const rets = [...text.matchAll(/lkst_target_ret: \(0x[0-9a-f]+ <- 0x[0-9a-f]+\) ret=(-?\d+)/g)].map((m) => Number(m[1]));
+      assert.equal(args.length, CALLS, 'one entry event per call');
+      assert.deepEqual(args, Array.from({ length: CALLS }, (_, i) => [i + 1, 2, -(i + 1)]));
+      assert.deepEqual(rets, Array.from({ length: CALLS }, (_, i) => i + 1), 'one return event per call, with its result');
+    });
+  });
+
+  test('a library named without a path is found (libc), and its malloc takes a probe', () => {
+    const libc = findFile('libc');
+    assert.match(libc, /libc\.so\.6$/);
+    assert.ok(elfFunctions(libc).has('malloc'));
+    const p = createUprobe(parseUprobe('uprobe:libc:malloc', ['size=%di:u64']), group);
+    assert.ok(tracefs().has(`events/${p.system}/${p.event}/format`));
+    assert.match(tracefs().read(`events/${p.system}/${p.event}/format`), /field:u64 size;/);
+  });
+
+  test('a symbol that does not exist, a file that is not ELF, a malformed spec: one line each', () => {
+    const bad = (f: () => unknown, re: RegExp) =>
+      assert.throws(f, (e: unknown) => {
+        assert.ok(e instanceof LkstError, String(e));
+        assert.equal(e.message.split('\n').length, 1);
+        assert.match(e.message, re);
+        return true;
+      });
+    bad(() => createUprobe(parseUprobe('uprobe:libc:no_such_function_here'), group), /has no function 'no_such_function_here': list its functions/);
+    bad(() => createUprobe(parseUprobe('uprobe:/etc/hostname:main'), group), /\/etc\/hostname is not an ELF file/);
+    bad(() => parseUprobe('uprobe:libc'), /is not a uprobe/);
+    bad(() => parseUprobe('uprobe:libc:malloc', ['size']), /'size' is not a probe argument/);
+  });
+
+  test("lkst reset removes the probes of an lkst that is gone, and keeps a live one's", () => {
+    const dead = spawnSync('true').pid!;
+    const deadGroup = probeGroup(dead);
+    try {
+      createUprobe(parseUprobe('uprobe:libc:free'), deadGroup);
+      createUprobe(parseUprobe('uprobe:libc:free'), group);
+      const r = lkst(['reset']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`removed 1 probe\\(s\\) of ${deadGroup} \\(its lkst is gone\\)`));
+      const left = tracefs().read('uprobe_events');
+      assert.doesNotMatch(left, new RegExp(`:${deadGroup}/`));
+      assert.match(left, new RegExp(`:${group}/free `));
+    } finally {
+      removeProbeGroup(deadGroup);
+    }
+  });
+});
