@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { LkstError } from '../../src/base/errors.js';
 import { elfFunctions } from '../../src/probes/elf-symbols.js';
+import { listProbeTargets } from '../../src/probes/list.js';
 import { createUprobe, findFile, parseUprobe, probeGroup, removeProbeGroup } from '../../src/probes/uprobe.js';
 import { tracefs } from '../../src/tracefs/tracefs.js';
 import { withInstance } from '../helpers/instance.js';
@@ -96,5 +97,16 @@ int main(void) { long s = 0; for (long i = 1; i <= ${CALLS}; i++) s += lkst_targ
     } finally {
       removeProbeGroup(deadGroup);
     }
+  });
+
+  test("what one could probe: a library's functions by glob, the kernel's text symbols", () => {
+    const libc = listProbeTargets('libc', 'mall*');
+    assert.match(libc.file, /libc\.so\.6$/);
+    assert.ok(libc.targets.every((t) => t.name.startsWith('mall')));
+    const malloc = libc.targets.find((t) => t.name === 'malloc');
+    assert.ok(malloc && malloc.size! > 0);
+    assert.equal(malloc.address, elfFunctions(libc.file).get('malloc')!.address);
+    const k = listProbeTargets('kernel', 'schedule');
+    assert.deepEqual(k.targets.map((t) => t.name), ['schedule']);
   });
 });
