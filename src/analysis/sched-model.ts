@@ -76,6 +76,11 @@ export function syscallName(nr: number): string {
   return X86_64_SYSCALLS[nr] ?? `syscall_${nr}`;
 }
 
+interface SavedSched {
+  tasks: (Omit<Task, 'held'> & { held: [string, { name: string; since: number }][] })[];
+  cpus: CpuNow[];
+}
+
 export class SchedModel {
   readonly tasks = new Map<number, Task>();
   readonly cpus = new Map<number, CpuNow>();
@@ -159,6 +164,19 @@ export class SchedModel {
     d.bind(reg, 'lock', 'lock_release', ['lockdep_addr'], (ev, f) => {
       this.task(ev.pid).held.delete(hex(ev.big(f.lockdep_addr)));
     });
+  }
+
+  /** Tasks and CPUs as plain data (read before the pass goes on: it shares their arrays). */
+  save(): SavedSched {
+    return { tasks: [...this.tasks.values()].map((t) => ({ ...t, held: [...t.held] })), cpus: [...this.cpus.values()] };
+  }
+
+  load(s: unknown): void {
+    const saved = s as SavedSched;
+    this.tasks.clear();
+    this.cpus.clear();
+    for (const t of saved.tasks) this.tasks.set(t.pid, { ...t, held: new Map(t.held) });
+    for (const c of saved.cpus) this.cpus.set(c.cpu, { ...c, irqs: c.irqs.map((i) => ({ ...i })) });
   }
 
   subscribe(h: SchedHooks): void {
