@@ -143,7 +143,7 @@ export class HeapMap {
 
   /** The freed-and-not-reallocated object that contains addr, if any. */
   freedAt(addr: bigint): HeapObject | undefined {
-    return this.freed.containing(addr)[0];
+    return this.freed.firstContaining(addr);
   }
 
   /** The live object that starts at addr (live objects are kept by start only, for speed). */

@@ -74,7 +74,7 @@ export class Pass {
         if (this.events++ === 0) this.first = ev.ts;
         this.last = ev.ts;
         this.model.event(ev);
-        for (const a of withEvent) a.event!(ev);
+        for (let k = 0; k < withEvent.length; k++) withEvent[k]!.event!(ev);
       },
       lost: (cpu, ts, count, buffer) => {
         for (const a of withLost) a.lost!(cpu, ts, count, buffer);

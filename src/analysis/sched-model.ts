@@ -176,7 +176,8 @@ export class SchedModel {
     this.tasks.clear();
     this.cpus.clear();
     for (const t of saved.tasks) this.tasks.set(t.pid, { ...t, held: new Map(t.held) });
-    for (const c of saved.cpus) this.cpus.set(c.cpu, { ...c, irqs: c.irqs.map((i) => ({ ...i })) });
+    this.byCpu = [];
+    for (const c of saved.cpus) this.byCpu[c.cpu] = this.cpus.set(c.cpu, { ...c, irqs: c.irqs.map((i) => ({ ...i })) }).get(c.cpu)!;
   }
 
   subscribe(h: SchedHooks): void {
@@ -228,13 +229,17 @@ export class SchedModel {
   }
 
   cpu(cpu: number): CpuNow {
-    let c = this.cpus.get(cpu);
+    let c = this.byCpu[cpu];
     if (!c) {
       c = { cpu, pid: -1, since: -1, first: -1, irqs: [] };
       this.cpus.set(cpu, c);
+      this.byCpu[cpu] = c;
     }
     return c;
   }
+
+  /** The same CPUs by number, for the per-record lookup. */
+  private byCpu: CpuNow[] = [];
 
   private setState(t: Task, s: RunState, ts: number): void {
     if (t.state !== s) {

@@ -171,8 +171,13 @@ export class TimerAnalysis implements Analysis {
   }
 
   private heapEvent(ev: TraceEvent, callSite: Field): HeapEvent {
-    return { ts: ev.ts, cpu: ev.cpu, pid: ev.pid, event: `${ev.system}:${ev.name}`, callSite: ev.big(callSite) };
+    let event = this.eventNames[ev.id];
+    if (event === undefined) this.eventNames[ev.id] = event = `${ev.system}:${ev.name}`;
+    return { ts: ev.ts, cpu: ev.cpu, pid: ev.pid, event, callSite: ev.big(callSite) };
   }
+
+  /** system:name by event id, made once (a heap event is built for every allocation and free). */
+  private readonly eventNames: string[] = [];
 
   private readonly syms = new Map<bigint, string>();
 
