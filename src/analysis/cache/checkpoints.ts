@@ -65,9 +65,10 @@ export function checkpointWriter(dir: string, prefix: string): { take: (cp: Pass
     take: (cp) => {
       const file = `${prefix}-${refs.length}.json`;
       const path = join(dir, file);
-      // Renamed into place so a reader never sees half a file.
-      writeFileSync(path + '.tmp', encode(cp));
-      renameSync(path + '.tmp', path);
+      // Renamed into place so a reader never sees half a file (and two builders never share one).
+      const tmp = `${path}.${process.pid}.tmp`;
+      writeFileSync(tmp, encode(cp));
+      renameSync(tmp, path);
       refs.push({ events: cp.stream.events, ts: cp.stream.ts, file });
     },
   };
