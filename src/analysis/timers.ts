@@ -86,6 +86,7 @@ interface SavedTimers {
   clock: unknown;
   forgotten: number;
   last: number;
+  syms: [string, string][];
 }
 
 const OPS: { name: string; op: TimerOp; kind: 'timer' | 'hrtimer'; field: string }[] = [
@@ -354,7 +355,9 @@ export class TimerAnalysis implements Analysis {
     };
     const heap = this.heap.save(ref);
     const findings = [...this.findings].map(([id, p]) => ({ id, finding: p.finding, obj: ref(p.obj), reasons: p.reasons }));
-    return { objects: objects.map(saveObject), heap, timers: [...this.timers.values()], findings, clock: this.clock.save(), forgotten: this.forgotten, last: this.last };
+    // The names of the functions met so far: a resumed pass need not parse kallsyms for them again.
+    const syms = [...this.syms].map(([addr, name]): [string, string] => [addr.toString(16), name]);
+    return { objects: objects.map(saveObject), heap, timers: [...this.timers.values()], findings, clock: this.clock.save(), forgotten: this.forgotten, last: this.last, syms };
   }
 
   load(s: unknown): void {
@@ -373,6 +376,8 @@ export class TimerAnalysis implements Analysis {
     this.clock.load(saved.clock);
     this.forgotten = saved.forgotten;
     this.last = saved.last;
+    this.syms.clear();
+    for (const [addr, name] of saved.syms) this.syms.set(BigInt('0x' + addr), name);
   }
 
   /** end: the moment the report describes (default: the last event seen). */
