@@ -27,6 +27,35 @@ export interface HeapObject {
   freedAgain?: HeapEvent;
 }
 
+/** A heap object as a flat tuple (checkpoints hold hundreds of thousands): addresses in hex. */
+export type SavedObject = [ptr: string, size: number, cache: string | 0, alloc: SavedEvent | 0, free: SavedEvent | 0, freedAgain: SavedEvent | 0];
+type SavedEvent = [ts: number, cpu: number, pid: number, event: string, callSite: string];
+
+const saveEvent = (e: HeapEvent | undefined): SavedEvent | 0 => (e ? [e.ts, e.cpu, e.pid, e.event, e.callSite.toString(16)] : 0);
+const loadEvent = (e: SavedEvent | 0): HeapEvent | undefined => (e ? { ts: e[0], cpu: e[1], pid: e[2], event: e[3], callSite: BigInt('0x' + e[4]) } : undefined);
+
+export function saveObject(o: HeapObject): SavedObject {
+  return [o.ptr.toString(16), o.size, o.cache ?? 0, saveEvent(o.alloc), saveEvent(o.free), saveEvent(o.freedAgain)];
+}
+
+export function loadObject(s: SavedObject): HeapObject {
+  const o: HeapObject = { ptr: BigInt('0x' + s[0]), size: s[1] };
+  if (s[2]) o.cache = s[2];
+  const alloc = loadEvent(s[3]);
+  if (alloc) o.alloc = alloc;
+  const free = loadEvent(s[4]);
+  if (free) o.free = free;
+  const again = loadEvent(s[5]);
+  if (again) o.freedAgain = again;
+  return o;
+}
+
+export interface SavedHeap {
+  live: number[];
+  freed: number[];
+  cacheSize: [string, number][];
+}
+
 export class HeapMap {
   private readonly live = new Map<bigint, HeapObject>();
   private readonly freed = new RangeIndex<HeapObject>();
@@ -91,9 +120,30 @@ export class HeapMap {
     return obj;
   }
 
+  /** Live and freed objects by the caller's numbers for them (objects are shared with findings), in the order kept. */
+  save(ref: (o: HeapObject) => number): SavedHeap {
+    return { live: [...this.live.values()].map(ref), freed: [...this.freedOrder].map(ref), cacheSize: [...this.cacheSize] };
+  }
+
+  load(s: SavedHeap, obj: (n: number) => HeapObject): void {
+    this.live.clear();
+    for (const n of s.live) {
+      const o = obj(n);
+      this.live.set(o.ptr, o);
+    }
+    for (const o of [...this.freedOrder]) this.dropFreed(o);
+    for (const n of s.freed) {
+      const o = obj(n);
+      this.freed.add(o.ptr, o.size, o);
+      this.freedOrder.add(o);
+    }
+    this.cacheSize.clear();
+    for (const [k, v] of s.cacheSize) this.cacheSize.set(k, v);
+  }
+
   /** The freed-and-not-reallocated object that contains addr, if any. */
   freedAt(addr: bigint): HeapObject | undefined {
-    return this.freed.containing(addr)[0];
+    return this.freed.firstContaining(addr);
   }
 
   /** The live object that starts at addr (live objects are kept by start only, for speed). */

@@ -22,7 +22,7 @@ export interface Loss {
 export class LossLog {
   private readonly list: Loss[] = [];
   /** Per buffer and CPU, the time of its last record so far (another buffer's records on the CPU do not close a gap). */
-  private readonly last = new Map<string, number>();
+  private readonly last = new Map<string, number[]>();
   /** The same losses sorted by `from`, with the running maximum of `to`, for overlap tests. */
   private byFrom: Loss[] = [];
   private maxTo: number[] = [];
@@ -38,12 +38,25 @@ export class LossLog {
 
   /** Call for every record, in stream order, so a loss knows where its gap began. */
   seen(cpu: number, ts: number, buffer = ''): void {
-    this.last.set(`${buffer}\0${cpu}`, ts);
+    if (buffer !== this.lastBuffer) this.switchBuffer(buffer);
+    this.lastTimes[cpu] = ts;
   }
 
   /** The stream's lost(cpu, ts, count, buffer) callback (and lostBefore's). */
   lost(cpu: number, ts: number, count: number, buffer = ''): void {
-    this.add({ cpu, buffer, from: this.last.get(`${buffer}\0${cpu}`) ?? -1, to: ts, count });
+    if (buffer !== this.lastBuffer) this.switchBuffer(buffer);
+    this.add({ cpu, buffer, from: this.lastTimes[cpu] ?? -1, to: ts, count });
+  }
+
+  /** Records come in runs of one buffer: its per-CPU times are looked up once per run. */
+  private lastBuffer: string | undefined;
+  private lastTimes: number[] = [];
+
+  private switchBuffer(buffer: string): void {
+    let times = this.last.get(buffer);
+    if (!times) this.last.set(buffer, (times = []));
+    this.lastBuffer = buffer;
+    this.lastTimes = times;
   }
 
   private add(l: Loss): void {

@@ -45,6 +45,20 @@ export class MarkerAnalysis implements Analysis {
     else if (!this.switches.length) this.started ??= MASKSET_START_RE.exec(text)?.[1];
   }
 
+  save(): unknown {
+    return { markers: this.markers, switches: this.switches, started: this.started ?? null, count: this.count };
+  }
+
+  load(s: unknown): void {
+    const saved = s as { markers: Marker[]; switches: MasksetSwitch[]; started: string | null; count: number };
+    this.markers.length = 0;
+    for (const m of saved.markers) this.markers.push(m);
+    this.switches.length = 0;
+    for (const m of saved.switches) this.switches.push(m);
+    this.started = saved.started ?? undefined;
+    this.count = saved.count;
+  }
+
   /** The maskset in force after the last switch seen, or the one the recording began with (undefined when neither was seen). */
   get current(): string | undefined {
     return this.switches[this.switches.length - 1]?.to ?? this.started;

@@ -2,7 +2,7 @@
 import type { TraceEvent } from './event.js';
 import type { TraceInput } from './input.js';
 import { SchedModel } from './sched-model.js';
-import { forEachEvent, type PassLoss, type StreamVisitor } from './stream.js';
+import { forEachEvent, type PassLoss, type StreamPosition, type StreamVisitor } from './stream.js';
 
 export interface Analysis {
   event?(ev: TraceEvent): void;
@@ -13,6 +13,27 @@ export interface Analysis {
   done?(loss: PassLoss): void;
   /** What the analysis found, once the pass is over. */
   result?(): unknown;
+  /** Its state part-way through, as plain JSON-able data (bigints allowed), to resume from. */
+  save?(): unknown;
+  load?(saved: unknown): void;
+}
+
+/** A pass stopped after some record: where the stream stands, the model's and each analysis's state. */
+export interface PassCheckpoint {
+  stream: StreamPosition;
+  first: number;
+  last: number;
+  model: unknown;
+  analyses: unknown[];
+}
+
+export interface RunOptions {
+  /** The last time to visit (ns, inclusive). */
+  until?: number;
+  /** Resume from a checkpoint taken by a pass with the same analyses, added in the same order. */
+  from?: PassCheckpoint;
+  /** Take a checkpoint after every `every`th record. */
+  checkpoints?: { every: number; take: (cp: PassCheckpoint) => void };
 }
 
 export class Pass {
@@ -35,8 +56,17 @@ export class Pass {
   }
 
   /** Streams the trace (up to `until` ns, inclusive) through the model and the analyses. */
-  run(opts: { until?: number } = {}): this {
+  run(opts: RunOptions = {}): this {
     const list = this.analyses;
+    const from = opts.from;
+    if (from) {
+      this.first = from.first;
+      this.last = from.last;
+      this.events = from.stream.events;
+      this.model.load(from.model);
+      list.forEach((a, i) => a.load?.(from.analyses[i]));
+    }
+    const cps = opts.checkpoints;
     const withEvent = list.filter((a) => a.event);
     const withLost = list.filter((a) => a.lost);
     const visitor: StreamVisitor = {
@@ -44,7 +74,7 @@ export class Pass {
         if (this.events++ === 0) this.first = ev.ts;
         this.last = ev.ts;
         this.model.event(ev);
-        for (const a of withEvent) a.event!(ev);
+        for (let k = 0; k < withEvent.length; k++) withEvent[k]!.event!(ev);
       },
       lost: (cpu, ts, count, buffer) => {
         for (const a of withLost) a.lost!(cpu, ts, count, buffer);
@@ -57,7 +87,11 @@ export class Pass {
         for (const a of list) a.done?.(loss);
       },
     };
-    forEachEvent(this.input, visitor, { until: opts.until });
+    const mark = cps && {
+      every: cps.every,
+      take: (stream: StreamPosition) => cps.take({ stream, first: this.first, last: this.last, model: this.model.save(), analyses: list.map((a) => a.save?.()) }),
+    };
+    forEachEvent(this.input, visitor, { until: opts.until, from: from?.stream, mark });
     return this;
   }
 }

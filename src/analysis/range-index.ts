@@ -23,6 +23,9 @@ export function offsetOf(addr: bigint): number {
   return Number(addr & 4095n);
 }
 
+/** The answer when nothing matches, shared (callers only read it): most lookups find nothing. */
+const NONE: readonly never[] = Object.freeze([]);
+
 export class RangeIndex<T> {
   private readonly pages = new Map<number, Entry<T>[]>();
   size = 0;
@@ -61,17 +64,26 @@ export class RangeIndex<T> {
   }
 
   /** Items whose range contains addr. */
-  containing(addr: bigint): T[] {
+  containing(addr: bigint): readonly T[] {
     const list = this.pages.get(pageOf(addr));
-    if (!list) return [];
+    if (!list) return NONE;
     const off = offsetOf(addr);
     const out: T[] = [];
     for (const e of list) if (e.lo <= off && off < e.hi) out.push(e.item);
     return out;
   }
 
+  /** The first item filed whose range contains addr (no list made: asked once per timer event). */
+  firstContaining(addr: bigint): T | undefined {
+    const list = this.pages.get(pageOf(addr));
+    if (!list) return undefined;
+    const off = offsetOf(addr);
+    for (const e of list) if (e.lo <= off && off < e.hi) return e.item;
+    return undefined;
+  }
+
   /** Items whose range overlaps [addr, addr + len), each once. */
-  overlapping(addr: bigint, len: number): T[] {
+  overlapping(addr: bigint, len: number): readonly T[] {
     const first = pageOf(addr);
     const start = offsetOf(addr);
     const end = start + Math.max(1, len);
@@ -85,6 +97,6 @@ export class RangeIndex<T> {
         if (e.lo < end - base && e.hi > start - base && !out?.includes(e.item)) (out ??= []).push(e.item);
       }
     }
-    return out ?? [];
+    return out ?? NONE;
   }
 }

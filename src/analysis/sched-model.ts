@@ -76,6 +76,11 @@ export function syscallName(nr: number): string {
   return X86_64_SYSCALLS[nr] ?? `syscall_${nr}`;
 }
 
+interface SavedSched {
+  tasks: (Omit<Task, 'held'> & { held: [string, { name: string; since: number }][] })[];
+  cpus: CpuNow[];
+}
+
 export class SchedModel {
   readonly tasks = new Map<number, Task>();
   readonly cpus = new Map<number, CpuNow>();
@@ -161,6 +166,20 @@ export class SchedModel {
     });
   }
 
+  /** Tasks and CPUs as plain data (read before the pass goes on: it shares their arrays). */
+  save(): SavedSched {
+    return { tasks: [...this.tasks.values()].map((t) => ({ ...t, held: [...t.held] })), cpus: [...this.cpus.values()] };
+  }
+
+  load(s: unknown): void {
+    const saved = s as SavedSched;
+    this.tasks.clear();
+    this.cpus.clear();
+    for (const t of saved.tasks) this.tasks.set(t.pid, { ...t, held: new Map(t.held) });
+    this.byCpu = [];
+    for (const c of saved.cpus) this.byCpu[c.cpu] = this.cpus.set(c.cpu, { ...c, irqs: c.irqs.map((i) => ({ ...i })) }).get(c.cpu)!;
+  }
+
   subscribe(h: SchedHooks): void {
     this.hooks.push(h);
   }
@@ -210,13 +229,17 @@ export class SchedModel {
   }
 
   cpu(cpu: number): CpuNow {
-    let c = this.cpus.get(cpu);
+    let c = this.byCpu[cpu];
     if (!c) {
       c = { cpu, pid: -1, since: -1, first: -1, irqs: [] };
       this.cpus.set(cpu, c);
+      this.byCpu[cpu] = c;
     }
     return c;
   }
+
+  /** The same CPUs by number, for the per-record lookup. */
+  private byCpu: CpuNow[] = [];
 
   private setState(t: Task, s: RunState, ts: number): void {
     if (t.state !== s) {

@@ -18,15 +18,19 @@ export function bindFields<K extends string>(reg: EventRegistry, system: string,
 
 export type Handler = (ev: TraceEvent) => void;
 
-/** Event id → handler, for one dispatch per record. */
+/** Event id → handler, for one dispatch per record (ids are u16: an array lookup, no hashing). */
 export class Dispatch {
-  private readonly table = new Map<number, Handler[]>();
+  private readonly table: (Handler | undefined)[] = [];
 
   on(fmt: EventFormat | undefined, h: Handler): void {
     if (!fmt) return;
-    const list = this.table.get(fmt.id);
-    if (list) list.push(h);
-    else this.table.set(fmt.id, [h]);
+    const old = this.table[fmt.id];
+    this.table[fmt.id] = old
+      ? (ev) => {
+          old(ev);
+          h(ev);
+        }
+      : h;
   }
 
   /** Binds the event's fields and registers h with them, when the trace has the event. */
@@ -38,8 +42,10 @@ export class Dispatch {
   }
 
   run(ev: TraceEvent): void {
-    const list = this.table.get(ev.id);
-    if (list) for (const h of list) h(ev);
+    const id = ev.id;
+    if (id < 0) return;
+    const h = this.table[id];
+    if (h !== undefined) h(ev);
   }
 
 }

@@ -5,7 +5,7 @@
  */
 import type { TraceInput } from './input.js';
 import { describeLosses, scanLosses, type LossLog } from './losses.js';
-import { Pass } from './pass.js';
+import { Pass, type Analysis, type PassCheckpoint } from './pass.js';
 import type { RunState } from './sched-model.js';
 import { TimerAnalysis, type TimerLife } from './timers.js';
 import { MarkerAnalysis } from './markers.js';
@@ -61,19 +61,41 @@ export interface StateAt {
   missingExits: string[];
 }
 
+/** Events lost so far, counted as the stream meets them. */
+class LostCount implements Analysis {
+  n = 0;
+  lost(_cpu: number, _ts: number, count: number): void {
+    this.n += Math.max(0, count);
+  }
+  save(): number {
+    return this.n;
+  }
+  load(s: unknown): void {
+    this.n = s as number;
+  }
+}
+
+/**
+ * The pass a state is replayed with: the scheduler model, timers, markers and the loss count.
+ * A checkpoint of it (cache/checkpoints.ts) resumes a pass made here, with the same analyses.
+ * losses: every loss of the trace (the timers read them only when asked for a result).
+ */
+export function statePass(input: TraceInput, losses: LossLog) {
+  const pass = new Pass(input);
+  return { pass, timers: pass.add(new TimerAnalysis(input, { losses })), marks: pass.add(new MarkerAnalysis(input, 0)), lost: pass.add(new LostCount()) };
+}
+
 /**
  * The state at time `at` (ns); Infinity: at the last event (the moment of a crash, for a recovered
- * trace). `losses`: the trace's every loss, when already known (cache/summary.ts).
+ * trace). `losses`: the trace's every loss, when already known (cache/summary.ts); `from`: a
+ * checkpoint of statePass at or before `at` to replay from instead of the start.
  */
-export function stateAt(input: TraceInput, at: number, known?: { losses?: LossLog }): StateAt {
+export function stateAt(input: TraceInput, at: number, known?: { losses?: LossLog; from?: PassCheckpoint }): StateAt {
   // Known in advance: a loss that straddles the moment is reported only after it.
   const losses = known?.losses ?? scanLosses(input);
-  const pass = new Pass(input);
-  const timers = pass.add(new TimerAnalysis(input, { losses }));
-  const marks = pass.add(new MarkerAnalysis(input, 0));
-  let lostBefore = 0;
-  pass.add({ lost: (_c, _t, n) => (lostBefore += Math.max(0, n)) });
-  pass.run({ until: at });
+  const { pass, timers, marks, lost } = statePass(input, losses);
+  pass.run({ until: at, from: known?.from });
+  const lostBefore = lost.n;
   const { model } = pass;
   const end = Number.isFinite(at) ? at : pass.last;
   const reg = input.registry;

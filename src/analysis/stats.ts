@@ -62,9 +62,8 @@ export interface CpuStatRow {
 }
 
 export class StatsAnalysis implements Analysis {
-  private readonly byId = new Map<number, number>();
   /** By buffer, then CPU. */
-  private readonly byCpu = new Map<string, Map<number, number>>();
+  private readonly byCpu = new Map<string, number[]>();
   private readonly byPid = new Map<number, TaskStat>();
   private readonly irqs = new Map<string, { kind: 'irq' | 'softirq'; count: number; d: Durations }>();
   /** When the task now on each CPU got it. */
@@ -100,13 +99,32 @@ export class StatsAnalysis implements Analysis {
     return s;
   }
 
+  /** Counts by event id (a u16; -1, a record too short for one, at the end). */
+  private readonly idCounts = new Float64Array(65537);
+  private readonly idOrder: number[] = [];
+  /** The buffer the last record came from and its per-CPU counts (records come in runs of one buffer). */
+  private lastBuffer: string | undefined;
+  private bufferCounts: number[] = [];
+  /** The task of the last record (runs of one task are the rule). */
+  private lastTask: TaskStat | undefined;
+
   event(ev: TraceEvent): void {
     this.marks.event(ev);
-    this.byId.set(ev.id, (this.byId.get(ev.id) ?? 0) + 1);
-    let b = this.byCpu.get(ev.buffer);
-    if (!b) this.byCpu.set(ev.buffer, (b = new Map()));
-    b.set(ev.cpu, (b.get(ev.cpu) ?? 0) + 1);
-    this.taskStat(ev.pid).events++;
+    const slot = ev.id < 0 ? 65536 : ev.id;
+    // First-seen order, kept for ties in the per-event table.
+    if (this.idCounts[slot]!++ === 0) this.idOrder.push(slot);
+    if (ev.buffer !== this.lastBuffer) {
+      this.lastBuffer = ev.buffer;
+      let b = this.byCpu.get(ev.buffer);
+      if (!b) this.byCpu.set(ev.buffer, (b = []));
+      this.bufferCounts = b;
+    }
+    const cpu = ev.cpu;
+    this.bufferCounts[cpu] = (this.bufferCounts[cpu] ?? 0) + 1;
+    const pid = ev.pid;
+    let t = this.lastTask;
+    if (t === undefined || t.pid !== pid) this.lastTask = t = this.taskStat(pid);
+    t.events++;
   }
 
   result(): TraceStats {
@@ -115,7 +133,7 @@ export class StatsAnalysis implements Analysis {
     // Close the slices still running at the end.
     for (const [, cur] of this.onCpuSince) this.taskStat(cur.pid).runNs += pass.last - cur.ts;
     // One row per buffer and CPU the trace has, with the ledger's loss figures.
-    const byCpu: CpuStatRow[] = pass.loss.cpus.map((l) => ({ buffer: l.buffer, cpu: l.cpu, events: this.byCpu.get(l.buffer)?.get(l.cpu) ?? 0, lost: l.lost, lostExact: l.exact, lostBefore: l.before }));
+    const byCpu: CpuStatRow[] = pass.loss.cpus.map((l) => ({ buffer: l.buffer, cpu: l.cpu, events: this.byCpu.get(l.buffer)?.[l.cpu] ?? 0, lost: l.lost, lostExact: l.exact, lostBefore: l.before }));
     byCpu.sort((a, b) => pass.input.buffers.findIndex((x) => x.name === a.buffer) - pass.input.buffers.findIndex((x) => x.name === b.buffer) || a.cpu - b.cpu);
     const buffers = pass.input.buffers.map((b) => {
       const rows = byCpu.filter((r) => r.buffer === b.name);
@@ -126,10 +144,12 @@ export class StatsAnalysis implements Analysis {
     const tasks = [...this.byPid.values()].filter((t) => t.pid >= 0);
     for (const t of tasks) t.comm = pass.model.commOf(t.pid);
     tasks.sort((a, b) => b.runNs - a.runNs || b.events - a.events);
-    const byEvent = [...this.byId].map(([id, count]) => {
+    const byEvent: TraceStats['byEvent'] = [];
+    for (const i of this.idOrder) {
+      const id = i === 65536 ? -1 : i;
       const f = reg.get(id);
-      return { event: f ? `${f.system}:${f.name}` : `unknown-${id}`, count };
-    });
+      byEvent.push({ event: f ? `${f.system}:${f.name}` : `unknown-${id}`, count: this.idCounts[i]! });
+    }
     byEvent.sort((a, b) => b.count - a.count);
     const irqs: IrqStat[] = [...this.irqs].map(([name, s]) => ({ name, kind: s.kind, count: s.count, timed: s.d.count, totalNs: s.d.total, maxNs: s.d.max }));
     irqs.sort((a, b) => b.totalNs - a.totalNs || b.count - a.count);

@@ -3,8 +3,8 @@
  * k-way merge), one page per stream decoded at a time, so a trace of any size streams through in
  * bounded memory. Losses are settled by the one ledger (trace/loss.ts) as they are met.
  */
-import { mergeRecords } from '../ringbuf/merge.js';
-import { LossLedger, type CpuLoss, type LossPlace } from '../trace/loss.js';
+import { mergeRecords, type MergePosition } from '../ringbuf/merge.js';
+import { LossLedger, type CpuLoss, type LedgerCounts, type LossPlace } from '../trace/loss.js';
 import { TraceEvent } from './event.js';
 import { inputStreams, type TraceInput } from './input.js';
 
@@ -32,9 +32,24 @@ export interface StreamVisitor {
   done?(loss: PassLoss): void;
 }
 
+/** Where a walk stands after some record: enough to resume it there (cache/checkpoints.ts). */
+export interface StreamPosition {
+  /** Records visited from the start of the trace. */
+  events: number;
+  /** The last record's time. */
+  ts: number;
+  streams: MergePosition[];
+  ledger: LedgerCounts[];
+  damaged: number;
+}
+
 export interface StreamOptions {
   /** Stop after the last record at or before this time (ns). */
   until?: number;
+  /** Resume where a mark was taken: the records up to it are not visited. */
+  from?: StreamPosition;
+  /** Called after every `every`th record, once the visitor has seen it. */
+  mark?: { every: number; take: (at: StreamPosition) => void };
   /** Told about pages that could not be decoded (they are skipped). */
   warn?: (msg: string) => void;
 }
@@ -52,9 +67,12 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
   const tsOffset = Number(input.tsOffset ?? 0n);
   let lastId = -1;
   let n = 0;
-  let damaged = 0;
+  let damaged = opts.from?.damaged ?? 0;
+  if (opts.from) ledger.load(opts.from.ledger);
+  const base = opts.from?.events ?? 0;
+  const mark = opts.mark;
   mergeRecords(
-    streams.map(({ stream: c }) => ({ chunks: { [Symbol.iterator]: () => c.chunks()[Symbol.iterator]() }, pageSize: c.pageSize, tsOffset })),
+    streams.map(({ stream: c }) => ({ chunks: { [Symbol.iterator]: () => c.chunks()[Symbol.iterator]() }, pageSize: c.pageSize, tsOffset, chunksFrom: c.chunksFrom && ((p: number) => c.chunksFrom!(p)) })),
     (i, ts, buf, off, len, missed) => {
       if (ts > until) return false;
       const s = streams[i]!;
@@ -81,6 +99,8 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
       return visitor.event(ev) !== false;
     },
     {
+      from: opts.from?.streams,
+      mark: mark && { every: mark.every, take: (visited, streams) => mark.take({ events: base + visited, ts: ev.ts, streams, ledger: ledger.save(), damaged }) },
       onCorruptPage: (i, page, msg) => {
         ledger.unreadable(i);
         // Each page named up to a limit: a wholly damaged file must not grow the warnings without bound.

@@ -15,6 +15,17 @@ export class TimerClock {
   /** Trace time minus the hrtimer clock, from the latest hrtimer expiry seen. */
   private hrOffset?: number;
 
+  save(): unknown {
+    return { first: this.first ?? null, last: this.last ?? null, hrOffset: this.hrOffset ?? null };
+  }
+
+  load(s: unknown): void {
+    const saved = s as { first: TimerClock['first'] | null; last: TimerClock['last'] | null; hrOffset: number | null };
+    this.first = saved.first ?? undefined;
+    this.last = saved.last ?? undefined;
+    this.hrOffset = saved.hrOffset ?? undefined;
+  }
+
   jiffiesAt(ts: number, jiffies: number): void {
     const s = { ts, jiffies };
     this.first ??= s;

@@ -8,7 +8,7 @@
 import { TimerClock } from './timer-clock.js';
 import type { Field } from '../events/format.js';
 import type { EventRecord, TraceEvent } from './event.js';
-import { HeapMap, type HeapEvent, type HeapObject } from './heap-map.js';
+import { HeapMap, loadObject, saveObject, type HeapEvent, type HeapObject, type SavedHeap, type SavedObject } from './heap-map.js';
 import type { TraceInput } from './input.js';
 import { LossLog } from './losses.js';
 import { Pass, type Analysis } from './pass.js';
@@ -76,6 +76,17 @@ interface Pending {
   obj: HeapObject;
   /** Reasons known when it was made; losses and later frees are looked at in result(). */
   reasons: string[];
+}
+
+interface SavedTimers {
+  objects: SavedObject[];
+  heap: SavedHeap;
+  timers: TimerState[];
+  findings: { id: string; finding: TimerFinding; obj: number; reasons: string[] }[];
+  clock: unknown;
+  forgotten: number;
+  last: number;
+  syms: [string, string][];
 }
 
 const OPS: { name: string; op: TimerOp; kind: 'timer' | 'hrtimer'; field: string }[] = [
@@ -161,8 +172,13 @@ export class TimerAnalysis implements Analysis {
   }
 
   private heapEvent(ev: TraceEvent, callSite: Field): HeapEvent {
-    return { ts: ev.ts, cpu: ev.cpu, pid: ev.pid, event: `${ev.system}:${ev.name}`, callSite: ev.big(callSite) };
+    let event = this.eventNames[ev.id];
+    if (event === undefined) this.eventNames[ev.id] = event = `${ev.system}:${ev.name}`;
+    return { ts: ev.ts, cpu: ev.cpu, pid: ev.pid, event, callSite: ev.big(callSite) };
   }
+
+  /** system:name by event id, made once (a heap event is built for every allocation and free). */
+  private readonly eventNames: string[] = [];
 
   private readonly syms = new Map<bigint, string>();
 
@@ -322,9 +338,53 @@ export class TimerAnalysis implements Analysis {
     return why.length ? why.join('; ') : undefined;
   }
 
+  /**
+   * Its state part-way through a pass whose losses were given beforehand (its own loss log is not
+   * kept). Heap objects are listed once and named by number, as findings share them with the heap.
+   */
+  save(): SavedTimers {
+    const objects: HeapObject[] = [];
+    const ids = new Map<HeapObject, number>();
+    const ref = (o: HeapObject) => {
+      let n = ids.get(o);
+      if (n === undefined) {
+        ids.set(o, (n = objects.length));
+        objects.push(o);
+      }
+      return n;
+    };
+    const heap = this.heap.save(ref);
+    const findings = [...this.findings].map(([id, p]) => ({ id, finding: p.finding, obj: ref(p.obj), reasons: p.reasons }));
+    // The names of the functions met so far: a resumed pass need not parse kallsyms for them again.
+    const syms = [...this.syms].map(([addr, name]): [string, string] => [addr.toString(16), name]);
+    return { objects: objects.map(saveObject), heap, timers: [...this.timers.values()], findings, clock: this.clock.save(), forgotten: this.forgotten, last: this.last, syms };
+  }
+
+  load(s: unknown): void {
+    const saved = s as SavedTimers;
+    const objects = saved.objects.map(loadObject);
+    const obj = (n: number) => objects[n]!;
+    this.heap.load(saved.heap, obj);
+    for (const t of [...this.timers.values()]) this.byAddr.remove(t.key, 1, t);
+    this.timers.clear();
+    for (const t of saved.timers) {
+      this.timers.set(t.key, t);
+      this.byAddr.add(t.key, 1, t);
+    }
+    this.findings.clear();
+    for (const f of saved.findings) this.findings.set(f.id, { finding: f.finding, obj: obj(f.obj), reasons: f.reasons });
+    this.clock.load(saved.clock);
+    this.forgotten = saved.forgotten;
+    this.last = saved.last;
+    this.syms.clear();
+    for (const [addr, name] of saved.syms) this.syms.set(BigInt('0x' + addr), name);
+  }
+
   /** end: the moment the report describes (default: the last event seen). */
   result(end = this.last): TimerReport {
-    const timers: TimerLife[] = [...this.timers.values()].map(({ key: _k, lastStart: _l, ...life }) => {
+    const timers: TimerLife[] = [...this.timers.values()].map((t) => {
+      // Fields in one order, however the timer's life set them (a resumed pass rebuilds them anew).
+      const life: TimerLife = { addr: t.addr, kind: t.kind, first: t.first, last: t.last, counts: t.counts, ...(t.function !== undefined ? { function: t.function } : {}), ...(t.pending ? { pending: t.pending } : {}), ...(t.object ? { object: t.object } : {}) };
       const p = life.pending;
       if (!p) return life;
       const uncertain = this.losses.uncertainty(p.since, end);

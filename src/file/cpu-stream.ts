@@ -38,6 +38,9 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
         yield reuse ? src.readInto((mem ??= Buffer.allocUnsafe(step)), offset + p, len) : src.read(offset + p, len);
       }
     },
+    *chunksFrom(page: number) {
+      for (let p = page * pageSize; p < usable; p += step) yield src.read(offset + p, Math.min(step, usable - p));
+    },
   };
 }
 

@@ -11,6 +11,8 @@ export interface MergeInput {
   pageSize: number;
   /** Added to every time of this stream (a file's time offset). */
   tsOffset?: number;
+  /** The chunks from a page on, read without the pages before it (else a resumed merge skips them undecoded). */
+  chunksFrom?: (page: number) => Iterable<Buffer>;
 }
 
 /**
@@ -23,6 +25,21 @@ export type MergeVisitor = (input: number, ts: number, buf: Buffer, off: number,
 export interface MergeOptions {
   /** A page that cannot be decoded (wholly, or from a damaged record on) is skipped and reported here. */
   onCorruptPage?: (input: number, pageIndex: number, message: string) => void;
+  /** Where each input resumes (positions a mark gave): the records before them are not visited again. */
+  from?: readonly MergePosition[];
+  /** Called after every `every`th record visited, with where each input stands (to resume there later). */
+  mark?: { every: number; take: (visited: number, at: MergePosition[]) => void };
+}
+
+/**
+ * Where one input stands: the page it has loaded (or, with none loaded, the next page to read),
+ * the next record's index in it, and the loss to report with the page's first record.
+ */
+export interface MergePosition {
+  page: number;
+  record: number;
+  missed: number;
+  loaded: boolean;
 }
 
 /** One input's records, decoded a page at a time into reused arrays. */
@@ -39,8 +56,9 @@ class Cursor {
   private chunk: Buffer | undefined;
   private pageOff = 0;
   private pageIndex = 0;
-  private readonly it: Iterator<Buffer>;
+  private it: Iterator<Buffer>;
   private readonly tsOffset: number;
+  private readonly chunksFrom: MergeInput['chunksFrom'];
   private readonly add: (ts: number, off: number, len: number) => void;
 
   constructor(
@@ -54,6 +72,7 @@ class Cursor {
     this.off = new Int32Array(cap);
     this.len = new Int32Array(cap);
     this.it = input.chunks[Symbol.iterator]();
+    this.chunksFrom = input.chunksFrom;
     this.tsOffset = input.tsOffset ?? 0;
     this.add = (ts, off, len) => {
       if (this.n === this.ts.length) this.grow();
@@ -75,6 +94,48 @@ class Cursor {
     this.off = off;
     this.len = len;
   }
+
+  position(): MergePosition {
+    return this.n > 0 ? { page: this.pageIndex - 1, record: this.i, missed: this.pageMissed, loaded: true } : { page: this.pageIndex, record: 0, missed: 0, loaded: false };
+  }
+
+  /** Goes to a position a mark gave: whole chunks before it are skipped undecoded, and its page is not reported again. */
+  seek(pos: MergePosition): void {
+    let skipped = 0;
+    if (this.chunksFrom) {
+      this.it = this.chunksFrom(pos.page)[Symbol.iterator]();
+      skipped = pos.page;
+    }
+    for (;;) {
+      const r = this.it.next();
+      if (r.done) {
+        this.chunk = undefined;
+        break;
+      }
+      const pages = Math.floor(r.value.length / this.pageSize);
+      if (skipped + pages > pos.page) {
+        this.chunk = r.value;
+        this.pageOff = (pos.page - skipped) * this.pageSize;
+        break;
+      }
+      skipped += pages;
+    }
+    this.pageIndex = pos.page;
+    this.n = 0;
+    this.i = 0;
+    if (!pos.loaded) return;
+    this.quiet = true;
+    try {
+      if (!this.nextPage()) return;
+    } finally {
+      this.quiet = false;
+    }
+    this.i = pos.record;
+    this.pageMissed = pos.missed;
+  }
+
+  /** While seeking: a damaged page was reported when first met. */
+  private quiet = false;
 
   /** Loads the next page that has records; false at the end of the stream. */
   nextPage(): boolean {
@@ -99,7 +160,7 @@ class Cursor {
       } catch (err) {
         if (!(err instanceof CorruptPageError) && !(err instanceof RangeError)) throw err;
         // The records before the damage are kept (as trace-cmd does); the rest of the page is skipped.
-        this.opts.onCorruptPage?.(this.index, pageIndex, err.message);
+        if (!this.quiet) this.opts.onCorruptPage?.(this.index, pageIndex, err.message);
       }
       if (missed) this.pendingMissed = this.pendingMissed > 0 && missed > 0 ? this.pendingMissed + missed : missed;
       if (this.n > 0) {
@@ -114,7 +175,9 @@ class Cursor {
 
 /** Visits every record of all inputs in time order; returns the number of records visited. */
 export function mergeRecords(inputs: readonly MergeInput[], visit: MergeVisitor, opts: MergeOptions = {}): number {
-  return mergeCursors(inputs.map((inp, i) => new Cursor(i, inp, inp.pageSize, opts)), visit, Infinity);
+  const cursors = inputs.map((inp, i) => new Cursor(i, inp, inp.pageSize, opts));
+  if (opts.from) cursors.forEach((c, i) => c.seek(opts.from![i]!));
+  return mergeCursors(cursors, visit, Infinity, opts.mark);
 }
 
 /**
@@ -122,7 +185,9 @@ export function mergeRecords(inputs: readonly MergeInput[], visit: MergeVisitor,
  * nothing more now drops out of this pass. Returns how many were visited (the visitor returning
  * false stops it).
  */
-function mergeCursors(cursors: readonly Cursor[], visit: MergeVisitor, until: number): number {
+function mergeCursors(cursors: readonly Cursor[], visit: MergeVisitor, until: number, mark?: MergeOptions['mark']): number {
+  const every = mark ? mark.every : Infinity;
+  let nextMark = every;
   const live = cursors.filter((c) => c.i < c.n || c.nextPage());
   let count = 0;
   while (live.length) {
@@ -158,6 +223,10 @@ function mergeCursors(cursors: readonly Cursor[], visit: MergeVisitor, until: nu
       count++;
       cur.i = i + 1;
       if (visit(cur.index, t, cur.buf, cur.off[i]!, cur.len[i]!, missed) === false) return count;
+      if (count === nextMark) {
+        nextMark += every;
+        mark!.take(count, cursors.map((c) => c.position()));
+      }
       if (cur.i >= cur.n) {
         if (!cur.nextPage()) {
           live.splice(best, 1);

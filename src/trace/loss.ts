@@ -163,6 +163,15 @@ export class LossLedger {
     this.cpus[i]!.unreadable++;
   }
 
+  /** What the ledger has counted so far, per stream (to resume a pass from a checkpoint). */
+  save(): LedgerCounts[] {
+    return this.cpus.map((c) => ({ budget: c.budget, counted: c.counted, uncounted: c.uncounted, unreadable: c.unreadable, places: c.places, lastTs: Number.isNaN(c.lastTs) ? null : c.lastTs }));
+  }
+
+  load(saved: readonly LedgerCounts[]): void {
+    saved.forEach((s, i) => Object.assign(this.cpus[i]!, s, { lastTs: s.lastTs ?? NaN }));
+  }
+
   /** The last record seen of stream i (where unplaced losses are put). */
   seen(i: number, ts: number): void {
     this.cpus[i]!.lastTs = ts;
@@ -181,6 +190,16 @@ export class LossLedger {
     }
     return { cpus, unplaced };
   }
+}
+
+/** A stream's counts part-way through a pass (lastTs null: none seen yet). */
+export interface LedgerCounts {
+  budget: number;
+  counted: number;
+  uncounted: number;
+  unreadable: number;
+  places: number;
+  lastTs: number | null;
 }
 
 interface LedgerCpu {

@@ -48,6 +48,8 @@ export interface CpuPageStream {
    * chunk when it asks for the next, so the source may read the next into the same memory.
    */
   chunks(reuse?: boolean): Iterable<Buffer>;
+  /** The chunks from page `page` on, for sources that can start there without reading the pages before (a resumed walk). */
+  chunksFrom?(page: number): Iterable<Buffer>;
   /** The per_cpu stats text the recorder saved, as it was written (trace-cmd's CPUSTAT). */
   statsText?: string;
   counters: CpuLossCounters;

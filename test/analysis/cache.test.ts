@@ -13,7 +13,7 @@ import { openCachedTraceDb } from '../../src/analysis/query/cached.js';
 import { runQuery } from '../../src/analysis/query/run.js';
 import { cacheDirOf, cacheInfo, clearCache } from '../../src/analysis/cache/location.js';
 import { stateAt } from '../../src/analysis/state.js';
-import { traceSummary } from '../../src/analysis/cache/summary.js';
+import { summaryCheckpoint, traceSummary } from '../../src/analysis/cache/summary.js';
 import { scanLosses } from '../../src/analysis/losses.js';
 import { forEachEvent } from '../../src/analysis/stream.js';
 import { toJsonText } from '../../src/analysis/event.js';
@@ -109,6 +109,45 @@ describe('lkst query cache', () => {
     for (const at of [first, first + (last - first) / 3, (first + last) / 2, last, Infinity]) {
       assert.equal(toJsonText(stateAt(trace, at, { losses: cached.losses })), toJsonText(stateAt(trace, at)), `at ${at}`);
     }
+  });
+
+  test('state resumed from a checkpoint equals state replayed from the start, at checkpoints, between them and at the end', () => {
+    clearCache(rec.path);
+    // Small steps so this trace has many checkpoints, some after its losses.
+    const built = traceSummary(trace, { every: 5000 });
+    const cached = traceSummary(trace);
+    assert.deepEqual(cached.checkpoints, built.checkpoints);
+    const cps = cached.checkpoints;
+    assert.ok(cps.length >= 4, `${cps.length} checkpoints`);
+    assert.ok(cps.some((c) => cached.losses.overlaps(cached.first, c.ts)), 'a checkpoint comes after a loss');
+    const mid = (a: number, b: number) => Math.floor((a + b) / 2);
+    const times = [cps[0]!.ts, cps[0]!.ts + 1, mid(cps[1]!.ts, cps[2]!.ts), cps[cps.length - 1]!.ts, mid(cps[cps.length - 1]!.ts, cached.last), cached.last, Infinity];
+    for (const at of times) {
+      const from = summaryCheckpoint(cached, at);
+      assert.ok(from, `a checkpoint before ${at}`);
+      assert.ok(from.stream.ts <= at);
+      assert.equal(toJsonText(stateAt(trace, at, { losses: cached.losses, from })), toJsonText(stateAt(trace, at)), `at ${at}`);
+    }
+    assert.equal(summaryCheckpoint(cached, cached.first), undefined, 'none before the first checkpoint');
+  });
+
+  test('the CLI: state --at the same with and without the cache, first run and next; a changed trace rebuilds the checkpoints', () => {
+    clearCache(rec.path);
+    const { first, last } = traceSummary(trace, { cache: false });
+    const ats = [0.1, 0.5, 0.9].map((f) => `${((first + (last - first) * f) / 1e9).toFixed(6)}`).concat('end');
+    const plain = ats.map((at) => lkst({}, 'state', rec.path, '--at', at, '--json', '--no-cache'));
+    for (const p of plain) assert.equal(p.status, 0, p.stderr);
+    assert.equal(existsSync(cacheDirOf(rec.path)), false);
+    for (let run = 0; run < 2; run++) ats.forEach((at, i) => assert.equal(lkst({}, 'state', rec.path, '--at', at, '--json').stdout, plain[i]!.stdout, `run ${run} at ${at}`));
+    const files = () => readdirSync(cacheDirOf(rec.path)).filter((f) => f.startsWith('state-'));
+    assert.ok(files().length > 0, 'checkpoints were written');
+    assert.match(lkst({}, 'cache', 'show', rec.path).stdout, /state checkpoints: \d+/);
+    const later = new Date(Date.now() + 10_000);
+    utimesSync(rec.path, later, later);
+    assert.equal(cacheInfo(rec.path)[0]?.current, false);
+    assert.equal(lkst({}, 'state', rec.path, '--at', ats[1]!, '--json').stdout, plain[1]!.stdout);
+    assert.equal(cacheInfo(rec.path)[0]?.current, true);
+    assert.ok(files().length > 0, 'rebuilt');
   });
 
   test('a changed trace (mtime) empties the cache and rebuilds it; clear removes it', async () => {

@@ -9,7 +9,7 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, read
 import { basename, dirname, join } from 'node:path';
 
 /** Bumped whenever what a cache holds changes shape: older caches are then rebuilt. */
-export const CACHE_FORMAT = 1;
+export const CACHE_FORMAT = 2;
 
 const EDGE = 1 << 20;
 
@@ -121,9 +121,38 @@ function bytesUnder(dir: string): number {
   return n;
 }
 
+/** What kind of cached thing a file in a cache directory is (by the names its builders give). */
+const KINDS: [RegExp, string][] = [
+  [/^query-.*\.duckdb/, 'query tables'],
+  [/^summary-/, 'state summary'],
+  [/^state-/, 'state checkpoints'],
+];
+
+export interface CachePart {
+  what: string;
+  files: number;
+  bytes: number;
+}
+
+/** The directory's files by kind (key.json left out). */
+function partsOf(dir: string): CachePart[] {
+  const parts = new Map<string, CachePart>();
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name === 'key.json') continue;
+    const what = KINDS.find(([re]) => re.test(e.name))?.[1] ?? 'other';
+    const p = parts.get(what) ?? { what, files: 0, bytes: 0 };
+    p.files++;
+    p.bytes += e.isDirectory() ? bytesUnder(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+    parts.set(what, p);
+  }
+  return [...parts.values()];
+}
+
 export interface CacheInfo {
   dir: string;
   bytes: number;
+  /** What it holds, by kind. */
+  parts: CachePart[];
   /** Whether it was built for the trace as it is now (else the next use rebuilds it). */
   current: boolean;
 }
@@ -139,14 +168,14 @@ export function cacheInfo(path: string): CacheInfo[] {
     } catch {
       current = false;
     }
-    out.push({ dir, bytes: bytesUnder(dir), current });
+    out.push({ dir, bytes: bytesUnder(dir), parts: partsOf(dir), current });
   }
   return out;
 }
 
 /** Removes the trace's caches (or, without a trace, the shared root). Returns what was removed. */
 export function clearCache(path?: string): CacheInfo[] {
-  const found = path ? cacheInfo(path) : existsSync(sharedCacheRoot()) ? [{ dir: sharedCacheRoot(), bytes: bytesUnder(sharedCacheRoot()), current: false }] : [];
+  const found = path ? cacheInfo(path) : existsSync(sharedCacheRoot()) ? [{ dir: sharedCacheRoot(), bytes: bytesUnder(sharedCacheRoot()), parts: [], current: false }] : [];
   for (const c of found) rmSync(c.dir, { recursive: true, force: true });
   return found;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action } from '../run.js';
-import { cacheInfo, clearCache, sharedCacheRoot } from '../../analysis/cache/location.js';
+import { cacheInfo, clearCache, sharedCacheRoot, type CacheInfo } from '../../analysis/cache/location.js';
 
 export function fmtBytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -14,6 +14,11 @@ export function fmtBytes(n: number): string {
   return `${v.toFixed(1)} ${units[i]}`;
 }
 
+/** "state checkpoints: 10 (42.1 MiB), query tables: 1 (3.0 MiB)". */
+export function fmtParts(c: CacheInfo): string {
+  return c.parts.map((p) => `${p.what}: ${p.files} (${fmtBytes(p.bytes)})`).join(', ');
+}
+
 export function registerCache(program: Command): void {
   const cache = program.command('cache').description('the caches lkst keeps beside traces (query tables, state checkpoints)');
   cache
@@ -23,7 +28,7 @@ export function registerCache(program: Command): void {
     .action(
       action(async (file: string) => {
         const found = cacheInfo(file);
-        for (const c of found) process.stdout.write(`${c.dir}\t${fmtBytes(c.bytes)}${c.current ? '' : '\tstale'}\n`);
+        for (const c of found) process.stdout.write(`${c.dir}\t${fmtBytes(c.bytes)}${c.current ? '' : '\tstale'}\n${c.parts.length ? `  ${fmtParts(c)}\n` : ''}`);
         if (!found.length) process.stdout.write('no cache\n');
       }),
     );

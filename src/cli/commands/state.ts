@@ -5,7 +5,7 @@ import { filterTasks, stateAt } from '../../analysis/state.js';
 import { renderState } from '../../analysis/render.js';
 import { toJsonText } from '../../analysis/event.js';
 import { fmtTs, parseTraceTime } from '../../analysis/time.js';
-import { traceSummary, type TraceSummary } from '../../analysis/cache/summary.js';
+import { summaryCheckpoint, traceSummary, type TraceSummary } from '../../analysis/cache/summary.js';
 import { LkstError } from '../../base/errors.js';
 
 export function registerState(program: Command): void {
@@ -19,13 +19,13 @@ export function registerState(program: Command): void {
     .option('--comm <text>', 'only tasks whose name contains this')
     .option('--alive', 'leave out tasks that exited')
     .option('--json', 'print JSON')
-    .option('--no-cache', "neither read nor write the trace's cache (its span and losses; `lkst cache clear` removes it)")
+    .option('--no-cache', "neither read nor write the trace's cache (its span, losses and checkpoints of the replay; `lkst cache clear` removes it)")
     .action(
       action(async (file: string, opts: { buffer: string[]; at: string; pid: number[]; comm?: string; alive?: boolean; json?: boolean; cache: boolean }) =>
         withTrace({ path: file, buffers: opts.buffer }, (t) => {
           const sum = traceSummary(t, { cache: opts.cache });
           const at = opts.at.trim() === 'end' ? Infinity : momentInTrace(sum, opts.at);
-          const st = filterTasks(stateAt(t, at, { losses: sum.losses }), { pids: opts.pid, comm: opts.comm, alive: opts.alive });
+          const st = filterTasks(stateAt(t, at, { losses: sum.losses, from: summaryCheckpoint(sum, at) }), { pids: opts.pid, comm: opts.comm, alive: opts.alive });
           process.stdout.write(opts.json ? toJsonText(st) + '\n' : renderState(st));
         }),
       ),

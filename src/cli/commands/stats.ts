@@ -5,7 +5,7 @@ import { traceStats } from '../../analysis/stats.js';
 import { renderStats } from '../../analysis/render.js';
 import { toJsonText } from '../../analysis/event.js';
 import { cacheInfo } from '../../analysis/cache/location.js';
-import { fmtBytes } from './cache.js';
+import { fmtBytes, fmtParts } from './cache.js';
 
 export function registerStats(program: Command): void {
   program
@@ -22,7 +22,7 @@ export function registerStats(program: Command): void {
           const caches = cacheInfo(file);
           process.stdout.write(opts.json ? toJsonText({ ...s, caches }) + '\n' : renderStats(s, opts.top));
           if (!opts.json) {
-            for (const c of caches) process.stdout.write(`cache: ${c.dir} (${fmtBytes(c.bytes)}${c.current ? '' : ', stale: rebuilt on next use'})\n`);
+            for (const c of caches) process.stdout.write(`cache: ${c.dir} (${fmtBytes(c.bytes)}${c.current ? '' : ', stale: rebuilt on next use'})${c.parts.length ? `: ${fmtParts(c)}` : ''}\n`);
             if (!caches.length) process.stdout.write('cache: none (built by the first `lkst query` or `lkst state`)\n');
           }
           for (const w of t.warnings ?? []) printWarning(w);
