@@ -38,6 +38,10 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
         yield reuse ? src.readInto((mem ??= Buffer.allocUnsafe(step)), offset + p, len) : src.read(offset + p, len);
       }
     },
+    chunkAt(i) {
+      const p = i * step;
+      return i >= 0 && p < usable ? src.read(offset + p, Math.min(step, usable - p)) : undefined;
+    },
   };
 }
 
@@ -153,6 +157,10 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     runs,
     *chunks() {
       for (const run of runs) yield decompressRun(src, run, unzip);
+    },
+    chunkAt(i) {
+      const run = runs[i];
+      return run && decompressRun(src, run, unzip);
     },
   };
 }

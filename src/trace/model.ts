@@ -48,6 +48,8 @@ export interface CpuPageStream {
    * chunk when it asks for the next, so the source may read the next into the same memory.
    */
   chunks(reuse?: boolean): Iterable<Buffer>;
+  /** The i-th chunk chunks() gives, read alone (sources that can seek; the viewer reads windows by it). */
+  chunkAt?(i: number): Buffer | undefined;
   /** The per_cpu stats text the recorder saved, as it was written (trace-cmd's CPUSTAT). */
   statsText?: string;
   counters: CpuLossCounters;

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { basename } from 'node:path';
 import { action, BUFFER_OPTION, collectBuffers } from '../run.js';
 import { withTrace } from '../../analysis/open.js';
-import { buildTimeline } from '../../web/timeline.js';
+import { buildViewData } from '../../web/view-data.js';
 import { startViewer } from '../../web/server.js';
+import { summaryInWorker } from '../../web/summary.js';
 import { firstEventTs } from '../../analysis/stream.js';
 import { parseTraceTime } from '../../analysis/time.js';
 
@@ -18,20 +19,22 @@ export function registerView(program: Command): void {
     .action(
       action(async (file: string, opts: { buffer: string[]; from?: string; to?: string }) => {
         const started = Date.now();
-        const timeline = await withTrace({ path: file, buffers: opts.buffer }, (t) => {
+        await withTrace({ path: file, buffers: opts.buffer }, async (t) => {
           const first = [opts.from, opts.to].some((x) => x?.trim().startsWith('+')) ? firstEventTs(t) : 0;
           const win = { from: opts.from ? parseTraceTime(opts.from, first) : undefined, to: opts.to ? parseTraceTime(opts.to, first) : undefined };
-          return buildTimeline(t, win);
+          // The side panel's analyses run in a worker on the other CPU while the timeline is built here.
+          const summary = summaryInWorker(file, opts.buffer, win.to);
+          summary.catch(() => {});
+          const data = buildViewData(t, basename(file), win);
+          const v = await startViewer(data, { summary });
+          process.stderr.write(`lkst: ${data.meta.events.toLocaleString('en-US')} events summarised in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
+          process.stdout.write(`${v.url}\n`);
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          });
+          await v.close();
         });
-        const v = await startViewer(timeline, { title: basename(file) });
-        process.stderr.write(`lkst: ${timeline.ev.ts.length.toLocaleString('en-US')} events prepared in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
-        process.stdout.write(`${v.url}\n`);
-        await new Promise<void>((resolve) => {
-          const stop = () => resolve();
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
-        await v.close();
       }),
     );
 }
