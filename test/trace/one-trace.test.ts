@@ -16,7 +16,7 @@ import type { Instance } from '../../src/tracefs/instance.js';
 import { lkst } from '../helpers/cli.js';
 import { buildViewData } from '../../src/web/view-data.js';
 import { startViewer } from '../../src/web/server.js';
-import { chromiumMissing, launchChromium } from '../web/browser.js';
+import { chromiumMissing, launchChromium, paintedViewer } from '../web/browser.js';
 import { withInstance } from '../helpers/instance.js';
 import { withBufferNames } from '../buffers/helpers.js';
 import { createBuffer } from '../../src/buffers/buffer.js';
@@ -227,13 +227,9 @@ test('an lkst buffer per-process pair logged by logd is read completely: stats, 
             const viewer = await startViewer(view);
             const browser = await launchChromium();
             try {
-              const page = await browser.ctx.newPage();
-              const errors: string[] = [];
-              page.on('pageerror', (e) => errors.push(e.message));
-              await page.goto(viewer.url);
+              const { page, errors } = await paintedViewer(browser.ctx, viewer.url);
               // The page's own state, as test/web reads it.
-              type PageState = { lkst?: { ready: boolean; painted: boolean; rowsCount: number } };
-              await page.waitForFunction(() => (window as unknown as PageState).lkst?.ready && (window as unknown as PageState).lkst?.painted, null, { timeout: 60_000 });
+              type PageState = { lkst?: { rowsCount: number } };
               assert.deepEqual(errors, []);
               const rows = await page.evaluate(() => (window as unknown as PageState).lkst?.rowsCount);
               const threads = view.meta.processes.reduce((n, p) => n + p.threads.length, 0);
