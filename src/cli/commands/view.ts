@@ -22,10 +22,11 @@ export function registerView(program: Command): void {
         await withTrace({ path: file, buffers: opts.buffer }, async (t) => {
           const first = [opts.from, opts.to].some((x) => x?.trim().startsWith('+')) ? firstEventTs(t) : 0;
           const win = { from: opts.from ? parseTraceTime(opts.from, first) : undefined, to: opts.to ? parseTraceTime(opts.to, first) : undefined };
-          // The side panel's analyses run in a worker on the other CPU while the timeline is built here.
+          const data = buildViewData(t, basename(file), win);
+          // The side panel's analyses run in a worker once the timeline is served: started earlier,
+          // on a busy machine they slow the pass the first paint waits for.
           const summary = summaryInWorker(file, opts.buffer, win.to);
           summary.catch(() => {});
-          const data = buildViewData(t, basename(file), win);
           const v = await startViewer(data, { summary });
           process.stderr.write(`lkst: ${data.meta.events.toLocaleString('en-US')} events summarised in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
           process.stdout.write(`${v.url}\n`);
