@@ -32,7 +32,7 @@ interface Open {
   frames: number;
 }
 
-type PageL = { lkst: Record<string, any> };
+type PageL = { lkst: { painted: boolean; window: { events: number }; frameMs: number[]; settled(): boolean; zoom(f: number): void; pan(f: number): void } };
 
 async function openOnce(path: string, page: import('playwright-core').Page): Promise<Open> {
   const t0 = performance.now();
@@ -48,7 +48,7 @@ async function openOnce(path: string, page: import('playwright-core').Page): Pro
     await page.goto(url);
     await page.waitForFunction(() => (window as unknown as PageL).lkst?.painted, null, { timeout: 600_000, polling: 10 });
     const paintMs = performance.now() - t0;
-    const events = await page.evaluate(() => (window as unknown as PageL).lkst.window.events as number);
+    const events = await page.evaluate(() => (window as unknown as PageL).lkst.window.events);
     // Zoom in 20 steps towards the middle, then pan 20 steps: each until its data is drawn.
     const steps = await page.evaluate(async () => {
       const L = (window as unknown as PageL).lkst;
@@ -64,7 +64,7 @@ async function openOnce(path: string, page: import('playwright-core').Page): Pro
         await settle();
         out.push(performance.now() - t);
       }
-      return { out, draw: (L.frameMs as number[]).slice(-40) };
+      return { out, draw: L.frameMs.slice(-40) };
     });
     const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
     const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;

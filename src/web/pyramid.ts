@@ -6,11 +6,13 @@
 export class CountPyramid {
   readonly levels: Uint32Array[] = [];
 
+  /** first: the finest level's counts, when they were kept (a cache). */
   constructor(
     public baseNs: number,
     buckets: number,
+    first?: Uint32Array,
   ) {
-    this.levels.push(new Uint32Array(buckets));
+    this.levels.push(first ?? new Uint32Array(buckets));
   }
 
   /** Counts one event at t (ns since the trace's start). */

@@ -14,8 +14,12 @@ export class ChunkIndex {
   readonly firsts: number[][];
   private readonly tsOffset: number;
 
-  constructor(readonly input: TraceInput) {
-    this.firsts = inputStreams(input).map(() => []);
+  /** firsts: as noted by an earlier pass over the same trace (a cache); else noted by watch(). */
+  constructor(
+    readonly input: TraceInput,
+    firsts?: number[][],
+  ) {
+    this.firsts = firsts ?? inputStreams(input).map(() => []);
     this.tsOffset = Number(input.tsOffset ?? 0n);
   }
 

@@ -13,6 +13,7 @@ import { jsonValue } from '../../src/analysis/event.js';
 import { buildViewData, type ViewData } from '../../src/web/view-data.js';
 import { answerWindow, eventByRef, search } from '../../src/web/queries.js';
 import { startViewer, type Viewer } from '../../src/web/server.js';
+import { loadViewData, storeViewData } from '../../src/web/view-cache.js';
 import { summaryInWorker } from '../../src/web/summary.js';
 import { decodeBlock, type WindowMeta } from '../../src/web/schema.js';
 import { recordTrace, ANALYSIS_EVENTS, type RecordedTrace } from '../analysis/record-trace.js';
@@ -117,6 +118,22 @@ describe('lkst view', () => {
     const got = eventByRef(d, `0:${first!.cpu}:${first!.ts - d.meta.start}:0`)!;
     assert.equal(got.ts, first!.ts);
     assert.deepEqual(got.fields, first!.fields);
+  });
+
+  test('the summaries kept in a cache file answer windows as the pass did', () => {
+    const file = join(dir, 'view.bin');
+    storeViewData(file, d);
+    const back = loadViewData(file, t, 'again')!;
+    assert.equal(back.meta.title, 'again');
+    assert.deepEqual({ ...back.meta, title: d.meta.title }, d.meta);
+    const tracks = [...d.meta.cpuTracks.map((c) => c.id), ...d.meta.processes.flatMap((p) => p.threads.map((th) => `thread:${th.pid}`))];
+    for (const [t0, t1] of [[-1, d.meta.end + 1], [d.meta.end * 0.4, d.meta.end * 0.6], [d.meta.end * 0.5, d.meta.end * 0.5 + 1e5]] as const) {
+      const a = answerWindow(d, { t0, t1, px: 700, tracks });
+      const b = answerWindow(back, { t0, t1, px: 700, tracks });
+      assert.deepEqual(b.meta, a.meta);
+      assert.deepEqual(Object.keys(b.cols), Object.keys(a.cols));
+      for (const k of Object.keys(a.cols)) assert.deepEqual([...b.cols[k]!], [...a.cols[k]!], k);
+    }
   });
 
   test('search finds the next and previous matching event, fields included', () => {

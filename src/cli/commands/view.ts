@@ -5,6 +5,22 @@ import { withTrace } from '../../analysis/open.js';
 import { buildViewData } from '../../web/view-data.js';
 import { startViewer } from '../../web/server.js';
 import { summaryInWorker } from '../../web/summary.js';
+import { loadViewData, storeFile, storeViewData, viewCacheFiles } from '../../web/view-cache.js';
+import { readFileSync } from 'node:fs';
+
+/** The side panel's JSON from its cache file, else computed and stored there. */
+async function cachedSummary(file: string | undefined, compute: () => Promise<string>): Promise<string> {
+  if (file) {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch {
+      // Not cached yet.
+    }
+  }
+  const json = await compute();
+  if (file) storeFile(file, json);
+  return json;
+}
 import { firstEventTs } from '../../analysis/stream.js';
 import { parseTraceTime } from '../../analysis/time.js';
 
@@ -16,19 +32,27 @@ export function registerView(program: Command): void {
     .option(BUFFER_OPTION[0], BUFFER_OPTION[1], collectBuffers, [])
     .option('--from <time>', 'show from this time (as for state --at: 809.39, +1.5s); earlier events still build the state')
     .option('--to <time>', 'show up to this time')
+    .option('--no-cache', "neither read nor write the summaries kept beside the trace (built again)")
     .action(
-      action(async (file: string, opts: { buffer: string[]; from?: string; to?: string }) => {
+      action(async (file: string, opts: { buffer: string[]; from?: string; to?: string; cache: boolean }) => {
         const started = Date.now();
         await withTrace({ path: file, buffers: opts.buffer }, async (t) => {
           const first = [opts.from, opts.to].some((x) => x?.trim().startsWith('+')) ? firstEventTs(t) : 0;
           const win = { from: opts.from ? parseTraceTime(opts.from, first) : undefined, to: opts.to ? parseTraceTime(opts.to, first) : undefined };
-          const data = buildViewData(t, basename(file), win);
+          // Only the whole trace's summaries are kept beside it.
+          const files = opts.cache && win.from === undefined && win.to === undefined ? viewCacheFiles(t) : undefined;
+          let data = files && loadViewData(files.data, t, basename(file));
+          const cached = !!data;
+          if (!data) {
+            data = buildViewData(t, basename(file), win);
+            if (files) storeViewData(files.data, data);
+          }
           // The side panel's analyses run in a worker once the timeline is served: started earlier,
           // on a busy machine they slow the pass the first paint waits for.
-          const summary = summaryInWorker(file, opts.buffer, win.to);
+          const summary = cachedSummary(files?.summary, () => summaryInWorker(file, opts.buffer, win.to));
           summary.catch(() => {});
           const v = await startViewer(data, { summary });
-          process.stderr.write(`lkst: ${data.meta.events.toLocaleString('en-US')} events summarised in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
+          process.stderr.write(`lkst: ${data.meta.events.toLocaleString('en-US')} events ${cached ? 'read from the cache' : 'summarised'} in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
           process.stdout.write(`${v.url}\n`);
           await new Promise<void>((resolve) => {
             process.once('SIGINT', resolve);
