@@ -7,6 +7,7 @@
 import type { TraceInput } from '../analysis/input.js';
 import { Pass } from '../analysis/pass.js';
 import { MarkerAnalysis } from '../analysis/markers.js';
+import { bindFields } from '../analysis/schema.js';
 import { TaskTree } from '../export/perfetto/process-tree.js';
 import { inputStreams } from '../analysis/input.js';
 import { CountPyramid } from './pyramid.js';
@@ -78,7 +79,15 @@ export function buildViewData(input: TraceInput, title: string, win: ViewWindow 
   };
   const pass = new Pass(watched);
   const marks = pass.add(new MarkerAnalysis(input));
-  const tree = pass.add(new TaskTree(input.registry));
+  // The thread-group tree learns only from these events: fed nothing else, it costs nothing per event.
+  const tree = new TaskTree(input.registry);
+  const treeIds = new Set(
+    [['sched', 'sched_process_exec'], ['task', 'task_newtask'], ['sched', 'sched_process_fork']].flatMap(([sys, name]) => {
+      const b = bindFields(input.registry, sys!, name!, []);
+      return b ? [b.fmt.id] : [];
+    }),
+  );
+  if (treeIds.size) pass.add({ event: (ev) => void (treeIds.has(ev.id) && tree.event(ev)) });
   const running = new IntervalColumns();
   const irqs = new IntervalColumns();
   const irqNames: string[] = [];
