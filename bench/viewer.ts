@@ -7,7 +7,7 @@
  * summaries) and opens it again (reading them). Medians of LKST_BENCH_RUNS (3) rounds; frames: median of 40.
  *
  * Environment: LKST_BENCH_FILE (this trace.dat instead of recording), LKST_BENCH_VIEW_STORM (dd
- * 1-byte copies, default 600,000: ~5 M events under sched, raw_syscalls, irq and hrtimer events), LKST_BENCH_JSON.
+ * 1-byte copies, default 1,250,000: ~5 M events, as bench/cache.ts, under sched, raw_syscalls, irq and hrtimer events), LKST_BENCH_JSON.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     // A copy of a given trace: its cache is made beside the copy, not beside the user's file.
     const path = join(dir, 'view.dat');
     if (process.env.LKST_BENCH_FILE) copyFileSync(process.env.LKST_BENCH_FILE, path);
-    else await makeTrace(dir, Number(process.env.LKST_BENCH_VIEW_STORM ?? 600_000), EVENTS, 'view.dat');
+    else await makeTrace(dir, Number(process.env.LKST_BENCH_VIEW_STORM ?? 1_250_000), EVENTS, 'view.dat');
     const runs = Number(process.env.LKST_BENCH_RUNS ?? 3);
     const b = await launchChromium(1600, 900);
     const built: Open[] = [];

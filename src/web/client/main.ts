@@ -244,7 +244,8 @@ function drawFlows(p: Paint): void {
   const run = c['flow/run']!;
   const pid = c['flow/pid']!;
   const waker = c['flow/waker']!;
-  ctx.strokeStyle = 'rgba(46,125,50,0.8)';
+  // Many arrows at once would hide the rows: fainter the more there are.
+  ctx.strokeStyle = `rgba(46,125,50,${run.length > 200 ? 0.25 : 0.8})`;
   ctx.lineWidth = 1;
   for (let i = 0; i < run.length; i++) {
     const y1 = rowY.get(pid[i]!);
