@@ -30,10 +30,11 @@ export function summaryJson(input: TraceInput, until?: number): string {
   );
 }
 
-/** summaryJson of a trace file in a worker thread. */
-export function summaryInWorker(path: string, buffers: readonly string[], until?: number): Promise<string> {
+/** summaryJson of a trace file in a worker thread; an abort stops the worker (Ctrl-C must not wait for its pass). */
+export function summaryInWorker(path: string, buffers: readonly string[], until?: number, signal?: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL('./summary-worker.js', import.meta.url), { workerData: { path, buffers, until } });
+    signal?.addEventListener('abort', () => void w.terminate(), { once: true });
     w.once('message', (m: { json?: string; error?: string }) => (m.json !== undefined ? resolve(m.json) : reject(new Error(m.error))));
     w.once('error', reject);
     w.once('exit', (code) => code !== 0 && reject(new Error(`the summary worker stopped with code ${code}`)));

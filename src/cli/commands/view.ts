@@ -49,7 +49,8 @@ export function registerView(program: Command): void {
           }
           // The side panel's analyses run in a worker once the timeline is served: started earlier,
           // on a busy machine they slow the pass the first paint waits for.
-          const summary = cachedSummary(files?.summary, () => summaryInWorker(file, opts.buffer, win.to));
+          const stop = new AbortController();
+          const summary = cachedSummary(files?.summary, () => summaryInWorker(file, opts.buffer, win.to, stop.signal));
           summary.catch(() => {});
           const v = await startViewer(data, { summary });
           process.stderr.write(`lkst: ${data.meta.events.toLocaleString('en-US')} events ${cached ? 'read from the cache' : 'summarised'} in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
@@ -58,6 +59,7 @@ export function registerView(program: Command): void {
             process.once('SIGINT', resolve);
             process.once('SIGTERM', resolve);
           });
+          stop.abort();
           await v.close();
         });
       }),
