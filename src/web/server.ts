@@ -58,8 +58,8 @@ function script(path: string): Buffer | undefined {
 
 export interface ViewerOptions {
   port?: number;
-  /** The side panel's JSON (summary.ts), when ready. */
-  summary?: Promise<string>;
+  /** Makes the side panel's JSON (summary.ts): called at the page's first ask, after its first paint, so its pass does not compete with it. */
+  summary?: () => Promise<string>;
 }
 
 const num = (v: string | null, dflt: number) => (v === null || v === '' || !Number.isFinite(Number(v)) ? dflt : Number(v));
@@ -71,11 +71,18 @@ export async function startViewer(d: ViewData, opts: ViewerOptions = {}): Promis
   const page = viewerPage(d.meta.title, token);
   let summary: Buffer | undefined;
   let summaryError: string | undefined;
+  let summaryStarted = false;
   const summaryWaiters: (() => void)[] = [];
-  void (opts.summary ?? Promise.resolve('{}')).then(
-    (j) => (summary = gzipSync(j, { level: 1 })),
-    (e: Error) => (summaryError = e.message),
-  ).finally(() => summaryWaiters.splice(0).forEach((f) => f()));
+  const startSummary = () => {
+    if (summaryStarted) return;
+    summaryStarted = true;
+    void (opts.summary?.() ?? Promise.resolve('{}'))
+      .then(
+        (j) => (summary = gzipSync(j, { level: 1 })),
+        (e: Error) => (summaryError = e.message),
+      )
+      .finally(() => summaryWaiters.splice(0).forEach((f) => f()));
+  };
   let port = 0;
   const okToken = (given: string | null | undefined) => {
     if (!given) return false;
@@ -119,6 +126,7 @@ export async function startViewer(d: ViewData, opts: ViewerOptions = {}): Promis
         const reply = () => (summary ? send(res, 200, 'application/json', summary, true) : send(res, 500, 'application/json', toJsonText({ error: summaryError ?? 'no summary' }, 0)));
         if (summary || summaryError) return reply();
         summaryWaiters.push(reply);
+        startSummary();
         return;
       }
       default:

@@ -66,7 +66,7 @@ describe('lkst view', () => {
     t = openTrace(rec.path);
     summary = summaryInWorker(rec.path, []);
     d = buildViewData(t, 'test');
-    viewer = await startViewer(d, { summary });
+    viewer = await startViewer(d, { summary: () => summary });
   });
   after(async () => {
     await viewer?.close();
@@ -281,7 +281,7 @@ describe('lkst view on a storm recorded on this kernel', { skip: chromiumMissing
     rec = await recordTrace(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1', `count=${storm}`, 'status=none'], ['raw_syscalls:sys_enter', 'raw_syscalls:sys_exit', 'sched:sched_switch', 'sched:sched_waking', 'sched:sched_wakeup'], { bufferKb: 65536 });
     t = openTrace(rec.path);
     d = buildViewData(t, 'storm');
-    viewer = await startViewer(d, { summary: summaryInWorker(rec.path, []) });
+    viewer = await startViewer(d, { summary: () => summaryInWorker(rec.path, []) });
   });
   after(async () => {
     await viewer?.close();

@@ -47,11 +47,10 @@ export function registerView(program: Command): void {
             data = buildViewData(t, basename(file), win);
             if (files) storeViewData(files.data, data);
           }
-          // The side panel's analyses run in a worker once the timeline is served: started earlier,
-          // on a busy machine they slow the pass the first paint waits for.
+          // The side panel's analyses run in a worker once the page asks, after its first paint:
+          // started earlier, on a busy machine they slow the pass and the paint.
           const stop = new AbortController();
-          const summary = cachedSummary(files?.summary, () => summaryInWorker(file, opts.buffer, win.to, stop.signal));
-          summary.catch(() => {});
+          const summary = () => cachedSummary(files?.summary, () => summaryInWorker(file, opts.buffer, win.to, stop.signal));
           const v = await startViewer(data, { summary });
           process.stderr.write(`lkst: ${data.meta.events.toLocaleString('en-US')} events ${cached ? 'read from the cache' : 'summarised'} in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
           process.stdout.write(`${v.url}\n`);

@@ -210,6 +210,8 @@ function draw(): void {
   if (!L.painted && win) {
     L.painted = true;
     L.firstPaintMs = performance.now() - started;
+    // The side panel's analyses start on the server only now: they would compete with this paint.
+    void loadSummary().catch(showError);
   }
   $('status').textContent = `${meta.events.toLocaleString()} events${meta.lostTotal ? `, ${meta.lostTotal.toLocaleString()} lost` : ''}; ${win?.meta.bucketNs ? `summary ${fmtTime(win.meta.bucketNs)}/bucket` : 'events'}; ${fmtTime(vp.span)} shown`;
 }
@@ -525,7 +527,6 @@ async function main(): Promise<void> {
   changed();
   L.ready = true;
   if (state.sel) void L.select(state.sel).catch(showError);
-  void loadSummary().catch(showError);
 }
 
 main().catch(showError);
