@@ -1,13 +1,13 @@
 /**
  * The analyses, exports, SQL and the viewer on a trace of at least a million events recorded by
  * lkst from this kernel (a syscall storm plus scheduler, timer, IRQ and kmem events): wall time,
- * events per second and the process's peak RSS for each, and the viewer's first paint in chromium.
+ * events per second and the process's peak RSS for each, (the viewer's page: bench/viewer.ts).
  *
  * Environment: LKST_BENCH_FILE (use this trace.dat instead of recording), LKST_BENCH_STORM (dd
  * 1-byte copies, default 250000), LKST_BENCH_JSON (write the figures there).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTrace } from './make-trace.js';
@@ -23,8 +23,7 @@ import { exportPerfetto } from '../src/export/perfetto.js';
 import { exportChromeJson } from '../src/export/chrome-json.js';
 import { exportCsv } from '../src/export/csv.js';
 import { exportParquet } from '../src/export/parquet.js';
-import { buildTimeline } from '../src/web/timeline.js';
-import { startViewer } from '../src/web/server.js';
+import { buildViewData } from '../src/web/view-data.js';
 
 const EVENTS = [
   'sched:sched_switch', 'sched:sched_waking', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'raw_syscalls:sys_exit',
@@ -46,41 +45,6 @@ async function measure(what: string, events: number, fn: () => unknown | Promise
   const r = await fn();
   const seconds = Number(process.hrtime.bigint() - t) / 1e9;
   return { what, seconds, eventsPerSec: events / seconds, rssMiB: process.resourceUsage().maxRSS / 1024, note: typeof r === 'string' ? r : undefined };
-}
-
-async function firstPaint(url: string): Promise<{ pageMs: number; wallMs: number } | string> {
-  if (!existsSync('/usr/bin/chromium')) return 'chromium not installed';
-  const { chromium } = await import('playwright-core');
-  const profile = mkdtempSync(join(tmpdir(), 'lkst-bench-chromium-'));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1600, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  try {
-    const page = await ctx.newPage();
-    const t = Date.now();
-    await page.goto(url);
-    await page.waitForFunction(() => (window as any).lkst?.painted, null, { timeout: 120_000 });
-    const wallMs = Date.now() - t;
-    const pageMs = await page.evaluate(() => (window as any).lkst.firstPaintMs as number);
-    // A zoom-and-pan burst: frames drawn per second at full detail.
-    const fps = await page.evaluate(async () => {
-      const L = (window as any).lkst;
-      const f0 = L.frames;
-      const t0 = performance.now();
-      for (let i = 0; i < 60; i++) {
-        L.zoom(i % 2 ? 0.7 : 1 / 0.7);
-        await new Promise((r) => requestAnimationFrame(() => r(null)));
-      }
-      return ((L.frames - f0) / (performance.now() - t0)) * 1000;
-    });
-    return { pageMs, wallMs, fps } as { pageMs: number; wallMs: number };
-  } finally {
-    await ctx.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
 }
 
 async function main(): Promise<void> {
@@ -121,21 +85,12 @@ async function main(): Promise<void> {
     rows.push(await measure('export chrome-json', n, () => withSink(out('t.json'), (s) => exportChromeJson(trace, s)) && `${(statSync(out('t.json')).size / 2 ** 20).toFixed(1)} MiB`));
     rows.push(await measure('export csv', n, () => withSink(out('t.csv'), (s) => exportCsv(trace, s)) && `${(statSync(out('t.csv')).size / 2 ** 20).toFixed(1)} MiB`));
     rows.push(await measure('export parquet', n, async () => (await exportParquet(trace, out('t.parquet'))) && `${(statSync(out('t.parquet')).size / 2 ** 20).toFixed(1)} MiB`));
-    let timeline!: ReturnType<typeof buildTimeline>;
-    rows.push(await measure('viewer: build timeline', n, () => (timeline = buildTimeline(trace))));
+    rows.push(await measure('viewer: summaries (bench/viewer.ts times the page)', n, () => void buildViewData(trace, 'bench')));
     trace.close();
-    const viewer = await startViewer(timeline);
-    let paint: Awaited<ReturnType<typeof firstPaint>>;
-    try {
-      paint = await firstPaint(viewer.url);
-    } finally {
-      await viewer.close();
-    }
     const w = (s: string, k: number) => s.padStart(k);
     process.stdout.write(`${'what'.padEnd(42)}${w('seconds', 9)}${w('Mevents/s', 11)}${w('peak RSS MiB', 14)}  note\n`);
     for (const r of rows) process.stdout.write(`${r.what.padEnd(42)}${w(r.seconds.toFixed(2), 9)}${w((r.eventsPerSec / 1e6).toFixed(2), 11)}${w(r.rssMiB.toFixed(0), 14)}  ${r.note ?? ''}\n`);
-    process.stdout.write(typeof paint === 'string' ? `viewer first paint: skipped (${paint})\n` : `viewer first paint (${n.toLocaleString('en-US')} events): ${paint.pageMs.toFixed(0)} ms from navigation start in the page, ${paint.wallMs} ms wall; zoom burst ${(paint as { fps?: number }).fps?.toFixed(0)} frames/s\n`);
-    if (process.env.LKST_BENCH_JSON) writeFileSync(process.env.LKST_BENCH_JSON, JSON.stringify({ events: n, rows, paint }, null, 2));
+    if (process.env.LKST_BENCH_JSON) writeFileSync(process.env.LKST_BENCH_JSON, JSON.stringify({ events: n, rows }, null, 2));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

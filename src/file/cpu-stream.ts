@@ -41,6 +41,10 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
     *chunksFrom(page: number) {
       for (let p = page * pageSize; p < usable; p += step) yield src.read(offset + p, Math.min(step, usable - p));
     },
+    chunkAt(i) {
+      const p = i * step;
+      return i >= 0 && p < usable ? src.read(offset + p, Math.min(step, usable - p)) : undefined;
+    },
   };
 }
 
@@ -156,6 +160,10 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     runs,
     *chunks() {
       for (const run of runs) yield decompressRun(src, run, unzip);
+    },
+    chunkAt(i) {
+      const run = runs[i];
+      return run && decompressRun(src, run, unzip);
     },
   };
 }

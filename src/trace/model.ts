@@ -50,6 +50,8 @@ export interface CpuPageStream {
   chunks(reuse?: boolean): Iterable<Buffer>;
   /** The chunks from page `page` on, for sources that can start there without reading the pages before (a resumed walk). */
   chunksFrom?(page: number): Iterable<Buffer>;
+  /** The i-th chunk chunks() gives, read alone (sources that can seek; the viewer reads windows by it). */
+  chunkAt?(i: number): Buffer | undefined;
   /** The per_cpu stats text the recorder saved, as it was written (trace-cmd's CPUSTAT). */
   statsText?: string;
   counters: CpuLossCounters;

@@ -1,15 +1,19 @@
 /**
  * The viewer's HTTP server: 127.0.0.1 only, a random port, and a random token every request must
- * carry (and a Host header naming this address, against DNS rebinding). Serves the page, the
- * timeline blob, the analysis summary, and one event's decoded fields on demand.
+ * carry (in the query, or in the path for the page's scripts), with a Host header naming this
+ * address (against DNS rebinding). Serves the page, the compiled client as files, the trace's
+ * metadata, windows of tracks at the detail their pixels show, events on demand and search.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { TraceEvent, jsonValue } from '../analysis/event.js';
 import { toJsonText } from '../analysis/event.js';
-import { encodeTimeline, type Timeline } from './timeline.js';
-import { viewerPage } from './page.js';
+import { encodeBlock } from './schema.js';
+import { answerWindow, eventByRef, eventNear, search } from './queries.js';
+import type { ViewData } from './view-data.js';
+import { STYLE, viewerPage } from './page.js';
 
 export interface Viewer {
   url: string;
@@ -18,14 +22,16 @@ export interface Viewer {
   close(): Promise<void>;
 }
 
-function send(res: ServerResponse, status: number, type: string, body: Buffer | string, gzip = false): void {
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'";
+
+function send(res: ServerResponse, status: number, type: string, body: Uint8Array | string, gzip = false): void {
   const data = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   const headers: Record<string, string | number> = {
     'content-type': type,
     'cache-control': 'no-store',
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
-    'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:",
+    'content-security-policy': CSP,
   };
   if (gzip) headers['content-encoding'] = 'gzip';
   headers['content-length'] = data.length;
@@ -33,70 +39,95 @@ function send(res: ServerResponse, status: number, type: string, body: Buffer | 
   res.end(data);
 }
 
-/** One event's details: time, CPU, task, event and decoded fields. */
-export function eventDetails(t: Timeline, i: number): Record<string, unknown> | undefined {
-  if (!Number.isInteger(i) || i < 0 || i >= t.ev.ts.length) return undefined;
-  const ev = new TraceEvent();
-  ev.buf = t.arena;
-  ev.off = t.ev.recOff[i]!;
-  ev.len = t.ev.recLen[i]!;
-  ev.fmt = t.formats[t.ev.type[i]!];
-  ev.id = ev.fmt?.id ?? -1;
-  const fields: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(ev.fields())) fields[k] = jsonValue(v);
-  const pid = t.ev.pid[i]!;
-  return {
-    index: i,
-    ts: t.meta.start + t.ev.ts[i]!,
-    rel: t.ev.ts[i],
-    cpu: t.ev.cpu[i],
-    pid,
-    comm: t.meta.tasks.find((x) => x.pid === pid)?.comm ?? (pid === 0 ? 'swapper' : ''),
-    event: t.meta.types[t.ev.type[i]!],
-    flags: ev.flags,
-    fields,
-  };
+/** The compiled client's files (dist/src/web/client/*.js and the shared schema), read once. */
+const WEB_DIR = fileURLToPath(new URL('.', import.meta.url));
+const scripts = new Map<string, Buffer>();
+function script(path: string): Buffer | undefined {
+  if (!/^(client\/[a-z0-9-]+|schema)\.js$/.test(path)) return undefined;
+  let b = scripts.get(path);
+  if (!b) {
+    try {
+      b = readFileSync(WEB_DIR + path);
+    } catch {
+      return undefined;
+    }
+    scripts.set(path, b);
+  }
+  return b;
 }
 
-export async function startViewer(t: Timeline, opts: { port?: number; title?: string } = {}): Promise<Viewer> {
+export interface ViewerOptions {
+  port?: number;
+  /** Makes the side panel's JSON (summary.ts): called at the page's first ask, after its first paint, so its pass does not compete with it. */
+  summary?: () => Promise<string>;
+}
+
+const num = (v: string | null, dflt: number) => (v === null || v === '' || !Number.isFinite(Number(v)) ? dflt : Number(v));
+
+export async function startViewer(d: ViewData, opts: ViewerOptions = {}): Promise<Viewer> {
   const token = randomBytes(18).toString('base64url');
   const tokenBuf = Buffer.from(token);
-  const blob = gzipSync(encodeTimeline(t), { level: 1 });
-  const summary = gzipSync(
-    toJsonText(
-      {
-        stats: t.stats,
-        findings: t.timers.findings,
-        timers: { count: t.timers.timers.length, coverage: t.timers.coverage },
-        latency: { wakeup: t.latency.wakeup, syscalls: t.latency.syscalls.slice(0, 30), irqs: t.latency.irqs.slice(0, 30), missing: t.latency.missing },
-      },
-      0,
-    ),
-  );
-  const page = viewerPage(opts.title ?? 'lkst view');
+  const meta = gzipSync(toJsonText(d.meta, 0), { level: 1 });
+  const page = viewerPage(d.meta.title, token);
+  let summary: Buffer | undefined;
+  let summaryError: string | undefined;
+  let summaryStarted = false;
+  const summaryWaiters: (() => void)[] = [];
+  const startSummary = () => {
+    if (summaryStarted) return;
+    summaryStarted = true;
+    void (opts.summary?.() ?? Promise.resolve('{}'))
+      .then(
+        (j) => (summary = gzipSync(j, { level: 1 })),
+        (e: Error) => (summaryError = e.message),
+      )
+      .finally(() => summaryWaiters.splice(0).forEach((f) => f()));
+  };
   let port = 0;
-  const okToken = (given: string | null) => {
+  const okToken = (given: string | null | undefined) => {
     if (!given) return false;
     const b = Buffer.from(given);
     return b.length === tokenBuf.length && timingSafeEqual(b, tokenBuf);
   };
+  const json = (res: ServerResponse, v: unknown) => (v === undefined ? send(res, 404, 'application/json', '{"error":"not found"}') : send(res, 200, 'application/json', toJsonText(v, 0)));
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const host = req.headers.host ?? '';
     if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) return send(res, 403, 'text/plain', 'forbidden host\n');
     if (req.method !== 'GET') return send(res, 405, 'text/plain', 'GET only\n');
+    const inPath = /^\/s\/([^/]+)\/(.+)$/.exec(url.pathname);
+    if (inPath) {
+      if (!okToken(decodeURIComponent(inPath[1]!))) return send(res, 403, 'text/plain', 'missing or wrong token: open the URL lkst printed\n');
+      if (inPath[2] === 'style.css') return send(res, 200, 'text/css', STYLE);
+      const s = script(inPath[2]!);
+      return s ? send(res, 200, 'text/javascript', s) : send(res, 404, 'text/plain', 'not found\n');
+    }
     if (!okToken(url.searchParams.get('token'))) return send(res, 403, 'text/plain', 'missing or wrong token: open the URL lkst printed\n');
-    const gz = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const q = url.searchParams;
     switch (url.pathname) {
       case '/':
         return send(res, 200, 'text/html; charset=utf-8', page);
-      case '/api/timeline':
-        return gz ? send(res, 200, 'application/octet-stream', blob, true) : send(res, 200, 'application/octet-stream', encodeTimeline(t));
-      case '/api/summary':
-        return send(res, 200, 'application/json', summary, true);
+      case '/api/meta':
+        return send(res, 200, 'application/json', meta, true);
+      case '/api/window': {
+        const t0 = num(q.get('t0'), 0);
+        const t1 = num(q.get('t1'), d.meta.end);
+        if (!(t1 > t0)) return send(res, 400, 'text/plain', 't1 must be after t0\n');
+        const w = answerWindow(d, { t0, t1, px: num(q.get('px'), 1000), tracks: (q.get('tracks') ?? '').split(',').filter(Boolean) });
+        return send(res, 200, 'application/octet-stream', encodeBlock(w.meta, w.cols));
+      }
       case '/api/event': {
-        const d = eventDetails(t, Number(url.searchParams.get('i')));
-        return d ? send(res, 200, 'application/json', toJsonText(d, 0)) : send(res, 404, 'application/json', '{"error":"no such event"}');
+        const ref = q.get('ref');
+        return json(res, ref ? eventByRef(d, ref) : eventNear(d, q.get('track') ?? '', num(q.get('t'), 0), Math.max(0, num(q.get('tol'), 0))));
+      }
+      case '/api/search':
+        return json(res, search(d, q.get('q') ?? '', num(q.get('t'), -1), q.get('dir') === 'prev' ? -1 : 1));
+      case '/api/summary': {
+        const reply = () => (summary ? send(res, 200, 'application/json', summary, true) : send(res, 500, 'application/json', toJsonText({ error: summaryError ?? 'no summary' }, 0)));
+        if (summary || summaryError) return reply();
+        summaryWaiters.push(reply);
+        startSummary();
+        return;
       }
       default:
         return send(res, 404, 'text/plain', 'not found\n');
@@ -118,9 +149,10 @@ export async function startViewer(t: Timeline, opts: { port?: number; title?: st
     url: `http://127.0.0.1:${port}/?token=${token}`,
     port,
     token,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections?.();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -9,7 +9,7 @@ import { forEachEvent } from '../../src/analysis/stream.js';
 import { analyzeLatency } from '../../src/analysis/latency.js';
 import { stateAt } from '../../src/analysis/state.js';
 import { bindFields } from '../../src/analysis/schema.js';
-import { buildTimeline } from '../../src/web/timeline.js';
+import { buildViewData } from '../../src/web/view-data.js';
 import { gapsWithin, lossGaps } from './gaps.js';
 import { recordTrace, type RecordedTrace } from './record-trace.js';
 
@@ -44,8 +44,8 @@ describe('lost events', () => {
       // A fresh buffer: lost is exactly what the kernel counted from start to end.
       if (counters?.start && counters.end) assert.equal(c.lost, counters.end.overrun + counters.end.dropped - counters.start.overrun - counters.start.dropped);
     }
-    const tl = buildTimeline(trace);
-    assert.equal(tl.lost.ts.length, flagged);
+    const view = buildViewData(trace, 'lost');
+    assert.equal(view.meta.lost.length, flagged);
   });
 
   test('latency leaves out exactly the system calls whose span holds a loss, and says where events were lost', () => {

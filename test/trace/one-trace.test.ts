@@ -14,9 +14,9 @@ import { writeTraceDat } from '../../src/file/writer.js';
 import { record } from '../../src/record/recorder.js';
 import type { Instance } from '../../src/tracefs/instance.js';
 import { lkst } from '../helpers/cli.js';
-import { buildTimeline } from '../../src/web/timeline.js';
+import { buildViewData } from '../../src/web/view-data.js';
 import { startViewer } from '../../src/web/server.js';
-import { chromiumMissing, launchChromium } from '../web/browser.js';
+import { chromiumMissing, launchChromium, paintedViewer } from '../web/browser.js';
 import { withInstance } from '../helpers/instance.js';
 import { withBufferNames } from '../buffers/helpers.js';
 import { createBuffer } from '../../src/buffers/buffer.js';
@@ -217,26 +217,24 @@ test('an lkst buffer per-process pair logged by logd is read completely: stats, 
           assert.ok(s.buffers.every((x) => x.events > 0), 'each buffer has events');
           const one = traceStats(openTrace(path, { buffers: [t.buffers[1]!.name] }));
           assert.equal(one.events, s.buffers[1]!.events, '--buffer selects one');
-          // The viewer: every event, with its buffer; a row per buffer and CPU that has events.
-          const tl = buildTimeline(t);
-          assert.equal(tl.ev.ts.length, total);
-          assert.deepEqual(tl.meta.buffers, t.buffers.map((b) => b.name));
-          const keys = new Set(Array.from(tl.ev.buf, (b, i) => `${b}/${tl.ev.cpu[i]}`));
-          assert.deepEqual([...new Set(tl.ev.buf)].sort(), [0, 1]);
+          // The viewer: every event, counted on its buffer's CPU track; a group per buffer.
+          const view = buildViewData(t, 'two buffers');
+          assert.equal(view.meta.events, total);
+          assert.deepEqual(view.meta.buffers, t.buffers.map((b) => b.name));
+          assert.equal(view.meta.cpuTracks.reduce((n, c) => n + c.events, 0), total);
+          assert.deepEqual([...new Set(view.meta.cpuTracks.filter((c) => c.events > 0).map((c) => c.buffer))].sort(), [0, 1]);
           if (!chromiumMissing()) {
-            const viewer = await startViewer(tl, { title: 'two buffers' });
+            const viewer = await startViewer(view);
             const browser = await launchChromium();
             try {
-              const page = await browser.ctx.newPage();
-              const errors: string[] = [];
-              page.on('pageerror', (e) => errors.push(e.message));
-              await page.goto(viewer.url);
+              const { page, errors } = await paintedViewer(browser.ctx, viewer.url);
               // The page's own state, as test/web reads it.
-              type PageState = { lkst?: { ready: boolean; painted: boolean; rowsCount: number } };
-              await page.waitForFunction(() => (window as unknown as PageState).lkst?.ready && (window as unknown as PageState).lkst?.painted, null, { timeout: 60_000 });
+              type PageState = { lkst?: { rowsCount: number } };
               assert.deepEqual(errors, []);
               const rows = await page.evaluate(() => (window as unknown as PageState).lkst?.rowsCount);
-              assert.equal(rows, tl.meta.cpus.length + keys.size + tl.meta.tasks.length, 'CPU rows, a row per buffer and CPU, task rows');
+              const threads = view.meta.processes.reduce((n, p) => n + p.threads.length, 0);
+              const groups = view.meta.processes.filter((p) => p.threads.length > 1 || p.known).length;
+              assert.equal(rows, 2 + 2 + view.meta.cpuTracks.length + groups + threads, 'markers, findings, a header per buffer, its CPUs, processes and threads');
             } finally {
               await browser.close();
               await viewer.close();

@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
 
@@ -25,4 +25,17 @@ export async function launchChromium(width = 1400, height = 800): Promise<{ ctx:
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/** A page opened on the viewer's URL once it has painted; errors collects the page's uncaught errors. */
+export async function paintedViewer(ctx: BrowserContext, url: string, timeout = 60_000): Promise<{ page: Page; errors: string[] }> {
+  const page = await ctx.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.waitForFunction(() => {
+    const l = (window as unknown as { lkst?: { ready: boolean; painted: boolean } }).lkst;
+    return l?.ready && l.painted;
+  }, null, { timeout });
+  return { page, errors };
 }
