@@ -9,11 +9,6 @@ import { addRecordingOptions, runRecording, untilText, type RecordingCliOptions 
 import { LkstError } from '../../base/errors.js';
 import { writeTraceDat } from '../../file/writer.js';
 import { checkOutputPath } from '../../base/output-path.js';
-import { withTrace } from '../../analysis/open.js';
-import { traceStats } from '../../analysis/stats.js';
-import { renderStats } from '../../analysis/render.js';
-import { runReport } from '../../analysis/report/index.js';
-import { TailLines } from '../tail-lines.js';
 
 export interface RecordCliOptions extends RecordingCliOptions {
   output: string;
@@ -69,8 +64,18 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   return result.commandExitCode ?? (result.interference ? 1 : 0);
 }
 
-/** What a recording saw: its statistics and its last events, as `lkst stats` and `lkst report` print them. */
+/**
+ * What a recording saw: its statistics and its last events, as `lkst stats` and `lkst report` print
+ * them. Their modules load only here: the reading side would add ~60 modules to every recording's start-up.
+ */
 async function showTrace(path: string): Promise<void> {
+  const [{ withTrace }, { traceStats }, { renderStats }, { runReport }, { TailLines }] = await Promise.all([
+    import('../../analysis/open.js'),
+    import('../../analysis/stats.js'),
+    import('../../analysis/render.js'),
+    import('../../analysis/report/index.js'),
+    import('../tail-lines.js'),
+  ]);
   await withTrace(path, (t) => process.stdout.write(renderStats(traceStats(t), 10)));
   const tail = new TailLines(20);
   await runReport(path, { out: tail });
