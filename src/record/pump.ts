@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { LkstError } from '../base/errors.js';
 import { compiledHelper } from '../native/compile.js';
+import type { CpuCapture } from './cpu-reader.js';
 
 /**
  * The recorder's data mover: a small C program that sleeps in poll() on every CPU's
@@ -11,8 +12,10 @@ import { compiledHelper } from '../native/compile.js';
  *
  * argv: SUBBUF_BYTES CHUNK_PAGES TRACING_ON|- (PIPE OUT)...; closing its stdin ends it: it turns
  * the instance's tracing_on off (unless "-"), moves what is left (splice takes only full pages,
- * read(2) the last partial one) and exits 0. Its stdin also closes when the recorder is killed
- * (kill -9): the trace then stops where the recorder died and every page reaches the files.
+ * read(2) the last partial one), counts each file's pages and events (a line "count SLOT PAGES BYTES
+ * EVENTS LOST FLAGGED" per file, "count SLOT corrupt" when a page does not parse) and exits 0. Its
+ * stdin also closes when the recorder is killed (kill -9): the trace then stops where the recorder
+ * died and every page reaches the files.
  */
 const SOURCE = String.raw`
 #define _GNU_SOURCE
@@ -23,7 +26,10 @@ const SOURCE = String.raw`
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #define MAXCPU 1024
 static struct pollfd fds[MAXCPU + 1];
@@ -44,6 +50,57 @@ static ssize_t move(int c, size_t max) {
     left -= m;
   }
   return n;
+}
+/* A page's records, as ringbuf/page.ts walks them; -1 when one runs past the commit. */
+static long records(const unsigned char *pg) {
+  uint32_t commit; memcpy(&commit, pg + 8, 4);
+  uint64_t head[2]; memcpy(head, pg, 16);
+  if (head[0] == UINT64_MAX && head[1] == UINT64_MAX) return -1; /* marked unreadable */
+  size_t len = commit & ((1u << 30) - 1);
+  if (len > subbuf - 16) return -1;
+  const unsigned char *p = pg + 16, *end = p + len;
+  long k = 0;
+  while (p + 4 <= end) {
+    uint32_t w, a; memcpy(&w, p, 4);
+    unsigned type = w & 31;
+    if (type <= 28 && type) { if (p + 4 + type * 4 > end) return -1; p += 4 + type * 4; k++; continue; }
+    if (p + 8 > end) { if (type == 29) break; return -1; }
+    memcpy(&a, p + 4, 4);
+    if (type == 0) {
+      if (a < 4 || a - 4 > (size_t)(end - p - 8)) return -1;
+      size_t dl = a - 4, padded = (dl + 3) & ~(size_t)3;
+      if (p + 8 + padded > end) return -1;
+      p += 8 + padded; k++;
+    } else if (type == 30 || type == 31) p += 8;
+    else { if ((w >> 5) == 0 || a > (size_t)(end - p)) break; p += 4 + (a < 4 ? 4 : a); }
+  }
+  return k;
+}
+/* Counts a finished file's pages, data bytes, events and the losses its page headers report, so Node
+   need not read the files back; "corrupt" leaves that to Node, which names the page. */
+static void count(int c, const char *path) {
+  int fd = open(path, O_RDONLY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st)) { if (fd >= 0) close(fd); return; }
+  size_t size = (size_t)st.st_size - (size_t)st.st_size % subbuf;
+  long long pages = 0, bytes = 0, events = 0, lost = 0, flagged = 0;
+  const unsigned char *m = size ? mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : NULL;
+  close(fd);
+  if (m == MAP_FAILED) return;
+  for (size_t off = 0; off < size; off += subbuf) {
+    long k = records(m + off);
+    if (k < 0) { fprintf(stderr, "count %d corrupt\n", c); munmap((void *)m, size); return; }
+    uint32_t commit; memcpy(&commit, m + off + 8, 4);
+    size_t len = commit & ((1u << 30) - 1);
+    pages++; bytes += (long long)len; events += k;
+    if (commit & (1u << 31)) {
+      int64_t missed;
+      if ((commit & (1u << 30)) && 16 + len + 8 <= subbuf) { memcpy(&missed, m + off + 16 + len, 8); lost += missed & 0xffffffff; }
+      else flagged++;
+    }
+  }
+  if (m) munmap((void *)m, size);
+  fprintf(stderr, "count %d %lld %lld %lld %lld %lld\n", c, pages, bytes, events, lost, flagged);
 }
 static int fail(const char *what, int c) { fprintf(stderr, "lkst-pump: %s (cpu slot %d): %s\n", what, c, strerror(errno)); return 1; }
 int main(int argc, char **argv) {
@@ -74,8 +131,14 @@ int main(int argc, char **argv) {
   for (;;) {
     if (poll(fds, (nfds_t)n + 1, -1) < 0) { if (errno == EINTR) continue; return fail("poll", -1); }
     if (fds[n].revents) break;
-    for (int c = 0; c < n; c++)
-      if ((fds[c].revents & POLLIN) && move(c, chunk) < 0) return fail("splice", c);
+    /* Empty the buffer, as trace-cmd does: one chunk per wakeup would leave it hovering at the
+       wake-up mark, with only the rest of it as room for a burst while we wait to be scheduled. */
+    for (int c = 0; c < n; c++) {
+      if (!(fds[c].revents & POLLIN)) continue;
+      ssize_t m;
+      while ((m = move(c, chunk)) == (ssize_t)chunk) {}
+      if (m < 0) return fail("splice", c);
+    }
   }
   if (tracing_on) {
     int t = open(tracing_on, O_WRONLY);
@@ -98,6 +161,7 @@ int main(int argc, char **argv) {
       if (put(c, buf, subbuf)) return fail("write", c);
     }
   }
+  for (int c = 0; c < n; c++) count(c, argv[4 + 2 * c]);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   fprintf(stderr, "cpu_us %lld\n", (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec + (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
@@ -117,6 +181,9 @@ export function pumpBinary(): { path?: string; why?: string } {
     return { why: err instanceof LkstError ? err.what : String(err) };
   }
 }
+
+/** What the pump counted in one file: CpuCapture's counters without the CPU. */
+export type PumpCount = Omit<CpuCapture, 'cpu' | 'lostInTransit'>;
 
 /** A running pump: per-CPU pipe → file pairs. */
 export class Pump {
@@ -148,14 +215,22 @@ export class Pump {
     });
   }
 
-  /** Moves what is left (call after tracing is off), waits for it; returns its CPU time in µs. */
-  async finish(): Promise<number> {
+  /**
+   * Moves what is left (call after tracing is off), waits for it; returns its CPU time in µs and
+   * each file's counts by slot (none for a file it could not count: the caller counts it).
+   */
+  async finish(): Promise<{ cpuUs: number; counts: (PumpCount | undefined)[] }> {
     this.ending = true;
     this.child.stdin!.end();
     const code = await this.exited;
     if (code !== 0) throw this.failure(code);
     const m = /cpu_us (\d+)/.exec(this.stderr);
-    return m ? Number(m[1]) : 0;
+    const counts: (PumpCount | undefined)[] = [];
+    for (const c of this.stderr.matchAll(/^count (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$/gm)) {
+      const [slot, pages, bytes, events, lostInPages, lossFlagsWithoutCount] = c.slice(1).map(Number) as [number, number, number, number, number, number];
+      counts[slot] = { pages, bytes, events, lostInPages, lossFlagsWithoutCount };
+    }
+    return { cpuUs: m ? Number(m[1]) : 0, counts };
   }
 
   kill(): void {

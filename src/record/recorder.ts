@@ -7,7 +7,7 @@ import { watchInstance } from '../tracefs/owner.js';
 import { notePageFiles, pageFilePath, removePageFiles } from '../base/page-files.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { CpuReader, PageFileCounter, countPageFile, type CpuCapture } from './cpu-reader.js';
-import { Pump, pumpBinary } from './pump.js';
+import { Pump, pumpBinary, type PumpCount } from './pump.js';
 import { collectFixedMeta, collectLiveMeta, savedCmdlines } from './live-meta.js';
 import { bootId, processStart } from '../base/owner.js';
 import { removeJournal, writeJournal, writeJournalEnd, type PartialJournal } from './partial.js';
@@ -304,9 +304,10 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       inst.tracingOn = false;
     }
     let pumpCpuUs = 0;
+    let pumpCounts: (PumpCount | undefined)[] = [];
     if (pump)
       try {
-        pumpCpuUs = await pump.finish();
+        ({ cpuUs: pumpCpuUs, counts: pumpCounts } = await pump.finish());
       } catch (err) {
         // It died just before the end: Node drains what is left below.
         if (!(err instanceof LkstError)) throw err;
@@ -315,7 +316,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     for (const r of readers) r.drain();
     opts.live?.round();
     // After a pump failure the counters stopped where Node took over (it counts what it appends).
-    if (!pumpFailed) for (const c of counters) c.update();
+    // The pump counted its whole files (cheaper in C than reading them back here).
+    if (!pumpFailed) counters.forEach((c, i) => (pumpCounts[i] ? Object.assign(c.stats, pumpCounts[i]) : c.update()));
     const kernelStats = kernelStatsNow();
     const caps = captures(counters, readers);
     // A pump that died may have held pages between its two splices: the kernel counted them as read.
@@ -374,7 +376,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
 async function keepWhatWasRecorded(inst: Instance, journal: PartialJournal, pump: Pump | undefined, own: boolean): Promise<number> {
   try {
     if (own) inst.tracingOn = false;
-    if (pump) await pump.finish().catch(() => 0);
+    if (pump) await pump.finish().catch(() => undefined);
     // Count what the files hold (a reader that failed to write counted pages it never wrote).
     const inFiles = journal.cpus.map((cpu) => countPageFile(cpu, pageFilePath(journal.workDir, cpu), journal.meta.pageSize).events);
     const kept = inFiles.reduce((n, e) => n + e, 0);
