@@ -11,6 +11,7 @@ import type { TraceMeta } from '../ringbuf/meta.js';
 import type { CpuPages, ExtraBuffer, WriteOptions } from '../trace/writer-port.js';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { ByteBuilder } from './bytes.js';
+import { copyPageFiles } from './page-copy.js';
 import { MAGIC, Opt, SECTION_HEADER_SIZE, bufferStatOption, cpuStatOption } from './layout.js';
 
 export type { CpuPages, ExtraBuffer, PageChunks, WriteOptions } from '../trace/writer-port.js';
@@ -35,7 +36,9 @@ export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPage
     for (const p of layout.buffers) {
       await out.put(p.header);
       await out.put(Buffer.alloc(p.dataStart - out.pos));
-      for (const c of p.cpus) await out.copy(c.source, c.size);
+      const files = p.cpus.flatMap((c) => (typeof c.source === 'string' ? [{ source: c.source, offset: c.offset, size: c.size }] : []));
+      if (files.length === p.cpus.length && files.length && (await copyPageFiles(tmp, files))) out.pos = p.cpus.reduce((end, c) => Math.max(end, c.offset + c.size), out.pos);
+      else for (const c of p.cpus) await out.copy(c.source, c.size);
     }
     await fh.datasync();
     await fh.close();
