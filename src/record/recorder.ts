@@ -407,7 +407,8 @@ const NOTRACE_PIDS = 'set_event_notrace_pid';
 
 /** The recorder's own reads and writes are not what anyone wants to trace (pids a setup put there stay). */
 function excludePids(inst: Instance, pids: readonly number[]): void {
-  if (inst.has(NOTRACE_PIDS)) for (const p of pids) inst.write(NOTRACE_PIDS, String(p), { append: true });
+  // One write for all: each write re-registers the kernel's pid probes and interrupts every CPU.
+  if (pids.length && inst.has(NOTRACE_PIDS)) inst.write(NOTRACE_PIDS, pids.join(' '), { append: true });
 }
 
 /** Takes these pids out again, keeping any others; an empty list turns the kernel's pid checks off. */
