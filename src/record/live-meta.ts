@@ -100,15 +100,17 @@ export function collectFixedMeta(inst: Instance, events: { system: string; event
 /**
  * Everything a trace file needs besides the pages, read from the live kernel at the end of a
  * recording. lazyKallsyms: /proc/kallsyms is read when first asked for (a live consumer may never).
- * fixed: what the recording's journal already read at its start.
+ * fixed: what the recording's journal already read at its start. kallsymsFile: a copy of
+ * /proc/kallsyms (the pump's) the writer takes instead of the text.
  */
-export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number, opts: { lazyKallsyms?: boolean; fixed?: ReturnType<typeof collectFixedMeta> } = {}): TraceMeta {
+export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number, opts: { lazyKallsyms?: boolean; fixed?: ReturnType<typeof collectFixedMeta>; kallsymsFile?: string } = {}): TraceMeta {
   const fixed = opts.fixed ?? collectFixedMeta(inst, events, pageSize);
   const cpuStats: (string | undefined)[] = new Array(fixed.cpuCount).fill(undefined);
   for (const c of inst.cpus()) if (inst.has(`per_cpu/cpu${c}/stats`)) cpuStats[c] = inst.read(`per_cpu/cpu${c}/stats`);
   const meta: TraceMeta = {
     ...fixed,
-    kallsyms: opts.lazyKallsyms ? '' : readProcFile('/proc/kallsyms'),
+    kallsyms: opts.lazyKallsyms || opts.kallsymsFile ? '' : readProcFile('/proc/kallsyms'),
+    ...(opts.kallsymsFile ? { kallsymsFile: opts.kallsymsFile } : {}),
     cmdlines: savedCmdlines(),
     cpuStats,
   };

@@ -10,10 +10,12 @@ import type { CpuCapture } from './cpu-reader.js';
  * events themselves; one woken by the kernel when a buffer passes buffer_percent, moving 16 pages
  * per wakeup, costs nothing beyond them. Node never touches the data while recording.
  *
- * argv: SUBBUF_BYTES CHUNK_PAGES TRACING_ON|- (PIPE OUT)...; closing its stdin ends it: it turns
- * the instance's tracing_on off (unless "-"), moves what is left (splice takes only full pages,
- * read(2) the last partial one), counts each file's pages and events (a line "count SLOT PAGES BYTES
- * EVENTS LOST FLAGGED" per file, "count SLOT corrupt" when a page does not parse) and exits 0. Its
+ * argv: SUBBUF_BYTES CHUNK_PAGES TRACING_ON|- KALLSYMS_OUT|- (PIPE OUT)...; closing its stdin ends
+ * it: it turns the instance's tracing_on off (unless "-"), moves what is left (splice takes only
+ * full pages, read(2) the last partial one), counts each file's pages and events (a line "count SLOT
+ * PAGES BYTES EVENTS LOST FLAGGED" per file, "count SLOT corrupt" when a page does not parse), copies
+ * /proc/kallsyms to KALLSYMS_OUT if it read a "k" from stdin before the end (a line "kallsyms ok"
+ * when it did) and exits 0. Its
  * stdin also closes when the recorder is killed (kill -9): the trace then stops where the recorder
  * died and every page reaches the files.
  */
@@ -35,6 +37,7 @@ const SOURCE = String.raw`
 static struct pollfd fds[MAXCPU + 1];
 static int outs[MAXCPU], pipes[MAXCPU][2];
 static size_t subbuf;
+static int want_kallsyms;
 static int put(int c, const char *buf, size_t n) {
   while (n) { ssize_t w = write(outs[c], buf, n); if (w < 0) { if (errno == EINTR) continue; return -1; } buf += w; n -= (size_t)w; }
   return 0;
@@ -102,14 +105,31 @@ static void count(int c, const char *path) {
   if (m) munmap((void *)m, size);
   fprintf(stderr, "count %d %lld %lld %lld %lld %lld\n", c, pages, bytes, events, lost, flagged);
 }
+/* The trace file's symbol table, read in C: as a 5 MB JavaScript string it cost Node more than the
+   rest of the recording's end (the kernel hands it out 4 KiB per read either way). */
+static int copy_kallsyms(const char *path) {
+  static char kbuf[1 << 16];
+  int in = open("/proc/kallsyms", O_RDONLY), out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  int rc = in < 0 || out < 0 ? -1 : 0;
+  ssize_t r;
+  while (!rc && ((r = read(in, kbuf, sizeof kbuf)) != 0)) {
+    if (r < 0) { if (errno != EINTR) rc = -1; continue; }
+    for (ssize_t done = 0, w; !rc && done < r; done += w > 0 ? w : 0)
+      if ((w = write(out, kbuf + done, (size_t)(r - done))) < 0 && errno != EINTR) rc = -1;
+  }
+  if (in >= 0) close(in);
+  if (out >= 0 && close(out)) rc = -1;
+  return rc;
+}
 static int fail(const char *what, int c) { fprintf(stderr, "lkst-pump: %s (cpu slot %d): %s\n", what, c, strerror(errno)); return 1; }
 int main(int argc, char **argv) {
-  if (argc < 6 || (argc - 4) % 2) { fprintf(stderr, "usage: lkst-pump SUBBUF CHUNK_PAGES TRACING_ON|- (PIPE OUT)...\n"); return 2; }
+  if (argc < 7 || (argc - 5) % 2) { fprintf(stderr, "usage: lkst-pump SUBBUF CHUNK_PAGES TRACING_ON|- KALLSYMS_OUT|- (PIPE OUT)...\n"); return 2; }
   subbuf = (size_t)atol(argv[1]);
   size_t chunk = (size_t)atol(argv[2]) * subbuf;
   const char *tracing_on = strcmp(argv[3], "-") ? argv[3] : NULL;
-  argv++;
-  int n = (argc - 4) / 2;
+  const char *kallsyms_out = strcmp(argv[4], "-") ? argv[4] : NULL;
+  argv += 2;
+  int n = (argc - 5) / 2;
   if (n > MAXCPU || subbuf < 4096) return 2;
   /* A busy machine delays a woken pump: ahead of ordinary tasks it drains before the buffer fills
      (its runs are short, so what it takes from them is too). Not root: it stays at 0. */
@@ -133,7 +153,15 @@ int main(int argc, char **argv) {
   fds[n].events = POLLIN;
   for (;;) {
     if (poll(fds, (nfds_t)n + 1, -1) < 0) { if (errno == EINTR) continue; return fail("poll", -1); }
-    if (fds[n].revents) break;
+    if (fds[n].revents) {
+      /* "k" before the end: an orderly finish, whose trace file wants kallsyms (a recorder killed
+         leaves no file of it behind: recovery reads its own). */
+      char cmd[8];
+      ssize_t r = read(0, cmd, sizeof cmd);
+      if (r < 0 && errno == EINTR) continue;
+      if (r > 0) { if (memchr(cmd, 'k', (size_t)r)) want_kallsyms = 1; continue; }
+      break;
+    }
     /* Empty the buffer, as trace-cmd does: one chunk per wakeup would leave it hovering at the
        wake-up mark, with only the rest of it as room for a burst while we wait to be scheduled. */
     for (int c = 0; c < n; c++) {
@@ -165,6 +193,7 @@ int main(int argc, char **argv) {
     }
   }
   for (int c = 0; c < n; c++) count(c, argv[4 + 2 * c]);
+  if (kallsyms_out && want_kallsyms && copy_kallsyms(kallsyms_out) == 0) fprintf(stderr, "kallsyms ok\n");
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   fprintf(stderr, "cpu_us %lld\n", (long long)ru.ru_utime.tv_sec * 1000000 + ru.ru_utime.tv_usec + (long long)ru.ru_stime.tv_sec * 1000000 + ru.ru_stime.tv_usec);
@@ -200,9 +229,13 @@ export class Pump {
   readonly exited: Promise<number | null>;
   private ending = false;
 
-  /** tracingOn: the instance's tracing_on file, turned off when the pump stops (none for an attached trace, which stays armed). */
-  constructor(bin: string, subbufBytes: number, pairs: { pipe: string; out: string }[], tracingOn?: string) {
-    this.child = spawn(bin, [String(subbufBytes), String(CHUNK_PAGES), tracingOn ?? '-', ...pairs.flatMap((p) => [p.pipe, p.out])], { stdio: ['pipe', 'ignore', 'pipe'] });
+  /**
+   * tracingOn: the instance's tracing_on file, turned off when the pump stops (none for an attached
+   * trace, which stays armed); kallsymsOut: where it copies /proc/kallsyms when it ends.
+   */
+  constructor(bin: string, subbufBytes: number, pairs: { pipe: string; out: string }[], opts: { tracingOn?: string; kallsymsOut?: string } = {}) {
+    const args = [String(subbufBytes), String(CHUNK_PAGES), opts.tracingOn ?? '-', opts.kallsymsOut ?? '-', ...pairs.flatMap((p) => [p.pipe, p.out])];
+    this.child = spawn(bin, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.child.stdin!.on('error', () => {});
     this.exited = new Promise((resolve) => {
@@ -220,11 +253,12 @@ export class Pump {
 
   /**
    * Moves what is left (call after tracing is off), waits for it; returns its CPU time in µs and
-   * each file's counts by slot (none for a file it could not count: the caller counts it).
+   * each file's counts by slot (none for a file it could not count: the caller counts it), and
+   * whether it copied /proc/kallsyms.
    */
-  async finish(): Promise<{ cpuUs: number; counts: (PumpCount | undefined)[] }> {
+  async finish(): Promise<{ cpuUs: number; counts: (PumpCount | undefined)[]; kallsyms: boolean }> {
     this.ending = true;
-    this.child.stdin!.end();
+    this.child.stdin!.end('k');
     const code = await this.exited;
     if (code !== 0) throw this.failure(code);
     const m = /cpu_us (\d+)/.exec(this.stderr);
@@ -233,7 +267,7 @@ export class Pump {
       const [slot, pages, bytes, events, lostInPages, lossFlagsWithoutCount] = c.slice(1).map(Number) as [number, number, number, number, number, number];
       counts[slot] = { pages, bytes, events, lostInPages, lossFlagsWithoutCount };
     }
-    return { cpuUs: m ? Number(m[1]) : 0, counts };
+    return { cpuUs: m ? Number(m[1]) : 0, counts, kallsyms: /^kallsyms ok$/m.test(this.stderr) };
   }
 
   kill(): void {

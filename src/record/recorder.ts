@@ -1,5 +1,7 @@
 import type { StdioOptions } from 'node:child_process';
 import { access } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Instance, cpuStatsToText, parseCpuStats, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
 import { dropOwner, recordOwner } from '../base/owner.js';
@@ -171,7 +173,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     // mover were listed all along); the per-event filters below take over.
     if (pumpBin) {
       counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
-      pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })), opts.attach ? undefined : inst.path('tracing_on'));
+      pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })), { tracingOn: opts.attach ? undefined : inst.path('tracing_on'), kallsymsOut: kallsymsPath(opts.workDir) });
     } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, opts.live ? (pages) => opts.live!.pages(f.cpu, pages) : f.source));
     // Node starts its file-system threads on first use: start them now, so the list has them all.
     await access('/');
@@ -309,9 +311,10 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     }
     let pumpCpuUs = 0;
     let pumpCounts: (PumpCount | undefined)[] = [];
+    let pumpKallsyms = false;
     if (pump)
       try {
-        ({ cpuUs: pumpCpuUs, counts: pumpCounts } = await pump.finish());
+        ({ cpuUs: pumpCpuUs, counts: pumpCounts, kallsyms: pumpKallsyms } = await pump.finish());
       } catch (err) {
         // It died just before the end: Node drains what is left below.
         if (!(err instanceof LkstError)) throw err;
@@ -326,7 +329,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     const caps = captures(counters, readers);
     // A pump that died may have held pages between its two splices: the kernel counted them as read.
     if (pumpFailed) for (const [i, c] of caps.entries()) c.lostInTransit = Math.max(0, (kernelStats[i]?.readEvents ?? 0) - c.events);
-    const meta = collectLiveMeta(inst, events, pageSize, { fixed: journal?.meta });
+    const meta = collectLiveMeta(inst, events, pageSize, { fixed: journal?.meta, ...(pumpKallsyms ? { kallsymsFile: kallsymsPath(opts.workDir) } : {}) });
     // Until the caller has written its trace, the journal holds the end too: a writer that fails
     // (a full disk) leaves pages that `lkst recover --partial` turns into the trace, loss exact.
     if (journal) writeJournalEnd(journal, { reason: 'it stopped before its trace file was written', stats: cpuFiles.map((f) => meta.cpuStats?.[f.cpu] ?? ''), inTransit: caps.map((c) => c.lostInTransit ?? 0) });
@@ -350,6 +353,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       leaveOutRefused,
       discard: () => {
         removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu));
+        rmSync(kallsymsPath(opts.workDir), { force: true });
         removeJournal(opts.workDir);
       },
     };
@@ -358,6 +362,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     const kept = journal ? await keepWhatWasRecorded(inst, journal, pump, !opts.attach) : 0;
     pump?.kill();
     for (const r of readers) r.close();
+    rmSync(kallsymsPath(opts.workDir), { force: true });
     if (kept > 0) throw keptError(err, kept, journal!);
     removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu));
     if (journal) removeJournal(opts.workDir);
@@ -401,6 +406,11 @@ async function keepWhatWasRecorded(inst: Instance, journal: PartialJournal, pump
 function keptError(err: unknown, kept: number, j: PartialJournal): LkstError {
   const why = err instanceof LkstError ? err.what : String(err);
   return new LkstError(`${why}; the ${kept.toLocaleString('en-US')} events recorded so far are kept in ${j.workDir}`, `make room there, then \`lkst recover --partial ${j.workDir}\` writes ${j.output} (add -o FILE to write it elsewhere)`);
+}
+
+/** Where the pump copies /proc/kallsyms for the trace file (beside the page files). */
+function kallsymsPath(workDir: string): string {
+  return join(workDir, `.lkst-${process.pid}-kallsyms`);
 }
 
 const NOTRACE_PIDS = 'set_event_notrace_pid';

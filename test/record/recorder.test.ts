@@ -79,6 +79,13 @@ for (const mover of ['pump', 'node'] as const)
       await writeTraceDat(join(dir, 'kernel-copy.dat'), r.meta, r.cpus);
       await writeTraceDat(join(dir, 'node-copy.dat'), r.meta, r.cpus.map((f) => ({ cpu: f.cpu, source: readFileSync(f.source) })));
       assert.ok(readFileSync(join(dir, 'kernel-copy.dat')).equals(readFileSync(join(dir, 'node-copy.dat'))), 'both ways write the same file');
+      if (mover === 'pump') {
+        // The pump copied /proc/kallsyms for the writer: the file is the one the text would have made.
+        const { kallsymsFile, ...rest } = r.meta;
+        assert.ok(kallsymsFile && r.meta.kallsyms === '', 'the pump left kallsyms in a file');
+        await writeTraceDat(join(dir, 'node-copy.dat'), { ...rest, kallsyms: readFileSync(kallsymsFile, 'latin1') }, r.cpus);
+        assert.ok(readFileSync(join(dir, 'kernel-copy.dat')).equals(readFileSync(join(dir, 'node-copy.dat'))), 'kallsyms from the file or the text: the same file');
+      }
       rmSync(join(dir, 'kernel-copy.dat'));
       rmSync(join(dir, 'node-copy.dat'));
       // Other load on the machine may overrun the buffer; whatever was lost must be counted.

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { action } from '../run.js';
 import { lostEvents, type RecordingResult, type RecordProgress } from '../../record/recorder.js';
 import { lossText } from '../../trace/loss.js';
@@ -52,7 +52,8 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   try {
     await writeTraceDat(output, result.meta, result.cpus);
   } catch (err) {
-    // The pages and the journal stay: nothing recorded is lost to a failed write.
+    // The pages and the journal stay: nothing recorded is lost to a failed write (recovery reads its own kallsyms).
+    if (result.meta.kallsymsFile) rmSync(result.meta.kallsymsFile, { force: true });
     throw new LkstError(`cannot write ${output}: ${err instanceof LkstError ? err.what : String(err)}; the recording is kept in ${dirname(output)}`, `make room there, then \`lkst recover --partial ${dirname(output)}\` writes it (add -o FILE to write elsewhere)`);
   }
   result.discard();
