@@ -3,12 +3,8 @@ import { LkstError } from '../base/errors.js';
 import { availableEvents } from '../events/live.js';
 import { resolveEventSet } from '../events/resolve.js';
 import type { RecordOptions, TracepointRef } from '../record/recorder.js';
-import { loadMasksetEnv, type MasksetEnv } from '../masksets/env.js';
+import type { MasksetEnv } from '../masksets/env.js';
 import type { Maskset, MasksetEntry } from '../masksets/model.js';
-import { applyMaskset, announceTrace, forgetTrace, stateMaskset } from '../masksets/session.js';
-import { compileMaskset } from '../masksets/compile.js';
-import { planEvents } from '../masksets/plan.js';
-import { readState } from '../masksets/state.js';
 import { checkRunnable, processThreads, type PidSet, type RecordScope } from '../record/scope.js';
 
 /** What `lkst record` records: named events, a maskset, or an armed trace it attaches to. */
@@ -48,9 +44,11 @@ export async function planRecording(opts: PlanRequest, warn: (s: string) => void
   if (opts.attach) return attachPlan();
   const scoped = (p: RecordPlan): RecordPlan => (scope ? { ...p, describe: `${p.describe} of ${scopeText(scope, opts.command)}`, options: { ...p.options, scope } } : p);
   if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return scoped(eventsPlan(picks.map((p) => p.name), warn));
+  // The maskset modules (handlers, parser, store) load only for a maskset: `-e` alone starts faster.
+  const { loadMasksetEnv } = await import('../masksets/env.js');
   const env = await loadMasksetEnv();
   const loaded = (picks.length && !masksets.length ? [] : masksets.length ? masksets : ['default']).map((n) => env.store.load(n));
-  return scoped(masksetPlan(env, combineMasksets(loaded, picks), opts.skipMissing ?? false, warn));
+  return scoped(await masksetPlan(env, combineMasksets(loaded, picks), opts.skipMissing ?? false, warn));
 }
 
 /** Whose events a recording keeps; refuses combinations trace-cmd users could misread. */
@@ -121,7 +119,8 @@ function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
   return { describe: `${events.length} tracepoints`, options: { events }, finish: () => {} };
 }
 
-function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s: string) => void): RecordPlan {
+async function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s: string) => void): Promise<RecordPlan> {
+  const [{ applyMaskset, announceTrace, forgetTrace }, { planEvents }, { readState }] = await Promise.all([import('../masksets/session.js'), import('../masksets/plan.js'), import('../masksets/state.js')]);
   let announced: Instance | undefined;
   let count = 0;
   const setup = async (inst: Instance, pids?: PidSet, andFilter?: string): Promise<TracepointRef[]> => {
@@ -157,6 +156,13 @@ function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s
 }
 
 async function attachPlan(): Promise<RecordPlan> {
+  const [{ readState }, { loadMasksetEnv }, { stateMaskset }, { compileMaskset }, { planEvents }] = await Promise.all([
+    import('../masksets/state.js'),
+    import('../masksets/env.js'),
+    import('../masksets/session.js'),
+    import('../masksets/compile.js'),
+    import('../masksets/plan.js'),
+  ]);
   const s = readState();
   if (!s || s.stopped || !Instance.exists(s.instance)) throw new LkstError('no armed trace to attach to', 'arm one with `lkst start -m MASKSET`');
   const inst = Instance.open(s.instance);

@@ -11,6 +11,7 @@ import type { TraceMeta } from '../ringbuf/meta.js';
 import type { CpuPages, ExtraBuffer, WriteOptions } from '../trace/writer-port.js';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { ByteBuilder } from './bytes.js';
+import { copyPageFiles } from './page-copy.js';
 import { MAGIC, Opt, SECTION_HEADER_SIZE, bufferStatOption, cpuStatOption } from './layout.js';
 
 export type { CpuPages, ExtraBuffer, PageChunks, WriteOptions } from '../trace/writer-port.js';
@@ -31,11 +32,17 @@ export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPage
   }
   try {
     const out = new Appender(fh);
-    await out.put(layout.head);
+    for (const piece of layout.head) {
+      if (Buffer.isBuffer(piece)) await out.put(piece);
+      else if (await copyPageFiles(tmp, [{ source: piece.file, offset: out.pos, size: piece.size }])) out.pos += piece.size;
+      else await out.copy(piece.file, piece.size);
+    }
     for (const p of layout.buffers) {
       await out.put(p.header);
       await out.put(Buffer.alloc(p.dataStart - out.pos));
-      for (const c of p.cpus) await out.copy(c.source, c.size);
+      const files = p.cpus.flatMap((c) => (typeof c.source === 'string' ? [{ source: c.source, offset: c.offset, size: c.size }] : []));
+      if (files.length === p.cpus.length && files.length && (await copyPageFiles(tmp, files))) out.pos = p.cpus.reduce((end, c) => Math.max(end, c.offset + c.size), out.pos);
+      else for (const c of p.cpus) await out.copy(c.source, c.size);
     }
     await fh.datasync();
     await fh.close();
@@ -77,9 +84,15 @@ function fileHeader(pageSize: number, optionsAt: number): Buffer {
     .build();
 }
 
-type Section = [id: number, description: string, body: Buffer];
+/** A section's body: bytes, then maybe a file's bytes (a big text the caller left in a file). */
+type Section = [id: number, description: string, body: Buffer, tail?: FilePiece];
 
-function metadataSections(meta: TraceMeta): Section[] {
+interface FilePiece {
+  file: string;
+  size: number;
+}
+
+async function metadataSections(meta: TraceMeta): Promise<Section[]> {
   const header = new ByteBuilder().cstr('header_page').u64(Buffer.byteLength(meta.headerPage)).text(meta.headerPage);
   header.cstr('header_event').u64(Buffer.byteLength(meta.headerEvent)).text(meta.headerEvent);
   const ftrace = new ByteBuilder().u32(meta.ftraceFormats.length);
@@ -93,10 +106,16 @@ function metadataSections(meta: TraceMeta): Section[] {
     [Opt.HEADER_INFO, 'headers', header.build()],
     [Opt.FTRACE_EVENTS, 'ftrace events', ftrace.build()],
     [Opt.EVENT_FORMATS, 'events format', events.build()],
-    [Opt.KALLSYMS, 'kallsyms', new ByteBuilder().u32(Buffer.byteLength(meta.kallsyms)).text(meta.kallsyms).build()],
+    await kallsymsSection(meta),
     [Opt.PRINTK, 'printk', new ByteBuilder().u32(Buffer.byteLength(meta.printk)).text(meta.printk).build()],
     [Opt.CMDLINES, 'command lines', new ByteBuilder().u64(Buffer.byteLength(meta.cmdlines)).text(meta.cmdlines).build()],
   ];
+}
+
+async function kallsymsSection(meta: TraceMeta): Promise<Section> {
+  if (!meta.kallsymsFile) return [Opt.KALLSYMS, 'kallsyms', new ByteBuilder().u32(Buffer.byteLength(meta.kallsyms)).text(meta.kallsyms).build()];
+  const size = await sourceSize(meta.kallsymsFile);
+  return [Opt.KALLSYMS, 'kallsyms', new ByteBuilder().u32(size).build(), { file: meta.kallsymsFile, size }];
 }
 
 interface PlacedBuffer {
@@ -158,16 +177,23 @@ function sectionHeader(id: number, descId: number, size: number): Buffer {
  * Places everything before any page is written: header, metadata, options, strings, then the
  * pages. With the metadata first, a file cut off later still has all of it and its whole pages.
  */
-async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuffer[]): Promise<{ head: Buffer; buffers: PlacedBuffer[] }> {
+async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuffer[]): Promise<{ head: (Buffer | FilePiece)[]; buffers: PlacedBuffer[] }> {
   const strings = new Strings();
   const headerLen = fileHeader(meta.pageSize, 0).length;
-  const parts: Buffer[] = [];
+  // Bytes up to the next file piece are joined into one write.
+  const pieces: (Buffer | FilePiece)[] = [];
+  let parts: Buffer[] = [];
   let pos = headerLen;
   const offsets = new Map<number, number>();
-  for (const [id, desc, body] of metadataSections(meta)) {
+  for (const [id, desc, body, tail] of await metadataSections(meta)) {
     offsets.set(id, pos);
-    parts.push(sectionHeader(id, strings.id(desc), body.length), body);
-    pos += SECTION_HEADER_SIZE + body.length;
+    const size = body.length + (tail?.size ?? 0);
+    parts.push(sectionHeader(id, strings.id(desc), size), body);
+    if (tail) {
+      pieces.push(Buffer.concat(parts), tail);
+      parts = [];
+    }
+    pos += SECTION_HEADER_SIZE + size;
   }
   const optionsAt = pos;
   const optionsDesc = strings.id('options');
@@ -200,7 +226,8 @@ async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuf
     const size = p.dataStart - p.sectionAt - SECTION_HEADER_SIZE + p.cpus.reduce((a, c) => a + c.size, 0);
     p.header = sectionHeader(Opt.BUFFER, flyDescs[i]!, size);
   }
-  return { head: Buffer.concat([fileHeader(meta.pageSize, optionsAt), ...parts]), buffers: placed };
+  pieces.push(Buffer.concat(parts));
+  return { head: [Buffer.concat([fileHeader(meta.pageSize, optionsAt), ...(Buffer.isBuffer(pieces[0]) ? [pieces.shift() as Buffer] : [])]), ...pieces], buffers: placed };
 }
 
 /** Sequential writes at the end of the output, and copies of page files into it. */

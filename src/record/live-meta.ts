@@ -1,18 +1,11 @@
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { hostname, machine, release, type, version } from 'node:os';
 import { type TracefsDir, tracefs } from '../tracefs/tracefs.js';
 import type { Instance } from '../tracefs/instance.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { masksetIn } from '../masksets/state.js';
 
-function readOr(path: string, fallback = ''): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return fallback;
-  }
-}
+const READ_BYTES = 1 << 20;
 
 /**
  * Reads a large /proc file in 1 MiB reads. readFileSync sees size 0 and reads in small chunks, and
@@ -27,14 +20,21 @@ export function readProcFile(path: string): string {
     return '';
   }
   try {
-    const chunks: Buffer[] = [];
-    const buf = Buffer.allocUnsafe(1 << 20);
+    // Reads straight into one growing buffer: a copy per read and a concatenation cost a third again.
+    let buf = Buffer.allocUnsafe(8 << 20);
+    let len = 0;
     for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
+      if (buf.length - len < READ_BYTES) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, len);
+        buf = bigger;
+      }
+      const n = readSync(fd, buf, len, READ_BYTES, null);
       if (n <= 0) break;
-      chunks.push(Buffer.from(buf.subarray(0, n)));
+      len += n;
     }
-    return Buffer.concat(chunks).toString('utf8');
+    // Symbol names and format strings are ASCII: latin1 skips the UTF-8 decoder's checks.
+    return buf.toString('latin1', 0, len);
   } catch {
     return '';
   } finally {
@@ -42,12 +42,9 @@ export function readProcFile(path: string): string {
   }
 }
 
+/** uname(2)'s fields as `uname -a` prints them, without running it (a process costs more than the rest of the metadata). */
 function unameLine(): string {
-  try {
-    return execFileSync('uname', ['-a'], { encoding: 'utf8' }).trim();
-  } catch {
-    return readOr('/proc/version').trim();
-  }
+  return [type(), hostname(), release(), version(), machine()].join(' ');
 }
 
 /** The ftrace system's own event formats (print, bprint, ...), needed to read markers. */
@@ -103,15 +100,17 @@ export function collectFixedMeta(inst: Instance, events: { system: string; event
 /**
  * Everything a trace file needs besides the pages, read from the live kernel at the end of a
  * recording. lazyKallsyms: /proc/kallsyms is read when first asked for (a live consumer may never).
- * fixed: what the recording's journal already read at its start.
+ * fixed: what the recording's journal already read at its start. kallsymsFile: a copy of
+ * /proc/kallsyms (the pump's) the writer takes instead of the text.
  */
-export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number, opts: { lazyKallsyms?: boolean; fixed?: ReturnType<typeof collectFixedMeta> } = {}): TraceMeta {
+export function collectLiveMeta(inst: Instance, events: { system: string; event: string }[], pageSize: number, opts: { lazyKallsyms?: boolean; fixed?: ReturnType<typeof collectFixedMeta>; kallsymsFile?: string } = {}): TraceMeta {
   const fixed = opts.fixed ?? collectFixedMeta(inst, events, pageSize);
   const cpuStats: (string | undefined)[] = new Array(fixed.cpuCount).fill(undefined);
   for (const c of inst.cpus()) if (inst.has(`per_cpu/cpu${c}/stats`)) cpuStats[c] = inst.read(`per_cpu/cpu${c}/stats`);
   const meta: TraceMeta = {
     ...fixed,
-    kallsyms: opts.lazyKallsyms ? '' : readProcFile('/proc/kallsyms'),
+    kallsyms: opts.lazyKallsyms || opts.kallsymsFile ? '' : readProcFile('/proc/kallsyms'),
+    ...(opts.kallsymsFile ? { kallsymsFile: opts.kallsymsFile } : {}),
     cmdlines: savedCmdlines(),
     cpuStats,
   };

@@ -10,6 +10,8 @@ export interface TraceMeta {
   eventFormats: { system: string; formats: string[] }[];
   /** /proc/kallsyms text. */
   kallsyms: string;
+  /** A file holding the kallsyms text instead (kallsyms is then empty): a writer copies it in the kernel. */
+  kallsymsFile?: string;
   /** printk_formats text. */
   printk: string;
   /** saved_cmdlines text ("pid comm" lines). */

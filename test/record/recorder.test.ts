@@ -4,6 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, existsSync, readdirSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { record, lostEvents } from '../../src/record/recorder.js';
+import { countPageFile } from '../../src/record/cpu-reader.js';
+import { writeTraceDat } from '../../src/file/writer.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
 import { readField, recordType } from '../../src/ringbuf/fields.js';
 import { parseFormat } from '../../src/events/format.js';
@@ -71,6 +73,21 @@ for (const mover of ['pump', 'node'] as const)
       const kernelRead = r.kernelStats.reduce((s, k) => s + k.readEvents, 0);
       assert.ok(captured > 1000, `a shell loop makes many events (${captured})`);
       assert.equal(captured, kernelRead, 'every event the kernel handed out was captured');
+      // The pump counts its files itself; Node reading them back finds the same.
+      r.cpus.forEach((f, i) => assert.deepEqual(countPageFile(f.cpu, f.source, r.meta.pageSize), r.captures[i]));
+      // The page files go into the trace inside the kernel (copy_file_range): the same bytes as through Node.
+      await writeTraceDat(join(dir, 'kernel-copy.dat'), r.meta, r.cpus);
+      await writeTraceDat(join(dir, 'node-copy.dat'), r.meta, r.cpus.map((f) => ({ cpu: f.cpu, source: readFileSync(f.source) })));
+      assert.ok(readFileSync(join(dir, 'kernel-copy.dat')).equals(readFileSync(join(dir, 'node-copy.dat'))), 'both ways write the same file');
+      if (mover === 'pump') {
+        // The pump copied /proc/kallsyms for the writer: the file is the one the text would have made.
+        const { kallsymsFile, ...rest } = r.meta;
+        assert.ok(kallsymsFile && r.meta.kallsyms === '', 'the pump left kallsyms in a file');
+        await writeTraceDat(join(dir, 'node-copy.dat'), { ...rest, kallsyms: readFileSync(kallsymsFile, 'latin1') }, r.cpus);
+        assert.ok(readFileSync(join(dir, 'kernel-copy.dat')).equals(readFileSync(join(dir, 'node-copy.dat'))), 'kallsyms from the file or the text: the same file');
+      }
+      rmSync(join(dir, 'kernel-copy.dat'));
+      rmSync(join(dir, 'node-copy.dat'));
       // Other load on the machine may overrun the buffer; whatever was lost must be counted.
       r.captures.forEach((c, i) => assert.equal(lostEvents(c, r.kernelStats[i], r.kernelStatsAtStart[i]), r.kernelStats[i]!.overrun + r.kernelStats[i]!.droppedEvents - r.kernelStatsAtStart[i]!.overrun - r.kernelStatsAtStart[i]!.droppedEvents));
       const fmt = parseFormat(readFileSync('/sys/kernel/tracing/events/raw_syscalls/sys_enter/format', 'utf8'), 'raw_syscalls');

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { dirname, resolve as resolvePath } from 'node:path';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { action } from '../run.js';
 import { lostEvents, type RecordingResult, type RecordProgress } from '../../record/recorder.js';
 import { lossText } from '../../trace/loss.js';
@@ -9,11 +9,6 @@ import { addRecordingOptions, runRecording, untilText, type RecordingCliOptions 
 import { LkstError } from '../../base/errors.js';
 import { writeTraceDat } from '../../file/writer.js';
 import { checkOutputPath } from '../../base/output-path.js';
-import { withTrace } from '../../analysis/open.js';
-import { traceStats } from '../../analysis/stats.js';
-import { renderStats } from '../../analysis/render.js';
-import { runReport } from '../../analysis/report/index.js';
-import { TailLines } from '../tail-lines.js';
 
 export interface RecordCliOptions extends RecordingCliOptions {
   output: string;
@@ -57,7 +52,8 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   try {
     await writeTraceDat(output, result.meta, result.cpus);
   } catch (err) {
-    // The pages and the journal stay: nothing recorded is lost to a failed write.
+    // The pages and the journal stay: nothing recorded is lost to a failed write (recovery reads its own kallsyms).
+    if (result.meta.kallsymsFile) rmSync(result.meta.kallsymsFile, { force: true });
     throw new LkstError(`cannot write ${output}: ${err instanceof LkstError ? err.what : String(err)}; the recording is kept in ${dirname(output)}`, `make room there, then \`lkst recover --partial ${dirname(output)}\` writes it (add -o FILE to write elsewhere)`);
   }
   result.discard();
@@ -69,8 +65,18 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   return result.commandExitCode ?? (result.interference ? 1 : 0);
 }
 
-/** What a recording saw: its statistics and its last events, as `lkst stats` and `lkst report` print them. */
+/**
+ * What a recording saw: its statistics and its last events, as `lkst stats` and `lkst report` print
+ * them. Their modules load only here: the reading side would add ~60 modules to every recording's start-up.
+ */
 async function showTrace(path: string): Promise<void> {
+  const [{ withTrace }, { traceStats }, { renderStats }, { runReport }, { TailLines }] = await Promise.all([
+    import('../../analysis/open.js'),
+    import('../../analysis/stats.js'),
+    import('../../analysis/render.js'),
+    import('../../analysis/report/index.js'),
+    import('../tail-lines.js'),
+  ]);
   await withTrace(path, (t) => process.stdout.write(renderStats(traceStats(t), 10)));
   const tail = new TailLines(20);
   await runReport(path, { out: tail });
