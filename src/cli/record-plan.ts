@@ -43,7 +43,9 @@ export async function planRecording(opts: PlanRequest, warn: (s: string) => void
   const scope = planScope(opts);
   if (opts.attach) return attachPlan();
   const scoped = (p: RecordPlan): RecordPlan => (scope ? { ...p, describe: `${p.describe} of ${scopeText(scope, opts.command)}`, options: { ...p.options, scope } } : p);
-  if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return scoped(eventsPlan(picks.map((p) => p.name), warn));
+  if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return scoped(await eventsPlan(picks.map((p) => p.name), warn));
+  const probe = picks.find((p) => isProbeSpec(p.name));
+  if (probe) throw new LkstError(`-e ${probe.name.split(/\s/)[0]} with -m or -f: probes are recorded on their own so far`, 'record the probes with -e alone (no -m, no -f)');
   // The maskset modules (handlers, parser, store) load only for a maskset: `-e` alone starts faster.
   const { loadMasksetEnv } = await import('../masksets/env.js');
   const env = await loadMasksetEnv();
@@ -111,12 +113,43 @@ function sameHandling(a: MasksetEntry, b: MasksetEntry): boolean {
   return handling(a) === handling(b);
 }
 
-function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
-  const selection = resolveEventSet(names, availableEvents());
+/** `-e uprobe:…` / `-e uretprobe:…`: a probe spec and its argument words, in one -e. */
+export function isProbeSpec(name: string): boolean {
+  return /^u(ret)?probe:/.test(name);
+}
+
+async function eventsPlan(names: string[], warn: (s: string) => void): Promise<RecordPlan> {
+  const probeSpecs = names.filter(isProbeSpec);
+  const selection = resolveEventSet(
+    names.filter((n) => !isProbeSpec(n)),
+    availableEvents(),
+  );
   if (selection.unavailable.length) warn(`no tracepoint on this kernel for ${selection.unavailable.map((u) => u.name).join(', ')} (\`lkst events\` says why)`);
   const events: TracepointRef[] = selection.tracepoints.map((r) => ({ system: r.system, event: r.event, filter: r.filter }));
+  let removeProbes = () => {};
+  if (probeSpecs.length) {
+    // Probes are global: made in lkst's own group, removed when the recording ends (reset removes a killed one's).
+    const { createUprobe, parseUprobe, probeGroup, removeProbeGroup } = await import('../probes/uprobe.js');
+    const group = probeGroup();
+    removeProbes = () => {
+      try {
+        removeProbeGroup(group);
+      } catch (err) {
+        warn(`could not remove the probes of ${group}: ${(err as Error).message}; \`lkst reset\` removes them`);
+      }
+    };
+    try {
+      for (const spec of probeSpecs) {
+        const [name, ...args] = spec.trim().split(/\s+/);
+        events.push(createUprobe(parseUprobe(name!, args), group));
+      }
+    } catch (err) {
+      removeProbes();
+      throw err;
+    }
+  }
   if (!events.length) throw new LkstError('none of the requested events exists on this kernel', 'see `lkst events` for what it has');
-  return { describe: `${events.length} tracepoints`, options: { events }, finish: () => {} };
+  return { describe: `${events.length} ${probeSpecs.length ? 'events' : 'tracepoints'}`, options: { events }, finish: removeProbes };
 }
 
 async function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s: string) => void): Promise<RecordPlan> {

@@ -13,7 +13,7 @@ import { listProbeTargets } from '../../src/probes/list.js';
 import { createUprobe, findFile, parseUprobe, probeGroup, removeProbeGroup } from '../../src/probes/uprobe.js';
 import { tracefs } from '../../src/tracefs/tracefs.js';
 import { withInstance } from '../helpers/instance.js';
-import { lkst } from '../helpers/cli.js';
+import { isOneLineError, lkst } from '../helpers/cli.js';
 
 const CALLS = 1000;
 const skip = tracefs().has('uprobe_events') ? false : 'this kernel has no uprobe_events';
@@ -108,5 +108,26 @@ int main(void) { long s = 0; for (long i = 1; i <= ${CALLS}; i++) s += lkst_targ
     assert.equal(malloc.address, elfFunctions(libc.file).get('malloc')!.address);
     const k = listProbeTargets('kernel', 'schedule');
     assert.deepEqual(k.targets.map((t) => t.name), ['schedule']);
+  });
+
+  test('lkst record -e uprobe:… records the probes; lkst report prints them as trace-cmd report does; the probes are gone after', () => {
+    const src = join(dir, 'rec.c');
+    writeFileSync(src, `__attribute__((noinline)) long lkst_rec_target(long a, long b) { __asm__ volatile(""); return a + b; }
+int main(void) { long s = 0; for (long i = 1; i <= 300; i++) s += lkst_rec_target(i, 7); return 0; }
+`);
+    const bin = join(dir, 'rec');
+    execFileSync('cc', ['-O1', '-o', bin, src]);
+    const out = join(dir, 'rec.dat');
+    const r = lkst(['record', '-q', '-e', `uprobe:${bin}:lkst_rec_target a=%di:s64 b=%si:s64`, '-e', `uretprobe:${bin}:lkst_rec_target`, '-o', out, '--', bin]);
+    assert.equal(r.status, 0, r.stderr);
+    const ours = lkst(['report', out]).stdout.split('\n').filter((l) => l.includes('lkst_rec_target'));
+    const theirs = execFileSync('trace-cmd', ['report', '-i', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter((l) => l.includes('lkst_rec_target'));
+    assert.equal(ours.filter((l) => / a=\d+ b=7$/.test(l)).length, 300, 'every call, with its arguments');
+    assert.equal(ours.filter((l) => /lkst_rec_target_ret: .* ret=\d+$/.test(l)).length, 300, 'every return, with its result');
+    assert.deepEqual(ours, theirs, 'the same lines as trace-cmd report');
+    assert.doesNotMatch(tracefs().read('uprobe_events'), /lkst_rec_target/, 'the probes are removed when the recording ends');
+    const mixed = lkst(['record', '-q', '-m', 'default', '-e', `uprobe:${bin}:lkst_rec_target`, '-o', join(dir, 'x.dat'), '--', 'true']);
+    assert.ok(isOneLineError(mixed), mixed.stderr);
+    assert.match(mixed.stderr, /probes are recorded on their own so far/);
   });
 });
