@@ -21,7 +21,7 @@ else if (process.argv[2] === 'query') (await import('./commands/query.js')).regi
 else await registerAll(program);
 
 async function registerAll(program: Command): Promise<void> {
-  const [record, stream, report, events, armed, maskset, handler, recover, reset, features, buffer, logd, stats, state, analyze, query, exp, bench, view, cache] = await Promise.all([
+  const [record, stream, report, events, armed, maskset, handler, recover, reset, features, buffer, logd, stats, state, analyze, query, exp, bench, view, cache, probe] = await Promise.all([
     import('./commands/record.js'),
     import('./commands/stream.js'),
     import('./commands/report.js'),
@@ -42,6 +42,7 @@ async function registerAll(program: Command): Promise<void> {
     import('./commands/bench.js'),
     import('./commands/view.js'),
     import('./commands/cache.js'),
+    import('./commands/probe.js'),
   ]);
   for (const register of [record.registerRecord, stream.registerStream, report.registerReport, events.registerEvents, armed.registerArmed, maskset.registerMaskset, handler.registerHandler, recover.registerRecover, reset.registerReset, features.registerFeatures]) register(program);
   buffer.registerBuffer(program);
@@ -54,6 +55,7 @@ async function registerAll(program: Command): Promise<void> {
   bench.registerBench(program);
   view.registerView(program);
   cache.registerCache(program);
+  probe.registerProbe(program);
 }
 
 // Commands that finish interrupted recordings themselves do not announce them.

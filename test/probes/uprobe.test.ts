@@ -130,4 +130,19 @@ int main(void) { long s = 0; for (long i = 1; i <= 300; i++) s += lkst_rec_targe
     assert.ok(isOneLineError(mixed), mixed.stderr);
     assert.match(mixed.stderr, /probes are recorded on their own so far/);
   });
+
+  test('lkst probe list and lkst probe fields: what can be probed and what a probe records; nothing left behind', () => {
+    const list = lkst(['probe', 'list', 'libc', 'mall*']);
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /^malloc {2}\d+ bytes$/m);
+    assert.match(list.stderr, /^\d+ functions in \S+libc\.so\.6 matching mall\*$/m);
+    const before = tracefs().read('uprobe_events');
+    const fields = lkst(['probe', 'fields', 'uprobe:libc:malloc', 'size=%di:u64']);
+    assert.equal(fields.status, 0, fields.stderr);
+    assert.match(fields.stdout, /^ {2}size\s+u64\s+16\s+8\s+no$/m);
+    assert.match(fields.stdout, /print fmt: "\(%lx\) size=%Lu"/);
+    assert.equal(tracefs().read('uprobe_events'), before, 'the probe made to show its fields is removed');
+    const missing = lkst(['probe', 'fields', 'uprobe:libc:no_such_fn']);
+    assert.ok(isOneLineError(missing), missing.stderr);
+  });
 });

@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { action } from '../run.js';
+import { listProbeTargets } from '../../probes/list.js';
+import { createUprobe, parseUprobe, probeGroup, removeProbeGroup } from '../../probes/uprobe.js';
+import { readLiveFormat } from '../../events/live.js';
+import { renderEventFields } from '../../events/fields-view.js';
+
+export function registerProbe(program: Command): void {
+  const probe = program.command('probe').description('dynamic probes: what can be probed, and what a probe records');
+  probe
+    .command('list')
+    .description("the functions of a program or library (ELF symbols), or 'kernel' for the kernel's (kallsyms), optionally matching GLOB")
+    .argument('<target>', "a path, a library name (libc), or 'kernel'")
+    .argument('[glob]', "e.g. 'mall*'")
+    .action(
+      action((target: string, glob: string | undefined) => {
+        const { file, targets } = listProbeTargets(target, glob);
+        const lines = targets.map((t) => {
+          const where = t.size !== undefined ? `${t.size} bytes` : [t.module ? `[${t.module}]` : '', t.traceable === false ? 'not in available_filter_functions' : ''].filter(Boolean).join(' ');
+          return `${t.name}${where ? `  ${where}` : ''}`;
+        });
+        process.stdout.write(`${lines.join('\n')}${lines.length ? '\n' : ''}`);
+        process.stderr.write(`${targets.length.toLocaleString('en-US')} functions in ${file}${glob ? ` matching ${glob}` : ''}\n`);
+      }),
+    );
+  probe
+    .command('fields')
+    .description("what a probe records: its fields and print format, as the kernel defines them (the probe is made and removed)")
+    .argument('<spec...>', "e.g. 'uprobe:libc:malloc' 'size=%di:u64'")
+    .action(
+      action((words: string[]) => {
+        const [spec, ...args] = words.flatMap((w) => w.trim().split(/\s+/));
+        const group = probeGroup();
+        try {
+          const ev = createUprobe(parseUprobe(spec!, args), group);
+          const text = renderEventFields([{ id: `${ev.system}:${ev.event}`, lkst: [], format: readLiveFormat(ev.system, ev.event) }]);
+          process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+        } finally {
+          removeProbeGroup(group);
+        }
+      }),
+    );
+}
