@@ -47,9 +47,14 @@ export interface LiveSummary {
   error?: unknown;
 }
 
-/** Task names from saved_cmdlines, looked up again (at most once a round) when a pid is not known yet. */
+/**
+ * Task names from saved_cmdlines, looked up again (at most once a round) for a pid whose name was
+ * not read since the stream began: a pid known at the start may have been reused by a new process
+ * (seen: the traced command shown under the name of an earlier `grep` with its pid).
+ */
 class LiveComms extends CommTable {
   private reloaded = false;
+  private readonly fresh = new Set<number>();
 
   constructor(private readonly reload: () => string) {
     super();
@@ -57,9 +62,9 @@ class LiveComms extends CommTable {
   }
 
   override get(pid: number): string {
-    if (!this.has(pid) && !this.reloaded) {
+    if (!this.fresh.has(pid) && !this.reloaded) {
       this.reloaded = true;
-      this.add(this.reload());
+      for (const p of this.add(this.reload())) this.fresh.add(p);
     }
     return super.get(pid);
   }
@@ -68,8 +73,13 @@ class LiveComms extends CommTable {
     this.reloaded = false;
   }
 
-  private add(text: string): void {
-    for (const [pid, comm] of parseCmdlines(text)) this.register(pid, comm);
+  private add(text: string): number[] {
+    const pids: number[] = [];
+    for (const [pid, comm] of parseCmdlines(text)) {
+      this.replace(pid, comm);
+      pids.push(pid);
+    }
+    return pids;
   }
 }
 

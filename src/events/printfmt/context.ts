@@ -24,6 +24,11 @@ export class CommTable {
   register(pid: number, comm: string): void {
     if (pid !== 0 && !this.map.has(pid)) this.map.set(pid, comm);
   }
+
+  /** A name read again from the kernel (a live stream): it replaces the one known. */
+  replace(pid: number, comm: string): void {
+    if (pid !== 0) this.map.set(pid, comm);
+  }
 }
 
 export interface RenderContext {
