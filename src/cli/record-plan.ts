@@ -35,6 +35,27 @@ export interface PlanRequest {
 }
 
 export async function planRecording(opts: PlanRequest, warn: (s: string) => void): Promise<RecordPlan> {
+  if (opts.attach && opts.event?.length) throw new LkstError('--attach excludes -e and -m', 'attach to the armed trace as it is, or record events or masksets of your own');
+  const probes = await makeProbes(opts.event ?? [], warn);
+  try {
+    const plan = await planWith({ ...opts, event: probes.picks }, warn);
+    return {
+      get describe() {
+        return plan.describe;
+      },
+      options: plan.options,
+      finish: () => {
+        plan.finish();
+        probes.remove();
+      },
+    };
+  } catch (err) {
+    probes.remove();
+    throw err;
+  }
+}
+
+async function planWith(opts: PlanRequest, warn: (s: string) => void): Promise<RecordPlan> {
   const picks = opts.event ?? [];
   const masksets = opts.maskset ?? [];
   if (opts.attach && (picks.length || masksets.length)) {
@@ -43,9 +64,7 @@ export async function planRecording(opts: PlanRequest, warn: (s: string) => void
   const scope = planScope(opts);
   if (opts.attach) return attachPlan();
   const scoped = (p: RecordPlan): RecordPlan => (scope ? { ...p, describe: `${p.describe} of ${scopeText(scope, opts.command)}`, options: { ...p.options, scope } } : p);
-  if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return scoped(await eventsPlan(picks.map((p) => p.name), warn));
-  const probe = picks.find((p) => isProbeSpec(p.name));
-  if (probe) throw new LkstError(`-e ${probe.name.split(/\s/)[0]} with -m or -f: probes are recorded on their own so far`, 'record the probes with -e alone (no -m, no -f)');
+  if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return scoped(eventsPlan(picks.map((p) => p.name), warn));
   // The maskset modules (handlers, parser, store) load only for a maskset: `-e` alone starts faster.
   const { loadMasksetEnv } = await import('../masksets/env.js');
   const env = await loadMasksetEnv();
@@ -118,38 +137,42 @@ export function isProbeSpec(name: string): boolean {
   return /^u(ret)?probe:/.test(name);
 }
 
-async function eventsPlan(names: string[], warn: (s: string) => void): Promise<RecordPlan> {
-  const probeSpecs = names.filter(isProbeSpec);
-  const selection = resolveEventSet(
-    names.filter((n) => !isProbeSpec(n)),
-    availableEvents(),
-  );
+/**
+ * Makes the probes the picks name (in lkst's own group) and returns the picks with each probe as the
+ * system:event it became, and how to remove them (when the recording ends; reset removes a killed
+ * recorder's). Probes are global, unlike instances: they must exist before a maskset is compiled.
+ */
+async function makeProbes(picks: readonly EventPick[], warn: (s: string) => void): Promise<{ picks: EventPick[]; remove: () => void }> {
+  if (!picks.some((p) => isProbeSpec(p.name))) return { picks: [...picks], remove: () => {} };
+  const { createUprobe, parseUprobe, probeGroup, removeProbeGroup } = await import('../probes/uprobe.js');
+  const group = probeGroup();
+  const remove = () => {
+    try {
+      removeProbeGroup(group);
+    } catch (err) {
+      warn(`could not remove the probes of ${group}: ${(err as Error).message}; \`lkst reset\` removes them`);
+    }
+  };
+  try {
+    const out = picks.map((p) => {
+      if (!isProbeSpec(p.name)) return p;
+      const [name, ...args] = p.name.trim().split(/\s+/);
+      const ev = createUprobe(parseUprobe(name!, args), group);
+      return { ...p, name: `${ev.system}:${ev.event}` };
+    });
+    return { picks: out, remove };
+  } catch (err) {
+    remove();
+    throw err;
+  }
+}
+
+function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
+  const selection = resolveEventSet(names, availableEvents());
   if (selection.unavailable.length) warn(`no tracepoint on this kernel for ${selection.unavailable.map((u) => u.name).join(', ')} (\`lkst events\` says why)`);
   const events: TracepointRef[] = selection.tracepoints.map((r) => ({ system: r.system, event: r.event, filter: r.filter }));
-  let removeProbes = () => {};
-  if (probeSpecs.length) {
-    // Probes are global: made in lkst's own group, removed when the recording ends (reset removes a killed one's).
-    const { createUprobe, parseUprobe, probeGroup, removeProbeGroup } = await import('../probes/uprobe.js');
-    const group = probeGroup();
-    removeProbes = () => {
-      try {
-        removeProbeGroup(group);
-      } catch (err) {
-        warn(`could not remove the probes of ${group}: ${(err as Error).message}; \`lkst reset\` removes them`);
-      }
-    };
-    try {
-      for (const spec of probeSpecs) {
-        const [name, ...args] = spec.trim().split(/\s+/);
-        events.push(createUprobe(parseUprobe(name!, args), group));
-      }
-    } catch (err) {
-      removeProbes();
-      throw err;
-    }
-  }
   if (!events.length) throw new LkstError('none of the requested events exists on this kernel', 'see `lkst events` for what it has');
-  return { describe: `${events.length} ${probeSpecs.length ? 'events' : 'tracepoints'}`, options: { events }, finish: removeProbes };
+  return { describe: `${events.length} tracepoints`, options: { events }, finish: () => {} };
 }
 
 async function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s: string) => void): Promise<RecordPlan> {

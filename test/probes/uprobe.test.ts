@@ -126,9 +126,18 @@ int main(void) { long s = 0; for (long i = 1; i <= 300; i++) s += lkst_rec_targe
     assert.equal(ours.filter((l) => /lkst_rec_target_ret: .* ret=\d+$/.test(l)).length, 300, 'every return, with its result');
     assert.deepEqual(ours, theirs, 'the same lines as trace-cmd report');
     assert.doesNotMatch(tracefs().read('uprobe_events'), /lkst_rec_target/, 'the probes are removed when the recording ends');
-    const mixed = lkst(['record', '-q', '-m', 'default', '-e', `uprobe:${bin}:lkst_rec_target`, '-o', join(dir, 'x.dat'), '--', 'true']);
-    assert.ok(isOneLineError(mixed), mixed.stderr);
-    assert.match(mixed.stderr, /probes are recorded on their own so far/);
+    // With a maskset beside it, and with a filter on its arguments.
+    const withMaskset = join(dir, 'm.dat');
+    const m = lkst(['record', '-q', '-m', 'default', '-e', `uprobe:${bin}:lkst_rec_target`, '-o', withMaskset, '--', bin]);
+    assert.equal(m.status, 0, m.stderr);
+    const mText = lkst(['report', withMaskset]).stdout;
+    assert.equal(mText.split('\n').filter((l) => l.includes('lkst_rec_target:')).length, 300);
+    assert.match(mText, / sched_switch: /, "the maskset's events are there too");
+    const filtered = join(dir, 'f.dat');
+    const f = lkst(['record', '-q', '-e', `uprobe:${bin}:lkst_rec_target a=%di:s64`, '-f', 'a > 250', '-o', filtered, '--', bin]);
+    assert.equal(f.status, 0, f.stderr);
+    assert.equal(lkst(['report', filtered]).stdout.split('\n').filter((l) => l.includes('lkst_rec_target:')).length, 50, 'the filter on the argument kept calls 251..300');
+    assert.doesNotMatch(tracefs().read('uprobe_events'), /lkst_rec_target/, 'no probe left');
   });
 
   test('lkst probe list and lkst probe fields: what can be probed and what a probe records; nothing left behind', () => {
