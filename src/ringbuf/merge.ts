@@ -25,8 +25,8 @@ export interface MergeOptions {
   onCorruptPage?: (input: number, pageIndex: number, message: string) => void;
 }
 
-/** One input's records, decoded a page at a time into reused arrays. */
-class Cursor {
+/** One input's records, decoded a page at a time into reused arrays (nextPage() loads the next). */
+export class Cursor {
   ts: Float64Array;
   off: Int32Array;
   len: Int32Array;
