@@ -4,7 +4,6 @@
  * (smallest time first, the lower input on ties), writes each line's head, places losses and
  * registers task names at the record that named them, so the text is the single-thread text.
  */
-import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import type { Trace } from '../../trace/model.js';
 import type { CpuStream } from '../../file/cpu-stream.js';
@@ -21,8 +20,6 @@ export const FILTERED = -2;
 export const CORRUPT = -3;
 export const BATCH_RECORDS = 16384;
 export const BATCH_BODY = 1 << 20;
-/** Below this much page data a report is done before workers would have started. */
-const MIN_BYTES = 4 << 20;
 const AHEAD = 2;
 const COPY_PIECE = 256 << 10;
 const FIX = 'run again with LKST_REPORT_THREADS=0 (one thread)';
@@ -52,13 +49,15 @@ export interface Batch {
   faults: string[];
 }
 
-/** Worker threads for a report of these streams (0: render on this thread). */
+/**
+ * Worker threads for a report of these streams (0: render on this thread). Only when asked
+ * (opts.threads or LKST_REPORT_THREADS): measured on the 2-CPU VM (docs/bench.md), the workers
+ * took about twice the CPU time of one thread for the same text, so they lost by wall clock there.
+ */
 export function parallelThreads(file: Trace, opts: ReportOptions, streams: readonly CpuStream[]): number {
   if (opts.json || !('compression' in file) || !streams.length) return 0;
-  const asked = opts.threads ?? (process.env.LKST_REPORT_THREADS ? Number(process.env.LKST_REPORT_THREADS) : undefined);
-  if (asked !== undefined) return Number.isInteger(asked) && asked > 0 ? Math.min(asked, streams.length) : 0;
-  if (streams.reduce((s, c) => s + c.size, 0) < MIN_BYTES) return 0;
-  return Math.min(streams.length, Math.max(2, availableParallelism()));
+  const asked = opts.threads ?? (process.env.LKST_REPORT_THREADS ? Number(process.env.LKST_REPORT_THREADS) : 0);
+  return Number.isInteger(asked) && asked > 0 ? Math.min(asked, streams.length) : 0;
 }
 
 /** One input's batch being read. */

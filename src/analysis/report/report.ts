@@ -39,7 +39,7 @@ export interface ReportOptions {
   buffers?: readonly string[];
   /** raw_syscalls sys_enter/sys_exit show the syscall's name ("NR 0" becomes "NR 0 read"); off by default, so the text stays trace-cmd's. */
   syscallNames?: boolean;
-  /** Worker threads rendering the text (0: this thread only); by default one per CPU stream on big files (LKST_REPORT_THREADS overrides). */
+  /** Worker threads rendering the text, one per CPU stream at most (default 0: this thread only, or LKST_REPORT_THREADS). */
   threads?: number;
 }
 
@@ -153,7 +153,7 @@ export async function reportTrace(file: Trace, opts: ReportOptions = {}): Promis
   const tsOffset = Number(file.tsOffset);
   const inputs: MergeInput[] = streams.map((cs) => ({ chunks: { [Symbol.iterator]: () => cs.chunks(true)[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset }));
 
-  // Text of a trace.dat with several CPU streams: each stream rendered on a worker thread.
+  // Text of a trace.dat, when asked for: the CPU streams rendered on worker threads.
   const threads = parallelThreads(file, opts, streams);
   if (threads > 0) {
     const par = new ParallelInputs(file.path, opts, streams.length, threads);
