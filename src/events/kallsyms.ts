@@ -183,13 +183,18 @@ export class KernelSymbols {
     return (BigInt(this.his[i]!) << 32n) | BigInt(this.los[i]!);
   }
 
+  /** addr minus the start of symbol i when both are exact numbers and it is not negative, else -1 (then see offsetHex). */
+  offsetNum(i: number, addr: Num): number {
+    const a = this.addrNums[i]!;
+    if (typeof addr !== 'number' || Number.isNaN(a)) return -1;
+    const d = addr - a;
+    return d >= 0 && d <= Number.MAX_SAFE_INTEGER ? d : -1;
+  }
+
   /** Hex of addr minus the start of symbol i (unsigned 64-bit), without bigints when both are numbers. */
   offsetHex(i: number, addr: Num): string {
-    const a = this.addrNums[i]!;
-    if (typeof addr === 'number' && !Number.isNaN(a)) {
-      const d = addr - a;
-      if (d >= 0 && d <= Number.MAX_SAFE_INTEGER) return d.toString(16);
-    }
+    const d = this.offsetNum(i, addr);
+    if (d >= 0) return d.toString(16);
     return BigInt.asUintN(64, BigInt(addr) - this.addrAt(i)).toString(16);
   }
 
