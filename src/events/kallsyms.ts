@@ -38,7 +38,11 @@ export class KernelSymbols {
   private readonly los: Uint32Array;
   /** The addresses as lkst's 64-bit numbers (signed, exact below 2^53 in magnitude), NaN beyond. */
   private readonly addrNums: Float64Array;
-  private readonly names: string[];
+  /** Where each symbol's name is in the text: made into strings only when asked (most never are). */
+  private readonly text: string;
+  private readonly nameStart: Int32Array;
+  private readonly nameEnd: Int32Array;
+  private readonly names: (string | undefined)[];
   /** Module of each symbol; undefined when the text named none. */
   private readonly modules?: (string | undefined)[];
   private readonly cache = new Map<Num, number>();
@@ -50,7 +54,8 @@ export class KernelSymbols {
   constructor(text = '') {
     const his: number[] = [];
     const los: number[] = [];
-    const names: string[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
     // Module symbols are few: their indices and modules, kept aside.
     const modIdx: number[] = [];
     const modNames: string[] = [];
@@ -89,28 +94,31 @@ export class KernelSymbols {
             let me = ne + 2;
             while (me < e && text.charCodeAt(me) > 32) me++;
             if (me > ne + 2) {
-              modIdx.push(names.length);
+              modIdx.push(starts.length);
               modNames.push(text.slice(ne + 2, me - 1));
             }
           }
-          names.push(text.slice(ns, ne));
+          starts.push(ns);
+          ends.push(ne);
         }
       }
       p = e + 1;
     }
     // libtraceevent prepends each symbol to a list, then sorts stably: equal addresses end up newest first.
-    const order = sortedOrder(his, los) ?? Array.from({ length: names.length }, (_, i) => names.length - 1 - i).sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
-    const count = names.length;
+    const count = starts.length;
+    const order = sortedOrder(his, los) ?? Array.from({ length: count }, (_, i) => count - 1 - i).sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
     const H = new Uint32Array(count + 1);
     const L = new Uint32Array(count + 1);
-    const sorted = new Array<string>(count);
+    const S = new Int32Array(count);
+    const E = new Int32Array(count);
     const nums = new Float64Array(count);
     for (let i = 0; i < count; i++) {
       const k = order[i]!;
       const h = his[k]!;
       H[i] = h;
       L[i] = los[k]!;
-      sorted[i] = names[k]!;
+      S[i] = starts[k]!;
+      E[i] = ends[k]!;
       nums[i] = (h | 0) >= -0x200000 && (h | 0) < 0x200000 ? (h | 0) * 0x100000000 + L[i]! : NaN;
     }
     if (modIdx.length) {
@@ -121,12 +129,15 @@ export class KernelSymbols {
     }
     this.his = H;
     this.los = L;
-    this.names = sorted;
+    this.text = text;
+    this.nameStart = S;
+    this.nameEnd = E;
+    this.names = new Array<string | undefined>(count);
     this.addrNums = nums;
   }
 
   get size(): number {
-    return this.names.length;
+    return this.nameStart.length;
   }
 
   /** Index of the symbol containing addr (glibc bsearch over libtraceevent's comparison), or -1. */
@@ -147,7 +158,7 @@ export class KernelSymbols {
     // key vs entry i: <0, 0, >0 (hi first, then lo; all unsigned)
     const cmp = (i: number): number => (kh !== H[i]! ? kh - H[i]! : kl - L[i]!);
     let l = 0;
-    let u = this.names.length;
+    let u = this.nameStart.length;
     let found = -1;
     while (l < u) {
       const idx = (l + u) >>> 1;
@@ -169,14 +180,14 @@ export class KernelSymbols {
     const i = this.indexOf(addr);
     if (i < 0) return undefined;
     const start = this.addrAt(i);
-    const hit: SymbolHit = { name: this.names[i]!, addr: start, offset: BigInt.asUintN(64, BigInt(addr) - start) };
+    const hit: SymbolHit = { name: this.nameAt(i), addr: start, offset: BigInt.asUintN(64, BigInt(addr) - start) };
     const mod = this.modules?.[i];
     if (mod !== undefined) hit.module = mod;
     return hit;
   }
 
   nameAt(i: number): string {
-    return this.names[i]!;
+    return (this.names[i] ??= this.text.slice(this.nameStart[i]!, this.nameEnd[i]!));
   }
 
   addrAt(i: number): bigint {
@@ -201,8 +212,12 @@ export class KernelSymbols {
   /** The address of a symbol by name (first in address order), as libtraceevent's test_for_symbol. */
   addressOf(name: string): bigint | undefined {
     // A linear search: print formats name few symbols, and each result is kept by the caller.
-    const i = this.names.indexOf(name);
-    return i < 0 ? undefined : this.addrAt(i);
+    const n = name.length;
+    for (let i = 0; i < this.nameStart.length; i++) {
+      const s = this.nameStart[i]!;
+      if (this.nameEnd[i]! - s === n && this.text.startsWith(name, s)) return this.addrAt(i);
+    }
+    return undefined;
   }
 }
 
