@@ -18,10 +18,9 @@ export interface SymbolHit {
  * /proc/kallsyms lists addresses in order: then the stable sort of the reversed list is each run
  * of equal addresses reversed, found in one pass. undefined when the addresses are not in order.
  */
-function sortedOrder(his: number[], los: number[]): number[] | undefined {
-  const n = his.length;
+function sortedOrder(his: Uint32Array, los: Uint32Array, n: number): Int32Array | undefined {
   for (let i = 1; i < n; i++) if (his[i]! < his[i - 1]! || (his[i] === his[i - 1] && los[i]! < los[i - 1]!)) return undefined;
-  const order = new Array<number>(n);
+  const order = new Int32Array(n);
   let out = 0;
   for (let i = 0; i < n; ) {
     let j = i + 1;
@@ -52,10 +51,18 @@ export class KernelSymbols {
    * symbols and '$' names are left out, and reading stops at the first line it cannot read.
    */
   constructor(text = '') {
-    const his: number[] = [];
-    const los: number[] = [];
-    const starts: number[] = [];
-    const ends: number[] = [];
+    // Typed columns, grown by doubling (120,000 pushes of numbers past 2^31 into arrays were slow).
+    let cap = 1024;
+    let his = new Uint32Array(cap);
+    let los = new Uint32Array(cap);
+    let starts = new Int32Array(cap);
+    let ends = new Int32Array(cap);
+    let count = 0;
+    const grow = <T extends Uint32Array | Int32Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
+      b.set(a);
+      return b;
+    };
     // Module symbols are few: their indices and modules, kept aside.
     const modIdx: number[] = [];
     const modNames: string[] = [];
@@ -87,26 +94,33 @@ export class KernelSymbols {
         if (ne === ns) break;
         // Absolute symbols (x86-64 per-CPU offsets) and ARM's '$' names are not code.
         if (text.charCodeAt(ns) !== 36 && type !== 65 && type !== 97) {
-          his.push(hi);
-          los.push(lo);
+          if (count === cap) {
+            cap *= 2;
+            his = grow(his);
+            los = grow(los);
+            starts = grow(starts);
+            ends = grow(ends);
+          }
+          his[count] = hi;
+          los[count] = lo;
           // "\t[module]": one tab, a bracket, then the name up to the last character (the ']').
           if (text.charCodeAt(ne) === 9 && text.charCodeAt(ne + 1) === 91) {
             let me = ne + 2;
             while (me < e && text.charCodeAt(me) > 32) me++;
             if (me > ne + 2) {
-              modIdx.push(starts.length);
+              modIdx.push(count);
               modNames.push(text.slice(ne + 2, me - 1));
             }
           }
-          starts.push(ns);
-          ends.push(ne);
+          starts[count] = ns;
+          ends[count] = ne;
+          count++;
         }
       }
       p = e + 1;
     }
     // libtraceevent prepends each symbol to a list, then sorts stably: equal addresses end up newest first.
-    const count = starts.length;
-    const order = sortedOrder(his, los) ?? Array.from({ length: count }, (_, i) => count - 1 - i).sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
+    const order = sortedOrder(his, los, count) ?? Array.from({ length: count }, (_, i) => count - 1 - i).sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
     const H = new Uint32Array(count + 1);
     const L = new Uint32Array(count + 1);
     const S = new Int32Array(count);
