@@ -1,19 +1,21 @@
 /**
  * `lkst report` vs `trace-cmd report` on the same trace.dat of at least a million events, written
- * by trace-cmd itself from a syscall storm: events per second of each, printing to /dev/null, as
- * medians over interleaved runs and the ratio; also lkst's decode rate without printing (records
- * into typed values).
+ * by trace-cmd itself from a syscall storm (and the same converted to uncompressed): wall clock of
+ * each printing to /dev/null and into a pipe, medians over interleaved runs, the ratio to trace-cmd
+ * and the load average; lkst with its defaults, without its decompressing thread, and with two
+ * rendering workers (LKST_REPORT_THREADS=2). Also lkst's decode rate without printing
+ * (records into typed values).
  *
  * Environment: LKST_BENCH_RUNS (default 5), LKST_BENCH_STORM (dd 1-byte copies, default 150000),
  * LKST_BENCH_BUFFER_KB (per CPU, default 131072), LKST_BENCH_FILE (use this trace.dat instead),
- * LKST_BENCH_JSON (write the figures there).
+ * LKST_BENCH_WAYS (which lkst ways, e.g. "1,2"; trace-cmd always), LKST_BENCH_JSON (write the figures there).
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeFile, runReport } from '../src/analysis/report/index.js';
+import { decodeFile } from '../src/analysis/report/index.js';
 import { Instance } from '../src/tracefs/instance.js';
 import { median } from '../src/bench/stats.js';
 
@@ -60,13 +62,21 @@ interface Timing {
   cpu: number;
 }
 
-/** Runs a command with stdout to /dev/null: wall-clock and CPU seconds. */
-function timed(cmd: string, args: string[]): Timing {
+type Out = 'null' | 'pipe';
+
+/**
+ * Runs a command with stdout to /dev/null or into a pipe that cat empties (to /dev/null): wall-clock
+ * and CPU seconds of the whole tree.
+ */
+function timed(cmd: string, args: string[], out: Out, env: NodeJS.ProcessEnv = process.env): Timing {
   const devnull = openSync('/dev/null', 'w');
   try {
     const c0 = childCpu();
     const t = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, { stdio: ['ignore', devnull, 'inherit'] });
+    const r =
+      out === 'null'
+        ? spawnSync(cmd, args, { stdio: ['ignore', devnull, 'ignore'], env })
+        : spawnSync('sh', ['-c', '"$0" "$@" | cat', cmd, ...args], { stdio: ['ignore', devnull, 'ignore'], env });
     const wall = seconds(t);
     if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed`);
     return { wall, cpu: childCpu() - c0 };
@@ -75,71 +85,89 @@ function timed(cmd: string, args: string[]): Timing {
   }
 }
 
-const timeTraceCmd = (path: string): Timing => timed('trace-cmd', ['report', path]);
-const timeLkst = (path: string): Timing => timed(process.execPath, [fileURLToPath(import.meta.url), '--child', path]);
+const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
-async function child(path: string): Promise<void> {
-  const fd = openSync('/dev/null', 'w');
-  try {
-    await runReport(path, { out: fd });
-  } finally {
-    closeSync(fd);
-  }
+/** The ways report runs: trace-cmd; lkst as it runs by default, without its decompressing thread, and with two rendering workers. */
+const WAYS: { name: string; run: (path: string, out: Out) => Timing }[] = [
+  { name: 'trace-cmd report', run: (path, out) => timed('trace-cmd', ['report', path], out) },
+  { name: 'lkst report', run: (path, out) => timed(process.execPath, [CLI, 'report', path], out) },
+  { name: 'lkst, no prefetch thread', run: (path, out) => timed(process.execPath, [CLI, 'report', path], out, { ...process.env, LKST_PREFETCH: '0' }) },
+  { name: 'lkst, 2 render workers', run: (path, out) => timed(process.execPath, [CLI, 'report', path], out, { ...process.env, LKST_REPORT_THREADS: '2' }) },
+];
+
+interface WayResult {
+  way: string;
+  out: Out;
+  wallSec: number;
+  wallMin: number;
+  wallMax: number;
+  cpuSec: number;
+  eventsPerSec: number;
+  /** trace-cmd's median wall time over this one's. */
+  vsTraceCmd: number;
 }
 
 interface FileResult {
   file: string;
   events: number;
-  traceCmd: { wallSec: number; cpuSec: number; eventsPerSec: number; eventsPerCpuSec: number };
-  lkst: { wallSec: number; cpuSec: number; eventsPerSec: number; eventsPerCpuSec: number };
-  lkstDecode: { cpuSec: number; eventsPerCpuSec: number };
-  ratioWall: number;
-  ratioCpu: number;
+  runs: number;
+  /** 1-minute load average before and after the runs. */
+  load: [number, number];
+  ways: WayResult[];
+  decode: { wallSec: number; cpuSec: number; eventsPerSec: number; eventsPerCpuSec: number };
 }
 
-function benchFile(label: string, path: string, runs: number): FileResult {
+function benchFile(label: string, path: string, runs: number, ways: typeof WAYS): FileResult {
   const events = decodeFile(path);
   process.stderr.write(`report bench (${label}): ${events} events in ${path}\n`);
-  const tc: Timing[] = [];
-  const lk: Timing[] = [];
-  const dec: number[] = [];
+  const load0 = loadavg()[0]!;
+  const outs: Out[] = ['null', 'pipe'];
+  const times = new Map<string, Timing[]>();
+  const dec: { wall: number; cpu: number }[] = [];
   for (let i = 0; i < runs; i++) {
-    tc.push(timeTraceCmd(path));
-    lk.push(timeLkst(path));
+    const line: string[] = [];
+    // Interleaved: each way once per round, so the machine's load falls on all alike.
+    for (const out of outs) {
+      for (const way of ways) {
+        const t = way.run(path, out);
+        const key = `${way.name}|${out}`;
+        times.set(key, [...(times.get(key) ?? []), t]);
+        line.push(`${way.name} >${out} ${t.wall.toFixed(2)} s`);
+      }
+    }
     const c = process.cpuUsage();
+    const t = process.hrtime.bigint();
     decodeFile(path);
+    const wall = seconds(t);
     const d = process.cpuUsage(c);
-    dec.push((d.user + d.system) / 1e6);
-    process.stderr.write(`  run ${i + 1}/${runs}: trace-cmd ${tc[i]!.wall.toFixed(2)} s (cpu ${tc[i]!.cpu.toFixed(2)}), lkst ${lk[i]!.wall.toFixed(2)} s (cpu ${lk[i]!.cpu.toFixed(2)}), decode cpu ${dec[i]!.toFixed(2)} s\n`);
+    dec.push({ wall, cpu: (d.user + d.system) / 1e6 });
+    process.stderr.write(`  run ${i + 1}/${runs}: ${line.join(', ')}, decode ${wall.toFixed(2)} s (load ${loadavg()[0]!.toFixed(1)})\n`);
   }
-  const side = (ts: Timing[]) => {
-    const wallSec = median(ts.map((t) => t.wall));
-    const cpuSec = median(ts.map((t) => t.cpu));
-    return { wallSec, cpuSec, eventsPerSec: events / wallSec, eventsPerCpuSec: events / cpuSec };
-  };
-  const traceCmd = side(tc);
-  const lkst = side(lk);
-  const decCpu = median(dec);
-  return {
-    file: label,
-    events,
-    traceCmd,
-    lkst,
-    lkstDecode: { cpuSec: decCpu, eventsPerCpuSec: events / decCpu },
-    ratioWall: lkst.eventsPerSec / traceCmd.eventsPerSec,
-    ratioCpu: lkst.eventsPerCpuSec / traceCmd.eventsPerCpuSec,
-  };
+  const result: WayResult[] = [];
+  for (const out of outs) {
+    const tc = median(times.get(`${WAYS[0]!.name}|${out}`)!.map((t) => t.wall));
+    for (const way of ways) {
+      const ts = times.get(`${way.name}|${out}`)!;
+      const walls = ts.map((t) => t.wall);
+      const wallSec = median(walls);
+      result.push({ way: way.name, out, wallSec, wallMin: Math.min(...walls), wallMax: Math.max(...walls), cpuSec: median(ts.map((t) => t.cpu)), eventsPerSec: events / wallSec, vsTraceCmd: tc / wallSec });
+    }
+  }
+  const decWall = median(dec.map((d) => d.wall));
+  const decCpu = median(dec.map((d) => d.cpu));
+  return { file: label, events, runs, load: [load0, loadavg()[0]!], ways: result, decode: { wallSec: decWall, cpuSec: decCpu, eventsPerSec: events / decWall, eventsPerCpuSec: events / decCpu } };
 }
 
-function render(r: FileResult, runs: number): string {
+function render(r: FileResult): string {
   const M = (x: number): string => (x / 1e6).toFixed(2).padStart(6) + ' M/s';
+  const rows = r.ways.map(
+    (w) => `  ${(w.way + ' >' + (w.out === 'null' ? '/dev/null' : 'pipe')).padEnd(42)} ${w.wallSec.toFixed(2).padStart(6)} s (${w.wallMin.toFixed(2)}-${w.wallMax.toFixed(2)})  ${M(w.eventsPerSec)}  cpu ${w.cpuSec.toFixed(2).padStart(6)} s  ${w.vsTraceCmd.toFixed(2)}x`,
+  );
   return [
-    `report, ${r.file}: ${r.events} events, median of ${runs} interleaved runs, output to /dev/null`,
-    `                     wall       events/s      cpu        events/cpu-s`,
-    `  trace-cmd report   ${r.traceCmd.wallSec.toFixed(2).padStart(6)} s  ${M(r.traceCmd.eventsPerSec)}  ${r.traceCmd.cpuSec.toFixed(2).padStart(6)} s  ${M(r.traceCmd.eventsPerCpuSec)}`,
-    `  lkst report        ${r.lkst.wallSec.toFixed(2).padStart(6)} s  ${M(r.lkst.eventsPerSec)}  ${r.lkst.cpuSec.toFixed(2).padStart(6)} s  ${M(r.lkst.eventsPerCpuSec)}   (node start-up included)`,
-    `  lkst decode only                             ${r.lkstDecode.cpuSec.toFixed(2).padStart(6)} s  ${M(r.lkstDecode.eventsPerCpuSec)}   (typed records, no text)`,
-    `  ratio lkst / trace-cmd: ${r.ratioWall.toFixed(2)}x by wall clock, ${r.ratioCpu.toFixed(2)}x by CPU time   (goal >= 2x)`,
+    `report, ${r.file}: ${r.events} events, median of ${r.runs} interleaved runs, load average ${r.load[0].toFixed(1)} -> ${r.load[1].toFixed(1)}`,
+    `  ${''.padEnd(42)} wall (min-max)              events/s    cpu            trace-cmd's wall / this`,
+    ...rows,
+    `  lkst decode only (typed records, no text)  ${r.decode.wallSec.toFixed(2).padStart(6)} s  ${M(r.decode.eventsPerSec)} by wall, ${M(r.decode.eventsPerCpuSec)} by CPU time`,
     '',
   ].join('\n');
 }
@@ -152,14 +180,14 @@ async function main(): Promise<void> {
     // The file as trace-cmd wrote it (v7, compressed by default) and without compression.
     const plain = join(dir, 'plain.dat');
     const conv = spawnSync('trace-cmd', ['convert', '-i', path, '--compression', 'none', '-o', plain], { stdio: 'ignore' });
-    const results = [benchFile('as trace-cmd wrote it', path, runs)];
-    if (conv.status === 0) results.push(benchFile('uncompressed', plain, runs));
-    for (const r of results) process.stdout.write(render(r, runs));
+    const ways = process.env.LKST_BENCH_WAYS ? WAYS.filter((_w, i) => i === 0 || process.env.LKST_BENCH_WAYS!.split(',').includes(String(i))) : WAYS;
+    const results = [benchFile('as trace-cmd wrote it', path, runs, ways)];
+    if (conv.status === 0) results.push(benchFile('uncompressed', plain, runs, ways));
+    for (const r of results) process.stdout.write(render(r));
     if (process.env.LKST_BENCH_JSON) writeFileSync(process.env.LKST_BENCH_JSON, JSON.stringify(results, null, 2) + '\n');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-if (process.argv[2] === '--child') await child(process.argv[3]!);
-else await main();
+await main();

@@ -18,10 +18,9 @@ export interface SymbolHit {
  * /proc/kallsyms lists addresses in order: then the stable sort of the reversed list is each run
  * of equal addresses reversed, found in one pass. undefined when the addresses are not in order.
  */
-function sortedOrder(his: number[], los: number[]): number[] | undefined {
-  const n = his.length;
+function sortedOrder(his: Uint32Array, los: Uint32Array, n: number): Int32Array | undefined {
   for (let i = 1; i < n; i++) if (his[i]! < his[i - 1]! || (his[i] === his[i - 1] && los[i]! < los[i - 1]!)) return undefined;
-  const order = new Array<number>(n);
+  const order = new Int32Array(n);
   let out = 0;
   for (let i = 0; i < n; ) {
     let j = i + 1;
@@ -38,7 +37,11 @@ export class KernelSymbols {
   private readonly los: Uint32Array;
   /** The addresses as lkst's 64-bit numbers (signed, exact below 2^53 in magnitude), NaN beyond. */
   private readonly addrNums: Float64Array;
-  private readonly names: string[];
+  /** Where each symbol's name is in the text: made into strings only when asked (most never are). */
+  private readonly text: string;
+  private readonly nameStart: Int32Array;
+  private readonly nameEnd: Int32Array;
+  private readonly names: (string | undefined)[];
   /** Module of each symbol; undefined when the text named none. */
   private readonly modules?: (string | undefined)[];
   private readonly cache = new Map<Num, number>();
@@ -48,9 +51,18 @@ export class KernelSymbols {
    * symbols and '$' names are left out, and reading stops at the first line it cannot read.
    */
   constructor(text = '') {
-    const his: number[] = [];
-    const los: number[] = [];
-    const names: string[] = [];
+    // Typed columns, grown by doubling (120,000 pushes of numbers past 2^31 into arrays were slow).
+    let cap = 1024;
+    let his = new Uint32Array(cap);
+    let los = new Uint32Array(cap);
+    let starts = new Int32Array(cap);
+    let ends = new Int32Array(cap);
+    let count = 0;
+    const grow = <T extends Uint32Array | Int32Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
+      b.set(a);
+      return b;
+    };
     // Module symbols are few: their indices and modules, kept aside.
     const modIdx: number[] = [];
     const modNames: string[] = [];
@@ -82,35 +94,45 @@ export class KernelSymbols {
         if (ne === ns) break;
         // Absolute symbols (x86-64 per-CPU offsets) and ARM's '$' names are not code.
         if (text.charCodeAt(ns) !== 36 && type !== 65 && type !== 97) {
-          his.push(hi);
-          los.push(lo);
+          if (count === cap) {
+            cap *= 2;
+            his = grow(his);
+            los = grow(los);
+            starts = grow(starts);
+            ends = grow(ends);
+          }
+          his[count] = hi;
+          los[count] = lo;
           // "\t[module]": one tab, a bracket, then the name up to the last character (the ']').
           if (text.charCodeAt(ne) === 9 && text.charCodeAt(ne + 1) === 91) {
             let me = ne + 2;
             while (me < e && text.charCodeAt(me) > 32) me++;
             if (me > ne + 2) {
-              modIdx.push(names.length);
+              modIdx.push(count);
               modNames.push(text.slice(ne + 2, me - 1));
             }
           }
-          names.push(text.slice(ns, ne));
+          starts[count] = ns;
+          ends[count] = ne;
+          count++;
         }
       }
       p = e + 1;
     }
     // libtraceevent prepends each symbol to a list, then sorts stably: equal addresses end up newest first.
-    const order = sortedOrder(his, los) ?? Array.from({ length: names.length }, (_, i) => names.length - 1 - i).sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
-    const count = names.length;
+    const order = sortedOrder(his, los, count) ?? Array.from({ length: count }, (_, i) => count - 1 - i).sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
     const H = new Uint32Array(count + 1);
     const L = new Uint32Array(count + 1);
-    const sorted = new Array<string>(count);
+    const S = new Int32Array(count);
+    const E = new Int32Array(count);
     const nums = new Float64Array(count);
     for (let i = 0; i < count; i++) {
       const k = order[i]!;
       const h = his[k]!;
       H[i] = h;
       L[i] = los[k]!;
-      sorted[i] = names[k]!;
+      S[i] = starts[k]!;
+      E[i] = ends[k]!;
       nums[i] = (h | 0) >= -0x200000 && (h | 0) < 0x200000 ? (h | 0) * 0x100000000 + L[i]! : NaN;
     }
     if (modIdx.length) {
@@ -121,12 +143,15 @@ export class KernelSymbols {
     }
     this.his = H;
     this.los = L;
-    this.names = sorted;
+    this.text = text;
+    this.nameStart = S;
+    this.nameEnd = E;
+    this.names = new Array<string | undefined>(count);
     this.addrNums = nums;
   }
 
   get size(): number {
-    return this.names.length;
+    return this.nameStart.length;
   }
 
   /** Index of the symbol containing addr (glibc bsearch over libtraceevent's comparison), or -1. */
@@ -147,7 +172,7 @@ export class KernelSymbols {
     // key vs entry i: <0, 0, >0 (hi first, then lo; all unsigned)
     const cmp = (i: number): number => (kh !== H[i]! ? kh - H[i]! : kl - L[i]!);
     let l = 0;
-    let u = this.names.length;
+    let u = this.nameStart.length;
     let found = -1;
     while (l < u) {
       const idx = (l + u) >>> 1;
@@ -169,35 +194,44 @@ export class KernelSymbols {
     const i = this.indexOf(addr);
     if (i < 0) return undefined;
     const start = this.addrAt(i);
-    const hit: SymbolHit = { name: this.names[i]!, addr: start, offset: BigInt.asUintN(64, BigInt(addr) - start) };
+    const hit: SymbolHit = { name: this.nameAt(i), addr: start, offset: BigInt.asUintN(64, BigInt(addr) - start) };
     const mod = this.modules?.[i];
     if (mod !== undefined) hit.module = mod;
     return hit;
   }
 
   nameAt(i: number): string {
-    return this.names[i]!;
+    return (this.names[i] ??= this.text.slice(this.nameStart[i]!, this.nameEnd[i]!));
   }
 
   addrAt(i: number): bigint {
     return (BigInt(this.his[i]!) << 32n) | BigInt(this.los[i]!);
   }
 
+  /** addr minus the start of symbol i when both are exact numbers and it is not negative, else -1 (then see offsetHex). */
+  offsetNum(i: number, addr: Num): number {
+    const a = this.addrNums[i]!;
+    if (typeof addr !== 'number' || Number.isNaN(a)) return -1;
+    const d = addr - a;
+    return d >= 0 && d <= Number.MAX_SAFE_INTEGER ? d : -1;
+  }
+
   /** Hex of addr minus the start of symbol i (unsigned 64-bit), without bigints when both are numbers. */
   offsetHex(i: number, addr: Num): string {
-    const a = this.addrNums[i]!;
-    if (typeof addr === 'number' && !Number.isNaN(a)) {
-      const d = addr - a;
-      if (d >= 0 && d <= Number.MAX_SAFE_INTEGER) return d.toString(16);
-    }
+    const d = this.offsetNum(i, addr);
+    if (d >= 0) return d.toString(16);
     return BigInt.asUintN(64, BigInt(addr) - this.addrAt(i)).toString(16);
   }
 
   /** The address of a symbol by name (first in address order), as libtraceevent's test_for_symbol. */
   addressOf(name: string): bigint | undefined {
     // A linear search: print formats name few symbols, and each result is kept by the caller.
-    const i = this.names.indexOf(name);
-    return i < 0 ? undefined : this.addrAt(i);
+    const n = name.length;
+    for (let i = 0; i < this.nameStart.length; i++) {
+      const s = this.nameStart[i]!;
+      if (this.nameEnd[i]! - s === n && this.text.startsWith(name, s)) return this.addrAt(i);
+    }
+    return undefined;
   }
 }
 

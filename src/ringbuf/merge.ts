@@ -42,8 +42,8 @@ export interface MergePosition {
   loaded: boolean;
 }
 
-/** One input's records, decoded a page at a time into reused arrays. */
-class Cursor {
+/** One input's records, decoded a page at a time into reused arrays (nextPage() loads the next). */
+export class Cursor {
   ts: Float64Array;
   off: Int32Array;
   len: Int32Array;

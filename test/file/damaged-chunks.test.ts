@@ -11,6 +11,7 @@ import { forEachEvent, type PassLoss } from '../../src/analysis/stream.js';
 import { countRecords } from '../../src/ringbuf/page.js';
 import { capture } from '../helpers/capture.js';
 import { lkst } from '../helpers/cli.js';
+import { reportText } from '../report/report-output.js';
 
 let dir: string;
 let zstd: string;
@@ -49,7 +50,7 @@ function traceCmdEvents(path: string): number {
   return r.stdout.split('\n').filter((l) => l && !l.startsWith('cpus=') && !/^\s*CPU:\d+ \[.*EVENTS DROPPED\]$/.test(l)).length;
 }
 
-test('one flipped bit in one zstd chunk skips that chunk only: the rest is read, the skipped pages make the loss uncertain', (t) => {
+test('one flipped bit in one zstd chunk skips that chunk only: the rest is read, the skipped pages make the loss uncertain', async (t) => {
   const tf = openTraceDat(zstd);
   const stream = tf.buffers[0]!.cpus.reduce((a, b) => ((b.runs?.flatMap((r) => r.chunks).length ?? 0) > (a.runs?.flatMap((r) => r.chunks).length ?? 0) ? b : a));
   const chunks = stream.runs!.flatMap((r) => r.chunks);
@@ -74,6 +75,12 @@ test('one flipped bit in one zstd chunk skips that chunk only: the rest is read,
   assert.equal(cpu.exact, false);
   assert.match(cpu.uncertain!, new RegExp(`${victim.rawSize / stream.pageSize} damaged page\\(s\\) could not be read`));
   for (const c of got.loss.cpus.filter((c) => c.cpu !== stream.cpu)) assert.equal(c.exact, whole.loss.cpus.find((w) => w.cpu === c.cpu)!.exact);
+  // The report's worker threads skip and count the damaged pages where one thread does.
+  const one = await reportText(dir, damaged, { threads: 0 });
+  const many = await reportText(dir, damaged, { threads: 2 });
+  assert.ok(one.summary.corruptPages > 0, 'the report skipped the damaged pages');
+  assert.ok(many.text === one.text, 'with worker threads the text differs');
+  assert.deepEqual(many.summary, one.summary);
 
   // At least what trace-cmd reads of the same file; the report says what was skipped.
   const theirs = traceCmdEvents(damaged);

@@ -84,6 +84,10 @@ test('lost events print as trace-cmd prints them', async () => {
     assert.deepEqual(dropped(text), theirs);
     assert.ok(summary.loss.cpus.some((c) => c.lost > 0 || !c.exact));
     assert.equal(text, small.report);
+    // The worker threads redo the lines after a loss the same way.
+    const many = await reportText(small.dir, small.path, { threads: 2 });
+    assert.ok(many.text === text, 'with worker threads the text differs');
+    assert.deepEqual(many.summary, summary);
   } finally {
     small.cleanup();
   }
@@ -106,5 +110,21 @@ test('a file lkst record wrote prints exactly as trace-cmd report prints it', as
     assert.equal(a.length, b.length);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the worker threads print exactly what one thread prints, whole and filtered, with the same summary', async () => {
+  const pids = [...cap.report.matchAll(/-(\d+)\s+\[\d{3}\]/g)].map((m) => Number(m[1]));
+  const busiest = [...pids.reduce((m, p) => m.set(p, (m.get(p) ?? 0) + 1), new Map<number, number>())].sort((a, b) => b[1] - a[1])[0]![0];
+  const cases: Omit<Parameters<typeof reportText>[2], 'threads'>[] = [{}, { events: ['sched:*', 'irq:*'] }, { pid: busiest }, { cpu: 0 }];
+  for (const opts of cases) {
+    const one = await reportText(cap.dir, cap.path, { ...opts, threads: 0 });
+    for (const threads of [1, 2]) {
+      const many = await reportText(cap.dir, cap.path, { ...opts, threads });
+      assert.ok(many.text === one.text, `${JSON.stringify(opts)} with ${threads} worker(s): the text differs`);
+      assert.deepEqual(many.summary, one.summary);
+    }
+    if (!Object.keys(opts).length) assert.equal(one.text, cap.report);
+    assert.ok(one.summary.printed > 0, `${JSON.stringify(opts)} printed nothing`);
   }
 });

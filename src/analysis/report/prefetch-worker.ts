@@ -8,6 +8,7 @@ import { decompressorFor } from '../../file/compression.js';
 import { decompressRun, type ZRun } from '../../file/cpu-stream.js';
 import { FileSource } from '../../file/source.js';
 import { LkstError } from '../../base/errors.js';
+import { faultOf, notify } from './thread-signal.js';
 
 interface Data {
   path: string;
@@ -22,12 +23,7 @@ const { path, compression, runs, port, signal } = workerData as Data;
 
 function post(msg: unknown, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
-  Atomics.add(signal, 0, 1);
-  Atomics.notify(signal, 0);
-}
-
-function errorOf(err: unknown): { what: string; fix: string } {
-  return err instanceof LkstError ? { what: err.what, fix: err.fix } : { what: (err as Error)?.message ?? String(err), fix: '' };
+  notify(signal);
 }
 
 // The main thread waits synchronously: every failure must reach it as a message.
@@ -41,9 +37,9 @@ try {
   unzip = decompressorFor(compression, path);
   if (!unzip) throw new LkstError(`${path} is not compressed`, 'read it without the decompressing thread (LKST_PREFETCH=0)');
 } catch (err) {
-  startError = errorOf(err);
+  startError = faultOf(err);
 }
-process.on('uncaughtException', (err) => post({ input: -1, error: errorOf(err) }));
+process.on('uncaughtException', (err) => post({ input: -1, error: faultOf(err) }));
 
 port.on('message', (input: number) => {
   if (startError) return post({ input, error: startError });
@@ -56,7 +52,7 @@ port.on('message', (input: number) => {
     const ab = chunk.buffer as ArrayBuffer;
     post({ input, done: false, data: ab }, [ab]);
   } catch (err) {
-    post({ input, error: errorOf(err) });
+    post({ input, error: faultOf(err) });
   }
 });
 void parentPort;

@@ -3,9 +3,10 @@
  * each CPU stream keeps a couple of chunks requested ahead; the main thread takes them with a
  * synchronous receive (the merge is synchronous), waiting only when the worker is behind.
  */
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { newSignal, receiveAny } from './thread-signal.js';
 import type { CpuStream } from '../../file/cpu-stream.js';
-import { LkstError } from '../../base/errors.js';
+import type { Trace } from '../../trace/model.js';
 
 const AHEAD = 2;
 
@@ -13,13 +14,12 @@ interface Reply {
   input: number;
   done?: boolean;
   data?: ArrayBuffer;
-  error?: { what: string; fix: string };
 }
 
 export class ChunkPrefetcher {
   private readonly worker: Worker;
   private readonly port: MessagePort;
-  private readonly signal = new Int32Array(new SharedArrayBuffer(4));
+  private readonly signal = newSignal();
   private readonly queues: (Buffer | null)[][];
   private readonly asked: number[];
 
@@ -49,22 +49,9 @@ export class ChunkPrefetcher {
   }
 
   private take(): void {
-    for (let idle = 0; ; ) {
-      const seen = Atomics.load(this.signal, 0);
-      const m = receiveMessageOnPort(this.port);
-      if (m) {
-        const r = m.message as Reply;
-        if (r.error) throw new LkstError(r.error.what, r.error.fix);
-        this.asked[r.input]!--;
-        this.queues[r.input]!.push(r.done ? null : Buffer.from(r.data!));
-        return;
-      }
-      // Nothing yet: sleep until the worker posts (or a second passes, to look again). A worker
-      // that says nothing for a minute has died in a way it could not report.
-      if (Atomics.wait(this.signal, 0, seen, 1000) === 'timed-out' && ++idle >= 60) {
-        throw new LkstError('the thread decompressing the trace stopped answering', 'run again with LKST_PREFETCH=0');
-      }
-    }
+    const r = receiveAny<Reply>([this.port], this.signal, 'decompressing the trace', 'run again with LKST_PREFETCH=0');
+    this.asked[r.input]!--;
+    this.queues[r.input]!.push(r.done ? null : Buffer.from(r.data!));
   }
 
   /** The next chunk of an input, or undefined at its end. */
@@ -101,5 +88,21 @@ export class ChunkPrefetcher {
   close(): void {
     this.port.close();
     void this.worker.terminate();
+  }
+}
+
+/**
+ * Points the inputs (one per stream) of a compressed trace.dat at a prefetcher, which the caller
+ * closes; undefined (the inputs left as they are) for other files, LKST_PREFETCH=0 or no threads.
+ */
+export function prefetchInputs(file: Trace, streams: CpuStream[], inputs: { chunks: Iterable<Buffer> }[]): ChunkPrefetcher | undefined {
+  const compression = 'compression' in file ? String(file.compression) : 'none';
+  if (compression === 'none' || !inputs.length || !streams.every((s) => s.runs) || process.env.LKST_PREFETCH === '0') return undefined;
+  try {
+    const prefetch = new ChunkPrefetcher(file.path, compression, streams);
+    inputs.forEach((inp, i) => (inp.chunks = prefetch.chunks(i)));
+    return prefetch;
+  } catch {
+    return undefined; // no worker threads here: decompress on this thread
   }
 }

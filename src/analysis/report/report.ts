@@ -21,7 +21,8 @@ import { eventSelection, type EventSelection } from './event-filter.js';
 import { compileFieldsJson } from './json-fields.js';
 import { clockInNs, cpuColumn, nameColumn, padLeft, rawTimeColumn, taskColumn } from './line-head.js';
 import { OutputSink, type ReportOutput } from './sink.js';
-import { ChunkPrefetcher } from './prefetch.js';
+import { prefetchInputs } from './prefetch.js';
+import { ParallelInputs, parallelThreads } from './parallel.js';
 
 export interface ReportOptions {
   /** One JSON object per line instead of trace-cmd's text. */
@@ -38,6 +39,8 @@ export interface ReportOptions {
   buffers?: readonly string[];
   /** raw_syscalls sys_enter/sys_exit show the syscall's name ("NR 0" becomes "NR 0 read"); off by default, so the text stays trace-cmd's. */
   syscallNames?: boolean;
+  /** Worker threads rendering the text, one per CPU stream at most (default 0: this thread only, or LKST_REPORT_THREADS). */
+  threads?: number;
 }
 
 export interface ReportSummary {
@@ -54,7 +57,7 @@ export interface ReportSummary {
 }
 
 /** Per event id: what the hot loop needs, built on first use. */
-interface EventView {
+export interface EventView {
   compiled: CompiledEvent;
   nameCol: Uint8Array;
   pidOff: number;
@@ -115,27 +118,19 @@ function eventView(compiled: CompiledEvent, json: boolean, syscallNames: boolean
   };
 }
 
-export async function reportTrace(file: Trace, opts: ReportOptions = {}): Promise<ReportSummary> {
-  const ctx = renderContextOf(file);
-  const wanted = opts.events?.length ? eventSelection(opts.events, file.registry) : undefined;
-  if (wanted && wanted.size === 0) throw new LkstError(`none of the events ${opts.events!.join(', ')} is in ${file.path}`, 'see the events the file holds with `lkst report` without -e');
-  const cpuFilter = opts.cpu;
-
+/** The CPU streams report reads (in merge order) and how their lines are labelled. */
+export function reportStreams(file: Trace, opts: Pick<ReportOptions, 'buffers' | 'cpu'>): { streams: CpuStream[]; infos: InputInfo[] } {
   // trace-cmd labels every line with its buffer when the file has named buffers; the top-level
   // buffer's label is blank (`trace-cmd report FILE` gives it no name).
-  const buffers = selectBuffers(file, opts.buffers);
   const named = file.buffers.some((b) => b.name !== '');
   const width = named ? Math.max(...file.buffers.map((b) => b.name.length)) : 0;
   const label = (name: string): string => (name ? padLeft(name, width) + ': ' : ' '.repeat(width) + '  ');
-  const inputs: MergeInput[] = [];
-  const infos: InputInfo[] = [];
   const streams: CpuStream[] = [];
-  const tsOffset = Number(file.tsOffset);
-  for (const buf of buffers) {
+  const infos: InputInfo[] = [];
+  for (const buf of selectBuffers(file, opts.buffers)) {
     for (const cs of buf.cpus) {
-      if (cs.size === 0 || (cpuFilter !== undefined && cs.cpu !== cpuFilter)) continue;
+      if (cs.size === 0 || (opts.cpu !== undefined && cs.cpu !== opts.cpu)) continue;
       streams.push(cs);
-      inputs.push({ chunks: { [Symbol.iterator]: () => cs.chunks(true)[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset });
       infos.push({
         cpu: cs.cpu,
         prefix: named ? label(buf.name) : '',
@@ -146,18 +141,31 @@ export async function reportTrace(file: Trace, opts: ReportOptions = {}): Promis
       });
     }
   }
+  return { streams, infos };
+}
 
-  // Compressed pages are decompressed on a worker thread while this one renders.
-  let prefetch: ChunkPrefetcher | undefined;
-  const compression = 'compression' in file ? String(file.compression) : 'none';
-  if (compression !== 'none' && inputs.length && streams.every((s) => s.runs) && process.env.LKST_PREFETCH !== '0') {
+export async function reportTrace(file: Trace, opts: ReportOptions = {}): Promise<ReportSummary> {
+  const ctx = renderContextOf(file);
+  const wanted = opts.events?.length ? eventSelection(opts.events, file.registry) : undefined;
+  if (wanted && wanted.size === 0) throw new LkstError(`none of the events ${opts.events!.join(', ')} is in ${file.path}`, 'see the events the file holds with `lkst report` without -e');
+
+  const { streams, infos } = reportStreams(file, opts);
+  const tsOffset = Number(file.tsOffset);
+  const inputs: MergeInput[] = streams.map((cs) => ({ chunks: { [Symbol.iterator]: () => cs.chunks(true)[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset }));
+
+  // Text of a trace.dat, when asked for: the CPU streams rendered on worker threads.
+  const threads = parallelThreads(file, opts, streams);
+  if (threads > 0) {
+    const par = new ParallelInputs(file.path, opts, streams.length, threads);
     try {
-      prefetch = new ChunkPrefetcher(file.path, compression, streams);
-      inputs.forEach((inp, i) => (inp.chunks = prefetch!.chunks(i)));
-    } catch {
-      prefetch = undefined; // no worker threads here: decompress on this thread
+      return await reportParallel(file, opts, ctx, par, infos);
+    } finally {
+      par.close();
     }
   }
+
+  // Compressed pages are decompressed on a worker thread while this one renders.
+  const prefetch = prefetchInputs(file, streams, inputs);
   try {
     return await reportInputs(file, opts, ctx, inputs, infos, wanted);
   } finally {
@@ -165,23 +173,28 @@ export async function reportTrace(file: Trace, opts: ReportOptions = {}): Promis
   }
 }
 
-async function reportInputs(
-  file: Trace,
-  opts: ReportOptions,
-  ctx: RenderContext,
-  inputs: MergeInput[],
-  infos: InputInfo[],
-  wanted: EventSelection | undefined,
-): Promise<ReportSummary> {
-  const json = !!opts.json;
+/** What a pass over the records needs to print and count: the writer, the ledger, the summary. */
+export interface PrintPass {
+  w: TextWriter;
+  ledger: LossLedger;
+  summary: ReportSummary;
+  /** A page that could not be decoded: counted, its loss unknown, a warning. */
+  corruptPage: (input: number, page: number, message: string) => void;
+}
+
+/** Runs one pass printing the records (pass returns how many it read) and settles the summary. */
+async function reportPass(file: Trace, opts: ReportOptions, infos: InputInfo[], pass: (p: PrintPass) => number): Promise<ReportSummary> {
   const sink = new OutputSink(opts.out ?? process.stdout);
   const w = sink.w;
   const warnedBefore = file.warnings.length;
   const summary: ReportSummary = { records: 0, printed: 0, loss: { cpus: [], unplaced: [] }, corruptPages: 0, bytes: 0, warnings: [...file.warnings] };
   const ledger = ledgerOf(infos);
-  if (!json) w.str(reportHeader(file.meta.cpuCount));
-  summary.records = mergeRecords(inputs, recordPrinter(file.registry, ctx, opts, infos, wanted, w, ledger, summary), {
-    onCorruptPage: (input, page, message) => {
+  if (!opts.json) w.str(reportHeader(file.meta.cpuCount));
+  summary.records = pass({
+    w,
+    ledger,
+    summary,
+    corruptPage: (input, page, message) => {
       summary.corruptPages++;
       ledger.unreadable(input);
       if (summary.warnings.length < 100) summary.warnings.push(`CPU ${infos[input]!.cpu}: page ${page} skipped: ${message}`);
@@ -193,6 +206,21 @@ async function reportInputs(
   // What the file reader noticed while reading the pages (a cut-off end, ...).
   summary.warnings.push(...file.warnings.slice(warnedBefore));
   return summary;
+}
+
+function reportInputs(
+  file: Trace,
+  opts: ReportOptions,
+  ctx: RenderContext,
+  inputs: MergeInput[],
+  infos: InputInfo[],
+  wanted: EventSelection | undefined,
+): Promise<ReportSummary> {
+  return reportPass(file, opts, infos, (p) => mergeRecords(inputs, recordPrinter(file.registry, ctx, opts, infos, wanted, p.w, p.ledger, p.summary), { onCorruptPage: p.corruptPage }));
+}
+
+function reportParallel(file: Trace, opts: ReportOptions, ctx: RenderContext, par: ParallelInputs, infos: InputInfo[]): Promise<ReportSummary> {
+  return reportPass(file, opts, infos, (p) => par.print(lineWriter(file.registry, ctx, infos, p.w), p));
 }
 
 /** The line report's text starts with. */
@@ -210,24 +238,25 @@ export function plainInputInfo(cpu: number, clock: string, counters: CpuStream['
   return { cpu, prefix: '', cpuCol: latin1Bytes(cpuColumn(cpu)), bufferName: '', inNs: clockInNs(clock), counters };
 }
 
-/**
- * The merge visitor that prints each record as report does (trace-cmd's text or JSON lines) into w,
- * the ledger placing lost events inline, summary.printed counting what was printed.
- */
-export function recordPrinter(
-  registry: EventRegistry,
-  ctx: RenderContext,
-  opts: ReportOptions,
-  infos: readonly InputInfo[],
-  wanted: EventSelection | undefined,
-  w: TextWriter,
-  ledger: LossLedger,
-  summary: Pick<ReportSummary, 'printed'>,
-): MergeVisitor {
-  const json = !!opts.json;
-  const pidFilter = opts.pid;
-  const renderers = new EventRenderers((id) => registry.get(id), { plugins: opts.plugins });
-  const views: (EventView | null | undefined)[] = [];
+/** Writes the parts of report's text lines around each event's own text. */
+export interface LineWriter {
+  /** The line of lost events before a record. */
+  lost(input: number, missed: number): void;
+  /** A whole line for a record of an event the file has no format for. */
+  unknown(input: number, missed: number): void;
+  /** "<label>: <comm>-<pid> [cpu] <time>: <name>: " of a record (missed: a lost line came just before). */
+  head(input: number, ts: number, pid: number, nameCol: Uint8Array, missed: number): void;
+  /** Its first part, "<label>: <comm>-<pid> [cpu]" (the one that depends on the task names known). */
+  task(input: number, pid: number, missed: number): void;
+  /** Its second part, " <time>: <name>: ". */
+  clock(input: number, ts: number, nameCol: Uint8Array): void;
+  /** The name column of an event. */
+  nameCol(id: number): Uint8Array;
+  readonly w: TextWriter;
+  readonly ctx: RenderContext;
+}
+
+export function lineWriter(registry: EventRegistry, ctx: RenderContext, infos: readonly InputInfo[], w: TextWriter): LineWriter {
   const tasks = new Map<number, Uint8Array>();
   const taskCol = (pid: number): Uint8Array => {
     let t = tasks.get(pid);
@@ -236,6 +265,7 @@ export function recordPrinter(
     if (ctx.comms.has(pid)) tasks.set(pid, t);
     return t;
   };
+  const names: (Uint8Array | undefined)[] = [];
 
   // "<label>: <comm>-<pid> [cpu]" per input and task, while the task's name is known.
   const heads = new Map<number, Uint8Array>();
@@ -253,53 +283,45 @@ export function recordPrinter(
   let lastPid = -1;
   let lastInput = -1;
   let lastHead: Uint8Array = new Uint8Array(0);
-  return (input, ts, b, off, len, missed) => {
-    // Losses from before the recording began are not this trace's: the ledger takes them out.
-    if (missed) missed = ledger.place(input, missed);
-    ledger.seen(input, ts);
-    const id = u16le(b, off);
-    if (wanted) {
-      const f = wanted.get(id);
-      if (f === undefined || (f !== null && !f(b, off, len))) return;
-    }
-    let view = views[id];
-    if (view === undefined) {
-      const c = renderers.get(id);
-      view = views[id] = c ? eventView(c, json, !!opts.syscallNames) : null;
-    }
-    const pid = i32le(b, off + (view ? view.pidOff : 4));
-    if (pidFilter !== undefined && pid !== pidFilter) return;
-    const info = infos[input]!;
-    if (missed) {
-      if (json) w.str(`{"ts":${ts},"cpu":${info.cpu},"lost":${missed > 0 ? missed : 'null'}}\n`);
-      else w.str(info.prefix + (missed > 0 ? `CPU:${info.cpu} [${missed} EVENTS DROPPED]\n` : `CPU:${info.cpu} [EVENTS DROPPED]\n`));
-    }
-    summary.printed++;
-    if (json) {
-      let s = `{"ts":${ts},"cpu":${info.cpu},"pid":${pid},"comm":${JSON.stringify(ctx.comms.get(pid))}`;
-      if (info.bufferName) s += `,"buffer":${JSON.stringify(info.bufferName)}`;
-      if (!view) s += `,"event":null,"id":${id}}`;
-      else s += view.jsonHead + view.json!(b, off, len) + '}';
-      w.str(s + '\n');
-      return;
-    }
-    if (!view) {
-      const prefix = missed ? '' : info.prefix;
-      w.str(prefix + UNKNOWN_LINE + '\n');
-      return;
-    }
-    if (pid !== lastPid || input !== lastInput) {
-      lastHead = headOf(input, pid, info);
-      // A task without a name yet may get one from a later sched_switch: look it up again then.
-      lastPid = ctx.comms.has(pid) ? pid : -1;
-      lastInput = input;
-    }
-    if (missed) {
-      // After a dropped-events line the buffer label is not repeated.
-      w.bytes(taskCol(pid));
-      w.bytes(info.cpuCol);
-    } else w.bytes(lastHead);
-    if (info.inNs) {
+  return {
+    w,
+    ctx,
+    nameCol(id) {
+      let n = names[id];
+      if (n === undefined) n = names[id] = latin1Bytes(nameColumn(registry.get(id)?.name ?? ''));
+      return n;
+    },
+    lost(input, missed) {
+      const info = infos[input]!;
+      w.str(info.prefix + (missed > 0 ? `CPU:${info.cpu} [${missed} EVENTS DROPPED]\n` : `CPU:${info.cpu} [EVENTS DROPPED]\n`));
+    },
+    unknown(input, missed) {
+      w.str((missed ? '' : infos[input]!.prefix) + UNKNOWN_LINE + '\n');
+    },
+    head(input, ts, pid, name, missed) {
+      this.task(input, pid, missed);
+      this.clock(input, ts, name);
+    },
+    task(input, pid, missed) {
+      const info = infos[input]!;
+      if (pid !== lastPid || input !== lastInput) {
+        lastHead = headOf(input, pid, info);
+        // A task without a name yet may get one from a later sched_switch: look it up again then.
+        lastPid = ctx.comms.has(pid) ? pid : -1;
+        lastInput = input;
+      }
+      if (missed) {
+        // After a dropped-events line the buffer label is not repeated.
+        w.bytes(taskCol(pid));
+        w.bytes(info.cpuCol);
+      } else w.bytes(lastHead);
+    },
+    clock(input, ts, name) {
+      if (!infos[input]!.inNs) {
+        w.str(rawTimeColumn(ts));
+        w.bytes(name);
+        return;
+      }
       // " %5lu.%06lu: " of the time rounded to microseconds, then the event name column.
       const us = Math.floor((ts + 500) / 1000);
       const secs = Math.floor(us / 1e6);
@@ -307,7 +329,6 @@ export function recordPrinter(
         lastSecs = secs;
         secsCol = latin1Bytes(' ' + padLeft(String(secs), 5) + '.');
       }
-      const name = view.nameCol;
       const sc = secsCol;
       w.need(sc.length + 7 + name.length);
       const ob = w.buf;
@@ -327,22 +348,85 @@ export function recordPrinter(
       for (let i = 0; i < name.length; i++) ob[p++] = name[i]!;
       w.total += p - w.pos;
       w.pos = p;
-    } else {
-      w.str(rawTimeColumn(ts));
-      w.bytes(view.nameCol);
+    },
+  };
+}
+
+/** An event's own text after the line head; trace-cmd drops one newline that ends it. */
+export function writeBody(view: EventView, b: Buffer, off: number, len: number, ctx: RenderContext, w: TextWriter): void {
+  const before = w.total;
+  if (view.syscallNr !== undefined) {
+    // "NR 257 (...)" -> "NR 257 openat (...)": rendered apart, so the name goes in whole.
+    const text = renderToString(view.compiled, b, off, len, ctx);
+    const nr = view.syscallNr + 8 <= len ? Number(b.readBigInt64LE(off + view.syscallNr)) : NaN;
+    w.str(Number.isNaN(nr) ? text : text.replace(/^NR (-?\d+)/, `NR $1 ${syscallName(nr)}`));
+  } else view.compiled.render(b, off, len, ctx, w);
+  if (w.total > before && w.buf[w.pos - 1] === 10) {
+    w.pos--;
+    w.total--;
+  }
+}
+
+/** Per event id, its view (null: no format), built on first use. */
+export function eventViews(registry: EventRegistry, opts: Pick<ReportOptions, 'json' | 'plugins' | 'syscallNames'>): (id: number) => EventView | null {
+  const renderers = new EventRenderers((id) => registry.get(id), { plugins: opts.plugins });
+  const views: (EventView | null | undefined)[] = [];
+  return (id) => {
+    let view = views[id];
+    if (view === undefined) {
+      const c = renderers.get(id);
+      view = views[id] = c ? eventView(c, !!opts.json, !!opts.syscallNames) : null;
     }
-    const before = w.total;
-    if (view.syscallNr !== undefined) {
-      // "NR 257 (...)" -> "NR 257 openat (...)": rendered apart, so the name goes in whole.
-      const text = renderToString(view.compiled, b, off, len, ctx);
-      const nr = view.syscallNr + 8 <= len ? Number(b.readBigInt64LE(off + view.syscallNr)) : NaN;
-      w.str(Number.isNaN(nr) ? text : text.replace(/^NR (-?\d+)/, `NR $1 ${syscallName(nr)}`));
-    } else view.compiled.render(b, off, len, ctx, w);
-    // trace-cmd drops one newline that ends the event's text.
-    if (w.total > before && w.buf[w.pos - 1] === 10) {
-      w.pos--;
-      w.total--;
+    return view;
+  };
+}
+
+/**
+ * The merge visitor that prints each record as report does (trace-cmd's text or JSON lines) into w,
+ * the ledger placing lost events inline, summary.printed counting what was printed.
+ */
+export function recordPrinter(
+  registry: EventRegistry,
+  ctx: RenderContext,
+  opts: ReportOptions,
+  infos: readonly InputInfo[],
+  wanted: EventSelection | undefined,
+  w: TextWriter,
+  ledger: LossLedger,
+  summary: Pick<ReportSummary, 'printed'>,
+): MergeVisitor {
+  const json = !!opts.json;
+  const pidFilter = opts.pid;
+  const viewOf = eventViews(registry, opts);
+  const lines = lineWriter(registry, ctx, infos, w);
+  return (input, ts, b, off, len, missed) => {
+    // Losses from before the recording began are not this trace's: the ledger takes them out.
+    if (missed) missed = ledger.place(input, missed);
+    ledger.seen(input, ts);
+    const id = u16le(b, off);
+    if (wanted) {
+      const f = wanted.get(id);
+      if (f === undefined || (f !== null && !f(b, off, len))) return;
     }
+    const view = viewOf(id);
+    const pid = i32le(b, off + (view ? view.pidOff : 4));
+    if (pidFilter !== undefined && pid !== pidFilter) return;
+    const info = infos[input]!;
+    if (json) {
+      if (missed) w.str(`{"ts":${ts},"cpu":${info.cpu},"lost":${missed > 0 ? missed : 'null'}}\n`);
+      summary.printed++;
+      let s = `{"ts":${ts},"cpu":${info.cpu},"pid":${pid},"comm":${JSON.stringify(ctx.comms.get(pid))}`;
+      if (info.bufferName) s += `,"buffer":${JSON.stringify(info.bufferName)}`;
+      if (!view) s += `,"event":null,"id":${id}}`;
+      else s += view.jsonHead + view.json!(b, off, len) + '}';
+      w.str(s + '\n');
+      return;
+    }
+    if (missed) lines.lost(input, missed);
+    summary.printed++;
+    if (!view) return lines.unknown(input, missed);
+    lines.head(input, ts, pid, view.nameCol, missed);
+    writeBody(view, b, off, len, ctx, w);
     w.ch(10);
   };
 }

@@ -219,7 +219,9 @@ function compileSegment(seg: Segment): Piece {
           w.str(syms.nameAt(i));
           if (withOff) {
             w.str('+0x');
-            w.str(syms.offsetHex(i, v));
+            const d = syms.offsetNum(i, v);
+            if (d >= 0) w.uint(d, 16);
+            else w.str(syms.offsetHex(i, v));
           }
         };
       }

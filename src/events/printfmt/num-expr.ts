@@ -76,6 +76,18 @@ export function compileNum(e: Expr): NumFn {
       const l = compileNum(e.l);
       const r = compileNum(e.r);
       const op = e.op;
+      if (op === '+') {
+        // Pointer arithmetic (page=%p of base + pfn): the sum of two numbers when it is exact.
+        return (b, o, n, c) => {
+          const x = l(b, o, n, c);
+          const y = r(b, o, n, c);
+          if (typeof x === 'number' && typeof y === 'number') {
+            const s = x + y;
+            if (Number.isSafeInteger(s)) return s;
+          }
+          return binOp(op, x, y);
+        };
+      }
       return (b, o, n, c) => binOp(op, l(b, o, n, c), r(b, o, n, c));
     }
     case 'cond': {
@@ -99,6 +111,8 @@ export function compileNum(e: Expr): NumFn {
 
 /** Where a plain field, or an array field at a constant index, sits in the record: [offset, size]. */
 export function directSlot(e: Expr): [number, number] | undefined {
+  // A cast that masks nothing (compileNum drops it) leaves the slot as it is.
+  while (e.k === 'cast' && castMask(e.type) === 0) e = e.e;
   if (e.k === 'field' && e.field.arrayLen < 0 && e.field.dynamic === 'none') return [e.field.offset, e.field.size];
   if (e.k === 'index' && e.base.k === 'field' && e.idx.k === 'num' && e.base.field.dynamic === 'none' && e.idx.v < 0x10000n) {
     const f = e.base.field;

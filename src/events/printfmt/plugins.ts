@@ -119,11 +119,15 @@ function kmemCallSite(fmt: EventFormat): Piece | undefined {
     const i = syms.indexOf(v);
     if (i < 0) return;
     // "%x" of (int)(val - addr): the low 32 bits of the offset.
-    const off = syms.offsetHex(i, v);
+    const d = syms.offsetNum(i, v);
     w.ch(40);
     w.str(syms.nameAt(i));
     w.str('+0x');
-    w.str(off.length > 8 ? off.slice(-8).replace(/^0+(?=.)/, '') : off);
+    if (d >= 0) w.uint(d % 0x100000000, 16);
+    else {
+      const off = syms.offsetHex(i, v);
+      w.str(off.length > 8 ? off.slice(-8).replace(/^0+(?=.)/, '') : off);
+    }
     w.ch(41);
     w.ch(32);
   };
