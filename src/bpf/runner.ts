@@ -1,7 +1,7 @@
 /**
  * Runs a BPF object's programs attached to their tracepoints and keeps what they record:
  * `lkst-bpf-run`, C on libbpf, compiled on first use. It loads the object, attaches every program,
- * and consumes the ring buffer map `lkst_out`: each record is `struct lkst_rec { u64 ts; u32 len;
+ * prints a count handler's table (`lkst_counts`) at the end, and consumes the ring buffer map `lkst_out`: each record is `struct lkst_rec { u64 ts; u32 len;
  * u32 cpu; u8 data[len]; }` (ts from bpf_ktime_get_ns, the `mono` trace clock; data laid out as a
  * tracepoint's record, common_type first). Records go to one file per CPU as they come
  * (`cpuN.rec`: u64 ts, u32 len, u32 0, data padded to 8 bytes), so Node turns them into ring-buffer
@@ -64,10 +64,13 @@ int main(int argc, char **argv) {
   struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
   if (!obj) { fprintf(stderr, "lkst-bpf-run: cannot open %s\n", argv[1]); return 2; }
   if (bpf_object__load(obj)) return 1;
+  /* Records come through lkst_out; a handler that only counts has none. */
   int out = bpf_object__find_map_fd_by_name(obj, "lkst_out");
-  if (out < 0) { fprintf(stderr, "lkst-bpf-run: the object has no lkst_out ring buffer\n"); return 2; }
-  struct ring_buffer *rb = ring_buffer__new(out, on_rec, NULL, NULL);
-  if (!rb) { fprintf(stderr, "lkst-bpf-run: ring buffer: %s\n", strerror(errno)); return 1; }
+  struct ring_buffer *rb = NULL;
+  if (out >= 0) {
+    rb = ring_buffer__new(out, on_rec, NULL, NULL);
+    if (!rb) { fprintf(stderr, "lkst-bpf-run: ring buffer: %s\n", strerror(errno)); return 1; }
+  }
   struct bpf_link *links[256];
   int nlinks = 0;
   struct bpf_program *p;
@@ -81,14 +84,31 @@ int main(int argc, char **argv) {
   fflush(stdout);
   struct pollfd in = { .fd = 0, .events = POLLIN };
   for (;;) {
-    if (ring_buffer__poll(rb, 50) < 0 && errno != EINTR) { fprintf(stderr, "lkst-bpf-run: poll: %s\n", strerror(errno)); return 1; }
-    if (poll(&in, 1, 0) > 0) {
+    if (rb && ring_buffer__poll(rb, 50) < 0 && errno != EINTR) { fprintf(stderr, "lkst-bpf-run: poll: %s\n", strerror(errno)); return 1; }
+    if (poll(&in, 1, rb ? 0 : 200) > 0) {
       char b[64];
       if (read(0, b, sizeof b) <= 0) break;
     }
   }
   for (int i = 0; i < nlinks; i++) bpf_link__destroy(links[i]);
-  while (ring_buffer__consume(rb) > 0) ;
+  if (rb) while (ring_buffer__consume(rb) > 0) ;
+  /* A count handler's table: every key (hex) and its count. */
+  struct bpf_map *counts = bpf_object__find_map_by_name(obj, "lkst_counts");
+  if (counts) {
+    unsigned int ks = bpf_map__key_size(counts);
+    unsigned char key[256], next[256];
+    unsigned long long value;
+    int fd = bpf_map__fd(counts), first = 1;
+    if (ks > sizeof key) { fprintf(stderr, "lkst-bpf-run: a count key of %u bytes\n", ks); return 2; }
+    while (bpf_map_get_next_key(fd, first ? NULL : key, next) == 0) {
+      first = 0;
+      memcpy(key, next, ks);
+      if (bpf_map_lookup_elem(fd, key, &value)) continue;
+      printf("count ");
+      for (unsigned int i = 0; i < ks; i++) printf("%02x", key[i]);
+      printf(" %llu\n", value);
+    }
+  }
   int ncpu = libbpf_num_possible_cpus();
   int lostfd = bpf_object__find_map_fd_by_name(obj, "lkst_lost");
   unsigned long long *lost = calloc((size_t)ncpu, 8);
@@ -111,6 +131,8 @@ export interface BpfRunCpu {
 
 export interface BpfRunResult {
   cpus: BpfRunCpu[];
+  /** A count handler's table: each key's bytes and its count. */
+  counts: { key: Buffer; count: number }[];
   /** Ring-buffer records too short for their header (a program's bug): counted, not written. */
   malformed: number;
 }
@@ -152,7 +174,8 @@ export class BpfRun {
     const code = await this.exited;
     if (code !== 0) throw this.failure();
     const cpus = [...this.out.matchAll(/^cpu (\d+) written (\d+) lost (\d+)$/gm)].map((m) => ({ cpu: Number(m[1]), written: Number(m[2]), lost: Number(m[3]) }));
-    return { cpus, malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0) };
+    const counts = [...this.out.matchAll(/^count ([0-9a-f]+) (\d+)$/gm)].map((m) => ({ key: Buffer.from(m[1]!, 'hex'), count: Number(m[2]) }));
+    return { cpus, counts, malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0) };
   }
 
   /** The record file of a CPU. */
