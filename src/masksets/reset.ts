@@ -73,8 +73,12 @@ export async function resetLkst(opts: { force?: boolean } = {}): Promise<ResetRe
       if (Instance.exists(name)) throw err;
     }
   }
-  // Records of instances the kernel no longer has.
-  for (const name of ownedInstances()) if (!Instance.exists(name)) dropOwner(name);
+  // Records of instances the kernel no longer has, whose owner is gone too: a live recorder writes
+  // its record before it makes its instance, and must not lose it to a reset in between.
+  for (const name of ownedInstances()) {
+    const rec = readOwner(name);
+    if (!Instance.exists(name) && !(rec && ownerLive(rec))) dropOwner(name);
+  }
   for (const f of removeStalePageFiles(alive)) lines.push(`removed ${f}`);
   // Probes after instances: one still enabled in an instance cannot be removed.
   lines.push(...removeDeadProbeGroups(alive));
