@@ -65,16 +65,60 @@ export function detectFeatures(top: TracefsDir = tracefs()): Features {
     dynamicEvents: top.has('dynamic_events'),
     kprobes: top.has('kprobe_events'),
     uprobes: top.has('uprobe_events'),
-    eventProbes: /\be\[:\[<group>\/\]\[<event>\]\]/.test(readme) || readme.includes('eprobe'),
+    eventProbes: (/\be\[:\[<group>\/\]\[<event>\]\]/.test(readme) || readme.includes('eprobe')) && eprobeAccepted(top),
     traceMarkerRaw: top.has('trace_marker_raw'),
     clocks: top.has('trace_clock') ? parseClocks(top.read('trace_clock')) : [],
-    functionTracer: /\bfunction\b/.test(tracers),
+    functionTracer: /\bfunction\b/.test(tracers) && functionTracerAccepted(),
   };
 }
 
 /** Throws a one-line error naming a missing feature and what to do instead. */
 export function requireFeature(f: Features, key: FeatureKey, instead: string): void {
   if (!f[key]) throw new LkstError(`this kernel has no ${FEATURE_WORDS[key]}`, instead);
+}
+
+/**
+ * Whether the kernel lets an instance run the function tracer: listed in available_tracers is not
+ * enough (this VM lists it and refuses it with EPERM). Tried in a scratch instance of this process.
+ */
+function functionTracerAccepted(): boolean {
+  let inst: Instance;
+  try {
+    inst = Instance.createOwned('ftrace-probe');
+  } catch {
+    return false;
+  }
+  try {
+    inst.write('current_tracer', 'function');
+    inst.write('current_tracer', 'nop');
+    return true;
+  } catch (err) {
+    if (err instanceof LkstError) return false;
+    throw err;
+  } finally {
+    inst.remove();
+  }
+}
+
+/**
+ * Whether an event probe can be made: the README describes them on kernels that refuse every
+ * definition (this VM: EINVAL). Tried with one on sched_switch in this process's own group, removed at once.
+ */
+function eprobeAccepted(top: TracefsDir): boolean {
+  if (!top.has('dynamic_events') || !top.has('events/sched/sched_switch')) return false;
+  const name = `lkst_${process.pid}/lkst_feature_probe`;
+  try {
+    top.write('dynamic_events', `e:${name} sched/sched_switch\n`, { append: true });
+  } catch (err) {
+    if (err instanceof LkstError) return false;
+    throw err;
+  }
+  try {
+    top.write('dynamic_events', `-:${name}\n`, { append: true });
+  } catch {
+    /* removal refused: lkst reset removes this process's group once it is gone */
+  }
+  return true;
 }
 
 /**

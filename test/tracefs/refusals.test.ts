@@ -117,3 +117,30 @@ test('a sub-buffer size the kernel refuses: record says so in one line, features
   const left = readdirSync(tracefs().path('instances')).filter((n) => /^lkst-(\d+)-subbuf-probe$/.test(n) && !alive(Number(n.split('-')[1])));
   assert.deepEqual(left, [], 'the probe instance is gone');
 });
+
+test('features says yes to the function tracer and event probes only where the kernel accepts them, as trying says', async () => {
+  const f = JSON.parse(lkst(['features', '--json']).stdout) as { functionTracer: boolean; eventProbes: boolean };
+  const ftrace = await withInstance('ftrace-try', (inst) => {
+    try {
+      inst.write('current_tracer', 'function');
+      inst.write('current_tracer', 'nop');
+      return true;
+    } catch {
+      return false;
+    }
+  });
+  assert.equal(f.functionTracer, ftrace, 'function tracer');
+  const top = tracefs();
+  const name = `lkst_${process.pid}/try_eprobe`;
+  let eprobe = false;
+  if (top.has('dynamic_events')) {
+    try {
+      top.write('dynamic_events', `e:${name} sched/sched_switch\n`, { append: true });
+      eprobe = true;
+      top.write('dynamic_events', `-:${name}\n`, { append: true });
+    } catch {
+      /* refused: no event probes */
+    }
+  }
+  assert.equal(f.eventProbes, eprobe, 'event probes');
+});
