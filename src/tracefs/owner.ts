@@ -22,18 +22,23 @@ export function changedUnderfoot(inst: Instance, hadEvents: boolean): string | u
  */
 export function watchInstance(inst: Instance, hadEvents: () => boolean, onChange: (why: string) => void): () => void {
   let told = false;
-  const look = (): void => {
+  // A change counts once two looks in a row see it: cutting a recording short on one odd read of
+  // tracefs (taken while other tools make and remove events and instances) would lose its rest.
+  let seen: string | undefined;
+  const look = (confirmNow = false): void => {
     if (told) return;
-    const why = changedUnderfoot(inst, hadEvents());
-    if (why) {
+    let why = changedUnderfoot(inst, hadEvents());
+    if (why && confirmNow && !seen) why = changedUnderfoot(inst, hadEvents());
+    if (why && (seen || confirmNow)) {
       told = true;
       onChange(why);
     }
+    seen = why;
   };
   const timer = setInterval(look, WATCH_MS);
   timer.unref();
   return () => {
     clearInterval(timer);
-    look();
+    look(true);
   };
 }

@@ -63,11 +63,15 @@ async function gone(pids: number[]): Promise<void> {
 /** Starts a recorder, lets it record, and kills it (with its page mover when group): returns its pid. */
 async function killedRecorder(s: Scene, out: string, group: boolean): Promise<number> {
   const child = startRecorder(s, out);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   await started(s, child);
   const pumps = pumpsOf(child.pid!);
+  assert.equal(child.exitCode, null, `the recorder still runs when killed (it said: ${stderr})`);
   process.kill(group ? -child.pid! : child.pid!, 'SIGKILL');
   await once(child, 'exit');
   await gone(pumps);
+  assert.ok(Instance.exists(`lkst-${child.pid}-rec`), `the killed recorder's instance is still there (it said: ${stderr.trim() || 'nothing'}; exit ${child.exitCode} ${child.signalCode})`);
   return child.pid!;
 }
 
