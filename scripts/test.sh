@@ -9,6 +9,14 @@ top=$(mktemp)
 trap 'rm -f "$top"' EXIT
 node dist/test/helpers/top-level.js save "$top"
 status=0
-node --test --test-concurrency=2 ${LKST_TEST_FILES:-$(find dist/test -name '*.test.js' | sort)} || status=$?
+# The interrupted-recording tests run alone after the rest: beside the full suite, a killed recorder's
+# instance was seen removed by something else right after the kill (issue 13, under investigation).
+alone='dist/test/record/interrupted.test.js'
+if [ -n "${LKST_TEST_FILES:-}" ]; then
+  node --test --test-concurrency=2 $LKST_TEST_FILES || status=$?
+else
+  node --test --test-concurrency=2 $(find dist/test -name '*.test.js' | sort | grep -vxF "$alone") || status=$?
+  node --test "$alone" || status=$?
+fi
 node dist/test/helpers/top-level.js check "$top" || status=1
 exit $status
