@@ -52,8 +52,11 @@ export interface CheckedProgram {
   instructions: number;
 }
 
+/** How lkst's C helpers on libbpf are linked, and what to install when they cannot be. */
+export const LIBBPF_LINK = { libs: ['-lbpf'], fix: 'install libbpf-dev and a C compiler (apt-get install libbpf-dev gcc)' };
+
 function checker(): string {
-  return compiledHelper('lkst-bpf-check', SOURCE, undefined, { libs: ['-lbpf'], fix: 'install libbpf-dev and a C compiler (apt-get install libbpf-dev gcc)' });
+  return compiledHelper('lkst-bpf-check', SOURCE, undefined, LIBBPF_LINK);
 }
 
 /**

@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { LkstError } from '../base/errors.js';
 import { compiledHelper } from '../native/compile.js';
+import { LIBBPF_LINK } from './check.js';
 
 const SOURCE = String.raw`
 #include <errno.h>
@@ -138,7 +139,7 @@ export interface BpfRunResult {
 }
 
 function runnerPath(): string {
-  return compiledHelper('lkst-bpf-run', SOURCE, undefined, { libs: ['-lbpf'], fix: 'install libbpf-dev and a C compiler (apt-get install libbpf-dev gcc)' });
+  return compiledHelper('lkst-bpf-run', SOURCE, undefined, LIBBPF_LINK);
 }
 
 /** A running lkst-bpf-run: its programs are attached once started() resolves. */

@@ -35,10 +35,10 @@ export interface PlanRequest {
 }
 
 export async function planRecording(opts: PlanRequest, warn: (s: string) => void): Promise<RecordPlan> {
-  if (opts.attach && opts.event?.length) throw new LkstError('--attach excludes -e and -m', 'attach to the armed trace as it is, or record events or masksets of your own');
-  const probes = await makeProbes(opts.event ?? [], warn);
+  // With --attach no probe is made: planWith refuses -e there.
+  const probes = await makeProbes(opts.attach ? [] : (opts.event ?? []), warn);
   try {
-    const plan = await planWith({ ...opts, event: probes.picks }, warn);
+    const plan = await planWith(opts.attach ? opts : { ...opts, event: probes.picks }, warn);
     return {
       get describe() {
         return plan.describe;

@@ -82,19 +82,28 @@ export function requireFeature(f: Features, key: FeatureKey, instead: string): v
  * enough (this VM lists it and refuses it with EPERM). Tried in a scratch instance of this process.
  */
 function functionTracerAccepted(): boolean {
+  return inScratchInstance('ftrace-probe', false, (inst) => {
+    try {
+      inst.write('current_tracer', 'function');
+      inst.write('current_tracer', 'nop');
+      return true;
+    } catch (err) {
+      if (err instanceof LkstError) return false;
+      throw err;
+    }
+  });
+}
+
+/** Runs try in a scratch instance of this process, removed after; cannotMake when none can be made here. */
+function inScratchInstance<T>(tag: string, cannotMake: T, tryIt: (inst: Instance) => T): T {
   let inst: Instance;
   try {
-    inst = Instance.createOwned('ftrace-probe');
+    inst = Instance.createOwned(tag);
   } catch {
-    return false;
+    return cannotMake;
   }
   try {
-    inst.write('current_tracer', 'function');
-    inst.write('current_tracer', 'nop');
-    return true;
-  } catch (err) {
-    if (err instanceof LkstError) return false;
-    throw err;
+    return tryIt(inst);
   } finally {
     inst.remove();
   }
@@ -127,21 +136,15 @@ function eprobeAccepted(top: TracefsDir): boolean {
  * can be made here) counts as adjustable, as the file is there.
  */
 function subbufWritable(): boolean | 'refused' {
-  let inst: Instance;
-  try {
-    inst = Instance.createOwned('subbuf-probe');
-  } catch {
-    return true;
-  }
-  try {
-    const kb = inst.subbufSizeKb;
-    if (kb === undefined) return false;
-    inst.subbufSizeKb = kb;
-    return true;
-  } catch (err) {
-    if (err instanceof LkstError && /refuses adjusting the sub-buffer size/.test(err.what)) return 'refused';
-    throw err;
-  } finally {
-    inst.remove();
-  }
+  return inScratchInstance<boolean | 'refused'>('subbuf-probe', true, (inst) => {
+    try {
+      const kb = inst.subbufSizeKb;
+      if (kb === undefined) return false;
+      inst.subbufSizeKb = kb;
+      return true;
+    } catch (err) {
+      if (err instanceof LkstError && /refuses adjusting the sub-buffer size/.test(err.what)) return 'refused';
+      throw err;
+    }
+  });
 }

@@ -8,13 +8,12 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { compileBpf } from '../../src/bpf/compile.js';
 import { countProgramSource } from '../../src/bpf/codegen.js';
-import { detectBpf } from '../../src/bpf/features.js';
 import { BpfRun } from '../../src/bpf/runner.js';
 import { readLiveFormat } from '../../src/events/live.js';
 import { withInstance } from '../helpers/instance.js';
+import { tracepointBpfSkip } from '../helpers/bpf.js';
 
-const bpf = detectBpf();
-const skip = bpf.unavailable ? `BPF handlers unavailable: ${bpf.unavailable.why}` : bpf.kinds.tracepoint !== true ? `tracepoint programs do not load: ${bpf.kinds.tracepoint}` : false;
+const skip = tracepointBpfSkip();
 const COPIES = 15_000;
 
 test('count by=common_pid,id on raw_syscalls:sys_enter: the kernel-side counts of a dd equal what ftrace records of it', { skip }, async () => {

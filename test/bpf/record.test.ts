@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { compileBpf } from '../../src/bpf/compile.js';
 import { recordProgramSource } from '../../src/bpf/codegen.js';
-import { detectBpf } from '../../src/bpf/features.js';
 import { bpfTraceBuffer, readRecordFile, writeRecordPages, type BpfRecord } from '../../src/bpf/record-stream.js';
 import { CpuReader } from '../../src/record/cpu-reader.js';
 import { collectLiveMeta } from '../../src/record/live-meta.js';
@@ -20,9 +19,9 @@ import { readLiveFormat } from '../../src/events/live.js';
 import { readFields, recordType } from '../../src/ringbuf/fields.js';
 import { forEachRecord } from '../../src/ringbuf/page.js';
 import { withInstance } from '../helpers/instance.js';
+import { tracepointBpfSkip } from '../helpers/bpf.js';
 
-const bpf = detectBpf();
-const skip = bpf.unavailable ? `BPF handlers unavailable: ${bpf.unavailable.why}` : bpf.kinds.tracepoint !== true ? `tracepoint programs do not load: ${bpf.kinds.tracepoint}` : false;
+const skip = tracepointBpfSkip();
 const COPIES = 20_000;
 
 test('the BPF record handler records what ftrace records on the same tracepoint: same events, fields and times (mono clock)', { skip }, async (t) => {
