@@ -9,15 +9,10 @@ top=$(mktemp)
 trap 'rm -f "$top"' EXIT
 node dist/test/helpers/top-level.js save "$top"
 status=0
-# The interrupted-recording tests run alone after the rest: test/masksets/owners.test.ts keeps owner
-# records in a private LKST_OWNER_DIR, so its `lkst reset`s see a killed recorder's instance with no
-# owner record and a dead pid, and take it down (as designed for instances of older lkst versions).
-alone='dist/test/record/interrupted.test.js'
 if [ -n "${LKST_TEST_FILES:-}" ]; then
   node --test --test-concurrency=2 $LKST_TEST_FILES || status=$?
 else
-  node --test --test-concurrency=2 $(find dist/test -name '*.test.js' | sort | grep -vxF "$alone") || status=$?
-  node --test "$alone" || status=$?
+  node --test --test-concurrency=2 $(find dist/test -name '*.test.js' | sort) || status=$?
 fi
 node dist/test/helpers/top-level.js check "$top" || status=1
 exit $status

@@ -28,7 +28,6 @@ import { testBufferName } from '../buffers/helpers.js';
 import { tempConfig } from './kernel.js';
 
 const cfg = tempConfig();
-process.env['LKST_OWNER_DIR'] = join(cfg.root, 'owners');
 const INST = `lkst-${process.pid}-own`;
 const BUF = testBufferName('own');
 after(() => {
