@@ -38,14 +38,27 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
         yield reuse ? src.readInto((mem ??= Buffer.allocUnsafe(step)), offset + p, len) : src.read(offset + p, len);
       }
     },
-    *chunksFrom(page: number) {
-      for (let p = page * pageSize; p < usable; p += step) yield src.read(offset + p, Math.min(step, usable - p));
-    },
-    chunkAt(i) {
-      const p = i * step;
-      return i >= 0 && p < usable ? src.read(offset + p, Math.min(step, usable - p)) : undefined;
+    chunkAt,
+    chunksFrom(page: number) {
+      const i = Math.floor((page * pageSize) / step);
+      return chunksFrom(chunkAt, i, page - (i * step) / pageSize, pageSize);
     },
   };
+  function chunkAt(i: number): Buffer | undefined {
+    const p = i * step;
+    return i >= 0 && p < usable ? src.read(offset + p, Math.min(step, usable - p)) : undefined;
+  }
+}
+
+/**
+ * The pages from one page on, through chunkAt: chunk i from its page `skip` on, then the chunks
+ * after it. One seek serves both the viewer's windows (chunkAt) and resumed walks (chunksFrom).
+ */
+function* chunksFrom(chunkAt: (i: number) => Buffer | undefined, i: number, skip: number, pageSize: number): Generator<Buffer> {
+  const head = chunkAt(i);
+  if (!head) return;
+  if (skip * pageSize < head.length) yield skip ? head.subarray(skip * pageSize) : head;
+  for (let c = chunkAt(++i); c; c = chunkAt(++i)) yield c;
 }
 
 interface ZChunk {
@@ -161,9 +174,17 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     *chunks() {
       for (const run of runs) yield decompressRun(src, run, unzip);
     },
-    chunkAt(i) {
-      const run = runs[i];
-      return run && decompressRun(src, run, unzip);
+    chunkAt,
+    chunksFrom(page: number) {
+      // The run holding the page: earlier runs are never decompressed.
+      let i = 0;
+      let first = 0;
+      while (i < runs.length - 1 && first + runs[i]!.raw / pageSize <= page) first += runs[i++]!.raw / pageSize;
+      return chunksFrom(chunkAt, i, page - first, pageSize);
     },
   };
+  function chunkAt(i: number): Buffer | undefined {
+    const run = runs[i];
+    return run && decompressRun(src, run, unzip);
+  }
 }
