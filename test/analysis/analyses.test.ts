@@ -11,7 +11,7 @@ import { stateAt } from '../../src/analysis/state.js';
 import { analyzeLatency } from '../../src/analysis/latency.js';
 import { analyzeTimers } from '../../src/analysis/timers.js';
 import { forEachEvent } from '../../src/analysis/stream.js';
-import { bindFields } from '../../src/analysis/schema.js';
+import { bindFields, hex } from '../../src/analysis/schema.js';
 import { recordTrace, type RecordedTrace } from './record-trace.js';
 
 const SLEEP_SEC = 0.3;
@@ -32,6 +32,8 @@ describe('analyses of a trace recorded from this kernel', () => {
   let pid = 0;
   let sleepEnter = 0;
   let sleepExit = 0;
+  /** The sleeper's own hrtimer (the first it arms in its sleep): other tasks sleep too on a busy machine. */
+  let sleepTimer = '';
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'lkst-pid-'));
@@ -42,13 +44,16 @@ describe('analyses of a trace recorded from this kernel', () => {
     trace = openTrace(rec.path);
     const enter = bindFields(trace.registry, 'raw_syscalls', 'sys_enter', ['id'])!;
     const exit = bindFields(trace.registry, 'raw_syscalls', 'sys_exit', ['id'])!;
+    const start = bindFields(trace.registry, 'timer', 'hrtimer_start', ['hrtimer'])!;
     forEachEvent(trace, {
       event: (ev) => {
         if (ev.pid !== pid) return;
         if (ev.id === enter.fmt.id && ev.num(enter.id) === NR_CLOCK_NANOSLEEP) sleepEnter = ev.ts;
         if (ev.id === exit.fmt.id && ev.num(exit.id) === NR_CLOCK_NANOSLEEP) sleepExit = ev.ts;
+        if (ev.id === start.fmt.id && sleepEnter && !sleepExit && !sleepTimer) sleepTimer = hex(ev.big(start.hrtimer));
       },
     });
+    assert.ok(sleepTimer, 'the trace holds the hrtimer the sleeper armed');
     assert.ok(sleepEnter > 0 && sleepExit > sleepEnter, 'the trace holds the sleeper’s clock_nanosleep');
   });
   after(() => {
@@ -82,8 +87,10 @@ describe('analyses of a trace recorded from this kernel', () => {
     assert.equal(t.syscall?.since, sleepEnter);
     assert.ok(t.since >= sleepEnter && t.since < mid);
     assert.ok(st.cpus.every((c) => c.pid !== pid), 'it runs on no CPU');
-    const hr = st.pendingTimers.find((x) => x.kind === 'hrtimer' && x.function === 'hrtimer_wakeup' && x.pending!.since >= sleepEnter);
+    const hr = st.pendingTimers.find((x) => x.addr === sleepTimer);
     assert.ok(hr, 'its hrtimer is pending');
+    assert.equal(hr.function, 'hrtimer_wakeup');
+    assert.ok(hr.pending!.since >= sleepEnter);
     // Its expiry in trace time: the sleep's length after the call, and before the sleeper woke (1 ms for the clocks' skew).
     const at = hr.pending!.expiresAt;
     assert.ok(at !== undefined, 'the expiry is placed in trace time');
