@@ -59,10 +59,18 @@ test('Ctrl-C stops a recording and still writes the file', async () => {
     const out = join(dir, 'int.dat');
     const child = lkstStart(['record', '-e', 'sched:sched_switch', '-o', out]);
     let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    await new Promise((r) => setTimeout(r, 1500));
+    // Ctrl-C once it says it records (before that, on a busy machine, it may still be starting up).
+    const recording = new Promise<void>((resolve) =>
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (/lkst: recording /.test(stderr)) resolve();
+      }),
+    );
+    const exited = once(child, 'exit');
+    await Promise.race([recording, exited]);
+    await new Promise((r) => setTimeout(r, 1000));
     child.kill('SIGINT');
-    const [code] = await once(child, 'exit');
+    const [code] = await exited;
     assert.equal(code, 0, stderr);
     assert.ok(existsSync(out));
     assert.ok(traceCmdEventCount(out, 'sched_switch') > 0);
