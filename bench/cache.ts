@@ -6,7 +6,7 @@
  * and of CPU time. Medians of LKST_BENCH_RUNS runs (3); the load average is printed with them.
  *
  * Environment: LKST_BENCH_FILE (use a copy of this trace.dat instead of recording),
- * LKST_BENCH_CACHE_STORM (dd 1-byte copies, default 550,000: ~5 M events), LKST_BENCH_JSON,
+ * LKST_BENCH_CACHE_STORM (dd 1-byte copies, default 1,250,000: ~5 M events on an idle machine), LKST_BENCH_JSON,
  * LKST_BENCH_CASES (a regular expression: only the commands it matches, e.g. "state|analy|stats").
  */
 import { spawnSync } from 'node:child_process';
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   try {
     const path = join(dir, 'trace.dat');
     if (process.env.LKST_BENCH_FILE) copyFileSync(process.env.LKST_BENCH_FILE, path);
-    else copyFileSync(await makeTrace(dir, Number(process.env.LKST_BENCH_CACHE_STORM ?? 550_000), EVENTS, 'big.dat'), path);
+    else copyFileSync(await makeTrace(dir, Number(process.env.LKST_BENCH_CACHE_STORM ?? 1_250_000), EVENTS, 'big.dat'), path);
     const t = openTrace(path);
     const st = traceStats(t);
     t.close();
