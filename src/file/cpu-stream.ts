@@ -10,6 +10,13 @@ import type { CpuPageStream } from '../trace/model.js';
 export interface CpuStream extends CpuPageStream {
   /** Compressed streams: the runs chunks() decompresses, one chunk each (for decompressing elsewhere). */
   runs?: ZRun[];
+  /** The time in the header of page `page` (the ring buffer's own clock, no file offset), read alone; NaN past the end. */
+  pageTime?(page: number): number;
+}
+
+/** The timestamp a page's header holds (a u64, as a number). */
+function headerTime(b: Buffer, at: number): number {
+  return b.length >= at + 8 ? b.readUInt32LE(at + 4) * 0x100000000 + b.readUInt32LE(at) : NaN;
 }
 
 export const CHUNK_BYTES = 1 << 20;
@@ -26,6 +33,7 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
     warnings.push(`CPU ${cpu}: the file ends ${size - usable} bytes early; read ${usable / pageSize} whole pages of ${Math.ceil(size / pageSize)}`);
   }
   const step = Math.max(pageSize, CHUNK_BYTES - (CHUNK_BYTES % pageSize));
+  let head: Buffer | undefined;
   return {
     cpu,
     counters: {},
@@ -44,6 +52,11 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
     chunkAt(i) {
       const p = i * step;
       return i >= 0 && p < usable ? src.read(offset + p, Math.min(step, usable - p)) : undefined;
+    },
+    pageTime(page) {
+      const p = page * pageSize;
+      // Alone: the source's window would read 64 KiB around it.
+      return page >= 0 && p < usable ? headerTime(src.readInto((head ??= Buffer.alloc(8)), offset + p, 8), 0) : NaN;
     },
   };
 }
@@ -152,6 +165,20 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     runs.push({ cpu, chunks: [], raw: pageSize, pageSize, damaged: true });
     total += pageSize;
   }
+  // The first page of each compressed chunk, to find a page without decompressing what is before it.
+  const firstPage = new Float64Array(table.length + 1);
+  for (let i = 0; i < table.length; i++) firstPage[i + 1] = firstPage[i]! + table[i]!.rawSize / pageSize;
+  const chunkOf = (page: number): number => {
+    let lo = 0;
+    let hi = table.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (firstPage[mid]! <= page) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  };
+  let cached: { chunk: number; pages: Buffer } | undefined;
   return {
     cpu,
     counters: {},
@@ -161,9 +188,31 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     *chunks() {
       for (const run of runs) yield decompressRun(src, run, unzip);
     },
+    *chunksFrom(page) {
+      if (page >= firstPage[table.length]!) {
+        if (damaged && page === firstPage[table.length]) yield decompressRun(src, runs[runs.length - 1]!, unzip);
+        return;
+      }
+      // The rest of the run that holds the page, then the runs after it.
+      const c = chunkOf(page);
+      let before = 0;
+      let r = 0;
+      while (r < runs.length && before + runs[r]!.chunks.length <= c) before += runs[r++]!.chunks.length;
+      const run = runs[r]!;
+      const rest = run.chunks.slice(c - before);
+      const pages = decompressRun(src, { ...run, chunks: rest, raw: rest.reduce((n, z) => n + z.rawSize, 0) }, unzip);
+      yield pages.subarray((page - firstPage[c]!) * pageSize);
+      for (r++; r < runs.length; r++) yield decompressRun(src, runs[r]!, unzip);
+    },
     chunkAt(i) {
       const run = runs[i];
       return run && decompressRun(src, run, unzip);
+    },
+    pageTime(page) {
+      if (!(page >= 0 && page < firstPage[table.length]!)) return NaN;
+      const c = chunkOf(page);
+      if (cached?.chunk !== c) cached = { chunk: c, pages: decompressRun(src, { cpu, chunks: [table[c]!], raw: table[c]!.rawSize, pageSize }, unzip) };
+      return headerTime(cached.pages, (page - firstPage[c]!) * pageSize);
     },
   };
 }
