@@ -113,7 +113,8 @@ export class SchedModel {
     });
     d.bind(reg, 'raw_syscalls', 'sys_enter', ['id'], (ev, f) => this.onSysEnter(ev.ts, ev.pid, ev.num(f.id), ev.cpu));
     d.bind(reg, 'raw_syscalls', 'sys_exit', ['id'], (ev, f) => this.onSysExit(ev.ts, ev.pid, ev.num(f.id)));
-    for (const fmt of reg.all()) {
+    // Picked by name: parsing the ~700 syscalls formats would cost more than the pass over a small trace.
+    for (const fmt of reg.identities()) {
       if (fmt.system !== 'syscalls') continue;
       if (fmt.name.startsWith('sys_enter_')) {
         const nm = fmt.name.slice('sys_enter_'.length);
@@ -132,7 +133,7 @@ export class SchedModel {
       this.irqEnter(ev.ts, ev.cpu, 'softirq', vec, `softirq ${SOFTIRQ_NAMES[vec] ?? vec}`, softirqTimed);
     });
     d.bind(reg, 'irq', 'softirq_exit', ['vec'], (ev, f) => this.irqExit(ev.ts, ev.cpu, 'softirq', ev.num(f.vec)));
-    for (const fmt of reg.all()) {
+    for (const fmt of reg.identities()) {
       // irq_vectors:<vector>_entry/_exit: the x86 interrupt vectors (local timer, IPIs...).
       if (fmt.system !== 'irq_vectors') continue;
       const m = /^(.*)_(entry|exit)$/.exec(fmt.name);

@@ -18,6 +18,9 @@ else if (process.argv[2] === 'record') (await import('./commands/record.js')).re
 else if (process.argv[2] === 'stream') (await import('./commands/stream.js')).registerStream(program);
 // A query on a cached trace takes well under a second: loading every other command would be a third of it.
 else if (process.argv[2] === 'query') (await import('./commands/query.js')).registerQuery(program);
+// The analyses are timed in events per second of their own process: the rest is start-up they need not pay.
+else if (process.argv[2] === 'stats') (await import('./commands/stats.js')).registerStats(program);
+else if (process.argv[2] === 'analyze') (await import('./commands/analyze.js')).registerAnalyze(program);
 else await registerAll(program);
 
 async function registerAll(program: Command): Promise<void> {
