@@ -6,7 +6,7 @@
 import type { EventRegistry } from '../events/registry.js';
 import type { TraceEvent } from './event.js';
 import { Dispatch, SOFTIRQ_NAMES, hex } from './schema.js';
-import { X86_64_SYSCALLS } from './syscall-names.js';
+import { syscallName } from './syscall-names.js';
 import { exitTraced } from './intervals.js';
 
 export type RunState = 'running' | 'runnable' | 'sleeping' | 'blocked' | 'stopped' | 'dead' | 'unknown';
@@ -72,9 +72,7 @@ export function lockKind(flags: number): string {
   return LOCK_FLAGS.filter((_, i) => flags & (1 << i)).join('|') || 'lock';
 }
 
-export function syscallName(nr: number): string {
-  return X86_64_SYSCALLS[nr] ?? `syscall_${nr}`;
-}
+export { syscallName };
 
 interface SavedSched {
   tasks: (Omit<Task, 'held'> & { held: [string, { name: string; since: number }][] })[];

@@ -5,7 +5,7 @@
 import type { EventFormat } from '../../events/format.js';
 import { CommTable, type RenderContext } from '../../events/printfmt/context.js';
 import { EventRenderers, renderToString, type CompiledEvent } from '../../events/printfmt/event.js';
-import { syscallName } from '../sched-model.js';
+import { syscallName } from '../syscall-names.js';
 import type { KernelSymbols } from '../../events/kallsyms.js';
 import { latin1Bytes } from '../../events/printfmt/writer.js';
 import { i32le, u16le } from '../../events/printfmt/num.js';
