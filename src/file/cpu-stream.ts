@@ -78,11 +78,11 @@ export interface ZRun {
   damaged?: boolean;
 }
 
-/** The first run is small so that pages come quickly; later ones are a few MiB. */
-function groupRuns(cpu: number, table: ZChunk[], pageSize: number): ZRun[] {
+/** The first run is small so that pages come quickly; later ones are `later` bytes (a few MiB). */
+function groupRuns(cpu: number, table: ZChunk[], pageSize: number, later = ZRUN_BYTES): ZRun[] {
   const runs: ZRun[] = [];
   for (let i = 0; i < table.length; ) {
-    const limit = runs.length ? ZRUN_BYTES : CHUNK_BYTES;
+    const limit = runs.length ? later : CHUNK_BYTES;
     const run: ZRun = { cpu, chunks: [], raw: 0, pageSize };
     while (i < table.length && (run.raw < limit || !run.chunks.length)) {
       run.chunks.push(table[i]!);
@@ -193,16 +193,15 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
         if (damaged && page === firstPage[table.length]) yield decompressRun(src, runs[runs.length - 1]!, unzip);
         return;
       }
-      // The rest of the run that holds the page, then the runs after it.
+      // From the chunk that holds the page, in pieces of about CHUNK_BYTES: a reader that stops
+      // soon after (a time range of a report) decompresses little it does not use.
       const c = chunkOf(page);
-      let before = 0;
-      let r = 0;
-      while (r < runs.length && before + runs[r]!.chunks.length <= c) before += runs[r++]!.chunks.length;
-      const run = runs[r]!;
-      const rest = run.chunks.slice(c - before);
-      const pages = decompressRun(src, { ...run, chunks: rest, raw: rest.reduce((n, z) => n + z.rawSize, 0) }, unzip);
-      yield pages.subarray((page - firstPage[c]!) * pageSize);
-      for (r++; r < runs.length; r++) yield decompressRun(src, runs[r]!, unzip);
+      let skip = (page - firstPage[c]!) * pageSize;
+      for (const piece of groupRuns(cpu, table.slice(c), pageSize, CHUNK_BYTES)) {
+        yield decompressRun(src, piece, unzip).subarray(skip);
+        skip = 0;
+      }
+      if (damaged) yield decompressRun(src, runs[runs.length - 1]!, unzip);
     },
     chunkAt(i) {
       const run = runs[i];
