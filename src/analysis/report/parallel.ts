@@ -4,7 +4,7 @@
  * memory, until the two meet. Then the workers' texts follow in order, once this thread has checked
  * they are the text it would have printed itself (else it prints the rest itself).
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import type { Trace } from '../../trace/model.js';
 import type { CpuStream } from '../../file/cpu-stream.js';
@@ -12,7 +12,7 @@ import type { CommTable } from '../../events/printfmt/context.js';
 import { Cursor, mergeCursors, type MergeInput, type MergeVisitor } from '../../ringbuf/merge.js';
 import type { PrintPass, ReportOptions } from './report.js';
 import { Claims, atEnd, headsOf, rangeOf, sameHeads, type RangeResult } from './ranges.js';
-import { newSignal, receiveAny } from './thread-signal.js';
+import { newSignal, type Fault } from './thread-signal.js';
 
 /** Below this many bytes of pages a worker costs more to start than it saves (~150,000 events). */
 const MIN_BYTES = 12 << 20;
@@ -53,8 +53,9 @@ export class RangeWorkers {
   }
 
   /**
-   * Prints every record: this thread's ranges, then the workers' (checked and settled), or the rest
-   * rendered here when they do not hold. Returns how many records there were.
+   * Prints every record: this thread's ranges, then the workers' (checked and settled) as soon as
+   * every range from here on is done, or the rest rendered here when they do not hold. This thread
+   * never waits for a worker: a range a worker has not finished yet it renders itself.
    */
   print(bounds: number[], inputs: MergeInput[], visit: MergeVisitor, pass: PrintPass, comms: CommTable, opts: Pick<ReportOptions, 'mainRanges' | 'onRanges'> = {}): number {
     const cursors = inputs.map((inp, i) => new Cursor(i, inp, inp.pageSize, { onCorruptPage: pass.corruptPage }));
@@ -62,36 +63,55 @@ export class RangeWorkers {
     const last = bounds.length;
     this.claims.open(last + 1);
     let count = 0;
-    let r = 0;
-    for (;;) {
-      count += mergeCursors(cursors, visit, rangeOf(bounds, r)[1] - 1);
-      if (r === last) {
-        opts.onRanges?.({ main: r + 1, workers: 0, used: true });
-        return count;
+    let failed = false;
+    for (let r = 0; r <= last; r++) {
+      // Ranges a worker took are rendered here too while any of them, or one after, is not done.
+      const mine = r === 0 || (r < (opts.mainRanges ?? Infinity) && this.claims.front() === r);
+      if (!mine && !failed) {
+        const results = opts.mainRanges !== undefined ? this.waitFor(r, last + 1) : this.done(r, last + 1);
+        failed = results === null;
+        if (results) {
+          const used = holds(results, headsOf(cursors), pass, comms);
+          opts.onRanges?.({ main: r, workers: last + 1 - r, used });
+          if (used) return count + settle(results, pass, comms);
+          failed = true;
+        }
       }
-      const next = r + 1 < (opts.mainRanges ?? Infinity) ? this.claims.front() : -1;
-      if (next < 0) break;
-      r = next;
+      count += mergeCursors(cursors, visit, rangeOf(bounds, r)[1] - 1);
     }
-    const results = this.collect(r + 1, last + 1);
-    const used = !!results && holds(results, headsOf(cursors), pass, comms);
-    opts.onRanges?.({ main: r + 1, workers: last - r, used });
-    if (used) return count + settle(results, pass, comms);
-    return count + mergeCursors(cursors, visit, Infinity);
+    opts.onRanges?.({ main: last + 1, workers: 0, used: false });
+    return count;
   }
 
-  /** The results of ranges [from, to), waiting for them; undefined when a worker failed. */
-  private collect(from: number, to: number): RangeResult[] | undefined {
-    const got = new Map<number, RangeResult>();
-    try {
-      while (got.size < to - from) {
-        const m = receiveAny<RangeResult>(this.ports, this.signal, 'rendering the trace', 'run again with LKST_REPORT_THREADS=0 (one thread)');
-        got.set(m.input, m);
+  private readonly got = new Map<number, RangeResult>();
+
+  /** Takes the messages waiting: false when a worker failed. */
+  private drain(): boolean {
+    for (const port of this.ports) {
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+        const r = m.message as RangeResult | Fault;
+        if ('error' in r) return false;
+        this.got.set(r.input, r);
       }
-    } catch {
-      return undefined;
     }
-    return Array.from({ length: to - from }, (_, k) => got.get(from + k)!);
+    return true;
+  }
+
+  /** The results of ranges [from, to) when all are done (undefined: not yet; null: a worker failed). */
+  private done(from: number, to: number): RangeResult[] | undefined | null {
+    if (!this.drain()) return null;
+    for (let k = from; k < to; k++) if (!this.got.has(k)) return undefined;
+    return Array.from({ length: to - from }, (_, k) => this.got.get(from + k)!);
+  }
+
+  /** The same, waiting for them (tests: the main thread leaves the ranges to the workers). */
+  private waitFor(from: number, to: number): RangeResult[] | null {
+    for (;;) {
+      const seen = Atomics.load(this.signal, 0);
+      const r = this.done(from, to);
+      if (r !== undefined) return r;
+      Atomics.wait(this.signal, 0, seen, 1000);
+    }
   }
 
   close(): void {

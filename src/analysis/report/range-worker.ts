@@ -28,6 +28,8 @@ function post(msg: RangeResult | Fault, transfer: ArrayBuffer[] = []): void {
 }
 
 const TEXT_BYTES = 8 << 20;
+/** The workers' text waits in memory until the main thread reaches it: past this, the main thread renders the rest. */
+const HELD_BYTES = 384 << 20;
 
 async function run(): Promise<void> {
   // Linux sets a thread's own niceness: the worker takes what CPU is idle and leaves a busy machine
@@ -46,7 +48,9 @@ async function run(): Promise<void> {
   claims.waitOpen();
   const bounds = receiveMessageOnPort(port)?.message as number[] | undefined;
   if (!bounds) return;
-  for (let r = claims.back(); r >= 0; r = claims.back()) {
+  for (let held = 0; held < HELD_BYTES; ) {
+    const r = claims.back();
+    if (r < 0) break;
     const [lo, hi] = rangeOf(bounds, r);
     const corrupt: (number | string)[] = [];
     const cursors = cursorsAt(streams, tsOffset, lo, { onCorruptPage: (input, page, message) => void corrupt.push(input, page, message) });
@@ -72,6 +76,7 @@ async function run(): Promise<void> {
       },
       hi - 1,
     );
+    held += w.pos;
     const buf = w.buf;
     const text = (buf.byteOffset === 0 ? buf.buffer : buf.buffer.slice(buf.byteOffset, buf.byteOffset + w.pos)) as ArrayBuffer;
     post(
