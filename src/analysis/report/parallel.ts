@@ -5,7 +5,6 @@
  * they are the text it would have printed itself (else it prints the rest itself).
  */
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { availableParallelism } from 'node:os';
 import type { Trace } from '../../trace/model.js';
 import type { CpuStream } from '../../file/cpu-stream.js';
 import type { CommTable } from '../../events/printfmt/context.js';
@@ -14,21 +13,16 @@ import type { PrintPass, ReportOptions } from './report.js';
 import { Claims, atEnd, headsOf, rangeOf, sameHeads, type RangeResult } from './ranges.js';
 import { newSignal, type Fault } from './thread-signal.js';
 
-/** Below this many bytes of pages a worker costs more to start than it saves (~150,000 events). */
-const MIN_BYTES = 12 << 20;
-const MAX_DEFAULT = 3;
-
 /**
  * Worker threads for a text report of these streams (0: this thread only): opts.threads or
- * LKST_REPORT_THREADS when given, else one per further CPU (up to 3) for traces big enough.
+ * LKST_REPORT_THREADS. Off by default: on the 2-CPU VM, busy with other work whenever measured
+ * (docs/bench.md), a worker cost more CPU (its own start-up) than it saved, and the main thread
+ * rendered slower beside it.
  */
 export function parallelThreads(file: Trace, opts: ReportOptions, streams: readonly CpuStream[]): number {
   if (opts.json || !('compression' in file) || !streams.length || !streams.every((s) => s.pageTime && s.chunksFrom)) return 0;
-  const env = process.env.LKST_REPORT_THREADS;
-  const asked = opts.threads ?? (env ? Number(env) : undefined);
-  if (asked !== undefined) return Number.isInteger(asked) && asked > 0 ? asked : 0;
-  const bytes = streams.reduce((n, s) => n + s.size, 0);
-  return bytes >= MIN_BYTES ? Math.max(0, Math.min(availableParallelism() - 1, MAX_DEFAULT)) : 0;
+  const asked = opts.threads ?? (process.env.LKST_REPORT_THREADS ? Number(process.env.LKST_REPORT_THREADS) : 0);
+  return Number.isInteger(asked) && asked > 0 ? asked : 0;
 }
 
 export class RangeWorkers {

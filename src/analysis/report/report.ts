@@ -40,7 +40,7 @@ export interface ReportOptions {
   buffers?: readonly string[];
   /** raw_syscalls sys_enter/sys_exit show the syscall's name ("NR 0" becomes "NR 0 read"); off by default, so the text stays trace-cmd's. */
   syscallNames?: boolean;
-  /** Worker threads rendering the text (default: LKST_REPORT_THREADS, else one per further CPU for big traces; 0: this thread only). */
+  /** Worker threads rendering time ranges of the text (default LKST_REPORT_THREADS, else 0: this thread only). */
   threads?: number;
   /** Tests: this thread renders at most this many time ranges and leaves the rest to the workers. */
   mainRanges?: number;
