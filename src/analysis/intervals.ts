@@ -27,7 +27,7 @@ export const timesIrq = (entry: string): boolean => entry === 'irq:irq_handler_e
  */
 export function missingExitLines(reg: EventRegistry, times: (entry: string) => boolean): string[] {
   const out: string[] = [];
-  for (const fmt of reg.all()) {
+  for (const fmt of reg.identities()) {
     const entry = `${fmt.system}:${fmt.name}`;
     if (!times(entry)) continue;
     const exit = exitOf(entry);

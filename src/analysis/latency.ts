@@ -146,7 +146,7 @@ export class LatencyAnalysis implements Analysis {
     const has = (s: string, n: string) => !!reg.find(s, n);
     const missing: string[] = [];
     if (!has('sched', 'sched_switch') || !(has('sched', 'sched_waking') || has('sched', 'sched_wakeup'))) missing.push('wakeup latency needs sched:sched_switch and sched:sched_waking (or sched_wakeup)');
-    if (!has('raw_syscalls', 'sys_enter') && !has('raw_syscalls', 'sys_exit') && !reg.all().some((f) => f.system === 'syscalls')) missing.push('syscall times need raw_syscalls:sys_enter and sys_exit: record them with -m syscall or -e raw_syscalls:sys_enter -e raw_syscalls:sys_exit');
+    if (!has('raw_syscalls', 'sys_enter') && !has('raw_syscalls', 'sys_exit') && !reg.identities().some((f) => f.system === 'syscalls')) missing.push('syscall times need raw_syscalls:sys_enter and sys_exit: record them with -m syscall or -e raw_syscalls:sys_enter -e raw_syscalls:sys_exit');
     if (!has('irq', 'irq_handler_entry') && !has('irq', 'softirq_entry')) missing.push('IRQ times need irq:irq_handler_entry/exit and irq:softirq_entry/exit: record them with -m interrupt or -e irq:irq_handler_entry -e irq:irq_handler_exit');
     missing.push(...missingExitLines(reg, (entry) => timesIrq(entry) || entry === 'raw_syscalls:sys_enter'));
     const byTask = [...this.byTask].map(([pid, d]) => ({ pid, comm: this.pass.model.commOf(pid), latency: d.summary() }));

@@ -6,7 +6,7 @@
 import type { EventRegistry } from '../events/registry.js';
 import type { TraceEvent } from './event.js';
 import { Dispatch, SOFTIRQ_NAMES, hex } from './schema.js';
-import { X86_64_SYSCALLS } from './syscall-names.js';
+import { syscallName } from './syscall-names.js';
 import { exitTraced } from './intervals.js';
 
 export type RunState = 'running' | 'runnable' | 'sleeping' | 'blocked' | 'stopped' | 'dead' | 'unknown';
@@ -72,9 +72,7 @@ export function lockKind(flags: number): string {
   return LOCK_FLAGS.filter((_, i) => flags & (1 << i)).join('|') || 'lock';
 }
 
-export function syscallName(nr: number): string {
-  return X86_64_SYSCALLS[nr] ?? `syscall_${nr}`;
-}
+export { syscallName };
 
 interface SavedSched {
   tasks: (Omit<Task, 'held'> & { held: [string, { name: string; since: number }][] })[];
@@ -113,7 +111,8 @@ export class SchedModel {
     });
     d.bind(reg, 'raw_syscalls', 'sys_enter', ['id'], (ev, f) => this.onSysEnter(ev.ts, ev.pid, ev.num(f.id), ev.cpu));
     d.bind(reg, 'raw_syscalls', 'sys_exit', ['id'], (ev, f) => this.onSysExit(ev.ts, ev.pid, ev.num(f.id)));
-    for (const fmt of reg.all()) {
+    // Picked by name: parsing the ~700 syscalls formats would cost more than the pass over a small trace.
+    for (const fmt of reg.identities()) {
       if (fmt.system !== 'syscalls') continue;
       if (fmt.name.startsWith('sys_enter_')) {
         const nm = fmt.name.slice('sys_enter_'.length);
@@ -132,7 +131,7 @@ export class SchedModel {
       this.irqEnter(ev.ts, ev.cpu, 'softirq', vec, `softirq ${SOFTIRQ_NAMES[vec] ?? vec}`, softirqTimed);
     });
     d.bind(reg, 'irq', 'softirq_exit', ['vec'], (ev, f) => this.irqExit(ev.ts, ev.cpu, 'softirq', ev.num(f.vec)));
-    for (const fmt of reg.all()) {
+    for (const fmt of reg.identities()) {
       // irq_vectors:<vector>_entry/_exit: the x86 interrupt vectors (local timer, IPIs...).
       if (fmt.system !== 'irq_vectors') continue;
       const m = /^(.*)_(entry|exit)$/.exec(fmt.name);

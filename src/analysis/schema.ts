@@ -22,7 +22,7 @@ export type Handler = (ev: TraceEvent) => void;
 export class Dispatch {
   private readonly table: (Handler | undefined)[] = [];
 
-  on(fmt: EventFormat | undefined, h: Handler): void {
+  on(fmt: Pick<EventFormat, 'id'> | undefined, h: Handler): void {
     if (!fmt) return;
     const old = this.table[fmt.id];
     this.table[fmt.id] = old

@@ -364,3 +364,8 @@ export const X86_64_SYSCALLS: Readonly<Record<number, string>> = {
   449: 'futex_waitv',
   450: 'set_mempolicy_home_node',
 };
+
+/** The x86-64 name of a syscall number ("syscall_N" when unknown). */
+export function syscallName(nr: number): string {
+  return X86_64_SYSCALLS[nr] ?? `syscall_${nr}`;
+}

@@ -37,8 +37,8 @@ export class KernelSymbols {
   private readonly los: Uint32Array;
   /** The addresses as lkst's 64-bit numbers (signed, exact below 2^53 in magnitude), NaN beyond. */
   private readonly addrNums: Float64Array;
-  /** Where each symbol's name is in the text: made into strings only when asked (most never are). */
-  private readonly text: string;
+  /** Where each symbol's name is in the text's bytes: made into strings only when asked (most never are). */
+  private readonly text: Buffer;
   private readonly nameStart: Int32Array;
   private readonly nameEnd: Int32Array;
   private readonly names: (string | undefined)[];
@@ -48,9 +48,11 @@ export class KernelSymbols {
 
   /**
    * Parses /proc/kallsyms text: "ADDR TYPE NAME[\t[MODULE]]", as tep_parse_kallsyms does: absolute
-   * symbols and '$' names are left out, and reading stops at the first line it cannot read.
+   * symbols and '$' names are left out, and reading stops at the first line it cannot read. Bytes
+   * (UTF-8) are read as they are: a trace's 5 MB of kallsyms need not become a string.
    */
-  constructor(text = '') {
+  constructor(source: string | Uint8Array = '') {
+    const text = typeof source === 'string' ? Buffer.from(source, 'utf8') : Buffer.from(source.buffer, source.byteOffset, source.byteLength);
     // Typed columns, grown by doubling (120,000 pushes of numbers past 2^31 into arrays were slow).
     let cap = 1024;
     let his = new Uint32Array(cap);
@@ -69,31 +71,31 @@ export class KernelSymbols {
     let p = 0;
     const n = text.length;
     while (p < n) {
-      let e = text.indexOf('\n', p);
+      let e = text.indexOf(10, p);
       if (e < 0) e = n;
       if (e > p) {
         // The address read as two 32-bit halves, digit by digit.
         let a = p;
-        while (a < e && text.charCodeAt(a) === 32) a++;
+        while (a < e && text[a]! === 32) a++;
         let hi = 0;
         let lo = 0;
         let q = a;
         for (; q < e; q++) {
-          const c = text.charCodeAt(q);
+          const c = text[q]!;
           const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1;
           if (d < 0) break;
           hi = ((hi << 4) | (lo >>> 28)) >>> 0;
           lo = ((lo << 4) | d) >>> 0;
         }
-        if (q === a || q - a > 16 || text.charCodeAt(q) !== 32) break;
-        const type = text.charCodeAt(q + 1);
+        if (q === a || q - a > 16 || text[q]! !== 32) break;
+        const type = text[q + 1]!;
         let ns = q + 2;
-        while (ns < e && (text.charCodeAt(ns) === 32 || text.charCodeAt(ns) === 9)) ns++;
+        while (ns < e && (text[ns]! === 32 || text[ns]! === 9)) ns++;
         let ne = ns;
-        while (ne < e && text.charCodeAt(ne) > 32) ne++;
+        while (ne < e && text[ne]! > 32) ne++;
         if (ne === ns) break;
         // Absolute symbols (x86-64 per-CPU offsets) and ARM's '$' names are not code.
-        if (text.charCodeAt(ns) !== 36 && type !== 65 && type !== 97) {
+        if (text[ns]! !== 36 && type !== 65 && type !== 97) {
           if (count === cap) {
             cap *= 2;
             his = grow(his);
@@ -104,12 +106,12 @@ export class KernelSymbols {
           his[count] = hi;
           los[count] = lo;
           // "\t[module]": one tab, a bracket, then the name up to the last character (the ']').
-          if (text.charCodeAt(ne) === 9 && text.charCodeAt(ne + 1) === 91) {
+          if (text[ne]! === 9 && text[ne + 1]! === 91) {
             let me = ne + 2;
-            while (me < e && text.charCodeAt(me) > 32) me++;
+            while (me < e && text[me]! > 32) me++;
             if (me > ne + 2) {
               modIdx.push(count);
-              modNames.push(text.slice(ne + 2, me - 1));
+              modNames.push(text.toString('utf8', ne + 2, me - 1));
             }
           }
           starts[count] = ns;
@@ -201,7 +203,7 @@ export class KernelSymbols {
   }
 
   nameAt(i: number): string {
-    return (this.names[i] ??= this.text.slice(this.nameStart[i]!, this.nameEnd[i]!));
+    return (this.names[i] ??= this.text.toString('utf8', this.nameStart[i]!, this.nameEnd[i]!));
   }
 
   addrAt(i: number): bigint {
@@ -226,10 +228,11 @@ export class KernelSymbols {
   /** The address of a symbol by name (first in address order), as libtraceevent's test_for_symbol. */
   addressOf(name: string): bigint | undefined {
     // A linear search: print formats name few symbols, and each result is kept by the caller.
-    const n = name.length;
+    const want = Buffer.from(name, 'utf8');
+    const n = want.length;
     for (let i = 0; i < this.nameStart.length; i++) {
       const s = this.nameStart[i]!;
-      if (this.nameEnd[i]! - s === n && this.text.startsWith(name, s)) return this.addrAt(i);
+      if (this.nameEnd[i]! - s === n && this.text.compare(want, 0, n, s, s + n) === 0) return this.addrAt(i);
     }
     return undefined;
   }

@@ -51,6 +51,11 @@ export class EventRegistry {
     return undefined;
   }
 
+  /** Id, system and name of every format, none of them parsed (for picking events by name). */
+  identities(): { id: number; system: string; name: string }[] {
+    return [...this.byId.values()];
+  }
+
   all(): EventFormat[] {
     return [...this.byId.values()].map((f) => this.parsed(f)!);
   }

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { constants as zlibConstants, inflateSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 import { LkstError } from '../base/errors.js';
 import { isUnreadable, unreadablePages } from '../ringbuf/page.js';
 import { shownText } from '../base/text.js';
@@ -21,6 +20,11 @@ export interface Decompressor {
    * the pages the decompressor did not reach left marked unreadable. Never throws for bad data.
    */
   salvage(data: Buffer, rawSize: number, pageSize: number): Buffer;
+}
+
+/** fzstd (pure JS), loaded only when libzstd is not there or a damaged block needs every decoder. */
+function zstdDecompress(data: Uint8Array, out: Uint8Array): Uint8Array {
+  return (createRequire(import.meta.url)('fzstd') as typeof import('fzstd')).decompress(data, out);
 }
 
 /** Runs fill (which writes into dst as far as it gets) and ignores its failure: what it wrote stays. */

@@ -10,6 +10,13 @@ import type { CpuPageStream } from '../trace/model.js';
 export interface CpuStream extends CpuPageStream {
   /** Compressed streams: the runs chunks() decompresses, one chunk each (for decompressing elsewhere). */
   runs?: ZRun[];
+  /** The time in the header of page `page` (the ring buffer's own clock, no file offset), read alone; NaN past the end. */
+  pageTime?(page: number): number;
+}
+
+/** The timestamp a page's header holds (a u64, as a number). */
+function headerTime(b: Buffer, at: number): number {
+  return b.length >= at + 8 ? b.readUInt32LE(at + 4) * 0x100000000 + b.readUInt32LE(at) : NaN;
 }
 
 export const CHUNK_BYTES = 1 << 20;
@@ -26,6 +33,7 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
     warnings.push(`CPU ${cpu}: the file ends ${size - usable} bytes early; read ${usable / pageSize} whole pages of ${Math.ceil(size / pageSize)}`);
   }
   const step = Math.max(pageSize, CHUNK_BYTES - (CHUNK_BYTES % pageSize));
+  let head: Buffer | undefined;
   return {
     cpu,
     counters: {},
@@ -43,6 +51,11 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
       const i = Math.floor((page * pageSize) / step);
       return chunksFrom(chunkAt, i, page - (i * step) / pageSize, pageSize);
     },
+    pageTime(page) {
+      const p = page * pageSize;
+      // Alone: the source's window would read 64 KiB around it.
+      return page >= 0 && p < usable ? headerTime(src.readInto((head ??= Buffer.alloc(8)), offset + p, 8), 0) : NaN;
+    },
   };
   function chunkAt(i: number): Buffer | undefined {
     const p = i * step;
@@ -52,7 +65,8 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
 
 /**
  * The pages from one page on, through chunkAt: chunk i from its page `skip` on, then the chunks
- * after it. One seek serves both the viewer's windows (chunkAt) and resumed walks (chunksFrom).
+ * after it. One seek serves both the viewer's windows (chunkAt) and resumed walks (chunksFrom) of a
+ * plain stream; a compressed one starts at the compressed chunk that holds the page.
  */
 function* chunksFrom(chunkAt: (i: number) => Buffer | undefined, i: number, skip: number, pageSize: number): Generator<Buffer> {
   const head = chunkAt(i);
@@ -78,11 +92,11 @@ export interface ZRun {
   damaged?: boolean;
 }
 
-/** The first run is small so that pages come quickly; later ones are a few MiB. */
-function groupRuns(cpu: number, table: ZChunk[], pageSize: number): ZRun[] {
+/** The first run is small so that pages come quickly; later ones are `later` bytes (a few MiB). */
+function groupRuns(cpu: number, table: ZChunk[], pageSize: number, later = ZRUN_BYTES): ZRun[] {
   const runs: ZRun[] = [];
   for (let i = 0; i < table.length; ) {
-    const limit = runs.length ? ZRUN_BYTES : CHUNK_BYTES;
+    const limit = runs.length ? later : CHUNK_BYTES;
     const run: ZRun = { cpu, chunks: [], raw: 0, pageSize };
     while (i < table.length && (run.raw < limit || !run.chunks.length)) {
       run.chunks.push(table[i]!);
@@ -165,6 +179,20 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     runs.push({ cpu, chunks: [], raw: pageSize, pageSize, damaged: true });
     total += pageSize;
   }
+  // The first page of each compressed chunk, to find a page without decompressing what is before it.
+  const firstPage = new Float64Array(table.length + 1);
+  for (let i = 0; i < table.length; i++) firstPage[i + 1] = firstPage[i]! + table[i]!.rawSize / pageSize;
+  const chunkOf = (page: number): number => {
+    let lo = 0;
+    let hi = table.length;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >>> 1;
+      if (firstPage[mid]! <= page) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  };
+  let cached: { chunk: number; pages: Buffer } | undefined;
   return {
     cpu,
     counters: {},
@@ -174,17 +202,30 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     *chunks() {
       for (const run of runs) yield decompressRun(src, run, unzip);
     },
-    chunkAt,
-    chunksFrom(page: number) {
-      // The run holding the page: earlier runs are never decompressed.
-      let i = 0;
-      let first = 0;
-      while (i < runs.length - 1 && first + runs[i]!.raw / pageSize <= page) first += runs[i++]!.raw / pageSize;
-      return chunksFrom(chunkAt, i, page - first, pageSize);
+    *chunksFrom(page) {
+      if (page >= firstPage[table.length]!) {
+        if (damaged && page === firstPage[table.length]) yield decompressRun(src, runs[runs.length - 1]!, unzip);
+        return;
+      }
+      // From the chunk that holds the page, in pieces of about CHUNK_BYTES: a reader that stops
+      // soon after (a time range of a report) decompresses little it does not use.
+      const c = chunkOf(page);
+      let skip = (page - firstPage[c]!) * pageSize;
+      for (const piece of groupRuns(cpu, table.slice(c), pageSize, CHUNK_BYTES)) {
+        yield decompressRun(src, piece, unzip).subarray(skip);
+        skip = 0;
+      }
+      if (damaged) yield decompressRun(src, runs[runs.length - 1]!, unzip);
+    },
+    chunkAt(i) {
+      const run = runs[i];
+      return run && decompressRun(src, run, unzip);
+    },
+    pageTime(page) {
+      if (!(page >= 0 && page < firstPage[table.length]!)) return NaN;
+      const c = chunkOf(page);
+      if (cached?.chunk !== c) cached = { chunk: c, pages: decompressRun(src, { cpu, chunks: [table[c]!], raw: table[c]!.rawSize, pageSize }, unzip) };
+      return headerTime(cached.pages, (page - firstPage[c]!) * pageSize);
     },
   };
-  function chunkAt(i: number): Buffer | undefined {
-    const run = runs[i];
-    return run && decompressRun(src, run, unzip);
-  }
 }

@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { LkstError } from '../base/errors.js';
 import { shownText } from '../base/text.js';
 import type { ByteSource } from './source.js';
@@ -96,16 +97,26 @@ export class Cursor {
    * with a warning; the parsers take any whole lines. Without, it is refused.
    */
   linesUpTo(sizeBytes: 4 | 8, name: string, warnings: string[] | undefined): string {
+    return textOf(this.lineBytesUpTo(sizeBytes, name, warnings));
+  }
+
+  /** The same as bytes (UTF-8), for text that is parsed without being made a string. */
+  lineBytesUpTo(sizeBytes: 4 | 8, name: string, warnings: string[] | undefined): Buffer {
     const len = sizeBytes === 4 ? this.u32(`${name} size`) : this.u64(`${name} size`);
-    if (len <= this.remaining || !warnings) return this.bytes(len, name).toString('utf8');
-    const text = this.bytes(Math.max(0, this.remaining), name).toString('utf8');
-    warnings.push(`the ${name} claim ${len} bytes where ${text.length} are left; read their whole lines`);
-    return text.slice(0, text.lastIndexOf('\n') + 1);
+    if (len <= this.remaining || !warnings) return this.bytes(len, name);
+    const bytes = this.bytes(Math.max(0, this.remaining), name);
+    warnings.push(`the ${name} claim ${len} bytes where ${textOf(bytes).length} are left; read their whole lines`);
+    return bytes.subarray(0, bytes.lastIndexOf(10) + 1);
   }
 
   /** Text of a size that precedes it as a u32 or u64. */
   sizedText(sizeBytes: 4 | 8, name: string): string {
     const len = sizeBytes === 4 ? this.u32(`${name} size`) : this.u64(`${name} size`);
-    return this.bytes(len, name).toString('utf8');
+    return textOf(this.bytes(len, name));
   }
+}
+
+/** UTF-8 bytes as a string; ASCII (nearly always) takes Node's fast path, ten times quicker on megabytes. */
+export function textOf(b: Buffer): string {
+  return isAscii(b) ? b.toString('ascii') : b.toString('utf8');
 }

@@ -11,7 +11,7 @@ import { decompressorFor, type Decompressor } from './compression.js';
 import { compressedCpuStream, plainCpuStream, type CpuStream } from './cpu-stream.js';
 import { lossCountersOfStats } from '../trace/loss.js';
 import type { Trace, TraceBuffer } from '../trace/model.js';
-import { Cursor, CorruptFileError, corruptFile } from './cursor.js';
+import { Cursor, CorruptFileError, corruptFile, textOf } from './cursor.js';
 import { MAGIC, Opt, SEC_FL_COMPRESS, TAG_FLYRECORD, TAG_LATENCY, TAG_OPTIONS } from './layout.js';
 import { interpretOptions, readOptionRecords, type BufferOption, type FileOptions, type OptionRecord } from './options.js';
 import { readCmdlines, readEventFormats, readFtraceFormats, readHeaderInfo, readKallsyms, readPrintk } from './sections.js';
@@ -55,7 +55,7 @@ interface Parts {
   headers: { headerPage: string; headerEvent: string };
   ftraceFormats: string[];
   eventFormats: { system: string; formats: string[] }[];
-  kallsyms: string;
+  kallsyms: Buffer;
   printk: string;
   cmdlines: string;
   options: FileOptions;
@@ -110,7 +110,7 @@ class TraceDatFile implements TraceFile {
       headerEvent: p.headers.headerEvent,
       ftraceFormats: p.ftraceFormats,
       eventFormats: p.eventFormats,
-      kallsyms: p.kallsyms,
+      kallsyms: '',
       printk: p.printk,
       cmdlines: p.cmdlines,
       clock: main.clock,
@@ -121,10 +121,20 @@ class TraceDatFile implements TraceFile {
       ...(p.options.maskset ? { maskset: p.options.maskset } : {}),
       ...(p.options.cpuStats.has(main.name) ? { cpuStats: p.options.cpuStats.get(main.name) } : {}),
     };
+    // The text only for those who ask for it (a copy of the trace): the symbols are read from the bytes.
+    let kallsyms: string | Buffer = p.kallsyms;
+    Object.defineProperty(this.meta, 'kallsyms', {
+      enumerable: true,
+      get: () => (typeof kallsyms === 'string' ? kallsyms : (kallsyms = textOf(kallsyms))),
+      set: (v: string) => void (kallsyms = v),
+    });
+    this.kallsymsSource = () => kallsyms;
   }
 
+  private readonly kallsymsSource: () => string | Buffer;
+
   get kallsyms(): KernelSymbols {
-    return (this.symbols ??= new KernelSymbols(this.meta.kallsyms));
+    return (this.symbols ??= new KernelSymbols(this.kallsymsSource()));
   }
 
   get printkFormats(): Map<bigint, string> {
@@ -233,7 +243,7 @@ function parseV7(src: FileSource, c: Cursor, longSize: number, pageSize: number,
   const headers = section(Opt.HEADER_INFO, 'header_page/header_event', readHeaderInfo, undefined);
   const ftraceFormats = section(Opt.FTRACE_EVENTS, 'ftrace event formats', readFtraceFormats, []);
   const eventFormats = section(Opt.EVENT_FORMATS, 'event formats', readEventFormats, []);
-  const kallsyms = section(Opt.KALLSYMS, 'kallsyms', (c) => readKallsyms(c, warnings), '');
+  const kallsyms = section(Opt.KALLSYMS, 'kallsyms', (c) => readKallsyms(c, warnings), Buffer.alloc(0));
   const printk = section(Opt.PRINTK, 'printk formats', (c) => readPrintk(c, warnings), '');
   const cmdlines = section(Opt.CMDLINES, 'saved cmdlines', (c) => readCmdlines(c, warnings), '');
   const flyrecords = options.buffers.filter((b) => !b.latency);

@@ -38,8 +38,9 @@ export function readEventFormats(c: Cursor): { system: string; formats: string[]
   return out;
 }
 
-export function readKallsyms(c: Cursor, warnings?: string[]): string {
-  return c.linesUpTo(4, 'kallsyms', warnings);
+/** Kept as bytes: parsed as they are, made a string only when someone asks for the text. */
+export function readKallsyms(c: Cursor, warnings?: string[]): Buffer {
+  return c.lineBytesUpTo(4, 'kallsyms', warnings);
 }
 
 export function readPrintk(c: Cursor, warnings?: string[]): string {

@@ -185,7 +185,7 @@ export function mergeRecords(inputs: readonly MergeInput[], visit: MergeVisitor,
  * nothing more now drops out of this pass. Returns how many were visited (the visitor returning
  * false stops it).
  */
-function mergeCursors(cursors: readonly Cursor[], visit: MergeVisitor, until: number, mark?: MergeOptions['mark']): number {
+export function mergeCursors(cursors: readonly Cursor[], visit: MergeVisitor, until: number, mark?: MergeOptions['mark']): number {
   const every = mark ? mark.every : Infinity;
   let nextMark = every;
   const live = cursors.filter((c) => c.i < c.n || c.nextPage());

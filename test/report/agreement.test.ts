@@ -84,8 +84,8 @@ test('lost events print as trace-cmd prints them', async () => {
     assert.deepEqual(dropped(text), theirs);
     assert.ok(summary.loss.cpus.some((c) => c.lost > 0 || !c.exact));
     assert.equal(text, small.report);
-    // The worker threads redo the lines after a loss the same way.
-    const many = await reportText(small.dir, small.path, { threads: 2 });
+    // Worker threads rendering all but the first time range place the losses the same way.
+    const many = await reportText(small.dir, small.path, { threads: 2, mainRanges: 1 });
     assert.ok(many.text === text, 'with worker threads the text differs');
     assert.deepEqual(many.summary, summary);
   } finally {
@@ -123,6 +123,12 @@ test('the worker threads print exactly what one thread prints, whole and filtere
       const many = await reportText(cap.dir, cap.path, { ...opts, threads });
       assert.ok(many.text === one.text, `${JSON.stringify(opts)} with ${threads} worker(s): the text differs`);
       assert.deepEqual(many.summary, one.summary);
+      // The main thread keeps only the first time range: the workers' ranges are printed.
+      let shared: { main: number; workers: number; used: boolean } | undefined;
+      const theirs = await reportText(cap.dir, cap.path, { ...opts, threads, mainRanges: 1, onRanges: (r) => (shared = r) });
+      assert.ok(theirs.text === one.text, `${JSON.stringify(opts)} with ${threads} worker(s) rendering all but the first range: the text differs`);
+      assert.deepEqual(theirs.summary, one.summary);
+      assert.ok(shared && shared.main === 1 && shared.workers > 1 && shared.used, `the workers' ranges were not used: ${JSON.stringify(shared)}`);
     }
     if (!Object.keys(opts).length) assert.equal(one.text, cap.report);
     assert.ok(one.summary.printed > 0, `${JSON.stringify(opts)} printed nothing`);

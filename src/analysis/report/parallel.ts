@@ -1,294 +1,153 @@
 /**
- * The parallel text report: worker threads (render-worker.ts) render the events of the CPU streams
- * into batches; this thread merges the batches by time exactly as mergeRecords merges records
- * (smallest time first, the lower input on ties), writes each line's head, places losses and
- * registers task names at the record that named them, so the text is the single-thread text.
+ * The parallel text report: the trace is cut into time ranges (ranges.ts); this thread renders them
+ * from the front with one merge straight to the output, workers (range-worker.ts) from the back into
+ * memory, until the two meet. Then the workers' texts follow in order, once this thread has checked
+ * they are the text it would have printed itself (else it prints the rest itself).
  */
-import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Trace } from '../../trace/model.js';
 import type { CpuStream } from '../../file/cpu-stream.js';
-import type { LineWriter, PrintPass, ReportOptions } from './report.js';
-import type { TextWriter } from '../../events/printfmt/writer.js';
 import type { CommTable } from '../../events/printfmt/context.js';
-import { newSignal, receiveAny, type Fault } from './thread-signal.js';
-
-export type { Fault };
-
-/** Kinds of batch entries besides an event id: no format, left out by a filter, an undecodable page. */
-export const UNKNOWN = -1;
-export const FILTERED = -2;
-export const CORRUPT = -3;
-export const BATCH_RECORDS = 16384;
-export const BATCH_BODY = 1 << 20;
-const AHEAD = 2;
-const COPY_PIECE = 256 << 10;
-const FIX = 'run again with LKST_REPORT_THREADS=0 (one thread)';
-
-/** The memory of a batch, handed back to be filled again. */
-export interface BatchMemory {
-  ts: ArrayBuffer;
-  missed: ArrayBuffer;
-  meta: ArrayBuffer;
-  body: ArrayBuffer;
-}
-
-/** A run of one input's records, rendered. */
-export interface Batch {
-  input: number;
-  n: number;
-  /** No more records after these. */
-  done: boolean;
-  ts: ArrayBuffer;
-  missed: ArrayBuffer;
-  /** Per record: kind, pid (a CORRUPT mark's page index), end of its line's task column and of its line in body. */
-  meta: ArrayBuffer;
-  body: ArrayBuffer;
-  /** Task names the records registered: record index, pid, comm, ... */
-  comms: (number | string)[];
-  /** The messages of CORRUPT marks, in order. */
-  faults: string[];
-}
+import { Cursor, mergeCursors, type MergeInput, type MergeVisitor } from '../../ringbuf/merge.js';
+import type { PrintPass, ReportOptions } from './report.js';
+import { Claims, atEnd, headsOf, rangeOf, sameHeads, type RangeResult } from './ranges.js';
+import { newSignal, type Fault } from './thread-signal.js';
 
 /**
- * Worker threads for a report of these streams (0: render on this thread). Only when asked
- * (opts.threads or LKST_REPORT_THREADS): measured on the 2-CPU VM (docs/bench.md), the workers
- * took about twice the CPU time of one thread for the same text, so they lost by wall clock there.
+ * Worker threads for a text report of these streams (0: this thread only): opts.threads or
+ * LKST_REPORT_THREADS. Off by default: on the 2-CPU VM, busy with other work whenever measured
+ * (docs/bench.md), a worker cost more CPU (its own start-up) than it saved, and the main thread
+ * rendered slower beside it.
  */
 export function parallelThreads(file: Trace, opts: ReportOptions, streams: readonly CpuStream[]): number {
-  if (opts.json || !('compression' in file) || !streams.length) return 0;
+  if (opts.json || !('compression' in file) || !streams.length || !streams.every((s) => s.pageTime && s.chunksFrom)) return 0;
   const asked = opts.threads ?? (process.env.LKST_REPORT_THREADS ? Number(process.env.LKST_REPORT_THREADS) : 0);
-  return Number.isInteger(asked) && asked > 0 ? Math.min(asked, streams.length) : 0;
+  return Number.isInteger(asked) && asked > 0 ? asked : 0;
 }
 
-/** One input's batch being read. */
-class Head {
-  ts = new Float64Array(0);
-  missed = new Float64Array(0);
-  meta = new Int32Array(0);
-  body: Buffer = Buffer.alloc(0);
-  comms: (number | string)[] = [];
-  faults: string[] = [];
-  n = 0;
-  i = 0;
-  /** Next registered name and CORRUPT message to apply. */
-  c = 0;
-  f = 0;
-  done = false;
-
-  batch?: Batch;
-
-  load(b: Batch): void {
-    this.batch = b;
-    this.ts = new Float64Array(b.ts, 0, b.n);
-    this.missed = new Float64Array(b.missed, 0, b.n);
-    this.meta = new Int32Array(b.meta, 0, 4 * b.n);
-    this.body = Buffer.from(b.body);
-    this.comms = b.comms;
-    this.faults = b.faults;
-    this.n = b.n;
-    this.i = 0;
-    this.c = 0;
-    this.f = 0;
-    this.done = b.done;
-  }
-}
-
-export class ParallelInputs {
+export class RangeWorkers {
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly signal = newSignal();
-  private readonly queues: Batch[][];
-  private readonly heads: Head[];
+  readonly claims = Claims.create();
 
-  constructor(path: string, opts: ReportOptions, private readonly count: number, threads: number) {
-    this.queues = Array.from({ length: count }, () => []);
-    this.heads = Array.from({ length: count }, () => new Head());
+  /** Started first thing: each worker opens the file while this thread does. */
+  constructor(path: string, opts: ReportOptions, threads: number) {
     const { buffers, cpu, events, pid, plugins, syscallNames } = opts;
     for (let t = 0; t < threads; t++) {
       const { port1, port2 } = new MessageChannel();
-      const inputs = Array.from({ length: count }, (_, k) => k).filter((k) => k % threads === t);
-      const worker = new Worker(new URL('./render-worker.js', import.meta.url), {
-        workerData: { path, opts: { buffers, cpu, events, pid, plugins, syscallNames }, inputs, port: port2, signal: this.signal },
+      const worker = new Worker(new URL('./range-worker.js', import.meta.url), {
+        workerData: { path, opts: { buffers, cpu, events, pid, plugins, syscallNames }, port: port2, signal: this.signal, claims: this.claims.word },
         transferList: [port2],
       });
       worker.unref();
       this.workers.push(worker);
       this.ports.push(port1);
     }
-    for (let k = 0; k < count; k++) for (let a = 0; a < AHEAD; a++) this.ask(k);
-  }
-
-  /** Asks for the input's next batch, handing back a spent one's memory for it. */
-  private ask(input: number, spent?: Batch): void {
-    const port = this.ports[input % this.workers.length]!;
-    if (!spent) {
-      port.postMessage({ input });
-      return;
-    }
-    const { ts, missed, meta, body } = spent;
-    port.postMessage({ input, reuse: { ts, missed, meta, body } }, [ts, missed, meta, body]);
-  }
-
-  /** Loads the input's next batch; false when it has none. */
-  private next(input: number): boolean {
-    const h = this.heads[input]!;
-    if (h.done) return false;
-    const q = this.queues[input]!;
-    while (!q.length) {
-      const b = receiveAny<Batch>(this.ports, this.signal, 'rendering the trace', FIX);
-      this.queues[b.input]!.push(b);
-    }
-    const b = q.shift()!;
-    if (!b.done) this.ask(input, h.batch);
-    h.load(b);
-    return true;
   }
 
   /**
-   * Moves the input to its next record, handling the CORRUPT marks on the way (where the merge
-   * would have met them: when the page before is done); false at its end.
+   * Prints every record: this thread's ranges, then the workers' (checked and settled) as soon as
+   * every range from here on is done, or the rest rendered here when they do not hold. This thread
+   * never waits for a worker: a range a worker has not finished yet it renders itself.
    */
-  private settle(input: number, pass: PrintPass): boolean {
-    const h = this.heads[input]!;
-    for (;;) {
-      if (h.i >= h.n) {
-        if (!this.next(input)) return false;
-        continue;
-      }
-      if (h.meta[4 * h.i] !== CORRUPT) return true;
-      pass.corruptPage(input, h.meta[4 * h.i + 1]!, h.faults[h.f++]!);
-      h.i++;
-    }
-  }
-
-  /** Copies body[start, end) of a batch to the output. */
-  private copy(w: TextWriter, body: Buffer, start: number, end: number): void {
-    while (start < end) {
-      const n = Math.min(end - start, COPY_PIECE);
-      w.need(n);
-      body.copy(w.buf, w.pos, start, start + n);
-      w.pos += n;
-      w.total += n;
-      start += n;
-    }
-  }
-
-  /**
-   * Prints every record in time order; returns how many records there were. The workers' lines are
-   * copied in runs; a line is redone from its task column when events were lost before it or when
-   * its worker knew its task by another name than the merged order does at that point.
-   */
-  print(lines: LineWriter, pass: PrintPass): number {
-    const { ledger, summary } = pass;
-    const w = lines.w;
-    const names = new TaskNames(lines.ctx.comms, this.count);
-    const live: number[] = [];
-    for (let k = 0; k < this.count; k++) if (this.settle(k, pass)) live.push(k);
+  print(bounds: number[], inputs: MergeInput[], visit: MergeVisitor, pass: PrintPass, comms: CommTable, opts: Pick<ReportOptions, 'mainRanges' | 'onRanges'> = {}): number {
+    const cursors = inputs.map((inp, i) => new Cursor(i, inp, inp.pageSize, { onCorruptPage: pass.corruptPage }));
+    for (const p of this.ports) p.postMessage(bounds);
+    const last = bounds.length;
+    this.claims.open(last + 1);
     let count = 0;
-    while (live.length) {
-      // The input with the smallest head time (the lower input on ties), and the runner-up's time.
-      let best = 0;
-      for (let j = 1; j < live.length; j++) {
-        const a = this.heads[live[j]!]!;
-        const b = this.heads[live[best]!]!;
-        const ta = a.ts[a.i]!;
-        const tb = b.ts[b.i]!;
-        if (ta < tb || (ta === tb && live[j]! < live[best]!)) best = j;
-      }
-      const input = live[best]!;
-      let limit = Infinity;
-      let limitIndex = Infinity;
-      for (let j = 0; j < live.length; j++) {
-        if (j === best) continue;
-        const o = this.heads[live[j]!]!;
-        const t = o.ts[o.i]!;
-        if (t < limit || (t === limit && live[j]! < limitIndex)) {
-          limit = t;
-          limitIndex = live[j]!;
+    let failed = false;
+    for (let r = 0; r <= last; r++) {
+      // Ranges a worker took are rendered here too while any of them, or one after, is not done.
+      const mine = r === 0 || (r < (opts.mainRanges ?? Infinity) && this.claims.front() === r);
+      if (!mine && !failed) {
+        const results = opts.mainRanges !== undefined ? this.waitFor(r, last + 1) : this.done(r, last + 1);
+        failed = results === null;
+        if (results) {
+          const used = holds(results, headsOf(cursors), pass, comms);
+          opts.onRanges?.({ main: r, workers: last + 1 - r, used });
+          if (used) return count + settle(results, pass, comms);
+          failed = true;
         }
       }
-      const beatsOnTie = input < limitIndex;
-      const h = this.heads[input]!;
-      const differs = names.differs[input]!;
-      // The run of lines to copy as they are: body[run, line start).
-      let run = h.i > 0 ? h.meta[4 * h.i - 1]! : 0;
-      let last = NaN;
-      for (;;) {
-        const i = h.i;
-        const ts = h.ts[i]!;
-        if (ts > limit || (ts === limit && !beatsOnTie)) break;
-        h.i = i + 1;
-        last = ts;
-        count++;
-        const meta = h.meta;
-        const kind = meta[4 * i]!;
-        let missed = h.missed[i]!;
-        if (kind !== FILTERED) {
-          summary.printed++;
-          if (missed) missed = ledger.place(input, missed);
-          const pid = meta[4 * i + 1]!;
-          if (missed || (kind >= 0 && differs.size && differs.has(pid))) {
-            const start = i > 0 ? meta[4 * i - 1]! : 0;
-            this.copy(w, h.body, run, start);
-            run = meta[4 * i + 3]!;
-            if (missed) lines.lost(input, missed);
-            if (kind === UNKNOWN) lines.unknown(input, missed);
-            else {
-              lines.task(input, pid, missed);
-              this.copy(w, h.body, meta[4 * i + 2]!, run);
-            }
-          }
-          // Names this record's text registered count from the next line on.
-          const cs = h.comms;
-          while (h.c < cs.length && cs[h.c] === i) {
-            names.register(input, cs[h.c + 1] as number, cs[h.c + 2] as string);
-            h.c += 3;
-          }
-        } else if (missed) ledger.place(input, missed);
-        if (h.i >= h.n || meta[4 * h.i] === CORRUPT) {
-          this.copy(w, h.body, run, meta[4 * i + 3]!);
-          ledger.seen(input, last);
-          if (!this.settle(input, pass)) {
-            live.splice(best, 1);
-            break;
-          }
-          run = h.i > 0 ? h.meta[4 * h.i - 1]! : 0;
-        }
-      }
-      if (h.i < h.n || !h.done) {
-        this.copy(w, h.body, run, h.i > 0 ? h.meta[4 * h.i - 1]! : 0);
-        if (!Number.isNaN(last)) ledger.seen(input, last);
-      }
+      count += mergeCursors(cursors, visit, rangeOf(bounds, r)[1] - 1);
     }
+    opts.onRanges?.({ main: last + 1, workers: 0, used: false });
     return count;
   }
 
+  private readonly got = new Map<number, RangeResult>();
+
+  /** Takes the messages waiting: false when a worker failed. */
+  private drain(): boolean {
+    for (const port of this.ports) {
+      for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+        const r = m.message as RangeResult | Fault;
+        if ('error' in r) return false;
+        this.got.set(r.input, r);
+      }
+    }
+    return true;
+  }
+
+  /** The results of ranges [from, to) when all are done (undefined: not yet; null: a worker failed). */
+  private done(from: number, to: number): RangeResult[] | undefined | null {
+    if (!this.drain()) return null;
+    for (let k = from; k < to; k++) if (!this.got.has(k)) return undefined;
+    return Array.from({ length: to - from }, (_, k) => this.got.get(from + k)!);
+  }
+
+  /** The same, waiting for them (tests: the main thread leaves the ranges to the workers). */
+  private waitFor(from: number, to: number): RangeResult[] | null {
+    for (;;) {
+      const seen = Atomics.load(this.signal, 0);
+      const r = this.done(from, to);
+      if (r !== undefined) return r;
+      Atomics.wait(this.signal, 0, seen, 1000);
+    }
+  }
+
   close(): void {
+    this.claims.close();
     for (const p of this.ports) p.close();
     for (const w of this.workers) void w.terminate();
   }
 }
 
 /**
- * The task names of the merged order and, per input, the names its worker knew (the saved ones and
- * those its own records registered): differs[k] holds the pids whose names the two tell apart.
+ * Whether the workers' ranges print what this thread would: each stream's times grew, each range
+ * starts where the one before ended (this thread's last for the first), the last ends every stream,
+ * the losses show the counts this ledger gives, and no task name they looked up was named before.
  */
-class TaskNames {
-  readonly differs: Set<number>[];
-  private readonly local: Map<number, string>[];
-  private readonly merged = new Map<number, string>();
-
-  constructor(private readonly comms: CommTable, inputs: number) {
-    this.differs = Array.from({ length: inputs }, () => new Set());
-    this.local = Array.from({ length: inputs }, () => new Map());
+function holds(results: readonly RangeResult[], from: number[], pass: PrintPass, comms: CommTable): boolean {
+  const saved = pass.ledger.save();
+  const named = new Set<number>();
+  let at = from;
+  let ok = true;
+  for (const res of results) {
+    ok = res.grew && sameHeads(at, res.start);
+    for (let j = 0; ok && j < res.places.length; j += 2) ok = pass.ledger.place(res.places[j]!, res.places[j + 1]!) === res.places[j + 1];
+    for (const pid of res.asked) if (comms.has(pid) || named.has(pid)) ok = false;
+    for (let j = 0; j < res.named.length; j += 2) named.add(res.named[j] as number);
+    if (!ok) break;
+    at = res.end;
   }
+  pass.ledger.load(saved);
+  return ok && atEnd(at);
+}
 
-  register(input: number, pid: number, comm: string): void {
-    // Workers register only pids the saved names lack, so these maps hold the rest.
-    this.local[input]!.set(pid, comm);
-    if (!this.merged.has(pid)) this.merged.set(pid, comm);
-    this.comms.register(pid, comm);
-    const name = this.merged.get(pid);
-    this.local.forEach((l, k) => (l.get(pid) === name ? this.differs[k]!.delete(pid) : this.differs[k]!.add(pid)));
+/** Takes the workers' ranges into the output and the pass's figures; returns their records. */
+function settle(results: readonly RangeResult[], pass: PrintPass, comms: CommTable): number {
+  let count = 0;
+  for (const res of results) {
+    for (let j = 0; j < res.places.length; j += 2) pass.ledger.place(res.places[j]!, res.places[j + 1]!);
+    res.lastTs.forEach((ts, input) => Number.isNaN(ts) || pass.ledger.seen(input, ts));
+    for (let j = 0; j < res.corrupt.length; j += 3) pass.corruptPage(res.corrupt[j] as number, res.corrupt[j + 1] as number, res.corrupt[j + 2] as string);
+    for (let j = 0; j < res.named.length; j += 2) comms.register(res.named[j] as number, res.named[j + 1] as string);
+    pass.summary.printed += res.printed;
+    count += res.records;
+    pass.w.chunk(Buffer.from(res.text, 0, res.length));
   }
+  return count;
 }

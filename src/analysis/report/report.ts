@@ -5,7 +5,7 @@
 import type { EventFormat } from '../../events/format.js';
 import { CommTable, type RenderContext } from '../../events/printfmt/context.js';
 import { EventRenderers, renderToString, type CompiledEvent } from '../../events/printfmt/event.js';
-import { syscallName } from '../sched-model.js';
+import { syscallName } from '../syscall-names.js';
 import type { KernelSymbols } from '../../events/kallsyms.js';
 import { latin1Bytes } from '../../events/printfmt/writer.js';
 import { i32le, u16le } from '../../events/printfmt/num.js';
@@ -17,12 +17,13 @@ import { mergeRecords, type MergeInput, type MergeVisitor } from '../../ringbuf/
 import type { EventRegistry } from '../../events/registry.js';
 import type { TextWriter } from '../../events/printfmt/writer.js';
 import { LkstError } from '../../base/errors.js';
-import { eventSelection, type EventSelection } from './event-filter.js';
+import type { EventSelection } from './event-filter.js';
 import { compileFieldsJson } from './json-fields.js';
 import { clockInNs, cpuColumn, nameColumn, padLeft, rawTimeColumn, taskColumn } from './line-head.js';
 import { OutputSink, type ReportOutput } from './sink.js';
 import { prefetchInputs } from './prefetch.js';
-import { ParallelInputs, parallelThreads } from './parallel.js';
+import { RangeWorkers, parallelThreads } from './parallel.js';
+import { rangeBounds } from './ranges.js';
 
 export interface ReportOptions {
   /** One JSON object per line instead of trace-cmd's text. */
@@ -39,8 +40,12 @@ export interface ReportOptions {
   buffers?: readonly string[];
   /** raw_syscalls sys_enter/sys_exit show the syscall's name ("NR 0" becomes "NR 0 read"); off by default, so the text stays trace-cmd's. */
   syscallNames?: boolean;
-  /** Worker threads rendering the text, one per CPU stream at most (default 0: this thread only, or LKST_REPORT_THREADS). */
+  /** Worker threads rendering time ranges of the text (default LKST_REPORT_THREADS, else 0: this thread only). */
   threads?: number;
+  /** Tests: this thread renders at most this many time ranges and leaves the rest to the workers. */
+  mainRanges?: number;
+  /** Told how the ranges were shared: this thread's, the workers', and whether the workers' text was used. */
+  onRanges?: (r: { main: number; workers: number; used: boolean }) => void;
 }
 
 export interface ReportSummary {
@@ -91,10 +96,10 @@ export async function runReport(path: string, opts: ReportOptions & OpenOptions 
 }
 
 /** The render context of a trace file: its saved cmdlines, kallsyms and printk formats. */
-export function renderContextOf(file: Pick<Trace, 'cmdlines' | 'kallsyms' | 'printkFormats'>): RenderContext {
+export function renderContextOf(file: Pick<Trace, 'cmdlines' | 'kallsyms' | 'printkFormats'>, comms?: CommTable): RenderContext {
   // The trace's own tables (each parsed once); kallsyms and printk formats when an event first needs them.
   return {
-    comms: CommTable.fromMap(file.cmdlines),
+    comms: comms ?? CommTable.fromMap(file.cmdlines),
     get symbols(): KernelSymbols {
       return file.kallsyms;
     },
@@ -145,31 +150,28 @@ export function reportStreams(file: Trace, opts: Pick<ReportOptions, 'buffers' |
 }
 
 export async function reportTrace(file: Trace, opts: ReportOptions = {}): Promise<ReportSummary> {
-  const ctx = renderContextOf(file);
-  const wanted = opts.events?.length ? eventSelection(opts.events, file.registry) : undefined;
-  if (wanted && wanted.size === 0) throw new LkstError(`none of the events ${opts.events!.join(', ')} is in ${file.path}`, 'see the events the file holds with `lkst report` without -e');
-
   const { streams, infos } = reportStreams(file, opts);
-  const tsOffset = Number(file.tsOffset);
-  const inputs: MergeInput[] = streams.map((cs) => ({ chunks: { [Symbol.iterator]: () => cs.chunks(true)[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset }));
-
-  // Text of a trace.dat, when asked for: the CPU streams rendered on worker threads.
+  // Workers, when the text is rendered in parallel, start first: they open the file while this thread does.
   const threads = parallelThreads(file, opts, streams);
-  if (threads > 0) {
-    const par = new ParallelInputs(file.path, opts, streams.length, threads);
-    try {
-      return await reportParallel(file, opts, ctx, par, infos);
-    } finally {
-      par.close();
-    }
-  }
-
-  // Compressed pages are decompressed on a worker thread while this one renders.
-  const prefetch = prefetchInputs(file, streams, inputs);
+  const workers = threads > 0 ? new RangeWorkers(file.path, opts, threads) : undefined;
   try {
-    return await reportInputs(file, opts, ctx, inputs, infos, wanted);
+    const ctx = renderContextOf(file);
+    const wanted = opts.events?.length ? (await import('./event-filter.js')).eventSelection(opts.events, file.registry) : undefined;
+    if (wanted && wanted.size === 0) throw new LkstError(`none of the events ${opts.events!.join(', ')} is in ${file.path}`, 'see the events the file holds with `lkst report` without -e');
+    const tsOffset = Number(file.tsOffset);
+    const inputs: MergeInput[] = streams.map((cs) => ({ chunks: { [Symbol.iterator]: () => cs.chunks(true)[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset }));
+    const printer = (p: PrintPass): MergeVisitor => recordPrinter(file.registry, ctx, opts, infos, wanted, p.w, p.ledger, p.summary);
+    const bounds = workers && rangeBounds(streams, tsOffset);
+    if (workers && bounds?.length) return await reportPass(file, opts, infos, (p) => workers.print(bounds, inputs, printer(p), p, ctx.comms, opts));
+    // Compressed pages are decompressed on a worker thread while this one renders.
+    const prefetch = prefetchInputs(file, streams, inputs);
+    try {
+      return await reportPass(file, opts, infos, (p) => mergeRecords(inputs, printer(p), { onCorruptPage: p.corruptPage }));
+    } finally {
+      prefetch?.close();
+    }
   } finally {
-    prefetch?.close();
+    workers?.close();
   }
 }
 
@@ -206,21 +208,6 @@ async function reportPass(file: Trace, opts: ReportOptions, infos: InputInfo[], 
   // What the file reader noticed while reading the pages (a cut-off end, ...).
   summary.warnings.push(...file.warnings.slice(warnedBefore));
   return summary;
-}
-
-function reportInputs(
-  file: Trace,
-  opts: ReportOptions,
-  ctx: RenderContext,
-  inputs: MergeInput[],
-  infos: InputInfo[],
-  wanted: EventSelection | undefined,
-): Promise<ReportSummary> {
-  return reportPass(file, opts, infos, (p) => mergeRecords(inputs, recordPrinter(file.registry, ctx, opts, infos, wanted, p.w, p.ledger, p.summary), { onCorruptPage: p.corruptPage }));
-}
-
-function reportParallel(file: Trace, opts: ReportOptions, ctx: RenderContext, par: ParallelInputs, infos: InputInfo[]): Promise<ReportSummary> {
-  return reportPass(file, opts, infos, (p) => par.print(lineWriter(file.registry, ctx, infos, p.w), p));
 }
 
 /** The line report's text starts with. */
@@ -392,12 +379,12 @@ export function recordPrinter(
   infos: readonly InputInfo[],
   wanted: EventSelection | undefined,
   w: TextWriter,
-  ledger: LossLedger,
+  ledger: Pick<LossLedger, 'place' | 'seen'>,
   summary: Pick<ReportSummary, 'printed'>,
+  viewOf = eventViews(registry, opts),
 ): MergeVisitor {
   const json = !!opts.json;
   const pidFilter = opts.pid;
-  const viewOf = eventViews(registry, opts);
   const lines = lineWriter(registry, ctx, infos, w);
   return (input, ts, b, off, len, missed) => {
     // Losses from before the recording began are not this trace's: the ledger takes them out.

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { action, numberOption, printWarning } from '../run.js';
-import { runReport, type ReportSummary } from '../../analysis/report/index.js';
+import { runReport, type ReportSummary } from '../../analysis/report/report.js';
 import { lossText, totalLoss } from '../../trace/loss.js';
 
 export interface ReportCliOptions {

@@ -33,7 +33,6 @@ export class TextWriter {
     return this.reuse ? this.buf : Buffer.allocUnsafe(this.buf.length);
   }
 
-  /** Makes room for n more bytes. */
   /** Makes room for w bytes at the output position and moves past them; returns where they start. */
   private reserve(w: number): number {
     this.need(w);
@@ -67,6 +66,17 @@ export class TextWriter {
       this.buf = this.fresh();
       this.pos = 0;
     }
+  }
+
+  /** Text rendered elsewhere, after what was written here: handed on as it is when there is a flush target. */
+  chunk(b: Buffer): void {
+    if (!this.flushTo) {
+      this.bytes(b);
+      return;
+    }
+    this.flush();
+    if (b.length) this.flushTo(b);
+    this.total += b.length;
   }
 
   /** The text written so far (string mode), and a fresh start. */
