@@ -5,12 +5,13 @@ import { resolveEventSet } from '../events/resolve.js';
 import type { RecordOptions, TracepointRef } from '../record/recorder.js';
 import type { MasksetEnv } from '../masksets/env.js';
 import type { Maskset, MasksetEntry } from '../masksets/model.js';
+import type { BpfPlanEntry } from '../masksets/plan.js';
 import { checkRunnable, processThreads, type PidSet, type RecordScope } from '../record/scope.js';
 
 /** What `lkst record` records: named events, a maskset, or an armed trace it attaches to. */
 export interface RecordPlan {
   describe: string;
-  options: Pick<RecordOptions, 'events' | 'setup' | 'attach' | 'scope'>;
+  options: Pick<RecordOptions, 'events' | 'setup' | 'attach' | 'scope' | 'companion' | 'clock'>;
   /** Runs when the recording ends (e.g. the trace stops being the switchable one). */
   finish(): void;
 }
@@ -32,6 +33,10 @@ export interface PlanRequest {
   commandOnly?: boolean;
   /** The command after --, if any. */
   command?: string[];
+  /** --clock, when given. */
+  clock?: string;
+  /** Events go to a consumer as they come (lkst stream), not into a trace file. */
+  live?: boolean;
 }
 
 export async function planRecording(opts: PlanRequest, warn: (s: string) => void): Promise<RecordPlan> {
@@ -69,7 +74,7 @@ async function planWith(opts: PlanRequest, warn: (s: string) => void): Promise<R
   const { loadMasksetEnv } = await import('../masksets/env.js');
   const env = await loadMasksetEnv();
   const loaded = (picks.length && !masksets.length ? [] : masksets.length ? masksets : ['default']).map((n) => env.store.load(n));
-  return scoped(await masksetPlan(env, combineMasksets(loaded, picks), opts.skipMissing ?? false, warn));
+  return scoped(await masksetPlan(env, combineMasksets(loaded, picks), { skipMissing: opts.skipMissing ?? false, scoped: scope !== undefined, clock: opts.clock, live: opts.live ?? false }, warn));
 }
 
 /** Whose events a recording keeps; refuses combinations trace-cmd users could misread. */
@@ -175,16 +180,42 @@ function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
   return { describe: `${events.length} tracepoints`, options: { events }, finish: () => {} };
 }
 
-async function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s: string) => void): Promise<RecordPlan> {
-  const [{ applyMaskset, announceTrace, forgetTrace }, { planEvents }, { readState }] = await Promise.all([import('../masksets/session.js'), import('../masksets/plan.js'), import('../masksets/state.js')]);
+/**
+ * Handlers on BPF stamp their records with the `mono` clock, so the instance beside them uses it too.
+ * They see every process: a -P/-F recording (set_event_pid) cannot scope them yet.
+ */
+async function bpfOptions(env: MasksetEnv, m: Maskset, req: { scoped: boolean; clock?: string; live: boolean }): Promise<Pick<RecordOptions, 'clock'>> {
+  const [{ compileMaskset }, { handlerUnits }, { handlerProgram }] = await Promise.all([import('../masksets/compile.js'), import('../bpf/engine.js'), import('../bpf/codegen.js')]);
+  const entries = compileMaskset(m, env).bpf ?? [];
+  const first = entries[0];
+  if (!first) return {};
+  // Generating the program checks every key field against its event's format, before anything runs.
+  handlerProgram(handlerUnits(entries));
+  if (req.live) throw new LkstError(`${first.from}: handlers on BPF record into a trace file`, 'use `lkst record -o FILE` for this maskset');
+  if (req.scoped) throw new LkstError(`${first.from}: handlers on BPF see every process, and -P/-F would scope only the ftrace events`, 'leave out -P/-F, or use a pid handler on ftrace');
+  if (req.clock && req.clock !== 'mono') throw new LkstError(`${first.from}: handlers on BPF stamp their records with the mono clock, and --clock ${req.clock} was asked`, 'leave out --clock (mono is used)');
+  return { clock: 'mono' };
+}
+
+async function masksetPlan(env: MasksetEnv, m: Maskset, req: { skipMissing: boolean; scoped: boolean; clock?: string; live: boolean }, warn: (s: string) => void): Promise<RecordPlan> {
+  const [{ applyMaskset, announceTrace, forgetTrace }, { planEvents }, { readState }, { bpfCompanion }] = await Promise.all([
+    import('../masksets/session.js'),
+    import('../masksets/plan.js'),
+    import('../masksets/state.js'),
+    import('../bpf/companion.js'),
+  ]);
+  const skipMissing = req.skipMissing;
+  const bpf = await bpfOptions(env, m, req);
+  let bpfEntries: readonly BpfPlanEntry[] = [];
   let announced: Instance | undefined;
   let count = 0;
   const setup = async (inst: Instance, pids?: PidSet, andFilter?: string): Promise<TracepointRef[]> => {
     // andFilter goes in after (the recorder ANDs it in), so a rejected -f is reported as written;
     // the state keeps it for switches from another shell.
-    const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, ...(pids ? { pids } : {}) });
+    const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, bpf: true, ...(pids ? { pids } : {}) });
     if (plan.missing.length) warn(`skipped (this kernel lacks them): ${plan.missing.map((x) => x.event).join(', ')}`);
     count = [...plan.tracepoints.values()].filter((t) => t.enabled).length;
+    bpfEntries = plan.bpf ?? [];
     // A running recorder is the trace `lkst maskset switch` and `lkst status` work on, unless one is
     // armed; not a scoped one: a switch would apply the maskset's pid set (none) over -P/-F's.
     if (pids) return planEvents(plan);
@@ -202,9 +233,10 @@ async function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, wa
   };
   return {
     get describe() {
-      return `maskset ${m.name}${count ? ` (${count} tracepoints)` : ''}`;
+      const onBpf = new Set(bpfEntries.map((b) => b.tp)).size;
+      return `maskset ${m.name}${count ? ` (${count} tracepoints)` : ''}${onBpf ? ` (${onBpf} with handlers on BPF)` : ''}`;
     },
-    options: { events: [], setup },
+    options: { events: [], setup, companion: bpfCompanion(() => bpfEntries), ...bpf },
     finish: () => {
       if (announced) forgetTrace(announced);
     },

@@ -1,6 +1,7 @@
 import { bufferStopOps, bufferSwitchOps } from '../buffers/switch.js';
 import { ParamError } from './params.js';
 import type { HandlerDefinition, KernelOp, ParamSpec } from './types.js';
+import { countHandler } from './bpf.js';
 
 const IF: ParamSpec = { type: 'filter', description: 'act only when this filter expression on the event fields holds' };
 const COUNT: ParamSpec = { type: 'int', description: 'act only the first N times (0 = every time)' };
@@ -29,8 +30,13 @@ const ENABLE: KernelOp = { kind: 'enable' };
 export const recordHandler: HandlerDefinition = {
   name: 'record',
   description: 'record the event',
-  params: {},
-  apply: () => [ENABLE],
+  params: { engine: { type: 'string', default: 'ftrace', description: "ftrace (the instance's ring buffer) or bpf (a BPF program copies the record into the trace's buffer bpf)" } },
+  apply(ctx) {
+    const engine = ctx.params['engine'];
+    if (engine === 'bpf') return [{ kind: 'bpf', handler: 'record', params: {} }];
+    if (engine !== 'ftrace') throw new ParamError(`engine=${String(engine)}: expected ftrace or bpf`);
+    return [ENABLE];
+  },
 };
 
 export const pidHandler: HandlerDefinition = {
@@ -139,4 +145,4 @@ export const switchHandler: HandlerDefinition = {
   },
 };
 
-export const BUILTIN_HANDLERS: readonly HandlerDefinition[] = [recordHandler, pidHandler, filterHandler, stackHandler, switchHandler, stopHandler];
+export const BUILTIN_HANDLERS: readonly HandlerDefinition[] = [recordHandler, pidHandler, filterHandler, stackHandler, switchHandler, stopHandler, countHandler];

@@ -29,11 +29,14 @@ export interface AppliedMaskset {
 export async function applyMaskset(
   inst: Instance,
   maskset: string | Maskset,
-  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean; pids?: KernelPlan['pids']; andFilter?: string } = {},
+  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean; pids?: KernelPlan['pids']; andFilter?: string; bpf?: boolean } = {},
 ): Promise<AppliedMaskset> {
   const env = opts.env ?? (await loadMasksetEnv());
   const m = typeof maskset === 'string' ? env.store.load(maskset) : maskset;
   const plan = withAndFilter(scopedPlan(compileMaskset(m, env), m.name, opts.pids), opts.andFilter);
+  // Only a recorder runs the BPF engine (bpf: true); an armed trace or a switch would leave those entries undone.
+  const onBpf = plan.bpf?.[0];
+  if (onBpf && !opts.bpf) throw new LkstError(`${onBpf.from}: handlers on BPF run only inside \`lkst record\`, not in an armed trace or a switch (yet)`, `record the maskset with \`lkst record -m ${m.name}\``);
   const result = applyPlan(inst, plan, {
     ...(opts.marker ? { marker: opts.marker } : {}),
     ...(opts.previous ? { previous: opts.previous } : {}),
