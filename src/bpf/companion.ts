@@ -11,14 +11,15 @@ import { BpfEngine, type BpfEntry } from './engine.js';
 /** Rows of each count table in a recording's summary (`lkst stats` shows them all). */
 const SUMMARY_ROWS = 10;
 
-export function bpfCompanion(entries: () => readonly BpfEntry[]): RecordCompanion {
+/** table: once the maskset is applied, the entries on BPF and the masksets of the table by index. */
+export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; masksets: readonly string[] }): RecordCompanion {
   let engine: BpfEngine | undefined;
   return {
     async start(inst, ctx) {
-      const list = entries();
+      const { entries: list, masksets } = table();
       if (!list.length) return;
       if (ctx.live) throw new LkstError(`${list[0]!.from}: handlers on BPF record into a trace file`, 'use `lkst record -o FILE` for this maskset');
-      engine = await BpfEngine.start(list, { workDir: ctx.workDir, instance: inst.name, skipTgids: [process.pid, ...ctx.ownTasks] });
+      engine = await BpfEngine.start(list, { workDir: ctx.workDir, instance: inst.name, masksets, skipTgids: [process.pid, ...ctx.ownTasks] });
     },
     async finish(pageSize): Promise<CompanionResult | undefined> {
       if (!engine) return undefined;

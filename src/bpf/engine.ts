@@ -15,16 +15,20 @@ import type { ExtraBuffer } from '../trace/writer-port.js';
 import { handlerProgram, type CountLayout, type HandlerUnit } from './codegen.js';
 import { compileBpf } from './compile.js';
 import { decodeCounts, type CountsReport } from './counts.js';
-import { liveCountsDir } from './live-counts.js';
+import { liveCountsDir, type LiveTable } from './live-counts.js';
 import { bpfTraceBuffer } from './record-stream.js';
 import { BpfRun, type BpfRunCpu } from './runner.js';
 
-/** One maskset entry's handler on one tracepoint (masksets/plan.ts's BpfPlanEntry). */
+/**
+ * One maskset entry's handler on one tracepoint (masksets/plan.ts's BpfPlanEntry), with the index of
+ * its maskset in the recording's table (a switch handler's `to` is an index too).
+ */
 export interface BpfEntry {
   readonly tp: string;
-  readonly handler: 'record' | 'count';
+  readonly handler: 'record' | 'count' | 'switch';
   readonly params: Readonly<Record<string, unknown>>;
   readonly from: string;
+  readonly maskset?: number;
 }
 
 export interface BpfEngineResult {
@@ -40,10 +44,11 @@ export interface BpfEngineResult {
 export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
   return entries.map((e) => {
     const { system, event } = splitTracepointId(e.tp);
-    const format = readLiveFormat(system, event);
-    if (e.handler === 'record') return { handler: 'record', format, from: e.from };
+    const base = { format: readLiveFormat(system, event), from: e.from, maskset: e.maskset ?? 0 };
+    if (e.handler === 'record') return { ...base, handler: 'record' };
+    if (e.handler === 'switch') return { ...base, handler: 'switch', to: Number(e.params['to']) };
     const hist = typeof e.params['hist'] === 'string' ? e.params['hist'] : undefined;
-    return { handler: 'count', format, by: String(e.params['by']).split(','), ...(hist ? { hist } : {}), from: e.from };
+    return { ...base, handler: 'count', by: String(e.params['by']).split(','), ...(hist ? { hist } : {}) };
   });
 }
 
@@ -69,23 +74,23 @@ export class BpfEngine {
   private constructor(
     private readonly run: BpfRun,
     private readonly dir: string,
-    private readonly live: string | undefined,
+    private readonly live: string,
     private readonly layouts: CountLayout[],
     private readonly records: boolean,
   ) {}
 
   /** Generates, compiles and attaches the handlers; resolves once every program is attached. */
-  static async start(entries: readonly BpfEntry[], opts: { workDir: string; instance: string; skipTgids?: readonly number[] }): Promise<BpfEngine> {
+  /** masksets: the table's masksets by index (the first is in force at the start). */
+  static async start(entries: readonly BpfEntry[], opts: { workDir: string; instance: string; masksets: readonly string[]; skipTgids?: readonly number[] }): Promise<BpfEngine> {
     const program = handlerProgram(handlerUnits(entries));
     const object = compiledObject(program.source);
     const dir = mkdtempSync(join(opts.workDir, '.lkst-bpf-'));
-    let live: string | undefined;
-    if (program.counts.length) {
-      live = liveCountsDir(opts.instance);
-      mkdirSync(live, { recursive: true });
-      writeFileSync(join(live, 'layout.json'), JSON.stringify(program.counts));
-    }
-    const run = new BpfRun(object, dir, live && join(live, 'counts'), opts.skipTgids);
+    const live = liveCountsDir(opts.instance);
+    rmSync(live, { recursive: true, force: true });
+    mkdirSync(live, { recursive: true });
+    writeFileSync(join(live, 'layout.json'), JSON.stringify(program.counts));
+    writeFileSync(join(live, 'table.json'), JSON.stringify({ masksets: [...opts.masksets] } satisfies LiveTable));
+    const run = new BpfRun(object, dir, live, opts.skipTgids);
     const engine = new BpfEngine(run, dir, live, program.counts, entries.some((e) => e.handler === 'record'));
     try {
       await run.started();
@@ -107,7 +112,7 @@ export class BpfEngine {
       out.records = b.records;
     }
     if (this.layouts.length) out.counts = decodeCounts(this.layouts, res.counts, res.nokey);
-    if (this.live) rmSync(this.live, { recursive: true, force: true });
+    rmSync(this.live, { recursive: true, force: true });
     return out;
   }
 
@@ -115,6 +120,6 @@ export class BpfEngine {
   discard(): void {
     this.run.kill();
     rmSync(this.dir, { recursive: true, force: true });
-    if (this.live) rmSync(this.live, { recursive: true, force: true });
+    rmSync(this.live, { recursive: true, force: true });
   }
 }

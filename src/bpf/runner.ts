@@ -26,6 +26,8 @@ const SOURCE = String.raw`
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -77,15 +79,44 @@ static int dump_counts(struct bpf_object *obj, FILE *f) {
   }
   return 0;
 }
-/* The tables as they are now, for lkst status: written beside and renamed, so a reader sees a whole one. */
+/* The live directory (lkst status, lkst maskset switch): counts, ctl (a FIFO of commands), reply. */
 static const char *live;
+/* Writes LIVE/name beside and renames it, so a reader sees a whole file. */
+static FILE *live_open(const char *name, char *tmp, size_t n) {
+  snprintf(tmp, n, "%s/%s.tmp", live, name);
+  return fopen(tmp, "w");
+}
+static void live_close(FILE *f, const char *tmp, const char *name, int bad) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", live, name);
+  if (fclose(f) || bad || rename(tmp, path)) unlink(tmp);
+}
 static void live_counts(struct bpf_object *obj) {
   char tmp[4200];
-  snprintf(tmp, sizeof tmp, "%s.tmp", live);
-  FILE *f = fopen(tmp, "w");
+  FILE *f = live_open("counts", tmp, sizeof tmp);
+  if (f) live_close(f, tmp, "counts", dump_counts(obj, f));
+}
+static long long ns_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+/* One command line from ctl: "current N" makes maskset N the one in force (one map write, timed). */
+static void command(struct bpf_object *obj, const char *line) {
+  char tmp[4200];
+  unsigned int idx;
+  FILE *f = live_open("reply", tmp, sizeof tmp);
   if (!f) return;
-  int bad = dump_counts(obj, f);
-  if (fclose(f) || bad || rename(tmp, live)) unlink(tmp);
+  if (sscanf(line, "current %u", &idx) == 1) {
+    int fd = bpf_object__find_map_fd_by_name(obj, "lkst_current");
+    unsigned int z = 0;
+    long long t0 = ns_now();
+    int err = fd < 0 ? -1 : bpf_map_update_elem(fd, &z, &idx, BPF_ANY);
+    long long t1 = ns_now();
+    if (err) fprintf(f, "error %s\n", strerror(errno));
+    else fprintf(f, "ok current %u window_ns %lld\n", idx, t1 - t0);
+  } else fprintf(f, "error unknown command\n");
+  live_close(f, tmp, "reply", 0);
 }
 /* Sum over CPUs of a per-CPU array's first element. */
 static unsigned long long percpu_sum(struct bpf_object *obj, const char *name, int ncpu, unsigned long long *each) {
@@ -98,7 +129,7 @@ static unsigned long long percpu_sum(struct bpf_object *obj, const char *name, i
   return sum;
 }
 int main(int argc, char **argv) {
-  if (argc != 3 && argc != 4) { fprintf(stderr, "usage: lkst-bpf-run OBJECT DIR [LIVE-COUNTS-FILE]\n"); return 2; }
+  if (argc != 3 && argc != 4) { fprintf(stderr, "usage: lkst-bpf-run OBJECT DIR [LIVE-DIR]\n"); return 2; }
   dir = argv[2];
   if (argc == 4) live = argv[3];
   libbpf_set_print(say);
@@ -140,13 +171,35 @@ int main(int argc, char **argv) {
   }
   printf("attached %d\n", nlinks);
   fflush(stdout);
-  struct pollfd in = { .fd = 0, .events = POLLIN };
+  /* Opened read-write: the FIFO never reads as closed while no writer has it open. */
+  int ctl = -1;
+  if (live) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ctl", live);
+    unlink(path);
+    if (mkfifo(path, 0600) == 0) ctl = open(path, O_RDWR | O_NONBLOCK);
+  }
+  struct pollfd in[2] = { { .fd = 0, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
   struct timespec last = { 0, 0 };
+  char cmd[256];
+  size_t cmdlen = 0;
   for (;;) {
     if (rb && ring_buffer__poll(rb, 50) < 0 && errno != EINTR) { fprintf(stderr, "lkst-bpf-run: poll: %s\n", strerror(errno)); return 1; }
-    if (poll(&in, 1, rb ? 0 : 200) > 0) {
+    if (poll(in, ctl >= 0 ? 2 : 1, rb ? 0 : 50) > 0) {
       char b[64];
-      if (read(0, b, sizeof b) <= 0) break;
+      if (in[0].revents && read(0, b, sizeof b) <= 0) break;
+      if (ctl >= 0 && in[1].revents) {
+        ssize_t n = read(ctl, cmd + cmdlen, sizeof cmd - 1 - cmdlen);
+        if (n > 0) cmdlen += (size_t)n;
+        char *nl;
+        while ((cmd[cmdlen] = 0, nl = strchr(cmd, '\n'))) {
+          *nl = 0;
+          command(obj, cmd);
+          cmdlen -= (size_t)(nl + 1 - cmd);
+          memmove(cmd, nl + 1, cmdlen);
+        }
+        if (cmdlen == sizeof cmd - 1) cmdlen = 0;
+      }
     }
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -196,14 +249,18 @@ export class BpfRun {
   private err = '';
   private readonly exited: Promise<number | null>;
 
-  /** liveCounts: a file the runner rewrites every second with the count tables (for lkst status); skipTgids: processes whose events the handlers leave out. */
+  /**
+   * live: a directory where the runner rewrites the count tables every second (counts, for lkst
+   * status) and takes commands (ctl, a FIFO; its answer in reply); skipTgids: processes whose
+   * events the handlers leave out.
+   */
   constructor(
     object: string,
     readonly dir: string,
-    liveCounts?: string,
+    live?: string,
     skipTgids: readonly number[] = [],
   ) {
-    this.child = spawn(runnerPath(), [object, dir, ...(liveCounts ? [liveCounts] : [])], {
+    this.child = spawn(runnerPath(), [object, dir, ...(live ? [live] : [])], {
       env: { ...process.env, LKST_SKIP_TGIDS: skipTgids.join(' ') }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.err += d));

@@ -1,11 +1,11 @@
 import { Instance } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
 import { availableEvents } from '../events/live.js';
-import { resolveEventSet } from '../events/resolve.js';
+import { resolveEventSet, splitTracepointId } from '../events/resolve.js';
 import type { RecordOptions, TracepointRef } from '../record/recorder.js';
 import type { MasksetEnv } from '../masksets/env.js';
 import type { Maskset, MasksetEntry } from '../masksets/model.js';
-import type { BpfPlanEntry } from '../masksets/plan.js';
+import type { BpfTable } from '../masksets/bpf-table.js';
 import { checkRunnable, processThreads, type PidSet, type RecordScope } from '../record/scope.js';
 
 /** What `lkst record` records: named events, a maskset, or an armed trace it attaches to. */
@@ -185,12 +185,17 @@ function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
  * They see every process: a -P/-F recording (set_event_pid) cannot scope them yet.
  */
 async function bpfOptions(env: MasksetEnv, m: Maskset, req: { scoped: boolean; clock?: string; live: boolean }): Promise<Pick<RecordOptions, 'clock'>> {
-  const [{ compileMaskset }, { handlerUnits }, { handlerProgram }] = await Promise.all([import('../masksets/compile.js'), import('../bpf/engine.js'), import('../bpf/codegen.js')]);
-  const entries = compileMaskset(m, env).bpf ?? [];
-  const first = entries[0];
+  const [{ compileMaskset }, { handlerUnits }, { handlerProgram }, { bpfTable }] = await Promise.all([
+    import('../masksets/compile.js'),
+    import('../bpf/engine.js'),
+    import('../bpf/codegen.js'),
+    import('../masksets/bpf-table.js'),
+  ]);
+  const plan = compileMaskset(m, env);
+  const first = plan.bpf?.[0];
   if (!first) return {};
-  // Generating the program checks every key field against its event's format, before anything runs.
-  handlerProgram(handlerUnits(entries));
+  // Generating the program checks every key field against its event's format and every switch's target, before anything runs.
+  handlerProgram(handlerUnits(bpfTable(plan, env).entries));
   if (req.live) throw new LkstError(`${first.from}: handlers on BPF record into a trace file`, 'use `lkst record -o FILE` for this maskset');
   if (req.scoped) throw new LkstError(`${first.from}: handlers on BPF see every process, and -P/-F would scope only the ftrace events`, 'leave out -P/-F, or use a pid handler on ftrace');
   if (req.clock && req.clock !== 'mono') throw new LkstError(`${first.from}: handlers on BPF stamp their records with the mono clock, and --clock ${req.clock} was asked`, 'leave out --clock (mono is used)');
@@ -198,15 +203,16 @@ async function bpfOptions(env: MasksetEnv, m: Maskset, req: { scoped: boolean; c
 }
 
 async function masksetPlan(env: MasksetEnv, m: Maskset, req: { skipMissing: boolean; scoped: boolean; clock?: string; live: boolean }, warn: (s: string) => void): Promise<RecordPlan> {
-  const [{ applyMaskset, announceTrace, forgetTrace }, { planEvents }, { readState }, { bpfCompanion }] = await Promise.all([
+  const [{ applyMaskset, announceTrace, forgetTrace }, { planEvents }, { readState }, { bpfCompanion }, { bpfTable }] = await Promise.all([
     import('../masksets/session.js'),
     import('../masksets/plan.js'),
     import('../masksets/state.js'),
     import('../bpf/companion.js'),
+    import('../masksets/bpf-table.js'),
   ]);
   const skipMissing = req.skipMissing;
   const bpf = await bpfOptions(env, m, req);
-  let bpfEntries: readonly BpfPlanEntry[] = [];
+  let table: BpfTable = { entries: [], masksets: [] };
   let announced: Instance | undefined;
   let count = 0;
   const setup = async (inst: Instance, pids?: PidSet, andFilter?: string): Promise<TracepointRef[]> => {
@@ -215,10 +221,21 @@ async function masksetPlan(env: MasksetEnv, m: Maskset, req: { skipMissing: bool
     const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, bpf: true, ...(pids ? { pids } : {}) });
     if (plan.missing.length) warn(`skipped (this kernel lacks them): ${plan.missing.map((x) => x.event).join(', ')}`);
     count = [...plan.tracepoints.values()].filter((t) => t.enabled).length;
-    bpfEntries = plan.bpf ?? [];
+    table = bpfTable(plan, env);
+    // The records of handlers on BPF in masksets switched to need their formats as well.
+    const withTable = (): TracepointRef[] => {
+      const out = planEvents(plan);
+      const have = new Set(out.map((e) => `${e.system}:${e.event}`));
+      for (const e of table.entries) {
+        if (have.has(e.tp)) continue;
+        out.push(splitTracepointId(e.tp));
+        have.add(e.tp);
+      }
+      return out;
+    };
     // A running recorder is the trace `lkst maskset switch` and `lkst status` work on, unless one is
     // armed; not a scoped one: a switch would apply the maskset's pid set (none) over -P/-F's.
-    if (pids) return planEvents(plan);
+    if (pids) return withTable();
     let armed;
     try {
       armed = readState();
@@ -229,14 +246,14 @@ async function masksetPlan(env: MasksetEnv, m: Maskset, req: { skipMissing: bool
       announceTrace(inst, m, plan, andFilter);
       announced = inst;
     }
-    return planEvents(plan);
+    return withTable();
   };
   return {
     get describe() {
-      const onBpf = new Set(bpfEntries.map((b) => b.tp)).size;
+      const onBpf = new Set(table.entries.map((b) => b.tp)).size;
       return `maskset ${m.name}${count ? ` (${count} tracepoints)` : ''}${onBpf ? ` (${onBpf} with handlers on BPF)` : ''}`;
     },
-    options: { events: [], setup, companion: bpfCompanion(() => bpfEntries), ...bpf },
+    options: { events: [], setup, companion: bpfCompanion(() => table), ...bpf },
     finish: () => {
       if (announced) forgetTrace(announced);
     },

@@ -116,11 +116,17 @@ export const switchHandler: HandlerDefinition = {
     count: { ...COUNT, default: '1' },
     record: { type: 'bool', default: 'false', description: 'record the event itself as well (with to=: it stays recorded after the switch)' },
     mark: { type: 'bool', default: 'true', description: 'with to=: record a kernel stack at the switch as its in-trace marker' },
+    engine: { type: 'string', default: 'ftrace', description: "bpf: switch the recording's table of handlers on BPF to MASKSET in one map write (any two masksets of BPF handlers)" },
   },
   apply(ctx) {
     const buffer = str(ctx.params['buffer']);
     const to = str(ctx.params['to']);
     if (!to === !buffer) throw new ParamError('give to=MASKSET or buffer=NAME (one of them)');
+    if (ctx.params['engine'] === 'bpf') {
+      if (!to) throw new ParamError('engine=bpf switches to=MASKSET (a maskset of handlers on BPF)');
+      return [{ kind: 'bpf', handler: 'switch', params: { to } }];
+    }
+    if (ctx.params['engine'] !== 'ftrace') throw new ParamError(`engine=${String(ctx.params['engine'])}: expected ftrace or bpf`);
     if (buffer) return [...(ctx.params['record'] === true ? [ENABLE] : []), ...bufferSwitchOps(undefined, buffer, when(ctx.params))];
     const now = ctx.recordedBy(ctx.maskset);
     const next = ctx.recordedBy(to!);
