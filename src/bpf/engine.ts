@@ -14,6 +14,8 @@ import { readLiveFormat } from '../events/live.js';
 import type { ExtraBuffer } from '../trace/writer-port.js';
 import { handlerProgram, type CountLayout, type HandlerUnit } from './codegen.js';
 import { compileBpf } from './compile.js';
+import { detectBpf } from './features.js';
+import type { BpfToolchain } from './toolchain.js';
 import { decodeCounts, type CountsReport } from './counts.js';
 import { liveCountsDir, type LiveTable } from './live-counts.js';
 import { bpfTraceBuffer } from './record-stream.js';
@@ -53,7 +55,7 @@ export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
 }
 
 /** Compiles a generated source once: the object is kept by the source's hash (a new kernel BTF makes new source ids). */
-export function compiledObject(source: string): string {
+export function compiledObject(source: string, tools?: BpfToolchain): string {
   const dir = join(nativeCacheDir(), 'bpf', 'objects');
   const object = join(dir, `${createHash('sha256').update(source).digest('hex').slice(0, 20)}.o`);
   if (existsSync(object)) return object;
@@ -62,7 +64,7 @@ export function compiledObject(source: string): string {
   try {
     const src = join(work, 'handlers.bpf.c');
     writeFileSync(src, source);
-    compileBpf(src, join(work, 'handlers.o'));
+    compileBpf(src, join(work, 'handlers.o'), [], tools);
     renameSync(join(work, 'handlers.o'), object);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -83,7 +85,9 @@ export class BpfEngine {
   /** masksets: the table's masksets by index (the first is in force at the start). */
   static async start(entries: readonly BpfEntry[], opts: { workDir: string; instance: string; masksets: readonly string[]; skipTgids?: readonly number[] }): Promise<BpfEngine> {
     const program = handlerProgram(handlerUnits(entries));
-    const object = compiledObject(program.source);
+    const bpf = detectBpf();
+    if (bpf.unavailable) throw new LkstError(`${entries[0]?.from}: handlers on BPF cannot run here: ${bpf.unavailable.why}`, bpf.unavailable.fix);
+    const object = compiledObject(program.source, bpf.tools);
     const dir = mkdtempSync(join(opts.workDir, '.lkst-bpf-'));
     const live = liveCountsDir(opts.instance);
     rmSync(live, { recursive: true, force: true });

@@ -184,25 +184,32 @@ function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
  * Handlers on BPF stamp their records with the `mono` clock, so the instance beside them uses it too.
  * They see every process: a -P/-F recording (set_event_pid) cannot scope them yet.
  */
-async function bpfOptions(env: MasksetEnv, m: Maskset, req: { scoped: boolean; clock?: string; live: boolean }): Promise<Pick<RecordOptions, 'clock'>> {
-  const [{ compileMaskset }, { handlerUnits }, { handlerProgram }, { bpfTable }] = await Promise.all([
+async function bpfOptions(env: MasksetEnv, m: Maskset, req: { scoped: boolean; clock?: string; live: boolean }, warn: (s: string) => void): Promise<{ options: Pick<RecordOptions, 'clock'>; maskset: Maskset }> {
+  const [{ compileMaskset }, { handlerUnits }, { handlerProgram }, { bpfTable, withoutBpf }, { detectBpf }] = await Promise.all([
     import('../masksets/compile.js'),
     import('../bpf/engine.js'),
     import('../bpf/codegen.js'),
     import('../masksets/bpf-table.js'),
+    import('../bpf/features.js'),
   ]);
   const plan = compileMaskset(m, env);
   const first = plan.bpf?.[0];
-  if (!first) return {};
+  if (!first) return { options: {}, maskset: m };
+  const unavailable = detectBpf().unavailable;
+  if (unavailable) {
+    const fallback = withoutBpf(m, plan, unavailable);
+    warn(`the BPF engine is unavailable (${unavailable.why}): ${fallback.moved} record engine=bpf entries record on ftrace instead`);
+    return { options: {}, maskset: fallback.maskset };
+  }
   // Generating the program checks every key field against its event's format and every switch's target, before anything runs.
   handlerProgram(handlerUnits(bpfTable(plan, env).entries));
   if (req.live) throw new LkstError(`${first.from}: handlers on BPF record into a trace file`, 'use `lkst record -o FILE` for this maskset');
   if (req.scoped) throw new LkstError(`${first.from}: handlers on BPF see every process, and -P/-F would scope only the ftrace events`, 'leave out -P/-F, or use a pid handler on ftrace');
   if (req.clock && req.clock !== 'mono') throw new LkstError(`${first.from}: handlers on BPF stamp their records with the mono clock, and --clock ${req.clock} was asked`, 'leave out --clock (mono is used)');
-  return { clock: 'mono' };
+  return { options: { clock: 'mono' }, maskset: m };
 }
 
-async function masksetPlan(env: MasksetEnv, m: Maskset, req: { skipMissing: boolean; scoped: boolean; clock?: string; live: boolean }, warn: (s: string) => void): Promise<RecordPlan> {
+async function masksetPlan(env: MasksetEnv, asked: Maskset, req: { skipMissing: boolean; scoped: boolean; clock?: string; live: boolean }, warn: (s: string) => void): Promise<RecordPlan> {
   const [{ applyMaskset, announceTrace, forgetTrace }, { planEvents }, { readState }, { bpfCompanion }, { bpfTable }] = await Promise.all([
     import('../masksets/session.js'),
     import('../masksets/plan.js'),
@@ -211,7 +218,7 @@ async function masksetPlan(env: MasksetEnv, m: Maskset, req: { skipMissing: bool
     import('../masksets/bpf-table.js'),
   ]);
   const skipMissing = req.skipMissing;
-  const bpf = await bpfOptions(env, m, req);
+  const { options: bpf, maskset: m } = await bpfOptions(env, asked, req, warn);
   let table: BpfTable = { entries: [], masksets: [] };
   let announced: Instance | undefined;
   let count = 0;

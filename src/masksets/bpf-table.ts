@@ -7,6 +7,7 @@
 import { LkstError } from '../base/errors.js';
 import { compileMaskset, type CompileEnv } from './compile.js';
 import type { BpfPlanEntry, KernelPlan } from './plan.js';
+import type { Maskset } from './model.js';
 
 export interface BpfTableEntry extends BpfPlanEntry {
   readonly maskset: number;
@@ -42,4 +43,22 @@ export function bpfTable(plan: KernelPlan, env: CompileEnv): BpfTable {
     }
   }
   return { entries, masksets };
+}
+
+/**
+ * A maskset for a kernel without the BPF engine: `record engine=bpf` entries record on ftrace
+ * instead (the same events, in the instance's buffer); handlers that exist only on BPF (count,
+ * switch engine=bpf) are refused, naming the first and why BPF is unavailable.
+ */
+export function withoutBpf(m: Maskset, plan: KernelPlan, why: { why: string; fix: string }): { maskset: Maskset; moved: number } {
+  const onlyBpf = plan.bpf?.find((e) => e.handler !== 'record');
+  if (onlyBpf) throw new LkstError(`${onlyBpf.from}: ${onlyBpf.handler} runs only on BPF, which is unavailable here (${why.why})`, why.fix);
+  let moved = 0;
+  const entries = m.entries.map((e) => {
+    if (e.handler !== 'record' || e.params['engine'] !== 'bpf') return e;
+    moved++;
+    const { engine: _, ...params } = e.params;
+    return { ...e, params };
+  });
+  return { maskset: { ...m, entries }, moved };
 }

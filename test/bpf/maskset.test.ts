@@ -120,3 +120,23 @@ test('BPF handler entries: bad keys, -P and --clock are refused in one line nami
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('without the BPF engine (LKST_NO_BPF), record engine=bpf records on ftrace, said in one line; count is refused naming why', () => {
+  const { dir, env: base } = setup({ rec: 'sched:sched_process_exec record engine=bpf\n', cnt: MASKSET });
+  const env = { ...base, LKST_NO_BPF: '1' };
+  try {
+    const file = join(dir, 'r.dat');
+    const r = lkst(['record', '-m', 'rec', '-o', file, '--', 'sh', '-c', 'exec true'], { env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^lkst: the BPF engine is unavailable \(LKST_NO_BPF is set\): 1 record engine=bpf entries record on ftrace instead$/m);
+    const st = JSON.parse(lkst(['stats', '--json', file], { env }).stdout) as { byEvent: { event: string; count: number }[]; buffers: { buffer: string }[] };
+    assert.ok((st.byEvent.find((e) => e.event === 'sched:sched_process_exec')?.count ?? 0) >= 1, 'the exec is recorded (on ftrace)');
+    assert.ok(!st.buffers.some((b) => b.buffer === 'bpf'), 'no buffer bpf');
+    const c = lkst(['record', '-m', 'cnt', '-o', file, '--', 'true'], { env });
+    assert.ok(isOneLineError(c), c.stderr);
+    assert.match(c.stderr, /cnt\.maskset:1 .*count runs only on BPF, which is unavailable here \(LKST_NO_BPF is set\)/);
+    assert.match(lkst(['features'], { env }).stdout, /no {3}BPF handlers: LKST_NO_BPF is set/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
