@@ -13,6 +13,8 @@
  *   hist=, one more u64: the log2 bucket of that field) to a count, no record per event (bpftrace's
  *   `@[...] = count()`). Keys that find the map full are counted per CPU in `lkst_nokey`.
  *
+ * - record with every=N (`sample`) or max=N (`rate`): the same copy for one event in N per CPU, or up
+ *   to N per CPU per second; what is left out is counted per CPU in `lkst_thinned_N` (on purpose, not lost).
  * - switch: writes another maskset's index into `lkst_current`: from the next event on, only that
  *   maskset's units run (every maskset a recording may switch to is compiled into the one object).
  *
@@ -38,7 +40,7 @@ function ident(s: string): string {
  * table (0 when one maskset is recorded); the unit runs only while `lkst_current` holds it.
  */
 export type HandlerUnit = { readonly format: EventFormat; readonly from?: string; readonly maskset?: number } & (
-  | { readonly handler: 'record' }
+  | { readonly handler: 'record'; readonly every?: number; readonly max?: number }
   | { readonly handler: 'count'; readonly by: readonly string[]; readonly hist?: string }
   | { readonly handler: 'switch'; readonly to: number }
 );
@@ -148,6 +150,25 @@ function recordCall(f: EventFormat): string {
   return `{ struct lkst_rec *r = lkst_copy(ctx, ${f.id}, ${size}); if (r) { ${fixes.join(' ')}${fixes.length ? ' ' : ''}bpf_ringbuf_submit(r, 0); } }`;
 }
 
+/**
+ * Whether this event of a sampled or rate-limited record is kept: every=N keeps each Nth per CPU;
+ * max=N keeps up to N per CPU per second. The rest are counted per CPU in lkst_thinned_N (left
+ * out on purpose, not lost).
+ */
+function thinFunction(i: number, every?: number, max?: number): string {
+  const test = every
+    ? `s->n += 1; if (s->n < ${every}) { s->skipped += 1; return 0; } s->n = 0; return 1;`
+    : `u64 sec = bpf_ktime_get_ns() / 1000000000ULL; if (sec != s->sec) { s->sec = sec; s->n = 0; } if (s->n >= ${max}) { s->skipped += 1; return 0; } s->n += 1; return 1;`;
+  return `struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, struct lkst_thin); } lkst_thinned_${i} SEC(".maps");
+static __always_inline int lkst_thin_${i}(void) {
+  u32 k = 0;
+  struct lkst_thin *s = bpf_map_lookup_elem(&lkst_thinned_${i}, &k);
+  if (!s) return 1;
+  ${test}
+}
+`;
+}
+
 export interface HandlerProgram {
   source: string;
   /** The count maps' key layouts, in map order. */
@@ -162,6 +183,7 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
   const parts: string[] = [PRELUDE];
   if (units.some((u) => u.handler === 'record')) parts.push(recordSupport(opts.ringBytes ?? 8 << 20));
   if (units.some((u) => u.handler === 'count' && u.hist)) parts.push(LOG2);
+  if (units.some((u) => u.handler === 'record' && (u.every || u.max))) parts.push('struct lkst_thin { u64 sec; u64 n; u64 skipped; };\n');
   const counts: CountLayout[] = [];
   const calls = new Map<string, { format: EventFormat; calls: string[] }>();
   units.forEach((u, i) => {
@@ -170,7 +192,10 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
     calls.set(id, tp);
     const gate = (call: string) => tp.calls.push(`if (cur == ${u.maskset ?? 0}) ${call}`);
     if (u.handler === 'record') {
-      gate(recordCall(u.format));
+      if (u.every || u.max) {
+        parts.push(thinFunction(i, u.every, u.max));
+        gate(`if (lkst_thin_${i}()) ${recordCall(u.format)}`);
+      } else gate(recordCall(u.format));
       return;
     }
     if (u.handler === 'switch') {

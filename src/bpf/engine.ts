@@ -47,7 +47,11 @@ export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
   return entries.map((e) => {
     const { system, event } = splitTracepointId(e.tp);
     const base = { format: readLiveFormat(system, event), from: e.from, maskset: e.maskset ?? 0 };
-    if (e.handler === 'record') return { ...base, handler: 'record' };
+    if (e.handler === 'record') {
+      const every = Number(e.params['every'] ?? 0);
+      const max = Number(e.params['max'] ?? 0);
+      return { ...base, handler: 'record', ...(every ? { every } : {}), ...(max ? { max } : {}) };
+    }
     if (e.handler === 'switch') return { ...base, handler: 'switch', to: Number(e.params['to']) };
     const hist = typeof e.params['hist'] === 'string' ? e.params['hist'] : undefined;
     return { ...base, handler: 'count', by: String(e.params['by']).split(','), ...(hist ? { hist } : {}) };

@@ -27,3 +27,21 @@ export const countHandler: HandlerDefinition = {
     return [{ kind: 'bpf', handler: 'count', params: { by: by.join(','), ...(hist ? { hist } : {}) } }];
   },
 };
+
+export const sampleHandler: HandlerDefinition = {
+  name: 'sample',
+  description: 'record one event in N per CPU (BPF, into the buffer bpf)',
+  params: { every: { type: 'int', required: true, description: 'record every Nth event of each CPU' } },
+  apply(ctx) {
+    const every = ctx.params['every'] as number;
+    if (every < 1) throw new ParamError('every=0: give a whole number of 1 or more');
+    return [{ kind: 'bpf', handler: 'record', params: { every } }];
+  },
+};
+
+export const rateHandler: HandlerDefinition = {
+  name: 'rate',
+  description: 'record at most N events per CPU per second (BPF, into the buffer bpf); the rest are counted, not recorded',
+  params: { max: { type: 'int', required: true, description: 'events per CPU per second' } },
+  apply: (ctx) => [{ kind: 'bpf', handler: 'record', params: { max: ctx.params['max'] as number } }],
+};

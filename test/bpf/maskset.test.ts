@@ -140,3 +140,37 @@ test('without the BPF engine (LKST_NO_BPF), record engine=bpf records on ftrace,
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('sample every=N and rate max=N on BPF: one dd read in N recorded, and at most N per CPU per second', { skip }, () => {
+  const { dir, env } = setup({
+    sampled: 'syscalls:sys_enter_read sample every=100\n',
+    limited: 'syscalls:sys_enter_write rate max=50\n',
+  });
+  try {
+    const readsOf = (maskset: string, event: string): { pid: number; recorded: number; perCpuSecond: Map<string, number> } => {
+      const file = join(dir, `${maskset}.dat`);
+      const r = lkst(['record', '-q', '-m', maskset, '-o', file, '--', ...ddCommand(join(dir, 'pid'))], { env, timeoutMs: 120_000 });
+      assert.equal(r.status, 0, r.stderr);
+      const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
+      assert.equal(tc.status, 0, tc.stderr);
+      const lines = tc.stdout.split('\n').filter((l) => l.startsWith('bpf:') && l.includes(`${event}:`));
+      // The BPF stamps are the mono clock, whose whole seconds are the rate's seconds.
+      const perCpuSecond = new Map<string, number>();
+      for (const l of lines) {
+        const m = /\[(\d+)\]\s+(\d+)\.\d+:/.exec(l)!;
+        perCpuSecond.set(`${m[1]} ${m[2]}`, (perCpuSecond.get(`${m[1]} ${m[2]}`) ?? 0) + 1);
+      }
+      return { pid, recorded: lines.filter((l) => l.includes(`-${pid} `)).length, perCpuSecond };
+    };
+    // dd's reads of one CPU at a time: every 100th of all reads on that CPU, so about COPIES/100 of dd's.
+    const s = readsOf('sampled', 'sys_enter_read');
+    assert.ok(s.recorded > 0 && s.recorded <= COPIES / 100 + 2, `sample every=100 recorded ${s.recorded} of dd's ${COPIES}+ reads`);
+    const l = readsOf('limited', 'sys_enter_write');
+    assert.ok(l.recorded > 0 && l.recorded < COPIES, `rate max=50 recorded ${l.recorded} of dd's ${COPIES} writes`);
+    const most = Math.max(...l.perCpuSecond.values());
+    assert.equal(most, 50, `at most 50 writes recorded per CPU and second, and dd's storm reached it (${JSON.stringify([...l.perCpuSecond])})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
