@@ -169,9 +169,7 @@ int main(int argc, char **argv) {
     if (!links[nlinks]) { fprintf(stderr, "lkst-bpf-run: cannot attach %s: %s\n", bpf_program__name(p), strerror(errno)); return 1; }
     nlinks++;
   }
-  printf("attached %d\n", nlinks);
-  fflush(stdout);
-  /* Opened read-write: the FIFO never reads as closed while no writer has it open. */
+  /* Made before "attached": a switch may come at once. Opened read-write: the FIFO never reads as closed while no writer has it open. */
   int ctl = -1;
   if (live) {
     char path[4200];
@@ -179,6 +177,8 @@ int main(int argc, char **argv) {
     unlink(path);
     if (mkfifo(path, 0600) == 0) ctl = open(path, O_RDWR | O_NONBLOCK);
   }
+  printf("attached %d\n", nlinks);
+  fflush(stdout);
   struct pollfd in[2] = { { .fd = 0, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
   struct timespec last = { 0, 0 };
   char cmd[256];
