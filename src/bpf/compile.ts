@@ -1,12 +1,13 @@
 /**
  * Compiles a BPF C source against the running kernel: vmlinux.h written by bpftool from the
- * kernel's BTF (cached by the BTF's hash, so a new kernel gets a new header), clang -target bpf
+ * kernel's BTF (cached per kernel release and BTF file, so a new kernel gets a new header), clang -target bpf
  * with -g (BTF and line info: CO-RE relocations and the verifier's source lines need them).
  * A compiler error is one line: file:line: the message.
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { release } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { LkstError } from '../base/errors.js';
 import { nativeCacheDir } from '../native/compile.js';
@@ -22,10 +23,18 @@ export function requireToolchain(): BpfToolchain {
   return t;
 }
 
+/**
+ * The cache directory of the running kernel's BTF: named by the kernel release and the BTF file's
+ * size and time (a stat, not a hash of its megabytes), so a new kernel gets a new one.
+ */
+export function btfCacheDir(cacheRoot = join(nativeCacheDir(), 'bpf')): string {
+  const st = statSync(KERNEL_BTF);
+  return join(cacheRoot, `btf-${createHash('sha256').update(`${release()} ${st.size} ${st.mtimeMs}`).digest('hex').slice(0, 16)}`);
+}
+
 /** The directory holding vmlinux.h of the running kernel (written once per kernel BTF). */
-export function vmlinuxHeaderDir(tools: BpfToolchain, cacheRoot = join(nativeCacheDir(), 'bpf')): string {
-  const btf = readFileSync(KERNEL_BTF);
-  const dir = join(cacheRoot, `btf-${createHash('sha256').update(btf).digest('hex').slice(0, 16)}`);
+export function vmlinuxHeaderDir(tools: BpfToolchain, cacheRoot?: string): string {
+  const dir = btfCacheDir(cacheRoot);
   const header = join(dir, 'vmlinux.h');
   if (existsSync(header)) return dir;
   mkdirSync(dir, { recursive: true });
@@ -53,8 +62,7 @@ export function clangError(stderr: string, source: string): string {
  * Compiles source (a .bpf.c file) into object (a .o file). includeDirs: more header directories
  * (lkst's own handler header). Throws a one-line LkstError on a compile error.
  */
-export function compileBpf(source: string, object: string, includeDirs: readonly string[] = []): void {
-  const tools = requireToolchain();
+export function compileBpf(source: string, object: string, includeDirs: readonly string[] = [], tools: BpfToolchain = requireToolchain()): void {
   const vmlinux = vmlinuxHeaderDir(tools);
   const args = ['-g', '-O2', '-target', 'bpf', '-D__TARGET_ARCH_x86', '-Wall', '-Wno-unused-function', '-I', vmlinux, ...includeDirs.flatMap((d) => ['-I', d]), '-I', dirname(source), '-c', source, '-o', object];
   try {

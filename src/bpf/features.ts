@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LkstError } from '../base/errors.js';
 import { checkBpfObject } from './check.js';
-import { compileBpf, requireToolchain, vmlinuxHeaderDir } from './compile.js';
+import { btfCacheDir, compileBpf, requireToolchain, vmlinuxHeaderDir } from './compile.js';
+import { KERNEL_BTF, type BpfToolchain } from './toolchain.js';
 
 export const PROGRAM_KINDS = ['tracepoint', 'raw_tracepoint', 'tp_btf'] as const;
 export type ProgramKind = (typeof PROGRAM_KINDS)[number];
@@ -17,6 +18,8 @@ export type ProgramKind = (typeof PROGRAM_KINDS)[number];
 export interface BpfFeatures {
   /** Why no BPF handler can run here (toolchain, BTF, permissions); absent when some can. */
   unavailable?: { why: string; fix: string };
+  /** The toolchain found (when available): compileBpf takes it instead of looking again. */
+  tools?: BpfToolchain;
   /** Per kind of program: true, or the kernel's reason for refusing it. */
   kinds: Partial<Record<ProgramKind, true | string>>;
 }
@@ -32,12 +35,12 @@ SEC("raw_tracepoint/sched_switch") int probe_raw_tracepoint(struct bpf_raw_trace
 SEC("tp_btf/sched_switch") int BPF_PROG(probe_tp_btf, bool preempt, struct task_struct *prev) { note(prev->pid); return 0; }
 `;
 
-function probe(): BpfFeatures {
+function probe(tools: BpfToolchain): BpfFeatures {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-bpf-probe-'));
   try {
     const src = join(dir, 'probe.bpf.c');
     writeFileSync(src, PROBE);
-    compileBpf(src, join(dir, 'probe.o'));
+    compileBpf(src, join(dir, 'probe.o'), [], tools);
     const kinds: BpfFeatures['kinds'] = {};
     for (const kind of PROGRAM_KINDS) {
       try {
@@ -48,14 +51,30 @@ function probe(): BpfFeatures {
         kinds[kind] = err.what;
       }
     }
-    return Object.values(kinds).some((v) => v === true) ? { kinds } : { kinds, unavailable: { why: `the kernel loads none of lkst's BPF programs (${kinds.raw_tracepoint})`, fix: 'run as root on a kernel with BPF and BTF, not locked down for confidentiality' } };
+    return Object.values(kinds).some((v) => v === true) ? { kinds, tools } : { kinds, unavailable: { why: `the kernel loads none of lkst's BPF programs (${kinds.raw_tracepoint})`, fix: 'run as root on a kernel with BPF and BTF, not locked down for confidentiality' } };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** What BPF handlers can do on this kernel (probed once per kernel BTF, then read from the cache). */
+/**
+ * What BPF handlers can do on this kernel: probed once per kernel BTF, then read from the cache
+ * (one stat and one small read; the toolchain is looked for again only when a cached tool is gone).
+ * LKST_NO_BPF=1 turns the engine off (handlers with an ftrace form run there).
+ */
 export function detectBpf(): BpfFeatures {
+  if (process.env['LKST_NO_BPF']) return { kinds: {}, unavailable: { why: 'LKST_NO_BPF is set', fix: 'unset LKST_NO_BPF to use the BPF engine' } };
+  if (process.getuid?.() !== 0) return { kinds: {}, unavailable: { why: 'loading BPF programs needs root', fix: 'run lkst as root' } };
+  if (!existsSync(KERNEL_BTF)) return { kinds: {}, unavailable: { why: `this kernel has no BTF (${KERNEL_BTF})`, fix: 'use a kernel built with CONFIG_DEBUG_INFO_BTF=y' } };
+  const cache = join(btfCacheDir(), 'features.json');
+  if (existsSync(cache)) {
+    try {
+      const f = JSON.parse(readFileSync(cache, 'utf8')) as BpfFeatures;
+      if (!f.tools || (toolExists(f.tools.clang) && toolExists(f.tools.bpftool))) return f;
+    } catch {
+      /* probed again below */
+    }
+  }
   let tools;
   try {
     tools = requireToolchain();
@@ -63,16 +82,14 @@ export function detectBpf(): BpfFeatures {
     if (!(err instanceof LkstError)) throw err;
     return { kinds: {}, unavailable: { why: err.what.replace(/^BPF handlers cannot be built here: /, ''), fix: err.fix } };
   }
-  if (process.getuid?.() !== 0) return { kinds: {}, unavailable: { why: 'loading BPF programs needs root', fix: 'run lkst as root' } };
-  const cache = join(vmlinuxHeaderDir(tools), 'features.json');
-  if (existsSync(cache)) {
-    try {
-      return JSON.parse(readFileSync(cache, 'utf8')) as BpfFeatures;
-    } catch {
-      /* probed again below */
-    }
-  }
-  const f = probe();
+  vmlinuxHeaderDir(tools);
+  const f = probe(tools);
   writeFileSync(cache, JSON.stringify(f));
   return f;
+}
+
+/** Whether a tool named as findToolchain found it (a name on PATH or a path) is still there. */
+function toolExists(name: string): boolean {
+  if (name.includes('/')) return existsSync(name);
+  return (process.env['PATH'] ?? '').split(':').some((d) => d && existsSync(join(d, name)));
 }

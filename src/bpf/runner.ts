@@ -1,7 +1,7 @@
 /**
  * Runs a BPF object's programs attached to their tracepoints and keeps what they record:
  * `lkst-bpf-run`, C on libbpf, compiled on first use. It loads the object, attaches every program,
- * prints a count handler's table (`lkst_counts`) at the end, and consumes the ring buffer map `lkst_out`: each record is `struct lkst_rec { u64 ts; u32 len;
+ * prints the count handlers' tables (maps `lkst_count_*`) at the end (and every second into a file, when given), and consumes the ring buffer map `lkst_out`: each record is `struct lkst_rec { u64 ts; u32 len;
  * u32 cpu; u8 data[len]; }` (ts from bpf_ktime_get_ns, the `mono` trace clock; data laid out as a
  * tracepoint's record, common_type first). Records go to one file per CPU as they come
  * (`cpuN.rec`: u64 ts, u32 len, u32 0, data padded to 8 bytes), so Node turns them into ring-buffer
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { LkstError } from '../base/errors.js';
 import { compiledHelper } from '../native/compile.js';
 import { LIBBPF_LINK } from './check.js';
+import { parseCountLines, type RawCount } from './counts.js';
 
 const SOURCE = String.raw`
 #include <errno.h>
@@ -24,6 +25,9 @@ const SOURCE = String.raw`
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -54,9 +58,80 @@ static int on_rec(void *ctx, void *data, size_t size) {
   written[r->cpu]++;
   return 0;
 }
+/* Every count map's table (lkst_count_*): "count MAP KEYHEX VALUE" lines. */
+static int dump_counts(struct bpf_object *obj, FILE *f) {
+  struct bpf_map *m;
+  bpf_object__for_each_map(m, obj) {
+    if (strncmp(bpf_map__name(m), "lkst_count_", 11)) continue;
+    unsigned int ks = bpf_map__key_size(m);
+    unsigned char key[256], next[256];
+    unsigned long long value;
+    int fd = bpf_map__fd(m), first = 1;
+    if (ks > sizeof key) { fprintf(stderr, "lkst-bpf-run: a count key of %u bytes\n", ks); return -1; }
+    while (bpf_map_get_next_key(fd, first ? NULL : key, next) == 0) {
+      first = 0;
+      memcpy(key, next, ks);
+      if (bpf_map_lookup_elem(fd, key, &value)) continue;
+      fprintf(f, "count %s ", bpf_map__name(m));
+      for (unsigned int i = 0; i < ks; i++) fprintf(f, "%02x", key[i]);
+      fprintf(f, " %llu\n", value);
+    }
+  }
+  return 0;
+}
+/* The live directory (lkst status, lkst maskset switch): counts, ctl (a FIFO of commands), reply. */
+static const char *live;
+/* Writes LIVE/name beside and renames it, so a reader sees a whole file. */
+static FILE *live_open(const char *name, char *tmp, size_t n) {
+  snprintf(tmp, n, "%s/%s.tmp", live, name);
+  return fopen(tmp, "w");
+}
+static void live_close(FILE *f, const char *tmp, const char *name, int bad) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", live, name);
+  if (fclose(f) || bad || rename(tmp, path)) unlink(tmp);
+}
+static void live_counts(struct bpf_object *obj) {
+  char tmp[4200];
+  FILE *f = live_open("counts", tmp, sizeof tmp);
+  if (f) live_close(f, tmp, "counts", dump_counts(obj, f));
+}
+static long long ns_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+/* One command line from ctl: "current N" makes maskset N the one in force (one map write, timed). */
+static void command(struct bpf_object *obj, const char *line) {
+  char tmp[4200];
+  unsigned int idx;
+  FILE *f = live_open("reply", tmp, sizeof tmp);
+  if (!f) return;
+  if (sscanf(line, "current %u", &idx) == 1) {
+    int fd = bpf_object__find_map_fd_by_name(obj, "lkst_current");
+    unsigned int z = 0;
+    long long t0 = ns_now();
+    int err = fd < 0 ? -1 : bpf_map_update_elem(fd, &z, &idx, BPF_ANY);
+    long long t1 = ns_now();
+    if (err) fprintf(f, "error %s\n", strerror(errno));
+    else fprintf(f, "ok current %u window_ns %lld\n", idx, t1 - t0);
+  } else fprintf(f, "error unknown command\n");
+  live_close(f, tmp, "reply", 0);
+}
+/* Sum over CPUs of a per-CPU array's first element. */
+static unsigned long long percpu_sum(struct bpf_object *obj, const char *name, int ncpu, unsigned long long *each) {
+  int fd = bpf_object__find_map_fd_by_name(obj, name);
+  unsigned long long sum = 0;
+  unsigned int k = 0;
+  memset(each, 0, (size_t)ncpu * 8);
+  if (fd < 0 || bpf_map_lookup_elem(fd, &k, each)) return 0;
+  for (int c = 0; c < ncpu; c++) sum += each[c];
+  return sum;
+}
 int main(int argc, char **argv) {
-  if (argc != 3) { fprintf(stderr, "usage: lkst-bpf-run OBJECT DIR\n"); return 2; }
+  if (argc != 3 && argc != 4) { fprintf(stderr, "usage: lkst-bpf-run OBJECT DIR [LIVE-DIR]\n"); return 2; }
   dir = argv[2];
+  if (argc == 4) live = argv[3];
   libbpf_set_print(say);
   signal(SIGINT, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
@@ -65,6 +140,19 @@ int main(int argc, char **argv) {
   struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
   if (!obj) { fprintf(stderr, "lkst-bpf-run: cannot open %s\n", argv[1]); return 2; }
   if (bpf_object__load(obj)) return 1;
+  /* The recorder's processes (LKST_SKIP_TGIDS) and this one: their events are lkst's own. */
+  int skip = bpf_object__find_map_fd_by_name(obj, "lkst_skip");
+  if (skip >= 0) {
+    unsigned char one = 1;
+    unsigned int self = (unsigned int)getpid();
+    bpf_map_update_elem(skip, &self, &one, BPF_ANY);
+    for (char *s = getenv("LKST_SKIP_TGIDS"), *end; s && *s; s = end) {
+      unsigned long v = strtoul(s, &end, 10);
+      if (end == s) break;
+      unsigned int t = (unsigned int)v;
+      bpf_map_update_elem(skip, &t, &one, BPF_ANY);
+    }
+  }
   /* Records come through lkst_out; a handler that only counts has none. */
   int out = bpf_object__find_map_fd_by_name(obj, "lkst_out");
   struct ring_buffer *rb = NULL;
@@ -81,39 +169,49 @@ int main(int argc, char **argv) {
     if (!links[nlinks]) { fprintf(stderr, "lkst-bpf-run: cannot attach %s: %s\n", bpf_program__name(p), strerror(errno)); return 1; }
     nlinks++;
   }
+  /* Made before "attached": a switch may come at once. Opened read-write: the FIFO never reads as closed while no writer has it open. */
+  int ctl = -1;
+  if (live) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/ctl", live);
+    unlink(path);
+    if (mkfifo(path, 0600) == 0) ctl = open(path, O_RDWR | O_NONBLOCK);
+  }
   printf("attached %d\n", nlinks);
   fflush(stdout);
-  struct pollfd in = { .fd = 0, .events = POLLIN };
+  struct pollfd in[2] = { { .fd = 0, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
+  struct timespec last = { 0, 0 };
+  char cmd[256];
+  size_t cmdlen = 0;
   for (;;) {
     if (rb && ring_buffer__poll(rb, 50) < 0 && errno != EINTR) { fprintf(stderr, "lkst-bpf-run: poll: %s\n", strerror(errno)); return 1; }
-    if (poll(&in, 1, rb ? 0 : 200) > 0) {
+    if (poll(in, ctl >= 0 ? 2 : 1, rb ? 0 : 50) > 0) {
       char b[64];
-      if (read(0, b, sizeof b) <= 0) break;
+      if (in[0].revents && read(0, b, sizeof b) <= 0) break;
+      if (ctl >= 0 && in[1].revents) {
+        ssize_t n = read(ctl, cmd + cmdlen, sizeof cmd - 1 - cmdlen);
+        if (n > 0) cmdlen += (size_t)n;
+        char *nl;
+        while ((cmd[cmdlen] = 0, nl = strchr(cmd, '\n'))) {
+          *nl = 0;
+          command(obj, cmd);
+          cmdlen -= (size_t)(nl + 1 - cmd);
+          memmove(cmd, nl + 1, cmdlen);
+        }
+        if (cmdlen == sizeof cmd - 1) cmdlen = 0;
+      }
     }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (live && now.tv_sec != last.tv_sec) { last = now; live_counts(obj); }
   }
   for (int i = 0; i < nlinks; i++) bpf_link__destroy(links[i]);
   if (rb) while (ring_buffer__consume(rb) > 0) ;
-  /* A count handler's table: every key (hex) and its count. */
-  struct bpf_map *counts = bpf_object__find_map_by_name(obj, "lkst_counts");
-  if (counts) {
-    unsigned int ks = bpf_map__key_size(counts);
-    unsigned char key[256], next[256];
-    unsigned long long value;
-    int fd = bpf_map__fd(counts), first = 1;
-    if (ks > sizeof key) { fprintf(stderr, "lkst-bpf-run: a count key of %u bytes\n", ks); return 2; }
-    while (bpf_map_get_next_key(fd, first ? NULL : key, next) == 0) {
-      first = 0;
-      memcpy(key, next, ks);
-      if (bpf_map_lookup_elem(fd, key, &value)) continue;
-      printf("count ");
-      for (unsigned int i = 0; i < ks; i++) printf("%02x", key[i]);
-      printf(" %llu\n", value);
-    }
-  }
+  if (dump_counts(obj, stdout)) return 2;
   int ncpu = libbpf_num_possible_cpus();
-  int lostfd = bpf_object__find_map_fd_by_name(obj, "lkst_lost");
   unsigned long long *lost = calloc((size_t)ncpu, 8);
-  if (lostfd >= 0) { unsigned int k = 0; if (bpf_map_lookup_elem(lostfd, &k, lost)) memset(lost, 0, (size_t)ncpu * 8); }
+  printf("nokey %llu\n", percpu_sum(obj, "lkst_nokey", ncpu, lost));
+  percpu_sum(obj, "lkst_lost", ncpu, lost);
   for (int c = 0; c < ncpu && c < MAXCPU; c++) {
     if (outs[c] && fclose(outs[c])) { fprintf(stderr, "lkst-bpf-run: close: %s\n", strerror(errno)); return 1; }
     printf("cpu %d written %llu lost %llu\n", c, written[c], lost[c]);
@@ -132,8 +230,10 @@ export interface BpfRunCpu {
 
 export interface BpfRunResult {
   cpus: BpfRunCpu[];
-  /** A count handler's table: each key's bytes and its count. */
-  counts: { key: Buffer; count: number }[];
+  /** The count handlers' tables: each map's keys (bytes) and counts. */
+  counts: RawCount[];
+  /** Keys the count handlers could not store (their map was full): counted nowhere. */
+  nokey: number;
   /** Ring-buffer records too short for their header (a program's bug): counted, not written. */
   malformed: number;
 }
@@ -149,11 +249,19 @@ export class BpfRun {
   private err = '';
   private readonly exited: Promise<number | null>;
 
+  /**
+   * live: a directory where the runner rewrites the count tables every second (counts, for lkst
+   * status) and takes commands (ctl, a FIFO; its answer in reply); skipTgids: processes whose
+   * events the handlers leave out.
+   */
   constructor(
     object: string,
     readonly dir: string,
+    live?: string,
+    skipTgids: readonly number[] = [],
   ) {
-    this.child = spawn(runnerPath(), [object, dir], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(runnerPath(), [object, dir, ...(live ? [live] : [])], {
+      env: { ...process.env, LKST_SKIP_TGIDS: skipTgids.join(' ') }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.err += d));
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
@@ -175,8 +283,12 @@ export class BpfRun {
     const code = await this.exited;
     if (code !== 0) throw this.failure();
     const cpus = [...this.out.matchAll(/^cpu (\d+) written (\d+) lost (\d+)$/gm)].map((m) => ({ cpu: Number(m[1]), written: Number(m[2]), lost: Number(m[3]) }));
-    const counts = [...this.out.matchAll(/^count ([0-9a-f]+) (\d+)$/gm)].map((m) => ({ key: Buffer.from(m[1]!, 'hex'), count: Number(m[2]) }));
-    return { cpus, counts, malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0) };
+    return { cpus, counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0) };
+  }
+
+  /** Ends the runner at once (a recording that failed); its programs detach as it exits. */
+  kill(): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 
   /** The record file of a CPU. */

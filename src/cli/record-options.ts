@@ -75,7 +75,7 @@ export async function runRecording(
       ...plan.options,
       bufferKbPerCpu: opts.buffer,
       subbufKb: opts.subbuf,
-      clock: opts.clock,
+      clock: opts.clock ?? plan.options.clock,
       durationSec: command.length ? undefined : opts.duration,
       command,
       pollMs: opts.poll,

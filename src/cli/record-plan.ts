@@ -1,16 +1,17 @@
 import { Instance } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
 import { availableEvents } from '../events/live.js';
-import { resolveEventSet } from '../events/resolve.js';
+import { resolveEventSet, splitTracepointId } from '../events/resolve.js';
 import type { RecordOptions, TracepointRef } from '../record/recorder.js';
 import type { MasksetEnv } from '../masksets/env.js';
 import type { Maskset, MasksetEntry } from '../masksets/model.js';
+import type { BpfTable } from '../masksets/bpf-table.js';
 import { checkRunnable, processThreads, type PidSet, type RecordScope } from '../record/scope.js';
 
 /** What `lkst record` records: named events, a maskset, or an armed trace it attaches to. */
 export interface RecordPlan {
   describe: string;
-  options: Pick<RecordOptions, 'events' | 'setup' | 'attach' | 'scope'>;
+  options: Pick<RecordOptions, 'events' | 'setup' | 'attach' | 'scope' | 'companion' | 'clock'>;
   /** Runs when the recording ends (e.g. the trace stops being the switchable one). */
   finish(): void;
 }
@@ -32,6 +33,10 @@ export interface PlanRequest {
   commandOnly?: boolean;
   /** The command after --, if any. */
   command?: string[];
+  /** --clock, when given. */
+  clock?: string;
+  /** Events go to a consumer as they come (lkst stream), not into a trace file. */
+  live?: boolean;
 }
 
 export async function planRecording(opts: PlanRequest, warn: (s: string) => void): Promise<RecordPlan> {
@@ -69,7 +74,7 @@ async function planWith(opts: PlanRequest, warn: (s: string) => void): Promise<R
   const { loadMasksetEnv } = await import('../masksets/env.js');
   const env = await loadMasksetEnv();
   const loaded = (picks.length && !masksets.length ? [] : masksets.length ? masksets : ['default']).map((n) => env.store.load(n));
-  return scoped(await masksetPlan(env, combineMasksets(loaded, picks), opts.skipMissing ?? false, warn));
+  return scoped(await masksetPlan(env, combineMasksets(loaded, picks), { skipMissing: opts.skipMissing ?? false, scoped: scope !== undefined, clock: opts.clock, live: opts.live ?? false }, warn));
 }
 
 /** Whose events a recording keeps; refuses combinations trace-cmd users could misread. */
@@ -175,19 +180,69 @@ function eventsPlan(names: string[], warn: (s: string) => void): RecordPlan {
   return { describe: `${events.length} tracepoints`, options: { events }, finish: () => {} };
 }
 
-async function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, warn: (s: string) => void): Promise<RecordPlan> {
-  const [{ applyMaskset, announceTrace, forgetTrace }, { planEvents }, { readState }] = await Promise.all([import('../masksets/session.js'), import('../masksets/plan.js'), import('../masksets/state.js')]);
+/**
+ * Handlers on BPF stamp their records with the `mono` clock, so the instance beside them uses it too.
+ * They see every process: a -P/-F recording (set_event_pid) cannot scope them yet.
+ */
+async function bpfOptions(env: MasksetEnv, m: Maskset, req: { scoped: boolean; clock?: string; live: boolean }, warn: (s: string) => void): Promise<{ options: Pick<RecordOptions, 'clock'>; maskset: Maskset }> {
+  const [{ compileMaskset }, { handlerUnits }, { handlerProgram }, { bpfTable, withoutBpf }, { detectBpf }] = await Promise.all([
+    import('../masksets/compile.js'),
+    import('../bpf/engine.js'),
+    import('../bpf/codegen.js'),
+    import('../masksets/bpf-table.js'),
+    import('../bpf/features.js'),
+  ]);
+  const plan = compileMaskset(m, env);
+  const first = plan.bpf?.[0];
+  if (!first) return { options: {}, maskset: m };
+  const unavailable = detectBpf().unavailable;
+  if (unavailable) {
+    const fallback = withoutBpf(m, plan, unavailable);
+    warn(`the BPF engine is unavailable (${unavailable.why}): ${fallback.moved} record engine=bpf entries record on ftrace instead`);
+    return { options: {}, maskset: fallback.maskset };
+  }
+  // Generating the program checks every key field against its event's format and every switch's target, before anything runs.
+  handlerProgram(handlerUnits(bpfTable(plan, env).entries));
+  if (req.live) throw new LkstError(`${first.from}: handlers on BPF record into a trace file`, 'use `lkst record -o FILE` for this maskset');
+  if (req.scoped) throw new LkstError(`${first.from}: handlers on BPF see every process, and -P/-F would scope only the ftrace events`, 'leave out -P/-F, or use a pid handler on ftrace');
+  if (req.clock && req.clock !== 'mono') throw new LkstError(`${first.from}: handlers on BPF stamp their records with the mono clock, and --clock ${req.clock} was asked`, 'leave out --clock (mono is used)');
+  return { options: { clock: 'mono' }, maskset: m };
+}
+
+async function masksetPlan(env: MasksetEnv, asked: Maskset, req: { skipMissing: boolean; scoped: boolean; clock?: string; live: boolean }, warn: (s: string) => void): Promise<RecordPlan> {
+  const [{ applyMaskset, announceTrace, forgetTrace }, { planEvents }, { readState }, { bpfCompanion }, { bpfTable }] = await Promise.all([
+    import('../masksets/session.js'),
+    import('../masksets/plan.js'),
+    import('../masksets/state.js'),
+    import('../bpf/companion.js'),
+    import('../masksets/bpf-table.js'),
+  ]);
+  const skipMissing = req.skipMissing;
+  const { options: bpf, maskset: m } = await bpfOptions(env, asked, req, warn);
+  let table: BpfTable = { entries: [], masksets: [] };
   let announced: Instance | undefined;
   let count = 0;
   const setup = async (inst: Instance, pids?: PidSet, andFilter?: string): Promise<TracepointRef[]> => {
     // andFilter goes in after (the recorder ANDs it in), so a rejected -f is reported as written;
     // the state keeps it for switches from another shell.
-    const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, ...(pids ? { pids } : {}) });
+    const { plan } = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing, bpf: true, ...(pids ? { pids } : {}) });
     if (plan.missing.length) warn(`skipped (this kernel lacks them): ${plan.missing.map((x) => x.event).join(', ')}`);
     count = [...plan.tracepoints.values()].filter((t) => t.enabled).length;
+    table = bpfTable(plan, env);
+    // The records of handlers on BPF in masksets switched to need their formats as well.
+    const withTable = (): TracepointRef[] => {
+      const out = planEvents(plan);
+      const have = new Set(out.map((e) => `${e.system}:${e.event}`));
+      for (const e of table.entries) {
+        if (have.has(e.tp)) continue;
+        out.push(splitTracepointId(e.tp));
+        have.add(e.tp);
+      }
+      return out;
+    };
     // A running recorder is the trace `lkst maskset switch` and `lkst status` work on, unless one is
     // armed; not a scoped one: a switch would apply the maskset's pid set (none) over -P/-F's.
-    if (pids) return planEvents(plan);
+    if (pids) return withTable();
     let armed;
     try {
       armed = readState();
@@ -198,13 +253,14 @@ async function masksetPlan(env: MasksetEnv, m: Maskset, skipMissing: boolean, wa
       announceTrace(inst, m, plan, andFilter);
       announced = inst;
     }
-    return planEvents(plan);
+    return withTable();
   };
   return {
     get describe() {
-      return `maskset ${m.name}${count ? ` (${count} tracepoints)` : ''}`;
+      const onBpf = new Set(table.entries.map((b) => b.tp)).size;
+      return `maskset ${m.name}${count ? ` (${count} tracepoints)` : ''}${onBpf ? ` (${onBpf} with handlers on BPF)` : ''}`;
     },
-    options: { events: [], setup },
+    options: { events: [], setup, companion: bpfCompanion(() => table), ...bpf },
     finish: () => {
       if (announced) forgetTrace(announced);
     },

@@ -36,6 +36,8 @@ export const Opt = {
    * which it skips silently as it does any id it does not know (checked with trace-cmd 3.1.6).
    */
   LKST_MASKSET: 0x4c4b,
+  /** lkst's own: the count tables of BPF count handlers at the end of recording (JSON). */
+  LKST_COUNTS: 0x4c4c,
 } as const;
 
 /** Section header flag: the section's data is compressed. */

@@ -51,6 +51,8 @@ export interface FileOptions {
   version?: string;
   /** lkst's LKST_MASKSET option. */
   maskset?: string;
+  /** lkst's LKST_COUNTS option (JSON). */
+  counts?: string;
   cpuCount?: number;
   /** Added to every timestamp on reading (OFFSET option, in clock units). */
   tsOffset: bigint;
@@ -146,6 +148,9 @@ export function interpretOptions(records: OptionRecord[], version: number, warni
         break;
       case Opt.LKST_MASKSET:
         o.maskset = str(data);
+        break;
+      case Opt.LKST_COUNTS:
+        o.counts = str(data);
         break;
       case Opt.CPUCOUNT:
         if (data.length >= 4) o.cpuCount = data.readUInt32LE(0);

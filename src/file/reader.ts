@@ -119,6 +119,7 @@ class TraceDatFile implements TraceFile {
       ...(p.options.uname !== undefined ? { uname: p.options.uname } : {}),
       ...(main.name ? { instance: main.name } : {}),
       ...(p.options.maskset ? { maskset: p.options.maskset } : {}),
+      ...(p.options.counts ? { counts: p.options.counts } : {}),
       ...(p.options.cpuStats.has(main.name) ? { cpuStats: p.options.cpuStats.get(main.name) } : {}),
     };
     // The text only for those who ask for it (a copy of the trace): the symbols are read from the bytes.

@@ -138,6 +138,7 @@ function optionsBody(meta: TraceMeta, opts: WriteOptions, offsets: Map<number, n
   str(Opt.TRACECLOCK, `[${meta.clock}]\n`);
   if (meta.uname) str(Opt.UNAME, meta.uname);
   if (meta.maskset) str(Opt.LKST_MASKSET, meta.maskset);
+  if (meta.counts) str(Opt.LKST_COUNTS, meta.counts);
   str(Opt.VERSION, opts.version ?? 'lkst');
   if (opts.tsOffset !== undefined && BigInt(opts.tsOffset) !== 0n) str(Opt.OFFSET, String(opts.tsOffset));
   opt(Opt.CPUCOUNT, new ByteBuilder().u32(meta.cpuCount).build());

@@ -1,6 +1,7 @@
 import { bufferStopOps, bufferSwitchOps } from '../buffers/switch.js';
 import { ParamError } from './params.js';
 import type { HandlerDefinition, KernelOp, ParamSpec } from './types.js';
+import { countHandler, rateHandler, sampleHandler } from './bpf.js';
 
 const IF: ParamSpec = { type: 'filter', description: 'act only when this filter expression on the event fields holds' };
 const COUNT: ParamSpec = { type: 'int', description: 'act only the first N times (0 = every time)' };
@@ -29,8 +30,13 @@ const ENABLE: KernelOp = { kind: 'enable' };
 export const recordHandler: HandlerDefinition = {
   name: 'record',
   description: 'record the event',
-  params: {},
-  apply: () => [ENABLE],
+  params: { engine: { type: 'string', default: 'ftrace', description: "ftrace (the instance's ring buffer) or bpf (a BPF program copies the record into the trace's buffer bpf)" } },
+  apply(ctx) {
+    const engine = ctx.params['engine'];
+    if (engine === 'bpf') return [{ kind: 'bpf', handler: 'record', params: {} }];
+    if (engine !== 'ftrace') throw new ParamError(`engine=${String(engine)}: expected ftrace or bpf`);
+    return [ENABLE];
+  },
 };
 
 export const pidHandler: HandlerDefinition = {
@@ -110,11 +116,17 @@ export const switchHandler: HandlerDefinition = {
     count: { ...COUNT, default: '1' },
     record: { type: 'bool', default: 'false', description: 'record the event itself as well (with to=: it stays recorded after the switch)' },
     mark: { type: 'bool', default: 'true', description: 'with to=: record a kernel stack at the switch as its in-trace marker' },
+    engine: { type: 'string', default: 'ftrace', description: "bpf: switch the recording's table of handlers on BPF to MASKSET in one map write (any two masksets of BPF handlers)" },
   },
   apply(ctx) {
     const buffer = str(ctx.params['buffer']);
     const to = str(ctx.params['to']);
     if (!to === !buffer) throw new ParamError('give to=MASKSET or buffer=NAME (one of them)');
+    if (ctx.params['engine'] === 'bpf') {
+      if (!to) throw new ParamError('engine=bpf switches to=MASKSET (a maskset of handlers on BPF)');
+      return [{ kind: 'bpf', handler: 'switch', params: { to } }];
+    }
+    if (ctx.params['engine'] !== 'ftrace') throw new ParamError(`engine=${String(ctx.params['engine'])}: expected ftrace or bpf`);
     if (buffer) return [...(ctx.params['record'] === true ? [ENABLE] : []), ...bufferSwitchOps(undefined, buffer, when(ctx.params))];
     const now = ctx.recordedBy(ctx.maskset);
     const next = ctx.recordedBy(to!);
@@ -139,4 +151,4 @@ export const switchHandler: HandlerDefinition = {
   },
 };
 
-export const BUILTIN_HANDLERS: readonly HandlerDefinition[] = [recordHandler, pidHandler, filterHandler, stackHandler, switchHandler, stopHandler];
+export const BUILTIN_HANDLERS: readonly HandlerDefinition[] = [recordHandler, pidHandler, filterHandler, stackHandler, switchHandler, stopHandler, countHandler, sampleHandler, rateHandler];

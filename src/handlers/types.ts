@@ -31,15 +31,24 @@ export type TracepointId = string;
  *   `instance` puts it in another tracefs instance (a buffer, lkst-buf-NAME): a trigger acts only on
  *   its own instance, so acting on another buffer means a trigger there, on the same tracepoint.
  * - prepare: set up another tracepoint's filter without enabling it, so a trigger can enable it later.
- * New kinds (e.g. a BPF program attached to the tracepoint) are added here and in the applier;
- * masksets and commands do not change.
+ * - bpf: run a built-in handler (`handler`, with its checked params) as a BPF program attached to
+ *   the tracepoint (bpf/program.ts writes it); the recorder loads the bpf ops of all entries as one object.
+ * New kinds are added here and in the applier; masksets and commands do not change.
  */
 export type KernelOp =
   | { readonly kind: 'enable' }
   | { readonly kind: 'filter'; readonly expr: string }
   | { readonly kind: 'pids'; readonly pids: readonly number[]; readonly follow: boolean }
   | { readonly kind: 'trigger'; readonly command: string; readonly count?: number; readonly condition?: string; readonly instance?: string }
-  | { readonly kind: 'prepare'; readonly tracepoint: TracepointId; readonly filter?: string };
+  | { readonly kind: 'prepare'; readonly tracepoint: TracepointId; readonly filter?: string }
+  | BpfOp;
+
+/** A handler the BPF engine runs in the kernel at the event (bpf/program.ts knows each one). */
+export interface BpfOp {
+  readonly kind: 'bpf';
+  readonly handler: 'record' | 'count' | 'switch';
+  readonly params: ParamValues;
+}
 
 /** What lkst tells a handler about the entry it maps. */
 export interface HandlerContext {

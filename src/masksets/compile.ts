@@ -6,7 +6,7 @@ import type { HandlerRegistry } from '../handlers/registry.js';
 import { pidFilter } from '../handlers/builtin.js';
 import type { HandlerContext, KernelOp } from '../handlers/types.js';
 import type { Maskset, MasksetEntry } from './model.js';
-import { andFilters, orFilters, type KernelPlan, type MissingEvent, type TracepointPlan, type TriggerPlan } from './plan.js';
+import { andFilters, orFilters, type BpfPlanEntry, type KernelPlan, type MissingEvent, type TracepointPlan, type TriggerPlan } from './plan.js';
 
 /** Everything compiling needs besides the maskset: the kernel's events, the handlers, other masksets. */
 export interface CompileEnv {
@@ -59,6 +59,7 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
   const contributions: Contribution[] = [];
   const staged: Staged[] = [];
   const missing: MissingEvent[] = [];
+  const bpf: BpfPlanEntry[] = [];
   const fail = (entry: MasksetEntry, msg: string, fix: string): never => {
     throw new LkstError(`${entry.where}: ${msg}`, fix);
   };
@@ -117,6 +118,11 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
           case 'prepare':
             staged.push({ tp: op.tracepoint, filter: op.filter ?? '', from });
             break;
+          case 'bpf':
+            // A BPF program sees every firing of its tracepoint: an LKST event that is a part of one has no BPF form yet.
+            if (narrow) fail(entry, `${entry.handler} on BPF needs a whole tracepoint, and ${entry.event} is the part of ${id} where ${narrow}`, `name the tracepoint (${id}) instead`);
+            bpf.push({ tp: id, handler: op.handler, params: op.params, from });
+            break;
           default:
             fail(entry, `handler ${entry.handler} asks for an operation this lkst cannot apply (${(op as { kind: string }).kind})`, 'update lkst or the handler');
         }
@@ -155,7 +161,7 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
     if (have?.filter && have.filter !== s.filter) throw new LkstError(`${s.from}: ${s.tp} is prepared for two switches with different filters`, 'give it one filter in every switched-to maskset');
     tracepoints.set(s.tp, { id: s.tp, ...splitTracepointId(s.tp), enabled: false, filter: s.filter, triggers: have?.triggers ?? [], from: [...(have?.from ?? []), s.from] });
   }
-  return { maskset: m.name, tracepoints, ...(instancePids ? { pids: { pids: instancePids.pids, follow: instancePids.follow } } : {}), missing };
+  return { maskset: m.name, tracepoints, ...(instancePids ? { pids: { pids: instancePids.pids, follow: instancePids.follow } } : {}), missing, ...(bpf.length ? { bpf } : {}) };
 }
 
 /** Triggers of one command on one event in one instance merge into one (the kernel allows one each): conditions OR. */

@@ -1,4 +1,6 @@
 /** What a maskset asks of the kernel, per tracepoint, once compiled for one kernel. */
+import { splitTracepointId } from '../events/resolve.js';
+import type { BpfOp } from '../handlers/types.js';
 
 export interface TriggerPlan {
   /** stacktrace, traceoff, enable_event:S:E, ... (one per command and event: the kernel's rule). */
@@ -37,6 +39,17 @@ export interface KernelPlan {
   readonly pids?: { readonly pids: readonly number[]; readonly follow: boolean };
   /** Entries whose events this kernel lacks; applying refuses unless they may be skipped. */
   readonly missing: readonly MissingEvent[];
+  /** Handlers that run as BPF programs (the recorder loads them; tracefs is not involved). */
+  readonly bpf?: readonly BpfPlanEntry[];
+}
+
+/** One entry's handler on one tracepoint, run by the BPF engine. */
+export interface BpfPlanEntry {
+  readonly tp: string;
+  readonly handler: BpfOp['handler'];
+  readonly params: BpfOp['params'];
+  /** "FILE:LINE EVENT HANDLER", for errors. */
+  readonly from: string;
 }
 
 /** The trigger line as the kernel takes it. */
@@ -59,7 +72,10 @@ export function orFilters(parts: readonly string[]): string {
  * later (a recorder needs all their formats). ftrace's own events (print, kernel_stack) are not included.
  */
 export function planEvents(plan: KernelPlan): { system: string; event: string }[] {
-  return [...plan.tracepoints.values()].map((t) => ({ system: t.system, event: t.event }));
+  const out = [...plan.tracepoints.values()].map((t) => ({ system: t.system, event: t.event }));
+  // BPF records keep their tracepoint's format: the trace needs it even when ftrace does not record it.
+  for (const id of new Set((plan.bpf ?? []).map((b) => b.tp))) if (!plan.tracepoints.has(id)) out.push(splitTracepointId(id));
+  return out;
 }
 
 /** Whether a trigger goes in the instance the plan is applied to. */

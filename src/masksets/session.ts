@@ -9,6 +9,7 @@ import { applyPlan, clearInstance, type ApplyResult } from './apply.js';
 import { andFilters, foreignTriggers } from './plan.js';
 import { splitTracepointId } from '../events/resolve.js';
 import { existsSync } from 'node:fs';
+import { liveTable, switchLiveTable } from '../bpf/live-counts.js';
 import { describeOwner, dropOwner, foreignOwner, recordOwner, refuseForeign } from '../base/owner.js';
 import { bufferNameOf } from '../buffers/name.js';
 import { journaledChange, settleJournal } from './journal.js';
@@ -29,11 +30,14 @@ export interface AppliedMaskset {
 export async function applyMaskset(
   inst: Instance,
   maskset: string | Maskset,
-  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean; pids?: KernelPlan['pids']; andFilter?: string } = {},
+  opts: { env?: MasksetEnv; marker?: string; previous?: KernelPlan; skipMissing?: boolean; pids?: KernelPlan['pids']; andFilter?: string; bpf?: boolean } = {},
 ): Promise<AppliedMaskset> {
   const env = opts.env ?? (await loadMasksetEnv());
   const m = typeof maskset === 'string' ? env.store.load(maskset) : maskset;
   const plan = withAndFilter(scopedPlan(compileMaskset(m, env), m.name, opts.pids), opts.andFilter);
+  // Only a recorder runs the BPF engine (bpf: true); an armed trace or a switch would leave those entries undone.
+  const onBpf = plan.bpf?.[0];
+  if (onBpf && !opts.bpf) throw new LkstError(`${onBpf.from}: handlers on BPF run only inside \`lkst record\`, not in an armed trace or a switch (yet)`, `record the maskset with \`lkst record -m ${m.name}\``);
   const result = applyPlan(inst, plan, {
     ...(opts.marker ? { marker: opts.marker } : {}),
     ...(opts.previous ? { previous: opts.previous } : {}),
@@ -244,11 +248,13 @@ export async function masksetSwitch(opts: { name: string; skipMissing?: boolean 
   const previous = compileMaskset(stateMaskset(s), env);
   const marker = `lkst: maskset ${s.maskset} -> ${to.name}`;
   const next = compileMaskset(to, env);
+  // A recording whose BPF table holds the maskset switches its handlers on BPF by one map write, after the ftrace part.
+  const bpfIndex = liveTable(s.instance)?.masksets.indexOf(to.name) ?? -1;
   const after: TraceState = { ...s, maskset: to.name, entries: to.entries, edited: [], skipped: next.missing, targets: foreignOf(next, inst.name) };
   const { plan, result } = await journaledChange(
     s,
     after,
-    () => applyMaskset(inst, to, { env, marker, previous, skipMissing: opts.skipMissing ?? false, andFilter: s.andFilter }),
+    () => applyMaskset(inst, to, { env, marker, previous, skipMissing: opts.skipMissing ?? false, andFilter: s.andFilter, bpf: bpfIndex >= 0 }),
     ({ plan, result }) => ({
       ...after,
       switches: [...s.switches, { from: s.maskset, to: to.name, at: new Date().toISOString(), windowUs: Math.round(result.windowNs / 100) / 10, writes: result.steps.filter((x) => x.phase === 'flip').length, skipped: plan.missing.map((m) => m.event) }].slice(-20),
@@ -256,7 +262,8 @@ export async function masksetSwitch(opts: { name: string; skipMissing?: boolean 
   );
   const windowUs = Math.round(result.windowNs / 100) / 10;
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
-  return `${settled}switched ${s.maskset} -> ${to.name}: ${flips} changes in ${windowUs} us, ${result.steps.length - flips} set-up writes${skippedText(plan)}${whose(s.instance)}`;
+  const onBpf = bpfIndex >= 0 ? `; handlers on BPF: one map write in ${((await switchLiveTable(s.instance, bpfIndex)).windowNs / 1000).toFixed(1)} us` : '';
+  return `${settled}switched ${s.maskset} -> ${to.name}: ${flips} changes in ${windowUs} us, ${result.steps.length - flips} set-up writes${onBpf}${skippedText(plan)}${whose(s.instance)}`;
 }
 
 const NULL_HANDLERS = new Set(['null', 'none', 'off']);

@@ -1,3 +1,5 @@
+import { readLiveCounts } from '../bpf/live-counts.js';
+import { renderCounts } from '../bpf/counts.js';
 import { TracefsDir, tracefs } from '../tracefs/tracefs.js';
 import { LkstError } from '../base/errors.js';
 import { describeOwner, readOwner } from '../base/owner.js';
@@ -236,6 +238,10 @@ export async function statusReport(opts: { hooks?: boolean } = {}): Promise<stri
   const pending = pendingWork();
   const out = [...pending, ...(pending.length ? [''] : []), ...(s ? await armedStatus(s) : ['no trace is armed (`lkst start -m MASKSET` arms one)'])];
   out.push('', ...buffersSection(s));
+  for (const [instance, counts] of readLiveCounts()) {
+    if (!Instance.exists(instance)) continue;
+    out.push('', `counts (BPF, live, updated every second) of the recording in ${instance}:`, ...renderCounts(counts).map((l) => `  ${l}`));
+  }
   const others = Instance.listNames().filter((n) => n !== s?.instance && !bufferNameOf(n));
   if (others.length) {
     out.push('', 'other lkst instances:');

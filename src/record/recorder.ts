@@ -8,6 +8,7 @@ import { dropOwner, recordOwner } from '../base/owner.js';
 import { watchInstance } from '../tracefs/owner.js';
 import { notePageFiles, pageFilePath, removePageFiles } from '../base/page-files.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
+import type { ExtraBuffer } from '../trace/writer-port.js';
 import { CpuReader, PageFileCounter, countPageFile, type CpuCapture } from './cpu-reader.js';
 import { Pump, pumpBinary, type PumpCount } from './pump.js';
 import { collectFixedMeta, collectLiveMeta, savedCmdlines } from './live-meta.js';
@@ -73,6 +74,27 @@ export interface RecordOptions {
   live?: LivePages;
   /** The command's stdio (default: inherit ours). */
   commandStdio?: StdioOptions;
+  /** Runs beside the ftrace recording (the BPF engine): started once the events are set up, finished once tracing stops. */
+  companion?: RecordCompanion;
+}
+
+/** What a companion adds to the recording: more buffers and metadata for the trace, lines for the summary. */
+export interface CompanionResult {
+  buffers: ExtraBuffer[];
+  meta?: Pick<TraceMeta, 'counts'>;
+  /** Events the companion lost (exact, per the buffers' CPUSTATs). */
+  lost: number;
+  records: number;
+  summary: string[];
+  /** Removes the companion's files once the trace is written. */
+  discard(): void;
+}
+
+/** Something recording beside the instance (bpf/companion.ts). ownTasks: the recorder's own tasks, to leave out. */
+export interface RecordCompanion {
+  start(inst: Instance, ctx: { workDir: string; ownTasks: readonly number[]; live: boolean }): Promise<void>;
+  finish(pageSize: number): Promise<CompanionResult | undefined>;
+  abort(): void;
 }
 
 export interface RecordProgress {
@@ -105,6 +127,8 @@ export interface RecordingResult {
   leftOutSelf: boolean;
   /** Events the kernel refused that filter on (lkst's own events on them are recorded). */
   leaveOutRefused: string[];
+  /** What the companion (BPF engine) recorded beside the instance, if one ran. */
+  companion?: CompanionResult;
   /** Removes the per-CPU page files once they are written into a trace file. */
   discard(): void;
 }
@@ -198,6 +222,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         }
       if (pidSet && !inst.eventPids().length) inst.setEventPids([...pidSet.pids], { follow: pidSet.follow });
       if (selfOut) leaveOutRefused = leaveOut(inst, events, ownTasks);
+      await opts.companion?.start(inst, { workDir: opts.workDir, ownTasks, live: !!opts.live });
       // From here the filters leave our task-context events out (or, with a scope, set_event_pid
       // does): set_event_notrace_pid, which would drop others' interrupts on our time too, goes.
       // Without either, Node stays listed while it reads pages itself.
@@ -309,6 +334,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       if (pump) excludePids(inst, [process.pid]);
       inst.tracingOn = false;
     }
+    const companion = await opts.companion?.finish(pageSize);
     let pumpCpuUs = 0;
     let pumpCounts: (PumpCount | undefined)[] = [];
     let pumpKallsyms = false;
@@ -335,6 +361,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     // (a full disk) leaves pages that `lkst recover --partial` turns into the trace, loss exact.
     if (journal) writeJournalEnd(journal, { reason: 'it stopped before its trace file was written', stats: cpuFiles.map((f) => meta.cpuStats?.[f.cpu] ?? ''), inTransit: caps.map((c) => c.lostInTransit ?? 0) });
     meta.cpuStats = stampStartCounters(meta.cpuStats ?? [], caps, kernelStatsAtStart, kernelStats);
+    if (companion?.meta) Object.assign(meta, companion.meta);
     for (const r of readers) r.close();
     const cpu = process.cpuUsage(cpuStart);
     return {
@@ -352,7 +379,9 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       ownTasks,
       leftOutSelf: selfOut,
       leaveOutRefused,
+      ...(companion ? { companion } : {}),
       discard: () => {
+        companion?.discard();
         removePageFiles(opts.workDir, cpuFiles.map((f) => f.cpu));
         rmSync(kallsymsPath(opts.workDir), { force: true });
         removeJournal(opts.workDir);
@@ -360,6 +389,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     };
   } catch (err) {
     cmd?.kill();
+    opts.companion?.abort();
     const kept = journal ? await keepWhatWasRecorded(inst, journal, pump, !opts.attach) : 0;
     pump?.kill();
     for (const r of readers) r.close();

@@ -26,6 +26,8 @@ export interface TraceMeta {
   instance?: string;
   /** The maskset in force when the trace was written (lkst's files; absent when unknown). */
   maskset?: string;
+  /** lkst's count tables (BPF count handlers) at the end of recording, as JSON (bpf/counts.ts's CountsReport). */
+  counts?: string;
   /** Per CPU: per_cpu/cpuN/stats text at the end of recording (entries, overrun, dropped events...). */
   cpuStats?: (string | undefined)[];
 }

@@ -21,7 +21,7 @@ export function registerFeatures(program: Command): void {
           console.log(`${f[key as keyof typeof FEATURE_WORDS] ? 'yes' : 'no '}  ${words}${refused}`);
         }
         const loads = PROGRAM_KINDS.filter((k) => bpf.kinds[k] === true);
-        if (bpf.unavailable) console.log(`no   BPF handlers: ${bpf.unavailable.why} (${bpf.unavailable.fix})`);
+        if (bpf.unavailable) console.log(`no   BPF handlers: ${bpf.unavailable.why} (${bpf.unavailable.fix}); count and switch engine=bpf are unavailable, record engine=bpf records on ftrace`);
         else console.log(`yes  BPF handlers (${loads.join(', ')} programs load${loads.length < PROGRAM_KINDS.length ? `; not ${PROGRAM_KINDS.filter((k) => !loads.includes(k)).join(', ')}` : ''})`);
         console.log(`clocks: ${f.clocks.join(' ')}`);
       }),

@@ -50,7 +50,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
     if (live) process.stderr.write('\r\x1b[K');
   }
   try {
-    await writeTraceDat(output, result.meta, result.cpus);
+    await writeTraceDat(output, result.meta, result.cpus, { buffers: result.companion?.buffers ?? [] });
   } catch (err) {
     // The pages and the journal stay: nothing recorded is lost to a failed write (recovery reads its own kallsyms).
     if (result.meta.kallsymsFile) rmSync(result.meta.kallsymsFile, { force: true });
@@ -58,7 +58,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
   }
   result.discard();
   if (result.leaveOutRefused.length) warn(`lkst's own events are in the recording for ${result.leaveOutRefused.join(', ')} (the kernel refused the filter that leaves them out)`);
-  if (!opts.quiet) process.stderr.write(summary(result, output));
+  if (!opts.quiet) process.stderr.write(summary(result, output) + (result.companion?.summary ?? []).map((l) => `${l}\n`).join(''));
   if (opts.show) await showTrace(output);
   // Stopped or removed under it by another command: the file holds less than asked for; say so in the exit code.
   if (result.interference) process.stderr.write(`lkst: the recording was cut short: ${result.interference}\n`);

@@ -6,6 +6,7 @@ import { renderStats } from '../../analysis/render.js';
 import { toJsonText } from '../../analysis/event.js';
 import { cacheInfo } from '../../analysis/cache/location.js';
 import { fmtBytes, fmtParts } from './cache.js';
+import { renderCounts, storedCounts } from '../../bpf/counts.js';
 
 export function registerStats(program: Command): void {
   program
@@ -20,7 +21,9 @@ export function registerStats(program: Command): void {
         withTrace({ path: file, buffers: opts.buffer }, (t) => {
           const s = traceStats(t);
           const caches = cacheInfo(file);
-          process.stdout.write(opts.json ? toJsonText({ ...s, caches }) + '\n' : renderStats(s, opts.top));
+          const counts = storedCounts(t.trace.meta.counts);
+          process.stdout.write(opts.json ? toJsonText({ ...s, caches, ...(counts ? { counts } : {}) }) + '\n' : renderStats(s, opts.top));
+          if (!opts.json && counts) process.stdout.write(['', 'Counts (BPF count handlers, at the end of recording)', ...renderCounts(counts, opts.top), ''].join('\n'));
           if (!opts.json) {
             for (const c of caches) process.stdout.write(`cache: ${c.dir} (${fmtBytes(c.bytes)}${c.current ? '' : ', stale: rebuilt on next use'})${c.parts.length ? `: ${fmtParts(c)}` : ''}\n`);
             if (!caches.length) process.stdout.write('cache: none (built by the first `lkst query` or `lkst state`)\n');

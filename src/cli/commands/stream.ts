@@ -40,7 +40,7 @@ export async function streamCommand(command: string[], opts: StreamCliOptions): 
   const warn = (m: string) => {
     if (!opts.quiet) process.stderr.write(`lkst: ${m}\n`);
   };
-  const plan = await planRecording({ ...opts, command }, warn);
+  const plan = await planRecording({ ...opts, command, live: true }, warn);
   const stop = new AbortController();
   const out = new LiveReport({ fd: 1, json: opts.json, syscallNames: opts.syscallNames, onClosed: () => stop.abort() });
   if (!opts.quiet) process.stderr.write(`lkst: streaming ${plan.describe} ${untilText(command, opts)}\n`);

@@ -1,0 +1,46 @@
+/**
+ * The BPF engine as a recording's companion: the recorder starts it once the maskset is applied
+ * (entries() then says which handlers run on BPF) and finishes it once tracing stops; its records
+ * join the trace as the buffer `bpf`, its count tables as the trace's LKST_COUNTS.
+ */
+import { LkstError } from '../base/errors.js';
+import type { CompanionResult, RecordCompanion } from '../record/recorder.js';
+import { renderCounts } from './counts.js';
+import { BpfEngine, type BpfEntry } from './engine.js';
+
+/** Rows of each count table in a recording's summary (`lkst stats` shows them all). */
+const SUMMARY_ROWS = 10;
+
+/** table: once the maskset is applied, the entries on BPF and the masksets of the table by index. */
+export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; masksets: readonly string[] }): RecordCompanion {
+  let engine: BpfEngine | undefined;
+  return {
+    async start(inst, ctx) {
+      const { entries: list, masksets } = table();
+      if (!list.length) return;
+      if (ctx.live) throw new LkstError(`${list[0]!.from}: handlers on BPF record into a trace file`, 'use `lkst record -o FILE` for this maskset');
+      engine = await BpfEngine.start(list, { workDir: ctx.workDir, instance: inst.name, masksets, skipTgids: [process.pid, ...ctx.ownTasks] });
+    },
+    async finish(pageSize): Promise<CompanionResult | undefined> {
+      if (!engine) return undefined;
+      const e = engine;
+      const r = await e.finish(pageSize);
+      const lost = r.cpus.reduce((n, c) => n + c.lost, 0);
+      const summary = [
+        ...(r.buffer ? [`BPF records: ${r.records.toLocaleString('en-US')} in buffer bpf, ${lost ? `${lost.toLocaleString('en-US')} LOST (the BPF ring buffer was full)` : 'none lost'}`] : []),
+        ...(r.counts ? renderCounts(r.counts, SUMMARY_ROWS) : []),
+      ];
+      return {
+        buffers: r.buffer ? [r.buffer] : [],
+        ...(r.counts ? { meta: { counts: JSON.stringify(r.counts) } } : {}),
+        lost,
+        records: r.records,
+        summary,
+        discard: () => e.discard(),
+      };
+    },
+    abort() {
+      engine?.discard();
+    },
+  };
+}
