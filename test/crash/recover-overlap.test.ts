@@ -1,21 +1,14 @@
 // Overlapping PT_LOAD segments: QEMU's paging dump (one segment per virtual mapping) of a crashed
 // Debian 6.1 guest recovers exactly what the plain ELF dump of the same moment does.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { openDump } from '../../src/crash/open.js';
 import { recoverFromDump, type Recovery } from '../../src/crash/recover.js';
-import { assertCountsMatchGuest, assertNonces, markers } from './checks.js';
+import { assertCountsMatchGuest, assertNonces, loadSegments, markers } from './checks.js';
 import { crashedGuest, fetchKernel, type CrashedGuest } from './guest.js';
 
 const kernel = fetchKernel('6.1');
 const skip = 'skip' in kernel ? kernel.skip : false;
-
-/** PT_LOAD [paddr, paddr + filesz) of an ELF core, as binutils' readelf reads them. */
-function loadSegments(path: string): Array<[number, number]> {
-  const out = execFileSync('readelf', ['-lW', path], { encoding: 'utf8' });
-  return [...out.matchAll(/^\s*LOAD\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)/gm)].map((m) => [Number(m[1]), Number(m[2])]);
-}
 
 describe('overlapping ELF segments (QEMU paging dump of a crashed 6.1 guest)', { skip }, () => {
   let g: CrashedGuest;
@@ -33,16 +26,16 @@ describe('overlapping ELF segments (QEMU paging dump of a crashed 6.1 guest)', {
   });
 
   test('the paging dump overlaps: some physical page is in more than one segment', () => {
-    const segs = loadSegments(g.dumps['elf-paging']!).sort((a, b) => a[0] - b[0]);
+    const segs = loadSegments(g.dumps['elf-paging']!).sort((a, b) => a.paddr - b.paddr);
     assert.ok(segs.length > 2, `${segs.length} PT_LOAD segments`);
-    assert.ok(segs.some((s, i) => i > 0 && s[0] < segs[i - 1][0] + segs[i - 1][1]), 'segments overlap');
+    assert.ok(segs.some((s, i) => i > 0 && s.paddr < segs[i - 1].paddr + segs[i - 1].fileSize), 'segments overlap');
   });
 
   test('every byte a segment covers reads back, equal to the plain dump', () => {
     const mem = openDump(g.dumps['elf-paging']!);
     const ref = openDump(g.dumps.elf!);
     try {
-      for (const [pa, size] of loadSegments(g.dumps['elf-paging']!)) {
+      for (const { paddr: pa, fileSize: size } of loadSegments(g.dumps['elf-paging']!)) {
         if (size === 0) continue;
         for (const at of [pa, pa + size - 1]) {
           const got = mem.read(at, 1);
