@@ -9,6 +9,8 @@ if [ -e /proc/vmcore ]; then
   dd if=/proc/vmcore of=/dev/vda bs=1M 2>/dev/null && sync && echo "LKST-VMCORE-SAVED"
   poweroff -f
 fi
+# What the test compares the dump's module list with.
+sed 's/^/LKST-MODULE /' /proc/modules
 if [ "$(cat /sys/kernel/kexec_crash_size)" = 0 ]; then
   echo "LKST-KDUMP-FAIL no memory reserved for the crash kernel (crashkernel=)"
 else

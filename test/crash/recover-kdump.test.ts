@@ -84,6 +84,11 @@ describe('lkst recover on a vmcore saved by a kexec crash kernel (Debian 6.1)', 
     const f = openTraceDat(out);
     try {
       assert.deepEqual(f.buffers.map((b) => b.name).sort(), ['', 'lkst', 'lkst2', 'lkst3']);
+      // MODULES_FILE: name, size and address of each module as the guest's /proc/modules showed them.
+      const fields = (l: string) => { const w = l.split(' '); return `${w[0]} ${w[1]} ${w[5]}`; };
+      const guest = [...r.serial.matchAll(/^LKST-MODULE (.*?)\r?$/gm)].map((m) => fields(m[1]!));
+      assert.ok(guest.length > 0, 'the guest listed its modules');
+      assert.deepEqual((f.meta.modules ?? '').trim().split('\n').map(fields), guest);
     } finally {
       f.close();
     }
