@@ -27,6 +27,11 @@ export interface GuestRun {
   append?: string;
   /** More QEMU arguments (e.g. a QMP socket to dump the guest's memory). */
   qemuArgs?: string[];
+  /**
+   * Let the guest reboot (no -no-reboot): QEMU keeps RAM across the reset, so a boot-persistent
+   * trace buffer survives a panic with panic=N. The command then runs again on each boot.
+   */
+  reboot?: boolean;
   /** Keep the exchange directory (the caller reads files the command left there, then removes it). */
   keep?: boolean;
 }
@@ -112,7 +117,7 @@ export async function runInGuest(o: GuestRun): Promise<GuestResult> {
     '-append', `console=ttyS0 loglevel=4 panic=-1 lkst.xchg=${shared} ${o.append ?? ''}`.trim(),
     '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${shared},mount_tag=xchg,security_model=none`,
-    '-display', 'none', '-monitor', 'none', '-nodefaults', '-no-reboot',
+    '-display', 'none', '-monitor', 'none', '-nodefaults', ...(o.reboot ? [] : ['-no-reboot']),
     '-serial', `file:${serialPath}`,
     ...(o.qemuArgs ?? []),
   ];

@@ -56,6 +56,7 @@ async function registerAll(program: Command): Promise<void> {
   view.registerView(program);
   cache.registerCache(program);
   probe.registerProbe(program);
+  (await import('./commands/boot.js')).registerBoot(program);
 }
 
 // Commands that finish interrupted recordings themselves do not announce them.
