@@ -23,8 +23,11 @@ export interface GuestOptions {
   timeoutMs?: number;
 }
 
-/** QEMU's dump-guest-memory formats lkst is tested on (LZO and snappy: lkst refuses them, tested for the message). */
-export type DumpFormat = 'elf' | 'kdump-zlib' | 'kdump-lzo' | 'kdump-snappy';
+/**
+ * QEMU's dump-guest-memory formats lkst is tested on (LZO and snappy: lkst refuses them, tested for
+ * the message); elf-paging is ELF with `paging: true` (one PT_LOAD per virtual mapping, overlapping).
+ */
+export type DumpFormat = 'elf' | 'elf-paging' | 'kdump-zlib' | 'kdump-lzo' | 'kdump-snappy';
 
 export interface BufferStats { entries: number; overrun: number; read: number }
 
@@ -42,6 +45,15 @@ export function findVmlinuz(kernelDir: string): string {
   const f = readdirSync(join(kernelDir, 'boot')).find((n) => n.startsWith('vmlinuz-'));
   if (!f) throw new Error(`no boot/vmlinuz-* in ${kernelDir}`);
   return join(kernelDir, 'boot', f);
+}
+
+/** The kernel command line of a crash-test guest (guest-init.sh reads the lkst.* words). */
+export function guestAppend(o: GuestOptions): string {
+  return [
+    'console=ttyS0', 'panic=0', 'oops=panic', 'panic_on_warn=1', 'no_hash_pointers', 'loglevel=4',
+    o.kaslr === false ? 'nokaslr' : 'kaslr', `lkst.nonce=${o.nonce}`, `lkst.mode=${o.mode ?? 'basic'}`,
+    o.extraAppend ?? '',
+  ].join(' ');
 }
 
 export function parseGuestStats(serial: string): Map<string, Map<number, BufferStats>> {
@@ -113,11 +125,7 @@ export async function crashGuest(o: GuestOptions): Promise<GuestResult> {
   const qmpPath = join(o.outDir, 'qmp.sock');
   const serialPath = join(o.outDir, 'serial.log');
   const rawPath = o.raw ? `/dev/shm/lkstcrash-raw-${process.pid}-${Date.now()}` : undefined;
-  const append = [
-    'console=ttyS0', 'panic=0', 'oops=panic', 'panic_on_warn=1', 'no_hash_pointers', 'loglevel=4',
-    o.kaslr === false ? 'nokaslr' : 'kaslr', `lkst.nonce=${o.nonce}`, `lkst.mode=${o.mode ?? 'basic'}`,
-    o.extraAppend ?? '',
-  ].join(' ');
+  const append = guestAppend(o);
   const args = [
     '-accel', 'tcg', '-m', `${mem}M`, '-smp', '2', '-cpu', o.la57 ? 'qemu64,+la57' : 'qemu64',
     '-kernel', findVmlinuz(o.kernelDir), '-initrd', o.initramfs, '-append', append,
@@ -150,7 +158,8 @@ export async function crashGuest(o: GuestOptions): Promise<GuestResult> {
       for (const f of o.formats ?? ['elf']) {
         const path = join(o.outDir, f === 'elf' ? 'vmcore.elf' : f === 'kdump-zlib' ? 'vmcore.kdump' : `vmcore.${f}`);
         try {
-          await qmp.cmd('dump-guest-memory', { paging: false, protocol: `file:${path}`, format: f });
+          const paging = f === 'elf-paging';
+          await qmp.cmd('dump-guest-memory', { paging, protocol: `file:${path}`, format: paging ? 'elf' : f });
           dumps[f] = path;
         } catch (e) {
           // Optional compressions depend on how QEMU was built; the formats lkst reads must work.

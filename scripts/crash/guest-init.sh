@@ -10,6 +10,8 @@ nonce=none; mode=basic; storm=0
 for w in $(cat /proc/cmdline); do
   case "$w" in lkst.nonce=*) nonce=${w#lkst.nonce=} ;; lkst.mode=*) mode=${w#lkst.mode=} ;; lkst.storm=*) storm=${w#lkst.storm=} ;; esac
 done
+# Kdump guests (make-kdump-initramfs.sh) have /kdump.sh: load the crash kernel, or save /proc/vmcore in it.
+[ -f /kdump.sh ] && . /kdump.sh
 mount -t tracefs nodev /sys/kernel/tracing
 T=/sys/kernel/tracing
 echo 0 > $T/tracing_on

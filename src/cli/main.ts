@@ -39,6 +39,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   view: async () => (await import('./commands/view.js')).registerView,
   cache: async () => (await import('./commands/cache.js')).registerCache,
   probe: async () => (await import('./commands/probe.js')).registerProbe,
+  boot: async () => (await import('./commands/boot.js')).registerBoot,
 };
 
 const asked = process.argv[2];

@@ -8,7 +8,9 @@ const PT_LOAD = 1;
 const PT_NOTE = 4;
 const PN_XNUM = 0xffff;
 
-interface Segment { paddr: number; fileOff: number; fileSize: number; memSize: number }
+export interface Segment { paddr: number; fileOff: number; fileSize: number; memSize: number }
+/** A stretch of physical memory no other piece overlaps, and the segment that supplies it. */
+export interface Piece { start: number; end: number; seg: Segment }
 
 export interface ElfNote { name: string; type: number; desc: Buffer }
 
@@ -24,7 +26,7 @@ export class ElfDump implements PhysMemory {
   readonly maxAddress: number;
   readonly notes: ElfNote[] = [];
   lastMiss = '';
-  private segs: Segment[] = [];
+  private pieces: Piece[] = [];
 
   constructor(private file: RandomAccess) {
     const h = file.read(0, 64);
@@ -50,6 +52,7 @@ export class ElfDump implements PhysMemory {
     const ph = file.read(phoff, phnum * phentsize);
     if (ph.length < phnum * phentsize) throw dumpError('truncated ELF dump (program headers cut off)', 'recover from a complete copy of the dump');
     let max = 0;
+    const segs: Segment[] = [];
     for (let i = 0; i < phnum; i++) {
       const o = i * phentsize;
       const type = ph.readUInt32LE(o);
@@ -57,14 +60,14 @@ export class ElfDump implements PhysMemory {
       const fileSize = Number(ph.readBigUInt64LE(o + 32));
       if (type === PT_LOAD) {
         const seg = { paddr: Number(ph.readBigUInt64LE(o + 24)), fileOff, fileSize, memSize: Number(ph.readBigUInt64LE(o + 40)) };
-        this.segs.push(seg);
+        if (seg.memSize > 0) segs.push(seg);
         max = Math.max(max, seg.paddr + seg.memSize);
       } else if (type === PT_NOTE) {
         if (fileSize > MAX_HEADERS) throw dumpError(`corrupt ELF dump (a note segment of ${fileSize} bytes)`, 'recover from an intact copy of the dump');
         this.parseNotes(file.read(fileOff, fileSize));
       }
     }
-    this.segs.sort((a, b) => a.paddr - b.paddr);
+    this.pieces = resolveOverlaps(segs);
     this.maxAddress = max;
     const vi = this.notes.find((n) => n.name === 'VMCOREINFO');
     if (vi) this.vmcoreinfo = vi.desc.toString('latin1').replace(/\0+$/, '');
@@ -87,14 +90,14 @@ export class ElfDump implements PhysMemory {
     }
   }
 
-  private find(paddr: number): Segment | undefined {
-    let lo = 0, hi = this.segs.length - 1;
+  private find(paddr: number): Piece | undefined {
+    let lo = 0, hi = this.pieces.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const s = this.segs[mid];
-      if (paddr < s.paddr) hi = mid - 1;
-      else if (paddr >= s.paddr + s.memSize) lo = mid + 1;
-      else return s;
+      const p = this.pieces[mid];
+      if (paddr < p.start) hi = mid - 1;
+      else if (paddr >= p.end) lo = mid + 1;
+      else return p;
     }
     return undefined;
   }
@@ -104,9 +107,10 @@ export class ElfDump implements PhysMemory {
     let done = 0;
     while (done < len) {
       const a = paddr + done;
-      const s = this.find(a);
-      if (!s) { this.lastMiss = 'not in dump'; return undefined; }
-      const n = Math.min(len - done, s.paddr + s.memSize - a);
+      const p = this.find(a);
+      if (!p) { this.lastMiss = 'not in dump'; return undefined; }
+      const s = p.seg;
+      const n = Math.min(len - done, p.end - a);
       const inFile = Math.max(0, Math.min(n, s.paddr + s.fileSize - a));
       if (inFile > 0) {
         const chunk = this.file.read(s.fileOff + (a - s.paddr), inFile);
@@ -119,11 +123,79 @@ export class ElfDump implements PhysMemory {
   }
 
   ranges(): Array<[number, number]> {
-    return this.segs.map((s) => [s.paddr, s.paddr + Math.min(s.memSize, Math.max(0, this.file.size - s.fileOff))]);
+    const out: Array<[number, number]> = [];
+    for (const { start, end, seg } of this.pieces) {
+      const e = Math.min(end, seg.paddr + Math.max(0, this.file.size - seg.fileOff));
+      if (e <= start) continue;
+      const last = out[out.length - 1];
+      if (last && last[1] === start) last[1] = e; else out.push([start, e]);
+    }
+    return out;
   }
 
   close(): void {
     this.file.close();
+  }
+}
+
+/**
+ * Splits overlapping PT_LOAD segments into disjoint pieces, each taken from the first segment in
+ * program-header order that covers it (its zero-filled tail past p_filesz included). This is the
+ * rule of crash (netdump.c read_netdump: the first pt_load_segment whose range holds the address)
+ * and makedumpfile (paddr_to_offset). Overlaps are normal: kexec's /proc/vmcore has a kernel-text
+ * segment inside a RAM segment, and QEMU's paging dumps have one segment per virtual mapping, so
+ * physical memory mapped twice (direct map and kernel text, vmalloc) appears in several segments.
+ */
+export function resolveOverlaps(segs: Segment[]): Piece[] {
+  const byStart = segs.map((_, i) => i).sort((a, b) => segs[a].paddr - segs[b].paddr);
+  const bounds = [...new Set(segs.flatMap((s) => [s.paddr, s.paddr + s.memSize]))].sort((a, b) => a - b);
+  const active = new MinHeap();
+  const out: Piece[] = [];
+  let next = 0;
+  for (let b = 0; b + 1 < bounds.length; b++) {
+    const start = bounds[b], end = bounds[b + 1];
+    while (next < byStart.length && segs[byStart[next]].paddr <= start) active.push(byStart[next++]);
+    // Segments that ended stay in the heap until they reach its top: only the top decides.
+    while (active.size && segs[active.top()].paddr + segs[active.top()].memSize <= start) active.pop();
+    if (!active.size) continue;
+    const seg = segs[active.top()];
+    const last = out[out.length - 1];
+    if (last && last.seg === seg && last.end === start) last.end = end;
+    else out.push({ start, end, seg });
+  }
+  return out;
+}
+
+/** Segment indexes, smallest (earliest program header) on top. */
+class MinHeap {
+  private a: number[] = [];
+  get size(): number { return this.a.length; }
+  top(): number { return this.a[0]; }
+  push(v: number): void {
+    const a = this.a;
+    let i = a.push(v) - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (a[p] <= v) break;
+      a[i] = a[p];
+      i = p;
+    }
+    a[i] = v;
+  }
+  pop(): void {
+    const a = this.a;
+    const v = a.pop()!;
+    if (!a.length) return;
+    let i = 0;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= a.length) break;
+      if (c + 1 < a.length && a[c + 1] < a[c]) c++;
+      if (a[c] >= v) break;
+      a[i] = a[c];
+      i = c;
+    }
+    a[i] = v;
   }
 }
 

@@ -9,6 +9,7 @@ import { HEADER_EVENT_TEXT, headerPageText, recoverFormats, type RecoveredFormat
 import { listTraceArrays, savedCmdlines } from './ftrace.js';
 import { decodeKallsyms, SymbolTable } from './kallsyms.js';
 import { moduleSymbols } from './modules.js';
+import { moduleLines } from './module-list.js';
 import { findPanic, type PanicInfo } from './printk.js';
 import { printkFormats } from './printk-formats.js';
 import { Kernel } from './kernel.js';
@@ -161,6 +162,8 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
     kallsyms: allSyms.text(),
     printk: safe(() => printkFormats(k), '', warnings, 'printk formats'),
     cmdlines: safe(() => savedCmdlines(k), '', warnings, 'saved cmdlines'),
+    // No LAST_BOOT_INFO: kallsyms here already has the crashed boot's addresses.
+    modules: safe(() => moduleLines(k), '', warnings, 'module list') || undefined,
     uname: `Linux ${k.info.osrelease ?? 'unknown'}`,
   };
   const symbolize = (a: bigint) => {

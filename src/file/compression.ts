@@ -89,6 +89,22 @@ function napiDecompress(): NapiDecompress | null {
   return napi;
 }
 
+/**
+ * One zstd frame of data (the zstd-napi binding, else the zstd program), with the library's version
+ * for the file header; undefined when neither is here.
+ */
+export function zstdCompress(data: Buffer): { frame: Buffer; version: string } | undefined {
+  try {
+    const z = createRequire(import.meta.url)('zstd-napi/binding') as { compress(dst: Uint8Array, src: Uint8Array, level: number): number; compressBound(n: number): number; versionString(): string };
+    const dst = Buffer.allocUnsafe(z.compressBound(data.length));
+    return { frame: dst.subarray(0, z.compress(dst, data, 3)), version: z.versionString() };
+  } catch {
+    if (!cliAvailable()) return undefined;
+    const r = spawnSync('zstd', ['-c', '-q'], { input: data, encoding: 'buffer', maxBuffer: data.length + (1 << 20) });
+    return r.status === 0 ? { frame: r.stdout, version: '' } : undefined;
+  }
+}
+
 function cliAvailable(): boolean {
   if (process.env.LKST_ZSTD === 'js') return false;
   cli ??= spawnSync('zstd', ['-V'], { stdio: 'ignore' }).status === 0;

@@ -64,6 +64,8 @@ export interface FileOptions {
   buffers: BufferOption[];
   /** v7 section offsets by section id (HEADER_INFO, EVENT_FORMATS, ...). */
   sections: Map<number, number>;
+  /** LAST_BOOT_INFO (trace-cmd 3.4): "INSTANCE:last_boot_info text". */
+  lastBootInfo?: string;
   /** Option ids lkst does not interpret. */
   other: number[];
 }
@@ -174,12 +176,18 @@ export function interpretOptions(records: OptionRecord[], version: number, warni
         else warnings.push(`a BUFFER option of ${data.length} bytes is cut short; that buffer is skipped`);
         break;
       }
+      case Opt.LAST_BOOT_INFO:
+        o.lastBootInfo = str(data);
+        break;
       case Opt.HEADER_INFO:
       case Opt.FTRACE_EVENTS:
       case Opt.EVENT_FORMATS:
       case Opt.KALLSYMS:
       case Opt.PRINTK:
       case Opt.CMDLINES:
+      // trace-cmd 3.4 (trace-input.c handle_options): BTF_FILE and MODULES_FILE are sections like kallsyms.
+      case Opt.BTF_FILE:
+      case Opt.MODULES_FILE:
         if (data.length >= 8) o.sections.set(id, Number(BigInt.asUintN(53, data.readBigUInt64LE(0))));
         break;
       default:

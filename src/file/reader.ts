@@ -19,6 +19,7 @@ import { BufferSource, FileSource } from './source.js';
 import { KernelSymbols } from '../events/kallsyms.js';
 import { parseCmdlines } from '../events/cmdlines.js';
 import { parsePrintkFormats } from './symbols.js';
+import { parseLastBootInfo, shiftKallsyms } from './last-boot.js';
 
 export type { CpuStream } from './cpu-stream.js';
 export type { FileOptions, BufferOption } from './options.js';
@@ -41,6 +42,8 @@ export interface TraceFile extends Trace {
   buffers: FileBuffer[];
   options: FileOptions;
   readonly kallsyms: KernelSymbols;
+  /** The BTF_FILE section, when the file has one (trace-cmd 3.4 adds it for BTF-typed events). */
+  readonly btf?: Buffer;
 }
 
 const MAX_SECTION_BYTES = 512 << 20;
@@ -60,6 +63,10 @@ interface Parts {
   cmdlines: string;
   options: FileOptions;
   buffers: FileBuffer[];
+  /** MODULES_FILE section text (/proc/modules of the recording kernel). */
+  modules?: string;
+  /** BTF_FILE section (the recording kernel's /sys/kernel/btf/vmlinux). */
+  btf?: Buffer;
 }
 
 /** Opens a trace.dat file. Throws LkstError, with a one-line cause and fix, for anything it cannot read. */
@@ -87,6 +94,7 @@ class TraceDatFile implements TraceFile {
   readonly buffers: FileBuffer[];
   readonly options: FileOptions;
   readonly tsOffset: bigint;
+  readonly btf?: Buffer;
   private symbols?: KernelSymbols;
   private printk?: Map<bigint, string>;
   private comms?: Map<number, string>;
@@ -121,6 +129,8 @@ class TraceDatFile implements TraceFile {
       ...(p.options.maskset ? { maskset: p.options.maskset } : {}),
       ...(p.options.counts ? { counts: p.options.counts } : {}),
       ...(p.options.cpuStats.has(main.name) ? { cpuStats: p.options.cpuStats.get(main.name) } : {}),
+      ...(p.options.lastBootInfo !== undefined ? { lastBootInfo: p.options.lastBootInfo } : {}),
+      ...(p.modules !== undefined ? { modules: p.modules } : {}),
     };
     // The text only for those who ask for it (a copy of the trace): the symbols are read from the bytes.
     let kallsyms: string | Buffer = p.kallsyms;
@@ -130,12 +140,15 @@ class TraceDatFile implements TraceFile {
       set: (v: string) => void (kallsyms = v),
     });
     this.kallsymsSource = () => kallsyms;
+    this.btf = p.btf;
   }
 
   private readonly kallsymsSource: () => string | Buffer;
 
   get kallsyms(): KernelSymbols {
-    return (this.symbols ??= new KernelSymbols(this.kallsymsSource()));
+    const lastBoot = this.meta.lastBootInfo ? parseLastBootInfo(this.meta.lastBootInfo) : undefined;
+    // A last boot's events name that boot's addresses; the stored kallsyms is the reading boot's.
+    return (this.symbols ??= new KernelSymbols(lastBoot ? shiftKallsyms(this.meta.kallsyms, lastBoot) : this.kallsymsSource()));
   }
 
   get printkFormats(): Map<bigint, string> {
@@ -247,10 +260,13 @@ function parseV7(src: FileSource, c: Cursor, longSize: number, pageSize: number,
   const kallsyms = section(Opt.KALLSYMS, 'kallsyms', (c) => readKallsyms(c, warnings), Buffer.alloc(0));
   const printk = section(Opt.PRINTK, 'printk formats', (c) => readPrintk(c, warnings), '');
   const cmdlines = section(Opt.CMDLINES, 'saved cmdlines', (c) => readCmdlines(c, warnings), '');
+  // trace-cmd 3.4's whole-file sections (trace-output.c tracecmd_append_modules_file / _btf_file).
+  const modules = options.sections.has(Opt.MODULES_FILE) ? section(Opt.MODULES_FILE, 'modules', (c) => c.bytes(c.remaining, 'modules').toString('utf8'), '') : undefined;
+  const btf = options.sections.has(Opt.BTF_FILE) ? section(Opt.BTF_FILE, 'BTF', (c) => c.bytes(c.remaining, 'BTF'), Buffer.alloc(0)) : undefined;
   const flyrecords = options.buffers.filter((b) => !b.latency);
   if (!flyrecords.length && options.buffers.length) throw latencyFile(path);
   const buffers = flyrecords.map((b) => v7Buffer(src, b, pageSize, unzip, options, warnings));
-  return { version: 7, compression, longSize, headers, ftraceFormats, eventFormats, kallsyms, printk, cmdlines, options, buffers };
+  return { version: 7, compression, longSize, headers, ftraceFormats, eventFormats, kallsyms, printk, cmdlines, options, buffers, modules, btf };
 }
 
 /** A cursor over one v7 section's data, decompressed when the section is compressed. */

@@ -1,5 +1,5 @@
 /**
- * Writes trace.dat version 7 (trace-cmd's sectioned format, uncompressed): header, metadata
+ * Writes trace.dat version 7 (trace-cmd's sectioned format, uncompressed but for MODULES_FILE): header, metadata
  * sections, one flyrecord section per buffer with page-aligned raw per-CPU pages, one options
  * section pointing at all of them, and the strings section. Written under a temporary name and
  * renamed at the end, so a crash never leaves half a file under the final name.
@@ -12,7 +12,8 @@ import type { CpuPages, ExtraBuffer, WriteOptions } from '../trace/writer-port.j
 import { LkstError, errnoCode } from '../base/errors.js';
 import { ByteBuilder } from './bytes.js';
 import { copyPageFiles } from './page-copy.js';
-import { MAGIC, Opt, SECTION_HEADER_SIZE, bufferStatOption, cpuStatOption } from './layout.js';
+import { zstdCompress } from './compression.js';
+import { MAGIC, Opt, SECTION_HEADER_SIZE, SEC_FL_COMPRESS, bufferStatOption, cpuStatOption } from './layout.js';
 
 export type { CpuPages, ExtraBuffer, PageChunks, WriteOptions } from '../trace/writer-port.js';
 
@@ -71,25 +72,46 @@ function longSize(): number {
   return /64/.test(arch()) ? 8 : 4;
 }
 
-function fileHeader(pageSize: number, optionsAt: number): Buffer {
+/** The file's compression: "none", or zstd when a section is compressed (the pages never are). */
+interface Compression {
+  name: string;
+  version: string;
+}
+
+function fileHeader(pageSize: number, optionsAt: number, z: Compression): Buffer {
   return new ByteBuilder()
     .bytes(MAGIC)
     .cstr('7')
     .u8(0) // little endian
     .u8(longSize())
     .u32(pageSize)
-    .cstr('none')
-    .cstr('')
+    .cstr(z.name)
+    .cstr(z.version)
     .u64(optionsAt)
     .build();
 }
 
-/** A section's body: bytes, then maybe a file's bytes (a big text the caller left in a file). */
-type Section = [id: number, description: string, body: Buffer, tail?: FilePiece];
+/** A section's body: bytes, then maybe a file's bytes (a big text the caller left in a file); flags for a compressed body. */
+type Section = [id: number, description: string, body: Buffer, tail?: FilePiece, flags?: number];
 
 interface FilePiece {
   file: string;
   size: number;
+}
+
+/**
+ * MODULES_FILE as trace-cmd 3.4 writes it (trace-output.c tracecmd_append_modules_file): the
+ * /proc/modules text as one compressed block, "u32 compressed size, u32 size, frame". It must be
+ * compressed: 3.4's read_modules takes the text from the decompressor only, so in a file without
+ * compression the section fails and the file does not open. The file header then names zstd
+ * (trace-cmd 3.1.6 has it; only sections flagged compressed are). undefined without a compressor.
+ */
+function modulesSection(text: string): { section: Section; z: Compression } | undefined {
+  const raw = Buffer.from(text, 'utf8');
+  const c = zstdCompress(raw);
+  if (!c) return undefined;
+  const body = new ByteBuilder().u32(c.frame.length).u32(raw.length).bytes(c.frame).build();
+  return { section: [Opt.MODULES_FILE, 'modules', body, undefined, SEC_FL_COMPRESS], z: { name: 'zstd', version: c.version } };
 }
 
 async function metadataSections(meta: TraceMeta): Promise<Section[]> {
@@ -140,6 +162,7 @@ function optionsBody(meta: TraceMeta, opts: WriteOptions, offsets: Map<number, n
   if (meta.maskset) str(Opt.LKST_MASKSET, meta.maskset);
   if (meta.counts) str(Opt.LKST_COUNTS, meta.counts);
   str(Opt.VERSION, opts.version ?? 'lkst');
+  if (meta.lastBootInfo !== undefined) str(Opt.LAST_BOOT_INFO, meta.lastBootInfo);
   if (opts.tsOffset !== undefined && BigInt(opts.tsOffset) !== 0n) str(Opt.OFFSET, String(opts.tsOffset));
   opt(Opt.CPUCOUNT, new ByteBuilder().u32(meta.cpuCount).build());
   for (const p of placed) {
@@ -170,8 +193,8 @@ class Strings {
   }
 }
 
-function sectionHeader(id: number, descId: number, size: number): Buffer {
-  return new ByteBuilder().u16(id).u16(0).u32(descId).u64(size).build();
+function sectionHeader(id: number, descId: number, size: number, flags = 0): Buffer {
+  return new ByteBuilder().u16(id).u16(flags).u32(descId).u64(size).build();
 }
 
 /**
@@ -180,16 +203,20 @@ function sectionHeader(id: number, descId: number, size: number): Buffer {
  */
 async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuffer[]): Promise<{ head: (Buffer | FilePiece)[]; buffers: PlacedBuffer[] }> {
   const strings = new Strings();
-  const headerLen = fileHeader(meta.pageSize, 0).length;
+  const sections = await metadataSections(meta);
+  const mods = meta.modules ? modulesSection(meta.modules) : undefined;
+  if (mods) sections.push(mods.section);
+  const z: Compression = mods?.z ?? { name: 'none', version: '' };
+  const headerLen = fileHeader(meta.pageSize, 0, z).length;
   // Bytes up to the next file piece are joined into one write.
   const pieces: (Buffer | FilePiece)[] = [];
   let parts: Buffer[] = [];
   let pos = headerLen;
   const offsets = new Map<number, number>();
-  for (const [id, desc, body, tail] of await metadataSections(meta)) {
+  for (const [id, desc, body, tail, flags] of sections) {
     offsets.set(id, pos);
     const size = body.length + (tail?.size ?? 0);
-    parts.push(sectionHeader(id, strings.id(desc), size), body);
+    parts.push(sectionHeader(id, strings.id(desc), size, flags), body);
     if (tail) {
       pieces.push(Buffer.concat(parts), tail);
       parts = [];
@@ -228,7 +255,7 @@ async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuf
     p.header = sectionHeader(Opt.BUFFER, flyDescs[i]!, size);
   }
   pieces.push(Buffer.concat(parts));
-  return { head: [Buffer.concat([fileHeader(meta.pageSize, optionsAt), ...(Buffer.isBuffer(pieces[0]) ? [pieces.shift() as Buffer] : [])]), ...pieces], buffers: placed };
+  return { head: [Buffer.concat([fileHeader(meta.pageSize, optionsAt, z), ...(Buffer.isBuffer(pieces[0]) ? [pieces.shift() as Buffer] : [])]), ...pieces], buffers: placed };
 }
 
 /** Sequential writes at the end of the output, and copies of page files into it. */

@@ -30,4 +30,11 @@ export interface TraceMeta {
   counts?: string;
   /** Per CPU: per_cpu/cpuN/stats text at the end of recording (entries, overrun, dropped events...). */
   cpuStats?: (string | undefined)[];
+  /**
+   * "INSTANCE:text" of a boot-persistent instance's last_boot_info (trace-cmd's LAST_BOOT_INFO): the
+   * events are the previous boot's and kallsyms is this boot's, shifted by the deltas it names.
+   */
+  lastBootInfo?: string;
+  /** /proc/modules-format text of the traced kernel (trace-cmd's MODULES_FILE section). */
+  modules?: string;
 }

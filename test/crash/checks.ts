@@ -1,5 +1,6 @@
 // Assertions shared by the crash end-to-end tests.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { decodeEvents, formatMap } from '../../src/crash/events.js';
 import type { PhysMemory } from '../../src/crash/physmem.js';
 import type { CpuSummary, Recovery } from '../../src/crash/recover.js';
@@ -42,4 +43,11 @@ export function hidePages(mem: PhysMemory, hidden: (pfn: number) => boolean): Ph
     },
     ranges: () => mem.ranges(), close: () => undefined,
   };
+}
+
+/** PT_LOAD segments of an ELF core as binutils' readelf reads them (an outside reference). */
+export function loadSegments(path: string): Array<{ paddr: number; fileSize: number; memSize: number }> {
+  const out = execFileSync('readelf', ['-lW', path], { encoding: 'utf8' });
+  return [...out.matchAll(/^\s*LOAD\s+0x[0-9a-f]+\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)/gm)]
+    .map((m) => ({ paddr: Number(m[1]), fileSize: Number(m[2]), memSize: Number(m[3]) }));
 }

@@ -6,6 +6,7 @@ import { formatSummary, writeRecovery } from '../../crash/command.js';
 import { recoverFromDump } from '../../crash/recover.js';
 import { LkstError } from '../../base/errors.js';
 import { recoverPartialCommand } from './recover-partial.js';
+import { formatLastBoot, recoverLastBoot } from '../../crash/last-boot.js';
 
 export interface RecoverCommandOptions {
   /** trace.dat to write; default DUMPNAME.trace.dat in the current directory. */
@@ -42,13 +43,23 @@ export function registerRecover(program: Command): void {
     .description('read the ftrace buffers (top level and instances) out of a crash dump into a trace.dat; with --partial, finish a recording that was killed or ran out of disk')
     .argument('[dump]', 'ELF vmcore, kdump-compressed dump (plain or flattened) or raw memory image')
     .option('--partial [dir]', 'write the trace of an interrupted `lkst record` from the pages it left in DIR (default: .)')
+    .option('--last-boot', "write the previous boot's events from the boot-persistent instance (see `lkst boot enable`; Linux 6.12+)")
+    .option('--instance <name>', 'with --last-boot: the boot-persistent instance to read (default: lkst_boot, or the only one)')
     .option('-o, --output <file>', 'trace.dat to write (default: DUMPNAME.trace.dat)')
     .option('--kernel <vmlinux>', 'vmlinux of the crashed kernel, for symbols and BTF the dump lacks')
     .option('--system-map <file>', 'System.map of the crashed kernel, for symbols the dump lacks')
     .option('--formats-from <trace.dat>', 'a trace recorded on the same kernel build, for event formats the dump lacks')
     .option('--last <n>', 'how many of the last events per buffer to list', (v) => Number(v), 20)
     .option('--json', 'print the summary as JSON')
-    .action(async (dump: string | undefined, opts: { output?: string; kernel?: string; systemMap?: string; formatsFrom?: string; last: number; json?: boolean; partial?: string | true }) => {
+    .action(async (dump: string | undefined, opts: { output?: string; kernel?: string; systemMap?: string; formatsFrom?: string; last: number; json?: boolean; partial?: string | true; lastBoot?: boolean; instance?: string }) => {
+      if (opts.lastBoot) {
+        if (dump) throw new LkstError('--last-boot reads tracefs, not a dump', 'lkst recover --last-boot [-o FILE], or lkst recover DUMP');
+        const out = opts.output ?? 'last-boot.trace.dat';
+        checkOutputPath(resolve(out), { inputs: [] });
+        const r = await recoverLastBoot(out, opts.instance);
+        console.log(opts.json ? JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v), 2) : formatLastBoot(r));
+        return;
+      }
       if (opts.partial !== undefined) {
         process.exitCode = await recoverPartialCommand(typeof opts.partial === 'string' ? opts.partial : (dump ?? '.'), opts);
         return;

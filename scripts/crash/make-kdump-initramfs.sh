@@ -1,0 +1,41 @@
+#!/bin/sh
+# Builds the initramfs of a kdump test guest for one unpacked Debian kernel (see fetch-kernel.sh).
+# Usage: make-kdump-initramfs.sh KERNEL_DIR OUT.cpio.gz
+# Two images: the crash kernel's (make-initramfs.sh's guest plus kdump.sh and the virtio disk
+# modules) and, around it, the first kernel's, which adds the kernel, that image and kexec with
+# its libraries so /init can run kexec -p. Needs kexec-tools besides make-initramfs.sh's tools.
+set -eu
+kdir=${1:?usage: make-kdump-initramfs.sh KERNEL_DIR OUT}
+out=${2:?usage: make-kdump-initramfs.sh KERNEL_DIR OUT}
+here=$(cd "$(dirname "$0")" && pwd)
+command -v kexec >/dev/null 2>&1 || { echo "make-kdump-initramfs.sh: kexec missing (apt-get install kexec-tools)" >&2; exit 3; }
+mods=$(ls -d "$kdir"/lib/modules/* | head -1)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+sh "$here/make-initramfs.sh" "$kdir" "$tmp/base.gz"
+mkdir "$tmp/root"
+(cd "$tmp/root" && gzip -dc "$tmp/base.gz" | cpio -id --quiet)
+cp "$here/kdump.sh" "$tmp/root/kdump.sh"
+# The virtio disk the crash kernel writes the vmcore to; modules built in are simply absent.
+: > "$tmp/root/mods/kdump.order"
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
+  f=$(find "$mods/kernel/drivers" -name "$m.ko*" | head -1)
+  [ -n "$f" ] || continue
+  case "$f" in
+    *.xz) xz -dc "$f" > "$tmp/root/mods/$m.ko" ;;
+    *.zst) zstd -qdc "$f" > "$tmp/root/mods/$m.ko" ;;
+    *) cp "$f" "$tmp/root/mods/$m.ko" ;;
+  esac
+  echo "$m" >> "$tmp/root/mods/kdump.order"
+done
+(cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$tmp/crash.gz"
+mkdir -p "$tmp/root/boot"
+cp "$tmp/crash.gz" "$tmp/root/boot/crash.gz"
+cp "$(ls "$kdir"/boot/vmlinuz-* | head -1)" "$tmp/root/boot/vmlinuz"
+k=$(command -v kexec)
+cp "$k" "$tmp/root/bin/kexec"
+ldd "$k" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^\s*\(\/[^ ]*\) .*/\1/p' | while read -r lib; do
+  mkdir -p "$tmp/root$(dirname "$lib")"
+  cp -L "$lib" "$tmp/root$lib"
+done
+(cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"

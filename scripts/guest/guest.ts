@@ -1,0 +1,161 @@
+// Runs one shell command inside a QEMU (TCG) guest booted from a Debian kernel, on the host's own
+// root shared read-only over virtio-9p (so /work/... and node run as they are), and returns its
+// stdout, stderr and exit code. tmpfs on /tmp, /run, /var/tmp and /root; tracefs mounted.
+// The command's working directory and files it writes under `shared` (the exchange directory, same
+// path on both sides) are how results come back. One guest at a time: callers keep memory small.
+//   node dist/scripts/guest/guest.js [--kernel DIR] -- 'uname -r; ls /sys/kernel/tracing'
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface GuestRun {
+  /** Shell text run by /bin/sh in the guest (the host's /bin/sh, chrooted into the shared root). */
+  script: string;
+  /** Unpacked kernel .deb with the 9p modules; default: findGuestKernel(). */
+  kernelDir?: string;
+  /** Working directory in the guest (read-only unless under /tmp or `shared`); default: this process's. */
+  cwd?: string;
+  /** Added to the guest command's environment (PATH, HOME and LKST_GUEST_SHARED, the exchange directory, are set). */
+  env?: Record<string, string>;
+  memMiB?: number;
+  cpus?: number;
+  timeoutMs?: number;
+  /** More kernel command line words. */
+  append?: string;
+  /** More QEMU arguments (e.g. a QMP socket to dump the guest's memory). */
+  qemuArgs?: string[];
+  /**
+   * Let the guest reboot (no -no-reboot): QEMU keeps RAM across the reset, so a boot-persistent
+   * trace buffer survives a panic with panic=N. The command then runs again on each boot.
+   */
+  reboot?: boolean;
+  /** Keep the exchange directory (the caller reads files the command left there, then removes it). */
+  keep?: boolean;
+}
+
+export interface GuestResult {
+  /** The command's exit code; null when it never finished (the guest crashed or timed out). */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** The guest's console: boot messages, LKST-GUEST-ERROR lines. */
+  serial: string;
+  /** The exchange directory, writable by the command, the same path on host and guest. */
+  shared: string;
+  timedOut: boolean;
+}
+
+const CACHE = process.env['LKST_TEST_CACHE'] || '/var/cache/lkst-test';
+
+/** An unpacked Debian 6.12 kernel with 9p modules ($LKST_GUEST_KERNEL, else the cache's), or undefined. */
+export function findGuestKernel(): string | undefined {
+  const env = process.env['LKST_GUEST_KERNEL'];
+  if (env) return env;
+  const dir = join(CACHE, 'kernels');
+  if (!existsSync(dir)) return undefined;
+  const k = readdirSync(dir)
+    .filter((n) => /^linux-image-6\.12\..*-amd64$/.test(n) && !n.includes('cloud'))
+    .map((n) => join(dir, n))
+    .find((d) => existsSync(join(d, '.done')));
+  return k;
+}
+
+/** Why a guest cannot run here, or undefined when it can (for a test's skip). */
+export function guestUnavailable(): string | undefined {
+  if (!findGuestKernel()) return `no Debian 6.12 kernel with 9p in ${CACHE}/kernels (scripts/guest/fetch-kernel.sh)`;
+  for (const tool of ['qemu-system-x86_64', 'busybox', 'cpio', 'xz']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return `${tool} is not installed`;
+    }
+  }
+  return undefined;
+}
+
+function vmlinuz(kernelDir: string): string {
+  const f = readdirSync(join(kernelDir, 'boot')).find((n) => n.startsWith('vmlinuz-'));
+  if (!f) throw new Error(`no boot/vmlinuz-* in ${kernelDir}`);
+  return join(kernelDir, 'boot', f);
+}
+
+/** The scripts/guest directory of the source tree (this file runs from dist/scripts/guest). */
+function scriptsDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const src = join(here, '..', '..', '..', 'scripts', 'guest');
+  return existsSync(join(src, 'init.sh')) ? src : here;
+}
+
+const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+export async function runInGuest(o: GuestRun): Promise<GuestResult> {
+  const kernelDir = o.kernelDir ?? findGuestKernel();
+  if (!kernelDir) throw new Error(guestUnavailable());
+  const shared = mkdtempSync(join(tmpdir(), 'lkst-guest-'));
+  const initramfs = join(shared, 'initramfs.cpio.gz');
+  execFileSync('sh', [join(scriptsDir(), 'make-initramfs.sh'), kernelDir, initramfs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LKST_GUEST_SHARED: shared, ...o.env };
+  writeFileSync(
+    join(shared, 'run.sh'),
+    [
+      ...Object.entries(env).map(([k, v]) => `export ${k}=${quote(v)}`),
+      `cd ${quote(o.cwd ?? process.cwd())} || exit 1`,
+      `(\n${o.script}\n) > ${quote(join(shared, 'stdout'))} 2> ${quote(join(shared, 'stderr'))} < /dev/null`,
+      `echo $? > ${quote(join(shared, 'rc'))}`,
+      '',
+    ].join('\n'),
+  );
+  const serialPath = join(shared, 'serial.log');
+  const mem = o.memMiB ?? 768;
+  if (mem > 1024) throw new Error('guest memory is kept at 1 GiB or less');
+  const args = [
+    '-accel', 'tcg', '-cpu', 'max', '-m', `${mem}M`, '-smp', String(o.cpus ?? 2),
+    '-kernel', vmlinuz(kernelDir), '-initrd', initramfs,
+    '-append', `console=ttyS0 loglevel=4 panic=-1 lkst.xchg=${shared} ${o.append ?? ''}`.trim(),
+    '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+    '-virtfs', `local,path=${shared},mount_tag=xchg,security_model=none`,
+    '-display', 'none', '-monitor', 'none', '-nodefaults', ...(o.reboot ? [] : ['-no-reboot']),
+    '-serial', `file:${serialPath}`,
+    ...(o.qemuArgs ?? []),
+  ];
+  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let qemuErr = '';
+  child.stderr.on('data', (d) => (qemuErr += d));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, o.timeoutMs ?? 600_000);
+  const exit = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (c) => resolve(c));
+  }).finally(() => clearTimeout(timer));
+  const read = (f: string) => (existsSync(join(shared, f)) ? readFileSync(join(shared, f), 'utf8') : '');
+  const rc = read('rc').trim();
+  const result: GuestResult = { code: rc === '' ? null : Number(rc), stdout: read('stdout'), stderr: read('stderr'), serial: read('serial.log'), shared, timedOut };
+  if (!o.keep) rmSync(shared, { recursive: true, force: true });
+  if (exit !== 0 && !timedOut && result.code === null) throw new Error(`qemu exited with ${exit}: ${qemuErr.trim()}`);
+  return result;
+}
+
+if (process.argv[1]?.endsWith('guest.js')) {
+  const argv = process.argv.slice(2);
+  const k = argv.indexOf('--kernel');
+  const dash = argv.indexOf('--');
+  const script = (dash >= 0 ? argv.slice(dash + 1) : argv).join(' ');
+  runInGuest({ script, ...(k >= 0 ? { kernelDir: argv[k + 1]! } : {}) }).then(
+    (r) => {
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      if (r.code === null) process.stderr.write(`guest: the command did not finish${r.timedOut ? ' (timed out)' : ''}; console:\n${r.serial.slice(-3000)}`);
+      process.exit(r.code ?? 125);
+    },
+    (e) => {
+      process.stderr.write(`guest: ${(e as Error).message}\n`);
+      process.exit(125);
+    },
+  );
+}

@@ -1,0 +1,103 @@
+// `lkst recover --last-boot`: the previous boot's events, kept in a boot-persistent instance
+// (Linux 6.12+: reserve_mem=SIZE:ALIGN:LABEL trace_instance=NAME@LABEL), read through tracefs into a
+// trace.dat with trace-cmd 3.4's LAST_BOOT_INFO option and MODULES_FILE section. No dump needed.
+import { existsSync, readFileSync } from 'node:fs';
+import { LkstError } from '../base/errors.js';
+import { dumpBuffer } from '../buffers/dump.js';
+import { parseLastBootInfo } from '../file/last-boot.js';
+import { writeTraceDat } from '../file/writer.js';
+import { collectLiveMeta } from '../record/live-meta.js';
+import { Instance } from '../tracefs/instance.js';
+import { tracefs } from '../tracefs/tracefs.js';
+
+/** lkst's boot instance and its reserve_mem label (no "lkst-" prefix: lkst reset leaves it alone). */
+export const BOOT_INSTANCE = 'lkst_boot';
+
+/** Instances mapped on reserved memory at boot: the ones with a last_boot_info file. */
+export function persistentInstances(): string[] {
+  const t = tracefs();
+  if (!t.has('instances')) return [];
+  return t.list('instances').filter((n) => t.has(`instances/${n}/last_boot_info`)).sort();
+}
+
+/** The boot-persistent instance to read: the one named, lkst's, or the only one there is. */
+export function bootInstance(name?: string): Instance {
+  const all = persistentInstances();
+  const pick = name ?? (all.includes(BOOT_INSTANCE) ? BOOT_INSTANCE : all.length === 1 ? all[0] : undefined);
+  if (!pick) {
+    if (!all.length) throw new LkstError('no boot-persistent trace instance in this boot (no instance has last_boot_info)', 'boot Linux 6.12+ with the parameters `lkst boot enable` prints');
+    throw new LkstError(`several boot-persistent instances (${all.join(', ')})`, 'name one with --instance');
+  }
+  if (!all.includes(pick)) throw new LkstError(`instance ${pick} is not boot-persistent (no last_boot_info)`, all.length ? `boot-persistent here: ${all.join(', ')}` : 'boot with the parameters `lkst boot enable` prints');
+  return new Instance(pick, tracefs().path(`instances/${pick}`));
+}
+
+export interface LastBootCpu {
+  cpu: number;
+  /** Entries the kernel counted in the buffer before it was read. */
+  entries: number;
+  /** Events written to the trace.dat. */
+  events: number;
+}
+
+export interface LastBootResult {
+  instance: string;
+  /** last_boot_info as the kernel wrote it. */
+  info: string;
+  /** This boot's kernel addresses minus the previous boot's, when last_boot_info names it. */
+  textDelta?: bigint;
+  cpus: LastBootCpu[];
+  events: number;
+  warnings: string[];
+  path: string;
+}
+
+/**
+ * Writes the persistent instance's events to output. Reading consumes them (trace_pipe_raw, as
+ * trace-cmd extract does): the trace.dat is then the only copy.
+ */
+export async function recoverLastBoot(output: string, name?: string): Promise<LastBootResult> {
+  const inst = bootInstance(name);
+  const info = inst.read('last_boot_info');
+  // Kernels after 6.12 say "# Current" once the buffer holds this boot's events (trace-cmd's check).
+  if (info.startsWith('# Current')) throw new LkstError(`instance ${inst.name} holds this boot's events, not the previous boot's`, 'nothing of the previous boot is left to recover');
+  const before = inst.cpus().map((c) => ({ cpu: c, entries: inst.cpuStats(c).entries }));
+  if (!before.some((c) => c.entries > 0)) throw new LkstError(`instance ${inst.name} holds no events of the previous boot`, 'start tracing in it with `lkst boot start` after each boot; a crash then leaves its events for the next boot');
+  const warnings: string[] = [];
+  if (inst.tracingOn) warnings.push(`tracing is on in ${inst.name}: events of this boot may follow the previous boot's (boot with ^traceoff, as lkst boot enable does)`);
+  const deltas = parseLastBootInfo(`${inst.name}:${info}`);
+  if (!deltas) warnings.push(`last_boot_info of ${inst.name} names no text delta; kernel symbols of the previous boot are not shifted`);
+  const modules = existsSync('/proc/modules') ? readFileSync('/proc/modules', 'utf8') : undefined;
+  const base = {
+    ...collectLiveMeta(inst, [], inst.subbufSizeKb ? inst.subbufSizeKb * 1024 : 4096),
+    lastBootInfo: `${inst.name}:${info}`,
+    ...(modules ? { modules } : {}),
+  };
+  const r = await dumpBuffer(inst, output, { writer: writeTraceDat, base });
+  const cpus = before.map((b) => ({ ...b, events: r.captures.find((c) => c.cpu === b.cpu)?.events ?? 0 }));
+  return { instance: inst.name, info, textDelta: deltas?.text, cpus, events: r.events, warnings, path: r.path };
+}
+
+export function formatLastBoot(r: LastBootResult): string {
+  const lines = [
+    `last boot of instance ${r.instance}${r.textDelta !== undefined ? ` (kernel moved by ${r.textDelta} bytes since)` : ''}: ${r.events} events, written to ${r.path}`,
+    ...r.cpus.map((c) => `  cpu${c.cpu}: ${c.events} events (the kernel held ${c.entries})`),
+    ...r.warnings.map((w) => `warning: ${w}`),
+  ];
+  return lines.join('\n');
+}
+
+/**
+ * Turns tracing on in the boot-persistent instance for this boot. Events of the previous boot still
+ * in it are refused unless discard: recover them first (lkst recover --last-boot).
+ */
+export function startBootTracing(opts: { instance?: string; discard?: boolean } = {}): { instance: string; discarded: number } {
+  const inst = bootInstance(opts.instance);
+  const held = inst.cpus().reduce((n, c) => n + inst.cpuStats(c).entries, 0);
+  if (held && !inst.tracingOn && !opts.discard) {
+    throw new LkstError(`instance ${inst.name} still holds ${held} events of the previous boot`, 'save them with `lkst recover --last-boot` first, or pass --discard');
+  }
+  if (held && opts.discard) inst.clear();
+  inst.tracingOn = true;
+  return { instance: inst.name, discarded: opts.discard ? held : 0 };
+}
