@@ -1,5 +1,7 @@
 // Opens a dump of any supported format: ELF vmcore, kdump-compressed (plain or flattened), raw image.
+import { statSync } from 'node:fs';
 import { LkstError } from '../base/errors.js';
+import { notRegularFile } from '../base/input-file.js';
 import { ElfDump, isElf } from './elf.js';
 import { dumpError } from './errors.js';
 import { FileAccess, type RandomAccess } from './file-io.js';
@@ -30,6 +32,9 @@ export function isDumpFile(path: string): boolean {
 export function openDump(path: string): PhysMemory {
   let file: FileAccess;
   try {
+    // Looked at before opening: a socket cannot be opened at all (ENXIO), and the refusal should name what it is.
+    const st = statSync(path);
+    if (!st.isFile()) throw notRegularFile(path, st, 'the path of a crash dump file');
     file = new FileAccess(path);
   } catch (e) {
     if (e instanceof LkstError) throw e;
