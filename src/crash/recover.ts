@@ -5,7 +5,7 @@ import type { TraceMeta } from '../ringbuf/meta.js';
 import { formatMap } from './events.js';
 import { Btf } from './btf.js';
 import { dumpError, LkstError } from './errors.js';
-import { HEADER_EVENT_TEXT, headerPageText, recoverFormats, type RecoveredFormat } from './formats.js';
+import { eventIds, HEADER_EVENT_TEXT, headerPageText, recoverFormats, type RecoveredFormat } from './formats.js';
 import { listTraceArrays, savedCmdlines } from './ftrace.js';
 import { decodeKallsyms, SymbolTable } from './kallsyms.js';
 import { moduleSymbols } from './modules.js';
@@ -121,11 +121,12 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
   const modSyms = safe(() => moduleSymbols(k, warnings), [], warnings, 'module symbols');
   const allSyms = modSyms.length ? new SymbolTable([...k.syms.syms, ...modSyms]) : k.syms;
   const arrays = listTraceArrays(k);
+  const known = safe(() => eventIds(k), undefined, warnings, 'event ids (records are not checked against them)');
   const ids = new Set<number>();
   const raw: Array<{ name: string; clock: string; pageSize: number; cpus: CpuPages[] }> = [];
   for (const tr of arrays) {
     try {
-      const rb = readRingBuffer(k, tr.buffer);
+      const rb = readRingBuffer(k, tr.buffer, known);
       raw.push({ name: tr.name, clock: tr.clock, pageSize: rb.pageSize, cpus: rb.cpus });
       for (const c of rb.cpus) {
         warnings.push(...c.problems.map((p) => `${tr.name}: ${p}`));

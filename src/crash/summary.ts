@@ -15,6 +15,9 @@ export interface CpuSummary {
   overrun: number;
   dropped: number;
   missingPages: number;
+  /** Pages cut or dropped as damaged, and the events lost with them and the missing pages (undefined: unknown). */
+  damagedPages: number;
+  damageLost?: number;
   firstTs?: number;
   lastTs?: number;
 }
@@ -45,7 +48,8 @@ export function summarizeBuffer(
   const cpus: CpuSummary[] = [];
   const stats: string[] = [];
   for (const c of b.cpus) {
-    const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pageCount, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages };
+    const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pageCount, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages,
+      damagedPages: c.damagedPages, damageLost: c.damageLost };
     for (let i = 0; i < c.pageCount; i++) {
       const page = c.page(i);
       try {
@@ -61,7 +65,7 @@ export function summarizeBuffer(
         warnings.push(`${b.name}: cpu${c.cpu}: a damaged page was cut short (${(e as Error).message})`);
       }
     }
-    if (s.events !== s.expected && !c.missingPages) {
+    if (s.events !== s.expected && !c.missingPages && !c.damagedPages) {
       warnings.push(`${b.name}: cpu${c.cpu}: decoded ${s.events} events, the kernel counted ${s.expected}`);
     }
     cpus.push(s);
