@@ -10,6 +10,7 @@ import { isKdump, KdumpDump } from './kdump.js';
 import type { PhysMemory } from './physmem.js';
 import { RawImage } from './raw.js';
 
+const LOW_MEMORY = 1 << 20;
 const TRACE_DAT_MAGIC = Buffer.from([0x17, 0x08, 0x44, ...Buffer.from('tracing', 'latin1')]);
 
 /**
@@ -57,7 +58,15 @@ export function openDumpAccess(file: RandomAccess, path: string): PhysMemory {
     if (isElf(head)) return new ElfDump(access);
     if (isKdump(head)) return new KdumpDump(access, flat ? 'kdump-flat' : 'kdump');
     if (head.subarray(0, 10).equals(TRACE_DAT_MAGIC)) throw dumpError(`${path} is a trace.dat, not a dump`, 'open it with lkst report');
-    if (!flat && file.size >= 1 << 20 && file.size % 4096 === 0) return new RawImage(file);
+    if (!flat && file.size >= LOW_MEMORY && file.size % 4096 === 0) {
+      // An x86 machine's first MiB holds the BIOS data area and the kernel's real-mode trampoline:
+      // all zeros there is no memory image, found before a scan of the whole file for VMCOREINFO.
+      const low = file.read(0, LOW_MEMORY);
+      if (low.equals(Buffer.alloc(LOW_MEMORY))) {
+        throw dumpError(`${path} is not a dump lkst knows: no ELF or kdump header, and as a raw memory image its first MiB is all zeros`, 'give an ELF vmcore, a kdump-compressed dump or a raw image of a machine\'s memory');
+      }
+      return new RawImage(file);
+    }
     throw dumpError(`${path} is not a dump lkst knows`, 'give an ELF vmcore, a kdump-compressed dump (makedumpfile, flattened or not) or a raw memory image');
   } catch (e) {
     access.close();

@@ -17,7 +17,7 @@ import type { PhysMemory } from './physmem.js';
 import { readRingBuffer, type CpuPages } from './ringbuffer.js';
 import { loadKernelImage } from './kernel-image.js';
 import { loadSystemMap, relocatedTable } from './systemmap.js';
-import { parseVmcoreInfo, scanForVmcoreInfo, type VmcoreInfo } from './vmcoreinfo.js';
+import { parseVmcoreInfo, scanForVmcoreInfo, type ScanProgress, type VmcoreInfo } from './vmcoreinfo.js';
 import { describeTail, summarizeBuffer, type BufferSummary, type LastEvent } from './summary.js';
 import { MAX_KERNEL_READ, X86Memory } from './x86_64.js';
 
@@ -35,6 +35,8 @@ export interface RecoverOptions {
    * list cannot give (damaged or filtered memory). Ids must be from the same build.
    */
   formatsFrom?: string;
+  /** Told how far the scan of a raw image for VMCOREINFO has got (the one step that reads the whole dump). */
+  progress?: ScanProgress;
 }
 
 export interface RecoverySummary {
@@ -66,8 +68,8 @@ export interface Recovery {
   summary: RecoverySummary;
 }
 
-export function loadVmcoreInfo(mem: PhysMemory): VmcoreInfo {
-  const text = mem.vmcoreinfo ?? scanForVmcoreInfo(mem);
+export function loadVmcoreInfo(mem: PhysMemory, progress?: ScanProgress): VmcoreInfo {
+  const text = mem.vmcoreinfo ?? scanForVmcoreInfo(mem, undefined, progress);
   if (!text) throw dumpError('no VMCOREINFO in the dump (no note, and none found in memory)', 'this is not a Linux kernel dump, or the memory holding VMCOREINFO is missing');
   const info = parseVmcoreInfo(text);
   if (!info.symbols.has('init_top_pgt') && !info.symbols.has('swapper_pg_dir') || !info.numbers.has('phys_base')) {
@@ -79,7 +81,7 @@ export function loadVmcoreInfo(mem: PhysMemory): VmcoreInfo {
 }
 
 export function openKernel(mem: PhysMemory, opts: RecoverOptions = {}): Kernel {
-  const info = loadVmcoreInfo(mem);
+  const info = loadVmcoreInfo(mem, opts.progress);
   const x86 = new X86Memory(mem, info);
   const image = opts.kernel ? loadKernelImage(opts.kernel) : undefined;
   const syms: SymbolTable = opts.systemMap ? loadSystemMap(opts.systemMap, info)

@@ -3,10 +3,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { copyFileSync, linkSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, linkSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { LkstError } from '../../src/base/errors.js';
+import { scanProgress } from '../../src/cli/commands/recover.js';
+import { recoverFromDump } from '../../src/crash/recover.js';
 import { isOneLineError, lkst } from '../helpers/cli.js';
 import { crashedGuest, fetchKernel, type CrashedGuest } from './guest.js';
 
@@ -80,5 +83,46 @@ describe('lkst recover never destroys its input', { skip }, () => {
     const f = lkst(['recover', bad, '-o', out]);
     assert.ok(isOneLineError(f), f.stderr);
     assert.deepEqual([statSync(out).ino, statSync(out).size], [before.ino, before.size]);
+  });
+});
+
+describe('a file with no kernel in it ends in one line, with progress on a terminal for a long scan', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-dumpscan-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('a 16 GiB sparse file of zeros is refused from its first MiB, without a scan', () => {
+    const zeros = join(dir, 'zeros.img');
+    writeFileSync(zeros, '');
+    truncateSync(zeros, 16 * 2 ** 30);
+    const seen: number[] = [];
+    assert.throws(() => recoverFromDump(zeros, { progress: (done) => seen.push(done) }), (e: Error) => e instanceof LkstError && /first MiB is all zeros/.test(e.message));
+    assert.deepEqual(seen, [], 'nothing was scanned');
+    const r = lkst(['recover', zeros, '-o', join(dir, 'z.dat')]);
+    assert.ok(isOneLineError(r), r.stderr);
+  });
+
+  test('a raw image with no VMCOREINFO is scanned once to its end, telling how far, then refused', () => {
+    const img = join(dir, 'nokernel.img');
+    writeFileSync(img, '');
+    truncateSync(img, 2 ** 30);
+    const fd = openSync(img, 'r+');
+    writeSync(fd, Buffer.from('not a kernel'), 0, 12, 4096);
+    closeSync(fd);
+    const seen: Array<[number, number]> = [];
+    assert.throws(() => recoverFromDump(img, { progress: (done, total) => seen.push([done, total]) }), (e: Error) => e instanceof LkstError && /no VMCOREINFO/.test(e.message));
+    assert.ok(seen.length > 1 && seen.every(([d], i) => i === 0 || d > seen[i - 1]![0]), 'progress only grows');
+    assert.deepEqual(seen.at(-1), [2 ** 30, 2 ** 30], 'the scan reached the end');
+    // What a terminal sees: one line redrawn in place and cleared at the end.
+    let text = '';
+    const tty = { isTTY: true, write: (s: string) => ((text += s), true) } as unknown as NodeJS.WriteStream;
+    const p = scanProgress(img, tty);
+    for (const [d, t] of seen) p.report!(d, t);
+    p.end();
+    assert.match(text, /^\rscanning nokernel\.img for the kernel's VMCOREINFO: 0% of 1\.0 GiB/);
+    assert.match(text, /100% of 1\.0 GiB\r\x1b\[K$/);
+    assert.ok(!text.includes('\n'));
+    let quiet = '';
+    const notTty = { isTTY: false, write: (s: string) => ((quiet += s), true) } as unknown as NodeJS.WriteStream;
+    assert.equal(scanProgress(img, notTty).report, undefined, 'no progress when stderr is not a terminal');
   });
 });
