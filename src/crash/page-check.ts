@@ -14,12 +14,21 @@ import { CorruptPageError, forEachRecord, PAGE_HEADER_SIZE } from '../ringbuf/pa
 const TS_SLACK = 1_000_000;
 
 export interface CheckedPage {
-  /** The page to hand on: the same buffer, a cut copy, or undefined when it is dropped. */
+  /** Handed on whole, cut (`page` holds the cut copy), or dropped. */
+  keep: 'whole' | 'cut' | 'drop';
   page?: Buffer;
   /** Whole records kept. */
   records: number;
+  /** Time of the last record kept (NaN: none). */
+  lastTs: number;
   /** Why it was cut or dropped. */
   damage?: string;
+}
+
+/** What one look at a page found (its records checked against all but the next page's time). */
+export interface PageFacts extends CheckedPage {
+  ts: bigint;
+  commit: bigint;
 }
 
 /** The page header's time and commit, read without trusting them. */
@@ -50,13 +59,14 @@ export function orderedPages(ts: readonly bigint[]): Set<number> {
 
 /**
  * Checks one page's records: all inside the commit, none earlier than the page's own time or
- * later than `until` (the next good page's start), and each of an event the kernel had (knownIds). Cuts at the last whole record before the first
- * one that is not.
+ * later than `until` (the next good page's start), and each of an event the kernel had (knownIds).
+ * Cuts at the last whole record before the first one that is not.
  */
 export function checkRecords(page: Buffer, pageSize: number, until?: bigint, knownIds?: Set<number>): CheckedPage {
   const { ts: start } = header(page);
   const max = until === undefined ? Infinity : Number(until) + TS_SLACK;
   let records = 0;
+  let lastTs = NaN;
   let end = PAGE_HEADER_SIZE;
   let damage: string | undefined;
   try {
@@ -71,18 +81,29 @@ export function checkRecords(page: Buffer, pageSize: number, until?: bigint, kno
         return;
       }
       records++;
+      lastTs = ts;
       end = off + len + ((4 - (len % 4)) % 4);
     });
   } catch (e) {
     if (!(e instanceof CorruptPageError)) throw e;
     damage = e.message;
   }
-  if (!damage) return { page, records };
-  if (records === 0) return { records, damage };
+  if (!damage) return { keep: 'whole', records, lastTs };
+  if (records === 0) return { keep: 'drop', records, lastTs, damage };
   const out = Buffer.from(page);
   out.writeBigUInt64LE(BigInt(end - PAGE_HEADER_SIZE), 8);
   out.fill(0, end);
-  return { page: out, records, damage };
+  return { keep: 'cut', page: out, records, lastTs, damage };
+}
+
+/** The first look at a page, made while it is read anyway: nothing of it is kept but these facts. */
+export function pageFacts(page: Buffer, pageSize: number, knownIds?: Set<number>): PageFacts {
+  const h = header(page);
+  if (h.commit > BigInt(pageSize - PAGE_HEADER_SIZE)) {
+    return { ...h, keep: 'drop', records: 0, lastTs: NaN, damage: `page commit ${h.commit} exceeds the page size ${pageSize}` };
+  }
+  const c = checkRecords(page, pageSize, undefined, knownIds);
+  return { ...h, ...c, page: undefined };
 }
 
 export interface PageCheck {
@@ -94,12 +115,14 @@ export interface PageCheck {
   records: number;
 }
 
-/** Checks a CPU's pages in reading order (read: page i's bytes; head: at least its first 16; knownIds: see checkRecords). */
-export function checkPages(count: number, pageSize: number, read: (i: number) => Buffer, head = read, knownIds?: Set<number>): PageCheck {
-  const heads = Array.from({ length: count }, (_, i) => header(head(i)));
+/**
+ * Settles a CPU's pages from their facts, in reading order: pages out of time order are dropped,
+ * and a page whose records run past the next good page's start is read again (read) and cut.
+ */
+export function checkPages(facts: readonly PageFacts[], pageSize: number, read: (i: number) => Buffer, knownIds?: Set<number>): PageCheck {
   const limit = BigInt(pageSize - PAGE_HEADER_SIZE);
-  const sane = heads.map((h, i) => (h.commit > limit ? -1 : i)).filter((i) => i >= 0);
-  const ordered = orderedPages(sane.map((i) => heads[i]!.ts));
+  const sane = facts.map((f, i) => (f.commit > limit ? -1 : i)).filter((i) => i >= 0);
+  const ordered = orderedPages(sane.map((i) => facts[i]!.ts));
   const good = sane.filter((_, k) => ordered.has(k));
   const goodSet = new Set(good);
   const pages: CheckedPage[] = [];
@@ -107,18 +130,20 @@ export function checkPages(count: number, pageSize: number, read: (i: number) =>
   let records = 0;
   let open: { damage: string; pages: number } | undefined;
   let g = 0;
-  for (let i = 0; i < count; i++) {
+  for (let i = 0; i < facts.length; i++) {
+    const f = facts[i]!;
     let c: CheckedPage;
     if (!goodSet.has(i)) {
-      const h = heads[i]!;
-      c = { records: 0, damage: h.commit > limit ? `page commit ${h.commit} exceeds the page size ${pageSize}` : `page time ${h.ts} is out of order with its neighbours` };
+      c = { keep: 'drop', records: 0, lastTs: NaN, damage: f.commit > limit ? f.damage : `page time ${f.ts} is out of order with its neighbours` };
     } else {
       const next = good[++g];
-      c = checkRecords(read(i), pageSize, next === undefined ? undefined : heads[next]!.ts, knownIds);
+      const until = next === undefined ? undefined : facts[next]!.ts;
+      const late = until !== undefined && f.lastTs > Number(until) + TS_SLACK;
+      c = f.damage || late ? checkRecords(read(i), pageSize, until, knownIds) : f;
     }
     pages.push(c);
     records += c.records;
-    if (open && c.page) {
+    if (open && c.keep !== 'drop') {
       places.push({ next: i, ...open });
       open = undefined;
     }

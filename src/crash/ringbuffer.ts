@@ -1,7 +1,7 @@
 // Reads one ftrace ring buffer (struct trace_buffer) out of the dead kernel: per CPU, the pages in
 // reading order (reader page, then head page around the ring to the commit page).
 import type { Kernel, KObj } from './kernel.js';
-import { checkPages } from './page-check.js';
+import { checkPages, pageFacts, type PageFacts } from './page-check.js';
 import { markLost, unreadPart } from './page-fix.js';
 
 export interface CpuPages {
@@ -68,6 +68,7 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number, knownIds?: 
   const gaps: number[] = [];
   /** Where pages with no events were: damage only if the kernel's counters miss events. */
   const empties: number[] = [];
+  const facts: PageFacts[] = [];
   const res: CpuPages = {
     cpu, pageCount: 0, pageAddrs: [],
     page: (i) => changed.get(i) ?? k.mem.read(res.pageAddrs[i], pageSize),
@@ -89,13 +90,17 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number, knownIds?: 
       if (whole) empties.push(res.pageCount);
       return;
     }
+    let kept = page;
     if (!whole) {
       // The reader page may be half consumed: keep only what a reader had not taken yet.
       const read = bp.int('read');
       const keep = unreadPart(page, pageSize, read);
       if (!keep) return;
       if (read > 0) changed.set(res.pageCount, keep);
+      kept = keep;
     }
+    // Looked at now, while it is in hand: a dump may have to decompress it for every read.
+    facts.push(pageFacts(kept, pageSize, knownIds));
     res.pageAddrs.push(data);
     res.pageCount++;
   };
@@ -132,7 +137,7 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number, knownIds?: 
     addPage(bp, true);
     if (bp === commitPage) break;
   }
-  dropDamaged(k, res, pageSize, changed, gaps, empties, knownIds);
+  dropDamaged(res, pageSize, changed, { gaps, empties, facts }, knownIds);
   return res;
 }
 
@@ -142,16 +147,17 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number, knownIds?: 
  * mark without a count when several share the total. Events overwritten by the wrap were lost
  * just before the oldest page left: its mark carries them too.
  */
-function dropDamaged(k: Kernel, res: CpuPages, pageSize: number, changed: Map<number, Buffer>, gaps: number[], empties: number[], knownIds?: Set<number>): void {
+function dropDamaged(res: CpuPages, pageSize: number, changed: Map<number, Buffer>, seen: { gaps: number[]; empties: number[]; facts: PageFacts[] }, knownIds?: Set<number>): void {
+  const { gaps, empties } = seen;
   const read = res.page;
-  const check = checkPages(res.pageCount, pageSize, read, (i) => (changed.get(i) ?? k.mem.read(res.pageAddrs[i]!, 16)), knownIds);
+  const check = checkPages(seen.facts, pageSize, read, knownIds);
   const addrs: bigint[] = [];
   const kept = new Map<number, Buffer>();
   const newIndex: number[] = [];
   check.pages.forEach((c, i) => {
     newIndex[i] = addrs.length;
-    if (!c.page) return;
-    if (c.damage) kept.set(addrs.length, c.page);
+    if (c.keep === 'drop') return;
+    if (c.page) kept.set(addrs.length, c.page);
     else if (changed.has(i)) kept.set(addrs.length, changed.get(i)!);
     addrs.push(res.pageAddrs[i]!);
   });

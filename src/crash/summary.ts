@@ -45,6 +45,7 @@ export function summarizeBuffer(
   ids: Set<number>, o: SummaryOptions, warnings: string[],
 ): { summary: BufferSummary; stats: string[]; tail: TailRecord[] } {
   const tail: TailRecord[] = [];
+  let floor = -Infinity;
   const cpus: CpuSummary[] = [];
   const stats: string[] = [];
   for (const c of b.cpus) {
@@ -58,8 +59,14 @@ export function summarizeBuffer(
           s.firstTs ??= ts;
           s.lastTs = ts;
           ids.add(page.readUInt16LE(off));
+          // Older than every kept one once the tail is full: no object made per record.
+          if (ts < floor) return;
           tail.push({ buffer: b.name, cpu: c.cpu, ts, page, off, len });
-          if (tail.length > o.keep * 4) { tail.sort((x, y) => y.ts - x.ts); tail.length = o.keep; }
+          if (tail.length > o.keep * 4) {
+            tail.sort((x, y) => y.ts - x.ts);
+            tail.length = o.keep;
+            floor = tail[tail.length - 1]?.ts ?? -Infinity;
+          }
         });
       } catch (e) {
         warnings.push(`${b.name}: cpu${c.cpu}: a damaged page was cut short (${(e as Error).message})`);
