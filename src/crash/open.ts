@@ -30,6 +30,23 @@ export function isDumpFile(path: string): boolean {
   }
 }
 
+/** Whether a file that is no trace.dat and no dump by its first bytes has a raw memory image's shape. */
+export function mayBeRawImage(path: string): boolean {
+  let f: FileAccess | undefined;
+  try {
+    f = new FileAccess(path);
+    return isRawShape(f, f.read(0, 64));
+  } catch {
+    return false;
+  } finally {
+    f?.close();
+  }
+}
+
+function isRawShape(file: RandomAccess, head: Buffer): boolean {
+  return file.size >= LOW_MEMORY && file.size % 4096 === 0 && !head.subarray(0, 10).equals(TRACE_DAT_MAGIC);
+}
+
 export function openDump(path: string): PhysMemory {
   let file: FileAccess;
   try {
@@ -58,7 +75,7 @@ export function openDumpAccess(file: RandomAccess, path: string): PhysMemory {
     if (isElf(head)) return new ElfDump(access);
     if (isKdump(head)) return new KdumpDump(access, flat ? 'kdump-flat' : 'kdump');
     if (head.subarray(0, 10).equals(TRACE_DAT_MAGIC)) throw dumpError(`${path} is a trace.dat, not a dump`, 'open it with lkst report');
-    if (!flat && file.size >= LOW_MEMORY && file.size % 4096 === 0) {
+    if (!flat && isRawShape(file, head)) {
       // An x86 machine's first MiB holds the BIOS data area and the kernel's real-mode trampoline:
       // all zeros there is no memory image, found before a scan of the whole file for VMCOREINFO.
       const low = file.read(0, LOW_MEMORY);

@@ -1,6 +1,6 @@
 /**
  * One `open` for any input path: a trace.dat (v6/v7, lkst's or trace-cmd's) or a crash dump (ELF
- * vmcore, kdump), each as the one trace model. The dump readers are loaded only for dumps.
+ * vmcore, kdump plain or flattened, raw memory image), each as the one trace model. The dump readers are loaded only for dumps.
  */
 import { closeSync, readSync, statSync } from 'node:fs';
 import { notRegularFile, openRegularFile } from '../base/input-file.js';
@@ -20,8 +20,9 @@ export interface OpenOptions {
 export async function openTrace(path: string, opts: OpenOptions = {}): Promise<Trace> {
   checkReadable(path);
   if (!startsWithMagic(path)) {
-    const { isDumpFile } = await import('../crash/open.js');
-    if (isDumpFile(path)) {
+    const { isDumpFile, mayBeRawImage } = await import('../crash/open.js');
+    // A raw memory image has no magic: a file that is nothing else and has its shape is read as one.
+    if (isDumpFile(path) || mayBeRawImage(path)) {
       const { openDumpTrace } = await import('../crash/source.js');
       return openDumpTrace(path, opts);
     }
