@@ -1,7 +1,7 @@
 // Writing a dump's trace out as trace.dat, and the recovery summary as text (for `lkst recover`).
 import { shownText } from '../base/text.js';
 import { writeTraceDat } from '../file/writer.js';
-import { cpuStatsText } from '../trace/loss.js';
+import { cpuStatsText, cutShortText } from '../trace/loss.js';
 import type { TraceBuffer } from '../trace/model.js';
 import { traceOfRecovery } from './source.js';
 import type { Recovery, RecoverySummary } from './recover.js';
@@ -14,7 +14,11 @@ export async function writeRecovery(rec: Recovery, path: string): Promise<void> 
   const trace = traceOfRecovery(rec, rec.summary.dump);
   const stats = (b: TraceBuffer) => {
     const out: (string | undefined)[] = [];
-    for (const c of b.cpus) out[c.cpu] = cpuStatsText(c.statsText ?? '', c.counters.start, c.counters.beforeInPages ?? 0);
+    for (const c of b.cpus) {
+      const k = c.counters;
+      // Damage whose size the counters cannot give is written the way a recording cut short is: "at least".
+      out[c.cpu] = cpuStatsText(c.statsText ?? '', k.start, k.beforeInPages ?? 0, k.inTransit) + (k.cutShort ? cutShortText(undefined, k.cutShort) : '');
+    }
     return out;
   };
   const pages = (b: TraceBuffer) => b.cpus.map((c) => ({ cpu: c.cpu, source: c }));
@@ -40,7 +44,9 @@ export function formatSummary(s: RecoverySummary, output?: string): string {
     lines.push(`buffer ${shownText(b.name)} (clock ${shownText(b.clock)}, ${b.pageSize}-byte pages): ${total} events`);
     for (const c of b.cpus) {
       lines.push(`  cpu${c.cpu}: ${c.events} events in ${c.pages} pages, ${sec(c.firstTs)} .. ${sec(c.lastTs)}, overrun ${c.overrun}, dropped ${c.dropped}` +
-        (c.missingPages ? `, ${c.missingPages} pages missing from the dump` : ''));
+        (c.missingPages ? `, ${c.missingPages} pages missing from the dump` : '') +
+        (c.damagedPages ? `, ${c.damagedPages} damaged pages cut or dropped` : '') +
+        (c.missingPages || c.damagedPages ? `: ${c.damageLost ?? 'an unknown number of'} events lost with them` : ''));
     }
   }
   for (const b of s.buffers) {

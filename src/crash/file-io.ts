@@ -6,6 +6,8 @@ export interface RandomAccess {
   readonly size: number;
   /** Reads up to len bytes at off; a short buffer means the file ended. */
   read(off: number, len: number): Buffer;
+  /** Fills buf from off, returning the bytes read (sources that can read into memory the caller reuses). */
+  readInto?(off: number, buf: Buffer): number;
   close(): void;
 }
 
@@ -18,13 +20,19 @@ export class FileAccess implements RandomAccess {
   read(off: number, len: number): Buffer {
     const n = Math.max(0, Math.min(len, this.size - off));
     const buf = Buffer.allocUnsafe(n);
+    const done = this.readInto(off, buf.subarray(0, n));
+    return done === n ? buf : buf.subarray(0, done);
+  }
+  /** Fills buf from off (into memory the caller reuses); returns the bytes read, fewer where the file ends. */
+  readInto(off: number, buf: Buffer): number {
+    const n = Math.max(0, Math.min(buf.length, this.size - off));
     let done = 0;
     while (done < n) {
       const r = readSync(this.fd, buf, done, n - done, off + done);
       if (r === 0) break;
       done += r;
     }
-    return done === n ? buf : buf.subarray(0, done);
+    return done;
   }
   close(): void {
     closeSync(this.fd);

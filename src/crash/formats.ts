@@ -33,6 +33,11 @@ function fieldLine(f: FieldDesc): string {
   return `\tfield:${decl};\toffset:${f.offset};\tsize:${f.size};\tsigned:${f.signed ? 1 : 0};\n`;
 }
 
+/** The id of every event the kernel had (its ftrace_events list, whole or not at all: a broken list throws). */
+export function eventIds(k: Kernel): Set<number> {
+  return new Set(k.listEntries(k.syms.addr('ftrace_events'), 'trace_event_call', 'list').map((a) => k.obj(a, 'trace_event_call').int('event.type')));
+}
+
 export interface FormatRecovery { formats: RecoveredFormat[]; skipped: string[] }
 
 /** Formats of every event the kernel knew; `wanted` limits the work to the ids the pages use. */

@@ -8,7 +8,13 @@ import type { CpuPages } from './ringbuffer.js';
  * that page's count is all "before"). Events a full stop-when-full buffer discarded came after
  * its last page: lost.
  */
-export function lossCountersOfDump(c: Pick<CpuPages, 'overrun' | 'dropped' | 'commitOverrun' | 'entries'>): CpuLossCounters {
+export function lossCountersOfDump(c: Pick<CpuPages, 'overrun' | 'dropped' | 'commitOverrun' | 'entries' | 'damagedPages' | 'missingPages' | 'damageLost'>): CpuLossCounters {
   const end = { overrun: c.overrun, dropped: c.dropped, commitOverrun: c.commitOverrun, entries: c.entries };
-  return { start: { overrun: c.overrun, dropped: 0, commitOverrun: c.commitOverrun, entries: 0 }, end, beforeInPages: c.overrun };
+  const out: CpuLossCounters = { start: { overrun: c.overrun, dropped: 0, commitOverrun: c.commitOverrun, entries: 0 }, end, beforeInPages: c.overrun };
+  // Events that damaged or missing pages took with them never reach a reader: lost like events in transit.
+  if (c.damageLost) out.inTransit = c.damageLost;
+  else if (c.damageLost === undefined && (c.damagedPages || c.missingPages)) {
+    out.cutShort = `${c.damagedPages + c.missingPages} page(s) damaged or missing from the dump, and the kernel's counters do not say how many events they held`;
+  }
+  return out;
 }

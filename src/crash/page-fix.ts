@@ -18,7 +18,7 @@ export function unreadPart(page: Buffer, pageSize: number, read: number): Buffer
       if (off + len <= PAGE_HEADER_SIZE + read) before = BigInt(ts);
     });
   } catch {
-    return page;
+    // Damage after the read part leaves its time right; damage inside it is checked with the rest of the page.
   }
   const out = Buffer.alloc(pageSize);
   out.writeBigUInt64LE(before, 0);
@@ -27,12 +27,12 @@ export function unreadPart(page: Buffer, pageSize: number, read: number): Buffer
   return out;
 }
 
-/** Flags the page as preceded by lost events, storing the count when the page has room for it. */
+/** Flags the page as preceded by lost events, storing the count (lost >= 0) when the page has room for it. */
 export function markLost(page: Buffer, pageSize: number, lost: number): Buffer {
   const out = Buffer.from(page);
   const commit = out.readUInt32LE(8) & COMMIT_MASK;
   let flags = RB_MISSED_EVENTS;
-  if (PAGE_HEADER_SIZE + commit + 8 <= pageSize) {
+  if (lost >= 0 && PAGE_HEADER_SIZE + commit + 8 <= pageSize) {
     out.writeBigUInt64LE(BigInt(lost), PAGE_HEADER_SIZE + commit);
     flags |= RB_MISSED_STORED;
   }

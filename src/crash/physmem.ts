@@ -12,6 +12,8 @@ export interface PhysMemory {
    * (why: 'filtered', 'not in dump', 'truncated').
    */
   read(paddr: number, len: number): Buffer | undefined;
+  /** Fills buf from paddr into memory the caller reuses; false as read() gives undefined. Long scans use it when there. */
+  readInto?(paddr: number, buf: Buffer): boolean;
   /** Why the last read() returned undefined. */
   readonly lastMiss: string;
   /** Physical ranges present, for memory scans. */

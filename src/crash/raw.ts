@@ -13,6 +13,11 @@ export class RawImage implements PhysMemory {
     if (paddr + len > this.file.size) { this.lastMiss = 'beyond the image'; return undefined; }
     return this.file.read(paddr, len);
   }
+  readInto(paddr: number, buf: Buffer): boolean {
+    if (paddr + buf.length > this.file.size) { this.lastMiss = 'beyond the image'; return false; }
+    if (!this.file.readInto) { this.file.read(paddr, buf.length).copy(buf); return true; }
+    return this.file.readInto(paddr, buf) === buf.length;
+  }
   ranges(): Array<[number, number]> {
     return [[0, this.file.size]];
   }

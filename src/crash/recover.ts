@@ -5,7 +5,7 @@ import type { TraceMeta } from '../ringbuf/meta.js';
 import { formatMap } from './events.js';
 import { Btf } from './btf.js';
 import { dumpError, LkstError } from './errors.js';
-import { HEADER_EVENT_TEXT, headerPageText, recoverFormats, type RecoveredFormat } from './formats.js';
+import { eventIds, HEADER_EVENT_TEXT, headerPageText, recoverFormats, type RecoveredFormat } from './formats.js';
 import { listTraceArrays, savedCmdlines } from './ftrace.js';
 import { decodeKallsyms, SymbolTable } from './kallsyms.js';
 import { moduleSymbols } from './modules.js';
@@ -18,7 +18,7 @@ import type { PhysMemory } from './physmem.js';
 import { readRingBuffer, type CpuPages } from './ringbuffer.js';
 import { loadKernelImage } from './kernel-image.js';
 import { loadSystemMap, relocatedTable } from './systemmap.js';
-import { parseVmcoreInfo, scanForVmcoreInfo, type VmcoreInfo } from './vmcoreinfo.js';
+import { parseVmcoreInfo, scanForVmcoreInfo, type ScanProgress, type VmcoreInfo } from './vmcoreinfo.js';
 import { describeTail, summarizeBuffer, type BufferSummary, type LastEvent } from './summary.js';
 import { MAX_KERNEL_READ, X86Memory } from './x86_64.js';
 
@@ -36,6 +36,8 @@ export interface RecoverOptions {
    * list cannot give (damaged or filtered memory). Ids must be from the same build.
    */
   formatsFrom?: string;
+  /** Told how far the scan of a raw image for VMCOREINFO has got (the one step that reads the whole dump). */
+  progress?: ScanProgress;
 }
 
 export interface RecoverySummary {
@@ -67,8 +69,8 @@ export interface Recovery {
   summary: RecoverySummary;
 }
 
-export function loadVmcoreInfo(mem: PhysMemory): VmcoreInfo {
-  const text = mem.vmcoreinfo ?? scanForVmcoreInfo(mem);
+export function loadVmcoreInfo(mem: PhysMemory, progress?: ScanProgress): VmcoreInfo {
+  const text = mem.vmcoreinfo ?? scanForVmcoreInfo(mem, undefined, progress);
   if (!text) throw dumpError('no VMCOREINFO in the dump (no note, and none found in memory)', 'this is not a Linux kernel dump, or the memory holding VMCOREINFO is missing');
   const info = parseVmcoreInfo(text);
   if (!info.symbols.has('init_top_pgt') && !info.symbols.has('swapper_pg_dir') || !info.numbers.has('phys_base')) {
@@ -80,7 +82,7 @@ export function loadVmcoreInfo(mem: PhysMemory): VmcoreInfo {
 }
 
 export function openKernel(mem: PhysMemory, opts: RecoverOptions = {}): Kernel {
-  const info = loadVmcoreInfo(mem);
+  const info = loadVmcoreInfo(mem, opts.progress);
   const x86 = new X86Memory(mem, info);
   const image = opts.kernel ? loadKernelImage(opts.kernel) : undefined;
   const syms: SymbolTable = opts.systemMap ? loadSystemMap(opts.systemMap, info)
@@ -122,11 +124,12 @@ export function recoverFromMemory(mem: PhysMemory, path: string, opts: RecoverOp
   const modSyms = safe(() => moduleSymbols(k, warnings), [], warnings, 'module symbols');
   const allSyms = modSyms.length ? new SymbolTable([...k.syms.syms, ...modSyms]) : k.syms;
   const arrays = listTraceArrays(k);
+  const known = safe(() => eventIds(k), undefined, warnings, 'event ids (records are not checked against them)');
   const ids = new Set<number>();
   const raw: Array<{ name: string; clock: string; pageSize: number; cpus: CpuPages[] }> = [];
   for (const tr of arrays) {
     try {
-      const rb = readRingBuffer(k, tr.buffer);
+      const rb = readRingBuffer(k, tr.buffer, known);
       raw.push({ name: tr.name, clock: tr.clock, pageSize: rb.pageSize, cpus: rb.cpus });
       for (const c of rb.cpus) {
         warnings.push(...c.problems.map((p) => `${tr.name}: ${p}`));

@@ -15,6 +15,9 @@ export interface CpuSummary {
   overrun: number;
   dropped: number;
   missingPages: number;
+  /** Pages cut or dropped as damaged, and the events lost with them and the missing pages (undefined: unknown). */
+  damagedPages: number;
+  damageLost?: number;
   firstTs?: number;
   lastTs?: number;
 }
@@ -42,10 +45,12 @@ export function summarizeBuffer(
   ids: Set<number>, o: SummaryOptions, warnings: string[],
 ): { summary: BufferSummary; stats: string[]; tail: TailRecord[] } {
   const tail: TailRecord[] = [];
+  let floor = -Infinity;
   const cpus: CpuSummary[] = [];
   const stats: string[] = [];
   for (const c of b.cpus) {
-    const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pageCount, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages };
+    const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pageCount, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages,
+      damagedPages: c.damagedPages, damageLost: c.damageLost };
     for (let i = 0; i < c.pageCount; i++) {
       const page = c.page(i);
       try {
@@ -54,14 +59,20 @@ export function summarizeBuffer(
           s.firstTs ??= ts;
           s.lastTs = ts;
           ids.add(page.readUInt16LE(off));
+          // Older than every kept one once the tail is full: no object made per record.
+          if (ts < floor) return;
           tail.push({ buffer: b.name, cpu: c.cpu, ts, page, off, len });
-          if (tail.length > o.keep * 4) { tail.sort((x, y) => y.ts - x.ts); tail.length = o.keep; }
+          if (tail.length > o.keep * 4) {
+            tail.sort((x, y) => y.ts - x.ts);
+            tail.length = o.keep;
+            floor = tail[tail.length - 1]?.ts ?? -Infinity;
+          }
         });
       } catch (e) {
         warnings.push(`${b.name}: cpu${c.cpu}: a damaged page was cut short (${(e as Error).message})`);
       }
     }
-    if (s.events !== s.expected && !c.missingPages) {
+    if (s.events !== s.expected && !c.missingPages && !c.damagedPages) {
       warnings.push(`${b.name}: cpu${c.cpu}: decoded ${s.events} events, the kernel counted ${s.expected}`);
     }
     cpus.push(s);

@@ -41,16 +41,26 @@ export function parseVmcoreInfo(text: string): VmcoreInfo {
   return info;
 }
 
+/** Told how far a long scan has got: bytes done of total. */
+export type ScanProgress = (done: number, total: number) => void;
+
 /**
  * Finds VMCOREINFO in physical memory when the dump has no note (raw images): the kernel keeps
- * the text in one page starting with "OSRELEASE=".
+ * the text in one page starting with "OSRELEASE=". One pass, into one reused buffer: a scan
+ * that finds nothing costs one read of the memory.
  */
-export function scanForVmcoreInfo(mem: PhysMemory, chunk = 1 << 20): string | undefined {
+export function scanForVmcoreInfo(mem: PhysMemory, chunk = 128 << 10, progress?: ScanProgress): string | undefined {
   const needle = Buffer.from('OSRELEASE=');
-  for (const [start, end] of mem.ranges()) {
+  const ranges = mem.ranges();
+  const total = ranges.reduce((n, [s, e]) => n + e - s, 0);
+  const reuse = mem.readInto ? Buffer.allocUnsafe(chunk + 64) : undefined;
+  let done = 0;
+  for (const [start, end] of ranges) {
     for (let a = start; a < end; a += chunk) {
       const n = Math.min(chunk + 64, end - a);
-      const buf = mem.read(a, n);
+      const buf = reuse ? (mem.readInto!(a, reuse.subarray(0, n)) ? reuse.subarray(0, n) : undefined) : mem.read(a, n);
+      done += Math.min(chunk, end - a);
+      progress?.(done, total);
       if (!buf) continue;
       let i = buf.indexOf(needle);
       while (i >= 0) {

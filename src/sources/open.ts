@@ -1,6 +1,6 @@
 /**
  * One `open` for any input path: a trace.dat (v6/v7, lkst's or trace-cmd's) or a crash dump (ELF
- * vmcore, kdump), each as the one trace model. The dump readers are loaded only for dumps.
+ * vmcore, kdump plain or flattened, raw memory image), each as the one trace model. The dump readers are loaded only for dumps.
  */
 import { closeSync, readSync, statSync } from 'node:fs';
 import { notRegularFile, openRegularFile } from '../base/input-file.js';
@@ -20,10 +20,23 @@ export interface OpenOptions {
 export async function openTrace(path: string, opts: OpenOptions = {}): Promise<Trace> {
   checkReadable(path);
   if (!startsWithMagic(path)) {
-    const { isDumpFile } = await import('../crash/open.js');
+    const { isDumpFile, mayBeRawImage } = await import('../crash/open.js');
+    // A raw memory image has no magic: a file that is nothing else and has its shape is read as one.
     if (isDumpFile(path)) {
       const { openDumpTrace } = await import('../crash/source.js');
       return openDumpTrace(path, opts);
+    }
+    if (mayBeRawImage(path)) {
+      const { openDumpTrace } = await import('../crash/source.js');
+      try {
+        return openDumpTrace(path, opts);
+      } catch (e) {
+        // Taken for a raw image only for want of a header: say what it is not, both ways.
+        if (e instanceof LkstError && /no VMCOREINFO|first MiB is all zeros/.test(e.message)) {
+          throw new LkstError(`${shownText(path)} is neither a trace.dat (no trace.dat magic) nor a dump (no ELF or kdump header, and no kernel's VMCOREINFO in it as a raw memory image)`, 'give a trace.dat file or a crash dump');
+        }
+        throw e;
+      }
     }
   }
   return openTraceDat(path);

@@ -25,7 +25,13 @@ export interface RecoverCommandOptions {
 /** Runs the command; returns the exit code. Errors other than LkstError propagate. */
 export async function recoverCommand(dump: string, opts: RecoverCommandOptions = {}, print: (text: string) => void = (t) => console.log(t)): Promise<number> {
   checkOutputPath(resolve(opts.output ?? `${basename(dump)}.trace.dat`), { inputs: [dump] });
-  const rec = recoverFromDump(dump, { systemMap: opts.systemMap, kernel: opts.kernel, formatsFrom: opts.formatsFrom, lastEvents: opts.last });
+  const progress = scanProgress(dump);
+  let rec;
+  try {
+    rec = recoverFromDump(dump, { systemMap: opts.systemMap, kernel: opts.kernel, formatsFrom: opts.formatsFrom, lastEvents: opts.last, progress: progress.report });
+  } finally {
+    progress.end();
+  }
   const output = opts.output ?? `${basename(dump)}.trace.dat`;
   try {
     await writeRecovery(rec, output);
@@ -34,6 +40,30 @@ export async function recoverCommand(dump: string, opts: RecoverCommandOptions =
   }
   print(opts.json ? JSON.stringify(rec.summary, (_k, v) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v), 2) : formatSummary(rec.summary, output));
   return 0;
+}
+
+const GiB = 1 << 30;
+
+/**
+ * How far a scan of a raw image has got, on one line of a terminal's stderr (nothing when stderr
+ * is not a terminal), redrawn at most every 1% and cleared at the end.
+ */
+export function scanProgress(dump: string, out: NodeJS.WriteStream = process.stderr): { report?: (done: number, total: number) => void; end(): void } {
+  if (!out.isTTY) return { end: () => undefined };
+  let shown = -1;
+  let drawn = false;
+  return {
+    report: (done, total) => {
+      const pct = Math.floor((done / total) * 100);
+      if (pct === shown || total < GiB) return;
+      shown = pct;
+      drawn = true;
+      out.write(`\rscanning ${basename(dump)} for the kernel's VMCOREINFO: ${pct}% of ${(total / GiB).toFixed(1)} GiB`);
+    },
+    end: () => {
+      if (drawn) out.write('\r\x1b[K');
+    },
+  };
 }
 
 /** Registers `lkst recover` on a commander program (errors reach the CLI's own reporter). */
