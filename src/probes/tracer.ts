@@ -1,0 +1,36 @@
+/**
+ * `function:GLOB` / `function_graph:GLOB`: the function tracer of the recording's own instance,
+ * limited to the functions set_ftrace_filter matches. Not dynamic events: the instance's tracer
+ * goes when the instance does, so nothing outlives lkst but a killed recorder's instance, which
+ * `lkst reset` removes.
+ */
+import { errnoCode, LkstError } from '../base/errors.js';
+import type { TracefsDir } from '../tracefs/tracefs.js';
+import type { ProbeSpec } from './spec.js';
+
+/** The instance's function tracer, on the functions the specs' globs match, for these pids when given. */
+export function startFunctionTracer(inst: TracefsDir, specs: readonly ProbeSpec[], scope?: { pids: readonly number[]; follow: boolean }): void {
+  const kinds = [...new Set(specs.map((s) => s.kind))];
+  if (kinds.length > 1) throw new LkstError('function: and function_graph: in one recording', 'an instance runs one tracer: pick one of them');
+  const tracer = kinds[0]!;
+  const have = inst.has('available_tracers') ? inst.read('available_tracers').split(/\s+/) : [];
+  if (!have.includes(tracer)) throw new LkstError(`this kernel has no ${tracer} tracer`, `use a kernel built with CONFIG_${tracer === 'function' ? 'FUNCTION_TRACER' : 'FUNCTION_GRAPH_TRACER'}=y, or kprobes`);
+  specs.forEach((s, i) => {
+    try {
+      inst.write('set_ftrace_filter', s.target, { append: i > 0 });
+    } catch (err) {
+      if (!(err instanceof LkstError)) throw err;
+      throw new LkstError(`no function the ${tracer} tracer can hook matches '${s.target}'`, `list them with: lkst probe list kernel '${s.target}'`);
+    }
+  });
+  if (scope) {
+    inst.write('set_ftrace_pid', scope.pids.join(' '));
+    if (inst.has('options/function-fork')) inst.write('options/function-fork', scope.follow ? '1' : '0');
+  } else if (inst.has('set_ftrace_notrace_pid')) inst.write('set_ftrace_notrace_pid', String(process.pid));
+  try {
+    inst.write('current_tracer', tracer);
+  } catch (err) {
+    const code = err instanceof LkstError ? /\((E[A-Z]+)/.exec(err.what)?.[1] : errnoCode(err);
+    throw new LkstError(`this kernel refuses the ${tracer} tracer in an instance (${code ?? 'refused'}, even as root)`, 'use kprobes or tracepoints here, or a kernel that allows it');
+  }
+}
