@@ -15,11 +15,17 @@ export function startFunctionTracer(inst: TracefsDir, specs: readonly ProbeSpec[
   const tracer = kinds[0]!;
   const have = inst.has('available_tracers') ? inst.read('available_tracers').split(/\s+/) : [];
   if (!have.includes(tracer)) throw new LkstError(`this kernel has no ${tracer} tracer`, `use a kernel built with CONFIG_${tracer === 'function' ? 'FUNCTION_TRACER' : 'FUNCTION_GRAPH_TRACER'}=y, or kprobes`);
+  const refusal = (err: unknown) => {
+    const code = err instanceof LkstError ? /\((E[A-Z]+)/.exec(err.what)?.[1] : errnoCode(err);
+    return new LkstError(`this kernel refuses the ${tracer} tracer in an instance (${code ?? 'refused'}, even as root)`, 'use kprobes or tracepoints here, or a kernel that allows it');
+  };
   specs.forEach((s, i) => {
     try {
       inst.write('set_ftrace_filter', s.target, { append: i > 0 });
     } catch (err) {
       if (!(err instanceof LkstError)) throw err;
+      // EINVAL: the glob matched nothing; EPERM: the kernel refuses the function tracer itself.
+      if (/\(E(PERM|ACCES)/.test(err.what)) throw refusal(err);
       throw new LkstError(`no function the ${tracer} tracer can hook matches '${s.target}'`, `list them with: lkst probe list kernel '${s.target}'`);
     }
   });
@@ -30,7 +36,6 @@ export function startFunctionTracer(inst: TracefsDir, specs: readonly ProbeSpec[
   try {
     inst.write('current_tracer', tracer);
   } catch (err) {
-    const code = err instanceof LkstError ? /\((E[A-Z]+)/.exec(err.what)?.[1] : errnoCode(err);
-    throw new LkstError(`this kernel refuses the ${tracer} tracer in an instance (${code ?? 'refused'}, even as root)`, 'use kprobes or tracepoints here, or a kernel that allows it');
+    throw refusal(err);
   }
 }
