@@ -7,12 +7,12 @@ import type { MasksetEnv } from '../masksets/env.js';
 import type { Maskset, MasksetEntry } from '../masksets/model.js';
 import { checkRunnable, processThreads, type PidSet, type RecordScope } from '../record/scope.js';
 import { isProbeSpec, isTracerKind, parseProbeText, type ProbeSpec, probeGroup } from '../probes/spec.js';
-import { startFunctionTracer } from '../probes/tracer.js';
+import { scopeFunctionTracer, startFunctionTracer } from '../probes/tracer.js';
 
 /** What `lkst record` records: named events, a maskset, or an armed trace it attaches to. */
 export interface RecordPlan {
   describe: string;
-  options: Pick<RecordOptions, 'events' | 'setup' | 'attach' | 'scope'>;
+  options: Pick<RecordOptions, 'events' | 'setup' | 'prepare' | 'attach' | 'scope'>;
   /** Runs when the recording ends (e.g. the trace stops being the switchable one). */
   finish(): void;
 }
@@ -198,7 +198,7 @@ class RecordingProbes {
     return { ...m, entries };
   }
 
-  /** The plan with the function tracer started on its instance first, when one was asked for. */
+  /** The plan with the function tracer started on its instance before its pipes open, when one was asked for. */
   withTracer(plan: RecordPlan): RecordPlan {
     if (!this.tracers.length) return plan;
     const { setup, events } = plan.options;
@@ -210,8 +210,9 @@ class RecordingProbes {
       },
       options: {
         ...plan.options,
+        prepare: (inst) => startFunctionTracer(inst, tracers),
         setup: async (inst, pids, andFilter) => {
-          startFunctionTracer(inst, tracers, pids);
+          scopeFunctionTracer(inst, pids);
           if (setup) return setup(inst, pids, andFilter);
           for (const e of events) {
             if (e.filter) inst.setFilter(e.system, e.event, e.filter);

@@ -108,7 +108,7 @@ function probeDefinitions(top: TracefsDir): { file: string; lines: string[] } {
 export function removeProbeGroup(group = probeGroup(), top: TracefsDir = tracefs()): number {
   if (!/^lkst_\d+$/.test(group)) throw new Error(`refusing to remove probe group '${group}': not lkst's`);
   const { file, lines } = probeDefinitions(top);
-  const mine = lines.map((l) => /^[a-z]:([^/\s]+)\/(\S+)/.exec(l)).filter((m): m is RegExpExecArray => m !== null && m[1] === group);
+  const mine = lines.map((l) => /^[a-z]\d*:([^/\s]+)\/(\S+)/.exec(l)).filter((m): m is RegExpExecArray => m !== null && m[1] === group);
   // Event probes first: the kernel refuses removing an event another probe is attached to.
   mine.sort((a, b) => Number(b[0].startsWith('e:')) - Number(a[0].startsWith('e:')));
   for (const m of mine) top.write(file, `-:${m[1]}/${m[2]}\n`, { append: true });
@@ -123,7 +123,7 @@ export function removeProbeGroup(group = probeGroup(), top: TracefsDir = tracefs
 export function removeDeadProbeGroups(alive: (pid: number) => boolean, top: TracefsDir = tracefs()): string[] {
   const groups = new Set<string>();
   for (const l of probeDefinitions(top).lines) {
-    const m = /^[a-z]:(lkst_(\d+))\//.exec(l);
+    const m = /^[a-z]\d*:(lkst_(\d+))\//.exec(l);
     if (m && !alive(Number(m[2]))) groups.add(m[1]!);
   }
   const lines: string[] = [];
