@@ -34,6 +34,8 @@ export interface GuestRun {
   reboot?: boolean;
   /** Keep the exchange directory (the caller reads files the command left there, then removes it). */
   keep?: boolean;
+  /** Use this directory (the caller's, with files for the guest in it) as the exchange directory; kept. */
+  shared?: string;
 }
 
 export interface GuestResult {
@@ -94,7 +96,7 @@ const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 export async function runInGuest(o: GuestRun): Promise<GuestResult> {
   const kernelDir = o.kernelDir ?? findGuestKernel();
   if (!kernelDir) throw new Error(guestUnavailable());
-  const shared = mkdtempSync(join(tmpdir(), 'lkst-guest-'));
+  const shared = o.shared ?? mkdtempSync(join(tmpdir(), 'lkst-guest-'));
   const initramfs = join(shared, 'initramfs.cpio.gz');
   execFileSync('sh', [join(scriptsDir(), 'make-initramfs.sh'), kernelDir, initramfs], { stdio: ['ignore', 'ignore', 'pipe'] });
   const env = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LKST_GUEST_SHARED: shared, ...o.env };
@@ -136,7 +138,7 @@ export async function runInGuest(o: GuestRun): Promise<GuestResult> {
   const read = (f: string) => (existsSync(join(shared, f)) ? readFileSync(join(shared, f), 'utf8') : '');
   const rc = read('rc').trim();
   const result: GuestResult = { code: rc === '' ? null : Number(rc), stdout: read('stdout'), stderr: read('stderr'), serial: read('serial.log'), shared, timedOut };
-  if (!o.keep) rmSync(shared, { recursive: true, force: true });
+  if (!o.keep && !o.shared) rmSync(shared, { recursive: true, force: true });
   if (exit !== 0 && !timedOut && result.code === null) throw new Error(`qemu exited with ${exit}: ${qemuErr.trim()}`);
   return result;
 }

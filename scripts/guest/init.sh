@@ -12,8 +12,8 @@ for m in netfs 9pnet 9pnet_virtio 9p; do insmod /mods/$m.ko || fail "cannot load
 x=
 for w in $(cat /proc/cmdline); do case "$w" in lkst.xchg=*) x=${w#lkst.xchg=} ;; esac; done
 [ -n "$x" ] || fail "no lkst.xchg= on the kernel command line"
-o=trans=virtio,version=9p2000.L,msize=262144
-mount -t 9p -o $o,ro hostroot /host || fail "cannot mount the host root"
+o=trans=virtio,version=9p2000.L,msize=524288
+mount -t 9p -o $o,ro,cache=loose hostroot /host || fail "cannot mount the host root"
 # Writable places over the read-only root; the kernel's own file systems are the guest's.
 for d in tmp run var/tmp root; do mount -t tmpfs -o mode=1777 tmpfs /host/$d || fail "cannot mount tmpfs on /$d"; done
 mkdir -p /host$x && mount -t 9p -o $o xchg /host$x || fail "cannot mount the exchange directory $x"

@@ -7,11 +7,13 @@ import type { MasksetEnv } from '../masksets/env.js';
 import type { Maskset, MasksetEntry } from '../masksets/model.js';
 import type { BpfTable } from '../masksets/bpf-table.js';
 import { checkRunnable, processThreads, type PidSet, type RecordScope } from '../record/scope.js';
+import { isProbeSpec, isTracerKind, parseProbeText, type ProbeSpec, probeGroup } from '../probes/spec.js';
+import { scopeFunctionTracer, startFunctionTracer } from '../probes/tracer.js';
 
 /** What `lkst record` records: named events, a maskset, or an armed trace it attaches to. */
 export interface RecordPlan {
   describe: string;
-  options: Pick<RecordOptions, 'events' | 'setup' | 'attach' | 'scope' | 'companion' | 'clock'>;
+  options: Pick<RecordOptions, 'events' | 'setup' | 'prepare' | 'attach' | 'scope' | 'companion' | 'clock'>;
   /** Runs when the recording ends (e.g. the trace stops being the switchable one). */
   finish(): void;
 }
@@ -41,9 +43,9 @@ export interface PlanRequest {
 
 export async function planRecording(opts: PlanRequest, warn: (s: string) => void): Promise<RecordPlan> {
   // With --attach no probe is made: planWith refuses -e there.
-  const probes = await makeProbes(opts.attach ? [] : (opts.event ?? []), warn);
+  const probes = new RecordingProbes(warn);
   try {
-    const plan = await planWith(opts.attach ? opts : { ...opts, event: probes.picks }, warn);
+    const plan = await planWith(opts, warn, probes);
     return {
       get describe() {
         return plan.describe;
@@ -60,21 +62,27 @@ export async function planRecording(opts: PlanRequest, warn: (s: string) => void
   }
 }
 
-async function planWith(opts: PlanRequest, warn: (s: string) => void): Promise<RecordPlan> {
-  const picks = opts.event ?? [];
+async function planWith(opts: PlanRequest, warn: (s: string) => void, probes: RecordingProbes): Promise<RecordPlan> {
   const masksets = opts.maskset ?? [];
-  if (opts.attach && (picks.length || masksets.length)) {
+  if (opts.attach && (opts.event?.length || masksets.length)) {
     throw new LkstError('--attach excludes -e and -m', 'attach to the armed trace as it is, or record events or masksets of your own');
   }
   const scope = planScope(opts);
   if (opts.attach) return attachPlan();
   const scoped = (p: RecordPlan): RecordPlan => (scope ? { ...p, describe: `${p.describe} of ${scopeText(scope, opts.command)}`, options: { ...p.options, scope } } : p);
-  if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return scoped(eventsPlan(picks.map((p) => p.name), warn));
+  const picks = await probes.picks(opts.event ?? []);
+  const traced = (p: RecordPlan): RecordPlan => scoped(probes.withTracer(p));
+  if (!picks.length && !masksets.length && probes.tracers.length) return traced({ describe: 'no tracepoints', options: { events: [] }, finish: () => {} });
+  if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return traced(eventsPlan(picks.map((p) => p.name), warn));
   // The maskset modules (handlers, parser, store) load only for a maskset: `-e` alone starts faster.
   const { loadMasksetEnv } = await import('../masksets/env.js');
   const env = await loadMasksetEnv();
   const loaded = (picks.length && !masksets.length ? [] : masksets.length ? masksets : ['default']).map((n) => env.store.load(n));
-  return scoped(await masksetPlan(env, combineMasksets(loaded, picks), { skipMissing: opts.skipMissing ?? false, scoped: scope !== undefined, clock: opts.clock, live: opts.live ?? false }, warn));
+  const withProbes: Maskset[] = [];
+  for (const m of loaded) withProbes.push(await probes.maskset(m));
+  // The kernel's events as they are now that the masksets' probes are made.
+  const now = withProbes.some((m, i) => m !== loaded[i]) ? { ...env, available: availableEvents() } : env;
+  return traced(await masksetPlan(now, combineMasksets(withProbes, picks), { skipMissing: opts.skipMissing ?? false, scoped: scope !== undefined, clock: opts.clock, live: opts.live ?? false }, warn));
 }
 
 /** Whose events a recording keeps; refuses combinations trace-cmd users could misread. */
@@ -137,38 +145,97 @@ function sameHandling(a: MasksetEntry, b: MasksetEntry): boolean {
   return handling(a) === handling(b);
 }
 
-/** `-e uprobe:…` / `-e uretprobe:…`: a probe spec and its argument words, in one -e. */
-export function isProbeSpec(name: string): boolean {
-  return /^u(ret)?probe:/.test(name);
-}
-
 /**
- * Makes the probes the picks name (in lkst's own group) and returns the picks with each probe as the
- * system:event it became, and how to remove them (when the recording ends; reset removes a killed
- * recorder's). Probes are global, unlike instances: they must exist before a maskset is compiled.
+ * The probes of one recording (-e and maskset lines naming probe specs): dynamic events made in
+ * lkst's own group before the plan (a maskset compiles against them) and removed when it ends
+ * (reset removes a killed recorder's); function:/function_graph: set on the recording's instance.
  */
-async function makeProbes(picks: readonly EventPick[], warn: (s: string) => void): Promise<{ picks: EventPick[]; remove: () => void }> {
-  if (!picks.some((p) => isProbeSpec(p.name))) return { picks: [...picks], remove: () => {} };
-  const { createUprobe, parseUprobe, probeGroup, removeProbeGroup } = await import('../probes/uprobe.js');
-  const group = probeGroup();
-  const remove = () => {
-    try {
-      removeProbeGroup(group);
-    } catch (err) {
-      warn(`could not remove the probes of ${group}: ${(err as Error).message}; \`lkst reset\` removes them`);
+class RecordingProbes {
+  readonly group = probeGroup();
+  readonly tracers: ProbeSpec[] = [];
+  private readonly made = new Map<string, string>();
+  private removeGroup: ((group: string) => number) | undefined;
+  constructor(private readonly warn: (s: string) => void) {}
+
+  /** The system:event a probe spec became (made once per spec); undefined for a tracer. */
+  async event(name: string, where: string): Promise<string | undefined> {
+    if (!isProbeSpec(name)) return name;
+    const spec = parseProbeText(name);
+    if (isTracerKind(spec.kind)) {
+      if (!this.tracers.some((t) => t.kind === spec.kind && t.target === spec.target)) this.tracers.push(spec);
+      return undefined;
     }
-  };
-  try {
-    const out = picks.map((p) => {
-      if (!isProbeSpec(p.name)) return p;
-      const [name, ...args] = p.name.trim().split(/\s+/);
-      const ev = createUprobe(parseUprobe(name!, args), group);
-      return { ...p, name: `${ev.system}:${ev.event}` };
-    });
-    return { picks: out, remove };
-  } catch (err) {
-    remove();
-    throw err;
+    const key = [spec.kind, spec.file, spec.target, spec.offset, ...spec.args].join(' ');
+    const had = this.made.get(key);
+    if (had) return had;
+    const dynamic = await import('../probes/dynamic.js');
+    this.removeGroup = (g) => dynamic.removeProbeGroup(g);
+    try {
+      const ev = dynamic.createProbe(spec, this.group);
+      this.made.set(key, `${ev.system}:${ev.event}`);
+      return `${ev.system}:${ev.event}`;
+    } catch (err) {
+      if (err instanceof LkstError && where) throw new LkstError(`${where}: ${err.what}`, err.fix);
+      throw err;
+    }
+  }
+
+  /** -e picks with their probes made; a filter on a tracer is refused (it has no fields to test). */
+  async picks(picks: readonly EventPick[]): Promise<EventPick[]> {
+    const out: EventPick[] = [];
+    for (const p of picks) {
+      const name = await this.event(p.name, '');
+      if (name === undefined && p.filter !== undefined) throw new LkstError(`-f does not apply to ${p.name}`, 'filter a kprobe or fprobe on the function instead');
+      if (name !== undefined) out.push({ ...p, name });
+    }
+    return out;
+  }
+
+  /** A maskset with its probe lines' probes made (a tracer line leaves the table: the instance runs it). */
+  async maskset(m: Maskset): Promise<Maskset> {
+    if (!m.entries.some((e) => isProbeSpec(e.event))) return m;
+    const entries: MasksetEntry[] = [];
+    for (const e of m.entries) {
+      const event = await this.event(e.event, e.where);
+      if (event === undefined && e.handler !== 'record') throw new LkstError(`${e.where}: ${e.event} takes the record handler only`, 'write it as `function:GLOB record`');
+      if (event !== undefined) entries.push({ ...e, event });
+    }
+    return { ...m, entries };
+  }
+
+  /** The plan with the function tracer started on its instance before its pipes open, when one was asked for. */
+  withTracer(plan: RecordPlan): RecordPlan {
+    if (!this.tracers.length) return plan;
+    const { setup, events } = plan.options;
+    const tracers = this.tracers;
+    return {
+      ...plan,
+      get describe() {
+        return `${plan.describe} and the ${tracers[0]!.kind} tracer on ${tracers.map((t) => t.target).join(' ')}`;
+      },
+      options: {
+        ...plan.options,
+        prepare: (inst) => startFunctionTracer(inst, tracers),
+        setup: async (inst, pids, andFilter) => {
+          scopeFunctionTracer(inst, pids);
+          if (setup) return setup(inst, pids, andFilter);
+          for (const e of events) {
+            if (e.filter) inst.setFilter(e.system, e.event, e.filter);
+            inst.setEventEnabled(e.system, e.event, true);
+          }
+          return events;
+        },
+      },
+    };
+  }
+
+  remove(): void {
+    if (!this.removeGroup) return;
+    try {
+      this.removeGroup(this.group);
+    } catch (err) {
+      this.warn(`could not remove the probes of ${this.group}: ${(err as Error).message}; \`lkst reset\` removes them`);
+    }
   }
 }
 

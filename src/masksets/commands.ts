@@ -11,10 +11,23 @@ import { checkPlanOnKernel } from './apply.js';
 import { readState } from './state.js';
 import { triggerText } from './plan.js';
 import { handlerRemove } from '../handlers/commands.js';
+import { isProbeSpec, parseProbeText } from '../probes/spec.js';
+
+function probeSpecChecked(e: MasksetEntry): void {
+  try {
+    parseProbeText(e.event);
+  } catch (err) {
+    if (err instanceof LkstError) throw new LkstError(`${e.where}: ${err.what}`, err.fix);
+    throw err;
+  }
+}
 
 /** Parses, compiles and tries a maskset on the kernel; returns notes (events this kernel lacks). */
 function validate(env: MasksetEnv, m: Maskset): string[] {
-  const expanded: Maskset = { ...m, includes: [], entries: [...m.includes.flatMap((i) => env.store.load(i).entries), ...m.entries] };
+  // A probe line is checked as a spec only: its probe is made when a recording uses it.
+  for (const e of m.entries) if (isProbeSpec(e.event)) probeSpecChecked(e);
+  const entries = [...m.includes.flatMap((i) => env.store.load(i).entries), ...m.entries].filter((e) => !isProbeSpec(e.event));
+  const expanded: Maskset = { ...m, includes: [], entries };
   const plan = compileMaskset(expanded, { ...env, loadMaskset: (n) => (n === m.name ? expanded : env.store.load(n)) });
   checkPlanOnKernel(plan);
   return plan.missing.map((x) => `note: ${x.where}: this kernel lacks ${x.event} (${x.reason}); applying it needs --skip-missing`);

@@ -1,5 +1,6 @@
 import { LkstError } from '../base/errors.js';
 import { resolveEventSet, splitTracepointId } from '../events/resolve.js';
+import { isProbeSpec } from '../probes/spec.js';
 import { lkstEventsOfTracepoint } from '../events/catalog.js';
 import { checkParams, ParamError } from '../handlers/params.js';
 import type { HandlerRegistry } from '../handlers/registry.js';
@@ -65,6 +66,8 @@ export function compileMaskset(m: Maskset, env: CompileEnv, nested = false): Ker
   };
 
   for (const entry of m.entries) {
+    // record and stream make a maskset's probes before compiling it; an armed trace outlives lkst.
+    if (isProbeSpec(entry.event)) fail(entry, `${entry.event.split(' ')[0]} is a probe, made only for a recording`, 'record it with `lkst record -m` or `lkst stream -m`');
     const def = env.handlers.get(entry.handler);
     if (!def) fail(entry, `unknown handler '${entry.handler}'`, `use one of ${env.handlers.list().map((h) => h.def.name).join(', ')}`);
     let params;

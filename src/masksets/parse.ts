@@ -1,5 +1,6 @@
 import { LkstError } from '../base/errors.js';
 import type { Maskset, MasksetEntry } from './model.js';
+import { isProbeSpec } from '../probes/spec.js';
 
 /** Splits a line into words; "..." (with \ escapes) and '...' keep spaces; # outside quotes ends it. */
 export function splitWords(line: string): string[] {
@@ -55,6 +56,7 @@ export function parseParamWords(words: readonly string[]): Record<string, string
  *   # leading comment lines describe the maskset
  *   include NAME
  *   EVENT  HANDLER  [PARAM=VALUE ...]
+ *   PROBE-SPEC [PROBE-ARG ...]  HANDLER  [PARAM=VALUE ...]   (see probeWords)
  * Only the syntax is checked here; events and handlers are checked against the kernel and the
  * handler registry when the maskset is compiled.
  */
@@ -83,6 +85,7 @@ export function parseMaskset(name: string, text: string, source: string): Maskse
       includes.push(words[1]!);
       return;
     }
+    if (isProbeSpec(words[0]!)) words = probeWords(words);
     if (words.length < 2) throw new LkstError(`${where}: '${line}' names no handler`, 'write `EVENT HANDLER [PARAM=VALUE ...]`, e.g. `sched:sched_switch record`');
     let params: Record<string, string>;
     try {
@@ -93,6 +96,16 @@ export function parseMaskset(name: string, text: string, source: string): Maskse
     entries.push({ event: words[0]!, handler: words[1]!, params, where });
   });
   return { name, description: description.join('\n').trim(), includes, entries, source };
+}
+
+/**
+ * A probe line (`uprobe:libc:malloc size=%di:u64 record`): the spec's arguments are the words
+ * after it that hold '=' or start with '$', up to the handler; the event is the spec with them.
+ */
+function probeWords(words: string[]): string[] {
+  let n = 1;
+  while (n < words.length && (words[n]!.includes('=') || words[n]!.startsWith('$'))) n++;
+  return [words.slice(0, n).join(' '), ...words.slice(n)];
 }
 
 function quote(v: string): string {

@@ -3,7 +3,7 @@
  * Owner records (base/owner.ts) say who made each instance; without one, a lkst-PID-* name names its
  * process. Buffers are the user's: never removed here.
  */
-import { removeDeadProbeGroups } from '../probes/uprobe.js';
+import { removeDeadProbeGroups } from '../probes/dynamic.js';
 import { describeOwner, dropOwner, ownedInstances, ownerLive, processStart, readOwner } from '../base/owner.js';
 import { interruptedRecordingDir, removeStalePageFiles } from '../base/page-files.js';
 import { stateDir } from '../base/config.js';

@@ -58,6 +58,8 @@ export interface RecordOptions {
    * switched later (an announced maskset) keeps it for the switch.
    */
   setup?: (inst: Instance, pids?: PidSet, andFilter?: string) => TracepointRef[] | Promise<TracepointRef[]>;
+  /** Runs on the instance before its pipes are opened, with tracing off: the kernel refuses a new tracer (EBUSY) once they are. */
+  prepare?: (inst: Instance) => void;
   /**
    * Record only these processes, or only `command` and its children (set_event_pid, decided per CPU at
    * each context switch: interrupts are kept or dropped with the task they interrupt).
@@ -181,6 +183,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       if (opts.subbufKb) inst.subbufSizeKb = opts.subbufKb;
       if (opts.clock) inst.clock = opts.clock;
       if (inst.has('buffer_percent')) inst.write('buffer_percent', String(WAKE_PERCENT));
+      opts.prepare?.(inst);
     }
     const pageSize = (inst.subbufSizeKb ?? 4) * 1024;
     const bufferBytes = inst.bufferSizeKb * 1024;

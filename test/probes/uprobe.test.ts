@@ -10,7 +10,9 @@ import { after, describe, test } from 'node:test';
 import { LkstError } from '../../src/base/errors.js';
 import { elfFunctions } from '../../src/probes/elf-symbols.js';
 import { listProbeTargets } from '../../src/probes/list.js';
-import { createUprobe, findFile, parseUprobe, probeGroup, removeDeadProbeGroups, removeProbeGroup } from '../../src/probes/uprobe.js';
+import { createProbe, removeDeadProbeGroups, removeProbeGroup } from '../../src/probes/dynamic.js';
+import { parseProbe, probeGroup } from '../../src/probes/spec.js';
+import { findFile } from '../../src/probes/uprobe.js';
 import { tracefs } from '../../src/tracefs/tracefs.js';
 import { withInstance } from '../helpers/instance.js';
 import { isOneLineError, lkst } from '../helpers/cli.js';
@@ -36,8 +38,8 @@ int main(void) { long s = 0; for (long i = 1; i <= ${CALLS}; i++) s += lkst_targ
     );
     const bin = join(dir, 'target');
     execFileSync('cc', ['-O1', '-o', bin, src]);
-    const entry = createUprobe(parseUprobe(`uprobe:${bin}:lkst_target`, ['a=%di:s64', 'b=%si:s64', 'c=%dx:s64']), group);
-    const ret = createUprobe(parseUprobe(`uretprobe:${bin}:lkst_target`), group);
+    const entry = createProbe(parseProbe(`uprobe:${bin}:lkst_target`, ['a=%di:s64', 'b=%si:s64', 'c=%dx:s64']), group);
+    const ret = createProbe(parseProbe(`uretprobe:${bin}:lkst_target`), group);
     await withInstance('uprobe', async (inst) => {
       inst.setEventEnabled(entry.system, entry.event, true);
       inst.setEventEnabled(ret.system, ret.event, true);
@@ -63,7 +65,7 @@ int main(void) { long s = 0; for (long i = 1; i <= ${CALLS}; i++) s += lkst_targ
     const libc = findFile('libc');
     assert.match(libc, /libc\.so\.6$/);
     assert.ok(elfFunctions(libc).has('malloc'));
-    const p = createUprobe(parseUprobe('uprobe:libc:malloc', ['size=%di:u64']), group);
+    const p = createProbe(parseProbe('uprobe:libc:malloc', ['size=%di:u64']), group);
     assert.ok(tracefs().has(`events/${p.system}/${p.event}/format`));
     assert.match(tracefs().read(`events/${p.system}/${p.event}/format`), /field:u64 size;/);
   });
@@ -76,10 +78,10 @@ int main(void) { long s = 0; for (long i = 1; i <= ${CALLS}; i++) s += lkst_targ
         assert.match(e.message, re);
         return true;
       });
-    bad(() => createUprobe(parseUprobe('uprobe:libc:no_such_function_here'), group), /has no function 'no_such_function_here': list its functions/);
-    bad(() => createUprobe(parseUprobe('uprobe:/etc/hostname:main'), group), /\/etc\/hostname is not an ELF file/);
-    bad(() => parseUprobe('uprobe:libc'), /is not a uprobe/);
-    bad(() => parseUprobe('uprobe:libc:malloc', ['size']), /'size' is not a probe argument/);
+    bad(() => createProbe(parseProbe('uprobe:libc:no_such_function_here'), group), /has no function 'no_such_function_here': list its functions/);
+    bad(() => createProbe(parseProbe('uprobe:/etc/hostname:main'), group), /\/etc\/hostname is not an ELF file/);
+    bad(() => parseProbe('uprobe:libc'), /is not a uprobe/);
+    bad(() => parseProbe('uprobe:libc:malloc', ['size']), /'size' is not a probe argument/);
   });
 
   test("the probes of an lkst that is gone are removed (lkst reset does this), a live one's kept", () => {
@@ -87,8 +89,8 @@ int main(void) { long s = 0; for (long i = 1; i <= ${CALLS}; i++) s += lkst_targ
     const dead = spawnSync('true').pid!;
     const deadGroup = probeGroup(dead);
     try {
-      createUprobe(parseUprobe('uprobe:libc:free'), deadGroup);
-      createUprobe(parseUprobe('uprobe:libc:free'), group);
+      createProbe(parseProbe('uprobe:libc:free'), deadGroup);
+      createProbe(parseProbe('uprobe:libc:free'), group);
       const lines = removeDeadProbeGroups((pid) => existsSync(`/proc/${pid}`));
       assert.ok(lines.includes(`removed 1 probe(s) of ${deadGroup} (its lkst is gone)`), lines.join('\n'));
       const left = tracefs().read('uprobe_events');

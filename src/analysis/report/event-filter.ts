@@ -5,6 +5,7 @@
 import { compileFilter, type RecordFilter } from '../../events/printfmt/filter.js';
 import type { EventRegistry } from '../../events/registry.js';
 import { resolveEvents } from '../../events/resolve.js';
+import { isProbeSpec, probeEventGlob } from '../../probes/spec.js';
 import { LkstError } from '../../base/errors.js';
 
 /** Event id → filter (null: every record of the event). */
@@ -13,7 +14,8 @@ export type EventSelection = Map<number, RecordFilter | null>;
 export function eventSelection(names: readonly string[], registry: EventRegistry): EventSelection {
   const available = new Set(registry.all().map((f) => `${f.system}:${f.name}`));
   const out: EventSelection = new Map();
-  for (const tp of resolveEvents(names, available)) {
+  // A probe spec finds its events whichever lkst made them (their group has its pid).
+  for (const tp of resolveEvents(names.map((n) => (isProbeSpec(n) ? probeEventGlob(n) : n)), available)) {
     const f = registry.find(tp.system, tp.event);
     if (!f) continue;
     if (!tp.filter) {

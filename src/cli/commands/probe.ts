@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { action } from '../run.js';
 import { listProbeTargets } from '../../probes/list.js';
-import { createUprobe, parseUprobe, probeGroup, removeProbeGroup } from '../../probes/uprobe.js';
+import { createProbe, removeProbeGroup } from '../../probes/dynamic.js';
+import { isTracerKind, parseProbe, probeGroup } from '../../probes/spec.js';
 import { readLiveFormat } from '../../events/live.js';
 import { renderEventFields } from '../../events/fields-view.js';
 
@@ -26,15 +27,24 @@ export function registerProbe(program: Command): void {
   probe
     .command('fields')
     .description("what a probe records: its fields and print format, as the kernel defines them (the probe is made and removed)")
-    .argument('<spec...>', "e.g. 'uprobe:libc:malloc' 'size=%di:u64'")
+    .argument('<spec...>', "e.g. 'uprobe:libc:malloc' 'size=%di:u64', kprobe:SYM, fprobe:SYM[%return], eprobe:SYS/EVENT, function:GLOB")
     .action(
       action((words: string[]) => {
         const [spec, ...args] = words.flatMap((w) => w.trim().split(/\s+/));
+        const s = parseProbe(spec!, args);
+        const show = (system: string, event: string) => {
+          const text = renderEventFields([{ id: `${system}:${event}`, lkst: [], format: readLiveFormat(system, event) }]);
+          process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+        };
+        // The function tracers record the ftrace system's own events.
+        if (isTracerKind(s.kind)) {
+          for (const ev of s.kind === 'function' ? ['function'] : ['funcgraph_entry', 'funcgraph_exit']) show('ftrace', ev);
+          return;
+        }
         const group = probeGroup();
         try {
-          const ev = createUprobe(parseUprobe(spec!, args), group);
-          const text = renderEventFields([{ id: `${ev.system}:${ev.event}`, lkst: [], format: readLiveFormat(ev.system, ev.event) }]);
-          process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+          const ev = createProbe(s, group);
+          show(ev.system, ev.event);
         } finally {
           removeProbeGroup(group);
         }
