@@ -84,11 +84,13 @@ function vmlinuz(kernelDir: string): string {
   return join(kernelDir, 'boot', f);
 }
 
-/** The scripts/guest directory of the source tree (this file runs from dist/scripts/guest). */
+/** The checkout (this file runs from dist/scripts/guest). */
+const checkout = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+/** The scripts/guest directory of the source tree. */
 function scriptsDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const src = join(here, '..', '..', '..', 'scripts', 'guest');
-  return existsSync(join(src, 'init.sh')) ? src : here;
+  const src = join(checkout, 'scripts', 'guest');
+  return existsSync(join(src, 'init.sh')) ? src : dirname(fileURLToPath(import.meta.url));
 }
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -116,9 +118,11 @@ export async function runInGuest(o: GuestRun): Promise<GuestResult> {
   const args = [
     '-accel', 'tcg', '-cpu', 'max', '-m', `${mem}M`, '-smp', String(o.cpus ?? 2),
     '-kernel', vmlinuz(kernelDir), '-initrd', initramfs,
-    '-append', `console=ttyS0 loglevel=4 panic=-1 lkst.xchg=${shared} ${o.append ?? ''}`.trim(),
+    '-append', `console=ttyS0 loglevel=4 panic=-1 lkst.xchg=${shared} lkst.checkout=${checkout} ${o.append ?? ''}`.trim(),
     '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
     '-virtfs', `local,path=${shared},mount_tag=xchg,security_model=none`,
+    // The checkout again, on its own: under /tmp (a CI clone) the guest's tmpfs would hide it.
+    '-virtfs', `local,path=${checkout},mount_tag=checkout,security_model=none,readonly=on,multidevs=remap`,
     '-display', 'none', '-monitor', 'none', '-nodefaults', ...(o.reboot ? [] : ['-no-reboot']),
     '-serial', `file:${serialPath}`,
     ...(o.qemuArgs ?? []),

@@ -113,7 +113,7 @@ test('a file lkst record wrote prints exactly as trace-cmd report prints it', as
   }
 });
 
-test('the worker threads print exactly what one thread prints, whole and filtered, with the same summary', async () => {
+test('the worker threads print exactly what one thread prints, whole and filtered, with the same summary', async (t) => {
   const pids = [...cap.report.matchAll(/-(\d+)\s+\[\d{3}\]/g)].map((m) => Number(m[1]));
   const busiest = [...pids.reduce((m, p) => m.set(p, (m.get(p) ?? 0) + 1), new Map<number, number>())].sort((a, b) => b[1] - a[1])[0]![0];
   const cases: Omit<Parameters<typeof reportText>[2], 'threads'>[] = [{}, { events: ['sched:*', 'irq:*'] }, { pid: busiest }, { cpu: 0 }];
@@ -124,11 +124,14 @@ test('the worker threads print exactly what one thread prints, whole and filtere
       assert.ok(many.text === one.text, `${JSON.stringify(opts)} with ${threads} worker(s): the text differs`);
       assert.deepEqual(many.summary, one.summary);
       // The main thread keeps only the first time range: the workers' ranges are printed.
-      let shared: { main: number; workers: number; used: boolean } | undefined;
+      let shared: { main: number; workers: number; used: boolean; why?: string } | undefined;
       const theirs = await reportText(cap.dir, cap.path, { ...opts, threads, mainRanges: 1, onRanges: (r) => (shared = r) });
       assert.ok(theirs.text === one.text, `${JSON.stringify(opts)} with ${threads} worker(s) rendering all but the first range: the text differs`);
       assert.deepEqual(theirs.summary, one.summary);
-      assert.ok(shared && shared.main === 1 && shared.workers > 1 && shared.used, `the workers' ranges were not used: ${JSON.stringify(shared)}`);
+      // A task named by an event of the first range (an exec) makes the workers' names unsure: then
+      // this thread prints it all, rightly, and the test says so. Any other reason is a defect.
+      if (shared && !shared.used && /name was learned/.test(shared.why ?? '')) t.diagnostic(`${JSON.stringify(opts)}: ${shared.why}; printed by the main thread`);
+      else assert.ok(shared && shared.main === 1 && shared.workers > 1 && shared.used, `the workers' ranges were not used: ${JSON.stringify(shared)}`);
     }
     if (!Object.keys(opts).length) assert.equal(one.text, cap.report);
     assert.ok(one.summary.printed > 0, `${JSON.stringify(opts)} printed nothing`);

@@ -57,23 +57,24 @@ export class RangeWorkers {
     const last = bounds.length;
     this.claims.open(last + 1);
     let count = 0;
-    let failed = false;
+    let why = '';
     for (let r = 0; r <= last; r++) {
       // Ranges a worker took are rendered here too while any of them, or one after, is not done.
       const mine = r === 0 || (r < (opts.mainRanges ?? Infinity) && this.claims.front() === r);
-      if (!mine && !failed) {
+      if (!mine && !why) {
         const results = opts.mainRanges !== undefined ? this.waitFor(r, last + 1) : this.done(r, last + 1);
-        failed = results === null;
+        if (results === null) why = 'a worker failed';
         if (results) {
-          const used = holds(results, headsOf(cursors), pass, comms);
-          opts.onRanges?.({ main: r, workers: last + 1 - r, used });
-          if (used) return count + settle(results, pass, comms);
-          failed = true;
+          why = differs(results, headsOf(cursors), pass, comms);
+          if (!why) {
+            opts.onRanges?.({ main: r, workers: last + 1 - r, used: true });
+            return count + settle(results, pass, comms);
+          }
         }
       }
       count += mergeCursors(cursors, visit, rangeOf(bounds, r)[1] - 1);
     }
-    opts.onRanges?.({ main: last + 1, workers: 0, used: false });
+    opts.onRanges?.({ main: last + 1, workers: 0, used: false, ...(why ? { why } : {}) });
     return count;
   }
 
@@ -116,25 +117,27 @@ export class RangeWorkers {
 }
 
 /**
- * Whether the workers' ranges print what this thread would: each stream's times grew, each range
- * starts where the one before ended (this thread's last for the first), the last ends every stream,
- * the losses show the counts this ledger gives, and no task name they looked up was named before.
+ * Why the workers' ranges would not print what this thread would ('' when they do): each stream's
+ * times grew, each range starts where the one before ended (this thread's last for the first), the
+ * last ends every stream, the losses show the counts this ledger gives, and no task name they
+ * looked up was named before.
  */
-function holds(results: readonly RangeResult[], from: number[], pass: PrintPass, comms: CommTable): boolean {
+function differs(results: readonly RangeResult[], from: number[], pass: PrintPass, comms: CommTable): string {
   const saved = pass.ledger.save();
   const named = new Set<number>();
   let at = from;
-  let ok = true;
+  let why = '';
   for (const res of results) {
-    ok = res.grew && sameHeads(at, res.start);
-    for (let j = 0; ok && j < res.places.length; j += 2) ok = pass.ledger.place(res.places[j]!, res.places[j + 1]!) === res.places[j + 1];
-    for (const pid of res.asked) if (comms.has(pid) || named.has(pid)) ok = false;
+    if (!res.grew) why = 'times went back within a range';
+    else if (!sameHeads(at, res.start)) why = 'a range does not start where the one before it ended';
+    for (let j = 0; !why && j < res.places.length; j += 2) if (pass.ledger.place(res.places[j]!, res.places[j + 1]!) !== res.places[j + 1]) why = 'a loss count differs from this thread\'s ledger';
+    for (const pid of res.asked) if (!why && (comms.has(pid) || named.has(pid))) why = `task ${pid}'s name was learned from the trace before its range`;
     for (let j = 0; j < res.named.length; j += 2) named.add(res.named[j] as number);
-    if (!ok) break;
+    if (why) break;
     at = res.end;
   }
   pass.ledger.load(saved);
-  return ok && atEnd(at);
+  return why || (atEnd(at) ? '' : 'the ranges do not reach the end of every stream');
 }
 
 /** Takes the workers' ranges into the output and the pass's figures; returns their records. */

@@ -45,7 +45,7 @@ export interface ReportOptions {
   /** Tests: this thread renders at most this many time ranges and leaves the rest to the workers. */
   mainRanges?: number;
   /** Told how the ranges were shared: this thread's, the workers', and whether the workers' text was used. */
-  onRanges?: (r: { main: number; workers: number; used: boolean }) => void;
+  onRanges?: (r: { main: number; workers: number; used: boolean; why?: string }) => void;
 }
 
 export interface ReportSummary {
