@@ -205,8 +205,14 @@ describe('Perfetto export', () => {
 });
 
 describe('Perfetto export of a trace whose CPUs lost data', () => {
-  test('lost_events on the bundle after each loss; a CPU whose data begin after a loss says from when they are valid', async () => {
-    for (const make of [() => recordWrappedTrace(), () => recordTrace(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1', 'count=100000', 'status=none'], ['raw_syscalls:sys_enter', 'raw_syscalls:sys_exit'], { bufferKb: 8 })]) {
+  test('lost_events on the bundle after each loss; a CPU whose data begin after a loss says from when they are valid', async (t0) => {
+    // The wrapped trace always loses (overwrite mode, read at the end); a storm into 8 KiB read while
+    // it runs loses on a busy machine, but a reader that keeps up on a quiet one loses nothing.
+    const makes = [
+      { name: 'wrapped', mustLose: true, make: () => recordWrappedTrace() },
+      { name: 'storm into 8 KiB', mustLose: false, make: () => recordTrace(['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=1', 'count=100000', 'status=none'], ['raw_syscalls:sys_enter', 'raw_syscalls:sys_exit'], { bufferKb: 8 }) },
+    ];
+    for (const { name, mustLose, make } of makes) {
       const rec = await make();
       const t = openTrace(rec.path);
       try {
@@ -225,7 +231,11 @@ describe('Perfetto export of a trace whose CPUs lost data', () => {
             started.add(ev.cpu);
           },
         });
-        assert.ok(after.size > 0, 'the trace lost data');
+        if (!after.size && !mustLose) {
+          t0.diagnostic(`${name}: the reader kept up, nothing lost; checked on the wrapped trace only`);
+          continue;
+        }
+        assert.ok(after.size > 0, `${name}: the trace lost data`);
         const path = join(rec.dir, 't.perfetto');
         withSink(path, (s) => exportPerfetto(t, s));
         const pf = readPerfetto(path);
