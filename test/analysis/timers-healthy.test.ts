@@ -78,9 +78,9 @@ describe('timers on a healthy kernel: no certain finding', () => {
           assert.deepEqual(r.coverage, { timerEvents: true, freeEvents: true, allocSizes: true });
           assert.deepEqual(r.findings.map((f) => `${f.kind}: ${f.message}`), []);
           const gaps = lossGaps(trace);
-          // On a busy machine the workload may run too slowly to overflow even 16 KiB: then the
-          // findings are checked as above, and what a loss does to them is not tested this time.
-          if (tiny && !gaps.length) return t.skip('the workload ran too slowly here to overflow a 16 KiB buffer (no certain finding, checked)');
+          // The recorder may keep up even with 16 KiB (a quiet machine; or a workload slowed by load):
+          // then the findings are checked as above, and what a loss does to them is not tested this time.
+          if (tiny && !gaps.length) return t.skip('the recorder kept up with this workload in a 16 KiB buffer here: nothing lost (no certain finding, checked)');
           assertLossTexts(r.uncertainFindings, gaps);
           // Sockets freed and their memory handed out again while events were lost: findings that must be uncertain.
           if (tiny && w.name.startsWith('web')) assert.ok(r.uncertainFindings.some((f) => lossClauses(f.uncertain!).size > 0), 'findings a loss may explain');
