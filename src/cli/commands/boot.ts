@@ -1,6 +1,7 @@
 // `lkst boot enable|disable|start`: a trace buffer that survives a crash and reboot (Linux 6.12+),
 // read after the reboot with `lkst recover --last-boot`.
 import type { Command } from 'commander';
+import { LkstError } from '../../base/errors.js';
 import { startBootTracing } from '../../crash/last-boot.js';
 import { bootParams, installGrubDropIn, removeGrubDropIn } from '../../crash/last-boot-params.js';
 
@@ -11,9 +12,10 @@ export function registerBoot(program: Command): void {
     .description('print the kernel parameters of a boot-persistent buffer recording a maskset (or install them for GRUB)')
     .option('-m, --maskset <name>', 'maskset whose events the buffer records', 'default')
     .option('--size <MiB>', 'memory reserved for the buffer, all CPUs together', (v) => Number(v), 16)
+    .option('--at <ADDR>', 'x86: a fixed physical address for the buffer (memmap=), which KASLR never moves the kernel onto; e.g. 0x40000000 or 1G')
     .option('--install', 'write them to the GRUB drop-in /etc/default/grub.d/lkst.cfg (then run update-grub)')
-    .action(async (o: { maskset: string; size: number; install?: boolean }) => {
-      const p = await bootParams(o.maskset, o.size);
+    .action(async (o: { maskset: string; size: number; at?: string; install?: boolean }) => {
+      const p = await bootParams(o.maskset, o.size, o.at === undefined ? undefined : physicalAddress(o.at));
       const lines = o.install ? [`wrote ${installGrubDropIn(p)}; run update-grub and reboot`] : [p.words.join(' ')];
       lines.push(
         `after each boot, start it: lkst boot start; after a crash and reboot: lkst recover --last-boot`,
@@ -37,4 +39,12 @@ export function registerBoot(program: Command): void {
       const r = startBootTracing(o);
       console.log(`tracing in ${r.instance}${r.discarded ? ` (${r.discarded} events of the previous boot discarded)` : ''}`);
     });
+}
+
+/** The kernel's memparse forms: decimal or 0x hex, with an optional K, M or G. */
+function physicalAddress(text: string): bigint {
+  const m = /^(0x[0-9a-f]+|\d+)([kmg]?)$/i.exec(text.trim());
+  if (!m) throw new LkstError(`--at ${text} is not an address`, 'give it as 0x40000000, 1073741824 or 1G');
+  const shift = { '': 0n, k: 10n, m: 20n, g: 30n }[m[2]!.toLowerCase() as '' | 'k' | 'm' | 'g'];
+  return BigInt(m[1]!) << shift;
 }
