@@ -71,8 +71,10 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
   if (opts.from) ledger.load(opts.from.ledger);
   const base = opts.from?.events ?? 0;
   const mark = opts.mark;
+  // Chunks read into reused memory: a record is read inside the visit (TraceEvent's contract), and
+  // fresh 1 MiB buffers cost a page fault per 4 KiB (on a 150 MB trace ~0.15 s CPU of 2 s).
   mergeRecords(
-    streams.map(({ stream: c }) => ({ chunks: { [Symbol.iterator]: () => c.chunks()[Symbol.iterator]() }, pageSize: c.pageSize, tsOffset, chunksFrom: c.chunksFrom && ((p: number) => c.chunksFrom!(p)) })),
+    streams.map(({ stream: c }) => ({ chunks: { [Symbol.iterator]: () => c.chunks(true)[Symbol.iterator]() }, pageSize: c.pageSize, tsOffset, chunksFrom: c.chunksFrom && ((p: number) => c.chunksFrom!(p)) })),
     (i, ts, buf, off, len, missed) => {
       if (ts > until) return false;
       const s = streams[i]!;
