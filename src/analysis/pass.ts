@@ -46,8 +46,15 @@ export class Pass {
   /** The settled loss figures, after run(). */
   loss: PassLoss = { cpus: [], unplaced: [] };
 
-  constructor(readonly input: TraceInput) {
+  /** Analyses that read nothing of the scheduler model (timers) leave it out: it would replay every sched and syscall event for nothing. */
+  private readonly modelled: boolean;
+
+  constructor(
+    readonly input: TraceInput,
+    opts: { model?: boolean } = {},
+  ) {
     this.model = new SchedModel(input.registry, input.cmdlines);
+    this.modelled = opts.model ?? true;
   }
 
   add<A extends Analysis>(a: A): A {
@@ -69,11 +76,12 @@ export class Pass {
     const cps = opts.checkpoints;
     const withEvent = list.filter((a) => a.event);
     const withLost = list.filter((a) => a.lost);
+    const modelled = this.modelled;
     const visitor: StreamVisitor = {
       event: (ev) => {
         if (this.events++ === 0) this.first = ev.ts;
         this.last = ev.ts;
-        this.model.event(ev);
+        if (modelled) this.model.event(ev);
         for (let k = 0; k < withEvent.length; k++) withEvent[k]!.event!(ev);
       },
       lost: (cpu, ts, count, buffer) => {

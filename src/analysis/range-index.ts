@@ -27,7 +27,9 @@ export function offsetOf(addr: bigint): number {
 const NONE: readonly never[] = Object.freeze([]);
 
 export class RangeIndex<T> {
-  private readonly pages = new Map<number, Entry<T>[]>();
+  /** Emptied pages keep their (empty) list until there are many: Map.delete is slow in V8 on maps of this shape (heap-map.ts). */
+  private pages = new Map<number, Entry<T>[]>();
+  private emptied = 0;
   size = 0;
 
   /** Files item under [addr, addr + len) (len 0 counts as 1: only the start is known). */
@@ -40,8 +42,10 @@ export class RangeIndex<T> {
       const base = (p - first) * PAGE;
       const e = { lo: start - base, hi: end - base, item };
       const list = this.pages.get(p);
-      if (list) list.push(e);
-      else this.pages.set(p, [e]);
+      if (list) {
+        if (list.length === 0) this.emptied--;
+        list.push(e);
+      } else this.pages.set(p, [e]);
     }
     this.size++;
   }
@@ -57,10 +61,15 @@ export class RangeIndex<T> {
       const i = list.findIndex((e) => e.item === item);
       if (i < 0) continue;
       found = true;
-      if (list.length === 1) this.pages.delete(p);
+      if (i === list.length - 1) list.pop();
       else list.splice(i, 1);
+      if (list.length === 0) this.emptied++;
     }
     if (found) this.size--;
+    if (this.emptied > 65_536 && this.emptied > this.pages.size / 2) {
+      this.pages = new Map([...this.pages].filter(([, l]) => l.length > 0));
+      this.emptied = 0;
+    }
   }
 
   /** Items whose range contains addr. */

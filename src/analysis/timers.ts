@@ -406,7 +406,7 @@ export class TimerAnalysis implements Analysis {
 
 /** The timer report of a whole trace in one streaming pass. */
 export function analyzeTimers(input: TraceInput): TimerReport {
-  const pass = new Pass(input);
+  const pass = new Pass(input, { model: false });
   const a = pass.add(new TimerAnalysis(input));
   pass.run();
   return a.result();
