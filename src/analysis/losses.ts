@@ -6,6 +6,7 @@
 import { forEachEvent, type PassLoss } from './stream.js';
 import type { TraceInput } from './input.js';
 import { fmtTs } from './time.js';
+import { grouped } from '../base/grouped.js';
 
 export interface Loss {
   cpu: number;
@@ -125,7 +126,7 @@ export function describeLosses(losses: readonly Loss[]): string {
   for (const [cpu, ls] of [...perCpu].sort((a, b) => a[0] - b[0])) {
     const counted = ls.reduce((n, l) => n + Math.max(0, l.count), 0);
     const uncounted = ls.some((l) => l.count < 0);
-    const n = counted === 0 ? 'an unknown number of events' : `${uncounted ? 'at least ' : ''}${counted.toLocaleString('en-US')} event${counted === 1 && !uncounted ? '' : 's'}`;
+    const n = counted === 0 ? 'an unknown number of events' : `${uncounted ? 'at least ' : ''}${grouped(counted)} event${counted === 1 && !uncounted ? '' : 's'}`;
     const from = Math.min(...ls.map((l) => l.from));
     const to = Math.max(...ls.map((l) => l.to));
     const gaps = ls.length > 1 ? ` in ${ls.length} gaps` : '';

@@ -8,12 +8,13 @@ import type { TimerFinding, TimerReport } from './timers.js';
 import type { DurationSummary } from './durations.js';
 import { lossText } from '../trace/loss.js';
 import { bufferLabel } from '../trace/model.js';
+import { grouped } from '../base/grouped.js';
 
 /** Columns padded to their widest cell; numbers (and headers over them) right-aligned. */
 export function table(header: string[], rows: (string | number)[][]): string {
   // Ids stay as they are; counts get thousands separators.
   const ids = header.map((h) => /^(pid|cpu)$/.test(h));
-  const cells = [header, ...rows.map((r) => r.map((c, i) => (typeof c === 'number' && !ids[i] ? c.toLocaleString('en-US') : String(c))))];
+  const cells = [header, ...rows.map((r) => r.map((c, i) => (typeof c === 'number' && !ids[i] ? grouped(c) : String(c))))];
   const right = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
   const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
   return cells.map((r) => r.map((c, i) => (right[i] ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
@@ -21,7 +22,7 @@ export function table(header: string[], rows: (string | number)[][]): string {
 
 export function renderStats(s: TraceStats, top = 15): string {
   const out: string[] = [];
-  out.push(`${s.events.toLocaleString('en-US')} events from ${fmtTs(s.firstTs)} to ${fmtTs(s.lastTs)} (${fmtDur(s.spanNs)}), ${lossText({ lost: s.lostTotal, before: s.lostBefore, exact: s.lostExact })}`);
+  out.push(`${grouped(s.events)} events from ${fmtTs(s.firstTs)} to ${fmtTs(s.lastTs)} (${fmtDur(s.spanNs)}), ${lossText({ lost: s.lostTotal, before: s.lostBefore, exact: s.lostExact })}`);
   for (const u of s.lostUncertain) out.push(`  uncertain: ${u}`);
   if (s.markers) out.push(`${s.markers} markers${s.masksetSwitches.length ? `; maskset switches: ${s.masksetSwitches.map((m) => `${fmtTs(m.ts)} ${m.from} -> ${m.to}`).join(', ')}` : ''}`);
   out.push('', 'Events per type', table(['event', 'count'], s.byEvent.map((e) => [e.event, e.count])));

@@ -3,6 +3,8 @@
  * control byte escaped so it cannot move the cursor, clear a line or forge another line, and cut to a
  * length a terminal can show.
  */
+import { grouped } from './grouped.js';
+
 export const SHOWN_MAX = 200;
 
 // Cc: the C0 and C1 control characters and DEL; U+2028/9 end lines in some terminals and JSON readers.
@@ -27,5 +29,5 @@ function escapeChar(ch: string): string {
 export function shownText(s: string, max = SHOWN_MAX): string {
   const cut = s.length > max ? s.slice(0, max) : s;
   const out = cut.replace(UNSAFE, escapeChar);
-  return s.length > max ? `${out}... (${(s.length - max).toLocaleString('en-US')} more characters)` : out;
+  return s.length > max ? `${out}... (${grouped(s.length - max)} more characters)` : out;
 }

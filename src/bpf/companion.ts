@@ -7,6 +7,7 @@ import { LkstError } from '../base/errors.js';
 import type { CompanionResult, RecordCompanion } from '../record/recorder.js';
 import { renderCounts } from './counts.js';
 import { BpfEngine, type BpfEntry } from './engine.js';
+import { grouped } from '../base/grouped.js';
 
 /** Rows of each count table in a recording's summary (`lkst stats` shows them all). */
 const SUMMARY_ROWS = 10;
@@ -27,7 +28,7 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       const r = await e.finish(pageSize);
       const lost = r.cpus.reduce((n, c) => n + c.lost, 0);
       const summary = [
-        ...(r.buffer ? [`BPF records: ${r.records.toLocaleString('en-US')} in buffer bpf, ${lost ? `${lost.toLocaleString('en-US')} LOST (the BPF ring buffer was full)` : 'none lost'}`] : []),
+        ...(r.buffer ? [`BPF records: ${grouped(r.records)} in buffer bpf, ${lost ? `${grouped(lost)} LOST (the BPF ring buffer was full)` : 'none lost'}`] : []),
         ...(r.counts ? renderCounts(r.counts, SUMMARY_ROWS) : []),
       ];
       return {

@@ -4,6 +4,7 @@
  * live and `lkst stats` afterwards, one line per key with its count.
  */
 import type { CountLayout } from './codegen.js';
+import { grouped } from '../base/grouped.js';
 
 export interface RawCount {
   map: string;
@@ -71,15 +72,15 @@ export function decodeCounts(layouts: readonly CountLayout[], raw: readonly RawC
 export function renderCounts(c: CountsReport, maxRows = Infinity): string[] {
   const out: string[] = [];
   for (const t of c.tables) {
-    out.push(`${t.event} count by=${t.by.join(',')}${t.hist ? ` hist=${t.hist}` : ''}: ${t.rows.length} keys, ${t.rows.reduce((n, r) => n + r.count, 0).toLocaleString('en-US')} events${t.from ? ` (${t.from})` : ''}`);
+    out.push(`${t.event} count by=${t.by.join(',')}${t.hist ? ` hist=${t.hist}` : ''}: ${t.rows.length} keys, ${grouped(t.rows.reduce((n, r) => n + r.count, 0))} events${t.from ? ` (${t.from})` : ''}`);
     for (const r of t.rows.slice(0, maxRows)) {
       const key = t.by.map((b, i) => `${b}=${r.values[i]}`).join(' ');
       const hist = r.hist ? `  ${t.hist}: ${r.hist.map((h) => `[${h.low},${h.high}) ${h.count}`).join(' ')}` : '';
-      out.push(`  ${key}  ${r.count.toLocaleString('en-US')}${hist}`);
+      out.push(`  ${key}  ${grouped(r.count)}${hist}`);
     }
     if (t.rows.length > maxRows) out.push(`  ... ${t.rows.length - maxRows} more keys`);
   }
-  if (c.nokey) out.push(`uncertain: ${c.nokey.toLocaleString('en-US')} events found their count table full and are in no row`);
+  if (c.nokey) out.push(`uncertain: ${grouped(c.nokey)} events found their count table full and are in no row`);
   return out;
 }
 

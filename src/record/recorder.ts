@@ -20,6 +20,7 @@ import { liveRound, readDue, type LivePages } from './live-pages.js';
 import { startCommand, type RunningCommand } from './command.js';
 import { leaveOut, leaveOutFilter, ownThreads } from './self-filter.js';
 import { scopePids, type PidSet, type RecordScope } from './scope.js';
+import { grouped } from '../base/grouped.js';
 
 export interface TracepointRef {
   system: string;
@@ -439,7 +440,7 @@ async function keepWhatWasRecorded(inst: Instance, journal: PartialJournal, pump
 
 function keptError(err: unknown, kept: number, j: PartialJournal): LkstError {
   const why = err instanceof LkstError ? err.what : String(err);
-  return new LkstError(`${why}; the ${kept.toLocaleString('en-US')} events recorded so far are kept in ${j.workDir}`, `make room there, then \`lkst recover --partial ${j.workDir}\` writes ${j.output} (add -o FILE to write it elsewhere)`);
+  return new LkstError(`${why}; the ${grouped(kept)} events recorded so far are kept in ${j.workDir}`, `make room there, then \`lkst recover --partial ${j.workDir}\` writes ${j.output} (add -o FILE to write it elsewhere)`);
 }
 
 /** Where the pump copies /proc/kallsyms for the trace file (beside the page files). */

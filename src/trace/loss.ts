@@ -17,6 +17,7 @@
  */
 import { parseCpuStats, type CpuStats } from '../tracefs/instance.js';
 import type { CpuCounters, CpuLossCounters } from './model.js';
+import { grouped } from '../base/grouped.js';
 
 /** The loss figures of one CPU of one buffer. */
 export interface CpuLoss {
@@ -253,7 +254,7 @@ export function totalLoss(cpus: readonly CpuLoss[]): { lost: number; before: num
 
 /** The one wording of a loss total, the same in every command: "N lost" (+ "before this recording"). */
 export function lossText(t: { lost: number; before: number; exact: boolean }): string {
-  const n = (x: number) => x.toLocaleString('en-US');
+  const n = (x: number) => grouped(x);
   const lost = t.exact ? `${n(t.lost)} lost` : `at least ${n(t.lost)} lost (uncertain)`;
   return t.before ? `${lost}; ${n(t.before)} overwritten before this recording` : lost;
 }

@@ -7,6 +7,7 @@ import { DEFAULT_BUFFER_KB, DEFAULT_MASKSETS, parseWorkloads, runBench } from '.
 import { writeReport } from '../../bench/output.js';
 import { renderTable } from '../../bench/render/table.js';
 import type { RunnerProgress } from '../../bench/runner.js';
+import { grouped } from '../../base/grouped.js';
 
 interface BenchCliOptions {
   workload: string;
@@ -91,6 +92,6 @@ export function progressLine(p: RunnerProgress): string {
   const figures = Object.entries(s.metrics)
     .map(([k, v]) => `${k} ${Number.isFinite(v) ? +v.toPrecision(4) : '-'}`)
     .join(', ');
-  const ev = p.condition === 'none' ? '' : `; ${s.events.toLocaleString('en-US')} events, lost ${s.lost.toLocaleString('en-US')}`;
+  const ev = p.condition === 'none' ? '' : `; ${grouped(s.events)} events, lost ${grouped(s.lost)}`;
   return `  [${p.step}/${p.steps}] ${p.workload} ${round} ${p.condition}: ${figures}${ev}${s.invalid ? ` (left out: ${s.invalid})` : ''}\n`;
 }

@@ -5,6 +5,7 @@ import { createProbe, removeProbeGroup } from '../../probes/dynamic.js';
 import { isTracerKind, parseProbe, probeGroup } from '../../probes/spec.js';
 import { readLiveFormat } from '../../events/live.js';
 import { renderEventFields } from '../../events/fields-view.js';
+import { grouped } from '../../base/grouped.js';
 
 export function registerProbe(program: Command): void {
   const probe = program.command('probe').description('dynamic probes: what can be probed, and what a probe records');
@@ -21,7 +22,7 @@ export function registerProbe(program: Command): void {
           return `${t.name}${where ? `  ${where}` : ''}`;
         });
         process.stdout.write(`${lines.join('\n')}${lines.length ? '\n' : ''}`);
-        process.stderr.write(`${targets.length.toLocaleString('en-US')} functions in ${file}${glob ? ` matching ${glob}` : ''}\n`);
+        process.stderr.write(`${grouped(targets.length)} functions in ${file}${glob ? ` matching ${glob}` : ''}\n`);
       }),
     );
   probe

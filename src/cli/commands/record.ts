@@ -9,6 +9,7 @@ import { addRecordingOptions, runRecording, untilText, type RecordingCliOptions 
 import { LkstError } from '../../base/errors.js';
 import { writeTraceDat } from '../../file/writer.js';
 import { checkOutputPath } from '../../base/output-path.js';
+import { grouped } from '../../base/grouped.js';
 
 export interface RecordCliOptions extends RecordingCliOptions {
   output: string;
@@ -90,7 +91,7 @@ export function liveLine(p: RecordProgress): string {
 }
 
 function fmt(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+  return grouped(Math.round(n));
 }
 
 /** The per-CPU summary printed at the end of a recording. */

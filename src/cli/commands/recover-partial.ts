@@ -8,6 +8,7 @@ import { checkOutputPath } from '../../base/output-path.js';
 import { withTrace } from '../../analysis/open.js';
 import { traceStats } from '../../analysis/stats.js';
 import { lossText } from '../../trace/loss.js';
+import { grouped } from '../../base/grouped.js';
 
 /** Writes a trace for each interrupted recording in dir; returns the exit code. */
 export async function recoverPartialCommand(dir: string, opts: { output?: string }, print: (text: string) => void = (t) => console.log(t)): Promise<number> {
@@ -34,7 +35,7 @@ export async function writePartialTrace(j: PartialJournal, output?: string): Pro
   // The figures every other command shows for this file (the one loss ledger).
   const s = await withTrace(path, (t) => traceStats(t));
   const lines = [...done.warnings.map((w) => `  note: ${w}`), ...s.lostUncertain.map((u) => `  ${u}`)];
-  return [`wrote ${path}: ${s.events.toLocaleString('en-US')} events, ${lossText({ lost: s.lostTotal, before: s.lostBefore, exact: s.lostExact })}; ${done.how}`, ...lines].join('\n');
+  return [`wrote ${path}: ${grouped(s.events)} events, ${lossText({ lost: s.lostTotal, before: s.lostBefore, exact: s.lostExact })}; ${done.how}`, ...lines].join('\n');
 }
 
 /** The file the recording meant to write, unless a later one was written there since: then a name beside it. */

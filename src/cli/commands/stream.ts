@@ -5,6 +5,7 @@ import { planRecording } from '../record-plan.js';
 import { addRecordingOptions, runRecording, untilText, type RecordingCliOptions } from '../record-options.js';
 import { LiveReport, type LiveSummary } from '../../analysis/report/live.js';
 import { lossText, totalLoss } from '../../trace/loss.js';
+import { grouped } from '../../base/grouped.js';
 
 /** Longest wait before a quiet CPU is read: how late an event may show (a recording's default is 100 ms). */
 const STREAM_POLL_MS = 50;
@@ -56,7 +57,7 @@ export async function streamCommand(command: string[], opts: StreamCliOptions): 
 
 /** The closing lines: warnings, then the events and losses in the words of record's summary. */
 export function streamTotals(s: LiveSummary, elapsedMs: number): string {
-  const n = (x: number) => x.toLocaleString('en-US');
+  const n = (x: number) => grouped(x);
   const t = totalLoss(s.loss.cpus);
   const unmarked = s.loss.unplaced.reduce((sum, p) => sum + p.count, 0);
   let line = `lkst: streamed ${n(s.printed)} events in ${(elapsedMs / 1000).toFixed(1)} s, ${lossText(t)}`;

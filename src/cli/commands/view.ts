@@ -23,6 +23,7 @@ async function cachedSummary(file: string | undefined, compute: () => Promise<st
 }
 import { firstEventTs } from '../../analysis/stream.js';
 import { parseTraceTime } from '../../analysis/time.js';
+import { grouped } from '../../base/grouped.js';
 
 export function registerView(program: Command): void {
   program
@@ -52,7 +53,7 @@ export function registerView(program: Command): void {
           const stop = new AbortController();
           const summary = () => cachedSummary(files?.summary, () => summaryInWorker(file, opts.buffer, win.to, stop.signal));
           const v = await startViewer(data, { summary });
-          process.stderr.write(`lkst: ${data.meta.events.toLocaleString('en-US')} events ${cached ? 'read from the cache' : 'summarised'} in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
+          process.stderr.write(`lkst: ${grouped(data.meta.events)} events ${cached ? 'read from the cache' : 'summarised'} in ${Date.now() - started} ms; serving on 127.0.0.1 only (Ctrl-C stops)\n`);
           process.stdout.write(`${v.url}\n`);
           await new Promise<void>((resolve) => {
             process.once('SIGINT', resolve);
