@@ -9,26 +9,18 @@ kdir=${1:?usage: make-kdump-initramfs.sh KERNEL_DIR OUT}
 out=${2:?usage: make-kdump-initramfs.sh KERNEL_DIR OUT}
 here=$(cd "$(dirname "$0")" && pwd)
 command -v kexec >/dev/null 2>&1 || { echo "make-kdump-initramfs.sh: kexec missing (apt-get install kexec-tools)" >&2; exit 3; }
-mods=$(ls -d "$kdir"/lib/modules/* | head -1)
+who=make-kdump-initramfs.sh
+. "$here/initramfs-lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sh "$here/make-initramfs.sh" "$kdir" "$tmp/base.gz"
 mkdir "$tmp/root"
 (cd "$tmp/root" && gzip -dc "$tmp/base.gz" | cpio -id --quiet)
 cp "$here/kdump.sh" "$tmp/root/kdump.sh"
-# The virtio disk the crash kernel writes the vmcore to; modules built in are simply absent.
-: > "$tmp/root/mods/kdump.order"
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
-  f=$(find "$mods/kernel/drivers" -name "$m.ko*" | head -1)
-  [ -n "$f" ] || continue
-  case "$f" in
-    *.xz) xz -dc "$f" > "$tmp/root/mods/$m.ko" ;;
-    *.zst) zstd -qdc "$f" > "$tmp/root/mods/$m.ko" ;;
-    *) cp "$f" "$tmp/root/mods/$m.ko" ;;
-  esac
-  echo "$m" >> "$tmp/root/mods/kdump.order"
-done
-(cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$tmp/crash.gz"
+# The virtio disk the crash kernel writes the vmcore to, in load order; modules built in are simply absent.
+initramfs_modules "$kdir" "$tmp/root/mods" --skip-missing drivers/virtio/virtio_ring drivers/virtio/virtio drivers/virtio/virtio_pci_legacy_dev \
+  drivers/virtio/virtio_pci_modern_dev drivers/virtio/virtio_pci drivers/block/virtio_blk > "$tmp/root/mods/kdump.order"
+initramfs_pack "$tmp/root" "$tmp/crash.gz"
 mkdir -p "$tmp/root/boot"
 cp "$tmp/crash.gz" "$tmp/root/boot/crash.gz"
 cp "$(ls "$kdir"/boot/vmlinuz-* | head -1)" "$tmp/root/boot/vmlinuz"
@@ -38,4 +30,4 @@ ldd "$k" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^\s*\(\/[^ ]*\) .*/\1/p' | while
   mkdir -p "$tmp/root$(dirname "$lib")"
   cp -L "$lib" "$tmp/root$lib"
 done
-(cd "$tmp/root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"
+initramfs_pack "$tmp/root" "$out"

@@ -7,22 +7,14 @@ set -eu
 kdir=${1:?usage: make-initramfs.sh KERNEL_DIR OUT}
 out=${2:?usage: make-initramfs.sh KERNEL_DIR OUT}
 here=$(cd "$(dirname "$0")" && pwd)
-[ -x /bin/busybox ] || { echo "make-initramfs.sh: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 3; }
-mods=$(ls -d "$kdir"/lib/modules/* | head -1)
+who=make-initramfs.sh
+why=' (a kernel without 9p: use a non-cloud Debian kernel)'
+. "$here/../crash/initramfs-lib.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/bin" "$tmp/proc" "$tmp/sys" "$tmp/dev" "$tmp/mods" "$tmp/host"
-cp /bin/busybox "$tmp/bin/busybox"
+initramfs_tree "$tmp" host
 # In load order: 9p needs netfs and 9pnet, the virtio transport needs 9pnet.
-for m in fs/netfs/netfs net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p; do
-  f=$(ls "$mods/kernel/$m".ko* 2>/dev/null | head -1)
-  [ -n "$f" ] || { echo "make-initramfs.sh: $kdir has no $m module (a kernel without 9p: use a non-cloud Debian kernel)" >&2; exit 3; }
-  case "$f" in
-    *.xz) xz -dc "$f" > "$tmp/mods/$(basename "$m").ko" ;;
-    *.zst) zstd -qdc "$f" > "$tmp/mods/$(basename "$m").ko" ;;
-    *) cp "$f" "$tmp/mods/$(basename "$m").ko" ;;
-  esac
-done
+initramfs_modules "$kdir" "$tmp/mods" fs/netfs/netfs net/9p/9pnet net/9p/9pnet_virtio fs/9p/9p > /dev/null
 cp "$here/init.sh" "$tmp/init"
 chmod 755 "$tmp/init"
-(cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) > "$out"
+initramfs_pack "$tmp" "$out"

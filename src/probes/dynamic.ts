@@ -3,6 +3,7 @@
  * (unlike instances), so lkst only ever removes events of its own groups, and `lkst reset` those of
  * lkst processes that are gone. A kernel without a probe type gets one line naming it.
  */
+import { existsSync } from 'node:fs';
 import { LkstError } from '../base/errors.js';
 import { type TracefsDir, tracefs } from '../tracefs/tracefs.js';
 import { listProbeTargets } from './list.js';
@@ -33,10 +34,16 @@ function definitionFile(s: ProbeSpec, top: TracefsDir): string {
   }
 }
 
-/** A kernel function a kprobe or fprobe can go on: in kallsyms, and for fprobes in available_filter_functions. */
+/**
+ * A kernel function a kprobe or fprobe can go on: in kallsyms, and for fprobes in
+ * available_filter_functions. A kprobe on MOD:SYM of a module not loaded yet is the kernel's to
+ * check: it makes the probe when the module loads.
+ */
 function checkKernelFunction(s: ProbeSpec): void {
-  const t = listProbeTargets('kernel', s.target).targets.find((x) => x.name === s.target);
-  if (!t) throw new LkstError(`the kernel has no function '${s.target}'`, `list them with: lkst probe list kernel '${s.target.slice(0, 4)}*'`);
+  if (s.module && !existsSync(`/sys/module/${s.module}`)) return;
+  const t = listProbeTargets('kernel', s.target).targets.find((x) => x.name === s.target && (!s.module || x.module === s.module));
+  const where = s.module ? `module ${s.module} has` : 'kernel has';
+  if (!t) throw new LkstError(`the ${where} no function '${s.target}'`, `list them with: lkst probe list kernel '${s.target.slice(0, 4)}*'`);
   if ((s.kind === 'fprobe' || s.kind === 'fretprobe') && t.traceable === false) {
     throw new LkstError(`${s.target} cannot take an fprobe (not in available_filter_functions: notrace or inlined)`, 'use a kprobe on it');
   }
@@ -52,7 +59,7 @@ export function probeLine(s: ProbeSpec, group = probeGroup()): string {
       return `${s.kind === 'uprobe' ? 'p' : 'r'}:${ev} ${uprobeLocation(s)}${args}`;
     case 'kprobe':
     case 'kretprobe':
-      return `${s.kind === 'kprobe' ? 'p' : 'r'}:${ev} ${s.target}${s.offset ? `+${s.offset}` : ''}${args}`;
+      return `${s.kind === 'kprobe' ? 'p' : 'r'}:${ev} ${s.module ? `${s.module}:` : ''}${s.target}${s.offset ? `+${s.offset}` : ''}${args}`;
     case 'fprobe':
     case 'fretprobe':
       return `f:${ev} ${s.target}${s.kind === 'fretprobe' ? '%return' : ''}${args}`;

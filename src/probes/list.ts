@@ -33,8 +33,11 @@ export function listProbeTargets(target: string, glob?: string): { file: string;
     const targets: ProbeTarget[] = [];
     for (const line of readFileSync('/proc/kallsyms', 'latin1').split('\n')) {
       const m = /^([0-9a-f]+) ([tT]) (\S+)(?:\s+\[(\S+)\])?$/.exec(line);
-      if (!m || seen.has(m[3]!) || (match && !match.test(m[3]!))) continue;
-      seen.add(m[3]!);
+      if (!m || (match && !match.test(m[3]!))) continue;
+      // A name once per module: a module's static function may share a name with the kernel's.
+      const key = `${m[3]} ${m[4] ?? ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       targets.push({ name: m[3]!, address: BigInt(`0x${m[1]}`), traceable: traceable?.has(m[3]!), module: m[4] });
     }
     return { file: 'kernel', targets };

@@ -2,7 +2,7 @@
  * Probe specs as lkst takes them in -e, maskset lines and report -e: a kind, a target and
  * argument words. Pure parsing and naming; making them is dynamic.ts's (and tracer.ts's) job.
  *   uprobe:PATH|LIB:SYM[+OFF]  uretprobe:PATH|LIB:SYM     (uprobetracer.rst)
- *   kprobe:SYM[+OFF]           kretprobe:SYM              (kprobetrace.rst)
+ *   kprobe:[MOD:]SYM[+OFF]     kretprobe:[MOD:]SYM        (kprobetrace.rst; MOD: a module, loaded or not yet)
  *   fprobe:SYM                 fprobe:SYM%return          (fprobetrace.rst; BTF names the arguments)
  *   eprobe:SYSTEM/EVENT                                   (eprobetrace.rst)
  *   function:GLOB              function_graph:GLOB        (the function tracer in the recording's instance)
@@ -17,6 +17,8 @@ export interface ProbeSpec {
   target: string;
   /** uprobes: the file as given (a path, or a library name like libc). */
   file?: string;
+  /** kprobes: the module the symbol is in, as the kernel's MOD:SYM names it (it may load later). */
+  module?: string;
   offset: number;
   /** Argument words in the kernel's fetch syntax; defaults filled in when none are given. */
   args: string[];
@@ -43,7 +45,7 @@ const DEFAULT_ARGS: Partial<Record<ProbeKind, string[]>> = {
 
 const USAGE: Record<string, string> = {
   uprobe: 'write uprobe:PATH:SYMBOL[+OFFSET] or uretprobe:PATH:SYMBOL',
-  kprobe: 'write kprobe:SYMBOL[+OFFSET] or kretprobe:SYMBOL',
+  kprobe: 'write kprobe:[MODULE:]SYMBOL[+OFFSET] or kretprobe:[MODULE:]SYMBOL',
   fprobe: 'write fprobe:SYMBOL or fprobe:SYMBOL%return',
   eprobe: 'write eprobe:SYSTEM/EVENT, e.g. eprobe:sched/sched_switch',
   function: "write function:GLOB or function_graph:GLOB, e.g. function:'vfs_*'",
@@ -64,9 +66,9 @@ export function parseProbe(spec: string, words: readonly string[] = []): ProbeSp
       return { kind: head as ProbeKind, file: m[1]!, target: m[2]!, offset: m[3] ? Number(m[3]) : 0, args: [] };
     }
     if (family === 'kprobe') {
-      const m = new RegExp(`^${head}:(${SYM})${OFF}$`).exec(spec) ?? bad();
-      if (head === 'kretprobe' && m[2]) throw new LkstError(`'${spec}': a kretprobe goes on a function's entry`, 'leave the +OFFSET out');
-      return { kind: head as ProbeKind, target: m[1]!, offset: m[2] ? Number(m[2]) : 0, args: [] };
+      const m = new RegExp(`^${head}:(?:(\\w+):)?(${SYM})${OFF}$`).exec(spec) ?? bad();
+      if (head === 'kretprobe' && m[3]) throw new LkstError(`'${spec}': a kretprobe goes on a function's entry`, 'leave the +OFFSET out');
+      return { kind: head as ProbeKind, ...(m[1] ? { module: m[1] } : {}), target: m[2]!, offset: m[3] ? Number(m[3]) : 0, args: [] };
     }
     if (family === 'fprobe') {
       const m = new RegExp(`^fprobe:(${SYM})(%return)?$`).exec(spec) ?? bad();

@@ -1,9 +1,12 @@
 // Kernel probes recorded by lkst running inside a Debian 6.12 guest (this host has no kprobes, no
 // fprobes, and refuses eprobes and the function tracer): a program makes getppid() N times under
 // `lkst record -F`; kprobe, kretprobe, fprobe entry and exit, an eprobe and the syscall tracepoint
-// each record N events, the function and function_graph tracers N calls; `lkst report` prints the
-// probes' file as the guest's trace-cmd report does (the tracers' files: the same counts); after kill -9, `lkst reset` removes the killed
-// recorder's probe (and its instance, once it wrote the rest of the recording).
+// each record N events, the function and function_graph tracers N calls (getppid's callee too: the
+// function tracer's lines indented under their caller, the graph's nested); `lkst report` prints
+// every file byte for byte as the guest's trace-cmd 3.1.6 report does (the function tracers' text
+// too, from trace-cmd's own handlers), also when asked to share the text with worker threads; after
+// kill -9, `lkst reset` removes the killed recorder's probe (and its instance, once it wrote the rest
+// of the recording).
 // One boot for all of it: lkst's commands take tens of seconds each in a TCG guest.
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +16,7 @@ import { test } from 'node:test';
 import { guestUnavailable, runInGuest } from '../../scripts/guest/guest.js';
 import { nativeHelper } from '../../src/bench/native.js';
 import { CLI, lkst } from '../helpers/cli.js';
+import { reportText } from '../report/report-output.js';
 
 const N = 300;
 
@@ -24,8 +28,8 @@ S=$LKST_GUEST_SHARED
 T=/sys/kernel/tracing
 rec() { name=$1; shift; $L record -q -e sched:sched_process_exec "$@" -o $S/$name.dat -F -- $S/calls ${N} > $S/$name.out 2> $S/$name.err; echo "$name $?" >> $S/rcs; trace-cmd report -i $S/$name.dat > $S/$name.tc 2> /dev/null; }
 rec dyn ${DYNAMIC.map((e) => `-e '${e}'`).join(' ')}
-rec fn -e 'function:__do_sys_getppid'
-rec graph -e 'function_graph:__do_sys_getppid'
+rec fn -e 'function:__do_sys_getppid' -e 'function:__task_pid_nr_ns'
+rec graph -e 'function_graph:__do_sys_getppid' -e 'function_graph:__task_pid_nr_ns'
 cat $T/dynamic_events > $S/after-records
 # kill -9 while recording: lkst reset writes the rest of the recording, takes its instance down and removes its probe.
 $L record -q -e 'kprobe:__x64_sys_getuid' -o $S/k9.dat -- sleep 600 > /dev/null 2>&1 &
@@ -71,14 +75,22 @@ test('kprobes, kretprobes, fprobes, an eprobe and the function tracers recorded 
     assert.equal(count(dyn, / sys_enter_getppid: (?!.*nr=)/), N, 'the tracepoint itself');
     assert.equal(dyn, read('dyn.tc'), 'lkst report prints what trace-cmd report prints');
     const fn = report('fn');
-    assert.equal(count(fn, / function: +__do_sys_getppid <-/), N, 'the function tracer: one line per call');
-    // trace-cmd prints these two with its function and function_graph plugins (the caller left out,
-    // a leaf call's entry and exit folded into one line with its duration); lkst by their print formats.
-    assert.equal(count(read('fn.tc'), / function: +__do_sys_getppid$/), N, "trace-cmd's report of the same file");
+    assert.equal(fn, read('fn.tc'), 'the function tracer: lkst report prints what trace-cmd report prints');
+    assert.equal(count(fn, / function: +__do_sys_getppid$/), N, 'the function tracer: one line per call');
+    // Its callee, one level (3 spaces) deeper: trace-cmd's function plugin indents by the caller chain.
+    assert.equal(count(fn, / function: {13} {3}__task_pid_nr_ns$/), N, 'the callee indented under getppid');
     const graph = report('graph');
-    assert.equal(count(graph, /funcgraph_entry:.*__do_sys_getppid/), N, 'function_graph: one entry per call');
-    assert.equal(count(graph, /funcgraph_exit:.*__do_sys_getppid/), N, 'and one exit');
-    assert.equal(count(read('graph.tc'), /funcgraph_entry:.*__do_sys_getppid\(\);$/), N, "trace-cmd's report of the same file");
+    assert.equal(graph, read('graph.tc'), 'function_graph: lkst report prints what trace-cmd report prints');
+    assert.equal(count(graph, /funcgraph_entry: .*\|  __do_sys_getppid\(\) \{$/), N, 'function_graph: getppid opens a block per call');
+    assert.equal(count(graph, /funcgraph_entry: .*\|    __task_pid_nr_ns\(\);$/), N, 'its callee a leaf inside it (entry and exit on one line)');
+    assert.equal(count(graph, /funcgraph_exit: .* us +\|  \}$/), N, 'and the block closed with its duration');
+    // Worker threads: their time ranges would start without the records before them; this thread prints it all.
+    for (const name of ['fn', 'graph']) {
+      let shared: { used: boolean; why?: string } | undefined;
+      const par = await reportText(dir, join(dir, `${name}.dat`), { threads: 1, mainRanges: 1, onRanges: (x) => (shared = x) });
+      assert.equal(par.text, read(`${name}.tc`), `${name} with a worker thread`);
+      if (shared) assert.match(`${shared.used} ${shared.why}`, /^false function tracer events are printed from the records before them$/);
+    }
     assert.doesNotMatch(read('after-records'), /lkst_\d+\//, 'every probe removed when its recording ended');
 
     const pid = read('k9.pid').trim();

@@ -19,6 +19,10 @@ test('kernel probe specs become the definitions of kprobetrace.rst, fprobetrace.
   assert.equal(line('kprobe:do_sys_openat2'), 'p:lkst_1/do_sys_openat2 do_sys_openat2');
   assert.equal(line('kprobe:do_sys_openat2+4 dfd=%di:s32'), 'p:lkst_1/do_sys_openat2_4 do_sys_openat2+4 dfd=%di:s32');
   assert.equal(line('kretprobe:do_sys_openat2'), 'r:lkst_1/do_sys_openat2_ret do_sys_openat2 ret=$retval:s64');
+  // A module's function in the kernel's MOD:SYM form (the module may load after the probe is made).
+  assert.equal(line('kprobe:lkst_uaf:lkst_victim_arm v=%di:x64'), 'p:lkst_1/lkst_victim_arm lkst_uaf:lkst_victim_arm v=%di:x64');
+  assert.equal(line('kretprobe:lkst_uaf:lkst_victim_new'), 'r:lkst_1/lkst_victim_new_ret lkst_uaf:lkst_victim_new ret=$retval:s64');
+  assert.equal(probeEventGlob('kprobe:lkst_uaf:lkst_victim_free'), 'lkst_*:lkst_victim_free');
   assert.equal(line('fprobe:vfs_read'), 'f:lkst_1/vfs_read__entry vfs_read $arg*');
   assert.equal(line('fprobe:vfs_read count'), 'f:lkst_1/vfs_read__entry vfs_read count');
   assert.equal(line('fprobe:vfs_read%return'), 'f:lkst_1/vfs_read__exit vfs_read%return ret=$retval');
@@ -31,6 +35,8 @@ test('kernel probe specs become the definitions of kprobetrace.rst, fprobetrace.
     ['fprobe:vfs_read+4', /is not a fprobe: write fprobe:SYMBOL or fprobe:SYMBOL%return/],
     ['eprobe:sched_switch', /is not an eprobe/],
     ['kprobe:vfs_read size', null],
+    ['kretprobe:lkst_uaf:lkst_victim_new+4', /a kretprobe goes on a function's entry/],
+    ['kprobe:a:b:c', /is not a kprobe: write kprobe:\[MODULE:\]SYMBOL/],
   ] as const) {
     if (!re) assert.ok(parseProbeText(spec));
     else assert.throws(() => parseProbeText(spec), (e: unknown) => e instanceof LkstError && re.test(e.message));

@@ -64,11 +64,35 @@ struct lkst_victim {
 	unsigned long after[8];
 };
 
-static void lkst_victim_fire(struct timer_list *t)
+static noinline void lkst_victim_fire(struct timer_list *t)
 {
 	struct lkst_victim *v = from_timer(v, t, timer);
 
 	pr_info("lkst_uaf: timer fired on freed object %px\n", v);
+}
+
+/*
+ * Struct A's life, one function for each step, kept out of line: kprobes on them show the object's
+ * life by function beside the kmem and timer events (the seed's case study, test/probes).
+ */
+static noinline struct lkst_victim *lkst_victim_new(void)
+{
+	/* An accounted cache is quiet, so the freed object is not reused before the timer runs. */
+	struct lkst_victim *v = kmalloc(sizeof(*v), GFP_KERNEL_ACCOUNT);
+
+	if (v)
+		timer_setup(&v->timer, lkst_victim_fire, 0);
+	return v;
+}
+
+static noinline void lkst_victim_arm(struct lkst_victim *v)
+{
+	mod_timer(&v->timer, jiffies + msecs_to_jiffies(100));
+}
+
+static noinline void lkst_victim_free(struct lkst_victim *v)
+{
+	kfree(v); /* the bug under test: its timer is still armed */
 }
 
 static int __init lkst_uaf_init(void)
@@ -77,16 +101,14 @@ static int __init lkst_uaf_init(void)
 
 	if (lkst_healthy_run())
 		return -ENOMEM;
-	/* An accounted cache is quiet, so the freed object is not reused before the timer runs. */
-	v = kmalloc(sizeof(*v), GFP_KERNEL_ACCOUNT);
+	v = lkst_victim_new();
 	if (!v)
 		return -ENOMEM;
-	timer_setup(&v->timer, lkst_victim_fire, 0);
-	mod_timer(&v->timer, jiffies + msecs_to_jiffies(100));
+	lkst_victim_arm(v);
 	pr_info("lkst_uaf: freeing %px while its timer %px is armed\n", v, &v->timer);
 	/* A binary trace_printk: its format lives in the module, recovered from the dump. */
 	trace_printk("lkst_uaf: freeing %px with timer %px armed\n", v, &v->timer);
-	kfree(v); /* the bug under test */
+	lkst_victim_free(v);
 	return 0;
 }
 module_init(lkst_uaf_init);

@@ -19,7 +19,7 @@ import { parsePrintkFormats } from '../../file/symbols.js';
 import { countersLost, countersOf, type CpuLoss, type LossLedger, type LossPlace } from '../../trace/loss.js';
 import type { CpuLossCounters } from '../../trace/model.js';
 import type { LivePages, LiveStart } from '../../record/live-pages.js';
-import { ledgerOf, plainInputInfo, recordPrinter, renderContextOf, reportHeader } from './report.js';
+import { ledgerOf, plainInputInfo, recordPrinter, renderContextOf, reportHeader, type RecordPrinter } from './report.js';
 import { PacedOutput } from './live-sink.js';
 
 /** Text waiting for a slow reader beyond which pages are left in the kernel (which counts what it overwrites). */
@@ -86,6 +86,7 @@ class LiveComms extends CommTable {
 export class LiveReport implements LivePages {
   private readonly out: PacedOutput;
   private merge: LiveMerge | undefined;
+  private printer: RecordPrinter | undefined;
   private ledger: LossLedger | undefined;
   private comms: LiveComms | undefined;
   private counters: CpuLossCounters[] = [];
@@ -120,7 +121,7 @@ export class LiveReport implements LivePages {
     const infos = info.cpus.map((cpu, i) => plainInputInfo(cpu, meta.clock, this.counters[i]!));
     info.cpus.forEach((cpu, i) => this.inputOf.set(cpu, i));
     this.ledger = ledgerOf(infos);
-    const visit = recordPrinter(registry, ctx, { json: this.opts.json, syscallNames: this.opts.syscallNames }, infos, undefined, this.out.w, this.ledger, this.summary);
+    const visit = (this.printer = recordPrinter(registry, ctx, { json: this.opts.json, syscallNames: this.opts.syscallNames }, infos, undefined, this.out.w, this.ledger, this.summary));
     this.merge = new LiveMerge(infos.length, meta.pageSize, visit, {
       onCorruptPage: (input, page, message) => {
         if (this.summary.warnings.length < 100) this.summary.warnings.push(`CPU ${infos[input]!.cpu}: page ${page} skipped: ${message}`);
@@ -157,7 +158,10 @@ export class LiveReport implements LivePages {
    * with the kernel's counters at the end; resolves once the reader has it all.
    */
   async finish(end: readonly CpuStats[]): Promise<LiveSummary> {
-    if (this.merge && !this.out.closed) this.merge.emit(Infinity);
+    if (this.merge && !this.out.closed) {
+      this.merge.emit(Infinity);
+      this.printer?.flush();
+    }
     await this.out.drained();
     this.counters.forEach((c, i) => {
       if (end[i]) c.end = countersOf(end[i]!);

@@ -8,8 +8,8 @@ import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from '
 import type { Trace } from '../../trace/model.js';
 import type { CpuStream } from '../../file/cpu-stream.js';
 import type { CommTable } from '../../events/printfmt/context.js';
-import { Cursor, mergeCursors, type MergeInput, type MergeVisitor } from '../../ringbuf/merge.js';
-import type { PrintPass, ReportOptions } from './report.js';
+import { Cursor, mergeCursors, type MergeInput } from '../../ringbuf/merge.js';
+import type { PrintPass, RecordPrinter, ReportOptions } from './report.js';
 import { Claims, atEnd, headsOf, rangeOf, sameHeads, type RangeResult } from './ranges.js';
 import { newSignal, type Fault } from './thread-signal.js';
 
@@ -51,7 +51,7 @@ export class RangeWorkers {
    * every range from here on is done, or the rest rendered here when they do not hold. This thread
    * never waits for a worker: a range a worker has not finished yet it renders itself.
    */
-  print(bounds: number[], inputs: MergeInput[], visit: MergeVisitor, pass: PrintPass, comms: CommTable, opts: Pick<ReportOptions, 'mainRanges' | 'onRanges'> = {}): number {
+  print(bounds: number[], inputs: MergeInput[], visit: RecordPrinter, pass: PrintPass, comms: CommTable, opts: Pick<ReportOptions, 'mainRanges' | 'onRanges'> = {}): number {
     const cursors = inputs.map((inp, i) => new Cursor(i, inp, inp.pageSize, { onCorruptPage: pass.corruptPage }));
     for (const p of this.ports) p.postMessage(bounds);
     const last = bounds.length;
@@ -67,6 +67,8 @@ export class RangeWorkers {
         if (results) {
           why = differs(results, headsOf(cursors), pass, comms);
           if (!why) {
+            // An entry held for its next record: the workers' ranges hold no function tracer record.
+            visit.flush();
             opts.onRanges?.({ main: r, workers: last + 1 - r, used: true });
             return count + settle(results, pass, comms);
           }
@@ -74,6 +76,7 @@ export class RangeWorkers {
       }
       count += mergeCursors(cursors, visit, rangeOf(bounds, r)[1] - 1);
     }
+    visit.flush();
     opts.onRanges?.({ main: last + 1, workers: 0, used: false, ...(why ? { why } : {}) });
     return count;
   }
@@ -129,6 +132,7 @@ function differs(results: readonly RangeResult[], from: number[], pass: PrintPas
   let why = '';
   for (const res of results) {
     if (!res.grew) why = 'times went back within a range';
+    else if (res.history) why = 'function tracer events are printed from the records before them';
     else if (!sameHeads(at, res.start)) why = 'a range does not start where the one before it ended';
     for (let j = 0; !why && j < res.places.length; j += 2) if (pass.ledger.place(res.places[j]!, res.places[j + 1]!) !== res.places[j + 1]) why = 'a loss count differs from this thread\'s ledger';
     for (const pid of res.asked) if (!why && (comms.has(pid) || named.has(pid))) why = `task ${pid}'s name was learned from the trace before its range`;

@@ -69,11 +69,12 @@ async function run(): Promise<void> {
       },
       hi - 1,
     );
+    print.flush();
     held += w.pos;
     const buf = w.buf;
     const text = (buf.byteOffset === 0 ? buf.buffer : buf.buffer.slice(buf.byteOffset, buf.byteOffset + w.pos)) as ArrayBuffer;
     post(
-      { input: r, text, length: w.pos, start, end: headsOf(cursors), grew, records, printed: summary.printed, places, lastTs, corrupt, asked: [...comms.asked], named: comms.named },
+      { input: r, text, length: w.pos, start, end: headsOf(cursors), grew, records, printed: summary.printed, places, lastTs, corrupt, asked: [...comms.asked], named: comms.named, history: print.history() },
       [text],
     );
   }

@@ -209,4 +209,6 @@ export interface RangeResult {
   corrupt: (number | string)[];
   asked: number[];
   named: (number | string)[];
+  /** Its text depends on records before the range (function tracer events). */
+  history: boolean;
 }

@@ -18,6 +18,7 @@ import type { EventRegistry } from '../../events/registry.js';
 import type { TextWriter } from '../../events/printfmt/writer.js';
 import { LkstError } from '../../base/errors.js';
 import type { EventSelection } from './event-filter.js';
+import { FtraceCalls } from './ftrace-calls.js';
 import { compileFieldsJson } from './json-fields.js';
 import { clockInNs, cpuColumn, nameColumn, padLeft, rawTimeColumn, taskColumn } from './line-head.js';
 import { OutputSink, type ReportOutput } from './sink.js';
@@ -160,13 +161,18 @@ export async function reportTrace(file: Trace, opts: ReportOptions = {}): Promis
     if (wanted && wanted.size === 0) throw new LkstError(`none of the events ${opts.events!.join(', ')} is in ${file.path}`, 'see the events the file holds with `lkst report` without -e');
     const tsOffset = Number(file.tsOffset);
     const inputs: MergeInput[] = streams.map((cs) => ({ chunks: { [Symbol.iterator]: () => cs.chunks(true)[Symbol.iterator]() }, pageSize: cs.pageSize, tsOffset }));
-    const printer = (p: PrintPass): MergeVisitor => recordPrinter(file.registry, ctx, opts, infos, wanted, p.w, p.ledger, p.summary);
+    const printer = (p: PrintPass): RecordPrinter => recordPrinter(file.registry, ctx, opts, infos, wanted, p.w, p.ledger, p.summary);
     const bounds = workers && rangeBounds(streams, tsOffset);
     if (workers && bounds?.length) return await reportPass(file, opts, infos, (p) => workers.print(bounds, inputs, printer(p), p, ctx.comms, opts));
     // Compressed pages are decompressed on a worker thread while this one renders.
     const prefetch = prefetchInputs(file, streams, inputs);
     try {
-      return await reportPass(file, opts, infos, (p) => mergeRecords(inputs, printer(p), { onCorruptPage: p.corruptPage }));
+      return await reportPass(file, opts, infos, (p) => {
+        const print = printer(p);
+        const records = mergeRecords(inputs, print, { onCorruptPage: p.corruptPage });
+        print.flush();
+        return records;
+      });
     } finally {
       prefetch?.close();
     }
@@ -369,6 +375,12 @@ export function eventViews(registry: EventRegistry, opts: Pick<ReportOptions, 'j
 }
 
 /**
+ * A report's merge visitor. flush(): prints records it held back (call after the last record);
+ * history(): whether text it printed depends on records before it (the function tracers' events).
+ */
+export type RecordPrinter = MergeVisitor & { flush(): void; history(): boolean };
+
+/**
  * The merge visitor that prints each record as report does (trace-cmd's text or JSON lines) into w,
  * the ledger placing lost events inline, summary.printed counting what was printed.
  */
@@ -382,11 +394,13 @@ export function recordPrinter(
   ledger: Pick<LossLedger, 'place' | 'seen'>,
   summary: Pick<ReportSummary, 'printed'>,
   viewOf = eventViews(registry, opts),
-): MergeVisitor {
+): RecordPrinter {
   const json = !!opts.json;
   const pidFilter = opts.pid;
   const lines = lineWriter(registry, ctx, infos, w);
-  return (input, ts, b, off, len, missed) => {
+  // trace-cmd's text of the function tracers' events (its own handlers, not their print formats).
+  const calls = json || opts.plugins === false ? undefined : new FtraceCalls(registry, (i) => infos[i]!.cpu, (i) => infos[i]!.bufferName);
+  const visit: MergeVisitor = (input, ts, b, off, len, missed) => {
     // Losses from before the recording began are not this trace's: the ledger takes them out.
     if (missed) missed = ledger.place(input, missed);
     ledger.seen(input, ts);
@@ -413,7 +427,10 @@ export function recordPrinter(
     summary.printed++;
     if (!view) return lines.unknown(input, missed);
     lines.head(input, ts, pid, view.nameCol, missed);
-    writeBody(view, b, off, len, ctx, w);
+    if (calls?.renders(id)) calls.body(id, b, off, ctx, w, input);
+    else writeBody(view, b, off, len, ctx, w);
     w.ch(10);
   };
+  const folded = calls?.fold(visit);
+  return Object.assign(folded?.visit ?? visit, { flush: folded?.flush ?? (() => {}), history: () => calls?.history ?? false });
 }
