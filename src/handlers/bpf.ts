@@ -45,3 +45,40 @@ export const rateHandler: HandlerDefinition = {
   params: { max: { type: 'int', required: true, description: 'events per CPU per second' } },
   apply: (ctx) => [{ kind: 'bpf', handler: 'record', params: { max: ctx.params['max'] as number } }],
 };
+
+/**
+ * LKST 1.3's per-process buffers, decided per event in the kernel: the events of these processes
+ * (threads or processes; with follow, their children too) are recorded into the trace's buffer NAME
+ * instead of bpf; the pid set is a map `lkst handler set` changes while the recording runs.
+ */
+export const routeHandler: HandlerDefinition = {
+  name: 'route',
+  description: "record some processes' events into their own buffer of the trace (BPF; the pid set changeable live)",
+  params: {
+    buffer: { type: 'buffer', required: true, description: 'the buffer of the trace their events go to' },
+    pids: { type: 'int-list', required: true, description: 'process ids, comma-separated' },
+    follow: { type: 'bool', default: 'false', description: 'children forked later join the set' },
+  },
+  apply(ctx) {
+    const buffer = ctx.params['buffer'] as string;
+    if (buffer === 'bpf') throw new ParamError('buffer=bpf is where records that are not routed go: name another');
+    return [{ kind: 'bpf', handler: 'route', params: { buffer, pids: ctx.params['pids'] as number[], follow: ctx.params['follow'] === true } }];
+  },
+};
+
+/** Tells user space at the event (`lkst watch`), and can stop a buffer of handlers on BPF at that moment. */
+export const alertHandler: HandlerDefinition = {
+  name: 'alert',
+  description: 'notify user space when the event fires (lkst watch; BPF); freeze=BUFFER stops that buffer of BPF records there',
+  params: {
+    if: { type: 'filter', description: 'alert only when this holds (FIELD OP NUMBER, FIELD == "TEXT", && and ||)' },
+    freeze: { type: 'buffer', description: 'stop this buffer (bpf, or a route buffer=) at the alert' },
+    record: { type: 'bool', default: 'false', description: 'record the event too (into the frozen buffer, else bpf): the buffer then ends with it' },
+  },
+  apply(ctx) {
+    const cond = ctx.params['if'];
+    const freeze = ctx.params['freeze'];
+    const params = { ...(typeof cond === 'string' ? { if: cond } : {}), ...(typeof freeze === 'string' ? { freeze } : {}), ...(ctx.params['record'] === true ? { record: true } : {}) };
+    return [{ kind: 'bpf', handler: 'alert', params }];
+  },
+};

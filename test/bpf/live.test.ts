@@ -1,0 +1,106 @@
+// Handlers on BPF whose pid set lives in a map: `pid engine=bpf` changed by `lkst handler set` while
+// recording, and `route` sending a process family's events into its own buffer of the trace.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CLI, isOneLineError, lkst } from '../helpers/cli.js';
+import { tracepointBpfSkip } from '../helpers/bpf.js';
+import type { CountsReport } from '../../src/bpf/counts.js';
+
+const skip = tracepointBpfSkip();
+const COPIES = 3000;
+
+function setup(): { dir: string; env: NodeJS.ProcessEnv } {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-bpflive-'));
+  mkdirSync(join(dir, 'etc', 'masksets'), { recursive: true });
+  return { dir, env: { ...process.env, LKST_CONFIG_DIR: join(dir, 'etc'), LKST_STATE_DIR: join(dir, 'run') } };
+}
+
+/** A shell that stops itself and, once continued, runs script (its syscalls all come after the continue). */
+async function stopped(script: string): Promise<{ child: ChildProcess; pid: number; exited: Promise<unknown> }> {
+  const child = spawn('sh', ['-c', `kill -STOP $$; ${script}`], { stdio: 'ignore' });
+  const exited = once(child, 'exit');
+  for (let i = 0; i < 200; i++) {
+    if (/^\d+ \(.*\) T/.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))) return { child, pid: child.pid!, exited };
+    await sleep(20);
+  }
+  throw new Error('the shell did not stop');
+}
+
+/** Starts `lkst record -m NAME` until the file go exists; resolves once its BPF programs are attached. */
+async function recording(dir: string, env: NodeJS.ProcessEnv, maskset: string, file: string): Promise<{ done: Promise<unknown> }> {
+  const go = join(dir, 'go');
+  const child = spawn(process.execPath, [CLI, 'record', '-q', '-m', maskset, '-o', file, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.1; done`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+  const exited = once(child, 'exit').then(([code]) => assert.equal(code, 0, err));
+  const live = join(dir, 'run', 'bpf');
+  // The runner makes its control FIFO once every program is attached.
+  for (let i = 0; i < 600 && !(existsSync(live) && readdirSync(live).some((d) => existsSync(join(live, d, 'ctl')))); i++) await sleep(50);
+  return { done: exited }; // wrapped: an async function returning a promise would wait for it
+}
+
+/** Records per pid of one event in one buffer, as trace-cmd prints them. */
+function recordsByPid(file: string, buffer: string, event: string): Map<number, number> {
+  const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  assert.equal(tc.status, 0, tc.stderr);
+  const out = new Map<number, number>();
+  for (const l of tc.stdout.split('\n')) {
+    if (!l.startsWith(`${buffer}:`) || !l.includes(` ${event}:`)) continue;
+    const pid = Number(/-(\d+)\s+\[\d+\]/.exec(l)![1]);
+    out.set(pid, (out.get(pid) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** The count table of an event (by=pid) as stored in the trace. */
+function countsByPid(file: string, env: NodeJS.ProcessEnv, event: string): { counts: Map<number, number>; lost: number } {
+  const st = JSON.parse(lkst(['stats', '--json', file], { env }).stdout) as { counts: CountsReport; lostTotal: number; lostExact: boolean };
+  assert.equal(st.lostExact, true);
+  assert.equal(st.counts.nokey, 0);
+  const t = st.counts.tables.find((x) => x.event === event)!;
+  return { counts: new Map(t.rows.map((r) => [Number(r.values[0]), r.count])), lost: st.lostTotal };
+}
+
+const DD = `exec dd if=/dev/zero of=/dev/null bs=1 count=${COPIES} 2>/dev/null`;
+
+test('lkst handler set on a running recording\'s pid engine=bpf: one map write, A\'s reads recorded before, only B\'s after, counts exact', { skip }, async () => {
+  const { dir, env } = setup();
+  const a = await stopped(DD);
+  const b = await stopped(DD);
+  try {
+    writeFileSync(join(dir, 'etc', 'masksets', 'p.maskset'), `syscalls:sys_enter_read pid pids=${a.pid} engine=bpf\nsyscalls:sys_exit_read count by=pid\n`);
+    const file = join(dir, 't.dat');
+    const { done } = await recording(dir, env, 'p', file);
+    try {
+      a.child.kill('SIGCONT');
+      await a.exited;
+      const set = lkst(['handler', 'set', 'syscalls:sys_enter_read', 'pid', `pids=${b.pid}`, 'engine=bpf'], { env });
+      assert.equal(set.status, 0, set.stderr);
+      assert.match(set.stdout, new RegExp(`^syscalls:sys_enter_read: pid set now ${b.pid} \\(one map update in [\\d.]+ us\\)$`, 'm'));
+      const refused = lkst(['handler', 'set', 'syscalls:sys_enter_read', 'filter', 'expr=fd == 0', 'engine=bpf'], { env });
+      assert.ok(isOneLineError(refused), refused.stderr);
+      assert.match(refused.stderr, /change only their pid sets live/);
+      b.child.kill('SIGCONT');
+      await b.exited;
+    } finally {
+      writeFileSync(join(dir, 'go'), '');
+    }
+    await done;
+    const recs = recordsByPid(file, 'bpf', 'sys_enter_read');
+    const { counts, lost } = countsByPid(file, env, 'syscalls:sys_exit_read');
+    const [ra, rb, ca, cb] = [recs.get(a.pid) ?? 0, recs.get(b.pid) ?? 0, counts.get(a.pid) ?? 0, counts.get(b.pid) ?? 0];
+    assert.ok(ca >= COPIES && cb >= COPIES, `each dd read ${COPIES} times or more (${ca}, ${cb})`);
+    assert.equal(ra + rb + lost, ca + cb, `A's and B's reads recorded (${ra}, ${rb}) plus lost (${lost}) = counted (${ca}, ${cb})`);
+    if (!lost) assert.deepEqual([ra, rb], [ca, cb]);
+    assert.deepEqual([...recs.keys()].filter((p) => p !== a.pid && p !== b.pid), [], 'no other process recorded');
+  } finally {
+    for (const p of [a, b]) p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
