@@ -104,3 +104,40 @@ test('lkst handler set on a running recording\'s pid engine=bpf: one map write, 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('route buffer=NAME pids= follow=true: the family\'s reads (children forked while recording) in their own buffer, no one else\'s, counts exact', { skip }, async () => {
+  const { dir, env } = setup();
+  const child = (n: string) => `sh -c 'echo $$ > ${join(dir, n)}; ${DD}'`;
+  const fam = await stopped(`${child('c1')}; ${child('c2')}`);
+  const other = await stopped(DD);
+  try {
+    writeFileSync(join(dir, 'etc', 'masksets', 'r.maskset'), `syscalls:sys_enter_read route buffer=fam pids=${fam.pid} follow=true\nsyscalls:sys_exit_read count by=pid\n`);
+    const file = join(dir, 't.dat');
+    const { done } = await recording(dir, env, 'r', file);
+    try {
+      fam.child.kill('SIGCONT');
+      other.child.kill('SIGCONT');
+      await Promise.all([fam.exited, other.exited]);
+      // The route's pid set changes live too (to init, which reads nothing here).
+      const set = lkst(['handler', 'set', 'syscalls:sys_enter_read', 'route', 'buffer=fam', 'pids=1'], { env });
+      assert.equal(set.status, 0, set.stderr);
+      assert.match(set.stdout, /^syscalls:sys_enter_read: route to fam now 1 \(one map update in [\d.]+ us\)$/m);
+    } finally {
+      writeFileSync(join(dir, 'go'), '');
+    }
+    await done;
+    const family = [fam.pid, ...['c1', 'c2'].map((n) => Number(readFileSync(join(dir, n), 'utf8')))];
+    const recs = recordsByPid(file, 'fam', 'sys_enter_read');
+    const { counts, lost } = countsByPid(file, env, 'syscalls:sys_exit_read');
+    const sum = (m: Map<number, number>) => family.reduce((n, p) => n + (m.get(p) ?? 0), 0);
+    for (const p of family.slice(1)) assert.ok((counts.get(p) ?? 0) >= COPIES, `child ${p} read ${COPIES} times or more`);
+    assert.equal(sum(recs) + lost, sum(counts), `the family's reads in buffer fam (${sum(recs)}) plus lost (${lost}) = counted (${sum(counts)})`);
+    if (!lost) for (const p of family) assert.equal(recs.get(p) ?? 0, counts.get(p) ?? 0, `pid ${p}: every read in fam`);
+    assert.deepEqual([...recs.keys()].filter((p) => !family.includes(p)), [], 'no one outside the family in fam');
+    assert.ok((counts.get(other.pid) ?? 0) >= COPIES, 'the other dd read as much, and was not routed');
+    assert.ok(!spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout.split('\n').some((l) => l.startsWith('bpf:')), 'no buffer bpf: nothing records outside the route');
+  } finally {
+    for (const p of [fam, other]) p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
