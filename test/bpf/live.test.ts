@@ -141,3 +141,47 @@ test('route buffer=NAME pids= follow=true: the family\'s reads (children forked 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('alert if= with lkst watch --exec: one line and one command per matching event; freeze=bpf record=true ends the buffer bpf at the alert\'s event', { skip }, async () => {
+  const { dir, env } = setup();
+  const WRITES = 5;
+  const dd = await stopped(`exec dd if=/dev/zero of=/dev/null bs=7777 count=${WRITES} 2>/dev/null`);
+  const out = join(dir, 'exec.out');
+  const watch = spawn(process.execPath, [CLI, 'watch', '-n', String(WRITES), '--wait', '120', '--exec', `echo "$LKST_EVENT $LKST_PID $LKST_F_count" >> ${out}`], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let printed = '';
+  let werr = '';
+  watch.stdout!.setEncoding('utf8').on('data', (d: string) => (printed += d));
+  watch.stderr!.setEncoding('utf8').on('data', (d: string) => (werr += d));
+  const watched = once(watch, 'exit');
+  try {
+    writeFileSync(
+      join(dir, 'etc', 'masksets', 'a.maskset'),
+      `syscalls:sys_enter_read pid pids=${dd.pid} engine=bpf\nsyscalls:sys_enter_write alert if="count == 7777 && common_pid == ${dd.pid}" freeze=bpf record=true\n`,
+    );
+    const file = join(dir, 't.dat');
+    const { done } = await recording(dir, env, 'a', file);
+    try {
+      dd.child.kill('SIGCONT');
+      await dd.exited;
+      const [code] = await watched;
+      assert.equal(code, 0, werr);
+    } finally {
+      writeFileSync(join(dir, 'go'), '');
+    }
+    await done;
+    const lines = printed.trim().split('\n');
+    assert.equal(lines.length, WRITES, printed);
+    for (const l of lines) assert.match(l, new RegExp(`^\\d+\\.\\d{6} \\[\\d{3}\\] syscalls:sys_enter_write pid=${dd.pid} __syscall_nr=1 fd=1 buf=\\d+ count=7777$`));
+    assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), Array(WRITES).fill(`syscalls:sys_enter_write ${dd.pid} 7777`));
+    // The buffer bpf: dd's reads up to its first write of 7777 bytes, that write last; nothing after the freeze.
+    const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const bpf = tc.stdout.split('\n').filter((l) => l.startsWith('bpf:'));
+    assert.match(bpf.at(-1) ?? '', new RegExp(`-${dd.pid}\\s+\\[\\d+\\].* sys_enter_write: .*count: 0x0*1e61`));
+    assert.equal(bpf.filter((l) => l.includes('sys_enter_write')).length, 1, 'one write recorded: the alert\'s');
+    assert.equal(bpf.filter((l) => / sys_enter_read:\s+fd: 0x0+,/.test(l)).length, 1, 'one read of /dev/zero recorded: the one before the alert');
+  } finally {
+    watch.kill('SIGKILL');
+    dd.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
