@@ -79,21 +79,22 @@ export async function followAlerts(instance: string, onAlert: (a: Alert) => void
   const formats = new Map<string, EventFormat>();
   const file = join(dir, 'alerts');
   let seen = 0;
-  let pos = 0;
   let partial = '';
+  // Kept open: the runner closes the file before the recording removes it, so a last read after the
+  // end still gets the alerts raised while the recording drained.
+  let fd: number | undefined;
   const buf = Buffer.alloc(1 << 16);
-  for (;;) {
-    const running = existsSync(join(dir, 'units.json'));
-    if (existsSync(file)) {
-      let fd: number | undefined;
-      try {
-        fd = openSync(file, 'r');
-        for (let n; (n = readSync(fd, buf, 0, buf.length, pos)) > 0; pos += n) partial += buf.toString('utf8', 0, n);
-      } catch {
-        /* the recording ended while we read */
-      } finally {
-        if (fd !== undefined) closeSync(fd);
+  try {
+    for (;;) {
+      const running = existsSync(join(dir, 'units.json'));
+      if (fd === undefined) {
+        try {
+          fd = openSync(file, 'r');
+        } catch {
+          /* not made yet, or the recording is gone */
+        }
       }
+      if (fd !== undefined) for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) partial += buf.toString('utf8', 0, n);
       const lines = partial.split('\n');
       partial = lines.pop()!;
       for (const l of lines) {
@@ -102,8 +103,10 @@ export async function followAlerts(instance: string, onAlert: (a: Alert) => void
         await onAlert(a);
         if (++seen === opts.max) return seen;
       }
+      if (!running) return seen;
+      await sleep(100);
     }
-    if (!running) return seen;
-    await sleep(100);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -11,7 +11,7 @@ import { handlerSet } from '../../masksets/session.js';
  * Undefined when the entry is not on BPF or no such recording runs (the armed-trace path then).
  */
 async function setOnLiveBpf(event: string, handler: string, params: string[]): Promise<string | undefined> {
-  const [{ readState }, { liveUnits, setLivePids }, { liveTable }] = await Promise.all([
+  const [{ readState, writeState }, { liveUnits, setLivePids }, { liveTable }] = await Promise.all([
     import('../../masksets/state.js'),
     import('../../bpf/live-params.js'),
     import('../../bpf/live-counts.js'),
@@ -35,7 +35,10 @@ async function setOnLiveBpf(event: string, handler: string, params: string[]): P
   if (!plan.bpf?.length) return undefined;
   const index = Math.max(0, liveTable(s.instance)?.masksets.indexOf(s.maskset) ?? 0);
   const from = `lkst handler set ${event} ${handler}`;
-  return (await setLivePids(s.instance, units, plan.bpf.map((b) => ({ ...b, from })), index)).join('\n');
+  const lines = await setLivePids(s.instance, units, plan.bpf.map((b) => ({ ...b, from })), index);
+  // lkst status shows the table as it now is.
+  writeState({ ...s, entries: [...s.entries.filter((e) => e.event !== event), entry], edited: [...new Set([...s.edited, event])] });
+  return lines.join('\n');
 }
 
 export function registerHandler(program: Command): void {
