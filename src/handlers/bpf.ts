@@ -2,6 +2,7 @@
  * Built-in handlers that exist only on the BPF engine: they keep state in the kernel (maps) rather
  * than records in a ring buffer. Each returns one `bpf` op; bpf/program.ts writes its C.
  */
+import { bufferStopOps } from '../buffers/switch.js';
 import { ParamError } from './params.js';
 import type { HandlerDefinition } from './types.js';
 
@@ -74,11 +75,14 @@ export const alertHandler: HandlerDefinition = {
     if: { type: 'filter', description: 'alert only when this holds (FIELD OP NUMBER, FIELD == "TEXT", && and ||)' },
     freeze: { type: 'buffer', description: 'stop this buffer (bpf, or a route buffer=) at the alert' },
     record: { type: 'bool', default: 'false', description: 'record the event too (into the frozen buffer, else bpf): the buffer then ends with it' },
+    stop: { type: 'buffer', description: 'stop this ftrace buffer (lkst buffer create) at the alert, in the kernel: a traceoff trigger on its instance with the same condition' },
   },
   apply(ctx) {
     const cond = ctx.params['if'];
     const freeze = ctx.params['freeze'];
+    const stop = ctx.params['stop'];
     const params = { ...(typeof cond === 'string' ? { if: cond } : {}), ...(typeof freeze === 'string' ? { freeze } : {}), ...(ctx.params['record'] === true ? { record: true } : {}) };
-    return [{ kind: 'bpf', handler: 'alert', params }];
+    // The simple forms alert takes are the kernel's filter syntax too, so the trigger fires on the same events.
+    return [{ kind: 'bpf', handler: 'alert', params }, ...(typeof stop === 'string' ? bufferStopOps(stop, typeof cond === 'string' ? { condition: cond } : {}) : [])];
   },
 };

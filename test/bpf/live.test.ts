@@ -11,6 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI, isOneLineError, lkst } from '../helpers/cli.js';
 import { tracepointBpfSkip } from '../helpers/bpf.js';
 import type { CountsReport } from '../../src/bpf/counts.js';
+import { createBuffer } from '../../src/buffers/buffer.js';
+import { withBufferNames } from '../buffers/helpers.js';
+import { readRecords } from '../masksets/kernel.js';
 
 const skip = tracepointBpfSkip();
 const COPIES = 3000;
@@ -213,6 +216,39 @@ test('filter expr= engine=bpf: numbers, && || ( ) and a char array compared with
       assert.match(bad.stderr, new RegExp(`${m}\\.maskset:1 .*on BPF: .*${re.source}`));
     }
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('alert stop=BUFFER: the ftrace flight recorder stops in the kernel at the alert\'s event, which is its last of that process', { skip }, async () => {
+  const { dir, env } = setup();
+  const dd = await stopped('exec dd if=/dev/zero of=/dev/null bs=7777 count=4 2>/dev/null');
+  try {
+    await withBufferNames(['alst'], async (name) => {
+      const fr = createBuffer(name!, { sizeKb: 256, overwrite: true });
+      fr.setEventEnabled('syscalls', 'sys_enter_write', true);
+      fr.setEventEnabled('syscalls', 'sys_enter_read', true);
+      fr.tracingOn = true;
+      const cond = `count == 7777 && common_pid == ${dd.pid}`;
+      writeFileSync(join(dir, 'etc', 'masksets', 's.maskset'), `syscalls:sys_enter_write alert if="${cond}" stop=${name}\n`);
+      const { done } = await recording(dir, env, 's', join(dir, 't.dat'));
+      try {
+        dd.child.kill('SIGCONT');
+        await dd.exited;
+      } finally {
+        writeFileSync(join(dir, 'go'), '');
+      }
+      await done;
+      assert.equal(fr.tracingOn, false, 'the buffer was stopped');
+      const recs = readRecords(fr, ['syscalls:sys_enter_write']).filter((r) => r.pid === dd.pid);
+      const last = recs.at(-1);
+      assert.equal(last?.name, 'syscalls:sys_enter_write', 'the last event of dd in the buffer is a write');
+      assert.equal(Number(last?.fields?.['count']), 7777, "the alert's write of 7777 bytes");
+      assert.equal(recs.filter((r) => r.name === 'syscalls:sys_enter_write' && Number(r.fields?.['count']) === 7777).length, 1, 'no write of dd after it');
+      assert.ok(recs.some((r) => r.name === 'syscalls:sys_enter_read'), 'what led up to it is kept');
+    });
+  } finally {
+    dd.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });
