@@ -17,6 +17,11 @@
  *   to N per CPU per second; what is left out is counted per CPU in `lkst_thinned_N` (on purpose, not lost).
  * - switch: writes another maskset's index into `lkst_current`: from the next event on, only that
  *   maskset's units run (every maskset a recording may switch to is compiled into the one object).
+ * - record with pids= (`pid engine=bpf`) or buffer= (`route`): only the processes in the unit's pid
+ *   map (lkst_pids_N, set live by the runner), with cond= only when the compiled filter holds; a route
+ *   writes into its own buffer (the buffer index in the record's cpu word) and plain records skip it.
+ * - alert: the event's record into the ring lkst_alerts, tagged with the unit; freeze= sets that
+ *   buffer's flag in lkst_frozen, after which lkst_copy makes no record there.
  *
  * The first 8 bytes of a tracepoint program's context are not the common fields: the kernel puts a
  * pt_regs pointer there before running the program (perf_trace_run_bpf_submit). The record handler

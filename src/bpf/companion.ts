@@ -28,7 +28,9 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       const n = (x: number) => x.toLocaleString('en-US');
       const summary = [
         ...r.buffers.map((b) => `BPF records: ${n(b.records)} in buffer ${b.buffer.name}, ${b.lost ? `${n(b.lost)} LOST (the BPF ring buffer was full)` : 'none lost'}`),
-        ...(r.alerts ? [`BPF alerts: ${n(r.alerts.raised)}${r.alerts.lost ? `, ${n(r.alerts.lost)} LOST (the alert ring was full)` : ''}`] : []),
+        ...(r.alerts
+          ? [`BPF alerts: ${n(r.alerts.raised)}${r.alerts.lost ? `, ${n(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${n(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
+          : []),
         ...(r.counts ? renderCounts(r.counts, SUMMARY_ROWS) : []),
       ];
       return {

@@ -50,7 +50,7 @@ export interface BpfEngineResult {
   cpus: BpfRunCpu[];
   counts?: CountsReport;
   /** Alerts raised, and those lost (the alert ring was full). */
-  alerts?: { raised: number; lost: number };
+  alerts?: { raised: number; lost: number; unshown: number };
 }
 
 /** What a running recording's handlers on BPF hold that commands act on (units.json in its live directory). */
@@ -169,7 +169,7 @@ export class BpfEngine {
       const b = bpfTraceBuffer(cpus, (c) => this.run.recordFile(c, i), this.dir, pageSize, name);
       out.buffers.push({ ...b, lost: cpus.reduce((n, c) => n + c.lost, 0) });
     });
-    if (this.program.alerts.length) out.alerts = { raised: res.alerts, lost: res.alertsLost };
+    if (this.program.alerts.length) out.alerts = { raised: res.alerts, lost: res.alertsLost, unshown: res.alertsUnshown };
     if (this.layouts.length) out.counts = decodeCounts(this.layouts, res.counts, res.nokey);
     rmSync(this.live, { recursive: true, force: true });
     return out;

@@ -65,12 +65,17 @@ static int on_rec(void *ctx, void *data, size_t size) {
 }
 /* Alerts go to LIVE/alerts as they come ("alert UNIT TS CPU RECORDHEX" lines, for lkst watch). */
 static FILE *alerts_file;
-static unsigned long long alerts;
+static unsigned long long alerts, alerts_unshown;
+/* The file's bound: alerts past it are counted, not written (an alert on every event of a storm would fill the disk). */
+#define ALERTS_FILE_MAX (64ULL << 20)
+static unsigned long long alerts_bytes;
 static int on_alert(void *ctx, void *data, size_t size) {
   struct rec *r = data;
   if (size < sizeof(*r) || r->len > size - sizeof(*r)) { bad++; return 0; }
   alerts++;
   if (!alerts_file) return 0;
+  alerts_bytes += 48 + 2ULL * r->len;
+  if (alerts_bytes > ALERTS_FILE_MAX) { alerts_unshown++; return 0; }
   fprintf(alerts_file, "alert %u %llu %u ", r->cpu >> 16, r->ts, r->cpu & 0xffff);
   for (unsigned int i = 0; i < r->len; i++) fprintf(alerts_file, "%02x", r->data[i]);
   fputc('\n', alerts_file);
@@ -287,7 +292,7 @@ int main(int argc, char **argv) {
   int ncpu = libbpf_num_possible_cpus();
   unsigned long long *lost = calloc((size_t)ncpu, 8);
   printf("nokey %llu\n", percpu_sum(obj, "lkst_nokey", ncpu, lost));
-  printf("alerts %llu lost %llu\n", alerts, percpu_sum(obj, "lkst_alert_lost", ncpu, lost));
+  printf("alerts %llu lost %llu unshown %llu\n", alerts, percpu_sum(obj, "lkst_alert_lost", ncpu, lost), alerts_unshown);
   struct bpf_map *lm = bpf_object__find_map_by_name(obj, "lkst_lost");
   unsigned int nbuf = lm ? bpf_map__max_entries(lm) : 1;
   for (unsigned int b = 0; b < nbuf && b < MAXBUF; b++) {
@@ -318,6 +323,8 @@ export interface BpfRunResult {
   /** Alerts the handlers raised and those that found the alert ring full (exact, over all CPUs). */
   alerts: number;
   alertsLost: number;
+  /** Alerts not written for lkst watch: its file reached its bound (64 MiB). */
+  alertsUnshown: number;
   /** The count handlers' tables: each map's keys (bytes) and counts. */
   counts: RawCount[];
   /** Keys the count handlers could not store (their map was full): counted nowhere. */
@@ -375,8 +382,8 @@ export class BpfRun {
     if (code !== 0) throw this.failure();
     const buffers: BpfRunCpu[][] = [];
     for (const m of this.out.matchAll(/^buf (\d+) cpu (\d+) written (\d+) lost (\d+)$/gm)) (buffers[Number(m[1])] ??= []).push({ cpu: Number(m[2]), written: Number(m[3]), lost: Number(m[4]) });
-    const alerts = /^alerts (\d+) lost (\d+)$/m.exec(this.out);
-    return { cpus: buffers[0] ?? [], buffers, alerts: Number(alerts?.[1] ?? 0), alertsLost: Number(alerts?.[2] ?? 0), counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0) };
+    const alerts = /^alerts (\d+) lost (\d+) unshown (\d+)$/m.exec(this.out);
+    return { cpus: buffers[0] ?? [], buffers, alerts: Number(alerts?.[1] ?? 0), alertsLost: Number(alerts?.[2] ?? 0), alertsUnshown: Number(alerts?.[3] ?? 0), counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0) };
   }
 
   /** Ends the runner at once (a recording that failed); its programs detach as it exits. */
