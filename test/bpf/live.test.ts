@@ -252,3 +252,14 @@ test('alert stop=BUFFER: the ftrace flight recorder stops in the kernel at the a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('lkst watch with no recording raising alerts: one line naming the cause and fix, non-zero exit', () => {
+  const { dir, env } = setup();
+  try {
+    const r = lkst(['watch', '--wait', '0'], { env });
+    assert.ok(isOneLineError(r), r.stderr);
+    assert.match(r.stderr, /no recording with alert handlers runs/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
