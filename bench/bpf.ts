@@ -2,7 +2,9 @@
  * The BPF engine beside ftrace, in one run, medians of LKST_BENCH_RUNS (default 5):
  * - per-event cost (dd's CPU time) on raw_syscalls:sys_enter of a dd of 1-byte copies: nothing traced, the ftrace
  *   ring write (an instance), the BPF `record` handler (ring buffer, drained by lkst-bpf-run), the
- *   BPF `count by=pid,id` handler (no record);
+ *   BPF `count by=pid,id` handler (no record), `alert if=` whose condition does not hold (the test per
+ *   event) and that fires on every event (a record into the alert ring), `route` of dd's events to
+ *   their own buffer (dd joins the set by follow=true from this process) and of nobody's (the pid test only);
  * - the switch window: one map write of the BPF table vs today's trigger/tracefs switch
  *   (`default` -> `process` applied to an instance);
  * - attach time of the default maskset's tracepoints as BPF `record` programs (compile cached);
@@ -49,12 +51,15 @@ function ddSeconds(copies = COPIES): number {
 
 async function withRun<T>(units: HandlerUnit[], fn: () => T | Promise<T>): Promise<{ value: T; lost: number; written: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-bench-bpf-'));
-  const run = new BpfRun(compiledObject(handlerProgram(units).source, detectBpf().tools), dir);
+  const program = handlerProgram(units);
+  const init = program.slots.map((s) => `pids ${s.map} ${s.pids.join(' ')}`);
+  const run = new BpfRun(compiledObject(program.source, detectBpf().tools), dir, undefined, [], init);
   try {
     await run.started();
     const value = await fn();
     const r = await run.finish();
-    return { value, lost: r.cpus.reduce((n, c) => n + c.lost, 0), written: r.cpus.reduce((n, c) => n + c.written, 0) };
+    const all = r.buffers.flat();
+    return { value, lost: all.reduce((n, c) => n + c.lost, 0), written: all.reduce((n, c) => n + c.written, 0) };
   } finally {
     run.kill();
     rmSync(dir, { recursive: true, force: true });
@@ -68,6 +73,13 @@ async function perEventCost(): Promise<Record<string, number>> {
   const ftrace: number[] = [];
   const bpfRecord: number[] = [];
   const bpfCount: number[] = [];
+  const fork = readLiveFormat('sched', 'sched_process_fork');
+  const more: Record<string, { units: HandlerUnit[]; cpu: number[] }> = {
+    bpfAlertNotFiringNsPerEvent: { units: [{ handler: 'alert', format: fmt, cond: '(u64)(u32)bpf_get_current_pid_tgid() == 0' }], cpu: [] },
+    bpfAlertFiringNsPerEvent: { units: [{ handler: 'alert', format: fmt }], cpu: [] },
+    bpfRouteNsPerEvent: { units: [{ handler: 'record', format: fmt, pids: [process.pid], follow: fork, buffer: 'dd' }], cpu: [] },
+    bpfRouteNotRoutedNsPerEvent: { units: [{ handler: 'record', format: fmt, pids: [1], buffer: 'init' }], cpu: [] },
+  };
   const inst = Instance.createOwned('bench-bpf');
   try {
     inst.bufferSizeKb = 4096;
@@ -79,6 +91,7 @@ async function perEventCost(): Promise<Record<string, number>> {
       inst.setEventEnabled('raw_syscalls', 'sys_enter', false);
       bpfRecord.push((await withRun([{ handler: 'record', format: fmt }], () => ddSeconds())).value);
       bpfCount.push((await withRun([{ handler: 'count', format: fmt, by: ['pid', 'id'] }], () => ddSeconds())).value);
+      for (const m of Object.values(more)) m.cpu.push((await withRun(m.units, () => ddSeconds())).value);
     }
   } finally {
     inst.setEventEnabled('raw_syscalls', 'sys_enter', false);
@@ -86,7 +99,13 @@ async function perEventCost(): Promise<Record<string, number>> {
   }
   const base = median(none);
   const ns = (xs: number[]) => Math.round(((median(xs) - base) / events) * 1e9);
-  return { ddCpuSecondsUntraced: base, ftraceRingNsPerEvent: ns(ftrace), bpfRecordNsPerEvent: ns(bpfRecord), bpfCountNsPerEvent: ns(bpfCount) };
+  return {
+    ddCpuSecondsUntraced: base,
+    ftraceRingNsPerEvent: ns(ftrace),
+    bpfRecordNsPerEvent: ns(bpfRecord),
+    bpfCountNsPerEvent: ns(bpfCount),
+    ...Object.fromEntries(Object.entries(more).map(([k, m]) => [k, ns(m.cpu)])),
+  };
 }
 
 async function switchWindows(): Promise<Record<string, number>> {

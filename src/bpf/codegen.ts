@@ -17,6 +17,11 @@
  *   to N per CPU per second; what is left out is counted per CPU in `lkst_thinned_N` (on purpose, not lost).
  * - switch: writes another maskset's index into `lkst_current`: from the next event on, only that
  *   maskset's units run (every maskset a recording may switch to is compiled into the one object).
+ * - record with pids= (`pid engine=bpf`) or buffer= (`route`): only the processes in the unit's pid
+ *   map (lkst_pids_N, set live by the runner), with cond= only when the compiled filter holds; a route
+ *   writes into its own buffer (the buffer index in the record's cpu word) and plain records skip it.
+ * - alert: the event's record into the ring lkst_alerts, tagged with the unit; freeze= sets that
+ *   buffer's flag in lkst_frozen, after which lkst_copy makes no record there.
  *
  * The first 8 bytes of a tracepoint program's context are not the common fields: the kernel puts a
  * pt_regs pointer there before running the program (perf_trace_run_bpf_submit). The record handler
@@ -25,6 +30,7 @@
  */
 import { LkstError } from '../base/errors.js';
 import type { EventFormat } from '../events/format.js';
+import { fieldValue } from './expr.js';
 
 /** Bytes of a tracepoint's fixed record: up to the end of its last field (dynamic data is not copied yet). */
 export function fixedRecordSize(f: EventFormat): number {
@@ -38,11 +44,24 @@ function ident(s: string): string {
 /**
  * One handler of one entry on one tracepoint. maskset: the index of the entry's maskset in the
  * table (0 when one maskset is recorded); the unit runs only while `lkst_current` holds it.
+ * A record unit with pids= records only those processes (their tids or tgids, in the live-changeable
+ * map `lkst_pids_N`), with cond only when the filter holds (C from expr.ts), and with buffer= it routes:
+ * it records into that buffer, and other records of the event skip it. follow: the format of
+ * sched:sched_process_fork, whose children of a process in the set join it.
  */
 export type HandlerUnit = { readonly format: EventFormat; readonly from?: string; readonly maskset?: number } & (
-  | { readonly handler: 'record'; readonly every?: number; readonly max?: number }
+  | {
+      readonly handler: 'record';
+      readonly every?: number;
+      readonly max?: number;
+      readonly pids?: readonly number[];
+      readonly follow?: EventFormat;
+      readonly cond?: string;
+      readonly buffer?: string;
+    }
   | { readonly handler: 'count'; readonly by: readonly string[]; readonly hist?: string }
   | { readonly handler: 'switch'; readonly to: number }
+  | { readonly handler: 'alert'; readonly cond?: string; readonly freeze?: string; readonly record?: boolean }
 );
 
 /** What a count map's keys hold: each key field (u64, the field's signedness), then the hist bucket. */
@@ -55,6 +74,23 @@ export interface CountLayout {
   readonly from?: string;
 }
 
+/** A unit's pid set, changeable while it runs (`lkst handler set`): one map, filled by the runner. */
+export interface PidSlot {
+  readonly map: string;
+  readonly tp: string;
+  readonly maskset: number;
+  /** The route's buffer; absent for a pid-restricted record. */
+  readonly buffer?: string;
+  readonly from?: string;
+}
+
+/** An alert unit: its alerts carry its index and a copy of the event's record. */
+export interface AlertUnit {
+  readonly unit: number;
+  readonly tp: string;
+  readonly from?: string;
+}
+
 /** One key field: where its value comes from. */
 interface KeyField {
   signed: boolean;
@@ -64,45 +100,69 @@ interface KeyField {
 
 function keyField(f: EventFormat, name: string, what: string): KeyField {
   // The first 8 bytes of the context are not the common fields (see above): the pid comes from the helper.
-  if (name === 'common_pid' || (name === 'pid' && !f.fieldByName.has('pid'))) return { signed: false, expr: '(u64)(u32)bpf_get_current_pid_tgid()' };
   const field = f.fieldByName.get(name);
+  if (name === 'common_pid' || (name === 'pid' && !field)) return { signed: false, expr: '(u64)(u32)bpf_get_current_pid_tgid()' };
+  const value = fieldValue(field, name);
   const fix = `use a numeric field of ${f.system}:${f.name} (lkst events --fields ${f.system}:${f.name}) or pid`;
   if (!field || field.name.startsWith('common_')) throw new LkstError(`${f.system}:${f.name} has no field '${name}' to ${what}`, fix);
-  if (field.dynamic !== 'none' || field.arrayLen >= 0 || ![1, 2, 4, 8].includes(field.size)) throw new LkstError(`${f.system}:${f.name}: field '${name}' is not a number (${what} takes numbers)`, fix);
-  const t = `${field.signed ? 's' : 'u'}${field.size * 8}`;
-  return { signed: field.signed, expr: `(u64)({ ${t} v = 0; bpf_probe_read_kernel(&v, ${field.size}, (u8 *)ctx + ${field.offset}); v; })` };
+  if (!value) throw new LkstError(`${f.system}:${f.name}: field '${name}' is not a number (${what} takes numbers)`, fix);
+  return { signed: field.signed, expr: `(u64)${value}` };
 }
 
-const PRELUDE = `#include "vmlinux.h"
+function prelude(buffers: number): string {
+  return `#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
-struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, u64); } lkst_lost SEC(".maps");
+/* Per buffer (bpf, then each route's), per CPU: records that found the ring buffer full. */
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, ${buffers}); __type(key, u32); __type(value, u64); } lkst_lost SEC(".maps");
+/* Per buffer: set by an alert's freeze=, after which the buffer takes no record (a stopped flight recorder). */
+struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, ${buffers}); __type(key, u32); __type(value, u32); } lkst_frozen SEC(".maps");
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, u64); } lkst_nokey SEC(".maps");
 /* Processes whose events no handler sees: the recorder's own (the runner fills it). */
 struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 256); __type(key, u32); __type(value, u8); } lkst_skip SEC(".maps");
 /* The maskset in force (its index in the table): one write switches every handler (lkst maskset switch, or a switch handler). */
 struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, u32); } lkst_current SEC(".maps");
-static __always_inline void lkst_bump(void *map) { u32 k = 0; u64 *n = bpf_map_lookup_elem(map, &k); if (n) *n += 1; }
-`;
-
-function recordSupport(ringBytes: number): string {
-  return `struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, ${ringBytes}); } lkst_out SEC(".maps");
+static __always_inline void lkst_bumpk(void *map, u32 k) { u64 *n = bpf_map_lookup_elem(map, &k); if (n) *n += 1; }
+static __always_inline void lkst_bump(void *map) { lkst_bumpk(map, 0); }
+/* Whether the current thread or its process is in a pid set. */
+static __always_inline int lkst_in(void *map) {
+  u64 pt = bpf_get_current_pid_tgid();
+  u32 tid = (u32)pt, tgid = pt >> 32;
+  return bpf_map_lookup_elem(map, &tid) || bpf_map_lookup_elem(map, &tgid);
+}
 struct lkst_rec { u64 ts; u32 len; u32 cpu; u8 data[]; };
-static __always_inline struct lkst_rec *lkst_copy(void *ctx, const u16 type, const u32 size) {
-  struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_out, sizeof(struct lkst_rec) + size, 0);
-  if (!r) { lkst_bump(&lkst_lost); return 0; }
+/* The record's header and the tracepoint's record after it (common_type and common_pid written here, see above). */
+static __always_inline void lkst_fill(struct lkst_rec *r, void *ctx, const u16 type, const u32 size, u32 tag) {
   r->ts = bpf_ktime_get_ns();
   r->len = size;
-  r->cpu = bpf_get_smp_processor_id();
+  r->cpu = bpf_get_smp_processor_id() | (tag << 16);
   *(u16 *)r->data = type;
   r->data[2] = 0;
   r->data[3] = 0;
   *(u32 *)(r->data + 4) = (u32)bpf_get_current_pid_tgid();
   bpf_probe_read_kernel(r->data + 8, size - 8, (u8 *)ctx + 8);
+}
+`;
+}
+
+/** The record ring buffer; a record's cpu word holds its buffer's index in its high 16 bits. */
+function recordSupport(ringBytes: number): string {
+  return `struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, ${ringBytes}); } lkst_out SEC(".maps");
+static __always_inline struct lkst_rec *lkst_copy(void *ctx, const u16 type, const u32 size, u32 buf) {
+  u32 *frozen = bpf_map_lookup_elem(&lkst_frozen, &buf);
+  if (frozen && *frozen) return 0;
+  struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_out, sizeof(struct lkst_rec) + size, 0);
+  if (!r) { lkst_bumpk(&lkst_lost, buf); return 0; }
+  lkst_fill(r, ctx, type, size, buf);
   return r;
 }
 `;
 }
+
+/** The alert ring buffer: an alert is the event's record tagged with its unit; what finds it full is counted in lkst_alert_lost. */
+const ALERT_SUPPORT = `struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, 1 << 18); } lkst_alerts SEC(".maps");
+struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 1); __type(key, u32); __type(value, u64); } lkst_alert_lost SEC(".maps");
+`;
 
 /** log2 bucket: 0 for 0, k for [2^(k-1), 2^k), 65 for a negative value of a signed field. */
 const LOG2 = `static __always_inline u64 lkst_log2b(u64 v) {
@@ -138,16 +198,27 @@ ${bucket}  u64 *n = bpf_map_lookup_elem(&lkst_count_${i}, &k);
 }
 
 /**
- * The record handler's copy of one tracepoint. Dynamic data (strings behind __data_loc) is not
- * copied: each such field is made to say "empty, at the record's end", so readers show '' rather
- * than bytes past the record.
+ * Dynamic data (strings behind __data_loc) is not copied: each such field is made to say "empty, at
+ * the record's end", so readers show '' rather than bytes past the record.
  */
-function recordCall(f: EventFormat): string {
+function dynamicFixes(f: EventFormat): string {
   const size = fixedRecordSize(f);
-  const fixes = f.fields
+  return f.fields
     .filter((x) => x.dynamic !== 'none' && x.size === 4)
-    .map((x) => `*(u32 *)(r->data + ${x.offset}) = ${x.dynamic === 'data_loc' ? size : Math.max(0, size - x.offset - 4)};`);
-  return `{ struct lkst_rec *r = lkst_copy(ctx, ${f.id}, ${size}); if (r) { ${fixes.join(' ')}${fixes.length ? ' ' : ''}bpf_ringbuf_submit(r, 0); } }`;
+    .map((x) => `*(u32 *)(r->data + ${x.offset}) = ${x.dynamic === 'data_loc' ? size : Math.max(0, size - x.offset - 4)}; `)
+    .join('');
+}
+
+/** The record handler's copy of one tracepoint into buffer buf. */
+function recordCall(f: EventFormat, buf: number): string {
+  return `{ struct lkst_rec *r = lkst_copy(ctx, ${f.id}, ${fixedRecordSize(f)}, ${buf}); if (r) { ${dynamicFixes(f)}bpf_ringbuf_submit(r, 0); } }`;
+}
+
+/** An alert: the event's record into lkst_alerts, tagged with the unit; then the freeze of a buffer, if asked. */
+function alertCall(f: EventFormat, unit: number, freeze: number | undefined): string {
+  const size = fixedRecordSize(f);
+  const stop = freeze === undefined ? '' : ` { u32 b = ${freeze}, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }`;
+  return `{ struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_alerts, sizeof(struct lkst_rec) + ${size}, 0); if (!r) lkst_bump(&lkst_alert_lost); else { lkst_fill(r, ctx, ${f.id}, ${size}, ${unit}); ${dynamicFixes(f)}bpf_ringbuf_submit(r, 0); }${stop} }`;
 }
 
 /**
@@ -173,6 +244,23 @@ export interface HandlerProgram {
   source: string;
   /** The count maps' key layouts, in map order. */
   counts: CountLayout[];
+  /** The record buffers by index: `bpf`, then each route's buffer. */
+  buffers: string[];
+  /** The pid sets, with the pids each starts with (the runner writes them before attaching). */
+  slots: (PidSlot & { pids: readonly number[] })[];
+  alerts: AlertUnit[];
+}
+
+/** Order of a tracepoint's calls: routes decide before records, alerts freeze after the records, a switch acts last. */
+const RANK = { route: 0, record: 1, count: 2, alert: 3, switch: 4, follow: 5 } as const;
+
+function named<T>(u: HandlerUnit, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof LkstError && u.from) throw new LkstError(`${u.from}: ${err.what}`, err.fix);
+    throw err;
+  }
 }
 
 /**
@@ -180,49 +268,80 @@ export interface HandlerProgram {
  * multiple of the page size); maxKeys: a count map's size. A bad key field is a LkstError naming the unit's entry.
  */
 export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?: number; maxKeys?: number } = {}): HandlerProgram {
-  const parts: string[] = [PRELUDE];
-  if (units.some((u) => u.handler === 'record')) parts.push(recordSupport(opts.ringBytes ?? 8 << 20));
+  const buffers = ['bpf'];
+  for (const u of units) if (u.handler === 'record' && u.buffer && !buffers.includes(u.buffer)) buffers.push(u.buffer);
+  const parts: string[] = [prelude(buffers.length)];
+  if (units.some((u) => u.handler === 'record' || (u.handler === 'alert' && u.record))) parts.push(recordSupport(opts.ringBytes ?? 8 << 20));
+  if (units.some((u) => u.handler === 'alert')) parts.push(ALERT_SUPPORT);
   if (units.some((u) => u.handler === 'count' && u.hist)) parts.push(LOG2);
   if (units.some((u) => u.handler === 'record' && (u.every || u.max))) parts.push('struct lkst_thin { u64 sec; u64 n; u64 skipped; };\n');
   const counts: CountLayout[] = [];
-  const calls = new Map<string, { format: EventFormat; calls: string[] }>();
+  const slots: HandlerProgram['slots'] = [];
+  const alerts: AlertUnit[] = [];
+  const calls = new Map<string, { format: EventFormat; calls: { rank: number; c: string }[] }>();
+  const on = (format: EventFormat) => {
+    const id = `${format.system}:${format.name}`;
+    const tp = calls.get(id) ?? { format, calls: [] };
+    calls.set(id, tp);
+    return tp;
+  };
   units.forEach((u, i) => {
     const id = `${u.format.system}:${u.format.name}`;
-    const tp = calls.get(id) ?? { format: u.format, calls: [] };
-    calls.set(id, tp);
-    const gate = (call: string) => tp.calls.push(`if (cur == ${u.maskset ?? 0}) ${call}`);
+    const tp = on(u.format);
+    const gate = (rank: number, call: string) => tp.calls.push({ rank, c: `if (cur == ${u.maskset ?? 0}) ${call}` });
     if (u.handler === 'record') {
+      const tests: string[] = [];
+      if (u.pids) {
+        const map = `lkst_pids_${i}`;
+        parts.push(`struct { __uint(type, BPF_MAP_TYPE_HASH); __uint(max_entries, 4096); __type(key, u32); __type(value, u8); } ${map} SEC(".maps");\n`);
+        slots.push({ map, tp: id, maskset: u.maskset ?? 0, pids: u.pids, ...(u.buffer ? { buffer: u.buffer } : {}), ...(u.from ? { from: u.from } : {}) });
+        tests.push(`lkst_in(&${map})`);
+        if (u.follow) {
+          const child = u.follow.fieldByName.get('child_pid');
+          if (!child) throw new LkstError(`${u.from ?? id}: follow=true needs sched:sched_process_fork's child_pid, which this kernel's format lacks`, 'leave out follow=true');
+          on(u.follow).calls.push({ rank: RANK.follow, c: `if (lkst_in(&${map})) { u32 c = 0; u8 one = 1; bpf_probe_read_kernel(&c, 4, (u8 *)ctx + ${child.offset}); bpf_map_update_elem(&${map}, &c, &one, BPF_ANY); }` });
+        }
+      }
+      if (u.cond) tests.push(`(${u.cond})`);
       if (u.every || u.max) {
         parts.push(thinFunction(i, u.every, u.max));
-        gate(`if (lkst_thin_${i}()) ${recordCall(u.format)}`);
-      } else gate(recordCall(u.format));
+        tests.push(`lkst_thin_${i}()`);
+      }
+      const test = tests.length ? `if (${tests.join(' && ')}) ` : '';
+      if (u.buffer) {
+        gate(RANK.route, `${test}{ routed = 1; ${recordCall(u.format, buffers.indexOf(u.buffer))} }`);
+      } else gate(RANK.record, `if (!routed) ${test}${recordCall(u.format, 0)}`);
       return;
     }
     if (u.handler === 'switch') {
-      gate(`{ u32 z = 0, to = ${u.to}; bpf_map_update_elem(&lkst_current, &z, &to, BPF_ANY); }`);
+      gate(RANK.switch, `{ u32 z = 0, to = ${u.to}; bpf_map_update_elem(&lkst_current, &z, &to, BPF_ANY); }`);
       return;
     }
-    let keys: KeyField[];
-    let hist: KeyField | undefined;
-    try {
-      keys = u.by.map((b) => keyField(u.format, b, 'count by'));
-      hist = u.hist ? keyField(u.format, u.hist, 'make a histogram of') : undefined;
-    } catch (err) {
-      if (err instanceof LkstError && u.from) throw new LkstError(`${u.from}: ${err.what}`, err.fix);
-      throw err;
+    if (u.handler === 'alert') {
+      const freeze = u.freeze === undefined ? undefined : buffers.indexOf(u.freeze);
+      if (freeze !== undefined && freeze < 0) {
+        throw new LkstError(`${u.from ?? id}: freeze=${u.freeze} names no buffer of handlers on BPF (${buffers.join(', ')})`, 'freeze bpf or a route buffer=; an ftrace buffer stops with `stop buffer=NAME if=...` on the same event');
+      }
+      alerts.push({ unit: i, tp: id, ...(u.from ? { from: u.from } : {}) });
+      // record=true: the event goes into the buffer it freezes (else bpf) first, so that buffer ends with it.
+      const rec = u.record ? `${recordCall(u.format, freeze ?? 0)} ` : '';
+      gate(RANK.alert, `${u.cond ? `if (${u.cond}) ` : ''}{ ${rec}${alertCall(u.format, i, freeze)} }`);
+      return;
     }
+    const keys = named(u, () => u.by.map((b) => keyField(u.format, b, 'count by')));
+    const hist = named(u, () => (u.hist ? keyField(u.format, u.hist, 'make a histogram of') : undefined));
     parts.push(countFunction(i, keys, hist, opts.maxKeys ?? 65536));
     counts.push({ map: `lkst_count_${i}`, event: id, by: u.by, signed: keys.map((k) => k.signed), ...(u.hist ? { hist: u.hist } : {}), ...(u.from ? { from: u.from } : {}) });
-    gate(`lkst_h_${i}(ctx);`);
+    gate(RANK.count, `lkst_h_${i}(ctx);`);
   });
   for (const { format: f, calls: c } of calls.values()) {
     const sys = ident(f.system);
     const ev = ident(f.name);
-    parts.push(`SEC("tracepoint/${sys}/${ev}") int lkst_${sys}__${ev}(void *ctx) {\n  u32 tgid = bpf_get_current_pid_tgid() >> 32;\n  if (bpf_map_lookup_elem(&lkst_skip, &tgid)) return 0;\n  u32 z = 0, *cp = bpf_map_lookup_elem(&lkst_current, &z), cur = cp ? *cp : 0;\n  ${c.join('\n  ')}\n  return 0;\n}\n`);
+    const body = [...c].sort((a, b) => a.rank - b.rank).map((x) => x.c);
+    parts.push(`SEC("tracepoint/${sys}/${ev}") int lkst_${sys}__${ev}(void *ctx) {\n  u32 tgid = bpf_get_current_pid_tgid() >> 32;\n  if (bpf_map_lookup_elem(&lkst_skip, &tgid)) return 0;\n  u32 z = 0, *cp = bpf_map_lookup_elem(&lkst_current, &z), cur = cp ? *cp : 0;\n  int routed = 0; (void)routed;\n  ${body.join('\n  ')}\n  return 0;\n}\n`);
   }
-  return { source: `// Generated by lkst (bpf/codegen.ts).\n${parts.join('')}`, counts };
+  return { source: `// Generated by lkst (bpf/codegen.ts).\n${parts.join('')}`, counts, buffers, slots, alerts };
 }
-
 /** The record handler alone on a set of tracepoints. */
 export function recordProgramSource(formats: readonly EventFormat[], ringBytes = 8 << 20): string {
   return handlerProgram(

@@ -26,16 +26,19 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       if (!engine) return undefined;
       const e = engine;
       const r = await e.finish(pageSize);
-      const lost = r.cpus.reduce((n, c) => n + c.lost, 0);
+      const n = grouped;
       const summary = [
-        ...(r.buffer ? [`BPF records: ${grouped(r.records)} in buffer bpf, ${lost ? `${grouped(lost)} LOST (the BPF ring buffer was full)` : 'none lost'}`] : []),
+        ...r.buffers.map((b) => `BPF records: ${n(b.records)} in buffer ${b.buffer.name}, ${b.lost ? `${n(b.lost)} LOST (the BPF ring buffer was full)` : 'none lost'}`),
+        ...(r.alerts
+          ? [`BPF alerts: ${n(r.alerts.raised)}${r.alerts.lost ? `, ${n(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${n(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
+          : []),
         ...(r.counts ? renderCounts(r.counts, SUMMARY_ROWS) : []),
       ];
       return {
-        buffers: r.buffer ? [r.buffer] : [],
+        buffers: r.buffers.map((b) => b.buffer),
         ...(r.counts ? { meta: { counts: JSON.stringify(r.counts) } } : {}),
-        lost,
-        records: r.records,
+        lost: r.buffers.reduce((x, b) => x + b.lost, 0),
+        records: r.buffers.reduce((x, b) => x + b.records, 0),
         summary,
         discard: () => e.discard(),
       };

@@ -12,7 +12,9 @@ import { nativeCacheDir } from '../native/compile.js';
 import { splitTracepointId } from '../events/resolve.js';
 import { readLiveFormat } from '../events/live.js';
 import type { ExtraBuffer } from '../trace/writer-port.js';
-import { handlerProgram, type CountLayout, type HandlerUnit } from './codegen.js';
+import type { BpfOp } from '../handlers/types.js';
+import { filterToC } from './expr.js';
+import { handlerProgram, type CountLayout, type HandlerProgram, type HandlerUnit } from './codegen.js';
 import { compileBpf } from './compile.js';
 import { detectBpf } from './features.js';
 import type { BpfToolchain } from './toolchain.js';
@@ -27,34 +29,78 @@ import { BpfRun, type BpfRunCpu } from './runner.js';
  */
 export interface BpfEntry {
   readonly tp: string;
-  readonly handler: 'record' | 'count' | 'switch';
+  readonly handler: BpfOp['handler'];
   readonly params: Readonly<Record<string, unknown>>;
   readonly from: string;
   readonly maskset?: number;
 }
 
-export interface BpfEngineResult {
-  /** The records as the buffer `bpf` (absent when no entry records). */
-  buffer?: ExtraBuffer;
+/** One record buffer of the handlers (bpf, or a route's) as a buffer of the trace. */
+export interface BpfBufferResult {
+  buffer: ExtraBuffer;
   records: number;
-  /** Per CPU: records written and records the programs could not reserve (lost, exact). */
+  /** Records the programs could not reserve (the ring buffer was full): exact, per CPU in the buffer's CPUSTAT. */
+  lost: number;
+}
+
+export interface BpfEngineResult {
+  /** The record buffers (none when no entry records). */
+  buffers: BpfBufferResult[];
+  /** Per CPU of the buffer bpf: records written and records the programs could not reserve (lost, exact). */
   cpus: BpfRunCpu[];
   counts?: CountsReport;
+  /** Alerts raised, and those lost (the alert ring was full). */
+  alerts?: { raised: number; lost: number; unshown: number };
+}
+
+/** What a running recording's handlers on BPF hold that commands act on (units.json in its live directory). */
+export interface LiveUnits {
+  slots: HandlerProgram['slots'];
+  alerts: HandlerProgram['alerts'];
+  buffers: string[];
+}
+
+/** The C condition of an entry's filter expression, an error naming the entry when it is not a simple form. */
+function condition(e: BpfEntry, expr: unknown, format: ReturnType<typeof readLiveFormat>, what: string): string | undefined {
+  if (typeof expr !== 'string') return undefined;
+  try {
+    return filterToC(expr, format, what);
+  } catch (err) {
+    if (err instanceof LkstError) throw new LkstError(`${e.from}: ${err.what}`, err.fix);
+    throw err;
+  }
 }
 
 /** The units of a plan's BPF entries, with their tracepoints' formats read from the kernel. */
 export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
-  return entries.map((e) => {
+  return entries.map((e): HandlerUnit => {
     const { system, event } = splitTracepointId(e.tp);
-    const base = { format: readLiveFormat(system, event), from: e.from, maskset: e.maskset ?? 0 };
-    if (e.handler === 'record') {
-      const every = Number(e.params['every'] ?? 0);
-      const max = Number(e.params['max'] ?? 0);
-      return { ...base, handler: 'record', ...(every ? { every } : {}), ...(max ? { max } : {}) };
+    const format = readLiveFormat(system, event);
+    const base = { format, from: e.from, maskset: e.maskset ?? 0 };
+    const p = e.params;
+    if (e.handler === 'record' || e.handler === 'route') {
+      const every = Number(p['every'] ?? 0);
+      const max = Number(p['max'] ?? 0);
+      const pids = Array.isArray(p['pids']) ? (p['pids'] as number[]) : undefined;
+      const cond = condition(e, p['expr'], format, 'filter');
+      return {
+        ...base,
+        handler: 'record',
+        ...(every ? { every } : {}),
+        ...(max ? { max } : {}),
+        ...(pids ? { pids } : {}),
+        ...(p['follow'] === true ? { follow: readLiveFormat('sched', 'sched_process_fork') } : {}),
+        ...(cond ? { cond } : {}),
+        ...(e.handler === 'route' ? { buffer: String(p['buffer']) } : {}),
+      };
     }
-    if (e.handler === 'switch') return { ...base, handler: 'switch', to: Number(e.params['to']) };
-    const hist = typeof e.params['hist'] === 'string' ? e.params['hist'] : undefined;
-    return { ...base, handler: 'count', by: String(e.params['by']).split(','), ...(hist ? { hist } : {}) };
+    if (e.handler === 'switch') return { ...base, handler: 'switch', to: Number(p['to']) };
+    if (e.handler === 'alert') {
+      const cond = condition(e, p['if'], format, 'alert if');
+      return { ...base, handler: 'alert', ...(cond ? { cond } : {}), ...(typeof p['freeze'] === 'string' ? { freeze: p['freeze'] } : {}), ...(p['record'] === true ? { record: true } : {}) };
+    }
+    const hist = typeof p['hist'] === 'string' ? p['hist'] : undefined;
+    return { ...base, handler: 'count', by: String(p['by']).split(','), ...(hist ? { hist } : {}) };
   });
 }
 
@@ -82,7 +128,8 @@ export class BpfEngine {
     private readonly dir: string,
     private readonly live: string,
     private readonly layouts: CountLayout[],
-    private readonly records: boolean,
+    private readonly program: HandlerProgram,
+    private readonly plainRecords: boolean,
   ) {}
 
   /** Generates, compiles and attaches the handlers; resolves once every program is attached. */
@@ -98,8 +145,10 @@ export class BpfEngine {
     mkdirSync(live, { recursive: true });
     writeFileSync(join(live, 'layout.json'), JSON.stringify(program.counts));
     writeFileSync(join(live, 'table.json'), JSON.stringify({ masksets: [...opts.masksets] } satisfies LiveTable));
-    const run = new BpfRun(object, dir, live, opts.skipTgids);
-    const engine = new BpfEngine(run, dir, live, program.counts, entries.some((e) => e.handler === 'record'));
+    writeFileSync(join(live, 'units.json'), JSON.stringify({ slots: program.slots, alerts: program.alerts, buffers: program.buffers } satisfies LiveUnits));
+    const init = program.slots.map((s) => `pids ${s.map} ${s.pids.join(' ')}`);
+    const run = new BpfRun(object, dir, live, opts.skipTgids, init);
+    const engine = new BpfEngine(run, dir, live, program.counts, program, entries.some((e) => e.handler === 'record' || (e.handler === 'alert' && e.params['record'] === true && e.params['freeze'] === undefined) || e.params['freeze'] === 'bpf'));
     try {
       await run.started();
     } catch (err) {
@@ -113,12 +162,14 @@ export class BpfEngine {
   async finish(pageSize: number): Promise<BpfEngineResult> {
     const res = await this.run.finish();
     if (res.malformed) throw new LkstError(`the BPF handlers wrote ${res.malformed} malformed records`, 'report this as a bug of lkst');
-    const out: BpfEngineResult = { records: 0, cpus: res.cpus };
-    if (this.records) {
-      const b = bpfTraceBuffer(res.cpus, (c) => this.run.recordFile(c), this.dir, pageSize);
-      out.buffer = b.buffer;
-      out.records = b.records;
-    }
+    const out: BpfEngineResult = { buffers: [], cpus: res.cpus };
+    this.program.buffers.forEach((name, i) => {
+      if (i === 0 && !this.plainRecords) return;
+      const cpus = res.buffers[i] ?? [];
+      const b = bpfTraceBuffer(cpus, (c) => this.run.recordFile(c, i), this.dir, pageSize, name);
+      out.buffers.push({ ...b, lost: cpus.reduce((n, c) => n + c.lost, 0) });
+    });
+    if (this.program.alerts.length) out.alerts = { raised: res.alerts, lost: res.alertsLost, unshown: res.alertsUnshown };
     if (this.layouts.length) out.counts = decodeCounts(this.layouts, res.counts, res.nokey);
     rmSync(this.live, { recursive: true, force: true });
     return out;

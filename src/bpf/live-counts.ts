@@ -49,23 +49,36 @@ export function liveTable(instance: string): LiveTable | undefined {
 }
 
 /**
- * Makes maskset `index` of a running recording's BPF table the one in force: one map write by the
- * runner, which answers with the time that write took. Throws when the runner does not answer.
+ * Sends one command line to a running recording's BPF runner and returns its one-line answer
+ * ("ok ..." or "error ..."; '' when the runner does not answer within 2 s).
  */
-export async function switchLiveTable(instance: string, index: number): Promise<{ windowNs: number }> {
+export async function liveCommand(instance: string, line: string): Promise<string> {
   const dir = liveCountsDir(instance);
   const reply = join(dir, 'reply');
   rmSync(reply, { force: true });
   // Non-blocking: a FIFO nobody reads (a runner that is gone) fails at once rather than hanging.
-  const fd = openSync(join(dir, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
+  let fd: number;
   try {
-    writeSync(fd, `current ${index}\n`);
+    fd = openSync(join(dir, 'ctl'), constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return '';
+  }
+  try {
+    writeSync(fd, `${line}\n`);
   } finally {
     closeSync(fd);
   }
   for (let i = 0; i < 200 && !existsSync(reply); i++) await sleep(10);
-  const text = existsSync(reply) ? readFileSync(reply, 'utf8') : '';
+  return existsSync(reply) ? readFileSync(reply, 'utf8').trim() : '';
+}
+
+/**
+ * Makes maskset `index` of a running recording's BPF table the one in force: one map write by the
+ * runner, which answers with the time that write took. Throws when the runner does not answer.
+ */
+export async function switchLiveTable(instance: string, index: number): Promise<{ windowNs: number }> {
+  const text = await liveCommand(instance, `current ${index}`);
   const m = /^ok current \d+ window_ns (\d+)/.exec(text);
-  if (!m) throw new LkstError(`the BPF handlers of ${instance} did not switch (${text.trim() || 'no answer from lkst-bpf-run'})`, '`lkst status` shows whether the recording still runs');
+  if (!m) throw new LkstError(`the BPF handlers of ${instance} did not switch (${text || 'no answer from lkst-bpf-run'})`, '`lkst status` shows whether the recording still runs');
   return { windowNs: Number(m[1]) };
 }

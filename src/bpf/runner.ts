@@ -11,6 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LkstError } from '../base/errors.js';
 import { compiledHelper } from '../native/compile.js';
@@ -32,9 +33,11 @@ const SOURCE = String.raw`
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #define MAXCPU 1024
+#define MAXBUF 16
+/* cpu: the CPU in the low 16 bits, the buffer (bpf, then the routes') or an alert's unit in the high 16. */
 struct rec { unsigned long long ts; unsigned int len; unsigned int cpu; unsigned char data[]; };
-static FILE *outs[MAXCPU];
-static unsigned long long written[MAXCPU];
+static FILE *outs[MAXBUF][MAXCPU];
+static unsigned long long written[MAXBUF][MAXCPU];
 static const char *dir;
 static int bad;
 static int say(enum libbpf_print_level level, const char *fmt, va_list ap) {
@@ -43,19 +46,40 @@ static int say(enum libbpf_print_level level, const char *fmt, va_list ap) {
 }
 static int on_rec(void *ctx, void *data, size_t size) {
   struct rec *r = data;
-  if (size < sizeof(*r) || r->len > size - sizeof(*r) || r->cpu >= MAXCPU) { bad++; return 0; }
-  if (!outs[r->cpu]) {
+  unsigned int cpu = r->cpu & 0xffff, buf = r->cpu >> 16;
+  if (size < sizeof(*r) || r->len > size - sizeof(*r) || cpu >= MAXCPU || buf >= MAXBUF) { bad++; return 0; }
+  if (!outs[buf][cpu]) {
     char path[4096];
-    snprintf(path, sizeof path, "%s/cpu%u.rec", dir, r->cpu);
-    outs[r->cpu] = fopen(path, "w");
-    if (!outs[r->cpu]) { fprintf(stderr, "lkst-bpf-run: cannot write %s: %s\n", path, strerror(errno)); return -1; }
+    if (buf) snprintf(path, sizeof path, "%s/b%u-cpu%u.rec", dir, buf, cpu);
+    else snprintf(path, sizeof path, "%s/cpu%u.rec", dir, cpu);
+    outs[buf][cpu] = fopen(path, "w");
+    if (!outs[buf][cpu]) { fprintf(stderr, "lkst-bpf-run: cannot write %s: %s\n", path, strerror(errno)); return -1; }
   }
   static const unsigned char zero[8];
   unsigned int head[2] = { r->len, 0 };
-  FILE *f = outs[r->cpu];
+  FILE *f = outs[buf][cpu];
   if (fwrite(&r->ts, 8, 1, f) != 1 || fwrite(head, 8, 1, f) != 1 || fwrite(r->data, 1, r->len, f) != r->len ||
       fwrite(zero, 1, (8 - r->len % 8) % 8, f) != (8 - r->len % 8) % 8) { fprintf(stderr, "lkst-bpf-run: write: %s\n", strerror(errno)); return -1; }
-  written[r->cpu]++;
+  written[buf][cpu]++;
+  return 0;
+}
+/* Alerts go to LIVE/alerts as they come ("alert UNIT TS CPU RECORDHEX" lines, for lkst watch). */
+static FILE *alerts_file;
+static unsigned long long alerts, alerts_unshown;
+/* The file's bound: alerts past it are counted, not written (an alert on every event of a storm would fill the disk). */
+#define ALERTS_FILE_MAX (64ULL << 20)
+static unsigned long long alerts_bytes;
+static int on_alert(void *ctx, void *data, size_t size) {
+  struct rec *r = data;
+  if (size < sizeof(*r) || r->len > size - sizeof(*r)) { bad++; return 0; }
+  alerts++;
+  if (!alerts_file) return 0;
+  alerts_bytes += 48 + 2ULL * r->len;
+  if (alerts_bytes > ALERTS_FILE_MAX) { alerts_unshown++; return 0; }
+  fprintf(alerts_file, "alert %u %llu %u ", r->cpu >> 16, r->ts, r->cpu & 0xffff);
+  for (unsigned int i = 0; i < r->len; i++) fprintf(alerts_file, "%02x", r->data[i]);
+  fputc('\n', alerts_file);
+  fflush(alerts_file);
   return 0;
 }
 /* Every count map's table (lkst_count_*): "count MAP KEYHEX VALUE" lines. */
@@ -101,32 +125,80 @@ static long long ns_now(void) {
   clock_gettime(CLOCK_MONOTONIC, &t);
   return t.tv_sec * 1000000000LL + t.tv_nsec;
 }
-/* One command line from ctl: "current N" makes maskset N the one in force (one map write, timed). */
-static void command(struct bpf_object *obj, const char *line) {
-  char tmp[4200];
+/* Replaces a pid set (a hash map of u32 -> u8) with the given pids. */
+static int set_pids(int fd, char *list) {
+  unsigned int key, next;
+  while (bpf_map_get_next_key(fd, NULL, &next) == 0) { key = next; if (bpf_map_delete_elem(fd, &key)) return -1; }
+  unsigned char one = 1;
+  for (char *s = list, *end; s && *s; s = end) {
+    unsigned long v = strtoul(s, &end, 10);
+    if (end == s) break;
+    unsigned int p = (unsigned int)v;
+    if (bpf_map_update_elem(fd, &p, &one, BPF_ANY)) return -1;
+  }
+  return 0;
+}
+/*
+ * One command: "current N" makes maskset N the one in force (one map write); "pids MAP P..." sets a
+ * handler's pid set. Each is timed; the answer is one line into f.
+ */
+static void command(struct bpf_object *obj, const char *line, FILE *f) {
   unsigned int idx;
-  FILE *f = live_open("reply", tmp, sizeof tmp);
-  if (!f) return;
+  char map[64];
+  int off = 0;
+  long long t0 = ns_now();
   if (sscanf(line, "current %u", &idx) == 1) {
     int fd = bpf_object__find_map_fd_by_name(obj, "lkst_current");
     unsigned int z = 0;
-    long long t0 = ns_now();
     int err = fd < 0 ? -1 : bpf_map_update_elem(fd, &z, &idx, BPF_ANY);
     long long t1 = ns_now();
-    if (err) fprintf(f, "error %s\n", strerror(errno));
+    if (err) fprintf(f, "error %s\n", fd < 0 ? "no table" : strerror(errno));
     else fprintf(f, "ok current %u window_ns %lld\n", idx, t1 - t0);
+  } else if (sscanf(line, "pids %63s%n", map, &off) == 1 && !strncmp(map, "lkst_pids_", 10)) {
+    int fd = bpf_object__find_map_fd_by_name(obj, map);
+    int err = fd < 0 ? -1 : set_pids(fd, (char *)line + off);
+    long long t1 = ns_now();
+    if (err) fprintf(f, "error %s\n", fd < 0 ? "no such pid set" : strerror(errno));
+    else fprintf(f, "ok pids %s window_ns %lld\n", map, t1 - t0);
   } else fprintf(f, "error unknown command\n");
+}
+static void live_command(struct bpf_object *obj, const char *line) {
+  char tmp[4200];
+  FILE *f = live_open("reply", tmp, sizeof tmp);
+  if (!f) return;
+  command(obj, line, f);
   live_close(f, tmp, "reply", 0);
 }
-/* Sum over CPUs of a per-CPU array's first element. */
-static unsigned long long percpu_sum(struct bpf_object *obj, const char *name, int ncpu, unsigned long long *each) {
+/* LKST_INIT: commands run before the programs attach (the pid sets they start with); any error stops the run. */
+static int init_commands(struct bpf_object *obj) {
+  const char *path = getenv("LKST_INIT");
+  if (!path || !*path) return 0;
+  FILE *in = fopen(path, "r");
+  if (!in) { fprintf(stderr, "lkst-bpf-run: cannot read %s: %s\n", path, strerror(errno)); return -1; }
+  char line[65536], answer[256];
+  int rc = 0;
+  while (!rc && fgets(line, sizeof line, in)) {
+    FILE *f = fmemopen(answer, sizeof answer, "w");
+    if (!f) { rc = -1; break; }
+    command(obj, line, f);
+    fclose(f);
+    if (strncmp(answer, "ok", 2)) { fprintf(stderr, "lkst-bpf-run: %s: %s", line, answer); rc = -1; }
+  }
+  fclose(in);
+  return rc;
+}
+/* Sum over CPUs of a per-CPU array's element k. */
+static unsigned long long percpu_sum_k(struct bpf_object *obj, const char *name, unsigned int k, int ncpu, unsigned long long *each) {
   int fd = bpf_object__find_map_fd_by_name(obj, name);
   unsigned long long sum = 0;
-  unsigned int k = 0;
   memset(each, 0, (size_t)ncpu * 8);
   if (fd < 0 || bpf_map_lookup_elem(fd, &k, each)) return 0;
   for (int c = 0; c < ncpu; c++) sum += each[c];
   return sum;
+}
+/* Sum over CPUs of a per-CPU array's first element. */
+static unsigned long long percpu_sum(struct bpf_object *obj, const char *name, int ncpu, unsigned long long *each) {
+  return percpu_sum_k(obj, name, 0, ncpu, each);
 }
 int main(int argc, char **argv) {
   if (argc != 3 && argc != 4) { fprintf(stderr, "usage: lkst-bpf-run OBJECT DIR [LIVE-DIR]\n"); return 2; }
@@ -153,13 +225,22 @@ int main(int argc, char **argv) {
       bpf_map_update_elem(skip, &t, &one, BPF_ANY);
     }
   }
-  /* Records come through lkst_out; a handler that only counts has none. */
+  if (init_commands(obj)) return 1;
+  /* Records come through lkst_out, alerts through lkst_alerts; a handler that only counts has neither. */
   int out = bpf_object__find_map_fd_by_name(obj, "lkst_out");
+  int alert = bpf_object__find_map_fd_by_name(obj, "lkst_alerts");
   struct ring_buffer *rb = NULL;
-  if (out >= 0) {
-    rb = ring_buffer__new(out, on_rec, NULL, NULL);
-    if (!rb) { fprintf(stderr, "lkst-bpf-run: ring buffer: %s\n", strerror(errno)); return 1; }
+  if (out >= 0) rb = ring_buffer__new(out, on_rec, NULL, NULL);
+  if (alert >= 0) {
+    if (live) {
+      char path[4200];
+      snprintf(path, sizeof path, "%s/alerts", live);
+      alerts_file = fopen(path, "w");
+    }
+    if (rb) { if (ring_buffer__add(rb, alert, on_alert, NULL)) { ring_buffer__free(rb); rb = NULL; } }
+    else rb = ring_buffer__new(alert, on_alert, NULL, NULL);
   }
+  if ((out >= 0 || alert >= 0) && !rb) { fprintf(stderr, "lkst-bpf-run: ring buffer: %s\n", strerror(errno)); return 1; }
   struct bpf_link *links[256];
   int nlinks = 0;
   struct bpf_program *p;
@@ -194,7 +275,7 @@ int main(int argc, char **argv) {
         char *nl;
         while ((cmd[cmdlen] = 0, nl = strchr(cmd, '\n'))) {
           *nl = 0;
-          command(obj, cmd);
+          live_command(obj, cmd);
           cmdlen -= (size_t)(nl + 1 - cmd);
           memmove(cmd, nl + 1, cmdlen);
         }
@@ -211,11 +292,17 @@ int main(int argc, char **argv) {
   int ncpu = libbpf_num_possible_cpus();
   unsigned long long *lost = calloc((size_t)ncpu, 8);
   printf("nokey %llu\n", percpu_sum(obj, "lkst_nokey", ncpu, lost));
-  percpu_sum(obj, "lkst_lost", ncpu, lost);
-  for (int c = 0; c < ncpu && c < MAXCPU; c++) {
-    if (outs[c] && fclose(outs[c])) { fprintf(stderr, "lkst-bpf-run: close: %s\n", strerror(errno)); return 1; }
-    printf("cpu %d written %llu lost %llu\n", c, written[c], lost[c]);
+  printf("alerts %llu lost %llu unshown %llu\n", alerts, percpu_sum(obj, "lkst_alert_lost", ncpu, lost), alerts_unshown);
+  struct bpf_map *lm = bpf_object__find_map_by_name(obj, "lkst_lost");
+  unsigned int nbuf = lm ? bpf_map__max_entries(lm) : 1;
+  for (unsigned int b = 0; b < nbuf && b < MAXBUF; b++) {
+    percpu_sum_k(obj, "lkst_lost", b, ncpu, lost);
+    for (int c = 0; c < ncpu && c < MAXCPU; c++) {
+      if (outs[b][c] && fclose(outs[b][c])) { fprintf(stderr, "lkst-bpf-run: close: %s\n", strerror(errno)); return 1; }
+      printf("buf %u cpu %d written %llu lost %llu\n", b, c, written[b][c], lost[c]);
+    }
   }
+  if (alerts_file) fclose(alerts_file);
   printf("malformed %d\n", bad);
   return 0;
 }
@@ -229,7 +316,15 @@ export interface BpfRunCpu {
 }
 
 export interface BpfRunResult {
+  /** The buffer bpf's CPUs (buffers[0]). */
   cpus: BpfRunCpu[];
+  /** Per record buffer (bpf, then each route's, by index): each CPU's records written and lost. */
+  buffers: BpfRunCpu[][];
+  /** Alerts the handlers raised and those that found the alert ring full (exact, over all CPUs). */
+  alerts: number;
+  alertsLost: number;
+  /** Alerts not written for lkst watch: its file reached its bound (64 MiB). */
+  alertsUnshown: number;
   /** The count handlers' tables: each map's keys (bytes) and counts. */
   counts: RawCount[];
   /** Keys the count handlers could not store (their map was full): counted nowhere. */
@@ -252,16 +347,19 @@ export class BpfRun {
   /**
    * live: a directory where the runner rewrites the count tables every second (counts, for lkst
    * status) and takes commands (ctl, a FIFO; its answer in reply); skipTgids: processes whose
-   * events the handlers leave out.
+   * events the handlers leave out; init: commands run before the programs attach (`pids MAP P...`).
    */
   constructor(
     object: string,
     readonly dir: string,
     live?: string,
     skipTgids: readonly number[] = [],
+    init: readonly string[] = [],
   ) {
+    const initFile = join(dir, 'init');
+    writeFileSync(initFile, init.map((l) => `${l}\n`).join(''));
     this.child = spawn(runnerPath(), [object, dir, ...(live ? [live] : [])], {
-      env: { ...process.env, LKST_SKIP_TGIDS: skipTgids.join(' ') }, stdio: ['pipe', 'pipe', 'pipe'] });
+      env: { ...process.env, LKST_SKIP_TGIDS: skipTgids.join(' '), LKST_INIT: initFile }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.err += d));
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
@@ -282,8 +380,10 @@ export class BpfRun {
     this.child.stdin!.end();
     const code = await this.exited;
     if (code !== 0) throw this.failure();
-    const cpus = [...this.out.matchAll(/^cpu (\d+) written (\d+) lost (\d+)$/gm)].map((m) => ({ cpu: Number(m[1]), written: Number(m[2]), lost: Number(m[3]) }));
-    return { cpus, counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0) };
+    const buffers: BpfRunCpu[][] = [];
+    for (const m of this.out.matchAll(/^buf (\d+) cpu (\d+) written (\d+) lost (\d+)$/gm)) (buffers[Number(m[1])] ??= []).push({ cpu: Number(m[2]), written: Number(m[3]), lost: Number(m[4]) });
+    const alerts = /^alerts (\d+) lost (\d+) unshown (\d+)$/m.exec(this.out);
+    return { cpus: buffers[0] ?? [], buffers, alerts: Number(alerts?.[1] ?? 0), alertsLost: Number(alerts?.[2] ?? 0), alertsUnshown: Number(alerts?.[3] ?? 0), counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0) };
   }
 
   /** Ends the runner at once (a recording that failed); its programs detach as it exits. */
@@ -291,9 +391,9 @@ export class BpfRun {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
   }
 
-  /** The record file of a CPU. */
-  recordFile(cpu: number): string {
-    return join(this.dir, `cpu${cpu}.rec`);
+  /** The record file of a CPU in buffer buf (0: bpf). */
+  recordFile(cpu: number, buf = 0): string {
+    return join(this.dir, buf ? `b${buf}-cpu${cpu}.rec` : `cpu${cpu}.rec`);
   }
 
   private failure(): LkstError {

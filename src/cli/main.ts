@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   status: async () => (await import('./commands/armed.js')).registerArmed,
   maskset: async () => (await import('./commands/maskset.js')).registerMaskset,
   handler: async () => (await import('./commands/handler.js')).registerHandler,
+  watch: async () => (await import('./commands/watch.js')).registerWatch,
   recover: async () => (await import('./commands/recover.js')).registerRecover,
   reset: async () => (await import('./commands/reset.js')).registerReset,
   features: async () => (await import('./commands/features.js')).registerFeatures,

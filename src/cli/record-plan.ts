@@ -265,7 +265,7 @@ async function bpfOptions(env: MasksetEnv, m: Maskset, req: { scoped: boolean; c
   const unavailable = detectBpf().unavailable;
   if (unavailable) {
     const fallback = withoutBpf(m, plan, unavailable);
-    warn(`the BPF engine is unavailable (${unavailable.why}): ${fallback.moved} record engine=bpf entries record on ftrace instead`);
+    warn(`the BPF engine is unavailable (${unavailable.why}): ${fallback.moved} engine=bpf entries (record, pid, filter) run on ftrace instead`);
     return { options: {}, maskset: fallback.maskset };
   }
   // Generating the program checks every key field against its event's format and every switch's target, before anything runs.

@@ -1,7 +1,7 @@
 import { bufferStopOps, bufferSwitchOps } from '../buffers/switch.js';
 import { ParamError } from './params.js';
 import type { HandlerDefinition, KernelOp, ParamSpec } from './types.js';
-import { countHandler, rateHandler, sampleHandler } from './bpf.js';
+import { alertHandler, countHandler, rateHandler, routeHandler, sampleHandler } from './bpf.js';
 
 const IF: ParamSpec = { type: 'filter', description: 'act only when this filter expression on the event fields holds' };
 const COUNT: ParamSpec = { type: 'int', description: 'act only the first N times (0 = every time)' };
@@ -27,16 +27,20 @@ function trigger(command: string, params: Readonly<Record<string, unknown>>): Ke
 
 const ENABLE: KernelOp = { kind: 'enable' };
 
+const ENGINE: ParamSpec = { type: 'string', default: 'ftrace', description: "ftrace (the instance's ring buffer) or bpf (a BPF program records into the trace's buffer bpf)" };
+
+/** Whether the entry asks for the BPF engine (engine=bpf); anything but ftrace or bpf is refused. */
+function onBpf(params: Readonly<Record<string, unknown>>): boolean {
+  const engine = params['engine'];
+  if (engine !== 'bpf' && engine !== 'ftrace') throw new ParamError(`engine=${String(engine)}: expected ftrace or bpf`);
+  return engine === 'bpf';
+}
+
 export const recordHandler: HandlerDefinition = {
   name: 'record',
   description: 'record the event',
-  params: { engine: { type: 'string', default: 'ftrace', description: "ftrace (the instance's ring buffer) or bpf (a BPF program copies the record into the trace's buffer bpf)" } },
-  apply(ctx) {
-    const engine = ctx.params['engine'];
-    if (engine === 'bpf') return [{ kind: 'bpf', handler: 'record', params: {} }];
-    if (engine !== 'ftrace') throw new ParamError(`engine=${String(engine)}: expected ftrace or bpf`);
-    return [ENABLE];
-  },
+  params: { engine: ENGINE },
+  apply: (ctx) => (onBpf(ctx.params) ? [{ kind: 'bpf', handler: 'record', params: {} }] : [ENABLE]),
 };
 
 export const pidHandler: HandlerDefinition = {
@@ -45,8 +49,14 @@ export const pidHandler: HandlerDefinition = {
   params: {
     pids: { type: 'int-list', required: true, description: 'process ids, comma-separated' },
     follow: { type: 'bool', default: 'false', description: 'also record children forked later (needs every recorded event on the same pids)' },
+    engine: ENGINE,
   },
-  apply: (ctx) => [{ kind: 'enable' }, { kind: 'pids', pids: ctx.params['pids'] as number[], follow: ctx.params['follow'] === true }],
+  apply(ctx) {
+    const pids = ctx.params['pids'] as number[];
+    const follow = ctx.params['follow'] === true;
+    if (onBpf(ctx.params)) return [{ kind: 'bpf', handler: 'record', params: { pids, follow } }];
+    return [{ kind: 'enable' }, { kind: 'pids', pids, follow }];
+  },
 };
 
 /** Events naming a second task besides the current one (common_pid), which set_event_pid also lets through. */
@@ -70,8 +80,11 @@ export function pidFilter(tracepoint: string, pids: readonly number[]): string {
 export const filterHandler: HandlerDefinition = {
   name: 'filter',
   description: "record the event when an expression on its fields holds (the kernel's filter syntax)",
-  params: { expr: { type: 'filter', required: true, description: 'e.g. "prev_pid == 1 && next_comm ~ \\"sh*\\""' } },
-  apply: (ctx) => [{ kind: 'enable' }, { kind: 'filter', expr: ctx.params['expr'] as string }],
+  params: { expr: { type: 'filter', required: true, description: 'e.g. "prev_pid == 1 && next_comm ~ \\"sh*\\""' }, engine: ENGINE },
+  apply(ctx) {
+    const expr = ctx.params['expr'] as string;
+    return onBpf(ctx.params) ? [{ kind: 'bpf', handler: 'record', params: { expr } }] : [{ kind: 'enable' }, { kind: 'filter', expr }];
+  },
 };
 
 export const stackHandler: HandlerDefinition = {
@@ -122,11 +135,10 @@ export const switchHandler: HandlerDefinition = {
     const buffer = str(ctx.params['buffer']);
     const to = str(ctx.params['to']);
     if (!to === !buffer) throw new ParamError('give to=MASKSET or buffer=NAME (one of them)');
-    if (ctx.params['engine'] === 'bpf') {
+    if (onBpf(ctx.params)) {
       if (!to) throw new ParamError('engine=bpf switches to=MASKSET (a maskset of handlers on BPF)');
       return [{ kind: 'bpf', handler: 'switch', params: { to } }];
     }
-    if (ctx.params['engine'] !== 'ftrace') throw new ParamError(`engine=${String(ctx.params['engine'])}: expected ftrace or bpf`);
     if (buffer) return [...(ctx.params['record'] === true ? [ENABLE] : []), ...bufferSwitchOps(undefined, buffer, when(ctx.params))];
     const now = ctx.recordedBy(ctx.maskset);
     const next = ctx.recordedBy(to!);
@@ -151,4 +163,4 @@ export const switchHandler: HandlerDefinition = {
   },
 };
 
-export const BUILTIN_HANDLERS: readonly HandlerDefinition[] = [recordHandler, pidHandler, filterHandler, stackHandler, switchHandler, stopHandler, countHandler, sampleHandler, rateHandler];
+export const BUILTIN_HANDLERS: readonly HandlerDefinition[] = [recordHandler, pidHandler, filterHandler, stackHandler, switchHandler, stopHandler, countHandler, sampleHandler, rateHandler, routeHandler, alertHandler];

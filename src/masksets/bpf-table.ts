@@ -52,10 +52,11 @@ export function bpfTable(plan: KernelPlan, env: CompileEnv): BpfTable {
  */
 export function withoutBpf(m: Maskset, plan: KernelPlan, why: { why: string; fix: string }): { maskset: Maskset; moved: number } {
   const onlyBpf = plan.bpf?.find((e) => e.handler !== 'record');
+  // record, pid and filter with engine=bpf have the same meaning on ftrace.
   if (onlyBpf) throw new LkstError(`${onlyBpf.from}: ${onlyBpf.handler} runs only on BPF, which is unavailable here (${why.why})`, why.fix);
   let moved = 0;
   const entries = m.entries.map((e) => {
-    if (e.handler !== 'record' || e.params['engine'] !== 'bpf') return e;
+    if (!['record', 'pid', 'filter'].includes(e.handler) || e.params['engine'] !== 'bpf') return e;
     moved++;
     const { engine: _, ...params } = e.params;
     return { ...e, params };

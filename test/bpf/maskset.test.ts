@@ -128,13 +128,22 @@ test('without the BPF engine (LKST_NO_BPF), record engine=bpf records on ftrace,
     const file = join(dir, 'r.dat');
     const r = lkst(['record', '-m', 'rec', '-o', file, '--', 'sh', '-c', 'exec true'], { env });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /^lkst: the BPF engine is unavailable \(LKST_NO_BPF is set\): 1 record engine=bpf entries record on ftrace instead$/m);
+    assert.match(r.stderr, /^lkst: the BPF engine is unavailable \(LKST_NO_BPF is set\): 1 engine=bpf entries \(record, pid, filter\) run on ftrace instead$/m);
     const st = JSON.parse(lkst(['stats', '--json', file], { env }).stdout) as { byEvent: { event: string; count: number }[]; buffers: { buffer: string }[] };
     assert.ok((st.byEvent.find((e) => e.event === 'sched:sched_process_exec')?.count ?? 0) >= 1, 'the exec is recorded (on ftrace)');
     assert.ok(!st.buffers.some((b) => b.buffer === 'bpf'), 'no buffer bpf');
     const c = lkst(['record', '-m', 'cnt', '-o', file, '--', 'true'], { env });
     assert.ok(isOneLineError(c), c.stderr);
     assert.match(c.stderr, /cnt\.maskset:1 .*count runs only on BPF, which is unavailable here \(LKST_NO_BPF is set\)/);
+    // pid and filter with engine=bpf mean the same on ftrace; route exists only on BPF.
+    writeFileSync(join(dir, 'etc', 'masksets', 'pf.maskset'), `sched:sched_process_exec filter expr="pid > 0" engine=bpf\nsched:sched_process_exit pid pids=${process.pid} engine=bpf\n`);
+    const pf = lkst(['record', '-m', 'pf', '-o', file, '--', 'sh', '-c', 'exec true'], { env });
+    assert.equal(pf.status, 0, pf.stderr);
+    assert.match(pf.stderr, /2 engine=bpf entries \(record, pid, filter\) run on ftrace instead/);
+    writeFileSync(join(dir, 'etc', 'masksets', 'rt.maskset'), 'sched:sched_process_exec route buffer=x pids=1\n');
+    const rt = lkst(['record', '-m', 'rt', '-o', file, '--', 'true'], { env });
+    assert.ok(isOneLineError(rt), rt.stderr);
+    assert.match(rt.stderr, /rt\.maskset:1 .*route runs only on BPF/);
     assert.match(lkst(['features'], { env }).stdout, /no {3}BPF handlers: LKST_NO_BPF is set/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
