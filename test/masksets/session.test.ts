@@ -46,7 +46,7 @@ test('switch changes only what differs, marks the trace, and the shared event ru
     await withWorkers(inst, 1, async (w) => {
       await w.run('mixed', 'in-a', 10);
       const out = await masksetSwitch({ name: 'b' });
-      assert.match(out, /^switched a -> b: 2 changes in [\d.]+ us/);
+      assert.match(out, /^switched a -> b: 2 changes in [\d.]+ us/m);
       await w.run('mixed', 'in-b', 10);
       await w.run('kill', 'kill', 1);
       const recs = readRecords(inst);
@@ -221,7 +221,7 @@ test('a recorder that announces its instance can be switched from elsewhere, and
     const a = env.store.load('a');
     const { plan } = await applyMaskset(inst, a, { env });
     announceTrace(inst, a, plan);
-    assert.match(await masksetSwitch({ name: 'b' }), /^switched a -> b/);
+    assert.match(await masksetSwitch({ name: 'b' }), /^switched a -> b/m);
     assert.deepEqual(inst.enabledEvents().sort(), [GETPPID, KILL].sort());
     forgetTrace(inst);
     assert.equal(readState(), undefined);
