@@ -109,8 +109,9 @@ export class KdumpDump implements PhysMemory {
     if (data.length < size) { this.lastMiss = 'truncated'; return undefined; }
     let page: Buffer;
     try {
-      if (flags & ZLIB) page = inflateSync(data);
-      else if (flags & ZSTD) page = Buffer.from(zstdDecompress(data));
+      // Output room for one page and a little: the default 16 KiB chunk per call was most of the cost.
+      if (flags & ZLIB) page = inflateSync(data, { chunkSize: this.blockSize + 64, maxOutputLength: this.blockSize });
+      else if (flags & ZSTD) { const u = zstdDecompress(data); page = Buffer.from(u.buffer, u.byteOffset, u.byteLength); }
       else if (flags & (LZO | SNAPPY)) {
         throw dumpError(`kdump page compressed with ${flags & LZO ? 'LZO' : 'snappy'}, which lkst cannot read`, 'convert the dump with makedumpfile -c (zlib) or --zstd, or to ELF with makedumpfile -E');
       } else page = data;
