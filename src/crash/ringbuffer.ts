@@ -1,7 +1,7 @@
 // Reads one ftrace ring buffer (struct trace_buffer) out of the dead kernel: per CPU, the pages in
 // reading order (reader page, then head page around the ring to the commit page).
 import type { Kernel, KObj } from './kernel.js';
-import { checkPages, pageFacts, type PageFacts } from './page-check.js';
+import { type CheckedPage, checkPages, pageFacts, type PageFacts } from './page-check.js';
 import { markLost, unreadPart } from './page-fix.js';
 import { PageRuns } from './page-runs.js';
 
@@ -30,6 +30,8 @@ export interface CpuPages {
    */
   damageLost?: number;
   problems: string[];
+  /** What each page holds (records, times, event ids), as the damage checks found it; absent when the pages were not settled. */
+  checked?: CheckedPage[];
 }
 
 export interface RingBuffer {
@@ -163,9 +165,11 @@ function dropDamaged(res: CpuPages, pageSize: number, changed: Map<number, Buffe
   const addrs: bigint[] = [];
   const kept = new Map<number, Buffer>();
   const newIndex: number[] = [];
+  res.checked = [];
   check.pages.forEach((c, i) => {
     newIndex[i] = addrs.length;
     if (c.keep === 'drop') return;
+    res.checked!.push(c);
     if (c.page) kept.set(addrs.length, c.page);
     else if (changed.has(i)) kept.set(addrs.length, changed.get(i)!);
     addrs.push(res.pageAddrs[i]!);
