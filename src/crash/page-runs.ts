@@ -1,7 +1,7 @@
 // A CPU's ring-buffer pages read in runs: the kernel allocates them one after another, so in
 // reading order they mostly lie next to each other in physical memory (descending, on the 6.1
 // dumps measured). One read of the dump then serves dozens of pages instead of one each.
-import type { X86Memory } from './x86_64.js';
+import { X86Memory } from './x86_64.js';
 
 /** Pages per read at most (256 KiB of 4 KiB pages): what a sequential pass holds at a time. */
 const RUN_PAGES = 64;
@@ -22,7 +22,7 @@ export class PageRuns {
 
   /** The page at va, undefined when the dump lacks any of it (mem.tryRead says why). */
   tryRead(va: bigint): Buffer | undefined {
-    const i = this.slot.get(va);
+    const i = X86Memory.keepPages ? this.slot.get(va) : undefined;
     if (i === undefined) return this.mem.tryRead(va, this.pageSize);
     const r = this.run && i >= this.run.first && i < this.run.first + this.run.count ? this.run : this.load(i);
     if (!r?.buf) return this.mem.tryRead(va, this.pageSize);

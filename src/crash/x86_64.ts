@@ -17,6 +17,12 @@ const TABLE_CACHE = 4096;
 const SMALL_CACHE = 1024;
 
 export class X86Memory {
+  /**
+   * Whether page-table pages, pages small reads come from, and runs of ring pages are read whole
+   * and kept. Off, every read the readers make reaches the dump as it is (the fuzz test learns
+   * where in a dump they parse that way).
+   */
+  static keepPages = true;
   readonly levels: 4 | 5;
   readonly physBase: bigint;
   readonly kernelImageSize: bigint;
@@ -70,7 +76,7 @@ export class X86Memory {
   }
 
   private entry(table: number, idx: number): bigint | undefined {
-    let t = this.tables.get(table);
+    let t = X86Memory.keepPages ? this.tables.get(table) : null;
     if (t === undefined) {
       if (this.tables.size >= TABLE_CACHE) this.tables.clear();
       // A table page the dump lacks as a whole may still have the one entry (an odd segment edge).
@@ -92,7 +98,7 @@ export class X86Memory {
     if (!Number.isSafeInteger(len) || len < 0 || len > MAX_KERNEL_READ) {
       throw dumpError(`implausible length ${len} for a read at 0x${va.toString(16)} (a corrupt count or bound in the dump)`, 'the kernel state is damaged here; recover from an intact copy of the dump');
     }
-    if (len > 0 && len < PAGE) {
+    if (len > 0 && len < PAGE && X86Memory.keepPages) {
       const hit = this.small(va, len);
       if (hit) return hit;
     }
