@@ -87,9 +87,12 @@ export class Btf {
     return (this.decoded[id] ??= this.decode(id));
   }
 
-  /** The first type of a kind that pred accepts, by id; -1 when none. */
-  find(kind: Kind, pred: (t: BtfType) => boolean): number {
-    for (let id = 1; id < this.count; id++) if (this.kinds[id] === kind && pred(this.type(id)!)) return id;
+  /** The anonymous struct whose members have exactly these names, in order; -1 when none. Only candidates are decoded. */
+  anonymousStruct(members: readonly string[]): number {
+    for (let id = 1; id < this.count; id++) {
+      if (this.kinds[id] !== Kind.STRUCT || this.nameOffs[id] !== 0 || (this.raw.readUInt32LE(this.at[id]! + 4) & 0xffff) !== members.length) continue;
+      if (this.type(id)!.members!.every((m, i) => m.name === members[i])) return id;
+    }
     return -1;
   }
 

@@ -32,8 +32,7 @@ function clockName(k: Kernel, id: number): string {
   const fallback = id === 0 ? 'local' : `clock${id}`;
   const sym = k.syms.get('trace_clocks');
   if (!sym) return fallback;
-  const t = k.btf.find(Kind.STRUCT, (t) => !t.name && t.members?.length === 3 &&
-    t.members[0].name === 'func' && t.members[1].name === 'name' && t.members[2].name === 'in_ns');
+  const t = k.btf.anonymousStruct(['func', 'name', 'in_ns']);
   if (t < 0) return fallback;
   const size = k.btf.sizeOf(t);
   const nameOff = k.btf.type(t)!.members![1].bitOffset / 8;
