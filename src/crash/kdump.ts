@@ -128,10 +128,12 @@ export class KdumpDump implements PhysMemory {
    * one of their data (makedumpfile writes pages in frame order, so a run's data lies together).
    * Pages it skips (cache full, data apart, LZO, corrupt) are left to page(), which says why.
    */
-  prefetch(paddr: number, len: number): void {
+  prefetch(paddrs: readonly number[], len: number): void {
     const want: number[] = [];
-    for (let pfn = Math.ceil(paddr / this.blockSize); pfn < Math.floor((paddr + len) / this.blockSize); pfn++) {
-      if (pfn < this.maxMapnr && this.bit(this.dumped, pfn) && !this.cache.has(pfn)) want.push(pfn);
+    for (const paddr of paddrs) {
+      for (let pfn = Math.ceil(paddr / this.blockSize); pfn < Math.floor((paddr + len) / this.blockSize); pfn++) {
+        if (pfn < this.maxMapnr && this.bit(this.dumped, pfn) && !this.cache.has(pfn) && !want.includes(pfn)) want.push(pfn);
+      }
     }
     if (!want.length || this.cache.size + want.length > CACHE_PAGES) return;
     const idx = want.map((pfn) => this.descIndex(pfn));
@@ -143,7 +145,7 @@ export class KdumpDump implements PhysMemory {
     const sizes = at.map((o) => descs.readUInt32LE(o + 8));
     const start = Math.min(...offs);
     const span = Math.max(...offs.map((o, k) => o + sizes[k]!)) - start;
-    if (start < 0 || span > SPAN_SLACK * sizes.reduce((a, b) => a + b, 0) || span > SPAN_SLACK * len) return;
+    if (start < 0 || span > SPAN_SLACK * sizes.reduce((a, b) => a + b, 0) || span > SPAN_SLACK * want.length * this.blockSize) return;
     const data = this.file.read(start, span);
     want.forEach((pfn, k) => {
       const flags = descs.readUInt32LE(at[k]! + 12);

@@ -54,7 +54,8 @@ export class PageRuns {
     }
     const base = step < 0 ? start + step * (count - 1) : start;
     const phys = this.mem.phys;
-    if (phys.prefetch) phys.prefetch(base, count * this.pageSize);
+    // In reading order: a dump keeping pages keeps them in that order, so a run is one piece of its memory.
+    if (phys.prefetch) phys.prefetch(Array.from({ length: count }, (_, k) => start + step * k), this.pageSize);
     const buf = phys.prefetch ? undefined : phys.read(base, count * this.pageSize);
     this.run = { first: i, count, base, buf };
     return this.run;

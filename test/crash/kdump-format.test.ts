@@ -157,7 +157,7 @@ test('a run of pages made ready at once reads as page by page: corrupt and overs
   const seen = (prefetch: boolean) => {
     const d = openDump(p);
     try {
-      if (prefetch) d.prefetch!(0, pages.length * B);
+      if (prefetch) d.prefetch!(pages.map((_, i) => (pages.length - 1 - i) * B), B);
       return pages.map((_, i) => d.read(i * B, B) ?? d.lastMiss);
     } finally {
       d.close();
@@ -166,4 +166,13 @@ test('a run of pages made ready at once reads as page by page: corrupt and overs
   const want = [good(1), good(2), 'corrupt page data', 'corrupt page data', good(5), good(6)];
   assert.deepEqual(seen(false), want);
   assert.deepEqual(seen(true), want);
+  // Kept in the order they were asked for (here descending), one after another: a run is one piece of memory.
+  const d = openDump(p);
+  try {
+    d.prefetch!([5 * B, 4 * B], B);
+    const [a, b] = [d.read(5 * B, B)!, d.read(4 * B, B)!];
+    assert.ok(a.buffer === b.buffer && a.byteOffset + B === b.byteOffset, 'pages 5 and 4 are adjacent in that order');
+  } finally {
+    d.close();
+  }
 });
