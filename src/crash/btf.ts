@@ -26,98 +26,153 @@ export interface BtfType {
 
 export interface FieldInfo { offset: number; type: number; size: number; bitSize: number; bitOffset: number }
 
+/**
+ * The kernel's BTF, read as needed: one pass notes where each type's record is (no strings, no
+ * objects); a type is decoded when first asked for, a name found in the string section when first
+ * looked up. A recovery uses a few hundred of the ~100k types.
+ */
 export class Btf {
-  readonly types: BtfType[] = [{ kind: 0 as Kind, name: 'void', sizeOrType: 0 }];
+  /** Number of types, void (id 0) included. */
+  readonly count: number;
+  private at: Uint32Array;
+  private kinds: Uint8Array;
+  private nameOffs: Uint32Array;
+  private decoded: Array<BtfType | undefined> = [{ kind: 0 as Kind, name: 'void', sizeOrType: 0 }];
   private byName = new Map<string, number[]>();
   private fieldCache = new Map<string, FieldInfo | null>();
+  private strOff: number;
+  private strLen: number;
 
-  constructor(raw: Buffer) {
+  constructor(private raw: Buffer) {
     if (raw.length < 24 || raw.readUInt16LE(0) !== 0xeb9f) throw dumpError('no BTF in the kernel image (bad magic)', 'the kernel was built without CONFIG_DEBUG_INFO_BTF; give --kernel VMLINUX with BTF');
     const hdrLen = raw.readUInt32LE(4);
     const typeOff = hdrLen + raw.readUInt32LE(8);
     const typeLen = raw.readUInt32LE(12);
-    const strOff = hdrLen + raw.readUInt32LE(16);
-    const strLen = raw.readUInt32LE(20);
-    if (typeOff + typeLen > raw.length || strOff + strLen > raw.length) throw dumpError('truncated BTF in the dump', 'recover from a complete dump');
-    const str = (o: number) => {
-      if (o === 0) return '';
-      const z = raw.indexOf(0, strOff + o);
-      return raw.toString('latin1', strOff + o, z);
-    };
+    this.strOff = hdrLen + raw.readUInt32LE(16);
+    this.strLen = raw.readUInt32LE(20);
+    if (typeOff + typeLen > raw.length || this.strOff + this.strLen > raw.length) throw dumpError('truncated BTF in the dump', 'recover from a complete dump');
+    const max = Math.floor(typeLen / 12) + 1;
+    const at = new Uint32Array(max);
+    const kinds = new Uint8Array(max);
+    const nameOffs = new Uint32Array(max);
+    let n = 1;
     let p = typeOff;
     const end = typeOff + typeLen;
     while (p < end) {
-      const name = str(raw.readUInt32LE(p));
       const info = raw.readUInt32LE(p + 4);
-      const sizeOrType = raw.readUInt32LE(p + 8);
       const vlen = info & 0xffff;
-      const kind = ((info >>> 24) & 0x1f) as Kind;
-      const kindFlag = info >>> 31 === 1;
-      p += 12;
-      const t: BtfType = { kind, name, sizeOrType };
-      switch (kind) {
-        case Kind.INT:
-          t.signed = (raw.readUInt32LE(p) >>> 24 & 1) === 1;
-          p += 4;
-          break;
-        case Kind.ARRAY:
-          t.elem = raw.readUInt32LE(p);
-          t.nelems = raw.readUInt32LE(p + 8);
-          p += 12;
-          break;
-        case Kind.STRUCT:
-        case Kind.UNION:
-          t.members = [];
-          for (let i = 0; i < vlen; i++, p += 12) {
-            const off = raw.readUInt32LE(p + 8);
-            t.members.push({
-              name: str(raw.readUInt32LE(p)), type: raw.readUInt32LE(p + 4),
-              bitOffset: kindFlag ? off & 0xffffff : off, bitSize: kindFlag ? off >>> 24 : 0,
-            });
-          }
-          break;
-        case Kind.ENUM:
-          t.enumVals = [];
-          for (let i = 0; i < vlen; i++, p += 8) t.enumVals.push([str(raw.readUInt32LE(p)), BigInt(raw.readInt32LE(p + 4))]);
-          break;
-        case Kind.ENUM64:
-          t.enumVals = [];
-          for (let i = 0; i < vlen; i++, p += 12) {
-            t.enumVals.push([str(raw.readUInt32LE(p)), (BigInt(raw.readUInt32LE(p + 8)) << 32n) | BigInt(raw.readUInt32LE(p + 4))]);
-          }
-          break;
-        case Kind.FUNC_PROTO: p += 8 * vlen; break;
-        case Kind.VAR: p += 4; break;
-        case Kind.DATASEC: p += 12 * vlen; break;
-        case Kind.DECL_TAG: p += 4; break;
-        default: break;
-      }
-      const id = this.types.length;
-      this.types.push(t);
-      if (name) {
-        const l = this.byName.get(name);
-        if (l) l.push(id); else this.byName.set(name, [id]);
-      }
+      const kind = (info >>> 24) & 0x1f;
+      at[n] = p;
+      kinds[n] = kind;
+      nameOffs[n] = raw.readUInt32LE(p);
+      n++;
+      p += 12 + extraBytes(kind, vlen);
     }
+    this.count = n;
+    this.at = at;
+    this.kinds = kinds;
+    this.nameOffs = nameOffs;
+  }
+
+  private str(o: number): string {
+    if (o === 0) return '';
+    const from = this.strOff + o;
+    const z = this.raw.indexOf(0, from);
+    return this.raw.toString('latin1', from, z);
+  }
+
+  /** Type id's description, or undefined past the last type. */
+  type(id: number): BtfType | undefined {
+    if (id < 0 || id >= this.count) return undefined;
+    return (this.decoded[id] ??= this.decode(id));
+  }
+
+  /** The anonymous struct whose members have exactly these names, in order; -1 when none. Only candidates are decoded. */
+  anonymousStruct(members: readonly string[]): number {
+    for (let id = 1; id < this.count; id++) {
+      if (this.kinds[id] !== Kind.STRUCT || this.nameOffs[id] !== 0 || (this.raw.readUInt32LE(this.at[id]! + 4) & 0xffff) !== members.length) continue;
+      if (this.type(id)!.members!.every((m, i) => m.name === members[i])) return id;
+    }
+    return -1;
+  }
+
+  private decode(id: number): BtfType {
+    const raw = this.raw;
+    let p = this.at[id]!;
+    const info = raw.readUInt32LE(p + 4);
+    const vlen = info & 0xffff;
+    const kind = ((info >>> 24) & 0x1f) as Kind;
+    const kindFlag = info >>> 31 === 1;
+    const t: BtfType = { kind, name: this.str(this.nameOffs[id]!), sizeOrType: raw.readUInt32LE(p + 8) };
+    p += 12;
+    switch (kind) {
+      case Kind.INT:
+        t.signed = (raw.readUInt32LE(p) >>> 24 & 1) === 1;
+        break;
+      case Kind.ARRAY:
+        t.elem = raw.readUInt32LE(p);
+        t.nelems = raw.readUInt32LE(p + 8);
+        break;
+      case Kind.STRUCT:
+      case Kind.UNION:
+        t.members = [];
+        for (let i = 0; i < vlen; i++, p += 12) {
+          const off = raw.readUInt32LE(p + 8);
+          t.members.push({
+            name: this.str(raw.readUInt32LE(p)), type: raw.readUInt32LE(p + 4),
+            bitOffset: kindFlag ? off & 0xffffff : off, bitSize: kindFlag ? off >>> 24 : 0,
+          });
+        }
+        break;
+      case Kind.ENUM:
+        t.enumVals = [];
+        for (let i = 0; i < vlen; i++, p += 8) t.enumVals.push([this.str(raw.readUInt32LE(p)), BigInt(raw.readInt32LE(p + 4))]);
+        break;
+      case Kind.ENUM64:
+        t.enumVals = [];
+        for (let i = 0; i < vlen; i++, p += 12) {
+          t.enumVals.push([this.str(raw.readUInt32LE(p)), (BigInt(raw.readUInt32LE(p + 8)) << 32n) | BigInt(raw.readUInt32LE(p + 4))]);
+        }
+        break;
+      default: break;
+    }
+    return t;
+  }
+
+  /** Ids of the types with this name, in id order. */
+  private named(name: string): number[] {
+    let ids = this.byName.get(name);
+    if (ids) return ids;
+    ids = [];
+    if (name) {
+      // Every place the string section holds name and its NUL: a type's name offset may also point into the tail of a longer string.
+      const needle = Buffer.from(`${name}\0`, 'latin1');
+      const offs = new Set<number>();
+      const end = this.strOff + this.strLen;
+      for (let i = this.raw.indexOf(needle, this.strOff); i >= 0 && i + needle.length <= end; i = this.raw.indexOf(needle, i + 1)) offs.add(i - this.strOff);
+      if (offs.size) for (let id = 1; id < this.count; id++) if (offs.has(this.nameOffs[id]!)) ids.push(id);
+    }
+    this.byName.set(name, ids);
+    return ids;
   }
 
   /** The id of a complete struct (or union) by name. */
   struct(name: string): number {
-    for (const id of this.byName.get(name) ?? []) {
-      const t = this.types[id];
+    for (const id of this.named(name)) {
+      const t = this.type(id)!;
       if ((t.kind === Kind.STRUCT || t.kind === Kind.UNION) && t.members) return id;
     }
     throw dumpError(`the kernel's BTF has no struct ${name}`, 'this kernel is too old or too new for lkst recover; report it with the kernel version');
   }
 
   hasStruct(name: string): boolean {
-    return (this.byName.get(name) ?? []).some((id) => this.types[id].kind === Kind.STRUCT);
+    return (this.named(name)).some((id) => this.type(id)!.kind === Kind.STRUCT);
   }
 
   /** Follows typedef/const/volatile/restrict/type_tag to the real type. */
   resolve(id: number): number {
     for (;;) {
-      const t = this.types[id];
+      const t = this.type(id);
       if (!t) return 0;
       if (t.kind === Kind.TYPEDEF || t.kind === Kind.CONST || t.kind === Kind.VOLATILE || t.kind === Kind.RESTRICT || t.kind === Kind.TYPE_TAG) id = t.sizeOrType;
       else return id;
@@ -125,7 +180,7 @@ export class Btf {
   }
 
   sizeOf(id: number): number {
-    const t = this.types[this.resolve(id)];
+    const t = this.type(this.resolve(id))!;
     switch (t.kind) {
       case Kind.PTR: return 8;
       case Kind.ARRAY: return this.sizeOf(t.elem!) * t.nelems!;
@@ -137,7 +192,7 @@ export class Btf {
   /** Size of a named int, typedef, struct or enum; 0 when unknown. */
   sizeOfNamed(name: string): number {
     const plain = name.replace(/^(struct|union|enum) /, '');
-    for (const id of this.byName.get(plain) ?? []) {
+    for (const id of this.named(plain)) {
       const s = this.sizeOf(id);
       if (s > 0) return s;
     }
@@ -145,7 +200,7 @@ export class Btf {
   }
 
   structSize(name: string): number {
-    return this.types[this.struct(name)].sizeOrType;
+    return this.type(this.struct(name))!.sizeOrType;
   }
 
   /** A member by dotted path ("array_buffer.buffer"), looking through anonymous structs and unions. */
@@ -180,7 +235,7 @@ export class Btf {
   }
 
   private findMember(id: number, name: string): { m: Member; bits: number } | null {
-    const t = this.types[id];
+    const t = this.type(id)!;
     if (!t.members) return null;
     for (const m of t.members) if (m.name === name) return { m, bits: m.bitOffset };
     for (const m of t.members) {
@@ -193,21 +248,22 @@ export class Btf {
 
   /** The value of an enumerator, from any enum (anonymous ones included). */
   enumValue(name: string): bigint | undefined {
-    for (const t of this.types) {
-      if (!t.enumVals) continue;
-      for (const [n, v] of t.enumVals) if (n === name) return v;
+    for (let id = 1; id < this.count; id++) {
+      if (this.kinds[id] !== Kind.ENUM && this.kinds[id] !== Kind.ENUM64) continue;
+      const t = this.type(id)!;
+      for (const [n, v] of t.enumVals ?? []) if (n === name) return v;
     }
     return undefined;
   }
 
   isSigned(id: number): boolean {
-    const t = this.types[this.resolve(id)];
+    const t = this.type(this.resolve(id))!;
     return t.kind === Kind.INT ? !!t.signed : t.kind === Kind.ENUM;
   }
 
   /** A C-ish name of a type, for messages and generated format text. */
   typeName(id: number): string {
-    const t = this.types[id];
+    const t = this.type(id);
     if (!t) return 'void';
     switch (t.kind) {
       case Kind.PTR: return `${this.typeName(t.sizeOrType)} *`;
@@ -219,5 +275,16 @@ export class Btf {
       case Kind.ARRAY: return `${this.typeName(t.elem!)}[${t.nelems}]`;
       default: return t.name || 'void';
     }
+  }
+}
+
+/** Bytes that follow a type's 12-byte record, by kind. */
+function extraBytes(kind: number, vlen: number): number {
+  switch (kind) {
+    case Kind.INT: case Kind.VAR: case Kind.DECL_TAG: return 4;
+    case Kind.ARRAY: return 12;
+    case Kind.STRUCT: case Kind.UNION: case Kind.ENUM64: case Kind.DATASEC: return 12 * vlen;
+    case Kind.ENUM: case Kind.FUNC_PROTO: return 8 * vlen;
+    default: return 0;
   }
 }

@@ -103,6 +103,14 @@ export class ElfDump implements PhysMemory {
   }
 
   read(paddr: number, len: number): Buffer | undefined {
+    const first = this.find(paddr);
+    // The common case, one piece with all of it in the file: the file's buffer as it is, no copy.
+    if (first && paddr + len <= first.end && paddr + len <= first.seg.paddr + first.seg.fileSize) {
+      const b = this.file.read(first.seg.fileOff + (paddr - first.seg.paddr), len);
+      if (b.length === len) return b;
+      this.lastMiss = 'truncated';
+      return undefined;
+    }
     const out = Buffer.alloc(len);
     let done = 0;
     while (done < len) {

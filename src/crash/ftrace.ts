@@ -32,11 +32,10 @@ function clockName(k: Kernel, id: number): string {
   const fallback = id === 0 ? 'local' : `clock${id}`;
   const sym = k.syms.get('trace_clocks');
   if (!sym) return fallback;
-  const t = k.btf.types.findIndex((t) => t.kind === Kind.STRUCT && !t.name && t.members?.length === 3 &&
-    t.members[0].name === 'func' && t.members[1].name === 'name' && t.members[2].name === 'in_ns');
+  const t = k.btf.anonymousStruct(['func', 'name', 'in_ns']);
   if (t < 0) return fallback;
   const size = k.btf.sizeOf(t);
-  const nameOff = k.btf.types[t].members![1].bitOffset / 8;
+  const nameOff = k.btf.type(t)!.members![1].bitOffset / 8;
   try {
     const p = k.mem.u64(sym.addr + BigInt(id * size + nameOff));
     return k.mem.cstring(p, 32) || fallback;
@@ -56,7 +55,7 @@ export function savedCmdlines(k: Kernel): string {
   const comm = k.btf.field('task_struct', 'comm').size || 16;
   const pids = k.mem.read(sc.ptr('map_cmdline_to_pid'), num * 4);
   const f = k.btf.field('saved_cmdlines_buffer', 'saved_cmdlines');
-  const namesAt = k.btf.types[k.btf.resolve(f.type)].kind === Kind.PTR ? sc.ptr('saved_cmdlines') : sc.at('saved_cmdlines');
+  const namesAt = k.btf.type(k.btf.resolve(f.type))!.kind === Kind.PTR ? sc.ptr('saved_cmdlines') : sc.at('saved_cmdlines');
   const names = k.mem.read(namesAt, num * comm);
   let out = '';
   for (let i = 0; i < num; i++) {

@@ -39,7 +39,8 @@ class Stream {
   constructor(private mem: X86Memory, private at: bigint) {}
   byte(i: number): number {
     if (i >= this.buf.length) {
-      const more = this.mem.read(this.at + BigInt(this.buf.length), 65536);
+      // Twice as much each time: the copies add up to twice the table, not its square.
+      const more = this.mem.read(this.at + BigInt(this.buf.length), Math.max(65536, this.buf.length));
       this.buf = Buffer.concat([this.buf, more]);
     }
     return this.buf[i];
@@ -58,22 +59,29 @@ export function decodeKallsyms(mem: X86Memory, info: VmcoreInfo): SymbolTable {
   let maxIdx = 0;
   for (let i = 0; i < 256; i++) maxIdx = Math.max(maxIdx, tokenIndex.readUInt16LE(i * 2));
   const tokenTable = mem.read(sym('kallsyms_token_table'), maxIdx + 256);
-  const tokens: string[] = [];
+  const tokens: Buffer[] = [];
   for (let i = 0; i < 256; i++) {
     const o = tokenIndex.readUInt16LE(i * 2);
     const z = tokenTable.indexOf(0, o);
-    tokens.push(tokenTable.toString('latin1', o, z < 0 ? tokenTable.length : z));
+    tokens.push(tokenTable.subarray(o, z < 0 ? tokenTable.length : z));
   }
   const addrs = decodeAddresses(mem, info, num);
   const names = new Stream(mem, sym('kallsyms_names'));
   const syms: KSym[] = new Array(num);
   let p = 0;
+  // Each name is spelled into one reused buffer and made a string once (adding token strings made
+  // a chain of string pieces per symbol: garbage for 150,000 symbols).
+  let spell = Buffer.allocUnsafe(1024);
   for (let i = 0; i < num; i++) {
     let len = names.byte(p++);
     if (len & 0x80) len = (len & 0x7f) | (names.byte(p++) << 7); // "big" symbols, since 6.1
-    let s = '';
-    for (let k = 0; k < len; k++) s += tokens[names.byte(p++)];
-    syms[i] = { addr: addrs[i], type: s.charAt(0), name: s.slice(1) };
+    let n = 0;
+    for (let k = 0; k < len; k++) {
+      const t = tokens[names.byte(p++)]!;
+      if (n + t.length > spell.length) spell = Buffer.concat([spell.subarray(0, n)], 2 * (n + t.length));
+      n += t.copy(spell, n);
+    }
+    syms[i] = { addr: addrs[i], type: n ? spell.toString('latin1', 0, 1) : '', name: spell.toString('latin1', 1, Math.max(1, n)) };
   }
   const table = new SymbolTable(syms);
   // Cross-check against VMCOREINFO's own addresses: a wrong decoding must not go unnoticed.

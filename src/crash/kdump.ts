@@ -1,10 +1,10 @@
 // makedumpfile's kdump-compressed format ("KDUMP   "): header, sub-header (VMCOREINFO), two
 // bitmaps (memory present, page dumped), a descriptor per dumped page, compressed page data.
-import { inflateSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { shownText } from '../base/text.js';
 import { dumpError } from './errors.js';
 import type { RandomAccess } from './file-io.js';
+import { PageInflater } from './inflate.js';
 import type { PhysMemory } from './physmem.js';
 
 const SIGNATURES = ['KDUMP   ', 'DISKDUMP'];
@@ -12,11 +12,16 @@ const DESC_SIZE = 24;
 const ZLIB = 0x1, LZO = 0x2, SNAPPY = 0x4, ZSTD = 0x20;
 const PREFIX_BYTES = 64;
 /**
- * Decompressed pages kept (96 MiB of 4 KiB pages): a recovery reads each ring-buffer page three
- * times (checked, summarised, written); kept, each is inflated once. Up to 96 MiB of ring pages
- * in all fit (a 1 GiB guest with 32 MiB per CPU: 54 MiB).
+ * Decompressed pages kept (96 MiB of 4 KiB pages): a recovery reads each ring-buffer page several
+ * times (checked, written); kept, each is inflated once. Pages are kept in the order first read
+ * and never dropped, so a page handed out stays as it is, and passes over more ring pages than
+ * fit still find the first 96 MiB of them (dropping the oldest would find none).
  */
 const CACHE_PAGES = 24576;
+/** Pages per slab of the cache (1 MiB of 4 KiB pages): allocated as the cache fills. */
+const SLAB_PAGES = 256;
+/** A prefetch reads the compressed pages of a run at once when they lie this close together in the file. */
+const SPAN_SLACK = 4;
 
 export function isKdump(head: Buffer): boolean {
   return head.length >= 8 && SIGNATURES.includes(head.toString('latin1', 0, 8));
@@ -34,7 +39,10 @@ export class KdumpDump implements PhysMemory {
   private dumped: Buffer;
   private prefix: Uint32Array;
   private descStart: number;
-  private cache = new Map<number, Buffer>();
+  /** Cached pages: pfn → slot in the slabs. */
+  private cache = new Map<number, number>();
+  private slabs: Buffer[] = [];
+  private inflater = new PageInflater();
 
   constructor(private file: RandomAccess, format = 'kdump') {
     this.format = format;
@@ -73,6 +81,7 @@ export class KdumpDump implements PhysMemory {
     this.maxMapnr = Math.min(this.maxMapnr, this.dumped.length * 8);
     this.maxAddress = this.maxMapnr * this.blockSize;
     this.descStart = bmOff + bmLen;
+
     // Dumped-page counts before every PREFIX_BYTES of the bitmap: pfn → descriptor index.
     this.prefix = new Uint32Array(Math.ceil(this.dumped.length / PREFIX_BYTES) + 1);
     let n = 0;
@@ -95,7 +104,7 @@ export class KdumpDump implements PhysMemory {
 
   private page(pfn: number): Buffer | undefined {
     const hit = this.cache.get(pfn);
-    if (hit) return hit;
+    if (hit !== undefined) return this.slot(hit);
     if (pfn >= this.maxMapnr || !this.bit(this.dumped, pfn)) {
       this.lastMiss = pfn < this.maxMapnr && this.bit(this.present, pfn) ? 'filtered' : 'not in dump';
       return undefined;
@@ -107,22 +116,71 @@ export class KdumpDump implements PhysMemory {
     const flags = d.readUInt32LE(12);
     const data = this.file.read(off, size);
     if (data.length < size) { this.lastMiss = 'truncated'; return undefined; }
-    let page: Buffer;
-    try {
-      if (flags & ZLIB) page = inflateSync(data);
-      else if (flags & ZSTD) page = Buffer.from(zstdDecompress(data));
-      else if (flags & (LZO | SNAPPY)) {
-        throw dumpError(`kdump page compressed with ${flags & LZO ? 'LZO' : 'snappy'}, which lkst cannot read`, 'convert the dump with makedumpfile -c (zlib) or --zstd, or to ELF with makedumpfile -E');
-      } else page = data;
-    } catch (e) {
-      if ((e as { name?: string }).name === 'LkstError') throw e;
-      this.lastMiss = 'corrupt page data';
-      return undefined;
-    }
-    if (page.length !== this.blockSize) { this.lastMiss = 'corrupt page data'; return undefined; }
-    if (this.cache.size >= CACHE_PAGES) this.cache.delete(this.cache.keys().next().value as number);
-    this.cache.set(pfn, page);
+    const slot = this.cache.size < CACHE_PAGES ? this.cache.size : -1;
+    const page = slot >= 0 ? this.slot(slot) : Buffer.allocUnsafe(this.blockSize);
+    if (!this.decompress(data, flags, page)) { this.lastMiss = 'corrupt page data'; return undefined; }
+    if (slot >= 0) this.cache.set(pfn, slot);
     return page;
+  }
+
+  /**
+   * Inflates the run's pages not yet kept into the cache, with one read of their descriptors and
+   * one of their data (makedumpfile writes pages in frame order, so a run's data lies together).
+   * Pages it skips (cache full, data apart, LZO, corrupt) are left to page(), which says why.
+   */
+  prefetch(paddrs: readonly number[], len: number): void {
+    const want: number[] = [];
+    for (const paddr of paddrs) {
+      for (let pfn = Math.ceil(paddr / this.blockSize); pfn < Math.floor((paddr + len) / this.blockSize); pfn++) {
+        if (pfn < this.maxMapnr && this.bit(this.dumped, pfn) && !this.cache.has(pfn) && !want.includes(pfn)) want.push(pfn);
+      }
+    }
+    if (!want.length || this.cache.size + want.length > CACHE_PAGES) return;
+    const idx = want.map((pfn) => this.descIndex(pfn));
+    const lo = Math.min(...idx);
+    const descs = this.file.read(this.descStart + lo * DESC_SIZE, (Math.max(...idx) - lo + 1) * DESC_SIZE);
+    const at = idx.map((i) => (i - lo) * DESC_SIZE);
+    if (at.some((o) => o + DESC_SIZE > descs.length)) return;
+    const offs = at.map((o) => Number(descs.readBigInt64LE(o)));
+    const sizes = at.map((o) => descs.readUInt32LE(o + 8));
+    const start = Math.min(...offs);
+    const span = Math.max(...offs.map((o, k) => o + sizes[k]!)) - start;
+    if (start < 0 || span > SPAN_SLACK * sizes.reduce((a, b) => a + b, 0) || span > SPAN_SLACK * want.length * this.blockSize) return;
+    const data = this.file.read(start, span);
+    want.forEach((pfn, k) => {
+      const flags = descs.readUInt32LE(at[k]! + 12);
+      const from = offs[k]! - start;
+      if (flags & (LZO | SNAPPY) || from + sizes[k]! > data.length) return;
+      const slot = this.cache.size;
+      if (this.decompress(data.subarray(from, from + sizes[k]!), flags, this.slot(slot))) this.cache.set(pfn, slot);
+    });
+  }
+
+  /** Fills page (one block) from a descriptor's data; false when the data is corrupt. */
+  private decompress(data: Buffer, flags: number, page: Buffer): boolean {
+    if (flags & ZLIB) return this.inflater.inflateInto(data, page);
+    if (flags & (LZO | SNAPPY)) {
+      throw dumpError(`kdump page compressed with ${flags & LZO ? 'LZO' : 'snappy'}, which lkst cannot read`, 'convert the dump with makedumpfile -c (zlib) or --zstd, or to ELF with makedumpfile -E');
+    }
+    let out: Uint8Array = data;
+    if (flags & ZSTD) {
+      try {
+        out = zstdDecompress(data);
+      } catch {
+        return false;
+      }
+    }
+    if (out.length !== this.blockSize) return false;
+    page.set(out);
+    return true;
+  }
+
+  /** Cache slot i: a view of its slab, allocated when first used. */
+  private slot(i: number): Buffer {
+    const slab = Math.floor(i / SLAB_PAGES);
+    const b = (this.slabs[slab] ??= Buffer.allocUnsafe(SLAB_PAGES * this.blockSize));
+    const at = (i % SLAB_PAGES) * this.blockSize;
+    return b.subarray(at, at + this.blockSize);
   }
 
   read(paddr: number, len: number): Buffer | undefined {

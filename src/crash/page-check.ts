@@ -21,9 +21,18 @@ export interface CheckedPage {
   records: number;
   /** Time of the last record kept (NaN: none). */
   lastTs: number;
+  /** Time of the first record kept, and the earliest and latest of them (NaN: none). */
+  firstTs: number;
+  minTs: number;
+  maxTs: number;
+  /** Event ids of the records kept, each once, in the order first seen. */
+  ids: number[];
   /** Why it was cut or dropped. */
   damage?: string;
 }
+
+/** A page dropped whole. */
+const NOTHING_KEPT = { keep: 'drop', records: 0, lastTs: NaN, firstTs: NaN, minTs: NaN, maxTs: NaN, ids: [] } as const satisfies CheckedPage;
 
 /** What one look at a page found (its records checked against all but the next page's time). */
 export interface PageFacts extends CheckedPage {
@@ -67,6 +76,10 @@ export function checkRecords(page: Buffer, pageSize: number, until?: bigint, kno
   const max = until === undefined ? Infinity : Number(until) + TS_SLACK;
   let records = 0;
   let lastTs = NaN;
+  let firstTs = NaN;
+  let minTs = Infinity;
+  let maxTs = -Infinity;
+  const ids: number[] = [];
   let end = PAGE_HEADER_SIZE;
   let damage: string | undefined;
   try {
@@ -80,30 +93,39 @@ export function checkRecords(page: Buffer, pageSize: number, until?: bigint, kno
         damage = `a record of event id ${len < 2 ? '?' : page.readUInt16LE(off)}, which the kernel did not have`;
         return;
       }
-      records++;
+      if (!records++) firstTs = ts;
       lastTs = ts;
+      if (ts < minTs) minTs = ts;
+      if (ts > maxTs) maxTs = ts;
+      const id = page.readUInt16LE(off);
+      if (!ids.includes(id)) ids.push(id);
       end = off + len + ((4 - (len % 4)) % 4);
     });
   } catch (e) {
     if (!(e instanceof CorruptPageError)) throw e;
     damage = e.message;
   }
-  if (!damage) return { keep: 'whole', records, lastTs };
-  if (records === 0) return { keep: 'drop', records, lastTs, damage };
+  const seen = { records, lastTs, firstTs, minTs: records ? minTs : NaN, maxTs: records ? maxTs : NaN, ids };
+  if (!damage) return { keep: 'whole', ...seen };
+  if (records === 0) return { keep: 'drop', ...seen, damage };
   const out = Buffer.from(page);
   out.writeBigUInt64LE(BigInt(end - PAGE_HEADER_SIZE), 8);
   out.fill(0, end);
-  return { keep: 'cut', page: out, records, lastTs, damage };
+  return { keep: 'cut', page: out, ...seen, damage };
 }
 
 /** The first look at a page, made while it is read anyway: nothing of it is kept but these facts. */
 export function pageFacts(page: Buffer, pageSize: number, knownIds?: Set<number>): PageFacts {
   const h = header(page);
   if (h.commit > BigInt(pageSize - PAGE_HEADER_SIZE)) {
-    return { ...h, keep: 'drop', records: 0, lastTs: NaN, damage: `page commit ${h.commit} exceeds the page size ${pageSize}` };
+    return { ...h, ...NOTHING_KEPT, damage: `page commit ${h.commit} exceeds the page size ${pageSize}` };
   }
-  const c = checkRecords(page, pageSize, undefined, knownIds);
-  return { ...h, ...c, page: undefined };
+  // Filled in, not spread into a new object: this runs for every ring page.
+  const c = checkRecords(page, pageSize, undefined, knownIds) as PageFacts;
+  c.ts = h.ts;
+  c.commit = h.commit;
+  c.page = undefined;
+  return c;
 }
 
 export interface PageCheck {
@@ -134,7 +156,7 @@ export function checkPages(facts: readonly PageFacts[], pageSize: number, read: 
     const f = facts[i]!;
     let c: CheckedPage;
     if (!goodSet.has(i)) {
-      c = { keep: 'drop', records: 0, lastTs: NaN, damage: f.commit > limit ? f.damage : `page time ${f.ts} is out of order with its neighbours` };
+      c = { ...NOTHING_KEPT, damage: f.commit > limit ? f.damage : `page time ${f.ts} is out of order with its neighbours` };
     } else {
       const next = good[++g];
       const until = next === undefined ? undefined : facts[next]!.ts;

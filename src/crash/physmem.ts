@@ -14,6 +14,12 @@ export interface PhysMemory {
   read(paddr: number, len: number): Buffer | undefined;
   /** Fills buf from paddr into memory the caller reuses; false as read() gives undefined. Long scans use it when there. */
   readInto?(paddr: number, buf: Buffer): boolean;
+  /**
+   * Makes the pages at these addresses (len bytes each, in the order they will be read) ready for
+   * the whole-page reads that follow, in one read of the file (dumps that decompress pages and keep
+   * them); a hint, never an error.
+   */
+  prefetch?(paddrs: readonly number[], len: number): void;
   /** Why the last read() returned undefined. */
   readonly lastMiss: string;
   /** Physical ranges present, for memory scans. */

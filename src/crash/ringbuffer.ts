@@ -1,8 +1,9 @@
 // Reads one ftrace ring buffer (struct trace_buffer) out of the dead kernel: per CPU, the pages in
 // reading order (reader page, then head page around the ring to the commit page).
 import type { Kernel, KObj } from './kernel.js';
-import { checkPages, pageFacts, type PageFacts } from './page-check.js';
+import { type CheckedPage, checkPages, pageFacts, type PageFacts } from './page-check.js';
 import { markLost, unreadPart } from './page-fix.js';
+import { PageRuns } from './page-runs.js';
 
 export interface CpuPages {
   cpu: number;
@@ -29,6 +30,8 @@ export interface CpuPages {
    */
   damageLost?: number;
   problems: string[];
+  /** What each page holds (records, times, event ids), as the damage checks found it; absent when the pages were not settled. */
+  checked?: CheckedPage[];
 }
 
 export interface RingBuffer {
@@ -69,9 +72,10 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number, knownIds?: 
   /** Where pages with no events were: damage only if the kernel's counters miss events. */
   const empties: number[] = [];
   const facts: PageFacts[] = [];
+  let runs: PageRuns | undefined;
   const res: CpuPages = {
     cpu, pageCount: 0, pageAddrs: [],
-    page: (i) => changed.get(i) ?? k.mem.read(res.pageAddrs[i], pageSize),
+    page: (i) => changed.get(i) ?? runs!.read(res.pageAddrs[i]!),
     entries: Number(cb.num('entries')), overrun: Number(cb.num('overrun')),
     commitOverrun: Number(cb.num('commit_overrun')), dropped: Number(cb.num('dropped_events')),
     read: Number(cb.num('read')), nrPages: Number(cb.num('nr_pages')), missingPages: 0, damagedPages: 0,
@@ -79,30 +83,36 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number, knownIds?: 
   };
   const commitPage = cb.ptr('commit_page');
   const readerPage = cb.ptr('reader_page');
+  /** The pages in reading order (data address; the reader page's read offset), read once all are known. */
+  const queued: Array<{ data: bigint; read?: number }> = [];
   const addPage = (bpAddr: bigint, whole: boolean): void => {
     const bp = k.obj(bpAddr, 'buffer_page');
-    const data = bp.ptr('page');
-    const page = k.mem.tryRead(data, pageSize);
-    if (!page) { res.missingPages++; gaps.push(res.pageCount); return; }
-    const commit = page.readUInt32LE(8) & 0xfffff;
-    if (commit === 0) {
-      // Between the head and the commit page every page holds events: an empty one may be a zeroed page.
-      if (whole) empties.push(res.pageCount);
-      return;
+    queued.push({ data: bp.ptr('page'), read: whole ? undefined : bp.int('read') });
+  };
+  const readPages = (): void => {
+    runs = new PageRuns(k.mem, queued.map((q) => q.data), pageSize);
+    for (const { data, read } of queued) {
+      const page = runs.tryRead(data);
+      if (!page) { res.missingPages++; gaps.push(res.pageCount); continue; }
+      const commit = page.readUInt32LE(8) & 0xfffff;
+      if (commit === 0) {
+        // Between the head and the commit page every page holds events: an empty one may be a zeroed page.
+        if (read === undefined) empties.push(res.pageCount);
+        continue;
+      }
+      let kept = page;
+      if (read !== undefined) {
+        // The reader page may be half consumed: keep only what a reader had not taken yet.
+        const keep = unreadPart(page, pageSize, read);
+        if (!keep) continue;
+        if (read > 0) changed.set(res.pageCount, keep);
+        kept = keep;
+      }
+      // Looked at now, while it is in hand: a dump may have to decompress it for every read.
+      facts.push(pageFacts(kept, pageSize, knownIds));
+      res.pageAddrs.push(data);
+      res.pageCount++;
     }
-    let kept = page;
-    if (!whole) {
-      // The reader page may be half consumed: keep only what a reader had not taken yet.
-      const read = bp.int('read');
-      const keep = unreadPart(page, pageSize, read);
-      if (!keep) return;
-      if (read > 0) changed.set(res.pageCount, keep);
-      kept = keep;
-    }
-    // Looked at now, while it is in hand: a dump may have to decompress it for every read.
-    facts.push(pageFacts(kept, pageSize, knownIds));
-    res.pageAddrs.push(data);
-    res.pageCount++;
   };
   if (readerPage) addPage(readerPage, false);
 
@@ -130,13 +140,14 @@ function readCpu(k: Kernel, cb: KObj, cpu: number, pageSize: number, knownIds?: 
     res.problems.push(`cpu${cpu}: no flagged head page, used head_page`);
   }
   const at = ring.indexOf(head);
-  if (at < 0) { res.problems.push(`cpu${cpu}: head page not on the ring`); return res; }
+  if (at < 0) { res.problems.push(`cpu${cpu}: head page not on the ring`); readPages(); return res; }
   for (let n = 0; n < ring.length; n++) {
     const bp = ring[(at + n) % ring.length];
     if (bp === readerPage) continue;
     addPage(bp, true);
     if (bp === commitPage) break;
   }
+  readPages();
   dropDamaged(res, pageSize, changed, { gaps, empties, facts }, knownIds);
   return res;
 }
@@ -154,9 +165,11 @@ function dropDamaged(res: CpuPages, pageSize: number, changed: Map<number, Buffe
   const addrs: bigint[] = [];
   const kept = new Map<number, Buffer>();
   const newIndex: number[] = [];
+  res.checked = [];
   check.pages.forEach((c, i) => {
     newIndex[i] = addrs.length;
     if (c.keep === 'drop') return;
+    res.checked!.push(c);
     if (c.page) kept.set(addrs.length, c.page);
     else if (changed.has(i)) kept.set(addrs.length, changed.get(i)!);
     addrs.push(res.pageAddrs[i]!);

@@ -74,11 +74,45 @@ function dumpCpuStream(c: CpuPages, pageSize: number, statsText: string | undefi
     statsText,
     counters: lossCountersOfDump(c),
     *chunks() {
-      for (let i = 0; i < c.pageCount; i += perChunk) {
-        const n = Math.min(perChunk, c.pageCount - i);
-        if (n === 1) yield c.page(i);
-        else yield Buffer.concat(Array.from({ length: n }, (_, k) => c.page(i + k)), n * pageSize);
-      }
+      yield* pieces(c, pageSize, perChunk);
     },
   };
+}
+
+/** Pages in a row that are handed on as a view of the memory they lie in, not copied. */
+const MIN_VIEW_PAGES = 16;
+
+/**
+ * A CPU's pages in chunks of at most perChunk pages: a run of pages lying one after another in one
+ * piece of memory (a kdump's kept pages, in the order first read) as a view of it, the rest copied
+ * together.
+ */
+function* pieces(c: CpuPages, pageSize: number, perChunk: number): Generator<Buffer> {
+  let copy: Buffer[] = [];
+  let run: Buffer[] = [];
+  const flushCopy = function* () {
+    if (copy.length) yield copy.length === 1 ? copy[0]! : Buffer.concat(copy, copy.length * pageSize);
+    copy = [];
+  };
+  const endRun = function* () {
+    if (run.length >= MIN_VIEW_PAGES) {
+      yield* flushCopy();
+      yield Buffer.from(run[0]!.buffer, run[0]!.byteOffset, run.length * pageSize);
+    } else {
+      for (const p of run) {
+        copy.push(p);
+        if (copy.length === perChunk) yield* flushCopy();
+      }
+    }
+    run = [];
+  };
+  for (let i = 0; i < c.pageCount; i++) {
+    const p = c.page(i);
+    const last = run[run.length - 1];
+    const follows = last && last.length === pageSize && p.length === pageSize && p.buffer === last.buffer && p.byteOffset === last.byteOffset + pageSize;
+    if (run.length && (!follows || run.length === perChunk)) yield* endRun();
+    run.push(p);
+  }
+  yield* endRun();
+  yield* flushCopy();
 }

@@ -37,36 +37,38 @@ export interface SummaryOptions {
 export interface TailRecord { buffer: string; cpu: number; ts: number; page: Buffer; off: number; len: number }
 
 /**
- * One pass over a buffer's pages: counts per CPU (checked against the kernel's), the event ids
- * seen (added to `ids`), and the last records.
+ * A buffer's counts per CPU (checked against the kernel's), the event ids seen (added to `ids`, in
+ * the order first seen) and the last records. Settled pages carry their counts from the look that
+ * checked them, so only pages that may hold one of the last records are read again.
  */
 export function summarizeBuffer(
   b: { name: string; clock: string; pageSize: number; cpus: CpuPages[] },
   ids: Set<number>, o: SummaryOptions, warnings: string[],
 ): { summary: BufferSummary; stats: string[]; tail: TailRecord[] } {
-  const tail: TailRecord[] = [];
-  let floor = -Infinity;
+  const tail = new Tail(o.keep, notOlderThan(b.cpus, o.keep));
   const cpus: CpuSummary[] = [];
   const stats: string[] = [];
   for (const c of b.cpus) {
     const s: CpuSummary = { cpu: c.cpu, events: 0, pages: c.pageCount, expected: c.entries - c.overrun - c.read, overrun: c.overrun, dropped: c.dropped, missingPages: c.missingPages,
       damagedPages: c.damagedPages, damageLost: c.damageLost };
     for (let i = 0; i < c.pageCount; i++) {
+      const k = c.checked?.[i];
+      if (k) {
+        s.events += k.records;
+        for (const id of k.ids) ids.add(id);
+        if (k.records) { s.firstTs ??= k.firstTs; s.lastTs = k.lastTs; }
+        if (!(k.maxTs >= tail.since)) continue;
+      }
       const page = c.page(i);
       try {
         forEachRecord(page, 0, b.pageSize, (ts, off, len) => {
-          s.events++;
-          s.firstTs ??= ts;
-          s.lastTs = ts;
-          ids.add(page.readUInt16LE(off));
-          // Older than every kept one once the tail is full: no object made per record.
-          if (ts < floor) return;
-          tail.push({ buffer: b.name, cpu: c.cpu, ts, page, off, len });
-          if (tail.length > o.keep * 4) {
-            tail.sort((x, y) => y.ts - x.ts);
-            tail.length = o.keep;
-            floor = tail[tail.length - 1]?.ts ?? -Infinity;
+          if (!k) {
+            s.events++;
+            s.firstTs ??= ts;
+            s.lastTs = ts;
+            ids.add(page.readUInt16LE(off));
           }
+          tail.offer({ buffer: b.name, cpu: c.cpu, ts, page, off, len });
         });
       } catch (e) {
         warnings.push(`${b.name}: cpu${c.cpu}: a damaged page was cut short (${(e as Error).message})`);
@@ -78,10 +80,50 @@ export function summarizeBuffer(
     cpus.push(s);
     stats[c.cpu] = cpuStatsText(c, s, o.panicTs);
   }
-  // Buffers may use different clocks: the last events are kept per buffer.
-  tail.sort((x, y) => y.ts - x.ts);
-  tail.length = Math.min(tail.length, o.keep);
-  return { summary: { name: b.name, clock: b.clock, pageSize: b.pageSize, cpus }, stats, tail: tail.reverse() };
+  return { summary: { name: b.name, clock: b.clock, pageSize: b.pageSize, cpus }, stats, tail: tail.last() };
+}
+
+/**
+ * A time no record older than can be among the last `keep`: the earliest time of the settled
+ * pages with the latest earliest times that hold `keep` records between them. -Infinity when
+ * some CPU's pages are not settled or there are fewer records.
+ */
+function notOlderThan(cpus: CpuPages[], keep: number): number {
+  const pages: Array<{ minTs: number; records: number }> = [];
+  for (const c of cpus) {
+    if (!c.checked) return -Infinity;
+    for (const k of c.checked) if (k.records) pages.push(k);
+  }
+  pages.sort((x, y) => y.minTs - x.minTs);
+  let n = 0;
+  for (const p of pages) if ((n += p.records) >= keep) return p.minTs;
+  return -Infinity;
+}
+
+/**
+ * The newest `keep` records offered, in time order; equal times in the order offered. Records
+ * older than `since` are never among them (the caller knows enough newer ones).
+ */
+class Tail {
+  private kept: TailRecord[] = [];
+  private floor = -Infinity;
+  constructor(private keep: number, readonly since: number) {}
+  offer(r: TailRecord): void {
+    // Older than every kept one once the tail is full: no object kept per record.
+    if (r.ts < this.floor || r.ts < this.since) return;
+    this.kept.push(r);
+    if (this.kept.length > this.keep * 4) {
+      this.kept.sort((x, y) => y.ts - x.ts);
+      this.kept.length = this.keep;
+      this.floor = this.kept[this.kept.length - 1]?.ts ?? -Infinity;
+    }
+  }
+  last(): TailRecord[] {
+    // Buffers may use different clocks: the last events are kept per buffer.
+    this.kept.sort((x, y) => y.ts - x.ts);
+    this.kept.length = Math.min(this.kept.length, this.keep);
+    return this.kept.reverse();
+  }
 }
 
 /** The kept records as events, once their formats are known. */

@@ -12,6 +12,7 @@ import { listTraceArrays } from '../../src/crash/ftrace.js';
 import { openDumpAccess } from '../../src/crash/open.js';
 import { openKernel } from '../../src/crash/recover.js';
 import { readRingBuffer } from '../../src/crash/ringbuffer.js';
+import { X86Memory } from '../../src/crash/x86_64.js';
 import { mutate } from '../file/mutate.js';
 
 /** File ranges [offset, length] the readers read, by what they hold. */
@@ -49,6 +50,8 @@ export function findTargets(path: string): DumpTargets {
     close: () => file.close(),
   };
   const mem = openDumpAccess(logged, path);
+  // Each read as the readers make it, not the whole pages they are served from.
+  X86Memory.keepPages = false;
   try {
     const container = distinct(log.splice(0));
     const k = openKernel(mem);
@@ -66,6 +69,7 @@ export function findTargets(path: string): DumpTargets {
     }
     return { size: file.size, container, kernel, ringbuf: distinct(log.splice(0)), ringPages };
   } finally {
+    X86Memory.keepPages = true;
     mem.close();
   }
 }

@@ -118,3 +118,61 @@ test('a truncated kdump reports the missing pages as truncated', () => {
     d.close();
   }
 });
+
+/** A kdump whose pfns 0..n-1 are all dumped, page i stored as given (flags 1: zlib, 0: raw). */
+function runFile(pages: Array<{ data: Buffer; flags: number }>): Buffer {
+  const head = Buffer.alloc(B);
+  head.write('KDUMP   ', 0, 'latin1');
+  head.writeInt32LE(6, 8);
+  head.write('x86_64', 12 + 4 * 65, 'latin1');
+  head.writeInt32LE(B, 428);
+  head.writeInt32LE(1, 432);
+  head.writeUInt32LE(2, 436);
+  head.writeUInt32LE(pages.length, 440);
+  const sub = Buffer.alloc(B);
+  sub.writeBigUInt64LE(BigInt(pages.length), 96);
+  const bitmap = Buffer.alloc(B);
+  for (let i = 0; i < pages.length; i++) bitmap[i >> 3]! |= 1 << (i & 7);
+  const descs = Buffer.alloc(B);
+  let at = B * 5;
+  pages.forEach((p, i) => {
+    descs.writeBigInt64LE(BigInt(at), i * 24);
+    descs.writeUInt32LE(p.data.length, i * 24 + 8);
+    descs.writeUInt32LE(p.flags, i * 24 + 12);
+    at += p.data.length;
+  });
+  return Buffer.concat([head, sub, bitmap, bitmap, descs, ...pages.map((p) => p.data)]);
+}
+
+test('a run of pages made ready at once reads as page by page: corrupt and oversized pages told apart, the pages after them intact', () => {
+  const good = (n: number) => Buffer.from(Array.from({ length: B }, (_, i) => (i * n) & 0xff));
+  const corrupt = deflateSync(good(3));
+  corrupt.fill(0xff, 2, 40);
+  const pages = [
+    { data: deflateSync(good(1)), flags: 1 }, { data: deflateSync(good(2)), flags: 1 }, { data: corrupt, flags: 1 },
+    { data: deflateSync(Buffer.alloc(2 * B, 7)), flags: 1 }, { data: good(5), flags: 0 }, { data: deflateSync(good(6)), flags: 1 },
+  ];
+  const p = join(dir, 'run.kdump');
+  writeFileSync(p, runFile(pages));
+  const seen = (prefetch: boolean) => {
+    const d = openDump(p);
+    try {
+      if (prefetch) d.prefetch!(pages.map((_, i) => (pages.length - 1 - i) * B), B);
+      return pages.map((_, i) => d.read(i * B, B) ?? d.lastMiss);
+    } finally {
+      d.close();
+    }
+  };
+  const want = [good(1), good(2), 'corrupt page data', 'corrupt page data', good(5), good(6)];
+  assert.deepEqual(seen(false), want);
+  assert.deepEqual(seen(true), want);
+  // Kept in the order they were asked for (here descending), one after another: a run is one piece of memory.
+  const d = openDump(p);
+  try {
+    d.prefetch!([5 * B, 4 * B], B);
+    const [a, b] = [d.read(5 * B, B)!, d.read(4 * B, B)!];
+    assert.ok(a.buffer === b.buffer && a.byteOffset + B === b.byteOffset, 'pages 5 and 4 are adjacent in that order');
+  } finally {
+    d.close();
+  }
+});
