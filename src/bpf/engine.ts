@@ -14,6 +14,7 @@ import { readLiveFormat } from '../events/live.js';
 import type { ExtraBuffer } from '../trace/writer-port.js';
 import { handlerProgram, type CountLayout, type HandlerUnit } from './codegen.js';
 import { compileBpf } from './compile.js';
+import { withProbe } from './probe-programs.js';
 import { detectBpf } from './features.js';
 import type { BpfToolchain } from './toolchain.js';
 import { decodeCounts, type CountsReport } from './counts.js';
@@ -46,7 +47,7 @@ export interface BpfEngineResult {
 export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
   return entries.map((e) => {
     const { system, event } = splitTracepointId(e.tp);
-    const base = { format: readLiveFormat(system, event), from: e.from, maskset: e.maskset ?? 0 };
+    const base = { format: withProbe(readLiveFormat(system, event), e.from), from: e.from, maskset: e.maskset ?? 0 };
     if (e.handler === 'record') {
       const every = Number(e.params['every'] ?? 0);
       const max = Number(e.params['max'] ?? 0);
