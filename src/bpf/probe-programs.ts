@@ -27,8 +27,12 @@ const bindings = new WeakMap<EventFormat, ProbeBinding>();
  * argument the BPF engine cannot fetch is one line naming `from` (the maskset line).
  */
 export function withProbe(f: EventFormat, from?: string): EventFormat {
-  const probe = f.system.startsWith('lkst_') ? probeDefinition(f.system, f.name) : undefined;
-  if (!probe) return f;
+  if (!/^lkst_\d+$/.test(f.system)) return f;
+  const probe = probeDefinition(f.system, f.name);
+  if (!probe) {
+    const what = `${f.system}:${f.name} is a probe the BPF engine does not run (only uprobes and kprobes are)`;
+    throw new LkstError(from ? `${from}: ${what}` : what, 'leave engine=bpf out: the ftrace handlers take every probe');
+  }
   try {
     probeArgs(f, probe);
   } catch (err) {
