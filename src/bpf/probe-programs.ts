@@ -128,13 +128,20 @@ function argValue(p: ProbeBinding, a: ProbeArg): string {
   return signed && a.field.size < 8 ? `(u64)(s64)(s${a.field.size * 8})(${a.fetched.value})` : `(u64)(${a.fetched.value})`;
 }
 
-/** The address fields every probe record starts with, as the ftrace probe fills them. */
+/**
+ * The address fields every probe record starts with, as the ftrace probe fills them. A uprobe's
+ * pt_regs ip is the probed address, a return probe's the return address. A kprobe's ip is one past
+ * its address (int3, or emulated so on ftrace and optimized kprobes). A kretprobe's function: the
+ * kernel puts a probe on a function's entry after its ENDBR, while bpf_get_func_ip gives the
+ * function's start (measured in the 6.12 guest: ...e20 against ftrace's ...e24).
+ */
 function ipFields(p: ProbeBinding): Record<string, string> {
-  const ret = p.kind.endsWith('retprobe');
-  // A uprobe's pt_regs ip is the probed address; a kprobe's is past the breakpoint: the helper gives the probe's.
-  const at = p.kind === 'uprobe' ? regs('ip') : 'bpf_get_func_ip(ctx)';
-  return ret ? { __probe_func: 'bpf_get_func_ip(ctx)', __probe_ret_ip: regs('ip') } : { __probe_ip: at };
+  if (p.kind === 'uprobe') return { __probe_ip: regs('ip') };
+  if (p.kind === 'kprobe') return { __probe_ip: `(${regs('ip')} - 1)` };
+  const func = p.kind === 'uretprobe' ? 'bpf_get_func_ip(ctx)' : '({ u64 a = bpf_get_func_ip(ctx); u32 i = 0; bpf_probe_read_kernel(&i, 4, (void *)a); i == 0xfa1e0ff3 ? a + 4 : a; })';
+  return { __probe_func: func, __probe_ret_ip: regs('ip') };
 }
+
 
 /** A count key field of a probe event: pid, an integer argument or the probe's address. */
 export function probeKeyField(f: EventFormat, p: ProbeBinding, name: string, what: string): { signed: boolean; expr: string } {
