@@ -59,8 +59,8 @@ function refuse(p: ProbeBinding, word: string, why: string): never {
   throw new LkstError(`the BPF engine cannot fetch ${word} in a ${p.kind} (${why})`, 'fetch from a register, $retval or +OFF(%REG) with an integer or string type, or leave engine=bpf out (ftrace fetches every form)');
 }
 
-/** What a fetch gives: a value, or an address whose memory holds it. */
-type Fetched = { value: string } | { addr: string };
+/** What a fetch gives: a value, or an address whose memory (user or kernel) holds it. */
+type Fetched = { value: string } | { addr: string; mem: 'user' | 'kernel' };
 
 function fetch(p: ProbeBinding, text: string, word: string): Fetched {
   const user = p.kind.startsWith('u');
@@ -80,8 +80,8 @@ function fetch(p: ProbeBinding, text: string, word: string): Fetched {
   const deref = /^([+-])(u?)(0x[0-9a-f]+|\d+)\((.+)\)$/i.exec(text);
   if (deref) {
     const inner = fetch(p, deref[4]!, word);
-    const base = 'value' in inner ? inner.value : read(user || deref[2] === 'u', inner.addr, 8, false);
-    return { addr: `((u64)(${base}) ${deref[1]} ${deref[3]}ULL)` };
+    const base = 'value' in inner ? inner.value : read(p, inner, 8, false);
+    return { addr: `((u64)(${base}) ${deref[1]} ${deref[3]}ULL)`, mem: user || deref[2] === 'u' ? 'user' : 'kernel' };
   }
   return refuse(p, word, `${text} is not one of its fetches`);
 }
@@ -92,8 +92,9 @@ function fetch(p: ProbeBinding, text: string, word: string): Fetched {
  * non-sleepable bpf_probe_read_user reads nothing there: a program's first call to a string in
  * .rodata read as "").
  */
-function read(user: boolean, addr: string, size: number, signed: boolean): string {
-  const v = `({ u64 v = 0; bpf_${user ? 'copy_from_user' : 'probe_read_kernel'}(&v, ${size}, (void *)(${addr})); v; })`;
+function read(p: ProbeBinding, at: { addr: string; mem: 'user' | 'kernel' }, size: number, signed: boolean): string {
+  const fn = at.mem === 'kernel' ? 'bpf_probe_read_kernel' : p.kind.startsWith('u') ? 'bpf_copy_from_user' : 'bpf_probe_read_user';
+  const v = `({ u64 v = 0; ${fn}(&v, ${size}, (void *)(${at.addr})); v; })`;
   return signed && size < 8 ? `(u64)(s64)(s${size * 8})${v}` : v;
 }
 
@@ -124,7 +125,7 @@ function probeArgs(f: EventFormat, p: ProbeBinding): ProbeArg[] {
 
 function argValue(p: ProbeBinding, a: ProbeArg): string {
   const signed = a.field.signed;
-  if ('addr' in a.fetched) return read(p.kind.startsWith('u'), a.fetched.addr, a.field.size, signed);
+  if ('addr' in a.fetched) return read(p, a.fetched, a.field.size, signed);
   return signed && a.field.size < 8 ? `(u64)(s64)(s${a.field.size * 8})(${a.fetched.value})` : `(u64)(${a.fetched.value})`;
 }
 
@@ -155,10 +156,17 @@ export function probeKeyField(f: EventFormat, p: ProbeBinding, name: string, wha
   return { signed: a.field.signed, expr: argValue(p, a) };
 }
 
-/** The string copy: the sleepable kfunc in a uprobe's program, probe_read_*_str in a kprobe's. */
-function stringCall(p: ProbeBinding, a: ProbeArg): string {
-  if (p.kind.startsWith('u')) return 'bpf_copy_from_user_str';
-  return a.word.endsWith(':ustring') ? 'bpf_probe_read_user_str' : 'bpf_probe_read_kernel_str';
+/**
+ * The string copy into the record at d + off, its length (with the NUL) or < 0: the sleepable kfunc
+ * in a uprobe's program; in a kprobe's, user memory for ustring, +u or an address below the kernel's
+ * (the ftrace kprobe's string reads a user address as user memory too), else kernel memory.
+ */
+function stringCopy(p: ProbeBinding, a: ProbeArg): string {
+  if (!('addr' in a.fetched)) throw new Error('a string fetch without an address');
+  const args = (fn: string) => `${fn}(d + off, ${PROBE_STRING_MAX}, (void *)(${(a.fetched as { addr: string }).addr})${fn.includes('copy') ? ', 0' : ''})`;
+  if (p.kind.startsWith('u')) return args('bpf_copy_from_user_str');
+  if (a.word.endsWith(':ustring') || a.fetched.mem === 'user') return args('bpf_probe_read_user_str');
+  return `(${a.fetched.addr}) < 0x800000000000ULL ? ${args('bpf_probe_read_user_str')} : ${args('bpf_probe_read_kernel_str')}`;
 }
 
 function store(off: number, size: number, value: string): string {
@@ -168,7 +176,9 @@ function store(off: number, size: number, value: string): string {
 /**
  * The record handler's block for a probe: the ftrace probe's record built from the registers,
  * strings after the fixed fields (__data_loc: length with its NUL << 16 | offset; length 0 when the
- * address cannot be read, as the kernel writes it).
+ * address cannot be read, as the kernel writes it). The reader is woken only once the ring is a
+ * quarter full (it polls every 50 ms anyway): a wake-up per record cost 5–7 µs of the probed
+ * thread's CPU per hit (bench/probes.ts).
  */
 export function probeRecordCall(f: EventFormat, p: ProbeBinding): string {
   const args = probeArgs(f, p);
@@ -183,7 +193,7 @@ export function probeRecordCall(f: EventFormat, p: ProbeBinding): string {
     ...args.filter((a) => !a.string).map((a) => store(a.field.offset, a.field.size, argValue(p, a))),
     ...strings.map(
       (a) =>
-        `{ long n = ${stringCall(p, a)}(d + off, ${PROBE_STRING_MAX}, (void *)(${'addr' in a.fetched ? a.fetched.addr : 0})${p.kind.startsWith('u') ? ', 0' : ''}); if (n < 0) n = 0; if (n > ${PROBE_STRING_MAX}) n = ${PROBE_STRING_MAX}; u32 loc = ((u32)n << 16) | off; __builtin_memcpy(d + ${a.field.offset}, &loc, 4); off += n; }`,
+        `{ long n = ${stringCopy(p, a)}; if (n < 0) n = 0; if (n > ${PROBE_STRING_MAX}) n = ${PROBE_STRING_MAX}; u32 loc = ((u32)n << 16) | off; __builtin_memcpy(d + ${a.field.offset}, &loc, 4); off += n; }`,
     ),
   ];
   const size = fixed + strings.length * PROBE_STRING_MAX;
@@ -198,7 +208,7 @@ export function probeRecordCall(f: EventFormat, p: ProbeBinding): string {
       *(u32 *)(d + 4) = (u32)bpf_get_current_pid_tgid();
       ${body.join('\n      ')}
       r->len = off;
-      bpf_ringbuf_submit(r, 0);
+      bpf_ringbuf_submit(r, bpf_ringbuf_query(&lkst_out, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(&lkst_out, BPF_RB_RING_SIZE) / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
     } }`;
 }
 
