@@ -16,6 +16,7 @@ import type { BpfOp } from '../handlers/types.js';
 import { filterToC } from './expr.js';
 import { handlerProgram, type CountLayout, type HandlerProgram, type HandlerUnit } from './codegen.js';
 import { compileBpf } from './compile.js';
+import { probeOf, withProbe } from './probe-programs.js';
 import { detectBpf } from './features.js';
 import type { BpfToolchain } from './toolchain.js';
 import { decodeCounts, type CountsReport } from './counts.js';
@@ -75,9 +76,13 @@ function condition(e: BpfEntry, expr: unknown, format: ReturnType<typeof readLiv
 export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
   return entries.map((e): HandlerUnit => {
     const { system, event } = splitTracepointId(e.tp);
-    const format = readLiveFormat(system, event);
+    const format = withProbe(readLiveFormat(system, event), e.from);
     const base = { format, from: e.from, maskset: e.maskset ?? 0 };
     const p = e.params;
+    // A probe's program reads pt_regs, not a tracepoint record: what reads or copies the record is not built for it.
+    const onProbe = probeOf(format) !== undefined;
+    const unbuilt = e.handler === 'route' || e.handler === 'alert' ? e.handler : typeof p['expr'] === 'string' ? 'filter' : undefined;
+    if (onProbe && unbuilt) throw new LkstError(`${e.from}: ${unbuilt} on a probe is not built on the BPF engine`, `give the probe \`record engine=bpf\`, count, sample or rate, or use ${unbuilt} on the ftrace engine`);
     if (e.handler === 'record' || e.handler === 'route') {
       const every = Number(p['every'] ?? 0);
       const max = Number(p['max'] ?? 0);

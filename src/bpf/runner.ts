@@ -200,6 +200,19 @@ static unsigned long long percpu_sum_k(struct bpf_object *obj, const char *name,
 static unsigned long long percpu_sum(struct bpf_object *obj, const char *name, int ncpu, unsigned long long *each) {
   return percpu_sum_k(obj, name, 0, ncpu, each);
 }
+/* Probes' programs (probe-programs.ts): "uprobe.s/PATH:0xOFFSET" attached at that file offset, lkst
+   having resolved the symbol; every other program as libbpf's section says. */
+static struct bpf_link *lkst_attach(struct bpf_program *p) {
+  const char *s = bpf_program__section_name(p);
+  int ret = !strncmp(s, "uretprobe.s/", 12);
+  if (!ret && strncmp(s, "uprobe.s/", 9)) return bpf_program__attach(p);
+  const char *path = strchr(s, '/') + 1, *colon = strrchr(path, ':');
+  char file[4096];
+  if (!colon || (size_t)(colon - path) >= sizeof file) { errno = EINVAL; return NULL; }
+  memcpy(file, path, (size_t)(colon - path));
+  file[colon - path] = 0;
+  return bpf_program__attach_uprobe(p, ret, -1, file, (size_t)strtoull(colon + 1, NULL, 16));
+}
 int main(int argc, char **argv) {
   if (argc != 3 && argc != 4) { fprintf(stderr, "usage: lkst-bpf-run OBJECT DIR [LIVE-DIR]\n"); return 2; }
   dir = argv[2];
@@ -246,7 +259,7 @@ int main(int argc, char **argv) {
   struct bpf_program *p;
   bpf_object__for_each_program(p, obj) {
     if (nlinks == 256) { fprintf(stderr, "lkst-bpf-run: more than 256 programs\n"); return 2; }
-    links[nlinks] = bpf_program__attach(p);
+    links[nlinks] = lkst_attach(p);
     if (!links[nlinks]) { fprintf(stderr, "lkst-bpf-run: cannot attach %s: %s\n", bpf_program__name(p), strerror(errno)); return 1; }
     nlinks++;
   }

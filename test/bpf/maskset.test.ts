@@ -156,7 +156,7 @@ test('sample every=N and rate max=N on BPF: one dd read in N recorded, and at mo
     limited: 'syscalls:sys_enter_write rate max=50\n',
   });
   try {
-    const readsOf = (maskset: string, event: string): { pid: number; recorded: number; perCpuSecond: Map<string, number> } => {
+    const readsOf = (maskset: string, event: string): { pid: number; recorded: number; all: number; perCpuSecond: Map<string, number> } => {
       const file = join(dir, `${maskset}.dat`);
       const r = lkst(['record', '-q', '-m', maskset, '-o', file, '--', ...ddCommand(join(dir, 'pid'))], { env, timeoutMs: 120_000 });
       assert.equal(r.status, 0, r.stderr);
@@ -170,13 +170,15 @@ test('sample every=N and rate max=N on BPF: one dd read in N recorded, and at mo
         const m = /\[(\d+)\]\s+(\d+)\.\d+:/.exec(l)!;
         perCpuSecond.set(`${m[1]} ${m[2]}`, (perCpuSecond.get(`${m[1]} ${m[2]}`) ?? 0) + 1);
       }
-      return { pid, recorded: lines.filter((l) => l.includes(`-${pid} `)).length, perCpuSecond };
+      return { pid, recorded: lines.filter((l) => l.includes(`-${pid} `)).length, all: lines.length, perCpuSecond };
     };
     // dd's reads of one CPU at a time: every 100th of all reads on that CPU, so about COPIES/100 of dd's.
     const s = readsOf('sampled', 'sys_enter_read');
     assert.ok(s.recorded > 0 && s.recorded <= COPIES / 100 + 2, `sample every=100 recorded ${s.recorded} of dd's ${COPIES}+ reads`);
     const l = readsOf('limited', 'sys_enter_write');
-    assert.ok(l.recorded > 0 && l.recorded < COPIES, `rate max=50 recorded ${l.recorded} of dd's ${COPIES} writes`);
+    // The budget is per CPU, shared by every writer: on a busy machine others' writes may take all of
+    // dd's seconds (a run beside other work recorded none of dd's), so the rate is checked on all.
+    assert.ok(l.all > 0 && l.recorded < COPIES, `rate max=50 recorded ${l.all} writes, ${l.recorded} of dd's ${COPIES}`);
     const most = Math.max(...l.perCpuSecond.values());
     assert.equal(most, 50, `at most 50 writes recorded per CPU and second, and dd's storm reached it (${JSON.stringify([...l.perCpuSecond])})`);
   } finally {
