@@ -63,7 +63,7 @@ export async function recoverLastBoot(output: string, name?: string): Promise<La
   const inst = bootInstance(name);
   const info = inst.read('last_boot_info');
   // Kernels after 6.12 say "# Current" once the buffer holds this boot's events (trace-cmd's check).
-  if (info.startsWith('# Current')) throw new LkstError(`instance ${inst.name} holds this boot's events, not the previous boot's`, 'nothing of the previous boot is left to recover');
+  if (info.startsWith('# Current')) throw currentError(inst);
   const before = inst.cpus().map((c) => ({ cpu: c, entries: inst.cpuStats(c).entries }));
   if (!before.some((c) => c.entries > 0)) throw new LkstError(`instance ${inst.name} holds no events of the previous boot`, 'start tracing in it with `lkst boot start` after each boot; a crash then leaves its events for the next boot');
   const warnings: string[] = [];
@@ -83,6 +83,21 @@ export async function recoverLastBoot(output: string, name?: string): Promise<La
   const r = await dumpBuffer(inst, output, { writer: writeTraceDat, base });
   const cpus = before.map((b) => ({ ...b, events: r.captures.find((c) => c.cpu === b.cpu)?.events ?? 0 }));
   return { instance: inst.name, info, textDelta: deltas?.text, ...(parsed && !parsed.delta ? { modules: parsed.modules.size, placedModules: places!.shift.size } : {}), cpus, events: r.events, warnings, path: r.path };
+}
+
+/**
+ * "# Current" with tracing off (^traceoff, not started) yet events held: 7.3.4 drops the last-boot
+ * state and CPU 0's pages at boot when the instance's events are on the command line, and keeps the
+ * later CPUs' previous-boot pages (src/crash/README.md).
+ */
+function currentError(inst: Instance): LkstError {
+  const held = inst.cpus().map((c) => [c, inst.cpuStats(c).entries] as const).filter(([, n]) => n > 0);
+  if (inst.tracingOn || !held.length) return new LkstError(`instance ${inst.name} holds this boot's events, not the previous boot's`, 'nothing of the previous boot is left to recover');
+  const where = held.map(([c, n]) => `cpu${c}: ${n}`).join(', ');
+  return new LkstError(
+    `instance ${inst.name} has tracing off, yet its last_boot_info says "# Current" and it holds events (${where}): the kernel dropped the previous boot's state at boot, as 7.3 does when the instance's events are on the kernel command line`,
+    'boot with trace_instance=NAME^traceoff@... without events and enable them before lkst boot start (src/crash/README.md); these events cannot be placed in either boot',
+  );
 }
 
 export function formatLastBoot(r: LastBootResult): string {

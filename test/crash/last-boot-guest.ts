@@ -1,8 +1,9 @@
 // The course both boot-persistent buffer tests take in a guest (scripts/guest): boot with the
 // parameters, run `first` (it ends in a panic; panic=1 reboots the guest with its RAM kept), then
-// `second` after the reboot, which leaves /tmp/last.dat; the file and the exchange directory come back.
+// `second` after the reboot, which copies the recovered file to last.dat in the exchange directory;
+// the file and the exchange directory come back.
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInGuest, type GuestResult } from '../../scripts/guest/guest.js';
 import { openTraceDat, type TraceFile } from '../../src/file/reader.js';
@@ -11,7 +12,8 @@ import { forEachRecord } from '../../src/ringbuf/page.js';
 
 export interface LastBootRun {
   r: GuestResult;
-  file: TraceFile;
+  /** The recovered file, when the guest left one. */
+  file?: TraceFile;
   /** A file the guest left in the exchange directory. */
   shared(name: string): string;
   close(): void;
@@ -35,13 +37,13 @@ export async function lastBootGuest(o: { first: string; second: string; append: 
   const cleanup = () => process.env.LKST_KEEP_GUEST || rmSync(r.shared, { recursive: true, force: true });
   if (r.code !== 0) cleanup();
   assert.equal(r.code, 0, `guest command failed (${r.code}): ${r.stderr}\n${r.serial.slice(-3000)}`);
-  const file = openTraceDat(join(r.shared, 'last.dat'));
+  const file = existsSync(join(r.shared, 'last.dat')) ? openTraceDat(join(r.shared, 'last.dat')) : undefined;
   return {
     r,
     file,
     shared: (name) => readFileSync(join(r.shared, name), 'utf8'),
     close: () => {
-      file.close();
+      file?.close();
       cleanup();
     },
   };

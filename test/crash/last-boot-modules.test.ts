@@ -56,7 +56,7 @@ describe('lkst recover --last-boot resolves the previous boot\'s module addresse
         grep -o 'workqueue_execute_start: .*' ${I}/trace | sort | uniq -c | sort -rn | head -50 > $S/kernel-functions
         ${lkst} recover --last-boot -o /tmp/last.dat --json && cp /tmp/last.dat $S/last.dat`,
     });
-    file = run.file;
+    file = run.file!;
   });
   after(() => run?.close());
 
@@ -104,5 +104,42 @@ describe('lkst recover --last-boot resolves the previous boot\'s module addresse
     assert.equal(json.modules, n);
     assert.equal(json.placedModules, n);
     assert.deepEqual(json.warnings.filter((w) => /module/.test(w)), []);
+  });
+});
+
+describe('with the events on the kernel command line, as lkst boot enable prints them, 7.3 drops the last-boot state: recover --last-boot says why (trixie-backports guest)', { skip }, () => {
+  let run: LastBootRun;
+  before(async () => {
+    const p = await bootParams('timer', 8, 0x10000000n);
+    const I = '/sys/kernel/tracing/instances/lkst_boot';
+    const lkst = `node ${CLI}`;
+    run = await lastBootGuest({
+      kernelDir: findGuestKernel('backports')!,
+      append: p.words.join(' '),
+      first: `
+        ${lkst} boot start > $S/start1 2>&1 || exit 11
+        find /usr/share/doc -name copyright | head -100 | xargs cat > /dev/null 2>&1
+        sleep 1`,
+      second: `
+        cat ${I}/last_boot_info > $S/info
+        for c in ${I}/per_cpu/cpu*; do echo "\${c##*cpu} $(grep '^entries:' $c/stats)"; done > $S/entries
+        ${lkst} recover --last-boot -o /tmp/last.dat > $S/recover.out 2> $S/recover.err; echo $? > $S/recover.rc`,
+    });
+  });
+  after(() => run?.close());
+
+  test('the kernel says "# Current" though tracing never started in this boot; lkst names the cause in one line and exits 1', (t) => {
+    const entries = run.shared('entries');
+    t.diagnostic(`last_boot_info: ${JSON.stringify(run.shared('info'))}; entries per CPU: ${entries.replace(/\n/g, '; ')}`);
+    // When a kernel keeps the state, this test has nothing to show: it says so and stops.
+    if (!run.shared('info').startsWith('# Current')) {
+      t.diagnostic('this kernel kept the last-boot state with events on the command line');
+      assert.equal(run.shared('recover.rc').trim(), '0');
+      return;
+    }
+    assert.equal(run.shared('recover.rc').trim(), '1');
+    const held = [...entries.matchAll(/^(\d+) entries: (\d+)$/gm)].filter((m) => m[2] !== '0').map((m) => `cpu${m[1]}: ${m[2]}`).join(', ');
+    assert.ok(held, 'a later CPU kept its previous-boot pages');
+    assert.match(run.shared('recover.err'), new RegExp(`^lkst: instance lkst_boot has tracing off, yet its last_boot_info says "# Current" and it holds events \\(${held}\\): .*kernel command line: boot with .*\n$`));
   });
 });

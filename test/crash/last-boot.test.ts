@@ -51,7 +51,8 @@ describe('lkst recover --last-boot after a panic and reboot (Debian 6.12 guest)'
         # Written on the guest's tmpfs, then copied: writing over 9p under TCG is slow.
         ${lkst} recover --last-boot -o /tmp/last.dat --json && cp /tmp/last.dat $S/last.dat`,
     });
-    ({ r, file } = run);
+    r = run.r;
+    file = run.file!;
   });
   after(() => run?.close());
 
