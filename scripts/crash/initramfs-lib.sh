@@ -12,11 +12,12 @@ initramfs_tree() {
 }
 
 # initramfs_modules KERNEL_DIR DEST [--skip-missing] PATH...: each module (PATH under the kernel's
-# lib/modules/*/kernel, no .ko) uncompressed into DEST/NAME.ko (.ko, .ko.xz, .ko.zst), its NAME
+# [usr/]lib/modules/*/kernel, no .ko) uncompressed into DEST/NAME.ko (.ko, .ko.xz, .ko.zst), its NAME
 # printed. A module the kernel lacks (built in, or not configured) is skipped with --skip-missing,
 # else an error naming it, with $why after it when the caller set it.
 initramfs_modules() {
-  mods=$(ls -d "$1"/lib/modules/* | head -1)
+  # usr-merged packages (Debian 13's kernels) put them under usr/lib/modules.
+  mods=$(ls -d "$1"/lib/modules/* "$1"/usr/lib/modules/* 2>/dev/null | head -1)
   kd=$1 dest=$2
   shift 2
   skip=0

@@ -3,7 +3,7 @@
 // stdout, stderr and exit code. tmpfs on /tmp, /run, /var/tmp and /root; tracefs mounted.
 // The command's working directory and files it writes under `shared` (the exchange directory, same
 // path on both sides) are how results come back. One guest at a time: callers keep memory small.
-//   node dist/scripts/guest/guest.js [--kernel DIR] -- 'uname -r; ls /sys/kernel/tracing'
+//   node dist/scripts/guest/guest.js [--kernel DIR|backports] -- 'uname -r; ls /sys/kernel/tracing'
 import { spawn } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -52,22 +52,36 @@ export interface GuestResult {
 
 const CACHE = process.env['LKST_TEST_CACHE'] || '/var/cache/lkst-test';
 
-/** An unpacked Debian 6.12 kernel with 9p modules ($LKST_GUEST_KERNEL, else the cache's), or undefined. */
-export function findGuestKernel(): string | undefined {
-  const env = process.env['LKST_GUEST_KERNEL'];
+/** Which kernel: Debian 12's 6.12, or the newest of trixie-backports (fetch-kernel.sh backports). */
+export type GuestKernel = '6.12' | 'backports';
+
+/** Major and minor of an unpacked kernel's directory name, e.g. linux-image-7.3.4+deb13-amd64. */
+function version(name: string): [number, number] | undefined {
+  const m = /^linux-image-(\d+)\.(\d+)\..*-amd64$/.exec(name);
+  return m && !name.includes('cloud') ? [Number(m[1]), Number(m[2])] : undefined;
+}
+
+/**
+ * An unpacked Debian kernel with 9p modules, or undefined: for 6.12 $LKST_GUEST_KERNEL, else the
+ * cache's; for backports the cache's newest above 6.12 ($LKST_GUEST_KERNEL_BACKPORTS overrides).
+ */
+export function findGuestKernel(which: GuestKernel = '6.12'): string | undefined {
+  const env = process.env[which === '6.12' ? 'LKST_GUEST_KERNEL' : 'LKST_GUEST_KERNEL_BACKPORTS'];
   if (env) return env;
   const dir = join(CACHE, 'kernels');
   if (!existsSync(dir)) return undefined;
-  const k = readdirSync(dir)
-    .filter((n) => /^linux-image-6\.12\..*-amd64$/.test(n) && !n.includes('cloud'))
-    .map((n) => join(dir, n))
-    .find((d) => existsSync(join(d, '.done')));
-  return k;
+  const rank = (v: [number, number]) => v[0] * 1000 + v[1];
+  const found = readdirSync(dir)
+    .map((n) => ({ n, v: version(n) }))
+    .filter((k): k is { n: string; v: [number, number] } => !!k.v && existsSync(join(dir, k.n, '.done')))
+    .filter((k) => (which === '6.12' ? k.v[0] === 6 && k.v[1] === 12 : rank(k.v) > rank([6, 12])))
+    .sort((a, b) => rank(b.v) - rank(a.v) || b.n.localeCompare(a.n));
+  return found[0] && join(dir, found[0].n);
 }
 
 /** Why a guest cannot run here, or undefined when it can (for a test's skip). */
-export function guestUnavailable(): string | undefined {
-  if (!findGuestKernel()) return `no Debian 6.12 kernel with 9p in ${CACHE}/kernels (scripts/guest/fetch-kernel.sh)`;
+export function guestUnavailable(which: GuestKernel = '6.12'): string | undefined {
+  if (!findGuestKernel(which)) return `no Debian ${which === '6.12' ? '6.12' : 'trixie-backports'} kernel with 9p in ${CACHE}/kernels (scripts/guest/fetch-kernel.sh${which === '6.12' ? '' : ' backports'})`;
   for (const tool of ['qemu-system-x86_64', 'busybox', 'cpio', 'xz']) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
@@ -78,10 +92,15 @@ export function guestUnavailable(): string | undefined {
   return undefined;
 }
 
+/** boot/vmlinuz-* of a Debian kernel .deb, or usr/lib/modules/VERSION/vmlinuz of a usr-merged one (Debian 13's). */
 function vmlinuz(kernelDir: string): string {
-  const f = readdirSync(join(kernelDir, 'boot')).find((n) => n.startsWith('vmlinuz-'));
-  if (!f) throw new Error(`no boot/vmlinuz-* in ${kernelDir}`);
-  return join(kernelDir, 'boot', f);
+  const boot = join(kernelDir, 'boot');
+  const f = existsSync(boot) ? readdirSync(boot).find((n) => n.startsWith('vmlinuz-')) : undefined;
+  if (f) return join(boot, f);
+  const mods = join(kernelDir, 'usr', 'lib', 'modules');
+  const v = existsSync(mods) ? readdirSync(mods).find((n) => existsSync(join(mods, n, 'vmlinuz'))) : undefined;
+  if (!v) throw new Error(`no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz in ${kernelDir}`);
+  return join(mods, v, 'vmlinuz');
 }
 
 /** The checkout (this file runs from dist/scripts/guest). */
@@ -152,7 +171,9 @@ if (process.argv[1]?.endsWith('guest.js')) {
   const k = argv.indexOf('--kernel');
   const dash = argv.indexOf('--');
   const script = (dash >= 0 ? argv.slice(dash + 1) : argv).join(' ');
-  runInGuest({ script, ...(k >= 0 ? { kernelDir: argv[k + 1]! } : {}) }).then(
+  // --kernel backports: the cache's trixie-backports kernel; else a directory.
+  const kernel = argv[k + 1] === 'backports' ? findGuestKernel('backports') : argv[k + 1];
+  runInGuest({ script, ...(k >= 0 && kernel ? { kernelDir: kernel } : {}) }).then(
     (r) => {
       process.stdout.write(r.stdout);
       process.stderr.write(r.stderr);

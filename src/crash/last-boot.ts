@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LkstError } from '../base/errors.js';
 import { dumpBuffer } from '../buffers/dump.js';
-import { parseLastBootInfo } from '../file/last-boot.js';
+import { kernelDelta, parseLastBootInfo, placeModules, unplacedWarning } from '../file/last-boot.js';
 import { writeTraceDat } from '../file/writer.js';
 import { collectLiveMeta } from '../record/live-meta.js';
 import { Instance } from '../tracefs/instance.js';
@@ -46,6 +46,9 @@ export interface LastBootResult {
   info: string;
   /** This boot's kernel addresses minus the previous boot's, when last_boot_info names it. */
   textDelta?: bigint;
+  /** 6.15+: modules last_boot_info lists, and how many of them are loaded in this boot too (their code symbols moved). */
+  modules?: number;
+  placedModules?: number;
   cpus: LastBootCpu[];
   events: number;
   warnings: string[];
@@ -60,27 +63,46 @@ export async function recoverLastBoot(output: string, name?: string): Promise<La
   const inst = bootInstance(name);
   const info = inst.read('last_boot_info');
   // Kernels after 6.12 say "# Current" once the buffer holds this boot's events (trace-cmd's check).
-  if (info.startsWith('# Current')) throw new LkstError(`instance ${inst.name} holds this boot's events, not the previous boot's`, 'nothing of the previous boot is left to recover');
+  if (info.startsWith('# Current')) throw currentError(inst);
   const before = inst.cpus().map((c) => ({ cpu: c, entries: inst.cpuStats(c).entries }));
   if (!before.some((c) => c.entries > 0)) throw new LkstError(`instance ${inst.name} holds no events of the previous boot`, 'start tracing in it with `lkst boot start` after each boot; a crash then leaves its events for the next boot');
   const warnings: string[] = [];
   if (inst.tracingOn) warnings.push(`tracing is on in ${inst.name}: events of this boot may follow the previous boot's (boot with ^traceoff, as lkst boot enable does)`);
-  const deltas = parseLastBootInfo(`${inst.name}:${info}`);
-  if (!deltas) warnings.push(`last_boot_info of ${inst.name} names no text delta; kernel symbols of the previous boot are not shifted`);
+  const parsed = parseLastBootInfo(`${inst.name}:${info}`);
   const modules = existsSync('/proc/modules') ? readFileSync('/proc/modules', 'utf8') : undefined;
   const base = {
     ...collectLiveMeta(inst, [], inst.subbufSizeKb ? inst.subbufSizeKb * 1024 : 4096),
     lastBootInfo: `${inst.name}:${info}`,
     ...(modules ? { modules } : {}),
   };
+  const deltas = parsed && kernelDelta(parsed, base.kallsyms);
+  if (!deltas) warnings.push(`last_boot_info of ${inst.name} says neither the text delta nor where the kernel was; kernel symbols of the previous boot are not shifted`);
+  const places = parsed && placeModules(parsed, modules);
+  const unplaced = places && unplacedWarning(places);
+  if (unplaced) warnings.push(unplaced);
   const r = await dumpBuffer(inst, output, { writer: writeTraceDat, base });
   const cpus = before.map((b) => ({ ...b, events: r.captures.find((c) => c.cpu === b.cpu)?.events ?? 0 }));
-  return { instance: inst.name, info, textDelta: deltas?.text, cpus, events: r.events, warnings, path: r.path };
+  return { instance: inst.name, info, textDelta: deltas?.text, ...(parsed && !parsed.delta ? { modules: parsed.modules.size, placedModules: places!.shift.size } : {}), cpus, events: r.events, warnings, path: r.path };
+}
+
+/**
+ * "# Current" with tracing off (^traceoff, not started) yet events held: 7.3.4 drops the last-boot
+ * state and CPU 0's pages at boot when the instance's events are on the command line, and keeps the
+ * later CPUs' previous-boot pages (src/crash/README.md).
+ */
+function currentError(inst: Instance): LkstError {
+  const held = inst.cpus().map((c) => [c, inst.cpuStats(c).entries] as const).filter(([, n]) => n > 0);
+  if (inst.tracingOn || !held.length) return new LkstError(`instance ${inst.name} holds this boot's events, not the previous boot's`, 'nothing of the previous boot is left to recover');
+  const where = held.map(([c, n]) => `cpu${c}: ${n}`).join(', ');
+  return new LkstError(
+    `instance ${inst.name} has tracing off, yet its last_boot_info says "# Current" and it holds events (${where}): the kernel dropped the previous boot's state at boot, as 7.3 does when the instance's events are on the kernel command line`,
+    'boot with trace_instance=NAME^traceoff@... without events and enable them before lkst boot start (src/crash/README.md); these events cannot be placed in either boot',
+  );
 }
 
 export function formatLastBoot(r: LastBootResult): string {
   const lines = [
-    `last boot of instance ${r.instance}${r.textDelta !== undefined ? ` (kernel moved by ${r.textDelta} bytes since)` : ''}: ${r.events} events, written to ${r.path}`,
+    `last boot of instance ${r.instance}${r.textDelta !== undefined ? ` (kernel moved by ${r.textDelta} bytes since${r.modules !== undefined ? `; ${r.placedModules} of its ${r.modules} modules placed in this boot` : ''})` : ''}: ${r.events} events, written to ${r.path}`,
     ...r.cpus.map((c) => `  cpu${c.cpu}: ${c.events} events (the kernel held ${c.entries})`),
     ...r.warnings.map((w) => `warning: ${w}`),
   ];

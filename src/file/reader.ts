@@ -19,7 +19,7 @@ import { BufferSource, FileSource } from './source.js';
 import { KernelSymbols } from '../events/kallsyms.js';
 import { parseCmdlines } from '../events/cmdlines.js';
 import { parsePrintkFormats } from './symbols.js';
-import { parseLastBootInfo, shiftKallsyms } from './last-boot.js';
+import { parseLastBootInfo, shiftKallsyms, unplacedWarning } from './last-boot.js';
 
 export type { CpuStream } from './cpu-stream.js';
 export type { FileOptions, BufferOption } from './options.js';
@@ -146,9 +146,14 @@ class TraceDatFile implements TraceFile {
   private readonly kallsymsSource: () => string | Buffer;
 
   get kallsyms(): KernelSymbols {
+    if (this.symbols) return this.symbols;
     const lastBoot = this.meta.lastBootInfo ? parseLastBootInfo(this.meta.lastBootInfo) : undefined;
-    // A last boot's events name that boot's addresses; the stored kallsyms is the reading boot's.
-    return (this.symbols ??= new KernelSymbols(lastBoot ? shiftKallsyms(this.meta.kallsyms, lastBoot) : this.kallsymsSource()));
+    if (!lastBoot) return (this.symbols = new KernelSymbols(this.kallsymsSource()));
+    // A last boot's events name that boot's addresses; the stored kallsyms and modules are the reading boot's.
+    const shifted = shiftKallsyms(this.meta.kallsyms, lastBoot, this.meta.modules);
+    const warning = unplacedWarning(shifted);
+    if (warning) this.warnings.push(warning);
+    return (this.symbols = new KernelSymbols(shifted.text));
   }
 
   get printkFormats(): Map<bigint, string> {

@@ -6,44 +6,26 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { guestUnavailable, runInGuest, type GuestResult } from '../../scripts/guest/guest.js';
+import { guestUnavailable, type GuestResult } from '../../scripts/guest/guest.js';
 import { bootParams } from '../../src/crash/last-boot-params.js';
-import { openTraceDat, type TraceFile } from '../../src/file/reader.js';
-import { readFields } from '../../src/ringbuf/fields.js';
-import { forEachRecord } from '../../src/ringbuf/page.js';
+import type { TraceFile } from '../../src/file/reader.js';
 import { parseCpuStats } from '../../src/tracefs/instance.js';
 import { CLI } from '../helpers/cli.js';
+import { events, lastBootGuest, type LastBootRun } from './last-boot-guest.js';
 
 const skip = guestUnavailable() ?? false;
 const MARKERS = 20;
 /** Markers over several pages (per CPU). */
 const PAD = '.'.repeat(800);
 
-/** Every event of the file's main buffer: CPU, format name and fields. */
-function events(f: TraceFile): Array<{ cpu: number; name: string; fields: Record<string, unknown> }> {
-  const b = f.buffers[0]!;
-  const out: Array<{ cpu: number; name: string; fields: Record<string, unknown> }> = [];
-  for (const c of b.cpus) {
-    for (const chunk of c.chunks()) {
-      for (let at = 0; at < chunk.length; at += b.pageSize) {
-        forEachRecord(chunk, at, b.pageSize, (_ts, off, len) => {
-          const fmt = f.registry.get(chunk.readUInt16LE(off));
-          if (fmt) out.push({ cpu: c.cpu, name: fmt.name, fields: readFields(chunk, off, len, fmt) });
-        });
-      }
-    }
-  }
-  return out;
-}
-
 describe('lkst recover --last-boot after a panic and reboot (Debian 6.12 guest)', { skip }, () => {
   const nonce = randomBytes(6).toString('hex');
+  let run: LastBootRun;
   let r: GuestResult;
   let file: TraceFile;
-  const shared = (name: string) => readFileSync(join(r.shared, name), 'utf8');
+  const shared = (name: string) => run.shared(name);
   before(async () => {
     // The timer events carry kernel function pointers: they show whether symbols are shifted right.
     // A fixed address (memmap=, 256 MiB into the guest's 512): with reserve_mem, KASLR put the kernel
@@ -51,37 +33,28 @@ describe('lkst recover --last-boot after a panic and reboot (Debian 6.12 guest)'
     const p = await bootParams('timer', 8, 0x10000000n);
     const I = '/sys/kernel/tracing/instances/lkst_boot';
     const lkst = `node ${CLI}`;
-    const script = `
-      S=$LKST_GUEST_SHARED
-      if [ ! -e $S/booted ]; then
-        touch $S/booted; sync
+    run = await lastBootGuest({
+      append: p.words.join(' '),
+      first: `
         ${lkst} boot start > $S/start1 2>&1 || exit 11
         for c in 0 1; do
           taskset $((c+1)) sh -c "i=0; while [ \\$i -lt ${MARKERS} ]; do echo lkst-lastboot-${nonce} c$c \\$i ${PAD} > ${I}/trace_marker; i=\\$((i+1)); done"
         done
         sleep 1
-        grep ' _text$' /proc/kallsyms > $S/text1; sync
-        echo c > /proc/sysrq-trigger
-        sleep 10; exit 12
-      fi
-      cat ${I}/last_boot_info > $S/info
-      for c in ${I}/per_cpu/cpu*; do echo "== \${c##*cpu}"; cat $c/stats; done > $S/stats
-      grep -o 'lkst-lastboot-${nonce} c[01] [0-9]*' ${I}/trace > $S/kernel-markers
-      ${lkst} boot start > $S/start2 2>&1; echo $? > $S/start2.rc
-      grep ' _text$' /proc/kallsyms > $S/text2
-      # Written on the guest's tmpfs, then copied: writing over 9p under TCG is slow.
-      ${lkst} recover --last-boot -o /tmp/last.dat --json && cp /tmp/last.dat $S/last.dat
-    `;
-    // loglevel=7: the kernel's verdict on each CPU's persistent pages ("Ring buffer meta [N] ...") reaches the console.
-    r = await runInGuest({ script, reboot: true, keep: true, memMiB: 512, timeoutMs: 900_000, append: `panic=1 loglevel=7 ${p.words.join(' ')}` });
-    assert.equal(r.code, 0, `guest command failed (${r.code}): ${r.stderr}\n${r.serial.slice(-3000)}`);
-    file = openTraceDat(join(r.shared, 'last.dat'));
+        grep ' _text$' /proc/kallsyms > $S/text1`,
+      second: `
+        cat ${I}/last_boot_info > $S/info
+        for c in ${I}/per_cpu/cpu*; do echo "== \${c##*cpu}"; cat $c/stats; done > $S/stats
+        grep -o 'lkst-lastboot-${nonce} c[01] [0-9]*' ${I}/trace > $S/kernel-markers
+        ${lkst} boot start > $S/start2 2>&1; echo $? > $S/start2.rc
+        grep ' _text$' /proc/kallsyms > $S/text2
+        # Written on the guest's tmpfs, then copied: writing over 9p under TCG is slow.
+        ${lkst} recover --last-boot -o /tmp/last.dat --json && cp /tmp/last.dat $S/last.dat`,
+    });
+    r = run.r;
+    file = run.file!;
   });
-  after(() => {
-    file?.close();
-    // LKST_KEEP_GUEST=1 keeps the exchange directory (console, the guest's files) to look into a failure.
-    if (r && !process.env.LKST_KEEP_GUEST) rmSync(r.shared, { recursive: true, force: true });
-  });
+  after(() => run?.close());
 
   test('the markers written before the panic come back, as the kernel itself shows them after the reboot', () => {
     const kernel = shared('kernel-markers').trim().split('\n').filter(Boolean);
