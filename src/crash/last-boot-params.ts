@@ -1,6 +1,9 @@
 // The kernel command line of a boot-persistent trace buffer (Linux 6.12+, kernel-parameters.txt
-// reserve_mem= and trace_instance=): memory set aside at boot, an instance mapped on it with the
-// maskset's events, tracing off until `lkst boot start` so a reboot never mixes two boots' events.
+// reserve_mem= and trace_instance=): memory set aside at boot and an instance mapped on it, tracing
+// off until `lkst boot start -m MASKSET` enables the maskset's events (filters and triggers too) and
+// starts it, so a reboot never mixes two boots' events. The events are not on the command line:
+// with them there, Debian's 7.3.4 emptied CPU 0's previous-boot pages at the next boot and said
+// "# Current" (test/crash/last-boot-modules.test.ts), and the command line cannot carry filters.
 // reserve_mem picks its memory at each boot, and KASLR may put the kernel where the last boot's
 // buffer was (the buffer is then lost: the commit adding reserve_mem to trace_instance says so);
 // on x86 a fixed address set aside with memmap=SIZE$ADDR is one KASLR's decompressor avoids
@@ -8,24 +11,20 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LkstError } from '../base/errors.js';
-import { availableEvents } from '../events/live.js';
 import { compileMaskset } from '../masksets/compile.js';
 import { loadMasksetEnv } from '../masksets/env.js';
 import { BOOT_INSTANCE } from './last-boot.js';
-
-/** x86's COMMAND_LINE_SIZE is 2048: leave room for the rest of the line. */
-const MAX_PARAM_BYTES = 1536;
 
 export interface BootParams {
   /** The words to add to the kernel command line. */
   words: string[];
   maskset: string;
   sizeMb: number;
-  /** Tracepoints recorded (system:event, or a whole system). */
+  /** Tracepoints the maskset enables (system:event), which `lkst boot start -m` turns on. */
   events: string[];
   /** Physical address of the buffer when fixed (memmap=), else reserve_mem chooses at each boot. */
   at?: bigint;
-  /** What the command line cannot carry (filters, triggers) or this kernel lacks. */
+  /** What this kernel lacks, and the caveat of reserve_mem. */
   notes: string[];
 }
 
@@ -37,22 +36,17 @@ export async function bootParams(maskset = 'default', sizeMb = 16, at?: bigint):
   const env = await loadMasksetEnv();
   const plan = compileMaskset(env.store.load(maskset), env);
   const notes: string[] = [];
-  const enabled = [...plan.tracepoints.values()].filter((tp) => tp.enabled);
-  const shaped = enabled.filter((tp) => tp.filter || tp.triggers.length).map((tp) => tp.id);
-  if (shaped.length) notes.push(`the kernel command line takes event names only: ${shaped.join(', ')} record unfiltered and without triggers at boot`);
+  const events = [...plan.tracepoints.values()].filter((tp) => tp.enabled).map((tp) => tp.id);
   if (plan.missing.length) notes.push(`this kernel lacks ${plan.missing.length} event(s) of the maskset; they are left out`);
-  const events = compactEvents(enabled.map((tp) => [tp.system, tp.event]), availableEvents());
   if (!events.length) throw new LkstError(`maskset ${maskset} records no event`, 'choose a maskset that records events (-m)');
   const hex = at === undefined ? '' : `0x${at.toString(16)}`;
   const words = at === undefined
-    ? [`reserve_mem=${sizeMb}M:4096:${BOOT_INSTANCE}`, `trace_instance=${BOOT_INSTANCE}^traceoff@${BOOT_INSTANCE},${events.join(',')}`]
-    : [`memmap=${sizeMb}M$${hex}`, `trace_instance=${BOOT_INSTANCE}^traceoff@${hex}:${sizeMb}M,${events.join(',')}`];
+    ? [`reserve_mem=${sizeMb}M:4096:${BOOT_INSTANCE}`, `trace_instance=${BOOT_INSTANCE}^traceoff@${BOOT_INSTANCE}`]
+    : [`memmap=${sizeMb}M$${hex}`, `trace_instance=${BOOT_INSTANCE}^traceoff@${hex}:${sizeMb}M`];
   if (at === undefined && isX86()) {
     const spot = suggestAddress(sizeMb);
     notes.push(`reserve_mem chooses the memory at each boot: when KASLR puts the kernel where the last boot's buffer was, that buffer is lost; a fixed address KASLR avoids keeps it${spot === undefined ? ' (--at ADDR, inside System RAM of /proc/iomem)' : `, e.g. --at 0x${spot.toString(16)}`}`);
   }
-  const bytes = words.join(' ').length;
-  if (bytes > MAX_PARAM_BYTES) throw new LkstError(`maskset ${maskset} takes ${bytes} bytes of the kernel command line (at most ${MAX_PARAM_BYTES} of its 2048)`, 'choose a maskset with fewer events (-m), e.g. one LKST category');
   return { words, maskset, sizeMb, ...(at === undefined ? {} : { at }), events, notes };
 }
 
@@ -94,23 +88,6 @@ function suggestAddress(sizeMb: number): bigint | undefined {
   if (b - a < size * 4n) return undefined;
   const mid = (a + (b - a) / 2n) / (2n * MiB) * (2n * MiB);
   return mid;
-}
-
-/** Whole systems as "system" (every event of it recorded), the rest as "system:event". */
-function compactEvents(events: Array<[string, string]>, available: Set<string>): string[] {
-  const bySystem = new Map<string, Set<string>>();
-  for (const [s, e] of events) {
-    const set = bySystem.get(s) ?? new Set<string>();
-    set.add(e);
-    bySystem.set(s, set);
-  }
-  const out: string[] = [];
-  for (const [s, set] of [...bySystem].sort(([a], [b]) => a.localeCompare(b))) {
-    const all = [...available].filter((x) => x.startsWith(`${s}:`)).length;
-    if (set.size === all) out.push(s);
-    else out.push(...[...set].sort().map((e) => `${s}:${e}`));
-  }
-  return out;
 }
 
 /** GRUB's drop-in directory ($LKST_GRUB_DIR for tests). */

@@ -6,6 +6,7 @@ import { LkstError } from '../base/errors.js';
 import { dumpBuffer } from '../buffers/dump.js';
 import { kernelDelta, parseLastBootInfo, placeModules, unplacedWarning } from '../file/last-boot.js';
 import { writeTraceDat } from '../file/writer.js';
+import { applyMaskset } from '../masksets/session.js';
 import { collectLiveMeta } from '../record/live-meta.js';
 import { Instance } from '../tracefs/instance.js';
 import { tracefs } from '../tracefs/tracefs.js';
@@ -110,16 +111,23 @@ export function formatLastBoot(r: LastBootResult): string {
 }
 
 /**
- * Turns tracing on in the boot-persistent instance for this boot. Events of the previous boot still
- * in it are refused unless discard: recover them first (lkst recover --last-boot).
+ * Turns tracing on in the boot-persistent instance for this boot, with the maskset's events (its
+ * filters and triggers too) when one is named; without one, the events enabled there stay as they
+ * are and at least one must be. Events of the previous boot still in it are refused unless discard:
+ * recover them first (lkst recover --last-boot).
  */
-export function startBootTracing(opts: { instance?: string; discard?: boolean } = {}): { instance: string; discarded: number } {
+export async function startBootTracing(opts: { instance?: string; discard?: boolean; maskset?: string } = {}): Promise<{ instance: string; discarded: number; events: number }> {
   const inst = bootInstance(opts.instance);
   const held = inst.cpus().reduce((n, c) => n + inst.cpuStats(c).entries, 0);
   if (held && !inst.tracingOn && !opts.discard) {
     throw new LkstError(`instance ${inst.name} still holds ${held} events of the previous boot`, 'save them with `lkst recover --last-boot` first, or pass --discard');
   }
   if (held && opts.discard) inst.clear();
+  if (opts.maskset) await applyMaskset(inst, opts.maskset, { skipMissing: true });
+  const events = inst.enabledEvents().length;
+  if (!events) throw new LkstError(`no event is enabled in instance ${inst.name}`, 'name the maskset to record: lkst boot start -m MASKSET');
   inst.tracingOn = true;
-  return { instance: inst.name, discarded: opts.discard ? held : 0 };
+  // After tracing is on: a marker written to a stopped buffer is refused (EBADF).
+  if (opts.maskset) inst.mark(`lkst: maskset ${opts.maskset}`);
+  return { instance: inst.name, discarded: opts.discard ? held : 0, events };
 }

@@ -11,16 +11,14 @@ import { isOneLineError, lkst } from '../helpers/cli.js';
 
 const available = readFileSync('/sys/kernel/tracing/available_events', 'utf8').split('\n').filter(Boolean);
 
-test('boot enable prints reserve_mem and trace_instance with the maskset\'s events, tracing off at boot', () => {
+test('boot enable prints reserve_mem and trace_instance, tracing off at boot; boot start -m enables the maskset\'s events', () => {
   const r = lkst(['boot', 'enable', '-m', 'timer', '--size', '8']);
   assert.equal(r.status, 0, r.stderr);
-  const m = /^reserve_mem=8M:4096:lkst_boot trace_instance=lkst_boot\^traceoff@lkst_boot,(\S+)$/m.exec(r.stdout);
-  assert.ok(m, r.stdout);
-  const events = m[1]!.split(',');
-  // Each is an event or a whole system of this kernel's, and the timer ones are there.
-  for (const e of events) assert.ok(available.includes(e) || available.some((a) => a.startsWith(`${e}:`)), e);
-  assert.ok(events.includes('timer:timer_start'), events.join(','));
-  assert.match(r.stdout, /lkst boot start/);
+  // No events on the command line (7.3.4 lost the previous boot's state with them there): boot start -m enables them.
+  assert.match(r.stdout, /^reserve_mem=8M:4096:lkst_boot trace_instance=lkst_boot\^traceoff@lkst_boot$/m);
+  const n = Number(/lkst boot start -m timer \(it enables the maskset's (\d+) events/.exec(r.stdout)?.[1]);
+  const timerEvents = available.filter((a) => a.startsWith('timer:')).length;
+  assert.ok(n > 0 && n <= timerEvents, `${n} of this kernel's ${timerEvents} timer events: ${r.stdout}`);
   // The KASLR caveat of reserve_mem, with an address of this machine's RAM to give instead.
   assert.match(r.stdout, /^note: reserve_mem chooses the memory at each boot: .* e\.g\. --at 0x[0-9a-f]+$/m);
 });
@@ -37,7 +35,7 @@ test('boot enable --at: memmap= sets the buffer aside at that address and the in
   assert.ok(BigInt(suggested) >= lo && BigInt(suggested) + (8n << 20n) <= hi, `${suggested} inside ${lo.toString(16)}-${hi.toString(16)}`);
   const r = lkst(['boot', 'enable', '-m', 'timer', '--size', '8', '--at', suggested]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, new RegExp(`^memmap=8M\\$${suggested} trace_instance=lkst_boot\\^traceoff@${suggested}:8M,\\S*timer`, 'm'));
+  assert.match(r.stdout, new RegExp(`^memmap=8M\\$${suggested} trace_instance=lkst_boot\\^traceoff@${suggested}:8M$`, 'm'));
   assert.doesNotMatch(r.stdout, /reserve_mem/);
   // The same address in the kernel's other spellings.
   const mib = BigInt(suggested) >> 20n;
@@ -55,13 +53,13 @@ test('boot enable --install writes the GRUB drop-in; boot disable removes it', (
     const r = lkst(['boot', 'enable', '-m', 'timer', '--install'], { env });
     assert.equal(r.status, 0, r.stderr);
     const cfg = readFileSync(join(dir, 'lkst.cfg'), 'utf8');
-    assert.match(cfg, /^GRUB_CMDLINE_LINUX_DEFAULT="\$\{GRUB_CMDLINE_LINUX_DEFAULT\} reserve_mem=16M:4096:lkst_boot trace_instance=lkst_boot\^traceoff@lkst_boot,\S+"$/m);
+    assert.match(cfg, /^GRUB_CMDLINE_LINUX_DEFAULT="\$\{GRUB_CMDLINE_LINUX_DEFAULT\} reserve_mem=16M:4096:lkst_boot trace_instance=lkst_boot\^traceoff@lkst_boot"$/m);
     assert.match(r.stdout, /update-grub/);
     // memmap's "$" reaches GRUB as \$ once the shell has sourced the drop-in (GRUB would expand a bare $).
     const at = /e\.g\. --at (0x[0-9a-f]+)/.exec(lkst(['boot', 'enable', '-m', 'timer']).stdout)![1]!;
     assert.equal(lkst(['boot', 'enable', '-m', 'timer', '--at', at, '--install'], { env }).status, 0);
     const line = execFileSync('sh', ['-c', `GRUB_CMDLINE_LINUX_DEFAULT=quiet; . ${join(dir, 'lkst.cfg')}; printf %s "$GRUB_CMDLINE_LINUX_DEFAULT"`], { encoding: 'utf8' });
-    assert.match(line, new RegExp(`^quiet memmap=16M\\\\\\$${at} trace_instance=lkst_boot\\^traceoff@${at}:16M,`));
+    assert.match(line, new RegExp(`^quiet memmap=16M\\\\\\$${at} trace_instance=lkst_boot\\^traceoff@${at}:16M$`));
     const d = lkst(['boot', 'disable'], { env });
     assert.equal(d.status, 0, d.stderr);
     assert.equal(existsSync(join(dir, 'lkst.cfg')), false);

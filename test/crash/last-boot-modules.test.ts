@@ -34,7 +34,7 @@ describe('lkst recover --last-boot resolves the previous boot\'s module addresse
     // command line (timer and workqueue), 7.3.4 emptied CPU 0's previous-boot pages at the next
     // boot and dropped last_boot_info to "# Current" (CPU 1, brought up later, kept its pages).
     const p = await bootParams('timer', 8, 0x10000000n);
-    const words = p.words.map((w) => (w.startsWith('trace_instance=') ? w.replace(/,.*$/, '') : w));
+    const words = p.words;
     const I = '/sys/kernel/tracing/instances/lkst_boot';
     const lkst = `node ${CLI}`;
     run = await lastBootGuest({
@@ -107,10 +107,11 @@ describe('lkst recover --last-boot resolves the previous boot\'s module addresse
   });
 });
 
-describe('with the events on the kernel command line, as lkst boot enable prints them, 7.3 drops the last-boot state: recover --last-boot says why (trixie-backports guest)', { skip }, () => {
+describe('with the events on the kernel command line (as lkst boot enable printed them until this was found), 7.3 drops the last-boot state: recover --last-boot says why (trixie-backports guest)', { skip }, () => {
   let run: LastBootRun;
   before(async () => {
-    const p = await bootParams('timer', 8, 0x10000000n);
+    const b = await bootParams('timer', 8, 0x10000000n);
+    const p = { words: b.words.map((w) => (w.startsWith('trace_instance=') ? `${w},${b.events.join(',')}` : w)) };
     const I = '/sys/kernel/tracing/instances/lkst_boot';
     const lkst = `node ${CLI}`;
     run = await lastBootGuest({

@@ -1,5 +1,5 @@
 // The boot-persistent buffer end to end, in a Debian 6.12 guest (scripts/guest) running lkst over 9p:
-// boot with `lkst boot enable`'s parameters, `lkst boot start`, write markers, panic (panic=1: the
+// boot with `lkst boot enable`'s parameters, `lkst boot start -m`, write markers, panic (panic=1: the
 // guest reboots and QEMU keeps its RAM), then after the reboot `lkst recover --last-boot` writes the
 // previous boot's events, checked against what the kernel itself shows of that instance.
 // (reserve_mem's own form is checked on this host by boot-params.test.ts.)
@@ -36,7 +36,7 @@ describe('lkst recover --last-boot after a panic and reboot (Debian 6.12 guest)'
     run = await lastBootGuest({
       append: p.words.join(' '),
       first: `
-        ${lkst} boot start > $S/start1 2>&1 || exit 11
+        ${lkst} boot start -m timer > $S/start1 2>&1 || exit 11
         for c in 0 1; do
           taskset $((c+1)) sh -c "i=0; while [ \\$i -lt ${MARKERS} ]; do echo lkst-lastboot-${nonce} c$c \\$i ${PAD} > ${I}/trace_marker; i=\\$((i+1)); done"
         done
@@ -58,7 +58,10 @@ describe('lkst recover --last-boot after a panic and reboot (Debian 6.12 guest)'
 
   test('the markers written before the panic come back, as the kernel itself shows them after the reboot', () => {
     const kernel = shared('kernel-markers').trim().split('\n').filter(Boolean);
-    const got = events(file).filter((e) => e.name === 'print').map((e) => /lkst-lastboot-\S+ c\d \d+/.exec(String(e.fields.buf))?.[0]);
+    const prints = events(file).filter((e) => e.name === 'print').map((e) => String(e.fields.buf));
+    // boot start -m marks the maskset it enabled.
+    assert.ok(prints.some((p) => p.startsWith('lkst: maskset timer')), `the maskset's marker among ${prints.length} prints`);
+    const got = prints.map((p) => /lkst-lastboot-\S+ c\d \d+/.exec(p)?.[0]).filter((m) => m !== undefined);
     assert.deepEqual(got, kernel);
     // With reserve_mem, 6.12.118 kept one CPU's buffer ("Ring buffer boot meta [N] buffer invalid
     // commit" for the other) in five runs here and neither in a CI run; at a fixed address both.

@@ -18,7 +18,7 @@ export function registerBoot(program: Command): void {
       const p = await bootParams(o.maskset, o.size, o.at === undefined ? undefined : physicalAddress(o.at));
       const lines = o.install ? [`wrote ${installGrubDropIn(p)}; run update-grub and reboot`] : [p.words.join(' ')];
       lines.push(
-        `after each boot, start it: lkst boot start; after a crash and reboot: lkst recover --last-boot`,
+        `after each boot, start it: lkst boot start -m ${p.maskset} (it enables the maskset's ${p.events.length} events, filters and triggers; the kernel boots with tracing off there); after a crash and reboot: lkst recover --last-boot first`,
         ...p.notes.map((n) => `note: ${n}`),
       );
       console.log(lines.join('\n'));
@@ -35,9 +35,10 @@ export function registerBoot(program: Command): void {
     .description('start tracing in the boot-persistent buffer for this boot')
     .option('--instance <name>', 'the boot-persistent instance (default: lkst_boot, or the only one)')
     .option('--discard', "drop events of the previous boot still in it")
-    .action((o: { instance?: string; discard?: boolean }) => {
-      const r = startBootTracing(o);
-      console.log(`tracing in ${r.instance}${r.discarded ? ` (${r.discarded} events of the previous boot discarded)` : ''}`);
+    .option('-m, --maskset <name>', "enable this maskset's events (filters, triggers) in it first; without -m the events enabled there stay")
+    .action(async (o: { instance?: string; discard?: boolean; maskset?: string }) => {
+      const r = await startBootTracing(o);
+      console.log(`tracing in ${r.instance}: ${r.events} events enabled${o.maskset ? ` (maskset ${o.maskset})` : ''}${r.discarded ? `; ${r.discarded} events of the previous boot discarded` : ''}`);
     });
 }
 
