@@ -91,6 +91,8 @@ export interface AlertUnit {
   readonly unit: number;
   readonly tp: string;
   readonly from?: string;
+  /** A user handler's alert notes, by name: u64 values after the event's record. */
+  readonly notes?: readonly string[];
 }
 
 /** One key field: where its value comes from. */
@@ -216,11 +218,15 @@ function recordCall(f: EventFormat, buf: number): string {
   return `{ struct lkst_rec *r = lkst_copy(ctx, ${f.id}, ${fixedRecordSize(f)}, ${buf}); if (r) { ${dynamicFixes(f)}bpf_ringbuf_submit(r, 0); } }`;
 }
 
-/** An alert: the event's record into lkst_alerts, tagged with the unit; then the freeze of a buffer, if asked. */
-function alertCall(f: EventFormat, unit: number, freeze: number | undefined): string {
+/**
+ * An alert: the event's record into lkst_alerts, tagged with the unit; then the freeze of a buffer,
+ * if asked. notes: a user handler's values (c.note) after the record, as many u64.
+ */
+function alertCall(f: EventFormat, unit: number, freeze: number | undefined, notes = 0): string {
   const size = fixedRecordSize(f);
   const stop = freeze === undefined ? '' : ` { u32 b = ${freeze}, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }`;
-  return `{ struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_alerts, sizeof(struct lkst_rec) + ${size}, 0); if (!r) lkst_bump(&lkst_alert_lost); else { lkst_fill(r, ctx, ${f.id}, ${size}, ${unit}); ${dynamicFixes(f)}bpf_ringbuf_submit(r, 0); }${stop} }`;
+  const extra = notes ? `__builtin_memcpy(r->data + ${size}, c.note, ${8 * notes}); r->len = ${size + 8 * notes}; ` : '';
+  return `{ struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_alerts, sizeof(struct lkst_rec) + ${size + 8 * notes}, 0); if (!r) lkst_bump(&lkst_alert_lost); else { lkst_fill(r, ctx, ${f.id}, ${size}, ${unit}); ${dynamicFixes(f)}${extra}bpf_ringbuf_submit(r, 0); }${stop} }`;
 }
 
 /**
@@ -336,9 +342,9 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
       // A user handler's source once per object; its verdict at each event: record, alert, freeze bpf.
       if (!included.has(u.source.name)) parts.push(named(u, () => userDefinition(u.source, u.events)));
       included.add(u.source.name);
-      alerts.push({ unit: i, tp: id, ...(u.from ? { from: u.from } : {}) });
+      alerts.push({ unit: i, tp: id, ...(u.from ? { from: u.from } : {}), ...(u.source.uses.notes.length ? { notes: u.source.uses.notes } : {}) });
       const freeze = '{ u32 b = 0, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }';
-      gate(RANK.count, `{ int r = 0; ${named(u, () => userCall(u.source, u.format, u.params))} if (r & 1) ${recordCall(u.format, 0)} if (r & 2) ${alertCall(u.format, i, undefined)} if (r & 4) ${freeze} }`);
+      gate(RANK.count, `{ int r = 0; ${named(u, () => userCall(u.source, u.format, u.params))} if (r & 1) ${recordCall(u.format, 0)} if (r & 2) ${alertCall(u.format, i, undefined, u.source.uses.notes.length)} if (r & 4) ${freeze} }`);
       return;
     }
     const keys = named(u, () => u.by.map((b) => keyField(u.format, b, 'count by')));

@@ -18,6 +18,7 @@ import { fieldValue } from './expr.js';
 
 export const MAX_PARAMS = 8;
 export const MAX_FIELDS = 8;
+export const MAX_NOTES = 4;
 
 /** The header a handler includes (`#include "lkst-handler.h"`); docs/handlers.md documents it. */
 export const HANDLER_HEADER = `/* lkst-handler.h: the contract of an lkst user handler in BPF C (see docs/handlers.md). */
@@ -38,6 +39,7 @@ struct lkst_ctx {
   u32 has;              /* bit i: the event has the handler's i-th field */
   u64 param[${MAX_PARAMS}];        /* the maskset line's k=v, by lkst_param */
   u64 field[${MAX_FIELDS}];        /* the event's fields the handler names, by lkst_field */
+  u64 note[${MAX_NOTES}];         /* what an alert carries besides the event, by lkst_note */
 };
 
 /* Written literally (lkst finds the names in the source): */
@@ -45,6 +47,7 @@ struct lkst_ctx {
 #define lkst_field(c, name) ((c)->field[lkst_f_##name])           /* the event's field, widened to u64 (signed fields sign-extended) */
 #define lkst_has(c, name) (((c)->has >> lkst_f_##name) & 1)       /* whether this event has that field */
 #define lkst_event_is(c, sys, ev) ((c)->type == lkst_e_##sys##__##ev) /* which event this is */
+#define lkst_note(c, name, v) ((c)->note[lkst_n_##name] = (u64)(v)) /* a value the alert carries as name=0x... */
 #endif
 `;
 
@@ -81,6 +84,7 @@ export interface UserSource {
 export function userSource(name: string, text: string, shownAs: string): UserSource {
   const uses = userBpfUses(text);
   if (uses.params.length > MAX_PARAMS) throw new LkstError(`${shownAs} names ${uses.params.length} parameters (${uses.params.join(', ')})`, `use at most ${MAX_PARAMS}`);
+  if (uses.notes.length > MAX_NOTES) throw new LkstError(`${shownAs} names ${uses.notes.length} alert notes (${uses.notes.join(', ')})`, `use at most ${MAX_NOTES}`);
   if (uses.fields.length > MAX_FIELDS) throw new LkstError(`${shownAs} reads ${uses.fields.length} fields (${uses.fields.join(', ')})`, `read at most ${MAX_FIELDS}, or read the rest with bpf_probe_read_kernel from rec`);
   return { name, shownAs, text, uses };
 }
@@ -109,13 +113,14 @@ export function userDefinition(src: UserSource, formats: ReadonlyMap<string, Eve
   const defs = [
     ...src.uses.params.map((p, i) => `#define lkst_p_${p} ${i}`),
     ...src.uses.fields.map((f, i) => `#define lkst_f_${f} ${i}`),
+    ...src.uses.notes.map((f, i) => `#define lkst_n_${f} ${i}`),
     ...src.uses.events.map((e) => {
       const f = formats.get(`${e.system}:${e.event}`);
       if (!f) throw new LkstError(`${src.shownAs} names the event ${e.system}:${e.event}, which this kernel lacks`, 'see `lkst events` for the tracepoints of this kernel');
       return `#ifndef lkst_e_${e.system}__${e.event}\n#define lkst_e_${e.system}__${e.event} ${f.id}\n#endif`;
     }),
   ];
-  const undefs = [...src.uses.params.map((p) => `#undef lkst_p_${p}`), ...src.uses.fields.map((f) => `#undef lkst_f_${f}`)];
+  const undefs = [...src.uses.params.map((p) => `#undef lkst_p_${p}`), ...src.uses.fields.map((f) => `#undef lkst_f_${f}`), ...src.uses.notes.map((f) => `#undef lkst_n_${f}`)];
   return `#include "lkst-handler.h"
 static __always_inline int ${fn}(struct lkst_ctx *c, void *rec);
 ${defs.join('\n')}

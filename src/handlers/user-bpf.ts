@@ -12,6 +12,8 @@ export const BPF_HANDLER_RE = /^([a-z][a-z0-9_-]*)\.bpf\.c$/;
 export interface UserBpfUses {
   readonly params: string[];
   readonly fields: string[];
+  /** Values an alert carries besides the event's record, by name (lkst watch prints them). */
+  readonly notes: string[];
   readonly events: { system: string; event: string }[];
 }
 
@@ -25,6 +27,7 @@ export function userBpfUses(text: string): UserBpfUses {
   return {
     params: names(text, /\blkst_param\s*\(\s*\w+\s*,\s*(\w+)\s*\)/g),
     fields: names(text, /\blkst_(?:field|has)\s*\(\s*\w+\s*,\s*(\w+)\s*\)/g),
+    notes: names(text, /\blkst_note\s*\(\s*\w+\s*,\s*(\w+)\s*,/g),
     events: events.filter((e, i) => events.findIndex((x) => x.system === e.system && x.event === e.event) === i),
   };
 }
