@@ -55,7 +55,7 @@ $L handler add timer-uaf ${EXAMPLE} > $S/add.out 2> $S/add.err
 echo "add $?" > $S/rcs
 $L watch -n 1 --wait 900 > $S/watch.out 2> $S/watch.err &
 W=$!
-$L record -m uaf -o $S/uaf.dat -- sh -c "sleep 1; busybox insmod $S/${M}.ko && sleep 2" > $S/rec.out 2> $S/rec.err
+$L record -m uaf -o $S/uaf.dat -- sh -c "sleep 1; busybox insmod $S/${M}.ko && sleep 2; bpftool prog show > $S/progs" > $S/rec.out 2> $S/rec.err
 echo "record $?" >> $S/rcs
 wait $W
 echo "watch $?" >> $S/rcs
@@ -73,8 +73,14 @@ test("the seed's case caught live in the Debian 6.12 guest: lkst watch names the
     const said = /freeing ([0-9a-f]+) while its timer ([0-9a-f]+) is armed/.exec(read('dmesg'));
     assert.ok(said, read('dmesg'));
     const [a, timer] = [BigInt(`0x${said[1]}`), BigInt(`0x${said[2]}`)];
+    // A tracepoint program does not run while another BPF program runs on its CPU (the kernel's
+    // bpf_prog_active): the timer's firing may come during a kmalloc's program, and is then skipped,
+    // counted in the program's recursion_misses. Then this run shows nothing either way.
+    const missed = Number(/name lkst_timer__timer_expire_entry .*recursion_misses (\d+)/.exec(read('progs'))?.[1] ?? 0);
+    if (/BPF alerts: 0\b/.test(read('rec.err')) && missed > 0) return t.skip(`the timer's firing was skipped by the kernel: ${missed} timer_expire_entry events came while another BPF program ran on their CPU`);
+    assert.match(read('rec.err'), /BPF alerts: 1\b/, `${read('rec.err')}${read('dmesg')}\n${read('progs')}`);
     const alert = read('watch.out').trim();
-    assert.match(alert, / timer:timer_expire_entry pid=\d+ .*function=/, alert);
+    assert.match(alert, / timer:timer_expire_entry pid=\d+ timer=\d+ .*function=\d+ .*object=0x[0-9a-f]+ /, alert);
     const field = (k: string) => BigInt(new RegExp(` ${k}=(\\S+)`).exec(alert)![1]!);
     assert.equal(field('timer'), timer, 'the alert names the freed timer');
     assert.equal(field('object'), a, 'and the object it lay in');
@@ -83,7 +89,6 @@ test("the seed's case caught live in the Debian 6.12 guest: lkst watch names the
     const bpf = read('uaf.tc').split('\n').filter((l) => l.startsWith('bpf:'));
     assert.match(bpf.at(-1)!, new RegExp(` timer_expire_entry: +timer=0x${timer.toString(16)} `), bpf.slice(-3).join('\n'));
     assert.ok(bpf.some((l) => new RegExp(` kfree: .*ptr=0x${a.toString(16)}\\b`).test(l)), "A's kfree is in the flight recorder");
-    assert.match(read('rec.err'), /BPF alerts: 1\b/);
   } finally {
     if (process.env['LKST_TEST_KEEP'] === '1') process.stderr.write(`kept ${dir}\n`);
     else rmSync(dir, { recursive: true, force: true });
