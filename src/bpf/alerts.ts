@@ -52,7 +52,7 @@ function text(v: unknown): string {
 }
 
 /** One alert line decoded; undefined for a line that is not whole. */
-export function parseAlert(line: string, unitTp: ReadonlyMap<number, string>, formats: Map<string, EventFormat>): Alert | undefined {
+export function parseAlert(line: string, unitTp: ReadonlyMap<number, string>, formats: Map<string, EventFormat>, unitNotes?: ReadonlyMap<number, readonly string[]>): Alert | undefined {
   const m = /^alert (\d+) (\d+) (\d+) ([0-9a-f]+)$/.exec(line);
   const tp = m && unitTp.get(Number(m[1]));
   if (!m || !tp) return undefined;
@@ -64,7 +64,11 @@ export function parseAlert(line: string, unitTp: ReadonlyMap<number, string>, fo
   }
   const data = Buffer.from(m[4]!, 'hex');
   const fields: Record<string, string> = {};
-  for (const [k, v] of Object.entries(readFields(data, 0, data.length, f))) fields[k] = text(v);
+  const notes = unitNotes?.get(Number(m[1])) ?? [];
+  const end = data.length - 8 * notes.length;
+  for (const [k, v] of Object.entries(readFields(data, 0, end, f))) fields[k] = text(v);
+  // A user handler's notes (u64 each) follow the event's record.
+  notes.forEach((n, i) => (fields[n] = `0x${data.readBigUInt64LE(end + 8 * i).toString(16)}`));
   return { event: tp, ts: BigInt(m[2]!), cpu: Number(m[3]), pid: data.length >= 8 ? data.readInt32LE(4) : 0, fields };
 }
 
@@ -76,6 +80,7 @@ export async function followAlerts(instance: string, onAlert: (a: Alert) => void
   const dir = liveCountsDir(instance);
   const units = liveUnits(instance);
   const unitTp = new Map((units?.alerts ?? []).map((a) => [a.unit, a.tp]));
+  const unitNotes = new Map((units?.alerts ?? []).flatMap((a) => (a.notes ? [[a.unit, a.notes] as const] : [])));
   const formats = new Map<string, EventFormat>();
   const file = join(dir, 'alerts');
   let seen = 0;
@@ -98,7 +103,7 @@ export async function followAlerts(instance: string, onAlert: (a: Alert) => void
       const lines = partial.split('\n');
       partial = lines.pop()!;
       for (const l of lines) {
-        const a = parseAlert(l, unitTp, formats);
+        const a = parseAlert(l, unitTp, formats, unitNotes);
         if (!a) continue;
         await onAlert(a);
         if (++seen === opts.max) return seen;

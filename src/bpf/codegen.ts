@@ -32,6 +32,7 @@ import { LkstError } from '../base/errors.js';
 import type { EventFormat } from '../events/format.js';
 import { fieldValue } from './expr.js';
 import { probeKeyField, probeOf, probeProgramHead, probeRecordCall } from './probe-programs.js';
+import { fixLineMarks, userCall, userDefinition, type UserSource } from './user-handlers.js';
 
 /** Bytes of a tracepoint's fixed record: up to the end of its last field (dynamic data is not copied yet). */
 export function fixedRecordSize(f: EventFormat): number {
@@ -63,6 +64,7 @@ export type HandlerUnit = { readonly format: EventFormat; readonly from?: string
   | { readonly handler: 'count'; readonly by: readonly string[]; readonly hist?: string }
   | { readonly handler: 'switch'; readonly to: number }
   | { readonly handler: 'alert'; readonly cond?: string; readonly freeze?: string; readonly record?: boolean }
+  | { readonly handler: 'user'; readonly source: UserSource; readonly params: Readonly<Record<string, unknown>>; readonly events: ReadonlyMap<string, EventFormat> }
 );
 
 /** What a count map's keys hold: each key field (u64, the field's signedness), then the hist bucket. */
@@ -90,6 +92,8 @@ export interface AlertUnit {
   readonly unit: number;
   readonly tp: string;
   readonly from?: string;
+  /** A user handler's alert notes, by name: u64 values after the event's record. */
+  readonly notes?: readonly string[];
 }
 
 /** One key field: where its value comes from. */
@@ -223,11 +227,15 @@ function recordCall(f: EventFormat, buf: number): string {
   return `{ struct lkst_rec *r = lkst_copy(ctx, ${f.id}, ${fixedRecordSize(f)}, ${buf}); if (r) { ${dynamicFixes(f)}bpf_ringbuf_submit(r, 0); } }`;
 }
 
-/** An alert: the event's record into lkst_alerts, tagged with the unit; then the freeze of a buffer, if asked. */
-function alertCall(f: EventFormat, unit: number, freeze: number | undefined): string {
+/**
+ * An alert: the event's record into lkst_alerts, tagged with the unit; then the freeze of a buffer,
+ * if asked. notes: a user handler's values (c.note) after the record, as many u64.
+ */
+function alertCall(f: EventFormat, unit: number, freeze: number | undefined, notes = 0): string {
   const size = fixedRecordSize(f);
   const stop = freeze === undefined ? '' : ` { u32 b = ${freeze}, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }`;
-  return `{ struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_alerts, sizeof(struct lkst_rec) + ${size}, 0); if (!r) lkst_bump(&lkst_alert_lost); else { lkst_fill(r, ctx, ${f.id}, ${size}, ${unit}); ${dynamicFixes(f)}bpf_ringbuf_submit(r, 0); }${stop} }`;
+  const extra = notes ? `__builtin_memcpy(r->data + ${size}, c.note, ${8 * notes}); r->len = ${size + 8 * notes}; ` : '';
+  return `{ struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_alerts, sizeof(struct lkst_rec) + ${size + 8 * notes}, 0); if (!r) lkst_bump(&lkst_alert_lost); else { lkst_fill(r, ctx, ${f.id}, ${size}, ${unit}); ${dynamicFixes(f)}${extra}bpf_ringbuf_submit(r, 0); }${stop} }`;
 }
 
 /**
@@ -280,8 +288,10 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
   const buffers = ['bpf'];
   for (const u of units) if (u.handler === 'record' && u.buffer && !buffers.includes(u.buffer)) buffers.push(u.buffer);
   const parts: string[] = [prelude(buffers.length)];
-  if (units.some((u) => u.handler === 'record' || (u.handler === 'alert' && u.record))) parts.push(recordSupport(opts.ringBytes ?? 8 << 20));
-  if (units.some((u) => u.handler === 'alert')) parts.push(ALERT_SUPPORT);
+  const user = units.some((u) => u.handler === 'user');
+  if (user || units.some((u) => u.handler === 'record' || (u.handler === 'alert' && u.record))) parts.push(recordSupport(opts.ringBytes ?? 8 << 20));
+  if (user || units.some((u) => u.handler === 'alert')) parts.push(ALERT_SUPPORT);
+  const included = new Set<string>();
   if (units.some((u) => u.handler === 'count' && u.hist)) parts.push(LOG2);
   if (units.some((u) => u.handler === 'record' && (u.every || u.max))) parts.push('struct lkst_thin { u64 sec; u64 n; u64 skipped; };\n');
   const counts: CountLayout[] = [];
@@ -337,6 +347,15 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
       gate(RANK.alert, `${u.cond ? `if (${u.cond}) ` : ''}{ ${rec}${alertCall(u.format, i, freeze)} }`);
       return;
     }
+    if (u.handler === 'user') {
+      // A user handler's source once per object; its verdict at each event: record, alert, freeze bpf.
+      if (!included.has(u.source.name)) parts.push(named(u, () => userDefinition(u.source, u.events)));
+      included.add(u.source.name);
+      alerts.push({ unit: i, tp: id, ...(u.from ? { from: u.from } : {}), ...(u.source.uses.notes.length ? { notes: u.source.uses.notes } : {}) });
+      const freeze = '{ u32 b = 0, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }';
+      gate(RANK.count, `{ int r = 0; ${named(u, () => userCall(u.source, u.format, u.params))} if (r & 1) ${recordCall(u.format, 0)} if (r & 2) ${alertCall(u.format, i, undefined, u.source.uses.notes.length)} if (r & 4) ${freeze} }`);
+      return;
+    }
     const keys = named(u, () => u.by.map((b) => keyField(u.format, b, 'count by')));
     const hist = named(u, () => (u.hist ? keyField(u.format, u.hist, 'make a histogram of') : undefined));
     parts.push(countFunction(i, keys, hist, opts.maxKeys ?? 65536));
@@ -351,7 +370,7 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
     const head = probe ? probeProgramHead(f, probe, `lkst_${sys}__${ev}`) : `SEC("tracepoint/${sys}/${ev}") int lkst_${sys}__${ev}(void *ctx)`;
     parts.push(`${head} {\n  u32 tgid = bpf_get_current_pid_tgid() >> 32;\n  if (bpf_map_lookup_elem(&lkst_skip, &tgid)) return 0;\n  u32 z = 0, *cp = bpf_map_lookup_elem(&lkst_current, &z), cur = cp ? *cp : 0;\n  int routed = 0; (void)routed;\n  ${body.join('\n  ')}\n  return 0;\n}\n`);
   }
-  return { source: `// Generated by lkst (bpf/codegen.ts).\n${parts.join('')}`, counts, buffers, slots, alerts };
+  return { source: fixLineMarks(`// Generated by lkst (bpf/codegen.ts).\n${parts.join('')}`), counts, buffers, slots, alerts };
 }
 /** The record handler alone on a set of tracepoints. */
 export function recordProgramSource(formats: readonly EventFormat[], ringBytes = 8 << 20): string {

@@ -23,6 +23,7 @@ import { decodeCounts, type CountsReport } from './counts.js';
 import { liveCountsDir, type LiveTable } from './live-counts.js';
 import { bpfTraceBuffer } from './record-stream.js';
 import { BpfRun, type BpfRunCpu } from './runner.js';
+import { handlerHeaderDir, namedEventFormats, registeredSource } from './user-handlers.js';
 
 /**
  * One maskset entry's handler on one tracepoint (masksets/plan.ts's BpfPlanEntry), with the index of
@@ -81,7 +82,7 @@ export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
     const p = e.params;
     // A probe's program reads pt_regs, not a tracepoint record: what reads or copies the record is not built for it.
     const onProbe = probeOf(format) !== undefined;
-    const unbuilt = e.handler === 'route' || e.handler === 'alert' ? e.handler : typeof p['expr'] === 'string' ? 'filter' : undefined;
+    const unbuilt = e.handler === 'route' || e.handler === 'alert' || e.handler === 'user' ? e.handler : typeof p['expr'] === 'string' ? 'filter' : undefined;
     if (onProbe && unbuilt) throw new LkstError(`${e.from}: ${unbuilt} on a probe is not built on the BPF engine`, `give the probe \`record engine=bpf\`, count, sample or rate, or use ${unbuilt} on the ftrace engine`);
     if (e.handler === 'record' || e.handler === 'route') {
       const every = Number(p['every'] ?? 0);
@@ -100,6 +101,10 @@ export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
       };
     }
     if (e.handler === 'switch') return { ...base, handler: 'switch', to: Number(p['to']) };
+    if (e.handler === 'user') {
+      const source = registeredSource(String(p['name']));
+      return { ...base, handler: 'user', source, params: p, events: namedEventFormats(source) };
+    }
     if (e.handler === 'alert') {
       const cond = condition(e, p['if'], format, 'alert if');
       return { ...base, handler: 'alert', ...(cond ? { cond } : {}), ...(typeof p['freeze'] === 'string' ? { freeze: p['freeze'] } : {}), ...(p['record'] === true ? { record: true } : {}) };
@@ -119,7 +124,7 @@ export function compiledObject(source: string, tools?: BpfToolchain): string {
   try {
     const src = join(work, 'handlers.bpf.c');
     writeFileSync(src, source);
-    compileBpf(src, join(work, 'handlers.o'), [], tools);
+    compileBpf(src, join(work, 'handlers.o'), [handlerHeaderDir()], tools);
     renameSync(join(work, 'handlers.o'), object);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -153,7 +158,7 @@ export class BpfEngine {
     writeFileSync(join(live, 'units.json'), JSON.stringify({ slots: program.slots, alerts: program.alerts, buffers: program.buffers } satisfies LiveUnits));
     const init = program.slots.map((s) => `pids ${s.map} ${s.pids.join(' ')}`);
     const run = new BpfRun(object, dir, live, opts.skipTgids, init);
-    const engine = new BpfEngine(run, dir, live, program.counts, program, entries.some((e) => e.handler === 'record' || (e.handler === 'alert' && e.params['record'] === true && e.params['freeze'] === undefined) || e.params['freeze'] === 'bpf'));
+    const engine = new BpfEngine(run, dir, live, program.counts, program, entries.some((e) => e.handler === 'record' || e.handler === 'user' || (e.handler === 'alert' && e.params['record'] === true && e.params['freeze'] === undefined) || e.params['freeze'] === 'bpf'));
     try {
       await run.started();
     } catch (err) {

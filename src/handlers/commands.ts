@@ -84,8 +84,8 @@ export async function handlerList(): Promise<string> {
 /** `lkst handler remove NAME`: unregisters a user handler. */
 export async function handlerRemove(opts: { name: string }): Promise<string> {
   const dir = handlerDir();
-  const mod = join(dir, `${opts.name}.mjs`);
-  if (!/^[a-z][a-z0-9_-]*$/.test(opts.name) || !existsSync(mod)) throw new LkstError(`no user handler named ${opts.name}`, 'see `lkst handler list`');
+  const mod = [join(dir, `${opts.name}.mjs`), join(dir, `${opts.name}.bpf.c`)].find((f) => existsSync(f));
+  if (!/^[a-z][a-z0-9_-]*$/.test(opts.name) || !mod) throw new LkstError(`no user handler named ${opts.name}`, 'see `lkst handler list`');
   unlinkSync(mod);
   for (const ext of ['.source.ts', '.source.js']) if (existsSync(join(dir, opts.name + ext))) unlinkSync(join(dir, opts.name + ext));
   return `removed handler ${opts.name}`;

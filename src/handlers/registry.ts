@@ -6,6 +6,8 @@ import { LkstError } from '../base/errors.js';
 import { handlerDir } from '../base/config.js';
 import { BUILTIN_HANDLERS } from './builtin.js';
 import type { HandlerDefinition } from './types.js';
+import { readFileSync } from 'node:fs';
+import { BPF_HANDLER_RE, userBpfDefinition } from './user-bpf.js';
 
 const NAME_RE = /^[a-z][a-z0-9_-]*$/;
 const MODULE_RE = /^[a-z][a-z0-9_-]*\.mjs$/;
@@ -79,6 +81,11 @@ export class HandlerRegistry {
         throw err;
       }
       reg.add(loaded.def, path);
+    }
+    // Handlers in BPF C (checked when added; compiled into a recording's object when used).
+    for (const file of files.filter((f) => BPF_HANDLER_RE.test(f)).sort()) {
+      const path = join(dir, file);
+      reg.add(userBpfDefinition(BPF_HANDLER_RE.exec(file)![1]!, readFileSync(path, 'utf8')), path);
     }
     return reg;
   }

@@ -46,7 +46,7 @@ export type KernelOp =
 /** A handler the BPF engine runs in the kernel at the event (bpf/program.ts knows each one). */
 export interface BpfOp {
   readonly kind: 'bpf';
-  readonly handler: 'record' | 'count' | 'switch' | 'route' | 'alert';
+  readonly handler: 'record' | 'count' | 'switch' | 'route' | 'alert' | 'user';
   readonly params: ParamValues;
 }
 

@@ -6,17 +6,13 @@
 // shows A's life by function, in order, each step once: new → kmalloc → timer_init → new returns A
 // → arm → timer_start → free → kfree → the timer fires → the callback runs on A's timer.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { findGuestKernel, guestUnavailable, runInGuest } from '../../scripts/guest/guest.js';
+import { guestUnavailable } from '../../scripts/guest/guest.js';
 import { CLI, lkst } from '../helpers/cli.js';
-
-const scripts = fileURLToPath(new URL('../../../scripts/crash/', import.meta.url));
-const M = 'lkst_uaf';
+import { UAF_MODULE as M, runUafGuest } from '../helpers/uaf-guest.js';
 const PROBES = [`kprobe:${M}:lkst_victim_new`, `kretprobe:${M}:lkst_victim_new a=$retval:x64`, `kprobe:${M}:lkst_victim_arm a=%di:x64`, `kprobe:${M}:lkst_victim_free a=%di:x64`, `kprobe:${M}:lkst_victim_fire timer=%di:x64`];
 
 // The probes are made before the module exists (the command loads it); the host's root has no
@@ -35,12 +31,8 @@ cat $T/dynamic_events > $S/probes-after
 test("the seed's case with kprobes on the module's struct-A functions, beside timer and kmem events, in a Debian 6.12 guest", { skip: guestUnavailable() ?? false, timeout: 1_800_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-guest-seed-'));
   try {
-    const built = spawnSync('sh', [join(scripts, 'build-uaf-module.sh'), findGuestKernel()!, join(dir, `${M}.ko`)], { encoding: 'utf8' });
-    if (built.status === 3) return t.skip(`the guest kernel's headers cannot be downloaded: ${built.stderr.trim()}`);
-    assert.equal(built.status, 0, built.stderr);
-    const r = await runInGuest({ script: GUEST_SCRIPT, shared: dir, memMiB: 1024, timeoutMs: 1_500_000 });
-    const read = (f: string) => readFileSync(join(dir, f), 'utf8');
-    assert.equal(r.code, 0, `${r.stderr}\n${r.serial.slice(-2000)}`);
+    const read = await runUafGuest(t, dir, GUEST_SCRIPT);
+    if (!read) return;
     assert.equal(read('rcs'), 'record 0\n', read('rec.err'));
     // MOD:SYM: every probe was defined while the module was not loaded.
     assert.doesNotMatch(read('modules-before'), new RegExp(`^${M}$`, 'm'));

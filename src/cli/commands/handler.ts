@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { printText as print } from './print-text.js';
 import { action } from '../run.js';
+import { LkstError } from '../../base/errors.js';
 import { handlerAdd, handlerList } from '../../handlers/commands.js';
 import { handlerRemoveUnused } from '../../masksets/commands.js';
 import { handlerSet } from '../../masksets/session.js';
@@ -58,9 +59,17 @@ export function registerHandler(program: Command): void {
       ),
     );
   h.command('add')
-    .description('register a handler module (.ts or .mjs exporting a HandlerDefinition; see docs/handlers.md)')
-    .argument('<file>')
-    .action(action(async (file: string) => print(await handlerAdd({ file }))));
+    .description('register a handler: NAME FILE.bpf.c (BPF C, compiled and checked by the kernel at once), or a module FILE (.ts or .mjs exporting a HandlerDefinition); see docs/handlers.md')
+    .argument('<name-or-file>')
+    .argument('[file]', 'the .bpf.c source of handler NAME')
+    .action(
+      action(async (first: string, file?: string) => {
+        if (file === undefined) return print(await handlerAdd({ file: first }));
+        if (!file.endsWith('.bpf.c')) throw new LkstError(`${file}: a handler in BPF C is a .bpf.c file`, 'lkst handler add NAME FILE.bpf.c, or lkst handler add MODULE.mjs');
+        const { addBpfHandler } = await import('../../bpf/user-add.js');
+        print(addBpfHandler(first, file));
+      }),
+    );
   h.command('remove')
     .description('unregister a user handler (refused while a maskset uses it)')
     .argument('<name>')

@@ -1,0 +1,174 @@
+/**
+ * User handlers in BPF C in the recording's object. A handler's source defines
+ * `int lkst_handler(struct lkst_ctx *c, void *rec)`; lkst includes it once per handler, renamed
+ * `lkst_user_NAME` (a static always-inline function, declared before the source), and calls it at
+ * each tracepoint of its maskset lines with a context filled there: the event's format id, the
+ * line's parameters and the fields the source names. What it returns says what lkst does next with
+ * the event: record it into the buffer bpf, raise an alert, freeze the buffer bpf.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LkstError } from '../base/errors.js';
+import { handlerDir } from '../base/config.js';
+import { nativeCacheDir } from '../native/compile.js';
+import type { EventFormat } from '../events/format.js';
+import { readLiveFormat } from '../events/live.js';
+import { userBpfUses, type UserBpfUses } from '../handlers/user-bpf.js';
+import { fieldValue } from './expr.js';
+
+export const MAX_PARAMS = 8;
+export const MAX_FIELDS = 8;
+export const MAX_NOTES = 4;
+
+/** The header a handler includes (`#include "lkst-handler.h"`); docs/handlers.md documents it. */
+export const HANDLER_HEADER = `/* lkst-handler.h: the contract of an lkst user handler in BPF C (see docs/handlers.md). */
+#ifndef LKST_HANDLER_H
+#define LKST_HANDLER_H
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
+/* What lkst_handler returns: bits saying what lkst does with the event after it (0: nothing). */
+#define LKST_RECORD 1 /* record the event into the trace's buffer bpf */
+#define LKST_ALERT 2  /* raise an alert: lkst watch prints it with the event's fields */
+#define LKST_FREEZE 4 /* stop the buffer bpf after this event (the flight recorder ends here) */
+
+/* Filled by lkst at each event before the handler runs. */
+struct lkst_ctx {
+  u32 type;             /* the event's format id (compare with lkst_event_is) */
+  u32 has;              /* bit i: the event has the handler's i-th field */
+  u64 param[${MAX_PARAMS}];        /* the maskset line's k=v, by lkst_param */
+  u64 field[${MAX_FIELDS}];        /* the event's fields the handler names, by lkst_field */
+  u64 note[${MAX_NOTES}];         /* what an alert carries besides the event, by lkst_note */
+};
+
+/* Written literally (lkst finds the names in the source): */
+#define lkst_param(c, name) ((c)->param[lkst_p_##name])           /* parameter name=N of the maskset line (0 when not given) */
+#define lkst_field(c, name) ((c)->field[lkst_f_##name])           /* the event's field, widened to u64 (signed fields sign-extended) */
+#define lkst_has(c, name) (((c)->has >> lkst_f_##name) & 1)       /* whether this event has that field */
+#define lkst_event_is(c, sys, ev) ((c)->type == lkst_e_##sys##__##ev) /* which event this is */
+#define lkst_note(c, name, v) ((c)->note[lkst_n_##name] = (u64)(v)) /* a value the alert carries as name=0x... */
+#endif
+`;
+
+/** The directory holding lkst-handler.h (written once per lkst version of it). */
+export function handlerHeaderDir(): string {
+  const dir = join(nativeCacheDir(), 'bpf', 'include');
+  const file = join(dir, 'lkst-handler.h');
+  if (existsSync(file) && readFileSync(file, 'utf8') === HANDLER_HEADER) return dir;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, HANDLER_HEADER);
+  renameSync(tmp, file);
+  return dir;
+}
+
+/** A registered handler's source file. */
+export function userHandlerFile(name: string, root?: string): string {
+  return join(handlerDir(root), `${name}.bpf.c`);
+}
+
+function ident(s: string): string {
+  return s.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+/** A handler's source and what it names, checked against the header's limits. */
+export interface UserSource {
+  readonly name: string;
+  /** The file name shown in compiler and verifier messages. */
+  readonly shownAs: string;
+  readonly text: string;
+  readonly uses: UserBpfUses;
+}
+
+export function userSource(name: string, text: string, shownAs: string): UserSource {
+  const uses = userBpfUses(text);
+  if (uses.params.length > MAX_PARAMS) throw new LkstError(`${shownAs} names ${uses.params.length} parameters (${uses.params.join(', ')})`, `use at most ${MAX_PARAMS}`);
+  if (uses.notes.length > MAX_NOTES) throw new LkstError(`${shownAs} names ${uses.notes.length} alert notes (${uses.notes.join(', ')})`, `use at most ${MAX_NOTES}`);
+  if (uses.fields.length > MAX_FIELDS) throw new LkstError(`${shownAs} reads ${uses.fields.length} fields (${uses.fields.join(', ')})`, `read at most ${MAX_FIELDS}, or read the rest with bpf_probe_read_kernel from rec`);
+  return { name, shownAs, text, uses };
+}
+
+/** The source of a registered handler. */
+export function registeredSource(name: string): UserSource {
+  const file = userHandlerFile(name);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new LkstError(`no BPF C handler named ${name} (${file})`, 'register it with `lkst handler add NAME FILE.bpf.c`');
+  }
+  return userSource(name, text, `${name}.bpf.c`);
+}
+
+/** The line marker after a handler's source: replaced by the generated file's own line once it is whole. */
+export const LINE_MARK = '#line LKST_LINE "lkst-handlers.bpf.c"';
+
+/**
+ * The handler's source in the object: its names as macros, renamed, with its own file and line
+ * numbers for clang and the verifier's messages. formats: the events it names (format ids).
+ */
+export function userDefinition(src: UserSource, formats: ReadonlyMap<string, EventFormat>): string {
+  const fn = `lkst_user_${ident(src.name)}`;
+  const defs = [
+    ...src.uses.params.map((p, i) => `#define lkst_p_${p} ${i}`),
+    ...src.uses.fields.map((f, i) => `#define lkst_f_${f} ${i}`),
+    ...src.uses.notes.map((f, i) => `#define lkst_n_${f} ${i}`),
+    ...src.uses.events.map((e) => {
+      const f = formats.get(`${e.system}:${e.event}`);
+      if (!f) throw new LkstError(`${src.shownAs} names the event ${e.system}:${e.event}, which this kernel lacks`, 'see `lkst events` for the tracepoints of this kernel');
+      return `#ifndef lkst_e_${e.system}__${e.event}\n#define lkst_e_${e.system}__${e.event} ${f.id}\n#endif`;
+    }),
+  ];
+  const undefs = [...src.uses.params.map((p) => `#undef lkst_p_${p}`), ...src.uses.fields.map((f) => `#undef lkst_f_${f}`), ...src.uses.notes.map((f) => `#undef lkst_n_${f}`)];
+  return `#include "lkst-handler.h"
+static __always_inline int ${fn}(struct lkst_ctx *c, void *rec);
+${defs.join('\n')}
+#define lkst_handler ${fn}
+#line 1 "${src.shownAs}"
+${src.text}
+${LINE_MARK}
+#undef lkst_handler
+${undefs.join('\n')}
+`;
+}
+
+/** The C call of a handler at one tracepoint: fills its context and leaves its verdict in `r`. */
+export function userCall(src: UserSource, format: EventFormat, params: Readonly<Record<string, unknown>>): string {
+  const sets = [`c.type = ${format.id};`];
+  src.uses.params.forEach((p, i) => {
+    const v = Number(params[p] ?? 0);
+    if (v) sets.push(`c.param[${i}] = ${v}ULL;`);
+  });
+  let has = 0;
+  src.uses.fields.forEach((name, i) => {
+    const v = fieldValue(format.fieldByName.get(name), name);
+    if (v === undefined) return;
+    has |= 1 << i;
+    sets.push(`c.field[${i}] = (u64)${v};`);
+  });
+  sets.push(`c.has = ${has};`);
+  return `struct lkst_ctx c = {}; ${sets.join(' ')} r = lkst_user_${ident(src.name)}(&c, ctx);`;
+}
+
+/** Replaces the line marks by the generated file's own line numbers. */
+export function fixLineMarks(source: string): string {
+  if (!source.includes(LINE_MARK)) return source;
+  return source
+    .split('\n')
+    .map((l, i) => (l === LINE_MARK ? `#line ${i + 2} "lkst-handlers.bpf.c"` : l))
+    .join('\n');
+}
+
+/** The formats of the events a handler names that this kernel has (userDefinition names a missing one). */
+export function namedEventFormats(src: UserSource): Map<string, EventFormat> {
+  const out = new Map<string, EventFormat>();
+  for (const e of src.uses.events) {
+    try {
+      out.set(`${e.system}:${e.event}`, readLiveFormat(e.system, e.event));
+    } catch {
+      // not on this kernel
+    }
+  }
+  return out;
+}
