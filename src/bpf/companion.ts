@@ -27,17 +27,21 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       const e = engine;
       const r = await e.finish(pageSize);
       const n = grouped;
+      const missed = r.missed.reduce((x, m) => x + m.count, 0);
       const summary = [
         ...r.buffers.map((b) => `BPF records: ${n(b.records)} in buffer ${b.buffer.name}, ${b.lost ? `${n(b.lost)} LOST (the BPF ring buffer was full)` : 'none lost'}`),
         ...(r.alerts
           ? [`BPF alerts: ${n(r.alerts.raised)}${r.alerts.lost ? `, ${n(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${n(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
+          : []),
+        ...(missed
+          ? [`BPF handlers: ${n(missed)} events LOST, never handled (the kernel skips a program while another BPF program runs on that CPU; CPU not known): ${r.missed.map((m) => `${m.program} ${n(m.count)}`).join(', ')}`]
           : []),
         ...(r.counts ? renderCounts(r.counts, SUMMARY_ROWS) : []),
       ];
       return {
         buffers: r.buffers.map((b) => b.buffer),
         ...(r.counts ? { meta: { counts: JSON.stringify(r.counts) } } : {}),
-        lost: r.buffers.reduce((x, b) => x + b.lost, 0),
+        lost: r.buffers.reduce((x, b) => x + b.lost, 0) + missed,
         records: r.buffers.reduce((x, b) => x + b.records, 0),
         summary,
         discard: () => e.discard(),

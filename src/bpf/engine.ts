@@ -22,7 +22,7 @@ import type { BpfToolchain } from './toolchain.js';
 import { decodeCounts, type CountsReport } from './counts.js';
 import { liveCountsDir, type LiveTable } from './live-counts.js';
 import { bpfTraceBuffer } from './record-stream.js';
-import { BpfRun, type BpfRunCpu } from './runner.js';
+import { BpfRun, type BpfRunCpu, type BpfRunResult } from './runner.js';
 import { handlerHeaderDir, namedEventFormats, registeredSource } from './user-handlers.js';
 
 /**
@@ -53,6 +53,8 @@ export interface BpfEngineResult {
   counts?: CountsReport;
   /** Alerts raised, and those lost (the alert ring was full). */
   alerts?: { raised: number; lost: number; unshown: number };
+  /** Events the kernel ran no program for (its BPF recursion guard), per program: lost to every handler of that event, CPU unknown. */
+  missed: BpfRunResult['missed'];
 }
 
 /** What a running recording's handlers on BPF hold that commands act on (units.json in its live directory). */
@@ -172,7 +174,7 @@ export class BpfEngine {
   async finish(pageSize: number): Promise<BpfEngineResult> {
     const res = await this.run.finish();
     if (res.malformed) throw new LkstError(`the BPF handlers wrote ${res.malformed} malformed records`, 'report this as a bug of lkst');
-    const out: BpfEngineResult = { buffers: [], cpus: res.cpus };
+    const out: BpfEngineResult = { buffers: [], cpus: res.cpus, missed: res.missed };
     this.program.buffers.forEach((name, i) => {
       if (i === 0 && !this.plainRecords) return;
       const cpus = res.buffers[i] ?? [];

@@ -301,6 +301,15 @@ int main(int argc, char **argv) {
   }
   for (int i = 0; i < nlinks; i++) bpf_link__destroy(links[i]);
   if (rb) while (ring_buffer__consume(rb) > 0) ;
+  /* Runs the kernel skipped: a program does not run while another BPF program runs on that CPU
+     (its recursion guard); each skip is an event its handlers never saw. */
+  struct bpf_program *mp;
+  bpf_object__for_each_program(mp, obj) {
+    struct bpf_prog_info info;
+    __u32 len = sizeof info;
+    memset(&info, 0, sizeof info);
+    if (!bpf_obj_get_info_by_fd(bpf_program__fd(mp), &info, &len) && info.recursion_misses) printf("missed %s %llu\n", bpf_program__name(mp), (unsigned long long)info.recursion_misses);
+  }
   if (dump_counts(obj, stdout)) return 2;
   int ncpu = libbpf_num_possible_cpus();
   unsigned long long *lost = calloc((size_t)ncpu, 8);
@@ -344,6 +353,8 @@ export interface BpfRunResult {
   nokey: number;
   /** Ring-buffer records too short for their header (a program's bug): counted, not written. */
   malformed: number;
+  /** Events a program never ran for (the kernel skips it while another BPF program runs on that CPU), per program. */
+  missed: Array<{ program: string; count: number }>;
 }
 
 function runnerPath(): string {
@@ -396,7 +407,7 @@ export class BpfRun {
     const buffers: BpfRunCpu[][] = [];
     for (const m of this.out.matchAll(/^buf (\d+) cpu (\d+) written (\d+) lost (\d+)$/gm)) (buffers[Number(m[1])] ??= []).push({ cpu: Number(m[2]), written: Number(m[3]), lost: Number(m[4]) });
     const alerts = /^alerts (\d+) lost (\d+) unshown (\d+)$/m.exec(this.out);
-    return { cpus: buffers[0] ?? [], buffers, alerts: Number(alerts?.[1] ?? 0), alertsLost: Number(alerts?.[2] ?? 0), alertsUnshown: Number(alerts?.[3] ?? 0), counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0) };
+    return { cpus: buffers[0] ?? [], buffers, alerts: Number(alerts?.[1] ?? 0), alertsLost: Number(alerts?.[2] ?? 0), alertsUnshown: Number(alerts?.[3] ?? 0), counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0), missed: [...this.out.matchAll(/^missed (\S+) (\d+)$/gm)].map((m) => ({ program: m[1]!, count: Number(m[2]) })) };
   }
 
   /** Ends the runner at once (a recording that failed); its programs detach as it exits. */
