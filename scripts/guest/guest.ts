@@ -153,8 +153,9 @@ export async function runInGuest(o: GuestRun): Promise<GuestResult> {
     const { exit, timedOut, qemuErr } = await runQemu(args, o.timeoutMs ?? 600_000);
     const rc = read('rc').trim();
     const result: GuestResult = { code: rc === '' ? null : Number(rc), stdout: read('stdout'), stderr: read('stderr'), serial: read('serial.log'), shared, timedOut };
-    if (attempt === 1 && result.code === null && !result.serial.includes('LKST-GUEST-READY') && /Kernel panic|Oops/.test(result.serial)) {
-      process.stderr.write(`# the guest kernel died while booting (${/(Kernel panic.*|Oops.*)/.exec(result.serial)?.[1]?.trim()}); booting it once more\n`);
+    const died = result.code === null && !result.serial.includes('LKST-GUEST-READY') ? /(Kernel panic.*|Oops.*)/.exec(result.serial) : null;
+    if (attempt === 1 && died) {
+      process.stderr.write(`# the guest kernel died while booting (${died[1]!.trim()}); booting it once more\n`);
       rmSync(serialPath, { force: true });
       continue;
     }

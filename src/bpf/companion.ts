@@ -26,15 +26,14 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       if (!engine) return undefined;
       const e = engine;
       const r = await e.finish(pageSize);
-      const n = grouped;
       const missed = r.missed.reduce((x, m) => x + m.count, 0);
       const summary = [
-        ...r.buffers.map((b) => `BPF records: ${n(b.records)} in buffer ${b.buffer.name}, ${b.lost ? `${n(b.lost)} LOST (the BPF ring buffer was full)` : 'none lost'}`),
+        ...r.buffers.map((b) => `BPF records: ${grouped(b.records)} in buffer ${b.buffer.name}, ${b.lost ? `${grouped(b.lost)} LOST (the BPF ring buffer was full)` : 'none lost'}`),
         ...(r.alerts
-          ? [`BPF alerts: ${n(r.alerts.raised)}${r.alerts.lost ? `, ${n(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${n(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
+          ? [`BPF alerts: ${grouped(r.alerts.raised)}${r.alerts.lost ? `, ${grouped(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${grouped(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
           : []),
         ...(missed
-          ? [`BPF handlers: ${n(missed)} events LOST, never handled (the kernel skips a program while another BPF program runs on that CPU; CPU not known): ${r.missed.map((m) => `${m.program} ${n(m.count)}`).join(', ')}`]
+          ? [`BPF handlers: ${grouped(missed)} events LOST, never handled (the kernel skips a program while another BPF program runs on that CPU; CPU not known): ${r.missed.map((m) => `${m.program} ${grouped(m.count)}`).join(', ')}`]
           : []),
         ...(r.counts ? renderCounts(r.counts, SUMMARY_ROWS) : []),
       ];

@@ -58,7 +58,7 @@ function isX86(): boolean {
 function systemRam(): Array<[bigint, bigint]> | undefined {
   let text: string;
   try {
-    text = readFileSync(process.env['LKST_IOMEM'] || '/proc/iomem', 'utf8');
+    text = readFileSync('/proc/iomem', 'utf8');
   } catch {
     return undefined;
   }
@@ -74,20 +74,18 @@ function checkFixedAddress(at: bigint, sizeMb: number): void {
   const ram = systemRam();
   const end = at + BigInt(sizeMb) * MiB;
   if (ram && !ram.some(([a, b]) => at >= a && end <= b)) {
-    const spot = suggestAddress(sizeMb);
+    const spot = suggestAddress(sizeMb, ram);
     throw new LkstError(`0x${at.toString(16)}-0x${end.toString(16)} is not inside one System RAM range of this machine (/proc/iomem)`, spot === undefined ? 'choose an address inside System RAM' : `choose one inside System RAM, e.g. --at 0x${spot.toString(16)}`);
   }
 }
 
 /** Midway into the largest System RAM range, away from its top where loaders put the initrd. */
-function suggestAddress(sizeMb: number): bigint | undefined {
-  const ram = systemRam();
+function suggestAddress(sizeMb: number, ram = systemRam()): bigint | undefined {
   if (!ram) return undefined;
   const size = BigInt(sizeMb) * MiB;
   const [a, b] = ram.reduce((x, y) => (y[1] - y[0] > x[1] - x[0] ? y : x));
   if (b - a < size * 4n) return undefined;
-  const mid = (a + (b - a) / 2n) / (2n * MiB) * (2n * MiB);
-  return mid;
+  return ((a + (b - a) / 2n) / (2n * MiB)) * (2n * MiB);
 }
 
 /** GRUB's drop-in directory ($LKST_GRUB_DIR for tests). */

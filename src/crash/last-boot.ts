@@ -65,7 +65,7 @@ export async function recoverLastBoot(output: string, name?: string): Promise<La
   const info = inst.read('last_boot_info');
   // Kernels after 6.12 say "# Current" once the buffer holds this boot's events (trace-cmd's check).
   if (info.startsWith('# Current')) throw currentError(inst);
-  const before = inst.cpus().map((c) => ({ cpu: c, entries: inst.cpuStats(c).entries }));
+  const before = heldPerCpu(inst);
   if (!before.some((c) => c.entries > 0)) throw new LkstError(`instance ${inst.name} holds no events of the previous boot`, 'start tracing in it with `lkst boot start` after each boot; a crash then leaves its events for the next boot');
   const warnings: string[] = [];
   if (inst.tracingOn) warnings.push(`tracing is on in ${inst.name}: events of this boot may follow the previous boot's (boot with ^traceoff, as lkst boot enable does)`);
@@ -92,13 +92,18 @@ export async function recoverLastBoot(output: string, name?: string): Promise<La
  * later CPUs' previous-boot pages (src/crash/README.md).
  */
 function currentError(inst: Instance): LkstError {
-  const held = inst.cpus().map((c) => [c, inst.cpuStats(c).entries] as const).filter(([, n]) => n > 0);
+  const held = heldPerCpu(inst).filter((c) => c.entries > 0);
   if (inst.tracingOn || !held.length) return new LkstError(`instance ${inst.name} holds this boot's events, not the previous boot's`, 'nothing of the previous boot is left to recover');
-  const where = held.map(([c, n]) => `cpu${c}: ${n}`).join(', ');
+  const where = held.map((c) => `cpu${c.cpu}: ${c.entries}`).join(', ');
   return new LkstError(
     `instance ${inst.name} has tracing off, yet its last_boot_info says "# Current" and it holds events (${where}): the kernel dropped the previous boot's state at boot, as 7.3 does when the instance's events are on the kernel command line`,
-    'boot with trace_instance=NAME^traceoff@... without events and enable them before lkst boot start (src/crash/README.md); these events cannot be placed in either boot',
+    'boot with the parameters `lkst boot enable` prints (no events on the command line) and enable them with `lkst boot start -m MASKSET` (src/crash/README.md); these events cannot be placed in either boot',
   );
+}
+
+/** Each CPU's entries the kernel counts in the instance now. */
+function heldPerCpu(inst: Instance): Array<{ cpu: number; entries: number }> {
+  return inst.cpus().map((c) => ({ cpu: c, entries: inst.cpuStats(c).entries }));
 }
 
 export function formatLastBoot(r: LastBootResult): string {
@@ -118,7 +123,7 @@ export function formatLastBoot(r: LastBootResult): string {
  */
 export async function startBootTracing(opts: { instance?: string; discard?: boolean; maskset?: string } = {}): Promise<{ instance: string; discarded: number; events: number }> {
   const inst = bootInstance(opts.instance);
-  const held = inst.cpus().reduce((n, c) => n + inst.cpuStats(c).entries, 0);
+  const held = heldPerCpu(inst).reduce((n, c) => n + c.entries, 0);
   if (held && !inst.tracingOn && !opts.discard) {
     throw new LkstError(`instance ${inst.name} still holds ${held} events of the previous boot`, 'save them with `lkst recover --last-boot` first, or pass --discard');
   }
