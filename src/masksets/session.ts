@@ -131,13 +131,17 @@ function whose(instance: string): string {
   return owner ? `\n(${instance} is recorded by ${describeOwner(owner)}, which offers it for switching)` : '';
 }
 
-/** What settling a killed command did, as lines before a command's own output. */
-function withNotes(notes: readonly string[]): string {
-  return notes.length ? `${notes.join('\n')}\n` : '';
+/**
+ * A command's result, and apart from it what settling another (killed) lkst's leftovers did: those
+ * notes are about another process, so the command prints them beside its result, never inside it.
+ */
+export interface Outcome {
+  text: string;
+  notes: string[];
 }
 
 /** `lkst start -m MASKSET`: arms tracing in a persistent instance and returns. */
-export async function startTrace(opts: StartOptions): Promise<string> {
+export async function startTrace(opts: StartOptions): Promise<Outcome> {
   const settled = await settleJournal();
   let old: TraceState | undefined;
   try {
@@ -175,7 +179,7 @@ export async function startTrace(opts: StartOptions): Promise<string> {
     throw err;
   }
   announceTrace(inst, m, applied.plan);
-  return `${withNotes(settled)}tracing armed in ${inst.name} with maskset ${m.name}: ${[...applied.plan.tracepoints.values()].filter((t) => t.enabled).length} tracepoints recorded${skippedText(applied.plan)}`;
+  return { notes: settled, text: `tracing armed in ${inst.name} with maskset ${m.name}: ${[...applied.plan.tracepoints.values()].filter((t) => t.enabled).length} tracepoints recorded${skippedText(applied.plan)}` };
 }
 
 /** The triggers a plan puts in other instances, as the state file keeps them for stop and reset. */
@@ -213,8 +217,8 @@ function releaseTargets(s: TraceState): string[] {
 }
 
 /** `lkst stop`: stops recording and unhooks every event; the buffer keeps its content unless removed. */
-export async function stopTrace(opts: { remove?: boolean; force?: boolean } = {}): Promise<string> {
-  const settled = withNotes(await settleJournal());
+export async function stopTrace(opts: { remove?: boolean; force?: boolean } = {}): Promise<Outcome> {
+  const notes = await settleJournal();
   const s = requireState();
   // A recorder that announced its trace for switching still records it: stopping it cuts its trace short.
   refuseForeign(s.instance, 'stopping', opts.force);
@@ -222,7 +226,7 @@ export async function stopTrace(opts: { remove?: boolean; force?: boolean } = {}
   const also = released.length ? `\n${released.join('\n')}` : '';
   if (!Instance.exists(s.instance)) {
     removeState();
-    return `${settled}the armed instance ${s.instance} was already gone; state cleared${also}`;
+    return { notes, text: `the armed instance ${s.instance} was already gone; state cleared${also}` };
   }
   const inst = Instance.open(s.instance);
   inst.tracingOn = false;
@@ -231,15 +235,15 @@ export async function stopTrace(opts: { remove?: boolean; force?: boolean } = {}
     inst.remove();
     dropOwner(inst.name);
     removeState();
-    return `${settled}stopped; ${s.instance} removed${also}`;
+    return { notes, text: `stopped; ${s.instance} removed${also}` };
   }
   writeState({ ...s, stopped: true });
-  return `${settled}stopped; every event is off and ${s.instance} keeps what it recorded (\`lkst stop --remove\` or \`lkst reset\` frees it)${also}`;
+  return { notes, text: `stopped; every event is off and ${s.instance} keeps what it recorded (\`lkst stop --remove\` or \`lkst reset\` frees it)${also}` };
 }
 
 /** `lkst maskset switch NAME`: applies only the differences, marks the trace, records the window. */
-export async function masksetSwitch(opts: { name: string; skipMissing?: boolean }): Promise<string> {
-  const settled = withNotes(await settleJournal());
+export async function masksetSwitch(opts: { name: string; skipMissing?: boolean }): Promise<Outcome> {
+  const notes = await settleJournal();
   const s = requireState();
   if (s.stopped) throw new LkstError('the armed trace is stopped', 'start it again with `lkst start -m ' + opts.name + '`');
   const inst = armedInstance(s);
@@ -263,7 +267,7 @@ export async function masksetSwitch(opts: { name: string; skipMissing?: boolean 
   const windowUs = Math.round(result.windowNs / 100) / 10;
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
   const onBpf = bpfIndex >= 0 ? `; handlers on BPF: one map write in ${((await switchLiveTable(s.instance, bpfIndex)).windowNs / 1000).toFixed(1)} us` : '';
-  return `${settled}switched ${s.maskset} -> ${to.name}: ${flips} changes in ${windowUs} us, ${result.steps.length - flips} set-up writes${onBpf}${skippedText(plan)}${whose(s.instance)}`;
+  return { notes, text: `switched ${s.maskset} -> ${to.name}: ${flips} changes in ${windowUs} us, ${result.steps.length - flips} set-up writes${onBpf}${skippedText(plan)}${whose(s.instance)}` };
 }
 
 const NULL_HANDLERS = new Set(['null', 'none', 'off']);
@@ -272,7 +276,7 @@ const NULL_HANDLERS = new Set(['null', 'none', 'off']);
  * `lkst handler set EVENT HANDLER [PARAM=VALUE...]`: one entry of the live table (or, with
  * maskset, of a maskset file). HANDLER null removes the entry: the event is not traced.
  */
-export async function handlerSet(opts: { event: string; handler: string; params?: string[]; maskset?: string }): Promise<string> {
+export async function handlerSet(opts: { event: string; handler: string; params?: string[]; maskset?: string }): Promise<Outcome> {
   const env = await loadMasksetEnv();
   let params: Record<string, string>;
   try {
@@ -287,9 +291,9 @@ export async function handlerSet(opts: { event: string; handler: string; params?
   };
   if (opts.maskset) {
     const { editMasksetEntries } = await import('./commands.js');
-    return editMasksetEntries(env, opts.maskset, replace);
+    return { notes: [], text: editMasksetEntries(env, opts.maskset, replace) };
   }
-  const settled = withNotes(await settleJournal());
+  const notes = await settleJournal();
   const s = requireState();
   if (s.stopped) throw new LkstError('the armed trace is stopped', 'start it again with `lkst start -m MASKSET`');
   const inst = armedInstance(s);
@@ -301,7 +305,7 @@ export async function handlerSet(opts: { event: string; handler: string; params?
   const { result } = await journaledChange(s, afterState, () => applyMaskset(inst, after, { env, previous, skipMissing: false, andFilter: s.andFilter }), () => afterState);
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
   const what = NULL_HANDLERS.has(opts.handler) ? `${opts.event} is no longer traced` : `${opts.event} now uses ${opts.handler}${Object.keys(params).length ? ' ' + (opts.params ?? []).join(' ') : ''}`;
-  return `${settled}${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)${whose(s.instance)}`;
+  return { notes, text: `${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)${whose(s.instance)}` };
 }
 
 /**

@@ -102,7 +102,7 @@ test('switch buffer=B: the exec of a known command moves the recording into B in
         rmSync(dir, { recursive: true, force: true });
       }
 
-      assert.match(await stopTrace(), new RegExp(`${bufferInstanceName(b!)} stopped, its events off`));
+      assert.match((await stopTrace()).text, new RegExp(`${bufferInstanceName(b!)} stopped, its events off`));
       assert.equal(to.tracingOn, false);
       assert.deepEqual(to.triggers('sched', 'sched_process_exec'), []);
     });

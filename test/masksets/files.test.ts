@@ -117,7 +117,7 @@ test('include cycles are refused', async () => {
 test('handler set with a maskset edits that file, and null removes the entry', async () => {
   const { handlerSet } = await import('../../src/masksets/session.js');
   await masksetCreate({ name: 'hs', entries: ['sched:sched_switch record'] });
-  assert.match(await handlerSet({ event: 'sched:sched_wakeup', handler: 'stack', params: ['if=pid == 1'], maskset: 'hs' }), /saved hs/);
+  assert.match((await handlerSet({ event: 'sched:sched_wakeup', handler: 'stack', params: ['if=pid == 1'], maskset: 'hs' })).text, /saved hs/);
   let shown = await masksetShow({ name: 'hs' });
   assert.match(shown, /^sched:sched_wakeup\s+stack\s+if="pid == 1"$/m);
   await handlerSet({ event: 'sched:sched_switch', handler: 'null', maskset: 'hs' });

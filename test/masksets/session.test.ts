@@ -45,8 +45,8 @@ test('switch changes only what differs, marks the trace, and the shared event ru
     assert.equal(inst.tracingOn, true);
     await withWorkers(inst, 1, async (w) => {
       await w.run('mixed', 'in-a', 10);
-      const out = await masksetSwitch({ name: 'b' });
-      assert.match(out, /^switched a -> b: 2 changes in [\d.]+ us/m);
+      const out = (await masksetSwitch({ name: 'b' })).text;
+      assert.match(out, /^switched a -> b: 2 changes in [\d.]+ us/);
       await w.run('mixed', 'in-b', 10);
       await w.run('kill', 'kill', 1);
       const recs = readRecords(inst);
@@ -118,7 +118,7 @@ test('a maskset naming events this kernel lacks is refused as a whole, or applie
     await assert.rejects(masksetSwitch({ name: 'm' }), /maskset m names events this kernel lacks: nosuchsys:nosuchevent \(.*m\.maskset:\d+\): nothing was changed.*--skip-missing/);
     assert.deepEqual(inst.enabledEvents().sort(), before, 'nothing changed');
     assert.equal(readState()!.maskset, 'a');
-    const out = await masksetSwitch({ name: 'm', skipMissing: true });
+    const out = (await masksetSwitch({ name: 'm', skipMissing: true })).text;
     assert.match(out, /skipped \(this kernel lacks them\): nosuchsys:nosuchevent/);
     assert.deepEqual(inst.enabledEvents(), [GETPPID]);
     const status = await statusReport();
@@ -165,7 +165,7 @@ test('stop turns every event off and keeps the buffer', async () => {
     await withWorkers(inst, 1, async (w) => {
       await w.run('getppid', 'x', 5);
     });
-    assert.match(await stopTrace(), /stopped; every event is off/);
+    assert.match((await stopTrace()).text, /stopped; every event is off/);
     assert.deepEqual(inst.enabledEvents(), []);
     assert.equal(inst.tracingOn, false);
     assert.ok(count(readRecords(inst), GETPPID) >= 5, 'what was recorded is still there');
@@ -176,9 +176,9 @@ test('stop turns every event off and keeps the buffer', async () => {
 
 test('start after stop arms the same instance again, and it records', async () => {
   await armed('a', async (inst) => {
-    assert.match(await stopTrace(), /stopped; every event is off/);
+    assert.match((await stopTrace()).text, /stopped; every event is off/);
     assert.equal(inst.tracingOn, false);
-    assert.match(await startTrace({ maskset: 'a', instance: ARMED }), new RegExp(`^tracing armed in ${ARMED} with maskset a`));
+    assert.match((await startTrace({ maskset: 'a', instance: ARMED })).text, new RegExp(`^tracing armed in ${ARMED} with maskset a`));
     assert.equal(inst.tracingOn, true);
     assert.equal(readState()!.stopped, false);
     await withWorkers(inst, 1, async (w) => {
@@ -221,7 +221,7 @@ test('a recorder that announces its instance can be switched from elsewhere, and
     const a = env.store.load('a');
     const { plan } = await applyMaskset(inst, a, { env });
     announceTrace(inst, a, plan);
-    assert.match(await masksetSwitch({ name: 'b' }), /^switched a -> b/m);
+    assert.match((await masksetSwitch({ name: 'b' })).text, /^switched a -> b/);
     assert.deepEqual(inst.enabledEvents().sort(), [GETPPID, KILL].sort());
     forgetTrace(inst);
     assert.equal(readState(), undefined);

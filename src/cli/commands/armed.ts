@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printText as print } from './print-text.js';
+import { printText as print, printOutcome } from './print-text.js';
 import { action, numberOption } from '../run.js';
 import { startTrace, stopTrace } from '../../masksets/session.js';
 import { statusReport } from '../../masksets/status.js';
@@ -17,7 +17,7 @@ export function registerArmed(program: Command): void {
     .option('--force', 'take the instance over even when another live lkst owns it')
     .action(
       action(async (o: { maskset: string; buffer?: number; skipMissing?: boolean; instance: string; force?: boolean }) =>
-        print(await startTrace({ maskset: o.maskset, instance: o.instance, skipMissing: o.skipMissing ?? false, force: o.force ?? false, ...(o.buffer ? { bufferKb: o.buffer } : {}) })),
+        printOutcome(await startTrace({ maskset: o.maskset, instance: o.instance, skipMissing: o.skipMissing ?? false, force: o.force ?? false, ...(o.buffer ? { bufferKb: o.buffer } : {}) })),
       ),
     );
   program
@@ -25,7 +25,7 @@ export function registerArmed(program: Command): void {
     .description('stop the armed trace: every event off, the buffer keeps its content')
     .option('--remove', 'also remove the buffer')
     .option('--force', 'stop it even when a running `lkst record` owns it')
-    .action(action(async (o: { remove?: boolean; force?: boolean }) => print(await stopTrace({ remove: o.remove ?? false, force: o.force ?? false }))));
+    .action(action(async (o: { remove?: boolean; force?: boolean }) => printOutcome(await stopTrace({ remove: o.remove ?? false, force: o.force ?? false }))));
   program
     .command('status')
     .description('the armed trace: each event\'s handler and parameters as the kernel has them now, and the buffers')

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { checkOutputPath } from '../../base/output-path.js';
 import { resolve } from 'node:path';
 import { writeTraceDat } from '../../file/writer.js';
-import { printText as print } from './print-text.js';
+import { printNotes, printText as print } from './print-text.js';
 import { action, numberOption } from '../run.js';
 import { createBuffer, deleteBuffer, listBufferNames, openBuffer, resizeBuffer } from '../../buffers/buffer.js';
 import { bufferStatus, existingStatuses } from '../../buffers/status.js';
@@ -156,7 +156,7 @@ export function registerBuffer(program: Command): void {
         if (!METHODS.includes(o.method as SwitchMethod)) throw new LkstError(`unknown switch method '${o.method}'`, `use one of ${METHODS.join(', ')}`);
         if ((o.if || o.disarm) && !o.on) throw new LkstError('--if and --disarm go with --on', 'name the event with --on SYSTEM:EVENT');
         const settled = await settleJournal();
-        if (settled.length) print(settled.join('\n'));
+        printNotes(settled);
         const to = openBuffer(name);
         const from = o.from ? openBufferOrInstance(o.from) : currentRecorder(to.name);
         refuseForeign(from.name, 'switching away from', o.force);

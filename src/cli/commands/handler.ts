@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printText as print } from './print-text.js';
+import { printText as print, printOutcome } from './print-text.js';
 import { action } from '../run.js';
 import { LkstError } from '../../base/errors.js';
 import { handlerAdd, handlerList } from '../../handlers/commands.js';
@@ -55,7 +55,11 @@ export function registerHandler(program: Command): void {
     .option('-m, --maskset <name>', 'change this maskset file instead of the armed trace')
     .action(
       action(async (event: string, handler: string, params: string[], o: { maskset?: string }) =>
-        print((!o.maskset && (await setOnLiveBpf(event, handler, params))) || (await handlerSet({ event, handler, params, ...(o.maskset ? { maskset: o.maskset } : {}) }))),
+        {
+          const live = !o.maskset ? await setOnLiveBpf(event, handler, params) : undefined;
+          if (live) print(live);
+          else printOutcome(await handlerSet({ event, handler, params, ...(o.maskset ? { maskset: o.maskset } : {}) }));
+        },
       ),
     );
   h.command('add')

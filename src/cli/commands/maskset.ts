@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { printText as print } from './print-text.js';
+import { printText as print, printOutcome } from './print-text.js';
 import { action } from '../run.js';
 import { masksetCreate, masksetDelete, masksetEdit, masksetList, masksetShow } from '../../masksets/commands.js';
 import { masksetSwitch } from '../../masksets/session.js';
@@ -42,5 +42,5 @@ export function registerMaskset(program: Command): void {
     .description('switch the armed trace to another maskset (only the differences change; the trace is marked)')
     .argument('<name>')
     .option('--skip-missing', 'apply even if some of its events are missing on this kernel, listing them')
-    .action(action(async (name: string, o: { skipMissing?: boolean }) => print(await masksetSwitch({ name, skipMissing: o.skipMissing ?? false }))));
+    .action(action(async (name: string, o: { skipMissing?: boolean }) => printOutcome(await masksetSwitch({ name, skipMissing: o.skipMissing ?? false }))));
 }
