@@ -2,6 +2,8 @@
 # /init of the crash-test guest. Kernel command line: lkst.nonce=WORD lkst.mode=basic|uaf [lkst.storm=1]
 # Prints "LKST-STATS buffer cpu key value" lines on the console, then crashes the kernel.
 /bin/busybox --install -s /bin
+# The harness boots once more a kernel that died before this line (a boot oops, not the test's crash).
+echo LKST-INIT-START
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null

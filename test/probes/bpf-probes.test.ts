@@ -5,29 +5,21 @@
 // addresses agree too). count and sample on probes: counts equal the calls. A fetch the engine
 // does not make is one line naming the maskset line.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { tracefs } from '../../src/tracefs/tracefs.js';
 import { tracepointBpfSkip } from '../helpers/bpf.js';
 import { isOneLineError, lkst } from '../helpers/cli.js';
+import { probeProgram } from '../helpers/probe-program.js';
 
 const CALLS = 400;
 const WORDS = ['alpha', 'be', 'gamma-delta'];
 const skip = !tracefs().has('uprobe_events') ? 'this kernel has no uprobe_events' : tracepointBpfSkip();
 
 describe('probes on the BPF engine', { skip }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lkst-bpf-probe-'));
-  const config = join(dir, 'config');
-  mkdirSync(join(config, 'masksets'), { recursive: true });
-  const env = { ...process.env, LKST_CONFIG_DIR: config };
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const src = join(dir, 'p.c');
-  writeFileSync(
-    src,
-    `#include <string.h>
+  const { dir, config, env, bin } = probeProgram('lkst-bpf-probe-', `#include <string.h>
 static const char *words[] = { ${WORDS.map((w) => `"${w}"`).join(', ')} };
 __attribute__((noinline)) long lkst_bpf_target(long a, int b, const char *s) { __asm__ volatile(""); return a * b + (long)strlen(s); }
 __attribute__((noinline)) long lkst_bpf_other(long x) { __asm__ volatile(""); return x + 1; }
@@ -36,10 +28,7 @@ int main(void) {
   for (long i = 1; i <= ${CALLS}; i++) { t += lkst_bpf_target(i, (int)(i % 5) - 2, words[i % 3]); t += lkst_bpf_other(i); }
   return (int)(t & 1);
 }
-`,
-  );
-  const bin = join(dir, 'p');
-  execFileSync('cc', ['-O1', '-o', bin, src]);
+`);
   const expected = Array.from({ length: CALLS }, (_, k) => {
     const i = k + 1;
     const b = (i % 5) - 2;

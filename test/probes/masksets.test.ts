@@ -2,14 +2,13 @@
 // `lkst handler set --maskset`, and in report -e: a C function called 300 times, recorded through
 // a maskset file with a filter on its argument; the probes are gone after; lkst start refuses them.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { formatMaskset, parseMaskset } from '../../src/masksets/parse.js';
 import { tracefs } from '../../src/tracefs/tracefs.js';
 import { isOneLineError, lkst } from '../helpers/cli.js';
+import { probeProgram } from '../helpers/probe-program.js';
 
 const skip = tracefs().has('uprobe_events') ? false : 'this kernel has no uprobe_events';
 
@@ -28,17 +27,9 @@ test('a maskset probe line: spec and probe arguments, then handler and its param
 });
 
 describe('probes in maskset files', { skip }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lkst-probe-maskset-'));
-  const config = join(dir, 'config');
-  mkdirSync(join(config, 'masksets'), { recursive: true });
-  const env = { ...process.env, LKST_CONFIG_DIR: config };
-  after(() => rmSync(dir, { recursive: true, force: true }));
-  const src = join(dir, 'm.c');
-  writeFileSync(src, `__attribute__((noinline)) long lkst_ms_target(long a, long b) { __asm__ volatile(""); return a + b; }
+  const { dir, config, env, bin } = probeProgram('lkst-probe-maskset-', `__attribute__((noinline)) long lkst_ms_target(long a, long b) { __asm__ volatile(""); return a + b; }
 int main(void) { long s = 0; for (long i = 1; i <= 300; i++) s += lkst_ms_target(i, 7); return 0; }
 `);
-  const bin = join(dir, 'm');
-  execFileSync('cc', ['-O1', '-o', bin, src]);
   const countIn = (file: string, re: RegExp, extra: string[] = []) => {
     const r = lkst(['report', ...extra, file], { env });
     assert.equal(r.status, 0, r.stderr);
