@@ -37,7 +37,9 @@ fi
 echo 1 > $T/tracing_on
 echo 1 > $I/tracing_on
 echo "lkst-nonce=$nonce" > $T/trace_marker
-i=0
+# Not in the seed case: its analysis is about the top-level buffer's losses alone (this instance's
+# clock is `local`, the top level's `global` on TCG's unstable sched_clock, seconds apart).
+i=0; [ "$mode" = uaf ] && i=400
 while [ $i -lt 400 ]; do echo "lkst-fill $i ............................................................" > $I/trace_marker; i=$((i+1)); done
 echo "lkst-inst-nonce=$nonce" > $I/trace_marker
 # A second instance half consumed by a reader: its reader page is partly read at the crash.
@@ -75,8 +77,13 @@ if [ "$mode" = uaf ]; then
   # Long markers: a few of them fill CPU 1's buffer, even as slowly as an emulated CPU writes them.
   [ "$storm" = 1 ] && taskset 2 sh -c "m=lkst-storm-\$(printf '%1000s' | tr ' ' x); while :; do echo \$m > $T/trace_marker; done" &
   echo "lkst-uaf-start=$nonce" > $T/trace_marker
-  # With the storm, on CPU 0: the case's own events must not be the ones CPU 1 loses.
-  if [ "$storm" = 1 ]; then taskset 1 insmod /mods/extra.ko; else insmod /mods/extra.ko; fi
+  # With the storm, on CPU 0: the case's own events must not be the ones CPU 1 loses. The storm must
+  # already wrap CPU 1's buffer, and keep at it over a longer window, even on a loaded host where the
+  # emulated CPU 1 runs slowly: else CPU 1 loses nothing inside the case's window.
+  if [ "$storm" = 1 ]; then
+    i=0; while [ $i -lt 100 ] && ! grep -q '^overrun: [1-9]' $T/per_cpu/cpu1/stats; do sleep 0.1; i=$((i+1)); done
+    taskset 1 insmod /mods/extra.ko delay_ms=500
+  else insmod /mods/extra.ko; fi
   sleep 5
   echo "LKST-WARN the use-after-free did not crash the guest"
 fi

@@ -114,16 +114,22 @@ export class LossLog {
   }
 }
 
-/** "14,030 events lost on CPU 1 between 720.101234 and 720.120000; ..." (one clause per CPU). */
+/**
+ * "14,030 events lost on CPU 1 between 720.101234 and 720.120000; ..." (one clause per CPU of each
+ * buffer; an instance's is named, as its clock and events may differ from the top-level buffer's).
+ */
 export function describeLosses(losses: readonly Loss[]): string {
-  const perCpu = new Map<number, Loss[]>();
+  const perCpu = new Map<string, Loss[]>();
   for (const l of losses) {
-    const s = perCpu.get(l.cpu);
+    const key = `${l.buffer}\0${l.cpu}`;
+    const s = perCpu.get(key);
     if (s) s.push(l);
-    else perCpu.set(l.cpu, [l]);
+    else perCpu.set(key, [l]);
   }
   const parts: string[] = [];
-  for (const [cpu, ls] of [...perCpu].sort((a, b) => a[0] - b[0])) {
+  const order = (a: Loss, b: Loss) => (a.buffer === b.buffer ? a.cpu - b.cpu : a.buffer < b.buffer ? -1 : 1);
+  for (const ls of [...perCpu.values()].sort((a, b) => order(a[0]!, b[0]!))) {
+    const { cpu, buffer } = ls[0]!;
     const counted = ls.reduce((n, l) => n + Math.max(0, l.count), 0);
     const uncounted = ls.some((l) => l.count < 0);
     const n = counted === 0 ? 'an unknown number of events' : `${uncounted ? 'at least ' : ''}${grouped(counted)} event${counted === 1 && !uncounted ? '' : 's'}`;
@@ -131,7 +137,7 @@ export function describeLosses(losses: readonly Loss[]): string {
     const to = Math.max(...ls.map((l) => l.to));
     const gaps = ls.length > 1 ? ` in ${ls.length} gaps` : '';
     const where = to === Infinity ? 'at times the trace does not mark' : from < 0 ? `before ${fmtTs(to)}` : `between ${fmtTs(from)} and ${fmtTs(to)}`;
-    parts.push(`${n} lost on CPU ${cpu}${gaps} ${where}`);
+    parts.push(`${n} lost on CPU ${cpu}${buffer ? ` of buffer ${buffer}` : ''}${gaps} ${where}`);
   }
   return parts.join('; ');
 }

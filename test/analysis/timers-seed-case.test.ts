@@ -24,9 +24,9 @@ const scripts = fileURLToPath(new URL('../../../scripts/crash/', import.meta.url
 const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /** The seed case's two findings for the module's timer, with the evidence the case study shows. */
-function assertSeedFindings(list: TimerFinding[]): void {
+function assertSeedFindings(list: TimerFinding[], guest: string): void {
   const mine = list.filter((f) => f.function?.startsWith('lkst_victim_fire'));
-  assert.ok(mine.length > 0, `a finding for the module's timer (got ${list.map((f) => f.message).join('; ') || 'none'})`);
+  assert.ok(mine.length > 0, `a finding for the module's timer (got ${list.map((f) => f.message).join('; ') || 'none'}); the guest said: ${guest}`);
   const freed = mine.find((f) => f.kind === 'freed-while-pending');
   assert.ok(freed, 'the free of the object while its timer was armed');
   assert.deepEqual(freed.evidence.map((e) => e.event), ['kmem:kmalloc', 'timer:timer_start', 'kmem:kfree']);
@@ -53,6 +53,8 @@ interface Run {
   out: string;
   dump: string;
   report: TimerReport;
+  /** What the guest's console said about the case (its warnings and the module's lines), for failures. */
+  guest: string;
   cleanup(): void;
 }
 
@@ -68,14 +70,15 @@ async function seedRun(append: string): Promise<Run> {
   try {
     const ko = join(work, 'lkst_uaf.ko');
     const built = spawnSync('sh', [join(scripts, 'build-uaf-module.sh'), kdir, ko], { encoding: 'utf8' });
-    if (built.status === 3) return { skip: `kernel headers cannot be downloaded: ${built.stderr.trim()}`, out: '', dump: '', report: undefined as never, cleanup };
+    if (built.status === 3) return { skip: `kernel headers cannot be downloaded: ${built.stderr.trim()}`, out: '', dump: '', report: undefined as never, guest: '', cleanup };
     assert.equal(built.status, 0, built.stderr);
     g = await crashedGuest(kdir, { mode: 'uaf', kaslr: true, extraAppend: append }, ko);
     const out = join(work, 'uaf.dat');
     await writeRecovery(recoverFromDump(g.dumps.elf!), out);
     const trace = openTrace(out);
     try {
-      return { out, dump: g.dumps.elf!, report: analyzeTimers(trace), cleanup };
+      const guest = g.serial.split('\n').filter((l) => /LKST-WARN|lkst_uaf|Kernel panic|Oops|LKST-INIT-START|LKST-CRASH-NOW/.test(l)).map((l) => l.trim()).join(' | ');
+      return { out, dump: g.dumps.elf!, report: analyzeTimers(trace), guest, cleanup };
     } finally {
       trace.close();
     }
@@ -96,7 +99,7 @@ describe('analyze timers on the recovered trace of the seed case', { skip: 'skip
     if (run.skip) return t.skip(run.skip);
     const r = run.report;
     assert.deepEqual(r.coverage, { timerEvents: true, freeEvents: true, allocSizes: true });
-    assertSeedFindings(r.findings);
+    assertSeedFindings(r.findings, run.guest);
     // The command says so too, and exits 3 on a finding.
     const cmd = spawnSync(process.execPath, [cli, 'analyze', 'timers', run.out], { encoding: 'utf8' });
     assert.equal(cmd.status, 3);
@@ -120,8 +123,8 @@ describe('the seed case with events lost on another CPU inside its window', { sk
     try {
       if (run.skip) return t.skip(run.skip);
       const r = run.report;
-      assert.deepEqual(r.findings.filter((f) => f.function?.startsWith('lkst_victim_fire')), []);
-      assertSeedFindings(r.uncertainFindings);
+      assert.deepEqual(r.findings.filter((f) => f.function?.startsWith('lkst_victim_fire')).map((f) => f.message), [], `certain findings: no CPU lost events inside their window; the guest said: ${run.guest}`);
+      assertSeedFindings(r.uncertainFindings, run.guest);
       assertHealthyQuiet(r);
       // Where CPUs lost events, read from the trace apart from the analysis. CPU 1 runs the storm;
       // under load another CPU may lose some inside the window too, and the finding names each.

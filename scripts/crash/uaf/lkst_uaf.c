@@ -85,9 +85,13 @@ static noinline struct lkst_victim *lkst_victim_new(void)
 	return v;
 }
 
+/* How long the freed object's timer waits: the storm run gives its other CPU time to wrap. */
+static unsigned int delay_ms = 100;
+module_param(delay_ms, uint, 0444);
+
 static noinline void lkst_victim_arm(struct lkst_victim *v)
 {
-	mod_timer(&v->timer, jiffies + msecs_to_jiffies(100));
+	mod_timer(&v->timer, jiffies + msecs_to_jiffies(delay_ms));
 }
 
 static noinline void lkst_victim_free(struct lkst_victim *v)
