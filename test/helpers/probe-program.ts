@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
 
-/** A scratch directory with a private lkst config (its own masksets) and a C test program built in it. */
+/**
+ * A scratch directory with a private lkst config (its own masksets) and state (no other test's armed
+ * or announced trace), and a C test program built in it.
+ */
 export interface ProbeProgram {
   dir: string;
   config: string;
@@ -22,5 +25,5 @@ export function probeProgram(prefix: string, source: string): ProbeProgram {
   writeFileSync(src, source);
   const bin = join(dir, 'prog');
   execFileSync('cc', ['-O1', '-o', bin, src]);
-  return { dir, config, env: { ...process.env, LKST_CONFIG_DIR: config }, bin };
+  return { dir, config, env: { ...process.env, LKST_CONFIG_DIR: config, LKST_STATE_DIR: join(dir, 'state') }, bin };
 }
