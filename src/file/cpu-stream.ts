@@ -10,6 +10,8 @@ import type { CpuPageStream } from '../trace/model.js';
 export interface CpuStream extends CpuPageStream {
   /** Compressed streams: the runs chunks() decompresses, one chunk each (for decompressing elsewhere). */
   runs?: ZRun[];
+  /** Compressed streams: the pages of one of its runs (or runs regrouped from its chunks), into dst when given. */
+  decompress?(run: ZRun, dst?: Uint8Array): Buffer;
   /** The time in the header of page `page` (the ring buffer's own clock, no file offset), read alone; NaN past the end. */
   pageTime?(page: number): number;
 }
@@ -92,6 +94,13 @@ export interface ZRun {
   damaged?: boolean;
 }
 
+/** The bytes of pages of a stream's largest run. */
+export function maxRun(runs: readonly ZRun[]): number {
+  let m = 0;
+  for (const r of runs) m = Math.max(m, r.raw);
+  return m;
+}
+
 /** The first run is small so that pages come quickly; later ones are `later` bytes (a few MiB). */
 function groupRuns(cpu: number, table: ZChunk[], pageSize: number, later = ZRUN_BYTES): ZRun[] {
   const runs: ZRun[] = [];
@@ -113,14 +122,14 @@ function groupRuns(cpu: number, table: ZChunk[], pageSize: number, later = ZRUN_
  * marked unreadable (the consumers skip and count them), and the rest of the run is read: one
  * flipped bit costs at most one chunk, not the file.
  */
-export function decompressRun(src: ByteSource & { path: string }, run: ZRun, unzip: Decompressor): Buffer {
+export function decompressRun(src: ByteSource & { path: string }, run: ZRun, unzip: Decompressor, dst?: Uint8Array): Buffer {
   if (run.damaged) return unreadablePages(run.pageSize, run.pageSize);
   const first = run.chunks[0]!;
   const last = run.chunks[run.chunks.length - 1]!;
   const span = src.read(first.at, last.at + last.csize - first.at);
   const blocks = run.chunks.map((c) => ({ data: span.subarray(c.at - first.at, c.at - first.at + c.csize), rawSize: c.rawSize }));
   try {
-    return unzip.many(blocks, run.raw);
+    return unzip.many(blocks, run.raw, dst);
   } catch (err) {
     if (err instanceof LkstError) throw err;
   }
@@ -199,8 +208,11 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     size: total,
     pageSize,
     runs,
-    *chunks() {
-      for (const run of runs) yield decompressRun(src, run, unzip);
+    decompress: (run, dst) => decompressRun(src, run, unzip, dst),
+    *chunks(reuse = false) {
+      // A reader that is done with a chunk when it asks for the next gets them in one buffer.
+      let mem: Buffer | undefined;
+      for (const run of runs) yield decompressRun(src, run, unzip, reuse ? (mem ??= Buffer.allocUnsafeSlow(maxRun(runs))) : undefined);
     },
     *chunksFrom(page) {
       if (page >= firstPage[table.length]!) {
