@@ -164,8 +164,7 @@ export class TrackedComms extends CommTable {
   readonly named: (number | string)[] = [];
 
   constructor(private readonly saved: ReadonlyMap<number, string>) {
-    super();
-    for (const [pid, comm] of saved) super.register(pid, comm);
+    super(saved);
   }
 
   private track(pid: number): void {
