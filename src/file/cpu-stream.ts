@@ -12,6 +12,8 @@ export interface CpuStream extends CpuPageStream {
   runs?: ZRun[];
   /** Compressed streams: the pages of one of its runs (or runs regrouped from its chunks), into dst when given. */
   decompress?(run: ZRun, dst?: Uint8Array): Buffer;
+  /** The chunks from a page on; reuse: the reader is done with a chunk when it asks for the next (one buffer serves all). */
+  chunksFrom?(page: number, reuse?: boolean): Iterable<Buffer>;
   /** The time in the header of page `page` (the ring buffer's own clock, no file offset), read alone; NaN past the end. */
   pageTime?(page: number): number;
 }
@@ -49,9 +51,11 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
       }
     },
     chunkAt,
-    chunksFrom(page: number) {
+    chunksFrom(page: number, reuse = false) {
       const i = Math.floor((page * pageSize) / step);
-      return chunksFrom(chunkAt, i, page - (i * step) / pageSize, pageSize);
+      let mem: Buffer | undefined;
+      const at = reuse ? (k: number) => chunkAt(k, (mem ??= Buffer.allocUnsafe(step))) : chunkAt;
+      return chunksFrom(at, i, page - (i * step) / pageSize, pageSize);
     },
     pageTime(page) {
       const p = page * pageSize;
@@ -59,9 +63,11 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
       return page >= 0 && p < usable ? headerTime(src.readInto((head ??= Buffer.alloc(8)), offset + p, 8), 0) : NaN;
     },
   };
-  function chunkAt(i: number): Buffer | undefined {
+  function chunkAt(i: number, into?: Buffer): Buffer | undefined {
     const p = i * step;
-    return i >= 0 && p < usable ? src.read(offset + p, Math.min(step, usable - p)) : undefined;
+    if (!(i >= 0 && p < usable)) return undefined;
+    const len = Math.min(step, usable - p);
+    return into ? src.readInto(into, offset + p, len) : src.read(offset + p, len);
   }
 }
 
@@ -214,7 +220,7 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
       let mem: Buffer | undefined;
       for (const run of runs) yield decompressRun(src, run, unzip, reuse ? (mem ??= Buffer.allocUnsafeSlow(maxRun(runs))) : undefined);
     },
-    *chunksFrom(page) {
+    *chunksFrom(page, reuse = false) {
       if (page >= firstPage[table.length]!) {
         if (damaged && page === firstPage[table.length]) yield decompressRun(src, runs[runs.length - 1]!, unzip);
         return;
@@ -223,8 +229,10 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
       // soon after (a time range of a report) decompresses little it does not use.
       const c = chunkOf(page);
       let skip = (page - firstPage[c]!) * pageSize;
-      for (const piece of groupRuns(cpu, table.slice(c), pageSize, CHUNK_BYTES)) {
-        yield decompressRun(src, piece, unzip).subarray(skip);
+      const pieces = groupRuns(cpu, table.slice(c), pageSize, CHUNK_BYTES);
+      const mem = reuse ? Buffer.allocUnsafeSlow(maxRun(pieces)) : undefined;
+      for (const piece of pieces) {
+        yield decompressRun(src, piece, unzip, mem).subarray(skip);
         skip = 0;
       }
       if (damaged) yield decompressRun(src, runs[runs.length - 1]!, unzip);
