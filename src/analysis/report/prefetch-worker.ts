@@ -43,7 +43,7 @@ function pick(): [number, number] | undefined {
 function run(): void {
   const src = FileSource.open(path);
   const unzip = decompressorFor(compression, path);
-  if (!unzip) throw new LkstError(`${path} is not compressed`, 'read it without the decompressing thread (LKST_PREFETCH=0)');
+  if (!unzip) throw new LkstError(`${path} is not compressed`, 'read it without the decompressing thread (no LKST_PREFETCH)');
   for (;;) {
     const wake = Atomics.load(ctl, 0);
     const next = pick();

@@ -130,7 +130,7 @@ export class ChunkPrefetcher {
       const seen = Atomics.load(this.signal, 0);
       if (Atomics.load(this.ctl, ready) === k) break;
       if (Atomics.wait(this.signal, 0, seen, 1000) === 'timed-out' && (waited += 1000) >= IDLE_MS) {
-        throw new LkstError('the thread decompressing the trace stopped answering', 'run again with LKST_PREFETCH=0');
+        throw new LkstError('the thread decompressing the trace stopped answering', 'run again without LKST_PREFETCH');
       }
     }
     return Buffer.from(this.slots[i]![k % SLOTS]!, 0, this.runs[i]![k]!.raw);
@@ -161,15 +161,17 @@ export class ChunkPrefetcher {
 }
 
 /**
- * Points the inputs (one per stream) of a compressed trace.dat at a prefetcher, which the caller
- * closes; undefined (the inputs left as they are) for other files, streams of one run each (no
- * worker is worth starting), LKST_PREFETCH=0 or no threads. LKST_PREFETCH=worker (tests): the
- * worker decompresses every run it can, this thread waits for it.
+ * Points the inputs (one per stream) of a compressed trace.dat at a prefetcher when asked
+ * (LKST_PREFETCH=1), which the caller closes; undefined (the inputs left as they are) otherwise,
+ * for other files, streams of one run each, or no threads. Off by default: decompressing into a
+ * reused buffer costs ~50 ms a 55 MB stream, less than the thread's own start, and on the busy
+ * 2-CPU VM a run the thread had claimed kept the main thread waiting (docs/bench.md, session 8).
+ * LKST_PREFETCH=worker (tests): the worker decompresses every run it can, this thread waits for it.
  */
 export function prefetchInputs(file: Trace, streams: CpuStream[], inputs: { chunks: Iterable<Buffer> }[]): ChunkPrefetcher | undefined {
   const compression = 'compression' in file ? String(file.compression) : 'none';
   const mode = process.env.LKST_PREFETCH;
-  if (compression === 'none' || !inputs.length || !streams.every((s) => s.runs && s.decompress) || mode === '0') return undefined;
+  if (compression === 'none' || !inputs.length || !streams.every((s) => s.runs && s.decompress) || (mode !== '1' && mode !== 'worker')) return undefined;
   if (mode !== 'worker' && streams.every((s) => s.runs!.length <= 1)) return undefined;
   try {
     const prefetch = new ChunkPrefetcher(file.path, compression, streams, mode === 'worker');
