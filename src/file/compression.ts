@@ -11,10 +11,14 @@ export interface Block {
   rawSize: number;
 }
 
-/** Decompresses blocks of known uncompressed sizes; many() returns them concatenated. */
+/**
+ * Decompresses blocks of known uncompressed sizes; many() returns them concatenated, written into
+ * dst (at its start) when given and the decompressor can: fresh memory for every chunk costs more in
+ * page faults than zstd takes to fill it.
+ */
 export interface Decompressor {
   one(data: Buffer, rawSize: number): Buffer;
-  many(blocks: Block[], rawTotal: number): Buffer;
+  many(blocks: Block[], rawTotal: number, dst?: Uint8Array): Buffer;
   /**
    * A damaged block's pages, as far as they decompress (trace-cmd reads those too): rawSize bytes,
    * the pages the decompressor did not reach left marked unreadable. Never throws for bad data.
@@ -123,9 +127,9 @@ function zstdCli(input: Buffer, rawTotal: number): Buffer {
   return r.stdout;
 }
 
-function zstdNapi(d: NapiDecompress, input: Buffer, rawTotal: number): Buffer {
-  // Its own memory, so a worker thread can hand it over without a copy.
-  const out = Buffer.allocUnsafeSlow(rawTotal);
+function zstdNapi(d: NapiDecompress, input: Buffer, rawTotal: number, dst?: Uint8Array): Buffer {
+  // Else its own memory, so a worker thread can hand it over without a copy.
+  const out = dst && dst.length >= rawTotal ? Buffer.from(dst.buffer, dst.byteOffset, rawTotal) : Buffer.allocUnsafeSlow(rawTotal);
   let n: number;
   try {
     n = d(out, input);
@@ -162,10 +166,10 @@ const zstd: Decompressor = {
     }
     return best!;
   },
-  many(blocks, rawTotal) {
+  many(blocks, rawTotal, dst) {
     const n = napiDecompress();
     // Frames decode as one stream, so a run of blocks is one call.
-    if (n) return zstdNapi(n, Buffer.concat(blocks.map((b) => b.data)), rawTotal);
+    if (n) return zstdNapi(n, blocks.length === 1 ? blocks[0]!.data : Buffer.concat(blocks.map((b) => b.data)), rawTotal, dst);
     if (!useCli(rawTotal)) return concatOnes(zstd, blocks, rawTotal);
     return zstdCli(Buffer.concat(blocks.map((b) => b.data)), rawTotal);
   },

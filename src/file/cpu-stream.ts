@@ -10,6 +10,10 @@ import type { CpuPageStream } from '../trace/model.js';
 export interface CpuStream extends CpuPageStream {
   /** Compressed streams: the runs chunks() decompresses, one chunk each (for decompressing elsewhere). */
   runs?: ZRun[];
+  /** Compressed streams: the pages of one of its runs (or runs regrouped from its chunks), into dst when given. */
+  decompress?(run: ZRun, dst?: Uint8Array): Buffer;
+  /** The chunks from a page on; reuse: the reader is done with a chunk when it asks for the next (one buffer serves all). */
+  chunksFrom?(page: number, reuse?: boolean): Iterable<Buffer>;
   /** The time in the header of page `page` (the ring buffer's own clock, no file offset), read alone; NaN past the end. */
   pageTime?(page: number): number;
 }
@@ -47,9 +51,11 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
       }
     },
     chunkAt,
-    chunksFrom(page: number) {
+    chunksFrom(page: number, reuse = false) {
       const i = Math.floor((page * pageSize) / step);
-      return chunksFrom(chunkAt, i, page - (i * step) / pageSize, pageSize);
+      let mem: Buffer | undefined;
+      const at = reuse ? (k: number) => chunkAt(k, (mem ??= Buffer.allocUnsafe(step))) : chunkAt;
+      return chunksFrom(at, i, page - (i * step) / pageSize, pageSize);
     },
     pageTime(page) {
       const p = page * pageSize;
@@ -57,9 +63,11 @@ export function plainCpuStream(src: FileSource, cpu: number, offset: number, siz
       return page >= 0 && p < usable ? headerTime(src.readInto((head ??= Buffer.alloc(8)), offset + p, 8), 0) : NaN;
     },
   };
-  function chunkAt(i: number): Buffer | undefined {
+  function chunkAt(i: number, into?: Buffer): Buffer | undefined {
     const p = i * step;
-    return i >= 0 && p < usable ? src.read(offset + p, Math.min(step, usable - p)) : undefined;
+    if (!(i >= 0 && p < usable)) return undefined;
+    const len = Math.min(step, usable - p);
+    return into ? src.readInto(into, offset + p, len) : src.read(offset + p, len);
   }
 }
 
@@ -92,6 +100,13 @@ export interface ZRun {
   damaged?: boolean;
 }
 
+/** The bytes of pages of a stream's largest run. */
+export function maxRun(runs: readonly ZRun[]): number {
+  let m = 0;
+  for (const r of runs) m = Math.max(m, r.raw);
+  return m;
+}
+
 /** The first run is small so that pages come quickly; later ones are `later` bytes (a few MiB). */
 function groupRuns(cpu: number, table: ZChunk[], pageSize: number, later = ZRUN_BYTES): ZRun[] {
   const runs: ZRun[] = [];
@@ -113,14 +128,14 @@ function groupRuns(cpu: number, table: ZChunk[], pageSize: number, later = ZRUN_
  * marked unreadable (the consumers skip and count them), and the rest of the run is read: one
  * flipped bit costs at most one chunk, not the file.
  */
-export function decompressRun(src: ByteSource & { path: string }, run: ZRun, unzip: Decompressor): Buffer {
+export function decompressRun(src: ByteSource & { path: string }, run: ZRun, unzip: Decompressor, dst?: Uint8Array): Buffer {
   if (run.damaged) return unreadablePages(run.pageSize, run.pageSize);
   const first = run.chunks[0]!;
   const last = run.chunks[run.chunks.length - 1]!;
   const span = src.read(first.at, last.at + last.csize - first.at);
   const blocks = run.chunks.map((c) => ({ data: span.subarray(c.at - first.at, c.at - first.at + c.csize), rawSize: c.rawSize }));
   try {
-    return unzip.many(blocks, run.raw);
+    return unzip.many(blocks, run.raw, dst);
   } catch (err) {
     if (err instanceof LkstError) throw err;
   }
@@ -199,10 +214,13 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     size: total,
     pageSize,
     runs,
-    *chunks() {
-      for (const run of runs) yield decompressRun(src, run, unzip);
+    decompress: (run, dst) => decompressRun(src, run, unzip, dst),
+    *chunks(reuse = false) {
+      // A reader that is done with a chunk when it asks for the next gets them in one buffer.
+      let mem: Buffer | undefined;
+      for (const run of runs) yield decompressRun(src, run, unzip, reuse ? (mem ??= Buffer.allocUnsafeSlow(maxRun(runs))) : undefined);
     },
-    *chunksFrom(page) {
+    *chunksFrom(page, reuse = false) {
       if (page >= firstPage[table.length]!) {
         if (damaged && page === firstPage[table.length]) yield decompressRun(src, runs[runs.length - 1]!, unzip);
         return;
@@ -211,8 +229,10 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
       // soon after (a time range of a report) decompresses little it does not use.
       const c = chunkOf(page);
       let skip = (page - firstPage[c]!) * pageSize;
-      for (const piece of groupRuns(cpu, table.slice(c), pageSize, CHUNK_BYTES)) {
-        yield decompressRun(src, piece, unzip).subarray(skip);
+      const pieces = groupRuns(cpu, table.slice(c), pageSize, CHUNK_BYTES);
+      const mem = reuse ? Buffer.allocUnsafeSlow(maxRun(pieces)) : undefined;
+      for (const piece of pieces) {
+        yield decompressRun(src, piece, unzip, mem).subarray(skip);
         skip = 0;
       }
       if (damaged) yield decompressRun(src, runs[runs.length - 1]!, unzip);

@@ -29,10 +29,11 @@ function run(cmd: string, args: string[]): string {
 }
 
 /**
- * trace-cmd sizes saved_cmdlines, then copies it: when a task changes the file in between (other
- * tests run concurrently), it warns and writes a file whose cmdlines section runs past its data.
+ * trace-cmd sizes saved_cmdlines (and /proc/kallsyms), then copies it: when the file changes in
+ * between (other tests run concurrently: tasks, BPF programs and modules come and go), it warns and
+ * writes a file whose section runs past its data, or fails (kallsyms).
  */
-const CMDLINES_RACE = /error in size of file '[^']*saved_cmdlines'/;
+const CMDLINES_RACE = /error in size of file '[^']*(saved_cmdlines|kallsyms)'/;
 
 /** A workload touching processes, files, block I/O, sockets, signals and timers. */
 function workload(dir: string): void {
@@ -57,7 +58,8 @@ export interface CaptureOptions {
 
 /**
  * Records REPORT_EVENTS into a private instance with small per-CPU buffers (so pages lose events).
- * A recording trace-cmd wrote damaged (its saved_cmdlines race) is made again, up to three times.
+ * A recording trace-cmd wrote damaged or failed to write (its saved_cmdlines or kallsyms race) is
+ * made again, up to three times.
  */
 export function captureWithTraceCmd(tag: string, bufferKb = 512, opts: CaptureOptions = {}): TraceCmdCapture {
   const dir = mkdtempSync(join(tmpdir(), `lkst-report-${tag}-`));
@@ -67,7 +69,7 @@ export function captureWithTraceCmd(tag: string, bufferKb = 512, opts: CaptureOp
     const raced = CMDLINES_RACE.test(r.stderr);
     if (!raced && r.status !== 0) throw new Error(`trace-cmd extract failed: ${r.stderr}`);
     if (!raced) break;
-    if (attempt === 3) throw new Error(`trace-cmd extract wrote a damaged saved_cmdlines section three times: ${r.stderr}`);
+    if (attempt === 3) throw new Error(`trace-cmd extract raced a changing saved_cmdlines or kallsyms three times: ${r.stderr}`);
   }
   const report = run('trace-cmd', ['report', path]);
   writeFileSync(join(dir, 'tc.txt'), report, 'latin1');

@@ -133,7 +133,7 @@ export function cursorsAt(streams: readonly CpuStream[], tsOffset: number, lo: n
   const report = opts.onCorruptPage;
   const mergeOpts: MergeOptions = { onCorruptPage: (input, page, message) => (quiet ? undefined : report?.(input, page, message)) };
   const cursors = streams.map((s, i) => {
-    const input: MergeInput = { chunks: [], pageSize: s.pageSize, tsOffset, chunksFrom: (p) => s.chunksFrom!(p) };
+    const input: MergeInput = { chunks: [], pageSize: s.pageSize, tsOffset, chunksFrom: (p) => s.chunksFrom!(p, true) };
     const c = new Cursor(i, input, s.pageSize, mergeOpts);
     // The last page whose header is before lo (records only grow from their page's header time).
     let first = 0;
@@ -164,8 +164,7 @@ export class TrackedComms extends CommTable {
   readonly named: (number | string)[] = [];
 
   constructor(private readonly saved: ReadonlyMap<number, string>) {
-    super();
-    for (const [pid, comm] of saved) super.register(pid, comm);
+    super(saved);
   }
 
   private track(pid: number): void {

@@ -18,17 +18,24 @@ export class OutputSink {
 
   constructor(out: ReportOutput) {
     const fd = fdOf(out);
+    // Node makes a stdout pipe non-blocking; written synchronously here, a full pipe then fails
+    // (EAGAIN) and is waited on instead of the write sleeping in the kernel until the reader takes it.
+    if (typeof out !== 'number' && fd !== undefined) (out as { _handle?: { setBlocking?(on: boolean): number } })._handle?.setBlocking?.(true);
     this.w = new TextWriter(1 << 20, (chunk) => {
       this.bytes += chunk.length;
       if (fd !== undefined) {
         let off = 0;
+        let wait = 0.05;
         while (off < chunk.length) {
           try {
             off += writeSync(fd, chunk, off, chunk.length - off);
+            wait = 0.05;
           } catch (err) {
-            // A non-blocking pipe (stdout to a slow reader): wait and retry.
-            if ((err as { code?: string }).code === 'EAGAIN') sleepSync(2);
-            else throw err;
+            // Still a non-blocking pipe: a reader empties a full pipe in microseconds, so the waits
+            // start short (2 ms each cost 1-2 s of a 147 MB report).
+            if ((err as { code?: string }).code !== 'EAGAIN') throw err;
+            sleepSync(wait);
+            wait = Math.min(wait * 2, 2);
           }
         }
       } else {

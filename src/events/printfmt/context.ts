@@ -5,24 +5,25 @@ import { KernelSymbols } from '../kallsyms.js';
 export class CommTable {
   private readonly map = new Map<number, string>();
 
+  /** base: the trace's own names, looked up in place (a file's saved_cmdlines hold thousands; a copy cost a report's start-up). */
+  constructor(private readonly base: ReadonlyMap<number, string> = new Map()) {}
+
   static fromMap(map: ReadonlyMap<number, string>): CommTable {
-    const t = new CommTable();
-    for (const [pid, comm] of map) t.register(pid, comm);
-    return t;
+    return new CommTable(map);
   }
 
   /** The name trace-cmd shows for pid: <idle> for 0, <...> when unknown. */
   get(pid: number): string {
     if (pid === 0) return '<idle>';
-    return this.map.get(pid) ?? '<...>';
+    return this.map.get(pid) ?? this.base.get(pid) ?? '<...>';
   }
 
   has(pid: number): boolean {
-    return pid === 0 || this.map.has(pid);
+    return pid === 0 || this.map.has(pid) || this.base.has(pid);
   }
 
   register(pid: number, comm: string): void {
-    if (pid !== 0 && !this.map.has(pid)) this.map.set(pid, comm);
+    if (pid !== 0 && !this.map.has(pid) && !this.base.has(pid)) this.map.set(pid, comm);
   }
 
   /** A name read again from the kernel (a live stream): it replaces the one known. */
