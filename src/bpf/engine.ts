@@ -22,6 +22,7 @@ import type { BpfToolchain } from './toolchain.js';
 import { decodeCounts, type CountsReport } from './counts.js';
 import { liveCountsDir, type LiveTable } from './live-counts.js';
 import { bpfTraceBuffer } from './record-stream.js';
+import { alertTraceBuffer } from './alert-trace.js';
 import { BpfRun, type BpfRunCpu, type BpfRunResult } from './runner.js';
 import { handlerHeaderDir, namedEventFormats, registeredSource } from './user-handlers.js';
 
@@ -48,6 +49,8 @@ export interface BpfBufferResult {
 export interface BpfEngineResult {
   /** The record buffers (none when no entry records). */
   buffers: BpfBufferResult[];
+  /** The buffer `alerts` (lkst/alert events), when a handler alerts. */
+  alertBuffer?: BpfBufferResult;
   /** Per CPU of the buffer bpf: records written and records the programs could not reserve (lost, exact). */
   cpus: BpfRunCpu[];
   counts?: CountsReport;
@@ -148,6 +151,7 @@ export class BpfEngine {
   /** masksets: the table's masksets by index (the first is in force at the start). */
   static async start(entries: readonly BpfEntry[], opts: { workDir: string; instance: string; masksets: readonly string[]; skipTgids?: readonly number[] }): Promise<BpfEngine> {
     const program = handlerProgram(handlerUnits(entries));
+    if (program.alerts.length && program.buffers.includes('alerts')) throw new LkstError(`${entries.find((e) => e.params['buffer'] === 'alerts')?.from}: the buffer alerts holds the alerts of the trace`, 'route into a buffer of another name');
     const bpf = detectBpf();
     if (bpf.unavailable) throw new LkstError(`${entries[0]?.from}: handlers on BPF cannot run here: ${bpf.unavailable.why}`, bpf.unavailable.fix);
     const object = compiledObject(program.source, bpf.tools);
@@ -181,7 +185,11 @@ export class BpfEngine {
       const b = bpfTraceBuffer(cpus, (c) => this.run.recordFile(c, i), this.dir, pageSize, name);
       out.buffers.push({ ...b, lost: cpus.reduce((n, c) => n + c.lost, 0) });
     });
-    if (this.program.alerts.length) out.alerts = { raised: res.alerts, lost: res.alertsLost, unshown: res.alertsUnshown };
+    if (this.program.alerts.length) {
+      out.alerts = { raised: res.alerts, lost: res.alertsLost, unshown: res.alertsUnshown };
+      const b = alertTraceBuffer(this.run.alertsFile, this.program.alerts, res.alertCpus, this.dir, pageSize);
+      out.alertBuffer = { ...b, lost: res.alertsLost };
+    }
     if (this.layouts.length) out.counts = decodeCounts(this.layouts, res.counts, res.nokey);
     rmSync(this.live, { recursive: true, force: true });
     return out;
