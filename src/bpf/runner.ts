@@ -218,6 +218,9 @@ static struct bpf_link *lkst_attach(struct bpf_program *p) {
   file[colon - path] = 0;
   return bpf_program__attach_uprobe(p, ret, -1, file, (size_t)strtoull(colon + 1, NULL, 16));
 }
+/* LKST_DAEMON: no recorder holds stdin; SIGTERM ends the run instead (lkst stop, lkst reset). */
+static volatile sig_atomic_t terminated;
+static void on_term(int sig) { (void)sig; terminated = 1; }
 int main(int argc, char **argv) {
   if (argc != 3 && argc != 4) { fprintf(stderr, "usage: lkst-bpf-run OBJECT DIR [LIVE-DIR]\n"); return 2; }
   dir = argv[2];
@@ -225,7 +228,9 @@ int main(int argc, char **argv) {
   libbpf_set_print(say);
   signal(SIGINT, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
-  signal(SIGTERM, SIG_IGN);
+  const char *daemon_env = getenv("LKST_DAEMON");
+  int daemon_mode = daemon_env && *daemon_env;
+  signal(SIGTERM, daemon_mode ? on_term : SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
   if (!obj) { fprintf(stderr, "lkst-bpf-run: cannot open %s\n", argv[1]); return 2; }
@@ -282,11 +287,11 @@ int main(int argc, char **argv) {
   }
   printf("attached %d\n", nlinks);
   fflush(stdout);
-  struct pollfd in[2] = { { .fd = 0, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
+  struct pollfd in[2] = { { .fd = daemon_mode ? -1 : 0, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
   struct timespec last = { 0, 0 };
   char cmd[256];
   size_t cmdlen = 0;
-  for (;;) {
+  while (!terminated) {
     if (rb && ring_buffer__poll(rb, 50) < 0 && errno != EINTR) { fprintf(stderr, "lkst-bpf-run: poll: %s\n", strerror(errno)); return 1; }
     if (poll(in, ctl >= 0 ? 2 : 1, rb ? 0 : 50) > 0) {
       char b[64];
@@ -372,7 +377,40 @@ export interface BpfRunResult {
   missed: Array<{ program: string; count: number }>;
 }
 
-function runnerPath(): string {
+/** What lkst-bpf-run printed at its end, as data. */
+export function parseRunOutput(out: string): BpfRunResult {
+  const buffers: BpfRunCpu[][] = [];
+  for (const m of out.matchAll(/^buf (\d+) cpu (\d+) written (\d+) lost (\d+)$/gm)) (buffers[Number(m[1])] ??= []).push({ cpu: Number(m[2]), written: Number(m[3]), lost: Number(m[4]) });
+  const alerts = /^alerts (\d+) lost (\d+) unshown (\d+)$/m.exec(out);
+  return {
+    cpus: buffers[0] ?? [],
+    buffers,
+    alerts: Number(alerts?.[1] ?? 0),
+    alertsLost: Number(alerts?.[2] ?? 0),
+    alertsUnshown: Number(alerts?.[3] ?? 0),
+    alertCpus: [...out.matchAll(/^alertcpu (\d+) lost (\d+)$/gm)].map((m) => ({ cpu: Number(m[1]), lost: Number(m[2]) })),
+    counts: parseCountLines(out),
+    nokey: Number(/^nokey (\d+)$/m.exec(out)?.[1] ?? 0),
+    malformed: Number(/^malformed (\d+)$/m.exec(out)?.[1] ?? 0),
+    missed: [...out.matchAll(/^missed (\S+) (\d+)$/gm)].map((m) => ({ program: m[1]!, count: Number(m[2]) })),
+  };
+}
+
+/** The loader's reason (from lkst-bpf-run's stderr) as one error. */
+export function runFailure(stderr: string, code: number | null): LkstError {
+  const lines = stderr.split('\n').map((l) => l.replace(/^libbpf: /, '').trim()).filter(Boolean);
+  const why = lines.find((l) => /lkst-bpf-run|failed|error|invalid/i.test(l)) ?? lines.at(-1) ?? `exit ${code}`;
+  return new LkstError(`the BPF handlers could not run: ${why}`, 'check the handler with lkst features and the verifier message');
+}
+
+/** The runner's environment: the tgids to leave out, and its start commands (a file in dir). */
+export function runnerEnv(dir: string, skipTgids: readonly number[], init: readonly string[]): NodeJS.ProcessEnv {
+  const initFile = join(dir, 'init');
+  writeFileSync(initFile, init.map((l) => `${l}\n`).join(''));
+  return { ...process.env, LKST_SKIP_TGIDS: skipTgids.join(' '), LKST_INIT: initFile };
+}
+
+export function runnerPath(): string {
   return compiledHelper('lkst-bpf-run', SOURCE, undefined, LIBBPF_LINK);
 }
 
@@ -395,10 +433,7 @@ export class BpfRun {
     skipTgids: readonly number[] = [],
     init: readonly string[] = [],
   ) {
-    const initFile = join(dir, 'init');
-    writeFileSync(initFile, init.map((l) => `${l}\n`).join(''));
-    this.child = spawn(runnerPath(), [object, dir, ...(live ? [live] : [])], {
-      env: { ...process.env, LKST_SKIP_TGIDS: skipTgids.join(' '), LKST_INIT: initFile }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(runnerPath(), [object, dir, ...(live ? [live] : [])], { env: runnerEnv(dir, skipTgids, init), stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.err += d));
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
@@ -419,10 +454,7 @@ export class BpfRun {
     this.child.stdin!.end();
     const code = await this.exited;
     if (code !== 0) throw this.failure();
-    const buffers: BpfRunCpu[][] = [];
-    for (const m of this.out.matchAll(/^buf (\d+) cpu (\d+) written (\d+) lost (\d+)$/gm)) (buffers[Number(m[1])] ??= []).push({ cpu: Number(m[2]), written: Number(m[3]), lost: Number(m[4]) });
-    const alerts = /^alerts (\d+) lost (\d+) unshown (\d+)$/m.exec(this.out);
-    return { cpus: buffers[0] ?? [], buffers, alerts: Number(alerts?.[1] ?? 0), alertsLost: Number(alerts?.[2] ?? 0), alertsUnshown: Number(alerts?.[3] ?? 0), alertCpus: [...this.out.matchAll(/^alertcpu (\d+) lost (\d+)$/gm)].map((m) => ({ cpu: Number(m[1]), lost: Number(m[2]) })), counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0), missed: [...this.out.matchAll(/^missed (\S+) (\d+)$/gm)].map((m) => ({ program: m[1]!, count: Number(m[2]) })) };
+    return parseRunOutput(this.out);
   }
 
   /** Ends the runner at once (a recording that failed); its programs detach as it exits. */
@@ -441,8 +473,6 @@ export class BpfRun {
   }
 
   private failure(): LkstError {
-    const lines = this.err.split('\n').map((l) => l.replace(/^libbpf: /, '').trim()).filter(Boolean);
-    const why = lines.find((l) => /lkst-bpf-run|failed|error|invalid/i.test(l)) ?? lines.at(-1) ?? `exit ${this.child.exitCode}`;
-    return new LkstError(`the BPF handlers could not run: ${why}`, 'check the handler with lkst features and the verifier message');
+    return runFailure(this.err, this.child.exitCode);
   }
 }
