@@ -11,7 +11,7 @@ import { splitTracepointId } from '../events/resolve.js';
 import { existsSync } from 'node:fs';
 import { liveTable, switchLiveTable } from '../bpf/live-counts.js';
 import { startBpfDaemon, stopBpfDaemon, type DaemonRecord } from '../bpf/daemon.js';
-import { bpfTable } from './bpf-table.js';
+import { bpfTable, recordsOnFtrace } from './bpf-table.js';
 import { describeOwner, dropOwner, foreignOwner, recordOwner, refuseForeign } from '../base/owner.js';
 import { bufferNameOf } from '../buffers/name.js';
 import { journaledChange, settleJournal } from './journal.js';
@@ -155,7 +155,8 @@ export async function startTrace(opts: StartOptions): Promise<Outcome> {
     throw new LkstError(`a trace is already armed (maskset ${old.maskset} in ${old.instance})`, 'switch it with `lkst maskset switch NAME`, or `lkst stop` it first');
   }
   const env = await loadMasksetEnv();
-  const m = env.store.load(opts.maskset);
+  // No recorder takes BPF records here: record, pid and filter with engine=bpf record on ftrace instead, the same events.
+  const { maskset: m, moved } = recordsOnFtrace(env.store.load(opts.maskset));
   const name = opts.instance ?? ARMED_INSTANCE;
   const existed = Instance.exists(name);
   // Another state directory's armed trace, or a running recorder, is never cleared from here.
@@ -189,7 +190,7 @@ export async function startTrace(opts: StartOptions): Promise<Outcome> {
     throw err;
   }
   announceTrace(inst, m, applied.plan);
-  const onBpf = daemon ? `; handlers on BPF: ${daemon.programs} programs attached, held by lkst-bpf-run pid ${daemon.pid} (\`lkst status\` shows their counts, \`lkst stop\` detaches them)` : '';
+  const onBpf = `${daemon ? `; handlers on BPF: ${daemon.programs} programs attached, held by lkst-bpf-run pid ${daemon.pid} (\`lkst status\` shows their counts, \`lkst stop\` detaches them)` : ''}${moved ? `; ${moved} record/pid/filter entries with engine=bpf record on ftrace (an armed trace has no recorder to take BPF records)` : ''}`;
   return { notes: settled, text: `tracing armed in ${inst.name} with maskset ${m.name}: ${[...applied.plan.tracepoints.values()].filter((t) => t.enabled).length} tracepoints recorded${onBpf}${skippedText(applied.plan)}` };
 }
 

@@ -19,7 +19,8 @@ function setup(): { dir: string; env: NodeJS.ProcessEnv; instance: string } {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-bpfarmed-'));
   mkdirSync(join(dir, 'etc', 'masksets'), { recursive: true });
   writeFileSync(join(dir, 'etc', 'masksets', 'c.maskset'), 'raw_syscalls:sys_enter count by=pid\nsyscalls:sys_enter_getppid record\n');
-  writeFileSync(join(dir, 'etc', 'masksets', 'r.maskset'), 'syscalls:sys_enter_read record engine=bpf\n');
+  writeFileSync(join(dir, 'etc', 'masksets', 'r.maskset'), 'syscalls:sys_enter_read record engine=bpf\nraw_syscalls:sys_enter count by=pid\n');
+  writeFileSync(join(dir, 'etc', 'masksets', 's.maskset'), 'syscalls:sys_enter_read sample every=10\n');
   return { dir, env: { ...process.env, LKST_CONFIG_DIR: join(dir, 'etc'), LKST_STATE_DIR: join(dir, 'run') }, instance: `lkst-${process.pid}-bpfarm` };
 }
 
@@ -115,12 +116,17 @@ test('kill -9 of the runner: status says its handlers are dead, reset removes it
   }
 });
 
-test('lkst start of a maskset whose handlers on BPF make records: refused in one line, nothing left armed', { skip }, () => {
+test('lkst start: record engine=bpf records on ftrace (no recorder takes BPF records); sample, which exists only on BPF, is refused in one line', { skip }, () => {
   const { dir, env, instance } = setup();
   try {
     const r = lkst(['start', '-m', 'r', '--instance', instance], { env, timeoutMs: 120_000 });
-    assert.ok(isOneLineError(r), r.stderr);
-    assert.match(r.stderr, /r\.maskset:1 .*record on BPF makes records, and an armed trace has no recorder/);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /handlers on BPF: 1 programs attached.*; 1 record\/pid\/filter entries with engine=bpf record on ftrace/);
+    assert.deepEqual(Instance.open(instance).enabledEvents(), ['syscalls:sys_enter_read']);
+    assert.equal(lkst(['stop', '--remove'], { env }).status, 0);
+    const s = lkst(['start', '-m', 's', '--instance', instance], { env, timeoutMs: 120_000 });
+    assert.ok(isOneLineError(s), s.stderr);
+    assert.match(s.stderr, /s\.maskset:1 .*record on BPF makes records, and an armed trace has no recorder/);
     assert.ok(!Instance.exists(instance));
     assert.ok(!existsSync(join(dir, 'run', 'bpf', instance)));
   } finally {
