@@ -92,6 +92,24 @@ test('lkst start with count by=pid on BPF: no recorder, status shows dd\'s count
   }
 });
 
+test('lkst start with an alert on BPF: lkst watch prints the armed trace\'s alerts, lkst stop counts them', { skip }, () => {
+  const { dir, env, instance } = setup();
+  writeFileSync(join(dir, 'etc', 'masksets', 'a.maskset'), 'syscalls:sys_enter_write alert if="count == 7339"\n');
+  try {
+    const start = lkst(['start', '-m', 'a', '--instance', instance], { env, timeoutMs: 120_000 });
+    assert.equal(start.status, 0, start.stderr);
+    spawnSync('dd', ['if=/dev/zero', 'of=/dev/null', 'bs=7339', 'count=3'], { stdio: 'ignore' });
+    const w = lkst(['watch', '-n', '3', '--wait', '0'], { env });
+    assert.equal(w.status, 0, w.stderr);
+    assert.equal(w.stdout.trim().split('\n').filter((l) => / syscalls:sys_enter_write pid=\d+ .*count=7339$/.test(l)).length, 3, w.stdout);
+    const stop = lkst(['stop'], { env });
+    assert.match(stop.stdout, /^BPF alerts: 3$/m);
+  } finally {
+    lkst(['reset'], { env });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('kill -9 of the runner: status says its handlers are dead, reset removes its directory and the instance, no program of it stays', { skip }, () => {
   const { dir, env, instance } = setup();
   try {
