@@ -32,7 +32,7 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       const summary = [
         ...r.buffers.map((b) => `BPF records: ${grouped(b.records)} in buffer ${b.buffer.name}, ${b.lost ? `${grouped(b.lost)} LOST (the BPF ring buffer was full)` : 'none lost'}`),
         ...(r.alerts
-          ? [`BPF alerts: ${grouped(r.alerts.raised)} (lkst/alert events in buffer alerts)${r.alerts.lost ? `, ${grouped(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${grouped(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
+          ? [`BPF alerts: ${grouped(r.alerts.raised)}${r.alerts.raised ? ' (lkst/alert events in buffer alerts)' : ''}${r.alerts.lost ? `, ${grouped(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${grouped(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
           : []),
         ...(missed
           ? [`BPF handlers: ${grouped(missed)} events LOST, never handled (the kernel skips a program while another BPF program runs on that CPU; CPU not known): ${r.missed.map((m) => `${m.program} ${grouped(m.count)}`).join(', ')}`]
@@ -42,7 +42,7 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       return {
         buffers: all.map((b) => b.buffer),
         ...(r.counts ? { meta: { counts: JSON.stringify(r.counts) } } : {}),
-        ...(r.alerts ? { formats: alertFormats() } : {}),
+        ...(r.alertBuffer ? { formats: alertFormats() } : {}),
         lost: all.reduce((x, b) => x + b.lost, 0) + missed,
         records: r.buffers.reduce((x, b) => x + b.records, 0),
         summary,

@@ -49,7 +49,7 @@ export interface BpfBufferResult {
 export interface BpfEngineResult {
   /** The record buffers (none when no entry records). */
   buffers: BpfBufferResult[];
-  /** The buffer `alerts` (lkst/alert events), when a handler alerts. */
+  /** The buffer `alerts` (lkst/alert events), when a handler raised or lost an alert. */
   alertBuffer?: BpfBufferResult;
   /** Per CPU of the buffer bpf: records written and records the programs could not reserve (lost, exact). */
   cpus: BpfRunCpu[];
@@ -195,11 +195,9 @@ export class BpfEngine {
       const b = bpfTraceBuffer(cpus, (c) => this.run.recordFile(c, i), this.dir, pageSize, name);
       out.buffers.push({ ...b, lost: cpus.reduce((n, c) => n + c.lost, 0) });
     });
-    if (this.program.alerts.length) {
-      out.alerts = { raised: res.alerts, lost: res.alertsLost, unshown: res.alertsUnshown };
-      const b = alertTraceBuffer(this.run.alertsFile, this.program.alerts, res.alertCpus, this.dir, pageSize);
-      out.alertBuffer = { ...b, lost: res.alertsLost };
-    }
+    if (this.program.alerts.length) out.alerts = { raised: res.alerts, lost: res.alertsLost, unshown: res.alertsUnshown };
+    // No buffer when nothing alerted: the summary's "BPF alerts: 0" says so.
+    if (res.alerts + res.alertsLost > 0) out.alertBuffer = { ...alertTraceBuffer(this.run.alertsFile, this.program.alerts, res.alertCpus, this.dir, pageSize), lost: res.alertsLost };
     if (this.layouts.length) out.counts = decodeCounts(this.layouts, res.counts, res.nokey);
     rmSync(this.live, { recursive: true, force: true });
     return out;
