@@ -110,6 +110,29 @@ test('lkst start with an alert on BPF: lkst watch prints the armed trace\'s aler
   }
 });
 
+test('lkst maskset switch of an armed trace within its BPF table: one map write by the runner; the target\'s table counts after it', { skip }, () => {
+  const { dir, env, instance } = setup();
+  writeFileSync(join(dir, 'etc', 'masksets', 'sw.maskset'), 'syscalls:sys_enter_getppid count by=pid\nsyscalls:sys_enter_syncfs switch to=q engine=bpf\n');
+  writeFileSync(join(dir, 'etc', 'masksets', 'q.maskset'), 'syscalls:sys_enter_getpid count by=pid\n');
+  try {
+    const start = lkst(['start', '-m', 'sw', '--instance', instance], { env, timeoutMs: 120_000 });
+    assert.equal(start.status, 0, start.stderr);
+    const sw = lkst(['maskset', 'switch', 'q'], { env });
+    assert.equal(sw.status, 0, sw.stderr);
+    assert.match(sw.stdout, /^switched sw -> q: .*; handlers on BPF: one map write in [\d.]+ us/);
+    const p = spawnSync('perl', ['-e', 'getppid() for 1..500; syscall(39) for 1..700; print $$'], { encoding: 'utf8' });
+    const stop = lkst(['stop'], { env });
+    assert.equal(stop.status, 0, stop.stderr);
+    // getppid is counted only while sw is in force: none of perl's; getpid (39) under q: its 700 and perl's own.
+    const [ppid, pid] = stop.stdout.split(/^syscalls:sys_enter_getpid /m);
+    assert.doesNotMatch(ppid!, new RegExp(`^  pid=${p.stdout} `, 'm'), stop.stdout);
+    assert.ok(Number(new RegExp(`^  pid=${p.stdout} +([\\d,]+)$`, 'm').exec(pid!)?.[1]?.replace(/,/g, '')) >= 700, stop.stdout);
+  } finally {
+    lkst(['reset'], { env });
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('kill -9 of the runner: status says its handlers are dead, reset removes its directory and the instance, no program of it stays', { skip }, () => {
   const { dir, env, instance } = setup();
   try {
