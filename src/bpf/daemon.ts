@@ -46,6 +46,8 @@ export function readDaemon(instance: string): DaemonRecord | undefined {
 export function startBpfDaemon(entries: readonly BpfEntry[], instance: string, masksets: readonly string[]): DaemonRecord {
   const recorded = entries.find((e) => e.handler === 'route') ?? (recordsIntoBpf(entries) ? entries.find((e) => e.handler !== 'count' && e.handler !== 'switch') : undefined);
   if (recorded) throw new LkstError(`${recorded.from}: ${recorded.handler} on BPF makes records, and an armed trace has no recorder to put them in a trace`, 'record this maskset with `lkst record -m`, or arm only count, alert (no record=/freeze=bpf) and switch handlers on BPF');
+  // A runner left from an earlier start of this instance (its state lost) would be orphaned by the new live directory.
+  stopBpfDaemon(instance);
   const { object, live, init } = prepareHandlers(entries, instance, masksets);
   const work = join(live, 'work');
   mkdirSync(work, { recursive: true });
