@@ -8,13 +8,20 @@
  * - the switch window: one map write of the BPF table vs today's trigger/tracefs switch
  *   (`default` -> `process` applied to an instance);
  * - attach time of the default maskset's tracepoints as BPF `record` programs (compile cached);
- * - loss at the highest rate driven here: two dd storms at once, BPF record on sys_enter and sys_exit.
- * LKST_BENCH_JSON=FILE writes the figures there.
+ * - loss at the highest rate driven here: two dd storms at once, BPF record on sys_enter and sys_exit;
+ * - loss in a getppid storm on every CPU (a C loop per CPU, no runtime around it), recorded by
+ *   `lkst record -m` on the ftrace engine and with `record engine=bpf`: events/s offered, recorded, lost;
+ * - the web workload (bench/overhead.ts's: wrk against a Node server) untraced, and while `lkst record -m`
+ *   records raw_syscalls:sys_enter on ftrace, on BPF, and counts it on BPF (`count by=pid,id`): requests/s.
+ * LKST_BENCH_CASES=perEvent,switch,attach,dd-storm,storm,web runs only those (default: all); each
+ * case's figures come with the load average (1 min) before and after it. LKST_BENCH_JSON=FILE writes
+ * the figures there.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { handlerProgram, type HandlerUnit } from '../src/bpf/codegen.js';
 import { compiledObject, BpfEngine } from '../src/bpf/engine.js';
@@ -26,6 +33,8 @@ import { loadMasksetEnv } from '../src/masksets/env.js';
 import { compileMaskset } from '../src/masksets/compile.js';
 import { applyPlan, clearInstance } from '../src/masksets/apply.js';
 import { Instance } from '../src/tracefs/instance.js';
+import { nativeHelper } from '../src/bench/native.js';
+import { webWorkload } from '../src/bench/workloads/web.js';
 
 const RUNS = Number(process.env['LKST_BENCH_RUNS'] ?? 5);
 const COPIES = Number(process.env['LKST_BENCH_COPIES'] ?? 200_000);
@@ -180,11 +189,147 @@ async function storm(): Promise<Record<string, number>> {
   return { stormEvents: r.written + r.lost, stormEventsPerSec: Math.round(((r.written + r.lost) / ms) * 1000), stormLost: r.lost };
 }
 
+/** A maskset file in a private config directory, for `lkst record -m`. */
+function masksetDir(masksets: Record<string, string>): { env: NodeJS.ProcessEnv; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-bench-ms-'));
+  mkdirSync(join(dir, 'etc', 'masksets'), { recursive: true });
+  for (const [name, text] of Object.entries(masksets)) writeFileSync(join(dir, 'etc', 'masksets', `${name}.maskset`), text);
+  return { dir, env: { ...process.env, LKST_CONFIG_DIR: join(dir, 'etc'), LKST_STATE_DIR: join(dir, 'run') } };
+}
+
+const LKST = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const STORM_CALLS = Number(process.env['LKST_BENCH_STORM_CALLS'] ?? 2_000_000);
+
+/** Events of the storm's tracepoint in a trace and the trace's loss (lkst stats). */
+function recordedAndLost(file: string, env: NodeJS.ProcessEnv, event: string): { recorded: number; lost: number } {
+  const r = spawnSync(process.execPath, [LKST, 'stats', '--json', file], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`lkst stats: ${r.stderr}`);
+  const st = JSON.parse(r.stdout) as { byEvent: { event: string; count: number }[]; lostTotal: number };
+  return { recorded: st.byEvent.find((e) => e.event === event)?.count ?? 0, lost: st.lostTotal };
+}
+
+/**
+ * A getppid loop on every CPU at once, recorded by `lkst record -m` with the record handler on
+ * ftrace and on BPF: the rate offered (the loops' calls over the slowest loop's time), and what
+ * each engine recorded and lost (exact: lkst stats).
+ */
+async function getppidStorm(): Promise<Record<string, number>> {
+  const loop = nativeHelper('syscall-loop');
+  const ncpu = availableParallelism();
+  const { dir, env } = masksetDir({ ft: 'syscalls:sys_enter_getppid record\n', bpf: 'syscalls:sys_enter_getppid record engine=bpf\n' });
+  const out: Record<string, number[]> = {};
+  const push = (k: string, v: number) => (out[k] ??= []).push(v);
+  const ns = join(dir, 'ns');
+  const script = `for c in $(seq ${ncpu}); do ${loop} ${STORM_CALLS} >> ${ns} & done; wait`;
+  /** The loops' calls per second over the slower loop's time (its own clock, set-up not included). */
+  const slowestSeconds = () => Math.max(...readFileSync(ns, 'utf8').trim().split('\n').map(Number)) / 1e9;
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      // Untraced: the rate the machine gives the loops at all.
+      rmSync(ns, { force: true });
+      spawnSync('sh', ['-c', script]);
+      push('stormUntracedPerSec', Math.round((ncpu * STORM_CALLS) / slowestSeconds()));
+      for (const m of ['ft', 'bpf']) {
+        const file = join(dir, `${m}.dat`);
+        rmSync(ns, { force: true });
+        const r = spawnSync(process.execPath, [LKST, 'record', '-q', '-m', m, '-o', file, '--', 'sh', '-c', script], { env, encoding: 'utf8', maxBuffer: 1 << 26 });
+        if (r.status !== 0) throw new Error(`lkst record -m ${m}: ${r.stderr}`);
+        const slowest = slowestSeconds();
+        const { recorded, lost } = recordedAndLost(file, env, 'syscalls:sys_enter_getppid');
+        const name = m === 'ft' ? 'Ftrace' : 'Bpf';
+        push(`storm${name}OfferedPerSec`, Math.round((ncpu * STORM_CALLS) / slowest));
+        push(`storm${name}RecordedPerSec`, Math.round(recorded / slowest));
+        push(`storm${name}Recorded`, recorded);
+        push(`storm${name}Lost`, lost);
+        rmSync(file, { force: true });
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { stormCpus: ncpu, stormCallsPerCpu: STORM_CALLS, ...Object.fromEntries(Object.entries(out).map(([k, v]) => [k, median(v)])) };
+}
+
+/** Waits for `lkst record -m` of a BPF maskset to have attached its programs (its control FIFO exists). */
+async function bpfAttached(env: NodeJS.ProcessEnv, proc: { exitCode: number | null }): Promise<void> {
+  const live = join(env['LKST_STATE_DIR']!, 'bpf');
+  while (!(existsSync(live) && readdirSync(live).some((d) => existsSync(join(live, d, 'ctl'))))) {
+    if (proc.exitCode !== null) throw new Error('lkst record ended before its BPF programs attached');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * The web workload (wrk against a Node server) untraced and while `lkst record -m` records every
+ * raw_syscalls:sys_enter on ftrace, on BPF, or counts them on BPF: requests/s, medians.
+ */
+async function webCases(): Promise<Record<string, number>> {
+  const web = webWorkload({ seconds: Number(process.env['LKST_BENCH_WEB_SECONDS'] ?? 8) });
+  const ctl = new AbortController();
+  const { dir, env } = masksetDir({
+    ft: 'raw_syscalls:sys_enter record\n',
+    bpfrec: 'raw_syscalls:sys_enter record engine=bpf\n',
+    bpfcount: 'raw_syscalls:sys_enter count by=pid,id\n',
+  });
+  const rps: Record<string, number[]> = { webUntracedReqPerSec: [], webFtraceRecordReqPerSec: [], webBpfRecordReqPerSec: [], webBpfCountReqPerSec: [] };
+  const lost: Record<string, number[]> = { webFtraceRecordLost: [], webBpfRecordLost: [] };
+  await web.prepare(ctl.signal);
+  try {
+    for (let i = 0; i < RUNS; i++) {
+      rps['webUntracedReqPerSec']!.push((await web.run(ctl.signal)).metrics['requestsPerSec']!);
+      for (const [m, key] of [['ft', 'FtraceRecord'], ['bpfrec', 'BpfRecord'], ['bpfcount', 'BpfCount']] as const) {
+        const file = join(dir, `${m}.dat`);
+        const proc = spawn(process.execPath, [LKST, 'record', '-q', '-m', m, '-o', file], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+        let err = '';
+        proc.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
+        const exited = once(proc, 'exit');
+        if (m === 'ft') await waitRecording(proc);
+        else await bpfAttached(env, proc);
+        rps[`web${key}ReqPerSec`]!.push((await web.run(ctl.signal)).metrics['requestsPerSec']!);
+        proc.kill('SIGINT');
+        const [code] = await exited;
+        if (code !== 0) throw new Error(`lkst record -m ${m}: ${err}`);
+        if (m !== 'bpfcount') lost[`web${key}Lost`]!.push(recordedAndLost(file, env, 'raw_syscalls:sys_enter').lost);
+        rmSync(file, { force: true });
+      }
+    }
+  } finally {
+    await web.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return Object.fromEntries([...Object.entries(rps), ...Object.entries(lost)].map(([k, v]) => [k, Math.round(median(v))]));
+}
+
+/** Waits until `lkst record` (ftrace) has its instance's tracing on. */
+async function waitRecording(proc: { pid?: number; exitCode: number | null }): Promise<void> {
+  const name = `lkst-${proc.pid}-rec`;
+  while (!(Instance.exists(name) && Instance.open(name).tracingOn)) {
+    if (proc.exitCode !== null) throw new Error('lkst record ended before it recorded');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const CASES: Record<string, () => Promise<Record<string, number>>> = { perEvent: perEventCost, switch: switchWindows, attach: attachDefault, 'dd-storm': storm, storm: getppidStorm, web: webCases };
+
+/** The asked cases in order, each with the 1-minute load average before and after it. */
+async function runCases(): Promise<Record<string, number | string>> {
+  const asked = (process.env['LKST_BENCH_CASES'] ?? Object.keys(CASES).join(',')).split(',').map((c) => c.trim()).filter(Boolean);
+  const unknown = asked.filter((c) => !CASES[c]);
+  if (unknown.length) throw new Error(`LKST_BENCH_CASES: no case ${unknown.join(', ')} (cases: ${Object.keys(CASES).join(', ')})`);
+  const out: Record<string, number | string> = { runs: RUNS, copies: COPIES, date: new Date().toISOString() };
+  for (const c of asked) {
+    const before = loadavg()[0]!;
+    Object.assign(out, await CASES[c]!());
+    out[`load1_${c}`] = `${before.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`;
+  }
+  return out;
+}
+
 const bpf = detectBpf();
 if (bpf.unavailable) {
   process.stderr.write(`bench/bpf: skipped, the BPF engine is unavailable: ${bpf.unavailable.why}\n`);
 } else {
-  const figures = { runs: RUNS, copies: COPIES, ...(await perEventCost()), ...(await switchWindows()), ...(await attachDefault()), ...(await storm()) };
+  const figures = await runCases();
   process.stdout.write(`${Object.entries(figures).map(([k, v]) => `${k.padEnd(28)} ${v}`).join('\n')}\n`);
   if (process.env['LKST_BENCH_JSON']) writeFileSync(process.env['LKST_BENCH_JSON'], JSON.stringify(figures, null, 2));
 }

@@ -14,6 +14,7 @@ import type { EventFormat } from '../events/format.js';
 import { readFields } from '../ringbuf/fields.js';
 import { liveCountsDir } from './live-counts.js';
 import { liveUnits } from './live-params.js';
+import type { AlertUnit } from './codegen.js';
 
 export interface Alert {
   /** The event, system:event. */
@@ -51,25 +52,40 @@ function text(v: unknown): string {
   return Array.isArray(v) ? v.join(',') : String(v);
 }
 
-/** One alert line decoded; undefined for a line that is not whole. */
-export function parseAlert(line: string, unitTp: ReadonlyMap<number, string>, formats: Map<string, EventFormat>, unitNotes?: ReadonlyMap<number, readonly string[]>): Alert | undefined {
-  const m = /^alert (\d+) (\d+) (\d+) ([0-9a-f]+)$/.exec(line);
-  const tp = m && unitTp.get(Number(m[1]));
-  if (!m || !tp) return undefined;
-  let f = formats.get(tp);
-  if (!f) {
-    const { system, event } = splitTracepointId(tp);
-    f = readLiveFormat(system, event);
-    formats.set(tp, f);
+/** Decodes alerts: each unit's tracepoint and notes (units.json), the formats read from the kernel once. */
+export class AlertDecoder {
+  private readonly unitTp: Map<number, string>;
+  private readonly unitNotes: Map<number, readonly string[]>;
+  private readonly formats = new Map<string, EventFormat>();
+
+  constructor(readonly units: readonly AlertUnit[]) {
+    this.unitTp = new Map(units.map((a) => [a.unit, a.tp]));
+    this.unitNotes = new Map(units.flatMap((a) => (a.notes ? [[a.unit, a.notes] as const] : [])));
   }
-  const data = Buffer.from(m[4]!, 'hex');
-  const fields: Record<string, string> = {};
-  const notes = unitNotes?.get(Number(m[1])) ?? [];
-  const end = data.length - 8 * notes.length;
-  for (const [k, v] of Object.entries(readFields(data, 0, end, f))) fields[k] = text(v);
-  // A user handler's notes (u64 each) follow the event's record.
-  notes.forEach((n, i) => (fields[n] = `0x${data.readBigUInt64LE(end + 8 * i).toString(16)}`));
-  return { event: tp, ts: BigInt(m[2]!), cpu: Number(m[3]), pid: data.length >= 8 ? data.readInt32LE(4) : 0, fields };
+
+  /** One alert line decoded; undefined for a line that is not whole. */
+  line(line: string): Alert | undefined {
+    const m = /^alert (\d+) (\d+) (\d+) ([0-9a-f]+)$/.exec(line);
+    return m ? this.decode(Number(m[1]), BigInt(m[2]!), Number(m[3]), Buffer.from(m[4]!, 'hex')) : undefined;
+  }
+
+  /** An alert of a unit: the event's record, then a user handler's notes (u64 each). */
+  decode(unit: number, ts: bigint, cpu: number, data: Buffer): Alert | undefined {
+    const tp = this.unitTp.get(unit);
+    if (!tp) return undefined;
+    let f = this.formats.get(tp);
+    if (!f) {
+      const { system, event } = splitTracepointId(tp);
+      f = readLiveFormat(system, event);
+      this.formats.set(tp, f);
+    }
+    const fields: Record<string, string> = {};
+    const notes = this.unitNotes.get(unit) ?? [];
+    const end = data.length - 8 * notes.length;
+    for (const [k, v] of Object.entries(readFields(data, 0, end, f))) fields[k] = text(v);
+    notes.forEach((n, i) => (fields[n] = `0x${data.readBigUInt64LE(end + 8 * i).toString(16)}`));
+    return { event: tp, ts, cpu, pid: data.length >= 8 ? data.readInt32LE(4) : 0, fields };
+  }
 }
 
 /**
@@ -78,10 +94,7 @@ export function parseAlert(line: string, unitTp: ReadonlyMap<number, string>, fo
  */
 export async function followAlerts(instance: string, onAlert: (a: Alert) => void | Promise<void>, opts: { max?: number } = {}): Promise<number> {
   const dir = liveCountsDir(instance);
-  const units = liveUnits(instance);
-  const unitTp = new Map((units?.alerts ?? []).map((a) => [a.unit, a.tp]));
-  const unitNotes = new Map((units?.alerts ?? []).flatMap((a) => (a.notes ? [[a.unit, a.notes] as const] : [])));
-  const formats = new Map<string, EventFormat>();
+  const decoder = new AlertDecoder(liveUnits(instance)?.alerts ?? []);
   const file = join(dir, 'alerts');
   let seen = 0;
   let partial = '';
@@ -103,7 +116,7 @@ export async function followAlerts(instance: string, onAlert: (a: Alert) => void
       const lines = partial.split('\n');
       partial = lines.pop()!;
       for (const l of lines) {
-        const a = parseAlert(l, unitTp, formats, unitNotes);
+        const a = decoder.line(l);
         if (!a) continue;
         await onAlert(a);
         if (++seen === opts.max) return seen;

@@ -91,6 +91,8 @@ export interface PidSlot {
 export interface AlertUnit {
   readonly unit: number;
   readonly tp: string;
+  /** alert, or the user handler's name: the trace's lkst/alert events name it. */
+  readonly handler: string;
   readonly from?: string;
   /** A user handler's alert notes, by name: u64 values after the event's record. */
   readonly notes?: readonly string[];
@@ -341,7 +343,7 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
       if (freeze !== undefined && freeze < 0) {
         throw new LkstError(`${u.from ?? id}: freeze=${u.freeze} names no buffer of handlers on BPF (${buffers.join(', ')})`, 'freeze bpf or a route buffer=; an ftrace buffer stops with `stop buffer=NAME if=...` on the same event');
       }
-      alerts.push({ unit: i, tp: id, ...(u.from ? { from: u.from } : {}) });
+      alerts.push({ unit: i, tp: id, handler: 'alert', ...(u.from ? { from: u.from } : {}) });
       // record=true: the event goes into the buffer it freezes (else bpf) first, so that buffer ends with it.
       const rec = u.record ? `${recordCall(u.format, freeze ?? 0)} ` : '';
       gate(RANK.alert, `${u.cond ? `if (${u.cond}) ` : ''}{ ${rec}${alertCall(u.format, i, freeze)} }`);
@@ -351,7 +353,7 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
       // A user handler's source once per object; its verdict at each event: record, alert, freeze bpf.
       if (!included.has(u.source.name)) parts.push(named(u, () => userDefinition(u.source, u.events)));
       included.add(u.source.name);
-      alerts.push({ unit: i, tp: id, ...(u.from ? { from: u.from } : {}), ...(u.source.uses.notes.length ? { notes: u.source.uses.notes } : {}) });
+      alerts.push({ unit: i, tp: id, handler: u.source.name, ...(u.from ? { from: u.from } : {}), ...(u.source.uses.notes.length ? { notes: u.source.uses.notes } : {}) });
       const freeze = '{ u32 b = 0, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }';
       gate(RANK.count, `{ int r = 0; ${named(u, () => userCall(u.source, u.format, u.params))} if (r & 1) ${recordCall(u.format, 0)} if (r & 2) ${alertCall(u.format, i, undefined, u.source.uses.notes.length)} if (r & 4) ${freeze} }`);
       return;

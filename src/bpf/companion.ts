@@ -8,6 +8,7 @@ import type { CompanionResult, RecordCompanion } from '../record/recorder.js';
 import { renderCounts } from './counts.js';
 import { BpfEngine, type BpfEntry } from './engine.js';
 import { grouped } from '../base/grouped.js';
+import { alertFormats } from './alert-trace.js';
 
 /** Rows of each count table in a recording's summary (`lkst stats` shows them all). */
 const SUMMARY_ROWS = 10;
@@ -27,10 +28,11 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       const e = engine;
       const r = await e.finish(pageSize);
       const missed = r.missed.reduce((x, m) => x + m.count, 0);
+      const all = [...r.buffers, ...(r.alertBuffer ? [r.alertBuffer] : [])];
       const summary = [
         ...r.buffers.map((b) => `BPF records: ${grouped(b.records)} in buffer ${b.buffer.name}, ${b.lost ? `${grouped(b.lost)} LOST (the BPF ring buffer was full)` : 'none lost'}`),
         ...(r.alerts
-          ? [`BPF alerts: ${grouped(r.alerts.raised)}${r.alerts.lost ? `, ${grouped(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${grouped(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
+          ? [`BPF alerts: ${grouped(r.alerts.raised)}${r.alerts.raised ? ' (lkst/alert events in buffer alerts)' : ''}${r.alerts.lost ? `, ${grouped(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${grouped(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
           : []),
         ...(missed
           ? [`BPF handlers: ${grouped(missed)} events LOST, never handled (the kernel skips a program while another BPF program runs on that CPU; CPU not known): ${r.missed.map((m) => `${m.program} ${grouped(m.count)}`).join(', ')}`]
@@ -38,9 +40,10 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
         ...(r.counts ? renderCounts(r.counts, SUMMARY_ROWS) : []),
       ];
       return {
-        buffers: r.buffers.map((b) => b.buffer),
+        buffers: all.map((b) => b.buffer),
         ...(r.counts ? { meta: { counts: JSON.stringify(r.counts) } } : {}),
-        lost: r.buffers.reduce((x, b) => x + b.lost, 0) + missed,
+        ...(r.alertBuffer ? { formats: alertFormats() } : {}),
+        lost: all.reduce((x, b) => x + b.lost, 0) + missed,
         records: r.buffers.reduce((x, b) => x + b.records, 0),
         summary,
         discard: () => e.discard(),

@@ -22,6 +22,7 @@ import type { BpfToolchain } from './toolchain.js';
 import { decodeCounts, type CountsReport } from './counts.js';
 import { liveCountsDir, type LiveTable } from './live-counts.js';
 import { bpfTraceBuffer } from './record-stream.js';
+import { alertTraceBuffer } from './alert-trace.js';
 import { BpfRun, type BpfRunCpu, type BpfRunResult } from './runner.js';
 import { handlerHeaderDir, namedEventFormats, registeredSource } from './user-handlers.js';
 
@@ -48,6 +49,8 @@ export interface BpfBufferResult {
 export interface BpfEngineResult {
   /** The record buffers (none when no entry records). */
   buffers: BpfBufferResult[];
+  /** The buffer `alerts` (lkst/alert events), when a handler raised or lost an alert. */
+  alertBuffer?: BpfBufferResult;
   /** Per CPU of the buffer bpf: records written and records the programs could not reserve (lost, exact). */
   cpus: BpfRunCpu[];
   counts?: CountsReport;
@@ -134,6 +137,27 @@ export function compiledObject(source: string, tools?: BpfToolchain): string {
   return object;
 }
 
+/** Whether some entry makes records in the buffer bpf (a plain record, a user handler, an alert that records there). */
+export function recordsIntoBpf(entries: readonly BpfEntry[]): boolean {
+  return entries.some((e) => e.handler === 'record' || e.handler === 'user' || (e.handler === 'alert' && e.params['record'] === true && e.params['freeze'] === undefined) || e.params['freeze'] === 'bpf');
+}
+
+/** Handlers generated and compiled, and the instance's live directory made (units.json, tables), ready for lkst-bpf-run. */
+export function prepareHandlers(entries: readonly BpfEntry[], instance: string, masksets: readonly string[]): { program: HandlerProgram; object: string; live: string; init: string[] } {
+  const program = handlerProgram(handlerUnits(entries));
+  if (program.alerts.length && program.buffers.includes('alerts')) throw new LkstError(`${entries.find((e) => e.params['buffer'] === 'alerts')?.from}: the buffer alerts holds the alerts of the trace`, 'route into a buffer of another name');
+  const bpf = detectBpf();
+  if (bpf.unavailable) throw new LkstError(`${entries[0]?.from}: handlers on BPF cannot run here: ${bpf.unavailable.why}`, bpf.unavailable.fix);
+  const object = compiledObject(program.source, bpf.tools);
+  const live = liveCountsDir(instance);
+  rmSync(live, { recursive: true, force: true });
+  mkdirSync(live, { recursive: true });
+  writeFileSync(join(live, 'layout.json'), JSON.stringify(program.counts));
+  writeFileSync(join(live, 'table.json'), JSON.stringify({ masksets: [...masksets] } satisfies LiveTable));
+  writeFileSync(join(live, 'units.json'), JSON.stringify({ slots: program.slots, alerts: program.alerts, buffers: program.buffers } satisfies LiveUnits));
+  return { program, object, live, init: program.slots.map((s) => `pids ${s.map} ${s.pids.join(' ')}`) };
+}
+
 export class BpfEngine {
   private constructor(
     private readonly run: BpfRun,
@@ -147,20 +171,10 @@ export class BpfEngine {
   /** Generates, compiles and attaches the handlers; resolves once every program is attached. */
   /** masksets: the table's masksets by index (the first is in force at the start). */
   static async start(entries: readonly BpfEntry[], opts: { workDir: string; instance: string; masksets: readonly string[]; skipTgids?: readonly number[] }): Promise<BpfEngine> {
-    const program = handlerProgram(handlerUnits(entries));
-    const bpf = detectBpf();
-    if (bpf.unavailable) throw new LkstError(`${entries[0]?.from}: handlers on BPF cannot run here: ${bpf.unavailable.why}`, bpf.unavailable.fix);
-    const object = compiledObject(program.source, bpf.tools);
+    const { program, object, live, init } = prepareHandlers(entries, opts.instance, opts.masksets);
     const dir = mkdtempSync(join(opts.workDir, '.lkst-bpf-'));
-    const live = liveCountsDir(opts.instance);
-    rmSync(live, { recursive: true, force: true });
-    mkdirSync(live, { recursive: true });
-    writeFileSync(join(live, 'layout.json'), JSON.stringify(program.counts));
-    writeFileSync(join(live, 'table.json'), JSON.stringify({ masksets: [...opts.masksets] } satisfies LiveTable));
-    writeFileSync(join(live, 'units.json'), JSON.stringify({ slots: program.slots, alerts: program.alerts, buffers: program.buffers } satisfies LiveUnits));
-    const init = program.slots.map((s) => `pids ${s.map} ${s.pids.join(' ')}`);
     const run = new BpfRun(object, dir, live, opts.skipTgids, init);
-    const engine = new BpfEngine(run, dir, live, program.counts, program, entries.some((e) => e.handler === 'record' || e.handler === 'user' || (e.handler === 'alert' && e.params['record'] === true && e.params['freeze'] === undefined) || e.params['freeze'] === 'bpf'));
+    const engine = new BpfEngine(run, dir, live, program.counts, program, recordsIntoBpf(entries));
     try {
       await run.started();
     } catch (err) {
@@ -182,6 +196,8 @@ export class BpfEngine {
       out.buffers.push({ ...b, lost: cpus.reduce((n, c) => n + c.lost, 0) });
     });
     if (this.program.alerts.length) out.alerts = { raised: res.alerts, lost: res.alertsLost, unshown: res.alertsUnshown };
+    // No buffer when nothing alerted: the summary's "BPF alerts: 0" says so.
+    if (res.alerts + res.alertsLost > 0) out.alertBuffer = { ...alertTraceBuffer(this.run.alertsFile, this.program.alerts, res.alertCpus, this.dir, pageSize), lost: res.alertsLost };
     if (this.layouts.length) out.counts = decodeCounts(this.layouts, res.counts, res.nokey);
     rmSync(this.live, { recursive: true, force: true });
     return out;

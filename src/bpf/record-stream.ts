@@ -13,6 +13,8 @@ import type { CpuPages, ExtraBuffer } from '../trace/writer-port.js';
 export interface BpfRecord {
   ts: bigint;
   data: Buffer;
+  /** The header's second word (0 in cpuN.rec; an alert's unit << 16 | CPU in alerts.rec). */
+  word: number;
 }
 
 /** The records of one cpuN.rec file, in file order. Throws on a file cut inside a record. */
@@ -25,7 +27,7 @@ export function readRecordFile(path: string): BpfRecord[] {
     const len = b.readUInt32LE(p + 8);
     const end = p + 16 + len;
     if (end > b.length) throw new Error(`${path}: a record of ${len} bytes is cut off at byte ${p}`);
-    out.push({ ts, data: b.subarray(p + 16, end) });
+    out.push({ ts, data: b.subarray(p + 16, end), word: b.readUInt32LE(p + 12) });
     p = end + ((8 - (len % 8)) % 8);
   }
   return out;
@@ -54,12 +56,17 @@ export function writeRecordPages(records: BpfRecord[], pageSize: number, pagesPa
  * each CPU's records as pages in dir, and a CPUSTAT per CPU whose counters say what was lost (the
  * records the programs could not reserve), so every command counts them like a tracefs buffer's.
  */
-export function bpfTraceBuffer(cpus: readonly { cpu: number; written: number; lost: number }[], recordFile: (cpu: number) => string, dir: string, pageSize: number, name = 'bpf'): { buffer: ExtraBuffer; records: number } {
+export function bpfTraceBuffer(cpus: readonly { cpu: number; lost: number }[], recordFile: (cpu: number) => string, dir: string, pageSize: number, name = 'bpf'): { buffer: ExtraBuffer; records: number } {
+  return recordsTraceBuffer(cpus, (cpu) => (existsSync(recordFile(cpu)) ? readRecordFile(recordFile(cpu)) : []), dir, pageSize, name);
+}
+
+/** Records made in lkst (per CPU, with each CPU's lost count) as a buffer of the trace, as bpfTraceBuffer. */
+export function recordsTraceBuffer(cpus: readonly { cpu: number; lost: number }[], recordsOf: (cpu: number) => BpfRecord[], dir: string, pageSize: number, name: string): { buffer: ExtraBuffer; records: number } {
   const pages: CpuPages[] = [];
   const stats: (string | undefined)[] = [];
   let records = 0;
   for (const c of cpus) {
-    const recs = existsSync(recordFile(c.cpu)) ? readRecordFile(recordFile(c.cpu)) : [];
+    const recs = recordsOf(c.cpu);
     const path = join(dir, `${name}-cpu${c.cpu}.pages`);
     records += writeRecordPages(recs, pageSize, path).records;
     pages.push({ cpu: c.cpu, source: path });

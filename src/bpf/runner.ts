@@ -44,6 +44,12 @@ static int say(enum libbpf_print_level level, const char *fmt, va_list ap) {
   if (level == LIBBPF_DEBUG) return 0;
   return vfprintf(stderr, fmt, ap);
 }
+/* One record into a record file: u64 ts, u32 len, u32 word, data padded to 8 bytes; 0 when written. */
+static int put_rec(FILE *f, const struct rec *r, unsigned int word) {
+  static const unsigned char zero[8];
+  unsigned int head[2] = { r->len, word }, pad = (8 - r->len % 8) % 8;
+  return fwrite(&r->ts, 8, 1, f) != 1 || fwrite(head, 8, 1, f) != 1 || fwrite(r->data, 1, r->len, f) != r->len || fwrite(zero, 1, pad, f) != pad;
+}
 static int on_rec(void *ctx, void *data, size_t size) {
   struct rec *r = data;
   unsigned int cpu = r->cpu & 0xffff, buf = r->cpu >> 16;
@@ -55,11 +61,7 @@ static int on_rec(void *ctx, void *data, size_t size) {
     outs[buf][cpu] = fopen(path, "w");
     if (!outs[buf][cpu]) { fprintf(stderr, "lkst-bpf-run: cannot write %s: %s\n", path, strerror(errno)); return -1; }
   }
-  static const unsigned char zero[8];
-  unsigned int head[2] = { r->len, 0 };
-  FILE *f = outs[buf][cpu];
-  if (fwrite(&r->ts, 8, 1, f) != 1 || fwrite(head, 8, 1, f) != 1 || fwrite(r->data, 1, r->len, f) != r->len ||
-      fwrite(zero, 1, (8 - r->len % 8) % 8, f) != (8 - r->len % 8) % 8) { fprintf(stderr, "lkst-bpf-run: write: %s\n", strerror(errno)); return -1; }
+  if (put_rec(outs[buf][cpu], r, 0)) { fprintf(stderr, "lkst-bpf-run: write: %s\n", strerror(errno)); return -1; }
   written[buf][cpu]++;
   return 0;
 }
@@ -69,10 +71,13 @@ static unsigned long long alerts, alerts_unshown;
 /* The file's bound: alerts past it are counted, not written (an alert on every event of a storm would fill the disk). */
 #define ALERTS_FILE_MAX (64ULL << 20)
 static unsigned long long alerts_bytes;
+/* Every alert also goes to DIR/alerts.rec whole (u64 ts, u32 len, u32 unit<<16|cpu, data padded to 8): the trace's lkst/alert events. */
+static FILE *alerts_rec;
 static int on_alert(void *ctx, void *data, size_t size) {
   struct rec *r = data;
   if (size < sizeof(*r) || r->len > size - sizeof(*r)) { bad++; return 0; }
   alerts++;
+  if (!alerts_rec || put_rec(alerts_rec, r, r->cpu)) { fprintf(stderr, "lkst-bpf-run: alerts.rec: %s\n", strerror(errno)); return -1; }
   if (!alerts_file) return 0;
   alerts_bytes += 48 + 2ULL * r->len;
   if (alerts_bytes > ALERTS_FILE_MAX) { alerts_unshown++; return 0; }
@@ -213,6 +218,9 @@ static struct bpf_link *lkst_attach(struct bpf_program *p) {
   file[colon - path] = 0;
   return bpf_program__attach_uprobe(p, ret, -1, file, (size_t)strtoull(colon + 1, NULL, 16));
 }
+/* LKST_DAEMON: no recorder holds stdin; SIGTERM ends the run instead (lkst stop, lkst reset). */
+static volatile sig_atomic_t terminated;
+static void on_term(int sig) { (void)sig; terminated = 1; }
 int main(int argc, char **argv) {
   if (argc != 3 && argc != 4) { fprintf(stderr, "usage: lkst-bpf-run OBJECT DIR [LIVE-DIR]\n"); return 2; }
   dir = argv[2];
@@ -220,7 +228,9 @@ int main(int argc, char **argv) {
   libbpf_set_print(say);
   signal(SIGINT, SIG_IGN);
   signal(SIGHUP, SIG_IGN);
-  signal(SIGTERM, SIG_IGN);
+  const char *daemon_env = getenv("LKST_DAEMON");
+  int daemon_mode = daemon_env && *daemon_env;
+  signal(SIGTERM, daemon_mode ? on_term : SIG_IGN);
   signal(SIGPIPE, SIG_IGN);
   struct bpf_object *obj = bpf_object__open_file(argv[1], NULL);
   if (!obj) { fprintf(stderr, "lkst-bpf-run: cannot open %s\n", argv[1]); return 2; }
@@ -245,6 +255,10 @@ int main(int argc, char **argv) {
   struct ring_buffer *rb = NULL;
   if (out >= 0) rb = ring_buffer__new(out, on_rec, NULL, NULL);
   if (alert >= 0) {
+    char rec[4200];
+    snprintf(rec, sizeof rec, "%s/alerts.rec", dir);
+    alerts_rec = fopen(rec, "w");
+    if (!alerts_rec) { fprintf(stderr, "lkst-bpf-run: cannot write %s: %s\n", rec, strerror(errno)); return 1; }
     if (live) {
       char path[4200];
       snprintf(path, sizeof path, "%s/alerts", live);
@@ -273,11 +287,11 @@ int main(int argc, char **argv) {
   }
   printf("attached %d\n", nlinks);
   fflush(stdout);
-  struct pollfd in[2] = { { .fd = 0, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
+  struct pollfd in[2] = { { .fd = daemon_mode ? -1 : 0, .events = POLLIN }, { .fd = ctl, .events = POLLIN } };
   struct timespec last = { 0, 0 };
   char cmd[256];
   size_t cmdlen = 0;
-  for (;;) {
+  while (!terminated) {
     if (rb && ring_buffer__poll(rb, 50) < 0 && errno != EINTR) { fprintf(stderr, "lkst-bpf-run: poll: %s\n", strerror(errno)); return 1; }
     if (poll(in, ctl >= 0 ? 2 : 1, rb ? 0 : 50) > 0) {
       char b[64];
@@ -315,6 +329,10 @@ int main(int argc, char **argv) {
   unsigned long long *lost = calloc((size_t)ncpu, 8);
   printf("nokey %llu\n", percpu_sum(obj, "lkst_nokey", ncpu, lost));
   printf("alerts %llu lost %llu unshown %llu\n", alerts, percpu_sum(obj, "lkst_alert_lost", ncpu, lost), alerts_unshown);
+  if (alerts_rec) {
+    for (int c = 0; c < ncpu && c < MAXCPU; c++) printf("alertcpu %d lost %llu\n", c, lost[c]);
+    if (fclose(alerts_rec)) { fprintf(stderr, "lkst-bpf-run: close: %s\n", strerror(errno)); return 1; }
+  }
   struct bpf_map *lm = bpf_object__find_map_by_name(obj, "lkst_lost");
   unsigned int nbuf = lm ? bpf_map__max_entries(lm) : 1;
   for (unsigned int b = 0; b < nbuf && b < MAXBUF; b++) {
@@ -347,6 +365,8 @@ export interface BpfRunResult {
   alertsLost: number;
   /** Alerts not written for lkst watch: its file reached its bound (64 MiB). */
   alertsUnshown: number;
+  /** Per CPU, alerts that found the alert ring full (when the object alerts). */
+  alertCpus: Array<{ cpu: number; lost: number }>;
   /** The count handlers' tables: each map's keys (bytes) and counts. */
   counts: RawCount[];
   /** Keys the count handlers could not store (their map was full): counted nowhere. */
@@ -357,7 +377,40 @@ export interface BpfRunResult {
   missed: Array<{ program: string; count: number }>;
 }
 
-function runnerPath(): string {
+/** What lkst-bpf-run printed at its end, as data. */
+export function parseRunOutput(out: string): BpfRunResult {
+  const buffers: BpfRunCpu[][] = [];
+  for (const m of out.matchAll(/^buf (\d+) cpu (\d+) written (\d+) lost (\d+)$/gm)) (buffers[Number(m[1])] ??= []).push({ cpu: Number(m[2]), written: Number(m[3]), lost: Number(m[4]) });
+  const alerts = /^alerts (\d+) lost (\d+) unshown (\d+)$/m.exec(out);
+  return {
+    cpus: buffers[0] ?? [],
+    buffers,
+    alerts: Number(alerts?.[1] ?? 0),
+    alertsLost: Number(alerts?.[2] ?? 0),
+    alertsUnshown: Number(alerts?.[3] ?? 0),
+    alertCpus: [...out.matchAll(/^alertcpu (\d+) lost (\d+)$/gm)].map((m) => ({ cpu: Number(m[1]), lost: Number(m[2]) })),
+    counts: parseCountLines(out),
+    nokey: Number(/^nokey (\d+)$/m.exec(out)?.[1] ?? 0),
+    malformed: Number(/^malformed (\d+)$/m.exec(out)?.[1] ?? 0),
+    missed: [...out.matchAll(/^missed (\S+) (\d+)$/gm)].map((m) => ({ program: m[1]!, count: Number(m[2]) })),
+  };
+}
+
+/** The loader's reason (from lkst-bpf-run's stderr) as one error. */
+export function runFailure(stderr: string, code: number | null): LkstError {
+  const lines = stderr.split('\n').map((l) => l.replace(/^libbpf: /, '').trim()).filter(Boolean);
+  const why = lines.find((l) => /lkst-bpf-run|failed|error|invalid/i.test(l)) ?? lines.at(-1) ?? `exit ${code}`;
+  return new LkstError(`the BPF handlers could not run: ${why}`, 'check the handler with lkst features and the verifier message');
+}
+
+/** The runner's environment: the tgids to leave out, and its start commands (a file in dir). */
+export function runnerEnv(dir: string, skipTgids: readonly number[], init: readonly string[]): NodeJS.ProcessEnv {
+  const initFile = join(dir, 'init');
+  writeFileSync(initFile, init.map((l) => `${l}\n`).join(''));
+  return { ...process.env, LKST_SKIP_TGIDS: skipTgids.join(' '), LKST_INIT: initFile };
+}
+
+export function runnerPath(): string {
   return compiledHelper('lkst-bpf-run', SOURCE, undefined, LIBBPF_LINK);
 }
 
@@ -380,10 +433,7 @@ export class BpfRun {
     skipTgids: readonly number[] = [],
     init: readonly string[] = [],
   ) {
-    const initFile = join(dir, 'init');
-    writeFileSync(initFile, init.map((l) => `${l}\n`).join(''));
-    this.child = spawn(runnerPath(), [object, dir, ...(live ? [live] : [])], {
-      env: { ...process.env, LKST_SKIP_TGIDS: skipTgids.join(' '), LKST_INIT: initFile }, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child = spawn(runnerPath(), [object, dir, ...(live ? [live] : [])], { env: runnerEnv(dir, skipTgids, init), stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (d: string) => (this.out += d));
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.err += d));
     this.exited = once(this.child, 'exit').then(([code]) => code as number | null);
@@ -404,15 +454,17 @@ export class BpfRun {
     this.child.stdin!.end();
     const code = await this.exited;
     if (code !== 0) throw this.failure();
-    const buffers: BpfRunCpu[][] = [];
-    for (const m of this.out.matchAll(/^buf (\d+) cpu (\d+) written (\d+) lost (\d+)$/gm)) (buffers[Number(m[1])] ??= []).push({ cpu: Number(m[2]), written: Number(m[3]), lost: Number(m[4]) });
-    const alerts = /^alerts (\d+) lost (\d+) unshown (\d+)$/m.exec(this.out);
-    return { cpus: buffers[0] ?? [], buffers, alerts: Number(alerts?.[1] ?? 0), alertsLost: Number(alerts?.[2] ?? 0), alertsUnshown: Number(alerts?.[3] ?? 0), counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0), missed: [...this.out.matchAll(/^missed (\S+) (\d+)$/gm)].map((m) => ({ program: m[1]!, count: Number(m[2]) })) };
+    return parseRunOutput(this.out);
   }
 
   /** Ends the runner at once (a recording that failed); its programs detach as it exits. */
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+
+  /** Every alert raised, whole, in order (u64 ts, u32 len, u32 unit << 16 | cpu, the record padded to 8 bytes). */
+  get alertsFile(): string {
+    return join(this.dir, 'alerts.rec');
   }
 
   /** The record file of a CPU in buffer buf (0: bpf). */
@@ -421,8 +473,6 @@ export class BpfRun {
   }
 
   private failure(): LkstError {
-    const lines = this.err.split('\n').map((l) => l.replace(/^libbpf: /, '').trim()).filter(Boolean);
-    const why = lines.find((l) => /lkst-bpf-run|failed|error|invalid/i.test(l)) ?? lines.at(-1) ?? `exit ${this.child.exitCode}`;
-    return new LkstError(`the BPF handlers could not run: ${why}`, 'check the handler with lkst features and the verifier message');
+    return runFailure(this.err, this.child.exitCode);
   }
 }

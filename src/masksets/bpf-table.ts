@@ -54,6 +54,11 @@ export function withoutBpf(m: Maskset, plan: KernelPlan, why: { why: string; fix
   const onlyBpf = plan.bpf?.find((e) => e.handler !== 'record');
   // record, pid and filter with engine=bpf have the same meaning on ftrace.
   if (onlyBpf) throw new LkstError(`${onlyBpf.from}: ${onlyBpf.handler} runs only on BPF, which is unavailable here (${why.why})`, why.fix);
+  return recordsOnFtrace(m);
+}
+
+/** The maskset with its record, pid and filter entries of engine=bpf on ftrace (the same events into the instance's buffer). */
+export function recordsOnFtrace(m: Maskset): { maskset: Maskset; moved: number } {
   let moved = 0;
   const entries = m.entries.map((e) => {
     if (!['record', 'pid', 'filter'].includes(e.handler) || e.params['engine'] !== 'bpf') return e;

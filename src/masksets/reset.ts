@@ -13,6 +13,7 @@ import { bufferNameOf } from '../buffers/name.js';
 import { readLiveState } from './live-state.js';
 import { ARMED_INSTANCE, resetArmed, takeDown } from './session.js';
 import { settleJournal } from './journal.js';
+import { resetBpfDaemons } from '../bpf/daemon.js';
 
 export interface ResetResult {
   /** What was taken down, and what was kept and why. */
@@ -54,6 +55,7 @@ export async function resetLkst(opts: { force?: boolean } = {}): Promise<ResetRe
   const lines = await settleJournal();
   const armed = resetArmed(undefined, { force });
   if (armed !== 'no armed trace') lines.push(armed);
+  lines.push(...resetBpfDaemons());
   for (const name of Instance.listNames()) {
     if (!Instance.exists(name)) continue; // gone while we looked
     const buffer = bufferNameOf(name);

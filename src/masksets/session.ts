@@ -10,6 +10,8 @@ import { andFilters, foreignTriggers } from './plan.js';
 import { splitTracepointId } from '../events/resolve.js';
 import { existsSync } from 'node:fs';
 import { liveTable, switchLiveTable } from '../bpf/live-counts.js';
+import { startBpfDaemon, stopBpfDaemon, type DaemonRecord } from '../bpf/daemon.js';
+import { bpfTable, recordsOnFtrace } from './bpf-table.js';
 import { describeOwner, dropOwner, foreignOwner, recordOwner, refuseForeign } from '../base/owner.js';
 import { bufferNameOf } from '../buffers/name.js';
 import { journaledChange, settleJournal } from './journal.js';
@@ -35,9 +37,9 @@ export async function applyMaskset(
   const env = opts.env ?? (await loadMasksetEnv());
   const m = typeof maskset === 'string' ? env.store.load(maskset) : maskset;
   const plan = withAndFilter(scopedPlan(compileMaskset(m, env), m.name, opts.pids), opts.andFilter);
-  // Only a recorder runs the BPF engine (bpf: true); an armed trace or a switch would leave those entries undone.
+  // Only a caller that runs the BPF engine (a recorder, lkst start, a switch within the loaded table) passes bpf: true.
   const onBpf = plan.bpf?.[0];
-  if (onBpf && !opts.bpf) throw new LkstError(`${onBpf.from}: handlers on BPF run only inside \`lkst record\`, not in an armed trace or a switch (yet)`, `record the maskset with \`lkst record -m ${m.name}\``);
+  if (onBpf && !opts.bpf) throw new LkstError(`${onBpf.from}: handlers on BPF change only within the table loaded when the trace began, and maskset ${m.name} is not in it`, `stop and start again with \`lkst start -m ${m.name}\` (or \`lkst record -m ${m.name}\`)`);
   const result = applyPlan(inst, plan, {
     ...(opts.marker ? { marker: opts.marker } : {}),
     ...(opts.previous ? { previous: opts.previous } : {}),
@@ -153,7 +155,8 @@ export async function startTrace(opts: StartOptions): Promise<Outcome> {
     throw new LkstError(`a trace is already armed (maskset ${old.maskset} in ${old.instance})`, 'switch it with `lkst maskset switch NAME`, or `lkst stop` it first');
   }
   const env = await loadMasksetEnv();
-  const m = env.store.load(opts.maskset);
+  // No recorder takes BPF records here: record, pid and filter with engine=bpf record on ftrace instead, the same events.
+  const { maskset: m, moved } = recordsOnFtrace(env.store.load(opts.maskset));
   const name = opts.instance ?? ARMED_INSTANCE;
   const existed = Instance.exists(name);
   // Another state directory's armed trace, or a running recorder, is never cleared from here.
@@ -162,12 +165,20 @@ export async function startTrace(opts: StartOptions): Promise<Outcome> {
   // A buffer stays the user's (reset never removes it); any other instance is the armed trace's.
   if (!bufferNameOf(name)) recordOwner(inst.name, 'armed');
   let applied: AppliedMaskset;
+  let daemon: DaemonRecord | undefined;
   try {
     if (opts.bufferKb) inst.bufferSizeKb = opts.bufferKb;
+    // Handlers on BPF stamp with bpf_ktime_get_ns: the instance's events merge with theirs on mono.
+    if (compileMaskset(m, env).bpf?.length) inst.clock = 'mono';
     inst.clear();
     // A stopped instance has its ring buffer off, and the kernel refuses the start marker (EBADF) then.
     inst.tracingOn = true;
-    applied = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing: opts.skipMissing ?? false });
+    applied = await applyMaskset(inst, m, { env, marker: `lkst: maskset ${m.name}`, skipMissing: opts.skipMissing ?? false, bpf: true });
+    // Without a recorder, lkst-bpf-run holds the handlers on BPF alone (bpf/daemon.ts).
+    if (applied.plan.bpf?.length) {
+      const table = bpfTable(applied.plan, env);
+      daemon = startBpfDaemon(table.entries, inst.name, table.masksets);
+    }
   } catch (err) {
     clearInstance(inst);
     // An instance this start did not make (a stopped trace) is left as it was found: off.
@@ -179,7 +190,8 @@ export async function startTrace(opts: StartOptions): Promise<Outcome> {
     throw err;
   }
   announceTrace(inst, m, applied.plan);
-  return { notes: settled, text: `tracing armed in ${inst.name} with maskset ${m.name}: ${[...applied.plan.tracepoints.values()].filter((t) => t.enabled).length} tracepoints recorded${skippedText(applied.plan)}` };
+  const onBpf = `${daemon ? `; handlers on BPF: ${daemon.programs} programs attached, held by lkst-bpf-run pid ${daemon.pid} (\`lkst status\` shows their counts, \`lkst stop\` detaches them)` : ''}${moved ? `; ${moved} record/pid/filter entries with engine=bpf record on ftrace (an armed trace has no recorder to take BPF records)` : ''}`;
+  return { notes: settled, text: `tracing armed in ${inst.name} with maskset ${m.name}: ${[...applied.plan.tracepoints.values()].filter((t) => t.enabled).length} tracepoints recorded${onBpf}${skippedText(applied.plan)}` };
 }
 
 /** The triggers a plan puts in other instances, as the state file keeps them for stop and reset. */
@@ -222,7 +234,7 @@ export async function stopTrace(opts: { remove?: boolean; force?: boolean } = {}
   const s = requireState();
   // A recorder that announced its trace for switching still records it: stopping it cuts its trace short.
   refuseForeign(s.instance, 'stopping', opts.force);
-  const released = releaseTargets(s);
+  const released = [...(stopBpfDaemon(s.instance) ?? []), ...releaseTargets(s)];
   const also = released.length ? `\n${released.join('\n')}` : '';
   if (!Instance.exists(s.instance)) {
     removeState();
@@ -302,7 +314,8 @@ export async function handlerSet(opts: { event: string; handler: string; params?
   const previous = compileMaskset(before, env);
   const next = compileMaskset(after, env);
   const afterState: TraceState = { ...s, entries: after.entries, edited: [...new Set([...s.edited, opts.event])], skipped: next.missing, targets: foreignOf(next, inst.name) };
-  const { result } = await journaledChange(s, afterState, () => applyMaskset(inst, after, { env, previous, skipMissing: false, andFilter: s.andFilter }), () => afterState);
+  // The BPF entries stay as loaded (cli/commands/handler.ts changes their pid sets live).
+  const { result } = await journaledChange(s, afterState, () => applyMaskset(inst, after, { env, previous, skipMissing: false, andFilter: s.andFilter, bpf: liveTable(s.instance) !== undefined }), () => afterState);
   const flips = result.steps.filter((x) => x.phase === 'flip').length;
   const what = NULL_HANDLERS.has(opts.handler) ? `${opts.event} is no longer traced` : `${opts.event} now uses ${opts.handler}${Object.keys(params).length ? ' ' + (opts.params ?? []).join(' ') : ''}`;
   return { notes, text: `${what} (${flips} kernel writes, ${Math.round(result.windowNs / 100) / 10} us)${whose(s.instance)}` };
@@ -326,6 +339,7 @@ export function resetArmed(instance?: string, opts: { force?: boolean } = {}): s
   const owner = foreignOwner(name);
   if (owner && !opts.force) return `kept ${name}: ${describeOwner(owner)} uses it; --force stops it`;
   if (s) lines.push(...releaseTargets(s));
+  lines.push(...(stopBpfDaemon(name) ?? []));
   if (Instance.exists(name)) {
     try {
       lines.push(takeDown(Instance.open(name), 'the armed trace'));

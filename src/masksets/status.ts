@@ -1,5 +1,6 @@
 import { readLiveCounts } from '../bpf/live-counts.js';
 import { renderCounts } from '../bpf/counts.js';
+import { daemonStatus } from '../bpf/daemon.js';
 import { TracefsDir, tracefs } from '../tracefs/tracefs.js';
 import { LkstError } from '../base/errors.js';
 import { describeOwner, readOwner } from '../base/owner.js';
@@ -237,6 +238,8 @@ export async function statusReport(opts: { hooks?: boolean } = {}): Promise<stri
   const s = readState();
   const pending = pendingWork();
   const out = [...pending, ...(pending.length ? [''] : []), ...(s ? await armedStatus(s) : ['no trace is armed (`lkst start -m MASKSET` arms one)'])];
+  const daemon = s && daemonStatus(s.instance);
+  if (daemon) out.push(daemon);
   out.push('', ...buffersSection(s));
   for (const [instance, counts] of readLiveCounts()) {
     if (!Instance.exists(instance)) continue;

@@ -54,7 +54,7 @@ function recordsByPid(file: string, buffer: string, event: string): Map<number, 
   assert.equal(tc.status, 0, tc.stderr);
   const out = new Map<number, number>();
   for (const l of tc.stdout.split('\n')) {
-    if (!l.startsWith(`${buffer}:`) || !l.includes(` ${event}:`)) continue;
+    if (!l.trimStart().startsWith(`${buffer}:`) || !l.includes(` ${event}:`)) continue;
     const pid = Number(/-(\d+)\s+\[\d+\]/.exec(l)![1]);
     out.set(pid, (out.get(pid) ?? 0) + 1);
   }
@@ -138,7 +138,7 @@ test('route buffer=NAME pids= follow=true: the family\'s reads (children forked 
     if (!lost) for (const p of family) assert.equal(recs.get(p) ?? 0, counts.get(p) ?? 0, `pid ${p}: every read in fam`);
     assert.deepEqual([...recs.keys()].filter((p) => !family.includes(p)), [], 'no one outside the family in fam');
     assert.ok((counts.get(other.pid) ?? 0) >= COPIES, 'the other dd read as much, and was not routed');
-    assert.ok(!spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout.split('\n').some((l) => l.startsWith('bpf:')), 'no buffer bpf: nothing records outside the route');
+    assert.ok(!spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 }).stdout.split('\n').some((l) => l.trimStart().startsWith('bpf:')), 'no buffer bpf: nothing records outside the route');
   } finally {
     for (const p of [fam, other]) p.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
@@ -178,7 +178,7 @@ test('alert if= with lkst watch --exec: one line and one command per matching ev
     assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), Array(WRITES).fill(`syscalls:sys_enter_write ${dd.pid} 7777`));
     // The buffer bpf: dd's reads up to its first write of 7777 bytes, that write last; nothing after the freeze.
     const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    const bpf = tc.stdout.split('\n').filter((l) => l.startsWith('bpf:'));
+    const bpf = tc.stdout.split('\n').filter((l) => l.trimStart().startsWith('bpf:'));
     assert.match(bpf.at(-1) ?? '', new RegExp(`-${dd.pid}\\s+\\[\\d+\\].* sys_enter_write: .*count: 0x0*1e61`));
     assert.equal(bpf.filter((l) => l.includes('sys_enter_write')).length, 1, 'one write recorded: the alert\'s');
     assert.equal(bpf.filter((l) => / sys_enter_read:\s+fd: 0x0+,/.test(l)).length, 1, 'one read of /dev/zero recorded: the one before the alert');
@@ -204,7 +204,7 @@ test('filter expr= engine=bpf: numbers, && || ( ) and a char array compared with
     const r = lkst(['record', '-q', '-m', 'f', '-o', file, '--', 'sh', '-c', script], { env, timeoutMs: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
-    const bpf = tc.stdout.split('\n').filter((l) => l.startsWith('bpf:'));
+    const bpf = tc.stdout.split('\n').filter((l) => l.trimStart().startsWith('bpf:'));
     const writes = bpf.filter((l) => l.includes(' sys_enter_write:')).map((l) => /fd: (0x[0-9a-f]+), .*count: (0x[0-9a-f]+)/.exec(l)!.slice(1).map(Number).join(' '));
     // The 4242-byte write to fd 2 (stderr) is left out by fd == 1.
     assert.deepEqual(writes, ['1 7777', '1 7777', '1 7777', '1 4242', '1 4242']);

@@ -163,7 +163,7 @@ test('sample every=N and rate max=N on BPF: one dd read in N recorded, and at mo
       const pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
       const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
       assert.equal(tc.status, 0, tc.stderr);
-      const lines = tc.stdout.split('\n').filter((l) => l.startsWith('bpf:') && l.includes(`${event}:`));
+      const lines = tc.stdout.split('\n').filter((l) => l.trimStart().startsWith('bpf:') && l.includes(`${event}:`));
       // The BPF stamps are the mono clock, whose whole seconds are the rate's seconds.
       const perCpuSecond = new Map<string, number>();
       for (const l of lines) {

@@ -78,7 +78,7 @@ test('a BPF C handler counting per pid in its own map and recording every Nth: i
       assert.equal(counted, ftrace, "the handler's map counts dd's reads and writes as ftrace recorded them");
       const report = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
       assert.equal(report.status, 0, report.stderr);
-      const recorded = report.stdout.split('\n').filter((l) => new RegExp(`^bpf:.*-${dd}\\s+\\[\\d+\\].*sys_enter:\\s+NR [01] `).test(l)).length;
+      const recorded = report.stdout.split('\n').filter((l) => new RegExp(`^ *bpf:.*-${dd}\\s+\\[\\d+\\].*sys_enter:\\s+NR [01] `).test(l)).length;
       assert.equal(recorded, Math.floor(ftrace / EVERY), `every ${EVERY}th of dd's ${ftrace} recorded`);
     });
     assert.match(lkst(['handler', 'remove', 'per-pid-every'], { env }).stderr, /is used by maskset u/);

@@ -39,8 +39,8 @@ test('timer-uaf on a healthy workload of this host: every event seen and recorde
     const recorded = Number(/BPF records: ([\d,]+) in buffer bpf, none lost/.exec(r.stderr)?.[1]?.replace(/,/g, ''));
     const report = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
     assert.equal(report.status, 0, report.stderr);
-    for (const ev of ['kmalloc', 'kfree', 'timer_start', 'timer_expire_entry']) assert.match(report.stdout, new RegExp(`^bpf:.* ${ev}: `, 'm'), `the handler saw ${ev}`);
-    assert.equal(report.stdout.split('\n').filter((l) => l.startsWith('bpf:')).length, recorded, 'the buffer bpf holds what the recording counted');
+    for (const ev of ['kmalloc', 'kfree', 'timer_start', 'timer_expire_entry']) assert.match(report.stdout, new RegExp(`^ *bpf:.* ${ev}: `, 'm'), `the handler saw ${ev}`);
+    assert.equal(report.stdout.split('\n').filter((l) => l.trimStart().startsWith('bpf:')).length, recorded, 'the buffer bpf holds what the recording counted');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -86,7 +86,7 @@ test("the seed's case caught live in the Debian 6.12 guest: lkst watch names the
     assert.equal(field('object'), a, 'and the object it lay in');
     assert.ok(field('object_bytes') > timer - a, 'the object holds the timer');
     // The flight recorder: the buffer bpf ends with that firing, after the object's kfree.
-    const bpf = read('uaf.tc').split('\n').filter((l) => l.startsWith('bpf:'));
+    const bpf = read('uaf.tc').split('\n').filter((l) => l.trimStart().startsWith('bpf:'));
     assert.match(bpf.at(-1)!, new RegExp(` timer_expire_entry: +timer=0x${timer.toString(16)} `), bpf.slice(-3).join('\n'));
     assert.ok(bpf.some((l) => new RegExp(` kfree: .*ptr=0x${a.toString(16)}\\b`).test(l)), "A's kfree is in the flight recorder");
   } finally {

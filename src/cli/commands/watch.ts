@@ -2,11 +2,12 @@ import { spawnSync } from 'node:child_process';
 import type { Command } from 'commander';
 import { action } from '../run.js';
 import { alertSource, followAlerts, type Alert } from '../../bpf/alerts.js';
+import { alertFieldsText } from '../../bpf/alert-trace.js';
 
 /** One line: time (mono clock), CPU, event, pid and every field. */
 function alertLine(a: Alert): string {
   const secs = `${a.ts / 1_000_000_000n}.${String((a.ts % 1_000_000_000n) / 1000n).padStart(6, '0')}`;
-  return `${secs} [${String(a.cpu).padStart(3, '0')}] ${a.event} pid=${a.pid} ${Object.entries(a.fields).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+  return `${secs} [${String(a.cpu).padStart(3, '0')}] ${a.event} pid=${a.pid} ${alertFieldsText(a)}`;
 }
 
 /** The alert for --exec: LKST_EVENT, LKST_TS (ns), LKST_CPU, LKST_PID and LKST_F_<FIELD> per field. */
