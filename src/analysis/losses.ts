@@ -143,7 +143,7 @@ export function describeLosses(losses: readonly Loss[]): string {
 export function scanLosses(input: TraceInput): LossLog {
   const log = new LossLog();
   forEachLoss(input, {
-    pageEnd: (cpu, ts, buffer) => log.seen(cpu, ts, buffer),
+    lastBefore: (cpu, ts, buffer) => log.seen(cpu, ts, buffer),
     lost: (cpu, ts, count, buffer) => log.lost(cpu, ts, count, buffer),
     // Overwritten before the recording: the CPU's history before ts is gone all the same.
     lostBefore: (cpu, ts, count, buffer) => log.lost(cpu, ts, count, buffer),

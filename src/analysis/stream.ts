@@ -131,35 +131,40 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
   return n;
 }
 
-/** What a walk over the losses alone reports: forEachEvent's loss calls, and each page's last record time. */
+/** What a walk over the losses alone reports: forEachEvent's loss calls, each after the time of its gap's start. */
 export interface LossVisitor extends Pick<StreamVisitor, 'lost' | 'lostBefore' | 'done'> {
-  /** The last record of a page of cpu's stream was at ts (called before the next page's losses). */
-  pageEnd(cpu: number, ts: number, buffer: string): void;
+  /** cpu's last record before the loss reported next was at ts (-1: it has none). */
+  lastBefore(cpu: number, ts: number, buffer: string): void;
 }
 
 /**
- * The losses forEachEvent would report, found by walking each stream's pages on its own (no merge,
- * no record visited): for analyses that must know every loss before their pass. Streams come one
- * after another, each in its time order.
+ * The losses forEachEvent would report, in its order (time, then stream), found by walking each
+ * stream's pages on its own (no merge, no record visited): for analyses that must know every loss
+ * before their pass.
  */
 export function forEachLoss(input: TraceInput, visitor: LossVisitor): void {
   const { streams, ledger, inputs, onCorruptPage, end } = streamSetup(input, {});
+  const found: { ts: number; i: number; from: number; count: number; before: number }[] = [];
   inputs.forEach((inp, i) => {
-    const { buffer, stream } = streams[i]!;
     const c = new Cursor(i, inp, inp.pageSize, { onCorruptPage });
+    let last = -1;
     while (c.nextPage()) {
-      const missed = c.pageMissed;
-      if (missed) {
-        const ts = c.ts[0]!;
-        const [count, before] = ledger.split(i, missed);
-        if (count !== 0 && visitor.lost) visitor.lost(stream.cpu, ts, count, buffer);
-        if (before > 0 && visitor.lostBefore) visitor.lostBefore(stream.cpu, ts, before, buffer);
+      if (c.pageMissed) {
+        const [count, before] = ledger.split(i, c.pageMissed);
+        found.push({ ts: c.ts[0]!, i, from: last, count, before });
       }
-      const last = c.ts[c.n - 1]!;
+      last = c.ts[c.n - 1]!;
       ledger.seen(i, last);
-      visitor.pageEnd(stream.cpu, last, buffer);
     }
   });
+  // Stable: a stream's own losses keep their order; equal times go in stream order, as the merge's.
+  found.sort((a, b) => a.ts - b.ts || a.i - b.i);
+  for (const f of found) {
+    const { buffer, stream } = streams[f.i]!;
+    visitor.lastBefore(stream.cpu, f.from, buffer);
+    if (f.count !== 0 && visitor.lost) visitor.lost(stream.cpu, f.ts, f.count, buffer);
+    if (f.before > 0 && visitor.lostBefore) visitor.lostBefore(stream.cpu, f.ts, f.before, buffer);
+  }
   end();
   visitor.done?.(ledger.finish());
 }
