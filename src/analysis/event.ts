@@ -38,8 +38,17 @@ export class TraceEvent {
 
   /** An integer field as a number (addresses above 2^53 lose their low bits: use big()). */
   num(f: Field): number {
-    if (f.offset + f.size > this.len) return 0;
-    const v = readInt(this.buf, this.off + f.offset, f.size, f.signed);
+    const size = f.size;
+    if (f.offset + size > this.len) return 0;
+    const at = this.off + f.offset;
+    const b = this.buf;
+    // The common sizes read here (pids, ids, longs), without readInt's bigint path while the value fits.
+    if (size === 4) return f.signed ? b.readInt32LE(at) : b.readUInt32LE(at);
+    if (size === 8) {
+      const hi = f.signed ? b.readInt32LE(at + 4) : b.readUInt32LE(at + 4);
+      if (hi >= -0x200000 && hi < 0x200000) return hi * 0x100000000 + b.readUInt32LE(at);
+    }
+    const v = readInt(b, at, size, f.signed);
     return typeof v === 'bigint' ? Number(v) : v;
   }
 

@@ -3,7 +3,7 @@
  * after it. Analyses that follow an object or a task across events ask whether a time span holds
  * a loss on any CPU (a free on one CPU may concern an object used on another) and say so in words.
  */
-import { forEachEvent, type PassLoss } from './stream.js';
+import { forEachLoss, type PassLoss } from './stream.js';
 import type { TraceInput } from './input.js';
 import { fmtTs } from './time.js';
 import { grouped } from '../base/grouped.js';
@@ -143,13 +143,13 @@ export function describeLosses(losses: readonly Loss[]): string {
 }
 
 /**
- * Every loss of a trace, in one quick pass that decodes no fields: for analyses that must know of
+ * Every loss of a trace, from its pages alone (no records visited): for analyses that must know of
  * a loss before the stream reaches it (the whole trace, so the saved counters can be squared).
  */
 export function scanLosses(input: TraceInput): LossLog {
   const log = new LossLog();
-  forEachEvent(input, {
-    event: (ev) => log.seen(ev.cpu, ev.ts, ev.buffer),
+  forEachLoss(input, {
+    lastBefore: (cpu, ts, buffer) => log.seen(cpu, ts, buffer),
     lost: (cpu, ts, count, buffer) => log.lost(cpu, ts, count, buffer),
     // Overwritten before the recording: the CPU's history before ts is gone all the same.
     lostBefore: (cpu, ts, count, buffer) => log.lost(cpu, ts, count, buffer),

@@ -51,9 +51,9 @@ export class Pass {
 
   constructor(
     readonly input: TraceInput,
-    opts: { model?: boolean } = {},
+    opts: { model?: boolean; syscalls?: boolean } = {},
   ) {
-    this.model = new SchedModel(input.registry, input.cmdlines);
+    this.model = new SchedModel(input.registry, input.cmdlines, { syscalls: opts.syscalls });
     this.modelled = opts.model ?? true;
   }
 

@@ -1,7 +1,8 @@
 /**
  * Address ranges filed under every 4 KiB page they touch, so "what contains this address" and
  * "what overlaps this range" are a lookup of one or two pages. Positions inside a page are plain
- * numbers relative to it (kernel addresses do not fit a double; page numbers and offsets do).
+ * numbers relative to it (kernel addresses do not fit a double; page numbers and offsets do, and
+ * are read off the address's 32-bit halves: a bigint shift per lookup was a tenth of `analyze timers`).
  */
 
 const PAGE = 4096;
@@ -15,12 +16,20 @@ interface Entry<T> {
   item: T;
 }
 
+/** A 64-bit address seen through its 32-bit halves: no bigint is made to split it. */
+const scratch = new BigUint64Array(1);
+const halves = new Uint32Array(scratch.buffer);
+const [LO, HI] = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? [0, 1] : [1, 0];
+
+/** The address's 4 KiB page (addr >> 12, unsigned) as a number: below 2^52, so exact. */
 export function pageOf(addr: bigint): number {
-  return Number(addr >> 12n);
+  scratch[0] = addr;
+  return halves[HI]! * 0x100000 + (halves[LO]! >>> 12);
 }
 
 export function offsetOf(addr: bigint): number {
-  return Number(addr & 4095n);
+  scratch[0] = addr;
+  return halves[LO]! & 4095;
 }
 
 /** The answer when nothing matches, shared (callers only read it): most lookups find nothing. */

@@ -88,7 +88,11 @@ export class SchedModel {
   readonly tracksSwitches: boolean;
   private readonly switchId: number;
 
-  constructor(reg: EventRegistry, private readonly cmdlines?: Map<number, string>) {
+  /**
+   * opts.syscalls false: system calls are not replayed (no task's `syscall` is kept, no syscall
+   * hook called): an analysis that reads neither skips a third to half of a typical trace's records.
+   */
+  constructor(reg: EventRegistry, private readonly cmdlines?: Map<number, string>, opts: { syscalls?: boolean } = {}) {
     const d = this.dispatch;
     this.switchId = reg.find('sched', 'sched_switch')?.id ?? -1;
     this.tracksSwitches = this.switchId >= 0;
@@ -109,11 +113,14 @@ export class SchedModel {
       const comm = ev.fmt?.fieldByName.get('filename');
       if (t && comm) t.comm = ev.str(comm).split('/').pop() || t.comm;
     });
-    d.bind(reg, 'raw_syscalls', 'sys_enter', ['id'], (ev, f) => this.onSysEnter(ev.ts, ev.pid, ev.num(f.id), ev.cpu));
-    d.bind(reg, 'raw_syscalls', 'sys_exit', ['id'], (ev, f) => this.onSysExit(ev.ts, ev.pid, ev.num(f.id)));
+    const syscalls = opts.syscalls ?? true;
+    if (syscalls) {
+      d.bind(reg, 'raw_syscalls', 'sys_enter', ['id'], (ev, f) => this.onSysEnter(ev.ts, ev.pid, ev.num(f.id), ev.cpu));
+      d.bind(reg, 'raw_syscalls', 'sys_exit', ['id'], (ev, f) => this.onSysExit(ev.ts, ev.pid, ev.num(f.id)));
+    }
     // Picked by name: parsing the ~700 syscalls formats would cost more than the pass over a small trace.
     for (const fmt of reg.identities()) {
-      if (fmt.system !== 'syscalls') continue;
+      if (!syscalls || fmt.system !== 'syscalls') continue;
       if (fmt.name.startsWith('sys_enter_')) {
         const nm = fmt.name.slice('sys_enter_'.length);
         d.on(fmt, (ev) => this.onSysEnter(ev.ts, ev.pid, -1, ev.cpu, nm));
@@ -167,7 +174,8 @@ export class SchedModel {
 
   /** Tasks and CPUs as plain data (read before the pass goes on: it shares their arrays). */
   save(): SavedSched {
-    return { tasks: [...this.tasks.values()].map((t) => ({ ...t, held: [...t.held] })), cpus: [...this.cpus.values()] };
+    // The syscall object is reused once the call ends (below): the saved task gets its own.
+    return { tasks: [...this.tasks.values()].map((t) => ({ ...t, ...(t.syscall ? { syscall: { ...t.syscall } } : {}), held: [...t.held] })), cpus: [...this.cpus.values()] };
   }
 
   load(s: unknown): void {
@@ -283,7 +291,13 @@ export class SchedModel {
 
   private onSysEnter(ts: number, pid: number, nr: number, cpu: number, name?: string): void {
     const t = this.task(pid);
-    t.syscall = { nr, name: name ?? syscallName(nr), since: ts };
+    const sc = t.syscall ?? this.spareSyscalls.pop();
+    if (sc) {
+      sc.nr = nr;
+      sc.name = name ?? syscallName(nr);
+      sc.since = ts;
+      t.syscall = sc;
+    } else t.syscall = { nr, name: name ?? syscallName(nr), since: ts };
     if (t.state === 'unknown') {
       t.state = 'running';
       t.cpu = cpu;
@@ -294,9 +308,14 @@ export class SchedModel {
     const t = this.tasks.get(pid);
     if (!t) return;
     const sc = t.syscall;
-    if (sc && (nr < 0 || sc.nr < 0 || sc.nr === nr)) for (const h of this.hooks) h.syscall?.(ts, t, sc.nr, sc.name, ts - sc.since);
+    if (!sc) return;
+    if (nr < 0 || sc.nr < 0 || sc.nr === nr) for (const h of this.hooks) h.syscall?.(ts, t, sc.nr, sc.name, ts - sc.since);
     t.syscall = undefined;
+    if (this.spareSyscalls.length < 64) this.spareSyscalls.push(sc);
   }
+
+  /** Ended calls' objects, for the next sys_enter (a storm's million short-lived objects were a tenth of the pass's CPU). */
+  private readonly spareSyscalls: NonNullable<Task['syscall']>[] = [];
 
   private irqEnter(ts: number, cpu: number, kind: 'irq' | 'softirq', id: number, name: string, timed: boolean): void {
     for (const h of this.hooks) h.irqEntry?.(ts, cpu, kind, name);

@@ -18,7 +18,7 @@ import { readNotWritten, recordingLoss, stampStartCounters } from './loss-stats.
 import { PollPacer } from './poll-pacer.js';
 import { liveRound, readDue, type LivePages } from './live-pages.js';
 import { startCommand, type RunningCommand } from './command.js';
-import { leaveOut, leaveOutFilter, ownThreads } from './self-filter.js';
+import { filterWithout, leaveOut, leaveOutFilter, ownThreads } from './self-filter.js';
 import { scopePids, type PidSet, type RecordScope } from './scope.js';
 import { grouped } from '../base/grouped.js';
 
@@ -208,7 +208,10 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     // Node starts its file-system threads on first use: start them now, so the list has them all.
     await access('/');
     ownTasks = [...new Set([...ownThreads(), ...(pump?.pid ? [pump.pid] : [])])];
-    if (!opts.attach) excludePids(inst, ownTasks);
+    // Plain events leaving our own out get that filter before they are enabled: none of our setup's
+    // events is recorded, and set_event_notrace_pid (each write re-registers the kernel's pid probes) is not needed.
+    const filterFirst = !opts.attach && !opts.setup && !opts.scope && opts.leaveOutSelf !== false;
+    if (!opts.attach && !filterFirst) excludePids(inst, ownTasks);
     // -F: the command waits, with its pid, until the pid is in set_event_pid.
     let pidSet: PidSet | undefined;
     if (opts.scope?.kind === 'command') {
@@ -223,16 +226,21 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       if (opts.setup) events = await opts.setup(inst, pidSet, selfOut ? leaveOutFilter(ownTasks) : undefined);
       else
         for (const e of events) {
-          if (e.filter) inst.setFilter(e.system, e.event, e.filter);
+          if (filterFirst && ownTasks.length) {
+            if (!filterWithout(inst, e, e.filter ?? '', leaveOutFilter(ownTasks))) {
+              leaveOutRefused.push(`${e.system}:${e.event}`);
+              if (e.filter) inst.setFilter(e.system, e.event, e.filter);
+            }
+          } else if (e.filter) inst.setFilter(e.system, e.event, e.filter);
           inst.setEventEnabled(e.system, e.event, true);
         }
       if (pidSet && !inst.eventPids().length) inst.setEventPids([...pidSet.pids], { follow: pidSet.follow });
-      if (selfOut) leaveOutRefused = leaveOut(inst, events, ownTasks);
+      if (selfOut && !filterFirst) leaveOutRefused = leaveOut(inst, events, ownTasks);
       await opts.companion?.start(inst, { workDir: opts.workDir, ownTasks, live: !!opts.live });
       // From here the filters leave our task-context events out (or, with a scope, set_event_pid
       // does): set_event_notrace_pid, which would drop others' interrupts on our time too, goes.
       // Without either, Node stays listed while it reads pages itself.
-      includePids(inst, selfOut || pidSet ? ownTasks : ownTasks.filter((t) => t !== process.pid || pump));
+      if (!filterFirst) includePids(inst, selfOut || pidSet ? ownTasks : ownTasks.filter((t) => t !== process.pid || pump));
     }
     const hadEvents = inst.enabledEvents().length > 0;
     stopWatch = watchInstance(inst, () => hadEvents, (why) => {
@@ -337,7 +345,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
 
     stopWatch();
     if (!opts.attach && !interference) {
-      if (pump) excludePids(inst, [process.pid]);
+      if (pump && !filterFirst) excludePids(inst, [process.pid]);
       inst.tracingOn = false;
     }
     const companion = await opts.companion?.finish(pageSize);

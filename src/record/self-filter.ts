@@ -35,13 +35,19 @@ export function leaveOut(inst: Instance, events: readonly { system: string; even
   const refused: string[] = [];
   if (!pids.length) return refused;
   const ours = leaveOutFilter(pids);
-  for (const e of events) {
-    try {
-      const now = inst.filter(e.system, e.event);
-      if (!now.includes(ours)) inst.setFilter(e.system, e.event, andFilters([now, ours]));
-    } catch {
-      refused.push(`${e.system}:${e.event}`);
-    }
-  }
+  for (const e of events) if (!filterWithout(inst, e, inst.filter(e.system, e.event), ours)) refused.push(`${e.system}:${e.event}`);
   return refused;
+}
+
+/**
+ * Sets an event's filter to its own (now) ANDed with `ours` (a leaveOutFilter), unless it has it
+ * already; false when the kernel refuses it (the event then keeps `now`).
+ */
+export function filterWithout(inst: Instance, e: { system: string; event: string }, now: string, ours: string): boolean {
+  try {
+    if (!now.includes(ours)) inst.setFilter(e.system, e.event, andFilters([now, ours]));
+    return true;
+  } catch {
+    return false;
+  }
 }
