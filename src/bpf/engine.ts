@@ -62,6 +62,8 @@ export interface LiveUnits {
   slots: HandlerProgram['slots'];
   alerts: HandlerProgram['alerts'];
   buffers: string[];
+  /** User handlers' parameter maps (absent in a recording started by an older lkst). */
+  params?: HandlerProgram['params'];
 }
 
 /** The C condition of an entry's filter expression, an error naming the entry when it is not a simple form. */
@@ -157,8 +159,8 @@ export class BpfEngine {
     mkdirSync(live, { recursive: true });
     writeFileSync(join(live, 'layout.json'), JSON.stringify(program.counts));
     writeFileSync(join(live, 'table.json'), JSON.stringify({ masksets: [...opts.masksets] } satisfies LiveTable));
-    writeFileSync(join(live, 'units.json'), JSON.stringify({ slots: program.slots, alerts: program.alerts, buffers: program.buffers } satisfies LiveUnits));
-    const init = program.slots.map((s) => `pids ${s.map} ${s.pids.join(' ')}`);
+    writeFileSync(join(live, 'units.json'), JSON.stringify({ slots: program.slots, alerts: program.alerts, buffers: program.buffers, params: program.params } satisfies LiveUnits));
+    const init = [...program.slots.map((s) => `pids ${s.map} ${s.pids.join(' ')}`), ...program.params.map((p) => `params ${p.map} ${p.values.join(' ')}`)];
     const run = new BpfRun(object, dir, live, opts.skipTgids, init);
     const engine = new BpfEngine(run, dir, live, program.counts, program, entries.some((e) => e.handler === 'record' || e.handler === 'user' || (e.handler === 'alert' && e.params['record'] === true && e.params['freeze'] === undefined) || e.params['freeze'] === 'bpf'));
     try {

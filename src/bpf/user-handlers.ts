@@ -43,7 +43,7 @@ struct lkst_ctx {
 };
 
 /* Written literally (lkst finds the names in the source): */
-#define lkst_param(c, name) ((c)->param[lkst_p_##name])           /* parameter name=N of the maskset line (0 when not given) */
+#define lkst_param(c, name) ((c)->param[lkst_p_##name])           /* parameter name=N of the maskset line (0 when not given; lkst handler set changes it live) */
 #define lkst_field(c, name) ((c)->field[lkst_f_##name])           /* the event's field, widened to u64 (signed fields sign-extended) */
 #define lkst_has(c, name) (((c)->has >> lkst_f_##name) & 1)       /* whether this event has that field */
 #define lkst_event_is(c, sys, ev) ((c)->type == lkst_e_##sys##__##ev) /* which event this is */
@@ -133,13 +133,40 @@ ${undefs.join('\n')}
 `;
 }
 
-/** The C call of a handler at one tracepoint: fills its context and leaves its verdict in `r`. */
-export function userCall(src: UserSource, format: EventFormat, params: Readonly<Record<string, unknown>>): string {
+/**
+ * A user unit's parameters live in an array map, one u64 slot per parameter in the order the source
+ * names them: lkst-bpf-run fills it before attaching and `lkst handler set` rewrites it while the
+ * recording runs (a unit whose source names no parameter has none).
+ */
+export interface UserParamSlot {
+  readonly map: string;
+  readonly tp: string;
+  readonly maskset: number;
+  /** The handler's name and its parameters' names, by slot. */
+  readonly handler: string;
+  readonly names: readonly string[];
+  /** The values it starts with (decimal u64). */
+  readonly values: readonly string[];
+  readonly from?: string;
+}
+
+/** A maskset line's value of a parameter as a u64 (0 when not given; negative numbers wrap as C's do). */
+export function paramWord(v: unknown): string {
+  const n = typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v ?? 0)) || 0);
+  return BigInt.asUintN(64, n).toString();
+}
+
+/** The map declaration of unit i's parameters ('' when it has none). */
+export function userParamMap(src: UserSource, unit: number): string {
+  if (!src.uses.params.length) return '';
+  return `struct { __uint(type, BPF_MAP_TYPE_ARRAY); __uint(max_entries, ${src.uses.params.length}); __type(key, u32); __type(value, u64); } lkst_param_${unit} SEC(".maps");\n`;
+}
+
+/** The C call of a handler at one tracepoint (unit i): fills its context and leaves its verdict in `r`. */
+export function userCall(src: UserSource, format: EventFormat, unit: number): string {
   const sets = [`c.type = ${format.id};`];
-  src.uses.params.forEach((p, i) => {
-    const v = Number(params[p] ?? 0);
-    if (v) sets.push(`c.param[${i}] = ${v}ULL;`);
-  });
+  // One lookup per parameter: each slot is written whole by the runner, so a value is never half old.
+  src.uses.params.forEach((_, i) => sets.push(`{ u32 k = ${i}; u64 *v = bpf_map_lookup_elem(&lkst_param_${unit}, &k); if (v) c.param[${i}] = *v; }`));
   let has = 0;
   src.uses.fields.forEach((name, i) => {
     const v = fieldValue(format.fieldByName.get(name), name);
