@@ -40,6 +40,7 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       return {
         buffers: r.buffers.map((b) => b.buffer),
         ...(r.counts ? { meta: { counts: JSON.stringify(r.counts) } } : {}),
+        ...(r.formats.length ? { formats: r.formats } : {}),
         lost: r.buffers.reduce((x, b) => x + b.lost, 0) + missed,
         records: r.buffers.reduce((x, b) => x + b.records, 0),
         summary,

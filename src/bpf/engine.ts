@@ -23,7 +23,8 @@ import { decodeCounts, type CountsReport } from './counts.js';
 import { liveCountsDir, type LiveTable } from './live-counts.js';
 import { bpfTraceBuffer } from './record-stream.js';
 import { BpfRun, type BpfRunCpu, type BpfRunResult } from './runner.js';
-import { handlerHeaderDir, namedEventFormats, registeredSource } from './user-handlers.js';
+import { handlerHeaderDir, namedEventFormats, registeredSource, USER_SWITCHES } from './user-handlers.js';
+import { VALUE_SYSTEM, valueFormat } from './user-values.js';
 
 /**
  * One maskset entry's handler on one tracepoint (masksets/plan.ts's BpfPlanEntry), with the index of
@@ -55,6 +56,8 @@ export interface BpfEngineResult {
   alerts?: { raised: number; lost: number; unshown: number };
   /** Events the kernel ran no program for (its BPF recursion guard), per program: lost to every handler of that event, CPU unknown. */
   missed: BpfRunResult['missed'];
+  /** The formats of the user handlers' value events (system lkst_user), for the trace.dat. */
+  formats: { system: string; formats: string[] }[];
 }
 
 /** What a running recording's handlers on BPF hold that commands act on (units.json in its live directory). */
@@ -107,7 +110,8 @@ export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
     if (e.handler === 'switch') return { ...base, handler: 'switch', to: Number(p['to']) };
     if (e.handler === 'user') {
       const source = registeredSource(String(p['name']));
-      return { ...base, handler: 'user', source, params: p, events: namedEventFormats(source) };
+      const switches = p[USER_SWITCHES] as Record<string, number> | undefined;
+      return { ...base, handler: 'user', source, params: p, events: namedEventFormats(source), ...(switches ? { switches } : {}) };
     }
     if (e.handler === 'alert') {
       const cond = condition(e, p['if'], format, 'alert if');
@@ -176,7 +180,8 @@ export class BpfEngine {
   async finish(pageSize: number): Promise<BpfEngineResult> {
     const res = await this.run.finish();
     if (res.malformed) throw new LkstError(`the BPF handlers wrote ${res.malformed} malformed records`, 'report this as a bug of lkst');
-    const out: BpfEngineResult = { buffers: [], cpus: res.cpus, missed: res.missed };
+    const values = this.program.values.map(valueFormat);
+    const out: BpfEngineResult = { buffers: [], cpus: res.cpus, missed: res.missed, formats: values.length ? [{ system: VALUE_SYSTEM, formats: values }] : [] };
     this.program.buffers.forEach((name, i) => {
       if (i === 0 && !this.plainRecords) return;
       const cpus = res.buffers[i] ?? [];

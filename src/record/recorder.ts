@@ -85,6 +85,8 @@ export interface RecordOptions {
 export interface CompanionResult {
   buffers: ExtraBuffer[];
   meta?: Pick<TraceMeta, 'counts'>;
+  /** Formats of events only the companion records (BPF C handlers' values), added to the trace's. */
+  formats?: TraceMeta['eventFormats'];
   /** Events the companion lost (exact, per the buffers' CPUSTATs). */
   lost: number;
   records: number;
@@ -366,6 +368,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     if (journal) writeJournalEnd(journal, { reason: 'it stopped before its trace file was written', stats: cpuFiles.map((f) => meta.cpuStats?.[f.cpu] ?? ''), inTransit: caps.map((c) => c.lostInTransit ?? 0) });
     meta.cpuStats = stampStartCounters(meta.cpuStats ?? [], caps, kernelStatsAtStart, kernelStats);
     if (companion?.meta) Object.assign(meta, companion.meta);
+    if (companion?.formats) meta.eventFormats = [...meta.eventFormats, ...companion.formats];
     for (const r of readers) r.close();
     const cpu = process.cpuUsage(cpuStart);
     return {

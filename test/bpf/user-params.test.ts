@@ -3,18 +3,20 @@
 // two dd runs: the first dd's records are floor(n/7) of what ftrace saw of it, the second's floor(m/3).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { CLI, lkst } from '../helpers/cli.js';
+import { lkst } from '../helpers/cli.js';
+import { recording, stopped } from '../helpers/bpf-live.js';
 import { tracepointBpfSkip } from '../helpers/bpf.js';
 import { withInstance } from '../helpers/instance.js';
 
 const skip = tracepointBpfSkip();
 const EXAMPLE = fileURLToPath(new URL('../../../examples/handlers/per-pid-every.bpf.c', import.meta.url));
 const COPIES = 3000;
+const DD = `exec dd if=/dev/zero of=/dev/null bs=1 count=${COPIES} 2>/dev/null`;
 
 /** Seconds (as trace-cmd prints them) of each bpf record of a pid's read or write. */
 function recordTimes(report: string, pid: number): number[] {
@@ -27,6 +29,7 @@ function recordTimes(report: string, pid: number): number[] {
 
 test('lkst handler set on a running recording: a BPF C handler\'s every= changes 7 -> 3 in one map write, marked in the trace; each dd recorded exactly as its value says', { skip }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-userparams-'));
+  const dds = [await stopped(DD), await stopped(DD)];
   try {
     mkdirSync(join(dir, 'etc', 'masksets'), { recursive: true });
     const env = { ...process.env, LKST_CONFIG_DIR: join(dir, 'etc'), LKST_STATE_DIR: join(dir, 'run') };
@@ -34,32 +37,39 @@ test('lkst handler set on a running recording: a BPF C handler\'s every= changes
     assert.equal(add.status, 0, add.stderr);
     writeFileSync(join(dir, 'etc', 'masksets', 'u.maskset'), 'raw_syscalls:sys_enter per-pid-every every=7\n');
     const file = join(dir, 'u.dat');
-    const dd = (n: number) => `sh -c 'echo $$ > ${join(dir, `pid${n}`)}; exec dd if=/dev/zero of=/dev/null bs=1 count=${COPIES} 2>/dev/null'`;
-    const set = `"${process.execPath}" ${CLI} handler set raw_syscalls:sys_enter per-pid-every every=3 > ${join(dir, 'set.out')} 2>&1`;
+    const pids = dds.map((d) => d.pid);
     await withInstance('userparams', async (inst) => {
       inst.bufferSizeKb = 4096;
-      inst.setFilter('raw_syscalls', 'sys_enter', 'id == 0 || id == 1');
+      inst.setFilter('raw_syscalls', 'sys_enter', `(id == 0 || id == 1) && (common_pid == ${pids[0]} || common_pid == ${pids[1]})`);
       inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
+      let said: ReturnType<typeof lkst>;
       try {
-        const r = lkst(['record', '-m', 'u', '-o', file, '--', 'sh', '-c', `${dd(1)}; ${set}; ${dd(2)}`], { env, timeoutMs: 180_000 });
-        assert.equal(r.status, 0, r.stderr);
-        assert.match(r.stderr, /BPF records: [\d,]+ in buffer bpf, none lost/);
+        const { done } = await recording(dir, env, 'u', file);
+        try {
+          dds[0]!.child.kill('SIGCONT');
+          await dds[0]!.exited;
+          said = lkst(['handler', 'set', 'raw_syscalls:sys_enter', 'per-pid-every', 'every=3'], { env });
+          dds[1]!.child.kill('SIGCONT');
+          await dds[1]!.exited;
+        } finally {
+          writeFileSync(join(dir, 'go'), '');
+        }
+        await done;
       } finally {
         inst.setEventEnabled('raw_syscalls', 'sys_enter', false);
       }
-      const said = readFileSync(join(dir, 'set.out'), 'utf8');
-      assert.match(said, /^raw_syscalls:sys_enter: per-pid-every every=3 \(one map update in [\d.]+ us\)$/m, said);
-      const pids = [1, 2].map((n) => Number(readFileSync(join(dir, `pid${n}`), 'utf8')));
+      assert.equal(said.status, 0, said.stderr);
+      assert.match(said.stdout, /^raw_syscalls:sys_enter: per-pid-every every=3 \(one map update in [\d.]+ us\)$/m);
       const trace = inst.read('trace');
       const seen = pids.map((p) => [...trace.matchAll(new RegExp(`-${p}\\s+\\[\\d+\\].*?sys_enter: NR [01] `, 'g'))].length);
       assert.equal(inst.cpus().reduce((n, c) => n + inst.cpuStats(c).overrun, 0), 0, 'the ftrace instance kept every event of the dd runs');
-      for (const s of seen) assert.ok(s >= 2 * COPIES, `ftrace saw ${s} reads and writes of a dd`);
+      for (const n of seen) assert.ok(n >= 2 * COPIES, `ftrace saw ${n} reads and writes of a dd`);
       const report = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
       assert.equal(report.status, 0, report.stderr);
       const [first, second] = pids.map((p) => recordTimes(report.stdout, p));
+      t.diagnostic(`ftrace saw ${seen.join(' and ')}; recorded ${first!.length} (every 7th) and ${second!.length} (every 3rd)`);
       assert.equal(first!.length, Math.floor(seen[0]! / 7), `every 7th of the first dd's ${seen[0]}`);
       assert.equal(second!.length, Math.floor(seen[1]! / 3), `every 3rd of the second dd's ${seen[1]}`);
-      t.diagnostic(`ftrace saw ${seen.join(' and ')}; recorded ${first!.length} (every 7th) and ${second!.length} (every 3rd)`);
       // The marker names the change and when the map was written; the records fall on either side of it.
       const mark = /lkst: handler set raw_syscalls:sys_enter per-pid-every every=3 \(map written at mono (\d+)\.\.(\d+) ns\)/.exec(report.stdout);
       assert.ok(mark, 'the change is marked in the trace');
@@ -67,6 +77,7 @@ test('lkst handler set on a running recording: a BPF C handler\'s every= changes
       assert.ok(first!.at(-1)! <= from && to <= second![0]!, `the first dd's records end before the write (${first!.at(-1)} <= ${from}), the second's start after it (${to} <= ${second![0]})`);
     });
   } finally {
+    for (const d of dds) d.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });
