@@ -110,7 +110,7 @@ export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
     if (e.handler === 'switch') return { ...base, handler: 'switch', to: Number(p['to']) };
     if (e.handler === 'user') {
       const source = registeredSource(String(p['name']));
-      const switches = p[USER_SWITCHES] as Record<string, number> | undefined;
+      const switches = typeof p[USER_SWITCHES] === 'string' ? (JSON.parse(p[USER_SWITCHES]) as Record<string, number>) : undefined;
       return { ...base, handler: 'user', source, params: p, events: namedEventFormats(source), ...(switches ? { switches } : {}) };
     }
     if (e.handler === 'alert') {

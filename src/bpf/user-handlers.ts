@@ -72,7 +72,7 @@ export function handlerHeaderDir(): string {
   return dir;
 }
 
-/** The entry parameter bpf-table.ts gives a user handler: the masksets its lkst_switch names, by C name, as table indexes. */
+/** The entry parameter bpf-table.ts gives a user handler: the masksets its lkst_switch names, by C name, as table indexes (JSON). */
 export const USER_SWITCHES = 'lkst:switch';
 
 /** A registered handler's source file. */

@@ -8,9 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { CLI, isOneLineError, lkst } from '../helpers/cli.js';
-import { recording, stopped } from '../helpers/bpf-live.js';
+import { countsByPid, recording, recordsByPid, stopped } from '../helpers/bpf-live.js';
 import { tracepointBpfSkip } from '../helpers/bpf.js';
-import type { CountsReport } from '../../src/bpf/counts.js';
 import { createBuffer } from '../../src/buffers/buffer.js';
 import { withBufferNames } from '../buffers/helpers.js';
 import { readRecords } from '../masksets/kernel.js';
@@ -22,28 +21,6 @@ function setup(): { dir: string; env: NodeJS.ProcessEnv } {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-bpflive-'));
   mkdirSync(join(dir, 'etc', 'masksets'), { recursive: true });
   return { dir, env: { ...process.env, LKST_CONFIG_DIR: join(dir, 'etc'), LKST_STATE_DIR: join(dir, 'run') } };
-}
-
-/** Records per pid of one event in one buffer, as trace-cmd prints them. */
-function recordsByPid(file: string, buffer: string, event: string): Map<number, number> {
-  const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  assert.equal(tc.status, 0, tc.stderr);
-  const out = new Map<number, number>();
-  for (const l of tc.stdout.split('\n')) {
-    if (!l.startsWith(`${buffer}:`) || !l.includes(` ${event}:`)) continue;
-    const pid = Number(/-(\d+)\s+\[\d+\]/.exec(l)![1]);
-    out.set(pid, (out.get(pid) ?? 0) + 1);
-  }
-  return out;
-}
-
-/** The count table of an event (by=pid) as stored in the trace. */
-function countsByPid(file: string, env: NodeJS.ProcessEnv, event: string): { counts: Map<number, number>; lost: number } {
-  const st = JSON.parse(lkst(['stats', '--json', file], { env }).stdout) as { counts: CountsReport; lostTotal: number; lostExact: boolean };
-  assert.equal(st.lostExact, true);
-  assert.equal(st.counts.nokey, 0);
-  const t = st.counts.tables.find((x) => x.event === event)!;
-  return { counts: new Map(t.rows.map((r) => [Number(r.values[0]), r.count])), lost: st.lostTotal };
 }
 
 const DD = `exec dd if=/dev/zero of=/dev/null bs=1 count=${COPIES} 2>/dev/null`;

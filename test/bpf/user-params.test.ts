@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { lkst } from '../helpers/cli.js';
-import { recording, stopped } from '../helpers/bpf-live.js';
+import { recordBeside, runToEnd, stopped, syscallsOf } from '../helpers/bpf-live.js';
 import { tracepointBpfSkip } from '../helpers/bpf.js';
 import { withInstance } from '../helpers/instance.js';
 
@@ -39,30 +39,15 @@ test('lkst handler set on a running recording: a BPF C handler\'s every= changes
     const file = join(dir, 'u.dat');
     const pids = dds.map((d) => d.pid);
     await withInstance('userparams', async (inst) => {
-      inst.bufferSizeKb = 4096;
-      inst.setFilter('raw_syscalls', 'sys_enter', `(id == 0 || id == 1) && (common_pid == ${pids[0]} || common_pid == ${pids[1]})`);
-      inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
-      let said: ReturnType<typeof lkst>;
-      try {
-        const { done } = await recording(dir, env, 'u', file);
-        try {
-          dds[0]!.child.kill('SIGCONT');
-          await dds[0]!.exited;
-          said = lkst(['handler', 'set', 'raw_syscalls:sys_enter', 'per-pid-every', 'every=3'], { env });
-          dds[1]!.child.kill('SIGCONT');
-          await dds[1]!.exited;
-        } finally {
-          writeFileSync(join(dir, 'go'), '');
-        }
-        await done;
-      } finally {
-        inst.setEventEnabled('raw_syscalls', 'sys_enter', false);
-      }
-      assert.equal(said.status, 0, said.stderr);
-      assert.match(said.stdout, /^raw_syscalls:sys_enter: per-pid-every every=3 \(one map update in [\d.]+ us\)$/m);
-      const trace = inst.read('trace');
-      const seen = pids.map((p) => [...trace.matchAll(new RegExp(`-${p}\\s+\\[\\d+\\].*?sys_enter: NR [01] `, 'g'))].length);
-      assert.equal(inst.cpus().reduce((n, c) => n + inst.cpuStats(c).overrun, 0), 0, 'the ftrace instance kept every event of the dd runs');
+      let said: ReturnType<typeof lkst> | undefined;
+      const trace = await recordBeside(inst, `(id == 0 || id == 1) && (common_pid == ${pids[0]} || common_pid == ${pids[1]})`, { dir, env, maskset: 'u', file }, async () => {
+        await runToEnd(dds[0]!);
+        said = lkst(['handler', 'set', 'raw_syscalls:sys_enter', 'per-pid-every', 'every=3'], { env });
+        await runToEnd(dds[1]!);
+      });
+      assert.equal(said?.status, 0, said?.stderr);
+      assert.match(said!.stdout, /^raw_syscalls:sys_enter: per-pid-every every=3 \(one map update in [\d.]+ us\)$/m);
+      const seen = pids.map((p) => syscallsOf(trace, p, '[01]'));
       for (const n of seen) assert.ok(n >= 2 * COPIES, `ftrace saw ${n} reads and writes of a dd`);
       const report = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
       assert.equal(report.status, 0, report.stderr);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isOneLineError, lkst } from '../helpers/cli.js';
-import { recording, stopped } from '../helpers/bpf-live.js';
+import { recordBeside, runToEnd, stopped, syscallsOf } from '../helpers/bpf-live.js';
 import { tracepointBpfSkip } from '../helpers/bpf.js';
 import { withInstance } from '../helpers/instance.js';
 
@@ -40,25 +40,13 @@ test('a BPF C handler recording (pid, count, comm) at each read and write of dd:
     const file = join(dir, 'v.dat');
     const dd = await stopped(`exec dd if=/dev/zero of=/dev/null bs=1 count=${COPIES} 2>/dev/null`);
     await withInstance('uservalues', async (inst) => {
-      inst.bufferSizeKb = 4096;
-      inst.setFilter('raw_syscalls', 'sys_enter', `(id == 0 || id == 1) && common_pid == ${dd.pid}`);
-      inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
-      try {
-        const { done } = await recording(dir, env, 'v', file);
-        dd.child.kill('SIGCONT');
-        await dd.exited;
-        writeFileSync(join(dir, 'go'), '');
-        await done;
-      } finally {
-        inst.setEventEnabled('raw_syscalls', 'sys_enter', false);
-        dd.child.kill('SIGKILL');
-      }
-      const seen = [...inst.read('trace').matchAll(new RegExp(`-${dd.pid}\\s+\\[\\d+\\].*?sys_enter: NR [01] `, 'g'))].length;
-      assert.equal(inst.cpus().reduce((n, c) => n + inst.cpuStats(c).overrun, 0), 0, 'the ftrace instance kept every event of dd');
+      const trace = await recordBeside(inst, `(id == 0 || id == 1) && common_pid == ${dd.pid}`, { dir, env, maskset: 'v', file }, () => runToEnd(dd));
+      const seen = syscallsOf(trace, dd.pid, '[01]');
       assert.ok(seen >= 2 * COPIES, `ftrace saw ${seen} reads and writes of dd`);
       const ours = lkst(['report', file], { env, maxBuffer: 1 << 28 });
       assert.equal(ours.status, 0, ours.stderr);
       const got = values(ours.stdout, dd.pid);
+      t.diagnostic(`ftrace saw ${seen} reads and writes of dd; ${got.length} values recorded`);
       assert.deepEqual(got, Array.from({ length: seen }, (_, i) => `pid=${dd.pid} count=${i + 1} comm=dd`), 'one value per read and write of dd, counting 1..n');
       const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
       if (tc.error) return t.skip('trace-cmd is not installed');
