@@ -13,7 +13,7 @@ import { handlerDir } from '../base/config.js';
 import { nativeCacheDir } from '../native/compile.js';
 import type { EventFormat } from '../events/format.js';
 import { readLiveFormat } from '../events/live.js';
-import { userBpfUses, type UserBpfUses } from '../handlers/user-bpf.js';
+import { SHIPPED_BPF, shippedBpfSource, userBpfUses, type UserBpfUses } from '../handlers/user-bpf.js';
 import { fieldValue } from './expr.js';
 import { valueAsserts, type ValueEvent } from './user-values.js';
 
@@ -103,6 +103,8 @@ export function userSource(name: string, text: string, shownAs: string): UserSou
 
 /** The source of a registered handler. */
 export function registeredSource(name: string): UserSource {
+  const shipped = shippedBpfSource(name);
+  if (shipped !== undefined) return userSource(name, shipped, SHIPPED_BPF[name]!);
   const file = userHandlerFile(name);
   let text: string;
   try {

@@ -5,7 +5,31 @@
  * `lkst_field(c, ptr)`, `lkst_event_is(c, kmem, kfree)`); lkst finds them here and fills them per
  * maskset line and tracepoint when it generates the recording's object (bpf/user-handlers.ts).
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { HandlerDefinition, ParamSpec } from './types.js';
+
+/** BPF C handlers shipped with lkst (their sources in examples/handlers), built in under these names. */
+export const SHIPPED_BPF: Readonly<Record<string, string>> = { 'uaf-live': 'timer-uaf.bpf.c' };
+
+/** The source of a BPF C handler shipped with lkst, or undefined (not one, or not installed with this copy). */
+export function shippedBpfSource(name: string): string | undefined {
+  const file = SHIPPED_BPF[name];
+  if (!file) return undefined;
+  try {
+    return readFileSync(fileURLToPath(new URL(`../../../examples/handlers/${file}`, import.meta.url)), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The built-in handlers written in BPF C (the seed's live case: uaf-live, examples/handlers/timer-uaf.bpf.c). */
+export function shippedBpfHandlers(): HandlerDefinition[] {
+  return Object.keys(SHIPPED_BPF).flatMap((name) => {
+    const text = shippedBpfSource(name);
+    return text ? [userBpfDefinition(name, text)] : [];
+  });
+}
 
 export const BPF_HANDLER_RE = /^([a-z][a-z0-9_-]*)\.bpf\.c$/;
 
