@@ -3,8 +3,9 @@
  * `int lkst_handler(struct lkst_ctx *c, void *rec)`; lkst includes it once per handler, renamed
  * `lkst_user_NAME` (a static always-inline function, declared before the source), and calls it at
  * each tracepoint of its maskset lines with a context filled there: the event's format id, the
- * line's parameters and the fields the source names. What it returns says what lkst does next with
- * the event: record it into the buffer bpf, raise an alert, freeze the buffer bpf.
+ * line's parameters (from a map, changeable live) and the fields the source names. What it returns
+ * says what lkst does next with the event: record it into the buffer bpf (or the one lkst_route
+ * chose), raise an alert, freeze that buffer. Values, switches and routes: see the header's macros.
  */
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
