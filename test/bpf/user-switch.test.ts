@@ -2,12 +2,12 @@
 // buffer mine, and lkst_switch(c, s_after) makes maskset s-after the one in force in the kernel at
 // the at-th event, after which s-after's count handler takes the same process's events.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { lkst } from '../helpers/cli.js';
+import { isOneLineError, lkst } from '../helpers/cli.js';
 import { countsByPid, recordBeside, recordsByPid, runToEnd, stopped, syscallsOf } from '../helpers/bpf-live.js';
 import { tracepointBpfSkip } from '../helpers/bpf.js';
 import { withInstance } from '../helpers/instance.js';
@@ -43,6 +43,24 @@ test('lkst_route and lkst_switch in a BPF C handler: dd\'s first AT events in bu
     });
   } finally {
     dd.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('lkst_switch naming no maskset: the recording is refused in one line naming the maskset line and the name', { skip }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-userswitch-'));
+  try {
+    const etc = join(dir, 'etc');
+    mkdirSync(join(etc, 'masksets'), { recursive: true });
+    const env = { ...process.env, LKST_CONFIG_DIR: etc, LKST_STATE_DIR: join(dir, 'run') };
+    writeFileSync(join(dir, 'nowhere.bpf.c'), readFileSync(EXAMPLE, 'utf8').replace('lkst_switch(c, s_after)', 'lkst_switch(c, no_such_set)'));
+    const add = lkst(['handler', 'add', 'nowhere', join(dir, 'nowhere.bpf.c')], { env });
+    assert.equal(add.status, 0, add.stderr);
+    writeFileSync(join(etc, 'masksets', 'n.maskset'), 'raw_syscalls:sys_enter nowhere pid=1 at=1\n');
+    const r = lkst(['record', '-m', 'n', '-o', join(dir, 'n.dat'), '--', 'true'], { env });
+    assert.ok(isOneLineError(r), r.stderr);
+    assert.match(r.stderr, /n\.maskset:1 .*lkst_switch\(c, no_such_set\) in handler nowhere names no maskset \(no_such_set or no-such-set\)/);
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
