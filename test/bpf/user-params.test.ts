@@ -52,7 +52,7 @@ test('lkst handler set on a running recording: a BPF C handler\'s every= changes
       const report = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
       assert.equal(report.status, 0, report.stderr);
       const [first, second] = pids.map((p) => recordTimes(report.stdout, p));
-      t.diagnostic(`ftrace saw ${seen.join(' and ')}; recorded ${first!.length} (every 7th) and ${second!.length} (every 3rd)`);
+      t.diagnostic(`${said!.stdout.trim()}; ftrace saw ${seen.join(' and ')}; recorded ${first!.length} (every 7th) and ${second!.length} (every 3rd)`);
       assert.equal(first!.length, Math.floor(seen[0]! / 7), `every 7th of the first dd's ${seen[0]}`);
       assert.equal(second!.length, Math.floor(seen[1]! / 3), `every 3rd of the second dd's ${seen[1]}`);
       // The marker names the change and when the map was written; the records fall on either side of it.
