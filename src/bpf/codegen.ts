@@ -32,7 +32,8 @@ import { LkstError } from '../base/errors.js';
 import type { EventFormat } from '../events/format.js';
 import { fieldValue } from './expr.js';
 import { probeKeyField, probeOf, probeProgramHead, probeRecordCall } from './probe-programs.js';
-import { fixLineMarks, userCall, userDefinition, type UserSource } from './user-handlers.js';
+import { fixLineMarks, paramWord, userCall, userDefinition, userParamMap, type UserParamSlot, type UserSource } from './user-handlers.js';
+import { VALUE_ID_BASE, VALUE_SUPPORT, valueEvent, type ValueEvent } from './user-values.js';
 
 /** Bytes of a tracepoint's fixed record: up to the end of its last field (dynamic data is not copied yet). */
 export function fixedRecordSize(f: EventFormat): number {
@@ -64,7 +65,14 @@ export type HandlerUnit = { readonly format: EventFormat; readonly from?: string
   | { readonly handler: 'count'; readonly by: readonly string[]; readonly hist?: string }
   | { readonly handler: 'switch'; readonly to: number }
   | { readonly handler: 'alert'; readonly cond?: string; readonly freeze?: string; readonly record?: boolean }
-  | { readonly handler: 'user'; readonly source: UserSource; readonly params: Readonly<Record<string, unknown>>; readonly events: ReadonlyMap<string, EventFormat> }
+  | {
+      readonly handler: 'user';
+      readonly source: UserSource;
+      readonly params: Readonly<Record<string, unknown>>;
+      readonly events: ReadonlyMap<string, EventFormat>;
+      /** The masksets its lkst_switch names, by C name: their indexes in the table (bpf-table.ts). */
+      readonly switches?: Readonly<Record<string, number>>;
+    }
 );
 
 /** What a count map's keys hold: each key field (u64, the field's signedness), then the hist bucket. */
@@ -219,7 +227,7 @@ function dynamicFixes(f: EventFormat): string {
 }
 
 /** The record handler's copy of one tracepoint into buffer buf. */
-function recordCall(f: EventFormat, buf: number): string {
+function recordCall(f: EventFormat, buf: number | 'c.buffer'): string {
   const probe = probeOf(f);
   if (probe) {
     // Probe records are written in the probe event's own layout, into the bpf buffer only.
@@ -268,6 +276,20 @@ export interface HandlerProgram {
   /** The pid sets, with the pids each starts with (the runner writes them before attaching). */
   slots: (PidSlot & { pids: readonly number[] })[];
   alerts: AlertUnit[];
+  /** The user units' parameter maps, with the values they start with (the runner writes them before attaching). */
+  params: UserParamSlot[];
+  /** The user handlers' value events (lkst_user:NAME), whose formats go into the trace. */
+  values: ValueEvent[];
+}
+
+/** A user handler's value events, numbered after those of the object so far (into all); a name two handlers declare is refused. */
+function userValues(src: UserSource, all: ValueEvent[]): ValueEvent[] {
+  const mine = src.uses.values.map((d, k) => {
+    if (all.some((v) => v.name === d.name)) throw new LkstError(`${src.shownAs}:${d.line}: another handler of this recording records values named ${d.name}`, 'give the struct lkst_value_NAME another name');
+    return valueEvent(d, VALUE_ID_BASE + all.length + k, src.shownAs);
+  });
+  all.push(...mine);
+  return mine;
 }
 
 /** Order of a tracepoint's calls: routes decide before records, alerts freeze after the records, a switch acts last. */
@@ -289,16 +311,20 @@ function named<T>(u: HandlerUnit, make: () => T): T {
 export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?: number; maxKeys?: number } = {}): HandlerProgram {
   const buffers = ['bpf'];
   for (const u of units) if (u.handler === 'record' && u.buffer && !buffers.includes(u.buffer)) buffers.push(u.buffer);
+  for (const u of units) if (u.handler === 'user') for (const b of u.source.uses.routes) if (!buffers.includes(b)) buffers.push(b);
   const parts: string[] = [prelude(buffers.length)];
   const user = units.some((u) => u.handler === 'user');
   if (user || units.some((u) => u.handler === 'record' || (u.handler === 'alert' && u.record))) parts.push(recordSupport(opts.ringBytes ?? 8 << 20));
   if (user || units.some((u) => u.handler === 'alert')) parts.push(ALERT_SUPPORT);
+  if (user) parts.push(VALUE_SUPPORT);
   const included = new Set<string>();
   if (units.some((u) => u.handler === 'count' && u.hist)) parts.push(LOG2);
   if (units.some((u) => u.handler === 'record' && (u.every || u.max))) parts.push('struct lkst_thin { u64 sec; u64 n; u64 skipped; };\n');
   const counts: CountLayout[] = [];
   const slots: HandlerProgram['slots'] = [];
   const alerts: AlertUnit[] = [];
+  const params: UserParamSlot[] = [];
+  const values: ValueEvent[] = [];
   const calls = new Map<string, { format: EventFormat; calls: { rank: number; c: string }[] }>();
   const on = (format: EventFormat) => {
     const id = `${format.system}:${format.name}`;
@@ -351,11 +377,16 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
     }
     if (u.handler === 'user') {
       // A user handler's source once per object; its verdict at each event: record, alert, freeze bpf.
-      if (!included.has(u.source.name)) parts.push(named(u, () => userDefinition(u.source, u.events)));
+      if (!included.has(u.source.name)) parts.push(named(u, () => userDefinition(u.source, u.events, { values: userValues(u.source, values), masksets: u.switches ?? {}, buffers })));
       included.add(u.source.name);
       alerts.push({ unit: i, tp: id, handler: u.source.name, ...(u.from ? { from: u.from } : {}), ...(u.source.uses.notes.length ? { notes: u.source.uses.notes } : {}) });
-      const freeze = '{ u32 b = 0, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }';
-      gate(RANK.count, `{ int r = 0; ${named(u, () => userCall(u.source, u.format, u.params))} if (r & 1) ${recordCall(u.format, 0)} if (r & 2) ${alertCall(u.format, i, undefined, u.source.uses.notes.length)} if (r & 4) ${freeze} }`);
+      const names = u.source.uses.params;
+      if (names.length) {
+        parts.push(userParamMap(u.source, i));
+        params.push({ map: `lkst_param_${i}`, tp: id, maskset: u.maskset ?? 0, handler: u.source.name, names, values: names.map((p) => paramWord(u.params[p])), ...(u.from ? { from: u.from } : {}) });
+      }
+      const freeze = '{ u32 b = c.buffer, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }';
+      gate(RANK.count, `{ int r = 0; ${named(u, () => userCall(u.source, u.format, i))} if (r & 1) ${recordCall(u.format, 'c.buffer')} if (r & 2) ${alertCall(u.format, i, undefined, u.source.uses.notes.length)} if (r & 4) ${freeze} }`);
       return;
     }
     const keys = named(u, () => u.by.map((b) => keyField(u.format, b, 'count by')));
@@ -372,7 +403,7 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
     const head = probe ? probeProgramHead(f, probe, `lkst_${sys}__${ev}`) : `SEC("tracepoint/${sys}/${ev}") int lkst_${sys}__${ev}(void *ctx)`;
     parts.push(`${head} {\n  u32 tgid = bpf_get_current_pid_tgid() >> 32;\n  if (bpf_map_lookup_elem(&lkst_skip, &tgid)) return 0;\n  u32 z = 0, *cp = bpf_map_lookup_elem(&lkst_current, &z), cur = cp ? *cp : 0;\n  int routed = 0; (void)routed;\n  ${body.join('\n  ')}\n  return 0;\n}\n`);
   }
-  return { source: fixLineMarks(`// Generated by lkst (bpf/codegen.ts).\n${parts.join('')}`), counts, buffers, slots, alerts };
+  return { source: fixLineMarks(`// Generated by lkst (bpf/codegen.ts).\n${parts.join('')}`), counts, buffers, slots, alerts, params, values };
 }
 /** The record handler alone on a set of tracepoints. */
 export function recordProgramSource(formats: readonly EventFormat[], ringBytes = 8 << 20): string {

@@ -42,7 +42,7 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       return {
         buffers: all.map((b) => b.buffer),
         ...(r.counts ? { meta: { counts: JSON.stringify(r.counts) } } : {}),
-        ...(r.alertBuffer ? { formats: alertFormats() } : {}),
+        ...(r.alertBuffer || r.formats.length ? { formats: [...(r.alertBuffer ? alertFormats() : []), ...r.formats] } : {}),
         lost: all.reduce((x, b) => x + b.lost, 0) + missed,
         records: r.buffers.reduce((x, b) => x + b.records, 0),
         summary,

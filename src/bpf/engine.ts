@@ -24,7 +24,8 @@ import { liveCountsDir, type LiveTable } from './live-counts.js';
 import { bpfTraceBuffer } from './record-stream.js';
 import { alertTraceBuffer } from './alert-trace.js';
 import { BpfRun, type BpfRunCpu, type BpfRunResult } from './runner.js';
-import { handlerHeaderDir, namedEventFormats, registeredSource } from './user-handlers.js';
+import { handlerHeaderDir, namedEventFormats, registeredSource, USER_SWITCHES } from './user-handlers.js';
+import { VALUE_SYSTEM, valueFormat } from './user-values.js';
 
 /**
  * One maskset entry's handler on one tracepoint (masksets/plan.ts's BpfPlanEntry), with the index of
@@ -58,6 +59,8 @@ export interface BpfEngineResult {
   alerts?: { raised: number; lost: number; unshown: number };
   /** Events the kernel ran no program for (its BPF recursion guard), per program: lost to every handler of that event, CPU unknown. */
   missed: BpfRunResult['missed'];
+  /** The formats of the user handlers' value events (system lkst_user), for the trace.dat. */
+  formats: { system: string; formats: string[] }[];
 }
 
 /** What a running recording's handlers on BPF hold that commands act on (units.json in its live directory). */
@@ -65,6 +68,8 @@ export interface LiveUnits {
   slots: HandlerProgram['slots'];
   alerts: HandlerProgram['alerts'];
   buffers: string[];
+  /** User handlers' parameter maps (absent in a recording started by an older lkst). */
+  params?: HandlerProgram['params'];
 }
 
 /** The C condition of an entry's filter expression, an error naming the entry when it is not a simple form. */
@@ -108,7 +113,8 @@ export function handlerUnits(entries: readonly BpfEntry[]): HandlerUnit[] {
     if (e.handler === 'switch') return { ...base, handler: 'switch', to: Number(p['to']) };
     if (e.handler === 'user') {
       const source = registeredSource(String(p['name']));
-      return { ...base, handler: 'user', source, params: p, events: namedEventFormats(source) };
+      const switches = typeof p[USER_SWITCHES] === 'string' ? (JSON.parse(p[USER_SWITCHES]) as Record<string, number>) : undefined;
+      return { ...base, handler: 'user', source, params: p, events: namedEventFormats(source), ...(switches ? { switches } : {}) };
     }
     if (e.handler === 'alert') {
       const cond = condition(e, p['if'], format, 'alert if');
@@ -154,8 +160,9 @@ export function prepareHandlers(entries: readonly BpfEntry[], instance: string, 
   mkdirSync(live, { recursive: true });
   writeFileSync(join(live, 'layout.json'), JSON.stringify(program.counts));
   writeFileSync(join(live, 'table.json'), JSON.stringify({ masksets: [...masksets] } satisfies LiveTable));
-  writeFileSync(join(live, 'units.json'), JSON.stringify({ slots: program.slots, alerts: program.alerts, buffers: program.buffers } satisfies LiveUnits));
-  return { program, object, live, init: program.slots.map((s) => `pids ${s.map} ${s.pids.join(' ')}`) };
+  writeFileSync(join(live, 'units.json'), JSON.stringify({ slots: program.slots, alerts: program.alerts, buffers: program.buffers, params: program.params } satisfies LiveUnits));
+  const init = [...program.slots.map((s) => `pids ${s.map} ${s.pids.join(' ')}`), ...program.params.map((p) => `params ${p.map} ${p.values.join(' ')}`)];
+  return { program, object, live, init };
 }
 
 export class BpfEngine {
@@ -188,7 +195,8 @@ export class BpfEngine {
   async finish(pageSize: number): Promise<BpfEngineResult> {
     const res = await this.run.finish();
     if (res.malformed) throw new LkstError(`the BPF handlers wrote ${res.malformed} malformed records`, 'report this as a bug of lkst');
-    const out: BpfEngineResult = { buffers: [], cpus: res.cpus, missed: res.missed };
+    const values = this.program.values.map(valueFormat);
+    const out: BpfEngineResult = { buffers: [], cpus: res.cpus, missed: res.missed, formats: values.length ? [{ system: VALUE_SYSTEM, formats: values }] : [] };
     this.program.buffers.forEach((name, i) => {
       if (i === 0 && !this.plainRecords) return;
       const cpus = res.buffers[i] ?? [];

@@ -145,7 +145,8 @@ static int set_pids(int fd, char *list) {
 }
 /*
  * One command: "current N" makes maskset N the one in force (one map write); "pids MAP P..." sets a
- * handler's pid set. Each is timed; the answer is one line into f.
+ * handler's pid set; "params MAP V..." a user handler's parameters. Each is timed (CLOCK_MONOTONIC,
+ * the clock of bpf_ktime_get_ns); the answer is one line into f.
  */
 static void command(struct bpf_object *obj, const char *line, FILE *f) {
   unsigned int idx;
@@ -165,6 +166,18 @@ static void command(struct bpf_object *obj, const char *line, FILE *f) {
     long long t1 = ns_now();
     if (err) fprintf(f, "error %s\n", fd < 0 ? "no such pid set" : strerror(errno));
     else fprintf(f, "ok pids %s window_ns %lld\n", map, t1 - t0);
+  } else if (sscanf(line, "params %63s%n", map, &off) == 1 && !strncmp(map, "lkst_param_", 11)) {
+    /* A user handler's parameters: slot i of its array map takes the i-th value. */
+    int fd = bpf_object__find_map_fd_by_name(obj, map), err = fd < 0 ? -1 : 0;
+    unsigned int k = 0;
+    for (char *s = (char *)line + off, *end; !err && *s; s = end, k++) {
+      unsigned long long v = strtoull(s, &end, 10);
+      if (end == s) break;
+      err = bpf_map_update_elem(fd, &k, &v, BPF_ANY);
+    }
+    long long t1 = ns_now();
+    if (err) fprintf(f, "error %s\n", fd < 0 ? "no such parameter map" : strerror(errno));
+    else fprintf(f, "ok params %s window_ns %lld at_ns %lld %lld\n", map, t1 - t0, t0, t1);
   } else fprintf(f, "error unknown command\n");
 }
 static void live_command(struct bpf_object *obj, const char *line) {

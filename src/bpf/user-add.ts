@@ -24,7 +24,9 @@ export function checkUserHandler(name: string, text: string, shownAs: string): n
   const source = userSource(name, text, shownAs);
   const events = namedEventFormats(source);
   const formats = events.size ? [...events.values()] : [readLiveFormat('raw_syscalls', 'sys_enter')];
-  const units = formats.map((format): HandlerUnit => ({ handler: 'user', format, source, params: {}, events }));
+  // The masksets it switches to are the recording's: any index loads the same.
+  const switches = Object.fromEntries(source.uses.switches.map((m) => [m, 0]));
+  const units = formats.map((format): HandlerUnit => ({ handler: 'user', format, source, params: {}, events, switches }));
   const object = compiledObject(handlerProgram(units).source, bpf.tools);
   return checkBpfObject(object).reduce((n, p) => n + p.instructions, 0);
 }

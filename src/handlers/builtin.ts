@@ -2,6 +2,7 @@ import { bufferStopOps, bufferSwitchOps } from '../buffers/switch.js';
 import { ParamError } from './params.js';
 import type { HandlerDefinition, KernelOp, ParamSpec } from './types.js';
 import { alertHandler, countHandler, rateHandler, routeHandler, sampleHandler } from './bpf.js';
+import { shippedBpfHandlers } from './user-bpf.js';
 
 const IF: ParamSpec = { type: 'filter', description: 'act only when this filter expression on the event fields holds' };
 const COUNT: ParamSpec = { type: 'int', description: 'act only the first N times (0 = every time)' };
@@ -163,4 +164,4 @@ export const switchHandler: HandlerDefinition = {
   },
 };
 
-export const BUILTIN_HANDLERS: readonly HandlerDefinition[] = [recordHandler, pidHandler, filterHandler, stackHandler, switchHandler, stopHandler, countHandler, sampleHandler, rateHandler, routeHandler, alertHandler];
+export const BUILTIN_HANDLERS: readonly HandlerDefinition[] = [recordHandler, pidHandler, filterHandler, stackHandler, switchHandler, stopHandler, countHandler, sampleHandler, rateHandler, routeHandler, alertHandler, ...shippedBpfHandlers()];

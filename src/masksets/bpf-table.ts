@@ -5,6 +5,7 @@
  * switch is one write of the index in force.
  */
 import { LkstError } from '../base/errors.js';
+import { registeredSource, USER_SWITCHES } from '../bpf/user-handlers.js';
 import { compileMaskset, type CompileEnv } from './compile.js';
 import type { BpfPlanEntry, KernelPlan } from './plan.js';
 import type { Maskset } from './model.js';
@@ -23,26 +24,46 @@ export function bpfTable(plan: KernelPlan, env: CompileEnv): BpfTable {
   const masksets = [plan.maskset];
   const entries: BpfTableEntry[] = [];
   const pending: { plan: KernelPlan; index: number }[] = [{ plan, index: 0 }];
+  /** The index of a maskset a switch on BPF reaches, its entries queued when it is new. */
+  const reach = (e: BpfPlanEntry, name: string): number => {
+    let to = masksets.indexOf(name);
+    if (to >= 0) return to;
+    const target = compileMaskset(env.loadMaskset(name), env);
+    const ftrace = [...target.tracepoints.values()].find((t) => t.enabled || t.triggers.length);
+    if (ftrace) throw new LkstError(`${e.from}: a switch on BPF changes only handlers on BPF, and maskset ${name} has ftrace entries (${ftrace.from[0]})`, `give ${name} only handlers on BPF (engine=bpf, count), or switch with engine=ftrace`);
+    to = masksets.push(name) - 1;
+    pending.push({ plan: target, index: to });
+    return to;
+  };
   while (pending.length) {
     const { plan: p, index } = pending.shift()!;
     for (const e of p.bpf ?? []) {
-      if (e.handler !== 'switch') {
-        entries.push({ ...e, maskset: index });
-        continue;
-      }
-      const name = String(e.params['to']);
-      let to = masksets.indexOf(name);
-      if (to < 0) {
-        const target = compileMaskset(env.loadMaskset(name), env);
-        const ftrace = [...target.tracepoints.values()].find((t) => t.enabled || t.triggers.length);
-        if (ftrace) throw new LkstError(`${e.from}: a switch on BPF changes only handlers on BPF, and maskset ${name} has ftrace entries (${ftrace.from[0]})`, `give ${name} only handlers on BPF (engine=bpf, count), or switch with engine=ftrace`);
-        to = masksets.push(name) - 1;
-        pending.push({ plan: target, index: to });
-      }
-      entries.push({ ...e, params: { to }, maskset: index });
+      if (e.handler === 'switch') entries.push({ ...e, params: { to: reach(e, String(e.params['to'])) }, maskset: index });
+      else if (e.handler === 'user') entries.push({ ...e, params: { ...e.params, [USER_SWITCHES]: JSON.stringify(userSwitches(e, reach)) }, maskset: index });
+      else entries.push({ ...e, maskset: index });
     }
   }
   return { entries, masksets };
+}
+
+/** A BPF C handler's lkst_switch targets (C names; a maskset's '-' written '_') as table indexes. */
+function userSwitches(e: BpfPlanEntry, reach: (e: BpfPlanEntry, name: string) => number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of registeredSource(String(e.params['name'])).uses.switches) {
+    const names = [...new Set([c, c.replace(/_/g, '-')])];
+    const name = names.find((n) => {
+      try {
+        reach(e, n);
+        return true;
+      } catch (err) {
+        if (err instanceof LkstError && /^no maskset/.test(err.what)) return false;
+        throw err;
+      }
+    });
+    if (!name) throw new LkstError(`${e.from}: lkst_switch(c, ${c}) in handler ${String(e.params['name'])} names no maskset (${names.join(' or ')})`, '`lkst maskset list` shows the masksets; write a - in the name as _');
+    out[c] = reach(e, name);
+  }
+  return out;
 }
 
 /**

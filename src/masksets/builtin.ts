@@ -29,13 +29,25 @@ function recordAll(name: string, description: string, events: readonly string[])
   return { name, description, includes: [], source: 'built-in', entries };
 }
 
-/** off, default (the seed's DEF: every LKST event but locks), all, and one per LKST category. */
+/**
+ * The seed's timer-after-free caught live (issue 15): the built-in BPF C handler uaf-live
+ * (examples/handlers/timer-uaf.bpf.c) on the kmalloc, kfree and timer events, recording them all
+ * into the buffer bpf (history=1), a flight recorder it freezes at the alert `lkst watch` prints.
+ */
+function uafLive(): Maskset {
+  const where = 'built-in maskset uaf-live';
+  const events = ['kmem:kmalloc', 'kmem:kfree', 'timer:timer_start', 'timer:timer_expire_entry'];
+  return { name: 'uaf-live', description: 'a timer armed or firing in freed kmalloc memory: alert (lkst watch) and freeze the flight recorder (BPF)', includes: [], source: 'built-in', entries: events.map((event) => ({ event, handler: 'uaf-live', params: { history: '1' }, where })) };
+}
+
+/** off, default (the seed's DEF: every LKST event but locks), all, one per LKST category, and uaf-live. */
 export function builtinMasksets(): Maskset[] {
   return [
     recordAll('off', 'nothing is traced', []),
     recordAll('default', "every LKST event except locks (LKST's DEF)", DEFAULT_EVENT_NAMES),
     recordAll('all', 'every LKST event', ALL_EVENT_NAMES),
     ...CATEGORIES.map((c) => recordAll(c, `the LKST ${CATEGORY_TITLES[c]} events`, eventsInCategory(c).map((e) => e.name))),
+    uafLive(),
   ];
 }
 

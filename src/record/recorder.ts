@@ -85,7 +85,7 @@ export interface RecordOptions {
 export interface CompanionResult {
   buffers: ExtraBuffer[];
   meta?: Pick<TraceMeta, 'counts'>;
-  /** Formats of events the companion makes itself (lkst/alert), added to the trace's. */
+  /** Formats of events the companion makes itself (lkst/alert, BPF C handlers' values), added to the trace's. */
   formats?: TraceMeta['eventFormats'];
   /** Events the companion lost (exact, per the buffers' CPUSTATs). */
   lost: number;

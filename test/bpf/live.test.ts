@@ -1,16 +1,15 @@
 // Handlers on BPF whose pid set lives in a map: `pid engine=bpf` changed by `lkst handler set` while
 // recording, and `route` sending a process family's events into its own buffer of the trace.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI, isOneLineError, lkst } from '../helpers/cli.js';
+import { countsByPid, recording, recordsByPid, stopped } from '../helpers/bpf-live.js';
 import { tracepointBpfSkip } from '../helpers/bpf.js';
-import type { CountsReport } from '../../src/bpf/counts.js';
 import { createBuffer } from '../../src/buffers/buffer.js';
 import { withBufferNames } from '../buffers/helpers.js';
 import { readRecords } from '../masksets/kernel.js';
@@ -22,52 +21,6 @@ function setup(): { dir: string; env: NodeJS.ProcessEnv } {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-bpflive-'));
   mkdirSync(join(dir, 'etc', 'masksets'), { recursive: true });
   return { dir, env: { ...process.env, LKST_CONFIG_DIR: join(dir, 'etc'), LKST_STATE_DIR: join(dir, 'run') } };
-}
-
-/** A shell that stops itself and, once continued, runs script (its syscalls all come after the continue). */
-async function stopped(script: string): Promise<{ child: ChildProcess; pid: number; exited: Promise<unknown> }> {
-  const child = spawn('sh', ['-c', `kill -STOP $$; ${script}`], { stdio: 'ignore' });
-  const exited = once(child, 'exit');
-  for (let i = 0; i < 200; i++) {
-    if (/^\d+ \(.*\) T/.test(readFileSync(`/proc/${child.pid}/stat`, 'utf8'))) return { child, pid: child.pid!, exited };
-    await sleep(20);
-  }
-  throw new Error('the shell did not stop');
-}
-
-/** Starts `lkst record -m NAME` until the file go exists; resolves once its BPF programs are attached. */
-async function recording(dir: string, env: NodeJS.ProcessEnv, maskset: string, file: string): Promise<{ done: Promise<unknown> }> {
-  const go = join(dir, 'go');
-  const child = spawn(process.execPath, [CLI, 'record', '-q', '-m', maskset, '-o', file, '--', 'sh', '-c', `while [ ! -e ${go} ]; do sleep 0.1; done`], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const exited = once(child, 'exit').then(([code]) => assert.equal(code, 0, err));
-  const live = join(dir, 'run', 'bpf');
-  // The runner makes its control FIFO once every program is attached.
-  for (let i = 0; i < 600 && !(existsSync(live) && readdirSync(live).some((d) => existsSync(join(live, d, 'ctl')))); i++) await sleep(50);
-  return { done: exited }; // wrapped: an async function returning a promise would wait for it
-}
-
-/** Records per pid of one event in one buffer, as trace-cmd prints them. */
-function recordsByPid(file: string, buffer: string, event: string): Map<number, number> {
-  const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  assert.equal(tc.status, 0, tc.stderr);
-  const out = new Map<number, number>();
-  for (const l of tc.stdout.split('\n')) {
-    if (!l.trimStart().startsWith(`${buffer}:`) || !l.includes(` ${event}:`)) continue;
-    const pid = Number(/-(\d+)\s+\[\d+\]/.exec(l)![1]);
-    out.set(pid, (out.get(pid) ?? 0) + 1);
-  }
-  return out;
-}
-
-/** The count table of an event (by=pid) as stored in the trace. */
-function countsByPid(file: string, env: NodeJS.ProcessEnv, event: string): { counts: Map<number, number>; lost: number } {
-  const st = JSON.parse(lkst(['stats', '--json', file], { env }).stdout) as { counts: CountsReport; lostTotal: number; lostExact: boolean };
-  assert.equal(st.lostExact, true);
-  assert.equal(st.counts.nokey, 0);
-  const t = st.counts.tables.find((x) => x.event === event)!;
-  return { counts: new Map(t.rows.map((r) => [Number(r.values[0]), r.count])), lost: st.lostTotal };
 }
 
 const DD = `exec dd if=/dev/zero of=/dev/null bs=1 count=${COPIES} 2>/dev/null`;

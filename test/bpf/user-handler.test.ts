@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { isOneLineError, lkst } from '../helpers/cli.js';
 import { tracepointBpfSkip } from '../helpers/bpf.js';
 import { withInstance } from '../helpers/instance.js';
+import { recordBeside, runToEnd, stopped, syscallsOf } from '../helpers/bpf-live.js';
 
 const skip = tracepointBpfSkip();
 const EXAMPLE = fileURLToPath(new URL('../../../examples/handlers/per-pid-every.bpf.c', import.meta.url));
@@ -48,6 +49,7 @@ test('lkst handler add NAME FILE.bpf.c: a compiler error and a verifier error ar
 
 test('a BPF C handler counting per pid in its own map and recording every Nth: its counts equal what ftrace records of the same dd', { skip }, async () => {
   const { dir, env } = setup();
+  const proc = await stopped(`exec dd if=/dev/zero of=/dev/null bs=1 count=${COPIES} 2>/dev/null`);
   try {
     const add = lkst(['handler', 'add', 'per-pid-every', EXAMPLE], { env });
     assert.equal(add.status, 0, add.stderr);
@@ -55,25 +57,20 @@ test('a BPF C handler counting per pid in its own map and recording every Nth: i
     assert.match(lkst(['handler', 'list'], { env }).stdout, /^per-pid-every .*\n {2}every=INT/m);
     writeFileSync(join(dir, 'etc', 'masksets', 'u.maskset'), `raw_syscalls:sys_enter per-pid-every every=${EVERY}\n`);
     const file = join(dir, 'u.dat');
-    const pidFile = join(dir, 'pid');
-    const mapFile = join(dir, 'map.json');
+    const dd = proc.pid;
     await withInstance('userbpf', async (inst) => {
-      inst.bufferSizeKb = 8192;
-      inst.setFilter('raw_syscalls', 'sys_enter', 'id == 0 || id == 1');
-      inst.setEventEnabled('raw_syscalls', 'sys_enter', true);
-      try {
-        // dd, then the handler's map as the kernel holds it while the recording still runs.
-        const cmd = `sh -c 'echo $$ > ${pidFile}; exec dd if=/dev/zero of=/dev/null bs=1 count=${COPIES} 2>/dev/null'; bpftool map dump name pid_rw_counts -j > ${mapFile}`;
-        const r = lkst(['record', '-m', 'u', '-o', file, '--', 'sh', '-c', cmd], { env, timeoutMs: 120_000 });
-        assert.equal(r.status, 0, r.stderr);
-        assert.match(r.stderr, /BPF records: [\d,]+ in buffer bpf, none lost/);
-      } finally {
-        inst.setEventEnabled('raw_syscalls', 'sys_enter', false);
-      }
-      const dd = Number(readFileSync(pidFile, 'utf8'));
-      const map = JSON.parse(readFileSync(mapFile, 'utf8')) as { formatted: { key: number; value: number } }[];
+      // dd, then the handler's map as the kernel holds it while the recording still runs.
+      let dump = '';
+      const trace = await recordBeside(inst, `(id == 0 || id == 1) && common_pid == ${dd}`, { dir, env, maskset: 'u', file }, async () => {
+        await runToEnd(proc);
+        dump = spawnSync('bpftool', ['map', 'dump', 'name', 'pid_rw_counts', '-j'], { encoding: 'utf8' }).stdout;
+      });
+      // Another recording with this handler may run beside (one map each): dd's pid is in one only.
+      const maps = JSON.parse(dump) as unknown[];
+      const entries = (Array.isArray(maps[0]) ? maps.flat() : maps) as { formatted: { key: number; value: number } }[];
+      const map = entries.filter((e) => e.formatted);
       const counted = map.find((e) => e.formatted.key === dd)?.formatted.value;
-      const ftrace = [...inst.read('trace').matchAll(new RegExp(`-${dd}\\s+\\[\\d+\\].*?sys_enter: NR [01] `, 'g'))].length;
+      const ftrace = syscallsOf(trace, dd, '[01]');
       assert.ok(ftrace >= 2 * COPIES, `ftrace recorded ${ftrace} reads and writes of dd`);
       assert.equal(counted, ftrace, "the handler's map counts dd's reads and writes as ftrace recorded them");
       const report = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -86,6 +83,7 @@ test('a BPF C handler counting per pid in its own map and recording every Nth: i
     assert.equal(lkst(['handler', 'remove', 'per-pid-every'], { env }).status, 0);
     assert.doesNotMatch(lkst(['handler', 'list'], { env }).stdout, /^per-pid-every /m);
   } finally {
+    proc.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -8,11 +8,12 @@ import { handlerSet } from '../../masksets/session.js';
 
 /**
  * `lkst handler set` on a recording whose handlers on BPF include this event's: the entry is
- * compiled as a line of the running maskset and its pid set written into the map at once.
+ * compiled as a line of the running maskset and its pid set (or a BPF C handler's parameters) written
+ * into the map at once, the change marked in the trace.
  * Undefined when the entry is not on BPF or no such recording runs (the armed-trace path then).
  */
 async function setOnLiveBpf(event: string, handler: string, params: string[]): Promise<string | undefined> {
-  const [{ readState, writeState }, { liveUnits, setLivePids }, { liveTable }] = await Promise.all([
+  const [{ readState, writeState }, { liveUnits, setLiveMaps }, { liveTable }] = await Promise.all([
     import('../../masksets/state.js'),
     import('../../bpf/live-params.js'),
     import('../../bpf/live-counts.js'),
@@ -36,7 +37,7 @@ async function setOnLiveBpf(event: string, handler: string, params: string[]): P
   if (!plan.bpf?.length) return undefined;
   const index = Math.max(0, liveTable(s.instance)?.masksets.indexOf(s.maskset) ?? 0);
   const from = `lkst handler set ${event} ${handler}`;
-  const lines = await setLivePids(s.instance, units, plan.bpf.map((b) => ({ ...b, from })), index);
+  const lines = await setLiveMaps(s.instance, units, plan.bpf.map((b) => ({ ...b, from })), index);
   // lkst status shows the table as it now is.
   writeState({ ...s, entries: [...s.entries.filter((e) => e.event !== event), entry], edited: [...new Set([...s.edited, event])] });
   return lines.join('\n');
