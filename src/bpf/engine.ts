@@ -17,7 +17,7 @@ import { filterToC } from './expr.js';
 import { handlerProgram, type CountLayout, type HandlerProgram, type HandlerUnit } from './codegen.js';
 import { compileBpf } from './compile.js';
 import { probeOf, withProbe } from './probe-programs.js';
-import { detectBpf } from './features.js';
+import { detectBpf, programOptions } from './features.js';
 import type { BpfToolchain } from './toolchain.js';
 import { decodeCounts, type CountsReport } from './counts.js';
 import { liveCountsDir, type LiveTable } from './live-counts.js';
@@ -147,9 +147,10 @@ export class BpfEngine {
   /** Generates, compiles and attaches the handlers; resolves once every program is attached. */
   /** masksets: the table's masksets by index (the first is in force at the start). */
   static async start(entries: readonly BpfEntry[], opts: { workDir: string; instance: string; masksets: readonly string[]; skipTgids?: readonly number[] }): Promise<BpfEngine> {
-    const program = handlerProgram(handlerUnits(entries));
+    const units = handlerUnits(entries);
     const bpf = detectBpf();
     if (bpf.unavailable) throw new LkstError(`${entries[0]?.from}: handlers on BPF cannot run here: ${bpf.unavailable.why}`, bpf.unavailable.fix);
+    const program = handlerProgram(units, programOptions(bpf));
     const object = compiledObject(program.source, bpf.tools);
     const dir = mkdtempSync(join(opts.workDir, '.lkst-bpf-'));
     const live = liveCountsDir(opts.instance);

@@ -4,6 +4,7 @@
  * bpftool's `feature probe` is not trusted (here it calls tp_btf's program type unavailable, yet
  * tp_btf programs load). The answer is cached per kernel BTF beside vmlinux.h.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { LkstError } from '../base/errors.js';
 import { checkBpfObject } from './check.js';
 import { btfCacheDir, compileBpf, requireToolchain, vmlinuxHeaderDir } from './compile.js';
 import { KERNEL_BTF, type BpfToolchain } from './toolchain.js';
+import { commonFieldsSource, type PercpuOffsets } from './common-fields.js';
+import type { ProgramOptions } from './codegen.js';
 
 export const PROGRAM_KINDS = ['tracepoint', 'raw_tracepoint', 'tp_btf'] as const;
 export type ProgramKind = (typeof PROGRAM_KINDS)[number];
@@ -22,6 +25,8 @@ export interface BpfFeatures {
   tools?: BpfToolchain;
   /** Per kind of program: true, or the kernel's reason for refusing it. */
   kinds: Partial<Record<ProgramKind, true | string>>;
+  /** Where programs find the per-CPU preempt count for common_flags/preempt_count, or why they cannot. */
+  common?: PercpuOffsets | string;
 }
 
 const PROBE = `#include "vmlinux.h"
@@ -51,10 +56,42 @@ function probe(tools: BpfToolchain): BpfFeatures {
         kinds[kind] = err.what;
       }
     }
-    return Object.values(kinds).some((v) => v === true) ? { kinds, tools } : { kinds, unavailable: { why: `the kernel loads none of lkst's BPF programs (${kinds.raw_tracepoint})`, fix: 'run as root on a kernel with BPF and BTF, not locked down for confidentiality' } };
+    if (!Object.values(kinds).some((v) => v === true)) return { kinds, unavailable: { why: `the kernel loads none of lkst's BPF programs (${kinds.raw_tracepoint})`, fix: 'run as root on a kernel with BPF and BTF, not locked down for confidentiality' } };
+    return { kinds, tools, common: probeCommon(tools, dir) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The .data..percpu offsets of runqueues and __preempt_count in the kernel's BTF, or why they are not there. */
+function percpuOffsets(tools: BpfToolchain): PercpuOffsets | string {
+  const r = spawnSync(tools.bpftool, ['btf', 'dump', 'file', KERNEL_BTF], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (r.status !== 0) return `bpftool btf dump failed: ${r.stderr.trim()}`;
+  const at = (name: string) => new RegExp(`offset=(\\d+) size=\\d+ \\(VAR '${name}'\\)`).exec(r.stdout)?.[1];
+  const rq = at('runqueues');
+  const pc = at('__preempt_count');
+  return rq && pc ? { runqueues: Number(rq), preemptCount: Number(pc) } : 'the kernel BTF has no per-CPU runqueues or __preempt_count';
+}
+
+/** Whether a program filling the common fields (common-fields.ts) loads. */
+function probeCommon(tools: BpfToolchain, dir: string): PercpuOffsets | string {
+  const at = percpuOffsets(tools);
+  if (typeof at === 'string') return at;
+  const src = join(dir, 'common.bpf.c');
+  writeFileSync(src, `#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC("license") = "GPL";\nu16 seen;\n${commonFieldsSource(at)}SEC("tp_btf/sched_switch") int probe_common(void *ctx) { seen = lkst_common(); return 0; }\n`);
+  try {
+    compileBpf(src, join(dir, 'common.o'), [], tools);
+    checkBpfObject(join(dir, 'common.o'), ['probe_common']);
+    return at;
+  } catch (err) {
+    if (!(err instanceof LkstError)) throw err;
+    return err.what;
+  }
+}
+
+/** The code generator's options for this kernel: tp_btf programs and common fields where they load. */
+export function programOptions(f: BpfFeatures = detectBpf()): ProgramOptions {
+  return { ...(f.kinds.tp_btf === true ? { tpBtf: true } : {}), ...(typeof f.common === 'object' ? { common: f.common } : {}) };
 }
 
 /**
@@ -70,7 +107,8 @@ export function detectBpf(): BpfFeatures {
   if (existsSync(cache)) {
     try {
       const f = JSON.parse(readFileSync(cache, 'utf8')) as BpfFeatures;
-      if (!f.tools || (toolExists(f.tools.clang) && toolExists(f.tools.bpftool))) return f;
+      // A cache from before the common-fields probe is probed again.
+      if ((!f.tools || (toolExists(f.tools.clang) && toolExists(f.tools.bpftool))) && (f.unavailable || f.common !== undefined)) return f;
     } catch {
       /* probed again below */
     }

@@ -410,6 +410,11 @@ export class BpfRun {
     return { cpus: buffers[0] ?? [], buffers, alerts: Number(alerts?.[1] ?? 0), alertsLost: Number(alerts?.[2] ?? 0), alertsUnshown: Number(alerts?.[3] ?? 0), counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0), missed: [...this.out.matchAll(/^missed (\S+) (\d+)$/gm)].map((m) => ({ program: m[1]!, count: Number(m[2]) })) };
   }
 
+  /** The runner's process id (its own events are left out of what it records). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Ends the runner at once (a recording that failed); its programs detach as it exits. */
   kill(): void {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');

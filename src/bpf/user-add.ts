@@ -14,7 +14,7 @@ import { userBpfDefinition } from '../handlers/user-bpf.js';
 import { checkBpfObject } from './check.js';
 import { handlerProgram, type HandlerUnit } from './codegen.js';
 import { compiledObject } from './engine.js';
-import { detectBpf } from './features.js';
+import { detectBpf, programOptions } from './features.js';
 import { namedEventFormats, userHandlerFile, userSource } from './user-handlers.js';
 
 /** Compiles and loads a handler's source on the events it names; returns the programs' instruction counts. */
@@ -25,7 +25,7 @@ export function checkUserHandler(name: string, text: string, shownAs: string): n
   const events = namedEventFormats(source);
   const formats = events.size ? [...events.values()] : [readLiveFormat('raw_syscalls', 'sys_enter')];
   const units = formats.map((format): HandlerUnit => ({ handler: 'user', format, source, params: {}, events }));
-  const object = compiledObject(handlerProgram(units).source, bpf.tools);
+  const object = compiledObject(handlerProgram(units, programOptions(bpf)).source, bpf.tools);
   return checkBpfObject(object).reduce((n, p) => n + p.instructions, 0);
 }
 
