@@ -1,14 +1,16 @@
 /**
  * The BPF C of lkst's built-in handlers, as one object for every entry that runs on BPF: per
- * tracepoint one `tracepoint/SYSTEM/EVENT` program calling each handler's function in turn. A
+ * tracepoint one program calling each handler's function in turn: `tp_btf/EVENT` building the
+ * record from the arguments where assign.ts knows how, else `tracepoint/SYSTEM/EVENT` (with a tp_btf
+ * guard counting per CPU the events the kernel skips it for). A
  * handler is a static function `lkst_h_N(void *ctx)` plus the maps it owns, so a user handler can be
  * one more included function with the same signature later.
  *
  * - record: copies the tracepoint's record (its context, laid out as its format file says) into the
  *   ring buffer `lkst_out` with the time (bpf_ktime_get_ns, the `mono` trace clock) and the CPU,
  *   counting per CPU in `lkst_lost` what found the ring buffer full. The records keep the
- *   tracepoint's format, so readers decode them like ftrace's; strings behind __data_loc are not
- *   copied yet (they read as empty).
+ *   tracepoint's format, so readers decode them like ftrace's; dynamic data (__data_loc strings)
+ *   follows the fixed part as the kernel lays it out.
  * - count: a hash map `lkst_count_N` from the values of the key fields (each widened to u64; with
  *   hist=, one more u64: the log2 bucket of that field) to a count, no record per event (bpftrace's
  *   `@[...] = count()`). Keys that find the map full are counted per CPU in `lkst_nokey`.
@@ -26,12 +28,12 @@
  * The first 8 bytes of a tracepoint program's context are not the common fields: the kernel puts a
  * pt_regs pointer there before running the program (perf_trace_run_bpf_submit). The record handler
  * writes them itself: common_type is the format's id, common_pid the current thread; common_flags
- * and common_preempt_count are 0 (not known to the program yet).
+ * and common_preempt_count as common-fields.ts makes them (0 without its per-CPU offsets).
  */
 import { LkstError } from '../base/errors.js';
 import type { EventFormat } from '../events/format.js';
 import { DYN_CAP, SCRATCH_BYTES, tpBtfAssign } from './assign.js';
-import { commonFieldsSource, type PercpuOffsets } from './common-fields.js';
+import { commonFieldsSource, guardSource, type PercpuOffsets } from './common-fields.js';
 import { fieldValue } from './expr.js';
 import { probeKeyField, probeOf, probeProgramHead, probeRecordCall } from './probe-programs.js';
 import { fixLineMarks, userCall, userDefinition, type UserSource } from './user-handlers.js';
@@ -293,6 +295,8 @@ export interface ProgramOptions {
   maxKeys?: number;
   tpBtf?: boolean;
   common?: PercpuOffsets;
+  /** With tpBtf and common: the tracepoints tp_btf programs attach to, where a guard counts per CPU what a tracepoint/ program misses. */
+  btfTracepoints?: ReadonlySet<string>;
 }
 
 export interface HandlerProgram {
@@ -304,6 +308,16 @@ export interface HandlerProgram {
   /** The pid sets, with the pids each starts with (the runner writes them before attaching). */
   slots: (PidSlot & { pids: readonly number[] })[];
   alerts: AlertUnit[];
+}
+
+/**
+ * Whether a tracepoint/ program of f gets a guard: a tp_btf program on the same tracepoint that
+ * counts per CPU the runs the kernel skips. Not for the syscalls system (its events are not
+ * tracepoints of their own: their programs run from raw_syscalls') nor without tp_btf or the
+ * per-CPU offsets (then only the program's total is known, CPU not known).
+ */
+function guarded(f: EventFormat, opts: ProgramOptions): boolean {
+  return !!(opts.tpBtf && opts.common?.bpfProgActive !== undefined && opts.btfTracepoints?.has(f.name) && f.system !== 'syscalls');
 }
 
 /** Order of a tracepoint's calls: routes decide before records, alerts freeze after the records, a switch acts last. */
@@ -398,6 +412,7 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: ProgramOptio
     gate(RANK.count, `lkst_h_${i}(ctx);`);
   });
   let scratch = 0;
+  let guards = 0;
   for (const { format: f, calls: c } of calls.values()) {
     const sys = ident(f.system);
     const ev = ident(f.name);
@@ -418,7 +433,12 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: ProgramOptio
     }
     const head = probe ? probeProgramHead(f, probe, `lkst_${sys}__${ev}`) : `SEC("tracepoint/${sys}/${ev}") int lkst_${sys}__${ev}(void *ctx)`;
     parts.push(`${head} {\n  ${skip}\n  ${rest(1)}\n}\n`);
+    if (!probe && guarded(f, opts)) {
+      guards++;
+      parts.push(`/* Counts per CPU the events the kernel will not run lkst_${sys}__${ev} for (common-fields.ts). */\nSEC("tp_btf/${f.name}") int lkst_guard_${sys}__${ev}(u64 *ctx) {\n  u32 tgid = bpf_get_current_pid_tgid() >> 32;\n  lkst_guard(bpf_map_lookup_elem(&lkst_skip, &tgid) != 0);\n  return 0;\n}\n`);
+    }
   }
+  if (guards) parts.splice(1, 0, guardSource(opts.common!));
   if (scratch) parts.splice(1, 0, `/* Per tp_btf program, its record, built from the tracepoint's arguments (assign.ts). */\nstruct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, ${scratch}); __type(key, u32); __type(value, u8[${SCRATCH_BYTES}]); } lkst_scratch SEC(".maps");\n`);
   return { source: fixLineMarks(`// Generated by lkst (bpf/codegen.ts).\n${parts.join('')}`), counts, buffers, slots, alerts };
 }

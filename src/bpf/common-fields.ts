@@ -40,6 +40,34 @@ export function tifBits(): { resched: number; lazy: number } | undefined {
 export interface PercpuOffsets {
   runqueues: number;
   preemptCount: number;
+  /** bpf_prog_active: non-zero while a tracepoint/kprobe program runs on the CPU (the recursion guard; see guardSource). */
+  bpfProgActive?: number;
+}
+
+/** C of `(u8 *)` this CPU's copy of a per-CPU variable at offset, or 0 when the current task's run queue is another CPU's (it is being moved). */
+function percpuAddress(at: PercpuOffsets): string {
+  return `static __always_inline u8 *lkst_percpu(u32 off) {
+  struct rq *rq = bpf_get_current_task_btf()->se.cfs_rq->rq;
+  return rq->cpu == bpf_get_smp_processor_id() ? (u8 *)rq - ${at.runqueues} + off : 0;
+}
+`;
+}
+
+/**
+ * C of lkst_guard(): run at a tracepoint before the kernel decides whether to run its
+ * \`tracepoint/\` program, it counts per CPU in lkst_missed the events that program will not see
+ * (bpf_prog_active already held by another BPF program on this CPU, trace_call_bpf): key 0, or key 2
+ * for the recorder's own processes (left out anyway); key 1 when this CPU's count could not be read.
+ */
+export function guardSource(at: PercpuOffsets): string {
+  return `struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, 3); __type(key, u32); __type(value, u64); } lkst_missed SEC(".maps");
+static __always_inline void lkst_guard(u32 own) {
+  int active = 0;
+  u8 *p = lkst_percpu(${at.bpfProgActive});
+  if (!p || bpf_probe_read_kernel(&active, 4, p)) { lkst_bumpk(&lkst_missed, 1); return; }
+  if (active) lkst_bumpk(&lkst_missed, own ? 2 : 0);
+}
+`;
 }
 
 /** The C of lkst_common(): common_flags in the low byte, common_preempt_count in the high one. */
@@ -49,15 +77,15 @@ export function commonFieldsSource(at: PercpuOffsets, tif = tifBits()): string {
   if (ti & (1UL << ${tif.lazy})) f |= 0x02; /* TRACE_FLAG_NEED_RESCHED_LAZY */
 `
     : '';
-  return `/* mig_skew: the program's own migrate_disable (see common-fields.ts). */
+  return `${percpuAddress(at)}/* mig_skew: the program's own migrate_disable (see common-fields.ts). */
 extern void bpf_local_irq_save(unsigned long *) __ksym;
 extern void bpf_local_irq_restore(unsigned long *) __ksym;
 static __always_inline u16 lkst_common(const u32 mig_skew) {
   struct task_struct *t = bpf_get_current_task_btf();
-  struct rq *rq = t->se.cfs_rq->rq;
+  u8 *at = lkst_percpu(${at.preemptCount});
   u32 pc = 0;
-  /* The task's run queue is this CPU's unless the task is being moved: then the count is not known (0). */
-  if (rq->cpu != bpf_get_smp_processor_id() || bpf_probe_read_kernel(&pc, 4, (u8 *)rq - ${at.runqueues} + ${at.preemptCount})) return 0;
+  /* Not known (0) while the task is being moved to another CPU. */
+  if (!at || bpf_probe_read_kernel(&pc, 4, at)) return 0;
   unsigned long irq, ti = t->thread_info.flags;
   bpf_local_irq_save(&irq);
   bpf_local_irq_restore(&irq);

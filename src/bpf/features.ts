@@ -27,6 +27,8 @@ export interface BpfFeatures {
   kinds: Partial<Record<ProgramKind, true | string>>;
   /** Where programs find the per-CPU preempt count for common_flags/preempt_count, or why they cannot. */
   common?: PercpuOffsets | string;
+  /** The tracepoints a tp_btf program can attach to (BTF's btf_trace_NAME types). */
+  btfTracepoints?: string[];
 }
 
 const PROBE = `#include "vmlinux.h"
@@ -57,28 +59,38 @@ function probe(tools: BpfToolchain): BpfFeatures {
       }
     }
     if (!Object.values(kinds).some((v) => v === true)) return { kinds, unavailable: { why: `the kernel loads none of lkst's BPF programs (${kinds.raw_tracepoint})`, fix: 'run as root on a kernel with BPF and BTF, not locked down for confidentiality' } };
-    return { kinds, tools, common: probeCommon(tools, dir) };
+    const dump = btfDump(tools);
+    const btfTracepoints = typeof dump === 'string' ? [...dump.matchAll(/^\[\d+\] TYPEDEF 'btf_trace_(\w+)'/gm)].map((m) => m[1]!) : [];
+    return { kinds, tools, common: probeCommon(tools, dir, dump), btfTracepoints };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** The .data..percpu offsets of runqueues and __preempt_count in the kernel's BTF, or why they are not there. */
-function percpuOffsets(tools: BpfToolchain): PercpuOffsets | string {
+/** The kernel's BTF as bpftool's raw dump. */
+function btfDump(tools: BpfToolchain): string | { failed: string } {
   const r = spawnSync(tools.bpftool, ['btf', 'dump', 'file', KERNEL_BTF], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  if (r.status !== 0) return `bpftool btf dump failed: ${r.stderr.trim()}`;
+  return r.status === 0 ? r.stdout : { failed: `bpftool btf dump failed: ${r.stderr.trim()}` };
+}
+
+/** The .data..percpu offsets of runqueues, __preempt_count and bpf_prog_active in the kernel's BTF, or why they are not there. */
+function percpuOffsets(dump: string | { failed: string }): PercpuOffsets | string {
+  if (typeof dump !== 'string') return dump.failed;
+  const r = { stdout: dump };
   const at = (name: string) => new RegExp(`offset=(\\d+) size=\\d+ \\(VAR '${name}'\\)`).exec(r.stdout)?.[1];
   const rq = at('runqueues');
   const pc = at('__preempt_count');
-  return rq && pc ? { runqueues: Number(rq), preemptCount: Number(pc) } : 'the kernel BTF has no per-CPU runqueues or __preempt_count';
+  const active = at('bpf_prog_active');
+  if (!rq || !pc) return 'the kernel BTF has no per-CPU runqueues or __preempt_count';
+  return { runqueues: Number(rq), preemptCount: Number(pc), ...(active ? { bpfProgActive: Number(active) } : {}) };
 }
 
 /** Whether a program filling the common fields (common-fields.ts) loads. */
-function probeCommon(tools: BpfToolchain, dir: string): PercpuOffsets | string {
-  const at = percpuOffsets(tools);
+function probeCommon(tools: BpfToolchain, dir: string, dump: string | { failed: string }): PercpuOffsets | string {
+  const at = percpuOffsets(dump);
   if (typeof at === 'string') return at;
   const src = join(dir, 'common.bpf.c');
-  writeFileSync(src, `#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC("license") = "GPL";\nu16 seen;\n${commonFieldsSource(at)}SEC("tp_btf/sched_switch") int probe_common(void *ctx) { seen = lkst_common(); return 0; }\n`);
+  writeFileSync(src, `#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC("license") = "GPL";\nu16 seen;\n${commonFieldsSource(at)}SEC("tp_btf/sched_switch") int probe_common(void *ctx) { seen = lkst_common(0); return 0; }\n`);
   try {
     compileBpf(src, join(dir, 'common.o'), [], tools);
     checkBpfObject(join(dir, 'common.o'), ['probe_common']);
@@ -89,9 +101,15 @@ function probeCommon(tools: BpfToolchain, dir: string): PercpuOffsets | string {
   }
 }
 
-/** The code generator's options for this kernel: tp_btf programs and common fields where they load. */
+/**
+ * The code generator's options for this kernel: tp_btf programs, common fields and guards where they
+ * load. LKST_BPF_GUARDS=0 leaves the guards out (misses then have no known CPU, as on a kernel
+ * without the per-CPU offsets).
+ */
 export function programOptions(f: BpfFeatures = detectBpf()): ProgramOptions {
-  return { ...(f.kinds.tp_btf === true ? { tpBtf: true } : {}), ...(typeof f.common === 'object' ? { common: f.common } : {}) };
+  const tpBtf = f.kinds.tp_btf === true;
+  const guards = tpBtf && process.env['LKST_BPF_GUARDS'] !== '0';
+  return { ...(tpBtf ? { tpBtf } : {}), ...(guards ? { btfTracepoints: new Set(f.btfTracepoints) } : {}), ...(typeof f.common === 'object' ? { common: f.common } : {}) };
 }
 
 /**
@@ -108,7 +126,8 @@ export function detectBpf(): BpfFeatures {
     try {
       const f = JSON.parse(readFileSync(cache, 'utf8')) as BpfFeatures;
       // A cache from before the common-fields probe is probed again.
-      if ((!f.tools || (toolExists(f.tools.clang) && toolExists(f.tools.bpftool))) && (f.unavailable || f.common !== undefined)) return f;
+      const probed = f.unavailable || f.btfTracepoints !== undefined;
+      if ((!f.tools || (toolExists(f.tools.clang) && toolExists(f.tools.bpftool))) && probed) return f;
     } catch {
       /* probed again below */
     }

@@ -314,6 +314,12 @@ int main(int argc, char **argv) {
   int ncpu = libbpf_num_possible_cpus();
   unsigned long long *lost = calloc((size_t)ncpu, 8);
   printf("nokey %llu\n", percpu_sum(obj, "lkst_nokey", ncpu, lost));
+  /* The guards' per-CPU counts (lkst_missed: 0 events a tracepoint/ program missed, 1 not known, 2 the recorder's own missed). */
+  if (bpf_object__find_map_by_name(obj, "lkst_missed"))
+    for (unsigned int k = 0; k < 3; k++) {
+      percpu_sum_k(obj, "lkst_missed", k, ncpu, lost);
+      for (int c = 0; c < ncpu; c++) if (lost[c]) printf("guard %u cpu %d %llu\n", k, c, lost[c]);
+    }
   printf("alerts %llu lost %llu unshown %llu\n", alerts, percpu_sum(obj, "lkst_alert_lost", ncpu, lost), alerts_unshown);
   struct bpf_map *lm = bpf_object__find_map_by_name(obj, "lkst_lost");
   unsigned int nbuf = lm ? bpf_map__max_entries(lm) : 1;
@@ -353,8 +359,10 @@ export interface BpfRunResult {
   nokey: number;
   /** Ring-buffer records too short for their header (a program's bug): counted, not written. */
   malformed: number;
-  /** Events a program never ran for (the kernel skips it while another BPF program runs on that CPU), per program. */
+  /** Events a program never ran for (the kernel's recursion guard), per program (guards included). */
   missed: Array<{ program: string; count: number }>;
+  /** The guards' counts per CPU: events a tracepoint/ program missed, and of the recorder's own processes; checks whose CPU count could not be read. */
+  guard: { missed: Map<number, number>; own: number; unread: number };
 }
 
 function runnerPath(): string {
@@ -407,7 +415,18 @@ export class BpfRun {
     const buffers: BpfRunCpu[][] = [];
     for (const m of this.out.matchAll(/^buf (\d+) cpu (\d+) written (\d+) lost (\d+)$/gm)) (buffers[Number(m[1])] ??= []).push({ cpu: Number(m[2]), written: Number(m[3]), lost: Number(m[4]) });
     const alerts = /^alerts (\d+) lost (\d+) unshown (\d+)$/m.exec(this.out);
-    return { cpus: buffers[0] ?? [], buffers, alerts: Number(alerts?.[1] ?? 0), alertsLost: Number(alerts?.[2] ?? 0), alertsUnshown: Number(alerts?.[3] ?? 0), counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0), missed: [...this.out.matchAll(/^missed (\S+) (\d+)$/gm)].map((m) => ({ program: m[1]!, count: Number(m[2]) })) };
+    return { cpus: buffers[0] ?? [], buffers, alerts: Number(alerts?.[1] ?? 0), alertsLost: Number(alerts?.[2] ?? 0), alertsUnshown: Number(alerts?.[3] ?? 0), counts: parseCountLines(this.out), nokey: Number(/^nokey (\d+)$/m.exec(this.out)?.[1] ?? 0), malformed: Number(/^malformed (\d+)$/m.exec(this.out)?.[1] ?? 0), missed: [...this.out.matchAll(/^missed (\S+) (\d+)$/gm)].map((m) => ({ program: m[1]!, count: Number(m[2]) })), guard: this.guardCounts() };
+  }
+
+  private guardCounts(): BpfRunResult['guard'] {
+    const g: BpfRunResult['guard'] = { missed: new Map(), own: 0, unread: 0 };
+    for (const m of this.out.matchAll(/^guard (\d) cpu (\d+) (\d+)$/gm)) {
+      const n = Number(m[3]);
+      if (m[1] === '0') g.missed.set(Number(m[2]), n);
+      else if (m[1] === '1') g.unread += n;
+      else g.own += n;
+    }
+    return g;
   }
 
   /** The runner's process id (its own events are left out of what it records). */
