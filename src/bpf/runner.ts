@@ -254,11 +254,12 @@ int main(int argc, char **argv) {
     else rb = ring_buffer__new(alert, on_alert, NULL, NULL);
   }
   if ((out >= 0 || alert >= 0) && !rb) { fprintf(stderr, "lkst-bpf-run: ring buffer: %s\n", strerror(errno)); return 1; }
-  struct bpf_link *links[256];
+  /* A program per tracepoint and a guard beside most (codegen.ts). */
+  static struct bpf_link *links[2048];
   int nlinks = 0;
   struct bpf_program *p;
   bpf_object__for_each_program(p, obj) {
-    if (nlinks == 256) { fprintf(stderr, "lkst-bpf-run: more than 256 programs\n"); return 2; }
+    if (nlinks == 2048) { fprintf(stderr, "lkst-bpf-run: more than 2048 programs\n"); return 2; }
     links[nlinks] = lkst_attach(p);
     if (!links[nlinks]) { fprintf(stderr, "lkst-bpf-run: cannot attach %s: %s\n", bpf_program__name(p), strerror(errno)); return 1; }
     nlinks++;
