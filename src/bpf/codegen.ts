@@ -159,6 +159,11 @@ static __always_inline void lkst_fill(struct lkst_rec *r, void *ctx, const u16 t
 /** The record ring buffer; a record's cpu word holds its buffer's index in its high 16 bits. */
 function recordSupport(ringBytes: number): string {
   return `struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, ${ringBytes}); } lkst_out SEC(".maps");
+/* A wakeup per record (irq_work) costs the traced task more than the copy: the runner is woken once
+   the ring is a quarter full and reads it every 50 ms anyway. */
+static __always_inline void lkst_submit(void *r) {
+  bpf_ringbuf_submit(r, bpf_ringbuf_query(&lkst_out, BPF_RB_AVAIL_DATA) > ${ringBytes / 4} ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
 /* room: the bytes reserved for the record (its fixed part and up to DYN_CAP per dynamic field). */
 static __always_inline struct lkst_rec *lkst_copy(void *ctx, const u16 type, const u32 size, const u32 room, u32 buf, const u32 mig) {
   u32 *frozen = bpf_map_lookup_elem(&lkst_frozen, &buf);
@@ -251,7 +256,7 @@ function recordCall(f: EventFormat, buf: number): string {
     return probeRecordCall(f, probe);
   }
   const size = fixedRecordSize(f);
-  return `{ struct lkst_rec *r = lkst_copy(ctx, ${f.id}, ${size}, ${size + dynamicFields(f).length * DYN_CAP}, ${buf}, lkst_mig); if (r) { ${dynamicCopy(f)}bpf_ringbuf_submit(r, 0); } }`;
+  return `{ struct lkst_rec *r = lkst_copy(ctx, ${f.id}, ${size}, ${size + dynamicFields(f).length * DYN_CAP}, ${buf}, lkst_mig); if (r) { ${dynamicCopy(f)}lkst_submit(r); } }`;
 }
 
 /**

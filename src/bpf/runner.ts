@@ -280,6 +280,8 @@ int main(int argc, char **argv) {
   size_t cmdlen = 0;
   for (;;) {
     if (rb && ring_buffer__poll(rb, 50) < 0 && errno != EINTR) { fprintf(stderr, "lkst-bpf-run: poll: %s\n", strerror(errno)); return 1; }
+    /* Records submitted without a wakeup (codegen.ts lkst_submit) are read here. */
+    if (rb && ring_buffer__consume(rb) < 0) { fprintf(stderr, "lkst-bpf-run: read: %s\n", strerror(errno)); return 1; }
     if (poll(in, ctl >= 0 ? 2 : 1, rb ? 0 : 50) > 0) {
       char b[64];
       if (in[0].revents && read(0, b, sizeof b) <= 0) break;

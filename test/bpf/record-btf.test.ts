@@ -185,6 +185,18 @@ test('tp_btf and tracepoint records equal ftrace records field for field, common
       const tc = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
       assert.equal(tc.status, 0, tc.stderr);
       assert.equal(execs(tc.stdout), 16, "trace-cmd prints the 8 execs' filenames from both buffers");
+      // trace-cmd's latency columns (irqs-off, need-resched, context, preempt depth, migrate-disable)
+      // of each exec are the same in both buffers; need-resched apart (see above).
+      const lat = spawnSync('trace-cmd', ['report', '-l', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 30 });
+      assert.equal(lat.status, 0, lat.stderr);
+      const cols = new Map<string, string[]>();
+      for (const m of lat.stdout.matchAll(/-(\d+)\s+\d+(\S{4,5})\s+[\d.]+: sched_process_exec: /g)) if (pids.has(Number(m[1]))) (cols.get(m[1]!) ?? cols.set(m[1]!, []).get(m[1]!)!).push(m[2]!);
+      t.diagnostic(`trace-cmd -l columns of the execs: ${JSON.stringify([...cols])}`);
+      assert.equal(cols.size, count(want, 'sched_process_exec'), "one exec per workload's process");
+      for (const [pid, c] of cols) {
+        assert.equal(c.length, 2, `exec of ${pid} in both buffers`);
+        assert.equal(c[0]!.slice(0, 1) + c[0]!.slice(2), c[1]!.slice(0, 1) + c[1]!.slice(2), `exec of ${pid}: the same latency columns (${c.join(' vs ')})`);
+      }
       const rep = lkst(['report', file], { maxBuffer: 1 << 30 });
       assert.equal(rep.status, 0, rep.stderr);
       assert.equal(execs(rep.stdout), 16, "lkst report prints the 8 execs' filenames from both buffers");
