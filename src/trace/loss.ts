@@ -13,7 +13,8 @@
  * counts, less the part from before the start, are what each place shows; what no page flagged is
  * placed after the CPU's last event. Without start counters (trace-cmd's files), lost = the counts
  * flagged in the pages, uncertain when a page flagged a loss without a count or the end counters
- * say more was lost than the pages do.
+ * say more was lost than the pages do. A buffer written by lkst may carry losses of no known CPU
+ * (the BPF engine's recursion-guard misses) in one CPU's CPUSTAT: counted once, as uncertain.
  */
 import { parseCpuStats, type CpuStats } from '../tracefs/instance.js';
 import type { CpuCounters, CpuLossCounters } from './model.js';
