@@ -23,9 +23,9 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { handlerProgram, type HandlerUnit } from '../src/bpf/codegen.js';
+import { handlerProgram, type HandlerUnit, type ProgramOptions } from '../src/bpf/codegen.js';
 import { compiledObject, BpfEngine } from '../src/bpf/engine.js';
-import { detectBpf } from '../src/bpf/features.js';
+import { detectBpf, programOptions } from '../src/bpf/features.js';
 import { switchLiveTable } from '../src/bpf/live-counts.js';
 import { BpfRun } from '../src/bpf/runner.js';
 import { readLiveFormat } from '../src/events/live.js';
@@ -58,9 +58,10 @@ function ddSeconds(copies = COPIES): number {
   return childCpuSeconds() - t0;
 }
 
-async function withRun<T>(units: HandlerUnit[], fn: () => T | Promise<T>): Promise<{ value: T; lost: number; written: number }> {
+/** opts: the engine's own by default (tp_btf programs where assign.ts builds the record). */
+async function withRun<T>(units: HandlerUnit[], fn: () => T | Promise<T>, opts: ProgramOptions = programOptions()): Promise<{ value: T; lost: number; written: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-bench-bpf-'));
-  const program = handlerProgram(units);
+  const program = handlerProgram(units, opts);
   const init = program.slots.map((s) => `pids ${s.map} ${s.pids.join(' ')}`);
   const run = new BpfRun(compiledObject(program.source, detectBpf().tools), dir, undefined, [], init);
   try {
@@ -81,6 +82,7 @@ async function perEventCost(): Promise<Record<string, number>> {
   const none: number[] = [];
   const ftrace: number[] = [];
   const bpfRecord: number[] = [];
+  const bpfRecordTracepoint: number[] = [];
   const bpfCount: number[] = [];
   const fork = readLiveFormat('sched', 'sched_process_fork');
   const more: Record<string, { units: HandlerUnit[]; cpu: number[] }> = {
@@ -99,6 +101,9 @@ async function perEventCost(): Promise<Record<string, number>> {
       ftrace.push(ddSeconds());
       inst.setEventEnabled('raw_syscalls', 'sys_enter', false);
       bpfRecord.push((await withRun([{ handler: 'record', format: fmt }], () => ddSeconds())).value);
+      // The same record through a tracepoint/ program (the perf record copied), as before tp_btf.
+      const { tpBtf: _, ...tracepointOnly } = programOptions();
+      bpfRecordTracepoint.push((await withRun([{ handler: 'record', format: fmt }], () => ddSeconds(), tracepointOnly)).value);
       bpfCount.push((await withRun([{ handler: 'count', format: fmt, by: ['pid', 'id'] }], () => ddSeconds())).value);
       for (const m of Object.values(more)) m.cpu.push((await withRun(m.units, () => ddSeconds())).value);
     }
@@ -112,6 +117,7 @@ async function perEventCost(): Promise<Record<string, number>> {
     ddCpuSecondsUntraced: base,
     ftraceRingNsPerEvent: ns(ftrace),
     bpfRecordNsPerEvent: ns(bpfRecord),
+    bpfRecordTracepointNsPerEvent: ns(bpfRecordTracepoint),
     bpfCountNsPerEvent: ns(bpfCount),
     ...Object.fromEntries(Object.entries(more).map(([k, m]) => [k, ns(m.cpu)])),
   };
@@ -157,7 +163,7 @@ async function attachDefault(): Promise<Record<string, number>> {
   const plan = compileMaskset(env.store.load('default'), env);
   const units: HandlerUnit[] = [...plan.tracepoints.values()].filter((t) => t.enabled).map((t) => ({ handler: 'record', format: readLiveFormat(t.system, t.event) }));
   const t0 = performance.now();
-  const object = compiledObject(handlerProgram(units).source, detectBpf().tools);
+  const object = compiledObject(handlerProgram(units, programOptions()).source, detectBpf().tools);
   const compileMs = performance.now() - t0;
   const attach: number[] = [];
   for (let i = 0; i < RUNS; i++) {

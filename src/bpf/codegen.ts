@@ -1,14 +1,16 @@
 /**
  * The BPF C of lkst's built-in handlers, as one object for every entry that runs on BPF: per
- * tracepoint one `tracepoint/SYSTEM/EVENT` program calling each handler's function in turn. A
+ * tracepoint one program calling each handler's function in turn: `tp_btf/EVENT` building the
+ * record from the arguments where assign.ts knows how, else `tracepoint/SYSTEM/EVENT` (with a tp_btf
+ * guard counting per CPU the events the kernel skips it for). A
  * handler is a static function `lkst_h_N(void *ctx)` plus the maps it owns, so a user handler can be
  * one more included function with the same signature later.
  *
  * - record: copies the tracepoint's record (its context, laid out as its format file says) into the
  *   ring buffer `lkst_out` with the time (bpf_ktime_get_ns, the `mono` trace clock) and the CPU,
  *   counting per CPU in `lkst_lost` what found the ring buffer full. The records keep the
- *   tracepoint's format, so readers decode them like ftrace's; strings behind __data_loc are not
- *   copied yet (they read as empty).
+ *   tracepoint's format, so readers decode them like ftrace's; dynamic data (__data_loc strings)
+ *   follows the fixed part as the kernel lays it out.
  * - count: a hash map `lkst_count_N` from the values of the key fields (each widened to u64; with
  *   hist=, one more u64: the log2 bucket of that field) to a count, no record per event (bpftrace's
  *   `@[...] = count()`). Keys that find the map full are counted per CPU in `lkst_nokey`.
@@ -26,10 +28,12 @@
  * The first 8 bytes of a tracepoint program's context are not the common fields: the kernel puts a
  * pt_regs pointer there before running the program (perf_trace_run_bpf_submit). The record handler
  * writes them itself: common_type is the format's id, common_pid the current thread; common_flags
- * and common_preempt_count are 0 (not known to the program yet).
+ * and common_preempt_count as common-fields.ts makes them (0 without its per-CPU offsets).
  */
 import { LkstError } from '../base/errors.js';
 import type { EventFormat } from '../events/format.js';
+import { DYN_CAP, SCRATCH_BYTES, tpBtfAssign } from './assign.js';
+import { commonFieldsSource, guardSource, type PercpuOffsets } from './common-fields.js';
 import { fieldValue } from './expr.js';
 import { probeKeyField, probeOf, probeProgramHead, probeRecordCall } from './probe-programs.js';
 import { fixLineMarks, paramWord, userCall, userDefinition, userParamMap, type UserParamSlot, type UserSource } from './user-handlers.js';
@@ -126,10 +130,11 @@ function keyField(f: EventFormat, name: string, what: string): KeyField {
   return { signed: field.signed, expr: `(u64)${value}` };
 }
 
-function prelude(buffers: number): string {
+function prelude(buffers: number, common: PercpuOffsets | undefined): string {
   return `#include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 char LICENSE[] SEC("license") = "GPL";
+${common ? commonFieldsSource(common) : ''}
 /* Per buffer (bpf, then each route's), per CPU: records that found the ring buffer full. */
 struct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, ${buffers}); __type(key, u32); __type(value, u64); } lkst_lost SEC(".maps");
 /* Per buffer: set by an alert's freeze=, after which the buffer takes no record (a stopped flight recorder). */
@@ -149,13 +154,12 @@ static __always_inline int lkst_in(void *map) {
 }
 struct lkst_rec { u64 ts; u32 len; u32 cpu; u8 data[]; };
 /* The record's header and the tracepoint's record after it (common_type and common_pid written here, see above). */
-static __always_inline void lkst_fill(struct lkst_rec *r, void *ctx, const u16 type, const u32 size, u32 tag) {
+static __always_inline void lkst_fill(struct lkst_rec *r, void *ctx, const u16 type, const u32 size, u32 tag, const u32 mig) {
   r->ts = bpf_ktime_get_ns();
   r->len = size;
   r->cpu = bpf_get_smp_processor_id() | (tag << 16);
   *(u16 *)r->data = type;
-  r->data[2] = 0;
-  r->data[3] = 0;
+  *(u16 *)(r->data + 2) = ${common ? 'lkst_common(mig)' : '0'};
   *(u32 *)(r->data + 4) = (u32)bpf_get_current_pid_tgid();
   bpf_probe_read_kernel(r->data + 8, size - 8, (u8 *)ctx + 8);
 }
@@ -165,12 +169,18 @@ static __always_inline void lkst_fill(struct lkst_rec *r, void *ctx, const u16 t
 /** The record ring buffer; a record's cpu word holds its buffer's index in its high 16 bits. */
 function recordSupport(ringBytes: number): string {
   return `struct { __uint(type, BPF_MAP_TYPE_RINGBUF); __uint(max_entries, ${ringBytes}); } lkst_out SEC(".maps");
-static __always_inline struct lkst_rec *lkst_copy(void *ctx, const u16 type, const u32 size, u32 buf) {
+/* A wakeup per record (irq_work) costs the traced task more than the copy: the runner is woken once
+   the ring is a quarter full and reads it every 50 ms anyway. */
+static __always_inline void lkst_submit(void *r) {
+  bpf_ringbuf_submit(r, bpf_ringbuf_query(&lkst_out, BPF_RB_AVAIL_DATA) > ${ringBytes / 4} ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+/* room: the bytes reserved for the record (its fixed part and up to DYN_CAP per dynamic field). */
+static __always_inline struct lkst_rec *lkst_copy(void *ctx, const u16 type, const u32 size, const u32 room, u32 buf, const u32 mig) {
   u32 *frozen = bpf_map_lookup_elem(&lkst_frozen, &buf);
   if (frozen && *frozen) return 0;
-  struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_out, sizeof(struct lkst_rec) + size, 0);
+  struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_out, sizeof(struct lkst_rec) + room, 0);
   if (!r) { lkst_bumpk(&lkst_lost, buf); return 0; }
-  lkst_fill(r, ctx, type, size, buf);
+  lkst_fill(r, ctx, type, size, buf, mig);
   return r;
 }
 `;
@@ -215,15 +225,36 @@ ${bucket}  u64 *n = bpf_map_lookup_elem(&lkst_count_${i}, &k);
 }
 
 /**
- * Dynamic data (strings behind __data_loc) is not copied: each such field is made to say "empty, at
- * the record's end", so readers show '' rather than bytes past the record.
+ * An alert's record keeps only the fixed part (a user handler's notes follow it): each dynamic field
+ * is made to say "empty, at the record's end", so readers show '' rather than bytes past the record.
  */
 function dynamicFixes(f: EventFormat): string {
   const size = fixedRecordSize(f);
-  return f.fields
-    .filter((x) => x.dynamic !== 'none' && x.size === 4)
+  return dynamicFields(f)
     .map((x) => `*(u32 *)(r->data + ${x.offset}) = ${x.dynamic === 'data_loc' ? size : Math.max(0, size - x.offset - 4)}; `)
     .join('');
+}
+
+/** The dynamic fields of a format (__data_loc and __rel_loc words), copied behind the fixed part. */
+function dynamicFields(f: EventFormat) {
+  return f.fields.filter((x) => x.dynamic !== 'none' && x.size === 4);
+}
+
+/**
+ * C copying each dynamic field's data from the record at ctx to the tail of r (compact, in field
+ * order, each up to DYN_CAP bytes: a longer string is cut and ends in NUL), its word set as the
+ * kernel sets it (offset | length << 16; a __rel_loc's offset counts from the word's end), r->len
+ * the whole.
+ */
+function dynamicCopy(f: EventFormat): string {
+  const dyn = dynamicFields(f);
+  if (!dyn.length) return '';
+  const steps = dyn.map((x) => {
+    const base = x.dynamic === 'rel_loc' ? x.offset + 4 : 0;
+    const cut = x.isString ? ` if (n == ${DYN_CAP}) r->data[pos + n - 1] = 0;` : '';
+    return `{ u32 loc = 0; bpf_probe_read_kernel(&loc, 4, (u8 *)ctx + ${x.offset}); u32 n = loc >> 16; if (n > ${DYN_CAP}) n = ${DYN_CAP}; if (n) bpf_probe_read_kernel(r->data + pos, n, (u8 *)ctx + ${base} + (loc & 0xffff));${cut} *(u32 *)(r->data + ${x.offset}) = (pos - ${base}) | (n << 16); pos += n; }`;
+  });
+  return `{ u32 pos = ${fixedRecordSize(f)}; ${steps.join(' ')} r->len = pos; } `;
 }
 
 /** The record handler's copy of one tracepoint into buffer buf. */
@@ -234,7 +265,8 @@ function recordCall(f: EventFormat, buf: number | 'c.buffer'): string {
     if (buf !== 0) throw new LkstError(`${f.system}:${f.name}: route on a probe is not built on the BPF engine`, 'record the probe with `record engine=bpf`, or route tracepoints');
     return probeRecordCall(f, probe);
   }
-  return `{ struct lkst_rec *r = lkst_copy(ctx, ${f.id}, ${fixedRecordSize(f)}, ${buf}); if (r) { ${dynamicFixes(f)}bpf_ringbuf_submit(r, 0); } }`;
+  const size = fixedRecordSize(f);
+  return `{ struct lkst_rec *r = lkst_copy(ctx, ${f.id}, ${size}, ${size + dynamicFields(f).length * DYN_CAP}, ${buf}, lkst_mig); if (r) { ${dynamicCopy(f)}lkst_submit(r); } }`;
 }
 
 /**
@@ -245,7 +277,7 @@ function alertCall(f: EventFormat, unit: number, freeze: number | undefined, not
   const size = fixedRecordSize(f);
   const stop = freeze === undefined ? '' : ` { u32 b = ${freeze}, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }`;
   const extra = notes ? `__builtin_memcpy(r->data + ${size}, c.note, ${8 * notes}); r->len = ${size + 8 * notes}; ` : '';
-  return `{ struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_alerts, sizeof(struct lkst_rec) + ${size + 8 * notes}, 0); if (!r) lkst_bump(&lkst_alert_lost); else { lkst_fill(r, ctx, ${f.id}, ${size}, ${unit}); ${dynamicFixes(f)}${extra}bpf_ringbuf_submit(r, 0); }${stop} }`;
+  return `{ struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_alerts, sizeof(struct lkst_rec) + ${size + 8 * notes}, 0); if (!r) lkst_bump(&lkst_alert_lost); else { lkst_fill(r, ctx, ${f.id}, ${size}, ${unit}, lkst_mig); ${dynamicFixes(f)}${extra}bpf_ringbuf_submit(r, 0); }${stop} }`;
 }
 
 /**
@@ -265,6 +297,21 @@ static __always_inline int lkst_thin_${i}(void) {
   ${test}
 }
 `;
+}
+
+/**
+ * ringBytes: the record ring buffer's size (a power of 2, multiple of the page size); maxKeys: a
+ * count map's size; tpBtf: build the records of the tracepoints assign.ts knows in `tp_btf/`
+ * programs; common: fill common_flags and common_preempt_count (common-fields.ts; where the
+ * per-CPU preempt count is).
+ */
+export interface ProgramOptions {
+  ringBytes?: number;
+  maxKeys?: number;
+  tpBtf?: boolean;
+  common?: PercpuOffsets;
+  /** With tpBtf and common: the tracepoints tp_btf programs attach to, where a guard counts per CPU what a tracepoint/ program misses. */
+  btfTracepoints?: ReadonlySet<string>;
 }
 
 export interface HandlerProgram {
@@ -292,6 +339,16 @@ function userValues(src: UserSource, all: ValueEvent[]): ValueEvent[] {
   return mine;
 }
 
+/**
+ * Whether a tracepoint/ program of f gets a guard: a tp_btf program on the same tracepoint that
+ * counts per CPU the runs the kernel skips. Not for the syscalls system (its events are not
+ * tracepoints of their own: their programs run from raw_syscalls') nor without tp_btf or the
+ * per-CPU offsets (then only the program's total is known, CPU not known).
+ */
+function guarded(f: EventFormat, opts: ProgramOptions): boolean {
+  return !!(opts.tpBtf && opts.common?.bpfProgActive !== undefined && opts.btfTracepoints?.has(f.name) && f.system !== 'syscalls');
+}
+
 /** Order of a tracepoint's calls: routes decide before records, alerts freeze after the records, a switch acts last. */
 const RANK = { route: 0, record: 1, count: 2, alert: 3, switch: 4, follow: 5 } as const;
 
@@ -304,15 +361,12 @@ function named<T>(u: HandlerUnit, make: () => T): T {
   }
 }
 
-/**
- * The C of every unit as one object. ringBytes: the record ring buffer's size (a power of 2,
- * multiple of the page size); maxKeys: a count map's size. A bad key field is a LkstError naming the unit's entry.
- */
-export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?: number; maxKeys?: number } = {}): HandlerProgram {
+/** The C of every unit as one object. A bad key field is a LkstError naming the unit's entry. */
+export function handlerProgram(units: readonly HandlerUnit[], opts: ProgramOptions = {}): HandlerProgram {
   const buffers = ['bpf'];
   for (const u of units) if (u.handler === 'record' && u.buffer && !buffers.includes(u.buffer)) buffers.push(u.buffer);
   for (const u of units) if (u.handler === 'user') for (const b of u.source.uses.routes) if (!buffers.includes(b)) buffers.push(b);
-  const parts: string[] = [prelude(buffers.length)];
+  const parts: string[] = [prelude(buffers.length, opts.common)];
   const user = units.some((u) => u.handler === 'user');
   if (user || units.some((u) => u.handler === 'record' || (u.handler === 'alert' && u.record))) parts.push(recordSupport(opts.ringBytes ?? 8 << 20));
   if (user || units.some((u) => u.handler === 'alert')) parts.push(ALERT_SUPPORT);
@@ -395,21 +449,42 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: { ringBytes?
     counts.push({ map: `lkst_count_${i}`, event: id, by: u.by, signed: keys.map((k) => k.signed), ...(u.hist ? { hist: u.hist } : {}), ...(u.from ? { from: u.from } : {}) });
     gate(RANK.count, `lkst_h_${i}(ctx);`);
   });
+  let scratch = 0;
+  let guards = 0;
   for (const { format: f, calls: c } of calls.values()) {
     const sys = ident(f.system);
     const ev = ident(f.name);
     const body = [...c].sort((a, b) => a.rank - b.rank).map((x) => x.c);
     const probe = probeOf(f);
+    const skip = `u32 tgid = bpf_get_current_pid_tgid() >> 32;\n  if (bpf_map_lookup_elem(&lkst_skip, &tgid)) return 0;`;
+    // lkst_mig: the migrate_disable of the program's own run (common-fields.ts); none in a tp_btf program.
+    const rest = (mig: number) => `const u32 lkst_mig = ${mig}; (void)lkst_mig;\n  u32 z = 0, *cp = bpf_map_lookup_elem(&lkst_current, &z), cur = cp ? *cp : 0;\n  int routed = 0; (void)routed;\n  ${body.join('\n  ')}\n  return 0;`;
+    const built = !probe && opts.tpBtf ? tpBtfAssign(f, fixedRecordSize(f)) : undefined;
+    if (built) {
+      // The record built from the arguments in the scratch area; the handlers read it as a tracepoint program's ctx.
+      // One area per program: another program's interrupting this one must not overwrite it (the kernel keeps a program from interrupting itself).
+      parts.push(
+        `SEC("tp_btf/${f.name}") int lkst_${sys}__${ev}(u64 *ctx) {\n  ${skip}\n  ${built.args}\n  u32 sk = ${scratch++}; u8 *e = bpf_map_lookup_elem(&lkst_scratch, &sk);\n  if (!e) return 0;\n  *(u16 *)e = ${f.id}; *(u32 *)(e + 4) = (u32)bpf_get_current_pid_tgid();\n  ${built.fill}\n  return lkst_${sys}__${ev}_run(e);\n}\n`,
+      );
+      parts.splice(parts.length - 1, 0, `static __always_inline int lkst_${sys}__${ev}_run(void *ctx) {\n  ${rest(0)}\n}\n`);
+      continue;
+    }
     const head = probe ? probeProgramHead(f, probe, `lkst_${sys}__${ev}`) : `SEC("tracepoint/${sys}/${ev}") int lkst_${sys}__${ev}(void *ctx)`;
-    parts.push(`${head} {\n  u32 tgid = bpf_get_current_pid_tgid() >> 32;\n  if (bpf_map_lookup_elem(&lkst_skip, &tgid)) return 0;\n  u32 z = 0, *cp = bpf_map_lookup_elem(&lkst_current, &z), cur = cp ? *cp : 0;\n  int routed = 0; (void)routed;\n  ${body.join('\n  ')}\n  return 0;\n}\n`);
+    parts.push(`${head} {\n  ${skip}\n  ${rest(1)}\n}\n`);
+    if (!probe && guarded(f, opts)) {
+      guards++;
+      parts.push(`/* Counts per CPU the events the kernel will not run lkst_${sys}__${ev} for (common-fields.ts). */\nSEC("tp_btf/${f.name}") int lkst_guard_${sys}__${ev}(u64 *ctx) {\n  u32 tgid = bpf_get_current_pid_tgid() >> 32;\n  lkst_guard(bpf_map_lookup_elem(&lkst_skip, &tgid) != 0);\n  return 0;\n}\n`);
+    }
   }
+  if (guards) parts.splice(1, 0, guardSource(opts.common!));
+  if (scratch) parts.splice(1, 0, `/* Per tp_btf program, its record, built from the tracepoint's arguments (assign.ts). */\nstruct { __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); __uint(max_entries, ${scratch}); __type(key, u32); __type(value, u8[${SCRATCH_BYTES}]); } lkst_scratch SEC(".maps");\n`);
   return { source: fixLineMarks(`// Generated by lkst (bpf/codegen.ts).\n${parts.join('')}`), counts, buffers, slots, alerts, params, values };
 }
 /** The record handler alone on a set of tracepoints. */
-export function recordProgramSource(formats: readonly EventFormat[], ringBytes = 8 << 20): string {
+export function recordProgramSource(formats: readonly EventFormat[], opts: ProgramOptions = {}): string {
   return handlerProgram(
     formats.map((format) => ({ handler: 'record', format })),
-    { ringBytes },
+    { ringBytes: 8 << 20, ...opts },
   ).source;
 }
 

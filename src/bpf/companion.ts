@@ -7,6 +7,7 @@ import { LkstError } from '../base/errors.js';
 import type { CompanionResult, RecordCompanion } from '../record/recorder.js';
 import { renderCounts } from './counts.js';
 import { BpfEngine, type BpfEntry } from './engine.js';
+import { MISSED_WHY } from './record-stream.js';
 import { grouped } from '../base/grouped.js';
 import { alertFormats } from './alert-trace.js';
 
@@ -27,15 +28,20 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
       if (!engine) return undefined;
       const e = engine;
       const r = await e.finish(pageSize);
-      const missed = r.missed.reduce((x, m) => x + m.count, 0);
       const all = [...r.buffers, ...(r.alertBuffer ? [r.alertBuffer] : [])];
+      const m = r.missed;
+      const perCpu = [...m.perCpu].sort((a, b) => a[0] - b[0]).map(([cpu, n]) => `CPU ${cpu}: ${grouped(n)}`);
+      const where = [...perCpu, ...(m.unknown ? [`${grouped(m.unknown)} ${MISSED_WHY}, CPU not known`] : [])].join(', ');
       const summary = [
-        ...r.buffers.map((b) => `BPF records: ${grouped(b.records)} in buffer ${b.buffer.name}, ${b.lost ? `${grouped(b.lost)} LOST (the BPF ring buffer was full)` : 'none lost'}`),
+        ...r.buffers.map((b) => {
+          const why = [...(b.lost ? [`${grouped(b.lost)}: the BPF ring buffer was full`] : []), ...(b.missed ? [`${grouped(b.missed)}: the kernel's recursion guard, below`] : [])];
+          return `BPF records: ${grouped(b.records)} in buffer ${b.buffer.name}, ${why.length ? `${grouped(b.lost + (b.missed ?? 0))} LOST (${why.join('; ')})` : 'none lost'}`;
+        }),
         ...(r.alerts
           ? [`BPF alerts: ${grouped(r.alerts.raised)}${r.alerts.raised ? ' (lkst/alert events in buffer alerts)' : ''}${r.alerts.lost ? `, ${grouped(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${grouped(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
           : []),
-        ...(missed
-          ? [`BPF handlers: ${grouped(missed)} events LOST, never handled (the kernel skips a program while another BPF program runs on that CPU; CPU not known): ${r.missed.map((m) => `${m.program} ${grouped(m.count)}`).join(', ')}`]
+        ...(m.total
+          ? [`BPF handlers: ${grouped(m.total)} events LOST, never handled (the kernel's recursion guard skipped their programs: ${m.programs.map((p) => `${p.program} ${grouped(p.count)}`).join(', ')}): ${where}`]
           : []),
         ...(r.counts ? renderCounts(r.counts, SUMMARY_ROWS) : []),
       ];
@@ -43,7 +49,7 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
         buffers: all.map((b) => b.buffer),
         ...(r.counts ? { meta: { counts: JSON.stringify(r.counts) } } : {}),
         ...(r.alertBuffer || r.formats.length ? { formats: [...(r.alertBuffer ? alertFormats() : []), ...r.formats] } : {}),
-        lost: all.reduce((x, b) => x + b.lost, 0) + missed,
+        lost: all.reduce((x, b) => x + b.lost, 0) + m.total,
         records: r.buffers.reduce((x, b) => x + b.records, 0),
         summary,
         discard: () => e.discard(),

@@ -17,11 +17,11 @@ import { filterToC } from './expr.js';
 import { handlerProgram, type CountLayout, type HandlerProgram, type HandlerUnit } from './codegen.js';
 import { compileBpf } from './compile.js';
 import { probeOf, withProbe } from './probe-programs.js';
-import { detectBpf } from './features.js';
+import { detectBpf, programOptions } from './features.js';
 import type { BpfToolchain } from './toolchain.js';
 import { decodeCounts, type CountsReport } from './counts.js';
 import { liveCountsDir, type LiveTable } from './live-counts.js';
-import { bpfTraceBuffer } from './record-stream.js';
+import { bpfTraceBuffer, type BufferMisses } from './record-stream.js';
 import { alertTraceBuffer } from './alert-trace.js';
 import { BpfRun, type BpfRunCpu, type BpfRunResult } from './runner.js';
 import { handlerHeaderDir, namedEventFormats, registeredSource, USER_SWITCHES } from './user-handlers.js';
@@ -45,6 +45,8 @@ export interface BpfBufferResult {
   records: number;
   /** Records the programs could not reserve (the ring buffer was full): exact, per CPU in the buffer's CPUSTAT. */
   lost: number;
+  /** The recursion guard's misses, counted in this buffer's CPUSTATs (the first record buffer only). */
+  missed?: number;
 }
 
 export interface BpfEngineResult {
@@ -57,10 +59,28 @@ export interface BpfEngineResult {
   counts?: CountsReport;
   /** Alerts raised, and those lost (the alert ring was full). */
   alerts?: { raised: number; lost: number; unshown: number };
-  /** Events the kernel ran no program for (its BPF recursion guard), per program: lost to every handler of that event, CPU unknown. */
-  missed: BpfRunResult['missed'];
+  /** Events the kernel ran no program for (its BPF recursion guard): lost to every handler of that event. */
+  missed: EngineMisses;
   /** The formats of the user handlers' value events (system lkst_user), for the trace.dat. */
   formats: { system: string; formats: string[] }[];
+}
+
+/**
+ * The recursion guard's misses: per program (the kernel's recursion_misses), per CPU where a guard
+ * program counted them (codegen.ts `guarded`), and the rest, on no known CPU (tp_btf programs
+ * interrupting themselves, events without a guard). The recorder's own events are not counted.
+ */
+export interface EngineMisses extends BufferMisses {
+  total: number;
+  programs: BpfRunResult['missed'];
+}
+
+export function engineMisses(res: Pick<BpfRunResult, 'missed' | 'guard'>): EngineMisses {
+  const programs = res.missed.filter((m) => !m.program.startsWith('lkst_guard_'));
+  const all = programs.reduce((n, m) => n + m.count, 0);
+  const known = [...res.guard.missed.values()].reduce((n, x) => n + x, 0);
+  const unknown = Math.max(0, all - known - res.guard.own);
+  return { programs, perCpu: res.guard.missed, unknown, total: known + unknown };
 }
 
 /** What a running recording's handlers on BPF hold that commands act on (units.json in its live directory). */
@@ -150,10 +170,10 @@ export function recordsIntoBpf(entries: readonly BpfEntry[]): boolean {
 
 /** Handlers generated and compiled, and the instance's live directory made (units.json, tables), ready for lkst-bpf-run. */
 export function prepareHandlers(entries: readonly BpfEntry[], instance: string, masksets: readonly string[]): { program: HandlerProgram; object: string; live: string; init: string[] } {
-  const program = handlerProgram(handlerUnits(entries));
-  if (program.alerts.length && program.buffers.includes('alerts')) throw new LkstError(`${entries.find((e) => e.params['buffer'] === 'alerts')?.from}: the buffer alerts holds the alerts of the trace`, 'route into a buffer of another name');
   const bpf = detectBpf();
   if (bpf.unavailable) throw new LkstError(`${entries[0]?.from}: handlers on BPF cannot run here: ${bpf.unavailable.why}`, bpf.unavailable.fix);
+  const program = handlerProgram(handlerUnits(entries), programOptions(bpf));
+  if (program.alerts.length && program.buffers.includes('alerts')) throw new LkstError(`${entries.find((e) => e.params['buffer'] === 'alerts')?.from}: the buffer alerts holds the alerts of the trace`, 'route into a buffer of another name');
   const object = compiledObject(program.source, bpf.tools);
   const live = liveCountsDir(instance);
   rmSync(live, { recursive: true, force: true });
@@ -195,13 +215,16 @@ export class BpfEngine {
   async finish(pageSize: number): Promise<BpfEngineResult> {
     const res = await this.run.finish();
     if (res.malformed) throw new LkstError(`the BPF handlers wrote ${res.malformed} malformed records`, 'report this as a bug of lkst');
+    const missed = engineMisses(res);
     const values = this.program.values.map(valueFormat);
-    const out: BpfEngineResult = { buffers: [], cpus: res.cpus, missed: res.missed, formats: values.length ? [{ system: VALUE_SYSTEM, formats: values }] : [] };
+    const out: BpfEngineResult = { buffers: [], cpus: res.cpus, missed, formats: values.length ? [{ system: VALUE_SYSTEM, formats: values }] : [] };
     this.program.buffers.forEach((name, i) => {
       if (i === 0 && !this.plainRecords) return;
       const cpus = res.buffers[i] ?? [];
-      const b = bpfTraceBuffer(cpus, (c) => this.run.recordFile(c, i), this.dir, pageSize, name);
-      out.buffers.push({ ...b, lost: cpus.reduce((n, c) => n + c.lost, 0) });
+      // The misses are counted once, in the first record buffer (their events are lost to every handler).
+      const first = out.buffers.length === 0;
+      const b = bpfTraceBuffer(cpus, (c) => this.run.recordFile(c, i), this.dir, pageSize, name, first ? missed : undefined);
+      out.buffers.push({ ...b, lost: cpus.reduce((n, c) => n + c.lost, 0), ...(first ? { missed: missed.total } : {}) });
     });
     if (this.program.alerts.length) out.alerts = { raised: res.alerts, lost: res.alertsLost, unshown: res.alertsUnshown };
     // No buffer when nothing alerted: the summary's "BPF alerts: 0" says so.

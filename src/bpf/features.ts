@@ -4,6 +4,7 @@
  * bpftool's `feature probe` is not trusted (here it calls tp_btf's program type unavailable, yet
  * tp_btf programs load). The answer is cached per kernel BTF beside vmlinux.h.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { LkstError } from '../base/errors.js';
 import { checkBpfObject } from './check.js';
 import { btfCacheDir, compileBpf, requireToolchain, vmlinuxHeaderDir } from './compile.js';
 import { KERNEL_BTF, type BpfToolchain } from './toolchain.js';
+import { commonFieldsSource, type PercpuOffsets } from './common-fields.js';
+import type { ProgramOptions } from './codegen.js';
 
 export const PROGRAM_KINDS = ['tracepoint', 'raw_tracepoint', 'tp_btf'] as const;
 export type ProgramKind = (typeof PROGRAM_KINDS)[number];
@@ -22,6 +25,10 @@ export interface BpfFeatures {
   tools?: BpfToolchain;
   /** Per kind of program: true, or the kernel's reason for refusing it. */
   kinds: Partial<Record<ProgramKind, true | string>>;
+  /** Where programs find the per-CPU preempt count for common_flags/preempt_count, or why they cannot. */
+  common?: PercpuOffsets | string;
+  /** The tracepoints a tp_btf program can attach to (BTF's btf_trace_NAME types). */
+  btfTracepoints?: string[];
 }
 
 const PROBE = `#include "vmlinux.h"
@@ -51,10 +58,58 @@ function probe(tools: BpfToolchain): BpfFeatures {
         kinds[kind] = err.what;
       }
     }
-    return Object.values(kinds).some((v) => v === true) ? { kinds, tools } : { kinds, unavailable: { why: `the kernel loads none of lkst's BPF programs (${kinds.raw_tracepoint})`, fix: 'run as root on a kernel with BPF and BTF, not locked down for confidentiality' } };
+    if (!Object.values(kinds).some((v) => v === true)) return { kinds, unavailable: { why: `the kernel loads none of lkst's BPF programs (${kinds.raw_tracepoint})`, fix: 'run as root on a kernel with BPF and BTF, not locked down for confidentiality' } };
+    const dump = btfDump(tools);
+    const btfTracepoints = typeof dump === 'string' ? [...dump.matchAll(/^\[\d+\] TYPEDEF 'btf_trace_(\w+)'/gm)].map((m) => m[1]!) : [];
+    return { kinds, tools, common: probeCommon(tools, dir, dump), btfTracepoints };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The kernel's BTF as bpftool's raw dump. */
+function btfDump(tools: BpfToolchain): string | { failed: string } {
+  const r = spawnSync(tools.bpftool, ['btf', 'dump', 'file', KERNEL_BTF], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  return r.status === 0 ? r.stdout : { failed: `bpftool btf dump failed: ${r.stderr.trim()}` };
+}
+
+/** The .data..percpu offsets of runqueues, __preempt_count and bpf_prog_active in the kernel's BTF, or why they are not there. */
+function percpuOffsets(dump: string | { failed: string }): PercpuOffsets | string {
+  if (typeof dump !== 'string') return dump.failed;
+  const r = { stdout: dump };
+  const at = (name: string) => new RegExp(`offset=(\\d+) size=\\d+ \\(VAR '${name}'\\)`).exec(r.stdout)?.[1];
+  const rq = at('runqueues');
+  const pc = at('__preempt_count');
+  const active = at('bpf_prog_active');
+  if (!rq || !pc) return 'the kernel BTF has no per-CPU runqueues or __preempt_count';
+  return { runqueues: Number(rq), preemptCount: Number(pc), ...(active ? { bpfProgActive: Number(active) } : {}) };
+}
+
+/** Whether a program filling the common fields (common-fields.ts) loads. */
+function probeCommon(tools: BpfToolchain, dir: string, dump: string | { failed: string }): PercpuOffsets | string {
+  const at = percpuOffsets(dump);
+  if (typeof at === 'string') return at;
+  const src = join(dir, 'common.bpf.c');
+  writeFileSync(src, `#include "vmlinux.h"\n#include <bpf/bpf_helpers.h>\nchar LICENSE[] SEC("license") = "GPL";\nu16 seen;\n${commonFieldsSource(at)}SEC("tp_btf/sched_switch") int probe_common(void *ctx) { seen = lkst_common(0); return 0; }\n`);
+  try {
+    compileBpf(src, join(dir, 'common.o'), [], tools);
+    checkBpfObject(join(dir, 'common.o'), ['probe_common']);
+    return at;
+  } catch (err) {
+    if (!(err instanceof LkstError)) throw err;
+    return err.what;
+  }
+}
+
+/**
+ * The code generator's options for this kernel: tp_btf programs, common fields and guards where they
+ * load. LKST_BPF_GUARDS=0 leaves the guards out (misses then have no known CPU, as on a kernel
+ * without the per-CPU offsets).
+ */
+export function programOptions(f: BpfFeatures = detectBpf()): ProgramOptions {
+  const tpBtf = f.kinds.tp_btf === true;
+  const guards = tpBtf && process.env['LKST_BPF_GUARDS'] !== '0';
+  return { ...(tpBtf ? { tpBtf } : {}), ...(guards ? { btfTracepoints: new Set(f.btfTracepoints) } : {}), ...(typeof f.common === 'object' ? { common: f.common } : {}) };
 }
 
 /**
@@ -70,7 +125,9 @@ export function detectBpf(): BpfFeatures {
   if (existsSync(cache)) {
     try {
       const f = JSON.parse(readFileSync(cache, 'utf8')) as BpfFeatures;
-      if (!f.tools || (toolExists(f.tools.clang) && toolExists(f.tools.bpftool))) return f;
+      // A cache from before the common-fields probe is probed again.
+      const probed = f.unavailable || f.btfTracepoints !== undefined;
+      if ((!f.tools || (toolExists(f.tools.clang) && toolExists(f.tools.bpftool))) && probed) return f;
     } catch {
       /* probed again below */
     }

@@ -7,7 +7,7 @@ import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:f
 import { join } from 'node:path';
 import { PageWriter } from '../ringbuf/page-writer.js';
 import { cpuStatsToText } from '../tracefs/instance.js';
-import { cpuStatsText } from '../trace/loss.js';
+import { cpuStatsText, unknownCpuText } from '../trace/loss.js';
 import type { CpuPages, ExtraBuffer } from '../trace/writer-port.js';
 
 export interface BpfRecord {
@@ -56,12 +56,26 @@ export function writeRecordPages(records: BpfRecord[], pageSize: number, pagesPa
  * each CPU's records as pages in dir, and a CPUSTAT per CPU whose counters say what was lost (the
  * records the programs could not reserve), so every command counts them like a tracefs buffer's.
  */
-export function bpfTraceBuffer(cpus: readonly { cpu: number; lost: number }[], recordFile: (cpu: number) => string, dir: string, pageSize: number, name = 'bpf'): { buffer: ExtraBuffer; records: number } {
-  return recordsTraceBuffer(cpus, (cpu) => (existsSync(recordFile(cpu)) ? readRecordFile(recordFile(cpu)) : []), dir, pageSize, name);
+export function bpfTraceBuffer(
+  cpus: readonly { cpu: number; lost: number }[],
+  recordFile: (cpu: number) => string,
+  dir: string,
+  pageSize: number,
+  name = 'bpf',
+  missed: BufferMisses = { perCpu: new Map(), unknown: 0 },
+): { buffer: ExtraBuffer; records: number } {
+  return recordsTraceBuffer(cpus, (cpu) => (existsSync(recordFile(cpu)) ? readRecordFile(recordFile(cpu)) : []), dir, pageSize, name, missed);
 }
 
 /** Records made in lkst (per CPU, with each CPU's lost count) as a buffer of the trace, as bpfTraceBuffer. */
-export function recordsTraceBuffer(cpus: readonly { cpu: number; lost: number }[], recordsOf: (cpu: number) => BpfRecord[], dir: string, pageSize: number, name: string): { buffer: ExtraBuffer; records: number } {
+export function recordsTraceBuffer(
+  cpus: readonly { cpu: number; lost: number }[],
+  recordsOf: (cpu: number) => BpfRecord[],
+  dir: string,
+  pageSize: number,
+  name: string,
+  missed: BufferMisses = { perCpu: new Map(), unknown: 0 },
+): { buffer: ExtraBuffer; records: number } {
   const pages: CpuPages[] = [];
   const stats: (string | undefined)[] = [];
   let records = 0;
@@ -70,8 +84,24 @@ export function recordsTraceBuffer(cpus: readonly { cpu: number; lost: number }[
     const path = join(dir, `${name}-cpu${c.cpu}.pages`);
     records += writeRecordPages(recs, pageSize, path).records;
     pages.push({ cpu: c.cpu, source: path });
-    const end = cpuStatsToText({ entries: 0, overrun: 0, commitOverrun: 0, bytes: 0, oldestEventTs: 0, nowTs: 0, droppedEvents: c.lost, readEvents: recs.length });
+    const end = cpuStatsToText({ entries: 0, overrun: 0, commitOverrun: 0, bytes: 0, oldestEventTs: 0, nowTs: 0, droppedEvents: c.lost + (missed.perCpu.get(c.cpu) ?? 0), readEvents: recs.length });
     stats[c.cpu] = cpuStatsText(end, { overrun: 0, dropped: 0, commitOverrun: 0, entries: 0 }, 0);
   }
+  const first = cpus[0]?.cpu;
+  if (missed.unknown && first !== undefined) stats[first] += unknownCpuText(missed.unknown, MISSED_WHY);
   return { buffer: { name, clock: 'mono', pageSize, cpus: pages, cpuStats: stats }, records };
 }
+
+/** Why events of a BPF buffer were missed on no known CPU. */
+export const MISSED_WHY = "missed by the kernel's BPF recursion guard";
+
+/**
+ * Events the kernel ran no program for (its recursion guard): per CPU where a guard counted them
+ * (lost like records that found the ring full: the CPUSTAT's dropped events), and those of no known
+ * CPU (one uncertain line, unknownCpuText).
+ */
+export interface BufferMisses {
+  perCpu: ReadonlyMap<number, number>;
+  unknown: number;
+}
+

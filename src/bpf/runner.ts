@@ -281,11 +281,12 @@ int main(int argc, char **argv) {
     else rb = ring_buffer__new(alert, on_alert, NULL, NULL);
   }
   if ((out >= 0 || alert >= 0) && !rb) { fprintf(stderr, "lkst-bpf-run: ring buffer: %s\n", strerror(errno)); return 1; }
-  struct bpf_link *links[256];
+  /* A program per tracepoint and a guard beside most (codegen.ts). */
+  static struct bpf_link *links[2048];
   int nlinks = 0;
   struct bpf_program *p;
   bpf_object__for_each_program(p, obj) {
-    if (nlinks == 256) { fprintf(stderr, "lkst-bpf-run: more than 256 programs\n"); return 2; }
+    if (nlinks == 2048) { fprintf(stderr, "lkst-bpf-run: more than 2048 programs\n"); return 2; }
     links[nlinks] = lkst_attach(p);
     if (!links[nlinks]) { fprintf(stderr, "lkst-bpf-run: cannot attach %s: %s\n", bpf_program__name(p), strerror(errno)); return 1; }
     nlinks++;
@@ -306,6 +307,8 @@ int main(int argc, char **argv) {
   size_t cmdlen = 0;
   while (!terminated) {
     if (rb && ring_buffer__poll(rb, 50) < 0 && errno != EINTR) { fprintf(stderr, "lkst-bpf-run: poll: %s\n", strerror(errno)); return 1; }
+    /* Records submitted without a wakeup (codegen.ts lkst_submit) are read here. */
+    if (rb && ring_buffer__consume(rb) < 0) { fprintf(stderr, "lkst-bpf-run: read: %s\n", strerror(errno)); return 1; }
     if (poll(in, ctl >= 0 ? 2 : 1, rb ? 0 : 50) > 0) {
       char b[64];
       if (in[0].revents && read(0, b, sizeof b) <= 0) break;
@@ -341,6 +344,12 @@ int main(int argc, char **argv) {
   int ncpu = libbpf_num_possible_cpus();
   unsigned long long *lost = calloc((size_t)ncpu, 8);
   printf("nokey %llu\n", percpu_sum(obj, "lkst_nokey", ncpu, lost));
+  /* The guards' per-CPU counts (lkst_missed: 0 events a tracepoint/ program missed, 1 not known, 2 the recorder's own missed). */
+  if (bpf_object__find_map_by_name(obj, "lkst_missed"))
+    for (unsigned int k = 0; k < 3; k++) {
+      percpu_sum_k(obj, "lkst_missed", k, ncpu, lost);
+      for (int c = 0; c < ncpu; c++) if (lost[c]) printf("guard %u cpu %d %llu\n", k, c, lost[c]);
+    }
   printf("alerts %llu lost %llu unshown %llu\n", alerts, percpu_sum(obj, "lkst_alert_lost", ncpu, lost), alerts_unshown);
   if (alerts_rec) {
     for (int c = 0; c < ncpu && c < MAXCPU; c++) printf("alertcpu %d lost %llu\n", c, lost[c]);
@@ -386,11 +395,25 @@ export interface BpfRunResult {
   nokey: number;
   /** Ring-buffer records too short for their header (a program's bug): counted, not written. */
   malformed: number;
-  /** Events a program never ran for (the kernel skips it while another BPF program runs on that CPU), per program. */
+  /** Events a program never ran for (the kernel's recursion guard), per program (guards included). */
   missed: Array<{ program: string; count: number }>;
+  /** The guards' counts per CPU: events a tracepoint/ program missed, and of the recorder's own processes; checks whose CPU count could not be read. */
+  guard: { missed: Map<number, number>; own: number; unread: number };
 }
 
 /** What lkst-bpf-run printed at its end, as data. */
+/** The guard programs' counts: per CPU the events the kernel skipped lkst's programs for, and those not to count. */
+function guardCounts(out: string): BpfRunResult['guard'] {
+  const g: BpfRunResult['guard'] = { missed: new Map(), own: 0, unread: 0 };
+  for (const m of out.matchAll(/^guard (\d) cpu (\d+) (\d+)$/gm)) {
+    const n = Number(m[3]);
+    if (m[1] === '0') g.missed.set(Number(m[2]), n);
+    else if (m[1] === '1') g.unread += n;
+    else g.own += n;
+  }
+  return g;
+}
+
 export function parseRunOutput(out: string): BpfRunResult {
   const buffers: BpfRunCpu[][] = [];
   for (const m of out.matchAll(/^buf (\d+) cpu (\d+) written (\d+) lost (\d+)$/gm)) (buffers[Number(m[1])] ??= []).push({ cpu: Number(m[2]), written: Number(m[3]), lost: Number(m[4]) });
@@ -406,6 +429,7 @@ export function parseRunOutput(out: string): BpfRunResult {
     nokey: Number(/^nokey (\d+)$/m.exec(out)?.[1] ?? 0),
     malformed: Number(/^malformed (\d+)$/m.exec(out)?.[1] ?? 0),
     missed: [...out.matchAll(/^missed (\S+) (\d+)$/gm)].map((m) => ({ program: m[1]!, count: Number(m[2]) })),
+    guard: guardCounts(out),
   };
 }
 
@@ -468,6 +492,11 @@ export class BpfRun {
     const code = await this.exited;
     if (code !== 0) throw this.failure();
     return parseRunOutput(this.out);
+  }
+
+  /** The runner's process id (its own events are left out of what it records). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** Ends the runner at once (a recording that failed); its programs detach as it exits. */

@@ -14,7 +14,7 @@ import { userBpfDefinition } from '../handlers/user-bpf.js';
 import { checkBpfObject } from './check.js';
 import { handlerProgram, type HandlerUnit } from './codegen.js';
 import { compiledObject } from './engine.js';
-import { detectBpf } from './features.js';
+import { detectBpf, programOptions } from './features.js';
 import { namedEventFormats, userHandlerFile, userSource } from './user-handlers.js';
 
 /** Compiles and loads a handler's source on the events it names; returns the programs' instruction counts. */
@@ -27,7 +27,7 @@ export function checkUserHandler(name: string, text: string, shownAs: string): n
   // The masksets it switches to are the recording's: any index loads the same.
   const switches = Object.fromEntries(source.uses.switches.map((m) => [m, 0]));
   const units = formats.map((format): HandlerUnit => ({ handler: 'user', format, source, params: {}, events, switches }));
-  const object = compiledObject(handlerProgram(units).source, bpf.tools);
+  const object = compiledObject(handlerProgram(units, programOptions(bpf)).source, bpf.tools);
   return checkBpfObject(object).reduce((n, p) => n + p.instructions, 0);
 }
 

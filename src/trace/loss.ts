@@ -13,7 +13,8 @@
  * counts, less the part from before the start, are what each place shows; what no page flagged is
  * placed after the CPU's last event. Without start counters (trace-cmd's files), lost = the counts
  * flagged in the pages, uncertain when a page flagged a loss without a count or the end counters
- * say more was lost than the pages do.
+ * say more was lost than the pages do. A buffer written by lkst may carry losses of no known CPU
+ * (the BPF engine's recursion-guard misses) in one CPU's CPUSTAT: counted once, as uncertain.
  */
 import { parseCpuStats, type CpuStats } from '../tracefs/instance.js';
 import type { CpuCounters, CpuLossCounters } from './model.js';
@@ -55,6 +56,7 @@ const LINE = {
   beforeInPages: 'lkst lost before start in pages',
   inTransit: 'lkst lost in transit',
   cutShort: 'lkst recording cut short',
+  unknownCpu: 'lkst lost, CPU not known',
 } as const;
 
 /** The loss counters of a CPU's stats. */
@@ -76,6 +78,8 @@ export function lossCountersOfStats(text: string | undefined): CpuLossCounters {
     out.beforeInPages = statNum(text, LINE.beforeInPages);
     out.inTransit = statNum(text, LINE.inTransit);
   }
+  const unknown = new RegExp(`^${LINE.unknownCpu}: (\\d+) \\((.*)\\)$`, 'm').exec(text);
+  if (unknown) out.unknownCpu = { count: Number(unknown[1]), why: unknown[2]! };
   const cut = new RegExp(`^${LINE.cutShort}: (.*)$`, 'm').exec(text);
   if (cut) {
     // The kernel's counters at the end were never read: only the pages speak after the start.
@@ -83,6 +87,11 @@ export function lossCountersOfStats(text: string | undefined): CpuLossCounters {
     out.cutShort = cut[1];
   }
   return out;
+}
+
+/** A CPUSTAT line for events a buffer lost on a CPU not known (put in one CPU's text; counted once, as uncertain). */
+export function unknownCpuText(count: number, why: string): string {
+  return `${LINE.unknownCpu}: ${count} (${why.replace(/[\s()]+/g, ' ').trim()})\n`;
 }
 
 /** The CPUSTAT text of a recording whose end counters are unknown (its recorder was killed and its buffer is gone). */
@@ -216,10 +225,18 @@ interface LedgerCpu {
 }
 
 function settle(c: LedgerCpu): CpuLoss {
-  const r = settleCounted(c);
+  const r = settleUnknownCpu(c, settleCounted(c));
   if (!c.unreadable) return r;
   const why = `${c.unreadable} damaged page(s) could not be read and were skipped; their events are lost to this reading and not counted`;
   return { ...r, exact: false, uncertain: r.uncertain ? `${r.uncertain}; ${why}` : why };
+}
+
+/** Adds a buffer's losses of no known CPU (kept with this CPU's counters) as uncertain: exact in number, not in place. */
+function settleUnknownCpu(c: LedgerCpu, r: CpuLoss): CpuLoss {
+  const u = c.counters.unknownCpu;
+  if (!u?.count) return r;
+  const why = `${grouped(u.count)} ${u.why}, CPU not known`;
+  return { ...r, lost: r.lost + u.count, exact: false, uncertain: r.uncertain ? `${r.uncertain}; ${why}` : why };
 }
 
 function settleCounted(c: LedgerCpu): CpuLoss {

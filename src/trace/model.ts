@@ -35,6 +35,8 @@ export interface CpuLossCounters {
   inTransit?: number;
   /** Why the counters at the end are unknown (a recorder killed with its buffer gone): losses after the last page cannot be known. */
   cutShort?: string;
+  /** Events lost on some CPU of the buffer, which one not known (the BPF engine's recursion-guard misses), and why. */
+  unknownCpu?: { count: number; why: string };
 }
 
 /** One CPU's pages of one buffer. */
