@@ -28,7 +28,10 @@ test('the built-in maskset uaf-live on a healthy workload of this host: every ev
     const r = lkst(['record', '-m', 'uaf-live', '-o', file, '--', 'sh', '-c', 'for i in 1 2 3 4 5; do ls -R /usr/lib > /dev/null; sleep 0.1; done'], { env, timeoutMs: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /BPF alerts: 0\b/);
-    const recorded = Number(/BPF records: ([\d,]+) in buffer bpf, none lost/.exec(r.stderr)?.[1]?.replace(/,/g, ''));
+    // kmem and timer events run tracepoint programs, which the kernel skips while another BPF program runs on
+    // the CPU (another test's): such a loss is counted in the line, and the buffer holds what was recorded.
+    const recorded = Number(/BPF records: ([\d,]+) in buffer bpf, (none lost|[\d,]+ LOST \()/.exec(r.stderr)?.[1]?.replace(/,/g, ''));
+    assert.ok(recorded > 0, r.stderr);
     const report = spawnSync('trace-cmd', ['report', '-i', file], { encoding: 'utf8', maxBuffer: 1 << 28 });
     assert.equal(report.status, 0, report.stderr);
     for (const ev of ['kmalloc', 'kfree', 'timer_start', 'timer_expire_entry']) assert.match(report.stdout, new RegExp(`^ *bpf:.* ${ev}: `, 'm'), `the handler saw ${ev}`);
