@@ -269,13 +269,18 @@ function recordCall(f: EventFormat, buf: number | 'c.buffer'): string {
   return `{ struct lkst_rec *r = lkst_copy(ctx, ${f.id}, ${size}, ${size + dynamicFields(f).length * DYN_CAP}, ${buf}, lkst_mig); if (r) { ${dynamicCopy(f)}lkst_submit(r); } }`;
 }
 
+/** Freezes a buffer (a stopped flight recorder): later records into it are not made. */
+function freezeCall(buf: number | 'c.buffer'): string {
+  return `{ u32 b = ${buf}, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }`;
+}
+
 /**
  * An alert: the event's record into lkst_alerts, tagged with the unit; then the freeze of a buffer,
  * if asked. notes: a user handler's values (c.note) after the record, as many u64.
  */
 function alertCall(f: EventFormat, unit: number, freeze: number | undefined, notes = 0): string {
   const size = fixedRecordSize(f);
-  const stop = freeze === undefined ? '' : ` { u32 b = ${freeze}, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }`;
+  const stop = freeze === undefined ? '' : ` ${freezeCall(freeze)}`;
   const extra = notes ? `__builtin_memcpy(r->data + ${size}, c.note, ${8 * notes}); r->len = ${size + 8 * notes}; ` : '';
   return `{ struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_alerts, sizeof(struct lkst_rec) + ${size + 8 * notes}, 0); if (!r) lkst_bump(&lkst_alert_lost); else { lkst_fill(r, ctx, ${f.id}, ${size}, ${unit}, lkst_mig); ${dynamicFixes(f)}${extra}bpf_ringbuf_submit(r, 0); }${stop} }`;
 }
@@ -439,8 +444,7 @@ export function handlerProgram(units: readonly HandlerUnit[], opts: ProgramOptio
         parts.push(userParamMap(u.source, i));
         params.push({ map: `lkst_param_${i}`, tp: id, maskset: u.maskset ?? 0, handler: u.source.name, names, values: names.map((p) => paramWord(u.params[p])), ...(u.from ? { from: u.from } : {}) });
       }
-      const freeze = '{ u32 b = c.buffer, one = 1; bpf_map_update_elem(&lkst_frozen, &b, &one, BPF_ANY); }';
-      gate(RANK.count, `{ int r = 0; ${named(u, () => userCall(u.source, u.format, i))} if (r & 1) ${recordCall(u.format, 'c.buffer')} if (r & 2) ${alertCall(u.format, i, undefined, u.source.uses.notes.length)} if (r & 4) ${freeze} }`);
+      gate(RANK.count, `{ int r = 0; ${named(u, () => userCall(u.source, u.format, i))} if (r & 1) ${recordCall(u.format, 'c.buffer')} if (r & 2) ${alertCall(u.format, i, undefined, u.source.uses.notes.length)} if (r & 4) ${freezeCall('c.buffer')} }`);
       return;
     }
     const keys = named(u, () => u.by.map((b) => keyField(u.format, b, 'count by')));

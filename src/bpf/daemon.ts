@@ -81,6 +81,11 @@ export function startBpfDaemon(entries: readonly BpfEntry[], instance: string, m
   }
 }
 
+/** Whether the runner still runs: alive (the same process, not a reused pid) and not a zombie. */
+function running(rec: DaemonRecord): boolean {
+  return processState(rec) === 'alive' && !zombie(rec.pid);
+}
+
 /** A process that exited and waits for its parent to reap it. */
 function zombie(pid: number): boolean {
   try {
@@ -100,10 +105,10 @@ export function stopBpfDaemon(instance: string): string[] | undefined {
   if (!rec) return undefined;
   const live = liveCountsDir(instance);
   const lines: string[] = [];
-  if (processState(rec) === 'alive' && !zombie(rec.pid)) {
+  if (running(rec)) {
     process.kill(rec.pid, 'SIGTERM');
-    for (let i = 0; i < 500 && processState(rec) === 'alive' && !zombie(rec.pid); i++) sleepSync(20);
-    if (processState(rec) === 'alive' && !zombie(rec.pid)) {
+    for (let i = 0; i < 500 && running(rec); i++) sleepSync(20);
+    if (running(rec)) {
       process.kill(rec.pid, 'SIGKILL');
       lines.push(`lkst-bpf-run pid ${rec.pid} did not end in 10 s on SIGTERM: killed (its programs detach as it exits; its final tables are lost)`);
     } else {
@@ -122,7 +127,7 @@ export function stopBpfDaemon(instance: string): string[] | undefined {
 export function daemonStatus(instance: string): string | undefined {
   const rec = readDaemon(instance);
   if (!rec) return undefined;
-  const alive = processState(rec) === 'alive' && !zombie(rec.pid);
+  const alive = running(rec);
   return alive
     ? `handlers on BPF: ${rec.programs} programs held by lkst-bpf-run pid ${rec.pid} (no recorder; \`lkst stop\` detaches them)`
     : `handlers on BPF: DEAD, lkst-bpf-run pid ${rec.pid} is gone (killed?) and its programs with it; \`lkst stop\` or \`lkst reset\` clears what is left`;

@@ -62,7 +62,7 @@ export function bpfTraceBuffer(
   dir: string,
   pageSize: number,
   name = 'bpf',
-  missed: BufferMisses = { perCpu: new Map(), unknown: 0 },
+  missed?: BufferMisses,
 ): { buffer: ExtraBuffer; records: number } {
   return recordsTraceBuffer(cpus, (cpu) => (existsSync(recordFile(cpu)) ? readRecordFile(recordFile(cpu)) : []), dir, pageSize, name, missed);
 }
@@ -104,4 +104,3 @@ export interface BufferMisses {
   perCpu: ReadonlyMap<number, number>;
   unknown: number;
 }
-

@@ -401,7 +401,6 @@ export interface BpfRunResult {
   guard: { missed: Map<number, number>; own: number; unread: number };
 }
 
-/** What lkst-bpf-run printed at its end, as data. */
 /** The guard programs' counts: per CPU the events the kernel skipped lkst's programs for, and those not to count. */
 function guardCounts(out: string): BpfRunResult['guard'] {
   const g: BpfRunResult['guard'] = { missed: new Map(), own: 0, unread: 0 };
@@ -414,6 +413,7 @@ function guardCounts(out: string): BpfRunResult['guard'] {
   return g;
 }
 
+/** What lkst-bpf-run printed at its end, as data. */
 export function parseRunOutput(out: string): BpfRunResult {
   const buffers: BpfRunCpu[][] = [];
   for (const m of out.matchAll(/^buf (\d+) cpu (\d+) written (\d+) lost (\d+)$/gm)) (buffers[Number(m[1])] ??= []).push({ cpu: Number(m[2]), written: Number(m[3]), lost: Number(m[4]) });
