@@ -174,13 +174,18 @@ function recordSupport(ringBytes: number): string {
 static __always_inline void lkst_submit(void *r) {
   bpf_ringbuf_submit(r, bpf_ringbuf_query(&lkst_out, BPF_RB_AVAIL_DATA) > ${ringBytes / 4} ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
-/* room: the bytes reserved for the record (its fixed part and up to DYN_CAP per dynamic field). */
-static __always_inline struct lkst_rec *lkst_copy(void *ctx, const u16 type, const u32 size, const u32 room, u32 buf, const u32 mig) {
+/* A record of room bytes into buffer buf: none when the buffer is frozen; counted lost when the ring is full. */
+static __always_inline struct lkst_rec *lkst_reserve(const u32 room, u32 buf) {
   u32 *frozen = bpf_map_lookup_elem(&lkst_frozen, &buf);
   if (frozen && *frozen) return 0;
   struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_out, sizeof(struct lkst_rec) + room, 0);
-  if (!r) { lkst_bumpk(&lkst_lost, buf); return 0; }
-  lkst_fill(r, ctx, type, size, buf, mig);
+  if (!r) lkst_bumpk(&lkst_lost, buf);
+  return r;
+}
+/* room: the bytes reserved for the record (its fixed part and up to DYN_CAP per dynamic field). */
+static __always_inline struct lkst_rec *lkst_copy(void *ctx, const u16 type, const u32 size, const u32 room, u32 buf, const u32 mig) {
+  struct lkst_rec *r = lkst_reserve(room, buf);
+  if (r) lkst_fill(r, ctx, type, size, buf, mig);
   return r;
 }
 `;

@@ -208,7 +208,7 @@ export function probeRecordCall(f: EventFormat, p: ProbeBinding): string {
       *(u32 *)(d + 4) = (u32)bpf_get_current_pid_tgid();
       ${body.join('\n      ')}
       r->len = off;
-      bpf_ringbuf_submit(r, bpf_ringbuf_query(&lkst_out, BPF_RB_AVAIL_DATA) > bpf_ringbuf_query(&lkst_out, BPF_RB_RING_SIZE) / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+      lkst_submit(r);
     } }`;
 }
 

@@ -106,16 +106,14 @@ export function valueAsserts(v: ValueEvent): string {
 
 /**
  * The record of a value into buffer buf of the handlers (lkst_out): the common fields, then the
- * struct. Needs the record support of codegen.ts (lkst_out, lkst_frozen, lkst_lost).
+ * struct. Needs the record support of codegen.ts (lkst_reserve, lkst_submit).
  */
 export const VALUE_SUPPORT = `static __always_inline void lkst_emit_value(u16 type, const void *v, const u32 size, u32 buf) {
-  u32 *frozen = bpf_map_lookup_elem(&lkst_frozen, &buf);
-  if (frozen && *frozen) return;
-  struct lkst_rec *r = bpf_ringbuf_reserve(&lkst_out, sizeof(struct lkst_rec) + 8 + size, 0);
-  if (!r) { lkst_bumpk(&lkst_lost, buf); return; }
+  struct lkst_rec *r = lkst_reserve(8 + size, buf);
+  if (!r) return;
   r->ts = bpf_ktime_get_ns(); r->len = 8 + size; r->cpu = bpf_get_smp_processor_id() | (buf << 16);
   *(u64 *)r->data = type | ((u64)(u32)bpf_get_current_pid_tgid() << 32);
   __builtin_memcpy(r->data + 8, v, size);
-  bpf_ringbuf_submit(r, 0);
+  lkst_submit(r);
 }
 `;
