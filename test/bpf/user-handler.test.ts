@@ -65,10 +65,12 @@ test('a BPF C handler counting per pid in its own map and recording every Nth: i
         await runToEnd(proc);
         dump = spawnSync('bpftool', ['map', 'dump', 'name', 'pid_rw_counts', '-j'], { encoding: 'utf8' }).stdout;
       });
-      // Another recording with this handler may run beside (one map each): dd's pid is in one only.
-      const maps = JSON.parse(dump) as unknown[];
-      const entries = (Array.isArray(maps[0]) ? maps.flat() : maps) as { formatted: { key: number; value: number } }[];
-      const map = entries.filter((e) => e.formatted);
+      // Another map of this name may exist beside (a recording beside, or one the kernel frees
+      // later): bpftool then prints [{id, name, elements: [...]}, ...] instead of the elements.
+      // dd's pid is in one only.
+      type Entry = { formatted?: { key: number; value: number }; elements?: Entry[] };
+      const entries = (JSON.parse(dump) as Entry[]).flatMap((e) => e.elements ?? [e]);
+      const map = entries.filter((e): e is Required<Pick<Entry, 'formatted'>> => e.formatted !== undefined);
       const counted = map.find((e) => e.formatted.key === dd)?.formatted.value;
       const ftrace = syscallsOf(trace, dd, '[01]');
       assert.ok(ftrace >= 2 * COPIES, `ftrace recorded ${ftrace} reads and writes of dd`);
