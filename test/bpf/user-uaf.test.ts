@@ -26,7 +26,7 @@ test('the built-in maskset uaf-live on a healthy workload of this host: every ev
     const env = { ...process.env, LKST_CONFIG_DIR: etc, LKST_STATE_DIR: join(dir, 'run') };
     const file = join(dir, 'h.dat');
     const r = lkst(['record', '-m', 'uaf-live', '-o', file, '--', 'sh', '-c', 'for i in 1 2 3 4 5; do ls -R /usr/lib > /dev/null; sleep 0.1; done'], { env, timeoutMs: 120_000 });
-    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.status, 0, `exit ${r.status}, signal ${r.signal}${r.error ? `, ${r.error.message}` : ''}: ${r.stderr}`);
     assert.match(r.stderr, /BPF alerts: 0\b/);
     // kmem and timer events run tracepoint programs, which the kernel skips while another BPF program runs on
     // the CPU (another test's): such a loss is counted in the line, and the buffer holds what was recorded.
