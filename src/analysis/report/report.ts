@@ -338,7 +338,12 @@ export function lineWriter(registry: EventRegistry, ctx: RenderContext, infos: r
       ob[p++] = (c >>> 8) & 0xff;
       ob[p++] = c & 0xff;
       ob[p++] = 58;
-      for (let i = 0; i < name.length; i++) ob[p++] = name[i]!;
+      // A typed-array copy costs about as much as a 12-byte loop (measured); names are longer.
+      if (name.length < 16) for (let i = 0; i < name.length; i++) ob[p++] = name[i]!;
+      else {
+        ob.set(name, p);
+        p += name.length;
+      }
       w.total += p - w.pos;
       w.pos = p;
     },
