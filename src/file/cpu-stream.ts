@@ -169,11 +169,13 @@ export function compressedCpuStream(src: FileSource, cpu: number, offset: number
     // Chunk headers are read through a window, not one small read each.
     let win: Buffer = Buffer.alloc(0);
     let winAt = 0;
+    // One window buffer serves every read: the whole stream passes through it at open.
+    const winMem = Buffer.allocUnsafe(TABLE_WINDOW);
     for (let i = 0; i < n; i++) {
       if (p + 8 > end) break;
       if (p < winAt || p + 8 > winAt + win.length) {
         winAt = p;
-        win = src.read(p, Math.min(TABLE_WINDOW, end - p));
+        win = src.readInto(winMem, p, Math.min(TABLE_WINDOW, end - p));
       }
       const c = { at: p + 8, csize: win.readUInt32LE(p - winAt), rawSize: win.readUInt32LE(p - winAt + 4) };
       if (c.rawSize > MAX_RAW_CHUNK || c.rawSize % pageSize !== 0 || c.rawSize === 0 || c.csize === 0) {

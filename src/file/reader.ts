@@ -58,7 +58,8 @@ interface Parts {
   headers: { headerPage: string; headerEvent: string };
   ftraceFormats: string[];
   eventFormats: { system: string; formats: string[] }[];
-  kallsyms: Buffer;
+  /** The kallsyms bytes, or how to read them when first asked. */
+  kallsyms: Buffer | (() => Buffer);
   printk: string;
   cmdlines: string;
   options: FileOptions;
@@ -133,13 +134,18 @@ class TraceDatFile implements TraceFile {
       ...(p.modules !== undefined ? { modules: p.modules } : {}),
     };
     // The text only for those who ask for it (a copy of the trace): the symbols are read from the bytes.
-    let kallsyms: string | Buffer = p.kallsyms;
+    const stored = p.kallsyms;
+    let kallsyms: string | Buffer | undefined = typeof stored === 'function' ? undefined : stored;
+    const source = (): string | Buffer => (kallsyms ??= (stored as () => Buffer)());
     Object.defineProperty(this.meta, 'kallsyms', {
       enumerable: true,
-      get: () => (typeof kallsyms === 'string' ? kallsyms : (kallsyms = textOf(kallsyms))),
+      get: () => {
+        const k = source();
+        return typeof k === 'string' ? k : (kallsyms = textOf(k));
+      },
       set: (v: string) => void (kallsyms = v),
     });
-    this.kallsymsSource = () => kallsyms;
+    this.kallsymsSource = source;
     this.btf = p.btf;
   }
 
@@ -262,7 +268,8 @@ function parseV7(src: FileSource, c: Cursor, longSize: number, pageSize: number,
   const headers = section(Opt.HEADER_INFO, 'header_page/header_event', readHeaderInfo, undefined);
   const ftraceFormats = section(Opt.FTRACE_EVENTS, 'ftrace event formats', readFtraceFormats, []);
   const eventFormats = section(Opt.EVENT_FORMATS, 'event formats', readEventFormats, []);
-  const kallsyms = section(Opt.KALLSYMS, 'kallsyms', (c) => readKallsyms(c, warnings), Buffer.alloc(0));
+  // Decompressed on first use: a report of events that print no symbol never needs it (~30 ms on a 6 M-event file).
+  const kallsyms = () => section(Opt.KALLSYMS, 'kallsyms', (c) => readKallsyms(c, warnings), Buffer.alloc(0));
   const printk = section(Opt.PRINTK, 'printk formats', (c) => readPrintk(c, warnings), '');
   const cmdlines = section(Opt.CMDLINES, 'saved cmdlines', (c) => readCmdlines(c, warnings), '');
   // trace-cmd 3.4's whole-file sections (trace-output.c tracecmd_append_modules_file / _btf_file).

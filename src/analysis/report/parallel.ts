@@ -21,6 +21,11 @@ import { newSignal, type Fault } from './thread-signal.js';
  */
 export function parallelThreads(file: Trace, opts: ReportOptions, streams: readonly CpuStream[]): number {
   if (opts.json || !('compression' in file) || !streams.length || !streams.every((s) => s.pageTime && s.chunksFrom)) return 0;
+  return threadsAsked(opts);
+}
+
+/** The worker threads asked for (opts.threads, else LKST_REPORT_THREADS), before the file is known. */
+export function threadsAsked(opts: Pick<ReportOptions, 'threads'>): number {
   const asked = opts.threads ?? (process.env.LKST_REPORT_THREADS ? Number(process.env.LKST_REPORT_THREADS) : 0);
   return Number.isInteger(asked) && asked > 0 ? asked : 0;
 }

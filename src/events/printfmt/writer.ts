@@ -4,6 +4,9 @@
  */
 
 const DIGIT_CODES = Uint8Array.from('0123456789abcdef', (c) => c.charCodeAt(0));
+/** The two decimal digits of 0..99 and the two hex digits of 0..255, a pair per value: half the divisions. */
+const DEC2 = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i & 1 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)));
+const HEX2 = Uint8Array.from({ length: 512 }, (_, i) => DIGIT_CODES[i & 1 ? (i >> 1) & 15 : i >> 5]!);
 
 /** A string's latin1 bytes, for text written again and again. */
 export function latin1Bytes(s: string): Uint8Array {
@@ -103,7 +106,8 @@ export class TextWriter {
     this.need(n);
     const b = this.buf;
     let p = this.pos;
-    if (n < 24) for (let i = 0; i < n; i++) b[p++] = u[i]!;
+    // A typed-array copy costs about as much as a 12-byte loop (measured on Node 20).
+    if (n < 16) for (let i = 0; i < n; i++) b[p++] = u[i]!;
     else {
       b.set(u, p);
       p += n;
@@ -149,17 +153,28 @@ export class TextWriter {
       const buf = this.buf;
       if (radix === 16) {
         let x = n >>> 0;
-        do {
-          buf[--p] = DIGIT_CODES[x & 15]!;
-          x >>>= 4;
-        } while (x);
+        for (; x > 0xff; x >>>= 8) {
+          const r = (x & 0xff) << 1;
+          buf[--p] = HEX2[r + 1]!;
+          buf[--p] = HEX2[r]!;
+        }
+        if (x > 0xf) {
+          buf[--p] = HEX2[(x << 1) + 1]!;
+          buf[--p] = HEX2[x << 1]!;
+        } else buf[--p] = DIGIT_CODES[x]!;
       } else if (n < 0x80000000) {
         let x = n | 0;
-        do {
-          const q = (x / 10) | 0;
-          buf[--p] = 48 + x - q * 10;
+        while (x >= 100) {
+          const q = (x / 100) | 0;
+          const r = (x - q * 100) << 1;
+          buf[--p] = DEC2[r + 1]!;
+          buf[--p] = DEC2[r]!;
           x = q;
-        } while (x);
+        }
+        if (x >= 10) {
+          buf[--p] = DEC2[(x << 1) + 1]!;
+          buf[--p] = DEC2[x << 1]!;
+        } else buf[--p] = 48 + x;
       } else {
         let x = n;
         do {
@@ -204,9 +219,11 @@ export class TextWriter {
     let p = start + w;
     const buf = this.buf;
     let x = lo >>> 0;
-    for (let i = 0; i < 8; i++) {
-      buf[--p] = DIGIT_CODES[x & 15]!;
-      x >>>= 4;
+    for (let i = 0; i < 4; i++) {
+      const r = (x & 0xff) << 1;
+      buf[--p] = HEX2[r + 1]!;
+      buf[--p] = HEX2[r]!;
+      x >>>= 8;
     }
     x = hi >>> 0;
     do {
