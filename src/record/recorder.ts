@@ -1,6 +1,6 @@
 import type { StdioOptions } from 'node:child_process';
 import { access } from 'node:fs/promises';
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Instance, cpuStatsToText, parseCpuStats, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
@@ -14,7 +14,7 @@ import { Pump, pumpBinary, type PumpCount } from './pump.js';
 import { collectFixedMeta, collectLiveMeta, savedCmdlines } from './live-meta.js';
 import { bootId, processStart } from '../base/owner.js';
 import { removeJournal, writeJournal, writeJournalEnd, type PartialJournal } from './partial.js';
-import { readNotWritten, recordingLoss, stampStartCounters } from './loss-stats.js';
+import { capturedByKernel, readNotWritten, recordingLoss, stampStartCounters } from './loss-stats.js';
 import { PollPacer } from './poll-pacer.js';
 import { liveRound, readDue, type LivePages } from './live-pages.js';
 import { startCommand, type RunningCommand } from './command.js';
@@ -203,7 +203,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     // mover were listed all along); the per-event filters below take over.
     if (pumpBin) {
       counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
-      pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })), { tracingOn: opts.attach ? undefined : inst.path('tracing_on'), kallsymsOut: kallsymsPath(opts.workDir) });
+      // An attached buffer may have had other readers: its pump counts its files (the kernel's counters would not say what they hold).
+      pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })), { tracingOn: opts.attach ? undefined : inst.path('tracing_on'), kallsymsOut: kallsymsPath(opts.workDir), count: !!opts.attach });
     } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, opts.live ? (pages) => opts.live!.pages(f.cpu, pages) : f.source));
     // Node starts its file-system threads on first use: start them now, so the list has them all.
     await access('/');
@@ -362,10 +363,17 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       }
     for (const r of readers) r.drain();
     opts.live?.round();
-    // After a pump failure the counters stopped where Node took over (it counts what it appends).
-    // The pump counted its whole files (cheaper in C than reading them back here).
-    if (!pumpFailed) counters.forEach((c, i) => (pumpCounts[i] ? Object.assign(c.stats, pumpCounts[i]) : c.update()));
     const kernelStats = kernelStatsNow();
+    // After a pump failure the counters stopped where Node took over (it counts what it appends).
+    // The pump counted its whole files (cheaper in C than reading them back here), or, for our own
+    // buffer, the kernel counted what it handed the pump.
+    if (!pumpFailed)
+      counters.forEach((c, i) => {
+        const f = cpuFiles[i]!;
+        if (pumpCounts[i]) Object.assign(c.stats, pumpCounts[i]);
+        else if (!opts.attach && kernelStats[i] && kernelStatsAtStart[i]) Object.assign(c.stats, capturedByKernel(f.cpu, kernelStatsAtStart[i], kernelStats[i], statSync(f.source).size, pageSize));
+        else c.update();
+      });
     const caps = captures(counters, readers);
     // A pump that died may have held pages between its two splices: the kernel counted them as read
     // (since the recording began: an attached buffer may have been read before).
