@@ -11,7 +11,7 @@ import type { TraceMeta } from '../ringbuf/meta.js';
 import type { CpuPages, ExtraBuffer, WriteOptions } from '../trace/writer-port.js';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { ByteBuilder } from './bytes.js';
-import { copyPageFiles } from './page-copy.js';
+import { copyPageFiles, type PageFileCopy } from './page-copy.js';
 import { zstdCompress } from './compression.js';
 import { MAGIC, Opt, SECTION_HEADER_SIZE, SEC_FL_COMPRESS, bufferStatOption, cpuStatOption } from './layout.js';
 
@@ -33,18 +33,26 @@ export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPage
   }
   try {
     const out = new Appender(fh);
+    // Files (kallsyms, page files) are left as holes and copied in at the end by one copier process:
+    // a process per piece cost ~10 ms of CPU each.
+    const files: PageFileCopy[] = [];
+    const later = (source: string, size: number): void => {
+      files.push({ source, offset: out.pos, size });
+      out.pos += size;
+    };
     for (const piece of layout.head) {
       if (Buffer.isBuffer(piece)) await out.put(piece);
-      else if (await copyPageFiles(tmp, [{ source: piece.file, offset: out.pos, size: piece.size }])) out.pos += piece.size;
-      else await out.copy(piece.file, piece.size);
+      else later(piece.file, piece.size);
     }
     for (const p of layout.buffers) {
       await out.put(p.header);
       await out.put(Buffer.alloc(p.dataStart - out.pos));
-      const files = p.cpus.flatMap((c) => (typeof c.source === 'string' ? [{ source: c.source, offset: c.offset, size: c.size }] : []));
-      if (files.length === p.cpus.length && files.length && (await copyPageFiles(tmp, files))) out.pos = p.cpus.reduce((end, c) => Math.max(end, c.offset + c.size), out.pos);
-      else for (const c of p.cpus) await out.copy(c.source, c.size);
+      for (const c of p.cpus) {
+        if (typeof c.source === 'string') later(c.source, c.size);
+        else await out.copy(c.source, c.size);
+      }
     }
+    if (files.length && !(await copyPageFiles(tmp, files))) for (const f of files) await out.copyTo(f.offset, f.source, f.size);
     await fh.datasync();
     await fh.close();
     await rename(tmp, path);
@@ -271,6 +279,17 @@ class Appender {
       const { bytesWritten } = await this.fh.write(data, off, data.length - off, this.pos);
       off += bytesWritten;
       this.pos += bytesWritten;
+    }
+  }
+
+  /** copy() to an offset before the end (a hole left for it); the end stays where it was. */
+  async copyTo(offset: number, source: string, size: number): Promise<void> {
+    const end = this.pos;
+    this.pos = offset;
+    try {
+      await this.copy(source, size);
+    } finally {
+      this.pos = end;
     }
   }
 
