@@ -12,7 +12,6 @@ import type { CpuPages, ExtraBuffer, WriteOptions } from '../trace/writer-port.j
 import { LkstError, errnoCode } from '../base/errors.js';
 import { ByteBuilder } from './bytes.js';
 import { copyPageFiles, type PageFileCopy } from './page-copy.js';
-import { zstdCompress } from './compression.js';
 import { MAGIC, Opt, SECTION_HEADER_SIZE, SEC_FL_COMPRESS, bufferStatOption, cpuStatOption } from './layout.js';
 
 export type { CpuPages, ExtraBuffer, PageChunks, WriteOptions } from '../trace/writer-port.js';
@@ -114,9 +113,10 @@ interface FilePiece {
  * compression the section fails and the file does not open. The file header then names zstd
  * (trace-cmd 3.1.6 has it; only sections flagged compressed are). undefined without a compressor.
  */
-function modulesSection(text: string): { section: Section; z: Compression } | undefined {
+async function modulesSection(text: string): Promise<{ section: Section; z: Compression } | undefined> {
   const raw = Buffer.from(text, 'utf8');
-  const c = zstdCompress(raw);
+  // The compressor (and node:zlib with it) loads only for this section: a recording has none.
+  const c = (await import('./compression.js')).zstdCompress(raw);
   if (!c) return undefined;
   const body = new ByteBuilder().u32(c.frame.length).u32(raw.length).bytes(c.frame).build();
   return { section: [Opt.MODULES_FILE, 'modules', body, undefined, SEC_FL_COMPRESS], z: { name: 'zstd', version: c.version } };
@@ -212,7 +212,7 @@ function sectionHeader(id: number, descId: number, size: number, flags = 0): Buf
 async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuffer[]): Promise<{ head: (Buffer | FilePiece)[]; buffers: PlacedBuffer[] }> {
   const strings = new Strings();
   const sections = await metadataSections(meta);
-  const mods = meta.modules ? modulesSection(meta.modules) : undefined;
+  const mods = meta.modules ? await modulesSection(meta.modules) : undefined;
   if (mods) sections.push(mods.section);
   const z: Compression = mods?.z ?? { name: 'none', version: '' };
   const headerLen = fileHeader(meta.pageSize, 0, z).length;

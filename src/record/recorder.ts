@@ -17,7 +17,7 @@ import { removeJournal, writeJournal, writeJournalEnd, type PartialJournal } fro
 import { capturedByKernel, readNotWritten, recordingLoss, stampStartCounters } from './loss-stats.js';
 import { PollPacer } from './poll-pacer.js';
 import { liveRound, readDue, type LivePages } from './live-pages.js';
-import { startCommand, type RunningCommand } from './command.js';
+import type { RunningCommand } from './command.js';
 import { filterWithout, leaveOut, leaveOutFilter, ownThreads } from './self-filter.js';
 import { scopePids, type PidSet, type RecordScope } from './scope.js';
 import { grouped } from '../base/grouped.js';
@@ -161,6 +161,8 @@ export function lostEvents(capture: CpuCapture, now: CpuStats | undefined, start
 
 /** Records the live kernel into per-CPU page files, until the duration ends, the command exits or the signal aborts. */
 export async function record(opts: RecordOptions): Promise<RecordingResult> {
+  // The command's module loads only when there is one to run.
+  const { startCommand } = opts.command?.length || opts.scope?.kind === 'command' ? await import('./command.js') : { startCommand: undefined };
   const inst = opts.attach ?? Instance.createOwned('rec');
   if (!opts.attach) recordOwner(inst.name, 'recorder');
   let interference: string | undefined;
@@ -216,7 +218,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     // -F: the command waits, with its pid, until the pid is in set_event_pid.
     let pidSet: PidSet | undefined;
     if (opts.scope?.kind === 'command') {
-      cmd = startCommand(opts.command ?? [], { held: true });
+      cmd = startCommand!(opts.command ?? [], { held: true });
       pidSet = { pids: [cmd.pid], follow: true };
     } else if (opts.scope?.kind === 'pids') pidSet = scopePids(opts.scope.processes, opts.scope.follow);
     const selfOut = !opts.attach && !pidSet && opts.leaveOutSelf !== false;
@@ -336,7 +338,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         }
         opts.signal.addEventListener('abort', onAbort);
       }
-      if (!cmd && opts.command?.length) cmd = startCommand(opts.command, { stdio: opts.commandStdio });
+      if (!cmd && opts.command?.length) cmd = startCommand!(opts.command, { stdio: opts.commandStdio });
       cmd?.release();
       cmd?.exited.then((code) => {
         exitCode = code;
