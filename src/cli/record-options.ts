@@ -2,7 +2,8 @@
  * What `lkst record` and `lkst stream` share: the options saying what to record and how, and the
  * run of the recorder with Ctrl-C handling. A scoping option added here serves both commands.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 import { numberOption } from './run.js';
 import { record, type RecordOptions, type RecordingResult } from '../record/recorder.js';
 import type { EventPick, RecordPlan } from './record-plan.js';

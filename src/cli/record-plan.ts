@@ -8,7 +8,6 @@ import type { Maskset, MasksetEntry } from '../masksets/model.js';
 import type { BpfTable } from '../masksets/bpf-table.js';
 import { checkRunnable, processThreads, type PidSet, type RecordScope } from '../record/scope.js';
 import { isProbeSpec, isTracerKind, parseProbeText, type ProbeSpec, probeGroup } from '../probes/spec.js';
-import { scopeFunctionTracer, startFunctionTracer } from '../probes/tracer.js';
 
 /** What `lkst record` records: named events, a maskset, or an armed trace it attaches to. */
 export interface RecordPlan {
@@ -71,7 +70,7 @@ async function planWith(opts: PlanRequest, warn: (s: string) => void, probes: Re
   if (opts.attach) return attachPlan();
   const scoped = (p: RecordPlan): RecordPlan => (scope ? { ...p, describe: `${p.describe} of ${scopeText(scope, opts.command)}`, options: { ...p.options, scope } } : p);
   const picks = await probes.picks(opts.event ?? []);
-  const traced = (p: RecordPlan): RecordPlan => scoped(probes.withTracer(p));
+  const traced = async (p: RecordPlan): Promise<RecordPlan> => scoped(await probes.withTracer(p));
   if (!picks.length && !masksets.length && probes.tracers.length) return traced({ describe: 'no tracepoints', options: { events: [] }, finish: () => {} });
   if (picks.length && !masksets.length && !picks.some((p) => p.filter !== undefined)) return traced(eventsPlan(picks.map((p) => p.name), warn));
   // The maskset modules (handlers, parser, store) load only for a maskset: `-e` alone starts faster.
@@ -203,9 +202,10 @@ class RecordingProbes {
     return { ...m, entries };
   }
 
-  /** The plan with the function tracer started on its instance before its pipes open, when one was asked for. */
-  withTracer(plan: RecordPlan): RecordPlan {
+  /** The plan with the function tracer started on its instance before its pipes open, when one was asked for (its module loads only then). */
+  async withTracer(plan: RecordPlan): Promise<RecordPlan> {
     if (!this.tracers.length) return plan;
+    const { scopeFunctionTracer, startFunctionTracer } = await import('../probes/tracer.js');
     const { setup, events } = plan.options;
     const tracers = this.tracers;
     return {

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
+import { InvalidArgumentError } from './commander.js';
 
 /** The scoping options as commander parses them (record's, and any command that records the same way). */
 export interface ScopeCliOptions {

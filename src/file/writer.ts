@@ -11,8 +11,7 @@ import type { TraceMeta } from '../ringbuf/meta.js';
 import type { CpuPages, ExtraBuffer, WriteOptions } from '../trace/writer-port.js';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { ByteBuilder } from './bytes.js';
-import { copyPageFiles } from './page-copy.js';
-import { zstdCompress } from './compression.js';
+import { copyPageFiles, type PageFileCopy } from './page-copy.js';
 import { MAGIC, Opt, SECTION_HEADER_SIZE, SEC_FL_COMPRESS, bufferStatOption, cpuStatOption } from './layout.js';
 
 export type { CpuPages, ExtraBuffer, PageChunks, WriteOptions } from '../trace/writer-port.js';
@@ -33,18 +32,26 @@ export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPage
   }
   try {
     const out = new Appender(fh);
+    // Files (kallsyms, page files) are left as holes and copied in at the end by one copier process:
+    // a process per piece cost ~10 ms of CPU each.
+    const files: PageFileCopy[] = [];
+    const later = (source: string, size: number): void => {
+      files.push({ source, offset: out.pos, size });
+      out.pos += size;
+    };
     for (const piece of layout.head) {
       if (Buffer.isBuffer(piece)) await out.put(piece);
-      else if (await copyPageFiles(tmp, [{ source: piece.file, offset: out.pos, size: piece.size }])) out.pos += piece.size;
-      else await out.copy(piece.file, piece.size);
+      else later(piece.file, piece.size);
     }
     for (const p of layout.buffers) {
       await out.put(p.header);
       await out.put(Buffer.alloc(p.dataStart - out.pos));
-      const files = p.cpus.flatMap((c) => (typeof c.source === 'string' ? [{ source: c.source, offset: c.offset, size: c.size }] : []));
-      if (files.length === p.cpus.length && files.length && (await copyPageFiles(tmp, files))) out.pos = p.cpus.reduce((end, c) => Math.max(end, c.offset + c.size), out.pos);
-      else for (const c of p.cpus) await out.copy(c.source, c.size);
+      for (const c of p.cpus) {
+        if (typeof c.source === 'string') later(c.source, c.size);
+        else await out.copy(c.source, c.size);
+      }
     }
+    if (files.length && !(await copyPageFiles(tmp, files))) for (const f of files) await out.copyTo(f.offset, f.source, f.size);
     await fh.datasync();
     await fh.close();
     await rename(tmp, path);
@@ -106,9 +113,10 @@ interface FilePiece {
  * compression the section fails and the file does not open. The file header then names zstd
  * (trace-cmd 3.1.6 has it; only sections flagged compressed are). undefined without a compressor.
  */
-function modulesSection(text: string): { section: Section; z: Compression } | undefined {
+async function modulesSection(text: string): Promise<{ section: Section; z: Compression } | undefined> {
   const raw = Buffer.from(text, 'utf8');
-  const c = zstdCompress(raw);
+  // The compressor (and node:zlib with it) loads only for this section: a recording has none.
+  const c = (await import('./compression.js')).zstdCompress(raw);
   if (!c) return undefined;
   const body = new ByteBuilder().u32(c.frame.length).u32(raw.length).bytes(c.frame).build();
   return { section: [Opt.MODULES_FILE, 'modules', body, undefined, SEC_FL_COMPRESS], z: { name: 'zstd', version: c.version } };
@@ -204,7 +212,7 @@ function sectionHeader(id: number, descId: number, size: number, flags = 0): Buf
 async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuffer[]): Promise<{ head: (Buffer | FilePiece)[]; buffers: PlacedBuffer[] }> {
   const strings = new Strings();
   const sections = await metadataSections(meta);
-  const mods = meta.modules ? modulesSection(meta.modules) : undefined;
+  const mods = meta.modules ? await modulesSection(meta.modules) : undefined;
   if (mods) sections.push(mods.section);
   const z: Compression = mods?.z ?? { name: 'none', version: '' };
   const headerLen = fileHeader(meta.pageSize, 0, z).length;
@@ -271,6 +279,17 @@ class Appender {
       const { bytesWritten } = await this.fh.write(data, off, data.length - off, this.pos);
       off += bytesWritten;
       this.pos += bytesWritten;
+    }
+  }
+
+  /** copy() to an offset before the end (a hole left for it); the end stays where it was. */
+  async copyTo(offset: number, source: string, size: number): Promise<void> {
+    const end = this.pos;
+    this.pos = offset;
+    try {
+      await this.copy(source, size);
+    } finally {
+      this.pos = end;
     }
   }
 

@@ -10,10 +10,12 @@ import type { CpuCapture } from './cpu-reader.js';
  * events themselves; one woken by the kernel when a buffer passes buffer_percent, moving 16 pages
  * per wakeup, costs nothing beyond them. Node never touches the data while recording.
  *
- * argv: SUBBUF_BYTES CHUNK_PAGES TRACING_ON|- KALLSYMS_OUT|- (PIPE OUT)...; closing its stdin ends
- * it: it turns the instance's tracing_on off (unless "-"), moves what is left (splice takes only
- * full pages, read(2) the last partial one), counts each file's pages and events (a line "count SLOT
- * PAGES BYTES EVENTS LOST FLAGGED" per file, "count SLOT corrupt" when a page does not parse), copies
+ * argv: SUBBUF_BYTES CHUNK_PAGES TRACING_ON|- KALLSYMS_OUT|- COUNT (PIPE OUT)...; closing its stdin
+ * ends it: it turns the instance's tracing_on off (unless "-"), moves what is left (splice takes only
+ * full pages, read(2) the last partial one), with COUNT 1 counts each file's pages and events (a line
+ * "count SLOT PAGES BYTES EVENTS LOST FLAGGED" per file, "count SLOT corrupt" when a page does not
+ * parse; walking every record cost 40% of its CPU on a storm, so a fresh buffer's counts come from
+ * the kernel's counters instead, see recorder.ts), copies
  * /proc/kallsyms to KALLSYMS_OUT if it read a "k" from stdin before the end (a line "kallsyms ok"
  * when it did) and exits 0. Its
  * stdin also closes when the recorder is killed (kill -9): the trace then stops where the recorder
@@ -123,13 +125,14 @@ static int copy_kallsyms(const char *path) {
 }
 static int fail(const char *what, int c) { fprintf(stderr, "lkst-pump: %s (cpu slot %d): %s\n", what, c, strerror(errno)); return 1; }
 int main(int argc, char **argv) {
-  if (argc < 7 || (argc - 5) % 2) { fprintf(stderr, "usage: lkst-pump SUBBUF CHUNK_PAGES TRACING_ON|- KALLSYMS_OUT|- (PIPE OUT)...\n"); return 2; }
+  if (argc < 8 || (argc - 6) % 2) { fprintf(stderr, "usage: lkst-pump SUBBUF CHUNK_PAGES TRACING_ON|- KALLSYMS_OUT|- COUNT (PIPE OUT)...\n"); return 2; }
   subbuf = (size_t)atol(argv[1]);
   size_t chunk = (size_t)atol(argv[2]) * subbuf;
   const char *tracing_on = strcmp(argv[3], "-") ? argv[3] : NULL;
   const char *kallsyms_out = strcmp(argv[4], "-") ? argv[4] : NULL;
-  argv += 2;
-  int n = (argc - 5) / 2;
+  int counting = atoi(argv[5]) != 0;
+  argv += 3;
+  int n = (argc - 6) / 2;
   if (n > MAXCPU || subbuf < 4096) return 2;
   /* A busy machine delays a woken pump: ahead of ordinary tasks it drains before the buffer fills
      (its runs are short, so what it takes from them is too). Not root: it stays at 0. */
@@ -192,7 +195,7 @@ int main(int argc, char **argv) {
       if (put(c, buf, subbuf)) return fail("write", c);
     }
   }
-  for (int c = 0; c < n; c++) count(c, argv[4 + 2 * c]);
+  if (counting) for (int c = 0; c < n; c++) count(c, argv[4 + 2 * c]);
   if (kallsyms_out && want_kallsyms && copy_kallsyms(kallsyms_out) == 0) fprintf(stderr, "kallsyms ok\n");
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
@@ -231,10 +234,11 @@ export class Pump {
 
   /**
    * tracingOn: the instance's tracing_on file, turned off when the pump stops (none for an attached
-   * trace, which stays armed); kallsymsOut: where it copies /proc/kallsyms when it ends.
+   * trace, which stays armed); kallsymsOut: where it copies /proc/kallsyms when it ends; count: it
+   * counts its files when it ends (finish() gives no counts without).
    */
-  constructor(bin: string, subbufBytes: number, pairs: { pipe: string; out: string }[], opts: { tracingOn?: string; kallsymsOut?: string } = {}) {
-    const args = [String(subbufBytes), String(CHUNK_PAGES), opts.tracingOn ?? '-', opts.kallsymsOut ?? '-', ...pairs.flatMap((p) => [p.pipe, p.out])];
+  constructor(bin: string, subbufBytes: number, pairs: { pipe: string; out: string }[], opts: { tracingOn?: string; kallsymsOut?: string; count?: boolean } = {}) {
+    const args = [String(subbufBytes), String(CHUNK_PAGES), opts.tracingOn ?? '-', opts.kallsymsOut ?? '-', opts.count ? '1' : '0', ...pairs.flatMap((p) => [p.pipe, p.out])];
     this.child = spawn(bin, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.child.stdin!.on('error', () => {});

@@ -1,6 +1,6 @@
 import type { StdioOptions } from 'node:child_process';
 import { access } from 'node:fs/promises';
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Instance, cpuStatsToText, parseCpuStats, type CpuStats } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
@@ -14,10 +14,10 @@ import { Pump, pumpBinary, type PumpCount } from './pump.js';
 import { collectFixedMeta, collectLiveMeta, savedCmdlines } from './live-meta.js';
 import { bootId, processStart } from '../base/owner.js';
 import { removeJournal, writeJournal, writeJournalEnd, type PartialJournal } from './partial.js';
-import { readNotWritten, recordingLoss, stampStartCounters } from './loss-stats.js';
+import { capturedByKernel, readNotWritten, recordingLoss, stampStartCounters } from './loss-stats.js';
 import { PollPacer } from './poll-pacer.js';
 import { liveRound, readDue, type LivePages } from './live-pages.js';
-import { startCommand, type RunningCommand } from './command.js';
+import type { RunningCommand } from './command.js';
 import { filterWithout, leaveOut, leaveOutFilter, ownThreads } from './self-filter.js';
 import { scopePids, type PidSet, type RecordScope } from './scope.js';
 import { grouped } from '../base/grouped.js';
@@ -161,6 +161,8 @@ export function lostEvents(capture: CpuCapture, now: CpuStats | undefined, start
 
 /** Records the live kernel into per-CPU page files, until the duration ends, the command exits or the signal aborts. */
 export async function record(opts: RecordOptions): Promise<RecordingResult> {
+  // The command's module loads only when there is one to run.
+  const { startCommand } = opts.command?.length || opts.scope?.kind === 'command' ? await import('./command.js') : { startCommand: undefined };
   const inst = opts.attach ?? Instance.createOwned('rec');
   if (!opts.attach) recordOwner(inst.name, 'recorder');
   let interference: string | undefined;
@@ -203,7 +205,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     // mover were listed all along); the per-event filters below take over.
     if (pumpBin) {
       counters = cpuFiles.map((f) => new PageFileCounter(f.cpu, f.source, pageSize));
-      pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })), { tracingOn: opts.attach ? undefined : inst.path('tracing_on'), kallsymsOut: kallsymsPath(opts.workDir) });
+      // An attached buffer may have had other readers: its pump counts its files (the kernel's counters would not say what they hold).
+      pump = new Pump(pumpBin, pageSize, cpuFiles.map((f) => ({ pipe: inst.rawPipePath(f.cpu), out: f.source })), { tracingOn: opts.attach ? undefined : inst.path('tracing_on'), kallsymsOut: kallsymsPath(opts.workDir), count: !!opts.attach });
     } else for (const f of cpuFiles) readers.push(new CpuReader(f.cpu, inst.rawPipePath(f.cpu), pageSize, opts.live ? (pages) => opts.live!.pages(f.cpu, pages) : f.source));
     // Node starts its file-system threads on first use: start them now, so the list has them all.
     await access('/');
@@ -215,7 +218,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     // -F: the command waits, with its pid, until the pid is in set_event_pid.
     let pidSet: PidSet | undefined;
     if (opts.scope?.kind === 'command') {
-      cmd = startCommand(opts.command ?? [], { held: true });
+      cmd = startCommand!(opts.command ?? [], { held: true });
       pidSet = { pids: [cmd.pid], follow: true };
     } else if (opts.scope?.kind === 'pids') pidSet = scopePids(opts.scope.processes, opts.scope.follow);
     const selfOut = !opts.attach && !pidSet && opts.leaveOutSelf !== false;
@@ -335,7 +338,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
         }
         opts.signal.addEventListener('abort', onAbort);
       }
-      if (!cmd && opts.command?.length) cmd = startCommand(opts.command, { stdio: opts.commandStdio });
+      if (!cmd && opts.command?.length) cmd = startCommand!(opts.command, { stdio: opts.commandStdio });
       cmd?.release();
       cmd?.exited.then((code) => {
         exitCode = code;
@@ -362,10 +365,17 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       }
     for (const r of readers) r.drain();
     opts.live?.round();
-    // After a pump failure the counters stopped where Node took over (it counts what it appends).
-    // The pump counted its whole files (cheaper in C than reading them back here).
-    if (!pumpFailed) counters.forEach((c, i) => (pumpCounts[i] ? Object.assign(c.stats, pumpCounts[i]) : c.update()));
     const kernelStats = kernelStatsNow();
+    // After a pump failure the counters stopped where Node took over (it counts what it appends).
+    // The pump counted its whole files (cheaper in C than reading them back here), or, for our own
+    // buffer, the kernel counted what it handed the pump.
+    if (!pumpFailed)
+      counters.forEach((c, i) => {
+        const f = cpuFiles[i]!;
+        if (pumpCounts[i]) Object.assign(c.stats, pumpCounts[i]);
+        else if (!opts.attach && kernelStats[i] && kernelStatsAtStart[i]) Object.assign(c.stats, capturedByKernel(f.cpu, kernelStatsAtStart[i], kernelStats[i], statSync(f.source).size, pageSize));
+        else c.update();
+      });
     const caps = captures(counters, readers);
     // A pump that died may have held pages between its two splices: the kernel counted them as read
     // (since the recording began: an attached buffer may have been read before).

@@ -106,7 +106,7 @@ export function summary(r: RecordingResult, output: string): string {
     before += r.kernelStatsAtStart[i] ? r.kernelStatsAtStart[i]!.overrun + r.kernelStatsAtStart[i]!.droppedEvents : 0;
     events += c.events;
     lost += l;
-    rows.push([String(c.cpu), fmt(c.events), fmt(c.pages), c.pages ? (c.events / c.pages).toFixed(1) : '-', (c.bytes / 1048576).toFixed(2), fmt(l), fmt(k?.overrun ?? 0), fmt(k?.droppedEvents ?? 0)]);
+    rows.push([String(c.cpu), fmt(c.events), fmt(c.pages), c.pages ? (c.events / c.pages).toFixed(1) : '-', ((c.pages * r.meta.pageSize) / 1048576).toFixed(2), fmt(l), fmt(k?.overrun ?? 0), fmt(k?.droppedEvents ?? 0)]);
   });
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   const table = rows.map((r) => r.map((c, i) => c.padStart(widths[i]!)).join('  ')).join('\n');
