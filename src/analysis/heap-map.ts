@@ -4,6 +4,7 @@
  * was there before; a free of memory already freed shows it was handed out again unseen (some
  * allocation paths, e.g. bulk ones, emit no event).
  */
+import { addrDigits, addrKey, type Addr } from './addr.js';
 import { RangeIndex } from './range-index.js';
 
 export interface HeapEvent {
@@ -12,11 +13,11 @@ export interface HeapEvent {
   pid: number;
   /** system:name of the event. */
   event: string;
-  callSite: bigint;
+  callSite: Addr;
 }
 
 export interface HeapObject {
-  ptr: bigint;
+  ptr: Addr;
   /** Bytes, or 0 when the allocation was not seen (only its start is known). */
   size: number;
   /** Slab cache name when known. */
@@ -31,15 +32,15 @@ export interface HeapObject {
 export type SavedObject = [ptr: string, size: number, cache: string | 0, alloc: SavedEvent | 0, free: SavedEvent | 0, freedAgain: SavedEvent | 0];
 type SavedEvent = [ts: number, cpu: number, pid: number, event: string, callSite: string];
 
-const saveEvent = (e: HeapEvent | undefined): SavedEvent | 0 => (e ? [e.ts, e.cpu, e.pid, e.event, e.callSite.toString(16)] : 0);
-const loadEvent = (e: SavedEvent | 0): HeapEvent | undefined => (e ? { ts: e[0], cpu: e[1], pid: e[2], event: e[3], callSite: BigInt('0x' + e[4]) } : undefined);
+const saveEvent = (e: HeapEvent | undefined): SavedEvent | 0 => (e ? [e.ts, e.cpu, e.pid, e.event, addrDigits(e.callSite)] : 0);
+const loadEvent = (e: SavedEvent | 0): HeapEvent | undefined => (e ? { ts: e[0], cpu: e[1], pid: e[2], event: e[3], callSite: addrKey(BigInt('0x' + e[4])) } : undefined);
 
 export function saveObject(o: HeapObject): SavedObject {
-  return [o.ptr.toString(16), o.size, o.cache ?? 0, saveEvent(o.alloc), saveEvent(o.free), saveEvent(o.freedAgain)];
+  return [addrDigits(o.ptr), o.size, o.cache ?? 0, saveEvent(o.alloc), saveEvent(o.free), saveEvent(o.freedAgain)];
 }
 
 export function loadObject(s: SavedObject): HeapObject {
-  const o: HeapObject = { ptr: BigInt('0x' + s[0]), size: s[1] };
+  const o: HeapObject = { ptr: addrKey(BigInt('0x' + s[0])), size: s[1] };
   if (s[2]) o.cache = s[2];
   const alloc = loadEvent(s[3]);
   if (alloc) o.alloc = alloc;
@@ -62,7 +63,7 @@ export class HeapMap {
    * Map.delete on a map of ~18k slab addresses cost ~5 us each here (a 116k-event kmem replay took
    * 220-300 ms with deletes, 8-10 ms with tombstones).
    */
-  private live = new Map<bigint, HeapObject | null>();
+  private live = new Map<Addr, HeapObject | null>();
   private tombstones = 0;
   private readonly freed = new RangeIndex<HeapObject>();
   /** Freed objects in free order, for evicting the oldest when over the limit. */
@@ -80,7 +81,7 @@ export class HeapMap {
     return this.live.size - this.tombstones;
   }
 
-  alloc(ptr: bigint, size: number, ev: HeapEvent, cache?: string): HeapObject {
+  alloc(ptr: Addr, size: number, ev: HeapEvent, cache?: string): HeapObject {
     if (cache && size) {
       const known = this.cacheSize.get(cache);
       if (known === undefined || size < known) this.cacheSize.set(cache, size);
@@ -96,7 +97,7 @@ export class HeapMap {
   }
 
   /** Records a free; returns the object as it was (size from its allocation or its cache). */
-  free(ptr: bigint, ev: HeapEvent, cache?: string): HeapObject {
+  free(ptr: Addr, ev: HeapEvent, cache?: string): HeapObject {
     let known = this.live.get(ptr) ?? undefined;
     if (known) {
       this.live.set(ptr, null);
@@ -145,12 +146,12 @@ export class HeapMap {
   }
 
   /** The freed-and-not-reallocated object that contains addr, if any. */
-  freedAt(addr: bigint): HeapObject | undefined {
+  freedAt(addr: Addr): HeapObject | undefined {
     return this.freed.firstContaining(addr);
   }
 
   /** The live object that starts at addr (live objects are kept by start only, for speed). */
-  liveAt(addr: bigint): HeapObject | undefined {
+  liveAt(addr: Addr): HeapObject | undefined {
     return this.live.get(addr) ?? undefined;
   }
 

@@ -1,9 +1,9 @@
 /**
  * Address ranges filed under every 4 KiB page they touch, so "what contains this address" and
  * "what overlaps this range" are a lookup of one or two pages. Positions inside a page are plain
- * numbers relative to it (kernel addresses do not fit a double; page numbers and offsets do, and
- * are read off the address's 32-bit halves: a bigint shift per lookup was a tenth of `analyze timers`).
+ * numbers relative to it (page numbers and offsets are exact numbers: addr.ts).
  */
+import { offsetOf, pageOf, type Addr } from './addr.js';
 
 const PAGE = 4096;
 /** Ranges larger than this are filed under their first pages only (vmalloc-sized objects are rare here). */
@@ -16,22 +16,6 @@ interface Entry<T> {
   item: T;
 }
 
-/** A 64-bit address seen through its 32-bit halves: no bigint is made to split it. */
-const scratch = new BigUint64Array(1);
-const halves = new Uint32Array(scratch.buffer);
-const [LO, HI] = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? [0, 1] : [1, 0];
-
-/** The address's 4 KiB page (addr >> 12, unsigned) as a number: below 2^52, so exact. */
-export function pageOf(addr: bigint): number {
-  scratch[0] = addr;
-  return halves[HI]! * 0x100000 + (halves[LO]! >>> 12);
-}
-
-export function offsetOf(addr: bigint): number {
-  scratch[0] = addr;
-  return halves[LO]! & 4095;
-}
-
 /** The answer when nothing matches, shared (callers only read it): most lookups find nothing. */
 const NONE: readonly never[] = Object.freeze([]);
 
@@ -42,7 +26,7 @@ export class RangeIndex<T> {
   size = 0;
 
   /** Files item under [addr, addr + len) (len 0 counts as 1: only the start is known). */
-  add(addr: bigint, len: number, item: T): void {
+  add(addr: Addr, len: number, item: T): void {
     const first = pageOf(addr);
     const start = offsetOf(addr);
     const end = start + Math.max(1, len);
@@ -59,7 +43,7 @@ export class RangeIndex<T> {
     this.size++;
   }
 
-  remove(addr: bigint, len: number, item: T): void {
+  remove(addr: Addr, len: number, item: T): void {
     const first = pageOf(addr);
     const end = offsetOf(addr) + Math.max(1, len);
     const last = first + Math.min(MAX_PAGES, Math.ceil(end / PAGE)) - 1;
@@ -82,7 +66,7 @@ export class RangeIndex<T> {
   }
 
   /** Items whose range contains addr. */
-  containing(addr: bigint): readonly T[] {
+  containing(addr: Addr): readonly T[] {
     const list = this.pages.get(pageOf(addr));
     if (!list) return NONE;
     const off = offsetOf(addr);
@@ -92,7 +76,7 @@ export class RangeIndex<T> {
   }
 
   /** The first item filed whose range contains addr (no list made: asked once per timer event). */
-  firstContaining(addr: bigint): T | undefined {
+  firstContaining(addr: Addr): T | undefined {
     const list = this.pages.get(pageOf(addr));
     if (!list) return undefined;
     const off = offsetOf(addr);
@@ -101,7 +85,7 @@ export class RangeIndex<T> {
   }
 
   /** Items whose range overlaps [addr, addr + len), each once. */
-  overlapping(addr: bigint, len: number): readonly T[] {
+  overlapping(addr: Addr, len: number): readonly T[] {
     const first = pageOf(addr);
     const start = offsetOf(addr);
     const end = start + Math.max(1, len);
