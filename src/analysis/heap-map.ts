@@ -106,7 +106,14 @@ export class HeapMap {
     // A live entry of another cache is stale: its own free was not traced.
     if (known && cache && known.cache && known.cache !== cache) known = undefined;
     const size = known?.size || (cache ? this.cacheSize.get(cache) ?? 0 : 0);
-    const obj: HeapObject = { ptr, size, cache: known?.cache ?? cache, alloc: known?.alloc, free: ev };
+    // The live object becomes the freed one (nothing else holds it): one object less per free.
+    let obj: HeapObject;
+    if (known) {
+      obj = known;
+      obj.size = size;
+      obj.cache ??= cache;
+      obj.free = ev;
+    } else obj = { ptr, size, cache, alloc: undefined, free: ev };
     for (const o of this.freed.overlapping(ptr, size)) {
       o.freedAgain ??= ev;
       this.dropFreed(o);

@@ -9,19 +9,18 @@ const PAGE = 4096;
 /** Ranges larger than this are filed under their first pages only (vmalloc-sized objects are rare here). */
 const MAX_PAGES = 64;
 
-interface Entry<T> {
-  /** Start and end (exclusive) relative to the page the entry is filed under. */
-  lo: number;
-  hi: number;
-  item: T;
-}
+/**
+ * A page's entries, flat: start and end (exclusive) relative to the page, then the item, for each
+ * (no object per entry: freed heap ranges are kept by the hundred thousand).
+ */
+type Entries<T> = (number | T)[];
 
 /** The answer when nothing matches, shared (callers only read it): most lookups find nothing. */
 const NONE: readonly never[] = Object.freeze([]);
 
 export class RangeIndex<T> {
   /** Emptied pages keep their (empty) list until there are many: Map.delete is slow in V8 on maps of this shape (heap-map.ts). */
-  private pages = new Map<number, Entry<T>[]>();
+  private pages = new Map<number, Entries<T>>();
   private emptied = 0;
   size = 0;
 
@@ -33,12 +32,11 @@ export class RangeIndex<T> {
     const last = first + Math.min(MAX_PAGES, Math.ceil(end / PAGE)) - 1;
     for (let p = first; p <= last; p++) {
       const base = (p - first) * PAGE;
-      const e = { lo: start - base, hi: end - base, item };
       const list = this.pages.get(p);
       if (list) {
         if (list.length === 0) this.emptied--;
-        list.push(e);
-      } else this.pages.set(p, [e]);
+        list.push(start - base, end - base, item);
+      } else this.pages.set(p, [start - base, end - base, item]);
     }
     this.size++;
   }
@@ -51,11 +49,12 @@ export class RangeIndex<T> {
     for (let p = first; p <= last; p++) {
       const list = this.pages.get(p);
       if (!list) continue;
-      const i = list.findIndex((e) => e.item === item);
-      if (i < 0) continue;
+      let i = 2;
+      while (i < list.length && list[i] !== item) i += 3;
+      if (i >= list.length) continue;
       found = true;
-      if (i === list.length - 1) list.pop();
-      else list.splice(i, 1);
+      if (i === list.length - 1) list.length -= 3;
+      else list.splice(i - 2, 3);
       if (list.length === 0) this.emptied++;
     }
     if (found) this.size--;
@@ -71,7 +70,7 @@ export class RangeIndex<T> {
     if (!list) return NONE;
     const off = offsetOf(addr);
     const out: T[] = [];
-    for (const e of list) if (e.lo <= off && off < e.hi) out.push(e.item);
+    for (let i = 0; i < list.length; i += 3) if ((list[i] as number) <= off && off < (list[i + 1] as number)) out.push(list[i + 2] as T);
     return out;
   }
 
@@ -80,7 +79,7 @@ export class RangeIndex<T> {
     const list = this.pages.get(pageOf(addr));
     if (!list) return undefined;
     const off = offsetOf(addr);
-    for (const e of list) if (e.lo <= off && off < e.hi) return e.item;
+    for (let i = 0; i < list.length; i += 3) if ((list[i] as number) <= off && off < (list[i + 1] as number)) return list[i + 2] as T;
     return undefined;
   }
 
@@ -95,8 +94,9 @@ export class RangeIndex<T> {
       const list = this.pages.get(p);
       if (!list) continue;
       const base = (p - first) * PAGE;
-      for (const e of list) {
-        if (e.lo < end - base && e.hi > start - base && !out?.includes(e.item)) (out ??= []).push(e.item);
+      for (let i = 0; i < list.length; i += 3) {
+        const item = list[i + 2] as T;
+        if ((list[i] as number) < end - base && (list[i + 1] as number) > start - base && !out?.includes(item)) (out ??= []).push(item);
       }
     }
     return out ?? NONE;

@@ -11,6 +11,7 @@ import type { Field } from '../events/format.js';
 import type { EventRecord, TraceEvent } from './event.js';
 import { HeapMap, loadObject, saveObject, type HeapEvent, type HeapObject, type SavedHeap, type SavedObject } from './heap-map.js';
 import type { TraceInput } from './input.js';
+import { InternedField } from './interned.js';
 import { LossLog } from './losses.js';
 import { Pass, type Analysis } from './pass.js';
 import type { PassLoss } from './stream.js';
@@ -151,12 +152,15 @@ export class TimerAnalysis implements Analysis {
       });
     }
     // The slab cache's name (kmem_cache_*), a field looked up once per event type.
-    const cacheField = (name: string) => reg.find('kmem', name)?.fieldByName.get('name');
+    const cacheField = (name: string) => {
+      const f = reg.find('kmem', name)?.fieldByName.get('name');
+      return f && new InternedField(f);
+    };
     const allocSize = (name: string, cacheF = cacheField(name)) =>
       d.bind(reg, 'kmem', name, ['ptr', 'bytes_alloc', 'call_site'], (ev, f) => {
         const ptr = addrField(ev, f.ptr);
         if (ptr === 0n) return;
-        const obj = this.heap.alloc(ptr, ev.num(f.bytes_alloc), this.heapEvent(ev, f.call_site), cacheF ? ev.str(cacheF) : undefined);
+        const obj = this.heap.alloc(ptr, ev.num(f.bytes_alloc), this.heapEvent(ev, f.call_site), cacheF?.read(ev));
         this.newLife(obj);
       });
     // Kernels before 6.2 trace node allocations as separate events.
@@ -166,7 +170,7 @@ export class TimerAnalysis implements Analysis {
       const ok = d.bind(reg, 'kmem', name, ['ptr', 'call_site'], (ev, f) => {
         const ptr = addrField(ev, f.ptr);
         if (ptr === 0n) return;
-        const obj = this.heap.free(ptr, this.heapEvent(ev, f.call_site), cacheF ? ev.str(cacheF) : undefined);
+        const obj = this.heap.free(ptr, this.heapEvent(ev, f.call_site), cacheF?.read(ev));
         this.checkPendingInFreed(obj);
       });
       this.coverage.freeEvents ||= ok;
@@ -266,7 +270,9 @@ export class TimerAnalysis implements Analysis {
     }
     if (op === 'start') {
       t.lastStart = ev.snapshot();
-      t.pending = { since: ev.ts, expires: expF ? ev.num(expF) : 0, ...(jiffies !== undefined ? { jiffies } : {}) };
+      const p: NonNullable<TimerLife['pending']> = { since: ev.ts, expires: expF ? ev.num(expF) : 0 };
+      if (jiffies !== undefined) p.jiffies = jiffies;
+      t.pending = p;
     } else if (op === 'expire' || op === 'cancel') t.pending = undefined;
     // expire_exit only reports the pointer after the callback returned, and a callback may free
     // its own timer (the kernel allows it: TCP's TIME_WAIT timer frees its socket).
