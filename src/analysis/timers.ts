@@ -9,7 +9,7 @@ import { addrBig, addrDiff, addrDigits, addrField, addrHex, addrKey, type Addr }
 import { TimerClock } from './timer-clock.js';
 import type { Field } from '../events/format.js';
 import type { EventRecord, TraceEvent } from './event.js';
-import { HeapMap, loadObject, saveObject, type HeapEvent, type HeapObject, type SavedHeap, type SavedObject } from './heap-map.js';
+import { HeapEvent, HeapMap, loadObject, saveObject, type HeapObject, type SavedHeap, type SavedObject } from './heap-map.js';
 import type { TraceInput } from './input.js';
 import { InternedField } from './interned.js';
 import { LossLog } from './losses.js';
@@ -180,7 +180,7 @@ export class TimerAnalysis implements Analysis {
   private heapEvent(ev: TraceEvent, callSite: Field): HeapEvent {
     let event = this.eventNames[ev.id];
     if (event === undefined) this.eventNames[ev.id] = event = `${ev.system}:${ev.name}`;
-    return { ts: ev.ts, cpu: ev.cpu, pid: ev.pid, event, callSite: addrField(ev, callSite) };
+    return new HeapEvent(ev.ts, ev.cpu, ev.pid, event, addrField(ev, callSite));
   }
 
   /** system:name by event id, made once (a heap event is built for every allocation and free). */
