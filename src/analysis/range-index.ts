@@ -1,65 +1,47 @@
 /**
  * Address ranges filed under every 4 KiB page they touch, so "what contains this address" and
  * "what overlaps this range" are a lookup of one or two pages. Positions inside a page are plain
- * numbers relative to it (kernel addresses do not fit a double; page numbers and offsets do, and
- * are read off the address's 32-bit halves: a bigint shift per lookup was a tenth of `analyze timers`).
+ * numbers relative to it (page numbers and offsets are exact numbers: addr.ts).
  */
+import { offsetOf, pageOf, type Addr } from './addr.js';
 
 const PAGE = 4096;
 /** Ranges larger than this are filed under their first pages only (vmalloc-sized objects are rare here). */
 const MAX_PAGES = 64;
 
-interface Entry<T> {
-  /** Start and end (exclusive) relative to the page the entry is filed under. */
-  lo: number;
-  hi: number;
-  item: T;
-}
-
-/** A 64-bit address seen through its 32-bit halves: no bigint is made to split it. */
-const scratch = new BigUint64Array(1);
-const halves = new Uint32Array(scratch.buffer);
-const [LO, HI] = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? [0, 1] : [1, 0];
-
-/** The address's 4 KiB page (addr >> 12, unsigned) as a number: below 2^52, so exact. */
-export function pageOf(addr: bigint): number {
-  scratch[0] = addr;
-  return halves[HI]! * 0x100000 + (halves[LO]! >>> 12);
-}
-
-export function offsetOf(addr: bigint): number {
-  scratch[0] = addr;
-  return halves[LO]! & 4095;
-}
+/**
+ * A page's entries, flat: start and end (exclusive) relative to the page, then the item, for each
+ * (no object per entry: freed heap ranges are kept by the hundred thousand).
+ */
+type Entries<T> = (number | T)[];
 
 /** The answer when nothing matches, shared (callers only read it): most lookups find nothing. */
 const NONE: readonly never[] = Object.freeze([]);
 
 export class RangeIndex<T> {
   /** Emptied pages keep their (empty) list until there are many: Map.delete is slow in V8 on maps of this shape (heap-map.ts). */
-  private pages = new Map<number, Entry<T>[]>();
+  private pages = new Map<number, Entries<T>>();
   private emptied = 0;
   size = 0;
 
   /** Files item under [addr, addr + len) (len 0 counts as 1: only the start is known). */
-  add(addr: bigint, len: number, item: T): void {
+  add(addr: Addr, len: number, item: T): void {
     const first = pageOf(addr);
     const start = offsetOf(addr);
     const end = start + Math.max(1, len);
     const last = first + Math.min(MAX_PAGES, Math.ceil(end / PAGE)) - 1;
     for (let p = first; p <= last; p++) {
       const base = (p - first) * PAGE;
-      const e = { lo: start - base, hi: end - base, item };
       const list = this.pages.get(p);
       if (list) {
         if (list.length === 0) this.emptied--;
-        list.push(e);
-      } else this.pages.set(p, [e]);
+        list.push(start - base, end - base, item);
+      } else this.pages.set(p, [start - base, end - base, item]);
     }
     this.size++;
   }
 
-  remove(addr: bigint, len: number, item: T): void {
+  remove(addr: Addr, len: number, item: T): void {
     const first = pageOf(addr);
     const end = offsetOf(addr) + Math.max(1, len);
     const last = first + Math.min(MAX_PAGES, Math.ceil(end / PAGE)) - 1;
@@ -67,11 +49,12 @@ export class RangeIndex<T> {
     for (let p = first; p <= last; p++) {
       const list = this.pages.get(p);
       if (!list) continue;
-      const i = list.findIndex((e) => e.item === item);
-      if (i < 0) continue;
+      let i = 2;
+      while (i < list.length && list[i] !== item) i += 3;
+      if (i >= list.length) continue;
       found = true;
-      if (i === list.length - 1) list.pop();
-      else list.splice(i, 1);
+      if (i === list.length - 1) list.length -= 3;
+      else list.splice(i - 2, 3);
       if (list.length === 0) this.emptied++;
     }
     if (found) this.size--;
@@ -82,26 +65,26 @@ export class RangeIndex<T> {
   }
 
   /** Items whose range contains addr. */
-  containing(addr: bigint): readonly T[] {
+  containing(addr: Addr): readonly T[] {
     const list = this.pages.get(pageOf(addr));
     if (!list) return NONE;
     const off = offsetOf(addr);
     const out: T[] = [];
-    for (const e of list) if (e.lo <= off && off < e.hi) out.push(e.item);
+    for (let i = 0; i < list.length; i += 3) if ((list[i] as number) <= off && off < (list[i + 1] as number)) out.push(list[i + 2] as T);
     return out;
   }
 
   /** The first item filed whose range contains addr (no list made: asked once per timer event). */
-  firstContaining(addr: bigint): T | undefined {
+  firstContaining(addr: Addr): T | undefined {
     const list = this.pages.get(pageOf(addr));
     if (!list) return undefined;
     const off = offsetOf(addr);
-    for (const e of list) if (e.lo <= off && off < e.hi) return e.item;
+    for (let i = 0; i < list.length; i += 3) if ((list[i] as number) <= off && off < (list[i + 1] as number)) return list[i + 2] as T;
     return undefined;
   }
 
   /** Items whose range overlaps [addr, addr + len), each once. */
-  overlapping(addr: bigint, len: number): readonly T[] {
+  overlapping(addr: Addr, len: number): readonly T[] {
     const first = pageOf(addr);
     const start = offsetOf(addr);
     const end = start + Math.max(1, len);
@@ -111,8 +94,9 @@ export class RangeIndex<T> {
       const list = this.pages.get(p);
       if (!list) continue;
       const base = (p - first) * PAGE;
-      for (const e of list) {
-        if (e.lo < end - base && e.hi > start - base && !out?.includes(e.item)) (out ??= []).push(e.item);
+      for (let i = 0; i < list.length; i += 3) {
+        const item = list[i + 2] as T;
+        if ((list[i] as number) < end - base && (list[i + 1] as number) > start - base && !out?.includes(item)) (out ??= []).push(item);
       }
     }
     return out ?? NONE;

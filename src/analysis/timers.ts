@@ -5,16 +5,18 @@
  * A finding is certain only when nothing in the trace could explain it otherwise: events lost in
  * its window, or memory that was handed out again without a traced allocation, make it uncertain.
  */
+import { addrBig, addrDiff, addrDigits, addrField, addrHex, addrKey, type Addr } from './addr.js';
 import { TimerClock } from './timer-clock.js';
 import type { Field } from '../events/format.js';
 import type { EventRecord, TraceEvent } from './event.js';
-import { HeapMap, loadObject, saveObject, type HeapEvent, type HeapObject, type SavedHeap, type SavedObject } from './heap-map.js';
+import { HeapEvent, HeapMap, loadObject, saveObject, type HeapObject, type SavedHeap, type SavedObject } from './heap-map.js';
 import type { TraceInput } from './input.js';
+import { InternedField } from './interned.js';
 import { LossLog } from './losses.js';
 import { Pass, type Analysis } from './pass.js';
 import type { PassLoss } from './stream.js';
 import { RangeIndex } from './range-index.js';
-import { Dispatch, hex } from './schema.js';
+import { Dispatch } from './schema.js';
 import { fmtDur, fmtTs } from './time.js';
 
 export type TimerOp = 'init' | 'start' | 'expire' | 'expire_exit' | 'cancel';
@@ -66,7 +68,7 @@ export interface TimerReport {
 }
 
 interface TimerState extends TimerLife {
-  key: bigint;
+  key: Addr;
   /** Its last arming in the current life of the memory it lives in. */
   lastStart?: EventRecord;
 }
@@ -106,15 +108,15 @@ const OPS: { name: string; op: TimerOp; kind: 'timer' | 'hrtimer'; field: string
 const SOFTIRQ_FLAG = 0x10;
 const UNSEEN_REUSE = 'the memory may have been handed out again by an allocation the trace does not show';
 
-function heapRecord(h: HeapEvent, ptr: bigint, extra: Record<string, string | number>): EventRecord {
-  return { ts: h.ts, cpu: h.cpu, pid: h.pid, event: h.event, fields: { call_site: hex(h.callSite), ptr: hex(ptr), ...extra } };
+function heapRecord(h: HeapEvent, ptr: Addr, extra: Record<string, string | number>): EventRecord {
+  return { ts: h.ts, cpu: h.cpu, pid: h.pid, event: h.event, fields: { call_site: addrHex(h.callSite), ptr: addrHex(ptr), ...extra } };
 }
 
 export class TimerAnalysis implements Analysis {
   private readonly maxTimers: number;
   private readonly dispatch = new Dispatch();
   private readonly heap = new HeapMap();
-  private readonly timers = new Map<bigint, TimerState>();
+  private readonly timers = new Map<Addr, TimerState>();
   /** Every listed timer by address, to end the lives of those inside a new allocation. */
   private readonly byAddr = new RangeIndex<TimerState>();
   private readonly findings = new Map<string, Pending>();
@@ -146,25 +148,29 @@ export class TimerAnalysis implements Analysis {
       d.on(fmt, (ev) => {
         if (now && o.name === 'hrtimer_expire_entry') this.clock.hrtimerNow(ev.ts, ev.num(now));
         else if (now && o.kind === 'timer') this.clock.jiffiesAt(ev.ts, ev.num(now));
-        this.onTimer(ev, o.op, o.kind, ev.big(f), fn, exp, o.op === 'start' && now ? ev.num(now) : undefined);
+        this.onTimer(ev, o.op, o.kind, addrField(ev, f), fn, exp, o.op === 'start' && now ? ev.num(now) : undefined);
       });
     }
-    const allocSize = (name: string) =>
+    // The slab cache's name (kmem_cache_*), a field looked up once per event type.
+    const cacheField = (name: string) => {
+      const f = reg.find('kmem', name)?.fieldByName.get('name');
+      return f && new InternedField(f);
+    };
+    const allocSize = (name: string, cacheF = cacheField(name)) =>
       d.bind(reg, 'kmem', name, ['ptr', 'bytes_alloc', 'call_site'], (ev, f) => {
-        const cacheF = ev.fmt?.fieldByName.get('name');
-        const ptr = ev.big(f.ptr);
+        const ptr = addrField(ev, f.ptr);
         if (ptr === 0n) return;
-        const obj = this.heap.alloc(ptr, ev.num(f.bytes_alloc), this.heapEvent(ev, f.call_site), cacheF ? ev.str(cacheF) : undefined);
+        const obj = this.heap.alloc(ptr, ev.num(f.bytes_alloc), this.heapEvent(ev, f.call_site), cacheF?.read(ev));
         this.newLife(obj);
       });
     // Kernels before 6.2 trace node allocations as separate events.
     for (const name of ['kmalloc', 'kmem_cache_alloc', 'kmalloc_node', 'kmem_cache_alloc_node']) this.coverage.allocSizes = allocSize(name) || this.coverage.allocSizes;
     for (const name of ['kfree', 'kmem_cache_free']) {
+      const cacheF = cacheField(name);
       const ok = d.bind(reg, 'kmem', name, ['ptr', 'call_site'], (ev, f) => {
-        const ptr = ev.big(f.ptr);
+        const ptr = addrField(ev, f.ptr);
         if (ptr === 0n) return;
-        const cacheF = ev.fmt?.fieldByName.get('name');
-        const obj = this.heap.free(ptr, this.heapEvent(ev, f.call_site), cacheF ? ev.str(cacheF) : undefined);
+        const obj = this.heap.free(ptr, this.heapEvent(ev, f.call_site), cacheF?.read(ev));
         this.checkPendingInFreed(obj);
       });
       this.coverage.freeEvents ||= ok;
@@ -174,18 +180,18 @@ export class TimerAnalysis implements Analysis {
   private heapEvent(ev: TraceEvent, callSite: Field): HeapEvent {
     let event = this.eventNames[ev.id];
     if (event === undefined) this.eventNames[ev.id] = event = `${ev.system}:${ev.name}`;
-    return { ts: ev.ts, cpu: ev.cpu, pid: ev.pid, event, callSite: ev.big(callSite) };
+    return new HeapEvent(ev.ts, ev.cpu, ev.pid, event, addrField(ev, callSite));
   }
 
   /** system:name by event id, made once (a heap event is built for every allocation and free). */
   private readonly eventNames: string[] = [];
 
-  private readonly syms = new Map<bigint, string>();
+  private readonly syms = new Map<Addr, string>();
 
-  private sym(addr: bigint): string {
+  private sym(addr: Addr): string {
     let s = this.syms.get(addr);
     if (s === undefined) {
-      s = this.input.symbolize?.(addr) ?? hex(addr);
+      s = this.input.symbolize?.(addrBig(addr)) ?? addrHex(addr);
       if (this.syms.size < 100_000) this.syms.set(addr, s);
     }
     return s;
@@ -217,16 +223,16 @@ export class TimerAnalysis implements Analysis {
     for (const t of this.byAddr.overlapping(obj.ptr, obj.size)) {
       t.pending = undefined;
       t.lastStart = undefined;
-      t.object = { ptr: hex(obj.ptr), size: obj.size, offset: Number(t.key - obj.ptr), cache: obj.cache };
+      t.object = { ptr: addrHex(obj.ptr), size: obj.size, offset: addrDiff(t.key, obj.ptr), cache: obj.cache };
     }
   }
 
-  private timer(key: bigint, kind: 'timer' | 'hrtimer', ts: number): TimerState {
+  private timer(key: Addr, kind: 'timer' | 'hrtimer', ts: number): TimerState {
     let t = this.timers.get(key);
     if (!t) {
-      t = { key, addr: hex(key), kind, first: ts, last: ts, counts: { init: 0, start: 0, expire: 0, expire_exit: 0, cancel: 0 } };
+      t = { key, addr: addrHex(key), kind, first: ts, last: ts, counts: { init: 0, start: 0, expire: 0, expire_exit: 0, cancel: 0 } };
       const obj = this.heap.liveAt(key);
-      if (obj) t.object = { ptr: hex(obj.ptr), size: obj.size, offset: 0, cache: obj.cache };
+      if (obj) t.object = { ptr: addrHex(obj.ptr), size: obj.size, offset: 0, cache: obj.cache };
       this.timers.set(key, t);
       this.byAddr.add(key, 1, t);
       if (this.timers.size > this.maxTimers) this.forgetOldest();
@@ -245,11 +251,11 @@ export class TimerAnalysis implements Analysis {
     }
   }
 
-  private onTimer(ev: TraceEvent, op: TimerOp, kind: 'timer' | 'hrtimer', key: bigint, fnF?: Field, expF?: Field, jiffies?: number): void {
+  private onTimer(ev: TraceEvent, op: TimerOp, kind: 'timer' | 'hrtimer', key: Addr, fnF?: Field, expF?: Field, jiffies?: number): void {
     const t = this.timer(key, kind, ev.ts);
     t.last = ev.ts;
     t.counts[op]++;
-    const fn = fnF ? this.sym(ev.big(fnF)) : undefined;
+    const fn = fnF ? this.sym(addrField(ev, fnF)) : undefined;
     if (fn) t.function = fn;
     const armed = t.lastStart;
     const freed = this.heap.freedAt(key);
@@ -264,7 +270,9 @@ export class TimerAnalysis implements Analysis {
     }
     if (op === 'start') {
       t.lastStart = ev.snapshot();
-      t.pending = { since: ev.ts, expires: expF ? ev.num(expF) : 0, ...(jiffies !== undefined ? { jiffies } : {}) };
+      const p: NonNullable<TimerLife['pending']> = { since: ev.ts, expires: expF ? ev.num(expF) : 0 };
+      if (jiffies !== undefined) p.jiffies = jiffies;
+      t.pending = p;
     } else if (op === 'expire' || op === 'cancel') t.pending = undefined;
     // expire_exit only reports the pointer after the callback returned, and a callback may free
     // its own timer (the kernel allows it: TCP's TIME_WAIT timer frees its socket).
@@ -285,21 +293,21 @@ export class TimerAnalysis implements Analysis {
 
   private fnOf(r: EventRecord): string | undefined {
     const v = r.fields.function;
-    return typeof v === 'bigint' ? this.sym(v) : typeof v === 'string' ? v : undefined;
+    return typeof v === 'bigint' ? this.sym(addrKey(v)) : typeof v === 'string' ? v : undefined;
   }
 
   /** A free that covers a timer still armed: the moment the bug happens. */
   private checkPendingInFreed(obj: HeapObject): void {
     for (const t of this.byAddr.overlapping(obj.ptr, obj.size)) {
       if (!t.pending) continue;
-      this.addFinding('freed-while-pending', t, t.lastStart, obj, obj.free!.ts, `memory ${hex(obj.ptr)} freed while its ${t.kind} ${t.addr}${t.function ? ` (${t.function})` : ''} was still armed`, []);
+      this.addFinding('freed-while-pending', t, t.lastStart, obj, obj.free!.ts, `memory ${addrHex(obj.ptr)} freed while its ${t.kind} ${t.addr}${t.function ? ` (${t.function})` : ''} was still armed`, []);
     }
   }
 
   private addFinding(kind: FindingKind, t: TimerState, armed: EventRecord | undefined, obj: HeapObject, ts: number, message: string, reasons: string[], use?: EventRecord): void {
     // Armed before the memory was allocated: the timer belonged to an earlier object there.
     if (armed && obj.alloc && armed.ts < obj.alloc.ts) return;
-    const id = `${kind}|${t.addr}|${hex(obj.ptr)}|${obj.free?.ts}`;
+    const id = `${kind}|${t.addr}|${addrHex(obj.ptr)}|${obj.free?.ts}`;
     const old = this.findings.get(id);
     if (old) {
       old.finding.repeats++;
@@ -312,7 +320,7 @@ export class TimerAnalysis implements Analysis {
     if (use) evidence.push(use);
     evidence.sort((a, b) => a.ts - b.ts);
     for (const e of evidence) this.symbolizeRecord(e);
-    const object = { ptr: hex(obj.ptr), size: obj.size, offset: Number(t.key - obj.ptr), cache: obj.cache };
+    const object = { ptr: addrHex(obj.ptr), size: obj.size, offset: addrDiff(t.key, obj.ptr), cache: obj.cache };
     this.findings.set(id, { finding: { kind, ts, timer: t.addr, function: t.function, object, message, repeats: 0, evidence }, obj, reasons });
   }
 
@@ -356,7 +364,7 @@ export class TimerAnalysis implements Analysis {
     const heap = this.heap.save(ref);
     const findings = [...this.findings].map(([id, p]) => ({ id, finding: p.finding, obj: ref(p.obj), reasons: p.reasons }));
     // The names of the functions met so far: a resumed pass need not parse kallsyms for them again.
-    const syms = [...this.syms].map(([addr, name]): [string, string] => [addr.toString(16), name]);
+    const syms = [...this.syms].map(([addr, name]): [string, string] => [addrDigits(addr), name]);
     return { objects: objects.map(saveObject), heap, timers: [...this.timers.values()], findings, clock: this.clock.save(), forgotten: this.forgotten, last: this.last, syms };
   }
 
@@ -368,6 +376,8 @@ export class TimerAnalysis implements Analysis {
     for (const t of [...this.timers.values()]) this.byAddr.remove(t.key, 1, t);
     this.timers.clear();
     for (const t of saved.timers) {
+      // Checkpoints made before addresses were keys hold every key as a bigint.
+      if (typeof t.key === 'bigint') t.key = addrKey(t.key);
       this.timers.set(t.key, t);
       this.byAddr.add(t.key, 1, t);
     }
@@ -377,7 +387,7 @@ export class TimerAnalysis implements Analysis {
     this.forgotten = saved.forgotten;
     this.last = saved.last;
     this.syms.clear();
-    for (const [addr, name] of saved.syms) this.syms.set(BigInt('0x' + addr), name);
+    for (const [addr, name] of saved.syms) this.syms.set(addrKey(BigInt('0x' + addr)), name);
   }
 
   /** end: the moment the report describes (default: the last event seen). */
