@@ -1,0 +1,139 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withInstance } from '../helpers/instance.js';
+import { Segment } from '../../src/buffers/segment.js';
+import { writeTraceDat } from '../../src/file/writer.js';
+import { openTraceDat, type TraceFile } from '../../src/file/reader.js';
+import { analysisInput } from '../../src/analysis/input.js';
+import { forEachEvent } from '../../src/analysis/stream.js';
+import { scanLosses } from '../../src/analysis/losses.js';
+import { traceStats } from '../../src/analysis/stats.js';
+import { renderStats } from '../../src/analysis/render.js';
+import type { Instance } from '../../src/tracefs/instance.js';
+import { lkst } from '../helpers/cli.js';
+
+/** Markers written back to back, each write(2) alone (the writers opened beforehand). */
+function markAll(writes: [Instance, string][]): void {
+  const ws = writes.map(([inst]) => inst.openWriter('trace_marker'));
+  try {
+    writes.forEach(([, text], i) => ws[i]!.write(text));
+  } finally {
+    for (const w of ws) w.close();
+  }
+}
+
+/** Time of the marker starting with `text` in buffer `name`, on that buffer's own clock (read alone: no shift). */
+function markerTs(t: TraceFile, name: string, text: string): number {
+  const input = analysisInput(t, [name || 'top']);
+  let at = Number.NaN;
+  forEachEvent(input, {
+    event: (ev) => {
+      if (ev.name === 'print' && ev.buf.toString('latin1', ev.off + 16, ev.off + ev.len).startsWith(text)) at = ev.ts;
+    },
+  });
+  assert.ok(!Number.isNaN(at), `marker ${text} in buffer ${name || 'top'}`);
+  return at;
+}
+
+/**
+ * Two buffers on clocks global and local (they differ on this VM: a marker written to both is
+ * stamped ~20 ms apart), recorded together; one loses events in the middle.
+ */
+async function recordTwoClocks(dir: string, fn: (t: TraceFile, b: string) => void): Promise<void> {
+  await withInstance('clk-g', async (a) => {
+    await withInstance('clk-l', async (b) => {
+      a.clock = 'global';
+      b.clock = 'local';
+      b.bufferSizeKb = 8;
+      a.tracingOn = true;
+      b.tracingOn = true;
+      const seg = new Segment([a, b], dir);
+      markAll([[a, 'probe a1'], [b, 'probe b'], [a, 'probe a2']]);
+      seg.drain();
+      // A storm into the small buffer: it overwrites what no reader took.
+      const w = b.openWriter('trace_marker');
+      try {
+        for (let i = 0; i < 4000; i++) w.write(`storm ${i} ${'x'.repeat(64)}`);
+      } finally {
+        w.close();
+      }
+      a.mark('after storm');
+      seg.syncClocks('end');
+      seg.drain();
+      const path = join(dir, 'two-clocks.dat');
+      await seg.write(path, { writer: writeTraceDat, kallsyms: false });
+      const report = execFileSync('trace-cmd', ['report', '-i', path], { encoding: 'utf8', maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'pipe'] });
+      assert.match(report, /probe a1/, 'trace-cmd opens the file with lkst\'s clock option');
+      // lkst report merges raw, as trace-cmd: the same text, and one note that the clocks differ.
+      const ours = lkst(['report', path], { maxBuffer: 64 << 20 });
+      assert.equal(ours.status, 0, ours.stderr);
+      assert.ok(ours.stdout === report, 'lkst report prints what trace-cmd report prints');
+      assert.equal(ours.stderr.match(/^lkst: note: buffers on different clocks \(top global, \S+ local\)/gm)?.length, 1, ours.stderr);
+      const t = openTraceDat(path);
+      try {
+        fn(t, b.name);
+      } finally {
+        t.close();
+      }
+    });
+  });
+}
+
+test('buffers on clocks global and local recorded together: the stored offset agrees with a marker written to both; a loss in one is placed by it, and without it is uncertain with the reason', async (ctx) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-clocks-'));
+  try {
+    await recordTwoClocks(dir, (t) => {
+      assert.equal(t.buffers.length, 2);
+      const [top, other] = t.buffers as [TraceFile['buffers'][number], TraceFile['buffers'][number]];
+      assert.equal(top.clock, 'global');
+      assert.equal(other.clock, 'local');
+      const off = other.clockOffset;
+      assert.ok(off, 'the offset of the local buffer is stored');
+      assert.match(off.how, /sync markers at start and end/);
+      // The probe: b's marker was stamped between a's two, so the true offset lies in [a1 - b, a2 - b].
+      const a1 = markerTs(t, '', 'probe a1');
+      const a2 = markerTs(t, '', 'probe a2');
+      const pb = markerTs(t, other.name, 'probe b');
+      assert.ok(a1 - pb <= off.ns + off.uncertaintyNs && a2 - pb >= off.ns - off.uncertaintyNs, `probe range [${a1 - pb}, ${a2 - pb}] meets the stored ${off.ns} ± ${off.uncertaintyNs}`);
+
+      ctx.diagnostic(`offset ${off.ns} ± ${off.uncertaintyNs} ns; probe range [${a1 - pb}, ${a2 - pb}]`);
+      const input = analysisInput(t);
+      // On the merged axis the probe markers of both buffers fall between a1 and a2, within the uncertainty.
+      let merged = Number.NaN;
+      forEachEvent(input, { event: (ev) => void (ev.buffer === other.name && ev.name === 'print' && ev.buf.toString('latin1', ev.off + 16, ev.off + 23) === 'probe b' && (merged = ev.ts)) });
+      assert.ok(merged >= a1 - off.uncertaintyNs && merged <= a2 + off.uncertaintyNs, `aligned probe ${merged} within [${a1}, ${a2}] ± ${off.uncertaintyNs}`);
+
+      // The loss: in the local buffer only, after the probe; a span of the top buffer's before it is clean once placed.
+      const placed = scanLosses(input);
+      assert.ok(placed.all.length > 0, 'the storm lost events');
+      assert.ok(placed.all.every((l) => l.buffer === other.name && !l.unplaceable));
+      assert.equal(placed.uncertainty(a1, a2), undefined, 'nothing lost around the probe, once the loss is placed');
+      // Stats and the analysis count the same losses.
+      const stats = traceStats(input);
+      const counted = placed.all.reduce((n, l) => n + Math.max(0, l.count), 0);
+      assert.equal(stats.lostTotal, counted, 'stats and the loss log agree');
+      assert.equal(stats.buffers[1]!.lost, counted);
+      assert.ok(stats.lostTotal > 0);
+      ctx.diagnostic(`lost ${counted} in ${placed.all.length} gap(s)`);
+      assert.match(renderStats(stats), new RegExp(`clock of ${other.name}: local, [+-]\\d+ ns ± \\d+ ns to top \\(sync markers at start and end\\)`));
+
+      // The same file as a reader without the offset sees it (a trace-cmd file, a crash dump).
+      delete other.clockOffset;
+      delete top.clockOffset;
+      const loose = scanLosses(analysisInput(t));
+      const why = loose.uncertainty(a1, a2);
+      assert.ok(why, 'with no offset, the loss touches every span');
+      assert.match(why, new RegExp(`CPU \\d+ of buffer ${other.name} lost [\\d,]+ events?; its clock local is not comparable with the top-level buffer's global`));
+      assert.equal(loose.all.reduce((n, l) => n + Math.max(0, l.count), 0), counted, 'the same losses, only not placed');
+      const looseStats = traceStats(analysisInput(t));
+      assert.equal(looseStats.lostTotal, counted);
+      assert.match(renderStats(looseStats), new RegExp(`clock of ${other.name}: local, not comparable: its clock local is not comparable with the top-level buffer's global`));
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
