@@ -15,6 +15,7 @@ import { traceStats } from '../../src/analysis/stats.js';
 import { renderStats } from '../../src/analysis/render.js';
 import type { Instance } from '../../src/tracefs/instance.js';
 import { lkst } from '../helpers/cli.js';
+import { ChunkIndex } from '../../src/web/reader.js';
 
 /** Markers written back to back, each write(2) alone (the writers opened beforehand). */
 function markAll(writes: [Instance, string][]): void {
@@ -53,14 +54,12 @@ async function recordTwoClocks(dir: string, fn: (t: TraceFile, b: string) => voi
       b.tracingOn = true;
       const seg = new Segment([a, b], dir);
       markAll([[a, 'probe a1'], [b, 'probe b'], [a, 'probe a2']]);
+      // The storm's CPU gets a record of b's before it, so its loss has a gap start (after the probe).
+      const onCpu0 = (script: string) => execFileSync('taskset', ['-c', '0', 'sh', '-c', script], { env: { ...process.env, M: b.path('trace_marker') } });
+      onCpu0('echo before storm > "$M"');
       seg.drain();
       // A storm into the small buffer: it overwrites what no reader took.
-      const w = b.openWriter('trace_marker');
-      try {
-        for (let i = 0; i < 4000; i++) w.write(`storm ${i} ${'x'.repeat(64)}`);
-      } finally {
-        w.close();
-      }
+      onCpu0(`i=0; while [ $i -lt 4000 ]; do echo "storm $i ${'x'.repeat(64)}" > "$M"; i=$((i+1)); done`);
       a.mark('after storm');
       seg.syncClocks('end');
       seg.drain();
@@ -103,14 +102,20 @@ test('buffers on clocks global and local recorded together: the stored offset ag
       ctx.diagnostic(`offset ${off.ns} ± ${off.uncertaintyNs} ns; probe range [${a1 - pb}, ${a2 - pb}]`);
       const input = analysisInput(t);
       // On the merged axis the probe markers of both buffers fall between a1 and a2, within the uncertainty.
+      const isProbe = (ev: { buffer: string; name: string; buf: Buffer; off: number }) => ev.buffer === other.name && ev.name === 'print' && ev.buf.toString('latin1', ev.off + 16, ev.off + 23) === 'probe b';
       let merged = Number.NaN;
-      forEachEvent(input, { event: (ev) => void (ev.buffer === other.name && ev.name === 'print' && ev.buf.toString('latin1', ev.off + 16, ev.off + 23) === 'probe b' && (merged = ev.ts)) });
+      // The viewer's windows read on the same axis (web/reader.ts).
+      const chunks = new ChunkIndex(input);
+      forEachEvent(chunks.watch(), { event: (ev) => void (isProbe(ev) && (merged = ev.ts)) });
       assert.ok(merged >= a1 - off.uncertaintyNs && merged <= a2 + off.uncertaintyNs, `aligned probe ${merged} within [${a1}, ${a2}] ± ${off.uncertaintyNs}`);
+      let inWindow = Number.NaN;
+      chunks.read(a1 - off.uncertaintyNs, a2 + off.uncertaintyNs, (ev) => void (isProbe(ev) && (inWindow = ev.ts)));
+      assert.equal(inWindow, merged, 'the viewer window holds the probe at its aligned time');
 
       // The loss: in the local buffer only, after the probe; a span of the top buffer's before it is clean once placed.
       const placed = scanLosses(input);
       assert.ok(placed.all.length > 0, 'the storm lost events');
-      assert.ok(placed.all.every((l) => l.buffer === other.name && !l.unplaceable));
+      assert.ok(placed.all.every((l) => l.buffer === other.name && l.cpu === 0 && !l.unplaceable), JSON.stringify(placed.all));
       assert.equal(placed.uncertainty(a1, a2), undefined, 'nothing lost around the probe, once the loss is placed');
       // Stats and the analysis count the same losses.
       const stats = traceStats(input);
