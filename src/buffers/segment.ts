@@ -10,7 +10,7 @@ import type { ExtraBuffer, TraceWriter } from '../trace/writer-port.js';
 import { bufferNameOf } from './name.js';
 import { masksetIn } from '../masksets/state.js';
 import { scanPageFile, tracepointsById, type TracepointName } from './formats.js';
-import { ClockSync, type SyncPhase } from './clock-sync.js';
+import { ClockSync, printEventId, type SyncPhase } from './clock-sync.js';
 import { removeSegmentJournal, writeSegmentJournal, type SegmentJournal } from './segment-journal.js';
 
 export const DISCARD = '/dev/null';
@@ -194,11 +194,6 @@ export class Segment {
       this.removeFiles();
     }
   }
-}
-
-/** ftrace:print's event id (what trace_marker writes). */
-function printEventId(): number {
-  return Number(tracefs().read('events/ftrace/print/id'));
 }
 
 function savedCmdlines(): string {

@@ -69,14 +69,14 @@ function signedNs(ns: number): string {
 }
 
 /**
- * A buffer's offset from sync-marker pairs: in each, the first buffer's marker written just before
- * and just after this buffer's (refBefore, refAfter, other), so the true offset lies between
- * refBefore - other and refAfter - other. Several pairs (start, end) widen the range by the drift.
+ * A buffer's offset from ranges it is known to lie in, one per sync (start, end): a sync marker
+ * stamped between two stamps of the other clock bounds it on both sides. Several ranges (they
+ * move with the drift between the clocks) give their midpoint, uncertain by the whole spread.
  */
-export function offsetFromPairs(pairs: readonly { refBefore: number; refAfter: number; other: number }[], how: string): ClockOffset | undefined {
-  if (!pairs.length) return undefined;
-  const lo = Math.min(...pairs.map((p) => p.refBefore - p.other));
-  const hi = Math.max(...pairs.map((p) => p.refAfter - p.other));
+export function offsetFromRanges(ranges: readonly { lo: number; hi: number }[], how: string): ClockOffset | undefined {
+  if (!ranges.length) return undefined;
+  const lo = Math.min(...ranges.map((r) => r.lo));
+  const hi = Math.max(...ranges.map((r) => r.hi));
   if (hi < lo) return undefined;
   const ns = Math.round((lo + hi) / 2);
   return { ns, uncertaintyNs: Math.max(ns - lo, hi - ns), how };

@@ -16,6 +16,11 @@ import { renderStats } from '../../src/analysis/render.js';
 import type { Instance } from '../../src/tracefs/instance.js';
 import { lkst } from '../helpers/cli.js';
 import { ChunkIndex } from '../../src/web/reader.js';
+import { MonoSync, printEventId } from '../../src/buffers/clock-sync.js';
+import { forEachPageFileRecord } from '../../src/buffers/formats.js';
+import { pageSizeOf } from '../../src/buffers/segment.js';
+import { CpuReader } from '../../src/record/cpu-reader.js';
+import { recordType } from '../../src/ringbuf/fields.js';
 
 /** Markers written back to back, each write(2) alone (the writers opened beforehand). */
 function markAll(writes: [Instance, string][]): void {
@@ -137,6 +142,63 @@ test('buffers on clocks global and local recorded together: the stored offset ag
       const looseStats = traceStats(analysisInput(t));
       assert.equal(looseStats.lostTotal, counted);
       assert.match(renderStats(looseStats), new RegExp(`clock of ${other.name}: local, not comparable: its clock local is not comparable with the top-level buffer's global`));
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** Each CPU of inst drained into a page file in dir (as a recording keeps them). */
+function drainToFiles(inst: Instance, dir: string): { pageSize: number; files: { source: string }[] } {
+  const pageSize = pageSizeOf(inst);
+  const files = inst.cpus().map((cpu) => {
+    const source = join(dir, `${inst.name}-cpu${cpu}.pages`);
+    const r = new CpuReader(cpu, inst.rawPipePath(cpu), pageSize, source);
+    try {
+      r.drain();
+    } finally {
+      r.close();
+    }
+    return { source };
+  });
+  return { pageSize, files };
+}
+
+/** Time of the marker starting with `text` in page files. */
+function fileMarkerTs(b: { pageSize: number; files: { source: string }[] }, text: string): number {
+  const id = printEventId();
+  let at = Number.NaN;
+  for (const f of b.files) forEachPageFileRecord(f.source, b.pageSize, (buf, ts, off, len) => void (recordType(buf, off) === id && buf.toString('latin1', off + 16, off + len).startsWith(text) && (at = ts)));
+  assert.ok(!Number.isNaN(at), `marker ${text}`);
+  return at;
+}
+
+test("a buffer on `mono` with no trace_marker (the BPF engine's): its offset to a local instance, from markers between readings of CLOCK_MONOTONIC, agrees with an instance on mono", async (ctx) => {
+  const dir = mkdtempSync(join(tmpdir(), 'lkst-clocks-mono-'));
+  try {
+    await withInstance('clk-l', async (a) => {
+      await withInstance('clk-m', async (m) => {
+        a.clock = 'local';
+        m.clock = 'mono';
+        a.tracingOn = true;
+        m.tracingOn = true;
+        const sync = new MonoSync(a);
+        assert.equal(sync.needed, true);
+        sync.mark('start');
+        markAll([[a, 'probe a1'], [m, 'probe m'], [a, 'probe a2']]);
+        sync.mark('end');
+        const local = drainToFiles(a, dir);
+        const mono = drainToFiles(m, dir);
+        const off = sync.offset(local, printEventId());
+        assert.ok(off, 'both markers found');
+        assert.match(off.how, /sync markers at start and end, against CLOCK_MONOTONIC/);
+        // The mono instance's probe was stamped between the local's two: the true offset lies in [a1 - pm, a2 - pm].
+        const a1 = fileMarkerTs(local, 'probe a1');
+        const a2 = fileMarkerTs(local, 'probe a2');
+        const pm = fileMarkerTs(mono, 'probe m');
+        ctx.diagnostic(`mono to local ${off.ns} ± ${off.uncertaintyNs} ns; probe range [${a1 - pm}, ${a2 - pm}]`);
+        assert.ok(a1 - pm <= off.ns + off.uncertaintyNs && a2 - pm >= off.ns - off.uncertaintyNs, `probe range [${a1 - pm}, ${a2 - pm}] meets ${off.ns} ± ${off.uncertaintyNs}`);
+      });
     });
   } finally {
     rmSync(dir, { recursive: true, force: true });
