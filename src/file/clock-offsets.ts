@@ -34,11 +34,15 @@ export function applyClockOffsets(buffers: readonly TraceBuffer[], stored: Store
   const ref = buffers.find((b) => b.name === stored.reference);
   if (!ref) return;
   const toRef = (b: TraceBuffer): ClockOffset | undefined =>
-    b === ref ? { ns: 0, uncertaintyNs: 0, how: 'the reference' } : (stored.offsets.get(b.name) ?? (b.clock === ref.clock ? { ns: 0, uncertaintyNs: 0, how: 'the same clock' } : undefined));
+    b === ref
+      ? { ns: 0, uncertaintyNs: 0, how: 'the reference' }
+      : (stored.offsets.get(b.name) ?? (b.clock === ref.clock ? { ns: 0, uncertaintyNs: 0, how: 'the same clock' } : undefined));
   const first = buffers[0] && toRef(buffers[0]);
   if (!first) return;
   for (const b of buffers) {
     const o = toRef(b);
-    if (o) b.clockOffset = b === buffers[0] ? { ns: 0, uncertaintyNs: 0, how: 'the reference' } : { ns: o.ns - first.ns, uncertaintyNs: o.uncertaintyNs + first.uncertaintyNs, how: o.how };
+    if (o)
+      b.clockOffset =
+        b === buffers[0] ? { ns: 0, uncertaintyNs: 0, how: 'the reference' } : { ns: o.ns - first.ns, uncertaintyNs: o.uncertaintyNs + first.uncertaintyNs, how: o.how };
   }
 }

@@ -31,15 +31,21 @@ export type ClockAlignment =
 
 type ClockedBuffer = Pick<TraceBuffer, 'name' | 'clock' | 'clockOffset'>;
 
-
 /** Each buffer against the first: shifted by its offset, as it is (same clock), or not comparable (why). */
 export function alignClocks(buffers: readonly ClockedBuffer[]): ClockAlignment[] {
   const ref = buffers[0];
   return buffers.map((b): ClockAlignment => {
-    if (!ref || b === ref || b.clock === ref.clock) return { buffer: b.name, clock: b.clock, comparable: true, shiftNs: 0, uncertaintyNs: 0, how: b === ref ? 'the reference' : 'the same clock' };
+    if (!ref || b === ref || b.clock === ref.clock)
+      return { buffer: b.name, clock: b.clock, comparable: true, shiftNs: 0, uncertaintyNs: 0, how: b === ref ? 'the reference' : 'the same clock' };
     const counter = [b, ref].find((x) => isCounterClock(x.clock));
     const refName = ref.name ? `buffer ${ref.name}'s` : "the top-level buffer's";
-    if (counter) return { buffer: b.name, clock: b.clock, comparable: false, why: `its clock ${b.clock} is not comparable with ${refName} ${ref.clock} (${counter.clock} counts ticks, not ns; lkst never converts it)` };
+    if (counter)
+      return {
+        buffer: b.name,
+        clock: b.clock,
+        comparable: false,
+        why: `its clock ${b.clock} is not comparable with ${refName} ${ref.clock} (${counter.clock} counts ticks, not ns; lkst never converts it)`,
+      };
     // Offsets are stored against the trace's first buffer: two of them give one against the other.
     const own = b.clockOffset;
     const base = ref.clockOffset;
