@@ -22,6 +22,7 @@ import { pageSizeOf } from '../../src/buffers/segment.js';
 import { CpuReader } from '../../src/record/cpu-reader.js';
 import { recordType } from '../../src/ringbuf/fields.js';
 import { LogDaemon } from '../../src/buffers/logd.js';
+import { traceSummary } from '../../src/analysis/cache/summary.js';
 
 /** Markers written back to back, each write(2) alone (the writers opened beforehand). */
 function markAll(writes: [Instance, string][]): void {
@@ -168,6 +169,11 @@ test('buffers on clocks global and local recorded together: the stored offset ag
     const looseStats = traceStats(analysisInput(t));
     assert.equal(looseStats.lostTotal, counted);
     assert.match(renderStats(looseStats), new RegExp(`clock of ${other.name}: local, not comparable: its clock local is not comparable with the top-level buffer's global`));
+    // lkst state's summary keeps the mark through its cache: built once, then read back.
+    traceSummary(analysisInput(t));
+    const cached = traceSummary(analysisInput(t));
+    assert.ok(cached.dir, 'a cache was used');
+    assert.equal(cached.losses.uncertainty(a1, a2), why, 'the cached losses say the same');
   });
 });
 
