@@ -23,6 +23,7 @@ import { CpuReader } from '../../src/record/cpu-reader.js';
 import { recordType } from '../../src/ringbuf/fields.js';
 import { LogDaemon } from '../../src/buffers/logd.js';
 import { traceSummary } from '../../src/analysis/cache/summary.js';
+import { stateAt } from '../../src/analysis/state.js';
 
 /** Markers written back to back, each write(2) alone (the writers opened beforehand). */
 function markAll(writes: [Instance, string][]): void {
@@ -145,6 +146,7 @@ test('buffers on clocks global and local recorded together: the stored offset ag
       JSON.stringify(placed.all),
     );
     assert.equal(placed.uncertainty(a1, a2), undefined, 'nothing lost around the probe, once the loss is placed');
+    assert.equal(stateAt(input, a2).losses, undefined, 'lkst state at the probe: nothing lost before it');
     // Stats and the analysis count the same losses.
     const stats = traceStats(input);
     const counted = placed.all.reduce((n, l) => n + Math.max(0, l.count), 0);
@@ -168,6 +170,7 @@ test('buffers on clocks global and local recorded together: the stored offset ag
     );
     const looseStats = traceStats(analysisInput(t));
     assert.equal(looseStats.lostTotal, counted);
+    assert.equal(stateAt(analysisInput(t), a2).losses, why, 'lkst state at the probe: the loss may lie before it');
     assert.match(renderStats(looseStats), new RegExp(`clock of ${other.name}: local, not comparable: its clock local is not comparable with the top-level buffer's global`));
     // lkst state's summary keeps the mark through its cache: built once, then read back.
     traceSummary(analysisInput(t));
