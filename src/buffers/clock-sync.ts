@@ -73,7 +73,7 @@ function markerTimes(b: SyncedBuffer, printId: number, head: string): Map<string
 
 function how(phases: readonly SyncPhase[]): string {
   const set = [...new Set(phases)];
-  return `sync markers at ${set.join(' and ')}${set.length < 2 ? ' only (drift after it unknown)' : ''}`;
+  return `sync markers at ${set.join(' and ')}${set.length < 2 ? ` only, drift ${set[0] === 'start' ? 'after' : 'before'} it unknown` : ''}`;
 }
 
 /** Sync markers among tracefs instances, against the first. */

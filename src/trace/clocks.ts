@@ -7,6 +7,7 @@
  * the others' times. Counter clocks count ticks, not ns: never converted, never comparable.
  */
 import type { TraceBuffer } from './model.js';
+import { grouped } from '../base/grouped.js';
 
 /** What to add to a buffer's times to put them on the first buffer's clock. */
 export interface ClockOffset {
@@ -67,11 +68,7 @@ export function describeAlignment(a: ClockAlignment, refName: string): string {
   if (!a.comparable) return `${a.clock}, not comparable: ${a.why}`;
   if (a.how === 'the reference') return `${a.clock} (the reference)`;
   if (a.how === 'the same clock') return `${a.clock} (the same clock as ${refName})`;
-  return `${a.clock}, ${signedNs(a.shiftNs)} ± ${a.uncertaintyNs} ns to ${refName} (${a.how})`;
-}
-
-function signedNs(ns: number): string {
-  return `${ns >= 0 ? '+' : ''}${ns} ns`;
+  return `${a.clock}, ${a.shiftNs >= 0 ? '+' : '-'}${grouped(Math.abs(a.shiftNs))} ns ± ${grouped(a.uncertaintyNs)} ns to ${refName} (${a.how})`;
 }
 
 /**

@@ -154,7 +154,7 @@ test('buffers on clocks global and local recorded together: the stored offset ag
     assert.equal(stats.buffers[1]!.lost, counted);
     assert.ok(stats.lostTotal > 0);
     ctx.diagnostic(`lost ${counted} in ${placed.all.length} gap(s)`);
-    assert.match(renderStats(stats), new RegExp(`clock of ${other.name}: local, [+-]\\d+ ns ± \\d+ ns to top \\(sync markers at start and end\\)`));
+    assert.match(renderStats(stats), new RegExp(`clock of ${other.name}: local, [+-][\\d,]+ ns ± [\\d,]+ ns to top \\(sync markers at start and end\\)`));
 
     // The same file as a reader without the offset sees it (a trace-cmd file, a crash dump).
     delete other.clockOffset;
