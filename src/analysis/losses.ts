@@ -2,6 +2,9 @@
  * Where a trace lost events: per CPU, the gap between the last record before a loss and the first
  * after it. Analyses that follow an object or a task across events ask whether a time span holds
  * a loss on any CPU (a free on one CPU may concern an object used on another) and say so in words.
+ * Times are on the first buffer's clock (stream.ts): a loss in a buffer whose offset to it was
+ * measured is placed within that offset's uncertainty; one in a buffer whose clock is not
+ * comparable cannot be placed at all, so it touches every span, with the reason.
  */
 import { forEachLoss, type PassLoss } from './stream.js';
 import type { TraceInput } from './input.js';
@@ -18,6 +21,10 @@ export interface Loss {
   to: number;
   /** Events lost; -1 when the kernel flagged the loss without counting it. */
   count: number;
+  /** Why it cannot be placed against the first buffer's times (its buffer's clock is not comparable). */
+  unplaceable?: string;
+  /** How far its times may be off on the first buffer's clock (the uncertainty of its buffer's offset). */
+  slackNs?: number;
 }
 
 export class LossLog {
@@ -27,6 +34,8 @@ export class LossLog {
   /** The same losses sorted by `from`, with the running maximum of `to`, for overlap tests. */
   private byFrom: Loss[] = [];
   private maxTo: number[] = [];
+  /** Losses of buffers whose clock is not comparable: in every span. */
+  private loose: Loss[] = [];
   private sealed = true;
 
   get all(): readonly Loss[] {
@@ -68,7 +77,8 @@ export class LossLog {
   /**
    * Takes the losses the ledger placed after no page (trace/loss.ts: flags without a count,
    * overwrites after a CPU's last page): a CPU's one uncounted mark gets the count; otherwise the
-   * loss lies after the CPU's last record, at a time the trace does not mark. Call once, after the stream.
+   * loss lies after the CPU's last record, at a time the trace does not mark. Then marks the losses
+   * of buffers on other clocks (see the top). Call once, after the stream.
    */
   settle(loss: PassLoss): void {
     for (const u of loss.unplaced) {
@@ -76,13 +86,28 @@ export class LossLog {
       if (uncounted.length === 1) uncounted[0]!.count = u.count;
       else if (!uncounted.length) this.add({ cpu: u.cpu, buffer: u.buffer, from: u.ts, to: Infinity, count: u.count });
     }
+    const clocks = new Map((loss.clocks ?? []).map((a) => [a.buffer, a]));
+    for (const l of this.list) {
+      const a = clocks.get(l.buffer);
+      if (a && !a.comparable) l.unplaceable = a.why;
+      else if (a?.uncertaintyNs) l.slackNs = a.uncertaintyNs;
+    }
+    this.sealed = false;
+  }
+
+  /** A log of losses already settled (a cache's). */
+  static restore(losses: readonly Loss[]): LossLog {
+    const log = new LossLog();
+    for (const l of losses) log.add({ ...l });
+    return log;
   }
 
   private seal(): void {
     if (this.sealed) return;
-    this.byFrom = [...this.list].sort((a, b) => a.from - b.from);
+    this.loose = this.list.filter((l) => l.unplaceable);
+    this.byFrom = this.list.filter((l) => !l.unplaceable).sort((a, b) => lossFrom(a) - lossFrom(b));
     let m = -Infinity;
-    this.maxTo = this.byFrom.map((l) => (m = Math.max(m, l.to)));
+    this.maxTo = this.byFrom.map((l) => (m = Math.max(m, lossTo(l))));
     this.sealed = true;
   }
 
@@ -90,12 +115,13 @@ export class LossLog {
   overlaps(t1: number, t2: number): boolean {
     if (!this.list.length) return false;
     this.seal();
+    if (this.loose.length) return true;
     // The last loss whose gap began before t2; any of those reaching past t1 overlaps.
     let lo = 0;
     let hi = this.byFrom.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (this.byFrom[mid]!.from < t2) lo = mid + 1;
+      if (lossFrom(this.byFrom[mid]!) < t2) lo = mid + 1;
       else hi = mid;
     }
     return lo > 0 && this.maxTo[lo - 1]! > t1;
@@ -104,7 +130,7 @@ export class LossLog {
   /** The losses between t1 and t2 on any CPU (or on `cpu` only). */
   within(t1: number, t2: number, cpu?: number): Loss[] {
     if (!this.overlaps(t1, t2)) return [];
-    return this.list.filter((l) => l.from < t2 && l.to > t1 && (cpu === undefined || l.cpu === cpu));
+    return this.list.filter((l) => (l.unplaceable || (lossFrom(l) < t2 && lossTo(l) > t1)) && (cpu === undefined || l.cpu === cpu));
   }
 
   /** Why a state or finding over [t1, t2] may be wrong; undefined when nothing was lost there. */
@@ -112,6 +138,15 @@ export class LossLog {
     const ls = this.within(t1, t2, cpu);
     return ls.length ? describeLosses(ls) : undefined;
   }
+}
+
+/** Where a loss's gap may begin and end on the first buffer's clock (its offset's uncertainty added). */
+function lossFrom(l: Loss): number {
+  return l.from - (l.slackNs ?? 0);
+}
+
+function lossTo(l: Loss): number {
+  return l.to + (l.slackNs ?? 0);
 }
 
 /**
@@ -136,8 +171,14 @@ export function describeLosses(losses: readonly Loss[]): string {
     const from = Math.min(...ls.map((l) => l.from));
     const to = Math.max(...ls.map((l) => l.to));
     const gaps = ls.length > 1 ? ` in ${ls.length} gaps` : '';
+    const unplaceable = ls.find((l) => l.unplaceable)?.unplaceable;
+    if (unplaceable) {
+      parts.push(`CPU ${cpu} of ${buffer ? `buffer ${buffer}` : 'the top-level buffer'} lost ${n}; ${unplaceable}`);
+      continue;
+    }
     const where = to === Infinity ? 'at times the trace does not mark' : from < 0 ? `before ${fmtTs(to)}` : `between ${fmtTs(from)} and ${fmtTs(to)}`;
-    parts.push(`${n} lost on CPU ${cpu}${buffer ? ` of buffer ${buffer}` : ''}${gaps} ${where}`);
+    const slack = Math.max(...ls.map((l) => l.slackNs ?? 0));
+    parts.push(`${n} lost on CPU ${cpu}${buffer ? ` of buffer ${buffer}` : ''}${gaps} ${where}${slack ? ` (± ${grouped(slack)} ns: its clock's offset to the first buffer's)` : ''}`);
   }
   return parts.join('; ');
 }

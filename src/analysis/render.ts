@@ -27,7 +27,8 @@ export function renderStats(s: TraceStats, top = 15): string {
   if (s.markers) out.push(`${s.markers} markers${s.masksetSwitches.length ? `; maskset switches: ${s.masksetSwitches.map((m) => `${fmtTs(m.ts)} ${m.from} -> ${m.to}`).join(', ')}` : ''}`);
   out.push('', 'Events per type', table(['event', 'count'], s.byEvent.map((e) => [e.event, e.count])));
   const named = s.buffers.length > 1 || s.buffers.some((b) => b.buffer !== '');
-  if (named) out.push('', 'Per buffer', table(['buffer', 'events', 'lost', 'before'], s.buffers.map((b) => [bufferLabel({ name: b.buffer }), b.events, b.exact ? b.lost : `${b.lost}+`, b.before])));
+  if (named) out.push('', 'Per buffer', table(['buffer', 'events', 'lost', 'before', 'clock'], s.buffers.map((b) => [bufferLabel({ name: b.buffer }), b.events, b.exact ? b.lost : `${b.lost}+`, b.before, b.clock])));
+  if (s.clocksDiffer) for (const b of s.buffers.slice(1)) out.push(`clock of ${bufferLabel({ name: b.buffer })}: ${b.clockNote}`);
   const head = [...(named ? ['buffer'] : []), 'cpu', 'events', 'lost', ...(s.lostBefore ? ['before'] : [])];
   out.push('', 'Per CPU', table(head, s.byCpu.map((c) => [...(named ? [bufferLabel({ name: c.buffer })] : []), c.cpu, c.events, c.lostExact ? c.lost : `${c.lost}+`, ...(s.lostBefore ? [c.lostBefore] : [])])));
   out.push('', `Busiest tasks (top ${top} by time on CPU)`, table(['pid', 'comm', 'on cpu', 'switches', 'events'], s.tasks.slice(0, top).map((t) => [t.pid, t.comm, fmtDur(t.runNs), t.switches, t.events])));

@@ -4,6 +4,8 @@ import { MarkerAnalysis, type MasksetSwitch } from './markers.js';
 import type { TraceEvent } from './event.js';
 import type { TraceInput } from './input.js';
 import { totalLoss } from '../trace/loss.js';
+import { alignClocks, describeAlignment } from '../trace/clocks.js';
+import { bufferLabel } from '../trace/model.js';
 import { Pass, type Analysis } from './pass.js';
 import { missingExitLines, timesIrq } from './intervals.js';
 
@@ -35,7 +37,9 @@ export interface TraceStats {
   /** Per buffer and CPU: events, and losses as the one ledger settles them (trace/loss.ts). */
   byCpu: CpuStatRow[];
   /** The buffers read, in order ("" is the top-level buffer). */
-  buffers: { buffer: string; events: number; lost: number; before: number; exact: boolean }[];
+  buffers: { buffer: string; events: number; lost: number; before: number; exact: boolean; clock: string; clockNote: string }[];
+  /** Whether the buffers' clocks differ (each clockNote then says how its times stand against the first's). */
+  clocksDiffer: boolean;
   tasks: TaskStat[];
   irqs: IrqStat[];
   /** Interrupt entries traced without their exit (their times show as -), each as the -e that would add it. */
@@ -135,10 +139,13 @@ export class StatsAnalysis implements Analysis {
     // One row per buffer and CPU the trace has, with the ledger's loss figures.
     const byCpu: CpuStatRow[] = pass.loss.cpus.map((l) => ({ buffer: l.buffer, cpu: l.cpu, events: this.byCpu.get(l.buffer)?.[l.cpu] ?? 0, lost: l.lost, lostExact: l.exact, lostBefore: l.before }));
     byCpu.sort((a, b) => pass.input.buffers.findIndex((x) => x.name === a.buffer) - pass.input.buffers.findIndex((x) => x.name === b.buffer) || a.cpu - b.cpu);
-    const buffers = pass.input.buffers.map((b) => {
+    const clocks = alignClocks(pass.input.buffers);
+    const refName = bufferLabel(pass.input.buffers[0] ?? { name: '' });
+    const buffers = pass.input.buffers.map((b, i) => {
       const rows = byCpu.filter((r) => r.buffer === b.name);
-      return { buffer: b.name, events: rows.reduce((n, r) => n + r.events, 0), lost: rows.reduce((n, r) => n + r.lost, 0), before: rows.reduce((n, r) => n + r.lostBefore, 0), exact: rows.every((r) => r.lostExact) };
+      return { buffer: b.name, events: rows.reduce((n, r) => n + r.events, 0), lost: rows.reduce((n, r) => n + r.lost, 0), before: rows.reduce((n, r) => n + r.lostBefore, 0), exact: rows.every((r) => r.lostExact), clock: b.clock, clockNote: describeAlignment(clocks[i]!, refName) };
     });
+    const clocksDiffer = new Set(buffers.map((b) => b.clock)).size > 1;
     const total = totalLoss(pass.loss.cpus);
     const lostUncertain = pass.loss.cpus.filter((c) => !c.exact).map((c) => `${c.buffer ? `buffer ${c.buffer} ` : ''}CPU ${c.cpu}: ${c.uncertain}`);
     const tasks = [...this.byPid.values()].filter((t) => t.pid >= 0);
@@ -155,7 +162,7 @@ export class StatsAnalysis implements Analysis {
     irqs.sort((a, b) => b.totalNs - a.totalNs || b.count - a.count);
     const first = pass.events ? pass.first : 0;
     const last = pass.events ? pass.last : 0;
-    return { events: pass.events, firstTs: first, lastTs: last, spanNs: last - first, byEvent, byCpu, buffers, tasks, irqs, missingExits: missingExitLines(pass.input.registry, timesIrq), lostTotal: total.lost, lostExact: total.exact, lostUncertain, lostBefore: total.before, markers: this.marks.count, masksetSwitches: this.marks.switches };
+    return { events: pass.events, firstTs: first, lastTs: last, spanNs: last - first, byEvent, byCpu, buffers, clocksDiffer, tasks, irqs, missingExits: missingExitLines(pass.input.registry, timesIrq), lostTotal: total.lost, lostExact: total.exact, lostUncertain, lostBefore: total.before, markers: this.marks.count, masksetSwitches: this.marks.switches };
   }
 }
 

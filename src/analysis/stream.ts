@@ -1,9 +1,12 @@
 /**
  * Walks a trace's records in time order across every selected buffer and CPU (the ring-buffer
  * k-way merge), one page per stream decoded at a time, so a trace of any size streams through in
- * bounded memory. Losses are settled by the one ledger (trace/loss.ts) as they are met.
+ * bounded memory. Losses are settled by the one ledger (trace/loss.ts) as they are met. A buffer on
+ * another clock is put on the first buffer's by its measured offset (trace/clocks.ts); one whose
+ * offset is unknown stays on its own clock, merged by raw timestamp as trace-cmd does.
  */
 import { Cursor, mergeRecords, type MergeInput, type MergePosition } from '../ringbuf/merge.js';
+import { alignClocks, type ClockAlignment } from '../trace/clocks.js';
 import { LossLedger, type CpuLoss, type LedgerCounts, type LossPlace } from '../trace/loss.js';
 import type { EventFormat } from '../events/format.js';
 import { TraceEvent } from './event.js';
@@ -13,6 +16,8 @@ import { inputStreams, type TraceInput } from './input.js';
 export interface PassLoss {
   cpus: CpuLoss[];
   unplaced: LossPlace[];
+  /** How each buffer's times stand against the first's: a loss in a buffer not comparable cannot be placed against the others. */
+  clocks?: ClockAlignment[];
 }
 
 export interface StreamVisitor {
@@ -57,15 +62,26 @@ export interface StreamOptions {
 
 const MAX_PAGE_WARNINGS = 100;
 
+/**
+ * What to add to each stream's raw times (inputStreams order): the file's OFFSET plus its buffer's
+ * shift onto the first buffer's clock (none when not comparable: raw, as trace-cmd merges).
+ */
+export function streamTimeOffsets(input: Pick<TraceInput, 'buffers' | 'tsOffset'>): { clocks: ClockAlignment[]; offsets: number[] } {
+  const base = Number(input.tsOffset ?? 0n);
+  const clocks = alignClocks(input.buffers);
+  const shift = new Map(clocks.map((a) => [a.buffer, a.comparable ? a.shiftNs : 0]));
+  return { clocks, offsets: inputStreams(input).map((s) => base + (shift.get(s.buffer) ?? 0)) };
+}
+
 /** What a walk over the input's streams shares: the streams, the merge's inputs, the loss ledger, the damaged-page warnings. */
 function streamSetup(input: TraceInput, opts: StreamOptions) {
   const warn = opts.warn ?? ((m: string) => input.warnings?.push(m));
   const streams = inputStreams(input);
   const ledger = new LossLedger(streams.map((s) => ({ buffer: s.buffer, cpu: s.stream.cpu, counters: s.stream.counters })));
-  const tsOffset = Number(input.tsOffset ?? 0n);
+  const { clocks, offsets } = streamTimeOffsets(input);
   // Chunks read into reused memory: a record is read inside the visit (TraceEvent's contract), and
   // fresh 1 MiB buffers cost a page fault per 4 KiB (on a 150 MB trace ~0.15 s CPU of 2 s).
-  const inputs: MergeInput[] = streams.map(({ stream: c }) => ({ chunks: { [Symbol.iterator]: () => c.chunks(true)[Symbol.iterator]() }, pageSize: c.pageSize, tsOffset, chunksFrom: c.chunksFrom && ((p: number) => c.chunksFrom!(p)) }));
+  const inputs: MergeInput[] = streams.map(({ stream: c }, i) => ({ chunks: { [Symbol.iterator]: () => c.chunks(true)[Symbol.iterator]() }, pageSize: c.pageSize, tsOffset: offsets[i]!, chunksFrom: c.chunksFrom && ((p: number) => c.chunksFrom!(p)) }));
   const state = { damaged: opts.from?.damaged ?? 0 };
   const onCorruptPage = (i: number, page: number, msg: string) => {
     ledger.unreadable(i);
@@ -75,7 +91,8 @@ function streamSetup(input: TraceInput, opts: StreamOptions) {
   const end = () => {
     if (state.damaged > MAX_PAGE_WARNINGS) warn(`skipped ${state.damaged - MAX_PAGE_WARNINGS} more damaged pages`);
   };
-  return { streams, ledger, inputs, state, onCorruptPage, end };
+  const finish = (): PassLoss => ({ ...ledger.finish(), clocks });
+  return { streams, ledger, inputs, state, onCorruptPage, end, finish };
 }
 
 /** Calls the visitor for every record of every selected buffer and CPU, in time order; returns how many were visited. */
@@ -83,7 +100,7 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
   const until = opts.until ?? Infinity;
   const ev = new TraceEvent();
   const reg = input.registry;
-  const { streams, ledger, inputs, state, onCorruptPage, end } = streamSetup(input, opts);
+  const { streams, ledger, inputs, state, onCorruptPage, end, finish } = streamSetup(input, opts);
   // Formats by id, looked up in the registry once each: ids alternate record by record (sys_enter, sys_exit).
   const fmts: (EventFormat | null | undefined)[] = [];
   let lastId = -1;
@@ -127,7 +144,7 @@ export function forEachEvent(input: TraceInput, visitor: StreamVisitor, opts: St
     },
   );
   end();
-  visitor.done?.(ledger.finish());
+  visitor.done?.(finish());
   return n;
 }
 
@@ -143,7 +160,7 @@ export interface LossVisitor extends Pick<StreamVisitor, 'lost' | 'lostBefore' |
  * before their pass.
  */
 export function forEachLoss(input: TraceInput, visitor: LossVisitor): void {
-  const { streams, ledger, inputs, onCorruptPage, end } = streamSetup(input, {});
+  const { streams, ledger, inputs, onCorruptPage, end, finish } = streamSetup(input, {});
   const found: { ts: number; i: number; from: number; count: number; before: number }[] = [];
   inputs.forEach((inp, i) => {
     const c = new Cursor(i, inp, inp.pageSize, { onCorruptPage });
@@ -166,7 +183,7 @@ export function forEachLoss(input: TraceInput, visitor: LossVisitor): void {
     if (f.before > 0 && visitor.lostBefore) visitor.lostBefore(stream.cpu, f.ts, f.before, buffer);
   }
   end();
-  visitor.done?.(ledger.finish());
+  visitor.done?.(finish());
 }
 
 /** Time of the trace's first record (0 for an empty trace): the origin of "+OFFSET" times. */

@@ -13,25 +13,28 @@ const CHUNK_PAGES = 256;
 /** Every event id that occurs in a file of whole raw pages (added to into); returns how many records it holds. */
 export function scanPageFile(path: string, pageSize: number, into = new Set<number>()): number {
   let records = 0;
+  forEachPageFileRecord(path, pageSize, (buf, _ts, dataOff) => {
+    into.add(recordType(buf, dataOff));
+    records++;
+  });
+  return records;
+}
+
+/** Calls visit for each record of a file of whole raw pages (buf is reused between chunks). */
+export function forEachPageFileRecord(path: string, pageSize: number, visit: (buf: Buffer, ts: number, dataOff: number, len: number) => void): void {
   const fd = openSync(path, 'r');
   const buf = Buffer.allocUnsafe(pageSize * CHUNK_PAGES);
   try {
     for (let pos = 0; ; ) {
       const n = readSync(fd, buf, 0, buf.length, pos);
       const whole = n - (n % pageSize);
-      for (let off = 0; off < whole; off += pageSize) {
-        forEachRecord(buf, off, pageSize, (_ts, dataOff) => {
-          into.add(recordType(buf, dataOff));
-          records++;
-        });
-      }
+      for (let off = 0; off < whole; off += pageSize) forEachRecord(buf, off, pageSize, (ts, dataOff, len) => visit(buf, ts, dataOff, len));
       if (whole < buf.length) break;
       pos += whole;
     }
   } finally {
     closeSync(fd);
   }
-  return records;
 }
 
 /** system:event of each id, from the live kernel's event directories (read only for ids not yet known). */

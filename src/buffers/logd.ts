@@ -315,6 +315,8 @@ export class LogDaemon {
    * write is not part of the serial chain), so a long copy does not let the kernel buffers fill.
    */
   private rotateNow(reopen: boolean): Promise<string | undefined> {
+    // The end's sync markers go in with this drain when the file has room (else the offset is the start's alone).
+    this.seg?.syncClocks('end');
     this.drainSafely();
     const old = this.seg;
     const allowed = this.budget?.overhead();

@@ -10,6 +10,7 @@ import type { ExtraBuffer, TraceWriter } from '../trace/writer-port.js';
 import { bufferNameOf } from './name.js';
 import { masksetIn } from '../masksets/state.js';
 import { scanPageFile, tracepointsById, type TracepointName } from './formats.js';
+import { ClockSync, printEventId, type SyncPhase } from './clock-sync.js';
 import { removeSegmentJournal, writeSegmentJournal, type SegmentJournal } from './segment-journal.js';
 
 export const DISCARD = '/dev/null';
@@ -54,6 +55,7 @@ export class Segment {
   private closed = false;
   private readonly seq = ++seq;
   private journal: SegmentJournal | undefined;
+  private sync: ClockSync | undefined;
 
   /**
    * startAt: the previous segment's end counters, so consecutive files share their boundary exactly.
@@ -83,6 +85,10 @@ export class Segment {
         };
         writeSegmentJournal(workDir, this.journal);
       }
+      if (!discard && instances.length > 1) {
+        this.sync = new ClockSync(instances);
+        this.sync.mark('start');
+      }
     } catch (err) {
       this.close();
       this.removeFiles();
@@ -95,6 +101,14 @@ export class Segment {
     let pages = 0;
     for (const b of this.buffers) for (const r of b.readers) pages += r.drain(maxPagesPerCpu);
     return pages;
+  }
+
+  /**
+   * Writes sync markers (clock-sync.ts) when the buffers' clocks differ: the constructor writes the
+   * start's; the end's count only when read into this segment (a drain before markEnd).
+   */
+  syncClocks(phase: SyncPhase): void {
+    this.sync?.mark(phase);
   }
 
   /** Counters per buffer and CPU. */
@@ -164,9 +178,11 @@ export class Segment {
     if (maskset) meta.maskset = maskset;
     else delete meta.maskset;
     if (opts.kallsyms === false) meta.kallsyms = '';
-    const extras: ExtraBuffer[] = rest.map((b) => ({
+    const offsets = this.sync?.needed ? this.sync.offsets(this.buffers, printEventId()) : [];
+    const extras: ExtraBuffer[] = rest.map((b, i) => ({
       name: bufferNameOf(b.inst.name) ?? b.inst.name,
       clock: b.inst.clock,
+      ...(offsets[i + 1] ? { clockOffset: offsets[i + 1] } : {}),
       pageSize: b.pageSize,
       cpus: b.files,
       cpuStats: windowStats(b),

@@ -38,6 +38,8 @@ export const Opt = {
   LKST_MASKSET: 0x4c4b,
   /** lkst's own: the count tables of BPF count handlers at the end of recording (JSON). */
   LKST_COUNTS: 0x4c4c,
+  /** lkst's own: each buffer's measured offset to the first buffer's clock (JSON, trace/clocks.ts). */
+  LKST_CLOCKS: 0x4c4d,
 } as const;
 
 /** Section header flag: the section's data is compressed. */

@@ -53,6 +53,8 @@ export interface FileOptions {
   maskset?: string;
   /** lkst's LKST_COUNTS option (JSON). */
   counts?: string;
+  /** lkst's LKST_CLOCKS option (JSON, file/clock-offsets.ts). */
+  clockOffsets?: string;
   cpuCount?: number;
   /** Added to every timestamp on reading (OFFSET option, in clock units). */
   tsOffset: bigint;
@@ -153,6 +155,9 @@ export function interpretOptions(records: OptionRecord[], version: number, warni
         break;
       case Opt.LKST_COUNTS:
         o.counts = str(data);
+        break;
+      case Opt.LKST_CLOCKS:
+        o.clockOffsets = str(data);
         break;
       case Opt.CPUCOUNT:
         if (data.length >= 4) o.cpuCount = data.readUInt32LE(0);

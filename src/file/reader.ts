@@ -19,6 +19,7 @@ import { BufferSource, FileSource } from './source.js';
 import { KernelSymbols } from '../events/kallsyms.js';
 import { parseCmdlines } from '../events/cmdlines.js';
 import { parsePrintkFormats } from './symbols.js';
+import { applyClockOffsets, parseClockOffsets } from './clock-offsets.js';
 import { parseLastBootInfo, shiftKallsyms, unplacedWarning } from './last-boot.js';
 
 export type { CpuStream } from './cpu-stream.js';
@@ -111,6 +112,8 @@ class TraceDatFile implements TraceFile {
     if (!main) throw new LkstError(`${path} holds no trace data`, 'the recording saved no buffer; record again');
     // The main buffer first: the one the metadata describes and consumers list first.
     this.buffers = [main, ...p.buffers.filter((b) => b !== main)];
+    const clocks = p.options.clockOffsets !== undefined ? parseClockOffsets(p.options.clockOffsets, warnings) : undefined;
+    if (clocks) applyClockOffsets(this.buffers, clocks);
     this.pageSize = main.pageSize;
     this.registry = buildRegistry(p.ftraceFormats, p.eventFormats, warnings);
     const maxCpu = Math.max(-1, ...main.cpus.map((c) => c.cpu));

@@ -169,6 +169,8 @@ function optionsBody(meta: TraceMeta, opts: WriteOptions, offsets: Map<number, n
   if (meta.uname) str(Opt.UNAME, meta.uname);
   if (meta.maskset) str(Opt.LKST_MASKSET, meta.maskset);
   if (meta.counts) str(Opt.LKST_COUNTS, meta.counts);
+  const clocks = clockOffsetsText(placed.map((p) => p.buffer));
+  if (clocks) str(Opt.LKST_CLOCKS, clocks);
   str(Opt.VERSION, opts.version ?? 'lkst');
   if (meta.lastBootInfo !== undefined) str(Opt.LAST_BOOT_INFO, meta.lastBootInfo);
   if (opts.tsOffset !== undefined && BigInt(opts.tsOffset) !== 0n) str(Opt.OFFSET, String(opts.tsOffset));
@@ -186,6 +188,13 @@ function optionsBody(meta: TraceMeta, opts: WriteOptions, offsets: Map<number, n
   }
   opt(Opt.DONE, new ByteBuilder().u64(0).build());
   return b.build();
+}
+
+/** The LKST_CLOCKS text: the main buffer's name and each measured offset to it; undefined when none was measured. */
+function clockOffsetsText(buffers: readonly ExtraBuffer[]): string | undefined {
+  const measured = buffers.slice(1).filter((b) => b.clockOffset);
+  if (!measured.length) return undefined;
+  return JSON.stringify({ reference: buffers[0]!.name, offsets: Object.fromEntries(measured.map((b) => [b.name, b.clockOffset])) });
 }
 
 /** Section descriptions, stored once in the strings section and named by their offset there. */

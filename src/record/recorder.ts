@@ -21,6 +21,7 @@ import type { RunningCommand } from './command.js';
 import { filterWithout, leaveOut, leaveOutFilter, ownThreads } from './self-filter.js';
 import { scopePids, type PidSet, type RecordScope } from './scope.js';
 import { grouped } from '../base/grouped.js';
+import { MonoSync, printEventId } from '../buffers/clock-sync.js';
 
 export interface TracepointRef {
   system: string;
@@ -180,6 +181,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
   let journal: PartialJournal | undefined;
   let ownTasks: number[] = [];
   let leaveOutRefused: string[] = [];
+  let monoSync: MonoSync | undefined;
   const cpuFiles: { cpu: number; source: string }[] = [];
   try {
     if (!opts.attach) {
@@ -240,6 +242,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
       if (pidSet && !inst.eventPids().length) inst.setEventPids([...pidSet.pids], { follow: pidSet.follow });
       if (selfOut && !filterFirst) leaveOutRefused = leaveOut(inst, events, ownTasks);
       await opts.companion?.start(inst, { workDir: opts.workDir, ownTasks, live: !!opts.live });
+      // The companion's buffer is on `mono`: sync markers place it on this instance's clock.
+      if (opts.companion && !opts.live) (monoSync = new MonoSync(inst)).mark('start');
       // From here the filters leave our task-context events out (or, with a scope, set_event_pid
       // does): set_event_notrace_pid, which would drop others' interrupts on our time too, goes.
       // Without either, Node stays listed while it reads pages itself.
@@ -347,6 +351,7 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     });
 
     stopWatch();
+    if (!interference) monoSync?.mark('end');
     if (!opts.attach && !interference) {
       if (pump && !filterFirst) excludePids(inst, [process.pid]);
       inst.tracingOn = false;
@@ -386,6 +391,8 @@ export async function record(opts: RecordOptions): Promise<RecordingResult> {
     if (journal) writeJournalEnd(journal, { reason: 'it stopped before its trace file was written', stats: cpuFiles.map((f) => meta.cpuStats?.[f.cpu] ?? ''), inTransit: caps.map((c) => c.lostInTransit ?? 0) });
     meta.cpuStats = stampStartCounters(meta.cpuStats ?? [], caps, kernelStatsAtStart, kernelStats);
     if (companion?.meta) Object.assign(meta, companion.meta);
+    const monoOffset = companion && monoSync?.needed ? monoSync.offset({ pageSize, files: cpuFiles }, printEventId()) : undefined;
+    if (monoOffset) for (const b of companion!.buffers) if (b.clock === 'mono') b.clockOffset = monoOffset;
     if (companion?.formats) meta.eventFormats.push(...companion.formats);
     for (const r of readers) r.close();
     const cpu = process.cpuUsage(cpuStart);

@@ -8,6 +8,7 @@ import type { EventRegistry } from '../events/registry.js';
 import { LkstError } from '../base/errors.js';
 import type { KernelSymbols } from '../events/kallsyms.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
+import type { ClockOffset } from './clocks.js';
 
 /** A ring buffer's counters for one CPU at one moment (per_cpu/cpuN/stats, or read from a dump). */
 export interface CpuCounters {
@@ -63,6 +64,11 @@ export interface CpuPageStream {
 export interface TraceBuffer {
   name: string;
   clock: string;
+  /**
+   * What to add to this buffer's times to put them on the trace's first buffer's clock, when it is
+   * known (the first buffer's own is zero); absent: not known (trace/clocks.ts says what follows).
+   */
+  clockOffset?: ClockOffset;
   pageSize: number;
   cpus: CpuPageStream[];
 }

@@ -3,6 +3,7 @@
  * by its caller and never imports the file layer above it.
  */
 import type { TraceMeta } from '../ringbuf/meta.js';
+import type { ClockOffset } from './clocks.js';
 
 /** Pages of a source read in place (a dump): their size is known and they come in chunks. */
 export interface PageChunks {
@@ -20,6 +21,8 @@ export interface CpuPages {
 export interface ExtraBuffer {
   name: string;
   clock?: string;
+  /** Its offset to the main buffer's clock, when measured (stored in lkst's LKST_CLOCKS option). */
+  clockOffset?: ClockOffset;
   pageSize?: number;
   cpus: CpuPages[];
   cpuStats?: (string | undefined)[];

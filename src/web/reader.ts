@@ -7,12 +7,14 @@ import { mergeRecords } from '../ringbuf/merge.js';
 import { readPageHeader } from '../ringbuf/page.js';
 import { TraceEvent } from '../analysis/event.js';
 import { inputStreams, type TraceInput } from '../analysis/input.js';
+import { streamTimeOffsets } from '../analysis/stream.js';
 import type { CpuPageStream } from '../trace/model.js';
 
 export class ChunkIndex {
   /** Per stream (inputStreams order): the first page time of each chunk, NaN where unreadable. */
   readonly firsts: number[][];
-  private readonly tsOffset: number;
+  /** Per stream: what puts its times on the analyses' axis (the file's offset, its buffer's clock offset). */
+  private readonly tsOffsets: number[];
 
   /** firsts: as noted by an earlier pass over the same trace (a cache); else noted by watch(). */
   constructor(
@@ -20,7 +22,7 @@ export class ChunkIndex {
     firsts?: number[][],
   ) {
     this.firsts = firsts ?? inputStreams(input).map(() => []);
-    this.tsOffset = Number(input.tsOffset ?? 0n);
+    this.tsOffsets = streamTimeOffsets(input).offsets;
   }
 
   /** The same input, its streams noting each chunk's first time as they are read. */
@@ -29,9 +31,10 @@ export class ChunkIndex {
     const buffers = this.input.buffers.map((b) => ({
       ...b,
       cpus: b.cpus.map((c) => {
+        const offset = this.tsOffsets[k]!;
         const firsts = this.firsts[k++]!;
         const watched: CpuPageStream = Object.create(c);
-        watched.chunks = (reuse?: boolean) => this.noting(firsts, c.chunks(reuse));
+        watched.chunks = (reuse?: boolean) => this.noting(firsts, offset, c.chunks(reuse));
         if (c.chunkAt) watched.chunkAt = (i) => c.chunkAt!(i);
         return watched;
       }),
@@ -39,20 +42,12 @@ export class ChunkIndex {
     return Object.assign(Object.create(this.input) as TraceInput, { buffers });
   }
 
-  private *noting(firsts: number[], chunks: Iterable<Buffer>): Generator<Buffer> {
+  private *noting(firsts: number[], offset: number, chunks: Iterable<Buffer>): Generator<Buffer> {
     let i = 0;
     for (const chunk of chunks) {
-      if (i === firsts.length) firsts.push(this.pageTime(chunk));
+      if (i === firsts.length) firsts.push(pageTime(chunk, offset));
       i++;
       yield chunk;
-    }
-  }
-
-  private pageTime(chunk: Buffer): number {
-    try {
-      return Number(readPageHeader(chunk, 0).timestamp) + this.tsOffset;
-    } catch {
-      return NaN;
     }
   }
 
@@ -93,7 +88,7 @@ export class ChunkIndex {
     const lastTs = new Float64Array(streams.length).fill(NaN);
     const nth = new Int32Array(streams.length);
     mergeRecords(
-      used.map((i) => ({ chunks: { [Symbol.iterator]: () => this.chunksFor(streams[i]!.stream, this.firsts[i]!, t0, t1) }, pageSize: streams[i]!.stream.pageSize, tsOffset: this.tsOffset })),
+      used.map((i) => ({ chunks: { [Symbol.iterator]: () => this.chunksFor(streams[i]!.stream, this.firsts[i]!, t0, t1) }, pageSize: streams[i]!.stream.pageSize, tsOffset: this.tsOffsets[i]! })),
       (j, ts, buf, off, len) => {
         if (ts > t1) return false;
         const s = used[j]!;
@@ -111,5 +106,13 @@ export class ChunkIndex {
         return visit(ev, s, nth[s]!);
       },
     );
+  }
+}
+
+function pageTime(chunk: Buffer, offset: number): number {
+  try {
+    return Number(readPageHeader(chunk, 0).timestamp) + offset;
+  } catch {
+    return NaN;
   }
 }

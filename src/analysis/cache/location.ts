@@ -9,7 +9,7 @@ import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, read
 import { basename, dirname, join } from 'node:path';
 
 /** Bumped whenever what a cache holds changes shape: older caches are then rebuilt. */
-export const CACHE_FORMAT = 2;
+export const CACHE_FORMAT = 3;
 
 const EDGE = 1 << 20;
 

@@ -75,14 +75,9 @@ function scanWithCheckpoints(input: TraceInput, dir: string, every: number): Tra
   return { first: pass.first, last: pass.last, events: pass.events, losses, checkpoints: out.refs, dir };
 }
 
-/** The same log again: each loss's gap start is given by a `seen` just before it. */
+/** The same log again, each loss as it was settled. */
 function rebuild(list: Stored['losses']): LossLog {
-  const log = new LossLog();
-  for (const l of list) {
-    log.seen(l.cpu, l.from, l.buffer);
-    log.lost(l.cpu, l.to ?? Infinity, l.count, l.buffer);
-  }
-  return log;
+  return LossLog.restore(list.map((l) => ({ ...l, to: l.to ?? Infinity })));
 }
 
 /**
