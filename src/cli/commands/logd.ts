@@ -6,6 +6,7 @@ import { action, numberOption } from '../run.js';
 import { LogDaemon, type LogdStats } from '../../buffers/logd.js';
 import { openBufferOrInstance } from '../../buffers/name.js';
 import { stateDir } from '../../base/config.js';
+import { processStart } from '../../base/owner.js';
 import { LkstError, errnoCode } from '../../base/errors.js';
 
 interface LogdCliOptions {
@@ -24,20 +25,29 @@ function defaultPidFile(): string {
   return join(stateDir(), 'logd.pid');
 }
 
+/**
+ * The pid of the logd that wrote pidFile while that same process runs. The file holds "PID START"
+ * (its start time): pids are reused (pid_max is 32768 here), and a stale file must never send
+ * SIGHUP, which ends most programs, to whoever has the pid now.
+ */
 function runningPid(pidFile: string): number | undefined {
-  let pid: number;
+  let words: string[];
   try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim());
+    words = readFileSync(pidFile, 'utf8').trim().split(/\s+/);
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return undefined;
     throw new LkstError(`cannot read ${pidFile} (${errnoCode(err)})`, 'run as root');
   }
+  const pid = Number(words[0]);
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  const start = processStart(pid);
+  if (start === undefined) return undefined;
+  // A file without the start time (written before lkst kept it): the process must at least be a logd.
+  if (words[1] !== undefined) return Number(words[1]) === start ? pid : undefined;
   try {
-    process.kill(pid, 0);
-    return pid;
+    return /\blogd\b/.test(readFileSync(`/proc/${pid}/cmdline`, 'latin1').replace(/\0/g, ' ')) ? pid : undefined;
   } catch {
-    return undefined;
+    return undefined; // it ended meanwhile
   }
 }
 
@@ -119,7 +129,7 @@ async function runDaemon(o: LogdCliOptions): Promise<number> {
     });
     try {
       mkdirSync(dirname(pidFile), { recursive: true });
-      writeFileSync(pidFile, `${process.pid}\n`);
+      writeFileSync(pidFile, `${process.pid} ${processStart(process.pid) ?? ''}\n`);
       pidWritten = true;
     } catch (err) {
       throw new LkstError(`cannot write ${pidFile} (${errnoCode(err) ?? err})`, 'run as root or give --pid-file');
