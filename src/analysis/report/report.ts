@@ -13,6 +13,7 @@ import type { CpuStream } from '../../file/reader.js';
 import { openTrace, type OpenOptions } from '../../sources/open.js';
 import { LossLedger, type CpuLoss, type LossPlace } from '../../trace/loss.js';
 import { selectBuffers, type Trace } from '../../trace/model.js';
+import { rawMergeNote } from '../../trace/clocks.js';
 import { mergeRecords, type MergeInput, type MergeVisitor } from '../../ringbuf/merge.js';
 import type { EventRegistry } from '../../events/registry.js';
 import type { TextWriter } from '../../events/printfmt/writer.js';
@@ -47,6 +48,8 @@ export interface ReportOptions {
   mainRanges?: number;
   /** Told how the ranges were shared: this thread's, the workers', and whether the workers' text was used. */
   onRanges?: (r: { main: number; workers: number; used: boolean; why?: string }) => void;
+  /** Told before the first line when the buffers' clocks differ: the raw merge (trace-cmd's, kept) then mixes clocks. */
+  onClockNote?: (note: string) => void;
 }
 
 export interface ReportSummary {
@@ -155,6 +158,8 @@ export function reportStreams(file: Trace, opts: Pick<ReportOptions, 'buffers' |
 
 export async function reportTrace(file: Trace, opts: ReportOptions = {}, started?: RangeWorkers): Promise<ReportSummary> {
   const { streams, infos } = reportStreams(file, opts);
+  const note = opts.onClockNote && rawMergeNote(selectBuffers(file, opts.buffers));
+  if (note) opts.onClockNote!(note);
   const threads = parallelThreads(file, opts, streams);
   const workers = threads > 0 ? (started ?? new RangeWorkers(file.path, opts, threads)) : undefined;
   try {

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import { action, numberOption, printWarning } from '../run.js';
-import { reportTrace, type ReportSummary } from '../../analysis/report/report.js';
+import { runReport, type ReportSummary } from '../../analysis/report/report.js';
 import { lossText, totalLoss } from '../../trace/loss.js';
-import { openTrace } from '../../sources/open.js';
-import { selectBuffers } from '../../trace/model.js';
-import { rawMergeNote } from '../../trace/clocks.js';
 
 export interface ReportCliOptions {
   json?: boolean;
@@ -32,16 +29,16 @@ export function registerReport(program: Command): void {
 }
 
 export async function reportCommand(file: string, opts: ReportCliOptions): Promise<number> {
-  const trace = await openTrace(file, { systemMap: opts.systemMap });
-  let s: ReportSummary;
-  try {
-    // trace-cmd's raw merge, kept: one note says when it mixes clocks.
-    const note = rawMergeNote(selectBuffers(trace, opts.buffer));
-    if (note) process.stderr.write(`lkst: note: ${note}\n`);
-    s = await reportTrace(trace, { json: opts.json, events: opts.event?.length ? opts.event : undefined, cpu: opts.cpu, pid: opts.pid, buffers: opts.buffer, syscallNames: opts.syscallNames });
-  } finally {
-    trace.close();
-  }
+  const s = await runReport(file, {
+    json: opts.json,
+    events: opts.event?.length ? opts.event : undefined,
+    cpu: opts.cpu,
+    pid: opts.pid,
+    buffers: opts.buffer,
+    systemMap: opts.systemMap,
+    syscallNames: opts.syscallNames,
+    onClockNote: (note) => process.stderr.write(`lkst: note: ${note}\n`),
+  });
   printWarnings(s);
   return 0;
 }
