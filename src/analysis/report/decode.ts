@@ -5,6 +5,7 @@
 import type { EventFormat } from '../../events/format.js';
 import { readNum, u16le, u32le, i32le, type Num } from '../../events/printfmt/num.js';
 import { arraySpan } from '../../events/field-span.js';
+import { StringInterner } from '../../events/interned-strings.js';
 import { openTraceDat, type TraceFile } from '../../file/reader.js';
 import { mergeRecords, type MergeInput } from '../../ringbuf/merge.js';
 import { prefetchInputs } from './prefetch.js';
@@ -21,30 +22,10 @@ export interface TypedRecord {
 
 type Reader = (b: Buffer, off: number, len: number, out: (Num | string)[], i: number) => void;
 
+/** Distinct char-array values kept (task names repeat). */
 const MAX_KEPT = 1 << 16;
 
-/** Char arrays repeat (task names): the same bytes give the string made for them before. */
-class Strings {
-  private readonly seen = new Map<number, string>();
-
-  get(b: Buffer, at: number, end: number): string {
-    let e = at;
-    let h = 0x811c9dc5;
-    while (e < end && b[e] !== 0) h = Math.imul(h ^ b[e++]!, 16777619);
-    const key = h ^ (e - at);
-    const s = this.seen.get(key);
-    if (s !== undefined && s.length === e - at) {
-      let i = 0;
-      while (i < s.length && s.charCodeAt(i) === b[at + i]) i++;
-      if (i === s.length) return s;
-    }
-    const made = b.toString('latin1', at, e);
-    if (this.seen.size < MAX_KEPT) this.seen.set(key, made);
-    return made;
-  }
-}
-
-function fieldReaders(fmt: EventFormat, strings: Strings): Reader[] {
+function fieldReaders(fmt: EventFormat, strings: StringInterner): Reader[] {
   return fmt.fields.map((f): Reader => {
     if (f.arrayLen >= 0 && /char/.test(f.type)) {
       return (b, o, l, out, i) => {
@@ -85,7 +66,7 @@ export function decodeTrace(file: TraceFile, visit?: (r: TypedRecord) => void): 
 function decodeInputs(file: TraceFile, inputs: MergeInput[], cpus: number[], visit?: (r: TypedRecord) => void): number {
   const readers: (Reader[] | null | undefined)[] = [];
   const formats: (EventFormat | undefined)[] = [];
-  const strings = new Strings();
+  const strings = new StringInterner(MAX_KEPT);
   const rec: TypedRecord = { ts: 0, cpu: 0, pid: 0, format: undefined, values: [] };
   return mergeRecords(inputs, (input, ts, b, off, len) => {
     const id = u16le(b, off);
