@@ -38,7 +38,7 @@ export function bpfCompanion(table: () => { entries: readonly BpfEntry[]; maskse
           return `BPF records: ${grouped(b.records)} in buffer ${b.buffer.name}, ${why.length ? `${grouped(b.lost + (b.missed ?? 0))} LOST (${why.join('; ')})` : 'none lost'}`;
         }),
         ...(r.alerts
-          ? [`BPF alerts: ${grouped(r.alerts.raised)}${r.alerts.raised ? ' (lkst/alert events in buffer alerts)' : ''}${r.alerts.lost ? `, ${grouped(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${grouped(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}`]
+          ? [`BPF alerts: ${grouped(r.alerts.raised)}${r.alerts.raised ? ' (lkst/alert events in buffer alerts)' : ''}${r.alerts.lost ? `, ${grouped(r.alerts.lost)} LOST (the alert ring was full)` : ''}${r.alerts.unshown ? `, ${grouped(r.alerts.unshown)} not shown to lkst watch (its file reached 64 MiB)` : ''}${m.total ? `; uncertain: ${grouped(m.total)} events never reached their handlers (below), so an alert may be missing or raised on incomplete state` : ''}`]
           : []),
         ...(m.total
           ? [`BPF handlers: ${grouped(m.total)} events LOST, never handled (the kernel's recursion guard skipped their programs: ${m.programs.map((p) => `${p.program} ${grouped(p.count)}`).join(', ')}): ${where}`]

@@ -59,18 +59,25 @@ trace-cmd report -i $S/uaf.dat > $S/uaf.tc 2> /dev/null
 test("the seed's case caught live in the Debian 6.12 guest: lkst watch names the freed timer and its object, the flight recorder ends there", { skip: (tracepointBpfSkip() || guestUnavailable()) ?? false, timeout: 1_800_000 }, async (t) => {
   const { dir } = setup();
   try {
-    const read = await runUafGuest(t, dir, GUEST_SCRIPT);
-    if (!read) return;
-    assert.equal(read('rcs'), 'record 0\nwatch 0\n', `${read('rec.err')}${read('watch.err')}`);
+    // A tracepoint program does not run while another BPF program runs on its CPU (the kernel's
+    // bpf_prog_active): A's kfree or the timer's firing may come during another event's program (an
+    // interrupt inside a kmalloc's), and is then skipped, counted in recursion_misses. lkst says so
+    // ("uncertain: N events never reached their handlers"); then the guest runs once more.
+    let read: ((file: string) => string) | undefined;
+    for (let run = 1; ; run++) {
+      read = await runUafGuest(t, dir, GUEST_SCRIPT);
+      if (!read) return;
+      assert.equal(read('rcs'), 'record 0\nwatch 0\n', `${read('rec.err')}${read('watch.err')}`);
+      if (!/BPF alerts: 0\b/.test(read('rec.err'))) break;
+      const uncertain = /BPF alerts: 0; uncertain: ([\d,]+) events never reached their handlers/.exec(read('rec.err'));
+      if (!uncertain) break;
+      if (run === 3) return t.skip(`in each of 3 runs the kernel's recursion guard skipped handler events (last: ${uncertain[1]}), and no alert came`);
+      t.diagnostic(`run ${run}: no alert, and ${uncertain[1]} events never reached their handlers: once more`);
+    }
     // The module says where A and its timer were.
     const said = /freeing ([0-9a-f]+) while its timer ([0-9a-f]+) is armed/.exec(read('dmesg'));
     assert.ok(said, read('dmesg'));
     const [a, timer] = [BigInt(`0x${said[1]}`), BigInt(`0x${said[2]}`)];
-    // A tracepoint program does not run while another BPF program runs on its CPU (the kernel's
-    // bpf_prog_active): the timer's firing may come during a kmalloc's program, and is then skipped,
-    // counted in the program's recursion_misses. Then this run shows nothing either way.
-    const missed = Number(/name lkst_timer__timer_expire_entry .*recursion_misses (\d+)/.exec(read('progs'))?.[1] ?? 0);
-    if (/BPF alerts: 0\b/.test(read('rec.err')) && missed > 0) return t.skip(`the timer's firing was skipped by the kernel: ${missed} timer_expire_entry events came while another BPF program ran on their CPU`);
     assert.match(read('rec.err'), /BPF alerts: 1\b/, `${read('rec.err')}${read('dmesg')}\n${read('progs')}`);
     const alert = read('watch.out').trim();
     assert.match(alert, / timer:timer_expire_entry pid=\d+ timer=\d+ .*function=\d+ .*object=0x[0-9a-f]+ /, alert);
