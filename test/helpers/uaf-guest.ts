@@ -15,14 +15,14 @@ const scripts = fileURLToPath(new URL('../../../scripts/crash/', import.meta.url
  * Builds lkst_uaf.ko into dir and runs script in a guest sharing dir (1 GiB); returns a reader of
  * dir's files, or undefined when the test was skipped (the guest kernel's headers cannot be downloaded).
  */
-export async function runUafGuest(t: TestContext, dir: string, script: string): Promise<((file: string) => string) | undefined> {
+export async function runUafGuest(t: TestContext, dir: string, script: string, opts: { oneTcgThread?: boolean } = {}): Promise<((file: string) => string) | undefined> {
   const built = spawnSync('sh', [join(scripts, 'build-uaf-module.sh'), findGuestKernel()!, join(dir, `${UAF_MODULE}.ko`)], { encoding: 'utf8' });
   if (built.status === 3) {
     t.skip(`the guest kernel's headers cannot be downloaded: ${built.stderr.trim()}`);
     return undefined;
   }
   assert.equal(built.status, 0, built.stderr);
-  const r = await runInGuest({ script, shared: dir, memMiB: 1024, timeoutMs: 1_500_000 });
+  const r = await runInGuest({ script, shared: dir, memMiB: 1024, timeoutMs: 1_500_000, ...opts });
   assert.equal(r.code, 0, `${r.stderr}\n${r.serial.slice(-2000)}`);
   return (file) => readFileSync(join(dir, file), 'utf8');
 }

@@ -38,7 +38,7 @@ test('kprobe and kretprobe lines with record engine=bpf in a Debian 6.12 guest: 
     // The host's native helpers (same binaries): the guest's tmpfs cache would build them again under TCG.
     const bin = join(nativeCacheDir(), 'bin');
     if (existsSync(bin)) cpSync(bin, join(dir, 'cache', 'bin'), { recursive: true });
-    const r = await runInGuest({ script: GUEST_SCRIPT, shared: dir, memMiB: 1024, timeoutMs: 1_500_000 });
+    const r = await runInGuest({ script: GUEST_SCRIPT, shared: dir, memMiB: 1024, timeoutMs: 1_500_000, oneTcgThread: true });
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     assert.equal(r.code, 0, `${r.stderr}\n${r.serial.slice(-2000)}`);
     assert.equal(read('rcs'), 'bpf 0\nftrace 0\n', `${read('bpf.err')}\n${read('ftrace.err')}`);

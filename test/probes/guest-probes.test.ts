@@ -49,7 +49,7 @@ test('kprobes, kretprobes, fprobes, an eprobe and the function tracers recorded 
   try {
     // The benchmarks' getppid loop, under the name the checks below look for (its comm, `calls`).
     copyFileSync(nativeHelper('syscall-loop'), join(dir, 'calls'));
-    const r = await runInGuest({ script: GUEST_SCRIPT, shared: dir, memMiB: 1024, timeoutMs: 1_500_000 });
+    const r = await runInGuest({ script: GUEST_SCRIPT, shared: dir, memMiB: 1024, timeoutMs: 1_500_000, oneTcgThread: true });
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     assert.equal(r.code, 0, `${r.stderr}\n${r.serial.slice(-2000)}`);
     assert.equal(read('rcs'), 'dyn 0\nfn 0\ngraph 0\n', ['dyn', 'fn', 'graph'].map((n) => read(`${n}.err`)).join('\n'));

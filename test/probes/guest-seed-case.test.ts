@@ -31,7 +31,7 @@ cat $T/dynamic_events > $S/probes-after
 test("the seed's case with kprobes on the module's struct-A functions, beside timer and kmem events, in a Debian 6.12 guest", { skip: guestUnavailable() ?? false, timeout: 1_800_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'lkst-guest-seed-'));
   try {
-    const read = await runUafGuest(t, dir, GUEST_SCRIPT);
+    const read = await runUafGuest(t, dir, GUEST_SCRIPT, { oneTcgThread: true });
     if (!read) return;
     assert.equal(read('rcs'), 'record 0\n', read('rec.err'));
     // MOD:SYM: every probe was defined while the module was not loaded.
