@@ -14,10 +14,10 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { decodeFile } from '../src/analysis/report/index.js';
 import { Instance } from '../src/tracefs/instance.js';
 import { median } from '../src/bench/stats.js';
+import { CLI_PATH, projectPath } from '../src/base/project-root.js';
 
 const EVENTS: [string, string][] = [
   ['raw_syscalls', '*'], ['syscalls', 'sys_enter_read'], ['syscalls', 'sys_exit_read'], ['syscalls', 'sys_enter_write'],
@@ -85,7 +85,7 @@ function timed(cmd: string, args: string[], out: Out, env: NodeJS.ProcessEnv = p
   }
 }
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const CLI = projectPath(CLI_PATH);
 
 /** The ways report runs: trace-cmd; lkst as it runs by default (one thread), with a rendering worker thread, and with a thread decompressing zstd runs ahead. */
 const WAYS: { name: string; run: (path: string, out: Out) => Timing }[] = [

@@ -32,10 +32,11 @@ if [ ! -f "$stamp" ] || [ -n "$(find src test bench scripts tsconfig.json packag
   say "building (tsc: sources changed since the last build)..."
   npx tsc -p tsconfig.json >&2
   # Drop outputs whose source was deleted, so no stale test runs.
-  find dist -name '*.js' | while read -r js; do
+  find dist -name '*.js' -not -path 'dist/lkst/*' | while read -r js; do
     ts=${js#dist/}; ts=${ts%.js}.ts
     [ -f "$ts" ] || rm -f "$js" "$js.map"
   done
+  node dist/scripts/bundle.js >&2
   touch "$stamp"
   say "built"
 fi

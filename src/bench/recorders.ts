@@ -1,6 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI_PATH, projectPath } from '../base/project-root.js';
 import { tracefs } from '../tracefs/tracefs.js';
 import { INSTANCE_PREFIX, Instance } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
@@ -32,8 +31,7 @@ export interface ExternalRecordOptions {
 }
 
 function lkstMain(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  return resolve(here, '../cli/main.js');
+  return projectPath(CLI_PATH);
 }
 
 function enabledIn(dir: string, system: string, event: string | undefined): boolean {

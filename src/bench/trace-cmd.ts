@@ -2,8 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { tracefs } from '../tracefs/tracefs.js';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { projectRoot } from '../base/project-root.js';
 
 /** Where the trace-cmd used for recording comes from. */
 export interface TraceCmdFound {
@@ -51,9 +51,8 @@ export function chooseTraceCmd(found: TraceCmdFound, refusal: string | undefined
 
 /** The trace-cmd to compare with (chooseTraceCmd on what this machine has); throws when none can record here. */
 export function traceCmdRecorder(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  // dist/src/bench -> repository -> its parent
-  const wrapper = ['../../../..', '../../..'].map((up) => resolve(here, up, 'shared/tools/trace-cmd-here')).find((p) => existsSync(p));
+  // shared/tools beside the project, or in it
+  const wrapper = ['..', '.'].map((up) => resolve(projectRoot(), up, 'shared/tools/trace-cmd-here')).find((p) => existsSync(p));
   const plain = which('trace-cmd');
   const env = process.env.LKST_TRACE_CMD;
   return chooseTraceCmd({ ...(env ? { env } : {}), ...(wrapper ? { wrapper } : {}), ...(plain ? { plain } : {}) }, env || wrapper ? undefined : functionTracerRefusal());

@@ -43,20 +43,29 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   boot: async () => (await import('./commands/boot.js')).registerBoot,
 };
 
-const asked = process.argv[2];
-if (asked !== undefined && Object.hasOwn(COMMANDS, asked)) (await COMMANDS[asked]!())(program);
-else for (const register of new Set(await Promise.all(Object.values(COMMANDS).map((load) => load())))) register(program);
+// No top-level await: the bundle users run (dist/lkst, scripts/bundle.ts) is CommonJS, loaded through V8's code cache.
+async function main(): Promise<void> {
+  const asked = process.argv[2];
+  if (asked !== undefined && Object.hasOwn(COMMANDS, asked)) {
+    (await COMMANDS[asked]!())(program);
+    // For the bundle's launcher (launch.ts): a command it may keep V8's code cache of.
+    (globalThis as Record<symbol, unknown>)[Symbol.for('lkst.command')] = asked;
+  }
+  else for (const register of new Set(await Promise.all(Object.values(COMMANDS).map((load) => load())))) register(program);
 
-// Commands that finish interrupted recordings themselves do not announce them.
-if (!['recover', 'reset', undefined].includes(process.argv[2]) && !process.argv.includes('-q')) process.stderr.write(await (await import('./interrupted-notice.js')).interruptedNotice());
+  // Commands that finish interrupted recordings themselves do not announce them.
+  if (!['recover', 'reset', undefined].includes(process.argv[2]) && !process.argv.includes('-q')) process.stderr.write(await (await import('./interrupted-notice.js')).interruptedNotice());
 
-process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-  if (err.code === 'EPIPE') process.exit(0);
-});
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+  });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
-  if (err instanceof CommanderError) process.exitCode = err.exitCode;
-  else process.exitCode = reportError(err);
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exitCode = err.exitCode;
+    else process.exitCode = reportError(err);
+  }
 }
+
+void main();

@@ -6,7 +6,7 @@
  * maskset line and tracepoint when it generates the recording's object (bpf/user-handlers.ts).
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../base/project-root.js';
 import type { HandlerDefinition, ParamSpec } from './types.js';
 
 /** BPF C handlers shipped with lkst (their sources in examples/handlers), built in under these names. */
@@ -17,7 +17,7 @@ export function shippedBpfSource(name: string): string | undefined {
   const file = SHIPPED_BPF[name];
   if (!file) return undefined;
   try {
-    return readFileSync(fileURLToPath(new URL(`../../../examples/handlers/${file}`, import.meta.url)), 'utf8');
+    return readFileSync(projectPath('examples/handlers', file), 'utf8');
   } catch {
     return undefined;
   }

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../base/project-root.js';
 import { gzipSync } from 'node:zlib';
 import { toJsonText } from '../analysis/event.js';
 import { encodeBlock } from './schema.js';
@@ -39,8 +39,8 @@ function send(res: ServerResponse, status: number, type: string, body: Uint8Arra
   res.end(data);
 }
 
-/** The compiled client's files (dist/src/web/client/*.js and the shared schema), read once. */
-const WEB_DIR = fileURLToPath(new URL('.', import.meta.url));
+/** The compiled client's files (tsc's dist/src/web/client/*.js and the shared schema), read once. */
+const WEB_DIR = projectPath('dist/src/web') + '/';
 const scripts = new Map<string, Buffer>();
 function script(path: string): Buffer | undefined {
   if (!/^(client\/[a-z0-9-]+|schema)\.js$/.test(path)) return undefined;

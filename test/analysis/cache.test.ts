@@ -19,7 +19,7 @@ import { forEachEvent } from '../../src/analysis/stream.js';
 import { toJsonText } from '../../src/analysis/event.js';
 import { ANALYSIS_EVENTS, recordTrace, type RecordedTrace } from './record-trace.js';
 
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../lkst/main.cjs', import.meta.url));
 const lkst = (env: NodeJS.ProcessEnv, ...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 
 const QUERIES = [

@@ -12,7 +12,7 @@ import { traceStats, type TraceStats } from '../../src/analysis/stats.js';
 import { fmtTs } from '../../src/analysis/time.js';
 import { recordTrace, sleeperScript, type RecordedTrace } from './record-trace.js';
 
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../lkst/main.cjs', import.meta.url));
 const lkst = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
 
 describe('analysis commands', () => {

@@ -21,7 +21,7 @@ import { crashedGuest, fetchKernel } from '../crash/guest.js';
 
 const k61 = fetchKernel('6.1');
 const scripts = fileURLToPath(new URL('../../../scripts/crash/', import.meta.url));
-const cli = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const cli = fileURLToPath(new URL('../../lkst/main.cjs', import.meta.url));
 
 /** The seed case's two findings for the module's timer, with the evidence the case study shows. */
 function assertSeedFindings(list: TimerFinding[], guest: string): void {

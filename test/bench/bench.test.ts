@@ -137,7 +137,7 @@ test('per-CPU statistics are read from a real trace-cmd file', { skip: !existsSy
   const dir = mkdtempSync(join(tmpdir(), 'lkst-test-bench-'));
   try {
     const out = join(dir, 'x.dat');
-    execFileSync(process.execPath, [join(process.cwd(), 'dist/src/cli/main.js'), 'record', '-q', '-e', 'sched:sched_switch', '-o', out, '--', 'sleep', '0.2']);
+    execFileSync(process.execPath, [join(process.cwd(), 'dist/lkst/main.cjs'), 'record', '-q', '-e', 'sched:sched_switch', '-o', out, '--', 'sleep', '0.2']);
     const text = execFileSync('trace-cmd', ['report', '--stat', out], { encoding: 'utf8' });
     const stats = parseStatReport(text);
     assert.ok(stats.length >= 1);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openBuffer } from '../../src/buffers/buffer.js';
 import { sleep, withBufferNames } from './helpers.js';
 
-const LKST = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+const LKST = fileURLToPath(new URL('../../lkst/main.cjs', import.meta.url));
 
 function lkst(args: string[], env: NodeJS.ProcessEnv): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [LKST, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });

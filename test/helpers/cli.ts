@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** The compiled CLI next to the compiled tests, wherever the build went. */
-export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The CLI users run (the bundle, dist/lkst/main.cjs), beside the compiled tests wherever the build went. */
+export const CLI = fileURLToPath(new URL('../../lkst/main.cjs', import.meta.url));
 
 /** Runs the lkst CLI to completion. */
 export function lkst(args: string[], opts: { uid?: number; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv; maxBuffer?: number } = {}): SpawnSyncReturns<string> {

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { projectPath } from '../../base/project-root.js';
 import { LkstError } from '../../base/errors.js';
 import { killGroup, lastLines, runChild } from '../child.js';
 import type { Workload, WorkloadSample } from '../workload.js';
@@ -52,7 +51,7 @@ export function webWorkload(opts: { seconds?: number; connections?: number } = {
     async prepare(signal) {
       const check = await runChild('wrk', ['--version'], { signal, what: 'wrk' }).catch(() => undefined);
       if (!check) throw new LkstError('the web workload needs the wrk load generator', 'apt-get install wrk');
-      const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'web-server.js');
+      const script = projectPath('dist/src/bench/web-server.js');
       const child = spawn(process.execPath, [script, '0'], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
       server = child;
       const port = await new Promise<number>((resolve, reject) => {
