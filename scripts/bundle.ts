@@ -4,7 +4,6 @@
 //              wrapper (each command's modules still evaluated only when that command runs)
 //   *-worker.js, worker.js  the worker threads' entry points, named as the code starts them
 //              (new URL('./range-worker.js', import.meta.url) resolves beside lkst.cjs)
-// npm packages stay outside (node_modules; native addons cannot be bundled).
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -14,7 +13,10 @@ const root = projectRoot();
 const out = join(root, 'dist/lkst');
 // Without whitespace and comments the text V8 reads is smaller, and ASCII (a one-byte string: the
 // comments held the only other characters); names are kept for stack traces and error names.
-const common = { bundle: true, platform: 'node', target: 'node20', packages: 'external', sourcemap: true, minifyWhitespace: true, charset: 'ascii', logLevel: 'warning', absWorkingDir: root } as const;
+// Packages stay in node_modules (native addons cannot be bundled; the rest load only when used) but
+// commander, which every command starts with: inside, it is in the code cache too.
+const external = ['@duckdb/node-api', 'fzstd', 'zstd-napi', 'typescript', 'playwright-core', 'esbuild'];
+const common = { bundle: true, platform: 'node', target: 'node20', external, sourcemap: true, minifyWhitespace: true, charset: 'ascii', logLevel: 'warning', absWorkingDir: root } as const;
 const WORKERS = ['src/analysis/report/range-worker.ts', 'src/analysis/report/prefetch-worker.ts', 'src/web/summary-worker.ts', 'src/handlers/worker.ts'];
 
 rmSync(out, { recursive: true, force: true });

@@ -1,10 +1,6 @@
-import { createRequire } from 'node:module';
-import type * as commander from 'commander';
-
 /**
- * commander's classes, required as the CommonJS package it is: importing it goes through its ESM
- * wrapper and Node's CommonJS export scan, ~4 ms more of every command's start-up (lkst record's
- * CPU is timed against trace-cmd record's).
+ * commander, the one place the CLI takes it from. The bundle users run (scripts/bundle.ts) carries
+ * it inside, so its code is in the launcher's code cache with the rest; only tsc's module tree pays
+ * Node's CommonJS export scan for it (~4 ms).
  */
-export const { Command, CommanderError, InvalidArgumentError } = createRequire(import.meta.url)('commander') as typeof commander;
-export type Command = commander.Command;
+export { Command, CommanderError, InvalidArgumentError } from 'commander';

@@ -36,7 +36,8 @@ function save(): void {
   try {
     const data = script.createCachedData();
     mkdirSync(cacheDir, { recursive: true });
-    for (const f of readdirSync(cacheDir)) if (f.startsWith(`${command}-`) && f !== basename(cacheFile)) rmSync(join(cacheDir, f), { force: true });
+    // Older caches of this command (not of its help: `record-v...` is not `record-help-v...`).
+    for (const f of readdirSync(cacheDir)) if (f.startsWith(`${command}-v`) && f !== basename(cacheFile)) rmSync(join(cacheDir, f), { force: true });
     const tmp = `${cacheFile}.${process.pid}`;
     writeFileSync(tmp, data);
     renameSync(tmp, cacheFile);
