@@ -18,9 +18,11 @@ const command = `${process.argv[2] ?? ''}${process.argv.includes('--help') || pr
 // V8 checks a cache against the source's length only: the bundle's size and time are in the name.
 const stat = statSync(file);
 const cacheFile = join(cacheDir, `${command}-${process.version}-${stat.size}-${Math.floor(stat.mtimeMs)}`);
+// Only a command's name makes a file name (not a path or an option given first).
+const named = /^[a-z]+(-help)?$/.test(command);
 let cachedData: Buffer | undefined;
 try {
-  cachedData = readFileSync(cacheFile);
+  if (named) cachedData = readFileSync(cacheFile);
 } catch {
   /* none yet */
 }
@@ -28,20 +30,25 @@ try {
 const script = new Script(source, { filename: file, ...(cachedData ? { cachedData } : {}) });
 // Kept after the CLI knew the command (main.ts marks it): an unknown word leaves no file. However the
 // command ended: a recording ends on a signal.
-if (!cachedData || script.cachedDataRejected) process.once('exit', () => (globalThis as Record<symbol, unknown>)[Symbol.for('lkst.command')] === process.argv[2] && save());
+if (named && (!cachedData || script.cachedDataRejected)) process.once('exit', () => (globalThis as Record<symbol, unknown>)[Symbol.for('lkst.command')] === process.argv[2] && save());
 const mod = { exports: {} };
 (script.runInThisContext() as (...args: unknown[]) => void).call(mod.exports, mod.exports, createRequire(file), mod, file, dirname(file));
 
 function save(): void {
+  const tmp = `${cacheFile}.${process.pid}`;
   try {
     const data = script.createCachedData();
     mkdirSync(cacheDir, { recursive: true });
     // Older caches of this command (not of its help: `record-v...` is not `record-help-v...`).
     for (const f of readdirSync(cacheDir)) if (f.startsWith(`${command}-v`) && f !== basename(cacheFile)) rmSync(join(cacheDir, f), { force: true });
-    const tmp = `${cacheFile}.${process.pid}`;
     writeFileSync(tmp, data);
     renameSync(tmp, cacheFile);
   } catch {
-    /* a read-only install: each run compiles, as without the cache */
+    // A read-only install or a full disk: each run compiles, as without the cache.
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      /* not ours to clean (no access) */
+    }
   }
 }
