@@ -3,11 +3,11 @@
  * guess them: each recorder leaves a note in the state directory naming its directory, so a reset
  * after the recorder was killed can remove the files of a pid that is gone.
  */
-import { closeSync, existsSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { stateDir } from './config.js';
 
-const PAGE_FILE_RE = /^\.lkst-(\d+)-cpu\d+\.pages$/;
+const PAGE_FILE_RE = /^\.lkst-(\d+)-cpu\d+\.pages(\.head)?$/;
 
 function notesDir(state = stateDir()): string {
   return join(state, 'page-files');
@@ -22,6 +22,55 @@ export function pageFilePath(dir: string, cpu: number, pid = process.pid): strin
   return join(dir, `.lkst-${pid}-cpu${cpu}.pages`);
 }
 
+/**
+ * Beside a page file that became the trace file (file/writer.ts writeAdopted): how many bytes now
+ * precede its pages. While it exists, the page file's pages start that far in.
+ */
+export function adoptedMarkerPath(pageFile: string): string {
+  return `${pageFile}.head`;
+}
+
+/**
+ * Undoes an adoption cut short (a kill while the trace was written): the page file's pages are
+ * copied out of it into a file under its name (the trace may share its inode). Returns the bytes
+ * that preceded them, 0 when it was not adopted.
+ */
+export function unadoptPageFile(pageFile: string): number {
+  const marker = adoptedMarkerPath(pageFile);
+  let head: number;
+  try {
+    head = Number(readFileSync(marker, 'utf8').trim());
+  } catch {
+    return 0;
+  }
+  if (existsSync(pageFile) && Number.isSafeInteger(head) && head > 0) {
+    const tmp = `${pageFile}.unadopt`;
+    copyFileRange(pageFile, head, tmp);
+    renameSync(tmp, pageFile);
+  }
+  rmSync(marker, { force: true });
+  return head;
+}
+
+/** Copies src from offset `from` to its end into a new file dst. */
+function copyFileRange(src: string, from: number, dst: string): void {
+  const i = openSync(src, 'r');
+  const o = openSync(dst, 'w');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let at = from; ; ) {
+      const n = readSync(i, buf, 0, buf.length, at);
+      if (n === 0) break;
+      writeSync(o, buf, 0, n);
+      at += n;
+    }
+    fsyncSync(o);
+  } finally {
+    closeSync(i);
+    closeSync(o);
+  }
+}
+
 /** Says where this process writes page files, until forgetPageFiles. */
 export function notePageFiles(dir: string): void {
   mkdirSync(notesDir(), { recursive: true });
@@ -30,7 +79,10 @@ export function notePageFiles(dir: string): void {
 
 /** Removes this process's page files in dir and its note. */
 export function removePageFiles(dir: string, cpus: readonly number[]): void {
-  for (const cpu of cpus) rmSync(pageFilePath(dir, cpu), { force: true });
+  for (const cpu of cpus) {
+    rmSync(pageFilePath(dir, cpu), { force: true });
+    rmSync(adoptedMarkerPath(pageFilePath(dir, cpu)), { force: true });
+  }
   rmSync(join(notesDir(), String(process.pid)), { force: true });
 }
 

@@ -8,23 +8,38 @@ import { compiledHelper } from '../native/compile.js';
  * Node cost ~2x the CPU of the rest of writing a 4 M-event trace. One small C helper copies every
  * file (a process per file would cost more than it saves on a short trace).
  *
- * argv: OUT (SRC OFFSET SIZE)...: SIZE bytes from the start of SRC to OFFSET in OUT. Exit 0; 3 when
- * a source is shorter than SIZE; 1 with "errno N" on stderr when a call fails.
+ * argv: OUT [+LEN MARKER] (SRC OFFSET SIZE)...: SIZE bytes from the start of SRC to OFFSET in OUT.
+ * With +LEN, first LEN bytes of room are inserted at the start of OUT without moving its data
+ * (fallocate FALLOC_FL_INSERT_RANGE: OUT is a page file becoming the trace file), then MARKER is
+ * written with LEN (partial recovery strips that many bytes while it exists). Exit 0; 3 when a
+ * source is shorter than SIZE; 4 when the file system cannot insert (nothing was changed); 1 with
+ * "errno N" on stderr when a call fails.
  */
 const SOURCE = String.raw`
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 static char buf[1 << 20];
 static int fail(void) { fprintf(stderr, "errno %d\n", errno); return 1; }
 int main(int argc, char **argv) {
-  if (argc < 2 || (argc - 2) % 3) return 2;
+  int first = argc > 3 && argv[2][0] == '+' ? 4 : 2;
+  if (argc < 2 || (argc - first) % 3) return 2;
   int out = open(argv[1], O_WRONLY);
   if (out < 0) return fail();
-  for (int i = 2; i < argc; i += 3) {
+  if (first == 4) {
+    long long len = atoll(argv[2] + 1);
+    if (fallocate(out, FALLOC_FL_INSERT_RANGE, 0, len)) {
+      if (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS) return 4;
+      return fail();
+    }
+    FILE *m = fopen(argv[3], "w");
+    if (!m || fprintf(m, "%lld\n", len) < 0 || fflush(m) || fsync(fileno(m)) || fclose(m)) return fail();
+  }
+  for (int i = first; i < argc; i += 3) {
     int in = open(argv[i], O_RDONLY);
     if (in < 0) return fail();
     loff_t from = 0, to = atoll(argv[i + 1]);
@@ -70,6 +85,17 @@ export interface PageFileCopy {
 }
 
 /**
+ * Makes the page file `out` the trace file: room for `room` bytes at its start, inserted without
+ * moving its pages (the marker file says how many while it exists), then each file copied to its
+ * offset in that room. 'unsupported': the copier or the file system cannot (nothing changed).
+ */
+export async function adoptPageFile(out: string, room: number, marker: string, files: readonly PageFileCopy[]): Promise<'adopted' | 'unsupported'> {
+  const bin = copier();
+  if (!bin) return 'unsupported';
+  return (await runCopier(bin, out, [`+${room}`, marker], files)) === 4 ? 'unsupported' : 'adopted';
+}
+
+/**
  * Copies each file's first size bytes to its offset in out (an existing file). Returns false when
  * the copier cannot be built: nothing was copied. Throws an error carrying the errno code (as
  * node:fs errors do) when a copy fails, or LkstError when a file shrank.
@@ -77,15 +103,21 @@ export interface PageFileCopy {
 export async function copyPageFiles(out: string, files: readonly PageFileCopy[]): Promise<boolean> {
   const bin = copier();
   if (!bin) return false;
-  const args = [out, ...files.flatMap((f) => [f.source, String(f.offset), String(f.size)])];
-  await new Promise<void>((resolve, reject) => {
+  await runCopier(bin, out, [], files);
+  return true;
+}
+
+/** Runs the copier to its end: 0, or 4 (no insert); rejects on any other failure. */
+function runCopier(bin: string, out: string, insert: string[], files: readonly PageFileCopy[]): Promise<number> {
+  const args = [out, ...insert, ...files.flatMap((f) => [f.source, String(f.offset), String(f.size)])];
+  return new Promise<number>((resolve, reject) => {
     execFile(bin, args, (err, _stdout, stderr) => {
-      if (!err) return resolve();
+      if (!err) return resolve(0);
+      if (err.code === 4 && insert.length) return resolve(4);
       if (err.code === 3) return reject(new LkstError('a page file shrank while being written', 'do not touch the recording files until lkst finishes'));
       const errno = Number(/errno (\d+)/.exec(stderr)?.[1]);
       const code = Object.entries(constants.errno).find(([, n]) => n === errno)?.[0];
       reject(Object.assign(new Error(`copying pages into ${out}: ${code ?? stderr.trim() ?? err.message}`), { code }));
     });
   });
-  return true;
 }

@@ -2,16 +2,18 @@
  * Writes trace.dat version 7 (trace-cmd's sectioned format, uncompressed but for MODULES_FILE): header, metadata
  * sections, one flyrecord section per buffer with page-aligned raw per-CPU pages, one options
  * section pointing at all of them, and the strings section. Written under a temporary name and
- * renamed at the end, so a crash never leaves half a file under the final name.
+ * renamed at the end, so a crash never leaves half a file under the final name. A recording's
+ * largest page file may become the file itself (writeAdopted): its pages are never copied.
  */
-import { open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { link, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { arch } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import type { CpuPages, ExtraBuffer, WriteOptions } from '../trace/writer-port.js';
 import { LkstError, errnoCode } from '../base/errors.js';
 import { ByteBuilder } from './bytes.js';
-import { copyPageFiles, type PageFileCopy } from './page-copy.js';
+import { adoptedMarkerPath } from '../base/page-files.js';
+import { adoptPageFile, copyPageFiles, type PageFileCopy } from './page-copy.js';
 import { MAGIC, Opt, SECTION_HEADER_SIZE, SEC_FL_COMPRESS, bufferStatOption, cpuStatOption } from './layout.js';
 
 export type { CpuPages, ExtraBuffer, PageChunks, WriteOptions } from '../trace/writer-port.js';
@@ -22,8 +24,9 @@ const COPY_CHUNK = 1 << 20;
 export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPages[], opts: WriteOptions = {}): Promise<void> {
   if (!isPowerOfTwo(meta.pageSize)) throw new LkstError(`page size ${meta.pageSize} is not a power of two`, 'pass the ring buffer sub-buffer size in bytes');
   const buffers: ExtraBuffer[] = [{ name: '', clock: meta.clock, pageSize: meta.pageSize, cpus, cpuStats: meta.cpuStats }, ...(opts.buffers ?? [])];
-  const layout = await planLayout(meta, opts, buffers);
+  const layout = await planLayout(meta, opts, buffers, !!opts.adoptPageFile);
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  if (opts.adoptPageFile && (await writeAdopted(path, tmp, layout))) return;
   let fh: FileHandle;
   try {
     fh = await open(tmp, 'w');
@@ -46,7 +49,7 @@ export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPage
     for (const p of layout.buffers) {
       await out.put(p.header);
       await out.put(Buffer.alloc(p.dataStart - out.pos));
-      for (const c of p.cpus) {
+      for (const c of p.physical) {
         if (typeof c.source === 'string') later(c.source, c.size);
         else await out.copy(c.source, c.size);
       }
@@ -57,6 +60,69 @@ export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPage
     await rename(tmp, path);
   } catch (err) {
     await fh.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+    if (err instanceof LkstError) throw err;
+    throw writeError(path, err);
+  }
+}
+
+/** Page files smaller than this are copied: adopting one saves less than its extra steps cost. */
+const ADOPT_MIN_BYTES = 1 << 20;
+
+/**
+ * The file's last piece, when it is a page file the file can be made from (adoptPageFile): whole
+ * pages, at an offset fs blocks divide, large enough; and everything before it bytes or files.
+ */
+function adoptable(layout: Layout): PlacedCpu | undefined {
+  if (layout.buffers.length !== 1) return undefined;
+  const last = layout.buffers[0]!.physical.at(-1);
+  if (!last || typeof last.source !== 'string' || last.size < ADOPT_MIN_BYTES || last.offset % 4096) return undefined;
+  const others = layout.buffers.flatMap((p) => p.physical).filter((c) => c !== last);
+  return others.every((c) => typeof c.source === 'string' || Buffer.isBuffer(c.source)) ? last : undefined;
+}
+
+/**
+ * Writes the file by making its largest page file the file: room for everything before its pages
+ * is inserted at its start (no page moves), filled there, and the file linked to the output's name.
+ * The page file keeps its name until the recording's files are removed, with a marker saying how many
+ * bytes precede its pages (partial recovery strips them). false: not possible here (nothing changed).
+ */
+async function writeAdopted(path: string, tmp: string, layout: Layout): Promise<boolean> {
+  const target = adoptable(layout);
+  if (!target || typeof target.source !== 'string') return false;
+  if ((await stat(target.source)).size !== target.size) return false;
+  const writes: { at: number; data: Buffer }[] = [];
+  const files: PageFileCopy[] = [];
+  let pos = 0;
+  const put = (source: Buffer | string, size: number): void => {
+    if (Buffer.isBuffer(source)) writes.push({ at: pos, data: source.subarray(0, size) });
+    else files.push({ source, offset: pos, size });
+    pos += size;
+  };
+  for (const piece of layout.head) {
+    if (Buffer.isBuffer(piece)) put(piece, piece.length);
+    else put(piece.file, piece.size);
+  }
+  for (const p of layout.buffers) {
+    put(p.header, p.header.length);
+    pos = p.dataStart;
+    for (const c of p.physical) if (c !== target) put(c.source as Buffer | string, c.size);
+  }
+  if (pos !== target.offset) return false;
+  try {
+    if ((await adoptPageFile(target.source, target.offset, adoptedMarkerPath(target.source), files)) === 'unsupported') return false;
+    const fh = await open(target.source, 'r+');
+    try {
+      for (const w of writes) await fh.write(w.data, 0, w.data.length, w.at);
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+    await rm(tmp, { force: true });
+    await link(target.source, tmp);
+    await rename(tmp, path);
+    return true;
+  } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof LkstError) throw err;
     throw writeError(path, err);
@@ -155,7 +221,16 @@ interface PlacedBuffer {
   dataStart: number;
   /** The flyrecord section header, written at sectionAt. */
   header: Buffer;
-  cpus: { cpu: number; offset: number; size: number; source: CpuPages['source'] }[];
+  cpus: PlacedCpu[];
+  /** The CPUs in the order their pages lie in the file (cpus keeps CPU order for the options). */
+  physical: PlacedCpu[];
+}
+
+interface PlacedCpu {
+  cpu: number;
+  offset: number;
+  size: number;
+  source: CpuPages['source'];
 }
 
 function optionsBody(meta: TraceMeta, opts: WriteOptions, offsets: Map<number, number>, placed: PlacedBuffer[]): Buffer {
@@ -218,7 +293,7 @@ function sectionHeader(id: number, descId: number, size: number, flags = 0): Buf
  * Places everything before any page is written: header, metadata, options, strings, then the
  * pages. With the metadata first, a file cut off later still has all of it and its whole pages.
  */
-async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuffer[]): Promise<{ head: (Buffer | FilePiece)[]; buffers: PlacedBuffer[] }> {
+async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuffer[], adopt = false): Promise<Layout> {
   const strings = new Strings();
   const sections = await metadataSections(meta);
   const mods = meta.modules ? await modulesSection(meta.modules) : undefined;
@@ -250,7 +325,15 @@ async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuf
     const pageSize = b.pageSize ?? meta.pageSize;
     const cpus: PlacedBuffer['cpus'] = [];
     for (const c of b.cpus) cpus.push({ cpu: c.cpu, offset: 0, size: wholePages(await sourceSize(c.source), pageSize), source: c.source });
-    placed.push({ buffer: b, pageSize, sectionAt: 0, dataStart: 0, header: Buffer.alloc(0), cpus });
+    placed.push({ buffer: b, pageSize, sectionAt: 0, dataStart: 0, header: Buffer.alloc(0), cpus, physical: cpus });
+  }
+  // The file ends with the largest page file, the one a recording can adopt as the file (adoptable()):
+  // only with the main buffer alone (other buffers' files are not the recording's page files).
+  const last = placed.length === 1 ? placed[0] : undefined;
+  if (adopt && last) {
+    const files = last.cpus.filter((c) => typeof c.source === 'string');
+    const largest = files.reduce<PlacedCpu | undefined>((m, c) => (!m || c.size > m.size ? c : m), undefined);
+    if (largest) last.physical = [...last.cpus.filter((c) => c !== largest), largest];
   }
   // The options' size does not depend on the offsets in them, so one trial build fixes where the pages go.
   const optionsLen = optionsBody(meta, opts, offsets, placed).length;
@@ -259,7 +342,7 @@ async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuf
     p.sectionAt = pos;
     p.dataStart = alignUp(pos + SECTION_HEADER_SIZE, p.pageSize);
     pos = p.dataStart;
-    for (const c of p.cpus) {
+    for (const c of p.physical) {
       c.offset = pos;
       pos += c.size;
     }
@@ -273,6 +356,11 @@ async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuf
   }
   pieces.push(Buffer.concat(parts));
   return { head: [Buffer.concat([fileHeader(meta.pageSize, optionsAt, z), ...(Buffer.isBuffer(pieces[0]) ? [pieces.shift() as Buffer] : [])]), ...pieces], buffers: placed };
+}
+
+interface Layout {
+  head: (Buffer | FilePiece)[];
+  buffers: PlacedBuffer[];
 }
 
 /** Sequential writes at the end of the output, and copies of page files into it. */

@@ -14,7 +14,7 @@ import { existsSync, openSync, closeSync, readFileSync, readdirSync, renameSync,
 import { dirname, join } from 'node:path';
 import { LkstError } from '../base/errors.js';
 import { bootId, processStart } from '../base/owner.js';
-import { forgetNote, recordingJournalPath, notedDirs, pageFilePath, truncateToWholePages } from '../base/page-files.js';
+import { forgetNote, recordingJournalPath, notedDirs, pageFilePath, truncateToWholePages, unadoptPageFile } from '../base/page-files.js';
 import { Instance, parseCpuStats } from '../tracefs/instance.js';
 import type { TraceMeta } from '../ringbuf/meta.js';
 import { CpuReader, countPageFile } from './cpu-reader.js';
@@ -173,6 +173,9 @@ export function finishPartial(j: PartialJournal): FinishedPartial {
   const cpus = j.cpus.map((cpu) => ({ cpu, source: pageFilePath(j.workDir, cpu, j.pid) }));
   const pageSize = j.meta.pageSize;
   for (const f of cpus) {
+    // Killed while the trace was being made from this page file: its pages come out again first.
+    const head = unadoptPageFile(f.source);
+    if (head) warnings.push(`${f.source}: the trace was being written into it; its pages were taken back (${head} bytes before them)`);
     if (!existsSync(f.source)) continue;
     const torn = truncateToWholePages(f.source, pageSize);
     if (torn) warnings.push(`${f.source}: a torn last page (${torn} bytes) was left out`);

@@ -35,6 +35,12 @@ export interface WriteOptions {
   tsOffset?: number | bigint;
   /** Recorded in the VERSION option. */
   version?: string;
+  /**
+   * The pages may stay where they are: the largest page file (the file's last piece) becomes the
+   * trace file, with the rest inserted before its pages (file/writer.ts writeAdopted). For page
+   * files of a recording, whose removal then leaves the trace under its name.
+   */
+  adoptPageFile?: boolean;
 }
 
 /** Writes a trace file (file/writer.ts's writeTraceDat is the one). */

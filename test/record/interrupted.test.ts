@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -144,6 +144,33 @@ test('the recorder and its buffer gone (as after a power loss): the pages become
     assert.match(r.stdout, /at least [\d,]+ lost \(uncertain\)/);
     assert.match(r.stdout, /recording cut short: .*its buffer is gone; events after its last page are unknown/);
     checkAgreement(s, r.stdout.split('\n')[0]!, out);
+  }));
+
+test('killed while its trace was made from its largest page file: recovery takes the pages back out and writes the same trace', () =>
+  withScene(async (s) => {
+    const out = join(s.dir, 't.dat');
+    const pid = await killedRecorder(s, out, true);
+    rmdirSync(Instance.open(`lkst-${pid}-rec`).path(''));
+    const mine = readdirSync(s.dir).filter((f) => f.startsWith(`.lkst-${pid}`));
+    const aside = join(s.dir, 'aside');
+    mkdirSync(aside);
+    for (const f of mine) copyFileSync(join(s.dir, f), join(aside, f));
+    // As writeAdopted leaves it when killed: the file's head in front of the pages, the marker beside.
+    const pages = mine.filter((f) => f.endsWith('.pages')).sort((a, b) => statSync(join(s.dir, b)).size - statSync(join(s.dir, a)).size)[0]!;
+    const head = Buffer.alloc(3 * 4096, 0x5a);
+    writeFileSync(join(s.dir, pages), Buffer.concat([head, readFileSync(join(s.dir, pages))]));
+    writeFileSync(join(s.dir, `${pages}.head`), `${head.length}\n`);
+    const r = lkst(['recover', '--partial', s.dir], { env: s.env });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /the trace was being written into it; its pages were taken back \(12288 bytes before them\)/);
+    checkAgreement(s, r.stdout.split('\n')[0]!, out);
+    assert.deepEqual(readdirSync(s.dir).filter((f) => f.startsWith('.lkst')), [], 'pages, marker and journal are gone once written');
+    // The same files as they were before the head went in: the same trace.
+    for (const f of mine) copyFileSync(join(aside, f), join(s.dir, f));
+    const plain = join(s.dir, 'plain.dat');
+    const again = lkst(['recover', '--partial', s.dir, '-o', plain], { env: s.env });
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(lkst(['report', out]).stdout, lkst(['report', plain]).stdout, 'the same events as from the untouched page files');
   }));
 
 test('a full disk while recording: the recording stops, keeps what it wrote, and recover --partial -o elsewhere writes it with the loss exact', () =>

@@ -51,7 +51,7 @@ export async function recordCommand(command: string[], opts: RecordCliOptions): 
     if (live) process.stderr.write('\r\x1b[K');
   }
   try {
-    await writeTraceDat(output, result.meta, result.cpus, { buffers: result.companion?.buffers ?? [] });
+    await writeTraceDat(output, result.meta, result.cpus, { buffers: result.companion?.buffers ?? [], adoptPageFile: true });
   } catch (err) {
     // The pages and the journal stay: nothing recorded is lost to a failed write (recovery reads its own kallsyms).
     if (result.meta.kallsymsFile) rmSync(result.meta.kallsymsFile, { force: true });
