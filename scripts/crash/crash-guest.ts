@@ -122,12 +122,14 @@ async function connectWhenReady(path: string, child: ChildProcess, deadline: num
 
 /**
  * Boots the guest until it crashes itself. Debian's kernels under TCG now and then oops while
- * booting, before init runs (seen in run_timer_softirq and as an int3 in the idle task); with
- * oops=panic that looks like the test's crash, so a panic before init's first line boots once more.
+ * booting, before init runs (seen in run_timer_softirq and as an int3 in the idle task or in
+ * sched_clock_cpu, code being patched); with oops=panic that looks like the test's crash, and an
+ * oops that does not panic hangs the boot until the timeout: either boots once more.
  */
 export async function crashGuest(o: GuestOptions): Promise<GuestResult> {
   const first = await crashGuestOnce(o);
-  if (!first.panicked || first.serial.includes('LKST-INIT-START')) return first;
+  const diedBooting = !first.serial.includes('LKST-INIT-START') && (first.panicked || /Oops|Kernel panic/.test(first.serial));
+  if (!diedBooting) return first;
   process.stderr.write(`# the guest kernel died while booting (${/(Kernel panic.*|Oops.*)/.exec(first.serial)?.[1]?.trim() ?? 'before init ran'}); booting it once more\n`);
   for (const p of Object.values(first.dumps)) rmSync(p, { force: true });
   return crashGuestOnce(o);
