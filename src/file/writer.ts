@@ -42,17 +42,11 @@ export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPage
       files.push({ source, offset: out.pos, size });
       out.pos += size;
     };
-    for (const piece of layout.head) {
-      if (Buffer.isBuffer(piece)) await out.put(piece);
-      else later(piece.file, piece.size);
-    }
-    for (const p of layout.buffers) {
-      await out.put(p.header);
-      await out.put(Buffer.alloc(p.dataStart - out.pos));
-      for (const c of p.physical) {
-        if (typeof c.source === 'string') later(c.source, c.size);
-        else await out.copy(c.source, c.size);
-      }
+    for (const piece of placements(layout)) {
+      // Zeros up to a buffer's page-aligned data.
+      if (piece.at > out.pos) await out.put(Buffer.alloc(piece.at - out.pos));
+      if (typeof piece.source === 'string') later(piece.source, piece.size);
+      else await out.copy(piece.source, piece.size);
     }
     if (files.length && !(await copyPageFiles(tmp, files))) for (const f of files) await out.copyTo(f.offset, f.source, f.size);
     await fh.datasync();
@@ -70,48 +64,30 @@ export async function writeTraceDat(path: string, meta: TraceMeta, cpus: CpuPage
 const ADOPT_MIN_BYTES = 1 << 20;
 
 /**
- * The file's last piece, when it is a page file the file can be made from (adoptPageFile): whole
- * pages, at an offset fs blocks divide, large enough; and everything before it bytes or files.
- */
-function adoptable(layout: Layout): PlacedCpu | undefined {
-  if (layout.buffers.length !== 1) return undefined;
-  const last = layout.buffers[0]!.physical.at(-1);
-  if (!last || typeof last.source !== 'string' || last.size < ADOPT_MIN_BYTES || last.offset % 4096) return undefined;
-  const others = layout.buffers.flatMap((p) => p.physical).filter((c) => c !== last);
-  return others.every((c) => typeof c.source === 'string' || Buffer.isBuffer(c.source)) ? last : undefined;
-}
-
-/**
  * Writes the file by making its largest page file the file: room for everything before its pages
  * is inserted at its start (no page moves), filled there, and the file linked to the output's name.
  * The page file keeps its name until the recording's files are removed, with a marker saying how many
  * bytes precede its pages (partial recovery strips them). false: not possible here (nothing changed).
+ * The target is the file's last piece (planLayout puts it there): whole pages, at an offset fs
+ * blocks divide, large enough, and only bytes or files before it.
  */
 async function writeAdopted(path: string, tmp: string, layout: Layout): Promise<boolean> {
-  const target = adoptable(layout);
-  if (!target || typeof target.source !== 'string') return false;
-  if ((await stat(target.source)).size !== target.size) return false;
+  if (layout.buffers.length !== 1) return false;
+  const target = layout.buffers[0]!.physical.at(-1);
+  const source = target?.source;
+  if (!target || typeof source !== 'string' || target.size < ADOPT_MIN_BYTES || target.offset % 4096) return false;
+  if ((await stat(source)).size !== target.size) return false;
   const writes: { at: number; data: Buffer }[] = [];
   const files: PageFileCopy[] = [];
-  let pos = 0;
-  const put = (source: Buffer | string, size: number): void => {
-    if (Buffer.isBuffer(source)) writes.push({ at: pos, data: source.subarray(0, size) });
-    else files.push({ source, offset: pos, size });
-    pos += size;
-  };
-  for (const piece of layout.head) {
-    if (Buffer.isBuffer(piece)) put(piece, piece.length);
-    else put(piece.file, piece.size);
+  for (const piece of placements(layout)) {
+    if (piece.cpu === target) continue;
+    if (Buffer.isBuffer(piece.source)) writes.push({ at: piece.at, data: piece.source.subarray(0, piece.size) });
+    else if (typeof piece.source === 'string') files.push({ source: piece.source, offset: piece.at, size: piece.size });
+    else return false;
   }
-  for (const p of layout.buffers) {
-    put(p.header, p.header.length);
-    pos = p.dataStart;
-    for (const c of p.physical) if (c !== target) put(c.source as Buffer | string, c.size);
-  }
-  if (pos !== target.offset) return false;
   try {
-    if ((await adoptPageFile(target.source, target.offset, adoptedMarkerPath(target.source), files)) === 'unsupported') return false;
-    const fh = await open(target.source, 'r+');
+    if ((await adoptPageFile(source, target.offset, adoptedMarkerPath(source), files)) === 'unsupported') return false;
+    const fh = await open(source, 'r+');
     try {
       for (const w of writes) await fh.write(w.data, 0, w.data.length, w.at);
       await fh.datasync();
@@ -119,7 +95,7 @@ async function writeAdopted(path: string, tmp: string, layout: Layout): Promise<
       await fh.close();
     }
     await rm(tmp, { force: true });
-    await link(target.source, tmp);
+    await link(source, tmp);
     await rename(tmp, path);
     return true;
   } catch (err) {
@@ -327,7 +303,7 @@ async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuf
     for (const c of b.cpus) cpus.push({ cpu: c.cpu, offset: 0, size: wholePages(await sourceSize(c.source), pageSize), source: c.source });
     placed.push({ buffer: b, pageSize, sectionAt: 0, dataStart: 0, header: Buffer.alloc(0), cpus, physical: cpus });
   }
-  // The file ends with the largest page file, the one a recording can adopt as the file (adoptable()):
+  // The file ends with the largest page file, the one a recording can adopt as the file (writeAdopted):
   // only with the main buffer alone (other buffers' files are not the recording's page files).
   const last = placed.length === 1 ? placed[0] : undefined;
   if (adopt && last) {
@@ -361,6 +337,20 @@ async function planLayout(meta: TraceMeta, opts: WriteOptions, buffers: ExtraBuf
 interface Layout {
   head: (Buffer | FilePiece)[];
   buffers: PlacedBuffer[];
+}
+
+/** What goes where in the file, in file order (the gaps before each buffer's pages are zeros). */
+function* placements(layout: Layout): Generator<{ at: number; size: number; source: CpuPages['source']; cpu?: PlacedCpu }> {
+  let at = 0;
+  for (const piece of layout.head) {
+    const [source, size] = Buffer.isBuffer(piece) ? [piece, piece.length] : [piece.file, piece.size];
+    yield { at, size, source };
+    at += size;
+  }
+  for (const p of layout.buffers) {
+    yield { at: p.sectionAt, size: p.header.length, source: p.header };
+    for (const c of p.physical) yield { at: c.offset, size: c.size, source: c.source, cpu: c };
+  }
 }
 
 /** Sequential writes at the end of the output, and copies of page files into it. */
