@@ -2,8 +2,9 @@
  * `lkst report` vs `trace-cmd report` on the same trace.dat of at least a million events, written
  * by trace-cmd itself from a syscall storm (and the same converted to uncompressed): wall clock of
  * each printing to /dev/null and into a pipe, medians over interleaved runs, the ratio to trace-cmd
- * and the load average; lkst with its defaults (one thread), with a worker thread rendering time
- * ranges (LKST_REPORT_THREADS=1), and with a thread decompressing zstd runs ahead (LKST_PREFETCH=1).
+ * and the load average; lkst with its defaults (a worker thread on a big trace), with its main thread
+ * only (LKST_REPORT_THREADS=0), with a worker thread rendering time ranges (LKST_REPORT_THREADS=1),
+ * and with a thread decompressing zstd runs ahead (LKST_PREFETCH=1).
  * Also lkst's decode rate without printing (records into typed values).
  *
  * Environment: LKST_BENCH_RUNS (default 5), LKST_BENCH_STORM (dd 1-byte copies, default 150000),
@@ -87,10 +88,15 @@ function timed(cmd: string, args: string[], out: Out, env: NodeJS.ProcessEnv = p
 
 const CLI = projectPath(CLI_PATH);
 
-/** The ways report runs: trace-cmd; lkst as it runs by default (one thread), with a rendering worker thread, and with a thread decompressing zstd runs ahead. */
+/**
+ * The ways report runs: trace-cmd; lkst as it runs by default (a worker thread on a big trace,
+ * parallel.ts), with its main thread only, with one rendering worker thread, and with a thread
+ * decompressing zstd runs ahead.
+ */
 const WAYS: { name: string; run: (path: string, out: Out) => Timing }[] = [
   { name: 'trace-cmd report', run: (path, out) => timed('trace-cmd', ['report', path], out) },
   { name: 'lkst report', run: (path, out) => timed(process.execPath, [CLI, 'report', path], out) },
+  { name: 'lkst, this thread only', run: (path, out) => timed(process.execPath, [CLI, 'report', path], out, { ...process.env, LKST_REPORT_THREADS: '0' }) },
   { name: 'lkst, one worker', run: (path, out) => timed(process.execPath, [CLI, 'report', path], out, { ...process.env, LKST_REPORT_THREADS: '1' }) },
   { name: 'lkst, decompressing thread', run: (path, out) => timed(process.execPath, [CLI, 'report', path], out, { ...process.env, LKST_REPORT_THREADS: '0', LKST_PREFETCH: '1' }) },
 ];

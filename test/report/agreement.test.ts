@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lkst } from '../helpers/cli.js';
+import { CLI, lkst } from '../helpers/cli.js';
 import { captureWithTraceCmd, type TraceCmdCapture } from './tracecmd-capture.js';
 import { eventOfLine, reportText } from './report-output.js';
 
@@ -136,4 +136,55 @@ test('the worker threads print exactly what one thread prints, whole and filtere
     if (!Object.keys(opts).length) assert.equal(one.text, cap.report);
     assert.ok(one.summary.printed > 0, `${JSON.stringify(opts)} printed nothing`);
   }
+});
+
+test('a trace of AUTO_WORKER_BYTES or more takes a worker thread by itself and prints the same', async (t) => {
+  if (availableParallelism() < 2) return t.skip('one CPU: a report never takes a worker by itself');
+  // How the ranges were shared, as the last report said (none: no worker was taken).
+  type Shared = { main: number; workers: number; used: boolean; why?: string };
+  const seen: { r?: Shared } = {};
+  const onRanges = (r: Shared): void => void (seen.r = r);
+  const small = await reportText(cap.dir, cap.path, { onRanges });
+  assert.ok(!seen.r, 'a small trace took a worker');
+  assert.ok(small.text === cap.report);
+  // The same file counted as big (the threshold lowered), its main thread keeping the first range only.
+  const big = await reportText(cap.dir, cap.path, { autoWorkerBytes: 1, mainRanges: 1, onRanges });
+  assert.ok(big.text === cap.report, 'with the worker taken by size the text differs from trace-cmd\'s');
+  assert.deepEqual(big.summary, small.summary);
+  // (seen.r was set by the report in between: TypeScript still holds it undefined from the check above.)
+  const shared = seen.r as Shared | undefined;
+  assert.ok(shared, 'no worker was taken');
+  if (!shared.used && /name was learned/.test(shared.why ?? '')) t.diagnostic(`${shared.why}; printed by the main thread`);
+  else assert.ok(shared.used && shared.workers > 1, `the worker's ranges were not used: ${JSON.stringify(shared)}`);
+  // LKST_REPORT_THREADS=0 keeps it to this thread whatever the size.
+  const env = process.env.LKST_REPORT_THREADS;
+  process.env.LKST_REPORT_THREADS = '0';
+  try {
+    delete seen.r;
+    await reportText(cap.dir, cap.path, { autoWorkerBytes: 1, onRanges });
+    assert.ok(!seen.r, 'LKST_REPORT_THREADS=0 took a worker');
+  } finally {
+    if (env === undefined) delete process.env.LKST_REPORT_THREADS;
+    else process.env.LKST_REPORT_THREADS = env;
+  }
+});
+
+test('report into a pipe grows the pipe to 1 MiB when its text is longer than that, and prints the same', (t) => {
+  assert.ok(cap.report.length > 2 << 20, `the capture's text is only ${cap.report.length} bytes`);
+  if (spawnSync('python3', ['-c', '0']).status !== 0) return t.skip('python3 (which asks the pipe its size) is missing');
+  // The reader takes everything, then asks its stdin pipe how big it is (F_GETPIPE_SZ = 1032).
+  const reader = 'import fcntl, hashlib, sys; d = sys.stdin.buffer.read(); print(fcntl.fcntl(0, 1032), len(d), hashlib.sha1(d).hexdigest())';
+  const run = (args: string): string[] => {
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" ${args} | python3 -c "${reader}"`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim().split(' ');
+  };
+  const [size, len, sum] = run(`report "${cap.path}"`);
+  assert.equal(size, String(1 << 20), 'the pipe was not grown');
+  assert.equal(Number(len), Buffer.byteLength(cap.report, 'latin1'));
+  const theirs = spawnSync('sh', ['-c', `trace-cmd report "${cap.path}" 2>/dev/null | python3 -c "${reader}"`], { encoding: 'utf8' }).stdout.trim().split(' ');
+  assert.equal(sum, theirs[2], 'the text through the pipe differs from trace-cmd\'s');
+  // A short text leaves the pipe as it was.
+  const [smallSize] = run(`report --cpu 0 -e sched:sched_switch "${cap.path}"`);
+  assert.equal(smallSize, '65536');
 });

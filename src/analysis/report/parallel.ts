@@ -4,6 +4,7 @@
  * memory, until the two meet. Then the workers' texts follow in order, once this thread has checked
  * they are the text it would have printed itself (else it prints the rest itself).
  */
+import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { Trace } from '../../trace/model.js';
 import type { CpuStream } from '../../file/cpu-stream.js';
@@ -14,19 +15,31 @@ import { Claims, atEnd, headsOf, rangeOf, sameHeads, type RangeResult } from './
 import { newSignal, type Fault } from './thread-signal.js';
 
 /**
+ * Page data (uncompressed, all streams) from which a report takes one worker thread by itself: on
+ * the 2-CPU VM of session 11 a worker cut 10-18% of the wall time from ~130 MB on (3.2 M and 6 M
+ * events) and cost 5-10% at 58 MB (1.2 M events), where its own start-up is most of what it adds
+ * (docs/bench.md, session 11).
+ */
+export const AUTO_WORKER_BYTES = 96 << 20;
+
+/**
  * Worker threads for a text report of these streams (0: this thread only): opts.threads or
- * LKST_REPORT_THREADS. Off by default: on the 2-CPU VM, busy with other work whenever measured
- * (docs/bench.md), a worker cost more CPU (its own start-up) than it saved, and the main thread
- * rendered slower beside it.
+ * LKST_REPORT_THREADS when given, else one worker for a trace of AUTO_WORKER_BYTES or more on a
+ * machine with a second CPU.
  */
 export function parallelThreads(file: Trace, opts: ReportOptions, streams: readonly CpuStream[]): number {
   if (opts.json || !('compression' in file) || !streams.length || !streams.every((s) => s.pageTime && s.chunksFrom)) return 0;
-  return threadsAsked(opts);
+  const asked = threadsAsked(opts);
+  if (asked !== undefined) return asked;
+  const bytes = streams.reduce((sum, s) => sum + s.size, 0);
+  return bytes >= (opts.autoWorkerBytes ?? AUTO_WORKER_BYTES) && availableParallelism() > 1 ? 1 : 0;
 }
 
-/** The worker threads asked for (opts.threads, else LKST_REPORT_THREADS), before the file is known. */
-export function threadsAsked(opts: Pick<ReportOptions, 'threads'>): number {
-  const asked = opts.threads ?? (process.env.LKST_REPORT_THREADS ? Number(process.env.LKST_REPORT_THREADS) : 0);
+/** The worker threads asked for (opts.threads, else LKST_REPORT_THREADS), before the file is known; undefined when neither says. */
+export function threadsAsked(opts: Pick<ReportOptions, 'threads'>): number | undefined {
+  const env = process.env.LKST_REPORT_THREADS;
+  const asked = opts.threads ?? (env ? Number(env) : undefined);
+  if (asked === undefined) return undefined;
   return Number.isInteger(asked) && asked > 0 ? asked : 0;
 }
 

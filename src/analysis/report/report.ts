@@ -42,8 +42,10 @@ export interface ReportOptions {
   buffers?: readonly string[];
   /** raw_syscalls sys_enter/sys_exit show the syscall's name ("NR 0" becomes "NR 0 read"); off by default, so the text stays trace-cmd's. */
   syscallNames?: boolean;
-  /** Worker threads rendering time ranges of the text (default LKST_REPORT_THREADS, else 0: this thread only). */
+  /** Worker threads rendering time ranges of the text (default LKST_REPORT_THREADS, else one for a big trace on a machine with two CPUs or more: parallel.ts). */
   threads?: number;
+  /** Tests: the page data from which a worker is taken when threads is not given (default AUTO_WORKER_BYTES, parallel.ts). */
+  autoWorkerBytes?: number;
   /** Tests: this thread renders at most this many time ranges and leaves the rest to the workers. */
   mainRanges?: number;
   /** Told how the ranges were shared: this thread's, the workers', and whether the workers' text was used. */
@@ -92,7 +94,9 @@ const UNKNOWN_LINE = '[UNKNOWN EVENT][UNKNOWN EVENT]' + nameColumn('(NULL)') + '
 
 export async function runReport(path: string, opts: ReportOptions & OpenOptions = {}): Promise<ReportSummary> {
   // Workers start first thing: they load their modules and open the file while this thread does.
-  const early = threadsAsked(opts) > 0 && !opts.json ? new RangeWorkers(path, opts, threadsAsked(opts)) : undefined;
+  // (Chosen by the trace's size, a worker starts once the file is open.)
+  const asked = threadsAsked(opts) ?? 0;
+  const early = asked > 0 && !opts.json ? new RangeWorkers(path, opts, asked) : undefined;
   const file = await openTrace(path, opts);
   try {
     return await reportTrace(file, opts, early);

@@ -2,6 +2,10 @@
 import { writeSync } from 'node:fs';
 import { TextWriter } from '../../events/printfmt/writer.js';
 import { sleepSync } from '../../base/sleep-sync.js';
+import { growPipe } from '../../native/pipe-size.js';
+
+/** Text is handed on in buffers of this size. */
+const BUFFER = 1 << 20;
 
 export type ReportOutput = number | NodeJS.WritableStream;
 
@@ -21,9 +25,15 @@ export class OutputSink {
     // Node makes a stdout pipe non-blocking; written synchronously here, a full pipe then fails
     // (EAGAIN) and is waited on instead of the write sleeping in the kernel until the reader takes it.
     if (typeof out !== 'number' && fd !== undefined) (out as { _handle?: { setBlocking?(on: boolean): number } })._handle?.setBlocking?.(true);
-    this.w = new TextWriter(1 << 20, (chunk) => {
+    let pipeTried = false;
+    this.w = new TextWriter(BUFFER, (chunk) => {
       this.bytes += chunk.length;
       if (fd !== undefined) {
+        // A full buffer (more text to come): a pipe as big as the buffer takes each in one write.
+        if (!pipeTried && chunk.length >= BUFFER - 1) {
+          pipeTried = true;
+          growPipe(fd, BUFFER);
+        }
         let off = 0;
         let wait = 0.05;
         while (off < chunk.length) {
