@@ -188,8 +188,10 @@ export class FtraceCalls {
       }
     };
     const visit: MergeVisitor = (input, ts, b, off, len, missed) => {
-      const buffer = this.bufferOf(input);
       const id = u16le(b, off);
+      // Nearly every record: nothing held, not an entry.
+      if (!queue.length && id !== entryId) return print(input, ts, b, off, len, missed);
+      const buffer = this.bufferOf(input);
       const waiting = queue.find((h) => h.open?.buffer === buffer);
       if (waiting) {
         const o = waiting.open!;

@@ -287,7 +287,11 @@ export function lineWriter(registry: EventRegistry, ctx: RenderContext, infos: r
   let lastPid = -1;
   let lastInput = -1;
   let lastHead: Uint8Array = new Uint8Array(0);
-  return {
+  // lastHead and secsCol joined (for the head of a line without a loss before it).
+  let joined: Uint8Array = new Uint8Array(0);
+  let joinedHead: Uint8Array | undefined;
+  let joinedSecs: Uint8Array | undefined;
+  const lines: LineWriter = {
     w,
     ctx,
     nameCol(id) {
@@ -303,22 +307,35 @@ export function lineWriter(registry: EventRegistry, ctx: RenderContext, infos: r
       w.str((missed ? '' : infos[input]!.prefix) + UNKNOWN_LINE + '\n');
     },
     head(input, ts, pid, name, missed) {
-      this.task(input, pid, missed);
-      this.clock(input, ts, name);
+      const info = infos[input]!;
+      if (missed || !info.inNs) {
+        this.task(input, pid, missed);
+        this.clock(input, ts, name);
+        return;
+      }
+      // The task columns and the seconds in one copy while both stay as on the line before.
+      const us = Math.floor((ts + 500) / 1000);
+      const secs = Math.floor(us / 1e6);
+      const head = taskHead(input, pid, info);
+      const sc = secondsCol(secs);
+      if (head !== joinedHead || sc !== joinedSecs) {
+        joinedHead = head;
+        joinedSecs = sc;
+        joined = new Uint8Array(head.length + sc.length);
+        joined.set(head);
+        joined.set(sc, head.length);
+      }
+      w.bytes(joined);
+      usecsAndName(us - secs * 1e6, name);
     },
     task(input, pid, missed) {
       const info = infos[input]!;
-      if (pid !== lastPid || input !== lastInput) {
-        lastHead = headOf(input, pid, info);
-        // A task without a name yet may get one from a later sched_switch: look it up again then.
-        lastPid = ctx.comms.has(pid) ? pid : -1;
-        lastInput = input;
-      }
+      const head = taskHead(input, pid, info);
       if (missed) {
         // After a dropped-events line the buffer label is not repeated.
         w.bytes(taskCol(pid));
         w.bytes(info.cpuCol);
-      } else w.bytes(lastHead);
+      } else w.bytes(head);
     },
     clock(input, ts, name) {
       if (!infos[input]!.inNs) {
@@ -329,36 +346,54 @@ export function lineWriter(registry: EventRegistry, ctx: RenderContext, infos: r
       // " %5lu.%06lu: " of the time rounded to microseconds, then the event name column.
       const us = Math.floor((ts + 500) / 1000);
       const secs = Math.floor(us / 1e6);
-      if (secs !== lastSecs) {
-        lastSecs = secs;
-        secsCol = latin1Bytes(' ' + padLeft(String(secs), 5) + '.');
-      }
-      const sc = secsCol;
-      w.need(sc.length + 7 + name.length);
-      const ob = w.buf;
-      let p = w.pos;
-      for (let i = 0; i < sc.length; i++) ob[p++] = sc[i]!;
-      const frac = us - secs * 1e6;
-      const hi = (frac / 1000) | 0;
-      const a = DIGITS3[hi]!;
-      const c = DIGITS3[frac - hi * 1000]!;
-      ob[p++] = a >>> 16;
-      ob[p++] = (a >>> 8) & 0xff;
-      ob[p++] = a & 0xff;
-      ob[p++] = c >>> 16;
-      ob[p++] = (c >>> 8) & 0xff;
-      ob[p++] = c & 0xff;
-      ob[p++] = 58;
-      // A typed-array copy costs about as much as a 12-byte loop (measured); names are longer.
-      if (name.length < 16) for (let i = 0; i < name.length; i++) ob[p++] = name[i]!;
-      else {
-        ob.set(name, p);
-        p += name.length;
-      }
-      w.total += p - w.pos;
-      w.pos = p;
+      w.bytes(secondsCol(secs));
+      usecsAndName(us - secs * 1e6, name);
     },
   };
+
+  /** "<label>: <comm>-<pid> [cpu]" of the task; a task without a name yet may get one from a later sched_switch: looked up again then. */
+  function taskHead(input: number, pid: number, info: InputInfo): Uint8Array {
+    if (pid !== lastPid || input !== lastInput) {
+      lastHead = headOf(input, pid, info);
+      lastPid = ctx.comms.has(pid) ? pid : -1;
+      lastInput = input;
+    }
+    return lastHead;
+  }
+
+  /** " %5lu." of the seconds. */
+  function secondsCol(secs: number): Uint8Array {
+    if (secs !== lastSecs) {
+      lastSecs = secs;
+      secsCol = latin1Bytes(' ' + padLeft(String(secs), 5) + '.');
+    }
+    return secsCol;
+  }
+
+  /** "%06lu: " of the microseconds, then the event's name column. */
+  function usecsAndName(frac: number, name: Uint8Array): void {
+    w.need(7 + name.length);
+    const ob = w.buf;
+    let p = w.pos;
+    const hi = (frac / 1000) | 0;
+    const a = DIGITS3[hi]!;
+    const c = DIGITS3[frac - hi * 1000]!;
+    ob[p++] = a >>> 16;
+    ob[p++] = (a >>> 8) & 0xff;
+    ob[p++] = a & 0xff;
+    ob[p++] = c >>> 16;
+    ob[p++] = (c >>> 8) & 0xff;
+    ob[p++] = c & 0xff;
+    ob[p++] = 58;
+    // A typed-array copy costs about as much as a 12-byte loop (measured); names are longer.
+    if (name.length < 16) for (let i = 0; i < name.length; i++) ob[p++] = name[i]!;
+    else {
+      ob.set(name, p);
+      p += name.length;
+    }
+    w.pos = p;
+  }
+  return lines;
 }
 
 /** An event's own text after the line head; trace-cmd drops one newline that ends it. */
@@ -372,7 +407,6 @@ export function writeBody(view: EventView, b: Buffer, off: number, len: number, 
   } else view.compiled.render(b, off, len, ctx, w);
   if (w.total > before && w.buf[w.pos - 1] === 10) {
     w.pos--;
-    w.total--;
   }
 }
 

@@ -314,7 +314,7 @@ export function compileSegments(segs: Segment[]): Piece {
       if (bytes.length <= 8) {
         // Short literals as direct byte stores.
         const stores = Array.from(bytes, (x) => `B[p++] = ${x};`).join(' ');
-        stmts.push(`{ w.need(${bytes.length}); const B = w.buf; let p = w.pos; ${stores} w.pos = p; w.total += ${bytes.length}; }`);
+        stmts.push(`{ w.need(${bytes.length}); const B = w.buf; let p = w.pos; ${stores} w.pos = p; }`);
       } else {
         stmts.push(`w.bytes(L${lits.length});`);
         lits.push(bytes);

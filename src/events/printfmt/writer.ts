@@ -16,8 +16,13 @@ export function latin1Bytes(s: string): Uint8Array {
 export class TextWriter {
   buf: Buffer;
   pos = 0;
+  /** Bytes no longer in buf (handed on or taken): total is these and pos, so writes count nothing more. */
+  private before = 0;
+
   /** Bytes written in all (flushed or not). */
-  total = 0;
+  get total(): number {
+    return this.before + this.pos;
+  }
 
   /**
    * With flushTo, full buffers are handed to it (keeping the last byte back); without, the buffer
@@ -41,7 +46,6 @@ export class TextWriter {
     this.need(w);
     const start = this.pos;
     this.pos = start + w;
-    this.total += w;
     return start;
   }
 
@@ -51,6 +55,7 @@ export class TextWriter {
       // The last byte stays: a line's trailing newline may still be taken back.
       const last = this.buf[this.pos - 1]!;
       this.flushTo(this.buf.subarray(0, this.pos - 1));
+      this.before += this.pos - 1;
       this.buf = this.fresh();
       this.buf[0] = last;
       this.pos = 1;
@@ -66,6 +71,7 @@ export class TextWriter {
   flush(): void {
     if (this.flushTo && this.pos) {
       this.flushTo(this.buf.subarray(0, this.pos));
+      this.before += this.pos;
       this.buf = this.fresh();
       this.pos = 0;
     }
@@ -79,12 +85,13 @@ export class TextWriter {
     }
     this.flush();
     if (b.length) this.flushTo(b);
-    this.total += b.length;
+    this.before += b.length;
   }
 
   /** The text written so far (string mode), and a fresh start. */
   take(): string {
     const s = this.buf.toString('latin1', 0, this.pos);
+    this.before += this.pos;
     this.pos = 0;
     return s;
   }
@@ -97,7 +104,6 @@ export class TextWriter {
     if (n < 48) for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
     else p += b.write(s, p, "latin1");
     this.pos = p;
-    this.total += n;
   }
 
   /** Bytes prepared beforehand (see latin1Bytes). */
@@ -113,13 +119,11 @@ export class TextWriter {
       p += n;
     }
     this.pos = p;
-    this.total += n;
   }
 
   ch(c: number): void {
     this.need(1);
     this.buf[this.pos++] = c;
-    this.total++;
   }
 
   /** Bytes of b[start, end) up to a NUL, as a C string. Returns how many were copied. */
@@ -134,7 +138,6 @@ export class TextWriter {
       for (let i = start; i < e; i++) o[p++] = b[i]!;
     } else b.copy(this.buf, this.pos, start, e);
     this.pos += n;
-    this.total += n;
     return n;
   }
 
