@@ -7,8 +7,9 @@
  * and with a thread decompressing zstd runs ahead (LKST_PREFETCH=1).
  * Also lkst's decode rate without printing (records into typed values).
  *
- * Environment: LKST_BENCH_RUNS (default 5), LKST_BENCH_STORM (dd 1-byte copies, default 150000),
- * LKST_BENCH_BUFFER_KB (per CPU, default 131072), LKST_BENCH_FILE (use this trace.dat instead),
+ * Environment: LKST_BENCH_RUNS (default 5), LKST_BENCH_STORM (dd 1-byte copies, default 620000: about
+ * 5 M events, the issue's "6-second default recording"; 150000 gives 1.2 M), LKST_BENCH_BUFFER_KB (per
+ * CPU, default 262144: the storm's CPU keeps all of it), LKST_BENCH_FILE (use this trace.dat instead),
  * LKST_BENCH_WAYS (which lkst ways, e.g. "1,2"; trace-cmd always), LKST_BENCH_JSON (write the figures there).
  */
 import { spawnSync } from 'node:child_process';
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
   const runs = Number(process.env.LKST_BENCH_RUNS ?? 5);
   const dir = mkdtempSync(join(process.env.LKST_BENCH_TMP || tmpdir(), 'lkst-bench-report-'));
   try {
-    const path = process.env.LKST_BENCH_FILE || makeTrace(dir, Number(process.env.LKST_BENCH_STORM ?? 150_000), Number(process.env.LKST_BENCH_BUFFER_KB ?? 131072));
+    const path = process.env.LKST_BENCH_FILE || makeTrace(dir, Number(process.env.LKST_BENCH_STORM ?? 620_000), Number(process.env.LKST_BENCH_BUFFER_KB ?? 262144));
     // The file as trace-cmd wrote it (v7, compressed by default) and without compression.
     const plain = join(dir, 'plain.dat');
     const conv = spawnSync('trace-cmd', ['convert', '-i', path, '--compression', 'none', '-o', plain], { stdio: 'ignore' });
