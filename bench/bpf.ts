@@ -34,7 +34,7 @@ import { applyPlan, clearInstance } from '../src/masksets/apply.js';
 import { Instance } from '../src/tracefs/instance.js';
 import { nativeHelper } from '../src/bench/native.js';
 import { webWorkload } from '../src/bench/workloads/web.js';
-import { CLI_PATH, projectPath } from '../src/base/project-root.js';
+import { cliPath } from '../src/base/project-root.js';
 
 const RUNS = Number(process.env['LKST_BENCH_RUNS'] ?? 5);
 const COPIES = Number(process.env['LKST_BENCH_COPIES'] ?? 200_000);
@@ -203,7 +203,7 @@ function masksetDir(masksets: Record<string, string>): { env: NodeJS.ProcessEnv;
   return { dir, env: { ...process.env, LKST_CONFIG_DIR: join(dir, 'etc'), LKST_STATE_DIR: join(dir, 'run') } };
 }
 
-const LKST = projectPath(CLI_PATH);
+const LKST = cliPath();
 const STORM_CALLS = Number(process.env['LKST_BENCH_STORM_CALLS'] ?? 2_000_000);
 
 /** Events of the storm's tracepoint in a trace and the trace's loss (lkst stats). */

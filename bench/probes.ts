@@ -23,13 +23,13 @@ import { median } from '../src/bench/stats.js';
 import { detectFeatures } from '../src/tracefs/features.js';
 import { tracefs } from '../src/tracefs/tracefs.js';
 import { runInGuest } from '../scripts/guest/guest.js';
-import { CLI_PATH, projectPath } from '../src/base/project-root.js';
+import { cliPath } from '../src/base/project-root.js';
 
 const RUNS = Number(process.env.LKST_BENCH_RUNS ?? 5);
 const CALLS = Number(process.env.LKST_BENCH_CALLS ?? 200_000);
 const GUEST = process.env.LKST_BENCH_GUEST === '1';
 const CLOCK = process.env.LKST_BENCH_CLOCK === 'cpu' ? 'cpu' : 'wall';
-const CLI = projectPath(CLI_PATH);
+const CLI = cliPath();
 
 const PROGRAM = `#include <stdio.h>
 #include <stdlib.h>

@@ -23,10 +23,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../src/bench/stats.js';
 import { crashGuest } from '../scripts/crash/crash-guest.js';
-import { CLI_PATH, projectPath } from '../src/base/project-root.js';
+import { cliPath } from '../src/base/project-root.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = projectPath(CLI_PATH);
+const CLI = cliPath();
 const SCRIPTS = join(ROOT, 'scripts/crash');
 const RUNS = Number(process.env.LKST_BENCH_RUNS ?? 3);
 const STORE = process.env.LKST_BENCH_DUMPS ?? '/var/tmp/lkst-bench/recover';

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { decodeFile } from '../src/analysis/report/index.js';
 import { Instance } from '../src/tracefs/instance.js';
 import { median } from '../src/bench/stats.js';
-import { CLI_PATH, projectPath } from '../src/base/project-root.js';
+import { cliPath } from '../src/base/project-root.js';
 
 const EVENTS: [string, string][] = [
   ['raw_syscalls', '*'], ['syscalls', 'sys_enter_read'], ['syscalls', 'sys_exit_read'], ['syscalls', 'sys_enter_write'],
@@ -87,7 +87,7 @@ function timed(cmd: string, args: string[], out: Out, env: NodeJS.ProcessEnv = p
   }
 }
 
-const CLI = projectPath(CLI_PATH);
+const CLI = cliPath();
 
 /**
  * The ways report runs: trace-cmd; lkst as it runs by default (a worker thread on a big trace,

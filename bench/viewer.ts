@@ -17,9 +17,9 @@ import { createInterface } from 'node:readline';
 import { makeTrace } from './make-trace.js';
 import { CHROMIUM, launchChromium } from '../test/web/browser.js';
 import { clearCache } from '../src/analysis/cache/location.js';
-import { CLI_PATH, projectPath } from '../src/base/project-root.js';
+import { cliPath } from '../src/base/project-root.js';
 
-const CLI = projectPath(CLI_PATH);
+const CLI = cliPath();
 const EVENTS = ['sched:sched_switch', 'sched:sched_waking', 'sched:sched_wakeup', 'raw_syscalls:sys_enter', 'raw_syscalls:sys_exit', 'irq:irq_handler_entry', 'irq:irq_handler_exit', 'irq:softirq_entry', 'irq:softirq_exit', 'timer:hrtimer_start', 'timer:hrtimer_cancel', 'timer:hrtimer_expire_entry', 'timer:hrtimer_expire_exit'];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

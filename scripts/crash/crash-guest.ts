@@ -2,9 +2,10 @@
 // Used by test/crash/ and runnable by hand:
 //   node dist/scripts/crash/crash-guest.js KERNEL_DIR INITRAMFS OUTDIR [nokaslr] [la57] [mode=uaf]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { diedWhileBooting, vmlinuz } from '../guest/boot.js';
 
 export interface GuestOptions {
   kernelDir: string;
@@ -39,12 +40,6 @@ export interface GuestResult {
   dumpErrors: Partial<Record<DumpFormat, string>>;
   /** buffer name ("top" or instance) → cpu → stats printed by the guest just before the crash. */
   stats: Map<string, Map<number, BufferStats>>;
-}
-
-export function findVmlinuz(kernelDir: string): string {
-  const f = readdirSync(join(kernelDir, 'boot')).find((n) => n.startsWith('vmlinuz-'));
-  if (!f) throw new Error(`no boot/vmlinuz-* in ${kernelDir}`);
-  return join(kernelDir, 'boot', f);
 }
 
 /** The kernel command line of a crash-test guest (guest-init.sh reads the lkst.* words). */
@@ -121,16 +116,15 @@ async function connectWhenReady(path: string, child: ChildProcess, deadline: num
 }
 
 /**
- * Boots the guest until it crashes itself. Debian's kernels under TCG now and then oops while
- * booting, before init runs (seen in run_timer_softirq and as an int3 in the idle task or in
- * sched_clock_cpu, code being patched); with oops=panic that looks like the test's crash, and an
- * oops that does not panic hangs the boot until the timeout: either boots once more.
+ * Boots the guest until it crashes itself. A kernel that died while booting (boot.ts) would look
+ * like the test's crash with oops=panic, and an oops that does not panic hangs the boot until the
+ * timeout: either boots once more.
  */
 export async function crashGuest(o: GuestOptions): Promise<GuestResult> {
   const first = await crashGuestOnce(o);
-  const diedBooting = !first.serial.includes('LKST-INIT-START') && (first.panicked || /Oops|Kernel panic/.test(first.serial));
-  if (!diedBooting) return first;
-  process.stderr.write(`# the guest kernel died while booting (${/(Kernel panic.*|Oops.*)/.exec(first.serial)?.[1]?.trim() ?? 'before init ran'}); booting it once more\n`);
+  const died = diedWhileBooting(first.serial, 'LKST-INIT-START', first.panicked);
+  if (died === undefined) return first;
+  process.stderr.write(`# the guest kernel died while booting (${died}); booting it once more\n`);
   for (const p of Object.values(first.dumps)) rmSync(p, { force: true });
   return crashGuestOnce(o);
 }
@@ -143,7 +137,7 @@ async function crashGuestOnce(o: GuestOptions): Promise<GuestResult> {
   const append = guestAppend(o);
   const args = [
     '-accel', 'tcg', '-m', `${mem}M`, '-smp', '2', '-cpu', o.la57 ? 'qemu64,+la57' : 'qemu64',
-    '-kernel', findVmlinuz(o.kernelDir), '-initrd', o.initramfs, '-append', append,
+    '-kernel', vmlinuz(o.kernelDir), '-initrd', o.initramfs, '-append', append,
     '-device', 'pvpanic', '-device', 'vmcoreinfo', '-action', 'panic=pause',
     '-display', 'none', '-monitor', 'none', '-no-reboot', '-nodefaults',
     '-serial', `file:${serialPath}`, '-qmp', `unix:${qmpPath},server=on,wait=on`,

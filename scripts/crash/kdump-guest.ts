@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findVmlinuz, type GuestOptions, guestAppend, parseGuestStats, type BufferStats } from './crash-guest.js';
+import { type GuestOptions, guestAppend, parseGuestStats, type BufferStats } from './crash-guest.js';
+import { vmlinuz } from '../guest/boot.js';
 
 export interface KdumpOptions extends Pick<GuestOptions, 'kernelDir' | 'initramfs' | 'outDir' | 'nonce' | 'kaslr' | 'timeoutMs'> {
   /** Guest RAM (MiB), crash kernel's reservation included. */
@@ -33,7 +34,7 @@ export async function kdumpGuest(o: KdumpOptions): Promise<KdumpResult> {
   const append = `${guestAppend(o)} crashkernel=${o.crashMiB ?? 128}M`;
   const args = [
     '-accel', 'tcg', '-m', `${mem}M`, '-smp', '2', '-cpu', 'qemu64',
-    '-kernel', findVmlinuz(o.kernelDir), '-initrd', o.initramfs, '-append', append,
+    '-kernel', vmlinuz(o.kernelDir), '-initrd', o.initramfs, '-append', append,
     '-drive', `file=${disk},format=raw,if=virtio,cache=unsafe`,
     '-display', 'none', '-monitor', 'none', '-no-reboot', '-nodefaults', '-serial', `file:${serialPath}`,
   ];

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { diedWhileBooting, vmlinuz } from './boot.js';
 
 export interface GuestRun {
   /** Shell text run by /bin/sh in the guest (the host's /bin/sh, chrooted into the shared root). */
@@ -98,17 +99,6 @@ export function guestUnavailable(which: GuestKernel = '6.12'): string | undefine
   return undefined;
 }
 
-/** boot/vmlinuz-* of a Debian kernel .deb, or usr/lib/modules/VERSION/vmlinuz of a usr-merged one (Debian 13's). */
-function vmlinuz(kernelDir: string): string {
-  const boot = join(kernelDir, 'boot');
-  const f = existsSync(boot) ? readdirSync(boot).find((n) => n.startsWith('vmlinuz-')) : undefined;
-  if (f) return join(boot, f);
-  const mods = join(kernelDir, 'usr', 'lib', 'modules');
-  const v = existsSync(mods) ? readdirSync(mods).find((n) => existsSync(join(mods, n, 'vmlinuz'))) : undefined;
-  if (!v) throw new Error(`no boot/vmlinuz-* or usr/lib/modules/*/vmlinuz in ${kernelDir}`);
-  return join(mods, v, 'vmlinuz');
-}
-
 /** The checkout (this file runs from dist/scripts/guest). */
 const checkout = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -153,15 +143,14 @@ export async function runInGuest(o: GuestRun): Promise<GuestResult> {
     ...(o.qemuArgs ?? []),
   ];
   const read = (f: string) => (existsSync(join(shared, f)) ? readFileSync(join(shared, f), 'utf8') : '');
-  // Debian's 6.12 under TCG now and then oopses while booting, before init runs anything (seen in
-  // run_timer_softirq and as an int3 in the idle task): such a boot is tried once more.
+  // A kernel that died while booting (boot.ts) is booted once more.
   for (let attempt = 1; ; attempt++) {
     const { exit, timedOut, qemuErr } = await runQemu(args, o.timeoutMs ?? 600_000);
     const rc = read('rc').trim();
     const result: GuestResult = { code: rc === '' ? null : Number(rc), stdout: read('stdout'), stderr: read('stderr'), serial: read('serial.log'), shared, timedOut };
-    const died = result.code === null && !result.serial.includes('LKST-GUEST-READY') ? /(Kernel panic.*|Oops.*)/.exec(result.serial) : null;
+    const died = result.code === null ? diedWhileBooting(result.serial, 'LKST-GUEST-READY') : undefined;
     if (attempt === 1 && died) {
-      process.stderr.write(`# the guest kernel died while booting (${died[1]!.trim()}); booting it once more\n`);
+      process.stderr.write(`# the guest kernel died while booting (${died}); booting it once more\n`);
       rmSync(serialPath, { force: true });
       continue;
     }

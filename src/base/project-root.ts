@@ -23,5 +23,10 @@ export function projectPath(...parts: string[]): string {
   return join(projectRoot(), ...parts);
 }
 
-/** The CLI as users run it (the bundle `npm run build` writes; its launcher keeps V8's code cache). */
-export const CLI_PATH = 'dist/lkst/main.cjs';
+/** The CLI as users run it, from the project's root (the bundle `npm run build` writes; its launcher keeps V8's code cache). */
+const CLI_PATH = 'dist/lkst/main.cjs';
+
+/** The full path of the CLI as users run it. */
+export function cliPath(): string {
+  return projectPath(CLI_PATH);
+}

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { CLI_PATH, projectPath } from '../base/project-root.js';
+import { cliPath } from '../base/project-root.js';
 import { tracefs } from '../tracefs/tracefs.js';
 import { INSTANCE_PREFIX, Instance } from '../tracefs/instance.js';
 import { LkstError } from '../base/errors.js';
@@ -31,7 +31,7 @@ export interface ExternalRecordOptions {
 }
 
 function lkstMain(): string {
-  return projectPath(CLI_PATH);
+  return cliPath();
 }
 
 function enabledIn(dir: string, system: string, event: string | undefined): boolean {
