@@ -71,10 +71,26 @@ function version(name: string): [number, number] | undefined {
 /**
  * An unpacked Debian kernel with 9p modules, or undefined: for 6.12 $LKST_GUEST_KERNEL, else the
  * cache's; for backports the cache's newest above 6.12 ($LKST_GUEST_KERNEL_BACKPORTS overrides).
+ * One the cache lacks is downloaded once per process (fetch-kernel.sh, as the crash rig fetches
+ * its kernels): a clean machine runs the guest tests too; without the network they skip.
  */
 export function findGuestKernel(which: GuestKernel = '6.12'): string | undefined {
   const env = process.env[which === '6.12' ? 'LKST_GUEST_KERNEL' : 'LKST_GUEST_KERNEL_BACKPORTS'];
   if (env) return env;
+  const cached = cachedGuestKernel(which);
+  if (cached || fetchTried.has(which)) return cached;
+  fetchTried.add(which);
+  try {
+    execFileSync('sh', [join(scriptsDir(), 'fetch-kernel.sh'), ...(which === '6.12' ? [] : ['backports'])], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch {
+    // exit 3: it cannot be had here (its line names why); the guest's tests skip
+  }
+  return cachedGuestKernel(which);
+}
+
+const fetchTried = new Set<GuestKernel>();
+
+function cachedGuestKernel(which: GuestKernel): string | undefined {
   const dir = join(CACHE, 'kernels');
   if (!existsSync(dir)) return undefined;
   const rank = (v: [number, number]) => v[0] * 1000 + v[1];
