@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -62,6 +62,10 @@ test('lkst stream prints the lines lkst report prints for the same events', () =
     const file = join(dir, 'same.dat');
     const rec = run(['record', '-q', ...execsOf(exe), '-o', file, '--', 'sh', '-c', `while [ ! -e ${gate} ]; do sleep 0.05; done; ${exe}; ${exe}; ${exe}; touch ${done}`]);
     const str = run(['stream', ...execsOf(exe), '--', 'sh', '-c', `touch ${gate}; while [ ! -e ${done} ]; do sleep 0.05; done`]);
+    // One that ends early (it failed) must not leave the other's command waiting for ever: its gate
+    // or done file is made when it ends, and the failure shows below with its stderr.
+    void str.out.then(() => writeFileSync(gate, ''));
+    void rec.out.then(() => writeFileSync(done, ''));
     const [r, s] = await Promise.all([rec.out, str.out]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(s.code, 0, s.stderr);
