@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { cliPath } from '../../src/base/project-root.js';
 
-/** The CLI users run (the bundle, dist/lkst/main.cjs), beside the compiled tests wherever the build went. */
-export const CLI = fileURLToPath(new URL('../../lkst/main.cjs', import.meta.url));
+/** The CLI users run (the bundle, dist/lkst/main.cjs). */
+export const CLI = cliPath();
 
 /** Runs the lkst CLI to completion. */
 export function lkst(args: string[], opts: { uid?: number; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv; maxBuffer?: number } = {}): SpawnSyncReturns<string> {

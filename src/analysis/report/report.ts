@@ -250,17 +250,9 @@ export interface LineWriter {
   unknown(input: number, missed: number): void;
   /** "<label>: <comm>-<pid> [cpu] <time>: <name>: " of a record (missed: a lost line came just before). */
   head(input: number, ts: number, pid: number, nameCol: Uint8Array, missed: number): void;
-  /** Its first part, "<label>: <comm>-<pid> [cpu]" (the one that depends on the task names known). */
-  task(input: number, pid: number, missed: number): void;
-  /** Its second part, " <time>: <name>: ". */
-  clock(input: number, ts: number, nameCol: Uint8Array): void;
-  /** The name column of an event. */
-  nameCol(id: number): Uint8Array;
-  readonly w: TextWriter;
-  readonly ctx: RenderContext;
 }
 
-export function lineWriter(registry: EventRegistry, ctx: RenderContext, infos: readonly InputInfo[], w: TextWriter): LineWriter {
+export function lineWriter(ctx: RenderContext, infos: readonly InputInfo[], w: TextWriter): LineWriter {
   const tasks = new Map<number, Uint8Array>();
   const taskCol = (pid: number): Uint8Array => {
     let t = tasks.get(pid);
@@ -269,7 +261,6 @@ export function lineWriter(registry: EventRegistry, ctx: RenderContext, infos: r
     if (ctx.comms.has(pid)) tasks.set(pid, t);
     return t;
   };
-  const names: (Uint8Array | undefined)[] = [];
 
   // "<label>: <comm>-<pid> [cpu]" per input and task, while the task's name is known.
   const heads = new Map<number, Uint8Array>();
@@ -292,13 +283,6 @@ export function lineWriter(registry: EventRegistry, ctx: RenderContext, infos: r
   let joinedHead: Uint8Array | undefined;
   let joinedSecs: Uint8Array | undefined;
   const lines: LineWriter = {
-    w,
-    ctx,
-    nameCol(id) {
-      let n = names[id];
-      if (n === undefined) n = names[id] = latin1Bytes(nameColumn(registry.get(id)?.name ?? ''));
-      return n;
-    },
     lost(input, missed) {
       const info = infos[input]!;
       w.str(info.prefix + (missed > 0 ? `CPU:${info.cpu} [${missed} EVENTS DROPPED]\n` : `CPU:${info.cpu} [EVENTS DROPPED]\n`));
@@ -309,8 +293,8 @@ export function lineWriter(registry: EventRegistry, ctx: RenderContext, infos: r
     head(input, ts, pid, name, missed) {
       const info = infos[input]!;
       if (missed || !info.inNs) {
-        this.task(input, pid, missed);
-        this.clock(input, ts, name);
+        task(input, pid, missed);
+        clock(input, ts, name);
         return;
       }
       // The task columns and the seconds in one copy while both stay as on the line before.
@@ -328,28 +312,32 @@ export function lineWriter(registry: EventRegistry, ctx: RenderContext, infos: r
       w.bytes(joined);
       usecsAndName(us - secs * 1e6, name);
     },
-    task(input, pid, missed) {
-      const info = infos[input]!;
-      const head = taskHead(input, pid, info);
-      if (missed) {
-        // After a dropped-events line the buffer label is not repeated.
-        w.bytes(taskCol(pid));
-        w.bytes(info.cpuCol);
-      } else w.bytes(head);
-    },
-    clock(input, ts, name) {
-      if (!infos[input]!.inNs) {
-        w.str(rawTimeColumn(ts));
-        w.bytes(name);
-        return;
-      }
-      // " %5lu.%06lu: " of the time rounded to microseconds, then the event name column.
-      const us = Math.floor((ts + 500) / 1000);
-      const secs = Math.floor(us / 1e6);
-      w.bytes(secondsCol(secs));
-      usecsAndName(us - secs * 1e6, name);
-    },
   };
+
+  /** "<label>: <comm>-<pid> [cpu]", the part that depends on the task names known. */
+  function task(input: number, pid: number, missed: number): void {
+    const info = infos[input]!;
+    const head = taskHead(input, pid, info);
+    if (missed) {
+      // After a dropped-events line the buffer label is not repeated.
+      w.bytes(taskCol(pid));
+      w.bytes(info.cpuCol);
+    } else w.bytes(head);
+  }
+
+  /** " <time>: <name>: ". */
+  function clock(input: number, ts: number, name: Uint8Array): void {
+    if (!infos[input]!.inNs) {
+      w.str(rawTimeColumn(ts));
+      w.bytes(name);
+      return;
+    }
+    // " %5lu.%06lu: " of the time rounded to microseconds, then the event name column.
+    const us = Math.floor((ts + 500) / 1000);
+    const secs = Math.floor(us / 1e6);
+    w.bytes(secondsCol(secs));
+    usecsAndName(us - secs * 1e6, name);
+  }
 
   /** "<label>: <comm>-<pid> [cpu]" of the task; a task without a name yet may get one from a later sched_switch: looked up again then. */
   function taskHead(input: number, pid: number, info: InputInfo): Uint8Array {
@@ -447,7 +435,7 @@ export function recordPrinter(
 ): RecordPrinter {
   const json = !!opts.json;
   const pidFilter = opts.pid;
-  const lines = lineWriter(registry, ctx, infos, w);
+  const lines = lineWriter(ctx, infos, w);
   // trace-cmd's text of the function tracers' events (its own handlers, not their print formats).
   const calls = json || opts.plugins === false ? undefined : new FtraceCalls(registry, (i) => infos[i]!.cpu, (i) => infos[i]!.bufferName);
   const visit: MergeVisitor = (input, ts, b, off, len, missed) => {

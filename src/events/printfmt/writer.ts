@@ -17,11 +17,11 @@ export class TextWriter {
   buf: Buffer;
   pos = 0;
   /** Bytes no longer in buf (handed on or taken): total is these and pos, so writes count nothing more. */
-  private before = 0;
+  private handedOn = 0;
 
   /** Bytes written in all (flushed or not). */
   get total(): number {
-    return this.before + this.pos;
+    return this.handedOn + this.pos;
   }
 
   /**
@@ -55,7 +55,7 @@ export class TextWriter {
       // The last byte stays: a line's trailing newline may still be taken back.
       const last = this.buf[this.pos - 1]!;
       this.flushTo(this.buf.subarray(0, this.pos - 1));
-      this.before += this.pos - 1;
+      this.handedOn += this.pos - 1;
       this.buf = this.fresh();
       this.buf[0] = last;
       this.pos = 1;
@@ -71,7 +71,7 @@ export class TextWriter {
   flush(): void {
     if (this.flushTo && this.pos) {
       this.flushTo(this.buf.subarray(0, this.pos));
-      this.before += this.pos;
+      this.handedOn += this.pos;
       this.buf = this.fresh();
       this.pos = 0;
     }
@@ -85,13 +85,13 @@ export class TextWriter {
     }
     this.flush();
     if (b.length) this.flushTo(b);
-    this.before += b.length;
+    this.handedOn += b.length;
   }
 
   /** The text written so far (string mode), and a fresh start. */
   take(): string {
     const s = this.buf.toString('latin1', 0, this.pos);
-    this.before += this.pos;
+    this.handedOn += this.pos;
     this.pos = 0;
     return s;
   }
