@@ -5,7 +5,6 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { openTrace, type OpenedTrace } from '../../src/analysis/open.js';
 import { openTraceDb, type TraceDb } from '../../src/analysis/query/database.js';
@@ -18,8 +17,8 @@ import { scanLosses } from '../../src/analysis/losses.js';
 import { forEachEvent } from '../../src/analysis/stream.js';
 import { toJsonText } from '../../src/analysis/event.js';
 import { ANALYSIS_EVENTS, recordTrace, type RecordedTrace } from './record-trace.js';
+import { CLI as cli } from '../helpers/cli.js';
 
-const cli = fileURLToPath(new URL('../../lkst/main.cjs', import.meta.url));
 const lkst = (env: NodeJS.ProcessEnv, ...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 
 const QUERIES = [

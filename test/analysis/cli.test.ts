@@ -5,14 +5,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { openTrace } from '../../src/analysis/open.js';
 import { traceStats, type TraceStats } from '../../src/analysis/stats.js';
 import { fmtTs } from '../../src/analysis/time.js';
 import { recordTrace, sleeperScript, type RecordedTrace } from './record-trace.js';
+import { CLI as cli } from '../helpers/cli.js';
 
-const cli = fileURLToPath(new URL('../../lkst/main.cjs', import.meta.url));
 const lkst = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', maxBuffer: 1 << 28 });
 
 describe('analysis commands', () => {

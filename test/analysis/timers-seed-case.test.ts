@@ -18,10 +18,10 @@ import { forEachEvent } from '../../src/analysis/stream.js';
 import { fmtTs } from '../../src/analysis/time.js';
 import { analyzeTimers, type TimerFinding, type TimerReport } from '../../src/analysis/timers.js';
 import { crashedGuest, fetchKernel } from '../crash/guest.js';
+import { CLI as cli } from '../helpers/cli.js';
 
 const k61 = fetchKernel('6.1');
 const scripts = fileURLToPath(new URL('../../../scripts/crash/', import.meta.url));
-const cli = fileURLToPath(new URL('../../lkst/main.cjs', import.meta.url));
 
 /** The seed case's two findings for the module's timer, with the evidence the case study shows. */
 function assertSeedFindings(list: TimerFinding[], guest: string): void {

@@ -13,6 +13,7 @@ import { Instance } from '../../src/tracefs/instance.js';
 import { tracefs } from '../../src/tracefs/tracefs.js';
 import { execFileSync } from 'node:child_process';
 import type { BenchReport } from '../../src/bench/report.js';
+import { CLI } from '../helpers/cli.js';
 
 /** This process's instances (other suites may run alongside with their own). */
 function lkstInstances(): Set<string> {
@@ -137,7 +138,7 @@ test('per-CPU statistics are read from a real trace-cmd file', { skip: !existsSy
   const dir = mkdtempSync(join(tmpdir(), 'lkst-test-bench-'));
   try {
     const out = join(dir, 'x.dat');
-    execFileSync(process.execPath, [join(process.cwd(), 'dist/lkst/main.cjs'), 'record', '-q', '-e', 'sched:sched_switch', '-o', out, '--', 'sleep', '0.2']);
+    execFileSync(process.execPath, [CLI, 'record', '-q', '-e', 'sched:sched_switch', '-o', out, '--', 'sleep', '0.2']);
     const text = execFileSync('trace-cmd', ['report', '--stat', out], { encoding: 'utf8' });
     const stats = parseStatReport(text);
     assert.ok(stats.length >= 1);

@@ -4,11 +4,10 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openBuffer } from '../../src/buffers/buffer.js';
 import { sleep, withBufferNames } from './helpers.js';
+import { CLI as LKST } from '../helpers/cli.js';
 
-const LKST = fileURLToPath(new URL('../../lkst/main.cjs', import.meta.url));
 
 function lkst(args: string[], env: NodeJS.ProcessEnv): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [LKST, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
